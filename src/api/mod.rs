@@ -1,0 +1,575 @@
+//! The API server: the one store of canonical objects, `resourceVersion`, admission, graceful
+//! deletion, and watches that feed the components' informer caches.
+//!
+//! Architecture invariant: only this module writes canonical objects. Every write bumps the
+//! store-wide `resourceVersion` and emits watch notifications (delivered by the cluster after
+//! the configured propagation delay); components read only their caches. A request from a caller
+//! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::model::*;
+use crate::network::{Caller, Network};
+use crate::sim::{Record, SimDuration, SimTime};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("the API server is unreachable")]
+    Unavailable,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Who receives a watch notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Watcher {
+    ControllerManager,
+    Scheduler,
+    /// The kubelet of machine `i`: only pods bound to its node (field selector `spec.nodeName`).
+    Kubelet(u32),
+}
+
+#[derive(Clone, Debug)]
+pub enum Change {
+    Node(Arc<Node>),
+    NodeDeleted(Arc<Node>),
+    Lease(Arc<Lease>),
+    Pod(Arc<Pod>),
+    PodDeleted(Arc<Pod>),
+    ReplicaSet(Arc<ReplicaSet>),
+}
+
+/// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderRecord {
+    pub holder_identity: String,
+    pub lease_duration: SimDuration,
+    pub renew_time: SimTime,
+    pub resource_version: u64,
+}
+
+/// Admission settings of kube-apiserver.
+#[derive(Clone, Debug)]
+pub struct ApiServerConfig {
+    pub default_not_ready_toleration: SimDuration,
+    pub default_unreachable_toleration: SimDuration,
+}
+
+pub struct ApiServer {
+    pub config: ApiServerConfig,
+    pub net: Network,
+    now: SimTime,
+    resource_version: u64,
+    next_uid: u64,
+    nodes: BTreeMap<String, Arc<Node>>,
+    leases: BTreeMap<String, Arc<Lease>>,
+    pods: BTreeMap<String, Arc<Pod>>,
+    pods_by_node: BTreeMap<String, BTreeSet<String>>,
+    replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    leader_records: BTreeMap<String, LeaderRecord>,
+    /// Node name -> machine index, for the kubelets' field-selector watches.
+    kubelet_of_node: BTreeMap<String, u32>,
+    /// Notifications produced by writes, drained by the cluster after each event.
+    pub outbox: Vec<(Watcher, Change)>,
+    /// Observable changes (taints added/removed), drained into the trace by the cluster.
+    pub records: Vec<Record>,
+}
+
+/// Outcome of a DELETE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// The object is gone.
+    Removed,
+    /// Graceful deletion: `deletionTimestamp` set, the object stays until the kubelet finishes.
+    Terminating,
+}
+
+impl ApiServer {
+    pub fn new(config: ApiServerConfig) -> Self {
+        ApiServer {
+            config,
+            net: Network::default(),
+            now: SimTime::ZERO,
+            resource_version: 0,
+            next_uid: 1,
+            nodes: BTreeMap::new(),
+            leases: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            pods_by_node: BTreeMap::new(),
+            replicasets: BTreeMap::new(),
+            leader_records: BTreeMap::new(),
+            kubelet_of_node: BTreeMap::new(),
+            outbox: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    pub fn set_now(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn register_kubelet_watch(&mut self, node: &str, machine: u32) {
+        self.kubelet_of_node.insert(node.to_string(), machine);
+    }
+
+    fn check(&self, caller: Caller) -> Result<(), ApiError> {
+        if self.net.reachable(caller) {
+            Ok(())
+        } else {
+            Err(ApiError::Unavailable)
+        }
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.resource_version += 1;
+        self.resource_version
+    }
+
+    // ----- read access for observers (checks, output) and for LIST requests -----
+
+    /// The store itself, for read-only observers outside the simulation (checks, samplers).
+    pub fn nodes(&self) -> &BTreeMap<String, Arc<Node>> {
+        &self.nodes
+    }
+    pub fn pods(&self) -> &BTreeMap<String, Arc<Pod>> {
+        &self.pods
+    }
+    pub fn leases(&self) -> &BTreeMap<String, Arc<Lease>> {
+        &self.leases
+    }
+    pub fn replicasets(&self) -> &BTreeMap<String, Arc<ReplicaSet>> {
+        &self.replicasets
+    }
+
+    /// LIST pods with `spec.nodeName=node` (the kubelet's relist).
+    pub fn list_pods_on_node(&self, caller: Caller, node: &str) -> Result<Vec<Arc<Pod>>, ApiError> {
+        self.check(caller)?;
+        Ok(self
+            .pods_by_node
+            .get(node)
+            .map(|keys| keys.iter().map(|k| self.pods[k].clone()).collect())
+            .unwrap_or_default())
+    }
+
+    pub fn get_node(&self, caller: Caller, name: &str) -> Result<Arc<Node>, ApiError> {
+        self.check(caller)?;
+        self.nodes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Node/{name}")))
+    }
+
+    // ----- nodes -----
+
+    pub fn create_node(&mut self, caller: Caller, mut node: Node) -> Result<Arc<Node>, ApiError> {
+        self.check(caller)?;
+        if self.nodes.contains_key(&node.meta.name) {
+            return Err(ApiError::AlreadyExists(format!("Node/{}", node.meta.name)));
+        }
+        node.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        node.meta.creation_timestamp = self.now;
+        node.meta.resource_version = self.next_rv();
+        let node = Arc::new(node);
+        for t in &node.spec.taints {
+            self.taint_record(caller, &node, t, true);
+        }
+        self.nodes.insert(node.meta.name.clone(), node.clone());
+        self.notify_node(Change::Node(node.clone()));
+        Ok(node)
+    }
+
+    /// GET + mutate + PUT without conflicts (the mutation sees the latest object).
+    /// A mutation that changes nothing writes nothing.
+    pub fn update_node(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        mutate: impl FnOnce(&mut Node),
+    ) -> Result<Arc<Node>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .nodes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Node/{name}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        if new == *old {
+            return Ok(old);
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        for t in &old.spec.taints {
+            if !new.spec.taints.iter().any(|n| n.matches(t)) {
+                self.taint_record(caller, &new, t, false);
+            }
+        }
+        for t in &new.spec.taints {
+            if !old.spec.taints.iter().any(|o| o.matches(t)) {
+                self.taint_record(caller, &new, t, true);
+            }
+        }
+        self.nodes.insert(name.to_string(), new.clone());
+        self.notify_node(Change::Node(new.clone()));
+        Ok(new)
+    }
+
+    fn notify_node(&mut self, change: Change) {
+        self.outbox
+            .push((Watcher::ControllerManager, change.clone()));
+        self.outbox.push((Watcher::Scheduler, change));
+    }
+
+    fn taint_record(&mut self, caller: Caller, node: &Node, t: &Taint, added: bool) {
+        let (reason, verb) = if added {
+            ("TaintAdded", "added")
+        } else {
+            ("TaintRemoved", "removed")
+        };
+        self.records.push(Record {
+            t: self.now,
+            reason,
+            source: source_name(caller),
+            object: format!("Node/{}", node.meta.name),
+            message: format!("Taint {} {verb}", t.to_text()),
+            fields: vec![
+                ("zone", node.zone_label().to_string()),
+                ("taint", t.to_text()),
+            ],
+        });
+    }
+
+    // ----- node leases (kube-node-lease) -----
+
+    pub fn get_lease(&self, caller: Caller, name: &str) -> Result<Arc<Lease>, ApiError> {
+        self.check(caller)?;
+        self.leases
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Lease/{NODE_LEASE_NAMESPACE}/{name}")))
+    }
+
+    /// Creates the lease if missing (POST) or replaces it (PUT).
+    pub fn put_lease(&mut self, caller: Caller, mut lease: Lease) -> Result<Arc<Lease>, ApiError> {
+        self.check(caller)?;
+        lease.resource_version = self.next_rv();
+        let lease = Arc::new(lease);
+        self.leases.insert(lease.name.clone(), lease.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Lease(lease.clone())));
+        Ok(lease)
+    }
+
+    // ----- leader election records (kube-system) -----
+
+    pub fn get_leader_record(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> Result<Option<LeaderRecord>, ApiError> {
+        self.check(caller)?;
+        Ok(self.leader_records.get(name).cloned())
+    }
+
+    /// Writes a leader record if it is still at `expected_rv` (optimistic concurrency).
+    pub fn put_leader_record(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        expected_rv: Option<u64>,
+        mut record: LeaderRecord,
+    ) -> Result<LeaderRecord, ApiError> {
+        self.check(caller)?;
+        let current = self.leader_records.get(name).map(|r| r.resource_version);
+        if current != expected_rv {
+            return Err(ApiError::Invalid(format!(
+                "Lease/kube-system/{name}: conflict"
+            )));
+        }
+        record.resource_version = self.next_rv();
+        self.leader_records.insert(name.to_string(), record.clone());
+        Ok(record)
+    }
+
+    // ----- pods -----
+
+    /// POST a pod: name from `generateName` is chosen by the caller; admission adds the
+    /// DefaultTolerationSeconds tolerations (reference §5.2).
+    pub fn create_pod(&mut self, caller: Caller, mut pod: Pod) -> Result<Arc<Pod>, ApiError> {
+        self.check(caller)?;
+        let key = pod.key();
+        if self.pods.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("Pod/{key}")));
+        }
+        add_default_tolerations(
+            &mut pod.spec,
+            self.config.default_not_ready_toleration,
+            self.config.default_unreachable_toleration,
+        );
+        pod.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        pod.meta.creation_timestamp = self.now;
+        pod.meta.resource_version = self.next_rv();
+        let pod = Arc::new(pod);
+        if let Some(n) = &pod.spec.node_name {
+            self.pods_by_node
+                .entry(n.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        self.pods.insert(key, pod.clone());
+        self.notify_pod(Change::Pod(pod.clone()), None);
+        Ok(pod)
+    }
+
+    pub fn update_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut Pod),
+    ) -> Result<Arc<Pod>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .pods
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Pod/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        if new == *old {
+            return Ok(old);
+        }
+        assert_eq!(new.key(), key, "a pod update may not rename the pod");
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        if old.spec.node_name != new.spec.node_name {
+            // Binding is the only change of nodeName the API allows, and only once.
+            assert!(old.spec.node_name.is_none(), "pod {key} bound twice");
+            if let Some(n) = &new.spec.node_name {
+                self.pods_by_node
+                    .entry(n.clone())
+                    .or_default()
+                    .insert(key.to_string());
+            }
+        }
+        self.pods.insert(key.to_string(), new.clone());
+        self.notify_pod(Change::Pod(new.clone()), old.spec.node_name.as_deref());
+        Ok(new)
+    }
+
+    /// The `pods/binding` subresource: sets `spec.nodeName` and `PodScheduled=True`.
+    pub fn bind_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        node: &str,
+    ) -> Result<Arc<Pod>, ApiError> {
+        self.check(caller)?;
+        match self.pods.get(key) {
+            None => return Err(ApiError::NotFound(format!("Pod/{key}"))),
+            Some(p) if p.spec.node_name.is_some() => {
+                return Err(ApiError::Invalid(format!(
+                    "pod {key} is already assigned to a node"
+                )))
+            }
+            Some(p) if p.is_terminating() => {
+                return Err(ApiError::Invalid(format!("pod {key} is being deleted")))
+            }
+            Some(_) => {}
+        }
+        if !self.nodes.contains_key(node) {
+            return Err(ApiError::NotFound(format!("Node/{node}")));
+        }
+        let now = self.now;
+        self.update_pod(caller, key, |p| {
+            p.spec.node_name = Some(node.to_string());
+            p.set_condition(
+                PodConditionType::PodScheduled,
+                ConditionStatus::True,
+                "",
+                now,
+            );
+        })
+    }
+
+    /// DELETE a pod. With `grace` None the pod's `terminationGracePeriodSeconds` applies. A pod
+    /// that is not bound to a node, or already terminal, or deleted with grace 0, is removed at
+    /// once; otherwise it becomes Terminating (`deletionTimestamp = now + grace`) until its
+    /// kubelet confirms with a grace-0 delete (reference §6.1).
+    pub fn delete_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        grace: Option<u64>,
+    ) -> Result<Deletion, ApiError> {
+        self.check(caller)?;
+        let pod = self
+            .pods
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Pod/{key}")))?;
+        let grace = grace.unwrap_or(pod.spec.termination_grace_period_seconds);
+        if grace == 0 || pod.spec.node_name.is_none() || pod.status.phase.is_terminal() {
+            self.remove_pod(key);
+            return Ok(Deletion::Removed);
+        }
+        let deadline = self.now + SimDuration::from_secs(grace);
+        if let Some(existing) = pod.meta.deletion_timestamp {
+            // A second graceful delete may only shorten the grace period.
+            if existing <= deadline {
+                return Ok(Deletion::Terminating);
+            }
+        }
+        self.update_pod(caller, key, |p| {
+            p.meta.deletion_timestamp = Some(deadline);
+            p.meta.deletion_grace_period_seconds = Some(grace);
+        })?;
+        Ok(Deletion::Terminating)
+    }
+
+    fn remove_pod(&mut self, key: &str) {
+        let pod = self.pods.remove(key).expect("checked");
+        if let Some(n) = &pod.spec.node_name {
+            if let Some(set) = self.pods_by_node.get_mut(n) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.pods_by_node.remove(n);
+                }
+            }
+        }
+        self.resource_version += 1;
+        self.notify_pod(Change::PodDeleted(pod.clone()), None);
+    }
+
+    fn notify_pod(&mut self, change: Change, previous_node: Option<&str>) {
+        let node = match &change {
+            Change::Pod(p) | Change::PodDeleted(p) => p.spec.node_name.clone(),
+            _ => None,
+        };
+        self.outbox
+            .push((Watcher::ControllerManager, change.clone()));
+        self.outbox.push((Watcher::Scheduler, change.clone()));
+        let target = node.as_deref().or(previous_node);
+        if let Some(m) = target.and_then(|n| self.kubelet_of_node.get(n)) {
+            self.outbox.push((Watcher::Kubelet(*m), change));
+        }
+    }
+
+    // ----- replicasets -----
+
+    pub fn create_replicaset(
+        &mut self,
+        caller: Caller,
+        mut rs: ReplicaSet,
+    ) -> Result<Arc<ReplicaSet>, ApiError> {
+        self.check(caller)?;
+        let key = rs.key();
+        if self.replicasets.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("ReplicaSet/{key}")));
+        }
+        rs.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        rs.meta.creation_timestamp = self.now;
+        rs.meta.resource_version = self.next_rv();
+        let rs = Arc::new(rs);
+        self.replicasets.insert(key, rs.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::ReplicaSet(rs.clone())));
+        Ok(rs)
+    }
+}
+
+/// The name Kubernetes gives each caller as an event source.
+pub fn source_name(caller: Caller) -> &'static str {
+    match caller {
+        Caller::Kubelet(_) => "kubelet",
+        Caller::ControllerManager => "node-controller",
+        Caller::Scheduler => "default-scheduler",
+        Caller::Operator => "kubectl",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> ApiServer {
+        ApiServer::new(ApiServerConfig {
+            default_not_ready_toleration: SimDuration::from_secs(300),
+            default_unreachable_toleration: SimDuration::from_secs(300),
+        })
+    }
+
+    fn pod(name: &str) -> Pod {
+        let mut p = Pod::default();
+        p.meta.name = name.into();
+        p.meta.namespace = "default".into();
+        p
+    }
+
+    #[test]
+    fn unreachable_api_changes_nothing() {
+        let mut a = api();
+        a.net.set_api_down(true);
+        assert_eq!(
+            a.create_pod(Caller::Operator, pod("p")),
+            Err(ApiError::Unavailable)
+        );
+        assert!(a.pods().is_empty());
+        assert!(a.outbox.is_empty());
+    }
+
+    // Reference §6.1: DELETE of a bound pod only sets deletionTimestamp = now + grace.
+    #[test]
+    fn graceful_delete_of_bound_pod_leaves_it_terminating() {
+        let mut a = api();
+        let mut n = Node::default();
+        n.meta.name = "n1".into();
+        a.create_node(Caller::Operator, n).unwrap();
+        a.create_pod(Caller::Operator, pod("p")).unwrap();
+        a.bind_pod(Caller::Scheduler, "default/p", "n1").unwrap();
+        a.set_now(SimTime::from_secs(10));
+        assert_eq!(
+            a.delete_pod(Caller::ControllerManager, "default/p", None),
+            Ok(Deletion::Terminating)
+        );
+        let p = &a.pods()["default/p"];
+        assert_eq!(p.meta.deletion_timestamp, Some(SimTime::from_secs(40)));
+        assert_eq!(p.meta.deletion_grace_period_seconds, Some(30));
+        // The kubelet's final grace-0 delete removes it.
+        assert_eq!(
+            a.delete_pod(Caller::Kubelet(0), "default/p", Some(0)),
+            Ok(Deletion::Removed)
+        );
+        assert!(a.pods().is_empty());
+        assert!(a
+            .list_pods_on_node(Caller::Operator, "n1")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn unbound_pod_is_removed_at_once_and_resource_versions_increase() {
+        let mut a = api();
+        let p1 = a.create_pod(Caller::Operator, pod("a")).unwrap();
+        let p2 = a.create_pod(Caller::Operator, pod("b")).unwrap();
+        assert!(p2.meta.resource_version > p1.meta.resource_version);
+        assert_eq!(a.pods()["default/a"].spec.tolerations.len(), 2);
+        assert_eq!(
+            a.delete_pod(Caller::Operator, "default/a", None),
+            Ok(Deletion::Removed)
+        );
+    }
+}

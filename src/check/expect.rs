@@ -1,0 +1,357 @@
+//! Scenario expectations: what a user asserts about a run, evaluated read-only against the API
+//! server's objects, the node lifecycle controller's zone states and the trace.
+//!
+//! Invariant: evaluation mutates nothing; a state expectation at time t sees the state after
+//! every event at or before t.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::Cluster;
+use crate::model::*;
+use crate::sim::time::format_secs;
+use crate::sim::{Record, SimDuration, SimTime};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountSpec {
+    pub exact: Option<u64>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+impl CountSpec {
+    pub fn holds(&self, n: u64) -> bool {
+        self.exact.is_none_or(|e| n == e)
+            && self.min.is_none_or(|m| n >= m)
+            && self.max.is_none_or(|m| n <= m)
+    }
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        if let Some(e) = self.exact {
+            parts.push(format!("{e}"));
+        }
+        if let Some(m) = self.min {
+            parts.push(format!(">= {m}"));
+        }
+        if let Some(m) = self.max {
+            parts.push(format!("<= {m}"));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// A glob with `*` wildcards (only), for objects and messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Glob(pub String);
+
+impl Glob {
+    pub fn matches(&self, text: &str) -> bool {
+        glob_match(self.0.as_bytes(), text.as_bytes())
+    }
+}
+
+fn glob_match(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventFilter {
+    pub reason: String,
+    pub object: Option<Glob>,
+    pub message: Option<Glob>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, r: &Record) -> bool {
+        r.reason == self.reason
+            && self.object.as_ref().is_none_or(|g| g.matches(&r.object))
+            && self.message.as_ref().is_none_or(|g| g.matches(&r.message))
+    }
+    fn describe(&self) -> String {
+        let mut s = self.reason.clone();
+        if let Some(o) = &self.object {
+            s.push_str(&format!(" on {}", o.0));
+        }
+        if let Some(m) = &self.message {
+            s.push_str(&format!(" with message {:?}", m.0));
+        }
+        s
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expectation {
+    NodeCondition {
+        node: String,
+        type_: NodeConditionType,
+        status: ConditionStatus,
+    },
+    NodeTaint {
+        node: String,
+        key: String,
+        effect: TaintEffect,
+        present: bool,
+    },
+    PodCount {
+        phase: Option<PodPhase>,
+        terminating: Option<bool>,
+        namespace: Option<String>,
+        node: Option<String>,
+        labels: BTreeMap<String, String>,
+        count: CountSpec,
+    },
+    EventCount {
+        filter: EventFilter,
+        count: CountSpec,
+    },
+    EventTime {
+        filter: EventFilter,
+        nth: u64,
+        at: SimTime,
+        tolerance: SimDuration,
+    },
+    /// `zone` is the zone label value (or `region/zone`); "" for unlabelled nodes.
+    ZoneState { zone: String, state: String },
+}
+
+/// An expectation with when it is evaluated (`None` = at the end of the run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedExpectation {
+    pub at: Option<SimTime>,
+    pub expectation: Expectation,
+    /// Where it was written (`expect[3]`), for messages.
+    pub origin: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExpectationResult {
+    pub origin: String,
+    pub description: String,
+    pub expected: String,
+    pub observed: String,
+    pub passed: bool,
+}
+
+impl TimedExpectation {
+    /// Whether it depends on live state (must be evaluated exactly at `at`) rather than the trace.
+    pub fn needs_state(&self) -> bool {
+        !matches!(
+            self.expectation,
+            Expectation::EventCount { .. } | Expectation::EventTime { .. }
+        )
+    }
+
+    pub fn evaluate(&self, cluster: &Cluster, trace: &[Record], now: SimTime) -> ExpectationResult {
+        let when = match self.at {
+            Some(t) => format!("at {}s", format_secs(t.as_nanos(), 3)),
+            None => "at the end".to_string(),
+        };
+        let (description, expected, observed, passed) = match &self.expectation {
+            Expectation::NodeCondition {
+                node,
+                type_,
+                status,
+            } => {
+                let got = cluster
+                    .api
+                    .nodes()
+                    .get(node)
+                    .map(|n| {
+                        n.condition(*type_)
+                            .map(|c| c.status.as_str())
+                            .unwrap_or("<absent>")
+                    })
+                    .unwrap_or("<no such node>");
+                (
+                    format!("Node/{node} {} {when}", type_.as_str()),
+                    status.as_str().to_string(),
+                    got.to_string(),
+                    got == status.as_str(),
+                )
+            }
+            Expectation::NodeTaint {
+                node,
+                key,
+                effect,
+                present,
+            } => {
+                let has = cluster
+                    .api
+                    .nodes()
+                    .get(node)
+                    .is_some_and(|n| n.has_taint(key, *effect));
+                let word = |b: bool| if b { "present" } else { "absent" };
+                (
+                    format!("Node/{node} taint {key}:{} {when}", effect.as_str()),
+                    word(*present).into(),
+                    word(has).into(),
+                    has == *present,
+                )
+            }
+            Expectation::PodCount {
+                phase,
+                terminating,
+                namespace,
+                node,
+                labels,
+                count,
+            } => {
+                let n = cluster
+                    .api
+                    .pods()
+                    .values()
+                    .filter(|p| phase.is_none_or(|ph| p.status.phase == ph))
+                    .filter(|p| terminating.is_none_or(|t| p.is_terminating() == t))
+                    .filter(|p| namespace.as_ref().is_none_or(|ns| p.meta.namespace == *ns))
+                    .filter(|p| {
+                        node.as_ref()
+                            .is_none_or(|nd| p.spec.node_name.as_deref() == Some(nd.as_str()))
+                    })
+                    .filter(|p| labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
+                    .count() as u64;
+                let mut what = String::from("pods");
+                if let Some(ph) = phase {
+                    what.push_str(&format!(" phase={}", ph.as_str()));
+                }
+                if let Some(t) = terminating {
+                    what.push_str(&format!(" terminating={t}"));
+                }
+                if let Some(ns) = namespace {
+                    what.push_str(&format!(" namespace={ns}"));
+                }
+                if let Some(nd) = node {
+                    what.push_str(&format!(" node={nd}"));
+                }
+                for (k, v) in labels {
+                    what.push_str(&format!(" {k}={v}"));
+                }
+                (
+                    format!("{what} {when}"),
+                    count.describe(),
+                    n.to_string(),
+                    count.holds(n),
+                )
+            }
+            Expectation::EventCount { filter, count } => {
+                let by = self.at.unwrap_or(now);
+                let n = trace
+                    .iter()
+                    .take_while(|r| r.t <= by)
+                    .filter(|r| filter.matches(r))
+                    .count() as u64;
+                let when = match self.at {
+                    Some(_) => format!("by {}s", format_secs(by.as_nanos(), 3)),
+                    None => "in the run".to_string(),
+                };
+                (
+                    format!("events {} {when}", filter.describe()),
+                    count.describe(),
+                    n.to_string(),
+                    count.holds(n),
+                )
+            }
+            Expectation::EventTime {
+                filter,
+                nth,
+                at,
+                tolerance,
+            } => {
+                let hit = trace
+                    .iter()
+                    .filter(|r| filter.matches(r))
+                    .nth((*nth - 1) as usize);
+                let observed = match hit {
+                    Some(r) => format!("{}s", format_secs(r.t.as_nanos(), 3)),
+                    None => "never".to_string(),
+                };
+                let ok = hit.is_some_and(|r| {
+                    r.t.as_nanos().abs_diff(at.as_nanos()) <= tolerance.as_nanos()
+                });
+                let mut expected = format!("{}s", format_secs(at.as_nanos(), 3));
+                if *tolerance > SimDuration::ZERO {
+                    expected.push_str(&format!(" ± {tolerance}"));
+                }
+                let ord = if *nth == 1 {
+                    "first".to_string()
+                } else {
+                    format!("#{nth}")
+                };
+                (
+                    format!("time of {ord} event {}", filter.describe()),
+                    expected,
+                    observed,
+                    ok,
+                )
+            }
+            Expectation::ZoneState { zone, state } => {
+                let got = cluster
+                    .kcm
+                    .nlc
+                    .zone_states()
+                    .iter()
+                    .find(|(k, _)| zone_key_display(k) == *zone)
+                    .map(|(_, s)| s.as_str())
+                    .unwrap_or("<unknown zone>");
+                (
+                    format!("zone {zone:?} state {when}"),
+                    state.clone(),
+                    got.to_string(),
+                    got == state,
+                )
+            }
+        };
+        ExpectationResult {
+            origin: self.origin.clone(),
+            description,
+            expected,
+            observed,
+            passed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let g = |p: &str| Glob(p.into());
+        assert!(g("Pod/*").matches("Pod/default/web-x"));
+        assert!(g("Marking*").matches("Marking for deletion Pod a/b"));
+        assert!(g("*web*").matches("Pod/default/web-x"));
+        assert!(!g("Pod/kube-system/*").matches("Pod/default/web-x"));
+        assert!(g("exact").matches("exact"));
+        assert!(!g("exact").matches("exactly"));
+    }
+
+    #[test]
+    fn count_spec() {
+        let c = CountSpec {
+            exact: None,
+            min: Some(2),
+            max: Some(3),
+        };
+        assert!(!c.holds(1) && c.holds(2) && c.holds(3) && !c.holds(4));
+    }
+}

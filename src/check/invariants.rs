@@ -1,0 +1,55 @@
+//! Safety invariants, checked from outside the components after every event (`--invariants`).
+//!
+//! Invariant: read-only; each check names what broke.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::Cluster;
+use crate::model::*;
+
+pub fn check(c: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    // Reference §9.6: a node never carries both NLC NoExecute taints.
+    for n in c.api.nodes().values() {
+        if n.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
+            && n.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
+        {
+            out.push(format!(
+                "Node/{} carries both not-ready and unreachable NoExecute taints",
+                n.meta.name
+            ));
+        }
+    }
+    // The scheduler never over-commits a node: bound pods' requests fit allocatable.
+    let mut used: BTreeMap<&str, Resources> = BTreeMap::new();
+    for p in c.api.pods().values() {
+        if let Some(n) = &p.spec.node_name {
+            used.entry(n.as_str())
+                .or_default()
+                .add(&p.spec.effective_request());
+        }
+    }
+    for (n, u) in used {
+        if let Some(node) = c.api.nodes().get(n) {
+            let a = &node.status.allocatable;
+            if u.cpu_milli > a.cpu_milli || u.memory > a.memory || u.pods > a.pods {
+                out.push(format!("Node/{n} over-committed: requests {}m cpu / {} memory / {} pods exceed allocatable", u.cpu_milli, u.memory, u.pods));
+            }
+        }
+    }
+    // A kubelet never runs a pod the API server bound elsewhere. (A pod the API server has
+    // already removed may still run until the kubelet's watch tells it: that lag is real.)
+    for k in &c.kubelets {
+        for key in k.pod_keys() {
+            if let Some(p) = c.api.pods().get(key) {
+                if p.spec.node_name.as_deref() != Some(k.node_name.as_str()) {
+                    out.push(format!(
+                        "kubelet {} runs Pod/{key}, which is bound to {:?}",
+                        k.node_name, p.spec.node_name
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,306 @@
+//! The command line: `kubesim run`, `check` and `validate`. Wall-clock timing, environment and
+//! terminal output live here and only here.
+//!
+//! Architecture invariant: the only module with `Instant`, environment access and threads; it
+//! calls the library and maps outcomes to exit codes (0 ok, 1 expectation failed or invariant
+//! violated, 2 usage or input error).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::{self, Perf};
+use crate::run::{self, RunOptions, RunOutput};
+use crate::scenario::{self, Scenario};
+use crate::sim::time::format_secs;
+
+const EXAMPLES_RUN: &str = "Examples:
+  kubesim run scenarios/quick-start.yaml
+  kubesim run scenarios/quick-start.yaml --seed 7 --out /tmp/qs
+  kubesim run scenarios/quick-start.yaml --set kube-controller-manager.node-monitor-grace-period=40s";
+const EXAMPLES_CHECK: &str = "Examples:
+  kubesim check scenarios/quick-start.yaml
+  kubesim check scenarios/apiserver-outage.yaml --invariants";
+const EXAMPLES_VALIDATE: &str = "Examples:
+  kubesim validate scenarios/quick-start.yaml";
+
+#[derive(Parser)]
+#[command(
+    name = "kubesim",
+    version,
+    about = "Deterministic discrete-event simulator of a whole Kubernetes cluster",
+    long_about = "Replays a scenario (cluster, workloads, faults, expectations) on a virtual clock with \
+Kubernetes' own control-plane logic. The same scenario and seed give a byte-identical event log.",
+    after_help = "Examples:
+  kubesim run scenarios/quick-start.yaml
+  kubesim check scenarios/quick-start.yaml
+  kubesim validate scenarios/quick-start.yaml"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its results (events.jsonl, timeseries.csv, summary.json, plots).
+    #[command(after_help = EXAMPLES_RUN)]
+    Run(RunArgs),
+    /// Run a scenario and evaluate its `expect:` block; exit 1 if any expectation fails.
+    #[command(after_help = EXAMPLES_CHECK)]
+    Check(RunArgs),
+    /// Parse and validate a scenario without running it.
+    #[command(after_help = EXAMPLES_VALIDATE)]
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Seed for every random stream (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a component flag: `component.flag=value`, e.g.
+    /// `kube-controller-manager.node-monitor-grace-period=40s`. Repeatable.
+    #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
+    set: Vec<String>,
+    /// Results directory (default for `run`: results/<scenario file stem>/; `check` writes
+    /// results only when given).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not render timeline.png/timeline.svg.
+    #[arg(long)]
+    no_plots: bool,
+    /// Shuffle same-time events by seed, to expose hidden order dependence.
+    #[arg(long)]
+    perturb_ties: bool,
+    /// Check safety invariants after every event (slower); a violation exits 1.
+    #[arg(long)]
+    invariants: bool,
+    /// Print only the final lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Override a component flag, as for `run`.
+    #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
+    set: Vec<String>,
+}
+
+/// Entry point of the binary; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run(a) => run_command(&a, false),
+        Command::Check(a) => run_command(&a, true),
+        Command::Validate(a) => validate(&a),
+    }
+}
+
+fn load(path: &Path, set: &[String]) -> Result<Scenario, i32> {
+    match scenario::load(path, set) {
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Err(2)
+        }
+    }
+}
+
+fn validate(a: &ValidateArgs) -> i32 {
+    match load(&a.scenario, &a.set) {
+        Ok(s) => {
+            println!(
+                "{}: valid — {} nodes, {} workloads, {} timeline entries, {} expectations, Kubernetes {}",
+                a.scenario.display(),
+                s.nodes.len(),
+                s.workloads.len(),
+                s.timeline.len(),
+                s.expectations.len(),
+                s.kubernetes_version
+            );
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+fn print_header(s: &Scenario, path: &Path, seed: u64) {
+    println!(
+        "kubesim {} — scenario {:?} ({})",
+        env!("CARGO_PKG_VERSION"),
+        s.name,
+        path.display()
+    );
+    println!(
+        "seed {seed} · Kubernetes {} · duration {} · {} nodes · {} workloads · {} faults · {} expectations",
+        s.kubernetes_version,
+        s.duration,
+        s.nodes.len(),
+        s.workloads.len(),
+        s.timeline.len(),
+        s.expectations.len()
+    );
+    println!("effective settings:");
+    let width = s
+        .settings
+        .iter()
+        .map(|x| x.component.len() + x.name.len() + 1)
+        .max()
+        .unwrap_or(0);
+    for x in &s.settings {
+        let key = format!("{}.{}", x.component, x.name);
+        println!("  {key:<width$} = {:<12} ({})", x.value, x.source);
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), if known.
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn default_out(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "run".into());
+    PathBuf::from("results").join(stem)
+}
+
+fn run_command(a: &RunArgs, check: bool) -> i32 {
+    let s = match load(&a.scenario, &a.set) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let seed = a.seed.unwrap_or(s.seed);
+    if !a.quiet {
+        print_header(&s, &a.scenario, seed);
+    }
+    let opts = RunOptions {
+        seed: a.seed,
+        perturb_ties: a.perturb_ties,
+        check_invariants: a.invariants,
+    };
+    let started = Instant::now();
+    let out = run::run(&s, &opts);
+    let wall = started.elapsed().as_secs_f64();
+    let perf = Perf {
+        wall_seconds: wall,
+        engine_events: out.engine_events,
+        events_per_second: out.engine_events as f64 / wall.max(1e-9),
+        simulated_seconds_per_wall_second: out.end.as_secs_f64() / wall.max(1e-9),
+        peak_memory_bytes: peak_memory_bytes(),
+    };
+    let mut code = 0;
+    if !out.stop.completed() {
+        println!(
+            "stopped early: the event limit ({}) was reached at {}s; raise simulation.maxEvents",
+            s.max_events,
+            format_secs(out.end.as_nanos(), 3)
+        );
+        code = 1;
+    }
+    if !a.quiet {
+        print_summary(&out, &perf);
+    }
+    if check || !out.expectations.is_empty() && !a.quiet {
+        print_expectations(&out);
+    }
+    if check && !out.expectations_passed() {
+        code = 1;
+    }
+    if !out.invariant_violations.is_empty() {
+        println!(
+            "invariant violations ({} shown):",
+            out.invariant_violations.len()
+        );
+        for v in &out.invariant_violations {
+            println!("  {v}");
+        }
+        code = 1;
+    }
+    let out_dir = match (&a.out, check) {
+        (Some(d), _) => Some(d.clone()),
+        (None, false) => Some(default_out(&a.scenario)),
+        (None, true) => None,
+    };
+    if let Some(dir) = out_dir {
+        match output::write_results(&dir, &s, &out, &perf, !a.no_plots) {
+            Ok(()) => println!(
+                "results: {}/ (events.jsonl, timeseries.csv, summary.json, perf.json{})",
+                dir.display(),
+                if a.no_plots {
+                    ""
+                } else {
+                    ", timeline.png, timeline.svg"
+                }
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    println!("digest: {}", out.digest);
+    code
+}
+
+fn print_summary(out: &RunOutput, perf: &Perf) {
+    println!(
+        "stopped: {} at {}s after {} engine events ({:.2} s wall, {:.0} events/s)",
+        out.stop.as_str(),
+        format_secs(out.end.as_nanos(), 3),
+        out.engine_events,
+        perf.wall_seconds,
+        perf.events_per_second
+    );
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in &out.records {
+        *counts.entry(r.reason).or_insert(0) += 1;
+    }
+    let list: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("events logged: {} — {}", out.records.len(), list.join(", "));
+}
+
+fn print_expectations(out: &RunOutput) {
+    if out.expectations.is_empty() {
+        println!("no expectations");
+        return;
+    }
+    for e in &out.expectations {
+        println!(
+            "{} {:<10} {}: expected {}, observed {}",
+            if e.passed { "PASS" } else { "FAIL" },
+            e.origin,
+            e.description,
+            e.expected,
+            e.observed
+        );
+    }
+    let passed = out.expectations.iter().filter(|e| e.passed).count();
+    println!(
+        "expectations: {passed} passed, {} failed",
+        out.expectations.len() - passed
+    );
+}

@@ -1,0 +1,82 @@
+//! The closed set of events of a cluster run. Dispatch is one exhaustive `match` in
+//! `cluster::Cluster::handle`, so a new kind makes the compiler point at every decision.
+//!
+//! `gen` fields carry the generation of the process instance that scheduled the event: when a
+//! kubelet, controller manager or scheduler restarts its generation changes and stale timers
+//! of the old instance are ignored (cancellation by generation).
+
+use crate::api::{Change, Watcher};
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Bring the initial workloads in (scenario manifests), at time 0.
+    ApplyWorkloads,
+    /// A fault of the scenario timeline starts (`start = true`) or ends.
+    Fault {
+        index: usize,
+        start: bool,
+    },
+    /// A watch notification reaches a component's informer cache.
+    Watch(Watcher, Change),
+
+    KubeletStart {
+        machine: u32,
+    },
+    KubeletStatusTick {
+        machine: u32,
+        gen: u32,
+    },
+    KubeletRegister {
+        machine: u32,
+        gen: u32,
+    },
+    KubeletLeaseTick {
+        machine: u32,
+        gen: u32,
+    },
+    KubeletLeaseEnsure {
+        machine: u32,
+        gen: u32,
+    },
+    KubeletPodStarted {
+        machine: u32,
+        gen: u32,
+        pod: String,
+    },
+    KubeletPodStopped {
+        machine: u32,
+        gen: u32,
+        pod: String,
+    },
+
+    /// kube-controller-manager's leader election loop.
+    KcmLeaderTick {
+        gen: u32,
+    },
+    NlcMonitorPass {
+        gen: u32,
+    },
+    NlcTaintPass {
+        gen: u32,
+    },
+    TaintEvictionFire {
+        gen: u32,
+        pod: String,
+        timer: u64,
+    },
+    ReplicaSetSync {
+        gen: u32,
+        rs: String,
+    },
+
+    SchedulerLeaderTick {
+        gen: u32,
+    },
+    SchedulerCycle {
+        gen: u32,
+    },
+    /// Backoff of some unschedulable pod expired: move due pods back to the active queue.
+    SchedulerFlush {
+        gen: u32,
+    },
+}

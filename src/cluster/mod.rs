@@ -1,0 +1,321 @@
+//! A whole cluster under simulation: the API server, one kubelet per machine, the controller
+//! manager and the scheduler, wired to the engine through the closed [`Event`] enum.
+//!
+//! Architecture invariant: components never hold references to each other. They act through
+//! API requests; the API server's writes become watch notifications delivered through the queue
+//! after the configured propagation delay. `Cluster::handle` is the one dispatch point.
+
+pub mod event;
+
+use std::collections::BTreeMap;
+
+pub use event::Event;
+
+use crate::api::{ApiServer, Watcher};
+use crate::controllers::ControllerManager;
+use crate::kubelet::Kubelet;
+use crate::model::*;
+use crate::network::Caller;
+use crate::scenario::{FaultKind, Scenario, Workload};
+use crate::scheduler::Scheduler;
+use crate::sim::{Engine, Record, SimDuration};
+
+pub struct Cluster {
+    pub api: ApiServer,
+    pub kubelets: Vec<Kubelet>,
+    pub kcm: ControllerManager,
+    pub scheduler: Scheduler,
+    pub machine_by_name: BTreeMap<String, u32>,
+    watch_delay: SimDuration,
+    workloads: Vec<Workload>,
+    faults: Vec<FaultKind>,
+    /// How many active crash faults hold each machine down.
+    down: Vec<u32>,
+}
+
+impl Cluster {
+    /// Builds the cluster at t = 0: every Node object already registered (the scenario starts
+    /// from a running cluster), then kubelets, the controller manager and the scheduler start,
+    /// then the workloads are applied.
+    pub fn build(s: &Scenario, ctx: &mut Engine<Event>) -> Cluster {
+        let mut api = ApiServer::new(s.apiserver.clone());
+        let mut kubelets = Vec::with_capacity(s.nodes.len());
+        let mut machine_by_name = BTreeMap::new();
+        for (i, template) in s.nodes.iter().enumerate() {
+            let m = i as u32;
+            machine_by_name.insert(template.meta.name.clone(), m);
+            let mut node = template.clone();
+            node.status.conditions = initial_conditions();
+            api.create_node(Caller::Operator, node)
+                .expect("node names are validated unique");
+            api.register_kubelet_watch(&template.meta.name, m);
+            kubelets.push(Kubelet::new(
+                m,
+                template.clone(),
+                s.kubelet.clone(),
+                s.runtime.clone(),
+                s.seed,
+            ));
+        }
+        let mut c = Cluster {
+            api,
+            kubelets,
+            kcm: ControllerManager::new(s.kcm.clone(), s.seed),
+            scheduler: Scheduler::new(s.scheduler.clone(), s.seed),
+            machine_by_name,
+            watch_delay: s.watch_delay,
+            workloads: s.workloads.clone(),
+            faults: s.timeline.iter().map(|f| f.kind.clone()).collect(),
+            down: vec![0; s.nodes.len()],
+        };
+        c.flush(ctx);
+        for m in 0..c.kubelets.len() as u32 {
+            ctx.schedule_at(
+                crate::sim::SimTime::ZERO,
+                Event::KubeletStart { machine: m },
+            );
+        }
+        c.kcm.start(ctx, &mut c.api);
+        c.scheduler.start(ctx);
+        ctx.schedule_at(crate::sim::SimTime::ZERO, Event::ApplyWorkloads);
+        for (i, f) in s.timeline.iter().enumerate() {
+            let start = crate::sim::SimTime::ZERO + f.at;
+            ctx.schedule_at(
+                start,
+                Event::Fault {
+                    index: i,
+                    start: true,
+                },
+            );
+            if let Some(d) = f.duration {
+                ctx.schedule_at(
+                    start + d,
+                    Event::Fault {
+                        index: i,
+                        start: false,
+                    },
+                );
+            }
+        }
+        c.flush(ctx);
+        c
+    }
+
+    /// Hands the API server's watch notifications to the queue and its records to the trace.
+    fn flush(&mut self, ctx: &mut Engine<Event>) {
+        for r in self.api.records.drain(..) {
+            ctx.record(r);
+        }
+        for (w, change) in self.api.outbox.drain(..) {
+            ctx.deliver_in(self.watch_delay, Event::Watch(w, change));
+        }
+    }
+
+    pub fn handle(&mut self, ctx: &mut Engine<Event>, ev: Event) {
+        self.api.set_now(ctx.now());
+        let kcm_gen = self.kcm.gen();
+        match ev {
+            Event::ApplyWorkloads => self.apply_workloads(ctx),
+            Event::Fault { index, start } => self.fault(ctx, index, start),
+            Event::Watch(w, change) => match w {
+                Watcher::ControllerManager => self.kcm.on_watch(ctx, &mut self.api, change),
+                Watcher::Scheduler => self.scheduler.on_watch(ctx, change),
+                Watcher::Kubelet(m) => {
+                    let reachable = self.api.net.reachable(Caller::Kubelet(m));
+                    let k = &mut self.kubelets[m as usize];
+                    if k.running && reachable {
+                        k.on_watch(ctx, &mut self.api, change);
+                    }
+                }
+            },
+            Event::KubeletStart { machine } => {
+                self.kubelets[machine as usize].start(ctx, &mut self.api)
+            }
+            Event::KubeletStatusTick { machine, gen } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_status_tick(ctx, &mut self.api);
+                }
+            }
+            Event::KubeletRegister { machine, gen } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_register(ctx, &mut self.api);
+                }
+            }
+            Event::KubeletLeaseTick { machine, gen } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_lease_tick(ctx, &mut self.api);
+                }
+            }
+            Event::KubeletLeaseEnsure { machine, gen } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_lease_ensure(ctx, &mut self.api);
+                }
+            }
+            Event::KubeletPodStarted { machine, gen, pod } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_pod_started(ctx, &mut self.api, &pod);
+                }
+            }
+            Event::KubeletPodStopped { machine, gen, pod } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_pod_stopped(&mut self.api, &pod);
+                }
+            }
+            Event::KcmLeaderTick { .. } => self.kcm.on_leader_tick(ctx, &mut self.api),
+            Event::NlcMonitorPass { gen } if gen == kcm_gen => {
+                self.kcm.on_monitor_pass(ctx, &mut self.api)
+            }
+            Event::NlcTaintPass { gen } if gen == kcm_gen => {
+                self.kcm.on_taint_pass(ctx, &mut self.api)
+            }
+            Event::TaintEvictionFire { gen, pod, timer } if gen == kcm_gen => {
+                self.kcm.on_taint_fire(ctx, &mut self.api, &pod, timer)
+            }
+            Event::ReplicaSetSync { gen, rs } if gen == kcm_gen => {
+                self.kcm.on_rs_sync(ctx, &mut self.api, &rs)
+            }
+            Event::NlcMonitorPass { .. }
+            | Event::NlcTaintPass { .. }
+            | Event::TaintEvictionFire { .. }
+            | Event::ReplicaSetSync { .. } => {}
+            Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
+            Event::SchedulerCycle { gen } => {
+                if gen == self.scheduler.gen() {
+                    self.scheduler.on_cycle(ctx, &mut self.api)
+                }
+            }
+            Event::SchedulerFlush { gen } => {
+                if gen == self.scheduler.gen() {
+                    self.scheduler.on_flush(ctx)
+                }
+            }
+        }
+        self.flush(ctx);
+    }
+
+    fn apply_workloads(&mut self, ctx: &mut Engine<Event>) {
+        for w in std::mem::take(&mut self.workloads) {
+            let (kind, key, res) = match w {
+                Workload::Pod(p) => (
+                    "Pod",
+                    p.key(),
+                    self.api.create_pod(Caller::Operator, p).map(|_| ()),
+                ),
+                Workload::ReplicaSet(rs) => (
+                    "ReplicaSet",
+                    rs.key(),
+                    self.api.create_replicaset(Caller::Operator, rs).map(|_| ()),
+                ),
+            };
+            if let Err(e) = res {
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason: "FailedCreate",
+                    source: "kubectl",
+                    object: format!("{kind}/{key}"),
+                    message: e.to_string(),
+                    fields: vec![],
+                });
+            }
+        }
+    }
+
+    fn fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
+        let kind = self.faults[index].clone();
+        let (reason, message) = match &kind {
+            FaultKind::NodeCrash { machines } => {
+                for &m in machines {
+                    let i = m as usize;
+                    if start {
+                        self.down[i] += 1;
+                        if self.down[i] == 1 {
+                            self.kubelets[i].crash();
+                            self.api.net.cut_machine(m, true);
+                        }
+                    } else {
+                        self.down[i] -= 1;
+                        if self.down[i] == 0 {
+                            self.api.net.cut_machine(m, false);
+                            self.kubelets[i].start(ctx, &mut self.api);
+                        }
+                    }
+                }
+                let names: Vec<&str> = machines
+                    .iter()
+                    .map(|m| self.kubelets[*m as usize].node_name.as_str())
+                    .collect();
+                if start {
+                    ("FaultStarted", format!("node crash: {}", names.join(", ")))
+                } else {
+                    (
+                        "FaultEnded",
+                        format!("node recovered: {}", names.join(", ")),
+                    )
+                }
+            }
+            FaultKind::ApiServerUnavailable => {
+                self.api.net.set_api_down(start);
+                if start {
+                    ("FaultStarted", "API server unreachable".to_string())
+                } else {
+                    ("FaultEnded", "API server reachable again".to_string())
+                }
+            }
+        };
+        ctx.record(Record {
+            t: ctx.now(),
+            reason,
+            source: "kubesim",
+            object: format!("Fault/{index}"),
+            message,
+            fields: vec![("fault", kind.name().to_string())],
+        });
+    }
+}
+
+/// The kubelet of `machine` if it still runs the process generation `gen`.
+fn live(kubelets: &mut [Kubelet], machine: u32, gen: u32) -> Option<&mut Kubelet> {
+    let k = &mut kubelets[machine as usize];
+    (k.running && k.gen() == gen).then_some(k)
+}
+
+/// The conditions of a healthy registered node at t = 0.
+fn initial_conditions() -> Vec<NodeCondition> {
+    use NodeConditionType::*;
+    [
+        (
+            MemoryPressure,
+            ConditionStatus::False,
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            DiskPressure,
+            ConditionStatus::False,
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            PIDPressure,
+            ConditionStatus::False,
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        (
+            Ready,
+            ConditionStatus::True,
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
+    ]
+    .iter()
+    .map(|(t, s, r, m)| NodeCondition {
+        type_: *t,
+        status: *s,
+        last_heartbeat_time: crate::sim::SimTime::ZERO,
+        last_transition_time: crate::sim::SimTime::ZERO,
+        reason: r.to_string(),
+        message: m.to_string(),
+    })
+    .collect()
+}

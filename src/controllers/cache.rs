@@ -1,0 +1,94 @@
+//! kube-controller-manager's shared informer cache: nodes, node leases, pods and ReplicaSets,
+//! with the indexes the controllers need (pods by node, pods by owning ReplicaSet).
+//!
+//! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::api::Change;
+use crate::model::*;
+
+#[derive(Default)]
+pub struct KcmCache {
+    pub nodes: BTreeMap<String, Arc<Node>>,
+    pub leases: BTreeMap<String, Arc<Lease>>,
+    pub pods: BTreeMap<String, Arc<Pod>>,
+    pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
+    pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The previous cached version of whatever a change touched.
+pub enum Previous {
+    Node(Option<Arc<Node>>),
+    Pod(Option<Arc<Pod>>),
+    None,
+}
+
+fn owner_key(p: &Pod) -> Option<String> {
+    p.meta
+        .controller_ref()
+        .filter(|o| o.kind == "ReplicaSet")
+        .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
+impl KcmCache {
+    pub fn apply(&mut self, change: &Change) -> Previous {
+        match change {
+            Change::Node(n) => Previous::Node(self.nodes.insert(n.meta.name.clone(), n.clone())),
+            Change::NodeDeleted(n) => Previous::Node(self.nodes.remove(&n.meta.name)),
+            Change::Lease(l) => {
+                self.leases.insert(l.name.clone(), l.clone());
+                Previous::None
+            }
+            Change::Pod(p) => {
+                let key = p.key();
+                if let Some(n) = &p.spec.node_name {
+                    self.pods_by_node
+                        .entry(n.clone())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                if let Some(o) = owner_key(p) {
+                    self.pods_by_owner.entry(o).or_default().insert(key.clone());
+                }
+                Previous::Pod(self.pods.insert(key, p.clone()))
+            }
+            Change::PodDeleted(p) => {
+                let key = p.key();
+                if let Some(n) = &p.spec.node_name {
+                    remove_index(&mut self.pods_by_node, n, &key);
+                }
+                if let Some(o) = owner_key(p) {
+                    remove_index(&mut self.pods_by_owner, &o, &key);
+                }
+                Previous::Pod(self.pods.remove(&key))
+            }
+            Change::ReplicaSet(rs) => {
+                self.replicasets.insert(rs.key(), rs.clone());
+                Previous::None
+            }
+        }
+    }
+
+    pub fn pods_on_node(&self, node: &str) -> Vec<Arc<Pod>> {
+        self.pods_by_node
+            .get(node)
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| self.pods.get(k).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn remove_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {
+    if let Some(set) = index.get_mut(bucket) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(bucket);
+        }
+    }
+}

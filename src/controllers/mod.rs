@@ -1,0 +1,214 @@
+//! kube-controller-manager: leader election, one shared informer cache, and the controllers
+//! kubesim models — node lifecycle, taint eviction and ReplicaSet (one file each).
+//!
+//! Architecture invariant: controllers observe the cache, decide, and send API requests; they
+//! never mutate objects in place. They run only while this process leads; a new leadership
+//! term starts every controller from scratch (fresh health records and eviction timers), as a
+//! restarted kube-controller-manager does (reference node-lifecycle §2.7).
+
+pub mod cache;
+pub mod leader;
+pub mod nodelifecycle;
+pub mod ratelimit;
+pub mod replicaset;
+pub mod tainteviction;
+
+use crate::api::{ApiServer, Change};
+use crate::cluster::Event;
+use crate::network::Caller;
+use crate::sim::{rng, Engine, Record, SimDuration};
+use cache::{KcmCache, Previous};
+use leader::{LeaderElectionConfig, LeaderElector, Outcome};
+use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
+use replicaset::ReplicaSetController;
+use tainteviction::TaintEvictionController;
+
+#[derive(Clone, Debug)]
+pub struct KcmConfig {
+    pub node_lifecycle: NodeLifecycleConfig,
+    pub leader_election: LeaderElectionConfig,
+    pub terminated_pod_gc_threshold: i64,
+}
+
+pub struct ControllerManager {
+    config: KcmConfig,
+    pub cache: KcmCache,
+    elector: LeaderElector,
+    seed: u64,
+    /// Generation of the current leadership term; events of older terms are ignored.
+    gen: u32,
+    leading: bool,
+    pub nlc: NodeLifecycleController,
+    pub taint: TaintEvictionController,
+    pub rs: ReplicaSetController,
+}
+
+impl ControllerManager {
+    pub fn new(config: KcmConfig, seed: u64) -> Self {
+        let elector = LeaderElector::new(
+            "kube-controller-manager",
+            Caller::ControllerManager,
+            config.leader_election.clone(),
+            rng::stream(seed, "kube-controller-manager/leader-election"),
+        );
+        ControllerManager {
+            nlc: NodeLifecycleController::new(config.node_lifecycle.clone()),
+            taint: TaintEvictionController::new(0),
+            rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
+            config,
+            cache: KcmCache::default(),
+            elector,
+            seed,
+            gen: 0,
+            leading: false,
+        }
+    }
+
+    pub fn gen(&self) -> u32 {
+        self.gen
+    }
+
+    pub fn is_leading(&self) -> bool {
+        self.leading
+    }
+
+    pub fn config(&self) -> &KcmConfig {
+        &self.config
+    }
+
+    /// Process start: begin the leader-election loop (or lead at once without it).
+    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if self.elector.enabled() {
+            ctx.schedule_in(SimDuration::ZERO, Event::KcmLeaderTick { gen: 0 });
+        } else {
+            self.begin_term(ctx, api);
+        }
+    }
+
+    pub fn on_leader_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let (outcome, next) = self.elector.tick(ctx.now(), api);
+        match outcome {
+            Outcome::Acquired => {
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason: "LeaderElection",
+                    source: "kube-controller-manager",
+                    object: format!("Lease/kube-system/{}", self.elector.lock_name()),
+                    message: format!("{} became leader", self.elector.identity()),
+                    fields: vec![],
+                });
+                self.begin_term(ctx, api);
+            }
+            Outcome::Lost => {
+                // The process exits; its successor must first wait out the old lease.
+                self.leading = false;
+                self.gen += 1;
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason: "LeaderElectionLost",
+                    source: "kube-controller-manager",
+                    object: format!("Lease/kube-system/{}", self.elector.lock_name()),
+                    message:
+                        "failed to renew lease within the renew deadline; the process restarts"
+                            .into(),
+                    fields: vec![],
+                });
+            }
+            Outcome::Nothing => {}
+        }
+        ctx.schedule_in(next, Event::KcmLeaderTick { gen: 0 });
+    }
+
+    /// A new leadership term: every controller starts from scratch.
+    fn begin_term(&mut self, ctx: &mut Engine<Event>, _api: &mut ApiServer) {
+        self.leading = true;
+        self.gen += 1;
+        let gen = self.gen;
+        self.nlc = NodeLifecycleController::new(self.config.node_lifecycle.clone());
+        self.taint = TaintEvictionController::new(gen);
+        self.rs = ReplicaSetController::new(
+            rng::stream(self.seed, &format!("replicaset-controller/{gen}")),
+            gen,
+        );
+        ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
+        ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
+        self.taint.resync(ctx, &self.cache);
+        let rss: Vec<String> = self.cache.replicasets.keys().cloned().collect();
+        for rs in rss {
+            self.rs.enqueue(ctx, &rs);
+        }
+    }
+
+    pub fn on_monitor_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.nlc.monitor_pass(ctx, api, &self.cache);
+        let gen = self.gen;
+        ctx.schedule_in(
+            self.config.node_lifecycle.node_monitor_period,
+            Event::NlcMonitorPass { gen },
+        );
+    }
+
+    pub fn on_taint_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.nlc.tainting_pass(api, &self.cache, ctx.now());
+        let gen = self.gen;
+        ctx.schedule_in(NODE_EVICTION_PERIOD, Event::NlcTaintPass { gen });
+    }
+
+    pub fn on_taint_fire(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        pod: &str,
+        timer: u64,
+    ) {
+        self.taint.on_fire(ctx, api, pod, timer);
+    }
+
+    pub fn on_rs_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, rs: &str) {
+        self.rs.sync(ctx, api, &self.cache, rs);
+    }
+
+    /// A watch notification: update the cache, then let the event handlers react.
+    pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
+        let previous = self.cache.apply(&change);
+        if !self.leading {
+            return;
+        }
+        match (&change, previous) {
+            (Change::Node(n), Previous::Node(old)) => {
+                self.nlc.reconcile_noschedule_taints(api, n, ctx.now());
+                let noexec = |node: &crate::model::Node| -> Vec<crate::model::Taint> {
+                    node.spec
+                        .taints
+                        .iter()
+                        .filter(|t| t.effect == crate::model::TaintEffect::NoExecute)
+                        .cloned()
+                        .collect()
+                };
+                if old.as_deref().map(noexec) != Some(noexec(n)) {
+                    self.taint.on_node_update(ctx, &self.cache, n);
+                }
+            }
+            (Change::NodeDeleted(n), _) => self.taint.on_node_deleted(&n.meta.name),
+            (Change::Pod(p), Previous::Pod(old)) => {
+                let relevant = match &old {
+                    None => true,
+                    Some(o) => {
+                        o.spec.node_name != p.spec.node_name
+                            || o.spec.tolerations != p.spec.tolerations
+                    }
+                };
+                if relevant {
+                    self.taint.on_pod_update(ctx, p);
+                }
+                self.rs.observe_pod(ctx, p);
+            }
+            (Change::PodDeleted(p), _) => {
+                self.taint.on_pod_deleted(ctx, &p.key());
+                self.rs.observe_pod(ctx, p);
+            }
+            (Change::ReplicaSet(rs), _) => self.rs.enqueue(ctx, &rs.key()),
+            _ => {}
+        }
+    }
+}

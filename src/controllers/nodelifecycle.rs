@@ -1,0 +1,717 @@
+//! The node lifecycle controller (reference node-lifecycle §2–4): health records and probe
+//! timestamps, Ready→Unknown marking, NoSchedule taints from conditions, NoExecute taints
+//! through one rate-limited queue per zone, zone states and master-disruption mode.
+//!
+//! Invariant: every timestamp it keeps is its own clock at observation time, never a kubelet's;
+//! it decides only from its informer cache and acts only through API requests. Iteration is in
+//! name order (nodes) and key order (zones), where upstream uses parallel workers and map order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::cache::KcmCache;
+use super::ratelimit::{Processed, RateLimitedQueue};
+use crate::api::ApiServer;
+use crate::cluster::Event;
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::{Engine, Record, SimDuration, SimTime};
+
+#[derive(Clone, Debug)]
+pub struct NodeLifecycleConfig {
+    pub node_monitor_period: SimDuration,
+    pub node_monitor_grace_period: SimDuration,
+    pub node_startup_grace_period: SimDuration,
+    pub node_eviction_rate: f32,
+    pub secondary_node_eviction_rate: f32,
+    pub unhealthy_zone_threshold: f32,
+    pub large_cluster_size_threshold: i32,
+    /// ≥ 1.34 (#120816): NoExecute tainting decided from the current (just written) Ready
+    /// condition; before, from the one observed at the start of the pass (one pass later).
+    pub taint_from_current_condition: bool,
+}
+
+/// `NodeEvictionPeriod`: the NoExecute tainting loop period.
+pub const NODE_EVICTION_PERIOD: SimDuration = SimDuration::from_millis(100);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneState {
+    Initial,
+    Normal,
+    PartialDisruption,
+    FullDisruption,
+}
+
+impl ZoneState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneState::Initial => "Initial",
+            ZoneState::Normal => "Normal",
+            ZoneState::PartialDisruption => "PartialDisruption",
+            ZoneState::FullDisruption => "FullDisruption",
+        }
+    }
+}
+
+/// `ComputeZoneState` (reference §3.1): float32 ratio, at least 3 not-ready for Partial.
+pub fn compute_zone_state(conds: &[Option<ConditionStatus>], threshold: f32) -> ZoneState {
+    let ready = conds
+        .iter()
+        .filter(|c| **c == Some(ConditionStatus::True))
+        .count();
+    let not_ready = conds.len() - ready;
+    if ready == 0 && not_ready > 0 {
+        ZoneState::FullDisruption
+    } else if not_ready > 2 && (not_ready as f32) / ((ready + not_ready) as f32) >= threshold {
+        ZoneState::PartialDisruption
+    } else {
+        ZoneState::Normal
+    }
+}
+
+#[derive(Clone, Debug)]
+struct HealthRecord {
+    probe: SimTime,
+    ready_transition: SimTime,
+    /// The Ready condition as last saved (None: the node had none).
+    saved_ready: Option<NodeCondition>,
+    lease: Option<Arc<Lease>>,
+}
+
+pub struct NodeLifecycleController {
+    config: NodeLifecycleConfig,
+    records: BTreeMap<String, HealthRecord>,
+    known: BTreeSet<String>,
+    zone_states: BTreeMap<String, ZoneState>,
+    zone_queues: BTreeMap<String, RateLimitedQueue>,
+}
+
+const CALLER: Caller = Caller::ControllerManager;
+
+fn node_record(ctx: &mut Engine<Event>, reason: &'static str, node: &Node, message: String) {
+    ctx.record(Record {
+        t: ctx.now(),
+        reason,
+        source: "node-controller",
+        object: format!("Node/{}", node.meta.name),
+        message,
+        fields: vec![("zone", node.zone_label().to_string())],
+    });
+}
+
+impl NodeLifecycleController {
+    pub fn new(config: NodeLifecycleConfig) -> Self {
+        NodeLifecycleController {
+            config,
+            records: BTreeMap::new(),
+            known: BTreeSet::new(),
+            zone_states: BTreeMap::new(),
+            zone_queues: BTreeMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &NodeLifecycleConfig {
+        &self.config
+    }
+
+    pub fn zone_state(&self, zone_key: &str) -> Option<ZoneState> {
+        self.zone_states.get(zone_key).copied()
+    }
+
+    pub fn zone_states(&self) -> &BTreeMap<String, ZoneState> {
+        &self.zone_states
+    }
+
+    fn ensure_zone(&mut self, zone: &str) {
+        if !self.zone_states.contains_key(zone) {
+            self.zone_states
+                .insert(zone.to_string(), ZoneState::Initial);
+            self.zone_queues
+                .entry(zone.to_string())
+                .or_insert_with(|| RateLimitedQueue::new(self.config.node_eviction_rate));
+        }
+    }
+
+    /// `monitorNodeHealth` (reference §2.4).
+    pub fn monitor_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
+        let now = ctx.now();
+        let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
+        for n in &nodes {
+            let name = &n.meta.name;
+            if !self.known.contains(name) {
+                self.known.insert(name.clone());
+                self.ensure_zone(&n.zone_key());
+                node_record(
+                    ctx,
+                    "RegisteredNode",
+                    n,
+                    format!("Registered Node {name} in Controller"),
+                );
+                self.mark_node_as_reachable(api, n);
+            }
+        }
+        let present: BTreeSet<&String> = nodes.iter().map(|n| &n.meta.name).collect();
+        let gone: Vec<String> = self
+            .known
+            .iter()
+            .filter(|k| !present.contains(k))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.known.remove(&name);
+            self.records.remove(&name);
+            node_record(
+                ctx,
+                "RemovingNode",
+                &Node {
+                    meta: ObjectMeta {
+                        name: name.clone(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                format!("Removing Node {name} from Controller"),
+            );
+        }
+
+        let mut zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = BTreeMap::new();
+        for n in &nodes {
+            let Some((observed, current, node)) =
+                self.try_update_node_health(ctx, api, cache, n, now)
+            else {
+                continue;
+            };
+            let zone = node.zone_key();
+            if !node.meta.labels.contains_key(LABEL_EXCLUDE_DISRUPTION) {
+                zone_conds.entry(zone.clone()).or_default().push(current);
+            }
+            if let Some(cur) = current {
+                let decide = if self.config.taint_from_current_condition {
+                    Some(cur)
+                } else {
+                    observed
+                };
+                if let Some(decide) = decide {
+                    self.process_taint_based_eviction(api, &node, decide, now);
+                }
+                if cur != ConditionStatus::True && observed == Some(ConditionStatus::True) {
+                    node_record(
+                        ctx,
+                        "NodeNotReady",
+                        &node,
+                        format!("Node {} status is now: NodeNotReady", node.meta.name),
+                    );
+                    mark_pods_not_ready(ctx, api, cache, &node.meta.name, now);
+                }
+            }
+        }
+        self.handle_disruption(ctx, api, &zone_conds, &nodes, now);
+    }
+
+    /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
+    fn try_update_node_health(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        node: &Arc<Node>,
+        now: SimTime,
+    ) -> Option<(Option<ConditionStatus>, Option<ConditionStatus>, Arc<Node>)> {
+        let name = node.meta.name.clone();
+        let cur = node.ready().cloned();
+        let (observed, grace) = match &cur {
+            None => {
+                if let Some(rec) = self.records.get_mut(&name) {
+                    rec.saved_ready = None;
+                } else {
+                    let c = node.meta.creation_timestamp;
+                    self.records.insert(
+                        name.clone(),
+                        HealthRecord {
+                            probe: c,
+                            ready_transition: c,
+                            saved_ready: None,
+                            lease: None,
+                        },
+                    );
+                }
+                (
+                    Some(ConditionStatus::Unknown),
+                    self.config.node_startup_grace_period,
+                )
+            }
+            Some(c) => (Some(c.status), self.config.node_monitor_grace_period),
+        };
+        let fresh = |cur: &Option<NodeCondition>, lease| HealthRecord {
+            probe: now,
+            ready_transition: now,
+            saved_ready: cur.clone(),
+            lease,
+        };
+        match self.records.get(&name).cloned() {
+            None => {
+                self.records.insert(name.clone(), fresh(&cur, None));
+            }
+            Some(rec) => match (&rec.saved_ready, &cur) {
+                (None, Some(_)) | (Some(_), None) => {
+                    self.records
+                        .insert(name.clone(), fresh(&cur, rec.lease.clone()));
+                }
+                (Some(saved), Some(c)) if saved.last_heartbeat_time != c.last_heartbeat_time => {
+                    let rt = if saved.last_transition_time != c.last_transition_time {
+                        now
+                    } else {
+                        rec.ready_transition
+                    };
+                    self.records.insert(
+                        name.clone(),
+                        HealthRecord {
+                            probe: now,
+                            ready_transition: rt,
+                            saved_ready: cur.clone(),
+                            lease: rec.lease.clone(),
+                        },
+                    );
+                }
+                _ => {}
+            },
+        }
+        let rec = self.records.get_mut(&name).expect("just ensured");
+        if let Some(lease) = cache.leases.get(&name) {
+            if rec
+                .lease
+                .as_ref()
+                .is_none_or(|l| l.renew_time < lease.renew_time)
+            {
+                rec.lease = Some(lease.clone());
+                rec.probe = now;
+            }
+        }
+        if now <= rec.probe + grace {
+            return Some((observed, cur.map(|c| c.status), node.clone()));
+        }
+        // Grace expired: Ready and the pressure conditions become Unknown.
+        let mut updated = (**node).clone();
+        for t in [
+            NodeConditionType::Ready,
+            NodeConditionType::MemoryPressure,
+            NodeConditionType::DiskPressure,
+            NodeConditionType::PIDPressure,
+        ] {
+            match updated.status.conditions.iter_mut().find(|c| c.type_ == t) {
+                None => updated.status.conditions.push(NodeCondition {
+                    type_: t,
+                    status: ConditionStatus::Unknown,
+                    last_heartbeat_time: node.meta.creation_timestamp,
+                    last_transition_time: now,
+                    reason: "NodeStatusNeverUpdated".into(),
+                    message: "Kubelet never posted node status.".into(),
+                }),
+                Some(c) if c.status != ConditionStatus::Unknown => {
+                    c.status = ConditionStatus::Unknown;
+                    c.reason = "NodeStatusUnknown".into();
+                    c.message = "Kubelet stopped posting node status.".into();
+                    c.last_transition_time = now;
+                }
+                Some(_) => {}
+            }
+        }
+        let new_ready = updated.ready().cloned();
+        if new_ready.as_ref().map(|c| (c.status, &c.reason))
+            == node.ready().map(|c| (c.status, &c.reason))
+        {
+            return Some((observed, new_ready.map(|c| c.status), node.clone()));
+        }
+        let conditions = updated.status.conditions.clone();
+        match api.update_node(CALLER, &name, |n| n.status.conditions = conditions) {
+            Ok(written) => {
+                let _ = ctx;
+                let rec = self.records.get_mut(&name).expect("exists");
+                rec.ready_transition = now;
+                rec.saved_ready = written.ready().cloned();
+                Some((observed, written.ready_status(), written))
+            }
+            // Upstream retries within 100 ms, then skips the node for this pass.
+            Err(_) => None,
+        }
+    }
+
+    /// `processTaintBaseEviction` (reference §2.5).
+    fn process_taint_based_eviction(
+        &mut self,
+        api: &mut ApiServer,
+        node: &Arc<Node>,
+        status: ConditionStatus,
+        now: SimTime,
+    ) {
+        match status {
+            ConditionStatus::False => {
+                if node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute) {
+                    swap_noexecute_taint(api, &node.meta.name, TAINT_NOT_READY, now);
+                } else {
+                    self.mark_node_for_tainting(node, TAINT_NOT_READY, now);
+                }
+            }
+            ConditionStatus::Unknown => {
+                if node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute) {
+                    swap_noexecute_taint(api, &node.meta.name, TAINT_UNREACHABLE, now);
+                } else {
+                    self.mark_node_for_tainting(node, TAINT_UNREACHABLE, now);
+                }
+            }
+            ConditionStatus::True => self.mark_node_as_reachable(api, node),
+        }
+    }
+
+    fn mark_node_for_tainting(&mut self, node: &Node, key: &str, now: SimTime) {
+        let zone = node.zone_key();
+        self.ensure_zone(&zone);
+        let q = self.zone_queues.get_mut(&zone).expect("ensured");
+        if !node.has_taint(key, TaintEffect::NoExecute) {
+            q.remove(&node.meta.name);
+        }
+        q.add(&node.meta.name, now);
+    }
+
+    /// `markNodeAsReachable`: remove both NoExecute taints and forget the node in its queue.
+    fn mark_node_as_reachable(&mut self, api: &mut ApiServer, node: &Node) {
+        if node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
+            || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
+        {
+            let _ = api.update_node(CALLER, &node.meta.name, |n| {
+                n.spec.taints.retain(|t| {
+                    !(t.effect == TaintEffect::NoExecute
+                        && (t.key == TAINT_UNREACHABLE || t.key == TAINT_NOT_READY))
+                })
+            });
+        }
+        if let Some(q) = self.zone_queues.get_mut(&node.zone_key()) {
+            q.remove(&node.meta.name);
+        }
+    }
+
+    /// `doNoExecuteTaintingPass`, every 100 ms: each zone's queue in key order.
+    pub fn tainting_pass(&mut self, api: &mut ApiServer, cache: &KcmCache, now: SimTime) {
+        for q in self.zone_queues.values_mut() {
+            q.try_process(now, |name, _queued_at| {
+                let Some(node) = cache.nodes.get(name) else {
+                    return Processed::Done;
+                };
+                let Some(ready) = node.ready() else {
+                    return Processed::Retry(SimDuration::from_millis(50));
+                };
+                let key = match ready.status {
+                    ConditionStatus::False => TAINT_NOT_READY,
+                    ConditionStatus::Unknown => TAINT_UNREACHABLE,
+                    ConditionStatus::True => return Processed::Done,
+                };
+                if swap_noexecute_taint(api, name, key, now) {
+                    Processed::Done
+                } else {
+                    Processed::Retry(SimDuration::ZERO)
+                }
+            });
+        }
+    }
+
+    /// `handleDisruption` (reference §3.2).
+    fn handle_disruption(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        zone_conds: &BTreeMap<String, Vec<Option<ConditionStatus>>>,
+        nodes: &[Arc<Node>],
+        now: SimTime,
+    ) {
+        let threshold = self.config.unhealthy_zone_threshold;
+        let new_states: BTreeMap<&String, ZoneState> = zone_conds
+            .iter()
+            .map(|(z, c)| (z, compute_zone_state(c, threshold)))
+            .collect();
+        let all_are_full = new_states.values().all(|s| *s == ZoneState::FullDisruption);
+        for z in zone_conds.keys() {
+            self.ensure_zone(z);
+        }
+        let mut all_was_full = true;
+        let zones: Vec<String> = self.zone_states.keys().cloned().collect();
+        for z in zones {
+            if !zone_conds.contains_key(&z) {
+                self.zone_states.remove(&z);
+                continue;
+            }
+            if self.zone_states[&z] != ZoneState::FullDisruption {
+                all_was_full = false;
+                break;
+            }
+        }
+        if all_are_full && all_was_full {
+            return;
+        }
+        if all_are_full {
+            for n in nodes {
+                let latest = cacheless_latest(api, n);
+                self.mark_node_as_reachable(api, &latest);
+            }
+            for q in self.zone_queues.values_mut() {
+                q.swap_limiter(now, 0.0);
+            }
+            let zones: Vec<String> = self.zone_states.keys().cloned().collect();
+            for z in zones {
+                self.set_zone_state(
+                    ctx,
+                    &z,
+                    ZoneState::FullDisruption,
+                    "all zones are in full disruption",
+                );
+            }
+            return;
+        }
+        if all_was_full {
+            for rec in self.records.values_mut() {
+                rec.probe = now;
+                rec.ready_transition = now;
+            }
+        }
+        let zones: Vec<String> = self.zone_states.keys().cloned().collect();
+        for z in zones {
+            let new = new_states[&z];
+            if all_was_full || self.zone_states[&z] != new {
+                let size = zone_conds[&z].len();
+                self.set_limiter(now, &z, size, new);
+                self.set_zone_state(ctx, &z, new, "");
+            }
+        }
+    }
+
+    fn set_limiter(&mut self, now: SimTime, zone: &str, size: usize, state: ZoneState) {
+        let c = &self.config;
+        let qps = match state {
+            ZoneState::Normal | ZoneState::FullDisruption => c.node_eviction_rate,
+            ZoneState::PartialDisruption => {
+                if size as i64 > c.large_cluster_size_threshold as i64 {
+                    c.secondary_node_eviction_rate
+                } else {
+                    0.0
+                }
+            }
+            ZoneState::Initial => return,
+        };
+        if let Some(q) = self.zone_queues.get_mut(zone) {
+            q.swap_limiter(now, qps);
+        }
+    }
+
+    fn set_zone_state(&mut self, ctx: &mut Engine<Event>, zone: &str, state: ZoneState, why: &str) {
+        let old = self.zone_states.insert(zone.to_string(), state);
+        if old == Some(state) {
+            return;
+        }
+        let shown = zone_key_display(zone);
+        let qps = self.zone_queues.get(zone).map(|q| q.qps()).unwrap_or(0.0);
+        let mut message = format!(
+            "Zone {:?} changed from {} to {} (eviction rate {} nodes/s)",
+            shown,
+            old.map(|s| s.as_str()).unwrap_or("none"),
+            state.as_str(),
+            qps
+        );
+        if !why.is_empty() {
+            message.push_str(&format!(": {why}"));
+        }
+        ctx.record(Record {
+            t: ctx.now(),
+            reason: "ZoneStateChanged",
+            source: "node-controller",
+            object: format!("Zone/{shown}"),
+            message,
+            fields: vec![
+                ("zone", shown.clone()),
+                ("state", state.as_str().to_string()),
+            ],
+        });
+    }
+
+    /// Nodes in the NoExecute queues (for the time series).
+    pub fn queued_nodes(&self) -> usize {
+        self.zone_queues.values().map(|q| q.queued()).sum()
+    }
+
+    /// `doNoScheduleTaintingPass` for one node (reference §2.6), on every node add/update.
+    pub fn reconcile_noschedule_taints(&self, api: &mut ApiServer, node: &Node, now: SimTime) {
+        let desired = desired_noschedule_taints(node);
+        let managed = [
+            TAINT_NOT_READY,
+            TAINT_UNREACHABLE,
+            TAINT_MEMORY_PRESSURE,
+            TAINT_DISK_PRESSURE,
+            TAINT_NETWORK_UNAVAILABLE,
+            TAINT_PID_PRESSURE,
+            TAINT_UNSCHEDULABLE,
+        ];
+        let is_managed =
+            |t: &Taint| t.effect == TaintEffect::NoSchedule && managed.contains(&t.key.as_str());
+        let current: Vec<&str> = node
+            .spec
+            .taints
+            .iter()
+            .filter(|t| is_managed(t))
+            .map(|t| t.key.as_str())
+            .collect();
+        if current.len() == desired.len() && desired.iter().all(|d| current.contains(d)) {
+            return;
+        }
+        let _ = api.update_node(CALLER, &node.meta.name, |n| {
+            n.spec
+                .taints
+                .retain(|t| !is_managed(t) || desired.contains(&t.key.as_str()));
+            for key in &desired {
+                if !n.has_taint(key, TaintEffect::NoSchedule) {
+                    n.spec.taints.push(Taint {
+                        time_added: Some(now),
+                        ..Taint::new(key, TaintEffect::NoSchedule)
+                    });
+                }
+            }
+        });
+    }
+}
+
+fn desired_noschedule_taints(node: &Node) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for c in &node.status.conditions {
+        let key = match (c.type_, c.status) {
+            (NodeConditionType::Ready, ConditionStatus::False) => TAINT_NOT_READY,
+            (NodeConditionType::Ready, ConditionStatus::Unknown) => TAINT_UNREACHABLE,
+            (NodeConditionType::MemoryPressure, ConditionStatus::True) => TAINT_MEMORY_PRESSURE,
+            (NodeConditionType::DiskPressure, ConditionStatus::True) => TAINT_DISK_PRESSURE,
+            (NodeConditionType::NetworkUnavailable, ConditionStatus::True) => {
+                TAINT_NETWORK_UNAVAILABLE
+            }
+            (NodeConditionType::PIDPressure, ConditionStatus::True) => TAINT_PID_PRESSURE,
+            _ => continue,
+        };
+        out.push(key);
+    }
+    if node.spec.unschedulable {
+        out.push(TAINT_UNSCHEDULABLE);
+    }
+    out
+}
+
+/// The node as the API server has it now (the controller GETs before writing taints).
+fn cacheless_latest(api: &ApiServer, node: &Arc<Node>) -> Arc<Node> {
+    api.nodes()
+        .get(&node.meta.name)
+        .cloned()
+        .unwrap_or_else(|| node.clone())
+}
+
+/// Adds the NoExecute taint `key` and removes the other NLC NoExecute taint, in one update.
+fn swap_noexecute_taint(api: &mut ApiServer, node: &str, key: &str, now: SimTime) -> bool {
+    let other = if key == TAINT_NOT_READY {
+        TAINT_UNREACHABLE
+    } else {
+        TAINT_NOT_READY
+    };
+    api.update_node(CALLER, node, |n| {
+        n.spec
+            .taints
+            .retain(|t| !(t.effect == TaintEffect::NoExecute && t.key == other));
+        if !n.has_taint(key, TaintEffect::NoExecute) {
+            n.spec.taints.push(Taint {
+                time_added: Some(now),
+                ..Taint::new(key, TaintEffect::NoExecute)
+            });
+        }
+    })
+    .is_ok()
+}
+
+/// `MarkPodsNotReady`: pods on the node with a Ready condition get Ready=False, with an event.
+fn mark_pods_not_ready(
+    ctx: &mut Engine<Event>,
+    api: &mut ApiServer,
+    cache: &KcmCache,
+    node: &str,
+    now: SimTime,
+) {
+    for pod in cache.pods_on_node(node) {
+        let Some(c) = pod.condition(PodConditionType::Ready) else {
+            continue;
+        };
+        if c.status == ConditionStatus::False {
+            continue;
+        }
+        let key = pod.key();
+        let res = api.update_pod(CALLER, &key, |p| {
+            p.set_condition(PodConditionType::Ready, ConditionStatus::False, "", now)
+        });
+        if res.is_ok() {
+            ctx.record(Record {
+                t: now,
+                reason: "NodeNotReady",
+                source: "node-controller",
+                object: format!("Pod/{key}"),
+                message: "Node is not ready".into(),
+                fields: vec![("node", node.to_string())],
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ConditionStatus::*;
+
+    fn conds(ready: usize, not_ready: usize) -> Vec<Option<ConditionStatus>> {
+        let mut v = vec![Some(True); ready];
+        v.extend(vec![Some(Unknown); not_ready]);
+        v
+    }
+
+    // Reference §7.1 (Z3–Z5) and §7.8 (D1, D2, D4, D5, D7): ComputeZoneState boundaries.
+    #[test]
+    fn compute_zone_state_reference_cases() {
+        let th = 0.55;
+        // Z3 pass 1: nodes with no Ready condition count as not ready.
+        assert_eq!(
+            compute_zone_state(&[None, None, None, None], th),
+            ZoneState::FullDisruption
+        );
+        // Z3 pass 2: U,U,U,R -> Partial (0.75).
+        assert_eq!(
+            compute_zone_state(&conds(1, 3), th),
+            ZoneState::PartialDisruption
+        );
+        // Z4: 2 not-ready of 5 -> Normal; 3 of 5 -> Partial.
+        assert_eq!(compute_zone_state(&conds(3, 2), th), ZoneState::Normal);
+        assert_eq!(
+            compute_zone_state(&conds(2, 3), th),
+            ZoneState::PartialDisruption
+        );
+        // Z5: U,U,R -> Normal; U,U,U -> Full.
+        assert_eq!(compute_zone_state(&conds(1, 2), th), ZoneState::Normal);
+        assert_eq!(
+            compute_zone_state(&conds(0, 3), th),
+            ZoneState::FullDisruption
+        );
+        // D1: 5 of 10 -> Normal. D2: 6 of 10 -> Partial. D4: 2 of 3 -> Normal.
+        assert_eq!(compute_zone_state(&conds(5, 5), th), ZoneState::Normal);
+        assert_eq!(
+            compute_zone_state(&conds(4, 6), th),
+            ZoneState::PartialDisruption
+        );
+        assert_eq!(compute_zone_state(&conds(1, 2), th), ZoneState::Normal);
+        // D5: 2 of 2 -> Full.
+        assert_eq!(
+            compute_zone_state(&conds(0, 2), th),
+            ZoneState::FullDisruption
+        );
+        // D7: float32 11/20 = 0.55 >= 0.55 -> Partial.
+        assert_eq!(
+            compute_zone_state(&conds(9, 11), th),
+            ZoneState::PartialDisruption
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! The node lifecycle controller's per-zone `RateLimitedTimedQueue` and its token bucket
+//! (reference node-lifecycle §4), modelled on `golang.org/x/time/rate` and client-go's
+//! `flowcontrol` so that token timing matches to the nanosecond.
+//!
+//! Invariant: one token buys one head-of-queue attempt, whatever its outcome; a name leaves the
+//! queue's set only through `remove`. Rates are float32 as upstream, widened to float64.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::sim::{SimDuration, SimTime};
+
+/// `Duration.Seconds()` as Go computes it.
+fn go_seconds(d: SimDuration) -> f64 {
+    let ns = d.as_nanos();
+    (ns / 1_000_000_000) as f64 + (ns % 1_000_000_000) as f64 / 1e9
+}
+
+#[derive(Clone, Debug)]
+enum Limiter {
+    /// `NewTokenBucketRateLimiter(qps, burst 1)`: x/time/rate with a zero-initialised limiter,
+    /// so the first call finds the bucket full.
+    Bucket {
+        qps: f32,
+        tokens: f64,
+        last: Option<SimTime>,
+        /// x/time/rate with limit 0 allows `burst` events in total, then none.
+        zero_budget: u32,
+    },
+    /// `NewFakeNeverRateLimiter`: never accepts; its QPS() reports 1.
+    Never,
+}
+
+impl Limiter {
+    fn bucket(qps: f32) -> Limiter {
+        Limiter::Bucket {
+            qps,
+            tokens: 0.0,
+            last: None,
+            zero_budget: 1,
+        }
+    }
+
+    fn qps(&self) -> f32 {
+        match self {
+            Limiter::Bucket { qps, .. } => *qps,
+            Limiter::Never => 1.0,
+        }
+    }
+
+    /// `AllowN(now, 1)` with burst 1.
+    fn try_accept(&mut self, now: SimTime) -> bool {
+        match self {
+            Limiter::Never => false,
+            Limiter::Bucket {
+                qps,
+                tokens,
+                last,
+                zero_budget,
+            } => {
+                let limit = *qps as f64;
+                if limit == 0.0 {
+                    if *zero_budget >= 1 {
+                        *zero_budget -= 1;
+                        return true;
+                    }
+                    return false;
+                }
+                let burst = 1.0;
+                let elapsed = match last {
+                    None => None,
+                    Some(l) => Some(now.saturating_since(*l)),
+                };
+                let available = match elapsed {
+                    // A zero `last` is decades ago: the bucket is full.
+                    None => burst,
+                    Some(e) => (*tokens + go_seconds(e) * limit).min(burst),
+                };
+                let after = available - 1.0;
+                if after < 0.0 {
+                    return false;
+                }
+                *tokens = after;
+                *last = Some(now);
+                true
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    name: String,
+    process_at: SimTime,
+    added_at: SimTime,
+    seq: u64,
+}
+
+/// Result of processing one queued node.
+pub enum Processed {
+    Done,
+    /// Not done: retry after this wait (`ProcessAt = now + wait + 1ns`).
+    Retry(SimDuration),
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimitedQueue {
+    limiter: Limiter,
+    /// Heap ordered by (process_at, seq); a BTreeMap keeps it deterministic and removable.
+    heap: BTreeMap<(SimTime, u64), Item>,
+    set: BTreeSet<String>,
+    next_seq: u64,
+}
+
+impl RateLimitedQueue {
+    pub fn new(qps: f32) -> Self {
+        RateLimitedQueue {
+            limiter: Limiter::bucket(qps),
+            heap: BTreeMap::new(),
+            set: BTreeSet::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// `Add`: no-op (false) if the name is in the set, whether queued or already processed.
+    pub fn add(&mut self, name: &str, now: SimTime) -> bool {
+        if self.set.contains(name) {
+            return false;
+        }
+        self.set.insert(name.to_string());
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.insert(
+            (now, seq),
+            Item {
+                name: name.to_string(),
+                process_at: now,
+                added_at: now,
+                seq,
+            },
+        );
+        true
+    }
+
+    /// `Remove`: forget the name entirely (the only way to re-arm it).
+    pub fn remove(&mut self, name: &str) -> bool {
+        let was = self.set.remove(name);
+        self.heap.retain(|_, it| it.name != name);
+        was
+    }
+
+    pub fn queued(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn qps(&self) -> f32 {
+        self.limiter.qps()
+    }
+
+    /// `SwapLimiter` (reference §4.1).
+    pub fn swap_limiter(&mut self, now: SimTime, qps: f32) {
+        if self.limiter.qps() == qps {
+            return;
+        }
+        if qps <= 0.0 {
+            self.limiter = Limiter::Never;
+            return;
+        }
+        let mut fresh = Limiter::bucket(qps);
+        if !self.limiter.try_accept(now) {
+            fresh.try_accept(now);
+        }
+        self.limiter = fresh;
+    }
+
+    /// `Try`: while there is a head, spend a token on it; stop when no token or not yet due.
+    /// `f` gets the name and the time it was queued.
+    pub fn try_process(&mut self, now: SimTime, mut f: impl FnMut(&str, SimTime) -> Processed) {
+        let mut guard = 0usize;
+        while let Some((&key, _)) = self.heap.iter().next() {
+            guard += 1;
+            assert!(
+                guard <= 1_000_000,
+                "rate-limited queue loop without progress"
+            );
+            if !self.limiter.try_accept(now) {
+                break;
+            }
+            if now < key.0 {
+                break;
+            }
+            let item = self.heap.remove(&key).expect("head exists");
+            match f(&item.name, item.added_at) {
+                Processed::Done => {}
+                Processed::Retry(wait) => {
+                    let at = now + wait + SimDuration::from_nanos(1);
+                    self.heap.insert(
+                        (at, item.seq),
+                        Item {
+                            process_at: at,
+                            ..item
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> SimTime {
+        SimTime((s * 1e9).round() as u64)
+    }
+
+    // Reference §4.1: bucket starts full, 0.1 qps gives one token per ~10 s (float32 0.1).
+    #[test]
+    fn token_bucket_starts_full_and_refills_at_float32_rate() {
+        let mut l = Limiter::bucket(0.1);
+        assert!(l.try_accept(secs(100.0)));
+        assert!(!l.try_accept(secs(100.0)));
+        // 0.1f32 = 0.100000001490116…: after 9.99999985 s the bucket holds exactly ~1 token.
+        assert!(!l.try_accept(secs(109.9999)));
+        assert!(l.try_accept(SimTime(secs(100.0).0 + 9_999_999_851)));
+    }
+
+    // Reference §7.6 / T4 TestAddAfterTry: a processed name stays in the set until Remove.
+    #[test]
+    fn processed_names_are_not_requeued_until_removed() {
+        let mut q = RateLimitedQueue::new(100_000.0);
+        q.add("a", secs(0.0));
+        q.try_process(secs(0.0), |_, _| Processed::Done);
+        assert_eq!(q.queued(), 0);
+        assert!(!q.add("a", secs(1.0)));
+        assert!(q.remove("a"));
+        assert!(q.add("a", secs(1.0)));
+    }
+
+    // Reference §4.2: one token per head attempt, including a failed one.
+    #[test]
+    fn a_token_is_spent_per_head_attempt() {
+        let mut q = RateLimitedQueue::new(0.1);
+        q.add("a", secs(0.0));
+        q.add("b", secs(0.0));
+        let mut seen = vec![];
+        q.try_process(secs(0.0), |n, _| {
+            seen.push(n.to_string());
+            Processed::Retry(SimDuration::from_millis(50))
+        });
+        assert_eq!(seen, vec!["a"]);
+        // 5 s later there is no token yet.
+        q.try_process(secs(5.0), |n, _| {
+            seen.push(n.to_string());
+            Processed::Done
+        });
+        assert_eq!(seen, vec!["a"]);
+        // 10 s after the first token: the head (b, since a was requeued later) goes.
+        q.try_process(secs(10.0), |n, _| {
+            seen.push(n.to_string());
+            Processed::Done
+        });
+        assert_eq!(seen, vec!["a", "b"]);
+    }
+
+    // Reference §4.1 SwapLimiter: swapping from a drained bucket (or the never-limiter)
+    // drains the new one, so the first item after a resume waits a full 1/qps.
+    #[test]
+    fn swap_from_paused_waits_a_full_interval() {
+        let mut q = RateLimitedQueue::new(0.1);
+        q.swap_limiter(secs(0.0), 0.0);
+        assert_eq!(q.qps(), 1.0);
+        q.add("a", secs(1.0));
+        q.try_process(secs(1.0), |_, _| panic!("paused"));
+        q.swap_limiter(secs(20.0), 0.1);
+        let mut done = None;
+        for i in 0..=200 {
+            let t = secs(20.0 + i as f64 * 0.1);
+            q.try_process(t, |_, _| {
+                done.get_or_insert(t);
+                Processed::Done
+            });
+        }
+        assert_eq!(done, Some(secs(30.0)));
+    }
+
+    #[test]
+    fn swap_with_same_qps_is_a_no_op() {
+        let mut q = RateLimitedQueue::new(0.1);
+        q.swap_limiter(secs(0.0), 0.1);
+        q.add("a", secs(0.0));
+        let mut n = 0;
+        q.try_process(secs(0.0), |_, _| {
+            n += 1;
+            Processed::Done
+        });
+        assert_eq!(n, 1, "the bucket must still be full");
+    }
+}

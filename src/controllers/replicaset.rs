@@ -1,0 +1,198 @@
+//! The ReplicaSet controller: keeps `spec.replicas` active pods per ReplicaSet. Pods with a
+//! `deletionTimestamp` or a terminal phase do not count (reference node-lifecycle §6.1), so a
+//! pod marked for deletion on an unreachable node is replaced at once.
+//!
+//! Invariant: decisions come from the cache; creations are tracked as "expectations" until the
+//! cache has seen them, so a sync never creates twice for the same gap (as upstream's
+//! `ControllerExpectations`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand_chacha::ChaCha8Rng;
+
+use super::cache::KcmCache;
+use crate::api::{ApiError, ApiServer};
+use crate::cluster::Event;
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::{rng, Engine, Record};
+
+const SOURCE: &str = "replicaset-controller";
+/// `BurstReplicas`: at most this many creations or deletions per sync.
+const BURST_REPLICAS: usize = 500;
+/// The apiserver's `generateName` suffix alphabet (no vowels, no confusable digits).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+pub struct ReplicaSetController {
+    rng: ChaCha8Rng,
+    /// Creations not yet seen in the cache, per ReplicaSet.
+    expected_creates: BTreeMap<String, BTreeSet<String>>,
+    queued: BTreeSet<String>,
+    gen: u32,
+}
+
+fn is_active(p: &Pod) -> bool {
+    !p.is_terminating() && !p.status.phase.is_terminal()
+}
+
+impl ReplicaSetController {
+    pub fn new(rng: ChaCha8Rng, gen: u32) -> Self {
+        ReplicaSetController {
+            rng,
+            expected_creates: BTreeMap::new(),
+            queued: BTreeSet::new(),
+            gen,
+        }
+    }
+
+    /// Queue a sync of `rs` (deduplicated, like a workqueue).
+    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, rs: &str) {
+        if self.queued.insert(rs.to_string()) {
+            ctx.schedule_in(
+                crate::sim::SimDuration::ZERO,
+                Event::ReplicaSetSync {
+                    gen: self.gen,
+                    rs: rs.to_string(),
+                },
+            );
+        }
+    }
+
+    pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+        let Some(owner) = pod.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+            return;
+        };
+        let rs = pod_key(&pod.meta.namespace, &owner.name);
+        if let Some(exp) = self.expected_creates.get_mut(&rs) {
+            exp.remove(&pod.meta.name);
+            if exp.is_empty() {
+                self.expected_creates.remove(&rs);
+            }
+        }
+        self.enqueue(ctx, &rs);
+    }
+
+    pub fn sync(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        rs_key: &str,
+    ) {
+        self.queued.remove(rs_key);
+        if self.expected_creates.contains_key(rs_key) {
+            return;
+        }
+        let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
+            return;
+        };
+        let mut active: Vec<&std::sync::Arc<Pod>> = cache
+            .pods_by_owner
+            .get(rs_key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| cache.pods.get(k))
+            .filter(|p| is_active(p))
+            .collect();
+        let want = rs.replicas.max(0) as usize;
+        if active.len() < want {
+            let n = (want - active.len()).min(BURST_REPLICAS);
+            for _ in 0..n {
+                if !self.create_pod(ctx, api, &rs) {
+                    // The workqueue retries a failed sync later (rate-limited requeue).
+                    if self.queued.insert(rs_key.to_string()) {
+                        let ev = Event::ReplicaSetSync {
+                            gen: self.gen,
+                            rs: rs_key.to_string(),
+                        };
+                        ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
+                    }
+                    break;
+                }
+            }
+        } else if active.len() > want {
+            // Deletion ranking (simplified `ActivePods` order): unscheduled, then pending, then
+            // not ready, then the newest first.
+            active.sort_by_key(|p| {
+                (
+                    p.spec.node_name.is_some(),
+                    p.status.phase != PodPhase::Pending,
+                    p.condition(PodConditionType::Ready)
+                        .is_some_and(|c| c.status == ConditionStatus::True),
+                    std::cmp::Reverse(p.meta.creation_timestamp),
+                    p.meta.name.clone(),
+                )
+            });
+            let n = (active.len() - want).min(BURST_REPLICAS);
+            for p in active.into_iter().take(n) {
+                let key = p.key();
+                if api
+                    .delete_pod(Caller::ControllerManager, &key, None)
+                    .is_ok()
+                {
+                    ctx.record(Record {
+                        t: ctx.now(),
+                        reason: "SuccessfulDelete",
+                        source: SOURCE,
+                        object: format!("ReplicaSet/{rs_key}"),
+                        message: format!("Deleted pod: {}", p.meta.name),
+                        fields: vec![],
+                    });
+                }
+            }
+        }
+    }
+
+    fn create_pod(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        rs: &ReplicaSet,
+    ) -> bool {
+        for _attempt in 0..8 {
+            let suffix: String = (0..5)
+                .map(|_| {
+                    NAME_ALPHABET[rng::below(&mut self.rng, NAME_ALPHABET.len() as u64) as usize]
+                        as char
+                })
+                .collect();
+            let name = format!("{}-{suffix}", rs.meta.name);
+            let pod = Pod {
+                meta: ObjectMeta {
+                    name: name.clone(),
+                    namespace: rs.meta.namespace.clone(),
+                    labels: rs.template.labels.clone(),
+                    annotations: rs.template.annotations.clone(),
+                    owner_references: vec![OwnerRef {
+                        kind: "ReplicaSet".into(),
+                        name: rs.meta.name.clone(),
+                        controller: true,
+                    }],
+                    ..Default::default()
+                },
+                spec: rs.template.spec.clone(),
+                status: PodStatus::default(),
+            };
+            match api.create_pod(Caller::ControllerManager, pod) {
+                Ok(_) => {
+                    self.expected_creates
+                        .entry(rs.key())
+                        .or_default()
+                        .insert(name.clone());
+                    ctx.record(Record {
+                        t: ctx.now(),
+                        reason: "SuccessfulCreate",
+                        source: SOURCE,
+                        object: format!("ReplicaSet/{}", rs.key()),
+                        message: format!("Created pod: {name}"),
+                        fields: vec![],
+                    });
+                    return true;
+                }
+                Err(ApiError::AlreadyExists(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,570 @@
+//! The kubelet of one machine: registration, node status and Lease heartbeats, and pod workers
+//! that start admitted pods and kill deleted ones through the simulated runtime.
+//!
+//! Architecture invariant: a kubelet talks to the API server only through requests that the
+//! network may refuse, and sees pods only through its own field-selected watch (pods bound to
+//! its node), so its cache is O(its pods). Every timer it schedules carries its process
+//! generation; a crash bumps the generation and so cancels them all.
+//!
+//! Timings follow reference node-lifecycle §1: status loop every `nodeStatusUpdateFrequency`
+//! (jitter 0.04, sliding), writes only on change or when the report period expired (±50 %
+//! jitter from 1.34 on); Lease renewed every 0.25 × `nodeLeaseDurationSeconds` (jitter 0.04,
+//! sliding), with the 200 ms → 7 s ensure backoff on failure; registration backoff 100 ms → 7 s.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::api::{ApiError, ApiServer, Change};
+use crate::cluster::Event;
+use crate::model::*;
+use crate::network::Caller;
+use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+
+/// KubeletConfiguration fields kubesim models (defaults: reference §1.1).
+#[derive(Clone, Debug)]
+pub struct KubeletConfig {
+    pub node_status_update_frequency: SimDuration,
+    pub node_status_report_frequency: SimDuration,
+    pub node_lease_duration_seconds: u64,
+    /// Kubernetes ≥ 1.34 (#130919): a ±50 % offset on the report period, drawn after each change.
+    pub report_jitter: bool,
+}
+
+impl Default for KubeletConfig {
+    fn default() -> Self {
+        KubeletConfig {
+            node_status_update_frequency: SimDuration::from_secs(10),
+            node_status_report_frequency: SimDuration::from_mins(5),
+            node_lease_duration_seconds: 40,
+            report_jitter: true,
+        }
+    }
+}
+
+const JITTER_FACTOR: f64 = 0.04;
+const LEASE_RENEW_FRACTION: f64 = 0.25;
+const REGISTER_INITIAL_STEP: SimDuration = SimDuration::from_millis(100);
+const BACKOFF_CAP: SimDuration = SimDuration::from_secs(7);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum WorkerState {
+    /// Containers are being started; `KubeletPodStarted` will arrive.
+    Starting,
+    Running,
+    /// SIGTERM sent; `KubeletPodStopped` will arrive.
+    Stopping,
+}
+
+pub struct Kubelet {
+    pub machine: u32,
+    pub node_name: String,
+    /// The Node object this kubelet registers (labels, capacity, taints from the scenario).
+    template: Node,
+    config: KubeletConfig,
+    rng: ChaCha8Rng,
+    runtime: ContainerRuntime,
+    /// Whether the machine (and so the kubelet process) is up.
+    pub running: bool,
+    gen: u32,
+    boots: u32,
+    registered: bool,
+    register_step: SimDuration,
+    lease_cached: bool,
+    lease_backoff: SimDuration,
+    /// Last time the status was written, and the jittered report offset in ns (±).
+    last_report: Option<SimTime>,
+    report_offset_ns: i64,
+    /// The Ready status this kubelet last posted (for its NodeReady event).
+    pods: BTreeMap<String, (Arc<Pod>, WorkerState)>,
+    /// Pod status writes that failed and are retried at the next status tick.
+    pending_status: BTreeSet<String>,
+}
+
+impl Kubelet {
+    pub fn new(
+        machine: u32,
+        template: Node,
+        config: KubeletConfig,
+        runtime: RuntimeConfig,
+        seed: u64,
+    ) -> Self {
+        let name = template.meta.name.clone();
+        Kubelet {
+            machine,
+            rng: rng::stream(seed, &format!("kubelet/{name}")),
+            runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
+            node_name: name,
+            template,
+            config,
+            running: false,
+            gen: 0,
+            boots: 0,
+            registered: false,
+            register_step: REGISTER_INITIAL_STEP,
+            lease_cached: false,
+            lease_backoff: SimDuration::ZERO,
+            last_report: None,
+            report_offset_ns: 0,
+            pods: BTreeMap::new(),
+            pending_status: BTreeSet::new(),
+        }
+    }
+
+    fn caller(&self) -> Caller {
+        Caller::Kubelet(self.machine)
+    }
+
+    fn record(
+        &self,
+        ctx: &mut Engine<Event>,
+        reason: &'static str,
+        object: String,
+        message: String,
+    ) {
+        ctx.record(Record {
+            t: ctx.now(),
+            reason,
+            source: "kubelet",
+            object,
+            message,
+            fields: vec![("node", self.node_name.clone())],
+        });
+    }
+
+    /// The machine boots (or the kubelet process starts): all loops start at once, as
+    /// `wait.JitterUntil` runs its function immediately.
+    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        assert!(!self.running, "kubelet {} started twice", self.node_name);
+        self.running = true;
+        self.gen += 1;
+        self.boots += 1;
+        self.registered = false;
+        self.register_step = REGISTER_INITIAL_STEP;
+        self.lease_cached = false;
+        self.last_report = None;
+        self.draw_report_offset();
+        let object = format!("Node/{}", self.node_name);
+        self.record(ctx, "Starting", object.clone(), "Starting kubelet.".into());
+        if self.boots > 1 {
+            self.record(
+                ctx,
+                "Rebooted",
+                object,
+                format!("Node {} has been rebooted", self.node_name),
+            );
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_in(SimDuration::ZERO, Event::KubeletStatusTick { machine, gen });
+        ctx.schedule_in(SimDuration::ZERO, Event::KubeletLeaseTick { machine, gen });
+        self.relist(ctx, api);
+    }
+
+    /// The machine crashes: every process and container on it stops; nothing is written.
+    pub fn crash(&mut self) {
+        self.running = false;
+        self.gen += 1;
+        self.pods.clear();
+        self.pending_status.clear();
+    }
+
+    pub fn gen(&self) -> u32 {
+        self.gen
+    }
+
+    fn draw_report_offset(&mut self) {
+        self.report_offset_ns = if self.config.report_jitter {
+            let f = self.config.node_status_report_frequency.as_nanos() as f64;
+            (f * (rng::unit_f64(&mut self.rng) - 0.5)).round() as i64
+        } else {
+            0
+        };
+    }
+
+    // ----- node status -----
+
+    pub fn on_status_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if !self.registered {
+            // registerWithAPIServer sleeps before each attempt.
+            let (machine, gen) = (self.machine, self.gen);
+            ctx.schedule_in(self.register_step, Event::KubeletRegister { machine, gen });
+            return;
+        }
+        self.update_node_status(ctx, api);
+        self.flush_pod_status(api);
+        self.schedule_status_tick(ctx);
+    }
+
+    fn schedule_status_tick(&mut self, ctx: &mut Engine<Event>) {
+        let d = rng::jitter(
+            &mut self.rng,
+            self.config.node_status_update_frequency,
+            JITTER_FACTOR,
+        );
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_in(d, Event::KubeletStatusTick { machine, gen });
+    }
+
+    pub fn on_register(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        let mut node = self.template.clone();
+        node.status.conditions = self.computed_conditions(now, None);
+        match api.create_node(self.caller(), node) {
+            Ok(_) | Err(ApiError::AlreadyExists(_)) => {
+                self.registered = true;
+                api.register_kubelet_watch(&self.node_name, self.machine);
+                self.update_node_status(ctx, api);
+                self.schedule_status_tick(ctx);
+            }
+            Err(_) => {
+                self.register_step = (self.register_step + self.register_step).min(BACKOFF_CAP);
+                let (machine, gen) = (self.machine, self.gen);
+                ctx.schedule_in(self.register_step, Event::KubeletRegister { machine, gen });
+            }
+        }
+    }
+
+    /// The conditions this kubelet computes now: the runtime is up, no pressure.
+    fn computed_conditions(&self, now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
+        use NodeConditionType::*;
+        let spec: [(NodeConditionType, ConditionStatus, &str, &str); 4] = [
+            (
+                MemoryPressure,
+                ConditionStatus::False,
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
+            (
+                DiskPressure,
+                ConditionStatus::False,
+                "KubeletHasNoDiskPressure",
+                "kubelet has no disk pressure",
+            ),
+            (
+                PIDPressure,
+                ConditionStatus::False,
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+            ),
+            (
+                Ready,
+                ConditionStatus::True,
+                "KubeletReady",
+                "kubelet is posting ready status",
+            ),
+        ];
+        spec.iter()
+            .map(|(t, s, reason, msg)| {
+                let prev = existing.and_then(|n| n.condition(*t));
+                let ltt = match prev {
+                    Some(p) if p.status == *s => p.last_transition_time,
+                    _ => now,
+                };
+                NodeCondition {
+                    type_: *t,
+                    status: *s,
+                    last_heartbeat_time: now,
+                    last_transition_time: ltt,
+                    reason: reason.to_string(),
+                    message: msg.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// `tryUpdateNodeStatus`: PATCH only if something other than heartbeat times changed, or
+    /// the report period (with its 1.34 jitter) expired.
+    fn update_node_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
+            return;
+        };
+        let desired = self.computed_conditions(now, Some(&current));
+        let changed = conditions_differ(&current.status.conditions, &desired);
+        let expired = match self.last_report {
+            None => true,
+            Some(last) => {
+                let period = self.config.node_status_report_frequency.as_nanos() as i64
+                    + self.report_offset_ns;
+                now.since(last).as_nanos() as i64 >= period
+            }
+        };
+        if !changed && !expired {
+            return;
+        }
+        let was_ready = current.ready_status();
+        let result = api.update_node(self.caller(), &self.node_name, |n| {
+            n.status.conditions = desired;
+        });
+        if result.is_ok() {
+            self.last_report = Some(now);
+            if changed {
+                self.draw_report_offset();
+            }
+            if was_ready != Some(ConditionStatus::True) {
+                self.record(
+                    ctx,
+                    "NodeReady",
+                    format!("Node/{}", self.node_name),
+                    format!("Node {} status is now: NodeReady", self.node_name),
+                );
+            }
+        }
+    }
+
+    // ----- node lease (reference §1.3) -----
+
+    pub fn on_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if self.lease_cached && self.renew_lease(ctx, api) {
+            self.schedule_lease_tick(ctx);
+            return;
+        }
+        self.lease_backoff = SimDuration::from_millis(100);
+        self.on_lease_ensure(ctx, api);
+    }
+
+    /// One `backoff_ensure` attempt: GET, CREATE if missing; on failure sleep 200 ms, 400 ms …
+    /// capped at 7 s.
+    pub fn on_lease_ensure(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        let ok = match api.get_lease(self.caller(), &self.node_name) {
+            Ok(_) => {
+                self.lease_cached = true;
+                self.renew_lease(ctx, api);
+                true
+            }
+            Err(ApiError::NotFound(_)) => {
+                let lease = Lease {
+                    name: self.node_name.clone(),
+                    holder_identity: self.node_name.clone(),
+                    lease_duration_seconds: self.config.node_lease_duration_seconds,
+                    renew_time: now,
+                    resource_version: 0,
+                };
+                let created = api.put_lease(self.caller(), lease).is_ok();
+                self.lease_cached = created;
+                created
+            }
+            Err(_) => false,
+        };
+        if ok {
+            self.schedule_lease_tick(ctx);
+        } else {
+            self.lease_backoff = (self.lease_backoff + self.lease_backoff).min(BACKOFF_CAP);
+            let (machine, gen) = (self.machine, self.gen);
+            ctx.schedule_in(
+                self.lease_backoff,
+                Event::KubeletLeaseEnsure { machine, gen },
+            );
+        }
+    }
+
+    /// `retry_update`: up to 5 immediate attempts; all fail at once when unreachable.
+    fn renew_lease(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) -> bool {
+        let lease = Lease {
+            name: self.node_name.clone(),
+            holder_identity: self.node_name.clone(),
+            lease_duration_seconds: self.config.node_lease_duration_seconds,
+            renew_time: ctx.now(),
+            resource_version: 0,
+        };
+        api.put_lease(self.caller(), lease).is_ok()
+    }
+
+    fn schedule_lease_tick(&mut self, ctx: &mut Engine<Event>) {
+        let interval = SimDuration::from_secs(self.config.node_lease_duration_seconds)
+            .mul_f64(LEASE_RENEW_FRACTION);
+        let d = rng::jitter(&mut self.rng, interval, JITTER_FACTOR);
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_in(d, Event::KubeletLeaseTick { machine, gen });
+    }
+
+    // ----- pods -----
+
+    /// LIST own pods (after boot or reconnect) and sync each.
+    fn relist(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) {
+            for p in pods {
+                self.sync_pod(ctx, api, p);
+            }
+        }
+    }
+
+    pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
+        match change {
+            Change::Pod(p) if p.spec.node_name.as_deref() == Some(self.node_name.as_str()) => {
+                self.sync_pod(ctx, api, p)
+            }
+            Change::PodDeleted(p) => {
+                self.pods.remove(&p.key());
+            }
+            _ => {}
+        }
+    }
+
+    /// The pod worker's sync: start a new pod, kill a deleted one.
+    fn sync_pod(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
+        let key = pod.key();
+        let (machine, gen) = (self.machine, self.gen);
+        let state = self.pods.get(&key).map(|(_, s)| s.clone());
+        if pod.is_terminating() {
+            match state {
+                Some(WorkerState::Running) => {
+                    for c in &pod.spec.containers {
+                        self.record(
+                            ctx,
+                            "Killing",
+                            format!("Pod/{key}"),
+                            format!("Stopping container {}", c.name),
+                        );
+                    }
+                    let grace =
+                        SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
+                    let stop = self.runtime.stop_delay().min(grace);
+                    self.pods.insert(key.clone(), (pod, WorkerState::Stopping));
+                    ctx.schedule_in(
+                        stop,
+                        Event::KubeletPodStopped {
+                            machine,
+                            gen,
+                            pod: key,
+                        },
+                    );
+                }
+                Some(WorkerState::Stopping) => {
+                    self.pods.insert(key, (pod, WorkerState::Stopping));
+                }
+                // Nothing runs (never started, or the machine rebooted): confirm at once.
+                Some(WorkerState::Starting) | None => {
+                    self.pods.remove(&key);
+                    self.confirm_deleted(api, &key);
+                }
+            }
+            return;
+        }
+        if pod.status.phase.is_terminal() {
+            self.pods.remove(&key);
+            return;
+        }
+        match state {
+            Some(_) => {
+                let s = self.pods[&key].1.clone();
+                self.pods.insert(key, (pod, s));
+            }
+            None => {
+                let delay = self.runtime.start_delay(&pod);
+                self.pods.insert(key.clone(), (pod, WorkerState::Starting));
+                ctx.schedule_in(
+                    delay,
+                    Event::KubeletPodStarted {
+                        machine,
+                        gen,
+                        pod: key,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn on_pod_started(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        let Some((pod, state)) = self.pods.get_mut(key) else {
+            return;
+        };
+        if *state != WorkerState::Starting {
+            return;
+        }
+        *state = WorkerState::Running;
+        let names: Vec<String> = pod.spec.containers.iter().map(|c| c.name.clone()).collect();
+        for n in names {
+            self.record(
+                ctx,
+                "Started",
+                format!("Pod/{key}"),
+                format!("Started container {n}"),
+            );
+        }
+        self.write_running_status(api, key);
+    }
+
+    fn write_running_status(&mut self, api: &mut ApiServer, key: &str) {
+        let now = api_now(api);
+        let res = api.update_pod(self.caller(), key, |p| {
+            p.status.phase = PodPhase::Running;
+            if p.status.start_time.is_none() {
+                p.status.start_time = Some(now);
+            }
+            p.set_condition(
+                PodConditionType::Initialized,
+                ConditionStatus::True,
+                "",
+                now,
+            );
+            p.set_condition(
+                PodConditionType::ContainersReady,
+                ConditionStatus::True,
+                "",
+                now,
+            );
+            p.set_condition(PodConditionType::Ready, ConditionStatus::True, "", now);
+        });
+        match res {
+            Ok(_) => {
+                self.pending_status.remove(key);
+            }
+            Err(ApiError::NotFound(_)) => {}
+            Err(_) => {
+                self.pending_status.insert(key.to_string());
+            }
+        }
+    }
+
+    fn flush_pod_status(&mut self, api: &mut ApiServer) {
+        let keys: Vec<String> = self.pending_status.iter().cloned().collect();
+        for k in keys {
+            if matches!(self.pods.get(&k), Some((_, WorkerState::Running))) {
+                self.write_running_status(api, &k);
+            } else {
+                self.pending_status.remove(&k);
+            }
+        }
+    }
+
+    pub fn on_pod_stopped(&mut self, api: &mut ApiServer, key: &str) {
+        if matches!(self.pods.get(key), Some((_, WorkerState::Stopping))) {
+            self.confirm_deleted(api, key);
+        }
+    }
+
+    /// The status manager's final DELETE with grace 0 once nothing runs any more.
+    fn confirm_deleted(&mut self, api: &mut ApiServer, key: &str) {
+        if api.delete_pod(self.caller(), key, Some(0)).is_ok() {
+            self.pods.remove(key);
+        }
+    }
+
+    /// Pods this kubelet has started or is starting (for invariant checks).
+    pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
+        self.pods.keys()
+    }
+}
+
+fn api_now(api: &ApiServer) -> SimTime {
+    api.now()
+}
+
+/// "Changed" ignores `lastHeartbeatTime` and condition order (reference §1.2).
+fn conditions_differ(current: &[NodeCondition], desired: &[NodeCondition]) -> bool {
+    if current.len() != desired.len() {
+        return true;
+    }
+    desired.iter().any(|d| {
+        current.iter().find(|c| c.type_ == d.type_).is_none_or(|c| {
+            c.status != d.status
+                || c.reason != d.reason
+                || c.message != d.message
+                || c.last_transition_time != d.last_transition_time
+        })
+    })
+}

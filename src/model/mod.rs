@@ -1,0 +1,9 @@
+//! Plain data: Kubernetes objects, quantities and durations.
+//!
+//! Architecture invariant: data and pure helpers only — no simulation state, no I/O.
+
+pub mod duration;
+pub mod objects;
+pub mod quantity;
+
+pub use objects::*;

@@ -1,0 +1,676 @@
+//! Kubernetes API objects as plain data: the subset of Node, Pod, Lease and ReplicaSet that
+//! kubesim models, with Kubernetes' field meanings and names.
+//!
+//! Invariant: plain data plus pure helpers; no I/O, no clocks, no references between objects
+//! other than by name.
+
+use std::collections::BTreeMap;
+
+use crate::sim::{SimDuration, SimTime};
+
+pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
+pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
+pub const LABEL_ZONE_BETA: &str = "failure-domain.beta.kubernetes.io/zone";
+pub const LABEL_REGION_BETA: &str = "failure-domain.beta.kubernetes.io/region";
+pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+pub const LABEL_EXCLUDE_DISRUPTION: &str = "node.kubernetes.io/exclude-disruption";
+
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+pub const TAINT_MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+pub const TAINT_DISK_PRESSURE: &str = "node.kubernetes.io/disk-pressure";
+pub const TAINT_PID_PRESSURE: &str = "node.kubernetes.io/pid-pressure";
+pub const TAINT_NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavailable";
+pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+    pub controller: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Assigned by the API server on create (a counter, so deterministic).
+    pub uid: u64,
+    pub resource_version: u64,
+    pub creation_timestamp: SimTime,
+    pub deletion_timestamp: Option<SimTime>,
+    pub deletion_grace_period_seconds: Option<u64>,
+    pub owner_references: Vec<OwnerRef>,
+}
+
+impl ObjectMeta {
+    pub fn controller_ref(&self) -> Option<&OwnerRef> {
+        self.owner_references.iter().find(|o| o.controller)
+    }
+}
+
+/// Resource amounts in Kubernetes' scheduler units: CPU in millicores, the rest in whole units.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_milli: i64,
+    pub memory: i64,
+    pub ephemeral_storage: i64,
+    pub pods: i64,
+    /// Extended resources such as `nvidia.com/gpu`, by name.
+    pub scalar: BTreeMap<String, i64>,
+}
+
+impl Resources {
+    pub fn add(&mut self, o: &Resources) {
+        self.cpu_milli += o.cpu_milli;
+        self.memory += o.memory;
+        self.ephemeral_storage += o.ephemeral_storage;
+        self.pods += o.pods;
+        for (k, v) in &o.scalar {
+            *self.scalar.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+    pub fn sub(&mut self, o: &Resources) {
+        self.cpu_milli -= o.cpu_milli;
+        self.memory -= o.memory;
+        self.ephemeral_storage -= o.ephemeral_storage;
+        self.pods -= o.pods;
+        for (k, v) in &o.scalar {
+            *self.scalar.entry(k.clone()).or_insert(0) -= v;
+        }
+    }
+    pub fn max_with(&mut self, o: &Resources) {
+        self.cpu_milli = self.cpu_milli.max(o.cpu_milli);
+        self.memory = self.memory.max(o.memory);
+        self.ephemeral_storage = self.ephemeral_storage.max(o.ephemeral_storage);
+        for (k, v) in &o.scalar {
+            let e = self.scalar.entry(k.clone()).or_insert(0);
+            *e = (*e).max(*v);
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+impl TaintEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: TaintEffect,
+    pub time_added: Option<SimTime>,
+}
+
+impl Taint {
+    pub fn new(key: &str, effect: TaintEffect) -> Taint {
+        Taint {
+            key: key.to_string(),
+            value: String::new(),
+            effect,
+            time_added: None,
+        }
+    }
+    /// `key=value:Effect` (or `key:Effect`), as kubectl prints taints.
+    pub fn to_text(&self) -> String {
+        if self.value.is_empty() {
+            format!("{}:{}", self.key, self.effect.as_str())
+        } else {
+            format!("{}={}:{}", self.key, self.value, self.effect.as_str())
+        }
+    }
+    /// Same key and effect (the identity Kubernetes uses for taints on one node).
+    pub fn matches(&self, other: &Taint) -> bool {
+        self.key == other.key && self.effect == other.effect
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TolerationOperator {
+    Equal,
+    Exists,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toleration {
+    pub key: String,
+    pub operator: TolerationOperator,
+    pub value: String,
+    /// `None` = empty effect, which matches every effect.
+    pub effect: Option<TaintEffect>,
+    /// `None` = tolerate forever.
+    pub toleration_seconds: Option<i64>,
+}
+
+impl Toleration {
+    /// `ToleratesTaint`: effect matches (or empty), key matches (or empty with Exists),
+    /// and value matches for Equal.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        if let Some(e) = self.effect {
+            if e != taint.effect {
+                return false;
+            }
+        }
+        if !self.key.is_empty() && self.key != taint.key {
+            return false;
+        }
+        match self.operator {
+            TolerationOperator::Exists => true,
+            TolerationOperator::Equal => self.value == taint.value && !self.key.is_empty(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeConditionType {
+    Ready,
+    MemoryPressure,
+    DiskPressure,
+    PIDPressure,
+    NetworkUnavailable,
+}
+
+impl NodeConditionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeConditionType::Ready => "Ready",
+            NodeConditionType::MemoryPressure => "MemoryPressure",
+            NodeConditionType::DiskPressure => "DiskPressure",
+            NodeConditionType::PIDPressure => "PIDPressure",
+            NodeConditionType::NetworkUnavailable => "NetworkUnavailable",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeCondition {
+    pub type_: NodeConditionType,
+    pub status: ConditionStatus,
+    pub last_heartbeat_time: SimTime,
+    pub last_transition_time: SimTime,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub unschedulable: bool,
+    pub taints: Vec<Taint>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    pub capacity: Resources,
+    pub allocatable: Resources,
+    pub conditions: Vec<NodeCondition>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Node {
+    pub meta: ObjectMeta,
+    pub spec: NodeSpec,
+    pub status: NodeStatus,
+}
+
+impl Node {
+    pub fn condition(&self, t: NodeConditionType) -> Option<&NodeCondition> {
+        self.status.conditions.iter().find(|c| c.type_ == t)
+    }
+    pub fn ready(&self) -> Option<&NodeCondition> {
+        self.condition(NodeConditionType::Ready)
+    }
+    pub fn ready_status(&self) -> Option<ConditionStatus> {
+        self.ready().map(|c| c.status)
+    }
+    pub fn has_taint(&self, key: &str, effect: TaintEffect) -> bool {
+        self.spec
+            .taints
+            .iter()
+            .any(|t| t.key == key && t.effect == effect)
+    }
+    /// The zone key the node lifecycle controller uses (`GetZoneKey`, reference §2.4): region
+    /// and zone from the beta labels first, then the GA ones, joined by ":\0:"; "" if both empty.
+    pub fn zone_key(&self) -> String {
+        let l = &self.meta.labels;
+        let pick = |beta: &str, ga: &str| {
+            l.get(beta)
+                .filter(|v| !v.is_empty())
+                .or_else(|| l.get(ga))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let region = pick(LABEL_REGION_BETA, LABEL_REGION);
+        let zone = pick(LABEL_ZONE_BETA, LABEL_ZONE);
+        if region.is_empty() && zone.is_empty() {
+            String::new()
+        } else {
+            format!("{region}:\0:{zone}")
+        }
+    }
+    /// The zone for display: the zone label (GA then beta), or "" when unlabelled.
+    pub fn zone_label(&self) -> &str {
+        let l = &self.meta.labels;
+        l.get(LABEL_ZONE)
+            .or_else(|| l.get(LABEL_ZONE_BETA))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+/// Printable form of a zone key ("region/zone", or the zone alone).
+pub fn zone_key_display(key: &str) -> String {
+    match key.split_once(":\0:") {
+        Some(("", z)) => z.to_string(),
+        Some((r, z)) => format!("{r}/{z}"),
+        None => key.to_string(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    pub holder_identity: String,
+    pub lease_duration_seconds: u64,
+    pub renew_time: SimTime,
+    pub resource_version: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+impl PodPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Running => "Running",
+            PodPhase::Succeeded => "Succeeded",
+            PodPhase::Failed => "Failed",
+            PodPhase::Unknown => "Unknown",
+        }
+    }
+    pub fn is_terminal(self) -> bool {
+        matches!(self, PodPhase::Succeeded | PodPhase::Failed)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartPolicy {
+    Always,
+    OnFailure,
+    Never,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub requests: Resources,
+    /// Which request keys were given (the scheduler's non-zero defaults apply only to absent keys).
+    pub has_cpu_request: bool,
+    pub has_memory_request: bool,
+    pub limits: Resources,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodSpec {
+    pub node_name: Option<String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub priority: i32,
+    pub priority_class_name: String,
+    pub restart_policy: RestartPolicy,
+    pub termination_grace_period_seconds: u64,
+    pub containers: Vec<Container>,
+    pub init_containers: Vec<Container>,
+    pub overhead: Resources,
+    pub scheduler_name: String,
+}
+
+impl Default for PodSpec {
+    fn default() -> Self {
+        PodSpec {
+            node_name: None,
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            priority: 0,
+            priority_class_name: String::new(),
+            restart_policy: RestartPolicy::Always,
+            termination_grace_period_seconds: 30,
+            containers: Vec::new(),
+            init_containers: Vec::new(),
+            overhead: Resources::default(),
+            scheduler_name: "default-scheduler".into(),
+        }
+    }
+}
+
+impl PodSpec {
+    /// The effective request used by the scheduler's fit filter (reference scheduler §2.1):
+    /// max(sum of containers, max of each init container) + overhead; pods count 1.
+    pub fn effective_request(&self) -> Resources {
+        let mut sum = Resources::default();
+        for c in &self.containers {
+            sum.add(&c.requests);
+        }
+        for c in &self.init_containers {
+            sum.max_with(&c.requests);
+        }
+        sum.add(&self.overhead);
+        sum.pods = 1;
+        sum
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PodConditionType {
+    PodScheduled,
+    Initialized,
+    ContainersReady,
+    Ready,
+    DisruptionTarget,
+}
+
+impl PodConditionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodConditionType::PodScheduled => "PodScheduled",
+            PodConditionType::Initialized => "Initialized",
+            PodConditionType::ContainersReady => "ContainersReady",
+            PodConditionType::Ready => "Ready",
+            PodConditionType::DisruptionTarget => "DisruptionTarget",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodCondition {
+    pub type_: PodConditionType,
+    pub status: ConditionStatus,
+    pub reason: String,
+    pub last_transition_time: SimTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodStatus {
+    pub phase: PodPhase,
+    pub conditions: Vec<PodCondition>,
+    pub start_time: Option<SimTime>,
+}
+
+impl Default for PodStatus {
+    fn default() -> Self {
+        PodStatus {
+            phase: PodPhase::Pending,
+            conditions: Vec::new(),
+            start_time: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pod {
+    pub meta: ObjectMeta,
+    pub spec: PodSpec,
+    pub status: PodStatus,
+}
+
+impl Pod {
+    /// `namespace/name`, the key of a pod everywhere in kubesim.
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+    pub fn is_terminating(&self) -> bool {
+        self.meta.deletion_timestamp.is_some()
+    }
+    pub fn condition(&self, t: PodConditionType) -> Option<&PodCondition> {
+        self.status.conditions.iter().find(|c| c.type_ == t)
+    }
+    /// Sets a condition, keeping `lastTransitionTime` when the status is unchanged.
+    pub fn set_condition(
+        &mut self,
+        t: PodConditionType,
+        s: ConditionStatus,
+        reason: &str,
+        now: SimTime,
+    ) {
+        match self.status.conditions.iter_mut().find(|c| c.type_ == t) {
+            Some(c) => {
+                if c.status != s {
+                    c.last_transition_time = now;
+                }
+                c.status = s;
+                c.reason = reason.to_string();
+            }
+            None => self.status.conditions.push(PodCondition {
+                type_: t,
+                status: s,
+                reason: reason.to_string(),
+                last_transition_time: now,
+            }),
+        }
+    }
+}
+
+pub fn pod_key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectorRequirement {
+    pub key: String,
+    pub operator: SelectorOperator,
+    pub values: Vec<String>,
+}
+
+/// A `metav1.LabelSelector`: all requirements must hold (an empty selector matches everything).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSelector {
+    pub match_labels: BTreeMap<String, String>,
+    pub match_expressions: Vec<SelectorRequirement>,
+}
+
+impl LabelSelector {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|r| {
+                let v = labels.get(&r.key);
+                match r.operator {
+                    SelectorOperator::In => v.is_some_and(|v| r.values.contains(v)),
+                    SelectorOperator::NotIn => v.is_none_or(|v| !r.values.contains(v)),
+                    SelectorOperator::Exists => v.is_some(),
+                    SelectorOperator::DoesNotExist => v.is_none(),
+                }
+            })
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodTemplate {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: PodSpec,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaSet {
+    pub meta: ObjectMeta,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+}
+
+impl ReplicaSet {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+/// `DefaultTolerationSeconds` (reference §5.2): for each of not-ready and unreachable, add
+/// `{key, Exists, NoExecute, seconds}` unless a toleration with that key (or an empty key) and
+/// effect NoExecute (or empty) is already there. The operator is not inspected.
+pub fn add_default_tolerations(
+    spec: &mut PodSpec,
+    not_ready: SimDuration,
+    unreachable: SimDuration,
+) {
+    for (key, d) in [
+        (TAINT_NOT_READY, not_ready),
+        (TAINT_UNREACHABLE, unreachable),
+    ] {
+        let present = spec.tolerations.iter().any(|t| {
+            (t.key == key || t.key.is_empty())
+                && (t.effect.is_none() || t.effect == Some(TaintEffect::NoExecute))
+        });
+        if !present {
+            spec.tolerations.push(Toleration {
+                key: key.to_string(),
+                operator: TolerationOperator::Exists,
+                value: String::new(),
+                effect: Some(TaintEffect::NoExecute),
+                toleration_seconds: Some((d.as_nanos() / 1_000_000_000) as i64),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tol(
+        key: &str,
+        op: TolerationOperator,
+        value: &str,
+        effect: Option<TaintEffect>,
+    ) -> Toleration {
+        Toleration {
+            key: key.into(),
+            operator: op,
+            value: value.into(),
+            effect,
+            toleration_seconds: None,
+        }
+    }
+
+    #[test]
+    fn toleration_matching_rules() {
+        let t = Taint {
+            key: "k".into(),
+            value: "v".into(),
+            effect: TaintEffect::NoExecute,
+            time_added: None,
+        };
+        use TolerationOperator::*;
+        assert!(tol("k", Equal, "v", Some(TaintEffect::NoExecute)).tolerates(&t));
+        assert!(!tol("k", Equal, "w", Some(TaintEffect::NoExecute)).tolerates(&t));
+        assert!(tol("k", Exists, "", None).tolerates(&t));
+        assert!(tol("", Exists, "", None).tolerates(&t));
+        assert!(!tol("k", Exists, "", Some(TaintEffect::NoSchedule)).tolerates(&t));
+        assert!(!tol("other", Exists, "", None).tolerates(&t));
+    }
+
+    // Reference §5.2 (DefaultTolerationSeconds admission).
+    #[test]
+    fn default_toleration_seconds_admission() {
+        let mut spec = PodSpec::default();
+        add_default_tolerations(
+            &mut spec,
+            SimDuration::from_secs(300),
+            SimDuration::from_secs(300),
+        );
+        assert_eq!(spec.tolerations.len(), 2);
+        assert!(spec
+            .tolerations
+            .iter()
+            .all(|t| t.toleration_seconds == Some(300)));
+        // An existing NoExecute toleration for a key, whatever its operator, blocks the default.
+        let mut spec = PodSpec::default();
+        spec.tolerations.push(Toleration {
+            key: TAINT_UNREACHABLE.into(),
+            operator: TolerationOperator::Equal,
+            value: String::new(),
+            effect: Some(TaintEffect::NoExecute),
+            toleration_seconds: Some(10),
+        });
+        add_default_tolerations(
+            &mut spec,
+            SimDuration::from_secs(300),
+            SimDuration::from_secs(300),
+        );
+        assert_eq!(spec.tolerations.len(), 2);
+        assert_eq!(spec.tolerations[0].toleration_seconds, Some(10));
+        // An empty-key Exists toleration (tolerates everything) blocks both.
+        let mut spec = PodSpec::default();
+        spec.tolerations
+            .push(tol("", TolerationOperator::Exists, "", None));
+        add_default_tolerations(
+            &mut spec,
+            SimDuration::from_secs(300),
+            SimDuration::from_secs(300),
+        );
+        assert_eq!(spec.tolerations.len(), 1);
+    }
+
+    // Reference §2.4 (GetZoneKey): beta labels first, then GA.
+    #[test]
+    fn zone_key_prefers_beta_labels() {
+        let mut n = Node::default();
+        assert_eq!(n.zone_key(), "");
+        n.meta.labels.insert(LABEL_ZONE.into(), "ga".into());
+        assert_eq!(n.zone_key(), ":\0:ga");
+        n.meta.labels.insert(LABEL_ZONE_BETA.into(), "beta".into());
+        assert_eq!(n.zone_key(), ":\0:beta");
+        n.meta.labels.insert(LABEL_REGION.into(), "r".into());
+        assert_eq!(n.zone_key(), "r:\0:beta");
+        assert_eq!(zone_key_display(&n.zone_key()), "r/beta");
+    }
+}

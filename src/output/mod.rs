@@ -1,0 +1,254 @@
+//! Result files of a run: `events.jsonl`, `timeseries.csv`, `summary.json`, `perf.json`,
+//! `timeline.png` and `timeline.svg`, written into a run directory.
+//!
+//! Architecture invariant: the only writer of result files, and it writes atomically: the whole
+//! directory is built beside the target and renamed into place, so a reader sees the old
+//! results or the new ones, never a mix. Everything but `perf.json` is a deterministic function
+//! of the run.
+
+pub mod plot;
+pub mod timeseries;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::run::RunOutput;
+use crate::scenario::Scenario;
+use crate::sim::time::format_secs;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write results to {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Plot(#[from] plot::PlotError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Wall-clock figures, measured by the CLI (the core has no clock).
+#[derive(Clone, Debug, Serialize)]
+pub struct Perf {
+    pub wall_seconds: f64,
+    pub engine_events: u64,
+    pub events_per_second: f64,
+    pub simulated_seconds_per_wall_second: f64,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ExpectationSummary<'a> {
+    origin: &'a str,
+    description: &'a str,
+    expected: &'a str,
+    observed: &'a str,
+    passed: bool,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    scenario: &'a str,
+    kubernetes_version: &'a str,
+    seed: u64,
+    digest: &'a str,
+    simulated_seconds: String,
+    stop_reason: &'static str,
+    events_logged: usize,
+    nodes: usize,
+    pods_at_end: usize,
+    evictions_total: u64,
+    node_not_ready_events: usize,
+    failed_scheduling_events: usize,
+    faults: Vec<FaultSummary>,
+    expectations_passed: usize,
+    expectations_failed: usize,
+    expectations: Vec<ExpectationSummary<'a>>,
+}
+
+#[derive(Serialize)]
+struct FaultSummary {
+    label: String,
+    start_s: String,
+    end_s: String,
+}
+
+pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
+    let count = |reason: &str, obj_prefix: &str| {
+        out.records
+            .iter()
+            .filter(|r| r.reason == reason && r.object.starts_with(obj_prefix))
+            .count()
+    };
+    let evictions = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "TaintManagerEviction" && r.message.starts_with("Marking"))
+        .count() as u64;
+    let summary = Summary {
+        scenario: &s.name,
+        kubernetes_version: &s.kubernetes_version,
+        seed: out.seed,
+        digest: &out.digest,
+        simulated_seconds: format_secs(out.end.as_nanos(), 3),
+        stop_reason: out.stop.as_str(),
+        events_logged: out.records.len(),
+        nodes: out.final_nodes,
+        pods_at_end: out.final_pods,
+        evictions_total: evictions,
+        node_not_ready_events: count("NodeNotReady", "Node/"),
+        failed_scheduling_events: count("FailedScheduling", ""),
+        faults: out
+            .faults
+            .iter()
+            .map(|f| FaultSummary {
+                label: f.label.clone(),
+                start_s: format_secs(f.start.as_nanos(), 3),
+                end_s: format_secs(f.end.as_nanos(), 3),
+            })
+            .collect(),
+        expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
+        expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
+        expectations: out
+            .expectations
+            .iter()
+            .map(|e| ExpectationSummary {
+                origin: &e.origin,
+                description: &e.description,
+                expected: &e.expected,
+                observed: &e.observed,
+                passed: e.passed,
+            })
+            .collect(),
+    };
+    let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");
+    v.push(b'\n');
+    v
+}
+
+fn chart_series(
+    out: &RunOutput,
+) -> (
+    Vec<(String, Vec<(f64, f64)>)>,
+    Vec<(String, Vec<(f64, f64)>)>,
+) {
+    let ts = &out.timeseries;
+    let mut nodes = Vec::new();
+    let mut pods = Vec::new();
+    for c in ts.columns.iter().skip(1) {
+        let points = ts.column(c).unwrap_or_default();
+        if let Some(rest) = c.strip_prefix("nodes_") {
+            let (status, zone) = if let Some(z) = rest.strip_prefix("not_ready_") {
+                ("NotReady", z)
+            } else if let Some(z) = rest.strip_prefix("ready_") {
+                ("Ready", z)
+            } else if let Some(z) = rest.strip_prefix("unknown_") {
+                ("Unknown", z)
+            } else {
+                continue;
+            };
+            nodes.push((format!("{zone} {status}"), points));
+        } else if let Some(p) = c.strip_prefix("pods_") {
+            pods.push((p.to_string(), points));
+        }
+    }
+    (nodes, pods)
+}
+
+fn render_plots(dir: &Path, s: &Scenario, out: &RunOutput) -> Result<(), OutputError> {
+    let (nodes, pods) = chart_series(out);
+    let windows: Vec<plot::Window> = out
+        .faults
+        .iter()
+        .map(|f| plot::Window {
+            start_s: f.start.as_secs_f64(),
+            end_s: f.end.as_secs_f64(),
+            label: f.label.clone(),
+        })
+        .collect();
+    let title = format!(
+        "{} (seed {}, Kubernetes {})",
+        s.name, out.seed, s.kubernetes_version
+    );
+    let chart = plot::Chart {
+        title: &title,
+        duration_s: s.duration.as_secs_f64(),
+        panels: vec![
+            plot::Panel {
+                title: "Nodes by Ready status, per zone",
+                y_label: "nodes",
+                series: nodes
+                    .iter()
+                    .map(|(n, p)| plot::Series { name: n, points: p })
+                    .collect(),
+            },
+            plot::Panel {
+                title: "Pods by phase",
+                y_label: "pods",
+                series: pods
+                    .iter()
+                    .map(|(n, p)| plot::Series { name: n, points: p })
+                    .collect(),
+            },
+        ],
+        windows: &windows,
+    };
+    plot::render_png(&chart, &dir.join("timeline.png"))?;
+    plot::render_svg(&chart, &dir.join("timeline.svg"))?;
+    Ok(())
+}
+
+/// Writes every result file into `dir`, replacing what was there atomically.
+pub fn write_results(
+    dir: &Path,
+    s: &Scenario,
+    out: &RunOutput,
+    perf: &Perf,
+    plots: bool,
+) -> Result<(), OutputError> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "run".into());
+    let staging: PathBuf = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    let write = |file: &str, bytes: &[u8]| -> Result<(), OutputError> {
+        let p = staging.join(file);
+        std::fs::write(&p, bytes).map_err(io(&p))
+    };
+    write("events.jsonl", &out.events_jsonl)?;
+    write("timeseries.csv", &out.timeseries.to_csv())?;
+    write("summary.json", &summary_json(s, out))?;
+    let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");
+    perf_json.push(b'\n');
+    write("perf.json", &perf_json)?;
+    if plots {
+        render_plots(&staging, s, out)?;
+    }
+    // Swap: old → backup, staging → dir, drop backup.
+    let backup = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::rename(dir, &backup).map_err(io(dir))?;
+    }
+    std::fs::rename(&staging, dir).map_err(io(dir))?;
+    if backup.exists() {
+        std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+    }
+    Ok(())
+}

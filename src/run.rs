@@ -1,0 +1,168 @@
+//! One run of a scenario: build the cluster, drive the engine from checkpoint to checkpoint
+//! (samples and timed expectations), and collect what the outputs need.
+//!
+//! Architecture invariant: a pure function of (scenario, seed, options); no I/O, no wall clock.
+//! Observers (sampling, expectations, invariant checks) read state between events and never
+//! feed back into the run, so the event log does not depend on the sampling interval.
+
+use std::collections::BTreeSet;
+
+use crate::check::expect::ExpectationResult;
+use crate::check::invariants;
+use crate::cluster::{Cluster, Event};
+use crate::output::timeseries::{Sampler, TimeSeries};
+use crate::scenario::Scenario;
+use crate::sim::{rng, trace::digest_string, Engine, Limits, Record, SimTime, StopReason};
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Shuffle same-time events by seed (exposes hidden order dependence).
+    pub perturb_ties: bool,
+    /// Check the safety invariants after every event.
+    pub check_invariants: bool,
+}
+
+/// A fault window for plots and summaries.
+#[derive(Clone, Debug)]
+pub struct FaultWindow {
+    pub start: SimTime,
+    pub end: SimTime,
+    pub label: String,
+}
+
+pub struct RunOutput {
+    pub seed: u64,
+    pub events_jsonl: Vec<u8>,
+    pub digest: String,
+    pub records: Vec<Record>,
+    pub stop: StopReason,
+    pub end: SimTime,
+    pub engine_events: u64,
+    pub timeseries: TimeSeries,
+    pub expectations: Vec<ExpectationResult>,
+    pub invariant_violations: Vec<String>,
+    pub faults: Vec<FaultWindow>,
+    pub final_nodes: usize,
+    pub final_pods: usize,
+}
+
+impl RunOutput {
+    pub fn expectations_passed(&self) -> bool {
+        self.expectations.iter().all(|e| e.passed)
+    }
+}
+
+const MAX_REPORTED_VIOLATIONS: usize = 100;
+
+pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
+    let seed = opts.seed.unwrap_or(s.seed);
+    let end = SimTime::ZERO + s.duration;
+    let perturb = opts
+        .perturb_ties
+        .then(|| rng::stream(seed, "engine/perturb-ties"));
+    let mut engine: Engine<Event> = Engine::new(
+        Limits {
+            end,
+            max_events: s.max_events,
+        },
+        perturb,
+    );
+    let mut scenario = s.clone();
+    scenario.seed = seed;
+    let mut cluster = Cluster::build(&scenario, &mut engine);
+    let mut sampler = Sampler::new(&cluster);
+
+    // Checkpoints: every sample time and every timed state expectation.
+    let mut checkpoints: BTreeSet<SimTime> = BTreeSet::new();
+    let mut t = SimTime::ZERO;
+    while t <= end {
+        checkpoints.insert(t);
+        t += s.sample_interval;
+    }
+    checkpoints.insert(end);
+    for e in &s.expectations {
+        if let (Some(at), true) = (e.at, e.needs_state()) {
+            checkpoints.insert(at);
+        }
+    }
+
+    let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
+    let mut violations = Vec::new();
+    let mut stop = None;
+    for cp in checkpoints {
+        let r = engine.run_until(cp, |ctx, ev| {
+            cluster.handle(ctx, ev);
+            if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
+                for v in invariants::check(&cluster) {
+                    violations.push(format!("t={}: {v}", ctx.now()));
+                }
+            }
+        });
+        let now = engine.now();
+        if r.is_some_and(|r| !r.completed()) {
+            stop = r;
+            break;
+        }
+        if (now.as_nanos() % s.sample_interval.as_nanos() == 0) || now == end {
+            sampler.sample(&cluster, engine.trace.records(), now);
+        }
+        for (i, e) in s.expectations.iter().enumerate() {
+            if e.at == Some(now) && e.needs_state() {
+                results.push((i, e.evaluate(&cluster, engine.trace.records(), now)));
+            }
+        }
+        if r.is_some() {
+            stop = r;
+            break;
+        }
+    }
+    let stop = stop.unwrap_or(StopReason::DurationReached);
+    let now = engine.now();
+    let records = engine.trace.records().to_vec();
+    for (i, e) in s.expectations.iter().enumerate() {
+        let done = results.iter().any(|(j, _)| *j == i);
+        if done {
+            continue;
+        }
+        let mut res = e.evaluate(&cluster, &records, now);
+        if !stop.completed() && (e.at.is_none() || e.at > Some(now)) {
+            res.passed = false;
+            res.observed = format!("run stopped early ({})", stop.as_str());
+        }
+        results.push((i, res));
+    }
+    results.sort_by_key(|(i, _)| *i);
+
+    let events_jsonl = engine.trace.render_jsonl();
+    let digest = digest_string(&events_jsonl);
+    let faults = s
+        .timeline
+        .iter()
+        .map(|f| {
+            let start = SimTime::ZERO + f.at;
+            let end_t = f.duration.map(|d| (start + d).min(end)).unwrap_or(end);
+            FaultWindow {
+                start,
+                end: end_t,
+                label: f.label.clone(),
+            }
+        })
+        .collect();
+    RunOutput {
+        seed,
+        digest,
+        events_jsonl,
+        records,
+        stop,
+        end: now,
+        engine_events: engine.processed(),
+        timeseries: sampler.finish(),
+        expectations: results.into_iter().map(|(_, r)| r).collect(),
+        invariant_violations: violations,
+        faults,
+        final_nodes: cluster.api.nodes().len(),
+        final_pods: cluster.api.pods().len(),
+    }
+}

@@ -1,0 +1,577 @@
+//! Raw manifests → model objects, with Kubernetes' defaulting and the validation rules that
+//! matter to a simulation. Errors name the field path; unmodelled fields become warnings.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::error::InputError;
+use super::manifest::*;
+use super::values::QuantityValue;
+use crate::model::*;
+
+/// Where a manifest came from, for messages, plus the warnings collected so far.
+pub struct Ctx<'a> {
+    pub file: &'a Path,
+    pub path: String,
+    pub warnings: &'a mut BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> InputError {
+        let p = if field.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}.{field}", self.path)
+        };
+        InputError::at_path(self.file, p, message)
+    }
+    fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
+        for f in fields {
+            self.warnings.insert(format!(
+                "{kind} field `{prefix}{f}` is not modelled by kubesim; it is ignored"
+            ));
+        }
+    }
+}
+
+pub enum Object {
+    Node(Node),
+    Pod(Pod),
+    ReplicaSet(ReplicaSet),
+}
+
+pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "List"];
+
+/// Converts one manifest (a `List` expands to its items).
+pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputError> {
+    let kind = raw
+        .kind
+        .clone()
+        .ok_or_else(|| ctx.err("kind", "missing `kind` (Node, Pod, ReplicaSet or List)"))?;
+    let api_version = raw.api_version.clone().unwrap_or_default();
+    let want_api =
+        match kind.as_str() {
+            "Node" | "Pod" | "List" => "v1",
+            "ReplicaSet" => "apps/v1",
+            other => return Err(ctx
+                .err(
+                    "kind",
+                    format!(
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet and List)"
+                    ),
+                )
+                .suggest(other, KINDS.iter().copied())),
+        };
+    if api_version != want_api {
+        return Err(ctx.err(
+            "apiVersion",
+            format!("{kind} needs apiVersion `{want_api}`, found `{api_version}`"),
+        ));
+    }
+    if raw.file.is_some() {
+        return Err(ctx.err("file", "`file` cannot be combined with an inline manifest"));
+    }
+    if kind == "List" {
+        let items = raw.items.unwrap_or_default();
+        let base = ctx.path.clone();
+        let mut out = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            ctx.path = format!("{base}.items[{i}]");
+            out.extend(convert(item, ctx)?);
+        }
+        ctx.path = base;
+        return Ok(out);
+    }
+    if raw.items.is_some() {
+        return Err(ctx.err("items", format!("`items` belongs to a List, not a {kind}")));
+    }
+    let meta = raw.metadata.unwrap_or_default();
+    ctx.warn_unmodelled(&kind, "metadata.", meta.unmodelled());
+    let spec = raw.spec.unwrap_or_default();
+    let status = raw.status.unwrap_or_default();
+    ctx.warn_unmodelled(&kind, "status.", status.unmodelled());
+    match kind.as_str() {
+        "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
+        "Pod" => {
+            reject_foreign(
+                &spec,
+                &kind,
+                ctx,
+                &[
+                    "replicas",
+                    "selector",
+                    "template",
+                    "taints",
+                    "unschedulable",
+                ],
+            )?;
+            let name = object_name(&meta, ctx)?;
+            let mut pod = Pod {
+                meta: object_meta(meta, name),
+                ..Default::default()
+            };
+            pod.spec = pod_spec(spec, &kind, "spec.", ctx)?;
+            Ok(vec![Object::Pod(pod)])
+        }
+        "ReplicaSet" => replicaset(meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)]),
+        _ => unreachable!(),
+    }
+}
+
+fn reject_foreign(
+    spec: &RawSpec,
+    kind: &str,
+    ctx: &Ctx,
+    fields: &[&str],
+) -> Result<(), InputError> {
+    let set = |f: &str| match f {
+        "replicas" => spec.replicas.is_some(),
+        "selector" => spec.selector.is_some(),
+        "template" => spec.template.is_some(),
+        "taints" => spec.taints.is_some(),
+        "unschedulable" => spec.unschedulable.is_some(),
+        "containers" => spec.containers.is_some(),
+        "initContainers" => spec.init_containers.is_some(),
+        "nodeName" => spec.node_name.is_some(),
+        "nodeSelector" => spec.node_selector.is_some(),
+        "tolerations" => spec.tolerations.is_some(),
+        "priority" => spec.priority.is_some(),
+        "priorityClassName" => spec.priority_class_name.is_some(),
+        "restartPolicy" => spec.restart_policy.is_some(),
+        "terminationGracePeriodSeconds" => spec.termination_grace_period_seconds.is_some(),
+        "overhead" => spec.overhead.is_some(),
+        "schedulerName" => spec.scheduler_name.is_some(),
+        _ => false,
+    };
+    for f in fields {
+        if set(f) {
+            return Err(ctx.err(
+                &format!("spec.{f}"),
+                format!("`{f}` is not a field of a {kind} spec"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+const POD_SPEC_FIELDS: &[&str] = &[
+    "containers",
+    "initContainers",
+    "nodeName",
+    "nodeSelector",
+    "tolerations",
+    "priority",
+    "priorityClassName",
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "overhead",
+    "schedulerName",
+];
+
+fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
+    match (&meta.name, &meta.generate_name) {
+        (Some(n), _) if !n.is_empty() => {
+            validate_dns_name(n).map_err(|m| ctx.err("metadata.name", m))?;
+            Ok(n.clone())
+        }
+        _ => Err(ctx.err("metadata.name", "missing metadata.name")),
+    }
+}
+
+/// RFC 1123 subdomain, as Kubernetes requires for most object names.
+fn validate_dns_name(n: &str) -> Result<(), String> {
+    let ok = n.len() <= 253
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid name {n:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"))
+    }
+}
+
+fn object_meta(meta: RawObjectMeta, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name,
+        namespace: meta
+            .namespace
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".into()),
+        labels: meta.labels,
+        annotations: meta.annotations,
+        ..Default::default()
+    }
+}
+
+pub fn resources(
+    map: &BTreeMap<String, QuantityValue>,
+    ctx: &Ctx,
+    field: &str,
+    allow_negative: bool,
+) -> Result<Resources, InputError> {
+    let mut r = Resources::default();
+    for (k, q) in map {
+        let q = q.0;
+        if q.is_negative() && !allow_negative {
+            return Err(ctx.err(
+                &format!("{field}.{k}"),
+                format!("must be greater than or equal to 0, found {q}"),
+            ));
+        }
+        match k.as_str() {
+            "cpu" => r.cpu_milli = q.milli_value(),
+            "memory" => r.memory = q.value(),
+            "ephemeral-storage" => r.ephemeral_storage = q.value(),
+            "pods" => r.pods = q.value(),
+            other if other.contains('/') || other.starts_with("hugepages-") => {
+                r.scalar.insert(other.to_string(), q.value());
+            }
+            other => {
+                return Err(ctx
+                    .err(&format!("{field}.{other}"), format!("unknown resource name `{other}` (standard resources are cpu, memory, ephemeral-storage, pods; extended resources look like example.com/gpu)"))
+                    .suggest(other, ["cpu", "memory", "ephemeral-storage", "pods"]))
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn taint(raw: &RawTaint, ctx: &mut Ctx, field: &str) -> Result<Taint, InputError> {
+    ctx.warn_unmodelled("Node", "spec.taints[].", raw.unmodelled());
+    let key = raw
+        .key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ctx.err(&format!("{field}.key"), "a taint needs a key"))?;
+    let effect =
+        effect(raw.effect.as_deref(), ctx, &format!("{field}.effect"))?.ok_or_else(|| {
+            ctx.err(
+                &format!("{field}.effect"),
+                "a taint needs an effect (NoSchedule, PreferNoSchedule or NoExecute)",
+            )
+        })?;
+    Ok(Taint {
+        key,
+        value: raw.value.clone().unwrap_or_default(),
+        effect,
+        time_added: None,
+    })
+}
+
+pub fn taints(list: &[RawTaint], ctx: &mut Ctx, field: &str) -> Result<Vec<Taint>, InputError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, t)| taint(t, ctx, &format!("{field}[{i}]")))
+        .collect()
+}
+
+fn effect(s: Option<&str>, ctx: &Ctx, field: &str) -> Result<Option<TaintEffect>, InputError> {
+    match s.unwrap_or("") {
+        "" => Ok(None),
+        "NoSchedule" => Ok(Some(TaintEffect::NoSchedule)),
+        "PreferNoSchedule" => Ok(Some(TaintEffect::PreferNoSchedule)),
+        "NoExecute" => Ok(Some(TaintEffect::NoExecute)),
+        other => Err(ctx
+            .err(field, format!("unsupported taint effect {other:?}"))
+            .suggest(other, ["NoSchedule", "PreferNoSchedule", "NoExecute"])),
+    }
+}
+
+fn node(
+    meta: RawObjectMeta,
+    spec: RawSpec,
+    status: RawStatus,
+    ctx: &mut Ctx,
+) -> Result<Node, InputError> {
+    reject_foreign(&spec, "Node", ctx, &["replicas", "selector", "template"])?;
+    reject_foreign(&spec, "Node", ctx, POD_SPEC_FIELDS)?;
+    ctx.warn_unmodelled("Node", "spec.", spec.unmodelled());
+    let name = object_name(&meta, ctx)?;
+    let capacity = status.capacity.as_ref().ok_or_else(|| {
+        ctx.err(
+            "status.capacity",
+            "a Node needs status.capacity (at least cpu and memory) so kubesim knows its size",
+        )
+    })?;
+    let mut capacity = resources(capacity, ctx, "status.capacity", false)?;
+    if capacity.pods == 0 {
+        capacity.pods = 110; // the kubelet's default maxPods
+    }
+    let allocatable = match &status.allocatable {
+        Some(a) => {
+            let mut a = resources(a, ctx, "status.allocatable", false)?;
+            if a.pods == 0 {
+                a.pods = capacity.pods;
+            }
+            a
+        }
+        None => capacity.clone(),
+    };
+    let mut meta = object_meta(meta, name.clone());
+    meta.namespace = String::new();
+    meta.labels.entry(LABEL_HOSTNAME.into()).or_insert(name);
+    Ok(Node {
+        meta,
+        spec: NodeSpec {
+            unschedulable: spec.unschedulable.unwrap_or(false),
+            taints: taints(spec.taints.as_deref().unwrap_or(&[]), ctx, "spec.taints")?,
+        },
+        status: NodeStatus {
+            capacity,
+            allocatable,
+            conditions: Vec::new(),
+        },
+    })
+}
+
+fn containers(
+    list: &[RawContainer],
+    kind: &str,
+    field: &str,
+    ctx: &mut Ctx,
+) -> Result<Vec<Container>, InputError> {
+    let mut out = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, c) in list.iter().enumerate() {
+        let f = format!("{field}[{i}]");
+        ctx.warn_unmodelled(kind, &format!("{field}[]."), c.unmodelled());
+        let name = c
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ctx.err(&format!("{f}.name"), "a container needs a name"))?;
+        if !names.insert(name.clone()) {
+            return Err(ctx.err(
+                &format!("{f}.name"),
+                format!("duplicate container name {name:?}"),
+            ));
+        }
+        let image = c
+            .image
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ctx.err(&format!("{f}.image"), "a container needs an image"))?;
+        let res = c.resources.as_ref();
+        if let Some(r) = res {
+            ctx.warn_unmodelled(kind, &format!("{field}[].resources."), r.unmodelled());
+        }
+        let empty = BTreeMap::new();
+        let req_map = res.and_then(|r| r.requests.as_ref()).unwrap_or(&empty);
+        let lim_map = res.and_then(|r| r.limits.as_ref()).unwrap_or(&empty);
+        let limits = resources(lim_map, ctx, &format!("{f}.resources.limits"), false)?;
+        let mut requests = resources(req_map, ctx, &format!("{f}.resources.requests"), false)?;
+        // Kubernetes defaults a missing request to the limit.
+        let mut has_cpu = req_map.contains_key("cpu");
+        let mut has_mem = req_map.contains_key("memory");
+        if !has_cpu && lim_map.contains_key("cpu") {
+            requests.cpu_milli = limits.cpu_milli;
+            has_cpu = true;
+        }
+        if !has_mem && lim_map.contains_key("memory") {
+            requests.memory = limits.memory;
+            has_mem = true;
+        }
+        out.push(Container {
+            name,
+            image,
+            requests,
+            has_cpu_request: has_cpu,
+            has_memory_request: has_mem,
+            limits,
+        });
+    }
+    Ok(out)
+}
+
+pub fn pod_spec(
+    spec: RawSpec,
+    kind: &str,
+    prefix: &str,
+    ctx: &mut Ctx,
+) -> Result<PodSpec, InputError> {
+    ctx.warn_unmodelled(kind, prefix, spec.unmodelled());
+    let f = |x: &str| format!("{prefix}{x}");
+    let conts = spec.containers.as_deref().unwrap_or(&[]);
+    if conts.is_empty() {
+        return Err(ctx.err(&f("containers"), "a pod needs at least one container"));
+    }
+    let containers_ = containers(conts, kind, &f("containers"), ctx)?;
+    let init = containers(
+        spec.init_containers.as_deref().unwrap_or(&[]),
+        kind,
+        &f("initContainers"),
+        ctx,
+    )?;
+    let restart_policy = match spec.restart_policy.as_deref().unwrap_or("Always") {
+        "Always" => RestartPolicy::Always,
+        "OnFailure" => RestartPolicy::OnFailure,
+        "Never" => RestartPolicy::Never,
+        other => {
+            return Err(ctx
+                .err(&f("restartPolicy"), format!("unsupported value {other:?}"))
+                .suggest(other, ["Always", "OnFailure", "Never"]))
+        }
+    };
+    let grace = spec.termination_grace_period_seconds.unwrap_or(30);
+    if grace < 0 {
+        return Err(ctx.err(
+            &f("terminationGracePeriodSeconds"),
+            "must be greater than or equal to 0",
+        ));
+    }
+    let mut tolerations = Vec::new();
+    for (i, t) in spec
+        .tolerations
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let tf = f(&format!("tolerations[{i}]"));
+        let operator = match t.operator.as_deref().unwrap_or("Equal") {
+            "Equal" | "" => TolerationOperator::Equal,
+            "Exists" => TolerationOperator::Exists,
+            other => {
+                return Err(ctx
+                    .err(
+                        &format!("{tf}.operator"),
+                        format!("unsupported value {other:?}"),
+                    )
+                    .suggest(other, ["Equal", "Exists"]))
+            }
+        };
+        let key = t.key.clone().unwrap_or_default();
+        let value = t.value.clone().unwrap_or_default();
+        if operator == TolerationOperator::Exists && !value.is_empty() {
+            return Err(ctx.err(
+                &format!("{tf}.value"),
+                "value must be empty when `operator` is 'Exists'",
+            ));
+        }
+        if key.is_empty() && operator != TolerationOperator::Exists {
+            return Err(ctx.err(&format!("{tf}.operator"), "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
+        }
+        let eff = effect(t.effect.as_deref(), ctx, &format!("{tf}.effect"))?;
+        if t.toleration_seconds.is_some() && eff != Some(TaintEffect::NoExecute) {
+            return Err(ctx.err(
+                &format!("{tf}.effect"),
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            ));
+        }
+        tolerations.push(Toleration {
+            key,
+            operator,
+            value,
+            effect: eff,
+            toleration_seconds: t.toleration_seconds,
+        });
+    }
+    let overhead = match &spec.overhead {
+        Some(o) => resources(o, ctx, &f("overhead"), false)?,
+        None => Resources::default(),
+    };
+    Ok(PodSpec {
+        node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
+        node_selector: spec.node_selector.clone().unwrap_or_default(),
+        tolerations,
+        priority: spec.priority.unwrap_or(0),
+        priority_class_name: spec.priority_class_name.clone().unwrap_or_default(),
+        restart_policy,
+        termination_grace_period_seconds: grace as u64,
+        containers: containers_,
+        init_containers: init,
+        overhead,
+        scheduler_name: spec
+            .scheduler_name
+            .clone()
+            .unwrap_or_else(|| "default-scheduler".into()),
+    })
+}
+
+fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<ReplicaSet, InputError> {
+    reject_foreign(&spec, "ReplicaSet", ctx, &["taints", "unschedulable"])?;
+    reject_foreign(&spec, "ReplicaSet", ctx, POD_SPEC_FIELDS)?;
+    ctx.warn_unmodelled("ReplicaSet", "spec.", spec.unmodelled());
+    let name = object_name(&meta, ctx)?;
+    let replicas = spec.replicas.unwrap_or(1);
+    if replicas < 0 {
+        return Err(ctx.err("spec.replicas", "must be greater than or equal to 0"));
+    }
+    let sel = spec
+        .selector
+        .ok_or_else(|| ctx.err("spec.selector", "a ReplicaSet needs a selector"))?;
+    let selector = label_selector(&sel, ctx, "spec.selector")?;
+    if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
+        return Err(ctx.err("spec.selector", "empty selector is invalid for ReplicaSet"));
+    }
+    let template = spec
+        .template
+        .ok_or_else(|| ctx.err("spec.template", "a ReplicaSet needs a pod template"))?;
+    let tmeta = template.metadata.unwrap_or_default();
+    ctx.warn_unmodelled("ReplicaSet", "spec.template.metadata.", tmeta.unmodelled());
+    if !selector.matches(&tmeta.labels) {
+        return Err(ctx.err(
+            "spec.template.metadata.labels",
+            "`selector` does not match template `labels`",
+        ));
+    }
+    let tspec = template.spec.map(|b| *b).unwrap_or_default();
+    reject_foreign(
+        &tspec,
+        "Pod",
+        ctx,
+        &[
+            "replicas",
+            "selector",
+            "template",
+            "taints",
+            "unschedulable",
+        ],
+    )?;
+    let pod_spec = pod_spec(tspec, "ReplicaSet", "spec.template.spec.", ctx)?;
+    Ok(ReplicaSet {
+        meta: object_meta(meta, name),
+        replicas,
+        selector,
+        template: PodTemplate {
+            labels: tmeta.labels,
+            annotations: tmeta.annotations,
+            spec: pod_spec,
+        },
+    })
+}
+
+fn label_selector(
+    raw: &RawLabelSelector,
+    ctx: &Ctx,
+    field: &str,
+) -> Result<LabelSelector, InputError> {
+    let mut exprs = Vec::new();
+    for (i, r) in raw.match_expressions.iter().enumerate() {
+        let op = match r.operator.as_str() {
+            "In" => SelectorOperator::In,
+            "NotIn" => SelectorOperator::NotIn,
+            "Exists" => SelectorOperator::Exists,
+            "DoesNotExist" => SelectorOperator::DoesNotExist,
+            other => {
+                return Err(ctx
+                    .err(
+                        &format!("{field}.matchExpressions[{i}].operator"),
+                        format!("{other:?} is not a valid label selector operator"),
+                    )
+                    .suggest(other, ["In", "NotIn", "Exists", "DoesNotExist"]))
+            }
+        };
+        exprs.push(SelectorRequirement {
+            key: r.key.clone(),
+            operator: op,
+            values: r.values.iter().map(|v| v.0.clone()).collect(),
+        });
+    }
+    Ok(LabelSelector {
+        match_labels: raw.match_labels.clone(),
+        match_expressions: exprs,
+    })
+}

@@ -1,0 +1,106 @@
+//! Input errors: what was wrong, where (file, line and column, or the field path), and a
+//! suggestion when a name looks misspelt.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::suggest;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field path (`cluster.nodePools[2].count`) when no position is known.
+    pub path: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl std::error::Error for InputError {}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, ":{l}:{c}")?;
+        }
+        write!(f, ": error: ")?;
+        if let Some(p) = &self.path {
+            write!(f, "{p}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl InputError {
+    pub fn at_path(file: &Path, path: impl Into<String>, message: impl Into<String>) -> InputError {
+        InputError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            path: Some(path.into()),
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn file(file: &Path, message: impl Into<String>) -> InputError {
+        InputError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            path: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> InputError {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Suggests the closest of `candidates` for a misspelt `word`.
+    pub fn suggest<'a>(
+        self,
+        word: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> InputError {
+        match suggest::closest(word, candidates) {
+            Some(s) => self.with_help(format!("did you mean `{s}`?")),
+            None => self,
+        }
+    }
+
+    /// A YAML or schema error from serde_yaml, with its position.
+    pub fn from_yaml(file: &Path, e: &serde_yaml::Error) -> InputError {
+        let text = e.to_string();
+        // serde_yaml appends " at line L column C"; we print the position ourselves.
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        let help = if message.contains("unknown field") || message.contains("unknown variant") {
+            suggest::from_serde_message(&message).map(|s| format!("did you mean `{s}`?"))
+        } else {
+            None
+        };
+        let (line, column) = match e.location() {
+            Some(l) => (Some(l.line()), Some(l.column())),
+            None => (None, None),
+        };
+        InputError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: None,
+            message,
+            help,
+        }
+    }
+}

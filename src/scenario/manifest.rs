@@ -1,0 +1,206 @@
+//! Raw Kubernetes manifests as they appear in YAML (`v1` Node and Pod, `apps/v1` ReplicaSet,
+//! `v1` List), with Kubernetes' field names.
+//!
+//! One schema serves every kind: `spec` and `status` accept the union of the fields of the
+//! kinds kubesim reads, so a misspelt field is caught at its line and column with a suggestion
+//! (like `kubectl --validate=strict`); a field of another kind is rejected by `scenario::convert`
+//! with its path. Kubernetes fields that kubesim does not model are accepted and listed by
+//! `unmodelled()` so the loader can warn once.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::values::{QuantityValue, ScalarText};
+
+macro_rules! k8s_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )*
+        }
+        unmodelled { $( $ig:ident : $igname:literal ),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name {
+            $( $(#[$fmeta])* #[serde(default)] pub $field: $ty, )*
+            $( #[serde(rename = $igname, default)] $ig: Option<serde::de::IgnoredAny>, )*
+        }
+        impl $name {
+            /// Kubernetes fields present in the input that kubesim does not model.
+            #[allow(unused_mut)]
+            pub fn unmodelled(&self) -> Vec<&'static str> {
+                let mut v = Vec::new();
+                $( if self.$ig.is_some() { v.push($igname); } )*
+                v
+            }
+        }
+    };
+}
+
+k8s_struct! {
+    /// Any manifest document: `apiVersion`, `kind`, `metadata`, `spec`, `status` (or `items`
+    /// for a `List`).
+    pub struct RawManifest {
+        /// kubesim's own key, only in a scenario's lists: load manifests from this file
+        /// (relative to the scenario file; multi-document YAML or a `List`).
+        pub file: Option<String>,
+        pub api_version: Option<String>,
+        pub kind: Option<String>,
+        pub metadata: Option<RawObjectMeta>,
+        pub spec: Option<RawSpec>,
+        pub status: Option<RawStatus>,
+        pub items: Option<Vec<RawManifest>>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawObjectMeta {
+        pub name: Option<String>,
+        pub generate_name: Option<String>,
+        pub namespace: Option<String>,
+        pub labels: BTreeMap<String, String>,
+        pub annotations: BTreeMap<String, String>,
+    }
+    unmodelled {
+        uid: "uid", resource_version: "resourceVersion", creation_timestamp: "creationTimestamp",
+        managed_fields: "managedFields", owner_references: "ownerReferences", finalizers: "finalizers",
+        generation: "generation", self_link: "selfLink", deletion_timestamp: "deletionTimestamp",
+        deletion_grace_period_seconds: "deletionGracePeriodSeconds",
+    }
+}
+
+k8s_struct! {
+    /// The union of PodSpec, ReplicaSetSpec and NodeSpec.
+    pub struct RawSpec {
+        // PodSpec
+        pub containers: Option<Vec<RawContainer>>,
+        pub init_containers: Option<Vec<RawContainer>>,
+        pub node_name: Option<String>,
+        pub node_selector: Option<BTreeMap<String, String>>,
+        pub tolerations: Option<Vec<RawToleration>>,
+        pub priority: Option<i32>,
+        pub priority_class_name: Option<String>,
+        pub restart_policy: Option<String>,
+        pub termination_grace_period_seconds: Option<i64>,
+        pub overhead: Option<BTreeMap<String, QuantityValue>>,
+        pub scheduler_name: Option<String>,
+        // ReplicaSetSpec
+        pub replicas: Option<i32>,
+        pub selector: Option<RawLabelSelector>,
+        pub template: Option<RawPodTemplate>,
+        // NodeSpec
+        pub taints: Option<Vec<RawTaint>>,
+        pub unschedulable: Option<bool>,
+    }
+    unmodelled {
+        volumes: "volumes", affinity: "affinity", topology_spread_constraints: "topologySpreadConstraints",
+        security_context: "securityContext", service_account_name: "serviceAccountName",
+        service_account: "serviceAccount", automount_service_account_token: "automountServiceAccountToken",
+        dns_policy: "dnsPolicy", dns_config: "dnsConfig", host_network: "hostNetwork", host_pid: "hostPID",
+        host_ipc: "hostIPC", image_pull_secrets: "imagePullSecrets", active_deadline_seconds: "activeDeadlineSeconds",
+        enable_service_links: "enableServiceLinks", preemption_policy: "preemptionPolicy",
+        runtime_class_name: "runtimeClassName", hostname: "hostname", subdomain: "subdomain",
+        host_aliases: "hostAliases", readiness_gates: "readinessGates", share_process_namespace: "shareProcessNamespace",
+        ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
+        resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
+        host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
+        min_ready_seconds: "minReadySeconds",
+        pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
+        external_id: "externalID",
+    }
+}
+
+k8s_struct! {
+    /// The union of NodeStatus, PodStatus and ReplicaSetStatus; only capacity and allocatable
+    /// are read (they set a node's size).
+    pub struct RawStatus {
+        pub capacity: Option<BTreeMap<String, QuantityValue>>,
+        pub allocatable: Option<BTreeMap<String, QuantityValue>>,
+    }
+    unmodelled {
+        conditions: "conditions", addresses: "addresses", daemon_endpoints: "daemonEndpoints", node_info: "nodeInfo",
+        images: "images", volumes_in_use: "volumesInUse", volumes_attached: "volumesAttached", config: "config",
+        phase: "phase", runtime_handlers: "runtimeHandlers", features: "features", host_ip: "hostIP",
+        host_ips: "hostIPs", pod_ip: "podIP", pod_ips: "podIPs", start_time: "startTime",
+        container_statuses: "containerStatuses", init_container_statuses: "initContainerStatuses",
+        ephemeral_container_statuses: "ephemeralContainerStatuses", qos_class: "qosClass", message: "message",
+        reason: "reason", nominated_node_name: "nominatedNodeName", resize: "resize",
+        resource_claim_statuses: "resourceClaimStatuses", replicas: "replicas",
+        fully_labeled_replicas: "fullyLabeledReplicas", ready_replicas: "readyReplicas",
+        available_replicas: "availableReplicas", observed_generation: "observedGeneration",
+    }
+}
+
+k8s_struct! {
+    pub struct RawContainer {
+        pub name: Option<String>,
+        pub image: Option<String>,
+        pub resources: Option<RawResources>,
+    }
+    unmodelled {
+        command: "command", args: "args", env: "env", env_from: "envFrom", ports: "ports",
+        volume_mounts: "volumeMounts", volume_devices: "volumeDevices", liveness_probe: "livenessProbe",
+        readiness_probe: "readinessProbe", startup_probe: "startupProbe", lifecycle: "lifecycle",
+        image_pull_policy: "imagePullPolicy", security_context: "securityContext", working_dir: "workingDir",
+        termination_message_path: "terminationMessagePath", termination_message_policy: "terminationMessagePolicy",
+        stdin: "stdin", stdin_once: "stdinOnce", tty: "tty", resize_policy: "resizePolicy",
+        restart_policy: "restartPolicy",
+    }
+}
+
+k8s_struct! {
+    pub struct RawResources {
+        pub requests: Option<BTreeMap<String, QuantityValue>>,
+        pub limits: Option<BTreeMap<String, QuantityValue>>,
+    }
+    unmodelled { claims: "claims" }
+}
+
+k8s_struct! {
+    pub struct RawToleration {
+        pub key: Option<String>,
+        pub operator: Option<String>,
+        pub value: Option<String>,
+        pub effect: Option<String>,
+        pub toleration_seconds: Option<i64>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawTaint {
+        pub key: Option<String>,
+        pub value: Option<String>,
+        pub effect: Option<String>,
+    }
+    unmodelled { time_added: "timeAdded" }
+}
+
+k8s_struct! {
+    pub struct RawLabelSelector {
+        pub match_labels: BTreeMap<String, String>,
+        pub match_expressions: Vec<RawSelectorRequirement>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawSelectorRequirement {
+        pub key: String,
+        pub operator: String,
+        pub values: Vec<ScalarText>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawPodTemplate {
+        pub metadata: Option<RawObjectMeta>,
+        pub spec: Option<Box<RawSpec>>,
+    }
+    unmodelled {}
+}

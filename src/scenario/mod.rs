@@ -1,0 +1,1185 @@
+//! Scenario files: YAML → raw serde schema (`raw`, `manifest`) → one validated [`Scenario`]
+//! with every default resolved here, in one place, and echoed as [`Setting`]s.
+//!
+//! Architecture invariant: the only reader of input files. Every error carries the file and
+//! either line:column (found while parsing) or the field path (found while validating); paths
+//! inside a scenario are relative to the scenario file.
+
+pub mod convert;
+pub mod error;
+pub mod flags;
+pub mod manifest;
+pub mod raw;
+pub mod suggest;
+pub mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use error::InputError;
+
+use crate::api::ApiServerConfig;
+use crate::check::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
+use crate::controllers::leader::LeaderElectionConfig;
+use crate::controllers::nodelifecycle::NodeLifecycleConfig;
+use crate::controllers::KcmConfig;
+use crate::kubelet::KubeletConfig;
+use crate::model::*;
+use crate::runtime::RuntimeConfig;
+use crate::scheduler::SchedulerConfig;
+use crate::sim::{SimDuration, SimTime};
+use convert::{Ctx, Object};
+use flags::{Component, ComponentFlags, FlagValue};
+use manifest::RawManifest;
+use raw::*;
+
+/// The Kubernetes minor versions whose behaviour kubesim reproduces.
+pub const SUPPORTED_MINORS: std::ops::RangeInclusive<u32> = 27..=34;
+pub const DEFAULT_VERSION: &str = "1.34";
+
+#[derive(Clone, Debug)]
+pub enum Workload {
+    Pod(Pod),
+    ReplicaSet(ReplicaSet),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The machines stop: kubelet, containers and network; recovery reboots them.
+    NodeCrash { machines: Vec<u32> },
+    /// Nobody can reach the API server.
+    ApiServerUnavailable,
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::NodeCrash { .. } => "nodeCrash",
+            FaultKind::ApiServerUnavailable => "apiServerUnavailable",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TimedFault {
+    pub at: SimDuration,
+    pub duration: Option<SimDuration>,
+    pub kind: FaultKind,
+    pub label: String,
+}
+
+/// One effective setting, for the run header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub component: &'static str,
+    pub name: String,
+    pub value: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub file: PathBuf,
+    pub seed: u64,
+    pub duration: SimDuration,
+    pub kubernetes_version: String,
+    pub nodes: Vec<Node>,
+    pub workloads: Vec<Workload>,
+    pub apiserver: ApiServerConfig,
+    pub kcm: KcmConfig,
+    pub kubelet: KubeletConfig,
+    pub scheduler: SchedulerConfig,
+    pub runtime: RuntimeConfig,
+    pub watch_delay: SimDuration,
+    pub max_events: u64,
+    pub sample_interval: SimDuration,
+    pub timeline: Vec<TimedFault>,
+    pub expectations: Vec<TimedExpectation>,
+    pub settings: Vec<Setting>,
+    pub warnings: Vec<String>,
+}
+
+/// Loads and validates a scenario file. `overrides` are `component.flag=value` strings
+/// (`--set`), applied over the file's flags.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::file(path, format!("cannot read scenario: {e}")))?;
+    load_str(&text, path, overrides)
+}
+
+pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
+    let raw: RawScenario =
+        serde_yaml::from_str(text).map_err(|e| InputError::from_yaml(path, &e))?;
+    resolve(raw, path, overrides)
+}
+
+fn parse_version(v: &str) -> Option<u32> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let mut parts = v.split('.');
+    if parts.next()? != "1" {
+        return None;
+    }
+    let minor: u32 = parts.next()?.parse().ok()?;
+    if let Some(patch) = parts.next() {
+        patch.parse::<u32>().ok()?;
+    }
+    parts.next().is_none().then_some(minor)
+}
+
+struct Resolver<'a> {
+    file: &'a Path,
+    settings: Vec<Setting>,
+}
+
+impl Resolver<'_> {
+    fn get<C: Component>(
+        &mut self,
+        flags: &ComponentFlags<C>,
+        overridden: &BTreeSet<String>,
+        name: &str,
+        default: FlagValue,
+        default_source: &str,
+    ) -> FlagValue {
+        let (v, source) = match flags.get(name) {
+            Some(v) => (
+                v.clone(),
+                if overridden.contains(name) {
+                    "--set".to_string()
+                } else {
+                    "scenario".to_string()
+                },
+            ),
+            None => (default, default_source.to_string()),
+        };
+        self.settings.push(Setting {
+            component: C::NAME,
+            name: name.to_string(),
+            value: v.to_string(),
+            source,
+        });
+        v
+    }
+}
+
+fn dur(v: FlagValue) -> SimDuration {
+    match v {
+        FlagValue::Duration(d) => d,
+        other => unreachable!("flag table kind mismatch: {other:?}"),
+    }
+}
+fn f32v(v: FlagValue) -> f32 {
+    match v {
+        FlagValue::Float32(x) => x,
+        other => unreachable!("flag table kind mismatch: {other:?}"),
+    }
+}
+fn intv(v: FlagValue) -> i64 {
+    match v {
+        FlagValue::Int(x) => x,
+        other => unreachable!("flag table kind mismatch: {other:?}"),
+    }
+}
+fn boolv(v: FlagValue) -> bool {
+    match v {
+        FlagValue::Bool(x) => x,
+        other => unreachable!("flag table kind mismatch: {other:?}"),
+    }
+}
+
+/// Applies `--set component.flag=value` overrides; returns the names set per component.
+fn apply_overrides(
+    c: &mut RawComponents,
+    overrides: &[String],
+    file: &Path,
+) -> Result<BTreeMap<&'static str, BTreeSet<String>>, InputError> {
+    let mut set: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let names = [
+        flags::ApiServer::NAME,
+        flags::ControllerManager::NAME,
+        flags::Scheduler::NAME,
+        flags::Kubelet::NAME,
+    ];
+    for o in overrides {
+        let bad = |m: String| InputError::file(file, format!("--set {o}: {m}"));
+        let (lhs, value) = o
+            .split_once('=')
+            .ok_or_else(|| bad("expected component.flag=value".into()))?;
+        let (comp, name) = lhs
+            .split_once('.')
+            .ok_or_else(|| bad("expected component.flag=value".into()))?;
+        let result = match comp {
+            "kube-apiserver" => c.apiserver.set(name, value),
+            "kube-controller-manager" => c.controller_manager.set(name, value),
+            "kube-scheduler" => c.scheduler.set(name, value),
+            "kubelet" => c.kubelet.set(name, value),
+            other => {
+                return Err(bad(format!(
+                    "unknown component `{other}` (one of {})",
+                    names.join(", ")
+                ))
+                .suggest(other, names))
+            }
+        };
+        result.map_err(bad)?;
+        let canonical = match comp {
+            "kube-apiserver" => canonical::<flags::ApiServer>(name),
+            "kube-controller-manager" => canonical::<flags::ControllerManager>(name),
+            "kube-scheduler" => canonical::<flags::Scheduler>(name),
+            _ => canonical::<flags::Kubelet>(name),
+        };
+        let comp_name = names
+            .into_iter()
+            .find(|n| *n == comp)
+            .expect("matched above");
+        set.entry(comp_name).or_default().insert(canonical);
+    }
+    Ok(set)
+}
+
+fn canonical<C: Component>(name: &str) -> String {
+    match flags::lookup::<C>(name) {
+        flags::Lookup::Known(s) => s.canonical.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+fn resolve(
+    mut raw: RawScenario,
+    file: &Path,
+    overrides: &[String],
+) -> Result<Scenario, InputError> {
+    let mut warnings: BTreeSet<String> = BTreeSet::new();
+    let overridden = apply_overrides(&mut raw.components, overrides, file)?;
+    let empty = BTreeSet::new();
+    let ov = |c: &str| overridden.get(c).unwrap_or(&empty);
+
+    let version = raw
+        .kubernetes_version
+        .as_ref()
+        .map(|v| v.0.clone())
+        .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+    let minor = parse_version(&version)
+        .filter(|m| SUPPORTED_MINORS.contains(m))
+        .ok_or_else(|| {
+            InputError::at_path(
+                file,
+                "kubernetesVersion",
+                format!(
+                    "unsupported Kubernetes version {version:?}: kubesim reproduces 1.{}–1.{}",
+                    SUPPORTED_MINORS.start(),
+                    SUPPORTED_MINORS.end()
+                ),
+            )
+        })?;
+    let profile = format!("profile {version}");
+    let duration = raw.duration.0;
+    if duration == SimDuration::ZERO {
+        return Err(InputError::at_path(
+            file,
+            "duration",
+            "must be greater than 0",
+        ));
+    }
+
+    let mut r = Resolver {
+        file,
+        settings: Vec::new(),
+    };
+    let _ = r.file;
+    // kube-apiserver (reference §2.1: DefaultTolerationSeconds 300/300).
+    let a = &raw.components.apiserver;
+    let nr = intv(r.get(
+        a,
+        ov(flags::ApiServer::NAME),
+        "default-not-ready-toleration-seconds",
+        FlagValue::Int(300),
+        "default",
+    ));
+    let ur = intv(r.get(
+        a,
+        ov(flags::ApiServer::NAME),
+        "default-unreachable-toleration-seconds",
+        FlagValue::Int(300),
+        "default",
+    ));
+    for (n, v) in [
+        ("default-not-ready-toleration-seconds", nr),
+        ("default-unreachable-toleration-seconds", ur),
+    ] {
+        if v < 0 {
+            return Err(InputError::at_path(
+                file,
+                format!("components.kube-apiserver.{n}"),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    let apiserver = ApiServerConfig {
+        default_not_ready_toleration: SimDuration::from_secs(nr as u64),
+        default_unreachable_toleration: SimDuration::from_secs(ur as u64),
+    };
+
+    // kube-controller-manager (reference §2.1; grace 40 s up to 1.31, 50 s from 1.32).
+    let k = &raw.components.controller_manager;
+    let kov = ov(flags::ControllerManager::NAME);
+    let grace_default = if minor <= 31 { 40 } else { 50 };
+    let node_lifecycle = NodeLifecycleConfig {
+        node_monitor_period: dur(r.get(
+            k,
+            kov,
+            "node-monitor-period",
+            FlagValue::Duration(SimDuration::from_secs(5)),
+            "default",
+        )),
+        node_monitor_grace_period: dur(r.get(
+            k,
+            kov,
+            "node-monitor-grace-period",
+            FlagValue::Duration(SimDuration::from_secs(grace_default)),
+            &profile,
+        )),
+        node_startup_grace_period: dur(r.get(
+            k,
+            kov,
+            "node-startup-grace-period",
+            FlagValue::Duration(SimDuration::from_secs(60)),
+            "default",
+        )),
+        node_eviction_rate: f32v(r.get(
+            k,
+            kov,
+            "node-eviction-rate",
+            FlagValue::Float32(0.1),
+            "default",
+        )),
+        secondary_node_eviction_rate: f32v(r.get(
+            k,
+            kov,
+            "secondary-node-eviction-rate",
+            FlagValue::Float32(0.01),
+            "default",
+        )),
+        unhealthy_zone_threshold: f32v(r.get(
+            k,
+            kov,
+            "unhealthy-zone-threshold",
+            FlagValue::Float32(0.55),
+            "default",
+        )),
+        large_cluster_size_threshold: intv(r.get(
+            k,
+            kov,
+            "large-cluster-size-threshold",
+            FlagValue::Int(50),
+            "default",
+        )) as i32,
+        taint_from_current_condition: minor >= 34,
+    };
+    if node_lifecycle.node_monitor_period == SimDuration::ZERO {
+        return Err(InputError::at_path(
+            file,
+            "components.kube-controller-manager.node-monitor-period",
+            "must be greater than 0",
+        ));
+    }
+    r.settings.push(Setting {
+        component: "kube-controller-manager",
+        name: "(NoExecute taint decided from)".into(),
+        value: if minor >= 34 {
+            "current Ready condition".into()
+        } else {
+            "observed Ready condition (one pass later)".into()
+        },
+        source: profile.clone(),
+    });
+    let leader_election =
+        |r: &mut Resolver, f: &dyn Fn(&mut Resolver, &str, FlagValue) -> FlagValue| {
+            LeaderElectionConfig {
+                leader_elect: boolv(f(r, "leader-elect", FlagValue::Bool(true))),
+                lease_duration: dur(f(
+                    r,
+                    "leader-elect-lease-duration",
+                    FlagValue::Duration(SimDuration::from_secs(15)),
+                )),
+                renew_deadline: dur(f(
+                    r,
+                    "leader-elect-renew-deadline",
+                    FlagValue::Duration(SimDuration::from_secs(10)),
+                )),
+                retry_period: dur(f(
+                    r,
+                    "leader-elect-retry-period",
+                    FlagValue::Duration(SimDuration::from_secs(2)),
+                )),
+            }
+        };
+    let kcm_le = leader_election(&mut r, &|r, n, d| r.get(k, kov, n, d, "default"));
+    let gc = intv(r.get(
+        k,
+        kov,
+        "terminated-pod-gc-threshold",
+        FlagValue::Int(12500),
+        "default",
+    ));
+    let kcm = KcmConfig {
+        node_lifecycle,
+        leader_election: kcm_le,
+        terminated_pod_gc_threshold: gc,
+    };
+    for w in &k.unmodelled {
+        warnings.insert(format!(
+            "kube-controller-manager flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+
+    // kube-scheduler.
+    let s = &raw.components.scheduler;
+    let sov = ov(flags::Scheduler::NAME);
+    let sched_le = leader_election(&mut r, &|r, n, d| r.get(s, sov, n, d, "default"));
+    let mut scheduler = SchedulerConfig {
+        leader_election: sched_le,
+        ..SchedulerConfig::default()
+    };
+    if let Some(FlagValue::Str(cfg)) = s.get("config") {
+        let p = relative(file, cfg);
+        load_scheduler_config(&p, &mut scheduler, &mut warnings)?;
+        r.settings.push(Setting {
+            component: "kube-scheduler",
+            name: "config".into(),
+            value: cfg.clone(),
+            source: "scenario".into(),
+        });
+    }
+    r.settings.push(Setting {
+        component: "kube-scheduler",
+        name: "percentageOfNodesToScore".into(),
+        value: if scheduler.percentage_of_nodes_to_score == 0 {
+            "0 (adaptive)".into()
+        } else {
+            scheduler.percentage_of_nodes_to_score.to_string()
+        },
+        source: "KubeSchedulerConfiguration".into(),
+    });
+    for w in &s.unmodelled {
+        warnings.insert(format!(
+            "kube-scheduler flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+
+    // kubelet (reference §1.1): the report frequency follows an explicitly set update frequency.
+    let kl = &raw.components.kubelet;
+    let klov = ov(flags::Kubelet::NAME);
+    let update_set = kl.get("nodeStatusUpdateFrequency").is_some();
+    let update = dur(r.get(
+        kl,
+        klov,
+        "nodeStatusUpdateFrequency",
+        FlagValue::Duration(SimDuration::from_secs(10)),
+        "default",
+    ));
+    let report_default = if update_set {
+        update
+    } else {
+        SimDuration::from_mins(5)
+    };
+    let report_source = if update_set {
+        "follows nodeStatusUpdateFrequency"
+    } else {
+        "default"
+    };
+    let report = dur(r.get(
+        kl,
+        klov,
+        "nodeStatusReportFrequency",
+        FlagValue::Duration(report_default),
+        report_source,
+    ));
+    let lease = intv(r.get(
+        kl,
+        klov,
+        "nodeLeaseDurationSeconds",
+        FlagValue::Int(40),
+        "default",
+    ));
+    if lease <= 0 {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.nodeLeaseDurationSeconds",
+            "must be greater than 0",
+        ));
+    }
+    if update == SimDuration::ZERO {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.nodeStatusUpdateFrequency",
+            "must be greater than 0",
+        ));
+    }
+    r.settings.push(Setting {
+        component: "kubelet",
+        name: "(status report jitter ±50%)".into(),
+        value: (minor >= 34).to_string(),
+        source: profile.clone(),
+    });
+    let kubelet = KubeletConfig {
+        node_status_update_frequency: update,
+        node_status_report_frequency: report,
+        node_lease_duration_seconds: lease as u64,
+        report_jitter: minor >= 34,
+    };
+    for w in &kl.unmodelled {
+        warnings.insert(format!(
+            "kubelet setting `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+    for w in &raw.components.apiserver.unmodelled {
+        warnings.insert(format!(
+            "kube-apiserver flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+
+    // Simulation knobs of kubesim's own.
+    let sim = &raw.simulation;
+    let mut runtime = RuntimeConfig::default();
+    if let Some(rg) = &sim.container_start_delay {
+        if rg.min.0 > rg.max.0 {
+            return Err(InputError::at_path(
+                file,
+                "simulation.containerStartDelay",
+                "min must not exceed max",
+            ));
+        }
+        runtime.start_delay_min = rg.min.0;
+        runtime.start_delay_max = rg.max.0;
+    }
+    if let Some(d) = sim.container_stop_delay {
+        runtime.stop_delay = d.0;
+    }
+    let watch_delay = sim.watch_delay.map(|d| d.0).unwrap_or(SimDuration::ZERO);
+    let max_events = sim.max_events.unwrap_or(2_000_000_000);
+    let sample_interval = raw
+        .output
+        .sample_interval
+        .map(|d| d.0)
+        .unwrap_or(SimDuration::from_secs(10));
+    if sample_interval == SimDuration::ZERO {
+        return Err(InputError::at_path(
+            file,
+            "output.sampleInterval",
+            "must be greater than 0",
+        ));
+    }
+    for (n, v) in [
+        (
+            "watchDelay",
+            crate::sim::time::format_go_duration(watch_delay),
+        ),
+        (
+            "containerStartDelay",
+            format!("{}..{}", runtime.start_delay_min, runtime.start_delay_max),
+        ),
+        ("containerStopDelay", runtime.stop_delay.to_string()),
+        ("maxEvents", max_events.to_string()),
+        ("sampleInterval", sample_interval.to_string()),
+    ] {
+        r.settings.push(Setting {
+            component: "kubesim",
+            name: n.into(),
+            value: v,
+            source: "scenario or default".into(),
+        });
+    }
+
+    // Cluster.
+    let nodes = build_nodes(std::mem::take(&mut raw.cluster), file, &mut warnings)?;
+    let node_names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
+    let zones: BTreeSet<String> = nodes
+        .iter()
+        .map(|n| zone_key_display(&n.zone_key()))
+        .collect();
+
+    // Workloads.
+    let mut workloads = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, entry) in raw.workloads.into_iter().enumerate() {
+        for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut warnings)? {
+            let (kind, key, w) = match obj {
+                Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
+                Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::Node(n) => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("workloads[{i}]"),
+                        format!("Node {} belongs under cluster.nodes", n.meta.name),
+                    ))
+                }
+            };
+            if let Workload::Pod(p) = &w {
+                if let Some(n) = &p.spec.node_name {
+                    if !node_names.contains(&n.as_str()) {
+                        return Err(InputError::at_path(
+                            file,
+                            format!("workloads[{i}]"),
+                            format!("Pod {key} names node {n:?}, which the cluster does not have"),
+                        )
+                        .suggest(n, node_names.iter().copied()));
+                    }
+                }
+            }
+            if !seen.insert((kind, key.clone())) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("workloads[{i}]"),
+                    format!("duplicate {kind} {key}"),
+                ));
+            }
+            workloads.push(w);
+        }
+    }
+
+    // Timeline.
+    let mut timeline = Vec::new();
+    for (i, t) in raw.timeline.iter().enumerate() {
+        let path = format!("timeline[{i}]");
+        if t.at.0 > duration {
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.at"),
+                format!("{} is after the end of the run ({})", t.at.0, duration),
+            ));
+        }
+        let mut kinds = Vec::new();
+        if let Some(c) = &t.node_crash {
+            if c.nodes.is_empty() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.nodeCrash.nodes"),
+                    "name at least one node",
+                ));
+            }
+            let mut machines = Vec::new();
+            for n in &c.nodes {
+                let m = node_names.iter().position(|x| x == n).ok_or_else(|| {
+                    InputError::at_path(
+                        file,
+                        format!("{path}.nodeCrash.nodes"),
+                        format!("unknown node {n:?}"),
+                    )
+                    .suggest(n, node_names.iter().copied())
+                })?;
+                machines.push(m as u32);
+            }
+            kinds.push((
+                FaultKind::NodeCrash { machines },
+                format!("node crash {}", c.nodes.join(",")),
+            ));
+        }
+        if t.api_server_unavailable.is_some() {
+            kinds.push((
+                FaultKind::ApiServerUnavailable,
+                "API server unreachable".to_string(),
+            ));
+        }
+        if kinds.len() != 1 {
+            return Err(InputError::at_path(
+                file,
+                path,
+                "each timeline entry needs exactly one fault (nodeCrash or apiServerUnavailable)",
+            ));
+        }
+        let (kind, label) = kinds.pop().expect("one");
+        timeline.push(TimedFault {
+            at: t.at.0,
+            duration: t.duration.map(|d| d.0),
+            kind,
+            label,
+        });
+    }
+
+    // Expectations.
+    let mut expectations = Vec::new();
+    for (i, e) in raw.expect.iter().enumerate() {
+        expectations.push(expectation(e, file, i, duration, &node_names, &zones)?);
+    }
+
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| {
+            file.file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        }),
+        file: file.to_path_buf(),
+        seed: raw.seed.unwrap_or(1),
+        duration,
+        kubernetes_version: version,
+        nodes,
+        workloads,
+        apiserver,
+        kcm,
+        kubelet,
+        scheduler,
+        runtime,
+        watch_delay,
+        max_events,
+        sample_interval,
+        timeline,
+        expectations,
+        settings: r.settings,
+        warnings: warnings.into_iter().collect(),
+    })
+}
+
+/// A path written in a scenario is relative to the scenario file.
+fn relative(scenario: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        scenario.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+/// An inline manifest, or every document of `{file: …}`.
+fn load_entry(
+    entry: RawManifest,
+    file: &Path,
+    path: &str,
+    warnings: &mut BTreeSet<String>,
+) -> Result<Vec<Object>, InputError> {
+    if let Some(f) = &entry.file {
+        let only_file = entry.kind.is_none()
+            && entry.api_version.is_none()
+            && entry.metadata.is_none()
+            && entry.spec.is_none();
+        if !only_file {
+            return Err(InputError::at_path(
+                file,
+                path,
+                "`file` cannot be combined with an inline manifest",
+            ));
+        }
+        let p = relative(file, f);
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            InputError::at_path(
+                file,
+                format!("{path}.file"),
+                format!("cannot read {}: {e}", p.display()),
+            )
+        })?;
+        let mut out = Vec::new();
+        for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(&p, &e))?;
+            if raw.kind.is_none()
+                && raw.metadata.is_none()
+                && raw.spec.is_none()
+                && raw.api_version.is_none()
+            {
+                continue; // an empty document
+            }
+            let mut ctx = Ctx {
+                file: &p,
+                path: format!("document[{i}]"),
+                warnings,
+            };
+            out.extend(convert::convert(raw, &mut ctx)?);
+        }
+        return Ok(out);
+    }
+    let mut ctx = Ctx {
+        file,
+        path: path.to_string(),
+        warnings,
+    };
+    convert::convert(entry, &mut ctx)
+}
+
+fn build_nodes(
+    c: RawCluster,
+    file: &Path,
+    warnings: &mut BTreeSet<String>,
+) -> Result<Vec<Node>, InputError> {
+    let mut nodes = Vec::new();
+    for (i, pool) in c.node_pools.iter().enumerate() {
+        let path = format!("cluster.nodePools[{i}]");
+        let mut ctx = Ctx {
+            file,
+            path: path.clone(),
+            warnings,
+        };
+        let mut capacity = convert::resources(&pool.capacity, &ctx, "capacity", false)?;
+        if capacity.pods == 0 {
+            capacity.pods = 110;
+        }
+        let allocatable = match &pool.allocatable {
+            Some(a) => {
+                let mut a = convert::resources(a, &ctx, "allocatable", false)?;
+                if a.pods == 0 {
+                    a.pods = capacity.pods;
+                }
+                a
+            }
+            None => capacity.clone(),
+        };
+        let taints = convert::taints(&pool.taints, &mut ctx, "taints")?;
+        let zones: Vec<Option<&String>> = if pool.zones.is_empty() {
+            vec![None]
+        } else {
+            pool.zones.iter().map(Some).collect()
+        };
+        for zone in zones {
+            for j in 0..pool.count {
+                let name = match zone {
+                    Some(z) => format!("{}-{}-{}", pool.name, z, j),
+                    None => format!("{}-{}", pool.name, j),
+                };
+                let mut labels = pool.labels.clone();
+                labels.insert(LABEL_HOSTNAME.into(), name.clone());
+                if let Some(z) = zone {
+                    labels.insert(LABEL_ZONE.into(), z.clone());
+                }
+                if let Some(rg) = &pool.region {
+                    labels.insert(LABEL_REGION.into(), rg.clone());
+                }
+                nodes.push(Node {
+                    meta: ObjectMeta {
+                        name,
+                        labels,
+                        ..Default::default()
+                    },
+                    spec: NodeSpec {
+                        unschedulable: false,
+                        taints: taints.clone(),
+                    },
+                    status: NodeStatus {
+                        capacity: capacity.clone(),
+                        allocatable: allocatable.clone(),
+                        conditions: vec![],
+                    },
+                });
+            }
+        }
+        if pool.count == 0 {
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.count"),
+                "must be at least 1",
+            ));
+        }
+    }
+    for (i, entry) in c.nodes.into_iter().enumerate() {
+        for obj in load_entry(entry, file, &format!("cluster.nodes[{i}]"), warnings)? {
+            match obj {
+                Object::Node(n) => nodes.push(n),
+                _ => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("cluster.nodes[{i}]"),
+                        "only Node manifests belong under cluster.nodes",
+                    ))
+                }
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for n in &nodes {
+        if !names.insert(n.meta.name.clone()) {
+            return Err(InputError::at_path(
+                file,
+                "cluster",
+                format!("duplicate node name {:?}", n.meta.name),
+            ));
+        }
+    }
+    if nodes.is_empty() {
+        return Err(InputError::at_path(
+            file,
+            "cluster",
+            "the cluster has no nodes (add cluster.nodePools or cluster.nodes)",
+        ));
+    }
+    Ok(nodes)
+}
+
+fn expectation(
+    entry: &RawExpectEntry,
+    file: &Path,
+    i: usize,
+    duration: SimDuration,
+    nodes: &[&str],
+    zones: &BTreeSet<String>,
+) -> Result<TimedExpectation, InputError> {
+    let origin = format!("expect[{i}]");
+    let e = entry.only().ok_or_else(|| {
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState")
+    })?;
+    let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
+    let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
+        match a {
+            Some(d) if d.0 > duration => Err(err(
+                "at",
+                format!("{} is after the end of the run ({duration})", d.0),
+            )),
+            Some(d) => Ok(Some(SimTime::ZERO + d.0)),
+            None => Ok(None),
+        }
+    };
+    let node = |n: &str| -> Result<String, InputError> {
+        if nodes.contains(&n) {
+            Ok(n.to_string())
+        } else {
+            Err(err("node", format!("unknown node {n:?}")).suggest(n, nodes.iter().copied()))
+        }
+    };
+    let count =
+        |c: Option<u64>, min: Option<u64>, max: Option<u64>| -> Result<CountSpec, InputError> {
+            if c.is_none() && min.is_none() && max.is_none() {
+                return Err(err("count", "give count, min or max".into()));
+            }
+            Ok(CountSpec { exact: c, min, max })
+        };
+    let filter = |reason: &str, object: &Option<String>, message: &Option<String>| EventFilter {
+        reason: reason.to_string(),
+        object: object.clone().map(Glob),
+        message: message.clone().map(Glob),
+    };
+    let (when, expectation) =
+        match &e {
+            RawExpect::NodeCondition(x) => {
+                let type_ = match x.type_.as_deref().unwrap_or("Ready") {
+                    "Ready" => NodeConditionType::Ready,
+                    "MemoryPressure" => NodeConditionType::MemoryPressure,
+                    "DiskPressure" => NodeConditionType::DiskPressure,
+                    "PIDPressure" => NodeConditionType::PIDPressure,
+                    "NetworkUnavailable" => NodeConditionType::NetworkUnavailable,
+                    other => {
+                        return Err(err("type", format!("unknown node condition {other:?}"))
+                            .suggest(
+                                other,
+                                [
+                                    "Ready",
+                                    "MemoryPressure",
+                                    "DiskPressure",
+                                    "PIDPressure",
+                                    "NetworkUnavailable",
+                                ],
+                            ))
+                    }
+                };
+                let status = match x.status.0.as_str() {
+                    "True" | "true" => ConditionStatus::True,
+                    "False" | "false" => ConditionStatus::False,
+                    "Unknown" => ConditionStatus::Unknown,
+                    other => {
+                        return Err(err(
+                            "status",
+                            format!("expected True, False or Unknown, found {other:?}"),
+                        ))
+                    }
+                };
+                (
+                    at(&x.at)?,
+                    Expectation::NodeCondition {
+                        node: node(&x.node)?,
+                        type_,
+                        status,
+                    },
+                )
+            }
+            RawExpect::NodeTaint(x) => {
+                let (key, eff) = x.taint.rsplit_once(':').ok_or_else(|| {
+                    err("taint", format!("expected key:Effect, found {:?}", x.taint))
+                })?;
+                let effect = match eff {
+                    "NoSchedule" => TaintEffect::NoSchedule,
+                    "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+                    "NoExecute" => TaintEffect::NoExecute,
+                    other => {
+                        return Err(err("taint", format!("unknown taint effect {other:?}"))
+                            .suggest(other, ["NoSchedule", "PreferNoSchedule", "NoExecute"]))
+                    }
+                };
+                (
+                    at(&x.at)?,
+                    Expectation::NodeTaint {
+                        node: node(&x.node)?,
+                        key: key.to_string(),
+                        effect,
+                        present: x.present,
+                    },
+                )
+            }
+            RawExpect::PodCount(x) => {
+                let phase = match x.phase.as_deref() {
+                    None => None,
+                    Some("Pending") => Some(PodPhase::Pending),
+                    Some("Running") => Some(PodPhase::Running),
+                    Some("Succeeded") => Some(PodPhase::Succeeded),
+                    Some("Failed") => Some(PodPhase::Failed),
+                    Some("Unknown") => Some(PodPhase::Unknown),
+                    Some(other) => {
+                        return Err(
+                            err("phase", format!("unknown pod phase {other:?}")).suggest(
+                                other,
+                                ["Pending", "Running", "Succeeded", "Failed", "Unknown"],
+                            ),
+                        )
+                    }
+                };
+                let nd = match &x.node {
+                    Some(n) => Some(node(n)?),
+                    None => None,
+                };
+                (
+                    at(&x.at)?,
+                    Expectation::PodCount {
+                        phase,
+                        terminating: x.terminating,
+                        namespace: x.namespace.clone(),
+                        node: nd,
+                        labels: x.labels.clone(),
+                        count: count(x.count, x.min, x.max)?,
+                    },
+                )
+            }
+            RawExpect::EventCount(x) => (
+                at(&x.at)?,
+                Expectation::EventCount {
+                    filter: filter(&x.reason, &x.object, &x.message),
+                    count: count(x.count, x.min, x.max)?,
+                },
+            ),
+            RawExpect::EventTime(x) => {
+                let t = at(&Some(x.at))?.expect("given");
+                if x.nth == Some(0) {
+                    return Err(err("nth", "counts from 1".into()));
+                }
+                (
+                    None,
+                    Expectation::EventTime {
+                        filter: filter(&x.reason, &x.object, &x.message),
+                        nth: x.nth.unwrap_or(1),
+                        at: t,
+                        tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),
+                    },
+                )
+            }
+            RawExpect::ZoneState(x) => {
+                if !zones.contains(&x.zone) {
+                    return Err(err("zone", format!("unknown zone {:?}", x.zone))
+                        .suggest(&x.zone, zones.iter().map(|s| s.as_str())));
+                }
+                let states = ["Initial", "Normal", "PartialDisruption", "FullDisruption"];
+                if !states.contains(&x.state.as_str()) {
+                    return Err(err("state", format!("unknown zone state {:?}", x.state))
+                        .suggest(&x.state, states));
+                }
+                (
+                    at(&x.at)?,
+                    Expectation::ZoneState {
+                        zone: x.zone.clone(),
+                        state: x.state.clone(),
+                    },
+                )
+            }
+        };
+    Ok(TimedExpectation {
+        at: when,
+        expectation,
+        origin,
+    })
+}
+
+mod schedcfg {
+    use super::*;
+    use crate::scenario::manifest::RawObjectMeta;
+
+    macro_rules! plain {
+        ($name:ident { $($f:ident : $t:ty),* $(,)? } unmodelled { $($ig:ident : $n:literal),* $(,)? }) => {
+            #[derive(Debug, Default, Deserialize)]
+            #[serde(deny_unknown_fields, rename_all = "camelCase")]
+            pub struct $name {
+                $( #[serde(default)] pub $f: $t, )*
+                $( #[serde(rename = $n, default)] $ig: Option<serde::de::IgnoredAny>, )*
+            }
+            impl $name {
+                #[allow(unused_mut)]
+                pub fn unmodelled(&self) -> Vec<&'static str> {
+                    let mut v = Vec::new();
+                    $( if self.$ig.is_some() { v.push($n); } )*
+                    v
+                }
+            }
+        };
+    }
+
+    plain!(RawSchedulerConfig {
+        api_version: Option<String>,
+        kind: Option<String>,
+        metadata: Option<RawObjectMeta>,
+        percentage_of_nodes_to_score: Option<u32>,
+        pod_initial_backoff_seconds: Option<u64>,
+        pod_max_backoff_seconds: Option<u64>,
+    } unmodelled {
+        profiles: "profiles", parallelism: "parallelism", client_connection: "clientConnection",
+        leader_election: "leaderElection", extenders: "extenders", delay_cache_until_active: "delayCacheUntilActive",
+        debugging_configuration: "enableProfiling", enable_contention_profiling: "enableContentionProfiling",
+        feature_gates: "featureGates",
+    });
+}
+
+fn load_scheduler_config(
+    p: &Path,
+    cfg: &mut SchedulerConfig,
+    warnings: &mut BTreeSet<String>,
+) -> Result<(), InputError> {
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| InputError::file(p, format!("cannot read KubeSchedulerConfiguration: {e}")))?;
+    let raw: schedcfg::RawSchedulerConfig =
+        serde_yaml::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
+    if raw.kind.as_deref() != Some("KubeSchedulerConfiguration") {
+        return Err(InputError::at_path(
+            p,
+            "kind",
+            "expected KubeSchedulerConfiguration",
+        ));
+    }
+    if raw.api_version.as_deref() != Some("kubescheduler.config.k8s.io/v1") {
+        return Err(InputError::at_path(
+            p,
+            "apiVersion",
+            "expected kubescheduler.config.k8s.io/v1",
+        ));
+    }
+    for f in raw.unmodelled() {
+        warnings.insert(format!(
+            "KubeSchedulerConfiguration field `{f}` is not modelled by kubesim yet; it is ignored"
+        ));
+    }
+    if let Some(pct) = raw.percentage_of_nodes_to_score {
+        if pct > 100 {
+            return Err(InputError::at_path(
+                p,
+                "percentageOfNodesToScore",
+                "must be in the range [0, 100]",
+            ));
+        }
+        cfg.percentage_of_nodes_to_score = pct;
+    }
+    if let Some(s) = raw.pod_initial_backoff_seconds {
+        cfg.pod_initial_backoff = SimDuration::from_secs(s);
+    }
+    if let Some(s) = raw.pod_max_backoff_seconds {
+        cfg.pod_max_backoff = SimDuration::from_secs(s);
+    }
+    if cfg.pod_initial_backoff > cfg.pod_max_backoff {
+        return Err(InputError::at_path(
+            p,
+            "podMaxBackoffSeconds",
+            "must be greater than or equal to podInitialBackoffSeconds",
+        ));
+    }
+    Ok(())
+}

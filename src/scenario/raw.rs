@@ -1,0 +1,278 @@
+//! The scenario file as written: serde structs with `deny_unknown_fields`, so every misspelt
+//! field is an error at its line and column. Nothing here has defaults resolved; that happens
+//! in one place, `scenario::resolve`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::flags::{self, ComponentFlags};
+use super::manifest::{RawManifest, RawTaint};
+use super::values::{DurationValue, QuantityValue, ScalarText};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    pub duration: DurationValue,
+    pub kubernetes_version: Option<VersionText>,
+    pub cluster: RawCluster,
+    #[serde(default)]
+    pub components: RawComponents,
+    #[serde(default)]
+    pub simulation: RawSimulation,
+    #[serde(default)]
+    pub output: RawOutput,
+    #[serde(default)]
+    pub workloads: Vec<RawManifestEntry>,
+    #[serde(default)]
+    pub timeline: Vec<RawTimelineEntry>,
+    #[serde(default)]
+    pub expect: Vec<RawExpectEntry>,
+}
+
+/// A version must be a string: `1.30` as a YAML number would read as 1.3.
+#[derive(Debug)]
+pub struct VersionText(pub String);
+
+impl<'de> Deserialize<'de> for VersionText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = VersionText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a quoted version string such as \"1.34\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<VersionText, E> {
+                Ok(VersionText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<VersionText, E> {
+                Err(E::custom(format!("kubernetesVersion must be a quoted string (e.g. \"{v}\"): as a YAML number \"1.30\" would read as 1.3")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<VersionText, E> {
+                Err(E::custom(format!(
+                    "kubernetesVersion must be a quoted string such as \"1.34\", not {v}"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A manifest inline, or `{file: path}` (relative to the scenario file).
+pub type RawManifestEntry = RawManifest;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCluster {
+    #[serde(default)]
+    pub node_pools: Vec<RawNodePool>,
+    #[serde(default)]
+    pub nodes: Vec<RawManifestEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNodePool {
+    pub name: String,
+    /// Nodes per zone (or in total when no zones are given).
+    pub count: u32,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    pub region: Option<String>,
+    pub capacity: BTreeMap<String, QuantityValue>,
+    pub allocatable: Option<BTreeMap<String, QuantityValue>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<RawTaint>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComponents {
+    #[serde(rename = "kube-apiserver", default)]
+    pub apiserver: ComponentFlags<flags::ApiServer>,
+    #[serde(rename = "kube-controller-manager", default)]
+    pub controller_manager: ComponentFlags<flags::ControllerManager>,
+    #[serde(rename = "kube-scheduler", default)]
+    pub scheduler: ComponentFlags<flags::Scheduler>,
+    #[serde(rename = "kubelet", default)]
+    pub kubelet: ComponentFlags<flags::Kubelet>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSimulation {
+    /// Watch propagation delay from the API server to every informer cache.
+    pub watch_delay: Option<DurationValue>,
+    pub container_start_delay: Option<RawRange>,
+    pub container_stop_delay: Option<DurationValue>,
+    pub max_events: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRange {
+    pub min: DurationValue,
+    pub max: DurationValue,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawOutput {
+    pub sample_interval: Option<DurationValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTimelineEntry {
+    pub at: DurationValue,
+    /// How long the fault lasts; absent = until the end of the run.
+    pub duration: Option<DurationValue>,
+    pub node_crash: Option<RawNodeCrash>,
+    pub api_server_unavailable: Option<RawEmpty>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNodeCrash {
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmpty {}
+
+/// One expectation: exactly one of the fields is set.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawExpectEntry {
+    pub node_condition: Option<RawNodeConditionExpect>,
+    pub node_taint: Option<RawNodeTaintExpect>,
+    pub pod_count: Option<RawPodCountExpect>,
+    pub event_count: Option<RawEventCountExpect>,
+    pub event_time: Option<RawEventTimeExpect>,
+    pub zone_state: Option<RawZoneStateExpect>,
+}
+
+pub enum RawExpect<'a> {
+    NodeCondition(&'a RawNodeConditionExpect),
+    NodeTaint(&'a RawNodeTaintExpect),
+    PodCount(&'a RawPodCountExpect),
+    EventCount(&'a RawEventCountExpect),
+    EventTime(&'a RawEventTimeExpect),
+    ZoneState(&'a RawZoneStateExpect),
+}
+
+impl RawExpectEntry {
+    /// The one expectation of this entry, or None if there are zero or several.
+    pub fn only(&self) -> Option<RawExpect<'_>> {
+        let mut all = Vec::new();
+        if let Some(x) = &self.node_condition {
+            all.push(RawExpect::NodeCondition(x));
+        }
+        if let Some(x) = &self.node_taint {
+            all.push(RawExpect::NodeTaint(x));
+        }
+        if let Some(x) = &self.pod_count {
+            all.push(RawExpect::PodCount(x));
+        }
+        if let Some(x) = &self.event_count {
+            all.push(RawExpect::EventCount(x));
+        }
+        if let Some(x) = &self.event_time {
+            all.push(RawExpect::EventTime(x));
+        }
+        if let Some(x) = &self.zone_state {
+            all.push(RawExpect::ZoneState(x));
+        }
+        if all.len() == 1 {
+            all.pop()
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNodeConditionExpect {
+    pub at: Option<DurationValue>,
+    pub node: String,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub status: ScalarText,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNodeTaintExpect {
+    pub at: Option<DurationValue>,
+    pub node: String,
+    /// `key:Effect`.
+    pub taint: String,
+    #[serde(default = "yes")]
+    pub present: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCount {
+    pub count: Option<u64>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPodCountExpect {
+    pub at: Option<DurationValue>,
+    pub phase: Option<String>,
+    pub terminating: Option<bool>,
+    pub namespace: Option<String>,
+    pub node: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub count: Option<u64>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEventCountExpect {
+    pub at: Option<DurationValue>,
+    pub reason: String,
+    pub object: Option<String>,
+    pub message: Option<String>,
+    pub count: Option<u64>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEventTimeExpect {
+    pub reason: String,
+    pub object: Option<String>,
+    pub message: Option<String>,
+    /// 1 = the first matching event (default).
+    pub nth: Option<u64>,
+    pub at: DurationValue,
+    pub tolerance: Option<DurationValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawZoneStateExpect {
+    pub at: Option<DurationValue>,
+    pub zone: String,
+    pub state: String,
+}

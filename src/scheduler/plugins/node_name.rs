@@ -1,0 +1,14 @@
+//! NodeName: a pod that names a node in `spec.nodeName` fits only that node. (Pods created with
+//! `nodeName` set bypass the scheduler entirely; this filter serves explain and preemption.)
+
+use super::NodeInfo;
+use crate::model::Pod;
+
+pub const REASON: &str = "node(s) didn't match the requested node name";
+
+pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), String> {
+    match &pod.spec.node_name {
+        Some(n) if *n != node.node.meta.name => Err(REASON.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,188 @@
+//! The discrete-event engine: clock, event queue, limits and trace. Knows nothing of Kubernetes.
+//!
+//! Architecture invariant: a run is a pure function of its inputs and seed. The engine owns the
+//! only clock and the only queue; handlers see time only through [`Engine::now`] and act only by
+//! scheduling events and appending trace records.
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+pub mod trace;
+
+pub use queue::{Class, EventId, EventQueue};
+pub use time::{SimDuration, SimTime};
+pub use trace::{Record, Trace};
+
+use rand_chacha::ChaCha8Rng;
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Simulated time reached the scenario's duration.
+    DurationReached,
+    /// No event was left before the end (nothing more can happen).
+    QueueEmpty,
+    /// The event limit was hit first; the run is incomplete.
+    EventLimit(u64),
+}
+
+impl StopReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::DurationReached => "duration-reached",
+            StopReason::QueueEmpty => "queue-empty",
+            StopReason::EventLimit(_) => "event-limit",
+        }
+    }
+    /// Whether the run covered its whole duration.
+    pub fn completed(&self) -> bool {
+        !matches!(self, StopReason::EventLimit(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub end: SimTime,
+    pub max_events: u64,
+}
+
+pub struct Engine<E> {
+    now: SimTime,
+    queue: EventQueue<E>,
+    limits: Limits,
+    processed: u64,
+    pub trace: Trace,
+}
+
+impl<E> Engine<E> {
+    pub fn new(limits: Limits, perturb: Option<ChaCha8Rng>) -> Self {
+        Engine {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(perturb),
+            limits,
+            processed: 0,
+            trace: Trace::default(),
+        }
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn end(&self) -> SimTime {
+        self.limits.end
+    }
+
+    pub fn processed(&self) -> u64 {
+        self.processed
+    }
+
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Schedules `event` at absolute time `at` (never in the past).
+    pub fn schedule_at(&mut self, at: SimTime, event: E) -> EventId {
+        assert!(at >= self.now, "event scheduled in the past");
+        self.queue.push(at, event)
+    }
+
+    pub fn schedule_in(&mut self, delay: SimDuration, event: E) -> EventId {
+        let at = self.now + delay;
+        self.queue.push(at, event)
+    }
+
+    /// Schedules a message delivery: at the same instant it pops before timers.
+    pub fn deliver_in(&mut self, delay: SimDuration, event: E) -> EventId {
+        let at = self.now + delay;
+        self.queue.push_class(at, Class::Delivery, event)
+    }
+
+    pub fn cancel(&mut self, id: EventId) {
+        self.queue.cancel(id);
+    }
+
+    pub fn record(&mut self, record: Record) {
+        self.trace.push(record);
+    }
+
+    /// Processes every event with time <= `until` (and <= the run's end), in (time, seq) order.
+    /// Returns `Some(reason)` if the run is over.
+    pub fn run_until<F>(&mut self, until: SimTime, mut handle: F) -> Option<StopReason>
+    where
+        F: FnMut(&mut Engine<E>, E),
+    {
+        let until = until.min(self.limits.end);
+        loop {
+            match self.queue.peek_time() {
+                Some(t) if t <= until => {}
+                Some(_) => break,
+                None => {
+                    self.now = until;
+                    return Some(StopReason::QueueEmpty).filter(|_| until == self.limits.end);
+                }
+            }
+            if self.processed >= self.limits.max_events {
+                return Some(StopReason::EventLimit(self.limits.max_events));
+            }
+            let (t, ev) = self.queue.pop().expect("peeked");
+            debug_assert!(t >= self.now);
+            self.now = t;
+            self.processed += 1;
+            handle(self, ev);
+        }
+        self.now = until;
+        if until == self.limits.end {
+            Some(StopReason::DurationReached)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_limit_stops_the_run() {
+        let mut e: Engine<u32> = Engine::new(
+            Limits {
+                end: SimTime::from_secs(100),
+                max_events: 10,
+            },
+            None,
+        );
+        e.schedule_at(SimTime::ZERO, 0);
+        // A self-perpetuating event at the same time would loop forever without the limit.
+        let r = e.run_until(SimTime::from_secs(100), |e, n| {
+            e.schedule_in(SimDuration::ZERO, n + 1);
+        });
+        assert_eq!(r, Some(StopReason::EventLimit(10)));
+        assert_eq!(e.processed(), 10);
+    }
+
+    #[test]
+    fn run_until_stops_at_checkpoints_and_end() {
+        let mut e: Engine<u32> = Engine::new(
+            Limits {
+                end: SimTime::from_secs(10),
+                max_events: 1000,
+            },
+            None,
+        );
+        e.schedule_at(SimTime::from_secs(1), 1);
+        e.schedule_at(SimTime::from_secs(5), 5);
+        e.schedule_at(SimTime::from_secs(50), 50);
+        let mut seen = vec![];
+        assert_eq!(
+            e.run_until(SimTime::from_secs(5), |_, n| seen.push(n)),
+            None
+        );
+        assert_eq!(seen, vec![1, 5]);
+        assert_eq!(e.now(), SimTime::from_secs(5));
+        let r = e.run_until(SimTime::from_secs(20), |_, n| seen.push(n));
+        assert_eq!(r, Some(StopReason::DurationReached));
+        assert_eq!(seen, vec![1, 5]);
+    }
+}
