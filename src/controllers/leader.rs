@@ -129,7 +129,7 @@ impl LeaderElector {
                 self.state = State::Leading {
                     failing_since: Some(cycle_start),
                 };
-                return (Outcome::Nothing, retry.min(deadline.since(now)));
+                (Outcome::Nothing, retry.min(deadline.since(now)))
             }
         }
     }

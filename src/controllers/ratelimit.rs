@@ -66,10 +66,7 @@ impl Limiter {
                     return false;
                 }
                 let burst = 1.0;
-                let elapsed = match last {
-                    None => None,
-                    Some(l) => Some(now.saturating_since(*l)),
-                };
+                let elapsed = last.map(|l| now.saturating_since(l));
                 let available = match elapsed {
                     // A zero `last` is decades ago: the bucket is full.
                     None => burst,
@@ -90,7 +87,6 @@ impl Limiter {
 #[derive(Clone, Debug)]
 struct Item {
     name: String,
-    process_at: SimTime,
     added_at: SimTime,
     seq: u64,
 }
@@ -133,7 +129,6 @@ impl RateLimitedQueue {
             (now, seq),
             Item {
                 name: name.to_string(),
-                process_at: now,
                 added_at: now,
                 seq,
             },
@@ -193,13 +188,7 @@ impl RateLimitedQueue {
                 Processed::Done => {}
                 Processed::Retry(wait) => {
                     let at = now + wait + SimDuration::from_nanos(1);
-                    self.heap.insert(
-                        (at, item.seq),
-                        Item {
-                            process_at: at,
-                            ..item
-                        },
-                    );
+                    self.heap.insert((at, item.seq), item);
                 }
             }
         }

@@ -134,12 +134,10 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
     v
 }
 
-fn chart_series(
-    out: &RunOutput,
-) -> (
-    Vec<(String, Vec<(f64, f64)>)>,
-    Vec<(String, Vec<(f64, f64)>)>,
-) {
+/// Named series for one chart panel.
+type NamedSeries = Vec<(String, Vec<(f64, f64)>)>;
+
+fn chart_series(out: &RunOutput) -> (NamedSeries, NamedSeries) {
     let ts = &out.timeseries;
     let mut nodes = Vec::new();
     let mut pods = Vec::new();

@@ -49,19 +49,20 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         .clone()
         .ok_or_else(|| ctx.err("kind", "missing `kind` (Node, Pod, ReplicaSet or List)"))?;
     let api_version = raw.api_version.clone().unwrap_or_default();
-    let want_api =
-        match kind.as_str() {
-            "Node" | "Pod" | "List" => "v1",
-            "ReplicaSet" => "apps/v1",
-            other => return Err(ctx
+    let want_api = match kind.as_str() {
+        "Node" | "Pod" | "List" => "v1",
+        "ReplicaSet" => "apps/v1",
+        other => {
+            return Err(ctx
                 .err(
                     "kind",
                     format!(
                         "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet and List)"
                     ),
                 )
-                .suggest(other, KINDS.iter().copied())),
-        };
+                .suggest(other, KINDS.iter().copied()))
+        }
+    };
     if api_version != want_api {
         return Err(ctx.err(
             "apiVersion",

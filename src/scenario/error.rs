@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 
 use super::suggest;
 
+/// Boxed so that `Result<_, InputError>` stays small on the happy path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InputError {
+pub struct InputError(Box<Details>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Details {
     pub file: PathBuf,
     pub line: Option<usize>,
     pub column: Option<usize>,
@@ -18,6 +22,13 @@ pub struct InputError {
 }
 
 impl std::error::Error for InputError {}
+
+impl std::ops::Deref for InputError {
+    type Target = Details;
+    fn deref(&self) -> &Details {
+        &self.0
+    }
+}
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -39,29 +50,29 @@ impl fmt::Display for InputError {
 
 impl InputError {
     pub fn at_path(file: &Path, path: impl Into<String>, message: impl Into<String>) -> InputError {
-        InputError {
+        InputError(Box::new(Details {
             file: file.to_path_buf(),
             line: None,
             column: None,
             path: Some(path.into()),
             message: message.into(),
             help: None,
-        }
+        }))
     }
 
     pub fn file(file: &Path, message: impl Into<String>) -> InputError {
-        InputError {
+        InputError(Box::new(Details {
             file: file.to_path_buf(),
             line: None,
             column: None,
             path: None,
             message: message.into(),
             help: None,
-        }
+        }))
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> InputError {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
@@ -94,13 +105,13 @@ impl InputError {
             Some(l) => (Some(l.line()), Some(l.column())),
             None => (None, None),
         };
-        InputError {
+        InputError(Box::new(Details {
             file: file.to_path_buf(),
             line,
             column,
             path: None,
             message,
             help,
-        }
+        }))
     }
 }

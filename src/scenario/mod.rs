@@ -1094,7 +1094,6 @@ fn expectation(
 
 mod schedcfg {
     use super::*;
-    use crate::scenario::manifest::RawObjectMeta;
 
     macro_rules! plain {
         ($name:ident { $($f:ident : $t:ty),* $(,)? } unmodelled { $($ig:ident : $n:literal),* $(,)? }) => {
@@ -1118,13 +1117,13 @@ mod schedcfg {
     plain!(RawSchedulerConfig {
         api_version: Option<String>,
         kind: Option<String>,
-        metadata: Option<RawObjectMeta>,
         percentage_of_nodes_to_score: Option<u32>,
         pod_initial_backoff_seconds: Option<u64>,
         pod_max_backoff_seconds: Option<u64>,
     } unmodelled {
         profiles: "profiles", parallelism: "parallelism", client_connection: "clientConnection",
         leader_election: "leaderElection", extenders: "extenders", delay_cache_until_active: "delayCacheUntilActive",
+        metadata: "metadata",
         debugging_configuration: "enableProfiling", enable_contention_profiling: "enableContentionProfiling",
         feature_gates: "featureGates",
     });
