@@ -2,7 +2,7 @@
 //!
 //! Invariant: two events of the same time and class pop in the order they were pushed (`seq`
 //! is a global counter), unless the opt-in tie perturbation is on, in which case a seeded draw
-//! (`tie`) decides among them — never anything else (no addresses, no hash order). Class
+//! (`tie`) decides among same-time timers — never anything else (no addresses, no hash order). Class
 //! [`Class::Delivery`] (zero-latency message deliveries) pops before [`Class::Timer`] at the
 //! same instant: a message sent at t with no latency is in its receiver's hands before any
 //! timer due at t acts, so no loop ever acts on a cache that is stale by zero time.
@@ -84,9 +84,11 @@ impl<E> EventQueue<E> {
     pub fn push_class(&mut self, time: SimTime, class: Class, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let tie = match &mut self.perturb {
-            Some(rng) => rng.next_u64(),
-            None => 0,
+        // Deliveries are never shuffled: a watch stream is FIFO, and reordering two updates of
+        // one object would leave a cache holding the older one.
+        let tie = match (&mut self.perturb, class) {
+            (Some(rng), Class::Timer) => rng.next_u64(),
+            _ => 0,
         };
         self.heap.push(Entry {
             time,

@@ -1,1 +1,8 @@
+//! kubesim's integration tests: one binary, one module per concern.
 
+mod cli;
+mod determinism;
+mod errors;
+mod fidelity;
+mod scenarios;
+mod support;

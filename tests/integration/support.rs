@@ -1,0 +1,70 @@
+//! Shared helpers: locating bundled scenarios, loading and running them in-process.
+
+use std::path::{Path, PathBuf};
+
+use kubesim::run::{run, RunOptions, RunOutput};
+use kubesim::scenario::{self, Scenario};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every bundled scenario file (scenarios/*.yaml), sorted.
+pub fn bundled_scenarios() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty());
+    v
+}
+
+pub fn load(path: &Path, set: &[&str]) -> Scenario {
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    scenario::load(path, &set).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn quick_start() -> PathBuf {
+    root().join("scenarios/quick-start.yaml")
+}
+
+pub fn run_with(path: &Path, set: &[&str], seed: Option<u64>) -> RunOutput {
+    let s = load(path, set);
+    run(
+        &s,
+        &RunOptions {
+            seed,
+            ..Default::default()
+        },
+    )
+}
+
+/// A scratch directory unique to this test process and name.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kubesim-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Times (in ns) of the events matching `reason` and an object prefix.
+pub fn event_times(
+    out: &RunOutput,
+    reason: &str,
+    object_prefix: &str,
+    message_prefix: &str,
+) -> Vec<u64> {
+    out.records
+        .iter()
+        .filter(|r| {
+            r.reason == reason
+                && r.object.starts_with(object_prefix)
+                && r.message.starts_with(message_prefix)
+        })
+        .map(|r| r.t.as_nanos())
+        .collect()
+}
+
+pub const S: u64 = 1_000_000_000;
