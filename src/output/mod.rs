@@ -158,7 +158,26 @@ fn chart_series(out: &RunOutput) -> (NamedSeries, NamedSeries) {
             pods.push((p.to_string(), points));
         }
     }
+    // A sample holds until the next one: draw steps, not slopes.
+    for (_, pts) in nodes.iter_mut().chain(pods.iter_mut()) {
+        *pts = to_steps(pts);
+    }
+    // Series that stay at zero only clutter the legend.
+    let nonzero = |v: &mut NamedSeries| v.retain(|(_, pts)| pts.iter().any(|(_, y)| *y != 0.0));
+    nonzero(&mut nodes);
+    nonzero(&mut pods);
     (nodes, pods)
+}
+
+fn to_steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(pts.len() * 2);
+    for (i, p) in pts.iter().enumerate() {
+        if i > 0 && pts[i - 1].1 != p.1 {
+            out.push((p.0, pts[i - 1].1));
+        }
+        out.push(*p);
+    }
+    out
 }
 
 fn render_plots(dir: &Path, s: &Scenario, out: &RunOutput) -> Result<(), OutputError> {
