@@ -14,7 +14,6 @@ pub use event::Event;
 use crate::api::{ApiServer, Watcher};
 use crate::controllers::ControllerManager;
 use crate::kubelet::Kubelet;
-use crate::model::*;
 use crate::network::Caller;
 use crate::scenario::{FaultKind, Scenario, Workload};
 use crate::scheduler::Scheduler;
@@ -45,7 +44,8 @@ impl Cluster {
             let m = i as u32;
             machine_by_name.insert(template.meta.name.clone(), m);
             let mut node = template.clone();
-            node.status.conditions = initial_conditions();
+            node.status.conditions =
+                crate::kubelet::healthy_conditions(crate::sim::SimTime::ZERO, None);
             api.create_node(Caller::Operator, node)
                 .expect("node names are validated unique");
             api.register_kubelet_watch(&template.meta.name, m);
@@ -277,45 +277,4 @@ impl Cluster {
 fn live(kubelets: &mut [Kubelet], machine: u32, gen: u32) -> Option<&mut Kubelet> {
     let k = &mut kubelets[machine as usize];
     (k.running && k.gen() == gen).then_some(k)
-}
-
-/// The conditions of a healthy registered node at t = 0.
-fn initial_conditions() -> Vec<NodeCondition> {
-    use NodeConditionType::*;
-    [
-        (
-            MemoryPressure,
-            ConditionStatus::False,
-            "KubeletHasSufficientMemory",
-            "kubelet has sufficient memory available",
-        ),
-        (
-            DiskPressure,
-            ConditionStatus::False,
-            "KubeletHasNoDiskPressure",
-            "kubelet has no disk pressure",
-        ),
-        (
-            PIDPressure,
-            ConditionStatus::False,
-            "KubeletHasSufficientPID",
-            "kubelet has sufficient PID available",
-        ),
-        (
-            Ready,
-            ConditionStatus::True,
-            "KubeletReady",
-            "kubelet is posting ready status",
-        ),
-    ]
-    .iter()
-    .map(|(t, s, r, m)| NodeCondition {
-        type_: *t,
-        status: *s,
-        last_heartbeat_time: crate::sim::SimTime::ZERO,
-        last_transition_time: crate::sim::SimTime::ZERO,
-        reason: r.to_string(),
-        message: m.to_string(),
-    })
-    .collect()
 }

@@ -210,7 +210,7 @@ impl Kubelet {
     pub fn on_register(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let now = ctx.now();
         let mut node = self.template.clone();
-        node.status.conditions = self.computed_conditions(now, None);
+        node.status.conditions = healthy_conditions(now, None);
         match api.create_node(self.caller(), node) {
             Ok(_) | Err(ApiError::AlreadyExists(_)) => {
                 self.registered = true;
@@ -226,54 +226,6 @@ impl Kubelet {
         }
     }
 
-    /// The conditions this kubelet computes now: the runtime is up, no pressure.
-    fn computed_conditions(&self, now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
-        use NodeConditionType::*;
-        let spec: [(NodeConditionType, ConditionStatus, &str, &str); 4] = [
-            (
-                MemoryPressure,
-                ConditionStatus::False,
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-            ),
-            (
-                DiskPressure,
-                ConditionStatus::False,
-                "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure",
-            ),
-            (
-                PIDPressure,
-                ConditionStatus::False,
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-            ),
-            (
-                Ready,
-                ConditionStatus::True,
-                "KubeletReady",
-                "kubelet is posting ready status",
-            ),
-        ];
-        spec.iter()
-            .map(|(t, s, reason, msg)| {
-                let prev = existing.and_then(|n| n.condition(*t));
-                let ltt = match prev {
-                    Some(p) if p.status == *s => p.last_transition_time,
-                    _ => now,
-                };
-                NodeCondition {
-                    type_: *t,
-                    status: *s,
-                    last_heartbeat_time: now,
-                    last_transition_time: ltt,
-                    reason: reason.to_string(),
-                    message: msg.to_string(),
-                }
-            })
-            .collect()
-    }
-
     /// `tryUpdateNodeStatus`: PATCH only if something other than heartbeat times changed, or
     /// the report period (with its 1.34 jitter) expired.
     fn update_node_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
@@ -281,7 +233,7 @@ impl Kubelet {
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return;
         };
-        let desired = self.computed_conditions(now, Some(&current));
+        let desired = healthy_conditions(now, Some(&current));
         let changed = conditions_differ(&current.status.conditions, &desired);
         let expired = match self.last_report {
             None => true,
@@ -548,6 +500,55 @@ impl Kubelet {
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()
     }
+}
+
+/// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
+/// each `lastTransitionTime` of `existing` whose status is unchanged.
+pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
+    use NodeConditionType::*;
+    let spec: [(NodeConditionType, ConditionStatus, &str, &str); 4] = [
+        (
+            MemoryPressure,
+            ConditionStatus::False,
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            DiskPressure,
+            ConditionStatus::False,
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            PIDPressure,
+            ConditionStatus::False,
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        (
+            Ready,
+            ConditionStatus::True,
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
+    ];
+    spec.iter()
+        .map(|(t, s, reason, msg)| {
+            let prev = existing.and_then(|n| n.condition(*t));
+            let ltt = match prev {
+                Some(p) if p.status == *s => p.last_transition_time,
+                _ => now,
+            };
+            NodeCondition {
+                type_: *t,
+                status: *s,
+                last_heartbeat_time: now,
+                last_transition_time: ltt,
+                reason: reason.to_string(),
+                message: msg.to_string(),
+            }
+        })
+        .collect()
 }
 
 fn api_now(api: &ApiServer) -> SimTime {

@@ -4,5 +4,6 @@ mod cli;
 mod determinism;
 mod errors;
 mod fidelity;
+mod manifests;
 mod scenarios;
 mod support;
