@@ -243,10 +243,7 @@ impl ApiServer {
             source: source_name(caller),
             object: format!("Node/{}", node.meta.name),
             message: format!("Taint {} {verb}", t.to_text()),
-            fields: vec![
-                ("zone", node.zone_label().to_string()),
-                ("taint", t.to_text()),
-            ],
+            fields: vec![("zone", node.zone_label()), ("taint", t.to_text())],
         });
     }
 

@@ -162,6 +162,9 @@ fn print_header(s: &Scenario, path: &Path, seed: u64) {
         s.timeline.len(),
         s.expectations.len()
     );
+    if let Some(d) = &s.description {
+        println!("{d}");
+    }
     println!("effective settings:");
     let width = s
         .settings

@@ -27,7 +27,6 @@ use tainteviction::TaintEvictionController;
 pub struct KcmConfig {
     pub node_lifecycle: NodeLifecycleConfig,
     pub leader_election: LeaderElectionConfig,
-    pub terminated_pod_gc_threshold: i64,
 }
 
 pub struct ControllerManager {

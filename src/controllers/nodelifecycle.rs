@@ -95,7 +95,7 @@ fn node_record(ctx: &mut Engine<Event>, reason: &'static str, node: &Node, messa
         source: "node-controller",
         object: format!("Node/{}", node.meta.name),
         message,
-        fields: vec![("zone", node.zone_label().to_string())],
+        fields: vec![("zone", node.zone_label())],
     });
 }
 

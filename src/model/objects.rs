@@ -280,13 +280,10 @@ impl Node {
             format!("{region}:\0:{zone}")
         }
     }
-    /// The zone for display: the zone label (GA then beta), or "" when unlabelled.
-    pub fn zone_label(&self) -> &str {
-        let l = &self.meta.labels;
-        l.get(LABEL_ZONE)
-            .or_else(|| l.get(LABEL_ZONE_BETA))
-            .map(String::as_str)
-            .unwrap_or("")
+    /// The zone as shown in events and columns: the zone key in readable form (`zone`, or
+    /// `region/zone` when a region label is set; "" when unlabelled).
+    pub fn zone_label(&self) -> String {
+        zone_key_display(&self.zone_key())
     }
 }
 

@@ -66,7 +66,7 @@ struct Summary<'a> {
     nodes: usize,
     pods_at_end: usize,
     evictions_total: u64,
-    node_not_ready_events: usize,
+    nodes_marked_not_ready: usize,
     failed_scheduling_events: usize,
     faults: Vec<FaultSummary>,
     expectations_passed: usize,
@@ -104,7 +104,7 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
         nodes: out.final_nodes,
         pods_at_end: out.final_pods,
         evictions_total: evictions,
-        node_not_ready_events: count("NodeNotReady", "Node/"),
+        nodes_marked_not_ready: count("NodeNotReady", "Node/"),
         failed_scheduling_events: count("FailedScheduling", ""),
         faults: out
             .faults
@@ -223,7 +223,9 @@ fn render_plots(dir: &Path, s: &Scenario, out: &RunOutput) -> Result<(), OutputE
     Ok(())
 }
 
-/// Writes every result file into `dir`, replacing what was there atomically.
+/// Writes every result file into `dir`, replacing what was there: the files are built in a
+/// staging directory beside it, then swapped in with two renames, so `dir` never holds a mix of
+/// old and new files; a failed write removes the staging directory.
 pub fn write_results(
     dir: &Path,
     s: &Scenario,
@@ -241,10 +243,34 @@ pub fn write_results(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "run".into());
     let staging: PathBuf = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    let result = stage(&staging, s, out, perf, plots).and_then(|()| {
+        let backup = parent.join(format!(".{name}.old-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::rename(dir, &backup).map_err(io(dir))?;
+        }
+        std::fs::rename(&staging, dir).map_err(io(dir))?;
+        if backup.exists() {
+            std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
     }
-    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    result
+}
+
+fn stage(
+    staging: &Path,
+    s: &Scenario,
+    out: &RunOutput,
+    perf: &Perf,
+    plots: bool,
+) -> Result<(), OutputError> {
+    if staging.exists() {
+        std::fs::remove_dir_all(staging).map_err(io(staging))?;
+    }
+    std::fs::create_dir_all(staging).map_err(io(staging))?;
     let write = |file: &str, bytes: &[u8]| -> Result<(), OutputError> {
         let p = staging.join(file);
         std::fs::write(&p, bytes).map_err(io(&p))
@@ -256,16 +282,7 @@ pub fn write_results(
     perf_json.push(b'\n');
     write("perf.json", &perf_json)?;
     if plots {
-        render_plots(&staging, s, out)?;
-    }
-    // Swap: old → backup, staging → dir, drop backup.
-    let backup = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::rename(dir, &backup).map_err(io(dir))?;
-    }
-    std::fs::rename(&staging, dir).map_err(io(dir))?;
-    if backup.exists() {
-        std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+        render_plots(staging, s, out)?;
     }
     Ok(())
 }

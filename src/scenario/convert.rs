@@ -175,7 +175,28 @@ fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
             validate_dns_name(n).map_err(|m| ctx.err("metadata.name", m))?;
             Ok(n.clone())
         }
-        _ => Err(ctx.err("metadata.name", "missing metadata.name")),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            // The API server appends 5 random characters; ours come from a hash of where the
+            // manifest was written, so the name is stable across runs and seeds.
+            const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+            let mut h = crate::sim::trace::fnv1a64(
+                format!("{}#{}", ctx.file.display(), ctx.path).as_bytes(),
+            );
+            let suffix: String = (0..5)
+                .map(|_| {
+                    let c = ALPHABET[(h % ALPHABET.len() as u64) as usize] as char;
+                    h /= ALPHABET.len() as u64;
+                    c
+                })
+                .collect();
+            let n = format!("{prefix}{suffix}");
+            validate_dns_name(&n).map_err(|m| ctx.err("metadata.generateName", m))?;
+            Ok(n)
+        }
+        _ => Err(ctx.err(
+            "metadata.name",
+            "missing metadata.name (or metadata.generateName)",
+        )),
     }
 }
 

@@ -60,6 +60,15 @@ impl InputError {
         }))
     }
 
+    /// Moves a trailing "; did you mean `x`?" of the message into the help line.
+    pub fn split_help(mut self) -> InputError {
+        if let Some((m, h)) = self.0.message.clone().split_once("; did you mean ") {
+            self.0.message = m.to_string();
+            self.0.help = Some(format!("did you mean {h}"));
+        }
+        self
+    }
+
     pub fn file(file: &Path, message: impl Into<String>) -> InputError {
         InputError(Box::new(Details {
             file: file.to_path_buf(),
@@ -96,10 +105,19 @@ impl InputError {
             Some(i) => text[..i].to_string(),
             None => text,
         };
-        let help = if message.contains("unknown field") || message.contains("unknown variant") {
-            suggest::from_serde_message(&message).map(|s| format!("did you mean `{s}`?"))
-        } else {
-            None
+        // Our own messages may end in "; did you mean `x`?": that part is the help line.
+        let (message, help) = match message.split_once("; did you mean ") {
+            Some((m, h)) => (m.to_string(), Some(format!("did you mean {h}"))),
+            None => {
+                let help = if message.contains("unknown field")
+                    || message.contains("unknown variant")
+                {
+                    suggest::from_serde_message(&message).map(|s| format!("did you mean `{s}`?"))
+                } else {
+                    None
+                };
+                (message, help)
+            }
         };
         let (line, column) = match e.location() {
             Some(l) => (Some(l.line()), Some(l.column())),

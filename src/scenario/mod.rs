@@ -82,6 +82,7 @@ pub struct Setting {
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
+    pub description: Option<String>,
     pub file: PathBuf,
     pub seed: u64,
     pub duration: SimDuration,
@@ -203,7 +204,7 @@ fn apply_overrides(
         flags::Kubelet::NAME,
     ];
     for o in overrides {
-        let bad = |m: String| InputError::file(file, format!("--set {o}: {m}"));
+        let bad = |m: String| InputError::file(file, format!("--set {o}: {m}")).split_help();
         let (lhs, value) = o
             .split_once('=')
             .ok_or_else(|| bad("expected component.flag=value".into()))?;
@@ -417,17 +418,9 @@ fn resolve(
             }
         };
     let kcm_le = leader_election(&mut r, &|r, n, d| r.get(k, kov, n, d, "default"));
-    let gc = intv(r.get(
-        k,
-        kov,
-        "terminated-pod-gc-threshold",
-        FlagValue::Int(12500),
-        "default",
-    ));
     let kcm = KcmConfig {
         node_lifecycle,
         leader_election: kcm_le,
-        terminated_pod_gc_threshold: gc,
     };
     for w in &k.unmodelled {
         warnings.insert(format!(
@@ -711,6 +704,7 @@ fn resolve(
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default()
         }),
+        description: raw.description,
         file: file.to_path_buf(),
         seed: raw.seed.unwrap_or(1),
         duration,
@@ -813,9 +807,12 @@ fn build_nodes(
         if capacity.pods == 0 {
             capacity.pods = 110;
         }
+        // A pool's allocatable falls back to its capacity for every resource it leaves out.
         let allocatable = match &pool.allocatable {
             Some(a) => {
-                let mut a = convert::resources(a, &ctx, "allocatable", false)?;
+                let mut merged = pool.capacity.clone();
+                merged.extend(a.iter().map(|(k, v)| (k.clone(), *v)));
+                let mut a = convert::resources(&merged, &ctx, "allocatable", false)?;
                 if a.pods == 0 {
                     a.pods = capacity.pods;
                 }

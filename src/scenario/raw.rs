@@ -49,7 +49,7 @@ impl<'de> Deserialize<'de> for VersionText {
                 Ok(VersionText(v.to_string()))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<VersionText, E> {
-                Err(E::custom(format!("kubernetesVersion must be a quoted string (e.g. \"{v}\"): as a YAML number \"1.30\" would read as 1.3")))
+                Err(E::custom(format!("must be a quoted string such as \"1.34\", not the number {v} (as a YAML number, 1.30 reads as 1.3)")))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<VersionText, E> {
                 Err(E::custom(format!(
