@@ -72,12 +72,37 @@ pub struct ApiServer {
     pods_by_node: BTreeMap<String, BTreeSet<String>>,
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     leader_records: BTreeMap<String, LeaderRecord>,
+    /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
+    /// samplers need not scan the store.
+    pod_counts: PodCounts,
     /// Node name -> machine index, for the kubelets' field-selector watches.
     kubelet_of_node: BTreeMap<String, u32>,
     /// Notifications produced by writes, drained by the cluster after each event.
     pub outbox: Vec<(Watcher, Change)>,
     /// Observable changes (taints added/removed), drained into the trace by the cluster.
     pub records: Vec<Record>,
+}
+
+/// Pod totals maintained by the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    /// Indexed by `PodPhase as usize`.
+    pub phase: [u64; 5],
+    pub terminating: u64,
+    pub unscheduled: u64,
+}
+
+impl PodCounts {
+    fn apply(&mut self, p: &Pod, add: bool) {
+        let d = |v: &mut u64| if add { *v += 1 } else { *v -= 1 };
+        d(&mut self.phase[p.status.phase as usize]);
+        if p.is_terminating() {
+            d(&mut self.terminating);
+        }
+        if p.spec.node_name.is_none() {
+            d(&mut self.unscheduled);
+        }
+    }
 }
 
 /// Outcome of a DELETE.
@@ -103,6 +128,7 @@ impl ApiServer {
             pods_by_node: BTreeMap::new(),
             replicasets: BTreeMap::new(),
             leader_records: BTreeMap::new(),
+            pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
             outbox: Vec::new(),
             records: Vec::new(),
@@ -145,6 +171,9 @@ impl ApiServer {
     }
     pub fn leases(&self) -> &BTreeMap<String, Arc<Lease>> {
         &self.leases
+    }
+    pub fn pod_counts(&self) -> PodCounts {
+        self.pod_counts
     }
     pub fn replicasets(&self) -> &BTreeMap<String, Arc<ReplicaSet>> {
         &self.replicasets
@@ -325,6 +354,7 @@ impl ApiServer {
                 .or_default()
                 .insert(key.clone());
         }
+        self.pod_counts.apply(&pod, true);
         self.pods.insert(key, pod.clone());
         self.notify_pod(Change::Pod(pod.clone()), None);
         Ok(pod)
@@ -361,6 +391,8 @@ impl ApiServer {
                     .insert(key.to_string());
             }
         }
+        self.pod_counts.apply(&old, false);
+        self.pod_counts.apply(&new, true);
         self.pods.insert(key.to_string(), new.clone());
         self.notify_pod(Change::Pod(new.clone()), old.spec.node_name.as_deref());
         Ok(new)
@@ -438,6 +470,7 @@ impl ApiServer {
 
     fn remove_pod(&mut self, key: &str) {
         let pod = self.pods.remove(key).expect("checked");
+        self.pod_counts.apply(&pod, false);
         if let Some(n) = &pod.spec.node_name {
             if let Some(set) = self.pods_by_node.get_mut(n) {
                 set.remove(key);

@@ -37,6 +37,10 @@ pub fn check(c: &Cluster) -> Vec<String> {
             }
         }
     }
+    // The store's running pod totals agree with a full scan.
+    if scanned_pod_counts(c) != c.api.pod_counts() {
+        out.push("API server pod counters disagree with its store".to_string());
+    }
     // A kubelet never runs a pod the API server bound elsewhere. (A pod the API server has
     // already removed may still run until the kubelet's watch tells it: that lag is real.)
     for k in &c.kubelets {
@@ -52,4 +56,14 @@ pub fn check(c: &Cluster) -> Vec<String> {
         }
     }
     out
+}
+
+fn scanned_pod_counts(c: &Cluster) -> crate::api::PodCounts {
+    let mut k = crate::api::PodCounts::default();
+    for p in c.api.pods().values() {
+        k.phase[p.status.phase as usize] += 1;
+        k.terminating += u64::from(p.is_terminating());
+        k.unscheduled += u64::from(p.spec.node_name.is_none());
+    }
+    k
 }

@@ -16,7 +16,9 @@ pub struct KcmCache {
     pub pods: BTreeMap<String, Arc<Pod>>,
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
-    pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
+    /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
+    /// costs O(1) to count, not O(pods).
+    pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The previous cached version of whatever a change touched.
@@ -24,6 +26,12 @@ pub enum Previous {
     Node(Option<Arc<Node>>),
     Pod(Option<Arc<Pod>>),
     None,
+}
+
+/// Counts toward its ReplicaSet's replicas (reference node-lifecycle §6.1: pods with a
+/// deletionTimestamp do not).
+pub fn is_active(p: &Pod) -> bool {
+    !p.is_terminating() && !p.status.phase.is_terminal()
 }
 
 fn owner_key(p: &Pod) -> Option<String> {
@@ -51,7 +59,14 @@ impl KcmCache {
                         .insert(key.clone());
                 }
                 if let Some(o) = owner_key(p) {
-                    self.pods_by_owner.entry(o).or_default().insert(key.clone());
+                    if is_active(p) {
+                        self.active_by_owner
+                            .entry(o)
+                            .or_default()
+                            .insert(key.clone());
+                    } else {
+                        remove_index(&mut self.active_by_owner, &o, &key);
+                    }
                 }
                 Previous::Pod(self.pods.insert(key, p.clone()))
             }
@@ -61,7 +76,7 @@ impl KcmCache {
                     remove_index(&mut self.pods_by_node, n, &key);
                 }
                 if let Some(o) = owner_key(p) {
-                    remove_index(&mut self.pods_by_owner, &o, &key);
+                    remove_index(&mut self.active_by_owner, &o, &key);
                 }
                 Previous::Pod(self.pods.remove(&key))
             }

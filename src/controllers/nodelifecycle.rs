@@ -69,12 +69,30 @@ pub fn compute_zone_state(conds: &[Option<ConditionStatus>], threshold: f32) -> 
     }
 }
 
+/// What the controller keeps of a Ready condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SavedReady {
+    status: ConditionStatus,
+    last_heartbeat_time: SimTime,
+    last_transition_time: SimTime,
+}
+
+impl SavedReady {
+    fn of(c: &NodeCondition) -> SavedReady {
+        SavedReady {
+            status: c.status,
+            last_heartbeat_time: c.last_heartbeat_time,
+            last_transition_time: c.last_transition_time,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct HealthRecord {
     probe: SimTime,
     ready_transition: SimTime,
     /// The Ready condition as last saved (None: the node had none).
-    saved_ready: Option<NodeCondition>,
+    saved_ready: Option<SavedReady>,
     lease: Option<Arc<Lease>>,
 }
 
@@ -84,6 +102,7 @@ pub struct NodeLifecycleController {
     known: BTreeSet<String>,
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
+    zone_cache: BTreeMap<String, (Arc<Node>, String)>,
 }
 
 const CALLER: Caller = Caller::ControllerManager;
@@ -107,6 +126,7 @@ impl NodeLifecycleController {
             known: BTreeSet::new(),
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
+            zone_cache: BTreeMap::new(),
         }
     }
 
@@ -120,6 +140,20 @@ impl NodeLifecycleController {
 
     pub fn zone_states(&self) -> &BTreeMap<String, ZoneState> {
         &self.zone_states
+    }
+
+    /// The node's zone key, recomputed only when the Node object changed (labels are read
+    /// from the cached object; most passes see the same object as the last one).
+    fn zone_of(&mut self, node: &Arc<Node>) -> String {
+        match self.zone_cache.get(node.meta.name.as_str()) {
+            Some((seen, zone)) if Arc::ptr_eq(seen, node) => zone.clone(),
+            _ => {
+                let zone = node.zone_key();
+                self.zone_cache
+                    .insert(node.meta.name.clone(), (node.clone(), zone.clone()));
+                zone
+            }
+        }
     }
 
     fn ensure_zone(&mut self, zone: &str) {
@@ -150,16 +184,21 @@ impl NodeLifecycleController {
                 self.mark_node_as_reachable(api, n);
             }
         }
-        let present: BTreeSet<&String> = nodes.iter().map(|n| &n.meta.name).collect();
-        let gone: Vec<String> = self
-            .known
-            .iter()
-            .filter(|k| !present.contains(k))
-            .cloned()
-            .collect();
+        // Every cached node is known now, so some known node is gone only if the counts differ.
+        let gone: Vec<String> = if self.known.len() == nodes.len() {
+            Vec::new()
+        } else {
+            let present: BTreeSet<&String> = nodes.iter().map(|n| &n.meta.name).collect();
+            self.known
+                .iter()
+                .filter(|k| !present.contains(k))
+                .cloned()
+                .collect()
+        };
         for name in gone {
             self.known.remove(&name);
             self.records.remove(&name);
+            self.zone_cache.remove(&name);
             node_record(
                 ctx,
                 "RemovingNode",
@@ -181,9 +220,14 @@ impl NodeLifecycleController {
             else {
                 continue;
             };
-            let zone = node.zone_key();
             if !node.meta.labels.contains_key(LABEL_EXCLUDE_DISRUPTION) {
-                zone_conds.entry(zone.clone()).or_default().push(current);
+                let zone = self.zone_of(&node);
+                match zone_conds.get_mut(zone.as_str()) {
+                    Some(v) => v.push(current),
+                    None => {
+                        zone_conds.insert(zone, vec![current]);
+                    }
+                }
             }
             if let Some(cur) = current {
                 let decide = if self.config.taint_from_current_condition {
@@ -217,67 +261,53 @@ impl NodeLifecycleController {
         node: &Arc<Node>,
         now: SimTime,
     ) -> Option<(Option<ConditionStatus>, Option<ConditionStatus>, Arc<Node>)> {
-        let name = node.meta.name.clone();
-        let cur = node.ready().cloned();
+        let name = node.meta.name.as_str();
+        let cur = node.ready().map(SavedReady::of);
         let (observed, grace) = match &cur {
-            None => {
-                if let Some(rec) = self.records.get_mut(&name) {
-                    rec.saved_ready = None;
-                } else {
-                    let c = node.meta.creation_timestamp;
-                    self.records.insert(
-                        name.clone(),
-                        HealthRecord {
-                            probe: c,
-                            ready_transition: c,
-                            saved_ready: None,
-                            lease: None,
-                        },
-                    );
-                }
-                (
-                    Some(ConditionStatus::Unknown),
-                    self.config.node_startup_grace_period,
-                )
-            }
+            None => (
+                Some(ConditionStatus::Unknown),
+                self.config.node_startup_grace_period,
+            ),
             Some(c) => (Some(c.status), self.config.node_monitor_grace_period),
         };
-        let fresh = |cur: &Option<NodeCondition>, lease| HealthRecord {
-            probe: now,
-            ready_transition: now,
-            saved_ready: cur.clone(),
-            lease,
-        };
-        match self.records.get(&name).cloned() {
+        match self.records.get_mut(name) {
             None => {
-                self.records.insert(name.clone(), fresh(&cur, None));
+                // First sight: a node without a Ready condition is judged from its creation.
+                let start = if cur.is_none() {
+                    node.meta.creation_timestamp
+                } else {
+                    now
+                };
+                self.records.insert(
+                    name.to_string(),
+                    HealthRecord {
+                        probe: start,
+                        ready_transition: start,
+                        saved_ready: cur,
+                        lease: None,
+                    },
+                );
             }
-            Some(rec) => match (&rec.saved_ready, &cur) {
-                (None, Some(_)) | (Some(_), None) => {
-                    self.records
-                        .insert(name.clone(), fresh(&cur, rec.lease.clone()));
+            Some(rec) => match (rec.saved_ready, cur) {
+                // Ready removed (a node without Ready keeps its record, reference §2.3).
+                (Some(_), None) => rec.saved_ready = None,
+                (None, Some(_)) => {
+                    rec.probe = now;
+                    rec.ready_transition = now;
+                    rec.saved_ready = cur;
                 }
                 (Some(saved), Some(c)) if saved.last_heartbeat_time != c.last_heartbeat_time => {
-                    let rt = if saved.last_transition_time != c.last_transition_time {
-                        now
-                    } else {
-                        rec.ready_transition
-                    };
-                    self.records.insert(
-                        name.clone(),
-                        HealthRecord {
-                            probe: now,
-                            ready_transition: rt,
-                            saved_ready: cur.clone(),
-                            lease: rec.lease.clone(),
-                        },
-                    );
+                    if saved.last_transition_time != c.last_transition_time {
+                        rec.ready_transition = now;
+                    }
+                    rec.probe = now;
+                    rec.saved_ready = cur;
                 }
                 _ => {}
             },
         }
-        let rec = self.records.get_mut(&name).expect("just ensured");
-        if let Some(lease) = cache.leases.get(&name) {
+        let rec = self.records.get_mut(name).expect("just ensured");
+        if let Some(lease) = cache.leases.get(name) {
             if rec
                 .lease
                 .as_ref()
@@ -326,9 +356,9 @@ impl NodeLifecycleController {
         match api.update_node(CALLER, &name, |n| n.status.conditions = conditions) {
             Ok(written) => {
                 let _ = ctx;
-                let rec = self.records.get_mut(&name).expect("exists");
+                let rec = self.records.get_mut(name).expect("exists");
                 rec.ready_transition = now;
-                rec.saved_ready = written.ready().cloned();
+                rec.saved_ready = written.ready().map(SavedReady::of);
                 Some((observed, written.ready_status(), written))
             }
             // Upstream retries within 100 ms, then skips the node for this pass.
@@ -363,8 +393,8 @@ impl NodeLifecycleController {
         }
     }
 
-    fn mark_node_for_tainting(&mut self, node: &Node, key: &str, now: SimTime) {
-        let zone = node.zone_key();
+    fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime) {
+        let zone = self.zone_of(node);
         self.ensure_zone(&zone);
         let q = self.zone_queues.get_mut(&zone).expect("ensured");
         if !node.has_taint(key, TaintEffect::NoExecute) {
@@ -374,7 +404,7 @@ impl NodeLifecycleController {
     }
 
     /// `markNodeAsReachable`: remove both NoExecute taints and forget the node in its queue.
-    fn mark_node_as_reachable(&mut self, api: &mut ApiServer, node: &Node) {
+    fn mark_node_as_reachable(&mut self, api: &mut ApiServer, node: &Arc<Node>) {
         if node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
             || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
         {
@@ -385,7 +415,8 @@ impl NodeLifecycleController {
                 })
             });
         }
-        if let Some(q) = self.zone_queues.get_mut(&node.zone_key()) {
+        let zone = self.zone_of(node);
+        if let Some(q) = self.zone_queues.get_mut(&zone) {
             q.remove(&node.meta.name);
         }
     }

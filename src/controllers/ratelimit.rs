@@ -139,7 +139,9 @@ impl RateLimitedQueue {
     /// `Remove`: forget the name entirely (the only way to re-arm it).
     pub fn remove(&mut self, name: &str) -> bool {
         let was = self.set.remove(name);
-        self.heap.retain(|_, it| it.name != name);
+        if was {
+            self.heap.retain(|_, it| it.name != name);
+        }
         was
     }
 

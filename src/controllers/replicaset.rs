@@ -31,10 +31,6 @@ pub struct ReplicaSetController {
     gen: u32,
 }
 
-fn is_active(p: &Pod) -> bool {
-    !p.is_terminating() && !p.status.phase.is_terminal()
-}
-
 impl ReplicaSetController {
     pub fn new(rng: ChaCha8Rng, gen: u32) -> Self {
         ReplicaSetController {
@@ -86,17 +82,11 @@ impl ReplicaSetController {
         let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
             return;
         };
-        let mut active: Vec<&std::sync::Arc<Pod>> = cache
-            .pods_by_owner
-            .get(rs_key)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| cache.pods.get(k))
-            .filter(|p| is_active(p))
-            .collect();
+        let active_keys = cache.active_by_owner.get(rs_key);
+        let count = active_keys.map_or(0, |s| s.len());
         let want = rs.replicas.max(0) as usize;
-        if active.len() < want {
-            let n = (want - active.len()).min(BURST_REPLICAS);
+        if count < want {
+            let n = (want - count).min(BURST_REPLICAS);
             for _ in 0..n {
                 if !self.create_pod(ctx, api, &rs) {
                     // The workqueue retries a failed sync later (rate-limited requeue).
@@ -110,7 +100,12 @@ impl ReplicaSetController {
                     break;
                 }
             }
-        } else if active.len() > want {
+        } else if count > want {
+            let mut active: Vec<&std::sync::Arc<Pod>> = active_keys
+                .into_iter()
+                .flatten()
+                .filter_map(|k| cache.pods.get(k))
+                .collect();
             // Deletion ranking (simplified `ActivePods` order): unscheduled, then pending, then
             // not ready, then the newest first.
             active.sort_by_key(|p| {
@@ -123,7 +118,7 @@ impl ReplicaSetController {
                     p.meta.name.clone(),
                 )
             });
-            let n = (active.len() - want).min(BURST_REPLICAS);
+            let n = (count - want).min(BURST_REPLICAS);
             for p in active.into_iter().take(n) {
                 let key = p.key();
                 if api

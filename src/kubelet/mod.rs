@@ -233,8 +233,7 @@ impl Kubelet {
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return;
         };
-        let desired = healthy_conditions(now, Some(&current));
-        let changed = conditions_differ(&current.status.conditions, &desired);
+        let changed = !is_healthy_status(&current.status.conditions);
         let expired = match self.last_report {
             None => true,
             Some(last) => {
@@ -247,6 +246,7 @@ impl Kubelet {
             return;
         }
         let was_ready = current.ready_status();
+        let desired = healthy_conditions(now, Some(&current));
         let result = api.update_node(self.caller(), &self.node_name, |n| {
             n.status.conditions = desired;
         });
@@ -505,8 +505,42 @@ impl Kubelet {
 /// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
 /// each `lastTransitionTime` of `existing` whose status is unchanged.
 pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
+    HEALTHY
+        .iter()
+        .map(|(t, s, reason, msg)| {
+            let prev = existing.and_then(|n| n.condition(*t));
+            let ltt = match prev {
+                Some(p) if p.status == *s => p.last_transition_time,
+                _ => now,
+            };
+            NodeCondition {
+                type_: *t,
+                status: *s,
+                last_heartbeat_time: now,
+                last_transition_time: ltt,
+                reason: reason.to_string(),
+                message: msg.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Whether `current` already says exactly what a healthy kubelet would post: "changed" ignores
+/// `lastHeartbeatTime` and condition order (reference §1.2). Allocation-free, as it runs on
+/// every status tick of every node.
+fn is_healthy_status(current: &[NodeCondition]) -> bool {
+    current.len() == HEALTHY.len()
+        && HEALTHY.iter().all(|(t, s, reason, msg)| {
+            current.iter().any(|c| {
+                c.type_ == *t && c.status == *s && c.reason == *reason && c.message == *msg
+            })
+        })
+}
+
+/// The conditions a healthy kubelet posts: (type, status, reason, message).
+const HEALTHY: [(NodeConditionType, ConditionStatus, &str, &str); 4] = {
     use NodeConditionType::*;
-    let spec: [(NodeConditionType, ConditionStatus, &str, &str); 4] = [
+    [
         (
             MemoryPressure,
             ConditionStatus::False,
@@ -531,41 +565,9 @@ pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCond
             "KubeletReady",
             "kubelet is posting ready status",
         ),
-    ];
-    spec.iter()
-        .map(|(t, s, reason, msg)| {
-            let prev = existing.and_then(|n| n.condition(*t));
-            let ltt = match prev {
-                Some(p) if p.status == *s => p.last_transition_time,
-                _ => now,
-            };
-            NodeCondition {
-                type_: *t,
-                status: *s,
-                last_heartbeat_time: now,
-                last_transition_time: ltt,
-                reason: reason.to_string(),
-                message: msg.to_string(),
-            }
-        })
-        .collect()
-}
+    ]
+};
 
 fn api_now(api: &ApiServer) -> SimTime {
     api.now()
-}
-
-/// "Changed" ignores `lastHeartbeatTime` and condition order (reference §1.2).
-fn conditions_differ(current: &[NodeCondition], desired: &[NodeCondition]) -> bool {
-    if current.len() != desired.len() {
-        return true;
-    }
-    desired.iter().any(|d| {
-        current.iter().find(|c| c.type_ == d.type_).is_none_or(|c| {
-            c.status != d.status
-                || c.reason != d.reason
-                || c.message != d.message
-                || c.last_transition_time != d.last_transition_time
-        })
-    })
 }

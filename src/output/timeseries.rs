@@ -125,17 +125,9 @@ impl Sampler {
                 tainted += 1;
             }
         }
-        let mut phases = [0u64; 5];
-        let (mut terminating, mut unscheduled) = (0u64, 0u64);
-        for p in c.api.pods().values() {
-            phases[p.status.phase as usize] += 1;
-            if p.is_terminating() {
-                terminating += 1;
-            }
-            if p.spec.node_name.is_none() {
-                unscheduled += 1;
-            }
-        }
+        let counts = c.api.pod_counts();
+        let (phases, terminating, unscheduled) =
+            (counts.phase, counts.terminating, counts.unscheduled);
         let mut row = vec![now.as_secs_f64()];
         for z in &self.zones {
             row.extend(per_zone[z].iter().map(|v| *v as f64));

@@ -78,20 +78,25 @@ pub struct Scheduler {
     rng: ChaCha8Rng,
     gen: u32,
     leading: bool,
-    nodes: BTreeMap<String, NodeInfo>,
-    /// Zones in order of first appearance, each with its nodes in insertion order.
-    zones: Vec<(String, Vec<String>)>,
-    order: Vec<String>,
+    /// Node infos in slots (a deleted node leaves an empty slot), found by name through
+    /// `slot_of`; the hot loop indexes slots directly.
+    slots: Vec<Option<NodeInfo>>,
+    slot_of: BTreeMap<String, usize>,
+    /// Zones in order of first appearance, each with its nodes' slots in insertion order.
+    zones: Vec<(String, Vec<usize>)>,
+    /// The snapshot's zone-interleaved node list, as slots.
+    order: Vec<usize>,
     order_dirty: bool,
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
     pending: BTreeMap<String, Arc<Pod>>,
-    assigned: BTreeMap<String, (String, Resources, i64, i64)>,
+    assigned: BTreeMap<String, (usize, Resources, i64, i64)>,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
     unschedulable: BTreeSet<String>,
     backoff: BTreeSet<(SimTime, String)>,
+    backoff_index: BTreeMap<String, SimTime>,
     seq: u64,
     cycle_scheduled: bool,
     last_leftover_flush: SimTime,
@@ -110,7 +115,8 @@ impl Scheduler {
             config,
             gen: 0,
             leading: false,
-            nodes: BTreeMap::new(),
+            slots: Vec::new(),
+            slot_of: BTreeMap::new(),
             zones: Vec::new(),
             order: Vec::new(),
             order_dirty: false,
@@ -122,6 +128,7 @@ impl Scheduler {
             info: BTreeMap::new(),
             unschedulable: BTreeSet::new(),
             backoff: BTreeSet::new(),
+            backoff_index: BTreeMap::new(),
             seq: 0,
             cycle_scheduled: false,
             last_leftover_flush: SimTime::ZERO,
@@ -186,6 +193,7 @@ impl Scheduler {
         self.active_index.clear();
         self.unschedulable.clear();
         self.backoff.clear();
+        self.backoff_index.clear();
         self.info.clear();
         let keys: Vec<String> = self.pending.keys().cloned().collect();
         for k in keys {
@@ -222,8 +230,17 @@ impl Scheduler {
             self.active.remove(&e);
         }
         self.unschedulable.remove(key);
-        self.backoff.retain(|(_, k)| k != key);
+        if let Some(t) = self.backoff_index.remove(key) {
+            self.backoff.remove(&(t, key.to_string()));
+        }
         self.info.remove(key);
+    }
+
+    fn push_backoff(&mut self, expiry: SimTime, key: String) {
+        if let Some(old) = self.backoff_index.insert(key.clone(), expiry) {
+            self.backoff.remove(&(old, key.clone()));
+        }
+        self.backoff.insert((expiry, key));
     }
 
     fn backoff_duration(&self, attempts: u32) -> SimDuration {
@@ -250,7 +267,7 @@ impl Scheduler {
             };
             let expiry = info.last_attempt + self.backoff_duration(info.attempts);
             if expiry > now {
-                self.backoff.insert((expiry, k));
+                self.push_backoff(expiry, k);
             } else {
                 self.push_active(ctx, &k);
             }
@@ -264,6 +281,7 @@ impl Scheduler {
                 break;
             }
             self.backoff.remove(&(t, k.clone()));
+            self.backoff_index.remove(&k);
             self.push_active(ctx, &k);
         }
         if now.since(self.last_leftover_flush) >= SimDuration::from_secs(30) {
@@ -293,33 +311,34 @@ impl Scheduler {
         match change {
             Change::Node(n) => {
                 let name = n.meta.name.clone();
-                match self.nodes.get_mut(&name) {
-                    Some(info) => info.node = n,
+                match self.slot_of.get(&name) {
+                    Some(&slot) => self.slots[slot].as_mut().expect("live slot").node = n,
                     None => {
+                        let slot = self.slots.len();
                         let zone = n.zone_key();
                         match self.zones.iter_mut().find(|(z, _)| *z == zone) {
-                            Some((_, list)) => list.push(name.clone()),
-                            None => self.zones.push((zone, vec![name.clone()])),
+                            Some((_, list)) => list.push(slot),
+                            None => self.zones.push((zone, vec![slot])),
                         }
                         self.order_dirty = true;
-                        self.nodes.insert(
-                            name,
-                            NodeInfo {
-                                node: n,
-                                requested: Resources::default(),
-                                non_zero_cpu_milli: 0,
-                                non_zero_memory: 0,
-                            },
-                        );
+                        self.slot_of.insert(name, slot);
+                        self.slots.push(Some(NodeInfo {
+                            node: n,
+                            requested: Resources::default(),
+                            non_zero_cpu_milli: 0,
+                            non_zero_memory: 0,
+                        }));
                     }
                 }
                 self.move_all_unschedulable(ctx);
             }
             Change::NodeDeleted(n) => {
                 let name = &n.meta.name;
-                self.nodes.remove(name);
-                for (_, list) in self.zones.iter_mut() {
-                    list.retain(|x| x != name);
+                if let Some(slot) = self.slot_of.remove(name) {
+                    self.slots[slot] = None;
+                    for (_, list) in self.zones.iter_mut() {
+                        list.retain(|x| *x != slot);
+                    }
                 }
                 self.zones.retain(|(_, l)| !l.is_empty());
                 self.order_dirty = true;
@@ -361,15 +380,18 @@ impl Scheduler {
 
     fn assign(&mut self, key: &str, node: &str, pod: &Pod) {
         let req = PodRequest::of(pod);
-        if let Some(info) = self.nodes.get_mut(node) {
-            info.requested.add(&req.request);
-            info.non_zero_cpu_milli += req.non_zero_cpu_milli;
-            info.non_zero_memory += req.non_zero_memory;
-        }
+        // A pod bound to a node the scheduler has not seen is not counted anywhere.
+        let Some(&slot) = self.slot_of.get(node) else {
+            return;
+        };
+        let info = self.slots[slot].as_mut().expect("live slot");
+        info.requested.add(&req.request);
+        info.non_zero_cpu_milli += req.non_zero_cpu_milli;
+        info.non_zero_memory += req.non_zero_memory;
         self.assigned.insert(
             key.to_string(),
             (
-                node.to_string(),
+                slot,
                 req.request,
                 req.non_zero_cpu_milli,
                 req.non_zero_memory,
@@ -378,10 +400,10 @@ impl Scheduler {
     }
 
     fn unassign(&mut self, key: &str) -> bool {
-        let Some((node, req, cpu, mem)) = self.assigned.remove(key) else {
+        let Some((slot, req, cpu, mem)) = self.assigned.remove(key) else {
             return false;
         };
-        if let Some(info) = self.nodes.get_mut(&node) {
+        if let Some(info) = self.slots[slot].as_mut() {
             info.requested.sub(&req);
             info.non_zero_cpu_milli -= cpu;
             info.non_zero_memory -= mem;
@@ -398,7 +420,7 @@ impl Scheduler {
         for i in 0..longest {
             for (_, list) in &self.zones {
                 if let Some(n) = list.get(i) {
-                    self.order.push(n.clone());
+                    self.order.push(*n);
                 }
             }
         }
@@ -446,7 +468,9 @@ impl Scheduler {
             }
             examined += 1;
             let idx = (self.next_start + i) % n;
-            let ni = &self.nodes[&self.order[idx]];
+            let ni = self.slots[self.order[idx]]
+                .as_ref()
+                .expect("ordered slots are live");
             match run_filters(pod, &req, ni) {
                 Ok(()) => feasible.push(idx),
                 Err(reasons) => {
@@ -485,7 +509,13 @@ impl Scheduler {
         } else {
             self.select_host(pod, &req, &feasible)
         };
-        let node = self.order[chosen].clone();
+        let node = self.slots[self.order[chosen]]
+            .as_ref()
+            .expect("live")
+            .node
+            .meta
+            .name
+            .clone();
         match api.bind_pod(Caller::Scheduler, key, &node) {
             Ok(bound) => {
                 self.pending.remove(key);
@@ -504,7 +534,7 @@ impl Scheduler {
                 // A failed bind goes back through backoff.
                 let expiry =
                     now + self.backoff_duration(self.info.get(key).map_or(1, |i| i.attempts));
-                self.backoff.insert((expiry, key.to_string()));
+                self.push_backoff(expiry, key.to_string());
             }
         }
     }
@@ -513,7 +543,7 @@ impl Scheduler {
     fn select_host(&mut self, pod: &Pod, req: &PodRequest, feasible: &[usize]) -> usize {
         let infos: Vec<&NodeInfo> = feasible
             .iter()
-            .map(|i| &self.nodes[&self.order[*i]])
+            .map(|i| self.slots[self.order[*i]].as_ref().expect("live"))
             .collect();
         let mut taint: Vec<i64> = infos
             .iter()
