@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiServer, LeaderRecord};
 use crate::network::Caller;
-use crate::sim::{rng, SimDuration, SimTime};
+use crate::sim::{rng, Record, SimDuration, SimTime};
 
 #[derive(Clone, Debug)]
 pub struct LeaderElectionConfig {
@@ -82,6 +82,30 @@ impl LeaderElector {
 
     pub fn lock_name(&self) -> &'static str {
         self.lock_name
+    }
+
+    /// The event for an outcome: Kubernetes' `LeaderElection` ("<id> became leader") on
+    /// acquiring; kubesim's `LeaderElectionLost` on losing (Kubernetes only logs it and exits).
+    pub fn record(&self, outcome: &Outcome, now: SimTime, source: &'static str) -> Option<Record> {
+        let (reason, message) = match outcome {
+            Outcome::Nothing => return None,
+            Outcome::Acquired => (
+                "LeaderElection",
+                format!("{} became leader", self.identity()),
+            ),
+            Outcome::Lost => (
+                "LeaderElectionLost",
+                "failed to renew lease within the renew deadline; the process restarts".to_string(),
+            ),
+        };
+        Some(Record {
+            t: now,
+            reason,
+            source,
+            object: format!("Lease/kube-system/{}", self.lock_name),
+            message,
+            fields: vec![],
+        })
     }
 
     pub fn is_leading(&self) -> bool {

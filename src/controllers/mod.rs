@@ -16,7 +16,7 @@ pub mod tainteviction;
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration};
+use crate::sim::{rng, Engine, SimDuration};
 use cache::{KcmCache, Previous};
 use leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
@@ -86,32 +86,20 @@ impl ControllerManager {
 
     pub fn on_leader_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let (outcome, next) = self.elector.tick(ctx.now(), api);
+        if let Some(r) = self
+            .elector
+            .record(&outcome, ctx.now(), "kube-controller-manager")
+        {
+            ctx.record(r);
+        }
         match outcome {
             Outcome::Acquired => {
-                ctx.record(Record {
-                    t: ctx.now(),
-                    reason: "LeaderElection",
-                    source: "kube-controller-manager",
-                    object: format!("Lease/kube-system/{}", self.elector.lock_name()),
-                    message: format!("{} became leader", self.elector.identity()),
-                    fields: vec![],
-                });
                 self.begin_term(ctx, api);
             }
             Outcome::Lost => {
                 // The process exits; its successor must first wait out the old lease.
                 self.leading = false;
                 self.gen += 1;
-                ctx.record(Record {
-                    t: ctx.now(),
-                    reason: "LeaderElectionLost",
-                    source: "kube-controller-manager",
-                    object: format!("Lease/kube-system/{}", self.elector.lock_name()),
-                    message:
-                        "failed to renew lease within the renew deadline; the process restarts"
-                            .into(),
-                    fields: vec![],
-                });
             }
             Outcome::Nothing => {}
         }

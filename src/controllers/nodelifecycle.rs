@@ -353,7 +353,7 @@ impl NodeLifecycleController {
             return Some((observed, new_ready.map(|c| c.status), node.clone()));
         }
         let conditions = updated.status.conditions.clone();
-        match api.update_node(CALLER, &name, |n| n.status.conditions = conditions) {
+        match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
             Ok(written) => {
                 let _ = ctx;
                 let rec = self.records.get_mut(name).expect("exists");

@@ -94,18 +94,7 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     match kind.as_str() {
         "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
         "Pod" => {
-            reject_foreign(
-                &spec,
-                &kind,
-                ctx,
-                &[
-                    "replicas",
-                    "selector",
-                    "template",
-                    "taints",
-                    "unschedulable",
-                ],
-            )?;
+            reject_foreign(&spec, &kind, ctx, NOT_POD_SPEC_FIELDS)?;
             let name = object_name(&meta, ctx)?;
             let mut pod = Pod {
                 meta: object_meta(meta, name),
@@ -154,6 +143,15 @@ fn reject_foreign(
     }
     Ok(())
 }
+
+/// Fields of the spec union that a Pod spec does not have.
+const NOT_POD_SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "selector",
+    "template",
+    "taints",
+    "unschedulable",
+];
 
 const POD_SPEC_FIELDS: &[&str] = &[
     "containers",
@@ -540,18 +538,7 @@ fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<Repli
         ));
     }
     let tspec = template.spec.map(|b| *b).unwrap_or_default();
-    reject_foreign(
-        &tspec,
-        "Pod",
-        ctx,
-        &[
-            "replicas",
-            "selector",
-            "template",
-            "taints",
-            "unschedulable",
-        ],
-    )?;
+    reject_foreign(&tspec, "Pod", ctx, NOT_POD_SPEC_FIELDS)?;
     let pod_spec = pod_spec(tspec, "ReplicaSet", "spec.template.spec.", ctx)?;
     Ok(ReplicaSet {
         meta: object_meta(meta, name),

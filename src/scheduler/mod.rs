@@ -153,32 +153,20 @@ impl Scheduler {
 
     pub fn on_leader_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let (outcome, next) = self.elector.tick(ctx.now(), api);
+        if let Some(r) = self
+            .elector
+            .record(&outcome, ctx.now(), "default-scheduler")
+        {
+            ctx.record(r);
+        }
         match outcome {
             Outcome::Acquired => {
-                ctx.record(Record {
-                    t: ctx.now(),
-                    reason: "LeaderElection",
-                    source: "default-scheduler",
-                    object: "Lease/kube-system/kube-scheduler".into(),
-                    message: format!("{} became leader", self.elector.identity()),
-                    fields: vec![],
-                });
                 self.begin_term(ctx);
             }
             Outcome::Lost => {
                 self.leading = false;
                 self.gen += 1;
                 self.cycle_scheduled = false;
-                ctx.record(Record {
-                    t: ctx.now(),
-                    reason: "LeaderElectionLost",
-                    source: "default-scheduler",
-                    object: "Lease/kube-system/kube-scheduler".into(),
-                    message:
-                        "failed to renew lease within the renew deadline; the process restarts"
-                            .into(),
-                    fields: vec![],
-                });
             }
             Outcome::Nothing => {}
         }

@@ -30,6 +30,24 @@ fn timeline(set: &[&str], seed: Option<u64>) -> Timeline {
     }
 }
 
+/// The quick start under another `kubernetesVersion` (a copy beside its manifest).
+fn quick_start_at_version(v: &str) -> std::path::PathBuf {
+    let dir = scratch(&format!("v{v}"));
+    let text = std::fs::read_to_string(quick_start()).unwrap().replace(
+        "kubernetesVersion: \"1.34\"",
+        &format!("kubernetesVersion: \"{v}\""),
+    );
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::copy(
+        root().join("scenarios/manifests/web-replicaset.yaml"),
+        dir.join("manifests/web-replicaset.yaml"),
+    )
+    .unwrap();
+    let p = dir.join("qs.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 // §2.3 (now > probe + grace, strictly) and §2.5 (≥ 1.34: taint queued in the same pass;
 // zone bucket full, §4.1), §5.4 (eviction at observation + 300 s).
 #[test]
@@ -44,18 +62,7 @@ fn k8s_1_34_unreachable_at_first_pass_after_grace_taint_same_pass() {
 #[test]
 fn k8s_1_33_taint_one_pass_later() {
     let t = timeline(&[], None);
-    let dir = scratch("v133");
-    let text = std::fs::read_to_string(quick_start())
-        .unwrap()
-        .replace("kubernetesVersion: \"1.34\"", "kubernetesVersion: \"1.33\"");
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::copy(
-        root().join("scenarios/manifests/web-replicaset.yaml"),
-        dir.join("manifests/web-replicaset.yaml"),
-    )
-    .unwrap();
-    let p = dir.join("qs.yaml");
-    std::fs::write(&p, text).unwrap();
+    let p = quick_start_at_version("1.33");
     let out = run_with(&p, &[], None);
     assert_eq!(event_times(&out, "NodeNotReady", NODE, "")[0], 110 * S);
     assert_eq!(
@@ -77,18 +84,7 @@ fn k8s_1_33_taint_one_pass_later() {
 // §2.1: grace 40 s up to 1.31 (PR #126287): 55 + 40 = 95 → pass at 100 s, taint at 105 s.
 #[test]
 fn k8s_1_31_grace_40s() {
-    let dir = scratch("v131");
-    let text = std::fs::read_to_string(quick_start())
-        .unwrap()
-        .replace("kubernetesVersion: \"1.34\"", "kubernetesVersion: \"1.31\"");
-    std::fs::create_dir_all(dir.join("manifests")).unwrap();
-    std::fs::copy(
-        root().join("scenarios/manifests/web-replicaset.yaml"),
-        dir.join("manifests/web-replicaset.yaml"),
-    )
-    .unwrap();
-    let p = dir.join("qs.yaml");
-    std::fs::write(&p, text).unwrap();
+    let p = quick_start_at_version("1.31");
     let out = run_with(&p, &[], None);
     assert_eq!(event_times(&out, "NodeNotReady", NODE, "")[0], 100 * S);
     assert_eq!(
