@@ -231,11 +231,9 @@ fn apply_overrides(
             "kube-scheduler" => canonical::<flags::Scheduler>(name),
             _ => canonical::<flags::Kubelet>(name),
         };
-        let comp_name = names
-            .into_iter()
-            .find(|n| *n == comp)
-            .expect("matched above");
-        set.entry(comp_name).or_default().insert(canonical);
+        if let Some(comp_name) = names.into_iter().find(|n| *n == comp) {
+            set.entry(comp_name).or_default().insert(canonical);
+        }
     }
     Ok(set)
 }
@@ -676,14 +674,14 @@ fn resolve(
                 "API server unreachable".to_string(),
             ));
         }
-        if kinds.len() != 1 {
-            return Err(InputError::at_path(
+        let (kind, label) = match (kinds.pop(), kinds.is_empty()) {
+            (Some(one), true) => one,
+            _ => return Err(InputError::at_path(
                 file,
                 path,
                 "each timeline entry needs exactly one fault (nodeCrash or apiServerUnavailable)",
-            ));
-        }
-        let (kind, label) = kinds.pop().expect("one");
+            )),
+        };
         timeline.push(TimedFault {
             at: t.at.0,
             duration: t.duration.map(|d| d.0),
@@ -1049,7 +1047,7 @@ fn expectation(
                 },
             ),
             RawExpect::EventTime(x) => {
-                let t = at(&Some(x.at))?.expect("given");
+                let t = at(&Some(x.at))?.unwrap_or(SimTime::ZERO + x.at.0);
                 if x.nth == Some(0) {
                     return Err(err("nth", "counts from 1".into()));
                 }

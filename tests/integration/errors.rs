@@ -257,3 +257,20 @@ fn validate_exits_2_on_bad_input_and_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_timeline_entry_needs_exactly_one_fault() {
+    let (_, msg, _) = error_of(&broken(
+        "  nodeCrash: {nodes: [w-a-0]}",
+        "  nodeCrash: {nodes: [w-a-0]}\n  apiServerUnavailable: {}",
+    ));
+    assert!(
+        msg.contains("timeline[0]: each timeline entry needs exactly one fault"),
+        "{msg}"
+    );
+    let (_, msg, _) = error_of(&broken("  nodeCrash: {nodes: [w-a-0]}", ""));
+    assert!(
+        msg.contains("timeline[0]: each timeline entry needs exactly one fault"),
+        "{msg}"
+    );
+}
