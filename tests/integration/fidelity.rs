@@ -14,7 +14,11 @@ struct Timeline {
 }
 
 fn timeline(set: &[&str], seed: Option<u64>) -> Timeline {
-    let out = run_with(&quick_start(), set, seed);
+    timeline_of(&quick_start(), set, seed)
+}
+
+fn timeline_of(path: &std::path::Path, set: &[&str], seed: Option<u64>) -> Timeline {
+    let out = run_with(path, set, seed);
     let not_ready = event_times(&out, "NodeNotReady", NODE, "")[0];
     let taint = event_times(
         &out,
@@ -61,52 +65,27 @@ fn k8s_1_34_unreachable_at_first_pass_after_grace_taint_same_pass() {
 // §2.5: up to 1.33 the NoExecute taint is decided from the observed condition, one pass later.
 #[test]
 fn k8s_1_33_taint_one_pass_later() {
-    let t = timeline(&[], None);
-    let p = quick_start_at_version("1.33");
-    let out = run_with(&p, &[], None);
-    assert_eq!(event_times(&out, "NodeNotReady", NODE, "")[0], 110 * S);
-    assert_eq!(
-        event_times(
-            &out,
-            "TaintAdded",
-            NODE,
-            "Taint node.kubernetes.io/unreachable:NoExecute"
-        )[0],
-        115 * S
-    );
-    assert_eq!(
-        event_times(&out, "TaintManagerEviction", "Pod/", "Marking"),
-        vec![415 * S, 415 * S]
-    );
+    let t = timeline_of(&quick_start_at_version("1.33"), &[], None);
     assert_eq!(t.not_ready, 110 * S);
+    assert_eq!(t.taint, 115 * S);
+    assert_eq!(t.evictions, vec![415 * S, 415 * S]);
 }
 
 // §2.1: grace 40 s up to 1.31 (PR #126287): 55 + 40 = 95 → pass at 100 s, taint at 105 s.
 #[test]
 fn k8s_1_31_grace_40s() {
     let p = quick_start_at_version("1.31");
-    let out = run_with(&p, &[], None);
-    assert_eq!(event_times(&out, "NodeNotReady", NODE, "")[0], 100 * S);
-    assert_eq!(
-        event_times(
-            &out,
-            "TaintAdded",
-            NODE,
-            "Taint node.kubernetes.io/unreachable:NoExecute"
-        )[0],
-        105 * S
-    );
-    assert_eq!(
-        event_times(&out, "TaintManagerEviction", "Pod/", "Marking"),
-        vec![405 * S, 405 * S]
-    );
+    let t = timeline_of(&p, &[], None);
+    assert_eq!(t.not_ready, 100 * S);
+    assert_eq!(t.taint, 105 * S);
+    assert_eq!(t.evictions, vec![405 * S, 405 * S]);
     // An explicit flag overrides the profile's default.
-    let out = run_with(
+    let t = timeline_of(
         &p,
         &["kube-controller-manager.node-monitor-grace-period=50s"],
         None,
     );
-    assert_eq!(event_times(&out, "NodeNotReady", NODE, "")[0], 110 * S);
+    assert_eq!(t.not_ready, 110 * S);
 }
 
 // §2.3: strictly after probe + grace. Grace 49 s: 55 + 49 = 104 → the 105 s pass. Grace 55 s:
