@@ -215,8 +215,7 @@ impl NodeLifecycleController {
 
         let mut zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = BTreeMap::new();
         for n in &nodes {
-            let Some((observed, current, node)) =
-                self.try_update_node_health(ctx, api, cache, n, now)
+            let Some((observed, current, node)) = self.try_update_node_health(api, cache, n, now)
             else {
                 continue;
             };
@@ -255,7 +254,6 @@ impl NodeLifecycleController {
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
     fn try_update_node_health(
         &mut self,
-        ctx: &mut Engine<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         node: &Arc<Node>,
@@ -355,7 +353,6 @@ impl NodeLifecycleController {
         let conditions = updated.status.conditions.clone();
         match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
             Ok(written) => {
-                let _ = ctx;
                 let rec = self.records.get_mut(name).expect("exists");
                 rec.ready_transition = now;
                 rec.saved_ready = written.ready().map(SavedReady::of);

@@ -441,7 +441,7 @@ impl Kubelet {
     }
 
     fn write_running_status(&mut self, api: &mut ApiServer, key: &str) {
-        let now = api_now(api);
+        let now = api.now();
         let res = api.update_pod(self.caller(), key, |p| {
             p.status.phase = PodPhase::Running;
             if p.status.start_time.is_none() {
@@ -567,7 +567,3 @@ const HEALTHY: [(NodeConditionType, ConditionStatus, &str, &str); 4] = {
         ),
     ]
 };
-
-fn api_now(api: &ApiServer) -> SimTime {
-    api.now()
-}

@@ -130,12 +130,11 @@ fn parse_version(v: &str) -> Option<u32> {
     parts.next().is_none().then_some(minor)
 }
 
-struct Resolver<'a> {
-    file: &'a Path,
+struct Resolver {
     settings: Vec<Setting>,
 }
 
-impl Resolver<'_> {
+impl Resolver {
     fn get<C: Component>(
         &mut self,
         flags: &ComponentFlags<C>,
@@ -284,10 +283,8 @@ fn resolve(
     }
 
     let mut r = Resolver {
-        file,
         settings: Vec::new(),
     };
-    let _ = r.file;
     // kube-apiserver (reference §2.1: DefaultTolerationSeconds 300/300).
     let a = &raw.components.apiserver;
     let nr = intv(r.get(
