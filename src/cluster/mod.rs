@@ -253,6 +253,31 @@ impl Cluster {
                     )
                 }
             }
+            FaultKind::NetworkPartition { machines } => {
+                for &m in machines {
+                    self.api.net.cut_machine(m, start);
+                    // The link is back: the kubelet's watch reconnects and it re-lists its pods.
+                    if !start && self.api.net.reachable(Caller::Kubelet(m)) {
+                        let k = &mut self.kubelets[m as usize];
+                        if k.running {
+                            k.reconnect(ctx, &mut self.api);
+                        }
+                    }
+                }
+                let names: Vec<&str> = machines
+                    .iter()
+                    .map(|m| self.kubelets[*m as usize].node_name.as_str())
+                    .collect();
+                let verb = if start {
+                    "partitioned from the API server"
+                } else {
+                    "reconnected"
+                };
+                (
+                    if start { "FaultStarted" } else { "FaultEnded" },
+                    format!("{verb}: {}", names.join(", ")),
+                )
+            }
             FaultKind::ApiServerUnavailable => {
                 self.api.net.set_api_down(start);
                 if start {

@@ -335,12 +335,39 @@ impl Kubelet {
 
     // ----- pods -----
 
-    /// LIST own pods (after boot or reconnect) and sync each.
+    /// The link to the API server is back after a partition: the pod watch reconnects with a
+    /// fresh LIST. (Lease and status loops recover on their own retries.)
+    pub fn reconnect(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.relist(ctx, api);
+    }
+
+    /// LIST own pods (after boot or reconnect) and sync each; pods the API server no longer has
+    /// are killed (`HandlePodCleanups`).
     fn relist(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
-        if let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) {
-            for p in pods {
-                self.sync_pod(ctx, api, p);
+        let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) else {
+            return;
+        };
+        let listed: BTreeSet<String> = pods.iter().map(|p| p.key()).collect();
+        let unwanted: Vec<String> = self
+            .pods
+            .keys()
+            .filter(|k| !listed.contains(*k))
+            .cloned()
+            .collect();
+        for key in unwanted {
+            if let Some((pod, WorkerState::Running)) = self.pods.remove(&key) {
+                for c in &pod.spec.containers {
+                    self.record(
+                        ctx,
+                        "Killing",
+                        format!("Pod/{key}"),
+                        format!("Stopping container {}", c.name),
+                    );
+                }
             }
+        }
+        for p in pods {
+            self.sync_pod(ctx, api, p);
         }
     }
 

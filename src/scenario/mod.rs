@@ -49,6 +49,9 @@ pub enum Workload {
 pub enum FaultKind {
     /// The machines stop: kubelet, containers and network; recovery reboots them.
     NodeCrash { machines: Vec<u32> },
+    /// The machines lose their link to the API server but keep running their pods; when the
+    /// link returns their kubelets re-list and catch up.
+    NetworkPartition { machines: Vec<u32> },
     /// Nobody can reach the API server.
     ApiServerUnavailable,
 }
@@ -57,6 +60,7 @@ impl FaultKind {
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::NodeCrash { .. } => "nodeCrash",
+            FaultKind::NetworkPartition { .. } => "networkPartition",
             FaultKind::ApiServerUnavailable => "apiServerUnavailable",
         }
     }
@@ -640,29 +644,20 @@ fn resolve(
             ));
         }
         let mut kinds = Vec::new();
-        if let Some(c) = &t.node_crash {
-            if c.nodes.is_empty() {
-                return Err(InputError::at_path(
-                    file,
-                    format!("{path}.nodeCrash.nodes"),
-                    "name at least one node",
-                ));
-            }
-            let mut machines = Vec::new();
-            for n in &c.nodes {
-                let m = node_names.iter().position(|x| x == n).ok_or_else(|| {
-                    InputError::at_path(
-                        file,
-                        format!("{path}.nodeCrash.nodes"),
-                        format!("unknown node {n:?}"),
-                    )
-                    .suggest(n, node_names.iter().copied())
-                })?;
-                machines.push(m as u32);
-            }
+        if let Some(set) = &t.node_crash {
+            let (machines, label) =
+                resolve_node_set(set, file, &format!("{path}.nodeCrash"), &nodes)?;
             kinds.push((
                 FaultKind::NodeCrash { machines },
-                format!("node crash {}", c.nodes.join(",")),
+                format!("node crash {label}"),
+            ));
+        }
+        if let Some(set) = &t.network_partition {
+            let (machines, label) =
+                resolve_node_set(set, file, &format!("{path}.networkPartition"), &nodes)?;
+            kinds.push((
+                FaultKind::NetworkPartition { machines },
+                format!("partition {label}"),
             ));
         }
         if t.api_server_unavailable.is_some() {
@@ -676,7 +671,7 @@ fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault (nodeCrash or apiServerUnavailable)",
+                "each timeline entry needs exactly one fault (nodeCrash, networkPartition or apiServerUnavailable)",
             )),
         };
         timeline.push(TimedFault {
@@ -719,6 +714,51 @@ fn resolve(
         settings: r.settings,
         warnings: warnings.into_iter().collect(),
     })
+}
+
+/// The machines a fault names, by node name and by zone, in machine order, without repeats;
+/// and a label for plots and summaries.
+fn resolve_node_set(
+    set: &RawNodeSet,
+    file: &Path,
+    path: &str,
+    nodes: &[Node],
+) -> Result<(Vec<u32>, String), InputError> {
+    if set.nodes.is_empty() && set.zones.is_empty() {
+        return Err(InputError::at_path(
+            file,
+            path,
+            "name at least one node (nodes: [...]) or zone (zones: [...])",
+        ));
+    }
+    let names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
+    let mut chosen = BTreeSet::new();
+    for n in &set.nodes {
+        let m = names.iter().position(|x| x == n).ok_or_else(|| {
+            InputError::at_path(file, format!("{path}.nodes"), format!("unknown node {n:?}"))
+                .suggest(n, names.iter().copied())
+        })?;
+        chosen.insert(m as u32);
+    }
+    let zones: BTreeSet<String> = nodes.iter().map(|n| n.zone_label()).collect();
+    for z in &set.zones {
+        if !zones.contains(z) {
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.zones"),
+                format!("unknown zone {z:?}"),
+            )
+            .suggest(z, zones.iter().map(|s| s.as_str())));
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            if n.zone_label() == *z {
+                chosen.insert(i as u32);
+            }
+        }
+    }
+    let mut label: Vec<String> = set.nodes.clone();
+    label.extend(set.zones.iter().map(|z| format!("zone {z}")));
+    Ok((chosen.into_iter().collect(), label.join(",")))
 }
 
 /// A path written in a scenario is relative to the scenario file.

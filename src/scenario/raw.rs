@@ -132,14 +132,19 @@ pub struct RawTimelineEntry {
     pub at: DurationValue,
     /// How long the fault lasts; absent = until the end of the run.
     pub duration: Option<DurationValue>,
-    pub node_crash: Option<RawNodeCrash>,
+    pub node_crash: Option<RawNodeSet>,
+    pub network_partition: Option<RawNodeSet>,
     pub api_server_unavailable: Option<RawEmpty>,
 }
 
+/// Which machines a fault hits: named nodes and/or every node of the named zones.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawNodeCrash {
+pub struct RawNodeSet {
+    #[serde(default)]
     pub nodes: Vec<String>,
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

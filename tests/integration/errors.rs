@@ -274,3 +274,21 @@ fn a_timeline_entry_needs_exactly_one_fault() {
         "{msg}"
     );
 }
+
+#[test]
+fn fault_zones_must_exist() {
+    let (_, msg, help) = error_of(&broken(
+        "  nodeCrash: {nodes: [w-a-0]}",
+        "  networkPartition: {zones: [b]}",
+    ));
+    assert!(
+        msg.contains("timeline[0].networkPartition.zones: unknown zone \"b\""),
+        "{msg}"
+    );
+    assert_eq!(help, "did you mean `a`?");
+    let (_, msg, _) = error_of(&broken(
+        "  nodeCrash: {nodes: [w-a-0]}",
+        "  networkPartition: {}",
+    ));
+    assert!(msg.contains("name at least one node"), "{msg}");
+}
