@@ -142,7 +142,10 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         .iter()
         .map(|f| {
             let start = SimTime::ZERO + f.at;
-            let end_t = f.duration.map(|d| (start + d).min(end)).unwrap_or(end);
+            let end_t = match f.kind {
+                crate::scenario::FaultKind::ControllerManagerRestart => start,
+                _ => f.duration.map(|d| (start + d).min(end)).unwrap_or(end),
+            };
             FaultWindow {
                 start,
                 end: end_t,

@@ -161,7 +161,11 @@ impl Cluster {
                     k.on_pod_stopped(&mut self.api, &pod);
                 }
             }
-            Event::KcmLeaderTick { .. } => self.kcm.on_leader_tick(ctx, &mut self.api),
+            Event::KcmLeaderTick { gen } => {
+                if gen == self.kcm.process() {
+                    self.kcm.on_leader_tick(ctx, &mut self.api)
+                }
+            }
             Event::NlcMonitorPass { gen } if gen == kcm_gen => {
                 self.kcm.on_monitor_pass(ctx, &mut self.api)
             }
@@ -276,6 +280,15 @@ impl Cluster {
                 (
                     if start { "FaultStarted" } else { "FaultEnded" },
                     format!("{verb}: {}", names.join(", ")),
+                )
+            }
+            FaultKind::ControllerManagerRestart => {
+                if start {
+                    self.kcm.restart(ctx, &mut self.api);
+                }
+                (
+                    "FaultStarted",
+                    "kube-controller-manager restarted".to_string(),
                 )
             }
             FaultKind::ApiServerUnavailable => {

@@ -108,6 +108,13 @@ impl LeaderElector {
         })
     }
 
+    /// The process restarts (killed, or its pod restarted): no lease release, a new identity,
+    /// and the acquire loop starts over.
+    pub fn restart(&mut self) {
+        self.incarnation += 1;
+        self.state = State::Candidate { observed: None };
+    }
+
     pub fn is_leading(&self) -> bool {
         matches!(self.state, State::Leading { .. })
     }

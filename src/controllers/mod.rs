@@ -36,6 +36,8 @@ pub struct ControllerManager {
     seed: u64,
     /// Generation of the current leadership term; events of older terms are ignored.
     gen: u32,
+    /// Generation of the process (its leader-election loop); bumped by a restart.
+    process: u32,
     leading: bool,
     pub nlc: NodeLifecycleController,
     pub taint: TaintEvictionController,
@@ -59,6 +61,7 @@ impl ControllerManager {
             elector,
             seed,
             gen: 0,
+            process: 0,
             leading: false,
         }
     }
@@ -71,6 +74,10 @@ impl ControllerManager {
         self.leading
     }
 
+    pub fn process(&self) -> u32 {
+        self.process
+    }
+
     pub fn config(&self) -> &KcmConfig {
         &self.config
     }
@@ -78,7 +85,10 @@ impl ControllerManager {
     /// Process start: begin the leader-election loop (or lead at once without it).
     pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         if self.elector.enabled() {
-            ctx.schedule_in(SimDuration::ZERO, Event::KcmLeaderTick { gen: 0 });
+            ctx.schedule_in(
+                SimDuration::ZERO,
+                Event::KcmLeaderTick { gen: self.process },
+            );
         } else {
             self.begin_term(ctx, api);
         }
@@ -103,7 +113,17 @@ impl ControllerManager {
             }
             Outcome::Nothing => {}
         }
-        ctx.schedule_in(next, Event::KcmLeaderTick { gen: 0 });
+        ctx.schedule_in(next, Event::KcmLeaderTick { gen: self.process });
+    }
+
+    /// The process is restarted (a fault): it stops leading at once, keeps nothing, and starts
+    /// over as a new candidate, which must wait out the old leader lease (reference §2.7).
+    pub fn restart(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.elector.restart();
+        self.leading = false;
+        self.gen += 1;
+        self.process += 1;
+        self.start(ctx, api);
     }
 
     /// A new leadership term: every controller starts from scratch.

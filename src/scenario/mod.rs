@@ -54,6 +54,9 @@ pub enum FaultKind {
     NetworkPartition { machines: Vec<u32> },
     /// Nobody can reach the API server.
     ApiServerUnavailable,
+    /// kube-controller-manager's process restarts: a new leader-election candidate, fresh
+    /// controllers (reference §2.7).
+    ControllerManagerRestart,
 }
 
 impl FaultKind {
@@ -62,6 +65,7 @@ impl FaultKind {
             FaultKind::NodeCrash { .. } => "nodeCrash",
             FaultKind::NetworkPartition { .. } => "networkPartition",
             FaultKind::ApiServerUnavailable => "apiServerUnavailable",
+            FaultKind::ControllerManagerRestart => "controllerManagerRestart",
         }
     }
 }
@@ -660,6 +664,19 @@ fn resolve(
                 format!("partition {label}"),
             ));
         }
+        if t.controller_manager_restart.is_some() {
+            if t.duration.is_some() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.duration"),
+                    "a controllerManagerRestart is instantaneous; remove `duration`",
+                ));
+            }
+            kinds.push((
+                FaultKind::ControllerManagerRestart,
+                "kube-controller-manager restart".to_string(),
+            ));
+        }
         if t.api_server_unavailable.is_some() {
             kinds.push((
                 FaultKind::ApiServerUnavailable,
@@ -671,7 +688,7 @@ fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault (nodeCrash, networkPartition or apiServerUnavailable)",
+                "each timeline entry needs exactly one fault (nodeCrash, networkPartition, apiServerUnavailable or controllerManagerRestart)",
             )),
         };
         timeline.push(TimedFault {

@@ -135,6 +135,7 @@ pub struct RawTimelineEntry {
     pub node_crash: Option<RawNodeSet>,
     pub network_partition: Option<RawNodeSet>,
     pub api_server_unavailable: Option<RawEmpty>,
+    pub controller_manager_restart: Option<RawEmpty>,
 }
 
 /// Which machines a fault hits: named nodes and/or every node of the named zones.

@@ -9,6 +9,10 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:bd4cbf155997129c"),
+    (
+        "controller-manager-restart.yaml",
+        "fnv1a64:d0b63df8924b381f",
+    ),
     ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
     ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
 ];
