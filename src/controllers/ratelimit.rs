@@ -58,6 +58,10 @@ impl Limiter {
                 zero_budget,
             } => {
                 let limit = *qps as f64;
+                // x/time/rate: an infinite limit allows every event.
+                if limit.is_infinite() {
+                    return true;
+                }
                 if limit == 0.0 {
                     if *zero_budget >= 1 {
                         *zero_budget -= 1;
@@ -198,8 +202,107 @@ impl RateLimitedQueue {
 }
 
 #[cfg(test)]
+impl RateLimitedQueue {
+    /// Names in heap order, and the set (for the upstream queue tests).
+    fn snapshot(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.heap.values().map(|i| i.name.clone()).collect(),
+            self.set.iter().cloned().collect(),
+        )
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Unlimited (x/time/rate's `Inf`), as the upstream tests' always-accepting fake limiter.
+    const ALWAYS: f32 = f32::INFINITY;
+
+    fn queue3(now: SimTime) -> RateLimitedQueue {
+        let mut q = RateLimitedQueue::new(ALWAYS);
+        for (i, n) in ["first", "second", "third"].iter().enumerate() {
+            q.add(n, now + SimDuration::from_nanos(i as u64));
+        }
+        q
+    }
+
+    // Reference §7.6 Q1 (TestAddNode).
+    #[test]
+    fn q1_add_node_keeps_fifo_order_and_the_set() {
+        let q = queue3(SimTime(0));
+        let (heap, set) = q.snapshot();
+        assert_eq!(heap, vec!["first", "second", "third"]);
+        assert_eq!(set.len(), 3);
+    }
+
+    // Reference §7.6 Q2 (TestDelNode).
+    #[test]
+    fn q2_del_node_removes_from_heap_and_set() {
+        for (gone, rest) in [
+            ("first", ["second", "third"]),
+            ("second", ["first", "third"]),
+            ("third", ["first", "second"]),
+        ] {
+            let mut q = queue3(SimTime(0));
+            assert!(q.remove(gone));
+            let (heap, set) = q.snapshot();
+            assert_eq!(heap, rest.to_vec());
+            assert_eq!(set, {
+                let mut r = rest.to_vec();
+                r.sort();
+                r
+            });
+        }
+    }
+
+    // Reference §7.6 Q3 (TestTry).
+    #[test]
+    fn q3_try_processes_what_is_left() {
+        let mut q = queue3(SimTime(0));
+        q.remove("second");
+        let mut seen = vec![];
+        q.try_process(SimTime(10), |n, _| {
+            seen.push(n.to_string());
+            Processed::Done
+        });
+        assert_eq!(seen, vec!["first", "third"]);
+        assert_eq!(q.queued(), 0);
+    }
+
+    // Reference §7.6 Q4 (TestTryOrdering): a retry goes to now + wait + 1 ns.
+    #[test]
+    fn q4_try_ordering_with_a_retry() {
+        let mut q = queue3(SimTime(0));
+        let now = SimTime(1_000);
+        let mut seen = vec![];
+        q.try_process(now, |n, _| {
+            seen.push(n.to_string());
+            if n == "second" {
+                Processed::Retry(SimDuration::from_millis(2))
+            } else {
+                Processed::Done
+            }
+        });
+        assert_eq!(seen, vec!["first", "second", "third"], "three calls");
+        let retry_at = q.heap.keys().next().map(|k| k.0);
+        assert_eq!(
+            retry_at,
+            Some(now + SimDuration::from_millis(2) + SimDuration::from_nanos(1))
+        );
+        let done: Vec<&String> = seen.iter().filter(|n| *n != "second").collect();
+        assert_eq!(done, vec!["first", "third"]);
+    }
+
+    // Reference §7.6 Q6 (TestSwapLimiter).
+    #[test]
+    fn q6_swap_limiter_reports_qps() {
+        let mut q = RateLimitedQueue::new(0.1);
+        q.swap_limiter(SimTime(0), 0.0);
+        assert_eq!(q.qps(), 1.0, "the never-limiter reports 1");
+        q.swap_limiter(SimTime(0), 5.5);
+        assert_eq!(q.qps(), 5.5);
+    }
 
     fn secs(s: f64) -> SimTime {
         SimTime((s * 1e9).round() as u64)
@@ -216,9 +319,9 @@ mod tests {
         assert!(l.try_accept(SimTime(secs(100.0).0 + 9_999_999_851)));
     }
 
-    // Reference §7.6 / T4 TestAddAfterTry: a processed name stays in the set until Remove.
+    // Reference §7.6 Q7 (TestAddAfterTry): a processed name stays in the set until Remove.
     #[test]
-    fn processed_names_are_not_requeued_until_removed() {
+    fn q7_processed_names_are_not_requeued_until_removed() {
         let mut q = RateLimitedQueue::new(100_000.0);
         q.add("a", secs(0.0));
         q.try_process(secs(0.0), |_, _| Processed::Done);

@@ -276,9 +276,9 @@ mod tests {
         }
     }
 
-    // Reference §5.4 getMinTolerationTime.
+    // Reference §7.5 K7 (TestGetMinTolerationTime) and §5.4.
     #[test]
-    fn min_toleration_time_rules() {
+    fn k7_min_toleration_time_rules() {
         assert_eq!(min_toleration_time(&[]), Some(SimDuration::ZERO));
         let (a, b, forever, zero) = (tol(Some(300)), tol(Some(25)), tol(None), tol(Some(0)));
         assert_eq!(
@@ -291,5 +291,15 @@ mod tests {
             Some(SimDuration::from_secs(300))
         );
         assert_eq!(min_toleration_time(&[&a, &zero]), Some(SimDuration::ZERO));
+        // K7's [1, nil] and [nil, 1] both give 1 s.
+        let one = tol(Some(1));
+        assert_eq!(
+            min_toleration_time(&[&one, &forever]),
+            Some(SimDuration::from_secs(1))
+        );
+        assert_eq!(
+            min_toleration_time(&[&forever, &one]),
+            Some(SimDuration::from_secs(1))
+        );
     }
 }
