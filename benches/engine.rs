@@ -15,7 +15,10 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use kubesim::sim::{rng, EventQueue, SimTime};
 
 const FILL_EVENTS: usize = 100_000;
@@ -53,13 +56,18 @@ fn new_queue(perturb: bool) -> EventQueue<u64> {
     EventQueue::new(perturb.then(|| rng::stream(42, "bench-ties")))
 }
 
-fn fill_drain(c: &mut Criterion) {
-    let times = random_times(FILL_EVENTS, TIME_SPAN_NS, 0x5eed);
-    let mut g = c.benchmark_group("queue/fill_drain");
+/// Small samples: the machine is shared and noisy; throughput in events.
+fn configure(g: &mut BenchmarkGroup<'_, WallTime>, events: usize) {
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
-        .throughput(Throughput::Elements(FILL_EVENTS as u64));
+        .throughput(Throughput::Elements(events as u64));
+}
+
+fn fill_drain(c: &mut Criterion) {
+    let times = random_times(FILL_EVENTS, TIME_SPAN_NS, 0x5eed);
+    let mut g = c.benchmark_group("queue/fill_drain");
+    configure(&mut g, FILL_EVENTS);
 
     g.bench_function(BenchmarkId::new("BinaryHeap", FILL_EVENTS), |b| {
         b.iter(|| {
@@ -97,10 +105,7 @@ fn hold(c: &mut Criterion) {
     let initial = random_times(HOLD_SIZE, HOLD_INCREMENT_NS, 0x40_1d);
     let increments = random_times(HOLD_OPS, HOLD_INCREMENT_NS, 0x1c4e);
     let mut g = c.benchmark_group("queue/hold");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .throughput(Throughput::Elements(HOLD_OPS as u64));
+    configure(&mut g, HOLD_OPS);
 
     g.bench_function(BenchmarkId::new("BinaryHeap", HOLD_SIZE), |b| {
         b.iter_batched(

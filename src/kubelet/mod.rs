@@ -77,7 +77,7 @@ pub struct Kubelet {
     /// Last time the status was written, and the jittered report offset in ns (±).
     last_report: Option<SimTime>,
     report_offset_ns: i64,
-    /// The Ready status this kubelet last posted (for its NodeReady event).
+    /// Pod workers: the pods this kubelet runs or is starting or stopping, by key.
     pods: BTreeMap<String, (Arc<Pod>, WorkerState)>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
@@ -132,6 +132,18 @@ impl Kubelet {
             message,
             fields: vec![("node", self.node_name.clone())],
         });
+    }
+
+    /// `Killing` ("Stopping container <name>"), one record per container of the pod.
+    fn record_killing(&self, ctx: &mut Engine<Event>, key: &str, pod: &Pod) {
+        for c in &pod.spec.containers {
+            self.record(
+                ctx,
+                "Killing",
+                format!("Pod/{key}"),
+                format!("Stopping container {}", c.name),
+            );
+        }
     }
 
     /// The machine boots (or the kubelet process starts): all loops start at once, as
@@ -356,14 +368,7 @@ impl Kubelet {
             .collect();
         for key in unwanted {
             if let Some((pod, WorkerState::Running)) = self.pods.remove(&key) {
-                for c in &pod.spec.containers {
-                    self.record(
-                        ctx,
-                        "Killing",
-                        format!("Pod/{key}"),
-                        format!("Stopping container {}", c.name),
-                    );
-                }
+                self.record_killing(ctx, &key, &pod);
             }
         }
         for p in pods {
@@ -391,14 +396,7 @@ impl Kubelet {
         if pod.is_terminating() {
             match state {
                 Some(WorkerState::Running) => {
-                    for c in &pod.spec.containers {
-                        self.record(
-                            ctx,
-                            "Killing",
-                            format!("Pod/{key}"),
-                            format!("Stopping container {}", c.name),
-                        );
-                    }
+                    self.record_killing(ctx, &key, &pod);
                     let grace =
                         SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
                     let stop = self.runtime.stop_delay().min(grace);
