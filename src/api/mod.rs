@@ -81,6 +81,8 @@ pub struct ApiServer {
     pub outbox: Vec<(Watcher, Change)>,
     /// Observable changes (taints added/removed), drained into the trace by the cluster.
     pub records: Vec<Record>,
+    /// Fault injection: the next this-many pod updates fail as if the server were unreachable.
+    pub inject_pod_write_failures: u32,
 }
 
 /// Pod totals maintained by the store.
@@ -132,6 +134,7 @@ impl ApiServer {
             kubelet_of_node: BTreeMap::new(),
             outbox: Vec::new(),
             records: Vec::new(),
+            inject_pod_write_failures: 0,
         }
     }
 
@@ -367,6 +370,10 @@ impl ApiServer {
         mutate: impl FnOnce(&mut Pod),
     ) -> Result<Arc<Pod>, ApiError> {
         self.check(caller)?;
+        if self.inject_pod_write_failures > 0 {
+            self.inject_pod_write_failures -= 1;
+            return Err(ApiError::Unavailable);
+        }
         let old = self
             .pods
             .get(key)

@@ -10,8 +10,12 @@ pub mod cache;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod ratelimit;
+#[cfg(test)]
+mod reference_tests;
 pub mod replicaset;
 pub mod tainteviction;
+#[cfg(test)]
+pub mod testkit;
 
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
@@ -207,6 +211,13 @@ impl ControllerManager {
                 };
                 if relevant {
                     self.taint.on_pod_update(ctx, p);
+                }
+                // The NLC's `podUpdated`: only a pod newly bound (or first seen bound).
+                if old
+                    .as_ref()
+                    .is_none_or(|o| o.spec.node_name != p.spec.node_name)
+                {
+                    self.nlc.on_pod_update(ctx, api, &self.cache, p);
                 }
                 self.rs.observe_pod(ctx, p);
             }

@@ -103,6 +103,14 @@ pub struct NodeLifecycleController {
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
     zone_cache: BTreeMap<String, (Arc<Node>, String)>,
+    /// `nodesToRetry`: nodes whose pods could not all be marked NotReady; retried next pass.
+    nodes_to_retry: BTreeSet<String>,
+}
+
+/// `isNodeExcludedFromDisruptionChecks` (reference §7.3 N3): only the label counts; the
+/// legacy `master` name rule is gone.
+pub fn is_node_excluded_from_disruption_checks(node: &Node) -> bool {
+    node.meta.labels.contains_key(LABEL_EXCLUDE_DISRUPTION)
 }
 
 const CALLER: Caller = Caller::ControllerManager;
@@ -127,6 +135,43 @@ impl NodeLifecycleController {
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
             zone_cache: BTreeMap::new(),
+            nodes_to_retry: BTreeSet::new(),
+        }
+    }
+
+    /// The Ready status the controller saved for the node (its `nodeHealthMap` entry).
+    pub fn saved_ready_status(&self, node: &str) -> Option<ConditionStatus> {
+        self.records
+            .get(node)
+            .and_then(|r| r.saved_ready.map(|s| s.status))
+    }
+
+    /// The zone queue's eviction rate in nodes/s; 0 while the queue is paused.
+    pub fn zone_eviction_qps(&self, zone_key: &str) -> Option<f32> {
+        self.zone_queues.get(zone_key).map(|q| q.effective_qps())
+    }
+
+    /// `processPod` (reference §7.3 N2): a pod added to or updated on a node whose saved Ready
+    /// condition is not True is marked NotReady at once; nothing if the node's health has not
+    /// been gathered yet or it has no Ready condition.
+    pub fn on_pod_update(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        pod: &Pod,
+    ) {
+        let Some(node) = &pod.spec.node_name else {
+            return;
+        };
+        if !cache.nodes.contains_key(node) {
+            return;
+        }
+        match self.saved_ready_status(node) {
+            Some(ConditionStatus::True) | None => {}
+            Some(_) => {
+                let _ = mark_pods_not_ready(ctx, api, std::slice::from_ref(pod), node, ctx.now());
+            }
         }
     }
 
@@ -219,7 +264,7 @@ impl NodeLifecycleController {
             else {
                 continue;
             };
-            if !node.meta.labels.contains_key(LABEL_EXCLUDE_DISRUPTION) {
+            if !is_node_excluded_from_disruption_checks(&node) {
                 let zone = self.zone_of(&node);
                 match zone_conds.get_mut(zone.as_str()) {
                     Some(v) => v.push(current),
@@ -237,16 +282,27 @@ impl NodeLifecycleController {
                 if let Some(decide) = decide {
                     self.process_taint_based_eviction(api, &node, decide, now);
                 }
-                if cur != ConditionStatus::True && observed == Some(ConditionStatus::True) {
+                let needs_retry = self.nodes_to_retry.contains(&node.meta.name);
+                let transition =
+                    cur != ConditionStatus::True && observed == Some(ConditionStatus::True);
+                if transition {
                     node_record(
                         ctx,
                         "NodeNotReady",
                         &node,
                         format!("Node {} status is now: NodeNotReady", node.meta.name),
                     );
-                    mark_pods_not_ready(ctx, api, cache, &node.meta.name, now);
+                }
+                if transition || (needs_retry && cur != ConditionStatus::True) {
+                    let pods: Vec<Arc<Pod>> = cache.pods_on_node(&node.meta.name);
+                    let pods: Vec<Pod> = pods.iter().map(|p| (**p).clone()).collect();
+                    if mark_pods_not_ready(ctx, api, &pods, &node.meta.name, now).is_err() {
+                        self.nodes_to_retry.insert(node.meta.name.clone());
+                        continue;
+                    }
                 }
             }
+            self.nodes_to_retry.remove(&node.meta.name);
         }
         self.handle_disruption(ctx, api, &zone_conds, &nodes, now);
     }
@@ -655,15 +711,17 @@ fn swap_noexecute_taint(api: &mut ApiServer, node: &str, key: &str, now: SimTime
     .is_ok()
 }
 
-/// `MarkPodsNotReady`: pods on the node with a Ready condition get Ready=False, with an event.
+/// `MarkPodsNotReady`: pods with a Ready condition that is not False get Ready=False, with an
+/// event. Err if some update failed (the node is then retried on the next pass).
 fn mark_pods_not_ready(
     ctx: &mut Engine<Event>,
     api: &mut ApiServer,
-    cache: &KcmCache,
+    pods: &[Pod],
     node: &str,
     now: SimTime,
-) {
-    for pod in cache.pods_on_node(node) {
+) -> Result<(), crate::api::ApiError> {
+    let mut result = Ok(());
+    for pod in pods {
         let Some(c) = pod.condition(PodConditionType::Ready) else {
             continue;
         };
@@ -674,17 +732,21 @@ fn mark_pods_not_ready(
         let res = api.update_pod(CALLER, &key, |p| {
             p.set_condition(PodConditionType::Ready, ConditionStatus::False, "", now)
         });
-        if res.is_ok() {
-            ctx.record(Record {
+        match res {
+            Ok(_) => ctx.record(Record {
                 t: now,
                 reason: "NodeNotReady",
                 source: "node-controller",
                 object: format!("Pod/{key}"),
                 message: "Node is not ready".into(),
                 fields: vec![("node", node.to_string())],
-            });
+            }),
+            // A pod deleted meanwhile needs nothing more.
+            Err(crate::api::ApiError::NotFound(_)) => {}
+            Err(e) => result = Err(e),
         }
     }
+    result
 }
 
 #[cfg(test)]

@@ -157,6 +157,14 @@ impl RateLimitedQueue {
         self.limiter.qps()
     }
 
+    /// The rate actually applied: 0 while paused (where `qps()` reports the never-limiter's 1).
+    pub fn effective_qps(&self) -> f32 {
+        match self.limiter {
+            Limiter::Never => 0.0,
+            Limiter::Bucket { qps, .. } => qps,
+        }
+    }
+
     /// `SwapLimiter` (reference §4.1).
     pub fn swap_limiter(&mut self, now: SimTime, qps: f32) {
         if self.limiter.qps() == qps {
@@ -268,6 +276,29 @@ mod tests {
         });
         assert_eq!(seen, vec!["first", "third"]);
         assert_eq!(q.queued(), 0);
+    }
+
+    // Reference §7.6 Q5 (TestTryRemovingWhileTry): a Remove that lands while "second" is
+    // being processed (here: right after its attempt asked for a retry) prevents the retry.
+    #[test]
+    fn q5_remove_while_trying_prevents_the_retry() {
+        let mut q = queue3(SimTime(0));
+        let mut done = vec![];
+        q.try_process(SimTime(10), |n, _| {
+            if n == "second" {
+                return Processed::Retry(SimDuration::ZERO);
+            }
+            done.push(n.to_string());
+            Processed::Done
+        });
+        assert!(q.remove("second"));
+        let mut later = 0;
+        q.try_process(SimTime(1_000_000), |_, _| {
+            later += 1;
+            Processed::Done
+        });
+        assert_eq!(done, vec!["first", "third"]);
+        assert_eq!(later, 0, "the retry was dropped with the name");
     }
 
     // Reference §7.6 Q4 (TestTryOrdering): a retry goes to now + wait + 1 ns.
