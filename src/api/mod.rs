@@ -257,6 +257,18 @@ impl ApiServer {
         Ok(new)
     }
 
+    /// DELETE a Node object (its pods stay until pod GC collects them).
+    pub fn delete_node(&mut self, caller: Caller, name: &str) -> Result<(), ApiError> {
+        self.check(caller)?;
+        let node = self
+            .nodes
+            .remove(name)
+            .ok_or_else(|| ApiError::NotFound(format!("Node/{name}")))?;
+        self.next_rv();
+        self.notify_node(Change::NodeDeleted(node));
+        Ok(())
+    }
+
     fn notify_node(&mut self, change: Change) {
         self.outbox
             .push((Watcher::ControllerManager, change.clone()));

@@ -38,6 +38,12 @@ pub enum Event {
         machine: u32,
         gen: u32,
     },
+    /// A lease renewal slowed by the `slowLeaseRenewals` fault reaches the API server.
+    KubeletLeaseLanded {
+        machine: u32,
+        gen: u32,
+        sent: crate::sim::SimTime,
+    },
     KubeletPodStarted {
         machine: u32,
         gen: u32,
@@ -67,6 +73,14 @@ pub enum Event {
     ReplicaSetSync {
         gen: u32,
         rs: String,
+    },
+    /// The pod garbage collector's 20 s loop.
+    PodGcPass {
+        gen: u32,
+    },
+    /// The cloud node lifecycle controller's monitor loop.
+    CloudNodeMonitor {
+        gen: u32,
     },
 
     SchedulerLeaderTick {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 pub use event::Event;
 
 use crate::api::{ApiServer, Watcher};
+use crate::controllers::cloudnode::Cloud;
 use crate::controllers::ControllerManager;
 use crate::kubelet::Kubelet;
 use crate::network::Caller;
@@ -30,6 +31,10 @@ pub struct Cluster {
     faults: Vec<FaultKind>,
     /// How many active crash faults hold each machine down.
     down: Vec<u32>,
+    /// How many active kubeletStop faults hold each kubelet process stopped.
+    stopped: Vec<u32>,
+    /// The cloud provider's view of the VMs.
+    pub cloud: Cloud,
 }
 
 impl Cluster {
@@ -38,6 +43,14 @@ impl Cluster {
     /// then the workloads are applied.
     pub fn build(s: &Scenario, ctx: &mut Engine<Event>) -> Cluster {
         let mut api = ApiServer::new(s.apiserver.clone());
+        let zone_keys: Vec<String> = s.nodes.iter().map(|n| n.zone_key()).collect();
+        let mut zone_index: BTreeMap<&str, usize> = BTreeMap::new();
+        for z in &zone_keys {
+            let next = zone_index.len();
+            zone_index.entry(z.as_str()).or_insert(next);
+        }
+        let zone_of: Vec<usize> = zone_keys.iter().map(|z| zone_index[z.as_str()]).collect();
+        api.net = crate::network::Network::new(&zone_of);
         let mut kubelets = Vec::with_capacity(s.nodes.len());
         let mut machine_by_name = BTreeMap::new();
         for (i, template) in s.nodes.iter().enumerate() {
@@ -67,6 +80,8 @@ impl Cluster {
             workloads: s.workloads.clone(),
             faults: s.timeline.iter().map(|f| f.kind.clone()).collect(),
             down: vec![0; s.nodes.len()],
+            stopped: vec![0; s.nodes.len()],
+            cloud: Cloud::default(),
         };
         c.flush(ctx);
         for m in 0..c.kubelets.len() as u32 {
@@ -151,6 +166,11 @@ impl Cluster {
                     k.on_lease_ensure(ctx, &mut self.api);
                 }
             }
+            Event::KubeletLeaseLanded { machine, gen, sent } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_lease_landed(ctx, &mut self.api, sent);
+                }
+            }
             Event::KubeletPodStarted { machine, gen, pod } => {
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
                     k.on_pod_started(ctx, &mut self.api, &pod);
@@ -178,10 +198,18 @@ impl Cluster {
             Event::ReplicaSetSync { gen, rs } if gen == kcm_gen => {
                 self.kcm.on_rs_sync(ctx, &mut self.api, &rs)
             }
+            Event::PodGcPass { gen } if gen == kcm_gen => {
+                self.kcm.on_pod_gc_pass(ctx, &mut self.api)
+            }
+            Event::CloudNodeMonitor { gen } if gen == kcm_gen => {
+                self.kcm.on_cloud_monitor(ctx, &mut self.api, &self.cloud)
+            }
             Event::NlcMonitorPass { .. }
             | Event::NlcTaintPass { .. }
             | Event::TaintEvictionFire { .. }
-            | Event::ReplicaSetSync { .. } => {}
+            | Event::ReplicaSetSync { .. }
+            | Event::PodGcPass { .. }
+            | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
             Event::SchedulerCycle { gen } => {
                 if gen == self.scheduler.gen() {
@@ -229,49 +257,106 @@ impl Cluster {
         let (reason, message) = match &kind {
             FaultKind::NodeCrash { machines } => {
                 for &m in machines {
+                    if start {
+                        self.machine_down(m);
+                    } else {
+                        self.machine_up(ctx, m);
+                    }
+                }
+                let names = self.names(machines);
+                if start {
+                    ("FaultStarted", format!("node crash: {names}"))
+                } else {
+                    ("FaultEnded", format!("node recovered: {names}"))
+                }
+            }
+            FaultKind::VmDeleted { machines } => {
+                // For good: the machine never comes back (no end event is scheduled).
+                for &m in machines {
+                    self.machine_down(m);
+                    let name = self.kubelets[m as usize].node_name.clone();
+                    self.cloud.deleted.insert(name);
+                }
+                (
+                    "FaultStarted",
+                    format!("VM deleted in the cloud: {}", self.names(machines)),
+                )
+            }
+            FaultKind::KubeletStop { machines } => {
+                for &m in machines {
                     let i = m as usize;
                     if start {
-                        self.down[i] += 1;
-                        if self.down[i] == 1 {
-                            self.kubelets[i].crash();
-                            self.api.net.cut_machine(m, true);
+                        self.stopped[i] += 1;
+                        if self.stopped[i] == 1 && self.kubelets[i].running {
+                            self.kubelets[i].stop_process();
                         }
                     } else {
-                        self.down[i] -= 1;
-                        if self.down[i] == 0 {
-                            self.api.net.cut_machine(m, false);
-                            self.kubelets[i].start(ctx, &mut self.api);
+                        self.stopped[i] -= 1;
+                        if self.stopped[i] == 0 && self.down[i] == 0 && !self.kubelets[i].running {
+                            self.kubelets[i].restart_process(ctx, &mut self.api);
                         }
                     }
                 }
-                let names: Vec<&str> = machines
-                    .iter()
-                    .map(|m| self.kubelets[*m as usize].node_name.as_str())
-                    .collect();
+                let names = self.names(machines);
                 if start {
-                    ("FaultStarted", format!("node crash: {}", names.join(", ")))
+                    ("FaultStarted", format!("kubelet stopped: {names}"))
                 } else {
+                    ("FaultEnded", format!("kubelet restarted: {names}"))
+                }
+            }
+            FaultKind::SlowLeaseRenewals { machines, latency } => {
+                for &m in machines {
+                    let l = start.then_some(*latency);
+                    self.kubelets[m as usize].set_lease_latency(l);
+                }
+                let names = self.names(machines);
+                if start {
                     (
-                        "FaultEnded",
-                        format!("node recovered: {}", names.join(", ")),
+                        "FaultStarted",
+                        format!("lease renewals delayed by {latency}: {names}"),
                     )
+                } else {
+                    ("FaultEnded", format!("lease renewals on time: {names}"))
+                }
+            }
+            FaultKind::TaintNodes { machines, taint } => {
+                let now = ctx.now();
+                for &m in machines {
+                    let name = self.kubelets[m as usize].node_name.clone();
+                    let _ = self.api.update_node(Caller::Operator, &name, |n| {
+                        if start {
+                            if !n.spec.taints.iter().any(|t| t.matches(taint)) {
+                                n.spec.taints.push(crate::model::Taint {
+                                    time_added: Some(now),
+                                    ..taint.clone()
+                                });
+                            }
+                        } else {
+                            n.spec.taints.retain(|t| !t.matches(taint));
+                        }
+                    });
+                }
+                let names = self.names(machines);
+                let t = taint.to_text();
+                if start {
+                    ("FaultStarted", format!("operator tainted {t}: {names}"))
+                } else {
+                    ("FaultEnded", format!("operator removed {t}: {names}"))
                 }
             }
             FaultKind::NetworkPartition { machines } => {
-                for &m in machines {
-                    self.api.net.cut_machine(m, start);
+                self.api.net.cut_machines(machines, start);
+                if !start {
                     // The link is back: the kubelet's watch reconnects and it re-lists its pods.
-                    if !start && self.api.net.reachable(Caller::Kubelet(m)) {
-                        let k = &mut self.kubelets[m as usize];
-                        if k.running {
-                            k.reconnect(ctx, &mut self.api);
+                    for &m in machines {
+                        if self.api.net.reachable(Caller::Kubelet(m)) {
+                            let k = &mut self.kubelets[m as usize];
+                            if k.running {
+                                k.reconnect(ctx, &mut self.api);
+                            }
                         }
                     }
                 }
-                let names: Vec<&str> = machines
-                    .iter()
-                    .map(|m| self.kubelets[*m as usize].node_name.as_str())
-                    .collect();
                 let verb = if start {
                     "partitioned from the API server"
                 } else {
@@ -279,7 +364,7 @@ impl Cluster {
                 };
                 (
                     if start { "FaultStarted" } else { "FaultEnded" },
-                    format!("{verb}: {}", names.join(", ")),
+                    format!("{verb}: {}", self.names(machines)),
                 )
             }
             FaultKind::ControllerManagerRestart => {
@@ -308,6 +393,39 @@ impl Cluster {
             message,
             fields: vec![("fault", kind.name().to_string())],
         });
+    }
+}
+
+impl Cluster {
+    fn names(&self, machines: &[u32]) -> String {
+        let names: Vec<&str> = machines
+            .iter()
+            .map(|m| self.kubelets[*m as usize].node_name.as_str())
+            .collect();
+        names.join(", ")
+    }
+
+    /// A crash (or VM deletion) takes the machine down: every process and container stops.
+    fn machine_down(&mut self, m: u32) {
+        let i = m as usize;
+        self.down[i] += 1;
+        if self.down[i] == 1 {
+            self.kubelets[i].crash();
+            self.api.net.cut_machine(m, true);
+        }
+    }
+
+    /// The last crash fault on the machine ends: it boots (the kubelet starts unless a
+    /// kubeletStop fault still holds it).
+    fn machine_up(&mut self, ctx: &mut Engine<Event>, m: u32) {
+        let i = m as usize;
+        self.down[i] -= 1;
+        if self.down[i] == 0 {
+            self.api.net.cut_machine(m, false);
+            if self.stopped[i] == 0 {
+                self.kubelets[i].start(ctx, &mut self.api);
+            }
+        }
     }
 }
 

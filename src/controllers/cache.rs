@@ -19,6 +19,9 @@ pub struct KcmCache {
     /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
     /// costs O(1) to count, not O(pods).
     pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
+    /// Pods in a terminal phase, and pods with a deletionTimestamp (for pod GC).
+    pub terminal: BTreeSet<String>,
+    pub terminating: BTreeSet<String>,
 }
 
 /// The previous cached version of whatever a change touched.
@@ -68,6 +71,8 @@ impl KcmCache {
                         remove_index(&mut self.active_by_owner, &o, &key);
                     }
                 }
+                set_flag(&mut self.terminal, &key, p.status.phase.is_terminal());
+                set_flag(&mut self.terminating, &key, p.is_terminating());
                 Previous::Pod(self.pods.insert(key, p.clone()))
             }
             Change::PodDeleted(p) => {
@@ -78,6 +83,8 @@ impl KcmCache {
                 if let Some(o) = owner_key(p) {
                     remove_index(&mut self.active_by_owner, &o, &key);
                 }
+                self.terminal.remove(&key);
+                self.terminating.remove(&key);
                 Previous::Pod(self.pods.remove(&key))
             }
             Change::ReplicaSet(rs) => {
@@ -96,6 +103,16 @@ impl KcmCache {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+fn set_flag(set: &mut BTreeSet<String>, key: &str, on: bool) {
+    if on {
+        if !set.contains(key) {
+            set.insert(key.to_string());
+        }
+    } else {
+        set.remove(key);
     }
 }
 

@@ -7,8 +7,10 @@
 //! restarted kube-controller-manager does (reference node-lifecycle §2.7).
 
 pub mod cache;
+pub mod cloudnode;
 pub mod leader;
 pub mod nodelifecycle;
+pub mod podgc;
 pub mod ratelimit;
 #[cfg(test)]
 mod reference_tests;
@@ -22,8 +24,10 @@ use crate::cluster::Event;
 use crate::network::Caller;
 use crate::sim::{rng, Engine, SimDuration};
 use cache::{KcmCache, Previous};
+use cloudnode::Cloud;
 use leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
+use podgc::{PodGc, GC_CHECK_PERIOD};
 use replicaset::ReplicaSetController;
 use tainteviction::TaintEvictionController;
 
@@ -31,6 +35,8 @@ use tainteviction::TaintEvictionController;
 pub struct KcmConfig {
     pub node_lifecycle: NodeLifecycleConfig,
     pub leader_election: LeaderElectionConfig,
+    /// `--terminated-pod-gc-threshold` (<= 0 disables collecting terminated pods).
+    pub terminated_pod_gc_threshold: i32,
 }
 
 pub struct ControllerManager {
@@ -46,6 +52,7 @@ pub struct ControllerManager {
     pub nlc: NodeLifecycleController,
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
+    pub pod_gc: PodGc,
 }
 
 impl ControllerManager {
@@ -60,6 +67,7 @@ impl ControllerManager {
             nlc: NodeLifecycleController::new(config.node_lifecycle.clone()),
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
+            pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
             cache: KcmCache::default(),
             elector,
@@ -141,8 +149,11 @@ impl ControllerManager {
             rng::stream(self.seed, &format!("replicaset-controller/{gen}")),
             gen,
         );
+        self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
+        ctx.schedule_in(SimDuration::ZERO, Event::PodGcPass { gen });
+        ctx.schedule_in(SimDuration::ZERO, Event::CloudNodeMonitor { gen });
         self.taint.resync(ctx, &self.cache);
         let rss: Vec<String> = self.cache.replicasets.keys().cloned().collect();
         for rs in rss {
@@ -163,6 +174,26 @@ impl ControllerManager {
         self.nlc.tainting_pass(api, &self.cache, ctx.now());
         let gen = self.gen;
         ctx.schedule_in(NODE_EVICTION_PERIOD, Event::NlcTaintPass { gen });
+    }
+
+    pub fn on_pod_gc_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.pod_gc.pass(ctx, api, &self.cache);
+        let gen = self.gen;
+        ctx.schedule_in(GC_CHECK_PERIOD, Event::PodGcPass { gen });
+    }
+
+    pub fn on_cloud_monitor(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cloud: &Cloud,
+    ) {
+        cloudnode::monitor(ctx, api, &self.cache, cloud);
+        let gen = self.gen;
+        ctx.schedule_in(
+            self.config.node_lifecycle.node_monitor_period,
+            Event::CloudNodeMonitor { gen },
+        );
     }
 
     pub fn on_taint_fire(

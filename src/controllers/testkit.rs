@@ -96,6 +96,7 @@ impl Kit {
                     leader_elect: false,
                     ..LeaderElectionConfig::default()
                 },
+                terminated_pod_gc_threshold: 12500,
             },
             1,
         );

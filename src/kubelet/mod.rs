@@ -81,6 +81,12 @@ pub struct Kubelet {
     pods: BTreeMap<String, (Arc<Pod>, WorkerState)>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
+    /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
+    /// faults are active.
+    lease_latency: SimDuration,
+    slow_lease_faults: u32,
+    /// The process is being restarted (not the machine rebooted).
+    restarting: bool,
 }
 
 impl Kubelet {
@@ -110,6 +116,9 @@ impl Kubelet {
             report_offset_ns: 0,
             pods: BTreeMap::new(),
             pending_status: BTreeSet::new(),
+            lease_latency: SimDuration::ZERO,
+            slow_lease_faults: 0,
+            restarting: false,
         }
     }
 
@@ -160,7 +169,7 @@ impl Kubelet {
         self.draw_report_offset();
         let object = format!("Node/{}", self.node_name);
         self.record(ctx, "Starting", object.clone(), "Starting kubelet.".into());
-        if self.boots > 1 {
+        if self.boots > 1 && !self.restarting {
             self.record(
                 ctx,
                 "Rebooted",
@@ -180,6 +189,40 @@ impl Kubelet {
         self.gen += 1;
         self.pods.clear();
         self.pending_status.clear();
+    }
+
+    /// The kubelet process stops (the machine and its containers keep running). Pods in the
+    /// middle of starting or stopping are re-synced from the API server at restart.
+    pub fn stop_process(&mut self) {
+        self.running = false;
+        self.gen += 1;
+        self.pods
+            .retain(|_, (_, state)| matches!(state, WorkerState::Running));
+        self.pending_status.clear();
+    }
+
+    /// The kubelet process starts again and adopts the containers still running.
+    pub fn restart_process(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        self.restarting = true;
+        self.start(ctx, api);
+        self.restarting = false;
+    }
+
+    /// A `slowLeaseRenewals` fault starts (Some) or ends (None); the latest latency applies
+    /// while any is active.
+    pub fn set_lease_latency(&mut self, latency: Option<SimDuration>) {
+        match latency {
+            Some(l) => {
+                self.slow_lease_faults += 1;
+                self.lease_latency = l;
+            }
+            None => {
+                self.slow_lease_faults = self.slow_lease_faults.saturating_sub(1);
+                if self.slow_lease_faults == 0 {
+                    self.lease_latency = SimDuration::ZERO;
+                }
+            }
+        }
     }
 
     pub fn gen(&self) -> u32 {
@@ -281,6 +324,20 @@ impl Kubelet {
     // ----- node lease (reference §1.3) -----
 
     pub fn on_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if self.lease_cached && self.lease_latency > SimDuration::ZERO {
+            // The renewal (renewTime = now, the kubelet's clock) is in flight; the loop waits
+            // for it, so the next renewal is timed from its arrival.
+            let (machine, gen) = (self.machine, self.gen);
+            ctx.schedule_in(
+                self.lease_latency,
+                Event::KubeletLeaseLanded {
+                    machine,
+                    gen,
+                    sent: ctx.now(),
+                },
+            );
+            return;
+        }
         if self.lease_cached && self.renew_lease(ctx, api) {
             self.schedule_lease_tick(ctx);
             return;
@@ -325,13 +382,27 @@ impl Kubelet {
         }
     }
 
+    /// A slow renewal reaches the API server (reference §1.3; the `slowLeaseRenewals` fault).
+    pub fn on_lease_landed(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, sent: SimTime) {
+        if self.put_renewal(api, sent) {
+            self.schedule_lease_tick(ctx);
+        } else {
+            self.lease_backoff = SimDuration::from_millis(100);
+            self.on_lease_ensure(ctx, api);
+        }
+    }
+
     /// `retry_update`: up to 5 immediate attempts; all fail at once when unreachable.
     fn renew_lease(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) -> bool {
+        self.put_renewal(api, ctx.now())
+    }
+
+    fn put_renewal(&mut self, api: &mut ApiServer, renew_time: SimTime) -> bool {
         let lease = Lease {
             name: self.node_name.clone(),
             holder_identity: self.node_name.clone(),
             lease_duration_seconds: self.config.node_lease_duration_seconds,
-            renew_time: ctx.now(),
+            renew_time,
             resource_version: 0,
         };
         api.put_lease(self.caller(), lease).is_ok()

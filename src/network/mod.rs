@@ -1,10 +1,13 @@
-//! Who can reach the API server. Today: the API server's own availability and the set of
-//! machines whose link to it is cut (crashed machines are cut too). Later: partitions of nodes
-//! and zones as a petgraph connectivity graph, and latencies.
+//! Who can reach the API server: a `petgraph` topology of the control plane, one switch per
+//! zone and one machine per node (machine — zone switch — control plane). Faults cut links,
+//! counted so that overlapping faults heal only when the last one ends; the API server's own
+//! availability is a separate count. Reachability is recomputed (one BFS from the control plane)
+//! only when a link changes, so a request costs one lookup.
 //!
 //! Architecture invariant: messages are dropped only as the scenario (its fault timeline) decides.
 
-use std::collections::BTreeMap;
+use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
+use petgraph::visit::{Bfs, EdgeFiltered, EdgeRef};
 
 /// The parties that talk to the API server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,17 +20,58 @@ pub enum Caller {
     Operator,
 }
 
-#[derive(Default)]
 pub struct Network {
     api_down_reasons: u32,
-    /// Machines cut off from the API server, with how many faults cut each (faults may overlap).
-    cut: BTreeMap<u32, u32>,
+    graph: UnGraph<(), ()>,
+    control_plane: NodeIndex,
+    /// The machine's link to its zone switch, by machine index.
+    machine_link: Vec<EdgeIndex>,
+    machine_vertex: Vec<NodeIndex>,
+    /// How many active faults cut each link, by edge index.
+    cuts: Vec<u32>,
+    /// Whether each machine reaches the control plane (kept up to date on every cut).
+    reach: Vec<bool>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network::new(&[])
+    }
 }
 
 impl Network {
+    /// `zone_of[m]` is machine m's zone index (any dense numbering).
+    pub fn new(zone_of: &[usize]) -> Network {
+        let mut graph = UnGraph::new_undirected();
+        let control_plane = graph.add_node(());
+        let zones = zone_of.iter().copied().max().map_or(0, |z| z + 1);
+        let switches: Vec<NodeIndex> = (0..zones).map(|_| graph.add_node(())).collect();
+        for &s in &switches {
+            graph.add_edge(control_plane, s, ());
+        }
+        let mut machine_link = Vec::with_capacity(zone_of.len());
+        let mut machine_vertex = Vec::with_capacity(zone_of.len());
+        for &z in zone_of {
+            let v = graph.add_node(());
+            machine_vertex.push(v);
+            machine_link.push(graph.add_edge(v, switches[z], ()));
+        }
+        let cuts = vec![0; graph.edge_count()];
+        Network {
+            api_down_reasons: 0,
+            control_plane,
+            machine_link,
+            machine_vertex,
+            cuts,
+            reach: vec![true; zone_of.len()],
+            graph,
+        }
+    }
+
     pub fn api_available(&self) -> bool {
         self.api_down_reasons == 0
     }
+
     pub fn set_api_down(&mut self, down: bool) {
         if down {
             self.api_down_reasons += 1;
@@ -35,22 +79,46 @@ impl Network {
             self.api_down_reasons = self.api_down_reasons.saturating_sub(1);
         }
     }
-    pub fn cut_machine(&mut self, machine: u32, cut: bool) {
-        if cut {
-            *self.cut.entry(machine).or_insert(0) += 1;
-        } else if let Some(n) = self.cut.get_mut(&machine) {
-            *n -= 1;
-            if *n == 0 {
-                self.cut.remove(&machine);
+
+    /// Cuts (or, for one fault, heals) the links of these machines.
+    pub fn cut_machines(&mut self, machines: &[u32], cut: bool) {
+        for &m in machines {
+            let Some(e) = self.machine_link.get(m as usize) else {
+                continue;
+            };
+            let c = &mut self.cuts[e.index()];
+            if cut {
+                *c += 1;
+            } else {
+                *c = c.saturating_sub(1);
             }
         }
+        self.recompute();
     }
+
+    pub fn cut_machine(&mut self, machine: u32, cut: bool) {
+        self.cut_machines(&[machine], cut);
+    }
+
+    fn recompute(&mut self) {
+        let cuts = &self.cuts;
+        let up = EdgeFiltered::from_fn(&self.graph, |e| cuts[e.id().index()] == 0);
+        let mut seen = vec![false; self.graph.node_count()];
+        let mut bfs = Bfs::new(&up, self.control_plane);
+        while let Some(v) = bfs.next(&up) {
+            seen[v.index()] = true;
+        }
+        for (m, v) in self.machine_vertex.iter().enumerate() {
+            self.reach[m] = seen[v.index()];
+        }
+    }
+
     pub fn reachable(&self, caller: Caller) -> bool {
         if !self.api_available() {
             return false;
         }
         match caller {
-            Caller::Kubelet(i) => !self.cut.contains_key(&i),
+            Caller::Kubelet(i) => self.reach.get(i as usize).copied().unwrap_or(true),
             _ => true,
         }
     }
@@ -62,7 +130,7 @@ mod tests {
 
     #[test]
     fn overlapping_faults_heal_only_when_all_end() {
-        let mut n = Network::default();
+        let mut n = Network::new(&[0, 0, 1, 1]);
         n.set_api_down(true);
         n.set_api_down(true);
         n.set_api_down(false);
@@ -76,5 +144,15 @@ mod tests {
         assert!(n.reachable(Caller::Kubelet(2)));
         n.cut_machine(3, false);
         assert!(n.reachable(Caller::Kubelet(3)));
+    }
+
+    #[test]
+    fn cutting_a_zone_cuts_only_its_machines() {
+        let mut n = Network::new(&[0, 0, 1, 1, 2]);
+        n.cut_machines(&[2, 3], true);
+        let r: Vec<bool> = (0..5).map(|m| n.reachable(Caller::Kubelet(m))).collect();
+        assert_eq!(r, vec![true, true, false, false, true]);
+        n.cut_machines(&[2, 3], false);
+        assert!((0..5).all(|m| n.reachable(Caller::Kubelet(m))));
     }
 }

@@ -94,6 +94,7 @@ impl Component for ControllerManager {
         flag("secondary-node-eviction-rate", Float32),
         flag("unhealthy-zone-threshold", Float32),
         flag("large-cluster-size-threshold", Int),
+        flag("terminated-pod-gc-threshold", Int),
         flag("leader-elect", Bool),
         flag("leader-elect-lease-duration", Duration),
         flag("leader-elect-renew-deadline", Duration),

@@ -47,11 +47,26 @@ pub enum Workload {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultKind {
-    /// The machines stop: kubelet, containers and network; recovery reboots them.
+    /// The machines stop: kubelet, containers and network; recovery reboots them (a reboot
+    /// is a crash with a `duration`).
     NodeCrash { machines: Vec<u32> },
+    /// The kubelet process stops; containers keep running and the machine stays on the
+    /// network. At the end the kubelet starts again and adopts its running pods.
+    KubeletStop { machines: Vec<u32> },
+    /// The cloud VM is deleted: the machine is gone for good, and the cloud node lifecycle
+    /// controller deletes its Node object once it is not Ready.
+    VmDeleted { machines: Vec<u32> },
     /// The machines lose their link to the API server but keep running their pods; when the
     /// link returns their kubelets re-list and catch up.
     NetworkPartition { machines: Vec<u32> },
+    /// The machines' lease renewals reach the API server `latency` late.
+    SlowLeaseRenewals {
+        machines: Vec<u32>,
+        latency: SimDuration,
+    },
+    /// An operator taints the nodes (e.g. `node.kubernetes.io/out-of-service:NoExecute`) and
+    /// removes the taint when the fault ends.
+    TaintNodes { machines: Vec<u32>, taint: Taint },
     /// Nobody can reach the API server.
     ApiServerUnavailable,
     /// kube-controller-manager's process restarts: a new leader-election candidate, fresh
@@ -63,9 +78,26 @@ impl FaultKind {
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::NodeCrash { .. } => "nodeCrash",
+            FaultKind::KubeletStop { .. } => "kubeletStop",
+            FaultKind::VmDeleted { .. } => "vmDeleted",
             FaultKind::NetworkPartition { .. } => "networkPartition",
+            FaultKind::SlowLeaseRenewals { .. } => "slowLeaseRenewals",
+            FaultKind::TaintNodes { .. } => "taintNodes",
             FaultKind::ApiServerUnavailable => "apiServerUnavailable",
             FaultKind::ControllerManagerRestart => "controllerManagerRestart",
+        }
+    }
+
+    /// The machines the fault hits (empty for cluster-wide faults).
+    pub fn machines(&self) -> &[u32] {
+        match self {
+            FaultKind::NodeCrash { machines }
+            | FaultKind::KubeletStop { machines }
+            | FaultKind::VmDeleted { machines }
+            | FaultKind::NetworkPartition { machines }
+            | FaultKind::SlowLeaseRenewals { machines, .. }
+            | FaultKind::TaintNodes { machines, .. } => machines,
+            FaultKind::ApiServerUnavailable | FaultKind::ControllerManagerRestart => &[],
         }
     }
 }
@@ -421,9 +453,17 @@ fn resolve(
             }
         };
     let kcm_le = leader_election(&mut r, &|r, n, d| r.get(k, kov, n, d, "default"));
+    let terminated_pod_gc_threshold = intv(r.get(
+        k,
+        kov,
+        "terminated-pod-gc-threshold",
+        FlagValue::Int(12500),
+        "default",
+    )) as i32;
     let kcm = KcmConfig {
         node_lifecycle,
         leader_election: kcm_le,
+        terminated_pod_gc_threshold,
     };
     for w in &k.unmodelled {
         warnings.insert(format!(
@@ -648,20 +688,69 @@ fn resolve(
             ));
         }
         let mut kinds = Vec::new();
+        let set_of = |set: &RawNodeSet, key: &str| {
+            resolve_node_set(set, file, &format!("{path}.{key}"), &nodes)
+        };
         if let Some(set) = &t.node_crash {
-            let (machines, label) =
-                resolve_node_set(set, file, &format!("{path}.nodeCrash"), &nodes)?;
+            let (machines, label) = set_of(set, "nodeCrash")?;
             kinds.push((
                 FaultKind::NodeCrash { machines },
                 format!("node crash {label}"),
             ));
         }
+        if let Some(set) = &t.kubelet_stop {
+            let (machines, label) = set_of(set, "kubeletStop")?;
+            kinds.push((
+                FaultKind::KubeletStop { machines },
+                format!("kubelet stopped {label}"),
+            ));
+        }
+        if let Some(set) = &t.vm_deleted {
+            if t.duration.is_some() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.duration"),
+                    "a deleted VM does not come back; remove `duration`",
+                ));
+            }
+            let (machines, label) = set_of(set, "vmDeleted")?;
+            kinds.push((
+                FaultKind::VmDeleted { machines },
+                format!("VM deleted {label}"),
+            ));
+        }
         if let Some(set) = &t.network_partition {
-            let (machines, label) =
-                resolve_node_set(set, file, &format!("{path}.networkPartition"), &nodes)?;
+            let (machines, label) = set_of(set, "networkPartition")?;
             kinds.push((
                 FaultKind::NetworkPartition { machines },
                 format!("partition {label}"),
+            ));
+        }
+        if let Some(slow) = &t.slow_lease_renewals {
+            let (machines, label) = set_of(&slow.set(), "slowLeaseRenewals")?;
+            if slow.latency.0 == SimDuration::ZERO {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.slowLeaseRenewals.latency"),
+                    "latency must be more than 0s",
+                ));
+            }
+            kinds.push((
+                FaultKind::SlowLeaseRenewals {
+                    machines,
+                    latency: slow.latency.0,
+                },
+                format!("lease renewals +{} {label}", slow.latency.0),
+            ));
+        }
+        if let Some(tn) = &t.taint_nodes {
+            let (machines, label) = set_of(&tn.set(), "taintNodes")?;
+            let taint = parse_taint_text(&tn.taint).map_err(|msg| {
+                InputError::at_path(file, format!("{path}.taintNodes.taint"), msg)
+            })?;
+            kinds.push((
+                FaultKind::TaintNodes { machines, taint },
+                format!("taint {} on {label}", tn.taint),
             ));
         }
         if t.controller_manager_restart.is_some() {
@@ -688,7 +777,7 @@ fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault (nodeCrash, networkPartition, apiServerUnavailable or controllerManagerRestart)",
+                "each timeline entry needs exactly one fault (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable or controllerManagerRestart)",
             )),
         };
         timeline.push(TimedFault {
@@ -733,19 +822,49 @@ fn resolve(
     })
 }
 
-/// The machines a fault names, by node name and by zone, in machine order, without repeats;
-/// and a label for plots and summaries.
+/// `key[=value]:Effect`, as `kubectl taint` writes a taint.
+pub fn parse_taint_text(text: &str) -> Result<Taint, String> {
+    let effects = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+    let Some((kv, effect)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "expected `key[=value]:Effect`, e.g. `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute`; found {text:?}"
+        ));
+    };
+    let effect = match effect {
+        "NoSchedule" => TaintEffect::NoSchedule,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        "NoExecute" => TaintEffect::NoExecute,
+        other => {
+            let hint = suggest::closest(other, effects.iter().copied())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "unsupported taint effect {other:?}{hint}; expected one of NoSchedule, PreferNoSchedule, NoExecute"
+            ));
+        }
+    };
+    let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
+    if key.is_empty() {
+        return Err(format!("the taint {text:?} has no key"));
+    }
+    let mut t = Taint::new(key, effect);
+    t.value = value.to_string();
+    Ok(t)
+}
+
+/// The machines a fault names, by node name, by zone and by label selector, in machine
+/// order, without repeats; and a label for plots and summaries.
 fn resolve_node_set(
     set: &RawNodeSet,
     file: &Path,
     path: &str,
     nodes: &[Node],
 ) -> Result<(Vec<u32>, String), InputError> {
-    if set.nodes.is_empty() && set.zones.is_empty() {
+    if set.nodes.is_empty() && set.zones.is_empty() && set.selector.is_empty() {
         return Err(InputError::at_path(
             file,
             path,
-            "name at least one node (nodes: [...]) or zone (zones: [...])",
+            "name at least one node (nodes: [...]), zone (zones: [...]) or label (selector: {key: value})",
         ));
     }
     let names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
@@ -773,8 +892,42 @@ fn resolve_node_set(
             }
         }
     }
+    if !set.selector.is_empty() {
+        let mut matched = 0;
+        for (i, n) in nodes.iter().enumerate() {
+            if set
+                .selector
+                .iter()
+                .all(|(k, v)| n.meta.labels.get(k) == Some(v))
+            {
+                chosen.insert(i as u32);
+                matched += 1;
+            }
+        }
+        if matched == 0 {
+            let keys: BTreeSet<&str> = nodes
+                .iter()
+                .flat_map(|n| n.meta.labels.keys().map(|k| k.as_str()))
+                .collect();
+            let first = set.selector.keys().next().map(|k| k.as_str()).unwrap_or("");
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.selector"),
+                "the selector matches no node",
+            )
+            .suggest(first, keys.into_iter()));
+        }
+    }
     let mut label: Vec<String> = set.nodes.clone();
     label.extend(set.zones.iter().map(|z| format!("zone {z}")));
+    if !set.selector.is_empty() {
+        let sel: Vec<String> = set
+            .selector
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        label.push(format!("selector {}", sel.join(",")));
+    }
     Ok((chosen.into_iter().collect(), label.join(",")))
 }
 

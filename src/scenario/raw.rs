@@ -133,19 +133,73 @@ pub struct RawTimelineEntry {
     /// How long the fault lasts; absent = until the end of the run.
     pub duration: Option<DurationValue>,
     pub node_crash: Option<RawNodeSet>,
+    pub kubelet_stop: Option<RawNodeSet>,
+    pub vm_deleted: Option<RawNodeSet>,
     pub network_partition: Option<RawNodeSet>,
+    pub slow_lease_renewals: Option<RawSlowLease>,
+    pub taint_nodes: Option<RawTaintNodes>,
     pub api_server_unavailable: Option<RawEmpty>,
     pub controller_manager_restart: Option<RawEmpty>,
 }
 
-/// Which machines a fault hits: named nodes and/or every node of the named zones.
-#[derive(Debug, Deserialize)]
+/// Which machines a fault hits: named nodes, every node of the named zones, and every node
+/// whose labels match `selector` (matchLabels: all pairs equal).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawNodeSet {
     #[serde(default)]
     pub nodes: Vec<String>,
     #[serde(default)]
     pub zones: Vec<String>,
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+}
+
+/// `slowLeaseRenewals`: the machines' lease renewals take `latency` to reach the API server.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSlowLease {
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    pub latency: DurationValue,
+}
+
+/// `taintNodes`: an operator adds `taint` (`key[=value]:Effect`) to the nodes, and removes it
+/// when the entry's `duration` ends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTaintNodes {
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    #[serde(default)]
+    pub zones: Vec<String>,
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
+    pub taint: String,
+}
+
+impl RawSlowLease {
+    pub fn set(&self) -> RawNodeSet {
+        RawNodeSet {
+            nodes: self.nodes.clone(),
+            zones: self.zones.clone(),
+            selector: self.selector.clone(),
+        }
+    }
+}
+
+impl RawTaintNodes {
+    pub fn set(&self) -> RawNodeSet {
+        RawNodeSet {
+            nodes: self.nodes.clone(),
+            zones: self.zones.clone(),
+            selector: self.selector.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
