@@ -915,7 +915,7 @@ fn resolve_node_set(
                 format!("{path}.selector"),
                 "the selector matches no node",
             )
-            .suggest(first, keys.into_iter()));
+            .suggest(first, keys));
         }
     }
     let mut label: Vec<String> = set.nodes.clone();
