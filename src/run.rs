@@ -30,6 +30,10 @@ pub struct FaultWindow {
     pub start: SimTime,
     pub end: SimTime,
     pub label: String,
+    /// The fault ends within the run (a recovery can be measured).
+    pub ends: bool,
+    /// The nodes it hits (empty for cluster-wide faults).
+    pub nodes: Vec<String>,
 }
 
 pub struct RunOutput {
@@ -150,6 +154,13 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
                 start,
                 end: end_t,
                 label: f.label.clone(),
+                ends: f.duration.is_some_and(|d| start + d <= end),
+                nodes: f
+                    .kind
+                    .machines()
+                    .iter()
+                    .map(|m| s.nodes[*m as usize].meta.name.clone())
+                    .collect(),
             }
         })
         .collect();

@@ -79,6 +79,8 @@ pub struct EventFilter {
     pub reason: String,
     pub object: Option<Glob>,
     pub message: Option<Glob>,
+    /// The record's `zone` field (node events, taints, evictions carry one).
+    pub zone: Option<String>,
 }
 
 impl EventFilter {
@@ -86,6 +88,10 @@ impl EventFilter {
         r.reason == self.reason
             && self.object.as_ref().is_none_or(|g| g.matches(&r.object))
             && self.message.as_ref().is_none_or(|g| g.matches(&r.message))
+            && self
+                .zone
+                .as_ref()
+                .is_none_or(|z| r.fields.iter().any(|(k, v)| *k == "zone" && v == z))
     }
     fn describe(&self) -> String {
         let mut s = self.reason.clone();
@@ -94,6 +100,9 @@ impl EventFilter {
         }
         if let Some(m) = &self.message {
             s.push_str(&format!(" with message {:?}", m.0));
+        }
+        if let Some(z) = &self.zone {
+            s.push_str(&format!(" in zone {z}"));
         }
         s
     }

@@ -477,7 +477,7 @@ impl NodeLifecycleController {
     /// `doNoExecuteTaintingPass`, every 100 ms: each zone's queue in key order.
     pub fn tainting_pass(&mut self, api: &mut ApiServer, cache: &KcmCache, now: SimTime) {
         for q in self.zone_queues.values_mut() {
-            q.try_process(now, |name, _queued_at| {
+            q.try_process(now, |name, queued_at| {
                 let Some(node) = cache.nodes.get(name) else {
                     return Processed::Done;
                 };
@@ -490,6 +490,23 @@ impl NodeLifecycleController {
                     ConditionStatus::True => return Processed::Done,
                 };
                 if swap_noexecute_taint(api, name, key, now) {
+                    // The TaintAdded record is still in the API server's buffer: add how long
+                    // the node waited in its zone queue for a token.
+                    let object = format!("Node/{name}");
+                    if let Some(r) = api
+                        .records
+                        .iter_mut()
+                        .rev()
+                        .find(|r| r.reason == "TaintAdded" && r.object == object)
+                    {
+                        r.fields.push((
+                            "queue_wait",
+                            crate::sim::time::format_secs(
+                                now.saturating_since(queued_at).as_nanos(),
+                                3,
+                            ),
+                        ));
+                    }
                     Processed::Done
                 } else {
                     Processed::Retry(SimDuration::ZERO)
@@ -613,6 +630,13 @@ impl NodeLifecycleController {
                 ("state", state.as_str().to_string()),
             ],
         });
+    }
+
+    /// A zone's NoExecute queue length and its bucket's tokens at `now` (for the time series).
+    pub fn zone_queue(&self, zone_key: &str, now: SimTime) -> Option<(usize, f64)> {
+        self.zone_queues
+            .get(zone_key)
+            .map(|q| (q.queued(), q.tokens_at(now)))
     }
 
     /// Nodes in the NoExecute queues (for the time series).

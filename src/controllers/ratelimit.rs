@@ -157,6 +157,25 @@ impl RateLimitedQueue {
         self.limiter.qps()
     }
 
+    /// Tokens in the bucket at `now` (0 while paused), without taking any.
+    pub fn tokens_at(&self, now: SimTime) -> f64 {
+        match &self.limiter {
+            Limiter::Never => 0.0,
+            Limiter::Bucket {
+                qps, tokens, last, ..
+            } => {
+                let limit = *qps as f64;
+                if limit.is_infinite() {
+                    return 1.0;
+                }
+                match last {
+                    None => 1.0,
+                    Some(l) => (*tokens + go_seconds(now.saturating_since(*l)) * limit).min(1.0),
+                }
+            }
+        }
+    }
+
     /// The rate actually applied: 0 while paused (where `qps()` reports the never-limiter's 1).
     pub fn effective_qps(&self) -> f32 {
         match self.limiter {

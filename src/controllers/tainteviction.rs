@@ -242,6 +242,11 @@ impl TaintEvictionController {
             .ok()
             .and_then(|p| p.spec.node_name.clone())
             .unwrap_or_default();
+        let zone = api
+            .nodes()
+            .get(&node)
+            .map(|n| n.zone_label())
+            .unwrap_or_default();
         if api.delete_pod(caller, key, None).is_ok() {
             ctx.record(Record {
                 t: now,
@@ -251,6 +256,7 @@ impl TaintEvictionController {
                 message: format!("Marking for deletion Pod {key}"),
                 fields: vec![
                     ("node", node),
+                    ("zone", zone),
                     ("cause", t.cause),
                     (
                         "timer_started",

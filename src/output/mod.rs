@@ -9,6 +9,7 @@
 pub mod plot;
 pub mod timeseries;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
 use crate::sim::time::format_secs;
+use crate::sim::SimTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -66,6 +68,8 @@ struct Summary<'a> {
     nodes: usize,
     pods_at_end: usize,
     evictions_total: u64,
+    /// Pods evicted by the taint eviction controller, by the zone of their node.
+    evictions_by_zone: BTreeMap<String, u64>,
     nodes_marked_not_ready: usize,
     failed_scheduling_events: usize,
     faults: Vec<FaultSummary>,
@@ -79,6 +83,88 @@ struct FaultSummary {
     label: String,
     start_s: String,
     end_s: String,
+    nodes: usize,
+    /// Seconds from the fault's start to the first `NodeNotReady` of one of its nodes.
+    time_to_detect_s: Option<String>,
+    /// … to the first NoExecute taint added to one of its nodes.
+    time_to_taint_s: Option<String>,
+    /// … to the first taint-manager eviction of a pod on one of its nodes.
+    time_to_first_eviction_s: Option<String>,
+    /// Seconds from the fault's end until every one of its nodes that went not-Ready was
+    /// Ready again (None if the fault does not end, or some node never recovered).
+    time_to_recover_s: Option<String>,
+    pods_evicted: u64,
+}
+
+/// The per-fault figures of `summary.json`, read from the event log.
+fn fault_summary(f: &crate::run::FaultWindow, records: &[crate::sim::Record]) -> FaultSummary {
+    fn mine(f: &crate::run::FaultWindow, r: &crate::sim::Record) -> bool {
+        if let Some(n) = r.object.strip_prefix("Node/") {
+            return f.nodes.iter().any(|x| x == n);
+        }
+        r.fields
+            .iter()
+            .any(|(k, v)| *k == "node" && f.nodes.iter().any(|x| x == v))
+    }
+    let after_start = |r: &&crate::sim::Record| r.t >= f.start;
+    let secs = |t: SimTime| format_secs(t.saturating_since(f.start).as_nanos(), 3);
+    let first = |pred: &dyn Fn(&crate::sim::Record) -> bool| {
+        records
+            .iter()
+            .filter(after_start)
+            .find(|r| pred(r) && mine(f, r))
+            .map(|r| secs(r.t))
+    };
+    let detect = first(&|r| r.reason == "NodeNotReady" && r.object.starts_with("Node/"));
+    let taint = first(&|r| {
+        r.reason == "TaintAdded"
+            && r.message.contains(":NoExecute")
+            && r.source == "node-controller"
+    });
+    let is_eviction = |r: &crate::sim::Record| {
+        r.reason == "TaintManagerEviction" && r.message.starts_with("Marking")
+    };
+    let eviction = first(&|r| is_eviction(r));
+    let pods_evicted = records
+        .iter()
+        .filter(after_start)
+        .filter(|r| is_eviction(r) && mine(f, r))
+        .count() as u64;
+    // Recovery: every node that went NotReady during the fault is Ready again after its end.
+    let went_down: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.t >= f.start && r.t <= f.end && r.reason == "NodeNotReady")
+        .filter_map(|r| r.object.strip_prefix("Node/"))
+        .filter(|n| f.nodes.iter().any(|x| x == n))
+        .collect();
+    let recover = if !f.ends || went_down.is_empty() {
+        None
+    } else {
+        let mut last = Some(f.end);
+        for n in &went_down {
+            let back = records.iter().find(|r| {
+                r.t >= f.end
+                    && r.reason == "NodeReady"
+                    && r.object.strip_prefix("Node/") == Some(*n)
+            });
+            last = match (last, back) {
+                (Some(l), Some(r)) => Some(l.max(r.t)),
+                _ => None,
+            };
+        }
+        last.map(|t| format_secs(t.saturating_since(f.end).as_nanos(), 3))
+    };
+    FaultSummary {
+        label: f.label.clone(),
+        start_s: format_secs(f.start.as_nanos(), 3),
+        end_s: format_secs(f.end.as_nanos(), 3),
+        nodes: f.nodes.len(),
+        time_to_detect_s: detect,
+        time_to_taint_s: taint,
+        time_to_first_eviction_s: eviction,
+        time_to_recover_s: recover,
+        pods_evicted,
+    }
 }
 
 pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
@@ -93,42 +179,65 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
         .iter()
         .filter(|r| r.reason == "TaintManagerEviction" && r.message.starts_with("Marking"))
         .count() as u64;
-    let summary = Summary {
-        scenario: &s.name,
-        kubernetes_version: &s.kubernetes_version,
-        seed: out.seed,
-        digest: &out.digest,
-        simulated_seconds: format_secs(out.end.as_nanos(), 3),
-        stop_reason: out.stop.as_str(),
-        events_logged: out.records.len(),
-        nodes: out.final_nodes,
-        pods_at_end: out.final_pods,
-        evictions_total: evictions,
-        nodes_marked_not_ready: count("NodeNotReady", "Node/"),
-        failed_scheduling_events: count("FailedScheduling", ""),
-        faults: out
-            .faults
-            .iter()
-            .map(|f| FaultSummary {
-                label: f.label.clone(),
-                start_s: format_secs(f.start.as_nanos(), 3),
-                end_s: format_secs(f.end.as_nanos(), 3),
-            })
-            .collect(),
-        expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
-        expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
-        expectations: out
-            .expectations
-            .iter()
-            .map(|e| ExpectationSummary {
-                origin: &e.origin,
-                description: &e.description,
-                expected: &e.expected,
-                observed: &e.observed,
-                passed: e.passed,
-            })
-            .collect(),
-    };
+    let summary =
+        Summary {
+            scenario: &s.name,
+            kubernetes_version: &s.kubernetes_version,
+            seed: out.seed,
+            digest: &out.digest,
+            simulated_seconds: format_secs(out.end.as_nanos(), 3),
+            stop_reason: out.stop.as_str(),
+            events_logged: out.records.len(),
+            nodes: out.final_nodes,
+            pods_at_end: out.final_pods,
+            evictions_total: evictions,
+            evictions_by_zone: {
+                let zone_of: BTreeMap<&str, String> = s
+                    .nodes
+                    .iter()
+                    .map(|n| (n.meta.name.as_str(), n.zone_label()))
+                    .collect();
+                let mut m = BTreeMap::new();
+                for r in out.records.iter().filter(|r| {
+                    r.reason == "TaintManagerEviction" && r.message.starts_with("Marking")
+                }) {
+                    let node = r
+                        .fields
+                        .iter()
+                        .find(|(k, _)| *k == "node")
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or("");
+                    let zone = zone_of.get(node).cloned().unwrap_or_default();
+                    *m.entry(if zone.is_empty() {
+                        "none".to_string()
+                    } else {
+                        zone
+                    })
+                    .or_insert(0) += 1;
+                }
+                m
+            },
+            nodes_marked_not_ready: count("NodeNotReady", "Node/"),
+            failed_scheduling_events: count("FailedScheduling", ""),
+            faults: out
+                .faults
+                .iter()
+                .map(|f| fault_summary(f, &out.records))
+                .collect(),
+            expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
+            expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
+            expectations: out
+                .expectations
+                .iter()
+                .map(|e| ExpectationSummary {
+                    origin: &e.origin,
+                    description: &e.description,
+                    expected: &e.expected,
+                    observed: &e.observed,
+                    passed: e.passed,
+                })
+                .collect(),
+        };
     let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");
     v.push(b'\n');
     v

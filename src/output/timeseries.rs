@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::Cluster;
+use crate::controllers::nodelifecycle::ZoneState;
 use crate::model::*;
 use crate::sim::{Record, SimTime};
 
@@ -31,7 +32,7 @@ impl TimeSeries {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    if i == 0 {
+                    if i == 0 || v.fract() != 0.0 {
                         format!("{v:.3}")
                     } else {
                         format!("{}", *v as i64)
@@ -85,6 +86,9 @@ impl Sampler {
             for s in ["ready", "not_ready", "unknown"] {
                 columns.push(format!("nodes_{s}_{name}"));
             }
+            columns.push(format!("zone_state_{name}"));
+            columns.push(format!("nlc_queue_{name}"));
+            columns.push(format!("nlc_tokens_{name}"));
         }
         columns.extend(POD_COLUMNS.iter().map(|s| s.to_string()));
         Sampler {
@@ -131,6 +135,16 @@ impl Sampler {
         let mut row = vec![now.as_secs_f64()];
         for z in &self.zones {
             row.extend(per_zone[z].iter().map(|v| *v as f64));
+            let state = match c.kcm.nlc.zone_state(z) {
+                None | Some(ZoneState::Initial) => 0.0,
+                Some(ZoneState::Normal) => 1.0,
+                Some(ZoneState::PartialDisruption) => 2.0,
+                Some(ZoneState::FullDisruption) => 3.0,
+            };
+            let (queue, tokens) = c.kcm.nlc.zone_queue(z, now).unwrap_or((0, 0.0));
+            row.push(state);
+            row.push(queue as f64);
+            row.push(tokens);
         }
         row.extend(phases.iter().map(|v| *v as f64));
         row.extend(

@@ -1142,10 +1142,14 @@ fn expectation(
             }
             Ok(CountSpec { exact: c, min, max })
         };
-    let filter = |reason: &str, object: &Option<String>, message: &Option<String>| EventFilter {
+    let filter = |reason: &str,
+                  object: &Option<String>,
+                  message: &Option<String>,
+                  zone: &Option<String>| EventFilter {
         reason: reason.to_string(),
         object: object.clone().map(Glob),
         message: message.clone().map(Glob),
+        zone: zone.clone(),
     };
     let (when, expectation) =
         match &e {
@@ -1249,7 +1253,7 @@ fn expectation(
             RawExpect::EventCount(x) => (
                 at(&x.at)?,
                 Expectation::EventCount {
-                    filter: filter(&x.reason, &x.object, &x.message),
+                    filter: filter(&x.reason, &x.object, &x.message, &x.zone),
                     count: count(x.count, x.min, x.max)?,
                 },
             ),
@@ -1261,7 +1265,7 @@ fn expectation(
                 (
                     None,
                     Expectation::EventTime {
-                        filter: filter(&x.reason, &x.object, &x.message),
+                        filter: filter(&x.reason, &x.object, &x.message, &x.zone),
                         nth: x.nth.unwrap_or(1),
                         at: t,
                         tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),

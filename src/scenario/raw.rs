@@ -312,6 +312,7 @@ pub struct RawEventCountExpect {
     pub reason: String,
     pub object: Option<String>,
     pub message: Option<String>,
+    pub zone: Option<String>,
     pub count: Option<u64>,
     pub min: Option<u64>,
     pub max: Option<u64>,
@@ -323,6 +324,7 @@ pub struct RawEventTimeExpect {
     pub reason: String,
     pub object: Option<String>,
     pub message: Option<String>,
+    pub zone: Option<String>,
     /// 1 = the first matching event (default).
     pub nth: Option<u64>,
     pub at: DurationValue,

@@ -11,10 +11,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:bd4cbf155997129c"),
     (
         "controller-manager-restart.yaml",
-        "fnv1a64:d0b63df8924b381f",
+        "fnv1a64:25587bf0f4591027",
     ),
-    ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
-    ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
+    ("node-partition.yaml", "fnv1a64:38e950eca2c9126f"),
+    ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
 ];
 
 #[test]
