@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod errors;
+mod faults;
 mod fidelity;
 mod manifests;
 mod scenarios;
