@@ -177,6 +177,8 @@ impl Component for Kubelet {
         flag("nodeStatusUpdateFrequency", Duration),
         flag("nodeStatusReportFrequency", Duration),
         flag("nodeLeaseDurationSeconds", Int),
+        flag("node-labels", Str),
+        flag("register-with-taints", Str),
     ];
     const UNMODELLED: &'static [&'static str] = &[
         "maxPods",
@@ -200,8 +202,6 @@ impl Component for Kubelet {
         "fileCheckFrequency",
         "httpCheckFrequency",
         "v",
-        "node-labels",
-        "register-with-taints",
         "registerWithTaints",
         "cpuManagerPolicy",
         "shutdownGracePeriod",

@@ -560,6 +560,43 @@ fn resolve(
         value: (minor >= 34).to_string(),
         source: profile.clone(),
     });
+    // `--node-labels` and `--register-with-taints`: what every kubelet registers its Node
+    // with (a node pool's own labels and taints come on top).
+    let strv = |v: FlagValue| match v {
+        FlagValue::Str(s) => s,
+        _ => String::new(),
+    };
+    let node_labels_text = strv(r.get(
+        kl,
+        klov,
+        "node-labels",
+        FlagValue::Str(String::new()),
+        "default",
+    ));
+    let mut register_labels: Vec<(String, String)> = Vec::new();
+    for pair in node_labels_text.split(',').filter(|p| !p.trim().is_empty()) {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(InputError::at_path(
+                file,
+                "components.kubelet.node-labels",
+                format!("expected `key=value[,key=value…]`; {pair:?} has no `=`"),
+            ));
+        };
+        register_labels.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let taints_text = strv(r.get(
+        kl,
+        klov,
+        "register-with-taints",
+        FlagValue::Str(String::new()),
+        "default",
+    ));
+    let mut register_taints = Vec::new();
+    for t in taints_text.split(',').filter(|p| !p.trim().is_empty()) {
+        register_taints.push(parse_taint_text(t.trim()).map_err(|msg| {
+            InputError::at_path(file, "components.kubelet.register-with-taints", msg)
+        })?);
+    }
     let kubelet = KubeletConfig {
         node_status_update_frequency: update,
         node_status_report_frequency: report,
@@ -630,7 +667,17 @@ fn resolve(
     }
 
     // Cluster.
-    let nodes = build_nodes(std::mem::take(&mut raw.cluster), file, &mut warnings)?;
+    let mut nodes = build_nodes(std::mem::take(&mut raw.cluster), file, &mut warnings)?;
+    for n in &mut nodes {
+        for (k, v) in &register_labels {
+            n.meta.labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for t in &register_taints {
+            if !n.spec.taints.iter().any(|x| x.matches(t)) {
+                n.spec.taints.push(t.clone());
+            }
+        }
+    }
     let node_names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
     let zones: BTreeSet<String> = nodes
         .iter()

@@ -134,3 +134,35 @@ fn kubelet_stop_keeps_pods_running_and_restart_reboots_nothing() {
         .collect();
     assert!(started_after.is_empty(), "{started_after:?}");
 }
+
+#[test]
+fn kubelet_node_labels_and_register_with_taints_apply_to_every_node() {
+    let text = scenario("- at: 30s\n  duration: 60s\n  networkPartition: {selector: {team: a}}\n")
+        .replace(
+            "workloads:",
+            "components:\n  kubelet:\n    node-labels: \"team=a,tier=web\"\n    register-with-taints: \"dedicated=infra:NoSchedule\"\nworkloads:",
+        );
+    let dir = scratch("kubelet-flags");
+    let path = dir.join("s.yaml");
+    std::fs::write(&path, &text).expect("write");
+    let s = load(&path, &[]);
+    for n in &s.nodes {
+        assert_eq!(n.meta.labels.get("team").map(|s| s.as_str()), Some("a"));
+        assert_eq!(n.meta.labels.get("tier").map(|s| s.as_str()), Some("web"));
+        assert!(n
+            .spec
+            .taints
+            .iter()
+            .any(|t| t.to_text() == "dedicated=infra:NoSchedule"));
+    }
+    // The selector saw the registered labels: every node is partitioned.
+    assert_eq!(s.timeline[0].kind.machines().len(), s.nodes.len());
+    let bad = text.replace("dedicated=infra:NoSchedule", "dedicated=infra:NoSchedul");
+    std::fs::write(&path, bad).expect("write");
+    let err = kubesim::scenario::load(&path, &[]).expect_err("bad effect");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("register-with-taints") && msg.contains("NoSchedule"),
+        "{msg}"
+    );
+}
