@@ -22,6 +22,8 @@ pub struct KcmCache {
     /// Pods in a terminal phase, and pods with a deletionTimestamp (for pod GC).
     pub terminal: BTreeSet<String>,
     pub terminating: BTreeSet<String>,
+    /// Bumped whenever a node is added to or removed from `nodes`.
+    pub node_set_version: u64,
 }
 
 /// The previous cached version of whatever a change touched.
@@ -47,8 +49,20 @@ fn owner_key(p: &Pod) -> Option<String> {
 impl KcmCache {
     pub fn apply(&mut self, change: &Change) -> Previous {
         match change {
-            Change::Node(n) => Previous::Node(self.nodes.insert(n.meta.name.clone(), n.clone())),
-            Change::NodeDeleted(n) => Previous::Node(self.nodes.remove(&n.meta.name)),
+            Change::Node(n) => {
+                let old = self.nodes.insert(n.meta.name.clone(), n.clone());
+                if old.is_none() {
+                    self.node_set_version += 1;
+                }
+                Previous::Node(old)
+            }
+            Change::NodeDeleted(n) => {
+                let old = self.nodes.remove(&n.meta.name);
+                if old.is_some() {
+                    self.node_set_version += 1;
+                }
+                Previous::Node(old)
+            }
             Change::Lease(l) => {
                 self.leases.insert(l.name.clone(), l.clone());
                 Previous::None

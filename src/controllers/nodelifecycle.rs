@@ -98,11 +98,14 @@ struct HealthRecord {
 
 pub struct NodeLifecycleController {
     config: NodeLifecycleConfig,
-    records: BTreeMap<String, HealthRecord>,
+    /// Health records by node uid (integer keys: a pass looks every node up).
+    records: BTreeMap<u64, HealthRecord>,
     known: BTreeSet<String>,
+    /// The cache's node-set version when `known` was last reconciled with it.
+    known_version: Option<u64>,
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
-    zone_cache: BTreeMap<String, (Arc<Node>, String)>,
+    zone_cache: BTreeMap<u64, (Arc<Node>, String)>,
     /// `nodesToRetry`: nodes whose pods could not all be marked NotReady; retried next pass.
     nodes_to_retry: BTreeSet<String>,
 }
@@ -132,6 +135,7 @@ impl NodeLifecycleController {
             config,
             records: BTreeMap::new(),
             known: BTreeSet::new(),
+            known_version: None,
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
             zone_cache: BTreeMap::new(),
@@ -140,9 +144,9 @@ impl NodeLifecycleController {
     }
 
     /// The Ready status the controller saved for the node (its `nodeHealthMap` entry).
-    pub fn saved_ready_status(&self, node: &str) -> Option<ConditionStatus> {
+    pub fn saved_ready_status(&self, node: &Node) -> Option<ConditionStatus> {
         self.records
-            .get(node)
+            .get(&node.meta.uid)
             .and_then(|r| r.saved_ready.map(|s| s.status))
     }
 
@@ -164,10 +168,10 @@ impl NodeLifecycleController {
         let Some(node) = &pod.spec.node_name else {
             return;
         };
-        if !cache.nodes.contains_key(node) {
+        let Some(n) = cache.nodes.get(node) else {
             return;
-        }
-        match self.saved_ready_status(node) {
+        };
+        match self.saved_ready_status(n) {
             Some(ConditionStatus::True) | None => {}
             Some(_) => {
                 let _ = mark_pods_not_ready(ctx, api, std::slice::from_ref(pod), node, ctx.now());
@@ -190,12 +194,12 @@ impl NodeLifecycleController {
     /// The node's zone key, recomputed only when the Node object changed (labels are read
     /// from the cached object; most passes see the same object as the last one).
     fn zone_of(&mut self, node: &Arc<Node>) -> String {
-        match self.zone_cache.get(node.meta.name.as_str()) {
+        match self.zone_cache.get(&node.meta.uid) {
             Some((seen, zone)) if Arc::ptr_eq(seen, node) => zone.clone(),
             _ => {
                 let zone = node.zone_key();
                 self.zone_cache
-                    .insert(node.meta.name.clone(), (node.clone(), zone.clone()));
+                    .insert(node.meta.uid, (node.clone(), zone.clone()));
                 zone
             }
         }
@@ -215,52 +219,19 @@ impl NodeLifecycleController {
     pub fn monitor_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
         let now = ctx.now();
         let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
-        for n in &nodes {
-            let name = &n.meta.name;
-            if !self.known.contains(name) {
-                self.known.insert(name.clone());
-                self.ensure_zone(&n.zone_key());
-                node_record(
-                    ctx,
-                    "RegisteredNode",
-                    n,
-                    format!("Registered Node {name} in Controller"),
-                );
-                self.mark_node_as_reachable(api, n);
-            }
+        // Registration and removal only when the cache's node set changed.
+        if self.known_version != Some(cache.node_set_version) {
+            self.known_version = Some(cache.node_set_version);
+            self.reconcile_known(ctx, api, &nodes);
         }
-        // Every cached node is known now, so some known node is gone only if the counts differ.
-        let gone: Vec<String> = if self.known.len() == nodes.len() {
-            Vec::new()
-        } else {
-            let present: BTreeSet<&String> = nodes.iter().map(|n| &n.meta.name).collect();
-            self.known
-                .iter()
-                .filter(|k| !present.contains(k))
-                .cloned()
-                .collect()
-        };
-        for name in gone {
-            self.known.remove(&name);
-            self.records.remove(&name);
-            self.zone_cache.remove(&name);
-            node_record(
-                ctx,
-                "RemovingNode",
-                &Node {
-                    meta: ObjectMeta {
-                        name: name.clone(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-                format!("Removing Node {name} from Controller"),
-            );
-        }
-
         let mut zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = BTreeMap::new();
+        // Nodes and leases are both sorted by name: walk them together.
+        let mut leases = cache.leases.iter().peekable();
         for n in &nodes {
-            let Some((observed, current, node)) = self.try_update_node_health(api, cache, n, now)
+            let name = n.meta.name.as_str();
+            while leases.next_if(|(k, _)| k.as_str() < name).is_some() {}
+            let lease = leases.next_if(|(k, _)| k.as_str() == name).map(|(_, l)| l);
+            let Some((observed, current, node)) = self.try_update_node_health(api, lease, n, now)
             else {
                 continue;
             };
@@ -282,7 +253,8 @@ impl NodeLifecycleController {
                 if let Some(decide) = decide {
                     self.process_taint_based_eviction(api, &node, decide, now);
                 }
-                let needs_retry = self.nodes_to_retry.contains(&node.meta.name);
+                let needs_retry = !self.nodes_to_retry.is_empty()
+                    && self.nodes_to_retry.contains(&node.meta.name);
                 let transition =
                     cur != ConditionStatus::True && observed == Some(ConditionStatus::True);
                 if transition {
@@ -302,20 +274,76 @@ impl NodeLifecycleController {
                     }
                 }
             }
-            self.nodes_to_retry.remove(&node.meta.name);
+            if !self.nodes_to_retry.is_empty() {
+                self.nodes_to_retry.remove(&node.meta.name);
+            }
         }
         self.handle_disruption(ctx, api, &zone_conds, &nodes, now);
+    }
+
+    /// New nodes are registered (`RegisteredNode`, no NLC taints); vanished ones forgotten.
+    fn reconcile_known(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        nodes: &[Arc<Node>],
+    ) {
+        for n in nodes {
+            let name = &n.meta.name;
+            if !self.known.contains(name) {
+                self.known.insert(name.clone());
+                self.ensure_zone(&n.zone_key());
+                node_record(
+                    ctx,
+                    "RegisteredNode",
+                    n,
+                    format!("Registered Node {name} in Controller"),
+                );
+                self.mark_node_as_reachable(api, n);
+            }
+        }
+        // Every cached node is known now, so some known node is gone only if the counts differ.
+        if self.known.len() == nodes.len() {
+            return;
+        }
+        let present: BTreeMap<&String, u64> =
+            nodes.iter().map(|n| (&n.meta.name, n.meta.uid)).collect();
+        let gone: Vec<String> = self
+            .known
+            .iter()
+            .filter(|k| !present.contains_key(k))
+            .cloned()
+            .collect();
+        let live: BTreeSet<u64> = present.values().copied().collect();
+        self.records.retain(|uid, _| live.contains(uid));
+        self.zone_cache.retain(|uid, _| live.contains(uid));
+        for name in gone {
+            self.known.remove(&name);
+            node_record(
+                ctx,
+                "RemovingNode",
+                &Node {
+                    meta: ObjectMeta {
+                        name: name.clone(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                format!("Removing Node {name} from Controller"),
+            );
+        }
     }
 
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
     fn try_update_node_health(
         &mut self,
         api: &mut ApiServer,
-        cache: &KcmCache,
+        lease: Option<&Arc<Lease>>,
         node: &Arc<Node>,
         now: SimTime,
     ) -> Option<(Option<ConditionStatus>, Option<ConditionStatus>, Arc<Node>)> {
         let name = node.meta.name.as_str();
+        let uid = node.meta.uid;
         let cur = node.ready().map(SavedReady::of);
         let (observed, grace) = match &cur {
             None => (
@@ -324,7 +352,7 @@ impl NodeLifecycleController {
             ),
             Some(c) => (Some(c.status), self.config.node_monitor_grace_period),
         };
-        match self.records.get_mut(name) {
+        match self.records.get_mut(&uid) {
             None => {
                 // First sight: a node without a Ready condition is judged from its creation.
                 let start = if cur.is_none() {
@@ -333,7 +361,7 @@ impl NodeLifecycleController {
                     now
                 };
                 self.records.insert(
-                    name.to_string(),
+                    uid,
                     HealthRecord {
                         probe: start,
                         ready_transition: start,
@@ -360,8 +388,8 @@ impl NodeLifecycleController {
                 _ => {}
             },
         }
-        let rec = self.records.get_mut(name).expect("just ensured");
-        if let Some(lease) = cache.leases.get(name) {
+        let rec = self.records.get_mut(&uid).expect("just ensured");
+        if let Some(lease) = lease {
             if rec
                 .lease
                 .as_ref()
@@ -409,7 +437,7 @@ impl NodeLifecycleController {
         let conditions = updated.status.conditions.clone();
         match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
             Ok(written) => {
-                let rec = self.records.get_mut(name).expect("exists");
+                let rec = self.records.get_mut(&uid).expect("exists");
                 rec.ready_transition = now;
                 rec.saved_ready = written.ready().map(SavedReady::of);
                 Some((observed, written.ready_status(), written))

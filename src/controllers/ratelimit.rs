@@ -5,7 +5,7 @@
 //! Invariant: one token buys one head-of-queue attempt, whatever its outcome; a name leaves the
 //! queue's set only through `remove`. Rates are float32 as upstream, widened to float64.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::sim::{SimDuration, SimTime};
 
@@ -107,7 +107,9 @@ pub struct RateLimitedQueue {
     limiter: Limiter,
     /// Heap ordered by (process_at, seq); a BTreeMap keeps it deterministic and removable.
     heap: BTreeMap<(SimTime, u64), Item>,
-    set: BTreeSet<String>,
+    /// The queue's set: every name added and not removed, with its heap key while it is
+    /// still queued (so `Remove` costs O(log n), not a scan of the heap).
+    set: BTreeMap<String, Option<(SimTime, u64)>>,
     next_seq: u64,
 }
 
@@ -116,18 +118,18 @@ impl RateLimitedQueue {
         RateLimitedQueue {
             limiter: Limiter::bucket(qps),
             heap: BTreeMap::new(),
-            set: BTreeSet::new(),
+            set: BTreeMap::new(),
             next_seq: 0,
         }
     }
 
     /// `Add`: no-op (false) if the name is in the set, whether queued or already processed.
     pub fn add(&mut self, name: &str, now: SimTime) -> bool {
-        if self.set.contains(name) {
+        if self.set.contains_key(name) {
             return false;
         }
-        self.set.insert(name.to_string());
         let seq = self.next_seq;
+        self.set.insert(name.to_string(), Some((now, seq)));
         self.next_seq += 1;
         self.heap.insert(
             (now, seq),
@@ -142,11 +144,15 @@ impl RateLimitedQueue {
 
     /// `Remove`: forget the name entirely (the only way to re-arm it).
     pub fn remove(&mut self, name: &str) -> bool {
-        let was = self.set.remove(name);
-        if was {
-            self.heap.retain(|_, it| it.name != name);
+        match self.set.remove(name) {
+            None => false,
+            Some(key) => {
+                if let Some(key) = key {
+                    self.heap.remove(&key);
+                }
+                true
+            }
         }
-        was
     }
 
     pub fn queued(&self) -> usize {
@@ -218,9 +224,16 @@ impl RateLimitedQueue {
             }
             let item = self.heap.remove(&key).expect("head exists");
             match f(&item.name, item.added_at) {
-                Processed::Done => {}
+                Processed::Done => {
+                    if let Some(k) = self.set.get_mut(&item.name) {
+                        *k = None;
+                    }
+                }
                 Processed::Retry(wait) => {
                     let at = now + wait + SimDuration::from_nanos(1);
+                    if let Some(k) = self.set.get_mut(&item.name) {
+                        *k = Some((at, item.seq));
+                    }
                     self.heap.insert((at, item.seq), item);
                 }
             }
@@ -234,7 +247,7 @@ impl RateLimitedQueue {
     fn snapshot(&self) -> (Vec<String>, Vec<String>) {
         (
             self.heap.values().map(|i| i.name.clone()).collect(),
-            self.set.iter().cloned().collect(),
+            self.set.keys().cloned().collect(),
         )
     }
 }

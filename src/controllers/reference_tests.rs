@@ -621,7 +621,7 @@ fn n1_try_update_node_health_cached_status_equals_returned_status() {
             k.pass(now);
             let n = k.node("node0");
             assert_eq!(
-                k.kcm.nlc.saved_ready_status("node0"),
+                k.kcm.nlc.saved_ready_status(&n),
                 n.ready_status(),
                 "{status:?} stale={stale}"
             );
