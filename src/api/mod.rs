@@ -39,6 +39,12 @@ pub enum Change {
     Node(Arc<Node>),
     NodeDeleted(Arc<Node>),
     Lease(Arc<Lease>),
+    /// A kubelet's planned lease renewals (see [`ApiServer::plan_lease_renewals`]); an empty
+    /// plan withdraws the previous one.
+    LeasePlan {
+        name: String,
+        times: Arc<Vec<SimTime>>,
+    },
     Pod(Arc<Pod>),
     PodDeleted(Arc<Pod>),
     ReplicaSet(Arc<ReplicaSet>),
@@ -68,6 +74,8 @@ pub struct ApiServer {
     next_uid: u64,
     nodes: BTreeMap<String, Arc<Node>>,
     leases: BTreeMap<String, Arc<Lease>>,
+    /// Renewals a kubelet has announced and that happen unless withdrawn (lazy heartbeats).
+    lease_plans: BTreeMap<String, Arc<Vec<SimTime>>>,
     pods: BTreeMap<String, Arc<Pod>>,
     pods_by_node: BTreeMap<String, BTreeSet<String>>,
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
@@ -126,6 +134,7 @@ impl ApiServer {
             next_uid: 1,
             nodes: BTreeMap::new(),
             leases: BTreeMap::new(),
+            lease_plans: BTreeMap::new(),
             pods: BTreeMap::new(),
             pods_by_node: BTreeMap::new(),
             replicasets: BTreeMap::new(),
@@ -295,21 +304,69 @@ impl ApiServer {
 
     pub fn get_lease(&self, caller: Caller, name: &str) -> Result<Arc<Lease>, ApiError> {
         self.check(caller)?;
-        self.leases
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("Lease/{NODE_LEASE_NAMESPACE}/{name}")))
+        let lease =
+            self.leases.get(name).cloned().ok_or_else(|| {
+                ApiError::NotFound(format!("Lease/{NODE_LEASE_NAMESPACE}/{name}"))
+            })?;
+        Ok(match latest_planned(self.lease_plans.get(name), self.now) {
+            Some(t) if t > lease.renew_time => Arc::new(Lease {
+                renew_time: t,
+                ..(*lease).clone()
+            }),
+            _ => lease,
+        })
     }
 
-    /// Creates the lease if missing (POST) or replaces it (PUT).
+    /// Creates the lease if missing (POST) or replaces it (PUT). A PUT supersedes any plan.
     pub fn put_lease(&mut self, caller: Caller, mut lease: Lease) -> Result<Arc<Lease>, ApiError> {
         self.check(caller)?;
         lease.resource_version = self.next_rv();
         let lease = Arc::new(lease);
         self.leases.insert(lease.name.clone(), lease.clone());
+        self.lease_plans.remove(&lease.name);
         self.outbox
             .push((Watcher::ControllerManager, Change::Lease(lease.clone())));
         Ok(lease)
+    }
+
+    /// Lazy heartbeats: a kubelet in steady state announces its next renewals (each a PUT of
+    /// `renewTime = t` at time t) instead of sending them one by one. Readers see exactly what
+    /// the eager PUTs would have shown: the latest planned time not after now. The watch
+    /// carries the plan once; the kubelet withdraws the unexecuted part with
+    /// [`ApiServer::withdraw_lease_plan`] the moment a fault would have made them fail.
+    pub fn plan_lease_renewals(&mut self, name: &str, times: Vec<SimTime>) {
+        let times = Arc::new(times);
+        self.lease_plans.insert(name.to_string(), times.clone());
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::LeasePlan {
+                name: name.to_string(),
+                times,
+            },
+        ));
+    }
+
+    /// The planned renewals before `at` happened: they become the stored lease; the rest are
+    /// withdrawn (also from the watchers' view).
+    pub fn withdraw_lease_plan(&mut self, name: &str, at: SimTime) {
+        let Some(plan) = self.lease_plans.remove(name) else {
+            return;
+        };
+        let kept: Vec<SimTime> = plan.iter().copied().filter(|t| *t < at).collect();
+        if let (Some(last), Some(lease)) = (kept.last(), self.leases.get(name)) {
+            if *last > lease.renew_time {
+                let mut l = (**lease).clone();
+                l.renew_time = *last;
+                self.leases.insert(name.to_string(), Arc::new(l));
+            }
+        }
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::LeasePlan {
+                name: name.to_string(),
+                times: Arc::new(kept),
+            },
+        ));
     }
 
     // ----- leader election records (kube-system) -----
@@ -541,6 +598,13 @@ impl ApiServer {
 }
 
 /// The name Kubernetes gives each caller as an event source.
+/// The latest planned renewal not after `now`.
+pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<SimTime> {
+    let plan = plan?;
+    let n = plan.partition_point(|t| *t <= now);
+    n.checked_sub(1).map(|i| plan[i])
+}
+
 pub fn source_name(caller: Caller) -> &'static str {
     match caller {
         Caller::Kubelet(_) => "kubelet",

@@ -83,6 +83,7 @@ impl Cluster {
             stopped: vec![0; s.nodes.len()],
             cloud: Cloud::default(),
         };
+        c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);
         for m in 0..c.kubelets.len() as u32 {
             ctx.schedule_at(
@@ -254,6 +255,26 @@ impl Cluster {
 
     fn fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
         let kind = self.faults[index].clone();
+        // Lazy heartbeats: planned lease renewals stop where this fault would make them fail.
+        if start {
+            match &kind {
+                FaultKind::ApiServerUnavailable => {
+                    for k in &mut self.kubelets {
+                        k.interrupt_lease_plan(ctx, &mut self.api);
+                    }
+                }
+                FaultKind::NodeCrash { machines }
+                | FaultKind::VmDeleted { machines }
+                | FaultKind::KubeletStop { machines }
+                | FaultKind::NetworkPartition { machines }
+                | FaultKind::SlowLeaseRenewals { machines, .. } => {
+                    for &m in machines {
+                        self.kubelets[m as usize].interrupt_lease_plan(ctx, &mut self.api);
+                    }
+                }
+                FaultKind::TaintNodes { .. } | FaultKind::ControllerManagerRestart => {}
+            }
+        }
         let (reason, message) = match &kind {
             FaultKind::NodeCrash { machines } => {
                 for &m in machines {

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use crate::api::Change;
 use crate::model::*;
+use crate::sim::{SimDuration, SimTime};
 
 #[derive(Default)]
 pub struct KcmCache {
     pub nodes: BTreeMap<String, Arc<Node>>,
-    pub leases: BTreeMap<String, Arc<Lease>>,
+    pub leases: BTreeMap<String, CachedLease>,
     pub pods: BTreeMap<String, Arc<Pod>>,
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
@@ -24,6 +25,35 @@ pub struct KcmCache {
     pub terminating: BTreeSet<String>,
     /// Bumped whenever a node is added to or removed from `nodes`.
     pub node_set_version: u64,
+    /// The watch propagation delay: a planned renewal at t is seen from t + this on.
+    pub watch_delay: SimDuration,
+}
+
+/// A node lease as the informer has it: the last object written, plus the kubelet's announced
+/// renewals (lazy heartbeats).
+#[derive(Clone, Debug, Default)]
+pub struct CachedLease {
+    pub renew_time: Option<SimTime>,
+    pub plan: Option<Arc<Vec<SimTime>>>,
+}
+
+impl CachedLease {
+    /// The renewTime this informer shows at `now`: what the eager PUTs, each delivered after
+    /// the watch delay, would have shown.
+    pub fn renew_time_at(&self, now: SimTime, watch_delay: SimDuration) -> Option<SimTime> {
+        let seen = if now.as_nanos() >= watch_delay.as_nanos() {
+            crate::api::latest_planned(
+                self.plan.as_ref(),
+                SimTime(now.as_nanos() - watch_delay.as_nanos()),
+            )
+        } else {
+            None
+        };
+        match (self.renew_time, seen) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// The previous cached version of whatever a change touched.
@@ -64,7 +94,14 @@ impl KcmCache {
                 Previous::Node(old)
             }
             Change::Lease(l) => {
-                self.leases.insert(l.name.clone(), l.clone());
+                let e = self.leases.entry(l.name.clone()).or_default();
+                e.renew_time = Some(l.renew_time);
+                e.plan = None;
+                Previous::None
+            }
+            Change::LeasePlan { name, times } => {
+                let e = self.leases.entry(name.clone()).or_default();
+                e.plan = (!times.is_empty()).then(|| times.clone());
                 Previous::None
             }
             Change::Pod(p) => {

@@ -93,7 +93,8 @@ struct HealthRecord {
     ready_transition: SimTime,
     /// The Ready condition as last saved (None: the node had none).
     saved_ready: Option<SavedReady>,
-    lease: Option<Arc<Lease>>,
+    /// The newest lease renewTime observed.
+    lease_renew: Option<SimTime>,
 }
 
 pub struct NodeLifecycleController {
@@ -230,7 +231,9 @@ impl NodeLifecycleController {
         for n in &nodes {
             let name = n.meta.name.as_str();
             while leases.next_if(|(k, _)| k.as_str() < name).is_some() {}
-            let lease = leases.next_if(|(k, _)| k.as_str() == name).map(|(_, l)| l);
+            let lease = leases
+                .next_if(|(k, _)| k.as_str() == name)
+                .and_then(|(_, l)| l.renew_time_at(now, cache.watch_delay));
             let Some((observed, current, node)) = self.try_update_node_health(api, lease, n, now)
             else {
                 continue;
@@ -338,7 +341,7 @@ impl NodeLifecycleController {
     fn try_update_node_health(
         &mut self,
         api: &mut ApiServer,
-        lease: Option<&Arc<Lease>>,
+        lease: Option<SimTime>,
         node: &Arc<Node>,
         now: SimTime,
     ) -> Option<(Option<ConditionStatus>, Option<ConditionStatus>, Arc<Node>)> {
@@ -366,7 +369,7 @@ impl NodeLifecycleController {
                         probe: start,
                         ready_transition: start,
                         saved_ready: cur,
-                        lease: None,
+                        lease_renew: None,
                     },
                 );
             }
@@ -389,13 +392,9 @@ impl NodeLifecycleController {
             },
         }
         let rec = self.records.get_mut(&uid).expect("just ensured");
-        if let Some(lease) = lease {
-            if rec
-                .lease
-                .as_ref()
-                .is_none_or(|l| l.renew_time < lease.renew_time)
-            {
-                rec.lease = Some(lease.clone());
+        if let Some(renew) = lease {
+            if rec.lease_renew.is_none_or(|l| l < renew) {
+                rec.lease_renew = Some(renew);
                 rec.probe = now;
             }
         }

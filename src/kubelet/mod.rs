@@ -31,6 +31,9 @@ pub struct KubeletConfig {
     pub node_lease_duration_seconds: u64,
     /// Kubernetes ≥ 1.34 (#130919): a ±50 % offset on the report period, drawn after each change.
     pub report_jitter: bool,
+    /// Lazy heartbeats: in steady state the lease loop announces its next renewals to the API
+    /// server instead of running one event per renewal (same event log; see `LeasePlan`).
+    pub lazy_heartbeats: bool,
 }
 
 impl Default for KubeletConfig {
@@ -40,6 +43,7 @@ impl Default for KubeletConfig {
             node_status_report_frequency: SimDuration::from_mins(5),
             node_lease_duration_seconds: 40,
             report_jitter: true,
+            lazy_heartbeats: true,
         }
     }
 }
@@ -48,6 +52,18 @@ const JITTER_FACTOR: f64 = 0.04;
 const LEASE_RENEW_FRACTION: f64 = 0.25;
 const REGISTER_INITIAL_STEP: SimDuration = SimDuration::from_millis(100);
 const BACKOFF_CAP: SimDuration = SimDuration::from_secs(7);
+/// Renewals per lease plan (about 10 minutes at the default 10 s interval).
+const LEASE_PLAN_LEN: usize = 60;
+
+/// Lazy heartbeats: the renewals the lease loop will make if nothing interferes. They are
+/// drawn from the lease stream exactly as the eager loop would draw them (one jitter per
+/// renewal); all but the last are announced to the API server, the last is a real tick.
+struct LeasePlan {
+    /// The lease stream before the plan's draws, to replay exactly as many as were used.
+    rng_before: ChaCha8Rng,
+    times: Vec<SimTime>,
+    event: crate::sim::EventId,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum WorkerState {
@@ -65,6 +81,9 @@ pub struct Kubelet {
     template: Node,
     config: KubeletConfig,
     rng: ChaCha8Rng,
+    /// The lease loop's own jitter stream (so that planning it ahead leaves `rng` alone).
+    lease_rng: ChaCha8Rng,
+    lease_plan: Option<LeasePlan>,
     runtime: ContainerRuntime,
     /// Whether the machine (and so the kubelet process) is up.
     pub running: bool,
@@ -101,6 +120,8 @@ impl Kubelet {
         Kubelet {
             machine,
             rng: rng::stream(seed, &format!("kubelet/{name}")),
+            lease_rng: rng::stream(seed, &format!("kubelet/{name}/lease")),
+            lease_plan: None,
             runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
             node_name: name,
             template,
@@ -184,7 +205,9 @@ impl Kubelet {
     }
 
     /// The machine crashes: every process and container on it stops; nothing is written.
+    /// (The cluster withdraws any lease plan first, see [`Kubelet::interrupt_lease_plan`].)
     pub fn crash(&mut self) {
+        debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.pods.clear();
@@ -194,6 +217,7 @@ impl Kubelet {
     /// The kubelet process stops (the machine and its containers keep running). Pods in the
     /// middle of starting or stopping are re-synced from the API server at restart.
     pub fn stop_process(&mut self) {
+        debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.pods
@@ -324,6 +348,8 @@ impl Kubelet {
     // ----- node lease (reference §1.3) -----
 
     pub fn on_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        // The plan's last renewal is this tick: the plan is used up.
+        self.lease_plan = None;
         if self.lease_cached && self.lease_latency > SimDuration::ZERO {
             // The renewal (renewTime = now, the kubelet's clock) is in flight; the loop waits
             // for it, so the next renewal is timed from its arrival.
@@ -339,7 +365,7 @@ impl Kubelet {
             return;
         }
         if self.lease_cached && self.renew_lease(ctx, api) {
-            self.schedule_lease_tick(ctx);
+            self.schedule_lease_tick(ctx, api);
             return;
         }
         self.lease_backoff = SimDuration::from_millis(100);
@@ -371,7 +397,7 @@ impl Kubelet {
             Err(_) => false,
         };
         if ok {
-            self.schedule_lease_tick(ctx);
+            self.schedule_lease_tick(ctx, api);
         } else {
             self.lease_backoff = (self.lease_backoff + self.lease_backoff).min(BACKOFF_CAP);
             let (machine, gen) = (self.machine, self.gen);
@@ -385,7 +411,7 @@ impl Kubelet {
     /// A slow renewal reaches the API server (reference §1.3; the `slowLeaseRenewals` fault).
     pub fn on_lease_landed(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, sent: SimTime) {
         if self.put_renewal(api, sent) {
-            self.schedule_lease_tick(ctx);
+            self.schedule_lease_tick(ctx, api);
         } else {
             self.lease_backoff = SimDuration::from_millis(100);
             self.on_lease_ensure(ctx, api);
@@ -408,12 +434,54 @@ impl Kubelet {
         api.put_lease(self.caller(), lease).is_ok()
     }
 
-    fn schedule_lease_tick(&mut self, ctx: &mut Engine<Event>) {
+    fn schedule_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let interval = SimDuration::from_secs(self.config.node_lease_duration_seconds)
             .mul_f64(LEASE_RENEW_FRACTION);
-        let d = rng::jitter(&mut self.rng, interval, JITTER_FACTOR);
         let (machine, gen) = (self.machine, self.gen);
-        ctx.schedule_in(d, Event::KubeletLeaseTick { machine, gen });
+        if !self.config.lazy_heartbeats || self.lease_latency > SimDuration::ZERO {
+            let d = rng::jitter(&mut self.lease_rng, interval, JITTER_FACTOR);
+            ctx.schedule_in(d, Event::KubeletLeaseTick { machine, gen });
+            return;
+        }
+        // Steady state (the renewal just succeeded, no added latency): plan ahead.
+        let rng_before = self.lease_rng.clone();
+        let mut times = Vec::with_capacity(LEASE_PLAN_LEN);
+        let mut t = ctx.now();
+        for _ in 0..LEASE_PLAN_LEN {
+            t += rng::jitter(&mut self.lease_rng, interval, JITTER_FACTOR);
+            times.push(t);
+        }
+        let last = times[LEASE_PLAN_LEN - 1];
+        api.plan_lease_renewals(&self.node_name, times[..LEASE_PLAN_LEN - 1].to_vec());
+        let event = ctx.schedule_at(last, Event::KubeletLeaseTick { machine, gen });
+        self.lease_plan = Some(LeasePlan {
+            rng_before,
+            times,
+            event,
+        });
+    }
+
+    /// Something that would make renewals fail or change starts now (a fault on this machine
+    /// or the API server): the planned renewals before now happened, the rest are withdrawn,
+    /// and the loop goes back to one event per renewal from the first withdrawn one, with the
+    /// lease stream exactly where the eager loop would have it.
+    pub fn interrupt_lease_plan(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let Some(plan) = self.lease_plan.take() else {
+            return;
+        };
+        let now = ctx.now();
+        let kept = plan.times.partition_point(|t| *t < now);
+        api.withdraw_lease_plan(&self.node_name, now);
+        ctx.cancel(plan.event);
+        // The tick at times[kept] was scheduled by draw number kept + 1.
+        self.lease_rng = plan.rng_before;
+        let interval = SimDuration::from_secs(self.config.node_lease_duration_seconds)
+            .mul_f64(LEASE_RENEW_FRACTION);
+        for _ in 0..=kept {
+            rng::jitter(&mut self.lease_rng, interval, JITTER_FACTOR);
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_at(plan.times[kept], Event::KubeletLeaseTick { machine, gen });
     }
 
     // ----- pods -----

@@ -602,6 +602,7 @@ fn resolve(
         node_status_report_frequency: report,
         node_lease_duration_seconds: lease as u64,
         report_jitter: minor >= 34,
+        lazy_heartbeats: raw.simulation.lazy_heartbeats.unwrap_or(true),
     };
     for w in &kl.unmodelled {
         warnings.insert(format!(
@@ -657,6 +658,7 @@ fn resolve(
         ("containerStopDelay", runtime.stop_delay.to_string()),
         ("maxEvents", max_events.to_string()),
         ("sampleInterval", sample_interval.to_string()),
+        ("lazyHeartbeats", kubelet.lazy_heartbeats.to_string()),
     ] {
         r.settings.push(Setting {
             component: "kubesim",

@@ -111,6 +111,8 @@ pub struct RawSimulation {
     pub container_start_delay: Option<RawRange>,
     pub container_stop_delay: Option<DurationValue>,
     pub max_events: Option<u64>,
+    /// Evaluate steady-state lease renewals lazily (default true; same event log either way).
+    pub lazy_heartbeats: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

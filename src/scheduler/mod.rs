@@ -340,7 +340,7 @@ impl Scheduler {
                     self.move_all_unschedulable(ctx);
                 }
             }
-            Change::Lease(_) | Change::ReplicaSet(_) => {}
+            Change::Lease(_) | Change::LeasePlan { .. } | Change::ReplicaSet(_) => {}
         }
     }
 

@@ -45,10 +45,15 @@ timeline:
 }
 
 fn run_text(name: &str, text: &str, seed: u64) -> kubesim::run::RunOutput {
+    run_text_with(name, text, seed, true)
+}
+
+fn run_text_with(name: &str, text: &str, seed: u64, lazy: bool) -> kubesim::run::RunOutput {
     let dir = scratch(name);
     let path = dir.join("s.yaml");
     std::fs::write(&path, text).expect("write scenario");
-    let s = load(&path, &[]);
+    let mut s = load(&path, &[]);
+    s.kubelet.lazy_heartbeats = lazy;
     run(
         &s,
         &RunOptions {
@@ -69,8 +74,12 @@ fn every_pair_of_fault_kinds_overlapping_runs_without_panic_or_violation() {
             let timeline = format!(
                 "- at: 30s\n  duration: 200s\n  {a}\n- at: 100s\n  duration: 300s\n  {b}\n- at: 400s\n  controllerManagerRestart: {{}}\n"
             );
-            let out = run_text(&format!("pair-{i}-{j}"), &scenario(&timeline), 1 + i as u64);
+            let text = scenario(&timeline);
+            let out = run_text(&format!("pair-{i}-{j}"), &text, 1 + i as u64);
             assert!(out.stop.completed(), "pair {a} / {b}: {:?}", out.stop);
+            // Lazy heartbeats are exact under every fault combination.
+            let eager = run_text_with(&format!("pair-{i}-{j}-e"), &text, 1 + i as u64, false);
+            assert_eq!(out.digest, eager.digest, "lazy vs eager: {a} / {b}");
             assert!(
                 out.invariant_violations.is_empty(),
                 "pair {a} / {b}: {:?}",
