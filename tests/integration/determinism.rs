@@ -15,6 +15,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
     ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
+    ("zone-all-down-recovery.yaml", "fnv1a64:c8bbddf8a39a0c22"),
+    ("zone-full-one-of-two.yaml", "fnv1a64:86aa635b20086266"),
+    ("zone-partial-large.yaml", "fnv1a64:6dde7878610c064e"),
+    ("zone-partial-small.yaml", "fnv1a64:0e89cdb395d4f7ef"),
 ];
 
 #[test]
