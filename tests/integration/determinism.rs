@@ -9,12 +9,20 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:bd4cbf155997129c"),
+    ("cloud-node-deleted.yaml", "fnv1a64:c9662a73191fa039"),
     (
         "controller-manager-restart.yaml",
         "fnv1a64:d0b63df8924b381f",
     ),
+    ("kubelet-stop.yaml", "fnv1a64:f125afabf9659676"),
+    (
+        "network-partition-eviction.yaml",
+        "fnv1a64:0f3261fec07ab917",
+    ),
     ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
+    ("out-of-service.yaml", "fnv1a64:fbe07c1794745aef"),
     ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
+    ("taint-noexecute.yaml", "fnv1a64:240ab795de56f3d1"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c8bbddf8a39a0c22"),
     ("zone-full-one-of-two.yaml", "fnv1a64:86aa635b20086266"),
     ("zone-partial-large.yaml", "fnv1a64:6dde7878610c064e"),
