@@ -20,7 +20,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "fnv1a64:0f3261fec07ab917",
     ),
     ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
-    ("out-of-service.yaml", "fnv1a64:fbe07c1794745aef"),
+    ("out-of-service.yaml", "fnv1a64:6b7cebc2f7b15b3c"),
     ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
     ("taint-noexecute.yaml", "fnv1a64:240ab795de56f3d1"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c8bbddf8a39a0c22"),
