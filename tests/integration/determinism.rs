@@ -19,6 +19,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "network-partition-eviction.yaml",
         "fnv1a64:0f3261fec07ab917",
     ),
+    ("network-partition-heal.yaml", "fnv1a64:cad25e3271df3f62"),
     ("node-partition.yaml", "fnv1a64:e51a1d5eb7a9601e"),
     ("out-of-service.yaml", "fnv1a64:6b7cebc2f7b15b3c"),
     ("quick-start.yaml", "fnv1a64:6a366ac80453c4ca"),
