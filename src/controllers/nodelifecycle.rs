@@ -317,24 +317,33 @@ impl NodeLifecycleController {
             .filter(|k| !present.contains_key(k))
             .cloned()
             .collect();
-        let live: BTreeSet<u64> = present.values().copied().collect();
-        self.records.retain(|uid, _| live.contains(uid));
-        self.zone_cache.retain(|uid, _| live.contains(uid));
         for name in gone {
             self.known.remove(&name);
-            node_record(
-                ctx,
-                "RemovingNode",
-                &Node {
+            // The zone comes from the last object the controller saw of the node.
+            let last = self
+                .zone_cache
+                .values()
+                .find(|(n, _)| n.meta.name == name)
+                .map(|(n, _)| n.clone());
+            let node = last.unwrap_or_else(|| {
+                Arc::new(Node {
                     meta: ObjectMeta {
                         name: name.clone(),
                         ..Default::default()
                     },
                     ..Default::default()
-                },
+                })
+            });
+            node_record(
+                ctx,
+                "RemovingNode",
+                &node,
                 format!("Removing Node {name} from Controller"),
             );
         }
+        let live: BTreeSet<u64> = present.values().copied().collect();
+        self.records.retain(|uid, _| live.contains(uid));
+        self.zone_cache.retain(|uid, _| live.contains(uid));
     }
 
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
@@ -635,7 +644,12 @@ impl NodeLifecycleController {
             return;
         }
         let shown = zone_key_display(zone);
-        let qps = self.zone_queues.get(zone).map(|q| q.qps()).unwrap_or(0.0);
+        // The rate applied (0 while paused; the paused limiter's QPS() would report 1).
+        let qps = self
+            .zone_queues
+            .get(zone)
+            .map(|q| q.effective_qps())
+            .unwrap_or(0.0);
         let mut message = format!(
             "Zone {:?} changed from {} to {} (eviction rate {} nodes/s)",
             shown,

@@ -9,12 +9,25 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:bd4cbf155997129c"),
+    ("cloud-node-deleted.yaml", "fnv1a64:cf16df500274df3d"),
     (
         "controller-manager-restart.yaml",
         "fnv1a64:25587bf0f4591027",
     ),
+    ("kubelet-stop.yaml", "fnv1a64:46c9b6dabb9706f3"),
+    (
+        "network-partition-eviction.yaml",
+        "fnv1a64:a335f9fb4f2e38a2",
+    ),
+    ("network-partition-heal.yaml", "fnv1a64:15fc987db00381e1"),
     ("node-partition.yaml", "fnv1a64:b49c5e9bb431a6d1"),
+    ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
+    ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
+    ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
+    ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),
+    ("zone-partial-large.yaml", "fnv1a64:38a46c840f52fa06"),
+    ("zone-partial-small.yaml", "fnv1a64:7d097e8c72cc3fc6"),
 ];
 
 #[test]
