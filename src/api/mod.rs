@@ -91,6 +91,9 @@ pub struct ApiServer {
     pub records: Vec<Record>,
     /// Fault injection: the next this-many pod updates fail as if the server were unreachable.
     pub inject_pod_write_failures: u32,
+    /// Nodes whose conditions someone other than their kubelet changed (lazy heartbeats: the
+    /// cluster wakes those kubelets' status loops).
+    pub status_wakeups: Vec<String>,
 }
 
 /// Pod totals maintained by the store.
@@ -144,6 +147,7 @@ impl ApiServer {
             outbox: Vec::new(),
             records: Vec::new(),
             inject_pod_write_failures: 0,
+            status_wakeups: Vec::new(),
         }
     }
 
@@ -259,6 +263,13 @@ impl ApiServer {
         for t in &new.spec.taints {
             if !old.spec.taints.iter().any(|o| o.matches(t)) {
                 self.taint_record(caller, &new, t, true);
+            }
+        }
+        if old.status.conditions != new.status.conditions {
+            let own =
+                matches!(caller, Caller::Kubelet(m) if self.kubelet_of_node.get(name) == Some(&m));
+            if !own {
+                self.status_wakeups.push(name.to_string());
             }
         }
         self.nodes.insert(name.to_string(), new.clone());

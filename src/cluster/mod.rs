@@ -119,6 +119,11 @@ impl Cluster {
 
     /// Hands the API server's watch notifications to the queue and its records to the trace.
     fn flush(&mut self, ctx: &mut Engine<Event>) {
+        for name in std::mem::take(&mut self.api.status_wakeups) {
+            if let Some(&m) = self.machine_by_name.get(&name) {
+                self.kubelets[m as usize].interrupt_status_plan(ctx, true);
+            }
+        }
         for r in self.api.records.drain(..) {
             ctx.record(r);
         }
@@ -265,8 +270,15 @@ impl Cluster {
                 }
                 FaultKind::NodeCrash { machines }
                 | FaultKind::VmDeleted { machines }
-                | FaultKind::KubeletStop { machines }
-                | FaultKind::NetworkPartition { machines }
+                | FaultKind::KubeletStop { machines } => {
+                    for &m in machines {
+                        let k = &mut self.kubelets[m as usize];
+                        k.interrupt_lease_plan(ctx, &mut self.api);
+                        // The process stops before any tick at this instant runs.
+                        k.interrupt_status_plan(ctx, false);
+                    }
+                }
+                FaultKind::NetworkPartition { machines }
                 | FaultKind::SlowLeaseRenewals { machines, .. } => {
                     for &m in machines {
                         self.kubelets[m as usize].interrupt_lease_plan(ctx, &mut self.api);

@@ -106,7 +106,13 @@ pub struct NodeLifecycleController {
     known_version: Option<u64>,
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
-    zone_cache: BTreeMap<u64, (Arc<Node>, String)>,
+    /// Per node uid: the object its zone was computed from, and the zone's id.
+    zone_cache: BTreeMap<u64, (Arc<Node>, usize)>,
+    /// Zone keys by id (ids are dense, in order of first sight) and ids by key.
+    zone_names: Vec<String>,
+    zone_ids: BTreeMap<String, usize>,
+    /// Uids of the nodes in some zone queue's set (so healthy nodes skip the queue lookup).
+    queued: BTreeSet<u64>,
     /// `nodesToRetry`: nodes whose pods could not all be marked NotReady; retried next pass.
     nodes_to_retry: BTreeSet<String>,
 }
@@ -140,6 +146,9 @@ impl NodeLifecycleController {
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
             zone_cache: BTreeMap::new(),
+            zone_names: Vec::new(),
+            zone_ids: BTreeMap::new(),
+            queued: BTreeSet::new(),
             nodes_to_retry: BTreeSet::new(),
         }
     }
@@ -192,18 +201,31 @@ impl NodeLifecycleController {
         &self.zone_states
     }
 
-    /// The node's zone key, recomputed only when the Node object changed (labels are read
+    /// The node's zone id, recomputed only when the Node object changed (labels are read
     /// from the cached object; most passes see the same object as the last one).
-    fn zone_of(&mut self, node: &Arc<Node>) -> String {
+    fn zone_id(&mut self, node: &Arc<Node>) -> usize {
         match self.zone_cache.get(&node.meta.uid) {
-            Some((seen, zone)) if Arc::ptr_eq(seen, node) => zone.clone(),
+            Some((seen, id)) if Arc::ptr_eq(seen, node) => *id,
             _ => {
-                let zone = node.zone_key();
-                self.zone_cache
-                    .insert(node.meta.uid, (node.clone(), zone.clone()));
-                zone
+                let key = node.zone_key();
+                let id = match self.zone_ids.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id = self.zone_names.len();
+                        self.zone_names.push(key.clone());
+                        self.zone_ids.insert(key, id);
+                        id
+                    }
+                };
+                self.zone_cache.insert(node.meta.uid, (node.clone(), id));
+                id
             }
         }
+    }
+
+    fn zone_of(&mut self, node: &Arc<Node>) -> String {
+        let id = self.zone_id(node);
+        self.zone_names[id].clone()
     }
 
     fn ensure_zone(&mut self, zone: &str) {
@@ -225,7 +247,8 @@ impl NodeLifecycleController {
             self.known_version = Some(cache.node_set_version);
             self.reconcile_known(ctx, api, &nodes);
         }
-        let mut zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = BTreeMap::new();
+        // Ready conditions by zone id.
+        let mut by_zone: Vec<Vec<Option<ConditionStatus>>> = Vec::new();
         // Nodes and leases are both sorted by name: walk them together.
         let mut leases = cache.leases.iter().peekable();
         for n in &nodes {
@@ -239,13 +262,11 @@ impl NodeLifecycleController {
                 continue;
             };
             if !is_node_excluded_from_disruption_checks(&node) {
-                let zone = self.zone_of(&node);
-                match zone_conds.get_mut(zone.as_str()) {
-                    Some(v) => v.push(current),
-                    None => {
-                        zone_conds.insert(zone, vec![current]);
-                    }
+                let zone = self.zone_id(&node);
+                if by_zone.len() <= zone {
+                    by_zone.resize_with(zone + 1, Vec::new);
                 }
+                by_zone[zone].push(current);
             }
             if let Some(cur) = current {
                 let decide = if self.config.taint_from_current_condition {
@@ -281,6 +302,12 @@ impl NodeLifecycleController {
                 self.nodes_to_retry.remove(&node.meta.name);
             }
         }
+        let zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = by_zone
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(id, v)| (self.zone_names[id].clone(), v))
+            .collect();
         self.handle_disruption(ctx, api, &zone_conds, &nodes, now);
     }
 
@@ -490,6 +517,7 @@ impl NodeLifecycleController {
             q.remove(&node.meta.name);
         }
         q.add(&node.meta.name, now);
+        self.queued.insert(node.meta.uid);
     }
 
     /// `markNodeAsReachable`: remove both NoExecute taints and forget the node in its queue.
@@ -504,9 +532,11 @@ impl NodeLifecycleController {
                 })
             });
         }
-        let zone = self.zone_of(node);
-        if let Some(q) = self.zone_queues.get_mut(&zone) {
-            q.remove(&node.meta.name);
+        if self.queued.remove(&node.meta.uid) {
+            let zone = self.zone_of(node);
+            if let Some(q) = self.zone_queues.get_mut(&zone) {
+                q.remove(&node.meta.name);
+            }
         }
     }
 

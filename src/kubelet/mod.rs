@@ -55,6 +55,17 @@ const BACKOFF_CAP: SimDuration = SimDuration::from_secs(7);
 /// Renewals per lease plan (about 10 minutes at the default 10 s interval).
 const LEASE_PLAN_LEN: usize = 60;
 
+/// Status ticks per status plan at most (the plan also ends at the report deadline).
+const STATUS_PLAN_MAX: usize = 64;
+
+/// Lazy heartbeats, status loop: the ticks until the next report deadline, all of which would
+/// find nothing to write as long as nothing changes. Only the last is a real event.
+struct StatusPlan {
+    rng_before: ChaCha8Rng,
+    times: Vec<SimTime>,
+    event: crate::sim::EventId,
+}
+
 /// Lazy heartbeats: the renewals the lease loop will make if nothing interferes. They are
 /// drawn from the lease stream exactly as the eager loop would draw them (one jitter per
 /// renewal); all but the last are announced to the API server, the last is a real tick.
@@ -84,6 +95,7 @@ pub struct Kubelet {
     /// The lease loop's own jitter stream (so that planning it ahead leaves `rng` alone).
     lease_rng: ChaCha8Rng,
     lease_plan: Option<LeasePlan>,
+    status_plan: Option<StatusPlan>,
     runtime: ContainerRuntime,
     /// Whether the machine (and so the kubelet process) is up.
     pub running: bool,
@@ -122,6 +134,7 @@ impl Kubelet {
             rng: rng::stream(seed, &format!("kubelet/{name}")),
             lease_rng: rng::stream(seed, &format!("kubelet/{name}/lease")),
             lease_plan: None,
+            status_plan: None,
             runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
             node_name: name,
             template,
@@ -208,6 +221,7 @@ impl Kubelet {
     /// (The cluster withdraws any lease plan first, see [`Kubelet::interrupt_lease_plan`].)
     pub fn crash(&mut self) {
         debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
+        debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.pods.clear();
@@ -218,6 +232,7 @@ impl Kubelet {
     /// middle of starting or stopping are re-synced from the API server at restart.
     pub fn stop_process(&mut self) {
         debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
+        debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.pods
@@ -271,9 +286,76 @@ impl Kubelet {
             ctx.schedule_in(self.register_step, Event::KubeletRegister { machine, gen });
             return;
         }
-        self.update_node_status(ctx, api);
+        // The plan's last tick is this one: the plan is used up.
+        self.status_plan = None;
+        let healthy = self.update_node_status(ctx, api);
         self.flush_pod_status(api);
-        self.schedule_status_tick(ctx);
+        if healthy && self.pending_status.is_empty() && self.config.lazy_heartbeats {
+            self.plan_status_ticks(ctx);
+        } else {
+            self.schedule_status_tick(ctx);
+        }
+    }
+
+    /// Lazy heartbeats: the node status in the API is what this kubelet would post and no pod
+    /// status is pending, so every tick until the report deadline would do nothing. Draw their
+    /// times as the eager loop would and schedule only the one at the deadline.
+    fn plan_status_ticks(&mut self, ctx: &mut Engine<Event>) {
+        let Some(last) = self.last_report else {
+            self.schedule_status_tick(ctx);
+            return;
+        };
+        let period =
+            self.config.node_status_report_frequency.as_nanos() as i64 + self.report_offset_ns;
+        let rng_before = self.rng.clone();
+        let mut times = Vec::new();
+        let mut t = ctx.now();
+        loop {
+            t += rng::jitter(
+                &mut self.rng,
+                self.config.node_status_update_frequency,
+                JITTER_FACTOR,
+            );
+            times.push(t);
+            if t.since(last).as_nanos() as i64 >= period || times.len() == STATUS_PLAN_MAX {
+                break;
+            }
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        let event = ctx.schedule_at(t, Event::KubeletStatusTick { machine, gen });
+        self.status_plan = Some(StatusPlan {
+            rng_before,
+            times,
+            event,
+        });
+    }
+
+    /// Something that could make a planned tick do something happened now: the Node's
+    /// conditions changed under the kubelet, a pod status write failed, or the process stops.
+    /// Ticks up to now (`inclusive`: at now too) were no-ops; the loop goes back to one event
+    /// per tick from the next, with the stream replayed to where the eager loop would have it.
+    pub fn interrupt_status_plan(&mut self, ctx: &mut Engine<Event>, inclusive: bool) {
+        let Some(plan) = self.status_plan.take() else {
+            return;
+        };
+        let now = ctx.now();
+        let done = if inclusive {
+            plan.times.partition_point(|t| *t <= now)
+        } else {
+            plan.times.partition_point(|t| *t < now)
+        };
+        let next = done.min(plan.times.len() - 1);
+        ctx.cancel(plan.event);
+        self.rng = plan.rng_before;
+        for _ in 0..=next {
+            rng::jitter(
+                &mut self.rng,
+                self.config.node_status_update_frequency,
+                JITTER_FACTOR,
+            );
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_at(plan.times[next], Event::KubeletStatusTick { machine, gen });
     }
 
     fn schedule_status_tick(&mut self, ctx: &mut Engine<Event>) {
@@ -294,7 +376,7 @@ impl Kubelet {
             Ok(_) | Err(ApiError::AlreadyExists(_)) => {
                 self.registered = true;
                 api.register_kubelet_watch(&self.node_name, self.machine);
-                self.update_node_status(ctx, api);
+                let _ = self.update_node_status(ctx, api);
                 self.schedule_status_tick(ctx);
             }
             Err(_) => {
@@ -307,10 +389,12 @@ impl Kubelet {
 
     /// `tryUpdateNodeStatus`: PATCH only if something other than heartbeat times changed, or
     /// the report period (with its 1.34 jitter) expired.
-    fn update_node_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    /// Returns whether the API now holds the status this kubelet would post (reachable, and
+    /// either nothing to write or the write succeeded).
+    fn update_node_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) -> bool {
         let now = ctx.now();
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
-            return;
+            return false;
         };
         let changed = !is_healthy_status(&current.status.conditions);
         let expired = match self.last_report {
@@ -322,7 +406,7 @@ impl Kubelet {
             }
         };
         if !changed && !expired {
-            return;
+            return true;
         }
         let was_ready = current.ready_status();
         let desired = healthy_conditions(now, Some(&current));
@@ -343,6 +427,7 @@ impl Kubelet {
                 );
             }
         }
+        result.is_ok()
     }
 
     // ----- node lease (reference §1.3) -----
@@ -602,6 +687,10 @@ impl Kubelet {
             );
         }
         self.write_running_status(api, key);
+        if !self.pending_status.is_empty() {
+            // A failed pod status write is retried by the next status tick.
+            self.interrupt_status_plan(ctx, true);
+        }
     }
 
     fn write_running_status(&mut self, api: &mut ApiServer, key: &str) {

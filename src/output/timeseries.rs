@@ -57,6 +57,9 @@ pub fn zone_column_name(zone_key: &str) -> String {
 
 pub struct Sampler {
     zones: Vec<String>,
+    /// Per node uid: the object its zone index was computed from, and that index (None: a
+    /// zone without columns).
+    zone_of: BTreeMap<u64, (std::sync::Arc<Node>, Option<usize>)>,
     series: TimeSeries,
     trace_pos: usize,
     evictions: u64,
@@ -92,6 +95,7 @@ impl Sampler {
         }
         columns.extend(POD_COLUMNS.iter().map(|s| s.to_string()));
         Sampler {
+            zone_of: BTreeMap::new(),
             zones,
             series: TimeSeries {
                 columns,
@@ -109,8 +113,7 @@ impl Sampler {
             }
         }
         self.trace_pos = trace.len();
-        let mut per_zone: BTreeMap<String, [u64; 3]> =
-            self.zones.iter().map(|z| (z.clone(), [0; 3])).collect();
+        let mut per_zone: Vec<[u64; 3]> = vec![[0; 3]; self.zones.len()];
         let mut tainted = 0;
         for n in c.api.nodes().values() {
             let idx = match n.ready_status() {
@@ -118,8 +121,17 @@ impl Sampler {
                 Some(ConditionStatus::False) => 1,
                 _ => 2,
             };
-            if let Some(z) = per_zone.get_mut(&n.zone_key()) {
-                z[idx] += 1;
+            let zone = match self.zone_of.get(&n.meta.uid) {
+                Some((seen, z)) if std::sync::Arc::ptr_eq(seen, n) => *z,
+                _ => {
+                    let key = n.zone_key();
+                    let z = self.zones.iter().position(|x| *x == key);
+                    self.zone_of.insert(n.meta.uid, (n.clone(), z));
+                    z
+                }
+            };
+            if let Some(z) = zone {
+                per_zone[z][idx] += 1;
             }
             if n.spec
                 .taints
@@ -133,8 +145,8 @@ impl Sampler {
         let (phases, terminating, unscheduled) =
             (counts.phase, counts.terminating, counts.unscheduled);
         let mut row = vec![now.as_secs_f64()];
-        for z in &self.zones {
-            row.extend(per_zone[z].iter().map(|v| *v as f64));
+        for (i, z) in self.zones.iter().enumerate() {
+            row.extend(per_zone[i].iter().map(|v| *v as f64));
             let state = match c.kcm.nlc.zone_state(z) {
                 None | Some(ZoneState::Initial) => 0.0,
                 Some(ZoneState::Normal) => 1.0,
