@@ -95,6 +95,21 @@ struct HealthRecord {
     saved_ready: Option<SavedReady>,
     /// The newest lease renewTime observed.
     lease_renew: Option<SimTime>,
+    /// The node object the zone id and exclusion were read from, the zone id, and whether the
+    /// node is excluded from disruption checks (recomputed only when the object changes).
+    seen: Option<(Arc<Node>, usize, bool)>,
+    /// The node is in its zone queue's set (mirrors the queue, so healthy nodes skip it).
+    queued: bool,
+}
+
+/// What a pass needs of one node after `tryUpdateNodeHealth`.
+struct Observed {
+    observed: Option<ConditionStatus>,
+    current: Option<ConditionStatus>,
+    node: Arc<Node>,
+    zone: usize,
+    excluded: bool,
+    queued: bool,
 }
 
 pub struct NodeLifecycleController {
@@ -111,8 +126,6 @@ pub struct NodeLifecycleController {
     /// Zone keys by id (ids are dense, in order of first sight) and ids by key.
     zone_names: Vec<String>,
     zone_ids: BTreeMap<String, usize>,
-    /// Uids of the nodes in some zone queue's set (so healthy nodes skip the queue lookup).
-    queued: BTreeSet<u64>,
     /// `nodesToRetry`: nodes whose pods could not all be marked NotReady; retried next pass.
     nodes_to_retry: BTreeSet<String>,
 }
@@ -148,7 +161,6 @@ impl NodeLifecycleController {
             zone_cache: BTreeMap::new(),
             zone_names: Vec::new(),
             zone_ids: BTreeMap::new(),
-            queued: BTreeSet::new(),
             nodes_to_retry: BTreeSet::new(),
         }
     }
@@ -207,17 +219,20 @@ impl NodeLifecycleController {
         match self.zone_cache.get(&node.meta.uid) {
             Some((seen, id)) if Arc::ptr_eq(seen, node) => *id,
             _ => {
-                let key = node.zone_key();
-                let id = match self.zone_ids.get(&key) {
-                    Some(id) => *id,
-                    None => {
-                        let id = self.zone_names.len();
-                        self.zone_names.push(key.clone());
-                        self.zone_ids.insert(key, id);
-                        id
-                    }
-                };
+                let id = self.intern_zone(node.zone_key());
                 self.zone_cache.insert(node.meta.uid, (node.clone(), id));
+                id
+            }
+        }
+    }
+
+    fn intern_zone(&mut self, key: String) -> usize {
+        match self.zone_ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = self.zone_names.len();
+                self.zone_names.push(key.clone());
+                self.zone_ids.insert(key, id);
                 id
             }
         }
@@ -257,12 +272,18 @@ impl NodeLifecycleController {
             let lease = leases
                 .next_if(|(k, _)| k.as_str() == name)
                 .and_then(|(_, l)| l.renew_time_at(now, cache.watch_delay));
-            let Some((observed, current, node)) = self.try_update_node_health(api, lease, n, now)
+            let Some(Observed {
+                observed,
+                current,
+                node,
+                zone,
+                excluded,
+                queued,
+            }) = self.try_update_node_health(api, lease, n, now)
             else {
                 continue;
             };
-            if !is_node_excluded_from_disruption_checks(&node) {
-                let zone = self.zone_id(&node);
+            if !excluded {
                 if by_zone.len() <= zone {
                     by_zone.resize_with(zone + 1, Vec::new);
                 }
@@ -275,7 +296,7 @@ impl NodeLifecycleController {
                     observed
                 };
                 if let Some(decide) = decide {
-                    self.process_taint_based_eviction(api, &node, decide, now);
+                    self.process_taint_based_eviction(api, &node, decide, queued, now);
                 }
                 let needs_retry = !self.nodes_to_retry.is_empty()
                     && self.nodes_to_retry.contains(&node.meta.name);
@@ -380,7 +401,7 @@ impl NodeLifecycleController {
         lease: Option<SimTime>,
         node: &Arc<Node>,
         now: SimTime,
-    ) -> Option<(Option<ConditionStatus>, Option<ConditionStatus>, Arc<Node>)> {
+    ) -> Option<Observed> {
         let name = node.meta.name.as_str();
         let uid = node.meta.uid;
         let cur = node.ready().map(SavedReady::of);
@@ -391,51 +412,79 @@ impl NodeLifecycleController {
             ),
             Some(c) => (Some(c.status), self.config.node_monitor_grace_period),
         };
-        match self.records.get_mut(&uid) {
-            None => {
+        let rec = match self.records.entry(uid) {
+            std::collections::btree_map::Entry::Vacant(v) => {
                 // First sight: a node without a Ready condition is judged from its creation.
                 let start = if cur.is_none() {
                     node.meta.creation_timestamp
                 } else {
                     now
                 };
-                self.records.insert(
-                    uid,
-                    HealthRecord {
-                        probe: start,
-                        ready_transition: start,
-                        saved_ready: cur,
-                        lease_renew: None,
-                    },
-                );
+                v.insert(HealthRecord {
+                    probe: start,
+                    ready_transition: start,
+                    saved_ready: cur,
+                    lease_renew: None,
+                    seen: None,
+                    queued: false,
+                })
             }
-            Some(rec) => match (rec.saved_ready, cur) {
-                // Ready removed (a node without Ready keeps its record, reference §2.3).
-                (Some(_), None) => rec.saved_ready = None,
-                (None, Some(_)) => {
-                    rec.probe = now;
-                    rec.ready_transition = now;
-                    rec.saved_ready = cur;
-                }
-                (Some(saved), Some(c)) if saved.last_heartbeat_time != c.last_heartbeat_time => {
-                    if saved.last_transition_time != c.last_transition_time {
+            std::collections::btree_map::Entry::Occupied(o) => {
+                let rec = o.into_mut();
+                match (rec.saved_ready, cur) {
+                    // Ready removed (a node without Ready keeps its record, reference §2.3).
+                    (Some(_), None) => rec.saved_ready = None,
+                    (None, Some(_)) => {
+                        rec.probe = now;
                         rec.ready_transition = now;
+                        rec.saved_ready = cur;
                     }
-                    rec.probe = now;
-                    rec.saved_ready = cur;
+                    (Some(saved), Some(c))
+                        if saved.last_heartbeat_time != c.last_heartbeat_time =>
+                    {
+                        if saved.last_transition_time != c.last_transition_time {
+                            rec.ready_transition = now;
+                        }
+                        rec.probe = now;
+                        rec.saved_ready = cur;
+                    }
+                    _ => {}
                 }
-                _ => {}
-            },
-        }
-        let rec = self.records.get_mut(&uid).expect("just ensured");
+                rec
+            }
+        };
         if let Some(renew) = lease {
             if rec.lease_renew.is_none_or(|l| l < renew) {
                 rec.lease_renew = Some(renew);
                 rec.probe = now;
             }
         }
-        if now <= rec.probe + grace {
-            return Some((observed, cur.map(|c| c.status), node.clone()));
+        let expired = now > rec.probe + grace;
+        let queued = rec.queued;
+        let seen = match &rec.seen {
+            Some((obj, zone, excluded)) if Arc::ptr_eq(obj, node) => Some((*zone, *excluded)),
+            _ => None,
+        };
+        let (zone, excluded) = match seen {
+            Some(z) => z,
+            None => {
+                let zone = self.intern_zone(node.zone_key());
+                let excluded = is_node_excluded_from_disruption_checks(node);
+                if let Some(rec) = self.records.get_mut(&uid) {
+                    rec.seen = Some((node.clone(), zone, excluded));
+                }
+                (zone, excluded)
+            }
+        };
+        if !expired {
+            return Some(Observed {
+                observed,
+                current: cur.map(|c| c.status),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
         }
         // Grace expired: Ready and the pressure conditions become Unknown.
         let mut updated = (**node).clone();
@@ -467,7 +516,14 @@ impl NodeLifecycleController {
         if new_ready.as_ref().map(|c| (c.status, &c.reason))
             == node.ready().map(|c| (c.status, &c.reason))
         {
-            return Some((observed, new_ready.map(|c| c.status), node.clone()));
+            return Some(Observed {
+                observed,
+                current: new_ready.map(|c| c.status),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
         }
         let conditions = updated.status.conditions.clone();
         match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
@@ -475,7 +531,15 @@ impl NodeLifecycleController {
                 let rec = self.records.get_mut(&uid).expect("exists");
                 rec.ready_transition = now;
                 rec.saved_ready = written.ready().map(SavedReady::of);
-                Some((observed, written.ready_status(), written))
+                // The written object differs: its zone is recomputed from it next time.
+                Some(Observed {
+                    observed,
+                    current: written.ready_status(),
+                    node: written,
+                    zone,
+                    excluded,
+                    queued,
+                })
             }
             // Upstream retries within 100 ms, then skips the node for this pass.
             Err(_) => None,
@@ -488,6 +552,7 @@ impl NodeLifecycleController {
         api: &mut ApiServer,
         node: &Arc<Node>,
         status: ConditionStatus,
+        queued: bool,
         now: SimTime,
     ) {
         match status {
@@ -505,7 +570,15 @@ impl NodeLifecycleController {
                     self.mark_node_for_tainting(node, TAINT_UNREACHABLE, now);
                 }
             }
-            ConditionStatus::True => self.mark_node_as_reachable(api, node),
+            ConditionStatus::True => {
+                // A healthy node that is not queued and carries no NLC taint: nothing to do.
+                if queued
+                    || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
+                    || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
+                {
+                    self.mark_node_as_reachable(api, node);
+                }
+            }
         }
     }
 
@@ -517,7 +590,9 @@ impl NodeLifecycleController {
             q.remove(&node.meta.name);
         }
         q.add(&node.meta.name, now);
-        self.queued.insert(node.meta.uid);
+        if let Some(rec) = self.records.get_mut(&node.meta.uid) {
+            rec.queued = true;
+        }
     }
 
     /// `markNodeAsReachable`: remove both NoExecute taints and forget the node in its queue.
@@ -532,7 +607,12 @@ impl NodeLifecycleController {
                 })
             });
         }
-        if self.queued.remove(&node.meta.uid) {
+        let queued = match self.records.get_mut(&node.meta.uid) {
+            Some(rec) => std::mem::replace(&mut rec.queued, false),
+            // No record yet (a node seen for the first time): ask the queue.
+            None => true,
+        };
+        if queued {
             let zone = self.zone_of(node);
             if let Some(q) = self.zone_queues.get_mut(&zone) {
                 q.remove(&node.meta.name);
