@@ -98,21 +98,23 @@ struct FaultSummary {
 
 /// The per-fault figures of `summary.json`, read from the event log.
 fn fault_summary(f: &crate::run::FaultWindow, records: &[crate::sim::Record]) -> FaultSummary {
-    fn mine(f: &crate::run::FaultWindow, r: &crate::sim::Record) -> bool {
+    // O(log nodes) per record: a zone-wide fault names thousands of nodes.
+    let names: BTreeSet<&str> = f.nodes.iter().map(|n| n.as_str()).collect();
+    let mine = |r: &crate::sim::Record| -> bool {
         if let Some(n) = r.object.strip_prefix("Node/") {
-            return f.nodes.iter().any(|x| x == n);
+            return names.contains(n);
         }
         r.fields
             .iter()
-            .any(|(k, v)| *k == "node" && f.nodes.iter().any(|x| x == v))
-    }
+            .any(|(k, v)| *k == "node" && names.contains(v.as_str()))
+    };
     let after_start = |r: &&crate::sim::Record| r.t >= f.start;
     let secs = |t: SimTime| format_secs(t.saturating_since(f.start).as_nanos(), 3);
     let first = |pred: &dyn Fn(&crate::sim::Record) -> bool| {
         records
             .iter()
             .filter(after_start)
-            .find(|r| pred(r) && mine(f, r))
+            .find(|r| pred(r) && mine(r))
             .map(|r| secs(r.t))
     };
     let detect = first(&|r| r.reason == "NodeNotReady" && r.object.starts_with("Node/"));
@@ -128,27 +130,32 @@ fn fault_summary(f: &crate::run::FaultWindow, records: &[crate::sim::Record]) ->
     let pods_evicted = records
         .iter()
         .filter(after_start)
-        .filter(|r| is_eviction(r) && mine(f, r))
+        .filter(|r| is_eviction(r) && mine(r))
         .count() as u64;
     // Recovery: every node that went NotReady during the fault is Ready again after its end.
     let went_down: BTreeSet<&str> = records
         .iter()
         .filter(|r| r.t >= f.start && r.t <= f.end && r.reason == "NodeNotReady")
         .filter_map(|r| r.object.strip_prefix("Node/"))
-        .filter(|n| f.nodes.iter().any(|x| x == n))
+        .filter(|n| names.contains(n))
         .collect();
     let recover = if !f.ends || went_down.is_empty() {
         None
     } else {
+        // The first NodeReady of each node after the end, in one scan.
+        let mut back: BTreeMap<&str, SimTime> = BTreeMap::new();
+        for r in records
+            .iter()
+            .filter(|r| r.t >= f.end && r.reason == "NodeReady")
+        {
+            if let Some(n) = r.object.strip_prefix("Node/") {
+                back.entry(n).or_insert(r.t);
+            }
+        }
         let mut last = Some(f.end);
         for n in &went_down {
-            let back = records.iter().find(|r| {
-                r.t >= f.end
-                    && r.reason == "NodeReady"
-                    && r.object.strip_prefix("Node/") == Some(*n)
-            });
-            last = match (last, back) {
-                (Some(l), Some(r)) => Some(l.max(r.t)),
+            last = match (last, back.get(n)) {
+                (Some(l), Some(t)) => Some(l.max(*t)),
                 _ => None,
             };
         }
