@@ -101,10 +101,28 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
                 ..Default::default()
             };
             pod.spec = pod_spec(spec, &kind, "spec.", ctx)?;
+            if let Some(phase) = status.phase.as_deref() {
+                pod.status.phase = pod_phase(phase, ctx)?;
+            }
             Ok(vec![Object::Pod(pod)])
         }
         "ReplicaSet" => replicaset(meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)]),
         _ => unreachable!(),
+    }
+}
+
+/// `status.phase` of a Pod manifest.
+fn pod_phase(s: &str, ctx: &Ctx) -> Result<PodPhase, InputError> {
+    const PHASES: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+    match s {
+        "Pending" => Ok(PodPhase::Pending),
+        "Running" => Ok(PodPhase::Running),
+        "Succeeded" => Ok(PodPhase::Succeeded),
+        "Failed" => Ok(PodPhase::Failed),
+        "Unknown" => Ok(PodPhase::Unknown),
+        other => Err(ctx
+            .err("status.phase", format!("unknown pod phase {other:?}"))
+            .suggest(other, PHASES)),
     }
 }
 
@@ -308,6 +326,9 @@ fn node(
     reject_foreign(&spec, "Node", ctx, &["replicas", "selector", "template"])?;
     reject_foreign(&spec, "Node", ctx, POD_SPEC_FIELDS)?;
     ctx.warn_unmodelled("Node", "spec.", spec.unmodelled());
+    if status.phase.is_some() {
+        ctx.warn_unmodelled("Node", "status.", vec!["phase"]);
+    }
     let name = object_name(&meta, ctx)?;
     let capacity = status.capacity.as_ref().ok_or_else(|| {
         ctx.err(

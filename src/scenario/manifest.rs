@@ -120,11 +120,13 @@ k8s_struct! {
     pub struct RawStatus {
         pub capacity: Option<BTreeMap<String, QuantityValue>>,
         pub allocatable: Option<BTreeMap<String, QuantityValue>>,
+        /// A Pod's phase (a dump of pods already Succeeded or Failed sets the starting state).
+        pub phase: Option<String>,
     }
     unmodelled {
         conditions: "conditions", addresses: "addresses", daemon_endpoints: "daemonEndpoints", node_info: "nodeInfo",
         images: "images", volumes_in_use: "volumesInUse", volumes_attached: "volumesAttached", config: "config",
-        phase: "phase", runtime_handlers: "runtimeHandlers", features: "features", host_ip: "hostIP",
+        runtime_handlers: "runtimeHandlers", features: "features", host_ip: "hostIP",
         host_ips: "hostIPs", pod_ip: "podIP", pod_ips: "podIPs", start_time: "startTime",
         container_statuses: "containerStatuses", init_container_statuses: "initContainerStatuses",
         ephemeral_container_statuses: "ephemeralContainerStatuses", qos_class: "qosClass", message: "message",

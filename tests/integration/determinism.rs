@@ -22,6 +22,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("network-partition-heal.yaml", "fnv1a64:15fc987db00381e1"),
     ("node-partition.yaml", "fnv1a64:b49c5e9bb431a6d1"),
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
+    ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
     ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),

@@ -140,3 +140,27 @@ fn default_toleration_seconds_are_added_at_admission() {
         );
     }
 }
+
+#[test]
+fn pod_status_phase_sets_the_starting_state_and_a_misspelt_phase_is_an_error() {
+    let dir = scratch("pod-phase");
+    let pod = |phase: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: done}}\nspec:\n  containers: [{{name: c, image: busybox}}]\nstatus:\n  phase: {phase}\n")
+    };
+    std::fs::write(dir.join("pod.yaml"), pod("Failed")).unwrap();
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, format!("{HEAD}workloads:\n- file: pod.yaml\n")).unwrap();
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    match &s.workloads[0] {
+        Workload::Pod(p) => assert_eq!(p.status.phase, PodPhase::Failed),
+        _ => panic!("a pod"),
+    }
+    std::fs::write(dir.join("pod.yaml"), pod("Faild")).unwrap();
+    let err = scenario::load(&p, &[])
+        .expect_err("misspelt phase")
+        .to_string();
+    assert!(
+        err.contains("status.phase") && err.contains("Failed"),
+        "{err}"
+    );
+}
