@@ -175,3 +175,71 @@ fn kubelet_node_labels_and_register_with_taints_apply_to_every_node() {
         "{msg}"
     );
 }
+
+/// node_failure_scenarios.yaml `node-status-infrequent` (test/e2e/common/node/node_lease.go):
+/// polled every leaseDuration/4, the Lease is renewed at least once per leaseDuration; the
+/// node status heartbeat, with nothing else changing, is posted no more often than once per
+/// leaseDuration (40 s); the node stays Ready. Checked with lazy and with eager heartbeats.
+#[test]
+fn node_status_infrequent_lease_renewed_status_rarely_posted() {
+    use kubesim::cluster::{Cluster, Event};
+    use kubesim::network::Caller;
+    use kubesim::sim::{Engine, Limits, SimDuration, SimTime};
+    for lazy in [true, false] {
+        let dir = scratch(&format!("infrequent-{lazy}"));
+        let path = dir.join("s.yaml");
+        std::fs::write(
+            &path,
+            "duration: 20m\ncluster:\n  nodePools:\n  - {name: w, count: 1, zones: [zone-a], capacity: {cpu: \"2\", memory: 4Gi}}\n",
+        )
+        .expect("write");
+        let mut s = load(&path, &[]);
+        s.kubelet.lazy_heartbeats = lazy;
+        let mut engine: Engine<Event> = Engine::new(
+            Limits {
+                end: SimTime::ZERO + s.duration,
+                max_events: 10_000_000,
+            },
+            None,
+        );
+        let mut cluster = Cluster::build(&s, &mut engine);
+        let poll = SimDuration::from_secs(10); // leaseDuration / 4
+        let mut last_renew = SimTime::ZERO;
+        let mut last_change = SimTime::ZERO;
+        let mut heartbeats = Vec::new();
+        let mut t = SimTime::ZERO;
+        while t < SimTime::ZERO + s.duration {
+            t += poll;
+            engine.run_until(t, |ctx, ev| cluster.handle(ctx, ev));
+            cluster.api.set_now(t);
+            let lease = cluster
+                .api
+                .get_lease(Caller::Operator, "w-zone-a-0")
+                .expect("lease");
+            if lease.renew_time != last_renew {
+                last_renew = lease.renew_time;
+                last_change = t;
+            }
+            assert!(
+                t.since(last_change) <= SimDuration::from_secs(40),
+                "lazy={lazy}: lease not renewed for more than 40 s at {t}"
+            );
+            let node = cluster
+                .api
+                .get_node(Caller::Operator, "w-zone-a-0")
+                .expect("node");
+            let ready = node.ready().expect("ready");
+            assert_eq!(ready.status, kubesim::model::ConditionStatus::True);
+            if heartbeats.last() != Some(&ready.last_heartbeat_time) {
+                heartbeats.push(ready.last_heartbeat_time);
+            }
+        }
+        assert!(heartbeats.len() >= 3, "lazy={lazy}: {heartbeats:?}");
+        for w in heartbeats.windows(2) {
+            assert!(
+                w[1].since(w[0]) >= SimDuration::from_secs(40),
+                "lazy={lazy}: status posted twice within 40 s: {heartbeats:?}"
+            );
+        }
+    }
+}
