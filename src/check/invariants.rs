@@ -20,9 +20,13 @@ pub fn check(c: &Cluster) -> Vec<String> {
             ));
         }
     }
-    // The scheduler never over-commits a node: bound pods' requests fit allocatable.
+    // The scheduler never over-commits a node: bound pods' requests fit allocatable. Pods in
+    // a terminal phase hold nothing (kube-scheduler and kubelet admission ignore them).
     let mut used: BTreeMap<&str, Resources> = BTreeMap::new();
     for p in c.api.pods().values() {
+        if p.status.phase.is_terminal() {
+            continue;
+        }
         if let Some(n) = &p.spec.node_name {
             used.entry(n.as_str())
                 .or_default()

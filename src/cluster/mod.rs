@@ -385,6 +385,7 @@ impl Cluster {
                         if self.api.net.reachable(Caller::Kubelet(m)) {
                             let k = &mut self.kubelets[m as usize];
                             if k.running {
+                                k.wake_reachable(ctx);
                                 k.reconnect(ctx, &mut self.api);
                             }
                         }
@@ -411,6 +412,11 @@ impl Cluster {
             }
             FaultKind::ApiServerUnavailable => {
                 self.api.net.set_api_down(start);
+                if !start && self.api.net.api_available() {
+                    for k in self.kubelets.iter_mut().filter(|k| k.running) {
+                        k.wake_reachable(ctx);
+                    }
+                }
                 if start {
                     ("FaultStarted", "API server unreachable".to_string())
                 } else {

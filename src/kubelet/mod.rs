@@ -96,6 +96,9 @@ pub struct Kubelet {
     lease_rng: ChaCha8Rng,
     lease_plan: Option<LeasePlan>,
     status_plan: Option<StatusPlan>,
+    /// Lazy heartbeats while cut off: the lease ensure loop's next attempt and its backoff,
+    /// not scheduled (every attempt fails until the link returns).
+    lease_parked: Option<(SimTime, SimDuration)>,
     runtime: ContainerRuntime,
     /// Whether the machine (and so the kubelet process) is up.
     pub running: bool,
@@ -135,6 +138,7 @@ impl Kubelet {
             lease_rng: rng::stream(seed, &format!("kubelet/{name}/lease")),
             lease_plan: None,
             status_plan: None,
+            lease_parked: None,
             runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
             node_name: name,
             template,
@@ -199,6 +203,7 @@ impl Kubelet {
         self.registered = false;
         self.register_step = REGISTER_INITIAL_STEP;
         self.lease_cached = false;
+        self.lease_parked = None;
         self.last_report = None;
         self.draw_report_offset();
         let object = format!("Node/{}", self.node_name);
@@ -224,6 +229,7 @@ impl Kubelet {
         debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
+        self.lease_parked = None;
         self.pods.clear();
         self.pending_status.clear();
     }
@@ -235,6 +241,7 @@ impl Kubelet {
         debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
+        self.lease_parked = None;
         self.pods
             .retain(|_, (_, state)| matches!(state, WorkerState::Running));
         self.pending_status.clear();
@@ -290,8 +297,13 @@ impl Kubelet {
         self.status_plan = None;
         let healthy = self.update_node_status(ctx, api);
         self.flush_pod_status(api);
-        if healthy && self.pending_status.is_empty() && self.config.lazy_heartbeats {
-            self.plan_status_ticks(ctx);
+        if !self.config.lazy_heartbeats {
+            self.schedule_status_tick(ctx);
+        } else if healthy && self.pending_status.is_empty() {
+            self.plan_status_ticks(ctx, true);
+        } else if !api.net.reachable(self.caller()) {
+            // Cut off: every tick fails, with no effect, until `wake_reachable`.
+            self.plan_status_ticks(ctx, false);
         } else {
             self.schedule_status_tick(ctx);
         }
@@ -300,13 +312,22 @@ impl Kubelet {
     /// Lazy heartbeats: the node status in the API is what this kubelet would post and no pod
     /// status is pending, so every tick until the report deadline would do nothing. Draw their
     /// times as the eager loop would and schedule only the one at the deadline.
-    fn plan_status_ticks(&mut self, ctx: &mut Engine<Event>) {
-        let Some(last) = self.last_report else {
-            self.schedule_status_tick(ctx);
-            return;
+    /// (`to_deadline` false: the kubelet is cut off, so every tick until it is woken fails;
+    /// plan a fixed number of them.)
+    fn plan_status_ticks(&mut self, ctx: &mut Engine<Event>, to_deadline: bool) {
+        let last = match self.last_report {
+            Some(last) => last,
+            None if !to_deadline => SimTime::ZERO,
+            None => {
+                self.schedule_status_tick(ctx);
+                return;
+            }
         };
-        let period =
-            self.config.node_status_report_frequency.as_nanos() as i64 + self.report_offset_ns;
+        let period = if to_deadline {
+            self.config.node_status_report_frequency.as_nanos() as i64 + self.report_offset_ns
+        } else {
+            i64::MAX
+        };
         let rng_before = self.rng.clone();
         let mut times = Vec::new();
         let mut t = ctx.now();
@@ -485,12 +506,34 @@ impl Kubelet {
             self.schedule_lease_tick(ctx, api);
         } else {
             self.lease_backoff = (self.lease_backoff + self.lease_backoff).min(BACKOFF_CAP);
+            let next = now + self.lease_backoff;
+            if self.config.lazy_heartbeats && !api.net.reachable(self.caller()) {
+                // Cut off: every attempt fails, with no effect, until the link returns;
+                // `wake_reachable` schedules the first attempt after that.
+                self.lease_parked = Some((next, self.lease_backoff));
+                return;
+            }
             let (machine, gen) = (self.machine, self.gen);
-            ctx.schedule_in(
-                self.lease_backoff,
-                Event::KubeletLeaseEnsure { machine, gen },
-            );
+            ctx.schedule_at(next, Event::KubeletLeaseEnsure { machine, gen });
         }
+    }
+
+    /// Lazy heartbeats: the API server may be reachable again (a partition or an outage
+    /// ended). The parked lease attempts and the planned status ticks before now failed with
+    /// no effect; the loops resume at their first attempt at or after now.
+    pub fn wake_reachable(&mut self, ctx: &mut Engine<Event>) {
+        if let Some((mut at, mut backoff)) = self.lease_parked.take() {
+            let now = ctx.now();
+            // Bounded: the backoff reaches its cap after a few doublings.
+            while at < now {
+                backoff = (backoff + backoff).min(BACKOFF_CAP);
+                at += backoff;
+            }
+            self.lease_backoff = backoff;
+            let (machine, gen) = (self.machine, self.gen);
+            ctx.schedule_at(at, Event::KubeletLeaseEnsure { machine, gen });
+        }
+        self.interrupt_status_plan(ctx, false);
     }
 
     /// A slow renewal reaches the API server (reference §1.3; the `slowLeaseRenewals` fault).
