@@ -342,6 +342,7 @@ fn node(
             capacity,
             allocatable,
             conditions: Vec::new(),
+            images: Vec::new(),
         },
     })
 }
@@ -400,6 +401,7 @@ fn containers(
             has_cpu_request: has_cpu,
             has_memory_request: has_mem,
             limits,
+            ports: Vec::new(),
         });
     }
     Ok(out)
@@ -507,6 +509,9 @@ pub fn pod_spec(
             .scheduler_name
             .clone()
             .unwrap_or_else(|| "default-scheduler".into()),
+        affinity: None,
+        topology_spread_constraints: Vec::new(),
+        preemption_never: false,
     })
 }
 

@@ -906,6 +906,7 @@ fn build_nodes(
                         capacity: capacity.clone(),
                         allocatable: allocatable.clone(),
                         conditions: vec![],
+                        images: vec![],
                     },
                 });
             }
