@@ -7,8 +7,10 @@
 //! randomness is the tie-break among equal top scores, drawn from the scheduler's own stream.
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
+pub mod framework;
 pub mod plugins;
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -21,11 +23,13 @@ use crate::controllers::leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use framework::{Failure, Profile, ScoreTable};
 use plugins::*;
 
 #[derive(Clone, Debug)]
 pub struct SchedulerConfig {
-    pub scheduler_name: String,
+    /// The profiles, one per `schedulerName` (the first is `default-scheduler` by default).
+    pub profiles: Vec<Profile>,
     /// `percentageOfNodesToScore`; 0 = adaptive.
     pub percentage_of_nodes_to_score: u32,
     pub pod_initial_backoff: SimDuration,
@@ -36,7 +40,7 @@ pub struct SchedulerConfig {
 impl Default for SchedulerConfig {
     fn default() -> Self {
         SchedulerConfig {
-            scheduler_name: "default-scheduler".into(),
+            profiles: vec![Profile::default()],
             percentage_of_nodes_to_score: 0,
             pod_initial_backoff: SimDuration::from_secs(1),
             pod_max_backoff: SimDuration::from_secs(10),
@@ -90,7 +94,15 @@ pub struct Scheduler {
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
     pending: BTreeMap<String, Arc<Pod>>,
-    assigned: BTreeMap<String, (usize, Resources, i64, i64)>,
+    /// Slot of each assigned pod.
+    assigned: BTreeMap<String, usize>,
+    /// Image name → nodes that have it (ImageLocality).
+    image_nodes: BTreeMap<String, usize>,
+    /// ReplicaSets by key: (namespace, selector), for system default spreading.
+    replica_sets: BTreeMap<String, (String, LabelSelector)>,
+    spread_selectors: Vec<(String, LabelSelector)>,
+    /// Reused score buffers.
+    table: ScoreTable,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -123,6 +135,10 @@ impl Scheduler {
             next_start: 0,
             pending: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            image_nodes: BTreeMap::new(),
+            replica_sets: BTreeMap::new(),
+            spread_selectors: Vec::new(),
+            table: ScoreTable::default(),
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -300,7 +316,13 @@ impl Scheduler {
             Change::Node(n) => {
                 let name = n.meta.name.clone();
                 match self.slot_of.get(&name) {
-                    Some(&slot) => self.slots[slot].as_mut().expect("live slot").node = n,
+                    Some(&slot) => {
+                        if let Some(info) = self.slots[slot].as_mut() {
+                            count_images(&mut self.image_nodes, info, -1);
+                            info.set_node(n);
+                            count_images(&mut self.image_nodes, info, 1);
+                        }
+                    }
                     None => {
                         let slot = self.slots.len();
                         let zone = n.zone_key();
@@ -310,12 +332,9 @@ impl Scheduler {
                         }
                         self.order_dirty = true;
                         self.slot_of.insert(name, slot);
-                        self.slots.push(Some(NodeInfo {
-                            node: n,
-                            requested: Resources::default(),
-                            non_zero_cpu_milli: 0,
-                            non_zero_memory: 0,
-                        }));
+                        let info = NodeInfo::new(n);
+                        count_images(&mut self.image_nodes, &info, 1);
+                        self.slots.push(Some(info));
                     }
                 }
                 self.move_all_unschedulable(ctx);
@@ -323,7 +342,13 @@ impl Scheduler {
             Change::NodeDeleted(n) => {
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
-                    self.slots[slot] = None;
+                    if let Some(info) = self.slots[slot].take() {
+                        count_images(&mut self.image_nodes, &info, -1);
+                        // Pods still bound there are no longer counted anywhere.
+                        for p in &info.pods {
+                            self.assigned.remove(&p.key());
+                        }
+                    }
                     for (_, list) in self.zones.iter_mut() {
                         list.retain(|x| *x != slot);
                     }
@@ -340,7 +365,12 @@ impl Scheduler {
                     self.move_all_unschedulable(ctx);
                 }
             }
-            Change::Lease(_) | Change::ReplicaSet(_) => {}
+            Change::ReplicaSet(rs) => {
+                self.replica_sets
+                    .insert(rs.key(), (rs.meta.namespace.clone(), rs.selector.clone()));
+                self.spread_selectors = self.replica_sets.values().cloned().collect();
+            }
+            Change::Lease(_) => {}
         }
     }
 
@@ -350,12 +380,13 @@ impl Scheduler {
             Some(node) => {
                 self.pending.remove(&key);
                 self.forget_queued(&key);
-                if !self.assigned.contains_key(&key) {
-                    self.assign(&key, node, &p);
-                }
+                // A later version of an assigned pod (terminating, relabelled) replaces the
+                // one the node info holds.
+                self.unassign(&key);
+                self.assign(&key, node, &p);
             }
             None => {
-                if p.is_terminating() || p.spec.scheduler_name != self.config.scheduler_name {
+                if p.is_terminating() || self.profile_index(&p).is_none() {
                     return;
                 }
                 let new = self.pending.insert(key.clone(), p).is_none();
@@ -366,35 +397,30 @@ impl Scheduler {
         }
     }
 
-    fn assign(&mut self, key: &str, node: &str, pod: &Pod) {
-        let req = PodRequest::of(pod);
+    fn profile_index(&self, pod: &Pod) -> Option<usize> {
+        self.config
+            .profiles
+            .iter()
+            .position(|p| p.scheduler_name == pod.spec.scheduler_name)
+    }
+
+    fn assign(&mut self, key: &str, node: &str, pod: &Arc<Pod>) {
         // A pod bound to a node the scheduler has not seen is not counted anywhere.
         let Some(&slot) = self.slot_of.get(node) else {
             return;
         };
-        let info = self.slots[slot].as_mut().expect("live slot");
-        info.requested.add(&req.request);
-        info.non_zero_cpu_milli += req.non_zero_cpu_milli;
-        info.non_zero_memory += req.non_zero_memory;
-        self.assigned.insert(
-            key.to_string(),
-            (
-                slot,
-                req.request,
-                req.non_zero_cpu_milli,
-                req.non_zero_memory,
-            ),
-        );
+        if let Some(info) = self.slots[slot].as_mut() {
+            info.add_pod(pod.clone());
+            self.assigned.insert(key.to_string(), slot);
+        }
     }
 
     fn unassign(&mut self, key: &str) -> bool {
-        let Some((slot, req, cpu, mem)) = self.assigned.remove(key) else {
+        let Some(slot) = self.assigned.remove(key) else {
             return false;
         };
         if let Some(info) = self.slots[slot].as_mut() {
-            info.requested.sub(&req);
-            info.non_zero_cpu_milli -= cpu;
-            info.non_zero_memory -= mem;
+            info.remove_pod(key);
         }
         true
     }
@@ -434,7 +460,13 @@ impl Scheduler {
         }
     }
 
-    fn schedule_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, pod: &Pod) {
+    fn schedule_one(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        pod: &Arc<Pod>,
+    ) {
         let now = ctx.now();
         self.rebuild_order();
         let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
@@ -444,11 +476,24 @@ impl Scheduler {
         });
         info.attempts += 1;
         info.last_attempt = now;
-        let req = PodRequest::of(pod);
-        let n = self.order.len();
-        let to_find = num_feasible_nodes_to_find(n, self.config.percentage_of_nodes_to_score);
+        let Some(pi) = self.profile_index(pod) else {
+            return;
+        };
+        let profile = &self.config.profiles[pi];
+        let snap = Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+        };
+        let n = snap.len();
+        let pct = profile
+            .percentage_of_nodes_to_score
+            .unwrap_or(self.config.percentage_of_nodes_to_score);
+        let to_find = num_feasible_nodes_to_find(n, pct);
+        let state = framework::pre_filter(profile, pod, &snap);
         let mut feasible: Vec<usize> = Vec::new();
-        let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+        let mut failures: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
         let mut examined = 0;
         for i in 0..n {
             if feasible.len() >= to_find {
@@ -456,12 +501,9 @@ impl Scheduler {
             }
             examined += 1;
             let idx = (self.next_start + i) % n;
-            let ni = self.slots[self.order[idx]]
-                .as_ref()
-                .expect("ordered slots are live");
-            match run_filters(pod, &req, ni) {
+            match framework::filter(profile, pod, &state, snap.get(idx)) {
                 Ok(()) => feasible.push(idx),
-                Err(reasons) => {
+                Err(Failure { reasons, .. }) => {
                     for r in reasons {
                         *failures.entry(r).or_insert(0) += 1;
                     }
@@ -472,18 +514,12 @@ impl Scheduler {
             self.next_start = (self.next_start + examined) % n;
         }
         if feasible.is_empty() {
-            let detail: Vec<String> = failures.iter().map(|(r, c)| format!("{c} {r}")).collect();
-            let mut message = format!("0/{n} nodes are available");
-            if !detail.is_empty() {
-                message.push_str(&format!(": {}", detail.join(", ")));
-            }
-            message.push('.');
             ctx.record(Record {
                 t: now,
                 reason: "FailedScheduling",
                 source: "default-scheduler",
                 object: format!("Pod/{key}"),
-                message,
+                message: fit_error_message(n, &failures),
                 fields: vec![],
             });
             self.unschedulable.insert(key.to_string());
@@ -495,15 +531,11 @@ impl Scheduler {
         let chosen = if feasible.len() == 1 {
             feasible[0]
         } else {
-            self.select_host(pod, &req, &feasible)
+            let nodes: Vec<&NodeInfo> = feasible.iter().map(|&i| snap.get(i)).collect();
+            framework::score(profile, pod, &state, &snap, &nodes, &mut self.table);
+            feasible[select_host(&self.table.total, &mut self.rng)]
         };
-        let node = self.slots[self.order[chosen]]
-            .as_ref()
-            .expect("live")
-            .node
-            .meta
-            .name
-            .clone();
+        let node = snap.get(chosen).node.meta.name.clone();
         match api.bind_pod(Caller::Scheduler, key, &node) {
             Ok(bound) => {
                 self.pending.remove(key);
@@ -526,49 +558,54 @@ impl Scheduler {
             }
         }
     }
+}
 
-    /// Score feasible nodes and pick one of the top scores uniformly (reservoir sampling).
-    fn select_host(&mut self, pod: &Pod, req: &PodRequest, feasible: &[usize]) -> usize {
-        let infos: Vec<&NodeInfo> = feasible
-            .iter()
-            .map(|i| self.slots[self.order[*i]].as_ref().expect("live"))
-            .collect();
-        let mut taint: Vec<i64> = infos
-            .iter()
-            .map(|ni| taint_toleration::raw_score(pod, ni))
-            .collect();
-        taint_toleration::normalize(&mut taint);
-        let mut best: Option<(i64, usize)> = None;
-        let mut ties = 0u64;
-        for (j, ni) in infos.iter().enumerate() {
-            let total = taint_toleration::WEIGHT * taint[j]
-                + node_resources_fit::WEIGHT * node_resources_fit::least_allocated_score(req, ni)
-                + balanced_allocation::WEIGHT * balanced_allocation::score(req, ni).unwrap_or(0);
-            match best {
-                Some((b, _)) if total < b => {}
-                Some((b, _)) if total == b => {
-                    ties += 1;
-                    if rng::below(&mut self.rng, ties) == 0 {
-                        best = Some((total, feasible[j]));
-                    }
-                }
-                _ => {
-                    best = Some((total, feasible[j]));
-                    ties = 1;
-                }
-            }
+/// Adds (`sign` = 1) or removes (−1) a node's images from the image → node-count summary.
+fn count_images(summary: &mut BTreeMap<String, usize>, info: &NodeInfo, sign: i64) {
+    for name in info.images.keys() {
+        let e = summary.entry(name.clone()).or_insert(0);
+        *e = (*e as i64 + sign).max(0) as usize;
+        if *e == 0 {
+            summary.remove(name);
         }
-        best.expect("feasible is not empty").1
     }
 }
 
-/// The default profile's filters, in plugin order, stopping at the first failing plugin.
-fn run_filters(pod: &Pod, req: &PodRequest, ni: &NodeInfo) -> Result<(), Vec<String>> {
-    node_unschedulable::filter(pod, ni).map_err(|r| vec![r])?;
-    node_name::filter(pod, ni).map_err(|r| vec![r])?;
-    taint_toleration::filter(pod, ni).map_err(|r| vec![r])?;
-    node_affinity::filter(pod, ni).map_err(|r| vec![r])?;
-    node_resources_fit::filter(req, ni)
+/// kube-scheduler's `FitError` message: "0/N nodes are available: " and the per-reason node
+/// counts, each "count reason", sorted as strings.
+pub fn fit_error_message(n: usize, failures: &BTreeMap<Cow<'static, str>, usize>) -> String {
+    let mut detail: Vec<String> = failures.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    detail.sort();
+    let mut message = format!("0/{n} nodes are available");
+    if !detail.is_empty() {
+        message.push_str(": ");
+        message.push_str(&detail.join(", "));
+    }
+    message.push('.');
+    message
+}
+
+/// `selectHost`: a uniform choice among the nodes with the top total score (reservoir
+/// sampling, reference scheduler §3.4), drawn from the scheduler's seeded stream.
+pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> usize {
+    let mut best: Option<(i64, usize)> = None;
+    let mut ties = 0u64;
+    for (j, &total) in totals.iter().enumerate() {
+        match best {
+            Some((b, _)) if total < b => {}
+            Some((b, _)) if total == b => {
+                ties += 1;
+                if rng::below(rng, ties) == 0 {
+                    best = Some((total, j));
+                }
+            }
+            _ => {
+                best = Some((total, j));
+                ties = 1;
+            }
+        }
+    }
+    best.map_or(0, |b| b.1)
 }
 
 #[cfg(test)]
