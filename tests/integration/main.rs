@@ -6,4 +6,5 @@ mod errors;
 mod fidelity;
 mod manifests;
 mod scenarios;
+mod scheduling;
 mod support;
