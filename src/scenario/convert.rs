@@ -777,7 +777,7 @@ fn affinity(raw: &RawAffinity, ctx: &Ctx, field: &str) -> Result<Affinity, Input
     })
 }
 
-fn spread_constraints(
+pub(crate) fn spread_constraints(
     raw: &[RawTopologySpreadConstraint],
     ctx: &Ctx,
     field: &str,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod flags;
 pub mod manifest;
 pub mod raw;
+pub mod schedconfig;
 pub mod suggest;
 pub mod values;
 
@@ -441,7 +442,7 @@ fn resolve(
     };
     if let Some(FlagValue::Str(cfg)) = s.get("config") {
         let p = relative(file, cfg);
-        load_scheduler_config(&p, &mut scheduler, &mut warnings)?;
+        schedconfig::load(&p, &mut scheduler, &mut warnings)?;
         r.settings.push(Setting {
             component: "kube-scheduler",
             name: "config".into(),
@@ -1140,95 +1141,4 @@ fn expectation(
         expectation,
         origin,
     })
-}
-
-mod schedcfg {
-    use super::*;
-
-    macro_rules! plain {
-        ($name:ident { $($f:ident : $t:ty),* $(,)? } unmodelled { $($ig:ident : $n:literal),* $(,)? }) => {
-            #[derive(Debug, Default, Deserialize)]
-            #[serde(deny_unknown_fields, rename_all = "camelCase")]
-            pub struct $name {
-                $( #[serde(default)] pub $f: $t, )*
-                $( #[serde(rename = $n, default)] $ig: Option<serde::de::IgnoredAny>, )*
-            }
-            impl $name {
-                #[allow(unused_mut)]
-                pub fn unmodelled(&self) -> Vec<&'static str> {
-                    let mut v = Vec::new();
-                    $( if self.$ig.is_some() { v.push($n); } )*
-                    v
-                }
-            }
-        };
-    }
-
-    plain!(RawSchedulerConfig {
-        api_version: Option<String>,
-        kind: Option<String>,
-        percentage_of_nodes_to_score: Option<u32>,
-        pod_initial_backoff_seconds: Option<u64>,
-        pod_max_backoff_seconds: Option<u64>,
-    } unmodelled {
-        profiles: "profiles", parallelism: "parallelism", client_connection: "clientConnection",
-        leader_election: "leaderElection", extenders: "extenders", delay_cache_until_active: "delayCacheUntilActive",
-        metadata: "metadata",
-        debugging_configuration: "enableProfiling", enable_contention_profiling: "enableContentionProfiling",
-        feature_gates: "featureGates",
-    });
-}
-
-fn load_scheduler_config(
-    p: &Path,
-    cfg: &mut SchedulerConfig,
-    warnings: &mut BTreeSet<String>,
-) -> Result<(), InputError> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| InputError::file(p, format!("cannot read KubeSchedulerConfiguration: {e}")))?;
-    let raw: schedcfg::RawSchedulerConfig =
-        serde_yaml::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
-    if raw.kind.as_deref() != Some("KubeSchedulerConfiguration") {
-        return Err(InputError::at_path(
-            p,
-            "kind",
-            "expected KubeSchedulerConfiguration",
-        ));
-    }
-    if raw.api_version.as_deref() != Some("kubescheduler.config.k8s.io/v1") {
-        return Err(InputError::at_path(
-            p,
-            "apiVersion",
-            "expected kubescheduler.config.k8s.io/v1",
-        ));
-    }
-    for f in raw.unmodelled() {
-        warnings.insert(format!(
-            "KubeSchedulerConfiguration field `{f}` is not modelled by kubesim yet; it is ignored"
-        ));
-    }
-    if let Some(pct) = raw.percentage_of_nodes_to_score {
-        if pct > 100 {
-            return Err(InputError::at_path(
-                p,
-                "percentageOfNodesToScore",
-                "must be in the range [0, 100]",
-            ));
-        }
-        cfg.percentage_of_nodes_to_score = pct;
-    }
-    if let Some(s) = raw.pod_initial_backoff_seconds {
-        cfg.pod_initial_backoff = SimDuration::from_secs(s);
-    }
-    if let Some(s) = raw.pod_max_backoff_seconds {
-        cfg.pod_max_backoff = SimDuration::from_secs(s);
-    }
-    if cfg.pod_initial_backoff > cfg.pod_max_backoff {
-        return Err(InputError::at_path(
-            p,
-            "podMaxBackoffSeconds",
-            "must be greater than or equal to podInitialBackoffSeconds",
-        ));
-    }
-    Ok(())
 }

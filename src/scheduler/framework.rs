@@ -472,4 +472,27 @@ mod tests {
             vec!["NodeAffinity", "PodTopologySpread", "InterPodAffinity"]
         );
     }
+
+    // A profile with MostAllocated (the bin-packing configuration of the scheduling docs)
+    // fills the already-used node first; the default LeastAllocated spreads.
+    #[test]
+    fn most_allocated_profile_packs_least_allocated_spreads() {
+        let used = on(pod("e", &[&[("cpu", 1000), ("memory", GI)]]), "a");
+        let snap = OwnedSnapshot::new(
+            vec![node("a", 4000, 32 * GI, &[]), node("b", 4000, 32 * GI, &[])],
+            vec![used],
+        );
+        let v = snap.view();
+        let p = pod("p", &[&[("cpu", 100), ("memory", 500 * MI)]]);
+        let nodes: Vec<&NodeInfo> = v.iter().collect();
+        let mut t = ScoreTable::default();
+        let mut packing = Profile::default();
+        packing.fit.strategy = fit::ScoringStrategy::MostAllocated;
+        for (profile, want) in [(Profile::default(), 1usize), (packing, 0)] {
+            let st = pre_filter(&profile, &p, &v);
+            score(&profile, &p, &st, &v, &nodes, &mut t);
+            let best = (0..2).max_by_key(|&i| t.total[i]).unwrap();
+            assert_eq!(best, want, "{:?}", profile.fit.strategy);
+        }
+    }
 }

@@ -34,6 +34,9 @@ pub struct SchedulerConfig {
     pub percentage_of_nodes_to_score: u32,
     pub pod_initial_backoff: SimDuration,
     pub pod_max_backoff: SimDuration,
+    /// `clientConnection.qps` / `burst` (defaults 50 / 100).
+    pub client_qps: f64,
+    pub client_burst: u32,
     pub leader_election: LeaderElectionConfig,
 }
 
@@ -44,6 +47,8 @@ impl Default for SchedulerConfig {
             percentage_of_nodes_to_score: 0,
             pod_initial_backoff: SimDuration::from_secs(1),
             pod_max_backoff: SimDuration::from_secs(10),
+            client_qps: 50.0,
+            client_burst: 100,
             leader_election: LeaderElectionConfig::default(),
         }
     }

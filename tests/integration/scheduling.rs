@@ -109,3 +109,153 @@ fn bad_scheduling_fields_are_input_errors_with_suggestions() {
     .unwrap_err();
     assert!(e.contains("topologyKey"), "{e}");
 }
+
+fn load_config(cfg: &str) -> Result<kubesim::scheduler::SchedulerConfig, String> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = scratch(&format!("sched-config-{n}"));
+    std::fs::write(
+        dir.join("sched.yaml"),
+        format!(
+            "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n{cfg}"
+        ),
+    )
+    .unwrap();
+    let path = dir.join("s.yaml");
+    std::fs::write(
+        &path,
+        format!("{HEAD}components:\n  kube-scheduler: {{config: sched.yaml}}\n"),
+    )
+    .unwrap();
+    scenario::load(&path, &[])
+        .map(|s| s.scheduler)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn scheduler_profiles_plugins_weights_and_args_load() {
+    use kubesim::scheduler::framework::Plugin;
+    use kubesim::scheduler::plugins::node_resources_fit::ScoringStrategy;
+    let c = load_config(
+        "percentageOfNodesToScore: 30
+podInitialBackoffSeconds: 2
+podMaxBackoffSeconds: 20
+clientConnection: {qps: 5000, burst: 5000}
+profiles:
+- schedulerName: default-scheduler
+  plugins:
+    multiPoint:
+      disabled: [{name: ImageLocality}]
+    score:
+      enabled: [{name: NodeResourcesFit, weight: 5}]
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: MostAllocated
+        resources: [{name: cpu, weight: 2}, {name: nvidia.com/gpu, weight: 5}]
+  - name: PodTopologySpread
+    args:
+      defaultingType: List
+      defaultConstraints:
+      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway}
+- schedulerName: bin-packer
+  percentageOfNodesToScore: 100
+  plugins:
+    multiPoint:
+      disabled: [{name: '*'}]
+      enabled: [{name: NodeResourcesFit, weight: 1}, {name: TaintToleration}]
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: RequestedToCapacityRatio
+        resources: [{name: cpu, weight: 1}]
+        requestedToCapacityRatio:
+          shape: [{utilization: 0, score: 0}, {utilization: 100, score: 10}]
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.percentage_of_nodes_to_score, 30);
+    assert_eq!(c.pod_max_backoff, kubesim::sim::SimDuration::from_secs(20));
+    assert_eq!((c.client_qps, c.client_burst), (5000.0, 5000));
+    assert_eq!(c.profiles.len(), 2);
+    let d = &c.profiles[0];
+    assert!(!d.scores.iter().any(|(p, _)| *p == Plugin::ImageLocality));
+    assert!(d.scores.contains(&(Plugin::NodeResourcesFit, 5)));
+    assert!(d.scores.contains(&(Plugin::TaintToleration, 3)));
+    assert_eq!(d.fit.strategy, ScoringStrategy::MostAllocated);
+    assert_eq!(
+        d.fit.resources,
+        vec![("cpu".to_string(), 2), ("nvidia.com/gpu".to_string(), 5)]
+    );
+    assert!(!d.spread.system_defaulted);
+    assert_eq!(d.spread.default_constraints.len(), 1);
+    let b = &c.profiles[1];
+    assert_eq!(b.scheduler_name, "bin-packer");
+    assert_eq!(b.percentage_of_nodes_to_score, Some(100));
+    assert_eq!(
+        b.filters,
+        vec![Plugin::TaintToleration, Plugin::NodeResourcesFit]
+    );
+    assert_eq!(
+        b.scores,
+        vec![(Plugin::TaintToleration, 3), (Plugin::NodeResourcesFit, 1)]
+    );
+    assert_eq!(
+        b.fit.strategy,
+        ScoringStrategy::RequestedToCapacityRatio(vec![(0, 0), (100, 10)])
+    );
+}
+
+#[test]
+fn unknown_plugins_and_args_are_input_errors_at_their_line_with_suggestions() {
+    let e = load_config(
+        "profiles:
+- plugins:
+    score:
+      enabled:
+      - name: NodeResourceFit
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("sched.yaml:7:"), "{e}");
+    assert!(e.contains("did you mean `NodeResourcesFit`"), "{e}");
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        typ: MostAllocated
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("sched.yaml:8:"), "{e}");
+    assert!(e.contains("did you mean `type`"), "{e}");
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: PodTopologySpread
+    args: {defaultingType: Lists}
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("did you mean `List`"), "{e}");
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        resources: [{name: cpu, weight: 101}]
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight"),
+        "{e}"
+    );
+    let e = load_config("percentageOfNodesToScore: 101\n").unwrap_err();
+    assert!(e.contains("percentageOfNodesToScore"), "{e}");
+}
