@@ -789,6 +789,72 @@ fn relative(scenario: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// Every document of a manifest file (multi-document YAML, `List`s; empty documents skipped).
+fn manifest_documents(
+    text: &str,
+    p: &Path,
+    warnings: &mut BTreeSet<String>,
+) -> Result<Vec<Object>, InputError> {
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(p, &e))?;
+        if raw.kind.is_none()
+            && raw.metadata.is_none()
+            && raw.spec.is_none()
+            && raw.api_version.is_none()
+        {
+            continue; // an empty document
+        }
+        let mut ctx = Ctx {
+            file: p,
+            path: format!("document[{i}]"),
+            warnings,
+        };
+        out.extend(convert::convert(raw, &mut ctx)?);
+    }
+    Ok(out)
+}
+
+/// The objects of plain manifest files, by kind, and the warnings for unmodelled fields.
+#[derive(Debug, Default)]
+pub struct ManifestObjects {
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub replica_sets: Vec<ReplicaSet>,
+    pub warnings: Vec<String>,
+}
+
+/// Objects from plain manifest files (`kubesim explain --cluster/--pod`).
+pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputError> {
+    let mut warnings = BTreeSet::new();
+    let (mut nodes, mut pods, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    for p in paths {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| InputError::file(p, format!("cannot read: {e}")))?;
+        for o in manifest_documents(&text, p, &mut warnings)? {
+            match o {
+                Object::Node(n) => nodes.push(n),
+                Object::Pod(x) => pods.push(x),
+                Object::ReplicaSet(r) => rss.push(r),
+            }
+        }
+    }
+    Ok(ManifestObjects {
+        nodes,
+        pods,
+        replica_sets: rss,
+        warnings: warnings.into_iter().collect(),
+    })
+}
+
+/// A `KubeSchedulerConfiguration` file on its own (`--scheduler-config`).
+pub fn load_scheduler_config_file(p: &Path) -> Result<(SchedulerConfig, Vec<String>), InputError> {
+    let mut warnings = BTreeSet::new();
+    let mut cfg = SchedulerConfig::default();
+    schedconfig::load(p, &mut cfg, &mut warnings)?;
+    Ok((cfg, warnings.into_iter().collect()))
+}
+
 /// An inline manifest, or every document of `{file: …}`.
 fn load_entry(
     entry: RawManifest,
@@ -816,24 +882,7 @@ fn load_entry(
                 format!("cannot read {}: {e}", p.display()),
             )
         })?;
-        let mut out = Vec::new();
-        for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-            let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(&p, &e))?;
-            if raw.kind.is_none()
-                && raw.metadata.is_none()
-                && raw.spec.is_none()
-                && raw.api_version.is_none()
-            {
-                continue; // an empty document
-            }
-            let mut ctx = Ctx {
-                file: &p,
-                path: format!("document[{i}]"),
-                warnings,
-            };
-            out.extend(convert::convert(raw, &mut ctx)?);
-        }
-        return Ok(out);
+        return manifest_documents(&text, &p, warnings);
     }
     let mut ctx = Ctx {
         file,

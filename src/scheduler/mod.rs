@@ -7,6 +7,7 @@
 //! randomness is the tie-break among equal top scores, drawn from the scheduler's own stream.
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
+pub mod explain;
 pub mod framework;
 pub mod plugins;
 
@@ -434,16 +435,47 @@ impl Scheduler {
         if !self.order_dirty {
             return;
         }
-        self.order.clear();
-        let longest = self.zones.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
-        for i in 0..longest {
-            for (_, list) in &self.zones {
-                if let Some(n) = list.get(i) {
-                    self.order.push(*n);
-                }
-            }
-        }
+        self.order = interleave(&self.zones);
         self.order_dirty = false;
+    }
+
+    /// `kubesim explain` on the scheduler's own cache: the pod as if it were scheduled now
+    /// (a bound pod is taken off its node for the explanation and put back).
+    pub fn explain_pod(
+        &mut self,
+        pod: &Arc<Pod>,
+        all_nodes: bool,
+        seed: u64,
+    ) -> Option<explain::Explanation> {
+        let key = pod.key();
+        let pi = self.profile_index(pod)?;
+        self.rebuild_order();
+        let bound_to = self
+            .assigned
+            .get(&key)
+            .and_then(|s| self.slots[*s].as_ref())
+            .map(|n| n.node.meta.name.clone());
+        self.unassign(&key);
+        let mut unbound = (**pod).clone();
+        unbound.spec.node_name = None;
+        let snap = Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+        };
+        let mut r = rng::stream(seed, "kubesim-explain/select-host");
+        let e = explain::explain(
+            &self.config.profiles[pi],
+            &unbound,
+            &snap,
+            all_nodes,
+            &mut r,
+        );
+        if let Some(n) = bound_to {
+            self.assign(&key, &n, pod);
+        }
+        Some(e)
     }
 
     // ----- the scheduling cycle -----
@@ -565,6 +597,80 @@ impl Scheduler {
     }
 }
 
+/// The snapshot's node order (reference scheduler §3.1): zones in order of first appearance,
+/// interleaved round-robin (1st node of each zone, then the 2nd, …).
+pub fn interleave(zones: &[(String, Vec<usize>)]) -> Vec<usize> {
+    let mut order = Vec::new();
+    let longest = zones.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for (_, list) in zones {
+            if let Some(n) = list.get(i) {
+                order.push(*n);
+            }
+        }
+    }
+    order
+}
+
+/// A snapshot built from plain objects (explain's `--cluster` files, the bench): node infos
+/// in input order with their bound pods, the zone-interleaved order, image counts and the
+/// ReplicaSet selectors.
+pub struct OwnedSnapshot {
+    pub slots: Vec<Option<NodeInfo>>,
+    pub order: Vec<usize>,
+    pub image_nodes: BTreeMap<String, usize>,
+    pub spread_selectors: Vec<(String, LabelSelector)>,
+}
+
+impl OwnedSnapshot {
+    pub fn build(nodes: &[Node], pods: &[Pod], replica_sets: &[ReplicaSet]) -> OwnedSnapshot {
+        let mut slots: Vec<Option<NodeInfo>> = Vec::new();
+        let mut slot_of: BTreeMap<String, usize> = BTreeMap::new();
+        let mut zones: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut image_nodes = BTreeMap::new();
+        for n in nodes {
+            let slot = slots.len();
+            let zone = n.zone_key();
+            match zones.iter_mut().find(|(z, _)| *z == zone) {
+                Some((_, l)) => l.push(slot),
+                None => zones.push((zone, vec![slot])),
+            }
+            slot_of.insert(n.meta.name.clone(), slot);
+            let info = NodeInfo::new(Arc::new(n.clone()));
+            count_images(&mut image_nodes, &info, 1);
+            slots.push(Some(info));
+        }
+        for p in pods {
+            let Some(n) = &p.spec.node_name else {
+                continue;
+            };
+            if let Some(&s) = slot_of.get(n) {
+                if let Some(info) = slots[s].as_mut() {
+                    info.add_pod(Arc::new(p.clone()));
+                }
+            }
+        }
+        OwnedSnapshot {
+            order: interleave(&zones),
+            slots,
+            image_nodes,
+            spread_selectors: replica_sets
+                .iter()
+                .map(|r| (r.meta.namespace.clone(), r.selector.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn view(&self) -> Snapshot<'_> {
+        Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+        }
+    }
+}
+
 /// Adds (`sign` = 1) or removes (−1) a node's images from the image → node-count summary.
 fn count_images(summary: &mut BTreeMap<String, usize>, info: &NodeInfo, sign: i64) {
     for name in info.images.keys() {
@@ -616,6 +722,23 @@ pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // kube-scheduler's FitError: "count reason" strings sorted as strings.
+    #[test]
+    fn fit_error_message_sorts_like_kube_scheduler() {
+        let mut f: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
+        f.insert("Insufficient cpu".into(), 4);
+        f.insert("node(s) had untolerated taint {dedicated: batch}".into(), 2);
+        f.insert("Insufficient memory".into(), 10);
+        assert_eq!(
+            fit_error_message(16, &f),
+            "0/16 nodes are available: 10 Insufficient memory, 2 node(s) had untolerated taint {dedicated: batch}, 4 Insufficient cpu."
+        );
+        assert_eq!(
+            fit_error_message(0, &BTreeMap::new()),
+            "0/0 nodes are available."
+        );
+    }
 
     // Reference scheduler §3.2 table.
     #[test]

@@ -259,3 +259,120 @@ fn unknown_plugins_and_args_are_input_errors_at_their_line_with_suggestions() {
     let e = load_config("percentageOfNodesToScore: 101\n").unwrap_err();
     assert!(e.contains("percentageOfNodesToScore"), "{e}");
 }
+
+fn kubesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+// docs/explain.md schema, on the bundled example files.
+#[test]
+fn explain_json_matches_the_documented_schema() {
+    let out = kubesim(&[
+        "explain",
+        "--cluster",
+        "docs/examples/explain/cluster.yaml",
+        "--pod",
+        "docs/examples/explain/pod.yaml",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pod"], "default/web-2");
+    assert_eq!(v["selected"], "node-a");
+    let nodes = v["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    for n in nodes {
+        let mut keys: Vec<&str> = n.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort();
+        assert_eq!(keys, vec!["feasible", "filters", "name", "scores", "total"]);
+        if n["feasible"] == true {
+            let mut sum = 0;
+            for (_, s) in n["scores"].as_object().unwrap() {
+                let w = s["normalized"].as_i64().unwrap() * s["weight"].as_i64().unwrap();
+                assert_eq!(s["weighted"].as_i64().unwrap(), w);
+                sum += w;
+            }
+            assert_eq!(n["total"].as_i64().unwrap(), sum);
+        } else {
+            assert!(n["total"].is_null());
+            assert_eq!(n["filters"][0]["plugin"], "TaintToleration");
+        }
+    }
+    // --all-nodes scores the tainted node too, but does not choose it.
+    let out = kubesim(&[
+        "explain",
+        "--cluster",
+        "docs/examples/explain/cluster.yaml",
+        "--pod",
+        "docs/examples/explain/pod.yaml",
+        "--all-nodes",
+        "--output",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["total"].is_i64()));
+    assert_eq!(v["selected"], "node-a");
+}
+
+#[test]
+fn explain_on_a_scenario_at_a_time() {
+    // A pod the run scheduled (names are generated from the scenario's seed).
+    let run = run_with(&quick_start(), &[], None);
+    let log = String::from_utf8(run.events_jsonl).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"reason\":\"Scheduled\""))
+        .unwrap();
+    let name = line
+        .split("Pod/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let typo = &name[..name.len() - 1];
+    let out = kubesim(&[
+        "explain",
+        "scenarios/quick-start.yaml",
+        "--at",
+        "60s",
+        "--pod",
+        typo,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("did you mean `{name}`")), "{err}");
+    let out = kubesim(&[
+        "explain",
+        "scenarios/quick-start.yaml",
+        "--at",
+        "60s",
+        "--pod",
+        &name,
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pod"], name.as_str());
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 6);
+    assert!(v["selected"].is_string());
+}
