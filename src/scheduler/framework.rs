@@ -312,7 +312,7 @@ pub fn score(
                 PreScored::Taint(t) => taint_toleration::score(t, node),
                 PreScored::Affinity => node_affinity::score(pod, node),
                 PreScored::Fit(s) => fit::score(s, node, &profile.fit),
-                PreScored::Spread(s) => pts::score(s, node),
+                PreScored::Spread(s) => pts::score(s, node, snap),
                 PreScored::Ipa(s) => ipa::score(s, node),
                 PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
                 PreScored::Images(i) => image_locality::score(i, node, snap),
@@ -493,6 +493,83 @@ mod tests {
             score(&profile, &p, &st, &v, &nodes, &mut t);
             let best = (0..2).max_by_key(|&i| t.total[i]).unwrap();
             assert_eq!(best, want, "{:?}", profile.fit.strategy);
+        }
+    }
+
+    // The spread index is a cache: filter verdicts and score totals with it equal those of
+    // upstream's count-everything path, step by step while replicas are placed (hard zone
+    // spread plus the soft system defaults; one node without a zone label).
+    #[test]
+    fn spread_index_gives_the_same_scores_as_counting() {
+        use crate::model::{TopologySpreadConstraint, WhenUnsatisfiable};
+        use crate::scheduler::spread_index::SpreadIndex;
+        let mut nodes = Vec::new();
+        for i in 0..7 {
+            let n = node(&format!("n{i}"), 4000, 32 * GI, &[]);
+            nodes.push(if i == 6 {
+                n
+            } else {
+                label(n, LABEL_ZONE, &format!("z{}", i % 3))
+            });
+        }
+        let mut snap = OwnedSnapshot::new(nodes, vec![]);
+        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        let mut idx = SpreadIndex::default();
+        let profile = Profile::default();
+        let mut r = rng::stream(5, "t");
+        let (mut t1, mut t2) = (ScoreTable::default(), ScoreTable::default());
+        for k in 0..20 {
+            let mut p = labels(pod(&format!("w{k}"), &[&[("cpu", 100)]]), &[("app", "web")]);
+            if k % 2 == 0 {
+                p.spec.topology_spread_constraints = vec![TopologySpreadConstraint {
+                    max_skew: 2,
+                    topology_key: LABEL_ZONE.into(),
+                    when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+                    label_selector: Some(selector(&[("app", "web")])),
+                    min_domains: None,
+                    node_affinity_honor: true,
+                    node_taints_honor: false,
+                    match_label_keys: vec![],
+                }];
+            }
+            let chosen = {
+                let plain = snap.view();
+                for (sel, key) in pts::index_requests(&p, &plain, &profile.spread) {
+                    idx.ensure("default", &sel, &key, snap.slots.iter().flatten());
+                }
+                let mut fast = snap.view();
+                fast.spread_index = Some(&idx);
+                let (s1, s2) = (
+                    pre_filter(&profile, &p, &plain),
+                    pre_filter(&profile, &p, &fast),
+                );
+                let f1: Vec<&NodeInfo> = plain
+                    .iter()
+                    .filter(|n| filter(&profile, &p, &s1, n).is_ok())
+                    .collect();
+                let f2: Vec<&NodeInfo> = fast
+                    .iter()
+                    .filter(|n| filter(&profile, &p, &s2, n).is_ok())
+                    .collect();
+                let names = |v: &[&NodeInfo]| {
+                    v.iter()
+                        .map(|n| n.node.meta.name.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(names(&f1), names(&f2), "feasible nodes, pod {k}");
+                score(&profile, &p, &s1, &plain, &f1, &mut t1);
+                score(&profile, &p, &s2, &fast, &f2, &mut t2);
+                assert_eq!(t1.total, t2.total, "totals, pod {k}");
+                let j = crate::scheduler::select_host(&t1.total, &mut r);
+                f1[j].node.meta.name.clone()
+            };
+            p.spec.node_name = Some(chosen.clone());
+            for ni in snap.slots.iter_mut().flatten() {
+                if ni.node.meta.name == chosen {
+                    ni.add_pod(Arc::new(p.clone()));
+                    idx.on_pod(&ni.node, &p, 1);
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod explain;
 pub mod framework;
 pub mod plugins;
+pub mod spread_index;
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -109,6 +110,7 @@ pub struct Scheduler {
     spread_selectors: Vec<(String, LabelSelector)>,
     /// Reused score buffers.
     table: ScoreTable,
+    spread_index: spread_index::SpreadIndex,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -145,6 +147,7 @@ impl Scheduler {
             replica_sets: BTreeMap::new(),
             spread_selectors: Vec::new(),
             table: ScoreTable::default(),
+            spread_index: spread_index::SpreadIndex::default(),
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -343,9 +346,11 @@ impl Scheduler {
                         self.slots.push(Some(info));
                     }
                 }
+                self.spread_index.clear();
                 self.move_all_unschedulable(ctx);
             }
             Change::NodeDeleted(n) => {
+                self.spread_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
                     if let Some(info) = self.slots[slot].take() {
@@ -417,6 +422,7 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             info.add_pod(pod.clone());
+            self.spread_index.on_pod(&info.node, pod, 1);
             self.assigned.insert(key.to_string(), slot);
         }
     }
@@ -426,7 +432,9 @@ impl Scheduler {
             return false;
         };
         if let Some(info) = self.slots[slot].as_mut() {
-            info.remove_pod(key);
+            if let Some(old) = info.remove_pod(key) {
+                self.spread_index.on_pod(&info.node, &old, -1);
+            }
         }
         true
     }
@@ -463,6 +471,7 @@ impl Scheduler {
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
+            spread_index: None,
         };
         let mut r = rng::stream(seed, "kubesim-explain/select-host");
         let e = explain::explain(
@@ -517,11 +526,38 @@ impl Scheduler {
             return;
         };
         let profile = &self.config.profiles[pi];
+        // Make sure the spread counts this pod's cycle reads are cached.
+        if profile
+            .filters
+            .contains(&framework::Plugin::PodTopologySpread)
+            || profile
+                .scores
+                .iter()
+                .any(|(p, _)| *p == framework::Plugin::PodTopologySpread)
+        {
+            let plain = Snapshot {
+                slots: &self.slots,
+                order: &self.order,
+                image_nodes: &self.image_nodes,
+                spread_selectors: &self.spread_selectors,
+                spread_index: None,
+            };
+            let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
+            for (sel, key) in wanted {
+                self.spread_index.ensure(
+                    &pod.meta.namespace,
+                    &sel,
+                    &key,
+                    self.slots.iter().flatten(),
+                );
+            }
+        }
         let snap = Snapshot {
             slots: &self.slots,
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
+            spread_index: Some(&self.spread_index),
         };
         let n = snap.len();
         let pct = profile
@@ -667,6 +703,7 @@ impl OwnedSnapshot {
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
+            spread_index: None,
         }
     }
 }

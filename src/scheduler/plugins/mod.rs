@@ -90,11 +90,9 @@ impl NodeInfo {
         self.pods.push(pod);
     }
 
-    /// Removes the pod with this key; false if it is not here.
-    pub fn remove_pod(&mut self, key: &str) -> bool {
-        let Some(i) = self.pods.iter().position(|p| p.key() == key) else {
-            return false;
-        };
+    /// Removes the pod with this key and returns it; None if it is not here.
+    pub fn remove_pod(&mut self, key: &str) -> Option<Arc<Pod>> {
+        let i = self.pods.iter().position(|p| p.key() == key)?;
         let pod = self.pods.remove(i);
         let req = PodRequest::of(&pod);
         self.requested.sub(&req.request);
@@ -111,7 +109,7 @@ impl NodeInfo {
                 self.used_ports.remove(j);
             }
         }
-        true
+        Some(pod)
     }
 }
 
@@ -165,6 +163,8 @@ pub struct Snapshot<'a> {
     /// (namespace, selector) of the objects that make system default spreading apply
     /// (Services, ReplicationControllers, ReplicaSets, StatefulSets; kubesim has ReplicaSets).
     pub spread_selectors: &'a [(String, LabelSelector)],
+    /// Cached PodTopologySpread counts (None: count every time, as upstream does).
+    pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
 }
 
 impl<'a> Snapshot<'a> {

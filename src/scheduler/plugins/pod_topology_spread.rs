@@ -11,6 +11,7 @@ use crate::model::{
     LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
     TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
 };
+use crate::scheduler::spread_index::SpreadEntry;
 
 pub const NAME: &str = "PodTopologySpread";
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
@@ -93,7 +94,7 @@ fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
 /// `helper.DefaultSelector`: the selectors of the objects that select the pod, ANDed.
 fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
     let mut merged: Option<LabelSelector> = None;
-    for (ns, sel) in snap.spread_selectors {
+    for (ns, sel) in snap.spread_selectors.iter() {
         if *ns != pod.meta.namespace || !sel.matches(&pod.meta.labels) {
             continue;
         }
@@ -139,6 +140,48 @@ pub fn constraints(
             taints_honor: c.node_taints_honor,
         })
         .collect()
+}
+
+/// Whether the cached cluster-wide counts give exactly upstream's all-node count for this
+/// constraint: every node is eligible (no required node affinity honoured, taints ignored).
+fn indexable(c: &Constraint, pod: &Pod) -> bool {
+    let has_required = !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| na.required.is_some());
+    c.selector.is_some() && !(c.affinity_honor && has_required) && !c.taints_honor
+}
+
+fn index_entry<'a>(snap: &Snapshot<'a>, pod: &Pod, c: &Constraint) -> Option<&'a SpreadEntry> {
+    let sel = c.selector.as_ref()?;
+    snap.spread_index?.get(&pod.meta.namespace, sel, &c.key)
+}
+
+/// The (namespace, selector, key) counts this pod's cycle can use from the spread index; the
+/// scheduler makes sure they are cached before the cycle.
+pub fn index_requests(
+    pod: &Pod,
+    snap: &Snapshot,
+    args: &SpreadArgs,
+) -> Vec<(LabelSelector, String)> {
+    let mut out = Vec::new();
+    let hard = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
+    if hard.len() == 1 && indexable(&hard[0], pod) {
+        if let Some(s) = &hard[0].selector {
+            out.push((s.clone(), hard[0].key.clone()));
+        }
+    }
+    for c in constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway) {
+        if let Some(s) = &c.selector {
+            if c.key == LABEL_HOSTNAME || indexable(&c, pod) {
+                out.push((s.clone(), c.key.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
@@ -194,17 +237,32 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<Filte
         return None;
     }
     let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
-    for node in snap.iter() {
-        if !has_all_keys(node, &cs) {
-            continue;
-        }
-        for (i, c) in cs.iter().enumerate() {
-            if !included(c, pod, node) {
+    let cached = if cs.len() == 1 && indexable(&cs[0], pod) {
+        index_entry(snap, pod, &cs[0])
+    } else {
+        None
+    };
+    if let Some(e) = cached {
+        // Nodes without the key are not eligible: drop the "" domain.
+        counts[0] = e
+            .counts
+            .iter()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, c)| (v.clone(), *c))
+            .collect();
+    } else {
+        for node in snap.iter() {
+            if !has_all_keys(node, &cs) {
                 continue;
             }
-            let v = &node.node.meta.labels[&c.key];
-            let n = count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
-            *counts[i].entry(v.clone()).or_insert(0) += n;
+            for (i, c) in cs.iter().enumerate() {
+                if !included(c, pod, node) {
+                    continue;
+                }
+                let v = &node.node.meta.labels[&c.key];
+                let n = count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                *counts[i].entry(v.clone()).or_insert(0) += n;
+            }
         }
     }
     let min_match = cs
@@ -310,17 +368,36 @@ pub fn pre_score(
             ((sz + 2) as f64).ln()
         })
         .collect();
-    for node in snap.iter() {
-        if require_all && !has_all_keys(node, &cs) {
+    // Constraints whose all-node counts come from the spread index; the rest are counted.
+    let mut from_index = vec![false; cs.len()];
+    for (i, c) in cs.iter().enumerate() {
+        if c.key == LABEL_HOSTNAME || !indexable(c, pod) || (require_all && cs.len() > 1) {
             continue;
         }
-        for (i, c) in cs.iter().enumerate() {
-            if c.key == LABEL_HOSTNAME || !included(c, pod, node) {
+        if let Some(e) = index_entry(snap, pod, c) {
+            for (v, n) in counts[i].iter_mut() {
+                *n = e.counts.get(v).copied().unwrap_or(0);
+            }
+            from_index[i] = true;
+        }
+    }
+    let need_scan = cs
+        .iter()
+        .enumerate()
+        .any(|(i, c)| c.key != LABEL_HOSTNAME && !from_index[i]);
+    if need_scan {
+        for node in snap.iter() {
+            if require_all && !has_all_keys(node, &cs) {
                 continue;
             }
-            let v = node.node.meta.labels.get(&c.key).map_or("", |s| s.as_str());
-            if let Some(slot) = counts[i].get_mut(v) {
-                *slot += count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+            for (i, c) in cs.iter().enumerate() {
+                if c.key == LABEL_HOSTNAME || from_index[i] || !included(c, pod, node) {
+                    continue;
+                }
+                let v = node.node.meta.labels.get(&c.key).map_or("", |s| s.as_str());
+                if let Some(slot) = counts[i].get_mut(v) {
+                    *slot += count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                }
             }
         }
     }
@@ -337,7 +414,7 @@ pub fn is_ignored(st: &ScoreState, node: &NodeInfo) -> bool {
     st.require_all && !has_all_keys(node, &st.constraints)
 }
 
-pub fn score(st: &ScoreState, node: &NodeInfo) -> i64 {
+pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
     if is_ignored(st, node) {
         return 0;
     }
@@ -347,7 +424,13 @@ pub fn score(st: &ScoreState, node: &NodeInfo) -> i64 {
             continue;
         };
         let cnt = if c.key == LABEL_HOSTNAME {
-            count_matching(node, c.selector.as_ref(), &st.namespace)
+            // The hostname domain is the node itself (hostname labels are unique).
+            let cached = c.selector.as_ref().and_then(|sel| {
+                snap.spread_index?
+                    .get(&st.namespace, sel, &c.key)
+                    .map(|e| e.counts.get(v).copied().unwrap_or(0))
+            });
+            cached.unwrap_or_else(|| count_matching(node, c.selector.as_ref(), &st.namespace))
         } else {
             st.counts[i].get(v).copied().unwrap_or(0)
         };
@@ -458,7 +541,7 @@ mod tests {
         let Some(st) = pre_score(p, &v, &scored, &SpreadArgs::default()) else {
             return vec![];
         };
-        let mut s: Vec<i64> = scored.iter().map(|nd| score(&st, nd)).collect();
+        let mut s: Vec<i64> = scored.iter().map(|nd| score(&st, nd, &v)).collect();
         let ignored: Vec<bool> = scored.iter().map(|nd| is_ignored(&st, nd)).collect();
         normalize(&mut s, &ignored);
         s

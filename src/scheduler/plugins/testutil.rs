@@ -53,6 +53,7 @@ impl OwnedSnapshot {
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
+            spread_index: None,
         }
     }
 }
