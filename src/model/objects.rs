@@ -598,6 +598,8 @@ pub struct PodStatus {
     pub phase: PodPhase,
     pub conditions: Vec<PodCondition>,
     pub start_time: Option<SimTime>,
+    /// Set by the scheduler when it preempted pods for this one (`status.nominatedNodeName`).
+    pub nominated_node_name: Option<String>,
 }
 
 impl Default for PodStatus {
@@ -606,6 +608,7 @@ impl Default for PodStatus {
             phase: PodPhase::Pending,
             conditions: Vec::new(),
             start_time: None,
+            nominated_node_name: None,
         }
     }
 }
@@ -706,6 +709,54 @@ pub fn namespace_labels(namespace: &str) -> BTreeMap<String, String> {
         namespace.to_string(),
     );
     m
+}
+
+/// `scheduling.k8s.io/v1 PriorityClass`: resolved into pods' `spec.priority` at admission.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriorityClass {
+    pub name: String,
+    pub value: i32,
+    pub global_default: bool,
+    /// `preemptionPolicy: Never`.
+    pub preemption_never: bool,
+}
+
+/// The built-in classes every cluster has (`system-cluster-critical`, `system-node-critical`).
+pub fn system_priority_classes() -> Vec<PriorityClass> {
+    vec![
+        PriorityClass {
+            name: "system-cluster-critical".into(),
+            value: 2_000_000_000,
+            ..PriorityClass::default()
+        },
+        PriorityClass {
+            name: "system-node-critical".into(),
+            value: 2_000_001_000,
+            ..PriorityClass::default()
+        },
+    ]
+}
+
+/// The Priority admission plugin: a pod naming a class gets its value (and its preemption
+/// policy); a pod naming none gets the global default class, if there is one. Err names the
+/// missing class.
+pub fn resolve_priority(spec: &mut PodSpec, classes: &[PriorityClass]) -> Result<(), String> {
+    if spec.priority_class_name.is_empty() {
+        if let Some(d) = classes.iter().find(|c| c.global_default) {
+            spec.priority_class_name = d.name.clone();
+            spec.priority = d.value;
+            spec.preemption_never |= d.preemption_never;
+        }
+        return Ok(());
+    }
+    match classes.iter().find(|c| c.name == spec.priority_class_name) {
+        Some(c) => {
+            spec.priority = c.value;
+            spec.preemption_never |= c.preemption_never;
+            Ok(())
+        }
+        None => Err(spec.priority_class_name.clone()),
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

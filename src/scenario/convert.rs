@@ -38,9 +38,10 @@ pub enum Object {
     Node(Node),
     Pod(Pod),
     ReplicaSet(ReplicaSet),
+    PriorityClass(PriorityClass),
 }
 
-pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "List"];
+pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "PriorityClass", "List"];
 
 /// Converts one manifest (a `List` expands to its items).
 pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputError> {
@@ -52,12 +53,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let want_api = match kind.as_str() {
         "Node" | "Pod" | "List" => "v1",
         "ReplicaSet" => "apps/v1",
+        "PriorityClass" => "scheduling.k8s.io/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, PriorityClass and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -86,8 +88,46 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     if raw.items.is_some() {
         return Err(ctx.err("items", format!("`items` belongs to a List, not a {kind}")));
     }
+    let pc_fields =
+        raw.value.is_some() || raw.global_default.is_some() || raw.preemption_policy.is_some();
+    if kind != "PriorityClass" && pc_fields {
+        return Err(ctx.err(
+            "value",
+            format!("`value`, `globalDefault` and `preemptionPolicy` belong to a PriorityClass, not a {kind}"),
+        ));
+    }
     let meta = raw.metadata.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "metadata.", meta.unmodelled());
+    if kind == "PriorityClass" {
+        if raw.spec.is_some() {
+            return Err(ctx.err("spec", "a PriorityClass has no spec"));
+        }
+        let name = object_name(&meta, ctx)?;
+        let value = raw
+            .value
+            .ok_or_else(|| ctx.err("value", "a PriorityClass needs a value"))?;
+        if value > 1_000_000_000 || value < i32::MIN as i64 {
+            return Err(ctx.err(
+                "value",
+                "must be no greater than 1000000000 (larger values are reserved for system classes)",
+            ));
+        }
+        let preemption_never = match raw.preemption_policy.as_deref() {
+            None | Some("PreemptLowerPriority") => false,
+            Some("Never") => true,
+            Some(other) => {
+                return Err(ctx
+                    .err("preemptionPolicy", format!("unsupported value {other:?}"))
+                    .suggest(other, ["PreemptLowerPriority", "Never"]))
+            }
+        };
+        return Ok(vec![Object::PriorityClass(PriorityClass {
+            name,
+            value: value as i32,
+            global_default: raw.global_default.unwrap_or(false),
+            preemption_never,
+        })]);
+    }
     let spec = raw.spec.unwrap_or_default();
     let status = raw.status.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "status.", status.unmodelled());

@@ -53,8 +53,12 @@ k8s_struct! {
         pub spec: Option<RawSpec>,
         pub status: Option<RawStatus>,
         pub items: Option<Vec<RawManifest>>,
+        // PriorityClass (top-level fields)
+        pub value: Option<i64>,
+        pub global_default: Option<bool>,
+        pub preemption_policy: Option<String>,
     }
-    unmodelled {}
+    unmodelled { description: "description" }
 }
 
 k8s_struct! {

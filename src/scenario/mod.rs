@@ -600,12 +600,34 @@ fn resolve(
 
     // Workloads.
     let mut workloads = Vec::new();
+    let mut classes = system_priority_classes();
     let mut seen = BTreeSet::new();
     for (i, entry) in raw.workloads.into_iter().enumerate() {
         for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut warnings)? {
             let (kind, key, w) = match obj {
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
                 Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::PriorityClass(pc) => {
+                    if classes.iter().any(|c| c.name == pc.name) {
+                        return Err(InputError::at_path(
+                            file,
+                            format!("workloads[{i}]"),
+                            format!("duplicate PriorityClass {}", pc.name),
+                        ));
+                    }
+                    if pc.global_default && classes.iter().any(|c| c.global_default) {
+                        return Err(InputError::at_path(
+                            file,
+                            format!("workloads[{i}]"),
+                            format!(
+                                "PriorityClass {}: only one class may be globalDefault",
+                                pc.name
+                            ),
+                        ));
+                    }
+                    classes.push(pc);
+                    continue;
+                }
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -635,6 +657,25 @@ fn resolve(
             }
             workloads.push(w);
         }
+    }
+
+    // Priority admission: priorityClassName → priority (classes may come after their pods).
+    for (i, w) in workloads.iter_mut().enumerate() {
+        let (spec, what) = match w {
+            Workload::Pod(p) => (&mut p.spec, format!("Pod {}", p.meta.name)),
+            Workload::ReplicaSet(rs) => (
+                &mut rs.template.spec,
+                format!("ReplicaSet {}", rs.meta.name),
+            ),
+        };
+        resolve_priority(spec, &classes).map_err(|missing| {
+            InputError::at_path(
+                file,
+                format!("workloads[{i}]"),
+                format!("{what}: no PriorityClass with name {missing} was found"),
+            )
+            .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
+        })?;
     }
 
     // Timeline.
@@ -828,6 +869,7 @@ pub struct ManifestObjects {
 pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputError> {
     let mut warnings = BTreeSet::new();
     let (mut nodes, mut pods, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let mut classes = system_priority_classes();
     for p in paths {
         let text = std::fs::read_to_string(p)
             .map_err(|e| InputError::file(p, format!("cannot read: {e}")))?;
@@ -836,8 +878,19 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::Node(n) => nodes.push(n),
                 Object::Pod(x) => pods.push(x),
                 Object::ReplicaSet(r) => rss.push(r),
+                Object::PriorityClass(c) => classes.push(c),
             }
         }
+    }
+    for pod in pods.iter_mut() {
+        let key = pod.key();
+        resolve_priority(&mut pod.spec, &classes).map_err(|missing| {
+            InputError::file(
+                paths.first().map_or(Path::new(""), |p| p.as_path()),
+                format!("Pod {key}: no PriorityClass with name {missing} was found"),
+            )
+            .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
+        })?;
     }
     Ok(ManifestObjects {
         nodes,

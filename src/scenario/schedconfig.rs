@@ -467,6 +467,9 @@ fn apply_plugins(
     let disable = |prof: &mut Profile, set: &RawPluginSet, filters: bool, scores: bool| {
         for d in &set.disabled {
             let all = d.name == PluginName::All;
+            if all || d.name == PluginName::DefaultPreemption {
+                prof.preemption = false;
+            }
             let target = modelled(d.name);
             if filters {
                 prof.filters.retain(|x| !(all || Some(*x) == target));
@@ -485,6 +488,28 @@ fn apply_plugins(
     }
     if let Some(s) = &pl.score {
         disable(prof, s, false, true);
+    }
+    for set in [&pl.multi_point, &pl.post_filter].into_iter().flatten() {
+        if set
+            .enabled
+            .iter()
+            .any(|e| e.name == PluginName::DefaultPreemption)
+        {
+            prof.preemption = true;
+        }
+    }
+    if let Some(pf) = &pl.post_filter {
+        if pf
+            .disabled
+            .iter()
+            .any(|d| d.name == PluginName::DefaultPreemption || d.name == PluginName::All)
+            && !pf
+                .enabled
+                .iter()
+                .any(|e| e.name == PluginName::DefaultPreemption)
+        {
+            prof.preemption = false;
+        }
     }
     if let Some(mp) = &pl.multi_point {
         for (k, e) in mp.enabled.iter().enumerate() {
@@ -546,7 +571,6 @@ fn apply_plugins(
         ("preEnqueue", &pl.pre_enqueue),
         ("queueSort", &pl.queue_sort),
         ("preFilter", &pl.pre_filter),
-        ("postFilter", &pl.post_filter),
         ("preScore", &pl.pre_score),
         ("reserve", &pl.reserve),
         ("permit", &pl.permit),
@@ -757,8 +781,7 @@ fn apply_args(
                 }
             }
             warnings.insert(
-                "DefaultPreemptionArgs are validated but preemption is not modelled by kubesim yet"
-                    .into(),
+                "DefaultPreemptionArgs are validated; kubesim uses the defaults (10 %, 100)".into(),
             );
         }
         RawPluginConfig::NodeAffinity(a) => {

@@ -121,6 +121,8 @@ pub struct Profile {
     pub ipa: IpaArgs,
     /// The profile's `percentageOfNodesToScore`, overriding the global one.
     pub percentage_of_nodes_to_score: Option<u32>,
+    /// DefaultPreemption as PostFilter (on by default).
+    pub preemption: bool,
 }
 
 impl Default for Profile {
@@ -138,6 +140,7 @@ impl Default for Profile {
             spread: SpreadArgs::default(),
             ipa: IpaArgs::default(),
             percentage_of_nodes_to_score: None,
+            preemption: true,
         }
     }
 }

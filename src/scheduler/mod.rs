@@ -10,6 +10,7 @@
 pub mod explain;
 pub mod framework;
 pub mod plugins;
+pub mod preemption;
 pub mod spread_index;
 
 use std::borrow::Cow;
@@ -111,6 +112,9 @@ pub struct Scheduler {
     /// Reused score buffers.
     table: ScoreTable,
     spread_index: spread_index::SpreadIndex,
+    /// Pods nominated to a node by preemption: pod key → node name.
+    nominated: BTreeMap<String, String>,
+    preempt_rng: ChaCha8Rng,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -148,6 +152,8 @@ impl Scheduler {
             spread_selectors: Vec::new(),
             table: ScoreTable::default(),
             spread_index: spread_index::SpreadIndex::default(),
+            nominated: BTreeMap::new(),
+            preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -247,6 +253,7 @@ impl Scheduler {
             self.backoff.remove(&(t, key.to_string()));
         }
         self.info.remove(key);
+        self.nominated.remove(key);
     }
 
     fn push_backoff(&mut self, expiry: SimTime, key: String) {
@@ -447,6 +454,56 @@ impl Scheduler {
         self.order_dirty = false;
     }
 
+    /// Executes a preemption: victims are deleted gracefully (a `Preempted` event each), lower
+    /// priority pods nominated to the node lose their nomination, and the preemptor is
+    /// nominated (`status.nominatedNodeName`) and waits as unschedulable for the deletions.
+    fn preempt(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        pod: &Pod,
+        node: &str,
+        victims: &[Arc<Pod>],
+    ) {
+        let now = ctx.now();
+        for v in victims {
+            if api.delete_pod(Caller::Scheduler, &v.key(), None).is_ok() {
+                ctx.record(Record {
+                    t: now,
+                    reason: "Preempted",
+                    source: "default-scheduler",
+                    object: format!("Pod/{}", v.key()),
+                    message: format!("Preempted by pod {} on node {node}", pod.meta.uid),
+                    fields: vec![("node", node.to_string())],
+                });
+            }
+        }
+        let lower: Vec<String> = self
+            .nominated
+            .iter()
+            .filter(|(k, n)| {
+                n.as_str() == node
+                    && self
+                        .pending
+                        .get(*k)
+                        .is_some_and(|p| p.spec.priority < pod.spec.priority)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in lower {
+            self.nominated.remove(&k);
+            let _ = api.update_pod(Caller::Scheduler, &k, |p| {
+                p.status.nominated_node_name = None
+            });
+        }
+        self.nominated.insert(key.to_string(), node.to_string());
+        let n = node.to_string();
+        let _ = api.update_pod(Caller::Scheduler, key, |p| {
+            p.status.nominated_node_name = Some(n)
+        });
+    }
+
     /// `kubesim explain` on the scheduler's own cache: the pod as if it were scheduled now
     /// (a bound pod is taken off its node for the explanation and put back).
     pub fn explain_pod(
@@ -567,16 +624,61 @@ impl Scheduler {
         let state = framework::pre_filter(profile, pod, &snap);
         let mut feasible: Vec<usize> = Vec::new();
         let mut failures: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
+        // Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
+        let mut potential: Vec<usize> = Vec::new();
+        // Pods nominated elsewhere with at least this pod's priority hold their place
+        // (reference scheduler §3.3 step 4, "filters run with nominated pods").
+        let reserved: Vec<(&str, Arc<Pod>)> = self
+            .nominated
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .filter_map(|(k, n)| self.pending.get(k).map(|p| (n.as_str(), p.clone())))
+            .filter(|(_, p)| p.spec.priority >= pod.spec.priority)
+            .collect();
+        let check = |ni: &NodeInfo| -> Result<(), Failure> {
+            framework::filter(profile, pod, &state, ni)?;
+            let mine: Vec<&Arc<Pod>> = reserved
+                .iter()
+                .filter(|(n, _)| *n == ni.node.meta.name)
+                .map(|(_, p)| p)
+                .collect();
+            if mine.is_empty() {
+                return Ok(());
+            }
+            let mut with = ni.clone();
+            for p in mine {
+                with.add_pod(p.clone());
+            }
+            framework::filter(profile, pod, &state, &with)
+        };
+        // A pod nominated by an earlier preemption tries its node first (§3.3 step 3).
+        let nominated_idx = self
+            .nominated
+            .get(key)
+            .and_then(|name| (0..n).find(|&i| snap.get(i).node.meta.name == *name));
+        if let Some(i) = nominated_idx.filter(|&i| check(snap.get(i)).is_ok()) {
+            feasible.push(i);
+        }
         let mut examined = 0;
         for i in 0..n {
+            if !feasible.is_empty() && nominated_idx.is_some() {
+                break;
+            }
             if feasible.len() >= to_find {
                 break;
             }
             examined += 1;
             let idx = (self.next_start + i) % n;
-            match framework::filter(profile, pod, &state, snap.get(idx)) {
+            match check(snap.get(idx)) {
                 Ok(()) => feasible.push(idx),
-                Err(Failure { reasons, .. }) => {
+                Err(Failure {
+                    reasons,
+                    unresolvable,
+                    ..
+                }) => {
+                    if !unresolvable {
+                        potential.push(idx);
+                    }
                     for r in reasons {
                         *failures.entry(r).or_insert(0) += 1;
                     }
@@ -595,6 +697,43 @@ impl Scheduler {
                 message: fit_error_message(n, &failures),
                 fields: vec![],
             });
+            // PostFilter: DefaultPreemption (reference scheduler §5).
+            let plan = if profile.preemption && !pod.spec.preemption_never {
+                let waiting = self.nominated.get(key).is_some_and(|name| {
+                    (0..n).any(|i| {
+                        let ni = snap.get(i);
+                        ni.node.meta.name == *name
+                            && ni
+                                .pods
+                                .iter()
+                                .any(|p| p.is_terminating() && p.spec.priority < pod.spec.priority)
+                    })
+                });
+                if waiting {
+                    None
+                } else {
+                    let nodes: Vec<&NodeInfo> = (0..n).map(|i| snap.get(i)).collect();
+                    let cands = preemption::find_candidates(
+                        profile,
+                        pod,
+                        &state,
+                        &nodes,
+                        &potential,
+                        &mut self.preempt_rng,
+                    );
+                    preemption::pick_one(&cands).map(|c| {
+                        (
+                            nodes[cands[c].index].node.meta.name.clone(),
+                            cands[c].victims.clone(),
+                        )
+                    })
+                }
+            } else {
+                None
+            };
+            if let Some((node, victims)) = plan {
+                self.preempt(ctx, api, key, pod, &node, &victims);
+            }
             self.unschedulable.insert(key.to_string());
             if let Some(i) = self.info.get_mut(key) {
                 i.unschedulable_since.get_or_insert(now);

@@ -376,3 +376,85 @@ fn explain_on_a_scenario_at_a_time() {
     assert_eq!(v["nodes"].as_array().unwrap().len(), 6);
     assert!(v["selected"].is_string());
 }
+
+// Reference scheduler §5: a high-priority pod (via its PriorityClass) that fits nowhere
+// preempts the two least important pods it needs gone, is nominated, and binds after they
+// terminate; preemptionPolicy Never and a missing class are handled.
+#[test]
+fn priority_classes_and_preemption() {
+    let dir = scratch("sched-preemption");
+    let low = |name: &str, prio: &str| {
+        format!(
+            "- apiVersion: v1\n  kind: Pod\n  metadata: {{name: {name}}}\n  spec:\n    nodeName: worker-zone-a-0\n    priorityClassName: {prio}\n    containers: [{{name: c, image: nginx, resources: {{requests: {{cpu: \"1\"}}}}}}]\n"
+        )
+    };
+    let scenario = |high_policy: &str| {
+        format!(
+            "duration: 3m
+seed: 3
+cluster:
+  nodePools:
+  - {{name: worker, count: 1, zones: [zone-a], capacity: {{cpu: \"4\", memory: 16Gi, pods: \"110\"}}}}
+workloads:
+- apiVersion: scheduling.k8s.io/v1
+  kind: PriorityClass
+  metadata: {{name: high}}
+  value: 1000
+  preemptionPolicy: {high_policy}
+- apiVersion: scheduling.k8s.io/v1
+  kind: PriorityClass
+  metadata: {{name: low}}
+  value: 10
+  globalDefault: true
+{}{}{}{}- apiVersion: v1
+  kind: Pod
+  metadata: {{name: high}}
+  spec:
+    priorityClassName: high
+    containers: [{{name: c, image: nginx, resources: {{requests: {{cpu: \"1500m\"}}}}}}]
+",
+            low("low-a", "low"),
+            low("low-b", "low"),
+            low("low-c", "low"),
+            low("mid", "system-cluster-critical"),
+        )
+    };
+    let path = dir.join("preempt.yaml");
+    std::fs::write(&path, scenario("PreemptLowerPriority")).unwrap();
+    let out = run_with(&path, &[], None);
+    let log = String::from_utf8(out.events_jsonl).unwrap();
+    let preempted: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"Preempted\""))
+        .collect();
+    assert_eq!(preempted.len(), 2, "{log}");
+    assert!(
+        preempted.iter().all(|l| !l.contains("Pod/default/mid")),
+        "the critical pod is never a victim"
+    );
+    assert!(
+        log.contains("Successfully assigned default/high to worker-zone-a-0"),
+        "{log}"
+    );
+    // preemptionPolicy Never: the pod waits, nothing is preempted.
+    std::fs::write(&path, scenario("Never")).unwrap();
+    let out = run_with(&path, &[], None);
+    let log = String::from_utf8(out.events_jsonl).unwrap();
+    assert!(!log.contains("\"reason\":\"Preempted\""));
+    assert!(
+        log.contains("0/1 nodes are available: 1 Insufficient cpu."),
+        "{log}"
+    );
+    // A class that does not exist is an input error with a suggestion.
+    std::fs::write(
+        &path,
+        scenario("Never").replace("priorityClassName: high", "priorityClassName: hihg"),
+    )
+    .unwrap();
+    let e = scenario::load(&path, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains("no PriorityClass with name hihg was found"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `high`"), "{e}");
+}
