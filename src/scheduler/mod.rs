@@ -7,6 +7,7 @@
 //! randomness is the tie-break among equal top scores, drawn from the scheduler's own stream.
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
+pub mod bench;
 pub mod explain;
 pub mod framework;
 pub mod plugins;
@@ -22,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
-use crate::controllers::leader::{LeaderElectionConfig, LeaderElector, Outcome};
+use crate::controllers::leader::{self, LeaderElectionConfig, LeaderElector};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
@@ -115,6 +116,7 @@ pub struct Scheduler {
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,
     preempt_rng: ChaCha8Rng,
+    use_spread_index: bool,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -154,6 +156,7 @@ impl Scheduler {
             spread_index: spread_index::SpreadIndex::default(),
             nominated: BTreeMap::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
+            use_spread_index: true,
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -191,15 +194,15 @@ impl Scheduler {
             ctx.record(r);
         }
         match outcome {
-            Outcome::Acquired => {
+            leader::Outcome::Acquired => {
                 self.begin_term(ctx);
             }
-            Outcome::Lost => {
+            leader::Outcome::Lost => {
                 self.leading = false;
                 self.gen += 1;
                 self.cycle_scheduled = false;
             }
-            Outcome::Nothing => {}
+            leader::Outcome::Nothing => {}
         }
         ctx.schedule_in(next, Event::SchedulerLeaderTick { gen: 0 });
     }
@@ -330,30 +333,7 @@ impl Scheduler {
     pub fn on_watch(&mut self, ctx: &mut Engine<Event>, change: Change) {
         match change {
             Change::Node(n) => {
-                let name = n.meta.name.clone();
-                match self.slot_of.get(&name) {
-                    Some(&slot) => {
-                        if let Some(info) = self.slots[slot].as_mut() {
-                            count_images(&mut self.image_nodes, info, -1);
-                            info.set_node(n);
-                            count_images(&mut self.image_nodes, info, 1);
-                        }
-                    }
-                    None => {
-                        let slot = self.slots.len();
-                        let zone = n.zone_key();
-                        match self.zones.iter_mut().find(|(z, _)| *z == zone) {
-                            Some((_, list)) => list.push(slot),
-                            None => self.zones.push((zone, vec![slot])),
-                        }
-                        self.order_dirty = true;
-                        self.slot_of.insert(name, slot);
-                        let info = NodeInfo::new(n);
-                        count_images(&mut self.image_nodes, &info, 1);
-                        self.slots.push(Some(info));
-                    }
-                }
-                self.spread_index.clear();
+                self.upsert_node(n);
                 self.move_all_unschedulable(ctx);
             }
             Change::NodeDeleted(n) => {
@@ -413,6 +393,33 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    fn upsert_node(&mut self, n: Arc<Node>) {
+        let name = n.meta.name.clone();
+        match self.slot_of.get(&name) {
+            Some(&slot) => {
+                if let Some(info) = self.slots[slot].as_mut() {
+                    count_images(&mut self.image_nodes, info, -1);
+                    info.set_node(n);
+                    count_images(&mut self.image_nodes, info, 1);
+                }
+            }
+            None => {
+                let slot = self.slots.len();
+                let zone = n.zone_key();
+                match self.zones.iter_mut().find(|(z, _)| *z == zone) {
+                    Some((_, list)) => list.push(slot),
+                    None => self.zones.push((zone, vec![slot])),
+                }
+                self.order_dirty = true;
+                self.slot_of.insert(name, slot);
+                let info = NodeInfo::new(n);
+                count_images(&mut self.image_nodes, &info, 1);
+                self.slots.push(Some(info));
+            }
+        }
+        self.spread_index.clear();
     }
 
     fn profile_index(&self, pod: &Pod) -> Option<usize> {
@@ -571,7 +578,6 @@ impl Scheduler {
         pod: &Arc<Pod>,
     ) {
         let now = ctx.now();
-        self.rebuild_order();
         let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
             attempts: 0,
             last_attempt: now,
@@ -579,19 +585,72 @@ impl Scheduler {
         });
         info.attempts += 1;
         info.last_attempt = now;
-        let Some(pi) = self.profile_index(pod) else {
+        let Some((outcome, _)) = self.decide(key, pod) else {
             return;
         };
+        match outcome {
+            Outcome::Infeasible {
+                message,
+                preemption,
+            } => {
+                ctx.record(Record {
+                    t: now,
+                    reason: "FailedScheduling",
+                    source: "default-scheduler",
+                    object: format!("Pod/{key}"),
+                    message,
+                    fields: vec![],
+                });
+                if let Some((node, victims)) = preemption {
+                    self.preempt(ctx, api, key, pod, &node, &victims);
+                }
+                self.unschedulable.insert(key.to_string());
+                if let Some(i) = self.info.get_mut(key) {
+                    i.unschedulable_since.get_or_insert(now);
+                }
+            }
+            Outcome::Feasible { node } => match api.bind_pod(Caller::Scheduler, key, &node) {
+                Ok(bound) => {
+                    self.pending.remove(key);
+                    self.forget_queued(key);
+                    self.assign(key, &node, &bound);
+                    ctx.record(Record {
+                        t: now,
+                        reason: "Scheduled",
+                        source: "default-scheduler",
+                        object: format!("Pod/{key}"),
+                        message: format!("Successfully assigned {key} to {node}"),
+                        fields: vec![("node", node.clone())],
+                    });
+                }
+                Err(_) => {
+                    // A failed bind goes back through backoff.
+                    let expiry =
+                        now + self.backoff_duration(self.info.get(key).map_or(1, |i| i.attempts));
+                    self.push_backoff(expiry, key.to_string());
+                }
+            },
+        }
+    }
+
+    /// One scheduling cycle's decision for `pod` (reference scheduler §3): PreFilter, the
+    /// sampled filter walk from the rotating start (nominated node first), Score and
+    /// selectHost, or — when nothing fits — the FitError message and DefaultPreemption's plan.
+    /// Mutates only the rotating start, the random streams and the spread-count cache; the
+    /// caller binds or requeues. `kubesim run` and `kubesim bench scheduler` both use it.
+    pub fn decide(&mut self, key: &str, pod: &Arc<Pod>) -> Option<(Outcome, CycleStats)> {
+        self.rebuild_order();
+        let pi = self.profile_index(pod)?;
         let profile = &self.config.profiles[pi];
         // Make sure the spread counts this pod's cycle reads are cached.
-        if profile
+        let uses_spread = profile
             .filters
             .contains(&framework::Plugin::PodTopologySpread)
             || profile
                 .scores
                 .iter()
-                .any(|(p, _)| *p == framework::Plugin::PodTopologySpread)
-        {
+                .any(|(p, _)| *p == framework::Plugin::PodTopologySpread);
+        if uses_spread && self.use_spread_index {
             let plain = Snapshot {
                 slots: &self.slots,
                 order: &self.order,
@@ -600,11 +659,11 @@ impl Scheduler {
                 spread_index: None,
             };
             let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
-            for (sel, key) in wanted {
+            for (sel, k) in wanted {
                 self.spread_index.ensure(
                     &pod.meta.namespace,
                     &sel,
-                    &key,
+                    &k,
                     self.slots.iter().flatten(),
                 );
             }
@@ -614,7 +673,7 @@ impl Scheduler {
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
-            spread_index: Some(&self.spread_index),
+            spread_index: self.use_spread_index.then_some(&self.spread_index),
         };
         let n = snap.len();
         let pct = profile
@@ -688,17 +747,19 @@ impl Scheduler {
         if n > 0 {
             self.next_start = (self.next_start + examined) % n;
         }
+        let (spread_pods_scanned, affinity_pods_scanned) =
+            upstream_scan(pod, &snap, state.spread.is_some());
+        let mut stats = CycleStats {
+            filtered: examined + usize::from(nominated_idx.is_some()),
+            scored: 0,
+            spread_pods_scanned,
+            affinity_pods_scanned,
+        };
         if feasible.is_empty() {
-            ctx.record(Record {
-                t: now,
-                reason: "FailedScheduling",
-                source: "default-scheduler",
-                object: format!("Pod/{key}"),
-                message: fit_error_message(n, &failures),
-                fields: vec![],
-            });
+            let message = fit_error_message(n, &failures);
             // PostFilter: DefaultPreemption (reference scheduler §5).
-            let plan = if profile.preemption && !pod.spec.preemption_never {
+            let mut preemption = None;
+            if profile.preemption && !pod.spec.preemption_never {
                 let waiting = self.nominated.get(key).is_some_and(|name| {
                     (0..n).any(|i| {
                         let ni = snap.get(i);
@@ -709,9 +770,7 @@ impl Scheduler {
                                 .any(|p| p.is_terminating() && p.spec.priority < pod.spec.priority)
                     })
                 });
-                if waiting {
-                    None
-                } else {
+                if !waiting {
                     let nodes: Vec<&NodeInfo> = (0..n).map(|i| snap.get(i)).collect();
                     let cands = preemption::find_candidates(
                         profile,
@@ -721,55 +780,104 @@ impl Scheduler {
                         &potential,
                         &mut self.preempt_rng,
                     );
-                    preemption::pick_one(&cands).map(|c| {
+                    preemption = preemption::pick_one(&cands).map(|c| {
                         (
                             nodes[cands[c].index].node.meta.name.clone(),
                             cands[c].victims.clone(),
                         )
-                    })
+                    });
                 }
-            } else {
-                None
-            };
-            if let Some((node, victims)) = plan {
-                self.preempt(ctx, api, key, pod, &node, &victims);
             }
-            self.unschedulable.insert(key.to_string());
-            if let Some(i) = self.info.get_mut(key) {
-                i.unschedulable_since.get_or_insert(now);
-            }
-            return;
+            return Some((
+                Outcome::Infeasible {
+                    message,
+                    preemption,
+                },
+                stats,
+            ));
         }
         let chosen = if feasible.len() == 1 {
             feasible[0]
         } else {
             let nodes: Vec<&NodeInfo> = feasible.iter().map(|&i| snap.get(i)).collect();
             framework::score(profile, pod, &state, &snap, &nodes, &mut self.table);
+            stats.scored = nodes.len();
             feasible[select_host(&self.table.total, &mut self.rng)]
         };
         let node = snap.get(chosen).node.meta.name.clone();
-        match api.bind_pod(Caller::Scheduler, key, &node) {
-            Ok(bound) => {
-                self.pending.remove(key);
-                self.forget_queued(key);
-                self.assign(key, &node, &bound);
-                ctx.record(Record {
-                    t: now,
-                    reason: "Scheduled",
-                    source: "default-scheduler",
-                    object: format!("Pod/{key}"),
-                    message: format!("Successfully assigned {key} to {node}"),
-                    fields: vec![("node", node.clone())],
-                });
-            }
-            Err(_) => {
-                // A failed bind goes back through backoff.
-                let expiry =
-                    now + self.backoff_duration(self.info.get(key).map_or(1, |i| i.attempts));
-                self.push_backoff(expiry, key.to_string());
-            }
-        }
+        Some((Outcome::Feasible { node }, stats))
     }
+
+    // ----- for the bench: the cache without the engine and API server -----
+
+    /// Adds a node to the cache (as a watch notification would).
+    pub fn bench_add_node(&mut self, n: Arc<Node>) {
+        self.upsert_node(n);
+    }
+
+    /// Puts a pod on a node in the cache (an assumed or existing pod).
+    pub fn bench_assume(&mut self, pod: &Arc<Pod>, node: &str) {
+        let key = pod.key();
+        self.assign(&key, node, pod);
+    }
+
+    /// Turns the PodTopologySpread count cache off (the plain, unoptimised evaluation).
+    pub fn set_use_spread_index(&mut self, on: bool) {
+        self.use_spread_index = on;
+    }
+}
+
+/// What one scheduling cycle decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Feasible {
+        node: String,
+    },
+    Infeasible {
+        /// kube-scheduler's FitError message.
+        message: String,
+        /// DefaultPreemption's plan: the node and the victims.
+        preemption: Option<(String, Vec<Arc<Pod>>)>,
+    },
+}
+
+/// What one cycle did, for the cost model (docs/scheduler-model.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CycleStats {
+    /// Nodes the filters ran on.
+    pub filtered: usize,
+    /// Nodes scored (0 when exactly one node was feasible).
+    pub scored: usize,
+    /// Existing pods kube-scheduler's PodTopologySpread PreFilter/PreScore would walk this
+    /// cycle (kubesim reads its cache instead).
+    pub spread_pods_scanned: usize,
+    /// The same for InterPodAffinity.
+    pub affinity_pods_scanned: usize,
+}
+
+/// The existing pods upstream's PodTopologySpread and InterPodAffinity walk for this pod: all
+/// pods once per PodTopologySpread pass (PreFilter with hard constraints, PreScore with soft or
+/// default ones), and for InterPodAffinity all pods twice when the pod has terms (PreFilter,
+/// PreScore), else the pods that have affinity terms themselves.
+fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize) {
+    let total: usize = snap.iter().map(|n| n.pods.len()).sum();
+    let soft_spread = pod
+        .spec
+        .topology_spread_constraints
+        .iter()
+        .any(|c| c.when_unsatisfiable == crate::model::WhenUnsatisfiable::ScheduleAnyway)
+        || (pod.spec.topology_spread_constraints.is_empty()
+            && snap
+                .spread_selectors
+                .iter()
+                .any(|(ns, s)| *ns == pod.meta.namespace && s.matches(&pod.meta.labels)));
+    let spread = total * (usize::from(hard_spread) + usize::from(soft_spread));
+    let affinity = if has_pod_affinity(pod) {
+        2 * total
+    } else {
+        snap.iter().map(|n| n.pods_with_affinity).sum::<usize>()
+    };
+    (spread, affinity)
 }
 
 /// The snapshot's node order (reference scheduler §3.1): zones in order of first appearance,
