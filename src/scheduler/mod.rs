@@ -117,6 +117,7 @@ pub struct Scheduler {
     nominated: BTreeMap<String, String>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
+    totals: PodTotals,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -157,6 +158,7 @@ impl Scheduler {
             nominated: BTreeMap::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
+            totals: PodTotals::default(),
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -345,6 +347,7 @@ impl Scheduler {
                         // Pods still bound there are no longer counted anywhere.
                         for p in &info.pods {
                             self.assigned.remove(&p.key());
+                            self.totals.add(p, -1);
                         }
                     }
                     for (_, list) in self.zones.iter_mut() {
@@ -437,6 +440,7 @@ impl Scheduler {
         if let Some(info) = self.slots[slot].as_mut() {
             info.add_pod(pod.clone());
             self.spread_index.on_pod(&info.node, pod, 1);
+            self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
         }
     }
@@ -448,6 +452,7 @@ impl Scheduler {
         if let Some(info) = self.slots[slot].as_mut() {
             if let Some(old) = info.remove_pod(key) {
                 self.spread_index.on_pod(&info.node, &old, -1);
+                self.totals.add(&old, -1);
             }
         }
         true
@@ -536,6 +541,7 @@ impl Scheduler {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            totals: PodTotals::of(self.slots.iter().flatten()),
         };
         let mut r = rng::stream(seed, "kubesim-explain/select-host");
         let e = explain::explain(
@@ -657,6 +663,7 @@ impl Scheduler {
                 image_nodes: &self.image_nodes,
                 spread_selectors: &self.spread_selectors,
                 spread_index: None,
+                totals: self.totals,
             };
             let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
             for (sel, k) in wanted {
@@ -674,6 +681,7 @@ impl Scheduler {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: self.use_spread_index.then_some(&self.spread_index),
+            totals: self.totals,
         };
         let n = snap.len();
         let pct = profile
@@ -860,7 +868,7 @@ pub struct CycleStats {
 /// default ones), and for InterPodAffinity all pods twice when the pod has terms (PreFilter,
 /// PreScore), else the pods that have affinity terms themselves.
 fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize) {
-    let total: usize = snap.iter().map(|n| n.pods.len()).sum();
+    let total = snap.totals.pods;
     let soft_spread = pod
         .spec
         .topology_spread_constraints
@@ -875,7 +883,7 @@ fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize
     let affinity = if has_pod_affinity(pod) {
         2 * total
     } else {
-        snap.iter().map(|n| n.pods_with_affinity).sum::<usize>()
+        snap.totals.with_affinity
     };
     (spread, affinity)
 }
@@ -951,6 +959,7 @@ impl OwnedSnapshot {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            totals: PodTotals::of(self.slots.iter().flatten()),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! skipped for pods that request none of them.
 
 use super::node_resources_fit::{allocatable_and_requested, pod_score_request};
-use super::{NodeInfo, PodRequest, MAX_NODE_SCORE};
+use super::{NodeInfo, PodRequest, ResKey, MAX_NODE_SCORE};
 
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
 
@@ -23,7 +23,8 @@ impl Default for BalancedArgs {
 
 #[derive(Clone, Debug, Default)]
 pub struct ScoreState {
-    pub pod_requests: Vec<i64>,
+    /// Per configured resource: its key and the pod's request.
+    pub resources: Vec<(ResKey, i64)>,
 }
 
 /// None = Skip: every configured resource request of the pod is 0 (PR #130260, v1.33).
@@ -36,7 +37,14 @@ pub fn pre_score(req: &PodRequest, args: &BalancedArgs) -> Option<ScoreState> {
     if pod_requests.iter().all(|r| *r == 0) {
         return None;
     }
-    Some(ScoreState { pod_requests })
+    Some(ScoreState {
+        resources: args
+            .resources
+            .iter()
+            .map(|n| ResKey::of(n))
+            .zip(pod_requests)
+            .collect(),
+    })
 }
 
 pub fn score(state: &ScoreState, node: &NodeInfo, args: &BalancedArgs) -> i64 {
@@ -44,8 +52,9 @@ pub fn score(state: &ScoreState, node: &NodeInfo, args: &BalancedArgs) -> i64 {
     let mut fractions = [0f64; 8];
     let mut n = 0;
     let mut total = 0.0;
-    for (i, name) in args.resources.iter().enumerate().take(fractions.len()) {
-        let (alloc, reqd) = allocatable_and_requested(node, name, state.pod_requests[i], true);
+    let _ = args;
+    for (key, pod_req) in state.resources.iter().take(fractions.len()) {
+        let (alloc, reqd) = allocatable_and_requested(node, key, *pod_req, true);
         if alloc == 0 {
             continue;
         }
@@ -77,10 +86,10 @@ mod tests {
         let snap = OwnedSnapshot::new(nodes, existing);
         let req = PodRequest::of(p);
         let st = ScoreState {
-            pod_requests: args
+            resources: args
                 .resources
                 .iter()
-                .map(|n| pod_score_request(&req, n, true))
+                .map(|n| (ResKey::of(n), pod_score_request(&req, n, true)))
                 .collect(),
         };
         snap.view().iter().map(|n| score(&st, n, args)).collect()

@@ -93,7 +93,7 @@ pub struct FilterState {
 pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
     let req_affinity = required_affinity(pod).to_vec();
     let req_anti = required_anti(pod).to_vec();
-    let any_existing_anti = snap.iter().any(|n| n.pods_with_required_anti_affinity > 0);
+    let any_existing_anti = snap.totals.with_required_anti_affinity > 0;
     if req_affinity.is_empty() && req_anti.is_empty() && !any_existing_anti {
         return None;
     }
@@ -216,6 +216,9 @@ fn add(st: &mut ScoreState, node: &NodeInfo, key: &str, w: i64) {
 pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreState> {
     let has_constraints = !preferred_affinity(pod).is_empty() || !preferred_anti(pod).is_empty();
     if args.ignore_preferred_terms_of_existing_pods && !has_constraints {
+        return None;
+    }
+    if !has_constraints && snap.totals.with_affinity == 0 {
         return None;
     }
     let mut st = ScoreState::default();

@@ -165,6 +165,41 @@ pub struct Snapshot<'a> {
     pub spread_selectors: &'a [(String, LabelSelector)],
     /// Cached PodTopologySpread counts (None: count every time, as upstream does).
     pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
+    /// Cluster-wide pod counts (so plugins can skip work without walking every node).
+    pub totals: PodTotals,
+}
+
+/// Pods on all nodes, and how many of them carry (anti-)affinity terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodTotals {
+    pub pods: usize,
+    pub with_affinity: usize,
+    pub with_required_anti_affinity: usize,
+}
+
+impl PodTotals {
+    pub fn of<'a>(nodes: impl Iterator<Item = &'a NodeInfo>) -> PodTotals {
+        let mut t = PodTotals::default();
+        for n in nodes {
+            t.pods += n.pods.len();
+            t.with_affinity += n.pods_with_affinity;
+            t.with_required_anti_affinity += n.pods_with_required_anti_affinity;
+        }
+        t
+    }
+    pub fn add(&mut self, pod: &Pod, sign: isize) {
+        let f = |x: &mut usize, on: bool| {
+            if on {
+                *x = x.saturating_add_signed(sign);
+            }
+        };
+        f(&mut self.pods, true);
+        f(&mut self.with_affinity, has_pod_affinity(pod));
+        f(
+            &mut self.with_required_anti_affinity,
+            has_required_anti_affinity(pod),
+        );
+    }
 }
 
 impl<'a> Snapshot<'a> {
@@ -236,12 +271,38 @@ impl PodRequest {
 
 /// A resource amount by its Kubernetes name.
 pub fn resource_by_name(r: &Resources, name: &str) -> i64 {
-    match name {
-        "cpu" => r.cpu_milli,
-        "memory" => r.memory,
-        "ephemeral-storage" => r.ephemeral_storage,
-        "pods" => r.pods,
-        other => r.scalar.get(other).copied().unwrap_or(0),
+    ResKey::of(name).get(r)
+}
+
+/// A resource name resolved once (scoring reads it for every node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResKey {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Pods,
+    /// Extended ("scarce") resources such as `nvidia.com/gpu`.
+    Scalar(String),
+}
+
+impl ResKey {
+    pub fn of(name: &str) -> ResKey {
+        match name {
+            "cpu" => ResKey::Cpu,
+            "memory" => ResKey::Memory,
+            "ephemeral-storage" => ResKey::EphemeralStorage,
+            "pods" => ResKey::Pods,
+            other => ResKey::Scalar(other.to_string()),
+        }
+    }
+    pub fn get(&self, r: &Resources) -> i64 {
+        match self {
+            ResKey::Cpu => r.cpu_milli,
+            ResKey::Memory => r.memory,
+            ResKey::EphemeralStorage => r.ephemeral_storage,
+            ResKey::Pods => r.pods,
+            ResKey::Scalar(n) => r.scalar.get(n).copied().unwrap_or(0),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::{resource_by_name, round_half_away, NodeInfo, PodRequest, MAX_NODE_SCORE};
+use super::{resource_by_name, round_half_away, NodeInfo, PodRequest, ResKey, MAX_NODE_SCORE};
 
 pub const NAME: &str = "NodeResourcesFit";
 
@@ -90,11 +90,6 @@ pub fn filter(
     }
 }
 
-/// Extended ("scarce") resources are skipped in scoring when the pod does not request them.
-fn is_scarce(name: &str) -> bool {
-    !matches!(name, "cpu" | "memory" | "ephemeral-storage" | "pods")
-}
-
 /// The pod's request of one resource as scoring sees it: with the non-zero defaults for cpu
 /// and memory unless `use_requested` (BalancedAllocation uses actual requests).
 pub fn pod_score_request(req: &PodRequest, name: &str, use_requested: bool) -> i64 {
@@ -108,34 +103,34 @@ pub fn pod_score_request(req: &PodRequest, name: &str, use_requested: bool) -> i
 /// (allocatable, requested including the pod) for one resource; (0, 0) means "skip".
 pub fn allocatable_and_requested(
     node: &NodeInfo,
-    name: &str,
+    key: &ResKey,
     pod_request: i64,
     use_requested: bool,
 ) -> (i64, i64) {
-    if pod_request == 0 && is_scarce(name) {
+    if pod_request == 0 && matches!(key, ResKey::Scalar(_)) {
         return (0, 0);
     }
-    let alloc = resource_by_name(&node.node.status.allocatable, name);
-    let used = match (name, use_requested) {
-        ("cpu", false) => node.non_zero_cpu_milli,
-        ("memory", false) => node.non_zero_memory,
-        _ => resource_by_name(&node.requested, name),
+    let alloc = key.get(&node.node.status.allocatable);
+    let used = match (key, use_requested) {
+        (ResKey::Cpu, false) => node.non_zero_cpu_milli,
+        (ResKey::Memory, false) => node.non_zero_memory,
+        _ => key.get(&node.requested),
     };
     (alloc, used + pod_request)
 }
 
-/// PreScore state: the pod's request per configured resource.
+/// PreScore state: per configured resource, its key, weight and the pod's request.
 #[derive(Clone, Debug, Default)]
 pub struct ScoreState {
-    pub pod_requests: Vec<i64>,
+    pub resources: Vec<(ResKey, i64, i64)>,
 }
 
 pub fn pre_score(req: &PodRequest, args: &FitArgs) -> ScoreState {
     ScoreState {
-        pod_requests: args
+        resources: args
             .resources
             .iter()
-            .map(|(n, _)| pod_score_request(req, n, false))
+            .map(|(n, w)| (ResKey::of(n), *w, pod_score_request(req, n, false)))
             .collect(),
     }
 }
@@ -144,8 +139,9 @@ pub fn score(state: &ScoreState, node: &NodeInfo, args: &FitArgs) -> i64 {
     let mut sum = 0i64;
     let mut weights = 0i64;
     let rtcr = matches!(args.strategy, ScoringStrategy::RequestedToCapacityRatio(_));
-    for (i, (name, w)) in args.resources.iter().enumerate() {
-        let (alloc, reqd) = allocatable_and_requested(node, name, state.pod_requests[i], false);
+    for (key, w, pod_req) in &state.resources {
+        let w = *w;
+        let (alloc, reqd) = allocatable_and_requested(node, key, *pod_req, false);
         if alloc == 0 {
             continue;
         }
