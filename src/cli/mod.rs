@@ -245,7 +245,7 @@ fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
         r.stats.iter().map(|s| f(s) as f64).sum::<f64>() / n
     };
     println!(
-        "workload {} · {} nodes · {} initial + {} measured pods · seed {} · unschedulable {} · per cycle: {:.0} nodes filtered, {:.0} scored",
+        "workload {} · {} nodes · {} initial + {} measured pods · seed {} · unschedulable {} · per cycle: {:.0} nodes filtered, {:.0} scored, {:.0} + {:.0} pods upstream's PodTopologySpread + InterPodAffinity would walk",
         w.name(),
         a.nodes,
         init,
@@ -253,7 +253,9 @@ fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
         a.seed,
         r.unschedulable,
         avg(&|s| s.filtered),
-        avg(&|s| s.scored)
+        avg(&|s| s.scored),
+        avg(&|s| s.spread_pods_scanned),
+        avg(&|s| s.affinity_pods_scanned)
     );
     if !a.no_verify {
         let plain = bench::run(w, a.nodes, init, a.pods, a.seed, false);

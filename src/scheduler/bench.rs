@@ -234,7 +234,8 @@ pub fn run(
     out
 }
 
-/// The per-cycle virtual-time costs (ns), calibrated in docs/scheduler-model.md.
+/// The per-cycle virtual-time costs (ns), calibrated against scheduler_perf's 5,000-node
+/// thresholds (docs/scheduler-model.md has the derivation and the table).
 #[derive(Clone, Copy, Debug)]
 pub struct CostModel {
     pub cycle_ns: f64,
@@ -251,7 +252,7 @@ pub const COST_MODEL: CostModel = CostModel {
     per_node_affinity_filter_ns: 5_500.0,
     per_scored_node_ns: 1_400.0,
     per_spread_pod_ns: 120.0,
-    per_affinity_pod_ns: 2_400.0,
+    per_affinity_pod_ns: 2_100.0,
 };
 
 impl CostModel {

@@ -865,8 +865,9 @@ pub struct CycleStats {
 
 /// The existing pods upstream's PodTopologySpread and InterPodAffinity walk for this pod: all
 /// pods once per PodTopologySpread pass (PreFilter with hard constraints, PreScore with soft or
-/// default ones), and for InterPodAffinity all pods twice when the pod has terms (PreFilter,
-/// PreScore), else the pods that have affinity terms themselves.
+/// default ones); for InterPodAffinity the pods with required anti-affinity (PreFilter's
+/// existing-pod check) plus all pods twice when the pod has terms (PreFilter, PreScore), else
+/// the pods that have affinity terms themselves (PreScore).
 fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize) {
     let total = snap.totals.pods;
     let soft_spread = pod
@@ -880,11 +881,13 @@ fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize
                 .iter()
                 .any(|(ns, s)| *ns == pod.meta.namespace && s.matches(&pod.meta.labels)));
     let spread = total * (usize::from(hard_spread) + usize::from(soft_spread));
-    let affinity = if has_pod_affinity(pod) {
-        2 * total
-    } else {
-        snap.totals.with_affinity
-    };
+    // PreFilter always walks the pods with required anti-affinity (existingAntiAffinityCounts).
+    let affinity = snap.totals.with_required_anti_affinity
+        + if has_pod_affinity(pod) {
+            2 * total
+        } else {
+            snap.totals.with_affinity
+        };
     (spread, affinity)
 }
 

@@ -41,6 +41,17 @@ fn domain<'a>(node: &'a Node, key: &str) -> &'a str {
 }
 
 impl SpreadIndex {
+    /// Where the entry is, so a cycle can look it up once (entries move only between cycles).
+    pub fn position(&self, namespace: &str, selector: &LabelSelector, key: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.key == key && e.namespace == namespace && e.selector == *selector)
+    }
+
+    pub fn entry(&self, i: usize) -> Option<&SpreadEntry> {
+        self.entries.get(i)
+    }
+
     pub fn get(
         &self,
         namespace: &str,

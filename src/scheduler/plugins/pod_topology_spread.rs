@@ -317,6 +317,8 @@ pub struct ScoreState {
     pub counts: Vec<BTreeMap<String, i64>>,
     pub weights: Vec<f64>,
     pub namespace: String,
+    /// Per constraint: the spread-index entry to read hostname counts from.
+    pub host_entry: Vec<Option<usize>>,
 }
 
 /// None = Skip. `scored` are the nodes being scored (the feasible ones).
@@ -401,12 +403,24 @@ pub fn pre_score(
             }
         }
     }
+    let host_entry = cs
+        .iter()
+        .map(|c| {
+            if c.key != LABEL_HOSTNAME {
+                return None;
+            }
+            let sel = c.selector.as_ref()?;
+            snap.spread_index?
+                .position(&pod.meta.namespace, sel, &c.key)
+        })
+        .collect();
     Some(ScoreState {
         constraints: cs,
         require_all,
         counts,
         weights,
         namespace: pod.meta.namespace.clone(),
+        host_entry,
     })
 }
 
@@ -425,9 +439,9 @@ pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
         };
         let cnt = if c.key == LABEL_HOSTNAME {
             // The hostname domain is the node itself (hostname labels are unique).
-            let cached = c.selector.as_ref().and_then(|sel| {
+            let cached = st.host_entry[i].and_then(|e| {
                 snap.spread_index?
-                    .get(&st.namespace, sel, &c.key)
+                    .entry(e)
                     .map(|e| e.counts.get(v).copied().unwrap_or(0))
             });
             cached.unwrap_or_else(|| count_matching(node, c.selector.as_ref(), &st.namespace))
