@@ -8,6 +8,7 @@
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
 pub mod bench;
+pub mod cost;
 pub mod explain;
 pub mod framework;
 pub mod plugins;
@@ -118,6 +119,10 @@ pub struct Scheduler {
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
     totals: PodTotals,
+    /// The virtual time the current cycle occupies the scheduler until (docs/scheduler-model.md).
+    busy_until: SimTime,
+    /// The client rate limiter's theoretical arrival time (GCRA form of a token bucket).
+    limiter_tat: SimTime,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -159,6 +164,8 @@ impl Scheduler {
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
             totals: PodTotals::default(),
+            busy_until: SimTime::ZERO,
+            limiter_tat: SimTime::ZERO,
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -245,7 +252,8 @@ impl Scheduler {
         self.active_index.insert(key.to_string(), entry);
         if self.leading && !self.cycle_scheduled {
             self.cycle_scheduled = true;
-            ctx.schedule_in(SimDuration::ZERO, Event::SchedulerCycle { gen: self.gen });
+            let wait = self.busy_until.saturating_since(ctx.now());
+            ctx.schedule_in(wait, Event::SchedulerCycle { gen: self.gen });
         }
     }
 
@@ -561,28 +569,70 @@ impl Scheduler {
 
     pub fn on_cycle(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         self.cycle_scheduled = false;
+        if self.active.is_empty() {
+            return;
+        }
+        let now = ctx.now();
+        // The client rate limit (clientConnection qps/burst): a cycle that may bind waits for
+        // a token.
+        if let Some(wait) = self.token_wait(now) {
+            self.cycle_scheduled = true;
+            ctx.schedule_in(wait, Event::SchedulerCycle { gen: self.gen });
+            return;
+        }
         let Some(entry) = self.active.iter().next().cloned() else {
             return;
         };
         self.active.remove(&entry);
         self.active_index.remove(&entry.3);
         let key = entry.3;
+        let mut cost = SimDuration::ZERO;
         if let Some(pod) = self.pending.get(&key).cloned() {
-            self.schedule_one(ctx, api, &key, &pod);
+            let (stats, bound) = self.schedule_one(ctx, api, &key, &pod);
+            cost = cost::cycle_cost(&stats, has_required_node_affinity(&pod));
+            if bound {
+                self.take_token(now);
+            }
         }
+        self.busy_until = now + cost;
         if !self.active.is_empty() {
             self.cycle_scheduled = true;
-            ctx.schedule_in(SimDuration::ZERO, Event::SchedulerCycle { gen: self.gen });
+            ctx.schedule_in(cost, Event::SchedulerCycle { gen: self.gen });
         }
     }
 
+    fn token_interval(&self) -> Option<u64> {
+        (self.config.client_qps > 0.0)
+            .then(|| (1e9 / self.config.client_qps).round().max(1.0) as u64)
+    }
+
+    /// How long until the rate limiter allows a request (None: now).
+    fn token_wait(&self, now: SimTime) -> Option<SimDuration> {
+        let interval = self.token_interval()?;
+        let burst = u64::from(self.config.client_burst.max(1));
+        let allow_at = self
+            .limiter_tat
+            .as_nanos()
+            .saturating_sub((burst - 1) * interval);
+        (allow_at > now.as_nanos()).then(|| SimDuration::from_nanos(allow_at - now.as_nanos()))
+    }
+
+    fn take_token(&mut self, now: SimTime) {
+        if let Some(interval) = self.token_interval() {
+            let base = self.limiter_tat.max(now);
+            self.limiter_tat = base + SimDuration::from_nanos(interval);
+        }
+    }
+
+    /// Runs one cycle for `pod` and applies it; returns what the cycle did and whether the pod
+    /// was bound.
     fn schedule_one(
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
         key: &str,
         pod: &Arc<Pod>,
-    ) {
+    ) -> (CycleStats, bool) {
         let now = ctx.now();
         let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
             attempts: 0,
@@ -591,9 +641,10 @@ impl Scheduler {
         });
         info.attempts += 1;
         info.last_attempt = now;
-        let Some((outcome, _)) = self.decide(key, pod) else {
-            return;
+        let Some((outcome, stats)) = self.decide(key, pod) else {
+            return (CycleStats::default(), false);
         };
+        let mut bound_ok = false;
         match outcome {
             Outcome::Infeasible {
                 message,
@@ -617,6 +668,7 @@ impl Scheduler {
             }
             Outcome::Feasible { node } => match api.bind_pod(Caller::Scheduler, key, &node) {
                 Ok(bound) => {
+                    bound_ok = true;
                     self.pending.remove(key);
                     self.forget_queued(key);
                     self.assign(key, &node, &bound);
@@ -637,6 +689,7 @@ impl Scheduler {
                 }
             },
         }
+        (stats, bound_ok)
     }
 
     /// One scheduling cycle's decision for `pod` (reference scheduler §3): PreFilter, the
@@ -833,6 +886,17 @@ impl Scheduler {
     pub fn set_use_spread_index(&mut self, on: bool) {
         self.use_spread_index = on;
     }
+}
+
+/// Required node affinity or a nodeSelector (the cost model's per-node surcharge).
+pub fn has_required_node_affinity(pod: &Pod) -> bool {
+    !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| na.required.is_some())
 }
 
 /// What one scheduling cycle decided.

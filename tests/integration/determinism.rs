@@ -8,13 +8,13 @@ use crate::support::*;
 /// Golden digests of the bundled scenarios at their own seeds. A change here means the event
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
-    ("apiserver-outage.yaml", "fnv1a64:af3b4f3feaae8614"),
+    ("apiserver-outage.yaml", "fnv1a64:574baab4ea61a42d"),
     (
         "controller-manager-restart.yaml",
-        "fnv1a64:9c54bb16b9ae3cf6",
+        "fnv1a64:97e626492d69cd3b",
     ),
-    ("node-partition.yaml", "fnv1a64:8adce5891a6c9513"),
-    ("quick-start.yaml", "fnv1a64:aaa5153af3184079"),
+    ("node-partition.yaml", "fnv1a64:605cdcabe5802415"),
+    ("quick-start.yaml", "fnv1a64:169589d7349d942e"),
 ];
 
 #[test]

@@ -458,3 +458,69 @@ workloads:
     );
     assert!(e.contains("did you mean `high`"), "{e}");
 }
+
+// docs/scheduler-model.md: cycles take virtual time, and binds go through the client rate
+// limit (default QPS 50, burst 100): 150 pods need (150 − 100) / 50 = 1 s beyond the burst.
+#[test]
+fn scheduling_takes_virtual_time_and_binds_are_rate_limited() {
+    let dir = scratch("sched-ratelimit");
+    let rs = "- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {name: web}
+  spec:
+    replicas: 150
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec: {containers: [{name: c, image: nginx, resources: {requests: {cpu: 10m}}}]}
+";
+    let last_bind = |extra: &str| {
+        let path = dir.join(format!("rl{}.yaml", extra.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "duration: 1m
+cluster:
+  nodePools:
+  - {{name: w, count: 10, capacity: {{cpu: \"32\", memory: 64Gi, pods: \"110\"}}}}
+{extra}workloads:
+{rs}"
+            ),
+        )
+        .unwrap();
+        let out = run_with(&path, &[], None);
+        let log = String::from_utf8(out.events_jsonl).unwrap();
+        let times: Vec<u64> = log
+            .lines()
+            .filter(|l| l.contains("\"reason\":\"Scheduled\""))
+            .map(|l| {
+                l.split("\"t_ns\":")
+                    .nth(1)
+                    .unwrap()
+                    .split(',')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(times.len(), 150);
+        assert!(
+            times.windows(2).all(|w| w[1] > w[0]),
+            "every cycle takes time"
+        );
+        times[149] - times[0]
+    };
+    let limited = last_bind("");
+    assert!(
+        (1_000_000_000..1_100_000_000).contains(&limited),
+        "{limited} ns"
+    );
+    std::fs::write(
+        dir.join("qps.yaml"),
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection: {qps: 5000, burst: 5000}\n",
+    )
+    .unwrap();
+    let fast = last_bind("components:\n  kube-scheduler: {config: qps.yaml}\n");
+    assert!(fast < 200_000_000, "{fast} ns");
+}
