@@ -604,6 +604,9 @@ impl ApiServer {
         self.replicasets.insert(key, rs.clone());
         self.outbox
             .push((Watcher::ControllerManager, Change::ReplicaSet(rs.clone())));
+        // The scheduler's system default topology spreading selects by ReplicaSet.
+        self.outbox
+            .push((Watcher::Scheduler, Change::ReplicaSet(rs.clone())));
         Ok(rs)
     }
 }

@@ -27,6 +27,10 @@ const EXAMPLES_CHECK: &str = "Examples:
   kubesim check scenarios/apiserver-outage.yaml --invariants";
 const EXAMPLES_VALIDATE: &str = "Examples:
   kubesim validate scenarios/quick-start.yaml";
+const EXAMPLES_EXPLAIN: &str = "Examples:
+  kubesim explain --cluster docs/examples/explain/cluster.yaml --pod docs/examples/explain/pod.yaml
+  kubesim explain --cluster nodes.yaml pods.yaml --pod pod.yaml --scheduler-config sched.yaml --all-nodes --output json
+  kubesim explain scenarios/quick-start.yaml --at 60s --pod default/web-abcde";
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +60,83 @@ enum Command {
     /// Parse and validate a scenario without running it.
     #[command(after_help = EXAMPLES_VALIDATE)]
     Validate(ValidateArgs),
+    /// Show why the scheduler would put a pod where it does: every node's filter verdict and
+    /// every score plugin's raw, normalised and weighted score (docs/explain.md).
+    #[command(after_help = EXAMPLES_EXPLAIN)]
+    Explain(ExplainArgs),
+    /// Benchmarks (docs/scheduler-model.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// scheduler_perf-shaped workloads through the scheduler's own decision path: wall-clock
+    /// pods/s and the modelled virtual-time pods/s.
+    #[command(after_help = "Examples:
+  kubesim bench scheduler --workload SchedulingBasic --nodes 5000 --pods 10000
+  kubesim bench scheduler --workload PodAntiAffinity --nodes 5000 --pods 2000 --runs 1")]
+    Scheduler(BenchSchedulerArgs),
+}
+
+#[derive(Args)]
+struct BenchSchedulerArgs {
+    /// SchedulingBasic, NodeAffinity, TopologySpreading, PodAntiAffinity or PodAffinity.
+    #[arg(long)]
+    workload: String,
+    #[arg(long, default_value_t = 5000)]
+    nodes: usize,
+    /// Measured pods.
+    #[arg(long, default_value_t = 10000)]
+    pods: usize,
+    /// Pods scheduled before measuring (default: scheduler_perf's count, scaled to --nodes).
+    #[arg(long)]
+    init_pods: Option<usize>,
+    /// Timed runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Skip the check that placements equal the plain (uncached) evaluation.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// A scenario to run up to `--at` and explain a pod of (the second form).
+    scenario: Option<PathBuf>,
+    /// With a scenario: the simulated time to stop at (a Go duration such as 90s or 5m).
+    #[arg(long)]
+    at: Option<String>,
+    /// Files of Node objects (status.allocatable/capacity, status.images) and existing Pods
+    /// bound by spec.nodeName (and ReplicaSets, for default spreading).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    cluster: Vec<PathBuf>,
+    /// The incoming Pod: a manifest file, or `NAMESPACE/NAME` with a scenario.
+    #[arg(long)]
+    pod: Option<String>,
+    /// A KubeSchedulerConfiguration file (profiles, plugins, weights, args).
+    #[arg(long)]
+    scheduler_config: Option<PathBuf>,
+    /// Score the nodes that fail a filter too (marked infeasible; never chosen).
+    #[arg(long)]
+    all_nodes: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    output: OutputFormat,
+    /// Seed of the draw among equal top scores (and of the scenario run).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a component flag of the scenario, as for `run`.
+    #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args)]
@@ -110,7 +191,254 @@ pub fn main() -> i32 {
         Command::Run(a) => run_command(&a, false),
         Command::Check(a) => run_command(&a, true),
         Command::Validate(a) => validate(&a),
+        Command::Explain(a) => explain(&a),
+        Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
     }
+}
+
+fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
+    use crate::scheduler::bench::{self, Workload, COST_MODEL, WORKLOADS};
+    let Some(w) = Workload::from_name(&a.workload) else {
+        let hint = crate::scenario::suggest::closest(&a.workload, WORKLOADS.iter().copied())
+            .map(|s| format!("\n  help: did you mean `{s}`?"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: unknown workload {:?} (one of {}){hint}",
+            a.workload,
+            WORKLOADS.join(", ")
+        );
+        return 2;
+    };
+    if a.runs == 0 || a.pods == 0 || a.nodes == 0 {
+        return usage("--runs, --pods and --nodes must be at least 1");
+    }
+    let init = a.init_pods.unwrap_or_else(|| w.default_init_pods(a.nodes));
+    let mut secs = Vec::new();
+    let mut last = None;
+    for _ in 0..a.runs {
+        let t = Instant::now();
+        let r = bench::run(w, a.nodes, init, a.pods, a.seed, true);
+        let total = t.elapsed().as_secs_f64();
+        // Time per measured pod: the run also schedules the initial pods.
+        let share = a.pods as f64 / (a.pods + init) as f64;
+        secs.push(total * share);
+        last = Some(r);
+    }
+    let Some(r) = last else {
+        return 2;
+    };
+    secs.sort_by(|x, y| x.total_cmp(y));
+    let median = secs[secs.len() / 2];
+    println!(
+        "wall: {:.0} pods/s (median of {} runs)",
+        a.pods as f64 / median.max(1e-12),
+        a.runs
+    );
+    let modelled = COST_MODEL.pods_per_second(w, &r, 5000.0, 5000);
+    println!(
+        "modelled: {:.0} pods/s virtual time (scheduler_perf threshold at 5,000 nodes: {:.0} pods/s; client QPS 5000, burst 5000 as scheduler_perf)",
+        modelled,
+        w.threshold()
+    );
+    let n = r.stats.len().max(1) as f64;
+    let avg = |f: &dyn Fn(&crate::scheduler::CycleStats) -> usize| {
+        r.stats.iter().map(|s| f(s) as f64).sum::<f64>() / n
+    };
+    println!(
+        "workload {} · {} nodes · {} initial + {} measured pods · seed {} · unschedulable {} · per cycle: {:.0} nodes filtered, {:.0} scored, {:.0} + {:.0} pods upstream's PodTopologySpread + InterPodAffinity would walk",
+        w.name(),
+        a.nodes,
+        init,
+        a.pods,
+        a.seed,
+        r.unschedulable,
+        avg(&|s| s.filtered),
+        avg(&|s| s.scored),
+        avg(&|s| s.spread_pods_scanned),
+        avg(&|s| s.affinity_pods_scanned)
+    );
+    if !a.no_verify {
+        let plain = bench::run(w, a.nodes, init, a.pods, a.seed, false);
+        if plain.placements != r.placements {
+            let first = plain
+                .placements
+                .iter()
+                .zip(&r.placements)
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            println!(
+                "placements: DIFFER from the plain evaluation (first at measured pod {first})"
+            );
+            return 1;
+        }
+        println!(
+            "placements: identical to the plain evaluation (spread-count cache off) for all {} pods",
+            r.placements.len()
+        );
+    }
+    0
+}
+
+fn usage(msg: &str) -> i32 {
+    eprintln!("error: {msg}");
+    2
+}
+
+fn explain(a: &ExplainArgs) -> i32 {
+    use crate::scheduler::{explain as ex, OwnedSnapshot};
+    let Some(pod_arg) = &a.pod else {
+        return usage("--pod is required (a Pod manifest file, or NAMESPACE/NAME with a scenario)");
+    };
+    let sched_cfg = match &a.scheduler_config {
+        Some(p) => match scenario::load_scheduler_config_file(p) {
+            Ok((c, w)) => {
+                for x in w {
+                    eprintln!("warning: {x}");
+                }
+                Some(c)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let explanation = match &a.scenario {
+        Some(path) => {
+            if !a.cluster.is_empty() {
+                return usage("--cluster and a scenario are two different forms; give one");
+            }
+            let Some(at) = &a.at else {
+                return usage("with a scenario, --at DURATION says when to explain the pod");
+            };
+            let at = match crate::model::duration::parse_go_duration(at) {
+                Ok(d) => d,
+                Err(e) => return usage(&format!("--at {at:?}: {e}")),
+            };
+            let mut s = match load(path, &a.set) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            if let Some(c) = sched_cfg {
+                s.scheduler = crate::scheduler::SchedulerConfig {
+                    leader_election: s.scheduler.leader_election.clone(),
+                    ..c
+                };
+            }
+            if let Some(seed) = a.seed {
+                s.seed = seed;
+            }
+            if at > s.duration {
+                return usage(&format!(
+                    "--at {at} is after the scenario's duration ({})",
+                    s.duration
+                ));
+            }
+            let until = crate::sim::SimTime::ZERO + at;
+            let mut engine = crate::sim::Engine::new(
+                crate::sim::Limits {
+                    end: until,
+                    max_events: s.max_events,
+                },
+                None,
+            );
+            let mut cluster = crate::cluster::Cluster::build(&s, &mut engine);
+            engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
+            let Some(pod) = cluster.api.pods().get(pod_arg).cloned() else {
+                let known: Vec<&str> = cluster.api.pods().keys().map(|k| k.as_str()).collect();
+                let hint = crate::scenario::suggest::closest(pod_arg, known.iter().copied())
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                return usage(&format!(
+                    "no pod {pod_arg:?} at {at} ({} pods exist){hint}",
+                    known.len()
+                ));
+            };
+            match cluster.scheduler.explain_pod(&pod, a.all_nodes, s.seed) {
+                Some(e) => e,
+                None => {
+                    return usage(&format!(
+                        "pod {pod_arg} names scheduler {:?}, which no profile serves",
+                        pod.spec.scheduler_name
+                    ))
+                }
+            }
+        }
+        None => {
+            if a.cluster.is_empty() {
+                return usage("give --cluster FILE… with --pod FILE, or a scenario with --at and --pod NS/NAME");
+            }
+            if a.at.is_some() {
+                return usage("--at applies to the scenario form only");
+            }
+            let (nodes, pods, rss, mut warnings) = match scenario::load_manifest_files(&a.cluster) {
+                Ok(x) => (x.nodes, x.pods, x.replica_sets, x.warnings),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return 2;
+                }
+            };
+            let pod_file = PathBuf::from(pod_arg);
+            let incoming = match scenario::load_manifest_files(std::slice::from_ref(&pod_file)) {
+                Ok(scenario::ManifestObjects {
+                    nodes: n,
+                    pods: p,
+                    replica_sets: r,
+                    warnings: w,
+                }) => {
+                    warnings.extend(w);
+                    if !n.is_empty() || !r.is_empty() || p.len() != 1 {
+                        eprintln!(
+                            "{}: error: the --pod file must hold exactly one Pod (found {} Pods, {} Nodes, {} ReplicaSets)",
+                            pod_file.display(),
+                            p.len(),
+                            n.len(),
+                            r.len()
+                        );
+                        return 2;
+                    }
+                    p.into_iter().next()
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    return 2;
+                }
+            };
+            let Some(mut incoming) = incoming else {
+                return 2;
+            };
+            incoming.spec.node_name = None;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            if nodes.is_empty() {
+                return usage("the --cluster files hold no Node");
+            }
+            let cfg = sched_cfg.unwrap_or_default();
+            let Some(profile) = cfg
+                .profiles
+                .iter()
+                .find(|p| p.scheduler_name == incoming.spec.scheduler_name)
+            else {
+                return usage(&format!(
+                    "the pod names scheduler {:?}, which no profile serves",
+                    incoming.spec.scheduler_name
+                ));
+            };
+            let snap = OwnedSnapshot::build(&nodes, &pods, &rss);
+            let mut r = crate::sim::rng::stream(a.seed.unwrap_or(0), "kubesim-explain/select-host");
+            ex::explain(profile, &incoming, &snap.view(), a.all_nodes, &mut r)
+        }
+    };
+    match a.output {
+        OutputFormat::Json => match serde_json::to_string_pretty(&explanation) {
+            Ok(j) => println!("{j}"),
+            Err(e) => return usage(&format!("cannot render JSON: {e}")),
+        },
+        OutputFormat::Text => print!("{}", ex::render_text(&explanation)),
+    }
+    0
 }
 
 fn load(path: &Path, set: &[String]) -> Result<Scenario, i32> {

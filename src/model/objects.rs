@@ -236,6 +236,15 @@ pub struct NodeStatus {
     pub capacity: Resources,
     pub allocatable: Resources,
     pub conditions: Vec<NodeCondition>,
+    /// Container images the kubelet reports as present (`status.images`), for ImageLocality.
+    pub images: Vec<ContainerImage>,
+}
+
+/// A `v1.ContainerImage`: the names an image is known by and its size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerImage {
+    pub names: Vec<String>,
+    pub size_bytes: i64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -345,6 +354,20 @@ pub struct Container {
     pub has_cpu_request: bool,
     pub has_memory_request: bool,
     pub limits: Resources,
+    /// Ports; only those with a `hostPort` matter to the scheduler (NodePorts).
+    pub ports: Vec<ContainerPort>,
+}
+
+/// A `v1.ContainerPort` as far as the scheduler reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerPort {
+    pub container_port: i32,
+    /// 0 = no host port.
+    pub host_port: i32,
+    /// "TCP" (default), "UDP" or "SCTP".
+    pub protocol: String,
+    /// "" = all addresses (0.0.0.0).
+    pub host_ip: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -360,6 +383,10 @@ pub struct PodSpec {
     pub init_containers: Vec<Container>,
     pub overhead: Resources,
     pub scheduler_name: String,
+    pub affinity: Option<Affinity>,
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// `preemptionPolicy`: true for `Never`.
+    pub preemption_never: bool,
 }
 
 impl Default for PodSpec {
@@ -376,8 +403,148 @@ impl Default for PodSpec {
             init_containers: Vec::new(),
             overhead: Resources::default(),
             scheduler_name: "default-scheduler".into(),
+            affinity: None,
+            topology_spread_constraints: Vec::new(),
+            preemption_never: false,
         }
     }
+}
+
+/// `v1.Affinity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Affinity {
+    pub node_affinity: Option<NodeAffinity>,
+    pub pod_affinity: Option<PodAffinity>,
+    pub pod_anti_affinity: Option<PodAffinity>,
+}
+
+/// `v1.NodeAffinity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeAffinity {
+    /// `requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms` (ORed); `None` = no
+    /// requirement.
+    pub required: Option<Vec<NodeSelectorTerm>>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`.
+    pub preferred: Vec<PreferredSchedulingTerm>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreferredSchedulingTerm {
+    pub weight: i32,
+    pub preference: NodeSelectorTerm,
+}
+
+/// A `v1.NodeSelectorTerm`: its requirements are ANDed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSelectorTerm {
+    pub match_expressions: Vec<NodeSelectorRequirement>,
+    pub match_fields: Vec<NodeSelectorRequirement>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeSelectorOperator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+    Gt,
+    Lt,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSelectorRequirement {
+    pub key: String,
+    pub operator: NodeSelectorOperator,
+    pub values: Vec<String>,
+}
+
+impl NodeSelectorRequirement {
+    /// Whether a label (or field) value satisfies the requirement (`None` = absent).
+    pub fn matches(&self, value: Option<&String>) -> bool {
+        match self.operator {
+            NodeSelectorOperator::In => value.is_some_and(|v| self.values.contains(v)),
+            NodeSelectorOperator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
+            NodeSelectorOperator::Exists => value.is_some(),
+            NodeSelectorOperator::DoesNotExist => value.is_none(),
+            NodeSelectorOperator::Gt | NodeSelectorOperator::Lt => {
+                let (Some(v), [bound]) = (value, self.values.as_slice()) else {
+                    return false;
+                };
+                match (v.parse::<i64>(), bound.parse::<i64>()) {
+                    (Ok(v), Ok(b)) => {
+                        if self.operator == NodeSelectorOperator::Gt {
+                            v > b
+                        } else {
+                            v < b
+                        }
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+impl NodeSelectorTerm {
+    /// A term with no requirements matches nothing (Kubernetes' `nodeSelectorTerm.match`).
+    pub fn matches(&self, node: &Node) -> bool {
+        if self.match_expressions.is_empty() && self.match_fields.is_empty() {
+            return false;
+        }
+        self.match_expressions
+            .iter()
+            .all(|r| r.matches(node.meta.labels.get(&r.key)))
+            && self.match_fields.iter().all(|r| {
+                // Only `metadata.name` is a supported field.
+                r.key == "metadata.name" && r.matches(Some(&node.meta.name))
+            })
+    }
+}
+
+/// `v1.PodAffinity` / `v1.PodAntiAffinity` (same shape).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodAffinity {
+    pub required: Vec<PodAffinityTerm>,
+    pub preferred: Vec<WeightedPodAffinityTerm>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WeightedPodAffinityTerm {
+    pub weight: i32,
+    pub term: PodAffinityTerm,
+}
+
+/// `v1.PodAffinityTerm`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodAffinityTerm {
+    /// `None` matches no pod.
+    pub label_selector: Option<LabelSelector>,
+    pub namespaces: Vec<String>,
+    /// `None` = only `namespaces` (or the pod's own namespace when that is empty too);
+    /// an empty selector matches every namespace.
+    pub namespace_selector: Option<LabelSelector>,
+    pub topology_key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenUnsatisfiable {
+    DoNotSchedule,
+    ScheduleAnyway,
+}
+
+/// `v1.TopologySpreadConstraint`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopologySpreadConstraint {
+    pub max_skew: i32,
+    pub topology_key: String,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    pub label_selector: Option<LabelSelector>,
+    pub min_domains: Option<i32>,
+    /// `nodeAffinityPolicy`: true = Honor (the default).
+    pub node_affinity_honor: bool,
+    /// `nodeTaintsPolicy`: true = Honor (default Ignore).
+    pub node_taints_honor: bool,
+    pub match_label_keys: Vec<String>,
 }
 
 impl PodSpec {
@@ -431,6 +598,8 @@ pub struct PodStatus {
     pub phase: PodPhase,
     pub conditions: Vec<PodCondition>,
     pub start_time: Option<SimTime>,
+    /// Set by the scheduler when it preempted pods for this one (`status.nominatedNodeName`).
+    pub nominated_node_name: Option<String>,
 }
 
 impl Default for PodStatus {
@@ -439,6 +608,7 @@ impl Default for PodStatus {
             phase: PodPhase::Pending,
             conditions: Vec::new(),
             start_time: None,
+            nominated_node_name: None,
         }
     }
 }
@@ -527,6 +697,65 @@ impl LabelSelector {
                     SelectorOperator::DoesNotExist => v.is_none(),
                 }
             })
+    }
+}
+
+/// The labels every namespace carries (`kubernetes.io/metadata.name`), which is all kubesim
+/// knows of namespaces; namespace selectors are matched against them.
+pub fn namespace_labels(namespace: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        "kubernetes.io/metadata.name".to_string(),
+        namespace.to_string(),
+    );
+    m
+}
+
+/// `scheduling.k8s.io/v1 PriorityClass`: resolved into pods' `spec.priority` at admission.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriorityClass {
+    pub name: String,
+    pub value: i32,
+    pub global_default: bool,
+    /// `preemptionPolicy: Never`.
+    pub preemption_never: bool,
+}
+
+/// The built-in classes every cluster has (`system-cluster-critical`, `system-node-critical`).
+pub fn system_priority_classes() -> Vec<PriorityClass> {
+    vec![
+        PriorityClass {
+            name: "system-cluster-critical".into(),
+            value: 2_000_000_000,
+            ..PriorityClass::default()
+        },
+        PriorityClass {
+            name: "system-node-critical".into(),
+            value: 2_000_001_000,
+            ..PriorityClass::default()
+        },
+    ]
+}
+
+/// The Priority admission plugin: a pod naming a class gets its value (and its preemption
+/// policy); a pod naming none gets the global default class, if there is one. Err names the
+/// missing class.
+pub fn resolve_priority(spec: &mut PodSpec, classes: &[PriorityClass]) -> Result<(), String> {
+    if spec.priority_class_name.is_empty() {
+        if let Some(d) = classes.iter().find(|c| c.global_default) {
+            spec.priority_class_name = d.name.clone();
+            spec.priority = d.value;
+            spec.preemption_never |= d.preemption_never;
+        }
+        return Ok(());
+    }
+    match classes.iter().find(|c| c.name == spec.priority_class_name) {
+        Some(c) => {
+            spec.priority = c.value;
+            spec.preemption_never |= c.preemption_never;
+            Ok(())
+        }
+        None => Err(spec.priority_class_name.clone()),
     }
 }
 

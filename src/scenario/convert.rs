@@ -38,9 +38,10 @@ pub enum Object {
     Node(Node),
     Pod(Pod),
     ReplicaSet(ReplicaSet),
+    PriorityClass(PriorityClass),
 }
 
-pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "List"];
+pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "PriorityClass", "List"];
 
 /// Converts one manifest (a `List` expands to its items).
 pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputError> {
@@ -52,12 +53,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let want_api = match kind.as_str() {
         "Node" | "Pod" | "List" => "v1",
         "ReplicaSet" => "apps/v1",
+        "PriorityClass" => "scheduling.k8s.io/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, PriorityClass and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -86,8 +88,46 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     if raw.items.is_some() {
         return Err(ctx.err("items", format!("`items` belongs to a List, not a {kind}")));
     }
+    let pc_fields =
+        raw.value.is_some() || raw.global_default.is_some() || raw.preemption_policy.is_some();
+    if kind != "PriorityClass" && pc_fields {
+        return Err(ctx.err(
+            "value",
+            format!("`value`, `globalDefault` and `preemptionPolicy` belong to a PriorityClass, not a {kind}"),
+        ));
+    }
     let meta = raw.metadata.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "metadata.", meta.unmodelled());
+    if kind == "PriorityClass" {
+        if raw.spec.is_some() {
+            return Err(ctx.err("spec", "a PriorityClass has no spec"));
+        }
+        let name = object_name(&meta, ctx)?;
+        let value = raw
+            .value
+            .ok_or_else(|| ctx.err("value", "a PriorityClass needs a value"))?;
+        if value > 1_000_000_000 || value < i32::MIN as i64 {
+            return Err(ctx.err(
+                "value",
+                "must be no greater than 1000000000 (larger values are reserved for system classes)",
+            ));
+        }
+        let preemption_never = match raw.preemption_policy.as_deref() {
+            None | Some("PreemptLowerPriority") => false,
+            Some("Never") => true,
+            Some(other) => {
+                return Err(ctx
+                    .err("preemptionPolicy", format!("unsupported value {other:?}"))
+                    .suggest(other, ["PreemptLowerPriority", "Never"]))
+            }
+        };
+        return Ok(vec![Object::PriorityClass(PriorityClass {
+            name,
+            value: value as i32,
+            global_default: raw.global_default.unwrap_or(false),
+            preemption_never,
+        })]);
+    }
     let spec = raw.spec.unwrap_or_default();
     let status = raw.status.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "status.", status.unmodelled());
@@ -149,6 +189,9 @@ fn reject_foreign(
         "terminationGracePeriodSeconds" => spec.termination_grace_period_seconds.is_some(),
         "overhead" => spec.overhead.is_some(),
         "schedulerName" => spec.scheduler_name.is_some(),
+        "affinity" => spec.affinity.is_some(),
+        "topologySpreadConstraints" => spec.topology_spread_constraints.is_some(),
+        "preemptionPolicy" => spec.preemption_policy.is_some(),
         _ => false,
     };
     for f in fields {
@@ -183,6 +226,9 @@ const POD_SPEC_FIELDS: &[&str] = &[
     "terminationGracePeriodSeconds",
     "overhead",
     "schedulerName",
+    "affinity",
+    "topologySpreadConstraints",
+    "preemptionPolicy",
 ];
 
 fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
@@ -363,6 +409,15 @@ fn node(
             capacity,
             allocatable,
             conditions: Vec::new(),
+            images: status
+                .images
+                .iter()
+                .flatten()
+                .map(|i| ContainerImage {
+                    names: i.names.clone(),
+                    size_bytes: i.size_bytes.unwrap_or(0),
+                })
+                .collect(),
         },
     })
 }
@@ -421,6 +476,7 @@ fn containers(
             has_cpu_request: has_cpu,
             has_memory_request: has_mem,
             limits,
+            ports: container_ports(c.ports.as_deref().unwrap_or(&[]), ctx, &f)?,
         });
     }
     Ok(out)
@@ -528,7 +584,325 @@ pub fn pod_spec(
             .scheduler_name
             .clone()
             .unwrap_or_else(|| "default-scheduler".into()),
+        affinity: match &spec.affinity {
+            Some(a) => Some(affinity(a, ctx, &f("affinity"))?),
+            None => None,
+        },
+        topology_spread_constraints: spread_constraints(
+            spec.topology_spread_constraints.as_deref().unwrap_or(&[]),
+            ctx,
+            &f("topologySpreadConstraints"),
+        )?,
+        preemption_never: match spec.preemption_policy.as_deref() {
+            None | Some("PreemptLowerPriority") => false,
+            Some("Never") => true,
+            Some(other) => {
+                return Err(ctx
+                    .err(
+                        &f("preemptionPolicy"),
+                        format!("unsupported value {other:?}"),
+                    )
+                    .suggest(other, ["PreemptLowerPriority", "Never"]))
+            }
+        },
     })
+}
+
+fn container_ports(
+    raw: &[RawContainerPort],
+    ctx: &Ctx,
+    field: &str,
+) -> Result<Vec<ContainerPort>, InputError> {
+    let mut out = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let pf = format!("{field}.ports[{i}]");
+        let port_ok = |v: i32| (1..=65535).contains(&v);
+        let container_port = p.container_port.unwrap_or(0);
+        if !port_ok(container_port) {
+            return Err(ctx.err(
+                &format!("{pf}.containerPort"),
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+        let host_port = p.host_port.unwrap_or(0);
+        if host_port != 0 && !port_ok(host_port) {
+            return Err(ctx.err(
+                &format!("{pf}.hostPort"),
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+        let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".into());
+        if !["TCP", "UDP", "SCTP"].contains(&protocol.as_str()) {
+            return Err(ctx
+                .err(
+                    &format!("{pf}.protocol"),
+                    format!("unsupported value {protocol:?}"),
+                )
+                .suggest(&protocol, ["TCP", "UDP", "SCTP"]));
+        }
+        out.push(ContainerPort {
+            container_port,
+            host_port,
+            protocol,
+            host_ip: p.host_ip.clone().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+fn node_selector_term(
+    raw: &RawNodeSelectorTerm,
+    ctx: &Ctx,
+    field: &str,
+) -> Result<NodeSelectorTerm, InputError> {
+    let reqs = |list: &[RawSelectorRequirement], sub: &str| {
+        let mut out = Vec::new();
+        for (i, r) in list.iter().enumerate() {
+            let rf = format!("{field}.{sub}[{i}]");
+            let op = match r.operator.as_str() {
+                "In" => NodeSelectorOperator::In,
+                "NotIn" => NodeSelectorOperator::NotIn,
+                "Exists" => NodeSelectorOperator::Exists,
+                "DoesNotExist" => NodeSelectorOperator::DoesNotExist,
+                "Gt" => NodeSelectorOperator::Gt,
+                "Lt" => NodeSelectorOperator::Lt,
+                other => {
+                    return Err(ctx
+                        .err(
+                            &format!("{rf}.operator"),
+                            format!("{other:?} is not a valid node selector operator"),
+                        )
+                        .suggest(other, ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]))
+                }
+            };
+            let values: Vec<String> = r.values.iter().map(|v| v.0.clone()).collect();
+            let ok = match op {
+                NodeSelectorOperator::In | NodeSelectorOperator::NotIn => !values.is_empty(),
+                NodeSelectorOperator::Exists | NodeSelectorOperator::DoesNotExist => {
+                    values.is_empty()
+                }
+                NodeSelectorOperator::Gt | NodeSelectorOperator::Lt => {
+                    values.len() == 1 && values[0].parse::<i64>().is_ok()
+                }
+            };
+            if !ok {
+                return Err(ctx.err(
+                    &format!("{rf}.values"),
+                    format!(
+                        "wrong number or form of values for operator {:?} (In/NotIn need at least one, Exists/DoesNotExist none, Gt/Lt one integer)",
+                        r.operator
+                    ),
+                ));
+            }
+            out.push(NodeSelectorRequirement {
+                key: r.key.clone(),
+                operator: op,
+                values,
+            });
+        }
+        Ok(out)
+    };
+    let match_fields = reqs(&raw.match_fields, "matchFields")?;
+    if let Some(bad) = match_fields.iter().find(|r| r.key != "metadata.name") {
+        return Err(ctx.err(
+            &format!("{field}.matchFields"),
+            format!(
+                "{:?} is not a supported field selector (only metadata.name)",
+                bad.key
+            ),
+        ));
+    }
+    Ok(NodeSelectorTerm {
+        match_expressions: reqs(&raw.match_expressions, "matchExpressions")?,
+        match_fields,
+    })
+}
+
+fn pod_affinity_term(
+    raw: &RawPodAffinityTerm,
+    ctx: &Ctx,
+    field: &str,
+) -> Result<PodAffinityTerm, InputError> {
+    if raw.topology_key.is_empty() {
+        return Err(ctx.err(&format!("{field}.topologyKey"), "can not be empty"));
+    }
+    Ok(PodAffinityTerm {
+        label_selector: match &raw.label_selector {
+            Some(s) => Some(label_selector(s, ctx, &format!("{field}.labelSelector"))?),
+            None => None,
+        },
+        namespaces: raw.namespaces.clone(),
+        namespace_selector: match &raw.namespace_selector {
+            Some(s) => Some(label_selector(
+                s,
+                ctx,
+                &format!("{field}.namespaceSelector"),
+            )?),
+            None => None,
+        },
+        topology_key: raw.topology_key.clone(),
+    })
+}
+
+fn pod_affinity(raw: &RawPodAffinity, ctx: &Ctx, field: &str) -> Result<PodAffinity, InputError> {
+    let mut out = PodAffinity::default();
+    let req_f = format!("{field}.requiredDuringSchedulingIgnoredDuringExecution");
+    for (i, t) in raw
+        .required_during_scheduling_ignored_during_execution
+        .iter()
+        .enumerate()
+    {
+        out.required
+            .push(pod_affinity_term(t, ctx, &format!("{req_f}[{i}]"))?);
+    }
+    let pref_f = format!("{field}.preferredDuringSchedulingIgnoredDuringExecution");
+    for (i, t) in raw
+        .preferred_during_scheduling_ignored_during_execution
+        .iter()
+        .enumerate()
+    {
+        if !(1..=100).contains(&t.weight) {
+            return Err(ctx.err(
+                &format!("{pref_f}[{i}].weight"),
+                "must be in the range 1-100",
+            ));
+        }
+        out.preferred.push(WeightedPodAffinityTerm {
+            weight: t.weight,
+            term: pod_affinity_term(
+                &t.pod_affinity_term,
+                ctx,
+                &format!("{pref_f}[{i}].podAffinityTerm"),
+            )?,
+        });
+    }
+    Ok(out)
+}
+
+fn affinity(raw: &RawAffinity, ctx: &Ctx, field: &str) -> Result<Affinity, InputError> {
+    let node_affinity = match &raw.node_affinity {
+        None => None,
+        Some(na) => {
+            let nf = format!("{field}.nodeAffinity");
+            let required = match &na.required_during_scheduling_ignored_during_execution {
+                None => None,
+                Some(sel) => {
+                    let mut terms = Vec::new();
+                    for (i, t) in sel.node_selector_terms.iter().enumerate() {
+                        terms.push(node_selector_term(
+                            t,
+                            ctx,
+                            &format!(
+                                "{nf}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{i}]"
+                            ),
+                        )?);
+                    }
+                    Some(terms)
+                }
+            };
+            let mut preferred = Vec::new();
+            for (i, t) in na
+                .preferred_during_scheduling_ignored_during_execution
+                .iter()
+                .enumerate()
+            {
+                let pf = format!("{nf}.preferredDuringSchedulingIgnoredDuringExecution[{i}]");
+                if !(1..=100).contains(&t.weight) {
+                    return Err(ctx.err(&format!("{pf}.weight"), "must be in the range 1-100"));
+                }
+                preferred.push(PreferredSchedulingTerm {
+                    weight: t.weight,
+                    preference: node_selector_term(
+                        &t.preference,
+                        ctx,
+                        &format!("{pf}.preference"),
+                    )?,
+                });
+            }
+            Some(NodeAffinity {
+                required,
+                preferred,
+            })
+        }
+    };
+    Ok(Affinity {
+        node_affinity,
+        pod_affinity: match &raw.pod_affinity {
+            Some(a) => Some(pod_affinity(a, ctx, &format!("{field}.podAffinity"))?),
+            None => None,
+        },
+        pod_anti_affinity: match &raw.pod_anti_affinity {
+            Some(a) => Some(pod_affinity(a, ctx, &format!("{field}.podAntiAffinity"))?),
+            None => None,
+        },
+    })
+}
+
+pub(crate) fn spread_constraints(
+    raw: &[RawTopologySpreadConstraint],
+    ctx: &Ctx,
+    field: &str,
+) -> Result<Vec<TopologySpreadConstraint>, InputError> {
+    let mut out = Vec::new();
+    for (i, c) in raw.iter().enumerate() {
+        let cf = format!("{field}[{i}]");
+        let max_skew = c.max_skew.unwrap_or(0);
+        if max_skew < 1 {
+            return Err(ctx.err(&format!("{cf}.maxSkew"), "must be greater than zero"));
+        }
+        let topology_key = c.topology_key.clone().unwrap_or_default();
+        if topology_key.is_empty() {
+            return Err(ctx.err(&format!("{cf}.topologyKey"), "can not be empty"));
+        }
+        let when = match c.when_unsatisfiable.as_deref().unwrap_or("") {
+            "DoNotSchedule" => WhenUnsatisfiable::DoNotSchedule,
+            "ScheduleAnyway" => WhenUnsatisfiable::ScheduleAnyway,
+            other => {
+                return Err(ctx
+                    .err(
+                        &format!("{cf}.whenUnsatisfiable"),
+                        format!("unsupported value {other:?}"),
+                    )
+                    .suggest(other, ["DoNotSchedule", "ScheduleAnyway"]))
+            }
+        };
+        if let Some(md) = c.min_domains {
+            if md < 1 {
+                return Err(ctx.err(&format!("{cf}.minDomains"), "must be greater than zero"));
+            }
+            if when != WhenUnsatisfiable::DoNotSchedule {
+                return Err(ctx.err(
+                    &format!("{cf}.minDomains"),
+                    "can only use minDomains if whenUnsatisfiable=DoNotSchedule",
+                ));
+            }
+        }
+        let policy = |v: &Option<String>, name: &str, default: bool| match v.as_deref() {
+            None => Ok(default),
+            Some("Honor") => Ok(true),
+            Some("Ignore") => Ok(false),
+            Some(other) => Err(ctx
+                .err(
+                    &format!("{cf}.{name}"),
+                    format!("unsupported value {other:?}"),
+                )
+                .suggest(other, ["Honor", "Ignore"])),
+        };
+        out.push(TopologySpreadConstraint {
+            max_skew,
+            topology_key,
+            when_unsatisfiable: when,
+            label_selector: match &c.label_selector {
+                Some(s) => Some(label_selector(s, ctx, &format!("{cf}.labelSelector"))?),
+                None => None,
+            },
+            min_domains: c.min_domains,
+            node_affinity_honor: policy(&c.node_affinity_policy, "nodeAffinityPolicy", true)?,
+            node_taints_honor: policy(&c.node_taints_policy, "nodeTaintsPolicy", false)?,
+            match_label_keys: c.match_label_keys.clone(),
+        });
+    }
+    Ok(out)
 }
 
 fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<ReplicaSet, InputError> {

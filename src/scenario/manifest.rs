@@ -53,8 +53,12 @@ k8s_struct! {
         pub spec: Option<RawSpec>,
         pub status: Option<RawStatus>,
         pub items: Option<Vec<RawManifest>>,
+        // PriorityClass (top-level fields)
+        pub value: Option<i64>,
+        pub global_default: Option<bool>,
+        pub preemption_policy: Option<String>,
     }
-    unmodelled {}
+    unmodelled { description: "description" }
 }
 
 k8s_struct! {
@@ -88,6 +92,9 @@ k8s_struct! {
         pub termination_grace_period_seconds: Option<i64>,
         pub overhead: Option<BTreeMap<String, QuantityValue>>,
         pub scheduler_name: Option<String>,
+        pub affinity: Option<RawAffinity>,
+        pub topology_spread_constraints: Option<Vec<RawTopologySpreadConstraint>>,
+        pub preemption_policy: Option<String>,
         // ReplicaSetSpec
         pub replicas: Option<i32>,
         pub selector: Option<RawLabelSelector>,
@@ -97,12 +104,12 @@ k8s_struct! {
         pub unschedulable: Option<bool>,
     }
     unmodelled {
-        volumes: "volumes", affinity: "affinity", topology_spread_constraints: "topologySpreadConstraints",
+        volumes: "volumes",
         security_context: "securityContext", service_account_name: "serviceAccountName",
         service_account: "serviceAccount", automount_service_account_token: "automountServiceAccountToken",
         dns_policy: "dnsPolicy", dns_config: "dnsConfig", host_network: "hostNetwork", host_pid: "hostPID",
         host_ipc: "hostIPC", image_pull_secrets: "imagePullSecrets", active_deadline_seconds: "activeDeadlineSeconds",
-        enable_service_links: "enableServiceLinks", preemption_policy: "preemptionPolicy",
+        enable_service_links: "enableServiceLinks",
         runtime_class_name: "runtimeClassName", hostname: "hostname", subdomain: "subdomain",
         host_aliases: "hostAliases", readiness_gates: "readinessGates", share_process_namespace: "shareProcessNamespace",
         ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
@@ -122,10 +129,11 @@ k8s_struct! {
         pub allocatable: Option<BTreeMap<String, QuantityValue>>,
         /// A Pod's phase (a dump of pods already Succeeded or Failed sets the starting state).
         pub phase: Option<String>,
+        pub images: Option<Vec<RawContainerImage>>,
     }
     unmodelled {
         conditions: "conditions", addresses: "addresses", daemon_endpoints: "daemonEndpoints", node_info: "nodeInfo",
-        images: "images", volumes_in_use: "volumesInUse", volumes_attached: "volumesAttached", config: "config",
+        volumes_in_use: "volumesInUse", volumes_attached: "volumesAttached", config: "config",
         runtime_handlers: "runtimeHandlers", features: "features", host_ip: "hostIP",
         host_ips: "hostIPs", pod_ip: "podIP", pod_ips: "podIPs", start_time: "startTime",
         container_statuses: "containerStatuses", init_container_statuses: "initContainerStatuses",
@@ -142,9 +150,10 @@ k8s_struct! {
         pub name: Option<String>,
         pub image: Option<String>,
         pub resources: Option<RawResources>,
+        pub ports: Option<Vec<RawContainerPort>>,
     }
     unmodelled {
-        command: "command", args: "args", env: "env", env_from: "envFrom", ports: "ports",
+        command: "command", args: "args", env: "env", env_from: "envFrom",
         volume_mounts: "volumeMounts", volume_devices: "volumeDevices", liveness_probe: "livenessProbe",
         readiness_probe: "readinessProbe", startup_probe: "startupProbe", lifecycle: "lifecycle",
         image_pull_policy: "imagePullPolicy", security_context: "securityContext", working_dir: "workingDir",
@@ -203,6 +212,105 @@ k8s_struct! {
     pub struct RawPodTemplate {
         pub metadata: Option<RawObjectMeta>,
         pub spec: Option<Box<RawSpec>>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawContainerPort {
+        pub container_port: Option<i32>,
+        pub host_port: Option<i32>,
+        pub protocol: Option<String>,
+        #[serde(rename = "hostIP")]
+        pub host_ip: Option<String>,
+    }
+    unmodelled { name: "name" }
+}
+
+k8s_struct! {
+    pub struct RawContainerImage {
+        pub names: Vec<String>,
+        pub size_bytes: Option<i64>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawAffinity {
+        pub node_affinity: Option<RawNodeAffinity>,
+        pub pod_affinity: Option<RawPodAffinity>,
+        pub pod_anti_affinity: Option<RawPodAffinity>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawNodeAffinity {
+        pub required_during_scheduling_ignored_during_execution: Option<RawNodeSelector>,
+        pub preferred_during_scheduling_ignored_during_execution: Vec<RawPreferredSchedulingTerm>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawNodeSelector {
+        pub node_selector_terms: Vec<RawNodeSelectorTerm>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawNodeSelectorTerm {
+        pub match_expressions: Vec<RawSelectorRequirement>,
+        pub match_fields: Vec<RawSelectorRequirement>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawPreferredSchedulingTerm {
+        pub weight: i32,
+        pub preference: RawNodeSelectorTerm,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawPodAffinity {
+        pub required_during_scheduling_ignored_during_execution: Vec<RawPodAffinityTerm>,
+        pub preferred_during_scheduling_ignored_during_execution: Vec<RawWeightedPodAffinityTerm>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawPodAffinityTerm {
+        pub label_selector: Option<RawLabelSelector>,
+        pub namespaces: Vec<String>,
+        pub namespace_selector: Option<RawLabelSelector>,
+        pub topology_key: String,
+    }
+    unmodelled { match_label_keys: "matchLabelKeys", mismatch_label_keys: "mismatchLabelKeys" }
+}
+
+k8s_struct! {
+    pub struct RawWeightedPodAffinityTerm {
+        pub weight: i32,
+        pub pod_affinity_term: RawPodAffinityTerm,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawTopologySpreadConstraint {
+        pub max_skew: Option<i32>,
+        pub topology_key: Option<String>,
+        pub when_unsatisfiable: Option<String>,
+        pub label_selector: Option<RawLabelSelector>,
+        pub min_domains: Option<i32>,
+        pub node_affinity_policy: Option<String>,
+        pub node_taints_policy: Option<String>,
+        pub match_label_keys: Vec<String>,
     }
     unmodelled {}
 }

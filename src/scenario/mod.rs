@@ -10,6 +10,7 @@ pub mod error;
 pub mod flags;
 pub mod manifest;
 pub mod raw;
+pub mod schedconfig;
 pub mod suggest;
 pub mod values;
 
@@ -481,7 +482,7 @@ fn resolve(
     };
     if let Some(FlagValue::Str(cfg)) = s.get("config") {
         let p = relative(file, cfg);
-        load_scheduler_config(&p, &mut scheduler, &mut warnings)?;
+        schedconfig::load(&p, &mut scheduler, &mut warnings)?;
         r.settings.push(Setting {
             component: "kube-scheduler",
             name: "config".into(),
@@ -688,12 +689,34 @@ fn resolve(
 
     // Workloads.
     let mut workloads = Vec::new();
+    let mut classes = system_priority_classes();
     let mut seen = BTreeSet::new();
     for (i, entry) in raw.workloads.into_iter().enumerate() {
         for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut warnings)? {
             let (kind, key, w) = match obj {
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
                 Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::PriorityClass(pc) => {
+                    if classes.iter().any(|c| c.name == pc.name) {
+                        return Err(InputError::at_path(
+                            file,
+                            format!("workloads[{i}]"),
+                            format!("duplicate PriorityClass {}", pc.name),
+                        ));
+                    }
+                    if pc.global_default && classes.iter().any(|c| c.global_default) {
+                        return Err(InputError::at_path(
+                            file,
+                            format!("workloads[{i}]"),
+                            format!(
+                                "PriorityClass {}: only one class may be globalDefault",
+                                pc.name
+                            ),
+                        ));
+                    }
+                    classes.push(pc);
+                    continue;
+                }
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -723,6 +746,25 @@ fn resolve(
             }
             workloads.push(w);
         }
+    }
+
+    // Priority admission: priorityClassName → priority (classes may come after their pods).
+    for (i, w) in workloads.iter_mut().enumerate() {
+        let (spec, what) = match w {
+            Workload::Pod(p) => (&mut p.spec, format!("Pod {}", p.meta.name)),
+            Workload::ReplicaSet(rs) => (
+                &mut rs.template.spec,
+                format!("ReplicaSet {}", rs.meta.name),
+            ),
+        };
+        resolve_priority(spec, &classes).map_err(|missing| {
+            InputError::at_path(
+                file,
+                format!("workloads[{i}]"),
+                format!("{what}: no PriorityClass with name {missing} was found"),
+            )
+            .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
+        })?;
     }
 
     // Timeline.
@@ -990,6 +1032,84 @@ fn relative(scenario: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// Every document of a manifest file (multi-document YAML, `List`s; empty documents skipped).
+fn manifest_documents(
+    text: &str,
+    p: &Path,
+    warnings: &mut BTreeSet<String>,
+) -> Result<Vec<Object>, InputError> {
+    let mut out = Vec::new();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(p, &e))?;
+        if raw.kind.is_none()
+            && raw.metadata.is_none()
+            && raw.spec.is_none()
+            && raw.api_version.is_none()
+        {
+            continue; // an empty document
+        }
+        let mut ctx = Ctx {
+            file: p,
+            path: format!("document[{i}]"),
+            warnings,
+        };
+        out.extend(convert::convert(raw, &mut ctx)?);
+    }
+    Ok(out)
+}
+
+/// The objects of plain manifest files, by kind, and the warnings for unmodelled fields.
+#[derive(Debug, Default)]
+pub struct ManifestObjects {
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub replica_sets: Vec<ReplicaSet>,
+    pub warnings: Vec<String>,
+}
+
+/// Objects from plain manifest files (`kubesim explain --cluster/--pod`).
+pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputError> {
+    let mut warnings = BTreeSet::new();
+    let (mut nodes, mut pods, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let mut classes = system_priority_classes();
+    for p in paths {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| InputError::file(p, format!("cannot read: {e}")))?;
+        for o in manifest_documents(&text, p, &mut warnings)? {
+            match o {
+                Object::Node(n) => nodes.push(n),
+                Object::Pod(x) => pods.push(x),
+                Object::ReplicaSet(r) => rss.push(r),
+                Object::PriorityClass(c) => classes.push(c),
+            }
+        }
+    }
+    for pod in pods.iter_mut() {
+        let key = pod.key();
+        resolve_priority(&mut pod.spec, &classes).map_err(|missing| {
+            InputError::file(
+                paths.first().map_or(Path::new(""), |p| p.as_path()),
+                format!("Pod {key}: no PriorityClass with name {missing} was found"),
+            )
+            .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
+        })?;
+    }
+    Ok(ManifestObjects {
+        nodes,
+        pods,
+        replica_sets: rss,
+        warnings: warnings.into_iter().collect(),
+    })
+}
+
+/// A `KubeSchedulerConfiguration` file on its own (`--scheduler-config`).
+pub fn load_scheduler_config_file(p: &Path) -> Result<(SchedulerConfig, Vec<String>), InputError> {
+    let mut warnings = BTreeSet::new();
+    let mut cfg = SchedulerConfig::default();
+    schedconfig::load(p, &mut cfg, &mut warnings)?;
+    Ok((cfg, warnings.into_iter().collect()))
+}
+
 /// An inline manifest, or every document of `{file: …}`.
 fn load_entry(
     entry: RawManifest,
@@ -1017,24 +1137,7 @@ fn load_entry(
                 format!("cannot read {}: {e}", p.display()),
             )
         })?;
-        let mut out = Vec::new();
-        for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-            let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(&p, &e))?;
-            if raw.kind.is_none()
-                && raw.metadata.is_none()
-                && raw.spec.is_none()
-                && raw.api_version.is_none()
-            {
-                continue; // an empty document
-            }
-            let mut ctx = Ctx {
-                file: &p,
-                path: format!("document[{i}]"),
-                warnings,
-            };
-            out.extend(convert::convert(raw, &mut ctx)?);
-        }
-        return Ok(out);
+        return manifest_documents(&text, &p, warnings);
     }
     let mut ctx = Ctx {
         file,
@@ -1108,6 +1211,7 @@ fn build_nodes(
                         capacity: capacity.clone(),
                         allocatable: allocatable.clone(),
                         conditions: vec![],
+                        images: vec![],
                     },
                 });
             }
@@ -1345,95 +1449,4 @@ fn expectation(
         expectation,
         origin,
     })
-}
-
-mod schedcfg {
-    use super::*;
-
-    macro_rules! plain {
-        ($name:ident { $($f:ident : $t:ty),* $(,)? } unmodelled { $($ig:ident : $n:literal),* $(,)? }) => {
-            #[derive(Debug, Default, Deserialize)]
-            #[serde(deny_unknown_fields, rename_all = "camelCase")]
-            pub struct $name {
-                $( #[serde(default)] pub $f: $t, )*
-                $( #[serde(rename = $n, default)] $ig: Option<serde::de::IgnoredAny>, )*
-            }
-            impl $name {
-                #[allow(unused_mut)]
-                pub fn unmodelled(&self) -> Vec<&'static str> {
-                    let mut v = Vec::new();
-                    $( if self.$ig.is_some() { v.push($n); } )*
-                    v
-                }
-            }
-        };
-    }
-
-    plain!(RawSchedulerConfig {
-        api_version: Option<String>,
-        kind: Option<String>,
-        percentage_of_nodes_to_score: Option<u32>,
-        pod_initial_backoff_seconds: Option<u64>,
-        pod_max_backoff_seconds: Option<u64>,
-    } unmodelled {
-        profiles: "profiles", parallelism: "parallelism", client_connection: "clientConnection",
-        leader_election: "leaderElection", extenders: "extenders", delay_cache_until_active: "delayCacheUntilActive",
-        metadata: "metadata",
-        debugging_configuration: "enableProfiling", enable_contention_profiling: "enableContentionProfiling",
-        feature_gates: "featureGates",
-    });
-}
-
-fn load_scheduler_config(
-    p: &Path,
-    cfg: &mut SchedulerConfig,
-    warnings: &mut BTreeSet<String>,
-) -> Result<(), InputError> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| InputError::file(p, format!("cannot read KubeSchedulerConfiguration: {e}")))?;
-    let raw: schedcfg::RawSchedulerConfig =
-        serde_yaml::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
-    if raw.kind.as_deref() != Some("KubeSchedulerConfiguration") {
-        return Err(InputError::at_path(
-            p,
-            "kind",
-            "expected KubeSchedulerConfiguration",
-        ));
-    }
-    if raw.api_version.as_deref() != Some("kubescheduler.config.k8s.io/v1") {
-        return Err(InputError::at_path(
-            p,
-            "apiVersion",
-            "expected kubescheduler.config.k8s.io/v1",
-        ));
-    }
-    for f in raw.unmodelled() {
-        warnings.insert(format!(
-            "KubeSchedulerConfiguration field `{f}` is not modelled by kubesim yet; it is ignored"
-        ));
-    }
-    if let Some(pct) = raw.percentage_of_nodes_to_score {
-        if pct > 100 {
-            return Err(InputError::at_path(
-                p,
-                "percentageOfNodesToScore",
-                "must be in the range [0, 100]",
-            ));
-        }
-        cfg.percentage_of_nodes_to_score = pct;
-    }
-    if let Some(s) = raw.pod_initial_backoff_seconds {
-        cfg.pod_initial_backoff = SimDuration::from_secs(s);
-    }
-    if let Some(s) = raw.pod_max_backoff_seconds {
-        cfg.pod_max_backoff = SimDuration::from_secs(s);
-    }
-    if cfg.pod_initial_backoff > cfg.pod_max_backoff {
-        return Err(InputError::at_path(
-            p,
-            "podMaxBackoffSeconds",
-            "must be greater than or equal to podInitialBackoffSeconds",
-        ));
-    }
-    Ok(())
 }

@@ -7,8 +7,15 @@
 //! randomness is the tie-break among equal top scores, drawn from the scheduler's own stream.
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
+pub mod bench;
+pub mod cost;
+pub mod explain;
+pub mod framework;
 pub mod plugins;
+pub mod preemption;
+pub mod spread_index;
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,29 +24,36 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
-use crate::controllers::leader::{LeaderElectionConfig, LeaderElector, Outcome};
+use crate::controllers::leader::{self, LeaderElectionConfig, LeaderElector};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use framework::{Failure, Profile, ScoreTable};
 use plugins::*;
 
 #[derive(Clone, Debug)]
 pub struct SchedulerConfig {
-    pub scheduler_name: String,
+    /// The profiles, one per `schedulerName` (the first is `default-scheduler` by default).
+    pub profiles: Vec<Profile>,
     /// `percentageOfNodesToScore`; 0 = adaptive.
     pub percentage_of_nodes_to_score: u32,
     pub pod_initial_backoff: SimDuration,
     pub pod_max_backoff: SimDuration,
+    /// `clientConnection.qps` / `burst` (defaults 50 / 100).
+    pub client_qps: f64,
+    pub client_burst: u32,
     pub leader_election: LeaderElectionConfig,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
         SchedulerConfig {
-            scheduler_name: "default-scheduler".into(),
+            profiles: vec![Profile::default()],
             percentage_of_nodes_to_score: 0,
             pod_initial_backoff: SimDuration::from_secs(1),
             pod_max_backoff: SimDuration::from_secs(10),
+            client_qps: 50.0,
+            client_burst: 100,
             leader_election: LeaderElectionConfig::default(),
         }
     }
@@ -90,7 +104,25 @@ pub struct Scheduler {
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
     pending: BTreeMap<String, Arc<Pod>>,
-    assigned: BTreeMap<String, (usize, Resources, i64, i64)>,
+    /// Slot of each assigned pod.
+    assigned: BTreeMap<String, usize>,
+    /// Image name → nodes that have it (ImageLocality).
+    image_nodes: BTreeMap<String, usize>,
+    /// ReplicaSets by key: (namespace, selector), for system default spreading.
+    replica_sets: BTreeMap<String, (String, LabelSelector)>,
+    spread_selectors: Vec<(String, LabelSelector)>,
+    /// Reused score buffers.
+    table: ScoreTable,
+    spread_index: spread_index::SpreadIndex,
+    /// Pods nominated to a node by preemption: pod key → node name.
+    nominated: BTreeMap<String, String>,
+    preempt_rng: ChaCha8Rng,
+    use_spread_index: bool,
+    totals: PodTotals,
+    /// The virtual time the current cycle occupies the scheduler until (docs/scheduler-model.md).
+    busy_until: SimTime,
+    /// The client rate limiter's theoretical arrival time (GCRA form of a token bucket).
+    limiter_tat: SimTime,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
     active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
     info: BTreeMap<String, QueuedInfo>,
@@ -123,6 +155,17 @@ impl Scheduler {
             next_start: 0,
             pending: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            image_nodes: BTreeMap::new(),
+            replica_sets: BTreeMap::new(),
+            spread_selectors: Vec::new(),
+            table: ScoreTable::default(),
+            spread_index: spread_index::SpreadIndex::default(),
+            nominated: BTreeMap::new(),
+            preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
+            use_spread_index: true,
+            totals: PodTotals::default(),
+            busy_until: SimTime::ZERO,
+            limiter_tat: SimTime::ZERO,
             active: BTreeSet::new(),
             active_index: BTreeMap::new(),
             info: BTreeMap::new(),
@@ -160,15 +203,15 @@ impl Scheduler {
             ctx.record(r);
         }
         match outcome {
-            Outcome::Acquired => {
+            leader::Outcome::Acquired => {
                 self.begin_term(ctx);
             }
-            Outcome::Lost => {
+            leader::Outcome::Lost => {
                 self.leading = false;
                 self.gen += 1;
                 self.cycle_scheduled = false;
             }
-            Outcome::Nothing => {}
+            leader::Outcome::Nothing => {}
         }
         ctx.schedule_in(next, Event::SchedulerLeaderTick { gen: 0 });
     }
@@ -209,7 +252,8 @@ impl Scheduler {
         self.active_index.insert(key.to_string(), entry);
         if self.leading && !self.cycle_scheduled {
             self.cycle_scheduled = true;
-            ctx.schedule_in(SimDuration::ZERO, Event::SchedulerCycle { gen: self.gen });
+            let wait = self.busy_until.saturating_since(ctx.now());
+            ctx.schedule_in(wait, Event::SchedulerCycle { gen: self.gen });
         }
     }
 
@@ -222,6 +266,7 @@ impl Scheduler {
             self.backoff.remove(&(t, key.to_string()));
         }
         self.info.remove(key);
+        self.nominated.remove(key);
     }
 
     fn push_backoff(&mut self, expiry: SimTime, key: String) {
@@ -298,32 +343,21 @@ impl Scheduler {
     pub fn on_watch(&mut self, ctx: &mut Engine<Event>, change: Change) {
         match change {
             Change::Node(n) => {
-                let name = n.meta.name.clone();
-                match self.slot_of.get(&name) {
-                    Some(&slot) => self.slots[slot].as_mut().expect("live slot").node = n,
-                    None => {
-                        let slot = self.slots.len();
-                        let zone = n.zone_key();
-                        match self.zones.iter_mut().find(|(z, _)| *z == zone) {
-                            Some((_, list)) => list.push(slot),
-                            None => self.zones.push((zone, vec![slot])),
-                        }
-                        self.order_dirty = true;
-                        self.slot_of.insert(name, slot);
-                        self.slots.push(Some(NodeInfo {
-                            node: n,
-                            requested: Resources::default(),
-                            non_zero_cpu_milli: 0,
-                            non_zero_memory: 0,
-                        }));
-                    }
-                }
+                self.upsert_node(n);
                 self.move_all_unschedulable(ctx);
             }
             Change::NodeDeleted(n) => {
+                self.spread_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
-                    self.slots[slot] = None;
+                    if let Some(info) = self.slots[slot].take() {
+                        count_images(&mut self.image_nodes, &info, -1);
+                        // Pods still bound there are no longer counted anywhere.
+                        for p in &info.pods {
+                            self.assigned.remove(&p.key());
+                            self.totals.add(p, -1);
+                        }
+                    }
                     for (_, list) in self.zones.iter_mut() {
                         list.retain(|x| *x != slot);
                     }
@@ -340,7 +374,12 @@ impl Scheduler {
                     self.move_all_unschedulable(ctx);
                 }
             }
-            Change::Lease(_) | Change::LeasePlan { .. } | Change::ReplicaSet(_) => {}
+            Change::ReplicaSet(rs) => {
+                self.replica_sets
+                    .insert(rs.key(), (rs.meta.namespace.clone(), rs.selector.clone()));
+                self.spread_selectors = self.replica_sets.values().cloned().collect();
+            }
+            Change::Lease(_) | Change::LeasePlan { .. } => {}
         }
     }
 
@@ -350,12 +389,13 @@ impl Scheduler {
             Some(node) => {
                 self.pending.remove(&key);
                 self.forget_queued(&key);
-                if !self.assigned.contains_key(&key) {
-                    self.assign(&key, node, &p);
-                }
+                // A later version of an assigned pod (terminating, relabelled) replaces the
+                // one the node info holds.
+                self.unassign(&key);
+                self.assign(&key, node, &p);
             }
             None => {
-                if p.is_terminating() || p.spec.scheduler_name != self.config.scheduler_name {
+                if p.is_terminating() || self.profile_index(&p).is_none() {
                     return;
                 }
                 let new = self.pending.insert(key.clone(), p).is_none();
@@ -366,35 +406,62 @@ impl Scheduler {
         }
     }
 
-    fn assign(&mut self, key: &str, node: &str, pod: &Pod) {
-        let req = PodRequest::of(pod);
+    fn upsert_node(&mut self, n: Arc<Node>) {
+        let name = n.meta.name.clone();
+        match self.slot_of.get(&name) {
+            Some(&slot) => {
+                if let Some(info) = self.slots[slot].as_mut() {
+                    count_images(&mut self.image_nodes, info, -1);
+                    info.set_node(n);
+                    count_images(&mut self.image_nodes, info, 1);
+                }
+            }
+            None => {
+                let slot = self.slots.len();
+                let zone = n.zone_key();
+                match self.zones.iter_mut().find(|(z, _)| *z == zone) {
+                    Some((_, list)) => list.push(slot),
+                    None => self.zones.push((zone, vec![slot])),
+                }
+                self.order_dirty = true;
+                self.slot_of.insert(name, slot);
+                let info = NodeInfo::new(n);
+                count_images(&mut self.image_nodes, &info, 1);
+                self.slots.push(Some(info));
+            }
+        }
+        self.spread_index.clear();
+    }
+
+    fn profile_index(&self, pod: &Pod) -> Option<usize> {
+        self.config
+            .profiles
+            .iter()
+            .position(|p| p.scheduler_name == pod.spec.scheduler_name)
+    }
+
+    fn assign(&mut self, key: &str, node: &str, pod: &Arc<Pod>) {
         // A pod bound to a node the scheduler has not seen is not counted anywhere.
         let Some(&slot) = self.slot_of.get(node) else {
             return;
         };
-        let info = self.slots[slot].as_mut().expect("live slot");
-        info.requested.add(&req.request);
-        info.non_zero_cpu_milli += req.non_zero_cpu_milli;
-        info.non_zero_memory += req.non_zero_memory;
-        self.assigned.insert(
-            key.to_string(),
-            (
-                slot,
-                req.request,
-                req.non_zero_cpu_milli,
-                req.non_zero_memory,
-            ),
-        );
+        if let Some(info) = self.slots[slot].as_mut() {
+            info.add_pod(pod.clone());
+            self.spread_index.on_pod(&info.node, pod, 1);
+            self.totals.add(pod, 1);
+            self.assigned.insert(key.to_string(), slot);
+        }
     }
 
     fn unassign(&mut self, key: &str) -> bool {
-        let Some((slot, req, cpu, mem)) = self.assigned.remove(key) else {
+        let Some(slot) = self.assigned.remove(key) else {
             return false;
         };
         if let Some(info) = self.slots[slot].as_mut() {
-            info.requested.sub(&req);
-            info.non_zero_cpu_milli -= cpu;
-            info.non_zero_memory -= mem;
+            if let Some(old) = info.remove_pod(key) {
+                self.spread_index.on_pod(&info.node, &old, -1);
+                self.totals.add(&old, -1);
+            }
         }
         true
     }
@@ -403,40 +470,170 @@ impl Scheduler {
         if !self.order_dirty {
             return;
         }
-        self.order.clear();
-        let longest = self.zones.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
-        for i in 0..longest {
-            for (_, list) in &self.zones {
-                if let Some(n) = list.get(i) {
-                    self.order.push(*n);
-                }
+        self.order = interleave(&self.zones);
+        self.order_dirty = false;
+    }
+
+    /// Executes a preemption: victims are deleted gracefully (a `Preempted` event each), lower
+    /// priority pods nominated to the node lose their nomination, and the preemptor is
+    /// nominated (`status.nominatedNodeName`) and waits as unschedulable for the deletions.
+    fn preempt(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        pod: &Pod,
+        node: &str,
+        victims: &[Arc<Pod>],
+    ) {
+        let now = ctx.now();
+        for v in victims {
+            if api.delete_pod(Caller::Scheduler, &v.key(), None).is_ok() {
+                ctx.record(Record {
+                    t: now,
+                    reason: "Preempted",
+                    source: "default-scheduler",
+                    object: format!("Pod/{}", v.key()),
+                    message: format!("Preempted by pod {} on node {node}", pod.meta.uid),
+                    fields: vec![("node", node.to_string())],
+                });
             }
         }
-        self.order_dirty = false;
+        let lower: Vec<String> = self
+            .nominated
+            .iter()
+            .filter(|(k, n)| {
+                n.as_str() == node
+                    && self
+                        .pending
+                        .get(*k)
+                        .is_some_and(|p| p.spec.priority < pod.spec.priority)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in lower {
+            self.nominated.remove(&k);
+            let _ = api.update_pod(Caller::Scheduler, &k, |p| {
+                p.status.nominated_node_name = None
+            });
+        }
+        self.nominated.insert(key.to_string(), node.to_string());
+        let n = node.to_string();
+        let _ = api.update_pod(Caller::Scheduler, key, |p| {
+            p.status.nominated_node_name = Some(n)
+        });
+    }
+
+    /// `kubesim explain` on the scheduler's own cache: the pod as if it were scheduled now
+    /// (a bound pod is taken off its node for the explanation and put back).
+    pub fn explain_pod(
+        &mut self,
+        pod: &Arc<Pod>,
+        all_nodes: bool,
+        seed: u64,
+    ) -> Option<explain::Explanation> {
+        let key = pod.key();
+        let pi = self.profile_index(pod)?;
+        self.rebuild_order();
+        let bound_to = self
+            .assigned
+            .get(&key)
+            .and_then(|s| self.slots[*s].as_ref())
+            .map(|n| n.node.meta.name.clone());
+        self.unassign(&key);
+        let mut unbound = (**pod).clone();
+        unbound.spec.node_name = None;
+        let snap = Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+            spread_index: None,
+            totals: PodTotals::of(self.slots.iter().flatten()),
+        };
+        let mut r = rng::stream(seed, "kubesim-explain/select-host");
+        let e = explain::explain(
+            &self.config.profiles[pi],
+            &unbound,
+            &snap,
+            all_nodes,
+            &mut r,
+        );
+        if let Some(n) = bound_to {
+            self.assign(&key, &n, pod);
+        }
+        Some(e)
     }
 
     // ----- the scheduling cycle -----
 
     pub fn on_cycle(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         self.cycle_scheduled = false;
+        if self.active.is_empty() {
+            return;
+        }
+        let now = ctx.now();
+        // The client rate limit (clientConnection qps/burst): a cycle that may bind waits for
+        // a token.
+        if let Some(wait) = self.token_wait(now) {
+            self.cycle_scheduled = true;
+            ctx.schedule_in(wait, Event::SchedulerCycle { gen: self.gen });
+            return;
+        }
         let Some(entry) = self.active.iter().next().cloned() else {
             return;
         };
         self.active.remove(&entry);
         self.active_index.remove(&entry.3);
         let key = entry.3;
+        let mut cost = SimDuration::ZERO;
         if let Some(pod) = self.pending.get(&key).cloned() {
-            self.schedule_one(ctx, api, &key, &pod);
+            let (stats, bound) = self.schedule_one(ctx, api, &key, &pod);
+            cost = cost::cycle_cost(&stats, has_required_node_affinity(&pod));
+            if bound {
+                self.take_token(now);
+            }
         }
+        self.busy_until = now + cost;
         if !self.active.is_empty() {
             self.cycle_scheduled = true;
-            ctx.schedule_in(SimDuration::ZERO, Event::SchedulerCycle { gen: self.gen });
+            ctx.schedule_in(cost, Event::SchedulerCycle { gen: self.gen });
         }
     }
 
-    fn schedule_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, pod: &Pod) {
+    fn token_interval(&self) -> Option<u64> {
+        (self.config.client_qps > 0.0)
+            .then(|| (1e9 / self.config.client_qps).round().max(1.0) as u64)
+    }
+
+    /// How long until the rate limiter allows a request (None: now).
+    fn token_wait(&self, now: SimTime) -> Option<SimDuration> {
+        let interval = self.token_interval()?;
+        let burst = u64::from(self.config.client_burst.max(1));
+        let allow_at = self
+            .limiter_tat
+            .as_nanos()
+            .saturating_sub((burst - 1) * interval);
+        (allow_at > now.as_nanos()).then(|| SimDuration::from_nanos(allow_at - now.as_nanos()))
+    }
+
+    fn take_token(&mut self, now: SimTime) {
+        if let Some(interval) = self.token_interval() {
+            let base = self.limiter_tat.max(now);
+            self.limiter_tat = base + SimDuration::from_nanos(interval);
+        }
+    }
+
+    /// Runs one cycle for `pod` and applies it; returns what the cycle did and whether the pod
+    /// was bound.
+    fn schedule_one(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        pod: &Arc<Pod>,
+    ) -> (CycleStats, bool) {
         let now = ctx.now();
-        self.rebuild_order();
         let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
             attempts: 0,
             last_attempt: now,
@@ -444,24 +641,164 @@ impl Scheduler {
         });
         info.attempts += 1;
         info.last_attempt = now;
-        let req = PodRequest::of(pod);
-        let n = self.order.len();
-        let to_find = num_feasible_nodes_to_find(n, self.config.percentage_of_nodes_to_score);
+        let Some((outcome, stats)) = self.decide(key, pod) else {
+            return (CycleStats::default(), false);
+        };
+        let mut bound_ok = false;
+        match outcome {
+            Outcome::Infeasible {
+                message,
+                preemption,
+            } => {
+                ctx.record(Record {
+                    t: now,
+                    reason: "FailedScheduling",
+                    source: "default-scheduler",
+                    object: format!("Pod/{key}"),
+                    message,
+                    fields: vec![],
+                });
+                if let Some((node, victims)) = preemption {
+                    self.preempt(ctx, api, key, pod, &node, &victims);
+                }
+                self.unschedulable.insert(key.to_string());
+                if let Some(i) = self.info.get_mut(key) {
+                    i.unschedulable_since.get_or_insert(now);
+                }
+            }
+            Outcome::Feasible { node } => match api.bind_pod(Caller::Scheduler, key, &node) {
+                Ok(bound) => {
+                    bound_ok = true;
+                    self.pending.remove(key);
+                    self.forget_queued(key);
+                    self.assign(key, &node, &bound);
+                    ctx.record(Record {
+                        t: now,
+                        reason: "Scheduled",
+                        source: "default-scheduler",
+                        object: format!("Pod/{key}"),
+                        message: format!("Successfully assigned {key} to {node}"),
+                        fields: vec![("node", node.clone())],
+                    });
+                }
+                Err(_) => {
+                    // A failed bind goes back through backoff.
+                    let expiry =
+                        now + self.backoff_duration(self.info.get(key).map_or(1, |i| i.attempts));
+                    self.push_backoff(expiry, key.to_string());
+                }
+            },
+        }
+        (stats, bound_ok)
+    }
+
+    /// One scheduling cycle's decision for `pod` (reference scheduler §3): PreFilter, the
+    /// sampled filter walk from the rotating start (nominated node first), Score and
+    /// selectHost, or — when nothing fits — the FitError message and DefaultPreemption's plan.
+    /// Mutates only the rotating start, the random streams and the spread-count cache; the
+    /// caller binds or requeues. `kubesim run` and `kubesim bench scheduler` both use it.
+    pub fn decide(&mut self, key: &str, pod: &Arc<Pod>) -> Option<(Outcome, CycleStats)> {
+        self.rebuild_order();
+        let pi = self.profile_index(pod)?;
+        let profile = &self.config.profiles[pi];
+        // Make sure the spread counts this pod's cycle reads are cached.
+        let uses_spread = profile
+            .filters
+            .contains(&framework::Plugin::PodTopologySpread)
+            || profile
+                .scores
+                .iter()
+                .any(|(p, _)| *p == framework::Plugin::PodTopologySpread);
+        if uses_spread && self.use_spread_index {
+            let plain = Snapshot {
+                slots: &self.slots,
+                order: &self.order,
+                image_nodes: &self.image_nodes,
+                spread_selectors: &self.spread_selectors,
+                spread_index: None,
+                totals: self.totals,
+            };
+            let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
+            for (sel, k) in wanted {
+                self.spread_index.ensure(
+                    &pod.meta.namespace,
+                    &sel,
+                    &k,
+                    self.slots.iter().flatten(),
+                );
+            }
+        }
+        let snap = Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+            spread_index: self.use_spread_index.then_some(&self.spread_index),
+            totals: self.totals,
+        };
+        let n = snap.len();
+        let pct = profile
+            .percentage_of_nodes_to_score
+            .unwrap_or(self.config.percentage_of_nodes_to_score);
+        let to_find = num_feasible_nodes_to_find(n, pct);
+        let state = framework::pre_filter(profile, pod, &snap);
         let mut feasible: Vec<usize> = Vec::new();
-        let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+        let mut failures: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
+        // Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
+        let mut potential: Vec<usize> = Vec::new();
+        // Pods nominated elsewhere with at least this pod's priority hold their place
+        // (reference scheduler §3.3 step 4, "filters run with nominated pods").
+        let reserved: Vec<(&str, Arc<Pod>)> = self
+            .nominated
+            .iter()
+            .filter(|(k, _)| k.as_str() != key)
+            .filter_map(|(k, n)| self.pending.get(k).map(|p| (n.as_str(), p.clone())))
+            .filter(|(_, p)| p.spec.priority >= pod.spec.priority)
+            .collect();
+        let check = |ni: &NodeInfo| -> Result<(), Failure> {
+            framework::filter(profile, pod, &state, ni)?;
+            let mine: Vec<&Arc<Pod>> = reserved
+                .iter()
+                .filter(|(n, _)| *n == ni.node.meta.name)
+                .map(|(_, p)| p)
+                .collect();
+            if mine.is_empty() {
+                return Ok(());
+            }
+            let mut with = ni.clone();
+            for p in mine {
+                with.add_pod(p.clone());
+            }
+            framework::filter(profile, pod, &state, &with)
+        };
+        // A pod nominated by an earlier preemption tries its node first (§3.3 step 3).
+        let nominated_idx = self
+            .nominated
+            .get(key)
+            .and_then(|name| (0..n).find(|&i| snap.get(i).node.meta.name == *name));
+        if let Some(i) = nominated_idx.filter(|&i| check(snap.get(i)).is_ok()) {
+            feasible.push(i);
+        }
         let mut examined = 0;
         for i in 0..n {
+            if !feasible.is_empty() && nominated_idx.is_some() {
+                break;
+            }
             if feasible.len() >= to_find {
                 break;
             }
             examined += 1;
             let idx = (self.next_start + i) % n;
-            let ni = self.slots[self.order[idx]]
-                .as_ref()
-                .expect("ordered slots are live");
-            match run_filters(pod, &req, ni) {
+            match check(snap.get(idx)) {
                 Ok(()) => feasible.push(idx),
-                Err(reasons) => {
+                Err(Failure {
+                    reasons,
+                    unresolvable,
+                    ..
+                }) => {
+                    if !unresolvable {
+                        potential.push(idx);
+                    }
                     for r in reasons {
                         *failures.entry(r).or_insert(0) += 1;
                     }
@@ -471,109 +808,297 @@ impl Scheduler {
         if n > 0 {
             self.next_start = (self.next_start + examined) % n;
         }
+        let (spread_pods_scanned, affinity_pods_scanned) =
+            upstream_scan(pod, &snap, state.spread.is_some());
+        let mut stats = CycleStats {
+            filtered: examined + usize::from(nominated_idx.is_some()),
+            scored: 0,
+            spread_pods_scanned,
+            affinity_pods_scanned,
+        };
         if feasible.is_empty() {
-            let detail: Vec<String> = failures.iter().map(|(r, c)| format!("{c} {r}")).collect();
-            let mut message = format!("0/{n} nodes are available");
-            if !detail.is_empty() {
-                message.push_str(&format!(": {}", detail.join(", ")));
+            let message = fit_error_message(n, &failures);
+            // PostFilter: DefaultPreemption (reference scheduler §5).
+            let mut preemption = None;
+            if profile.preemption && !pod.spec.preemption_never {
+                let waiting = self.nominated.get(key).is_some_and(|name| {
+                    (0..n).any(|i| {
+                        let ni = snap.get(i);
+                        ni.node.meta.name == *name
+                            && ni
+                                .pods
+                                .iter()
+                                .any(|p| p.is_terminating() && p.spec.priority < pod.spec.priority)
+                    })
+                });
+                if !waiting {
+                    let nodes: Vec<&NodeInfo> = (0..n).map(|i| snap.get(i)).collect();
+                    let cands = preemption::find_candidates(
+                        profile,
+                        pod,
+                        &state,
+                        &nodes,
+                        &potential,
+                        &mut self.preempt_rng,
+                    );
+                    preemption = preemption::pick_one(&cands).map(|c| {
+                        (
+                            nodes[cands[c].index].node.meta.name.clone(),
+                            cands[c].victims.clone(),
+                        )
+                    });
+                }
             }
-            message.push('.');
-            ctx.record(Record {
-                t: now,
-                reason: "FailedScheduling",
-                source: "default-scheduler",
-                object: format!("Pod/{key}"),
-                message,
-                fields: vec![],
-            });
-            self.unschedulable.insert(key.to_string());
-            if let Some(i) = self.info.get_mut(key) {
-                i.unschedulable_since.get_or_insert(now);
-            }
-            return;
+            return Some((
+                Outcome::Infeasible {
+                    message,
+                    preemption,
+                },
+                stats,
+            ));
         }
         let chosen = if feasible.len() == 1 {
             feasible[0]
         } else {
-            self.select_host(pod, &req, &feasible)
+            let nodes: Vec<&NodeInfo> = feasible.iter().map(|&i| snap.get(i)).collect();
+            framework::score(profile, pod, &state, &snap, &nodes, &mut self.table);
+            stats.scored = nodes.len();
+            feasible[select_host(&self.table.total, &mut self.rng)]
         };
-        let node = self.slots[self.order[chosen]]
-            .as_ref()
-            .expect("live")
-            .node
-            .meta
-            .name
-            .clone();
-        match api.bind_pod(Caller::Scheduler, key, &node) {
-            Ok(bound) => {
-                self.pending.remove(key);
-                self.forget_queued(key);
-                self.assign(key, &node, &bound);
-                ctx.record(Record {
-                    t: now,
-                    reason: "Scheduled",
-                    source: "default-scheduler",
-                    object: format!("Pod/{key}"),
-                    message: format!("Successfully assigned {key} to {node}"),
-                    fields: vec![("node", node.clone())],
-                });
-            }
-            Err(_) => {
-                // A failed bind goes back through backoff.
-                let expiry =
-                    now + self.backoff_duration(self.info.get(key).map_or(1, |i| i.attempts));
-                self.push_backoff(expiry, key.to_string());
-            }
-        }
+        let node = snap.get(chosen).node.meta.name.clone();
+        Some((Outcome::Feasible { node }, stats))
     }
 
-    /// Score feasible nodes and pick one of the top scores uniformly (reservoir sampling).
-    fn select_host(&mut self, pod: &Pod, req: &PodRequest, feasible: &[usize]) -> usize {
-        let infos: Vec<&NodeInfo> = feasible
-            .iter()
-            .map(|i| self.slots[self.order[*i]].as_ref().expect("live"))
-            .collect();
-        let mut taint: Vec<i64> = infos
-            .iter()
-            .map(|ni| taint_toleration::raw_score(pod, ni))
-            .collect();
-        taint_toleration::normalize(&mut taint);
-        let mut best: Option<(i64, usize)> = None;
-        let mut ties = 0u64;
-        for (j, ni) in infos.iter().enumerate() {
-            let total = taint_toleration::WEIGHT * taint[j]
-                + node_resources_fit::WEIGHT * node_resources_fit::least_allocated_score(req, ni)
-                + balanced_allocation::WEIGHT * balanced_allocation::score(req, ni).unwrap_or(0);
-            match best {
-                Some((b, _)) if total < b => {}
-                Some((b, _)) if total == b => {
-                    ties += 1;
-                    if rng::below(&mut self.rng, ties) == 0 {
-                        best = Some((total, feasible[j]));
-                    }
-                }
-                _ => {
-                    best = Some((total, feasible[j]));
-                    ties = 1;
-                }
-            }
-        }
-        best.expect("feasible is not empty").1
+    // ----- for the bench: the cache without the engine and API server -----
+
+    /// Adds a node to the cache (as a watch notification would).
+    pub fn bench_add_node(&mut self, n: Arc<Node>) {
+        self.upsert_node(n);
+    }
+
+    /// Puts a pod on a node in the cache (an assumed or existing pod).
+    pub fn bench_assume(&mut self, pod: &Arc<Pod>, node: &str) {
+        let key = pod.key();
+        self.assign(&key, node, pod);
+    }
+
+    /// Turns the PodTopologySpread count cache off (the plain, unoptimised evaluation).
+    pub fn set_use_spread_index(&mut self, on: bool) {
+        self.use_spread_index = on;
     }
 }
 
-/// The default profile's filters, in plugin order, stopping at the first failing plugin.
-fn run_filters(pod: &Pod, req: &PodRequest, ni: &NodeInfo) -> Result<(), Vec<String>> {
-    node_unschedulable::filter(pod, ni).map_err(|r| vec![r])?;
-    node_name::filter(pod, ni).map_err(|r| vec![r])?;
-    taint_toleration::filter(pod, ni).map_err(|r| vec![r])?;
-    node_affinity::filter(pod, ni).map_err(|r| vec![r])?;
-    node_resources_fit::filter(req, ni)
+/// Required node affinity or a nodeSelector (the cost model's per-node surcharge).
+pub fn has_required_node_affinity(pod: &Pod) -> bool {
+    !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| na.required.is_some())
+}
+
+/// What one scheduling cycle decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Feasible {
+        node: String,
+    },
+    Infeasible {
+        /// kube-scheduler's FitError message.
+        message: String,
+        /// DefaultPreemption's plan: the node and the victims.
+        preemption: Option<(String, Vec<Arc<Pod>>)>,
+    },
+}
+
+/// What one cycle did, for the cost model (docs/scheduler-model.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CycleStats {
+    /// Nodes the filters ran on.
+    pub filtered: usize,
+    /// Nodes scored (0 when exactly one node was feasible).
+    pub scored: usize,
+    /// Existing pods kube-scheduler's PodTopologySpread PreFilter/PreScore would walk this
+    /// cycle (kubesim reads its cache instead).
+    pub spread_pods_scanned: usize,
+    /// The same for InterPodAffinity.
+    pub affinity_pods_scanned: usize,
+}
+
+/// The existing pods upstream's PodTopologySpread and InterPodAffinity walk for this pod: all
+/// pods once per PodTopologySpread pass (PreFilter with hard constraints, PreScore with soft or
+/// default ones); for InterPodAffinity the pods with required anti-affinity (PreFilter's
+/// existing-pod check) plus all pods twice when the pod has terms (PreFilter, PreScore), else
+/// the pods that have affinity terms themselves (PreScore).
+fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize) {
+    let total = snap.totals.pods;
+    let soft_spread = pod
+        .spec
+        .topology_spread_constraints
+        .iter()
+        .any(|c| c.when_unsatisfiable == crate::model::WhenUnsatisfiable::ScheduleAnyway)
+        || (pod.spec.topology_spread_constraints.is_empty()
+            && snap
+                .spread_selectors
+                .iter()
+                .any(|(ns, s)| *ns == pod.meta.namespace && s.matches(&pod.meta.labels)));
+    let spread = total * (usize::from(hard_spread) + usize::from(soft_spread));
+    // PreFilter always walks the pods with required anti-affinity (existingAntiAffinityCounts).
+    let affinity = snap.totals.with_required_anti_affinity
+        + if has_pod_affinity(pod) {
+            2 * total
+        } else {
+            snap.totals.with_affinity
+        };
+    (spread, affinity)
+}
+
+/// The snapshot's node order (reference scheduler §3.1): zones in order of first appearance,
+/// interleaved round-robin (1st node of each zone, then the 2nd, …).
+pub fn interleave(zones: &[(String, Vec<usize>)]) -> Vec<usize> {
+    let mut order = Vec::new();
+    let longest = zones.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for (_, list) in zones {
+            if let Some(n) = list.get(i) {
+                order.push(*n);
+            }
+        }
+    }
+    order
+}
+
+/// A snapshot built from plain objects (explain's `--cluster` files, the bench): node infos
+/// in input order with their bound pods, the zone-interleaved order, image counts and the
+/// ReplicaSet selectors.
+pub struct OwnedSnapshot {
+    pub slots: Vec<Option<NodeInfo>>,
+    pub order: Vec<usize>,
+    pub image_nodes: BTreeMap<String, usize>,
+    pub spread_selectors: Vec<(String, LabelSelector)>,
+}
+
+impl OwnedSnapshot {
+    pub fn build(nodes: &[Node], pods: &[Pod], replica_sets: &[ReplicaSet]) -> OwnedSnapshot {
+        let mut slots: Vec<Option<NodeInfo>> = Vec::new();
+        let mut slot_of: BTreeMap<String, usize> = BTreeMap::new();
+        let mut zones: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut image_nodes = BTreeMap::new();
+        for n in nodes {
+            let slot = slots.len();
+            let zone = n.zone_key();
+            match zones.iter_mut().find(|(z, _)| *z == zone) {
+                Some((_, l)) => l.push(slot),
+                None => zones.push((zone, vec![slot])),
+            }
+            slot_of.insert(n.meta.name.clone(), slot);
+            let info = NodeInfo::new(Arc::new(n.clone()));
+            count_images(&mut image_nodes, &info, 1);
+            slots.push(Some(info));
+        }
+        for p in pods {
+            let Some(n) = &p.spec.node_name else {
+                continue;
+            };
+            if let Some(&s) = slot_of.get(n) {
+                if let Some(info) = slots[s].as_mut() {
+                    info.add_pod(Arc::new(p.clone()));
+                }
+            }
+        }
+        OwnedSnapshot {
+            order: interleave(&zones),
+            slots,
+            image_nodes,
+            spread_selectors: replica_sets
+                .iter()
+                .map(|r| (r.meta.namespace.clone(), r.selector.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn view(&self) -> Snapshot<'_> {
+        Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+            spread_index: None,
+            totals: PodTotals::of(self.slots.iter().flatten()),
+        }
+    }
+}
+
+/// Adds (`sign` = 1) or removes (−1) a node's images from the image → node-count summary.
+fn count_images(summary: &mut BTreeMap<String, usize>, info: &NodeInfo, sign: i64) {
+    for name in info.images.keys() {
+        let e = summary.entry(name.clone()).or_insert(0);
+        *e = (*e as i64 + sign).max(0) as usize;
+        if *e == 0 {
+            summary.remove(name);
+        }
+    }
+}
+
+/// kube-scheduler's `FitError` message: "0/N nodes are available: " and the per-reason node
+/// counts, each "count reason", sorted as strings.
+pub fn fit_error_message(n: usize, failures: &BTreeMap<Cow<'static, str>, usize>) -> String {
+    let mut detail: Vec<String> = failures.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    detail.sort();
+    let mut message = format!("0/{n} nodes are available");
+    if !detail.is_empty() {
+        message.push_str(": ");
+        message.push_str(&detail.join(", "));
+    }
+    message.push('.');
+    message
+}
+
+/// `selectHost`: a uniform choice among the nodes with the top total score (reservoir
+/// sampling, reference scheduler §3.4), drawn from the scheduler's seeded stream.
+pub fn select_host(totals: &[i64], rng: &mut ChaCha8Rng) -> usize {
+    let mut best: Option<(i64, usize)> = None;
+    let mut ties = 0u64;
+    for (j, &total) in totals.iter().enumerate() {
+        match best {
+            Some((b, _)) if total < b => {}
+            Some((b, _)) if total == b => {
+                ties += 1;
+                if rng::below(rng, ties) == 0 {
+                    best = Some((total, j));
+                }
+            }
+            _ => {
+                best = Some((total, j));
+                ties = 1;
+            }
+        }
+    }
+    best.map_or(0, |b| b.1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // kube-scheduler's FitError: "count reason" strings sorted as strings.
+    #[test]
+    fn fit_error_message_sorts_like_kube_scheduler() {
+        let mut f: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
+        f.insert("Insufficient cpu".into(), 4);
+        f.insert("node(s) had untolerated taint {dedicated: batch}".into(), 2);
+        f.insert("Insufficient memory".into(), 10);
+        assert_eq!(
+            fit_error_message(16, &f),
+            "0/16 nodes are available: 10 Insufficient memory, 2 node(s) had untolerated taint {dedicated: batch}, 4 Insufficient cpu."
+        );
+        assert_eq!(
+            fit_error_message(0, &BTreeMap::new()),
+            "0/0 nodes are available."
+        );
+    }
 
     // Reference scheduler §3.2 table.
     #[test]

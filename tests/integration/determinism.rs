@@ -8,22 +8,22 @@ use crate::support::*;
 /// Golden digests of the bundled scenarios at their own seeds. A change here means the event
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
-    ("apiserver-outage.yaml", "fnv1a64:bd4cbf155997129c"),
+    ("apiserver-outage.yaml", "fnv1a64:574baab4ea61a42d"),
     ("cloud-node-deleted.yaml", "fnv1a64:cf16df500274df3d"),
     (
         "controller-manager-restart.yaml",
-        "fnv1a64:25587bf0f4591027",
+        "fnv1a64:8b50bacb89c30eef",
     ),
     ("kubelet-stop.yaml", "fnv1a64:46c9b6dabb9706f3"),
     (
         "network-partition-eviction.yaml",
         "fnv1a64:a335f9fb4f2e38a2",
     ),
-    ("network-partition-heal.yaml", "fnv1a64:15fc987db00381e1"),
-    ("node-partition.yaml", "fnv1a64:b49c5e9bb431a6d1"),
+    ("network-partition-heal.yaml", "fnv1a64:dcee3f8c65cde91a"),
+    ("node-partition.yaml", "fnv1a64:a8d175ff412e48e8"),
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
-    ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
+    ("quick-start.yaml", "fnv1a64:b9126ca0b9ef806f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
     ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),

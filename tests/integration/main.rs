@@ -7,4 +7,5 @@ mod faults;
 mod fidelity;
 mod manifests;
 mod scenarios;
+mod scheduling;
 mod support;

@@ -1,38 +1,236 @@
-//! The scheduling framework's default plugins kubesim has so far, one file each. Every plugin
-//! is a pure function of (pod, node snapshot).
+//! The scheduling framework's default plugins, one file each (reference scheduler §1–2). Every
+//! plugin is a pure function of (pod, snapshot): per-pod work happens once in its PreFilter or
+//! PreScore and is kept in the cycle state; Filter and Score then read one node.
 //!
 //! Architecture invariant: no plugin reads anything but its arguments; filter reasons are
 //! Kubernetes' own strings, so `FailedScheduling` messages read like kube-scheduler's.
 
 pub mod balanced_allocation;
+pub mod image_locality;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
+pub mod node_ports;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
 
-use crate::model::{Node, Pod, Resources};
+#[cfg(test)]
+pub(crate) mod testutil;
 
-/// A node as the scheduler's snapshot holds it: the Node plus the sums of its pods' requests.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::{LabelSelector, Node, Pod, Resources};
+
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// A node as the scheduler's snapshot holds it: the Node, its pods (assumed ones included) and
+/// the aggregates the plugins read.
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
-    pub node: std::sync::Arc<Node>,
-    /// Sum of effective requests of pods on the node (assumed pods included); `pods` counts them.
+    pub node: Arc<Node>,
+    /// Sum of effective requests of pods on the node; `pods` counts them.
     pub requested: Resources,
     /// The same with the scoring defaults (100m CPU / 200Mi memory for absent requests).
     pub non_zero_cpu_milli: i64,
     pub non_zero_memory: i64,
+    pub pods: Vec<Arc<Pod>>,
+    /// How many of `pods` have any pod (anti-)affinity, and required anti-affinity.
+    pub pods_with_affinity: usize,
+    pub pods_with_required_anti_affinity: usize,
+    /// Host ports in use: (protocol, hostIP, port).
+    pub used_ports: Vec<(String, String, i32)>,
+    /// Image name → size, from `status.images` (every name of every image).
+    pub images: BTreeMap<String, i64>,
+}
+
+impl NodeInfo {
+    pub fn new(node: Arc<Node>) -> NodeInfo {
+        let mut ni = NodeInfo {
+            node: node.clone(),
+            requested: Resources::default(),
+            non_zero_cpu_milli: 0,
+            non_zero_memory: 0,
+            pods: Vec::new(),
+            pods_with_affinity: 0,
+            pods_with_required_anti_affinity: 0,
+            used_ports: Vec::new(),
+            images: BTreeMap::new(),
+        };
+        ni.set_node(node);
+        ni
+    }
+
+    pub fn set_node(&mut self, node: Arc<Node>) {
+        self.images.clear();
+        for img in &node.status.images {
+            for n in &img.names {
+                self.images.insert(n.clone(), img.size_bytes);
+            }
+        }
+        self.node = node;
+    }
+
+    pub fn add_pod(&mut self, pod: Arc<Pod>) {
+        let req = PodRequest::of(&pod);
+        self.requested.add(&req.request);
+        self.non_zero_cpu_milli += req.non_zero_cpu_milli;
+        self.non_zero_memory += req.non_zero_memory;
+        if has_pod_affinity(&pod) {
+            self.pods_with_affinity += 1;
+        }
+        if has_required_anti_affinity(&pod) {
+            self.pods_with_required_anti_affinity += 1;
+        }
+        for p in host_ports(&pod) {
+            self.used_ports.push(p);
+        }
+        self.pods.push(pod);
+    }
+
+    /// Removes the pod with this key and returns it; None if it is not here.
+    pub fn remove_pod(&mut self, key: &str) -> Option<Arc<Pod>> {
+        let i = self.pods.iter().position(|p| p.key() == key)?;
+        let pod = self.pods.remove(i);
+        let req = PodRequest::of(&pod);
+        self.requested.sub(&req.request);
+        self.non_zero_cpu_milli -= req.non_zero_cpu_milli;
+        self.non_zero_memory -= req.non_zero_memory;
+        if has_pod_affinity(&pod) {
+            self.pods_with_affinity -= 1;
+        }
+        if has_required_anti_affinity(&pod) {
+            self.pods_with_required_anti_affinity -= 1;
+        }
+        for p in host_ports(&pod) {
+            if let Some(j) = self.used_ports.iter().position(|u| *u == p) {
+                self.used_ports.remove(j);
+            }
+        }
+        Some(pod)
+    }
+}
+
+pub fn has_pod_affinity(pod: &Pod) -> bool {
+    pod.spec
+        .affinity
+        .as_ref()
+        .is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
+}
+
+pub fn has_required_anti_affinity(pod: &Pod) -> bool {
+    pod.spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .is_some_and(|a| !a.required.is_empty())
+}
+
+/// The pod's host ports as (protocol, hostIP, port), with Kubernetes' defaults (TCP, 0.0.0.0).
+pub fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
+    let mut out = Vec::new();
+    for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+        for p in &c.ports {
+            if p.host_port <= 0 {
+                continue;
+            }
+            let proto = if p.protocol.is_empty() {
+                "TCP".to_string()
+            } else {
+                p.protocol.clone()
+            };
+            let ip = if p.host_ip.is_empty() {
+                "0.0.0.0".to_string()
+            } else {
+                p.host_ip.clone()
+            };
+            out.push((proto, ip, p.host_port));
+        }
+    }
+    out
+}
+
+/// The cluster as one scheduling cycle sees it: node infos in the snapshot's zone-interleaved
+/// order (`order` indexes `slots`), plus the cluster-wide summaries some plugins need.
+#[derive(Clone, Copy)]
+pub struct Snapshot<'a> {
+    pub slots: &'a [Option<NodeInfo>],
+    pub order: &'a [usize],
+    /// Image name → number of nodes that have it (ImageLocality's spread).
+    pub image_nodes: &'a BTreeMap<String, usize>,
+    /// (namespace, selector) of the objects that make system default spreading apply
+    /// (Services, ReplicationControllers, ReplicaSets, StatefulSets; kubesim has ReplicaSets).
+    pub spread_selectors: &'a [(String, LabelSelector)],
+    /// Cached PodTopologySpread counts (None: count every time, as upstream does).
+    pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
+    /// Cluster-wide pod counts (so plugins can skip work without walking every node).
+    pub totals: PodTotals,
+}
+
+/// Pods on all nodes, and how many of them carry (anti-)affinity terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodTotals {
+    pub pods: usize,
+    pub with_affinity: usize,
+    pub with_required_anti_affinity: usize,
+}
+
+impl PodTotals {
+    pub fn of<'a>(nodes: impl Iterator<Item = &'a NodeInfo>) -> PodTotals {
+        let mut t = PodTotals::default();
+        for n in nodes {
+            t.pods += n.pods.len();
+            t.with_affinity += n.pods_with_affinity;
+            t.with_required_anti_affinity += n.pods_with_required_anti_affinity;
+        }
+        t
+    }
+    pub fn add(&mut self, pod: &Pod, sign: isize) {
+        let f = |x: &mut usize, on: bool| {
+            if on {
+                *x = x.saturating_add_signed(sign);
+            }
+        };
+        f(&mut self.pods, true);
+        f(&mut self.with_affinity, has_pod_affinity(pod));
+        f(
+            &mut self.with_required_anti_affinity,
+            has_required_anti_affinity(pod),
+        );
+    }
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+    /// The i-th node in snapshot order.
+    pub fn get(&self, i: usize) -> &'a NodeInfo {
+        match &self.slots[self.order[i]] {
+            Some(n) => n,
+            None => unreachable!("snapshot order names only live slots"),
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &'a NodeInfo> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// What a pod asks for, computed once per scheduling cycle.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PodRequest {
     pub request: Resources,
     pub non_zero_cpu_milli: i64,
     pub non_zero_memory: i64,
 }
 
-/// Scoring defaults for absent requests (`DefaultMilliCPURequest`, `DefaultMemoryRequest`).
+/// Scoring defaults for absent requests (`DefaultMilliCPURequest`, `DefaultMemoryRequest`,
+/// reference scheduler §2.1).
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
 pub const DEFAULT_MEMORY_REQUEST: i64 = 200 * 1024 * 1024;
 
@@ -71,4 +269,68 @@ impl PodRequest {
     }
 }
 
-pub const MAX_NODE_SCORE: i64 = 100;
+/// A resource amount by its Kubernetes name.
+pub fn resource_by_name(r: &Resources, name: &str) -> i64 {
+    ResKey::of(name).get(r)
+}
+
+/// A resource name resolved once (scoring reads it for every node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResKey {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Pods,
+    /// Extended ("scarce") resources such as `nvidia.com/gpu`.
+    Scalar(String),
+}
+
+impl ResKey {
+    pub fn of(name: &str) -> ResKey {
+        match name {
+            "cpu" => ResKey::Cpu,
+            "memory" => ResKey::Memory,
+            "ephemeral-storage" => ResKey::EphemeralStorage,
+            "pods" => ResKey::Pods,
+            other => ResKey::Scalar(other.to_string()),
+        }
+    }
+    pub fn get(&self, r: &Resources) -> i64 {
+        match self {
+            ResKey::Cpu => r.cpu_milli,
+            ResKey::Memory => r.memory,
+            ResKey::EphemeralStorage => r.ephemeral_storage,
+            ResKey::Pods => r.pods,
+            ResKey::Scalar(n) => r.scalar.get(n).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// `DefaultNormalizeScore` (reference scheduler §2.6–2.7): scale to [0, 100] by the maximum,
+/// optionally reversed; all-zero scores stay 0 (or become 100 when reversed).
+pub fn default_normalize(scores: &mut [i64], reverse: bool) {
+    let max = scores.iter().copied().max().unwrap_or(0).max(0);
+    if max == 0 {
+        if reverse {
+            scores.iter_mut().for_each(|s| *s = MAX_NODE_SCORE);
+        }
+        return;
+    }
+    for s in scores.iter_mut() {
+        let v = MAX_NODE_SCORE * *s / max;
+        *s = if reverse { MAX_NODE_SCORE - v } else { v };
+    }
+}
+
+/// Go's `math.Round`: half away from zero.
+pub fn round_half_away(x: f64) -> i64 {
+    x.round() as i64
+}
+
+/// A label selector that may be absent: `None` matches nothing (`labels.Nothing()`).
+pub fn selector_matches(
+    sel: Option<&LabelSelector>,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    sel.is_some_and(|s| s.matches(labels))
+}

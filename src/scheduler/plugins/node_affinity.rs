@@ -1,20 +1,271 @@
-//! NodeAffinity (so far `spec.nodeSelector` only): every selector label must be on the node.
+//! NodeAffinity (reference scheduler §2.7): `spec.nodeSelector` AND any one of the required
+//! node selector terms (In, NotIn, Exists, DoesNotExist, Gt, Lt; `matchFields` on
+//! `metadata.name`); score = Σ weights of matching preferred terms, normalised by the maximum.
 
-use super::NodeInfo;
-use crate::model::Pod;
+use std::borrow::Cow;
 
+use super::{default_normalize, NodeInfo};
+use crate::model::{Node, Pod};
+
+pub const NAME: &str = "NodeAffinity";
 pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 
-pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), String> {
-    let labels = &node.node.meta.labels;
-    if pod
+/// `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector and required terms.
+pub fn required_matches(pod: &Pod, node: &Node) -> bool {
+    let labels = &node.meta.labels;
+    if !pod
         .spec
         .node_selector
         .iter()
         .all(|(k, v)| labels.get(k) == Some(v))
     {
+        return false;
+    }
+    match pod
+        .spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| na.required.as_ref())
+    {
+        Some(terms) => terms.iter().any(|t| t.matches(node)),
+        None => true,
+    }
+}
+
+pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), Cow<'static, str>> {
+    if required_matches(pod, &node.node) {
         Ok(())
     } else {
         Err(REASON.into())
+    }
+}
+
+/// PreScore: Skip (false) when the pod has no preferred terms.
+pub fn has_preferred(pod: &Pod) -> bool {
+    pod.spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .is_some_and(|na| !na.preferred.is_empty())
+}
+
+pub fn score(pod: &Pod, node: &NodeInfo) -> i64 {
+    let Some(na) = pod
+        .spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+    else {
+        return 0;
+    };
+    na.preferred
+        .iter()
+        .filter(|t| t.weight != 0 && t.preference.matches(&node.node))
+        .map(|t| t.weight as i64)
+        .sum()
+}
+
+pub fn normalize(scores: &mut [i64]) {
+    default_normalize(scores, false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+    use crate::model::{
+        Affinity, NodeAffinity, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm,
+        PreferredSchedulingTerm,
+    };
+
+    fn req(key: &str, op: NodeSelectorOperator, values: &[&str]) -> NodeSelectorRequirement {
+        NodeSelectorRequirement {
+            key: key.into(),
+            operator: op,
+            values: values.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+    fn term(exprs: Vec<NodeSelectorRequirement>) -> NodeSelectorTerm {
+        NodeSelectorTerm {
+            match_expressions: exprs,
+            match_fields: vec![],
+        }
+    }
+    fn with_required(terms: Vec<NodeSelectorTerm>) -> crate::model::Pod {
+        let mut p = pod("p", &[]);
+        p.spec.affinity = Some(Affinity {
+            node_affinity: Some(NodeAffinity {
+                required: Some(terms),
+                preferred: vec![],
+            }),
+            ..Affinity::default()
+        });
+        p
+    }
+    fn fits(p: &crate::model::Pod, labels_: &[(&str, &str)]) -> bool {
+        let mut n = node("node1", 0, 0, &[]);
+        for (k, v) in labels_ {
+            n = label(n, k, v);
+        }
+        let snap = OwnedSnapshot::new(vec![n], vec![]);
+        filter(p, snap.view().get(0)).is_ok()
+    }
+    use NodeSelectorOperator::*;
+
+    // node_affinity_test.go TestNodeAffinity (names of the upstream cases).
+    #[test]
+    fn node_affinity_filter_upstream_cases() {
+        assert!(fits(&pod("p", &[]), &[]), "no selector");
+        let mut sel = pod("p", &[]);
+        sel.spec.node_selector.insert("foo".into(), "bar".into());
+        assert!(!fits(&sel, &[]), "missing labels");
+        assert!(fits(&sel, &[("foo", "bar")]), "same labels");
+        assert!(
+            fits(&sel, &[("foo", "bar"), ("baz", "blah")]),
+            "node labels are superset"
+        );
+        let mut sel2 = sel.clone();
+        sel2.spec.node_selector.insert("baz".into(), "blah".into());
+        assert!(!fits(&sel2, &[("foo", "bar")]), "node labels are subset");
+        let in_ = with_required(vec![term(vec![req("foo", In, &["bar", "value2"])])]);
+        assert!(
+            fits(&in_, &[("foo", "bar")]),
+            "Pod with matchExpressions using In operator that matches the existing node"
+        );
+        let gt = with_required(vec![term(vec![req("kernel-version", Gt, &["0204"])])]);
+        assert!(
+            fits(&gt, &[("kernel-version", "0206")]),
+            "Pod with matchExpressions using Gt operator that matches the existing node"
+        );
+        let notin = with_required(vec![term(vec![req("mem-type", NotIn, &["DDR", "DDR2"])])]);
+        assert!(
+            fits(&notin, &[("mem-type", "DDR3")]),
+            "Pod with matchExpressions using NotIn operator that matches the existing node"
+        );
+        let exists = with_required(vec![term(vec![req("GPU", Exists, &[])])]);
+        assert!(
+            fits(&exists, &[("GPU", "NVIDIA-GRID-K1")]),
+            "Pod with matchExpressions using Exists operator that matches the existing node"
+        );
+        let nomatch = with_required(vec![term(vec![req("foo", In, &["value1", "value2"])])]);
+        assert!(
+            !fits(&nomatch, &[("foo", "bar")]),
+            "Pod with affinity that don't match node's labels won't schedule onto the node"
+        );
+        assert!(
+            !fits(&with_required(vec![]), &[("foo", "bar")]),
+            "Pod with empty NodeSelectorTerms in affinity can't schedule onto any nodes"
+        );
+        assert!(!fits(&with_required(vec![term(vec![])]), &[("foo", "bar")]), "Pod with empty MatchExpressions is not a valid value will match no objects and won't schedule onto the node");
+        let multi = with_required(vec![term(vec![
+            req("foo", In, &["bar"]),
+            req("GPU", Exists, &[]),
+        ])]);
+        assert!(
+            !fits(&multi, &[("foo", "bar")]),
+            "Pod with multiple matchExpressions ANDed that doesn't match the existing node"
+        );
+        let ored = with_required(vec![
+            term(vec![req("foo", In, &["bar", "value2"])]),
+            term(vec![req("diffkey", In, &["wrong", "value2"])]),
+        ]);
+        assert!(fits(&ored, &[("foo", "bar")]), "Pod with multiple NodeSelectorTerms ORed in affinity, matches the node's labels and will schedule onto the node");
+        let mut both = in_.clone();
+        both.spec.node_selector.insert("foo".into(), "bar".into());
+        assert!(fits(&both, &[("foo", "bar")]), "Pod with an Affinity and a PodSpec.NodeSelector(the old thing that we are deprecating) both are satisfied, will schedule onto the node");
+        let mut fields = with_required(vec![NodeSelectorTerm {
+            match_expressions: vec![],
+            match_fields: vec![req("metadata.name", In, &["node1"])],
+        }]);
+        assert!(
+            fits(&fields, &[]),
+            "Pod with matchFields using In operator that matches the existing node"
+        );
+        fields
+            .spec
+            .affinity
+            .as_mut()
+            .unwrap()
+            .node_affinity
+            .as_mut()
+            .unwrap()
+            .required = Some(vec![NodeSelectorTerm {
+            match_expressions: vec![],
+            match_fields: vec![req("metadata.name", In, &["node2"])],
+        }]);
+        assert!(
+            !fits(&fields, &[]),
+            "Pod with matchFields using In operator that does not match the existing node"
+        );
+    }
+
+    // node_affinity_test.go TestNodeAffinityPriority: "only machine1 matches the preferred
+    // scheduling requirements of pod" and "all machines matches the preferred scheduling
+    // requirements of pod but with different priorities".
+    #[test]
+    fn node_affinity_priority_upstream_cases() {
+        let pref = |w: i32, exprs: Vec<NodeSelectorRequirement>| PreferredSchedulingTerm {
+            weight: w,
+            preference: term(exprs),
+        };
+        let with_pref = |terms: Vec<PreferredSchedulingTerm>| {
+            let mut p = pod("p", &[]);
+            p.spec.affinity = Some(Affinity {
+                node_affinity: Some(NodeAffinity {
+                    required: None,
+                    preferred: terms,
+                }),
+                ..Affinity::default()
+            });
+            p
+        };
+        let affinity1 = with_pref(vec![pref(2, vec![req("foo", In, &["bar"])])]);
+        let affinity2 = with_pref(vec![
+            pref(2, vec![req("foo", In, &["bar"])]),
+            pref(4, vec![req("key", In, &["value"])]),
+            pref(
+                5,
+                vec![
+                    req("foo", In, &["bar"]),
+                    req("key", In, &["value"]),
+                    req("az", In, &["az1"]),
+                ],
+            ),
+        ]);
+        let scores = |p: &crate::model::Pod, nodes: Vec<crate::model::Node>| {
+            let snap = OwnedSnapshot::new(nodes, vec![]);
+            let mut s: Vec<i64> = snap.view().iter().map(|n| score(p, n)).collect();
+            normalize(&mut s);
+            s
+        };
+        let n1 = label(node("machine1", 0, 0, &[]), "foo", "bar");
+        let n2 = label(node("machine2", 0, 0, &[]), "key", "value");
+        let n3 = label(node("machine3", 0, 0, &[]), "az", "az1");
+        let n4 = label(node("machine1", 0, 0, &[]), "abc", "az11");
+        assert_eq!(
+            scores(&pod("p", &[]), vec![n1.clone(), n2.clone(), n3.clone()]),
+            vec![0, 0, 0]
+        );
+        assert_eq!(
+            scores(&affinity1, vec![n4, n2.clone(), n3.clone()]),
+            vec![0, 0, 0]
+        );
+        assert_eq!(
+            scores(&affinity1, vec![n1.clone(), n2.clone(), n3]),
+            vec![100, 0, 0]
+        );
+        let n5 = label(
+            label(
+                label(node("machine5", 0, 0, &[]), "foo", "bar"),
+                "key",
+                "value",
+            ),
+            "az",
+            "az1",
+        );
+        // machine1: 2, machine5: 2+4+5 = 11, machine2: 4 → normalised 18, 100, 36.
+        let p = affinity2;
+        assert_eq!(scores(&p, vec![n1, n5, n2]), vec![18, 100, 36]);
     }
 }

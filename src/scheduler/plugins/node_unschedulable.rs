@@ -1,12 +1,15 @@
 //! NodeUnschedulable: a cordoned node (`spec.unschedulable`) is infeasible unless the pod
-//! tolerates `node.kubernetes.io/unschedulable:NoSchedule`.
+//! tolerates `node.kubernetes.io/unschedulable:NoSchedule` (reference scheduler §2.10).
+
+use std::borrow::Cow;
 
 use super::NodeInfo;
 use crate::model::{Pod, Taint, TaintEffect, TAINT_UNSCHEDULABLE};
 
+pub const NAME: &str = "NodeUnschedulable";
 pub const REASON: &str = "node(s) were unschedulable";
 
-pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), String> {
+pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), Cow<'static, str>> {
     if !node.node.spec.unschedulable {
         return Ok(());
     }

@@ -1,0 +1,578 @@
+//! The scheduling framework (reference scheduler §1, §2.11): the default profile's plugins in
+//! their upstream order, per-profile weights and plugin args, and the extension points a
+//! scheduling cycle runs — PreFilter, Filter, PreScore, Score, NormalizeScore — as plain
+//! functions over a [`CycleState`] and a [`Snapshot`].
+//!
+//! Architecture invariant: the same code path serves `kubesim run`, `kubesim explain` and the
+//! bench; nothing here holds state between cycles except reusable buffers.
+
+use std::borrow::Cow;
+
+use super::plugins::balanced_allocation::{self as balanced, BalancedArgs};
+use super::plugins::inter_pod_affinity::{self as ipa, IpaArgs};
+use super::plugins::node_resources_fit::{self as fit, FitArgs};
+use super::plugins::pod_topology_spread::{self as pts, SpreadArgs};
+use super::plugins::*;
+use crate::model::{Pod, Toleration};
+
+/// The plugins kubesim models, in the default `multiPoint` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Plugin {
+    NodeUnschedulable,
+    NodeName,
+    TaintToleration,
+    NodeAffinity,
+    NodePorts,
+    NodeResourcesFit,
+    PodTopologySpread,
+    InterPodAffinity,
+    NodeResourcesBalancedAllocation,
+    ImageLocality,
+}
+
+impl Plugin {
+    pub const ALL: [Plugin; 10] = [
+        Plugin::NodeUnschedulable,
+        Plugin::NodeName,
+        Plugin::TaintToleration,
+        Plugin::NodeAffinity,
+        Plugin::NodePorts,
+        Plugin::NodeResourcesFit,
+        Plugin::PodTopologySpread,
+        Plugin::InterPodAffinity,
+        Plugin::NodeResourcesBalancedAllocation,
+        Plugin::ImageLocality,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Plugin::NodeUnschedulable => node_unschedulable::NAME,
+            Plugin::NodeName => node_name::NAME,
+            Plugin::TaintToleration => taint_toleration::NAME,
+            Plugin::NodeAffinity => node_affinity::NAME,
+            Plugin::NodePorts => node_ports::NAME,
+            Plugin::NodeResourcesFit => fit::NAME,
+            Plugin::PodTopologySpread => pts::NAME,
+            Plugin::InterPodAffinity => ipa::NAME,
+            Plugin::NodeResourcesBalancedAllocation => balanced::NAME,
+            Plugin::ImageLocality => image_locality::NAME,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Plugin> {
+        Plugin::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn has_filter(self) -> bool {
+        !matches!(
+            self,
+            Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality
+        )
+    }
+
+    pub fn has_score(self) -> bool {
+        matches!(
+            self,
+            Plugin::TaintToleration
+                | Plugin::NodeAffinity
+                | Plugin::NodeResourcesFit
+                | Plugin::PodTopologySpread
+                | Plugin::InterPodAffinity
+                | Plugin::NodeResourcesBalancedAllocation
+                | Plugin::ImageLocality
+        )
+    }
+
+    /// The default score weight (reference scheduler §1).
+    pub fn default_weight(self) -> i64 {
+        match self {
+            Plugin::TaintToleration => 3,
+            Plugin::NodeAffinity | Plugin::PodTopologySpread | Plugin::InterPodAffinity => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Upstream plugins a configuration may name that have nothing to do in kubesim (queue sort,
+/// binding, volumes, DRA, gates) or are handled outside the framework (DefaultPreemption).
+pub const OTHER_UPSTREAM_PLUGINS: &[&str] = &[
+    "SchedulingGates",
+    "PrioritySort",
+    "VolumeRestrictions",
+    "NodeVolumeLimits",
+    "VolumeBinding",
+    "VolumeZone",
+    "DynamicResources",
+    "DefaultPreemption",
+    "DefaultBinder",
+];
+
+/// One `KubeSchedulerConfiguration` profile, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub scheduler_name: String,
+    /// Filter plugins in order.
+    pub filters: Vec<Plugin>,
+    /// Score plugins in order, with weights.
+    pub scores: Vec<(Plugin, i64)>,
+    pub fit: FitArgs,
+    pub balanced: BalancedArgs,
+    pub spread: SpreadArgs,
+    pub ipa: IpaArgs,
+    /// The profile's `percentageOfNodesToScore`, overriding the global one.
+    pub percentage_of_nodes_to_score: Option<u32>,
+    /// DefaultPreemption as PostFilter (on by default).
+    pub preemption: bool,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            scheduler_name: "default-scheduler".into(),
+            filters: Plugin::ALL.into_iter().filter(|p| p.has_filter()).collect(),
+            scores: Plugin::ALL
+                .into_iter()
+                .filter(|p| p.has_score())
+                .map(|p| (p, p.default_weight()))
+                .collect(),
+            fit: FitArgs::default(),
+            balanced: BalancedArgs::default(),
+            spread: SpreadArgs::default(),
+            ipa: IpaArgs::default(),
+            percentage_of_nodes_to_score: None,
+            preemption: true,
+        }
+    }
+}
+
+/// Why a node failed: the first failing plugin (filters stop there) and its reasons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub plugin: Plugin,
+    pub reasons: Vec<Cow<'static, str>>,
+    /// UnschedulableAndUnresolvable: preemption cannot help on this node.
+    pub unresolvable: bool,
+}
+
+/// What PreFilter computed for one pod.
+#[derive(Clone, Debug, Default)]
+pub struct CycleState {
+    pub req: PodRequest,
+    pub ports: node_ports::PreState,
+    pub spread: Option<pts::FilterState>,
+    pub ipa: Option<ipa::FilterState>,
+}
+
+pub fn pre_filter(profile: &Profile, pod: &Pod, snap: &Snapshot) -> CycleState {
+    let on = |p| profile.filters.contains(&p);
+    CycleState {
+        req: PodRequest::of(pod),
+        ports: if on(Plugin::NodePorts) {
+            host_ports(pod)
+        } else {
+            Vec::new()
+        },
+        spread: if on(Plugin::PodTopologySpread) {
+            pts::pre_filter(pod, snap, &profile.spread)
+        } else {
+            None
+        },
+        ipa: if on(Plugin::InterPodAffinity) {
+            ipa::pre_filter(pod, snap)
+        } else {
+            None
+        },
+    }
+}
+
+/// Runs the profile's filters in order, stopping at the first failure.
+pub fn filter(
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    node: &NodeInfo,
+) -> Result<(), Failure> {
+    for &p in &profile.filters {
+        let one = |r: Result<(), Cow<'static, str>>, unresolvable: bool| {
+            r.map_err(|reason| Failure {
+                plugin: p,
+                reasons: vec![reason],
+                unresolvable,
+            })
+        };
+        match p {
+            Plugin::NodeUnschedulable => one(node_unschedulable::filter(pod, node), true)?,
+            Plugin::NodeName => one(node_name::filter(pod, node), true)?,
+            Plugin::TaintToleration => one(taint_toleration::filter(pod, node), true)?,
+            Plugin::NodeAffinity => one(node_affinity::filter(pod, node), true)?,
+            Plugin::NodePorts => {
+                if !state.ports.is_empty() {
+                    one(node_ports::filter(&state.ports, node), false)?
+                }
+            }
+            Plugin::NodeResourcesFit => {
+                fit::filter(&state.req, node, &profile.fit).map_err(|reasons| Failure {
+                    plugin: p,
+                    reasons,
+                    unresolvable: false,
+                })?
+            }
+            Plugin::PodTopologySpread => {
+                if let Some(st) = &state.spread {
+                    pts::filter(st, node).map_err(|(r, u)| Failure {
+                        plugin: p,
+                        reasons: vec![r],
+                        unresolvable: u,
+                    })?
+                }
+            }
+            Plugin::InterPodAffinity => {
+                if let Some(st) = &state.ipa {
+                    ipa::filter(st, node).map_err(|(r, u)| Failure {
+                        plugin: p,
+                        reasons: vec![r],
+                        unresolvable: u,
+                    })?
+                }
+            }
+            Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => {}
+        }
+    }
+    Ok(())
+}
+
+/// Per-plugin PreScore results for one cycle.
+enum PreScored {
+    Skip,
+    Taint(Vec<Toleration>),
+    Affinity,
+    Fit(fit::ScoreState),
+    Spread(pts::ScoreState),
+    Ipa(ipa::ScoreState),
+    Balanced(balanced::ScoreState),
+    Images(Vec<String>),
+}
+
+/// Scores of the nodes of one cycle: per score plugin its raw and normalised scores, and each
+/// node's weighted total. Buffers are reused across cycles.
+#[derive(Clone, Debug, Default)]
+pub struct ScoreTable {
+    /// (plugin, weight, skipped by PreScore).
+    pub plugins: Vec<(Plugin, i64, bool)>,
+    pub raw: Vec<Vec<i64>>,
+    pub normalized: Vec<Vec<i64>>,
+    pub total: Vec<i64>,
+}
+
+/// PreScore, Score and NormalizeScore of every score plugin over `nodes`, then the weighted
+/// totals (reference scheduler §2.11).
+pub fn score(
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    snap: &Snapshot,
+    nodes: &[&NodeInfo],
+    table: &mut ScoreTable,
+) {
+    let n = nodes.len();
+    table.plugins.clear();
+    table.total.clear();
+    table.total.resize(n, 0);
+    for (k, &(p, w)) in profile.scores.iter().enumerate() {
+        let pre = match p {
+            Plugin::TaintToleration => PreScored::Taint(taint_toleration::pre_score(pod)),
+            Plugin::NodeAffinity => {
+                if node_affinity::has_preferred(pod) {
+                    PreScored::Affinity
+                } else {
+                    PreScored::Skip
+                }
+            }
+            Plugin::NodeResourcesFit => PreScored::Fit(fit::pre_score(&state.req, &profile.fit)),
+            Plugin::PodTopologySpread => pts::pre_score(pod, snap, nodes, &profile.spread)
+                .map_or(PreScored::Skip, PreScored::Spread),
+            Plugin::InterPodAffinity => {
+                ipa::pre_score(pod, snap, &profile.ipa).map_or(PreScored::Skip, PreScored::Ipa)
+            }
+            Plugin::NodeResourcesBalancedAllocation => {
+                balanced::pre_score(&state.req, &profile.balanced)
+                    .map_or(PreScored::Skip, PreScored::Balanced)
+            }
+            Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod)),
+            _ => PreScored::Skip,
+        };
+        if table.raw.len() <= k {
+            table.raw.push(Vec::new());
+            table.normalized.push(Vec::new());
+        }
+        let raw = &mut table.raw[k];
+        raw.clear();
+        let skipped = matches!(pre, PreScored::Skip);
+        table.plugins.push((p, w, skipped));
+        for node in nodes {
+            raw.push(match &pre {
+                PreScored::Skip => 0,
+                PreScored::Taint(t) => taint_toleration::score(t, node),
+                PreScored::Affinity => node_affinity::score(pod, node),
+                PreScored::Fit(s) => fit::score(s, node, &profile.fit),
+                PreScored::Spread(s) => pts::score(s, node, snap),
+                PreScored::Ipa(s) => ipa::score(s, node),
+                PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
+                PreScored::Images(i) => image_locality::score(i, node, snap),
+            });
+        }
+        let norm = &mut table.normalized[k];
+        norm.clear();
+        norm.extend_from_slice(raw);
+        match &pre {
+            PreScored::Taint(_) => taint_toleration::normalize(norm),
+            PreScored::Affinity => node_affinity::normalize(norm),
+            PreScored::Spread(s) => {
+                let ignored: Vec<bool> = nodes.iter().map(|nd| pts::is_ignored(s, nd)).collect();
+                pts::normalize(norm, &ignored)
+            }
+            PreScored::Ipa(_) => ipa::normalize(norm),
+            _ => {}
+        }
+        for (t, s) in table.total.iter_mut().zip(norm.iter()) {
+            *t += s * w;
+        }
+    }
+    table.raw.truncate(profile.scores.len());
+    table.normalized.truncate(profile.scores.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plugins::testutil::*;
+    use super::*;
+    use crate::model::{LABEL_HOSTNAME, LABEL_ZONE};
+    use crate::sim::rng;
+    use std::sync::Arc;
+
+    const GI: i64 = 1024 * 1024 * 1024;
+    const MI: i64 = 1024 * 1024;
+
+    /// Schedules `count` replicas one by one with every node evaluated (no sampling), each
+    /// assumed on its node before the next, and returns the pods per zone.
+    fn place_replicas(seed: u64, zones: usize, per_zone: usize, count: usize) -> Vec<usize> {
+        let mut nodes = Vec::new();
+        for i in 0..per_zone {
+            for z in 0..zones {
+                let name = format!("n-{z}-{i}");
+                nodes.push(label(
+                    node(&name, 4000, 32 * GI, &[]),
+                    LABEL_ZONE,
+                    &format!("zone-{z}"),
+                ));
+            }
+        }
+        let mut snap = OwnedSnapshot::new(nodes, vec![]);
+        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        let profile = Profile::default();
+        let mut r = rng::stream(seed, "kube-scheduler/select-host");
+        let mut table = ScoreTable::default();
+        for k in 0..count {
+            let p = labels(
+                pod(
+                    &format!("web-{k}"),
+                    &[&[("cpu", 100), ("memory", 500 * MI)]],
+                ),
+                &[("app", "web")],
+            );
+            let chosen = {
+                let v = snap.view();
+                let st = pre_filter(&profile, &p, &v);
+                let feasible: Vec<&NodeInfo> = v
+                    .iter()
+                    .filter(|n| filter(&profile, &p, &st, n).is_ok())
+                    .collect();
+                score(&profile, &p, &st, &v, &feasible, &mut table);
+                let j = crate::scheduler::select_host(&table.total, &mut r);
+                feasible[j].node.meta.name.clone()
+            };
+            let mut p = p;
+            p.spec.node_name = Some(chosen.clone());
+            for ni in snap.slots.iter_mut().flatten() {
+                if ni.node.meta.name == chosen {
+                    ni.add_pod(Arc::new(p.clone()));
+                }
+            }
+        }
+        (0..zones)
+            .map(|z| {
+                snap.slots
+                    .iter()
+                    .flatten()
+                    .filter(|n| n.node.meta.labels[LABEL_ZONE] == format!("zone-{z}"))
+                    .map(|n| n.pods.len())
+                    .sum()
+            })
+            .collect()
+    }
+
+    // Issue 4 acceptance: a 30-replica workload over 3 equal zones, all nodes scored, lands
+    // exactly 10/10/10 (system default spreading, reference scheduler §2.8), whatever the seed.
+    #[test]
+    fn thirty_replicas_over_three_zones_land_ten_each() {
+        for seed in [1, 2, 3, 42] {
+            assert_eq!(
+                place_replicas(seed, 3, 3, 30),
+                vec![10, 10, 10],
+                "seed {seed}"
+            );
+        }
+    }
+
+    // Reference scheduler §1: the default profile's order and weights (sum 12).
+    #[test]
+    fn default_profile_weights() {
+        let p = Profile::default();
+        let w: Vec<(&str, i64)> = p.scores.iter().map(|(pl, w)| (pl.name(), *w)).collect();
+        assert_eq!(
+            w,
+            vec![
+                ("TaintToleration", 3),
+                ("NodeAffinity", 2),
+                ("NodeResourcesFit", 1),
+                ("PodTopologySpread", 2),
+                ("InterPodAffinity", 2),
+                ("NodeResourcesBalancedAllocation", 1),
+                ("ImageLocality", 1),
+            ]
+        );
+        assert_eq!(w.iter().map(|x| x.1).sum::<i64>(), 12);
+        assert_eq!(p.filters.first(), Some(&Plugin::NodeUnschedulable));
+        let _ = LABEL_HOSTNAME;
+    }
+
+    // Reference scheduler §1 "practical consequence": a plain pod gets TaintToleration 100 ×
+    // 3 everywhere, 0 from the skipped plugins, so the total is 300 + fit + balanced.
+    #[test]
+    fn plain_pod_total_is_taint_offset_plus_resource_scores() {
+        let snap = OwnedSnapshot::new(
+            vec![node("a", 4000, 32 * GI, &[]), node("b", 4000, 32 * GI, &[])],
+            vec![],
+        );
+        let v = snap.view();
+        let p = pod("p", &[&[("cpu", 100), ("memory", 500 * MI)]]);
+        let profile = Profile::default();
+        let st = pre_filter(&profile, &p, &v);
+        let nodes: Vec<&NodeInfo> = v.iter().collect();
+        let mut t = ScoreTable::default();
+        score(&profile, &p, &st, &v, &nodes, &mut t);
+        // LeastAllocated: cpu (4000−100)·100/4000 = 97, memory (32Gi−500Mi)·100/32Gi = 98 → 97;
+        // Balanced: |0.025 − 0.01526| / 2 → (1 − 0.00487)·100 = 99.
+        assert_eq!(t.total, vec![300 + 97 + 99, 300 + 97 + 99]);
+        let skipped: Vec<&str> = t
+            .plugins
+            .iter()
+            .filter(|p| p.2)
+            .map(|p| p.0.name())
+            .collect();
+        assert_eq!(
+            skipped,
+            vec!["NodeAffinity", "PodTopologySpread", "InterPodAffinity"]
+        );
+    }
+
+    // A profile with MostAllocated (the bin-packing configuration of the scheduling docs)
+    // fills the already-used node first; the default LeastAllocated spreads.
+    #[test]
+    fn most_allocated_profile_packs_least_allocated_spreads() {
+        let used = on(pod("e", &[&[("cpu", 1000), ("memory", GI)]]), "a");
+        let snap = OwnedSnapshot::new(
+            vec![node("a", 4000, 32 * GI, &[]), node("b", 4000, 32 * GI, &[])],
+            vec![used],
+        );
+        let v = snap.view();
+        let p = pod("p", &[&[("cpu", 100), ("memory", 500 * MI)]]);
+        let nodes: Vec<&NodeInfo> = v.iter().collect();
+        let mut t = ScoreTable::default();
+        let mut packing = Profile::default();
+        packing.fit.strategy = fit::ScoringStrategy::MostAllocated;
+        for (profile, want) in [(Profile::default(), 1usize), (packing, 0)] {
+            let st = pre_filter(&profile, &p, &v);
+            score(&profile, &p, &st, &v, &nodes, &mut t);
+            let best = (0..2).max_by_key(|&i| t.total[i]).unwrap();
+            assert_eq!(best, want, "{:?}", profile.fit.strategy);
+        }
+    }
+
+    // The spread index is a cache: filter verdicts and score totals with it equal those of
+    // upstream's count-everything path, step by step while replicas are placed (hard zone
+    // spread plus the soft system defaults; one node without a zone label).
+    #[test]
+    fn spread_index_gives_the_same_scores_as_counting() {
+        use crate::model::{TopologySpreadConstraint, WhenUnsatisfiable};
+        use crate::scheduler::spread_index::SpreadIndex;
+        let mut nodes = Vec::new();
+        for i in 0..7 {
+            let n = node(&format!("n{i}"), 4000, 32 * GI, &[]);
+            nodes.push(if i == 6 {
+                n
+            } else {
+                label(n, LABEL_ZONE, &format!("z{}", i % 3))
+            });
+        }
+        let mut snap = OwnedSnapshot::new(nodes, vec![]);
+        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        let mut idx = SpreadIndex::default();
+        let profile = Profile::default();
+        let mut r = rng::stream(5, "t");
+        let (mut t1, mut t2) = (ScoreTable::default(), ScoreTable::default());
+        for k in 0..20 {
+            let mut p = labels(pod(&format!("w{k}"), &[&[("cpu", 100)]]), &[("app", "web")]);
+            if k % 2 == 0 {
+                p.spec.topology_spread_constraints = vec![TopologySpreadConstraint {
+                    max_skew: 2,
+                    topology_key: LABEL_ZONE.into(),
+                    when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+                    label_selector: Some(selector(&[("app", "web")])),
+                    min_domains: None,
+                    node_affinity_honor: true,
+                    node_taints_honor: false,
+                    match_label_keys: vec![],
+                }];
+            }
+            let chosen = {
+                let plain = snap.view();
+                for (sel, key) in pts::index_requests(&p, &plain, &profile.spread) {
+                    idx.ensure("default", &sel, &key, snap.slots.iter().flatten());
+                }
+                let mut fast = snap.view();
+                fast.spread_index = Some(&idx);
+                let (s1, s2) = (
+                    pre_filter(&profile, &p, &plain),
+                    pre_filter(&profile, &p, &fast),
+                );
+                let f1: Vec<&NodeInfo> = plain
+                    .iter()
+                    .filter(|n| filter(&profile, &p, &s1, n).is_ok())
+                    .collect();
+                let f2: Vec<&NodeInfo> = fast
+                    .iter()
+                    .filter(|n| filter(&profile, &p, &s2, n).is_ok())
+                    .collect();
+                let names = |v: &[&NodeInfo]| {
+                    v.iter()
+                        .map(|n| n.node.meta.name.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(names(&f1), names(&f2), "feasible nodes, pod {k}");
+                score(&profile, &p, &s1, &plain, &f1, &mut t1);
+                score(&profile, &p, &s2, &fast, &f2, &mut t2);
+                assert_eq!(t1.total, t2.total, "totals, pod {k}");
+                let j = crate::scheduler::select_host(&t1.total, &mut r);
+                f1[j].node.meta.name.clone()
+            };
+            p.spec.node_name = Some(chosen.clone());
+            for ni in snap.slots.iter_mut().flatten() {
+                if ni.node.meta.name == chosen {
+                    ni.add_pod(Arc::new(p.clone()));
+                    idx.on_pod(&ni.node, &p, 1);
+                }
+            }
+        }
+    }
+}

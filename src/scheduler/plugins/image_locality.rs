@@ -1,0 +1,217 @@
+//! ImageLocality (reference scheduler §2.5, v1.29+ form): prefer nodes that already hold the
+//! pod's images (init and regular containers), weighted by how widely each image is spread.
+
+use super::{NodeInfo, Snapshot, MAX_NODE_SCORE};
+use crate::model::Pod;
+
+pub const NAME: &str = "ImageLocality";
+
+const MB: i64 = 1024 * 1024;
+const MIN_THRESHOLD: i64 = 23 * MB;
+const MAX_CONTAINER_THRESHOLD: i64 = 1000 * MB;
+
+/// Appends `:latest` when the last path component carries no tag (`normalizedImageName`).
+pub fn normalized_image_name(name: &str) -> String {
+    let colon = name.rfind(':').map_or(-1, |i| i as i64);
+    let slash = name.rfind('/').map_or(-1, |i| i as i64);
+    if colon <= slash {
+        format!("{name}:latest")
+    } else {
+        name.to_string()
+    }
+}
+
+/// PreScore: the pod's normalised image names (init containers first, as upstream).
+pub fn pre_score(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .init_containers
+        .iter()
+        .chain(&pod.spec.containers)
+        .map(|c| normalized_image_name(&c.image))
+        .collect()
+}
+
+pub fn score(images: &[String], node: &NodeInfo, snap: &Snapshot) -> i64 {
+    let total = snap.len();
+    let mut sum = 0i64;
+    if total > 0 {
+        for img in images {
+            if let Some(size) = node.images.get(img) {
+                let with = snap.image_nodes.get(img).copied().unwrap_or(0);
+                let spread = with as f64 / total as f64;
+                sum += (*size as f64 * spread) as i64;
+            }
+        }
+    }
+    let max_threshold = MAX_CONTAINER_THRESHOLD * images.len() as i64;
+    let sum = sum.clamp(MIN_THRESHOLD, max_threshold.max(MIN_THRESHOLD));
+    if max_threshold <= MIN_THRESHOLD {
+        return 0;
+    }
+    MAX_NODE_SCORE * (sum - MIN_THRESHOLD) / (max_threshold - MIN_THRESHOLD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+    use crate::model::{Container, ContainerImage, Node, Pod};
+
+    fn image_node(name: &str, images: &[(&[&str], i64)]) -> Node {
+        let mut n = node(name, 0, 0, &[]);
+        n.status.images = images
+            .iter()
+            .map(|(names, mb)| ContainerImage {
+                names: names.iter().map(|s| s.to_string()).collect(),
+                size_bytes: mb * MB,
+            })
+            .collect();
+        n
+    }
+    fn image_pod(images: &[&str], init: &[&str]) -> Pod {
+        let c = |i: &&str| Container {
+            name: "c".into(),
+            image: i.to_string(),
+            ..Container::default()
+        };
+        let mut p = pod("p", &[]);
+        p.spec.containers = images.iter().map(c).collect();
+        p.spec.init_containers = init.iter().map(c).collect();
+        p
+    }
+    fn scores(nodes: Vec<Node>, p: &Pod) -> Vec<i64> {
+        let snap = OwnedSnapshot::new(nodes, vec![]);
+        let imgs = pre_score(p);
+        let v = snap.view();
+        v.iter().map(|n| score(&imgs, n, &v)).collect()
+    }
+
+    // image_locality_test.go (TestImageLocalityPriority, v1.29+ thresholds).
+    #[test]
+    fn image_locality_upstream_table() {
+        let n403002000 = |name| {
+            image_node(
+                name,
+                &[
+                    (&["gcr.io/40:latest", "gcr.io/40:v1", "gcr.io/40:v1"], 40),
+                    (&["gcr.io/300:latest", "gcr.io/300:v1"], 300),
+                    (&["gcr.io/2000:latest"], 2000),
+                ],
+            )
+        };
+        let n25010 = |name| {
+            image_node(
+                name,
+                &[
+                    (&["gcr.io/250:latest"], 250),
+                    (&["gcr.io/10:latest", "gcr.io/10:v1"], 10),
+                ],
+            )
+        };
+        let n60040900 = |name| {
+            image_node(
+                name,
+                &[
+                    (&["gcr.io/600:latest"], 600),
+                    (&["gcr.io/40:latest"], 40),
+                    (&["gcr.io/900:latest"], 900),
+                ],
+            )
+        };
+        let n300600900 = |name| {
+            image_node(
+                name,
+                &[
+                    (&["gcr.io/300:latest"], 300),
+                    (&["gcr.io/600:latest"], 600),
+                    (&["gcr.io/900:latest"], 900),
+                ],
+            )
+        };
+        let n400030 = |name| {
+            image_node(
+                name,
+                &[(&["gcr.io/4000:latest"], 4000), (&["gcr.io/30:latest"], 30)],
+            )
+        };
+        let n203040 = |name| {
+            image_node(
+                name,
+                &[
+                    (&["gcr.io/20:latest"], 20),
+                    (&["gcr.io/30:latest"], 30),
+                    (&["gcr.io/40:latest"], 40),
+                ],
+            )
+        };
+        let none = |name| image_node(name, &[]);
+        // "two images spread on two nodes, prefer the larger image one"
+        assert_eq!(
+            scores(
+                vec![n403002000("node1"), n25010("node2")],
+                &image_pod(&["gcr.io/40", "gcr.io/250"], &[])
+            ),
+            vec![0, 5]
+        );
+        // "two images on one node, prefer this node"
+        assert_eq!(
+            scores(
+                vec![n403002000("node1"), n25010("node2")],
+                &image_pod(&["gcr.io/40", "gcr.io/300"], &[])
+            ),
+            vec![7, 0]
+        );
+        // "if exceed limit, use limit"
+        assert_eq!(
+            scores(
+                vec![n400030("node1"), n25010("node2")],
+                &image_pod(&["gcr.io/10", "gcr.io/4000"], &[])
+            ),
+            vec![100, 0]
+        );
+        // "if exceed limit, use limit (with node which has no images present)"
+        assert_eq!(
+            scores(
+                vec![n400030("node1"), n25010("node2"), none("node3")],
+                &image_pod(&["gcr.io/10", "gcr.io/4000"], &[])
+            ),
+            vec![66, 0, 0]
+        );
+        // "pod with multiple large images, node2 is preferred"
+        assert_eq!(
+            scores(
+                vec![n60040900("node1"), n300600900("node2"), none("node3")],
+                &image_pod(&["gcr.io/300", "gcr.io/600", "gcr.io/900"], &[])
+            ),
+            vec![32, 36, 0]
+        );
+        // "pod with multiple small images"
+        assert_eq!(
+            scores(
+                vec![n203040("node1"), n400030("node2")],
+                &image_pod(&["gcr.io/30", "gcr.io/40"], &[])
+            ),
+            vec![1, 0]
+        );
+        // "include InitContainers: two images spread on two nodes, prefer the larger image one"
+        assert_eq!(
+            scores(
+                vec![n403002000("node1"), n203040("node2")],
+                &image_pod(&["gcr.io/30"], &["gcr.io/300"])
+            ),
+            vec![6, 0]
+        );
+    }
+
+    // TestNormalizedImageName.
+    #[test]
+    fn normalized_image_name_upstream_cases() {
+        assert_eq!(normalized_image_name("root"), "root:latest");
+        assert_eq!(
+            normalized_image_name("gcr.io:5000/root"),
+            "gcr.io:5000/root:latest"
+        );
+        assert_eq!(normalized_image_name("root:tag"), "root:tag");
+        assert_eq!(normalized_image_name("root@sha256:abc"), "root@sha256:abc");
+    }
+}

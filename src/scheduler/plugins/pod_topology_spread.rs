@@ -1,0 +1,873 @@
+//! PodTopologySpread (reference scheduler §2.8): the filter for `DoNotSchedule` constraints
+//! (skew against the emptiest domain, `minDomains`) and the score for `ScheduleAnyway`
+//! constraints or the system default constraints (hostname maxSkew 3, zone maxSkew 5) that
+//! apply to pods selected by a ReplicaSet (or Service, RC, StatefulSet).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::{node_affinity, round_half_away, NodeInfo, Snapshot, MAX_NODE_SCORE};
+use crate::model::{
+    LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
+    TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
+};
+use crate::scheduler::spread_index::SpreadEntry;
+
+pub const NAME: &str = "PodTopologySpread";
+pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
+pub const REASON_MISSING_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
+
+/// `PodTopologySpreadArgs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpreadArgs {
+    pub default_constraints: Vec<TopologySpreadConstraint>,
+    /// `defaultingType: System` (true) or `List`.
+    pub system_defaulted: bool,
+}
+
+pub fn system_default_constraints() -> Vec<TopologySpreadConstraint> {
+    let c = |key: &str, skew| TopologySpreadConstraint {
+        max_skew: skew,
+        topology_key: key.into(),
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        label_selector: None,
+        min_domains: None,
+        node_affinity_honor: true,
+        node_taints_honor: false,
+        match_label_keys: vec![],
+    };
+    vec![c(LABEL_HOSTNAME, 3), c(LABEL_ZONE, 5)]
+}
+
+impl Default for SpreadArgs {
+    fn default() -> Self {
+        SpreadArgs {
+            default_constraints: system_default_constraints(),
+            system_defaulted: true,
+        }
+    }
+}
+
+/// A constraint as the plugin uses it: selector resolved (`None` matches no pod).
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub max_skew: i64,
+    pub key: String,
+    pub selector: Option<LabelSelector>,
+    pub min_domains: i64,
+    pub affinity_honor: bool,
+    pub taints_honor: bool,
+}
+
+fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
+    pod.spec
+        .topology_spread_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
+        .map(|c| {
+            let mut selector = c.label_selector.clone();
+            // matchLabelKeys: the pod's own values are ANDed into the selector.
+            if let Some(sel) = selector.as_mut() {
+                for k in &c.match_label_keys {
+                    if let Some(v) = pod.meta.labels.get(k) {
+                        sel.match_expressions.push(SelectorRequirement {
+                            key: k.clone(),
+                            operator: SelectorOperator::In,
+                            values: vec![v.clone()],
+                        });
+                    }
+                }
+            }
+            Constraint {
+                max_skew: c.max_skew as i64,
+                key: c.topology_key.clone(),
+                selector,
+                min_domains: c.min_domains.unwrap_or(1) as i64,
+                affinity_honor: c.node_affinity_honor,
+                taints_honor: c.node_taints_honor,
+            }
+        })
+        .collect()
+}
+
+/// `helper.DefaultSelector`: the selectors of the objects that select the pod, ANDed.
+fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
+    let mut merged: Option<LabelSelector> = None;
+    for (ns, sel) in snap.spread_selectors.iter() {
+        if *ns != pod.meta.namespace || !sel.matches(&pod.meta.labels) {
+            continue;
+        }
+        let m = merged.get_or_insert_with(LabelSelector::default);
+        for (k, v) in &sel.match_labels {
+            m.match_labels.insert(k.clone(), v.clone());
+        }
+        m.match_expressions
+            .extend(sel.match_expressions.iter().cloned());
+    }
+    merged.filter(|m| !m.match_labels.is_empty() || !m.match_expressions.is_empty())
+}
+
+/// The pod's constraints of one kind, or the profile's defaults when it has none of its own.
+pub fn constraints(
+    pod: &Pod,
+    snap: &Snapshot,
+    args: &SpreadArgs,
+    action: WhenUnsatisfiable,
+) -> Vec<Constraint> {
+    if !pod.spec.topology_spread_constraints.is_empty() {
+        return from_pod(pod, action);
+    }
+    let defaults: Vec<&TopologySpreadConstraint> = args
+        .default_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
+        .collect();
+    if defaults.is_empty() {
+        return vec![];
+    }
+    let Some(sel) = default_selector(pod, snap) else {
+        return vec![];
+    };
+    defaults
+        .into_iter()
+        .map(|c| Constraint {
+            max_skew: c.max_skew as i64,
+            key: c.topology_key.clone(),
+            selector: Some(sel.clone()),
+            min_domains: c.min_domains.unwrap_or(1) as i64,
+            affinity_honor: c.node_affinity_honor,
+            taints_honor: c.node_taints_honor,
+        })
+        .collect()
+}
+
+/// Whether the cached cluster-wide counts give exactly upstream's all-node count for this
+/// constraint: every node is eligible (no required node affinity honoured, taints ignored).
+fn indexable(c: &Constraint, pod: &Pod) -> bool {
+    let has_required = !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| na.required.is_some());
+    c.selector.is_some() && !(c.affinity_honor && has_required) && !c.taints_honor
+}
+
+fn index_entry<'a>(snap: &Snapshot<'a>, pod: &Pod, c: &Constraint) -> Option<&'a SpreadEntry> {
+    let sel = c.selector.as_ref()?;
+    snap.spread_index?.get(&pod.meta.namespace, sel, &c.key)
+}
+
+/// The (namespace, selector, key) counts this pod's cycle can use from the spread index; the
+/// scheduler makes sure they are cached before the cycle.
+pub fn index_requests(
+    pod: &Pod,
+    snap: &Snapshot,
+    args: &SpreadArgs,
+) -> Vec<(LabelSelector, String)> {
+    let mut out = Vec::new();
+    let hard = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
+    if hard.len() == 1 && indexable(&hard[0], pod) {
+        if let Some(s) = &hard[0].selector {
+            out.push((s.clone(), hard[0].key.clone()));
+        }
+    }
+    for c in constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway) {
+        if let Some(s) = &c.selector {
+            if c.key == LABEL_HOSTNAME || indexable(&c, pod) {
+                out.push((s.clone(), c.key.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
+    cs.iter()
+        .all(|c| node.node.meta.labels.contains_key(&c.key))
+}
+
+/// `matchNodeInclusionPolicies`: nodeAffinityPolicy Honor (default) and nodeTaintsPolicy Honor.
+fn included(c: &Constraint, pod: &Pod, node: &NodeInfo) -> bool {
+    if c.affinity_honor && !node_affinity::required_matches(pod, &node.node) {
+        return false;
+    }
+    if c.taints_honor {
+        let untolerated = node.node.spec.taints.iter().any(|t| {
+            t.effect != TaintEffect::PreferNoSchedule
+                && !pod.spec.tolerations.iter().any(|tol| tol.tolerates(t))
+        });
+        if untolerated {
+            return false;
+        }
+    }
+    true
+}
+
+/// `countPodsMatchSelector`: same namespace, not terminating, labels match.
+pub fn count_matching(node: &NodeInfo, sel: Option<&LabelSelector>, namespace: &str) -> i64 {
+    let Some(sel) = sel else {
+        return 0;
+    };
+    node.pods
+        .iter()
+        .filter(|p| {
+            p.meta.namespace == namespace && !p.is_terminating() && sel.matches(&p.meta.labels)
+        })
+        .count() as i64
+}
+
+/// PreFilter state.
+#[derive(Clone, Debug)]
+pub struct FilterState {
+    pub constraints: Vec<Constraint>,
+    /// Per constraint: domain value → matching pods.
+    pub counts: Vec<BTreeMap<String, i64>>,
+    /// Per constraint: the global minimum (0 when fewer domains than minDomains).
+    pub min_match: Vec<i64>,
+    pub self_match: Vec<i64>,
+}
+
+/// None = Skip (no DoNotSchedule constraints).
+pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<FilterState> {
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
+    if cs.is_empty() {
+        return None;
+    }
+    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+    let cached = if cs.len() == 1 && indexable(&cs[0], pod) {
+        index_entry(snap, pod, &cs[0])
+    } else {
+        None
+    };
+    if let Some(e) = cached {
+        // Nodes without the key are not eligible: drop the "" domain.
+        counts[0] = e
+            .counts
+            .iter()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, c)| (v.clone(), *c))
+            .collect();
+    } else {
+        for node in snap.iter() {
+            if !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if !included(c, pod, node) {
+                    continue;
+                }
+                let v = &node.node.meta.labels[&c.key];
+                let n = count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                *counts[i].entry(v.clone()).or_insert(0) += n;
+            }
+        }
+    }
+    let min_match = cs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if (counts[i].len() as i64) < c.min_domains {
+                0
+            } else {
+                counts[i].values().copied().min().unwrap_or(0)
+            }
+        })
+        .collect();
+    let self_match = cs
+        .iter()
+        .map(|c| {
+            i64::from(
+                c.selector
+                    .as_ref()
+                    .is_some_and(|s| s.matches(&pod.meta.labels)),
+            )
+        })
+        .collect();
+    Some(FilterState {
+        constraints: cs,
+        counts,
+        min_match,
+        self_match,
+    })
+}
+
+/// Err((reason, unresolvable)).
+pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
+    for (i, c) in st.constraints.iter().enumerate() {
+        let Some(v) = node.node.meta.labels.get(&c.key) else {
+            return Err((REASON_MISSING_LABEL.into(), true));
+        };
+        let matched = st.counts[i].get(v).copied().unwrap_or(0);
+        let skew = matched + st.self_match[i] - st.min_match[i];
+        if skew > c.max_skew {
+            return Err((REASON.into(), false));
+        }
+    }
+    Ok(())
+}
+
+/// PreScore state.
+#[derive(Clone, Debug)]
+pub struct ScoreState {
+    pub constraints: Vec<Constraint>,
+    pub require_all: bool,
+    pub counts: Vec<BTreeMap<String, i64>>,
+    pub weights: Vec<f64>,
+    pub namespace: String,
+    /// Per constraint: the spread-index entry to read hostname counts from.
+    pub host_entry: Vec<Option<usize>>,
+}
+
+/// None = Skip. `scored` are the nodes being scored (the feasible ones).
+pub fn pre_score(
+    pod: &Pod,
+    snap: &Snapshot,
+    scored: &[&NodeInfo],
+    args: &SpreadArgs,
+) -> Option<ScoreState> {
+    if scored.is_empty() {
+        return None;
+    }
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
+    if cs.is_empty() {
+        return None;
+    }
+    let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
+    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+    let mut ignored = 0usize;
+    for node in scored {
+        if require_all && !has_all_keys(node, &cs) {
+            ignored += 1;
+            continue;
+        }
+        for (i, c) in cs.iter().enumerate() {
+            if c.key == LABEL_HOSTNAME {
+                continue;
+            }
+            // A missing label reads as "" (Go map semantics).
+            let v = node
+                .node
+                .meta
+                .labels
+                .get(&c.key)
+                .cloned()
+                .unwrap_or_default();
+            counts[i].entry(v).or_insert(0);
+        }
+    }
+    let weights = cs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let sz = if c.key == LABEL_HOSTNAME {
+                scored.len() - ignored
+            } else {
+                counts[i].len()
+            };
+            ((sz + 2) as f64).ln()
+        })
+        .collect();
+    // Constraints whose all-node counts come from the spread index; the rest are counted.
+    let mut from_index = vec![false; cs.len()];
+    for (i, c) in cs.iter().enumerate() {
+        if c.key == LABEL_HOSTNAME || !indexable(c, pod) || (require_all && cs.len() > 1) {
+            continue;
+        }
+        if let Some(e) = index_entry(snap, pod, c) {
+            for (v, n) in counts[i].iter_mut() {
+                *n = e.counts.get(v).copied().unwrap_or(0);
+            }
+            from_index[i] = true;
+        }
+    }
+    let need_scan = cs
+        .iter()
+        .enumerate()
+        .any(|(i, c)| c.key != LABEL_HOSTNAME && !from_index[i]);
+    if need_scan {
+        for node in snap.iter() {
+            if require_all && !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if c.key == LABEL_HOSTNAME || from_index[i] || !included(c, pod, node) {
+                    continue;
+                }
+                let v = node.node.meta.labels.get(&c.key).map_or("", |s| s.as_str());
+                if let Some(slot) = counts[i].get_mut(v) {
+                    *slot += count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                }
+            }
+        }
+    }
+    let host_entry = cs
+        .iter()
+        .map(|c| {
+            if c.key != LABEL_HOSTNAME {
+                return None;
+            }
+            let sel = c.selector.as_ref()?;
+            snap.spread_index?
+                .position(&pod.meta.namespace, sel, &c.key)
+        })
+        .collect();
+    Some(ScoreState {
+        constraints: cs,
+        require_all,
+        counts,
+        weights,
+        namespace: pod.meta.namespace.clone(),
+        host_entry,
+    })
+}
+
+pub fn is_ignored(st: &ScoreState, node: &NodeInfo) -> bool {
+    st.require_all && !has_all_keys(node, &st.constraints)
+}
+
+pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
+    if is_ignored(st, node) {
+        return 0;
+    }
+    let mut s = 0.0f64;
+    for (i, c) in st.constraints.iter().enumerate() {
+        let Some(v) = node.node.meta.labels.get(&c.key) else {
+            continue;
+        };
+        let cnt = if c.key == LABEL_HOSTNAME {
+            // The hostname domain is the node itself (hostname labels are unique).
+            let cached = st.host_entry[i].and_then(|e| {
+                snap.spread_index?
+                    .entry(e)
+                    .map(|e| e.counts.get(v).copied().unwrap_or(0))
+            });
+            cached.unwrap_or_else(|| count_matching(node, c.selector.as_ref(), &st.namespace))
+        } else {
+            st.counts[i].get(v).copied().unwrap_or(0)
+        };
+        s += cnt as f64 * st.weights[i] + (c.max_skew - 1) as f64;
+    }
+    round_half_away(s)
+}
+
+/// Lower raw scores are better: `100 × (max + min − s) / max` over non-ignored nodes.
+pub fn normalize(scores: &mut [i64], ignored: &[bool]) {
+    let mut min = i64::MAX;
+    let mut max = 0i64;
+    for (s, ig) in scores.iter().zip(ignored) {
+        if *ig {
+            continue;
+        }
+        min = min.min(*s);
+        max = max.max(*s);
+    }
+    for (s, ig) in scores.iter_mut().zip(ignored) {
+        if *ig {
+            *s = 0;
+        } else if max == 0 {
+            *s = MAX_NODE_SCORE;
+        } else {
+            *s = MAX_NODE_SCORE * (max + min - *s) / max;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+    use crate::model::{Node, Pod};
+
+    fn spread(mut p: Pod, cs: &[(i32, &str, Option<LabelSelector>, WhenUnsatisfiable)]) -> Pod {
+        p.spec.topology_spread_constraints = cs
+            .iter()
+            .map(|(skew, key, sel, w)| TopologySpreadConstraint {
+                max_skew: *skew,
+                topology_key: key.to_string(),
+                when_unsatisfiable: *w,
+                label_selector: sel.clone(),
+                min_domains: None,
+                node_affinity_honor: true,
+                node_taints_honor: false,
+                match_label_keys: vec![],
+            })
+            .collect();
+        p
+    }
+    fn foo() -> Option<LabelSelector> {
+        Some(exists_selector("foo"))
+    }
+    fn bar() -> Option<LabelSelector> {
+        Some(exists_selector("bar"))
+    }
+    const ANY: WhenUnsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
+    const HARD: WhenUnsatisfiable = WhenUnsatisfiable::DoNotSchedule;
+
+    /// A node named `name` with the given labels only (no hostname label unless listed).
+    fn n(name: &str, kv: &[(&str, &str)]) -> Node {
+        let mut node = node(name, 0, 0, &[]);
+        node.meta.labels.clear();
+        for (k, v) in kv {
+            node.meta.labels.insert(k.to_string(), v.to_string());
+        }
+        node
+    }
+    fn h(name: &str) -> Node {
+        n(name, &[(LABEL_HOSTNAME, name)])
+    }
+    fn hz(name: &str, zone: &str) -> Node {
+        n(name, &[(LABEL_HOSTNAME, name), ("zone", zone)])
+    }
+    /// `count` pods labelled `kv` on `node`.
+    fn pods_on(node: &str, count: usize, kv: &[(&str, &str)]) -> Vec<Pod> {
+        (0..count)
+            .map(|i| on(labels(pod(&format!("p-{node}-{i}"), &[]), kv), node))
+            .collect()
+    }
+    fn foo_pods(spread_: &[(&str, usize)]) -> Vec<Pod> {
+        spread_
+            .iter()
+            .flat_map(|(node, c)| pods_on(node, *c, &[("foo", "")]))
+            .collect()
+    }
+    fn the_pod() -> Pod {
+        labels(pod("p", &[]), &[("foo", "")])
+    }
+
+    /// Scores of `nodes` (the candidates) with `failed` also in the snapshot.
+    fn scores(
+        p: &Pod,
+        nodes: Vec<Node>,
+        failed: Vec<Node>,
+        existing: Vec<Pod>,
+        snap_sel: Vec<(String, LabelSelector)>,
+    ) -> Vec<i64> {
+        let k = nodes.len();
+        let mut all = nodes;
+        all.extend(failed);
+        let mut snap = OwnedSnapshot::new(all, existing);
+        snap.spread_selectors = snap_sel;
+        let v = snap.view();
+        let scored: Vec<&NodeInfo> = (0..k).map(|i| v.get(i)).collect();
+        let Some(st) = pre_score(p, &v, &scored, &SpreadArgs::default()) else {
+            return vec![];
+        };
+        let mut s: Vec<i64> = scored.iter().map(|nd| score(&st, nd, &v)).collect();
+        let ignored: Vec<bool> = scored.iter().map(|nd| is_ignored(&st, nd)).collect();
+        normalize(&mut s, &ignored);
+        s
+    }
+
+    // scoring_test.go TestPodTopologySpreadScore.
+    #[test]
+    fn pod_topology_spread_score_upstream_table() {
+        let host1 = |sel| spread(the_pod(), &[(1, LABEL_HOSTNAME, sel, ANY)]);
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a"), h("node-b")],
+                vec![],
+                vec![],
+                vec![]
+            ),
+            vec![100, 100],
+            "one constraint on node, no existing pods"
+        );
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a")],
+                vec![h("node-b")],
+                foo_pods(&[("node-a", 2), ("node-b", 1)]),
+                vec![]
+            ),
+            vec![100],
+            "one constraint on node, only one node is candidate"
+        );
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a"), h("node-b")],
+                vec![],
+                foo_pods(&[("node-a", 1), ("node-b", 1)]),
+                vec![]
+            ),
+            vec![100, 100],
+            "one constraint on node, all nodes have the same number of matching pods"
+        );
+        let abcd = || vec![h("node-a"), h("node-b"), h("node-c"), h("node-d")];
+        let p2103 = || foo_pods(&[("node-a", 2), ("node-b", 1), ("node-d", 3)]);
+        assert_eq!(
+            scores(&host1(foo()), abcd(), vec![], p2103(), vec![]),
+            vec![20, 60, 100, 0],
+            "one constraint on node, all 4 nodes are candidates"
+        );
+        assert_eq!(
+            scores(&host1(None), abcd(), vec![], p2103(), vec![]),
+            vec![100, 100, 100, 100],
+            "one constraint on node, null selector"
+        );
+        assert_eq!(
+            scores(
+                &spread(the_pod(), &[(2, LABEL_HOSTNAME, foo(), ANY)]),
+                abcd(),
+                vec![],
+                p2103(),
+                vec![]
+            ),
+            vec![33, 66, 100, 16],
+            "one constraint on node, all 4 nodes are candidates, maxSkew=2"
+        );
+        let p4321 = || foo_pods(&[("node-a", 4), ("node-b", 3), ("node-c", 2), ("node-d", 1)]);
+        assert_eq!(
+            scores(
+                &spread(the_pod(), &[(3, LABEL_HOSTNAME, foo(), ANY)]),
+                abcd(),
+                vec![],
+                p4321(),
+                vec![]
+            ),
+            vec![44, 66, 77, 100],
+            "one constraint on node, all 4 nodes are candidates, maxSkew=3"
+        );
+        assert_eq!(
+            scores(
+                &the_pod(),
+                abcd(),
+                vec![],
+                p4321(),
+                vec![("default".into(), selector(&[("foo", "")]))]
+            ),
+            vec![44, 66, 77, 100],
+            "system defaulting, nodes don't have zone, pods match service"
+        );
+        let p421_3 = || foo_pods(&[("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)]);
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a"), h("node-b"), h("node-x")],
+                vec![h("node-y")],
+                p421_3(),
+                vec![]
+            ),
+            vec![33, 83, 100],
+            "one constraint on node, 3 out of 4 nodes are candidates"
+        );
+        assert_eq!(
+            scores(&host1(foo()), vec![h("node-a"), n("node-b", &[("n", "node-b")]), h("node-x")], vec![h("node-y")], p421_3(), vec![]),
+            vec![16, 0, 100],
+            "one constraint on node, 3 out of 4 nodes are candidates, one node doesn't match topology key"
+        );
+        assert_eq!(
+            scores(
+                &spread(the_pod(), &[(1, "zone", foo(), ANY)]),
+                vec![
+                    hz("node-a", "zone1"),
+                    hz("node-b", "zone1"),
+                    hz("node-x", "zone2")
+                ],
+                vec![hz("node-y", "zone2")],
+                p421_3(),
+                vec![]
+            ),
+            vec![75, 75, 100],
+            "one constraint on zone, 3 out of 4 nodes are candidates"
+        );
+        assert_eq!(
+            scores(
+                &spread(
+                    the_pod(),
+                    &[(1, "zone", foo(), ANY), (1, LABEL_HOSTNAME, foo(), ANY)]
+                ),
+                vec![hz("node-a", "zone1"), hz("node-x", "zone2")],
+                vec![hz("node-b", "zone1"), hz("node-y", "zone2")],
+                foo_pods(&[("node-a", 2), ("node-b", 1), ("node-x", 2), ("node-y", 4)]),
+                vec![]
+            ),
+            vec![100, 63],
+            "two Constraints on zone and node, 2 out of 4 nodes are candidates"
+        );
+        let mut two_zone_pods = pods_on("node-a", 1, &[("foo", ""), ("bar", "")]);
+        two_zone_pods.extend(pods_on("node-a", 1, &[("foo", "")]));
+        two_zone_pods.extend(pods_on("node-b", 1, &[("foo", ""), ("bar", "")]));
+        two_zone_pods.extend(pods_on("node-y", 1, &[("foo", "")]));
+        two_zone_pods.extend(pods_on("node-y", 1, &[("foo", ""), ("bar", "")]));
+        two_zone_pods.extend(pods_on("node-y", 1, &[("foo", "")]));
+        let foobar = labels(the_pod(), &[("bar", "")]);
+        assert_eq!(
+            scores(
+                &spread(
+                    foobar.clone(),
+                    &[(1, "zone", foo(), ANY), (1, "zone", bar(), ANY)]
+                ),
+                vec![
+                    n("node-a", &[("zone", "zone1")]),
+                    n("node-x", &[("zone", "zone2")])
+                ],
+                vec![
+                    n("node-b", &[("zone", "zone1")]),
+                    n("node-y", &[("zone", "zone2")])
+                ],
+                two_zone_pods,
+                vec![]
+            ),
+            vec![85, 100],
+            "two Constraints on zone, 2 out of 4 nodes are candidates"
+        );
+        let zone_node = spread(
+            foobar,
+            &[(1, "zone", foo(), ANY), (1, LABEL_HOSTNAME, bar(), ANY)],
+        );
+        let mixed = || {
+            let mut v = pods_on("node-a", 1, &[("foo", "")]);
+            v.extend(pods_on("node-b", 1, &[("foo", ""), ("bar", "")]));
+            v.extend(pods_on("node-y", 1, &[("foo", "")]));
+            v.extend(pods_on("node-y", 1, &[("bar", "")]));
+            v
+        };
+        let four = || {
+            vec![
+                hz("node-a", "zone1"),
+                hz("node-b", "zone1"),
+                hz("node-x", "zone2"),
+                hz("node-y", "zone2"),
+            ]
+        };
+        assert_eq!(
+            scores(&zone_node, four(), vec![], mixed(), vec![]),
+            vec![60, 20, 100, 60],
+            "two Constraints on zone and node, with different labelSelectors"
+        );
+        let mut zero = pods_on("node-b", 1, &[("bar", "")]);
+        zero.extend(pods_on("node-x", 1, &[("foo", "")]));
+        zero.extend(pods_on("node-y", 1, &[("foo", ""), ("bar", "")]));
+        assert_eq!(
+            scores(&zone_node, four(), vec![], zero, vec![]),
+            vec![100, 60, 40, 0],
+            "two Constraints on zone and node, with different labelSelectors, some nodes have 0 pods"
+        );
+        assert_eq!(
+            scores(&zone_node, vec![hz("node-a", "zone1"), hz("node-b", "zone1"), hz("node-x", "zone2")], vec![hz("node-y", "zone2")], mixed(), vec![]),
+            vec![50, 25, 100],
+            "two Constraints on zone and node, with different labelSelectors, 3 out of 4 nodes are candidates"
+        );
+        let mut other_ns = foo_pods(&[("node-a", 1)]);
+        other_ns[0].meta.namespace = "ns1".into();
+        other_ns.extend(foo_pods(&[("node-a", 1), ("node-b", 2)]));
+        other_ns[1].meta.name = "p-a2".into();
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a"), h("node-b")],
+                vec![],
+                other_ns,
+                vec![]
+            ),
+            vec![100, 33],
+            "existing pods in a different namespace do not count"
+        );
+        let mut term = foo_pods(&[("node-a", 1), ("node-b", 1)]);
+        term[0].meta.deletion_timestamp = Some(crate::sim::SimTime::ZERO);
+        assert_eq!(
+            scores(
+                &host1(foo()),
+                vec![h("node-a"), h("node-b")],
+                vec![],
+                term,
+                vec![]
+            ),
+            vec![100, 0],
+            "terminating Pods should be excluded"
+        );
+    }
+
+    fn fits(p: &Pod, nodes: Vec<Node>, existing: Vec<Pod>) -> Vec<bool> {
+        let snap = OwnedSnapshot::new(nodes, existing);
+        let v = snap.view();
+        let st = pre_filter(p, &v, &SpreadArgs::default());
+        v.iter()
+            .map(|nd| st.as_ref().is_none_or(|s| filter(s, nd).is_ok()))
+            .collect()
+    }
+
+    // filtering_test.go TestSingleConstraint (names of the upstream cases).
+    #[test]
+    fn pod_topology_spread_filter_upstream_cases() {
+        let zone_nodes = || {
+            vec![
+                hz("node-a", "zone1"),
+                hz("node-b", "zone1"),
+                hz("node-x", "zone2"),
+                hz("node-y", "zone2"),
+            ]
+        };
+        let zone1 = spread(the_pod(), &[(1, "zone", foo(), HARD)]);
+        assert_eq!(
+            fits(&zone1, zone_nodes(), vec![]),
+            vec![true; 4],
+            "no existing pods"
+        );
+        assert_eq!(
+            fits(
+                &zone1,
+                zone_nodes(),
+                foo_pods(&[("node-a", 1), ("node-b", 1)])
+            ),
+            vec![false, false, true, true],
+            "kubesim case: pods spread across zones as 2/0, only zone2 fits"
+        );
+        // "pods spread across zones as 3/3, all nodes fit"
+        assert_eq!(
+            fits(
+                &zone1,
+                zone_nodes(),
+                foo_pods(&[("node-a", 1), ("node-b", 2), ("node-x", 1), ("node-y", 2)])
+            ),
+            vec![true; 4],
+            "pods spread across zones as 3/3, all nodes fit"
+        );
+        // "pods spread across nodes as 2/1/0/3, only node-x fits"
+        let host = spread(the_pod(), &[(1, LABEL_HOSTNAME, foo(), HARD)]);
+        assert_eq!(
+            fits(
+                &host,
+                zone_nodes(),
+                foo_pods(&[("node-a", 2), ("node-b", 1), ("node-y", 3)])
+            ),
+            vec![false, false, true, false],
+            "pods spread across nodes as 2/1/0/3, only node-x fits"
+        );
+        // "pods spread across nodes as 2/1/0/3, maxSkew is 2, node-b and node-x fit"
+        let host2 = spread(the_pod(), &[(2, LABEL_HOSTNAME, foo(), HARD)]);
+        assert_eq!(
+            fits(
+                &host2,
+                zone_nodes(),
+                foo_pods(&[("node-a", 2), ("node-b", 1), ("node-y", 3)])
+            ),
+            vec![false, true, true, false],
+            "pods spread across nodes as 2/1/0/3, maxSkew is 2, node-b and node-x fit"
+        );
+        // "incoming pod has nodeAffinity, pods spread as 2/~1~/~0~/3, hence node-a fits":
+        // node-b and node-x are excluded by the pod's own node affinity.
+        let mut missing = zone_nodes();
+        missing[1].meta.labels.remove("zone");
+        let r = fits(&zone1, missing, vec![]);
+        assert!(
+            !r[1],
+            "a node without the topology key is unschedulable (missing required label)"
+        );
+        // test/integration/scheduler/filters TestPodTopologySpreadFilter: minDomains 4 over 3
+        // domains makes the global minimum 0.
+        let mut md = spread(the_pod(), &[(2, LABEL_HOSTNAME, foo(), HARD)]);
+        md.spec.topology_spread_constraints[0].min_domains = Some(4);
+        assert_eq!(
+            fits(&md, vec![h("node-1"), h("node-2"), h("node-3")], foo_pods(&[("node-1", 2), ("node-2", 2), ("node-3", 1)])),
+            vec![false, false, true],
+            "pods spread across nodes as 2/2/1, maxSkew is 2, and the number of domains < minDomains, then the third node fits"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Builders for the ported upstream plugin tests: the same shapes as kube-scheduler's
+//! `st.MakeNode()` / `st.MakePod()` helpers, and a snapshot built from nodes and pods.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{NodeInfo, Snapshot};
+use crate::model::*;
+
+pub struct OwnedSnapshot {
+    pub slots: Vec<Option<NodeInfo>>,
+    pub order: Vec<usize>,
+    pub image_nodes: BTreeMap<String, usize>,
+    pub spread_selectors: Vec<(String, LabelSelector)>,
+}
+
+impl OwnedSnapshot {
+    /// Nodes in the given order; each pod goes to the node named by its `spec.nodeName`.
+    pub fn new(nodes: Vec<Node>, pods: Vec<Pod>) -> OwnedSnapshot {
+        let mut slots: Vec<Option<NodeInfo>> = nodes
+            .into_iter()
+            .map(|n| Some(NodeInfo::new(Arc::new(n))))
+            .collect();
+        for p in pods {
+            let Some(name) = p.spec.node_name.clone() else {
+                continue;
+            };
+            if let Some(ni) = slots
+                .iter_mut()
+                .flatten()
+                .find(|ni| ni.node.meta.name == name)
+            {
+                ni.add_pod(Arc::new(p));
+            }
+        }
+        let mut image_nodes = BTreeMap::new();
+        for ni in slots.iter().flatten() {
+            for name in ni.images.keys() {
+                *image_nodes.entry(name.clone()).or_insert(0) += 1;
+            }
+        }
+        let order = (0..slots.len()).collect();
+        OwnedSnapshot {
+            slots,
+            order,
+            image_nodes,
+            spread_selectors: Vec::new(),
+        }
+    }
+    pub fn view(&self) -> Snapshot<'_> {
+        Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+            spread_index: None,
+            totals: super::PodTotals::of(self.slots.iter().flatten()),
+        }
+    }
+}
+
+/// A node whose capacity and allocatable are both `res` (cpu in millicores).
+pub fn node(name: &str, cpu_milli: i64, memory: i64, scalar: &[(&str, i64)]) -> Node {
+    let mut r = Resources {
+        cpu_milli,
+        memory,
+        pods: 110,
+        ..Resources::default()
+    };
+    for (k, v) in scalar {
+        r.scalar.insert(k.to_string(), *v);
+    }
+    let mut n = Node::default();
+    n.meta.name = name.into();
+    n.meta.labels.insert(LABEL_HOSTNAME.into(), name.into());
+    n.status.capacity = r.clone();
+    n.status.allocatable = r;
+    n
+}
+
+pub fn label(mut n: Node, k: &str, v: &str) -> Node {
+    n.meta.labels.insert(k.into(), v.into());
+    n
+}
+
+/// A container requesting exactly the given resources (a key listed with 0 counts as given).
+pub fn container(req: &[(&str, i64)]) -> Container {
+    let mut c = Container {
+        name: "c".into(),
+        image: "pause".into(),
+        ..Container::default()
+    };
+    for (k, v) in req {
+        match *k {
+            "cpu" => {
+                c.requests.cpu_milli = *v;
+                c.has_cpu_request = true;
+            }
+            "memory" => {
+                c.requests.memory = *v;
+                c.has_memory_request = true;
+            }
+            "ephemeral-storage" => c.requests.ephemeral_storage = *v,
+            other => {
+                c.requests.scalar.insert(other.into(), *v);
+            }
+        }
+    }
+    c
+}
+
+/// A pod in namespace `default` with one container per request list (none = no containers).
+pub fn pod(name: &str, containers: &[&[(&str, i64)]]) -> Pod {
+    let mut p = Pod::default();
+    p.meta.name = name.into();
+    p.meta.namespace = "default".into();
+    p.spec.containers = containers.iter().map(|r| container(r)).collect();
+    p
+}
+
+pub fn on(mut p: Pod, node: &str) -> Pod {
+    p.spec.node_name = Some(node.into());
+    p
+}
+
+pub fn labels(mut p: Pod, kv: &[(&str, &str)]) -> Pod {
+    for (k, v) in kv {
+        p.meta.labels.insert(k.to_string(), v.to_string());
+    }
+    p
+}
+
+pub fn selector(kv: &[(&str, &str)]) -> LabelSelector {
+    LabelSelector {
+        match_labels: kv
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        match_expressions: vec![],
+    }
+}
+
+pub fn exists_selector(key: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: BTreeMap::new(),
+        match_expressions: vec![SelectorRequirement {
+            key: key.into(),
+            operator: SelectorOperator::Exists,
+            values: vec![],
+        }],
+    }
+}

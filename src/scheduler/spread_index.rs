@@ -1,0 +1,138 @@
+//! A cache of PodTopologySpread's cluster-wide counts: for a (namespace, selector, topology key),
+//! the number of matching, non-terminating pods in each domain (value of the key; nodes without
+//! the key count under ""), over all nodes. Upstream recounts every pod on every node in each
+//! PreFilter/PreScore (reference scheduler §2.8); kubesim keeps the counts and updates them as
+//! pods are assumed, bound and deleted, so a cycle costs O(feasible nodes), not O(pods).
+//!
+//! The plugin uses an entry only where the upstream count would cover every node: the pod has
+//! no nodeSelector / required node affinity (or the constraint ignores it) and the constraint
+//! ignores taints. Node changes drop every entry (they are rebuilt on demand).
+
+use std::collections::BTreeMap;
+
+use super::plugins::NodeInfo;
+use crate::model::{LabelSelector, Node, Pod};
+
+/// At most this many entries are kept; past it the cache starts over.
+const MAX_ENTRIES: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct SpreadEntry {
+    pub namespace: String,
+    pub selector: LabelSelector,
+    pub key: String,
+    /// Domain value → matching pods; every value of the key on any node is present.
+    pub counts: BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SpreadIndex {
+    entries: Vec<SpreadEntry>,
+}
+
+fn counts_pod(e: &SpreadEntry, pod: &Pod) -> bool {
+    pod.meta.namespace == e.namespace
+        && !pod.is_terminating()
+        && e.selector.matches(&pod.meta.labels)
+}
+
+fn domain<'a>(node: &'a Node, key: &str) -> &'a str {
+    node.meta.labels.get(key).map_or("", |v| v.as_str())
+}
+
+impl SpreadIndex {
+    /// Where the entry is, so a cycle can look it up once (entries move only between cycles).
+    pub fn position(&self, namespace: &str, selector: &LabelSelector, key: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.key == key && e.namespace == namespace && e.selector == *selector)
+    }
+
+    pub fn entry(&self, i: usize) -> Option<&SpreadEntry> {
+        self.entries.get(i)
+    }
+
+    pub fn get(
+        &self,
+        namespace: &str,
+        selector: &LabelSelector,
+        key: &str,
+    ) -> Option<&SpreadEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.key == key && e.namespace == namespace && e.selector == *selector)
+    }
+
+    /// Builds the entry from the node infos if it is not cached yet.
+    pub fn ensure<'a>(
+        &mut self,
+        namespace: &str,
+        selector: &LabelSelector,
+        key: &str,
+        nodes: impl Iterator<Item = &'a NodeInfo>,
+    ) {
+        if self.get(namespace, selector, key).is_some() {
+            return;
+        }
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        let mut e = SpreadEntry {
+            namespace: namespace.to_string(),
+            selector: selector.clone(),
+            key: key.to_string(),
+            counts: BTreeMap::new(),
+        };
+        for n in nodes {
+            let c = n.pods.iter().filter(|p| counts_pod(&e, p)).count() as i64;
+            *e.counts
+                .entry(domain(&n.node, key).to_string())
+                .or_insert(0) += c;
+        }
+        self.entries.push(e);
+    }
+
+    /// A pod was added to (`sign` = 1) or removed from (−1) `node`.
+    pub fn on_pod(&mut self, node: &Node, pod: &Pod, sign: i64) {
+        for e in &mut self.entries {
+            if counts_pod(e, pod) {
+                *e.counts
+                    .entry(domain(node, &e.key).to_string())
+                    .or_insert(0) += sign;
+            }
+        }
+    }
+
+    /// Node set or labels changed: start over.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plugins::testutil::*;
+    use super::*;
+
+    #[test]
+    fn counts_follow_pod_changes() {
+        let n1 = label(node("a", 0, 0, &[]), "zone", "z1");
+        let n2 = node("b", 0, 0, &[]);
+        let p = labels(on(pod("p1", &[]), "a"), &[("app", "web")]);
+        let snap = OwnedSnapshot::new(vec![n1.clone(), n2], vec![p.clone()]);
+        let mut idx = SpreadIndex::default();
+        let sel = selector(&[("app", "web")]);
+        idx.ensure("default", &sel, "zone", snap.slots.iter().flatten());
+        let e = idx.get("default", &sel, "zone").unwrap();
+        assert_eq!(e.counts.get("z1"), Some(&1));
+        assert_eq!(e.counts.get(""), Some(&0));
+        idx.on_pod(&n1, &p, 1);
+        idx.on_pod(&n1, &p, 1);
+        idx.on_pod(&n1, &p, -1);
+        assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
+        let mut other = p.clone();
+        other.meta.namespace = "x".into();
+        idx.on_pod(&n1, &other, 1);
+        assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
+    }
+}
