@@ -411,6 +411,10 @@ impl Scheduler {
         match self.slot_of.get(&name) {
             Some(&slot) => {
                 if let Some(info) = self.slots[slot].as_mut() {
+                    // Spread counts are by label value: only a label change invalidates them.
+                    if info.node.meta.labels != n.meta.labels {
+                        self.spread_index.clear();
+                    }
                     count_images(&mut self.image_nodes, info, -1);
                     info.set_node(n);
                     count_images(&mut self.image_nodes, info, 1);
@@ -428,9 +432,9 @@ impl Scheduler {
                 let info = NodeInfo::new(n);
                 count_images(&mut self.image_nodes, &info, 1);
                 self.slots.push(Some(info));
+                self.spread_index.clear();
             }
         }
-        self.spread_index.clear();
     }
 
     fn profile_index(&self, pod: &Pod) -> Option<usize> {
