@@ -48,6 +48,9 @@ pub enum Change {
     Pod(Arc<Pod>),
     PodDeleted(Arc<Pod>),
     ReplicaSet(Arc<ReplicaSet>),
+    ReplicaSetDeleted(Arc<ReplicaSet>),
+    Deployment(Arc<Deployment>),
+    DeploymentDeleted(Arc<Deployment>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -79,6 +82,7 @@ pub struct ApiServer {
     pods: BTreeMap<String, Arc<Pod>>,
     pods_by_node: BTreeMap<String, BTreeSet<String>>,
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    deployments: BTreeMap<String, Arc<Deployment>>,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -141,6 +145,7 @@ impl ApiServer {
             pods: BTreeMap::new(),
             pods_by_node: BTreeMap::new(),
             replicasets: BTreeMap::new(),
+            deployments: BTreeMap::new(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -193,6 +198,9 @@ impl ApiServer {
     }
     pub fn replicasets(&self) -> &BTreeMap<String, Arc<ReplicaSet>> {
         &self.replicasets
+    }
+    pub fn deployments(&self) -> &BTreeMap<String, Arc<Deployment>> {
+        &self.deployments
     }
 
     /// LIST pods with `spec.nodeName=node` (the kubelet's relist).
@@ -599,12 +607,131 @@ impl ApiServer {
         rs.meta.uid = self.next_uid;
         self.next_uid += 1;
         rs.meta.creation_timestamp = self.now;
+        rs.meta.generation = 1;
         rs.meta.resource_version = self.next_rv();
         let rs = Arc::new(rs);
         self.replicasets.insert(key, rs.clone());
         self.outbox
             .push((Watcher::ControllerManager, Change::ReplicaSet(rs.clone())));
         Ok(rs)
+    }
+
+    /// PUT a ReplicaSet (spec, metadata or the status subresource): GET + mutate + PUT without
+    /// conflicts. `metadata.generation` is bumped when the spec changes; a mutation that
+    /// changes nothing writes nothing.
+    pub fn update_replicaset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut ReplicaSet),
+    ) -> Result<Arc<ReplicaSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .replicasets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("ReplicaSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        new.meta.generation = old.meta.generation;
+        if new == *old {
+            return Ok(old);
+        }
+        if new.replicas != old.replicas
+            || new.template != old.template
+            || new.selector != old.selector
+            || new.min_ready_seconds != old.min_ready_seconds
+        {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.replicasets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::ReplicaSet(new.clone())));
+        Ok(new)
+    }
+
+    /// DELETE a ReplicaSet (its pods are left to the garbage collector).
+    pub fn delete_replicaset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
+        self.check(caller)?;
+        let rs = self
+            .replicasets
+            .remove(key)
+            .ok_or_else(|| ApiError::NotFound(format!("ReplicaSet/{key}")))?;
+        self.next_rv();
+        self.outbox
+            .push((Watcher::ControllerManager, Change::ReplicaSetDeleted(rs)));
+        Ok(())
+    }
+
+    // ----- deployments -----
+
+    pub fn create_deployment(
+        &mut self,
+        caller: Caller,
+        mut d: Deployment,
+    ) -> Result<Arc<Deployment>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.deployments.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("Deployment/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.deployments.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Deployment(d.clone())));
+        Ok(d)
+    }
+
+    /// PUT a Deployment (spec, metadata or status); `metadata.generation` is bumped when the
+    /// spec changes. A mutation that changes nothing writes nothing.
+    pub fn update_deployment(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut Deployment),
+    ) -> Result<Arc<Deployment>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .deployments
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Deployment/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        new.meta.generation = old.meta.generation;
+        if new == *old {
+            return Ok(old);
+        }
+        let spec = |d: &Deployment| {
+            (
+                d.replicas,
+                d.selector.clone(),
+                d.template.clone(),
+                d.strategy.clone(),
+                d.min_ready_seconds,
+                d.revision_history_limit,
+                d.progress_deadline_seconds,
+                d.paused,
+            )
+        };
+        if spec(&new) != spec(&old) {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.deployments.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Deployment(new.clone())));
+        Ok(new)
     }
 }
 

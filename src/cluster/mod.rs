@@ -204,6 +204,9 @@ impl Cluster {
             Event::ReplicaSetSync { gen, rs } if gen == kcm_gen => {
                 self.kcm.on_rs_sync(ctx, &mut self.api, &rs)
             }
+            Event::DeploymentSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_deployment_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -214,6 +217,7 @@ impl Cluster {
             | Event::NlcTaintPass { .. }
             | Event::TaintEvictionFire { .. }
             | Event::ReplicaSetSync { .. }
+            | Event::DeploymentSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
@@ -243,6 +247,11 @@ impl Cluster {
                     "ReplicaSet",
                     rs.key(),
                     self.api.create_replicaset(Caller::Operator, rs).map(|_| ()),
+                ),
+                Workload::Deployment(d) => (
+                    "Deployment",
+                    d.key(),
+                    self.api.create_deployment(Caller::Operator, d).map(|_| ()),
                 ),
             };
             if let Err(e) = res {

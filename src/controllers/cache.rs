@@ -17,6 +17,11 @@ pub struct KcmCache {
     pub pods: BTreeMap<String, Arc<Pod>>,
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    pub deployments: BTreeMap<String, Arc<Deployment>>,
+    /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
+    pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
+    /// Every pod (terminating and terminal too) by owning ReplicaSet.
+    pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
     /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
     /// costs O(1) to count, not O(pods).
     pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
@@ -76,6 +81,14 @@ fn owner_key(p: &Pod) -> Option<String> {
         .map(|o| pod_key(&p.meta.namespace, &o.name))
 }
 
+/// The Deployment controlling a ReplicaSet, as a `namespace/name` key.
+pub fn deployment_of(rs: &ReplicaSet) -> Option<String> {
+    rs.meta
+        .controller_ref()
+        .filter(|o| o.kind == "Deployment")
+        .map(|o| pod_key(&rs.meta.namespace, &o.name))
+}
+
 impl KcmCache {
     pub fn apply(&mut self, change: &Change) -> Previous {
         match change {
@@ -113,6 +126,10 @@ impl KcmCache {
                         .insert(key.clone());
                 }
                 if let Some(o) = owner_key(p) {
+                    self.pods_by_owner
+                        .entry(o.clone())
+                        .or_default()
+                        .insert(key.clone());
                     if is_active(p) {
                         self.active_by_owner
                             .entry(o)
@@ -133,16 +150,53 @@ impl KcmCache {
                 }
                 if let Some(o) = owner_key(p) {
                     remove_index(&mut self.active_by_owner, &o, &key);
+                    remove_index(&mut self.pods_by_owner, &o, &key);
                 }
                 self.terminal.remove(&key);
                 self.terminating.remove(&key);
                 Previous::Pod(self.pods.remove(&key))
             }
             Change::ReplicaSet(rs) => {
-                self.replicasets.insert(rs.key(), rs.clone());
+                let key = rs.key();
+                if let Some(d) = deployment_of(rs) {
+                    self.rs_by_deployment
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.replicasets.insert(key, rs.clone());
+                Previous::None
+            }
+            Change::ReplicaSetDeleted(rs) => {
+                let key = rs.key();
+                if let Some(d) = deployment_of(rs) {
+                    remove_index(&mut self.rs_by_deployment, &d, &key);
+                }
+                self.replicasets.remove(&key);
+                Previous::None
+            }
+            Change::Deployment(d) => {
+                self.deployments.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::DeploymentDeleted(d) => {
+                self.deployments.remove(&d.key());
                 Previous::None
             }
         }
+    }
+
+    /// The ReplicaSets a Deployment controls, oldest first.
+    pub fn replicasets_of(&self, deployment: &str) -> Vec<Arc<ReplicaSet>> {
+        let mut v: Vec<Arc<ReplicaSet>> = self
+            .rs_by_deployment
+            .get(deployment)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.replicasets.get(k).cloned())
+            .collect();
+        v.sort_by_key(|r| (r.meta.creation_timestamp, r.meta.name.clone()));
+        v
     }
 
     pub fn pods_on_node(&self, node: &str) -> Vec<Arc<Pod>> {

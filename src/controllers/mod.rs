@@ -8,6 +8,8 @@
 
 pub mod cache;
 pub mod cloudnode;
+pub mod deployment;
+pub mod deployment_util;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod podgc;
@@ -25,6 +27,7 @@ use crate::network::Caller;
 use crate::sim::{rng, Engine, SimDuration};
 use cache::{KcmCache, Previous};
 use cloudnode::Cloud;
+use deployment::DeploymentController;
 use leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
 use podgc::{PodGc, GC_CHECK_PERIOD};
@@ -52,6 +55,7 @@ pub struct ControllerManager {
     pub nlc: NodeLifecycleController,
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
+    pub deployment: DeploymentController,
     pub pod_gc: PodGc,
 }
 
@@ -67,6 +71,7 @@ impl ControllerManager {
             nlc: NodeLifecycleController::new(config.node_lifecycle.clone()),
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
+            deployment: DeploymentController::new(0),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
             cache: KcmCache::default(),
@@ -149,6 +154,7 @@ impl ControllerManager {
             rng::stream(self.seed, &format!("replicaset-controller/{gen}")),
             gen,
         );
+        self.deployment = DeploymentController::new(gen);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
@@ -158,6 +164,10 @@ impl ControllerManager {
         let rss: Vec<String> = self.cache.replicasets.keys().cloned().collect();
         for rs in rss {
             self.rs.enqueue(ctx, &rs);
+        }
+        let ds: Vec<String> = self.cache.deployments.keys().cloned().collect();
+        for d in ds {
+            self.deployment.enqueue(ctx, &d);
         }
     }
 
@@ -210,6 +220,35 @@ impl ControllerManager {
         self.rs.sync(ctx, api, &self.cache, rs);
     }
 
+    pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.deployment.sync(ctx, api, &self.cache, key);
+    }
+
+    /// `deletePod` of the Deployment controller: a Recreate rollout waits for the old pods to
+    /// be gone, so their deletion wakes it.
+    fn pod_gone_for_recreate(&mut self, ctx: &mut Engine<Event>, p: &crate::model::Pod) {
+        let Some(owner) = p.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+            return;
+        };
+        let rs_key = crate::model::pod_key(&p.meta.namespace, &owner.name);
+        let Some(d_key) = self
+            .cache
+            .replicasets
+            .get(&rs_key)
+            .and_then(|r| cache::deployment_of(r))
+        else {
+            return;
+        };
+        let recreate = self
+            .cache
+            .deployments
+            .get(&d_key)
+            .is_some_and(|d| d.strategy == crate::model::DeploymentStrategy::Recreate);
+        if recreate {
+            self.deployment.enqueue(ctx, &d_key);
+        }
+    }
+
     /// A watch notification: update the cache, then let the event handlers react.
     pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
         let previous = self.cache.apply(&change);
@@ -255,8 +294,20 @@ impl ControllerManager {
             (Change::PodDeleted(p), _) => {
                 self.taint.on_pod_deleted(ctx, &p.key());
                 self.rs.observe_pod(ctx, p);
+                self.pod_gone_for_recreate(ctx, p);
             }
-            (Change::ReplicaSet(rs), _) => self.rs.enqueue(ctx, &rs.key()),
+            (Change::ReplicaSet(rs), _) => {
+                self.rs.enqueue(ctx, &rs.key());
+                if let Some(d) = cache::deployment_of(rs) {
+                    self.deployment.enqueue(ctx, &d);
+                }
+            }
+            (Change::ReplicaSetDeleted(rs), _) => {
+                if let Some(d) = cache::deployment_of(rs) {
+                    self.deployment.enqueue(ctx, &d);
+                }
+            }
+            (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             _ => {}
         }
     }

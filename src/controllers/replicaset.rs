@@ -15,7 +15,7 @@ use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record};
+use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "replicaset-controller";
 /// `BurstReplicas`: at most this many creations or deletions per sync.
@@ -76,19 +76,82 @@ impl ReplicaSetController {
         rs_key: &str,
     ) {
         self.queued.remove(rs_key);
-        if self.expected_creates.contains_key(rs_key) {
-            return;
-        }
         let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
+            self.expected_creates.remove(rs_key);
             return;
         };
         let active_keys = cache.active_by_owner.get(rs_key);
-        let count = active_keys.map_or(0, |s| s.len());
+        let active: Vec<&std::sync::Arc<Pod>> = active_keys
+            .into_iter()
+            .flatten()
+            .filter_map(|k| cache.pods.get(k))
+            .collect();
+        // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
+        // status is written either way (replica_set.go `syncReplicaSet`).
+        if !self.expected_creates.contains_key(rs_key) {
+            self.manage_replicas(ctx, api, &rs, &active);
+        }
+        self.update_status(ctx, api, &rs, &active);
+    }
+
+    /// `calculateReplicaSetStatus` + `updateReplicaSetStatus`: replicas, ready and available
+    /// among the active pods; with `minReadySeconds`, a resync once every replica is ready
+    /// but not all are available yet.
+    fn update_status(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        rs: &ReplicaSet,
+        active: &[&std::sync::Arc<Pod>],
+    ) {
+        let now = ctx.now();
+        let min_ready = SimDuration::from_secs(rs.min_ready_seconds.max(0) as u64);
+        let ready: Vec<&&std::sync::Arc<Pod>> = active.iter().filter(|p| is_pod_ready(p)).collect();
+        let available = ready
+            .iter()
+            .filter(|p| is_pod_available(p, min_ready, now))
+            .count() as i32;
+        let status = ReplicaSetStatus {
+            replicas: active.len() as i32,
+            ready_replicas: ready.len() as i32,
+            available_replicas: available,
+            observed_generation: rs.meta.generation,
+        };
+        if status != rs.status {
+            let st = status.clone();
+            // A failed status write is retried by the next sync.
+            let _ = api.update_replicaset(Caller::ControllerManager, &rs.key(), |r| r.status = st);
+        }
+        if rs.min_ready_seconds > 0
+            && status.ready_replicas == rs.replicas
+            && status.available_replicas != rs.replicas
+        {
+            ctx.schedule_in(
+                min_ready,
+                Event::ReplicaSetSync {
+                    gen: self.gen,
+                    rs: rs.key(),
+                },
+            );
+        }
+    }
+
+    /// `manageReplicas`: create or delete the difference (at most the burst per sync).
+    fn manage_replicas(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        rs: &ReplicaSet,
+        active: &[&std::sync::Arc<Pod>],
+    ) {
+        let rs_key = rs.key();
+        let rs_key = rs_key.as_str();
+        let count = active.len();
         let want = rs.replicas.max(0) as usize;
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
             for _ in 0..n {
-                if !self.create_pod(ctx, api, &rs) {
+                if !self.create_pod(ctx, api, rs) {
                     // The workqueue retries a failed sync later (rate-limited requeue).
                     if self.queued.insert(rs_key.to_string()) {
                         let ev = Event::ReplicaSetSync {
@@ -101,11 +164,7 @@ impl ReplicaSetController {
                 }
             }
         } else if count > want {
-            let mut active: Vec<&std::sync::Arc<Pod>> = active_keys
-                .into_iter()
-                .flatten()
-                .filter_map(|k| cache.pods.get(k))
-                .collect();
+            let mut active: Vec<&std::sync::Arc<Pod>> = active.to_vec();
             // Deletion ranking (simplified `ActivePods` order): unscheduled, then pending, then
             // not ready, then the newest first.
             active.sort_by_key(|p| {
@@ -189,5 +248,25 @@ impl ReplicaSetController {
             }
         }
         false
+    }
+}
+
+/// `podutil.IsPodReady`.
+pub fn is_pod_ready(p: &Pod) -> bool {
+    p.condition(PodConditionType::Ready)
+        .is_some_and(|c| c.status == ConditionStatus::True)
+}
+
+/// `podutil.IsPodAvailable`: ready for at least `minReadySeconds`. Upstream compares
+/// `lastTransitionTime + minReadySeconds` strictly before now, and real controllers look again
+/// some milliseconds after the requeue; with kubesim's exact clock (and a watch delay that may
+/// be 0) the check is made at that instant, so the pod counts as available from exactly
+/// `lastTransitionTime + minReadySeconds`.
+pub fn is_pod_available(p: &Pod, min_ready: SimDuration, now: SimTime) -> bool {
+    match p.condition(PodConditionType::Ready) {
+        Some(c) if c.status == ConditionStatus::True => {
+            min_ready == SimDuration::ZERO || c.last_transition_time + min_ready <= now
+        }
+        _ => false,
     }
 }

@@ -44,6 +44,8 @@ pub struct ObjectMeta {
     pub deletion_timestamp: Option<SimTime>,
     pub deletion_grace_period_seconds: Option<u64>,
     pub owner_references: Vec<OwnerRef>,
+    /// `metadata.generation`: bumped by the API server on every spec change of a workload.
+    pub generation: i64,
 }
 
 impl ObjectMeta {
@@ -543,6 +545,90 @@ pub struct ReplicaSet {
     pub replicas: i32,
     pub selector: LabelSelector,
     pub template: PodTemplate,
+    pub min_ready_seconds: i32,
+    pub status: ReplicaSetStatus,
+}
+
+/// `ReplicaSetStatus`, written by the ReplicaSet controller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaSetStatus {
+    pub replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub observed_generation: i64,
+}
+
+/// `intstr.IntOrString` as `maxSurge`/`maxUnavailable` take it: an integer or a percentage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntOrString {
+    Int(i32),
+    Str(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeploymentStrategy {
+    Recreate,
+    /// `nil` fields are resolved as 0 by `ResolveFenceposts` (the API server defaults both to
+    /// 25% before that).
+    RollingUpdate {
+        max_surge: Option<IntOrString>,
+        max_unavailable: Option<IntOrString>,
+    },
+}
+
+impl Default for DeploymentStrategy {
+    fn default() -> Self {
+        DeploymentStrategy::RollingUpdate {
+            max_surge: Some(IntOrString::Str("25%".into())),
+            max_unavailable: Some(IntOrString::Str("25%".into())),
+        }
+    }
+}
+
+/// `apps/v1` Deployment with the defaults of `SetDefaults_Deployment` applied at input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deployment {
+    pub meta: ObjectMeta,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub strategy: DeploymentStrategy,
+    pub min_ready_seconds: i32,
+    /// `None`: keep every old ReplicaSet (the apps/v1 default is 10).
+    pub revision_history_limit: Option<i32>,
+    /// `None` or `i32::MAX`: no deadline (the apps/v1 default is 600).
+    pub progress_deadline_seconds: Option<i32>,
+    pub paused: bool,
+    pub status: DeploymentStatus,
+}
+
+impl Deployment {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeploymentStatus {
+    pub observed_generation: i64,
+    pub replicas: i32,
+    pub updated_replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub unavailable_replicas: i32,
+    pub conditions: Vec<DeploymentCondition>,
+    pub collision_count: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentCondition {
+    /// `Available`, `Progressing` or `ReplicaFailure`.
+    pub type_: String,
+    pub status: ConditionStatus,
+    pub reason: String,
+    pub message: String,
+    pub last_update_time: SimTime,
+    pub last_transition_time: SimTime,
 }
 
 impl ReplicaSet {

@@ -1,4 +1,5 @@
-//! Raw Kubernetes manifests as they appear in YAML (`v1` Node and Pod, `apps/v1` ReplicaSet,
+//! Raw Kubernetes manifests as they appear in YAML (`v1` Node and Pod, `apps/v1` ReplicaSet and
+//! Deployment,
 //! `v1` List), with Kubernetes' field names.
 //!
 //! One schema serves every kind: `spec` and `status` accept the union of the fields of the
@@ -88,10 +89,15 @@ k8s_struct! {
         pub termination_grace_period_seconds: Option<i64>,
         pub overhead: Option<BTreeMap<String, QuantityValue>>,
         pub scheduler_name: Option<String>,
-        // ReplicaSetSpec
+        // ReplicaSetSpec and DeploymentSpec
         pub replicas: Option<i32>,
         pub selector: Option<RawLabelSelector>,
         pub template: Option<RawPodTemplate>,
+        pub min_ready_seconds: Option<i32>,
+        pub strategy: Option<RawDeploymentStrategy>,
+        pub revision_history_limit: Option<i32>,
+        pub progress_deadline_seconds: Option<i32>,
+        pub paused: Option<bool>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,
@@ -108,7 +114,6 @@ k8s_struct! {
         ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
         resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
         host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
-        min_ready_seconds: "minReadySeconds",
         pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
         external_id: "externalID",
     }
@@ -203,4 +208,52 @@ k8s_struct! {
         pub spec: Option<Box<RawSpec>>,
     }
     unmodelled {}
+}
+
+k8s_struct! {
+    /// `DeploymentStrategy`.
+    pub struct RawDeploymentStrategy {
+        #[serde(rename = "type")]
+        pub type_: Option<String>,
+        pub rolling_update: Option<RawRollingUpdate>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// `RollingUpdateDeployment`.
+    pub struct RawRollingUpdate {
+        pub max_surge: Option<RawIntOrString>,
+        pub max_unavailable: Option<RawIntOrString>,
+    }
+    unmodelled {}
+}
+
+/// `intstr.IntOrString`: a YAML integer or string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawIntOrString {
+    Int(i64),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for RawIntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawIntOrString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a percentage such as \"25%\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Int(v.min(i64::MAX as u64) as i64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

@@ -43,6 +43,7 @@ pub const DEFAULT_VERSION: &str = "1.34";
 pub enum Workload {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
+    Deployment(Deployment),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -694,6 +695,7 @@ fn resolve(
             let (kind, key, w) = match obj {
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
                 Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,

@@ -340,7 +340,12 @@ impl Scheduler {
                     self.move_all_unschedulable(ctx);
                 }
             }
-            Change::Lease(_) | Change::LeasePlan { .. } | Change::ReplicaSet(_) => {}
+            Change::Lease(_)
+            | Change::LeasePlan { .. }
+            | Change::ReplicaSet(_)
+            | Change::ReplicaSetDeleted(_)
+            | Change::Deployment(_)
+            | Change::DeploymentDeleted(_) => {}
         }
     }
 
