@@ -35,6 +35,8 @@ pub struct Cluster {
     stopped: Vec<u32>,
     /// The cloud provider's view of the VMs.
     pub cloud: Cloud,
+    /// The scenario's Deployments (`namespace/name`), for per-workload outputs.
+    pub deployment_keys: Vec<String>,
 }
 
 impl Cluster {
@@ -82,6 +84,14 @@ impl Cluster {
             down: vec![0; s.nodes.len()],
             stopped: vec![0; s.nodes.len()],
             cloud: Cloud::default(),
+            deployment_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Deployment(d) => Some(d.key()),
+                    _ => None,
+                })
+                .collect(),
         };
         c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);
@@ -269,6 +279,10 @@ impl Cluster {
 
     fn fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
         let kind = self.faults[index].clone();
+        if kind.is_action() {
+            self.action(ctx, &kind);
+            return;
+        }
         // Lazy heartbeats: planned lease renewals stop where this fault would make them fail.
         if start {
             match &kind {
@@ -293,7 +307,10 @@ impl Cluster {
                         self.kubelets[m as usize].interrupt_lease_plan(ctx, &mut self.api);
                     }
                 }
-                FaultKind::TaintNodes { .. } | FaultKind::ControllerManagerRestart => {}
+                FaultKind::TaintNodes { .. }
+                | FaultKind::ControllerManagerRestart
+                | FaultKind::ScaleDeployment { .. }
+                | FaultKind::SetImage { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -418,6 +435,9 @@ impl Cluster {
                     "kube-controller-manager restarted".to_string(),
                 )
             }
+            FaultKind::ScaleDeployment { .. } | FaultKind::SetImage { .. } => {
+                unreachable!("actions are handled by Cluster::action")
+            }
             FaultKind::ApiServerUnavailable => {
                 self.api.net.set_api_down(start);
                 if start {
@@ -439,6 +459,62 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// A timeline action: the operator's kubectl request (which fails, and is recorded as
+    /// failed, while the API server is unreachable).
+    fn action(&mut self, ctx: &mut Engine<Event>, kind: &FaultKind) {
+        let (key, command, res) = match kind {
+            FaultKind::ScaleDeployment {
+                deployment,
+                replicas,
+            } => {
+                let n = *replicas;
+                let res = self
+                    .api
+                    .update_deployment(Caller::Operator, deployment, |d| d.replicas = n);
+                let name = deployment.split_once('/').map_or("", |x| x.1);
+                (
+                    deployment.clone(),
+                    format!("kubectl scale deployment/{name} --replicas={n}"),
+                    res,
+                )
+            }
+            FaultKind::SetImage {
+                deployment,
+                container,
+                image,
+            } => {
+                let res = self
+                    .api
+                    .update_deployment(Caller::Operator, deployment, |d| {
+                        for c in &mut d.template.spec.containers {
+                            if c.name == *container {
+                                c.image = image.clone();
+                            }
+                        }
+                    });
+                let name = deployment.split_once('/').map_or("", |x| x.1);
+                (
+                    deployment.clone(),
+                    format!("kubectl set image deployment/{name} {container}={image}"),
+                    res,
+                )
+            }
+            _ => return,
+        };
+        let (reason, message) = match res {
+            Ok(_) => ("ActionApplied", command),
+            Err(e) => ("ActionFailed", format!("{command}: {e}")),
+        };
+        ctx.record(Record {
+            t: ctx.now(),
+            reason,
+            source: "kubectl",
+            object: format!("Deployment/{key}"),
+            message,
+            fields: vec![("action", kind.name().to_string())],
+        });
+    }
+
     fn names(&self, machines: &[u32]) -> String {
         let names: Vec<&str> = machines
             .iter()

@@ -1,5 +1,6 @@
-//! kube-controller-manager's shared informer cache: nodes, node leases, pods and ReplicaSets,
-//! with the indexes the controllers need (pods by node, pods by owning ReplicaSet).
+//! kube-controller-manager's shared informer cache: nodes, node leases, pods, ReplicaSets and
+//! Deployments, with the indexes the controllers need (pods by node and by owning ReplicaSet,
+//! ReplicaSets by owning Deployment).
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
 

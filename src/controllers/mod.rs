@@ -1,5 +1,5 @@
 //! kube-controller-manager: leader election, one shared informer cache, and the controllers
-//! kubesim models — node lifecycle, taint eviction and ReplicaSet (one file each).
+//! kubesim models — node lifecycle, taint eviction, ReplicaSet, Deployment, pod GC (one file each).
 //!
 //! Architecture invariant: controllers observe the cache, decide, and send API requests; they
 //! never mutate objects in place. They run only while this process leads; a new leadership

@@ -8,3 +8,4 @@ mod fidelity;
 mod manifests;
 mod scenarios;
 mod support;
+mod workloads;

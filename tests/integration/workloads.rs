@@ -1,0 +1,290 @@
+//! Workload controllers end to end: Deployment rollouts (RollingUpdate bounds, Recreate,
+//! progress deadline, revision history), timeline actions and their input errors.
+
+use std::path::PathBuf;
+
+use kubesim::run::{run, RunOptions, RunOutput};
+use kubesim::scenario;
+
+use crate::support::*;
+
+const CLUSTER: &str = "name: w
+seed: 5
+duration: 10m
+cluster:
+  nodePools:
+  - name: w
+    count: 10
+    capacity: {cpu: \"16\", memory: 64Gi, pods: \"110\"}
+";
+
+fn deployment(name: &str, replicas: u32, strategy: &str, extra: &str) -> String {
+    format!(
+        "- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: {name}}}
+  spec:
+    replicas: {replicas}
+    {strategy}
+    {extra}
+    selector: {{matchLabels: {{app: {name}}}}}
+    template:
+      metadata: {{labels: {{app: {name}}}}}
+      spec:
+        containers:
+        - name: c
+          image: app:1
+          resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
+"
+    )
+}
+
+fn write_scenario(name: &str, text: &str) -> PathBuf {
+    let dir = scratch(name);
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run_text(name: &str, text: &str) -> RunOutput {
+    let p = write_scenario(name, text);
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    run(
+        &s,
+        &RunOptions {
+            check_invariants: true,
+            ..Default::default()
+        },
+    )
+}
+
+fn column(out: &RunOutput, name: &str) -> Vec<(f64, f64)> {
+    out.timeseries
+        .column(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn messages(out: &RunOutput, reason: &str) -> Vec<(f64, String)> {
+    out.records
+        .iter()
+        .filter(|r| r.reason == reason)
+        .map(|r| (r.t.as_nanos() as f64 / S as f64, r.message.clone()))
+        .collect()
+}
+
+// Issue 6 acceptance: a rolling update of a 100-replica Deployment with 25%/25% never exceeds
+// 125 pods (desired + maxSurge, rounded up) nor drops below 75 available (desired -
+// maxUnavailable, rounded down), asserted on the time series.
+#[test]
+fn rolling_update_of_100_replicas_stays_within_surge_and_unavailability() {
+    let text = format!(
+        "{CLUSTER}output: {{sampleInterval: 100ms}}
+workloads:
+{}timeline:
+- at: 2m
+  setImage: {{name: web, container: c, image: \"app:2\"}}
+",
+        deployment(
+            "web",
+            100,
+            "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%}}",
+            "minReadySeconds: 5"
+        )
+    );
+    let out = run_text("ru100", &text);
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
+    );
+    let pods = column(&out, "deploy_web_pods");
+    let available = column(&out, "deploy_web_available");
+    let updated = column(&out, "deploy_web_updated");
+    let max_pods = pods.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(max_pods <= 125.0, "{max_pods} pods at some sample");
+    assert!(max_pods > 100.0, "the rollout surged ({max_pods})");
+    let during: Vec<f64> = available
+        .iter()
+        .filter(|(t, _)| *t >= 120.0)
+        .map(|p| p.1)
+        .collect();
+    let min_avail = during.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        min_avail >= 75.0,
+        "{min_avail} available during the rollout"
+    );
+    assert!(
+        min_avail < 100.0,
+        "the rollout took pods down ({min_avail})"
+    );
+    let last = |v: &[(f64, f64)]| v.last().unwrap().1;
+    assert_eq!(last(&updated), 100.0);
+    assert_eq!(last(&available), 100.0);
+    assert_eq!(last(&pods), 100.0);
+    // The first step: a new ReplicaSet at 25 (ceil 25% of 100), the old one down by 25.
+    let scaling = messages(&out, "ScalingReplicaSet");
+    assert!(scaling[1].1.ends_with("from 0 to 25"), "{scaling:?}");
+    assert!(scaling[2].1.ends_with("from 100 to 75"), "{scaling:?}");
+}
+
+// recreate.go: old ReplicaSets to 0, and the new one only once no old pod is left (terminating
+// pods count: with a 5 s stop delay the new pods are created 5 s after the image change).
+#[test]
+fn recreate_waits_for_the_old_pods_to_be_gone() {
+    let text = format!(
+        "{CLUSTER}simulation: {{containerStopDelay: 5s, containerStartDelay: {{min: 1s, max: 1s}}}}
+workloads:
+{}timeline:
+- at: 1m
+  setImage: {{name: web, container: c, image: \"app:2\"}}
+",
+        deployment("web", 4, "strategy: {type: Recreate}", "")
+    );
+    let out = run_text("recreate", &text);
+    let scaling = messages(&out, "ScalingReplicaSet");
+    assert_eq!(scaling.len(), 3, "{scaling:?}");
+    assert_eq!(scaling[1].0, 60.0);
+    assert!(scaling[1].1.ends_with("from 4 to 0"), "{scaling:?}");
+    assert_eq!(scaling[2].0, 65.0, "{scaling:?}");
+    assert!(scaling[2].1.starts_with("Scaled up replica set web-"));
+    assert!(scaling[2].1.ends_with("from 0 to 4"));
+    // Never old and new pods at once.
+    let pods = column(&out, "deploy_web_pods");
+    assert!(pods.iter().all(|p| p.1 <= 4.0));
+}
+
+// progress.go: a rollout that cannot progress (pods that fit no node) reports
+// ProgressDeadlineExceeded at the resync one second after lastUpdateTime + deadline.
+#[test]
+fn progress_deadline_exceeded_one_second_after_the_deadline() {
+    let text = format!(
+        "{CLUSTER}workloads:
+{}",
+        deployment("big", 2, "", "progressDeadlineSeconds: 30")
+    )
+    .replace("cpu: 100m", "cpu: \"64\"");
+    let out = run_text("deadline", &text);
+    let t = messages(&out, "ProgressDeadlineExceeded");
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0].0, 31.0);
+    assert_eq!(
+        t[0].1,
+        format!(
+            "ReplicaSet {:?} has timed out progressing.",
+            out.records
+                .iter()
+                .find(|r| r.reason == "NewReplicaSetCreated")
+                .map(|r| r
+                    .message
+                    .trim_start_matches("Created new replica set ")
+                    .trim_matches('"')
+                    .to_string())
+                .unwrap()
+        )
+    );
+}
+
+// cleanupDeployment: old ReplicaSets beyond revisionHistoryLimit are deleted once scaled to 0.
+#[test]
+fn revision_history_limit_deletes_the_oldest_replica_sets() {
+    let text = format!(
+        "{CLUSTER}workloads:
+{}timeline:
+- {{at: 1m, setImage: {{name: web, container: c, image: \"app:2\"}}}}
+- {{at: 2m, setImage: {{name: web, container: c, image: \"app:3\"}}}}
+- {{at: 3m, setImage: {{name: web, container: c, image: \"app:4\"}}}}
+",
+        deployment("web", 2, "", "revisionHistoryLimit: 1")
+    );
+    let p = write_scenario("history", &text);
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let mut engine: kubesim::sim::Engine<kubesim::cluster::Event> = kubesim::sim::Engine::new(
+        kubesim::sim::Limits {
+            end: kubesim::sim::SimTime::from_secs(600),
+            max_events: 10_000_000,
+        },
+        None,
+    );
+    let mut c = kubesim::cluster::Cluster::build(&s, &mut engine);
+    engine.run_until(kubesim::sim::SimTime::from_secs(600), |ctx, ev| {
+        c.handle(ctx, ev)
+    });
+    let rss = c.api.replicasets();
+    assert_eq!(rss.len(), 2, "{:?}", rss.keys().collect::<Vec<_>>());
+    let revs: Vec<&str> = rss
+        .values()
+        .map(|r| r.meta.annotations["deployment.kubernetes.io/revision"].as_str())
+        .collect();
+    let mut revs = revs;
+    revs.sort();
+    assert_eq!(revs, vec!["3", "4"]);
+    let d = &c.api.deployments()["default/web"];
+    assert_eq!(d.meta.annotations["deployment.kubernetes.io/revision"], "4");
+    assert_eq!(d.status.updated_replicas, 2);
+}
+
+fn load_err(name: &str, text: &str) -> String {
+    let p = write_scenario(name, text);
+    let e = scenario::load(&p, &[]).expect_err("must fail");
+    e.to_string()
+}
+
+#[test]
+fn deployment_input_errors_name_the_field() {
+    let d = deployment(
+        "web",
+        2,
+        "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: oops}}",
+        "",
+    );
+    let e = load_err("e1", &format!("{CLUSTER}workloads:\n{d}"));
+    assert!(e.contains("spec.strategy.rollingUpdate.maxSurge"), "{e}");
+    assert!(e.contains("a valid percent string"), "{e}");
+
+    let d = deployment("web", 2, "strategy: {type: Recreat}", "");
+    let e = load_err("e2", &format!("{CLUSTER}workloads:\n{d}"));
+    assert!(
+        e.contains("spec.strategy.type") && e.contains("Recreate"),
+        "{e}"
+    );
+
+    let d = deployment(
+        "web",
+        2,
+        "strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 0%}}",
+        "",
+    );
+    let e = load_err("e3", &format!("{CLUSTER}workloads:\n{d}"));
+    assert!(e.contains("may not be 0 when `maxSurge` is 0"), "{e}");
+
+    let d = deployment("web", 2, "", "");
+    let e = load_err(
+        "e4",
+        &format!("{CLUSTER}workloads:\n{d}timeline:\n- {{at: 1m, scaleDeployment: {{name: wbe, replicas: 3}}}}\n"),
+    );
+    assert!(
+        e.contains("timeline[0].scaleDeployment.name") && e.contains("web"),
+        "{e}"
+    );
+
+    let e = load_err(
+        "e5",
+        &format!("{CLUSTER}workloads:\n{d}timeline:\n- {{at: 1m, setImage: {{name: web, container: cc, image: x}}}}\n"),
+    );
+    assert!(
+        e.contains("timeline[0].setImage.container") && e.contains("did you mean `c`"),
+        "{e}"
+    );
+
+    let e = load_err(
+        "e6",
+        &format!("{CLUSTER}workloads:\n{d}timeline:\n- {{at: 1m, duration: 1m, setImage: {{name: web, container: c, image: x}}}}\n"),
+    );
+    assert!(e.contains("instantaneous"), "{e}");
+
+    let e = load_err(
+        "e7",
+        &format!("{CLUSTER}workloads:\n{d}expect:\n- deployment: {{name: web, progressing: NewReplicaSetAvaliable}}\n"),
+    );
+    assert!(e.contains("NewReplicaSetAvailable"), "{e}");
+}
