@@ -23,6 +23,11 @@ pub struct KcmCache {
     pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
     /// Every pod (terminating and terminal too) by owning ReplicaSet.
     pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
+    /// Active pods without a controller, by (namespace, label key, label value), for
+    /// adoption by a ReplicaSet whose selector matches.
+    pub orphans_by_label: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// The same pods by namespace (selectors with only matchExpressions).
+    pub orphans_by_ns: BTreeMap<String, BTreeSet<String>>,
     /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
     /// costs O(1) to count, not O(pods).
     pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
@@ -120,6 +125,10 @@ impl KcmCache {
             }
             Change::Pod(p) => {
                 let key = p.key();
+                if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_orphan(&old, &key, false);
+                }
+                self.index_orphan(p, &key, true);
                 if let Some(n) = &p.spec.node_name {
                     self.pods_by_node
                         .entry(n.clone())
@@ -146,6 +155,10 @@ impl KcmCache {
             }
             Change::PodDeleted(p) => {
                 let key = p.key();
+                if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_orphan(&old, &key, false);
+                }
+                self.index_orphan(p, &key, false);
                 if let Some(n) = &p.spec.node_name {
                     remove_index(&mut self.pods_by_node, n, &key);
                 }
@@ -185,6 +198,51 @@ impl KcmCache {
                 Previous::None
             }
         }
+    }
+
+    fn index_orphan(&mut self, p: &Pod, key: &str, add: bool) {
+        let orphan = add && p.meta.controller_ref().is_none() && is_active(p);
+        let ns = &p.meta.namespace;
+        for (k, v) in &p.meta.labels {
+            let bucket = (ns.clone(), k.clone(), v.clone());
+            if orphan {
+                self.orphans_by_label
+                    .entry(bucket)
+                    .or_default()
+                    .insert(key.to_string());
+            } else if let Some(set) = self.orphans_by_label.get_mut(&bucket) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.orphans_by_label.remove(&bucket);
+                }
+            }
+        }
+        if orphan {
+            self.orphans_by_ns
+                .entry(ns.clone())
+                .or_default()
+                .insert(key.to_string());
+        } else {
+            remove_index(&mut self.orphans_by_ns, ns, key);
+        }
+    }
+
+    /// Orphan pods in `namespace` that `selector` matches (`ClaimPods` candidates).
+    pub fn orphans_matching(&self, namespace: &str, selector: &LabelSelector) -> Vec<Arc<Pod>> {
+        let candidates = match selector.match_labels.iter().next() {
+            Some((k, v)) => {
+                self.orphans_by_label
+                    .get(&(namespace.to_string(), k.clone(), v.clone()))
+            }
+            None => self.orphans_by_ns.get(namespace),
+        };
+        candidates
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .filter(|p| selector.matches(&p.meta.labels))
+            .cloned()
+            .collect()
     }
 
     /// The ReplicaSets a Deployment controls, oldest first.

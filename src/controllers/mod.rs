@@ -13,6 +13,7 @@ pub mod deployment_util;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod podgc;
+pub mod podranking;
 pub mod ratelimit;
 #[cfg(test)]
 mod reference_tests;
@@ -290,6 +291,22 @@ impl ControllerManager {
                     self.nlc.on_pod_update(ctx, api, &self.cache, p);
                 }
                 self.rs.observe_pod(ctx, p);
+                // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
+                if p.meta.controller_ref().is_none() && cache::is_active(p) {
+                    let matching: Vec<String> = self
+                        .cache
+                        .replicasets
+                        .values()
+                        .filter(|r| {
+                            r.meta.namespace == p.meta.namespace
+                                && r.selector.matches(&p.meta.labels)
+                        })
+                        .map(|r| r.key())
+                        .collect();
+                    for k in matching {
+                        self.rs.enqueue(ctx, &k);
+                    }
+                }
             }
             (Change::PodDeleted(p), _) => {
                 self.taint.on_pod_deleted(ctx, &p.key());

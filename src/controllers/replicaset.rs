@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
@@ -20,6 +21,8 @@ use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 const SOURCE: &str = "replicaset-controller";
 /// `BurstReplicas`: at most this many creations or deletions per sync.
 const BURST_REPLICAS: usize = 500;
+/// `SlowStartInitialBatchSize`.
+const SLOW_START_INITIAL_BATCH_SIZE: usize = 1;
 /// The apiserver's `generateName` suffix alphabet (no vowels, no confusable digits).
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -81,15 +84,19 @@ impl ReplicaSetController {
             return;
         };
         let active_keys = cache.active_by_owner.get(rs_key);
-        let active: Vec<&std::sync::Arc<Pod>> = active_keys
+        let mut active: Vec<std::sync::Arc<Pod>> = active_keys
             .into_iter()
             .flatten()
-            .filter_map(|k| cache.pods.get(k))
+            .filter_map(|k| cache.pods.get(k).cloned())
             .collect();
+        if rs.meta.deletion_timestamp.is_none() {
+            active.extend(self.adopt_orphans(api, cache, &rs));
+        }
+        let active: Vec<&std::sync::Arc<Pod>> = active.iter().collect();
         // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
         // status is written either way (replica_set.go `syncReplicaSet`).
         if !self.expected_creates.contains_key(rs_key) {
-            self.manage_replicas(ctx, api, &rs, &active);
+            self.manage_replicas(ctx, api, cache, &rs, &active);
         }
         self.update_status(ctx, api, &rs, &active);
     }
@@ -136,11 +143,47 @@ impl ReplicaSetController {
         }
     }
 
-    /// `manageReplicas`: create or delete the difference (at most the burst per sync).
+    /// `ClaimPods` (adoption half): active pods without a controller whose labels the
+    /// selector matches get this ReplicaSet as their controller owner reference, and count
+    /// from this sync on.
+    fn adopt_orphans(
+        &mut self,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        rs: &ReplicaSet,
+    ) -> Vec<std::sync::Arc<Pod>> {
+        let mut adopted = Vec::new();
+        for p in cache.orphans_matching(&rs.meta.namespace, &rs.selector) {
+            let owner = OwnerRef {
+                kind: "ReplicaSet".into(),
+                name: rs.meta.name.clone(),
+                controller: true,
+            };
+            let res = api.update_pod(Caller::ControllerManager, &p.key(), |x| {
+                if x.meta.controller_ref().is_none() {
+                    x.meta.owner_references.push(owner);
+                }
+            });
+            if let Ok(np) = res {
+                let ours = np
+                    .meta
+                    .controller_ref()
+                    .is_some_and(|o| o.kind == "ReplicaSet" && o.name == rs.meta.name);
+                if ours && super::cache::is_active(&np) {
+                    adopted.push(np);
+                }
+            }
+        }
+        adopted
+    }
+
+    /// `manageReplicas`: create the difference in slow-start batches, or delete the
+    /// surplus in `ActivePodsWithRanks` order (at most the burst per sync).
     fn manage_replicas(
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
+        cache: &KcmCache,
         rs: &ReplicaSet,
         active: &[&std::sync::Arc<Pod>],
     ) {
@@ -150,35 +193,23 @@ impl ReplicaSetController {
         let want = rs.replicas.max(0) as usize;
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
-            for _ in 0..n {
-                if !self.create_pod(ctx, api, rs) {
-                    // The workqueue retries a failed sync later (rate-limited requeue).
-                    if self.queued.insert(rs_key.to_string()) {
-                        let ev = Event::ReplicaSetSync {
-                            gen: self.gen,
-                            rs: rs_key.to_string(),
-                        };
-                        ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
-                    }
-                    break;
+            let created = slow_start_batch(n, SLOW_START_INITIAL_BATCH_SIZE, || {
+                self.create_pod(ctx, api, rs)
+            });
+            if created < n {
+                // The workqueue retries a failed sync later (rate-limited requeue).
+                if self.queued.insert(rs_key.to_string()) {
+                    let ev = Event::ReplicaSetSync {
+                        gen: self.gen,
+                        rs: rs_key.to_string(),
+                    };
+                    ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
                 }
             }
         } else if count > want {
-            let mut active: Vec<&std::sync::Arc<Pod>> = active.to_vec();
-            // Deletion ranking (simplified `ActivePods` order): unscheduled, then pending, then
-            // not ready, then the newest first.
-            active.sort_by_key(|p| {
-                (
-                    p.spec.node_name.is_some(),
-                    p.status.phase != PodPhase::Pending,
-                    p.condition(PodConditionType::Ready)
-                        .is_some_and(|c| c.status == ConditionStatus::True),
-                    std::cmp::Reverse(p.meta.creation_timestamp),
-                    p.meta.name.clone(),
-                )
-            });
             let n = (count - want).min(BURST_REPLICAS);
-            for p in active.into_iter().take(n) {
+            let victims = pods_to_delete(cache, rs, active, n, ctx.now());
+            for p in victims {
                 let key = p.key();
                 if api
                     .delete_pod(Caller::ControllerManager, &key, None)
@@ -249,6 +280,49 @@ impl ReplicaSetController {
         }
         false
     }
+}
+
+/// `getPodsToDelete`: all of them when every pod goes, otherwise the first `n` in
+/// `ActivePodsWithRanks` order, ranked by the active related pods (those of every ReplicaSet of
+/// the same Deployment) on the same node.
+fn pods_to_delete<'a>(
+    cache: &KcmCache,
+    rs: &ReplicaSet,
+    active: &[&'a std::sync::Arc<Pod>],
+    n: usize,
+    now: SimTime,
+) -> Vec<&'a std::sync::Arc<Pod>> {
+    if n >= active.len() {
+        return active.to_vec();
+    }
+    let siblings: Vec<String> = match super::cache::deployment_of(rs) {
+        Some(d) => cache
+            .rs_by_deployment
+            .get(&d)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default(),
+        None => vec![rs.key()],
+    };
+    let mut on_node: BTreeMap<Option<&str>, usize> = BTreeMap::new();
+    for k in &siblings {
+        for pk in cache.active_by_owner.get(k).into_iter().flatten() {
+            if let Some(p) = cache.pods.get(pk) {
+                *on_node.entry(p.spec.node_name.as_deref()).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(RankedPod, &std::sync::Arc<Pod>)> = active
+        .iter()
+        .map(|p| {
+            let rank = on_node
+                .get(&p.spec.node_name.as_deref())
+                .copied()
+                .unwrap_or(0);
+            (RankedPod::of(p, rank), *p)
+        })
+        .collect();
+    ranked.sort_by(|a, b| compare(&a.0, &b.0, now).then_with(|| a.1.meta.name.cmp(&b.1.meta.name)));
+    ranked.into_iter().take(n).map(|(_, p)| p).collect()
 }
 
 /// `podutil.IsPodReady`.

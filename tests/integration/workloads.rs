@@ -288,3 +288,63 @@ fn deployment_input_errors_name_the_field() {
     );
     assert!(e.contains("NewReplicaSetAvailable"), "{e}");
 }
+
+fn run_cluster(name: &str, text: &str, secs: u64) -> kubesim::cluster::Cluster {
+    let p = write_scenario(name, text);
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let end = kubesim::sim::SimTime::from_secs(secs);
+    let mut engine: kubesim::sim::Engine<kubesim::cluster::Event> = kubesim::sim::Engine::new(
+        kubesim::sim::Limits {
+            end,
+            max_events: 10_000_000,
+        },
+        None,
+    );
+    let mut c = kubesim::cluster::Cluster::build(&s, &mut engine);
+    engine.run_until(end, |ctx, ev| c.handle(ctx, ev));
+    c
+}
+
+// replica_set.go ClaimPods: an orphan pod whose labels the selector matches is adopted (it
+// gets the ReplicaSet as controller owner) and counts toward the replicas.
+#[test]
+fn replica_set_adopts_a_matching_orphan_pod() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: stray, labels: {{app: x}}}}
+  spec: {{containers: [{{name: c, image: app:1}}]}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: other, labels: {{app: y}}}}
+  spec: {{containers: [{{name: c, image: app:1}}]}}
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {{name: x}}
+  spec:
+    replicas: 3
+    selector: {{matchLabels: {{app: x}}}}
+    template:
+      metadata: {{labels: {{app: x}}}}
+      spec: {{containers: [{{name: c, image: app:1}}]}}
+"
+    );
+    let c = run_cluster("adopt", &text, 30);
+    let pods = c.api.pods();
+    let stray = &pods["default/stray"];
+    assert_eq!(
+        stray
+            .meta
+            .controller_ref()
+            .map(|o| (o.kind.as_str(), o.name.as_str())),
+        Some(("ReplicaSet", "x"))
+    );
+    assert!(pods["default/other"].meta.controller_ref().is_none());
+    let owned = pods
+        .values()
+        .filter(|p| p.meta.controller_ref().is_some_and(|o| o.name == "x"))
+        .count();
+    assert_eq!(owned, 3, "the stray pod plus two created");
+    assert_eq!(c.api.replicasets()["default/x"].status.replicas, 3);
+}
