@@ -254,8 +254,8 @@ impl Cluster {
                     self.api.create_pod(Caller::Operator, p).map(|_| ()),
                 ),
                 Workload::ReplicaSet(rs) => (
-                    "ReplicaSet",
-                    rs.key(),
+                    rs.kind.as_str(),
+                    pod_key_of(&rs.meta.namespace, &rs.meta.name),
                     self.api.create_replicaset(Caller::Operator, rs).map(|_| ()),
                 ),
                 Workload::Deployment(d) => (
@@ -545,6 +545,10 @@ impl Cluster {
             }
         }
     }
+}
+
+fn pod_key_of(namespace: &str, name: &str) -> String {
+    crate::model::pod_key(namespace, name)
 }
 
 /// The kubelet of `machine` if it still runs the process generation `gen`.

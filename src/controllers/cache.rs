@@ -80,11 +80,10 @@ pub fn is_active(p: &Pod) -> bool {
     !p.is_terminating() && !p.status.phase.is_terminal()
 }
 
-fn owner_key(p: &Pod) -> Option<String> {
-    p.meta
-        .controller_ref()
-        .filter(|o| o.kind == "ReplicaSet")
-        .map(|o| pod_key(&p.meta.namespace, &o.name))
+/// The key of the ReplicaSet (or ReplicationController) controlling a pod.
+pub fn owner_key(p: &Pod) -> Option<String> {
+    let o = p.meta.controller_ref()?;
+    ReplicaSetKind::from_owner_kind(&o.kind).map(|k| k.key(&p.meta.namespace, &o.name))
 }
 
 /// The Deployment controlling a ReplicaSet, as a `namespace/name` key.

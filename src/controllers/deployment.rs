@@ -262,6 +262,7 @@ impl Sync<'_, '_> {
             .match_labels
             .insert(POD_TEMPLATE_HASH_LABEL.into(), hash.clone());
         let mut rs = ReplicaSet {
+            kind: ReplicaSetKind::ReplicaSet,
             meta: ObjectMeta {
                 name: format!("{}-{hash}", d.meta.name),
                 namespace: d.meta.namespace.clone(),

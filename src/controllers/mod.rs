@@ -228,10 +228,9 @@ impl ControllerManager {
     /// `deletePod` of the Deployment controller: a Recreate rollout waits for the old pods to
     /// be gone, so their deletion wakes it.
     fn pod_gone_for_recreate(&mut self, ctx: &mut Engine<Event>, p: &crate::model::Pod) {
-        let Some(owner) = p.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+        let Some(rs_key) = cache::owner_key(p) else {
             return;
         };
-        let rs_key = crate::model::pod_key(&p.meta.namespace, &owner.name);
         let Some(d_key) = self
             .cache
             .replicasets

@@ -18,7 +18,13 @@ use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
-const SOURCE: &str = "replicaset-controller";
+/// The event source of each kind's controller.
+fn source(rs: &ReplicaSet) -> &'static str {
+    match rs.kind {
+        ReplicaSetKind::ReplicaSet => "replicaset-controller",
+        ReplicaSetKind::ReplicationController => "replication-controller",
+    }
+}
 /// `BurstReplicas`: at most this many creations or deletions per sync.
 const BURST_REPLICAS: usize = 500;
 /// `SlowStartInitialBatchSize`.
@@ -58,10 +64,9 @@ impl ReplicaSetController {
     }
 
     pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
-        let Some(owner) = pod.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+        let Some(rs) = super::cache::owner_key(pod) else {
             return;
         };
-        let rs = pod_key(&pod.meta.namespace, &owner.name);
         if let Some(exp) = self.expected_creates.get_mut(&rs) {
             exp.remove(&pod.meta.name);
             if exp.is_empty() {
@@ -155,7 +160,7 @@ impl ReplicaSetController {
         let mut adopted = Vec::new();
         for p in cache.orphans_matching(&rs.meta.namespace, &rs.selector) {
             let owner = OwnerRef {
-                kind: "ReplicaSet".into(),
+                kind: rs.kind.as_str().into(),
                 name: rs.meta.name.clone(),
                 controller: true,
             };
@@ -168,7 +173,7 @@ impl ReplicaSetController {
                 let ours = np
                     .meta
                     .controller_ref()
-                    .is_some_and(|o| o.kind == "ReplicaSet" && o.name == rs.meta.name);
+                    .is_some_and(|o| o.kind == rs.kind.as_str() && o.name == rs.meta.name);
                 if ours && super::cache::is_active(&np) {
                     adopted.push(np);
                 }
@@ -218,8 +223,8 @@ impl ReplicaSetController {
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulDelete",
-                        source: SOURCE,
-                        object: format!("ReplicaSet/{rs_key}"),
+                        source: source(rs),
+                        object: rs.object_ref(),
                         message: format!("Deleted pod: {}", p.meta.name),
                         fields: vec![],
                     });
@@ -249,7 +254,7 @@ impl ReplicaSetController {
                     labels: rs.template.labels.clone(),
                     annotations: rs.template.annotations.clone(),
                     owner_references: vec![OwnerRef {
-                        kind: "ReplicaSet".into(),
+                        kind: rs.kind.as_str().into(),
                         name: rs.meta.name.clone(),
                         controller: true,
                     }],
@@ -267,8 +272,8 @@ impl ReplicaSetController {
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulCreate",
-                        source: SOURCE,
-                        object: format!("ReplicaSet/{}", rs.key()),
+                        source: source(rs),
+                        object: rs.object_ref(),
                         message: format!("Created pod: {name}"),
                         fields: vec![],
                     });

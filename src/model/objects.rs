@@ -539,8 +539,42 @@ pub struct PodTemplate {
     pub spec: PodSpec,
 }
 
+/// A ReplicaSet, or a `v1` ReplicationController (the same controller runs both, as upstream's
+/// ReplicationManager wraps the ReplicaSet controller).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReplicaSetKind {
+    #[default]
+    ReplicaSet,
+    ReplicationController,
+}
+
+impl ReplicaSetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaSetKind::ReplicaSet => "ReplicaSet",
+            ReplicaSetKind::ReplicationController => "ReplicationController",
+        }
+    }
+    /// The key of the object named `namespace/name` of this kind: ReplicationControllers are
+    /// keyed `rc:namespace/name`, so that a ReplicaSet of the same name is another object.
+    pub fn key(self, namespace: &str, name: &str) -> String {
+        match self {
+            ReplicaSetKind::ReplicaSet => pod_key(namespace, name),
+            ReplicaSetKind::ReplicationController => format!("rc:{}", pod_key(namespace, name)),
+        }
+    }
+    pub fn from_owner_kind(kind: &str) -> Option<ReplicaSetKind> {
+        match kind {
+            "ReplicaSet" => Some(ReplicaSetKind::ReplicaSet),
+            "ReplicationController" => Some(ReplicaSetKind::ReplicationController),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaSet {
+    pub kind: ReplicaSetKind,
     pub meta: ObjectMeta,
     pub replicas: i32,
     pub selector: LabelSelector,
@@ -633,7 +667,15 @@ pub struct DeploymentCondition {
 
 impl ReplicaSet {
     pub fn key(&self) -> String {
-        pod_key(&self.meta.namespace, &self.meta.name)
+        self.kind.key(&self.meta.namespace, &self.meta.name)
+    }
+    /// `Kind/namespace/name`, as records name objects.
+    pub fn object_ref(&self) -> String {
+        format!(
+            "{}/{}",
+            self.kind.as_str(),
+            pod_key(&self.meta.namespace, &self.meta.name)
+        )
     }
 }
 

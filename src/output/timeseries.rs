@@ -219,10 +219,10 @@ impl Sampler {
                 if p.is_terminating() || p.status.phase.is_terminal() {
                     continue;
                 }
-                let Some(o) = p.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+                let Some(o) = crate::controllers::cache::owner_key(p) else {
                     continue;
                 };
-                if let Some(i) = rs_owner.get(pod_key(&p.meta.namespace, &o.name).as_str()) {
+                if let Some(i) = rs_owner.get(o.as_str()) {
                     pods[*i] += 1;
                 }
             }

@@ -41,7 +41,14 @@ pub enum Object {
     Deployment(Deployment),
 }
 
-pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "Deployment", "List"];
+pub const KINDS: &[&str] = &[
+    "Node",
+    "Pod",
+    "ReplicaSet",
+    "ReplicationController",
+    "Deployment",
+    "List",
+];
 
 /// Converts one manifest (a `List` expands to its items).
 pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputError> {
@@ -53,14 +60,14 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     })?;
     let api_version = raw.api_version.clone().unwrap_or_default();
     let want_api = match kind.as_str() {
-        "Node" | "Pod" | "List" => "v1",
+        "Node" | "Pod" | "List" | "ReplicationController" => "v1",
         "ReplicaSet" | "Deployment" => "apps/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, Deployment and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -106,7 +113,9 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
             pod.spec = pod_spec(spec, &kind, "spec.", ctx)?;
             Ok(vec![Object::Pod(pod)])
         }
-        "ReplicaSet" => replicaset(meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)]),
+        "ReplicaSet" | "ReplicationController" => {
+            replicaset(&kind, meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)])
+        }
         "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
         _ => unreachable!(),
     }
@@ -559,22 +568,46 @@ fn workload_parts(
     if min_ready_seconds < 0 {
         return Err(ctx.err("spec.minReadySeconds", "must be greater than or equal to 0"));
     }
-    let sel = spec
-        .selector
+    let template = spec
+        .template
         .take()
-        .ok_or_else(|| ctx.err("spec.selector", format!("a {kind} needs a selector")))?;
-    let selector = label_selector(&sel, ctx, "spec.selector")?;
+        .ok_or_else(|| ctx.err("spec.template", format!("a {kind} needs a pod template")))?;
+    let tmeta = template.metadata.unwrap_or_default();
+    let selector = if kind == "ReplicationController" {
+        // A plain label map; empty or absent defaults to the template's labels
+        // (SetDefaults_ReplicationController).
+        let map: BTreeMap<String, String> = match spec.selector.take() {
+            None => BTreeMap::new(),
+            Some(v) => serde_yaml::from_value(v).map_err(|e| {
+                ctx.err(
+                    "spec.selector",
+                    format!("a ReplicationController selector is a map of label values: {e}"),
+                )
+            })?,
+        };
+        LabelSelector {
+            match_labels: if map.is_empty() {
+                tmeta.labels.clone()
+            } else {
+                map
+            },
+            match_expressions: Vec::new(),
+        }
+    } else {
+        let v = spec
+            .selector
+            .take()
+            .ok_or_else(|| ctx.err("spec.selector", format!("a {kind} needs a selector")))?;
+        let sel: RawLabelSelector = serde_yaml::from_value(v)
+            .map_err(|e| ctx.err("spec.selector", format!("not a label selector: {e}")))?;
+        label_selector(&sel, ctx, "spec.selector")?
+    };
     if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
         return Err(ctx.err(
             "spec.selector",
             format!("empty selector is invalid for {kind}"),
         ));
     }
-    let template = spec
-        .template
-        .take()
-        .ok_or_else(|| ctx.err("spec.template", format!("a {kind} needs a pod template")))?;
-    let tmeta = template.metadata.unwrap_or_default();
     ctx.warn_unmodelled(kind, "spec.template.metadata.", tmeta.unmodelled());
     if !selector.matches(&tmeta.labels) {
         return Err(ctx.err(
@@ -597,15 +630,18 @@ fn workload_parts(
     })
 }
 
+/// An `apps/v1` ReplicaSet or a `v1` ReplicationController.
 fn replicaset(
+    kind: &str,
     meta: RawObjectMeta,
     mut spec: RawSpec,
     ctx: &mut Ctx,
 ) -> Result<ReplicaSet, InputError> {
-    reject_foreign(&spec, "ReplicaSet", ctx, DEPLOYMENT_ONLY_FIELDS)?;
+    reject_foreign(&spec, kind, ctx, DEPLOYMENT_ONLY_FIELDS)?;
     let name = object_name(&meta, ctx)?;
-    let w = workload_parts("ReplicaSet", &mut spec, ctx)?;
+    let w = workload_parts(kind, &mut spec, ctx)?;
     Ok(ReplicaSet {
+        kind: ReplicaSetKind::from_owner_kind(kind).unwrap_or_default(),
         meta: object_meta(meta, name),
         replicas: w.replicas,
         selector: w.selector,

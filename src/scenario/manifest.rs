@@ -91,7 +91,9 @@ k8s_struct! {
         pub scheduler_name: Option<String>,
         // ReplicaSetSpec and DeploymentSpec
         pub replicas: Option<i32>,
-        pub selector: Option<RawLabelSelector>,
+        /// A `LabelSelector` (ReplicaSet, Deployment) or a plain label map
+        /// (ReplicationController); which one is decided by the kind.
+        pub selector: Option<serde_yaml::Value>,
         pub template: Option<RawPodTemplate>,
         pub min_ready_seconds: Option<i32>,
         pub strategy: Option<RawDeploymentStrategy>,

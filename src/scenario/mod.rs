@@ -715,7 +715,7 @@ fn resolve(
         for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut warnings)? {
             let (kind, key, w) = match obj {
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
-                Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::ReplicaSet(rs) => (rs.kind.as_str(), rs.key(), Workload::ReplicaSet(rs)),
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(

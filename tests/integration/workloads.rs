@@ -348,3 +348,70 @@ fn replica_set_adopts_a_matching_orphan_pod() {
     assert_eq!(owned, 3, "the stray pod plus two created");
     assert_eq!(c.api.replicasets()["default/x"].status.replicas, 3);
 }
+
+// A v1 ReplicationController runs the ReplicaSet controller (upstream ReplicationManager):
+// plain-map selector, defaulted from the template labels when absent; events from
+// `replication-controller`; a ReplicaSet of the same name is another object.
+#[test]
+fn replication_controller_manifest_runs_unchanged() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: v1
+  kind: ReplicationController
+  metadata: {{name: nginx}}
+  spec:
+    replicas: 3
+    selector: {{app: nginx}}
+    template:
+      metadata: {{labels: {{app: nginx}}}}
+      spec: {{containers: [{{name: nginx, image: nginx}}]}}
+- apiVersion: v1
+  kind: ReplicationController
+  metadata: {{name: defaulted}}
+  spec:
+    replicas: 1
+    template:
+      metadata: {{labels: {{app: d}}}}
+      spec: {{containers: [{{name: c, image: x}}]}}
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {{name: nginx}}
+  spec:
+    replicas: 1
+    selector: {{matchLabels: {{app: other}}}}
+    template:
+      metadata: {{labels: {{app: other}}}}
+      spec: {{containers: [{{name: c, image: x}}]}}
+"
+    );
+    let out = run_text("rc", &text);
+    let creates: Vec<(&str, &str)> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "SuccessfulCreate")
+        .map(|r| (r.source, r.object.as_str()))
+        .collect();
+    let rc = creates
+        .iter()
+        .filter(|c| {
+            **c == (
+                "replication-controller",
+                "ReplicationController/default/nginx",
+            )
+        })
+        .count();
+    assert_eq!(rc, 3, "{creates:?}");
+    assert!(creates.contains(&(
+        "replication-controller",
+        "ReplicationController/default/defaulted"
+    )));
+    assert!(creates.contains(&("replicaset-controller", "ReplicaSet/default/nginx")));
+    assert_eq!(out.final_pods, 5);
+
+    let bad = text.replace(
+        "selector: {app: nginx}",
+        "selector: {matchLabels: {app: nginx}}",
+    );
+    let e = load_err("rc-bad", &bad);
+    assert!(e.contains("spec.selector"), "{e}");
+}
