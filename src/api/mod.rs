@@ -653,16 +653,67 @@ impl ApiServer {
         Ok(new)
     }
 
-    /// DELETE a ReplicaSet (its pods are left to the garbage collector).
-    pub fn delete_replicaset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
+    /// DELETE a ReplicaSet (or ReplicationController) with a propagation policy: Background
+    /// removes it at once (the garbage collector then deletes its pods); Foreground and Orphan
+    /// set `deletionTimestamp` and the `foregroundDeletion` / `orphan` finalizer, which the
+    /// garbage collector removes when it is done.
+    pub fn delete_replicaset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        policy: PropagationPolicy,
+    ) -> Result<Deletion, ApiError> {
         self.check(caller)?;
         let rs = self
             .replicasets
-            .remove(key)
+            .get(key)
+            .cloned()
             .ok_or_else(|| ApiError::NotFound(format!("ReplicaSet/{key}")))?;
-        self.next_rv();
-        self.outbox
-            .push((Watcher::ControllerManager, Change::ReplicaSetDeleted(rs)));
+        if rs.meta.deletion_timestamp.is_some() {
+            return Ok(Deletion::Terminating);
+        }
+        match finalizer_for(policy) {
+            None if rs.meta.finalizers.is_empty() => {
+                self.remove_replicaset(key);
+                Ok(Deletion::Removed)
+            }
+            f => {
+                let now = self.now;
+                self.update_replicaset(caller, key, |r| {
+                    r.meta.deletion_timestamp = Some(now);
+                    if let Some(f) = f {
+                        if !r.meta.finalizers.iter().any(|x| x == f) {
+                            r.meta.finalizers.push(f.to_string());
+                        }
+                    }
+                })?;
+                Ok(Deletion::Terminating)
+            }
+        }
+    }
+
+    fn remove_replicaset(&mut self, key: &str) {
+        if let Some(rs) = self.replicasets.remove(key) {
+            self.next_rv();
+            self.outbox
+                .push((Watcher::ControllerManager, Change::ReplicaSetDeleted(rs)));
+        }
+    }
+
+    /// Removes a finalizer from a ReplicaSet; a ReplicaSet being deleted goes when its last
+    /// finalizer does.
+    pub fn remove_replicaset_finalizer(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        finalizer: &str,
+    ) -> Result<(), ApiError> {
+        let rs = self.update_replicaset(caller, key, |r| {
+            r.meta.finalizers.retain(|f| f != finalizer)
+        })?;
+        if rs.meta.deletion_timestamp.is_some() && rs.meta.finalizers.is_empty() {
+            self.remove_replicaset(key);
+        }
         Ok(())
     }
 
@@ -688,6 +739,67 @@ impl ApiServer {
         self.outbox
             .push((Watcher::ControllerManager, Change::Deployment(d.clone())));
         Ok(d)
+    }
+
+    /// DELETE a Deployment with a propagation policy (as [`ApiServer::delete_replicaset`]).
+    pub fn delete_deployment(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        policy: PropagationPolicy,
+    ) -> Result<Deletion, ApiError> {
+        self.check(caller)?;
+        let d = self
+            .deployments
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Deployment/{key}")))?;
+        if d.meta.deletion_timestamp.is_some() {
+            return Ok(Deletion::Terminating);
+        }
+        match finalizer_for(policy) {
+            None if d.meta.finalizers.is_empty() => {
+                self.remove_deployment(key);
+                Ok(Deletion::Removed)
+            }
+            f => {
+                let now = self.now;
+                self.update_deployment(caller, key, |x| {
+                    x.meta.deletion_timestamp = Some(now);
+                    if let Some(f) = f {
+                        if !x.meta.finalizers.iter().any(|y| y == f) {
+                            x.meta.finalizers.push(f.to_string());
+                        }
+                    }
+                })?;
+                Ok(Deletion::Terminating)
+            }
+        }
+    }
+
+    fn remove_deployment(&mut self, key: &str) {
+        if let Some(d) = self.deployments.remove(key) {
+            self.next_rv();
+            self.outbox
+                .push((Watcher::ControllerManager, Change::DeploymentDeleted(d)));
+        }
+    }
+
+    /// Removes a finalizer from a Deployment (which goes with its last finalizer when it is
+    /// being deleted).
+    pub fn remove_deployment_finalizer(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        finalizer: &str,
+    ) -> Result<(), ApiError> {
+        let d = self.update_deployment(caller, key, |x| {
+            x.meta.finalizers.retain(|f| f != finalizer)
+        })?;
+        if d.meta.deletion_timestamp.is_some() && d.meta.finalizers.is_empty() {
+            self.remove_deployment(key);
+        }
+        Ok(())
     }
 
     /// PUT a Deployment (spec, metadata or status); `metadata.generation` is bumped when the
@@ -735,7 +847,14 @@ impl ApiServer {
     }
 }
 
-/// The name Kubernetes gives each caller as an event source.
+fn finalizer_for(policy: PropagationPolicy) -> Option<&'static str> {
+    match policy {
+        PropagationPolicy::Background => None,
+        PropagationPolicy::Foreground => Some(FINALIZER_FOREGROUND),
+        PropagationPolicy::Orphan => Some(FINALIZER_ORPHAN),
+    }
+}
+
 /// The latest planned renewal not after `now`.
 pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<SimTime> {
     let plan = plan?;
@@ -743,6 +862,7 @@ pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<
     n.checked_sub(1).map(|i| plan[i])
 }
 
+/// The name Kubernetes gives each caller as an event source.
 pub fn source_name(caller: Caller) -> &'static str {
     match caller {
         Caller::Kubelet(_) => "kubelet",

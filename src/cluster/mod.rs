@@ -310,7 +310,8 @@ impl Cluster {
                 FaultKind::TaintNodes { .. }
                 | FaultKind::ControllerManagerRestart
                 | FaultKind::ScaleDeployment { .. }
-                | FaultKind::SetImage { .. } => {}
+                | FaultKind::SetImage { .. }
+                | FaultKind::DeleteObject { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -435,7 +436,9 @@ impl Cluster {
                     "kube-controller-manager restarted".to_string(),
                 )
             }
-            FaultKind::ScaleDeployment { .. } | FaultKind::SetImage { .. } => {
+            FaultKind::ScaleDeployment { .. }
+            | FaultKind::SetImage { .. }
+            | FaultKind::DeleteObject { .. } => {
                 unreachable!("actions are handled by Cluster::action")
             }
             FaultKind::ApiServerUnavailable => {
@@ -498,6 +501,33 @@ impl Cluster {
                     format!("kubectl set image deployment/{name} {container}={image}"),
                     res,
                 )
+            }
+            FaultKind::DeleteObject { kind, key, policy } => {
+                let res = match kind.as_str() {
+                    "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
+                    "Pod" => self.api.delete_pod(Caller::Operator, key, None),
+                    _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
+                };
+                let plain = key.trim_start_matches("rc:").to_string();
+                let name = plain.split_once('/').map_or("", |x| x.1).to_string();
+                let command = format!(
+                    "kubectl delete {}/{name} --cascade={}",
+                    kind.to_lowercase(),
+                    policy.as_str().to_lowercase()
+                );
+                let (reason, message) = match res {
+                    Ok(_) => ("ActionApplied", command),
+                    Err(e) => ("ActionFailed", format!("{command}: {e}")),
+                };
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason,
+                    source: "kubectl",
+                    object: format!("{kind}/{plain}"),
+                    message,
+                    fields: vec![("action", "deleteObject".to_string())],
+                });
+                return;
             }
             _ => return,
         };

@@ -126,6 +126,11 @@ impl KcmCache {
                 let key = p.key();
                 if let Some(old) = self.pods.get(&key).cloned() {
                     self.index_orphan(&old, &key, false);
+                    // Owner references removed or changed (orphaning, adoption).
+                    if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
+                        remove_index(&mut self.active_by_owner, &o, &key);
+                        remove_index(&mut self.pods_by_owner, &o, &key);
+                    }
                 }
                 self.index_orphan(p, &key, true);
                 if let Some(n) = &p.spec.node_name {
@@ -171,6 +176,13 @@ impl KcmCache {
             }
             Change::ReplicaSet(rs) => {
                 let key = rs.key();
+                if let Some(old) = self.replicasets.get(&key) {
+                    if let Some(d) =
+                        deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref())
+                    {
+                        remove_index(&mut self.rs_by_deployment, &d, &key);
+                    }
+                }
                 if let Some(d) = deployment_of(rs) {
                     self.rs_by_deployment
                         .entry(d)

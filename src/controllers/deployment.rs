@@ -544,8 +544,12 @@ impl Sync<'_, '_> {
                 continue;
             }
             let key = self.rs_key(d, &rs.meta.name);
-            match self.api.delete_replicaset(Caller::ControllerManager, &key) {
-                Ok(()) | Err(ApiError::NotFound(_)) => {}
+            match self.api.delete_replicaset(
+                Caller::ControllerManager,
+                &key,
+                PropagationPolicy::Background,
+            ) {
+                Ok(_) | Err(ApiError::NotFound(_)) => {}
                 Err(_) => return Err(Failed),
             }
         }

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cloudnode;
 pub mod deployment;
 pub mod deployment_util;
+pub mod garbagecollector;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod podgc;
@@ -57,6 +58,7 @@ pub struct ControllerManager {
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
     pub deployment: DeploymentController,
+    pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
 }
 
@@ -73,6 +75,7 @@ impl ControllerManager {
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
             deployment: DeploymentController::new(0),
+            gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
             cache: KcmCache::default(),
@@ -145,7 +148,7 @@ impl ControllerManager {
     }
 
     /// A new leadership term: every controller starts from scratch.
-    fn begin_term(&mut self, ctx: &mut Engine<Event>, _api: &mut ApiServer) {
+    fn begin_term(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         self.leading = true;
         self.gen += 1;
         let gen = self.gen;
@@ -156,6 +159,7 @@ impl ControllerManager {
             gen,
         );
         self.deployment = DeploymentController::new(gen);
+        self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
@@ -326,5 +330,6 @@ impl ControllerManager {
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             _ => {}
         }
+        self.gc.observe(api, &self.cache, &change);
     }
 }

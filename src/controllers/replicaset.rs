@@ -100,7 +100,7 @@ impl ReplicaSetController {
         let active: Vec<&std::sync::Arc<Pod>> = active.iter().collect();
         // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
         // status is written either way (replica_set.go `syncReplicaSet`).
-        if !self.expected_creates.contains_key(rs_key) {
+        if !self.expected_creates.contains_key(rs_key) && rs.meta.deletion_timestamp.is_none() {
             self.manage_replicas(ctx, api, cache, &rs, &active);
         }
         self.update_status(ctx, api, &rs, &active);

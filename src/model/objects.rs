@@ -46,6 +46,30 @@ pub struct ObjectMeta {
     pub owner_references: Vec<OwnerRef>,
     /// `metadata.generation`: bumped by the API server on every spec change of a workload.
     pub generation: i64,
+    /// `metadata.finalizers` (kubesim uses `foregroundDeletion` and `orphan`).
+    pub finalizers: Vec<String>,
+}
+
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+pub const FINALIZER_ORPHAN: &str = "orphan";
+
+/// `DeleteOptions.propagationPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PropagationPolicy {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl PropagationPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropagationPolicy::Background => "Background",
+            PropagationPolicy::Foreground => "Foreground",
+            PropagationPolicy::Orphan => "Orphan",
+        }
+    }
 }
 
 impl ObjectMeta {

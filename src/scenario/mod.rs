@@ -81,6 +81,13 @@ pub enum FaultKind {
         container: String,
         image: String,
     },
+    /// An action, not a fault: `kubectl delete KIND/NAME --cascade=…` (a DELETE with
+    /// `propagationPolicy`). `key` is the API server's key of the object.
+    DeleteObject {
+        kind: String,
+        key: String,
+        policy: PropagationPolicy,
+    },
 }
 
 impl FaultKind {
@@ -96,6 +103,7 @@ impl FaultKind {
             FaultKind::ControllerManagerRestart => "controllerManagerRestart",
             FaultKind::ScaleDeployment { .. } => "scaleDeployment",
             FaultKind::SetImage { .. } => "setImage",
+            FaultKind::DeleteObject { .. } => "deleteObject",
         }
     }
 
@@ -103,7 +111,9 @@ impl FaultKind {
     pub fn is_action(&self) -> bool {
         matches!(
             self,
-            FaultKind::ScaleDeployment { .. } | FaultKind::SetImage { .. }
+            FaultKind::ScaleDeployment { .. }
+                | FaultKind::SetImage { .. }
+                | FaultKind::DeleteObject { .. }
         )
     }
 
@@ -119,7 +129,8 @@ impl FaultKind {
             FaultKind::ApiServerUnavailable
             | FaultKind::ControllerManagerRestart
             | FaultKind::ScaleDeployment { .. }
-            | FaultKind::SetImage { .. } => &[],
+            | FaultKind::SetImage { .. }
+            | FaultKind::DeleteObject { .. } => &[],
         }
     }
 }
@@ -844,7 +855,9 @@ fn resolve(
                 "API server unreachable".to_string(),
             ));
         }
-        if (t.scale_deployment.is_some() || t.set_image.is_some()) && t.duration.is_some() {
+        if (t.scale_deployment.is_some() || t.set_image.is_some() || t.delete_object.is_some())
+            && t.duration.is_some()
+        {
             return Err(InputError::at_path(
                 file,
                 format!("{path}.duration"),
@@ -867,6 +880,68 @@ fn resolve(
                     replicas: a.replicas,
                 },
                 format!("scale deployment/{} to {}", d.meta.name, a.replicas),
+            ));
+        }
+        if let Some(a) = &t.delete_object {
+            let f = format!("{path}.deleteObject");
+            let allowed = ["Deployment", "ReplicaSet", "ReplicationController", "Pod"];
+            if !allowed.contains(&a.kind.as_str()) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.kind"),
+                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController or Pod, not {:?}", a.kind),
+                )
+                .suggest(&a.kind, allowed));
+            }
+            let policies = ["Background", "Foreground", "Orphan"];
+            let policy = match a.propagation_policy.as_deref().unwrap_or("Background") {
+                "Background" => PropagationPolicy::Background,
+                "Foreground" => PropagationPolicy::Foreground,
+                "Orphan" => PropagationPolicy::Orphan,
+                other => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("{f}.propagationPolicy"),
+                        format!("unsupported value {other:?} (Background, Foreground or Orphan)"),
+                    )
+                    .suggest(other, policies))
+                }
+            };
+            let ns = a
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default");
+            let mut names: Vec<(String, String)> = Vec::new();
+            for w in &workloads {
+                let (k, meta, key) = match w {
+                    Workload::Pod(p) => ("Pod", &p.meta, p.key()),
+                    Workload::ReplicaSet(r) => (r.kind.as_str(), &r.meta, r.key()),
+                    Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
+                };
+                if k == a.kind && meta.namespace == ns {
+                    names.push((meta.name.clone(), key));
+                }
+            }
+            let Some((_, key)) = names.iter().find(|(n, _)| *n == a.name) else {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.name"),
+                    format!(
+                        "no {} {:?} in namespace {ns:?} among the workloads",
+                        a.kind, a.name
+                    ),
+                )
+                .suggest(&a.name, names.iter().map(|(n, _)| n.as_str())));
+            };
+            let cascade = policy.as_str().to_lowercase();
+            kinds.push((
+                FaultKind::DeleteObject {
+                    kind: a.kind.clone(),
+                    key: key.clone(),
+                    policy,
+                },
+                format!("delete {}/{} --cascade={cascade}", a.kind, a.name),
             ));
         }
         if let Some(a) = &t.set_image {

@@ -145,6 +145,17 @@ pub struct RawTimelineEntry {
     /// Actions (instantaneous, as an operator's kubectl command).
     pub scale_deployment: Option<RawScaleDeployment>,
     pub set_image: Option<RawSetImage>,
+    pub delete_object: Option<RawDeleteObject>,
+}
+
+/// `kubectl delete <kind>/<name> --cascade=<background|foreground|orphan>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDeleteObject {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub propagation_policy: Option<String>,
 }
 
 /// `kubectl scale deployment/NAME --replicas=N`.

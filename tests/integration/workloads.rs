@@ -415,3 +415,117 @@ fn replication_controller_manifest_runs_unchanged() {
     let e = load_err("rc-bad", &bad);
     assert!(e.contains("spec.selector"), "{e}");
 }
+
+struct Stepper {
+    engine: kubesim::sim::Engine<kubesim::cluster::Event>,
+    c: kubesim::cluster::Cluster,
+}
+
+impl Stepper {
+    fn new(name: &str, text: &str) -> Stepper {
+        let p = write_scenario(name, text);
+        let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let mut engine = kubesim::sim::Engine::new(
+            kubesim::sim::Limits {
+                end: kubesim::sim::SimTime::ZERO + s.duration,
+                max_events: 10_000_000,
+            },
+            None,
+        );
+        let c = kubesim::cluster::Cluster::build(&s, &mut engine);
+        Stepper { engine, c }
+    }
+    fn to(&mut self, secs: u64) -> &kubesim::cluster::Cluster {
+        let c = &mut self.c;
+        self.engine
+            .run_until(kubesim::sim::SimTime::from_secs(secs), |ctx, ev| {
+                c.handle(ctx, ev)
+            });
+        &self.c
+    }
+}
+
+fn gc_scenario(policy: &str) -> String {
+    format!(
+        "{CLUSTER}simulation: {{containerStopDelay: 5s}}
+workloads:
+{}timeline:
+- at: 30s
+  deleteObject: {{kind: Deployment, name: web, propagationPolicy: {policy}}}
+",
+        deployment("web", 3, "", "")
+    )
+}
+
+fn counts(c: &kubesim::cluster::Cluster) -> (usize, usize, usize, usize) {
+    let pods = c.api.pods();
+    let terminating = pods.values().filter(|p| p.is_terminating()).count();
+    (
+        c.api.deployments().len(),
+        c.api.replicasets().len(),
+        pods.len(),
+        terminating,
+    )
+}
+
+// garbagecollector.go, Background: the Deployment goes at once, its ReplicaSet (dangling
+// owner) next, then its pods (graceful deletion: Terminating until the kubelet stops them).
+#[test]
+fn deleting_a_deployment_in_background_removes_its_replica_sets_and_pods() {
+    let mut s = Stepper::new("gc-bg", &gc_scenario("Background"));
+    assert_eq!(counts(s.to(29)), (1, 1, 3, 0));
+    assert_eq!(counts(s.to(30)), (0, 0, 3, 3));
+    assert_eq!(counts(s.to(40)), (0, 0, 0, 0));
+}
+
+// Foreground: the Deployment and its ReplicaSet stay (deletionTimestamp, foregroundDeletion
+// finalizer) until every pod object is gone; then the ReplicaSet, then the Deployment.
+#[test]
+fn deleting_a_deployment_in_foreground_waits_for_its_pods() {
+    let mut s = Stepper::new("gc-fg", &gc_scenario("Foreground"));
+    let c = s.to(30);
+    assert_eq!(counts(c), (1, 1, 3, 3));
+    let d = &c.api.deployments()["default/web"];
+    assert!(d.meta.deletion_timestamp.is_some());
+    assert_eq!(d.meta.finalizers, vec!["foregroundDeletion".to_string()]);
+    let rs = c.api.replicasets().values().next().unwrap();
+    assert_eq!(rs.meta.finalizers, vec!["foregroundDeletion".to_string()]);
+    assert_eq!(counts(s.to(34)), (1, 1, 3, 3));
+    assert_eq!(counts(s.to(40)), (0, 0, 0, 0));
+}
+
+// Orphan: the owner references are removed from the ReplicaSet, which keeps its pods running.
+#[test]
+fn deleting_a_deployment_with_orphan_keeps_its_replica_set_and_pods() {
+    let mut s = Stepper::new("gc-orphan", &gc_scenario("Orphan"));
+    let c = s.to(60);
+    assert_eq!(counts(c), (0, 1, 3, 0));
+    let rs = c.api.replicasets().values().next().unwrap();
+    assert!(rs.meta.owner_references.is_empty());
+    assert!(rs.meta.deletion_timestamp.is_none());
+    assert!(c
+        .api
+        .pods()
+        .values()
+        .all(|p| p.status.phase == kubesim::model::PodPhase::Running));
+}
+
+#[test]
+fn delete_object_input_errors() {
+    let bad = gc_scenario("Foregrund");
+    let e = load_err("gc-e1", &bad);
+    assert!(
+        e.contains("deleteObject.propagationPolicy") && e.contains("Foreground"),
+        "{e}"
+    );
+    let bad = gc_scenario("Orphan").replace("name: web, propagation", "name: wbe, propagation");
+    let e = load_err("gc-e2", &bad);
+    assert!(e.contains("deleteObject.name") && e.contains("web"), "{e}");
+    let bad =
+        gc_scenario("Orphan").replace("kind: Deployment, name: web", "kind: Deploy, name: web");
+    let e = load_err("gc-e3", &bad);
+    assert!(
+        e.contains("deleteObject.kind") && e.contains("Deployment"),
+        "{e}"
+    );
+}
