@@ -51,6 +51,7 @@ pub enum Change {
     ReplicaSetDeleted(Arc<ReplicaSet>),
     Deployment(Arc<Deployment>),
     DeploymentDeleted(Arc<Deployment>),
+    DaemonSet(Arc<DaemonSet>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -83,6 +84,7 @@ pub struct ApiServer {
     pods_by_node: BTreeMap<String, BTreeSet<String>>,
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     deployments: BTreeMap<String, Arc<Deployment>>,
+    daemonsets: BTreeMap<String, Arc<DaemonSet>>,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -146,6 +148,7 @@ impl ApiServer {
             pods_by_node: BTreeMap::new(),
             replicasets: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            daemonsets: BTreeMap::new(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -201,6 +204,62 @@ impl ApiServer {
     }
     pub fn deployments(&self) -> &BTreeMap<String, Arc<Deployment>> {
         &self.deployments
+    }
+    pub fn daemonsets(&self) -> &BTreeMap<String, Arc<DaemonSet>> {
+        &self.daemonsets
+    }
+
+    // ----- daemonsets -----
+
+    pub fn create_daemonset(
+        &mut self,
+        caller: Caller,
+        mut d: DaemonSet,
+    ) -> Result<Arc<DaemonSet>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.daemonsets.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("DaemonSet/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.daemonsets.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::DaemonSet(d.clone())));
+        Ok(d)
+    }
+
+    /// PUT a DaemonSet (its status, as the controller writes it).
+    pub fn update_daemonset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut DaemonSet),
+    ) -> Result<Arc<DaemonSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .daemonsets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("DaemonSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        if new == *old {
+            return Ok(old);
+        }
+        if new.template != old.template || new.selector != old.selector {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.daemonsets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::DaemonSet(new.clone())));
+        Ok(new)
     }
 
     /// LIST pods with `spec.nodeName=node` (the kubelet's relist).

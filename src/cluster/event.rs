@@ -78,6 +78,10 @@ pub enum Event {
         gen: u32,
         key: String,
     },
+    DaemonSetSync {
+        gen: u32,
+        key: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

@@ -217,6 +217,9 @@ impl Cluster {
             Event::DeploymentSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_deployment_sync(ctx, &mut self.api, &key)
             }
+            Event::DaemonSetSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_daemonset_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -228,6 +231,7 @@ impl Cluster {
             | Event::TaintEvictionFire { .. }
             | Event::ReplicaSetSync { .. }
             | Event::DeploymentSync { .. }
+            | Event::DaemonSetSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
@@ -262,6 +266,11 @@ impl Cluster {
                     "Deployment",
                     d.key(),
                     self.api.create_deployment(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::DaemonSet(d) => (
+                    "DaemonSet",
+                    d.key(),
+                    self.api.create_daemonset(Caller::Operator, d).map(|_| ()),
                 ),
             };
             if let Err(e) = res {

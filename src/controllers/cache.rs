@@ -19,6 +19,9 @@ pub struct KcmCache {
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     pub deployments: BTreeMap<String, Arc<Deployment>>,
+    pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
+    /// Every pod controlled by a DaemonSet, by DaemonSet key.
+    pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
     pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
     /// Every pod (terminating and terminal too) by owning ReplicaSet.
@@ -86,6 +89,14 @@ pub fn owner_key(p: &Pod) -> Option<String> {
     ReplicaSetKind::from_owner_kind(&o.kind).map(|k| k.key(&p.meta.namespace, &o.name))
 }
 
+/// The DaemonSet controlling a pod, as a `namespace/name` key.
+pub fn daemonset_of(p: &Pod) -> Option<String> {
+    p.meta
+        .controller_ref()
+        .filter(|o| o.kind == "DaemonSet")
+        .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
 /// The Deployment controlling a ReplicaSet, as a `namespace/name` key.
 pub fn deployment_of(rs: &ReplicaSet) -> Option<String> {
     rs.meta
@@ -133,6 +144,12 @@ impl KcmCache {
                     }
                 }
                 self.index_orphan(p, &key, true);
+                if let Some(d) = daemonset_of(p) {
+                    self.pods_by_daemonset
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
                 if let Some(n) = &p.spec.node_name {
                     self.pods_by_node
                         .entry(n.clone())
@@ -163,6 +180,9 @@ impl KcmCache {
                     self.index_orphan(&old, &key, false);
                 }
                 self.index_orphan(p, &key, false);
+                if let Some(d) = daemonset_of(p) {
+                    remove_index(&mut self.pods_by_daemonset, &d, &key);
+                }
                 if let Some(n) = &p.spec.node_name {
                     remove_index(&mut self.pods_by_node, n, &key);
                 }
@@ -202,6 +222,10 @@ impl KcmCache {
             }
             Change::Deployment(d) => {
                 self.deployments.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::DaemonSet(d) => {
+                self.daemonsets.insert(d.key(), d.clone());
                 Previous::None
             }
             Change::DeploymentDeleted(d) => {

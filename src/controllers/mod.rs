@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod cloudnode;
+pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
 pub mod garbagecollector;
@@ -58,6 +59,7 @@ pub struct ControllerManager {
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
     pub deployment: DeploymentController,
+    pub daemonset: daemonset::DaemonSetController,
     pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
 }
@@ -75,6 +77,7 @@ impl ControllerManager {
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
             deployment: DeploymentController::new(0),
+            daemonset: daemonset::DaemonSetController::new(seed, 0),
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
@@ -159,6 +162,8 @@ impl ControllerManager {
             gen,
         );
         self.deployment = DeploymentController::new(gen);
+        self.daemonset = daemonset::DaemonSetController::new(self.seed, gen);
+        self.daemonset.enqueue_all(ctx, &self.cache);
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
@@ -225,6 +230,10 @@ impl ControllerManager {
         self.rs.sync(ctx, api, &self.cache, rs);
     }
 
+    pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.daemonset.sync(ctx, api, &self.cache, key);
+    }
+
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.deployment.sync(ctx, api, &self.cache, key);
     }
@@ -273,8 +282,23 @@ impl ControllerManager {
                 if old.as_deref().map(noexec) != Some(noexec(n)) {
                     self.taint.on_node_update(ctx, &self.cache, n);
                 }
+                // The DaemonSet controller's addNode/updateNode: a new node, or one whose
+                // labels, taints or schedulability changed.
+                let placement = |x: &crate::model::Node| {
+                    (
+                        x.meta.labels.clone(),
+                        x.spec.taints.clone(),
+                        x.spec.unschedulable,
+                    )
+                };
+                if old.as_deref().map(placement) != Some(placement(n)) {
+                    self.daemonset.enqueue_all(ctx, &self.cache);
+                }
             }
-            (Change::NodeDeleted(n), _) => self.taint.on_node_deleted(&n.meta.name),
+            (Change::NodeDeleted(n), _) => {
+                self.taint.on_node_deleted(&n.meta.name);
+                self.daemonset.enqueue_all(ctx, &self.cache);
+            }
             (Change::Pod(p), Previous::Pod(old)) => {
                 let relevant = match &old {
                     None => true,
@@ -294,6 +318,7 @@ impl ControllerManager {
                     self.nlc.on_pod_update(ctx, api, &self.cache, p);
                 }
                 self.rs.observe_pod(ctx, p);
+                self.daemonset.observe_pod(ctx, p);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -314,6 +339,7 @@ impl ControllerManager {
             (Change::PodDeleted(p), _) => {
                 self.taint.on_pod_deleted(ctx, &p.key());
                 self.rs.observe_pod(ctx, p);
+                self.daemonset.observe_pod(ctx, p);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -328,6 +354,7 @@ impl ControllerManager {
                 }
             }
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
+            (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

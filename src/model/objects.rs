@@ -373,10 +373,43 @@ pub struct Container {
     pub limits: Resources,
 }
 
+/// A `NodeSelectorTerm` of required node affinity: label expressions and field expressions
+/// (only `metadata.name` is a node field).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSelectorTerm {
+    pub match_expressions: Vec<SelectorRequirement>,
+    pub match_fields: Vec<SelectorRequirement>,
+}
+
+impl NodeSelectorTerm {
+    pub fn matches(&self, node: &Node) -> bool {
+        let labels = LabelSelector {
+            match_labels: BTreeMap::new(),
+            match_expressions: self.match_expressions.clone(),
+        };
+        let mut fields = BTreeMap::new();
+        fields.insert("metadata.name".to_string(), node.meta.name.clone());
+        let by_field = LabelSelector {
+            match_labels: BTreeMap::new(),
+            match_expressions: self.match_fields.clone(),
+        };
+        labels.matches(&node.meta.labels) && by_field.matches(&fields)
+    }
+}
+
+/// `requiredDuringSchedulingIgnoredDuringExecution`: the node must match one of the terms
+/// (`None`: no required node affinity).
+pub fn required_affinity_matches(terms: Option<&Vec<NodeSelectorTerm>>, node: &Node) -> bool {
+    terms.is_none_or(|ts| ts.iter().any(|t| t.matches(node)))
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodSpec {
     pub node_name: Option<String>,
     pub node_selector: BTreeMap<String, String>,
+    /// Required node affinity terms (kubesim sets them for DaemonSet pods; manifests' `affinity`
+    /// is not read yet).
+    pub required_node_affinity: Option<Vec<NodeSelectorTerm>>,
     pub tolerations: Vec<Toleration>,
     pub priority: i32,
     pub priority_class_name: String,
@@ -393,6 +426,7 @@ impl Default for PodSpec {
         PodSpec {
             node_name: None,
             node_selector: BTreeMap::new(),
+            required_node_affinity: None,
             tolerations: Vec::new(),
             priority: 0,
             priority_class_name: String::new(),
@@ -613,6 +647,32 @@ pub struct ReplicaSetStatus {
     pub replicas: i32,
     pub ready_replicas: i32,
     pub available_replicas: i32,
+    pub observed_generation: i64,
+}
+
+/// `apps/v1` DaemonSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonSet {
+    pub meta: ObjectMeta,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub min_ready_seconds: i32,
+    pub status: DaemonSetStatus,
+}
+
+impl DaemonSet {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonSetStatus {
+    pub desired_number_scheduled: i32,
+    pub current_number_scheduled: i32,
+    pub number_misscheduled: i32,
+    pub number_ready: i32,
+    pub number_available: i32,
     pub observed_generation: i64,
 }
 

@@ -39,6 +39,7 @@ pub enum Object {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
     Deployment(Deployment),
+    DaemonSet(DaemonSet),
 }
 
 pub const KINDS: &[&str] = &[
@@ -47,6 +48,7 @@ pub const KINDS: &[&str] = &[
     "ReplicaSet",
     "ReplicationController",
     "Deployment",
+    "DaemonSet",
     "List",
 ];
 
@@ -61,13 +63,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let api_version = raw.api_version.clone().unwrap_or_default();
     let want_api = match kind.as_str() {
         "Node" | "Pod" | "List" | "ReplicationController" => "v1",
-        "ReplicaSet" | "Deployment" => "apps/v1",
+        "ReplicaSet" | "Deployment" | "DaemonSet" => "apps/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -117,6 +119,7 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
             replicaset(&kind, meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)])
         }
         "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
+        "DaemonSet" => daemonset(meta, spec, ctx).map(|d| vec![Object::DaemonSet(d)]),
         _ => unreachable!(),
     }
 }
@@ -528,6 +531,7 @@ pub fn pod_spec(
     Ok(PodSpec {
         node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
         node_selector: spec.node_selector.clone().unwrap_or_default(),
+        required_node_affinity: None,
         tolerations,
         priority: spec.priority.unwrap_or(0),
         priority_class_name: spec.priority_class_name.clone().unwrap_or_default(),
@@ -648,6 +652,31 @@ fn replicaset(
         template: w.template,
         min_ready_seconds: w.min_ready_seconds,
         status: ReplicaSetStatus::default(),
+    })
+}
+
+/// An `apps/v1` DaemonSet (`updateStrategy` is accepted with a warning: daemon pods are not
+/// rolled yet).
+fn daemonset(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<DaemonSet, InputError> {
+    reject_foreign(
+        &spec,
+        "DaemonSet",
+        ctx,
+        &["replicas", "strategy", "progressDeadlineSeconds", "paused"],
+    )?;
+    let name = object_name(&meta, ctx)?;
+    spec.revision_history_limit = None;
+    let w = workload_parts("DaemonSet", &mut spec, ctx)?;
+    Ok(DaemonSet {
+        meta: object_meta(meta, name),
+        selector: w.selector,
+        template: w.template,
+        min_ready_seconds: w.min_ready_seconds,
+        status: DaemonSetStatus::default(),
     })
 }
 

@@ -116,6 +116,7 @@ k8s_struct! {
         ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
         resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
         host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
+        update_strategy: "updateStrategy",
         pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
         external_id: "externalID",
     }

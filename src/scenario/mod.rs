@@ -44,6 +44,7 @@ pub enum Workload {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
     Deployment(Deployment),
+    DaemonSet(DaemonSet),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -728,6 +729,7 @@ fn resolve(
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
                 Object::ReplicaSet(rs) => (rs.kind.as_str(), rs.key(), Workload::ReplicaSet(rs)),
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
+                Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -918,6 +920,7 @@ fn resolve(
                     Workload::Pod(p) => ("Pod", &p.meta, p.key()),
                     Workload::ReplicaSet(r) => (r.kind.as_str(), &r.meta, r.key()),
                     Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
+                    Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
                 };
                 if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));

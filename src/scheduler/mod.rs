@@ -345,7 +345,8 @@ impl Scheduler {
             | Change::ReplicaSet(_)
             | Change::ReplicaSetDeleted(_)
             | Change::Deployment(_)
-            | Change::DeploymentDeleted(_) => {}
+            | Change::DeploymentDeleted(_)
+            | Change::DaemonSet(_) => {}
         }
     }
 

@@ -23,7 +23,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("node-partition.yaml", "fnv1a64:b49c5e9bb431a6d1"),
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
-    ("rolling-update.yaml", "fnv1a64:ca21e7de0655d82b"),
+    ("rolling-update.yaml", "fnv1a64:db6a642d67fbf6af"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
     ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),

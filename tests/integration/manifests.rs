@@ -40,6 +40,7 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
             Workload::Pod(p) => format!("Pod/{}", p.key()),
             Workload::ReplicaSet(r) => format!("ReplicaSet/{}", r.key()),
             Workload::Deployment(d) => format!("Deployment/{}", d.key()),
+            Workload::DaemonSet(d) => format!("DaemonSet/{}", d.key()),
         })
         .collect();
     assert_eq!(

@@ -529,3 +529,116 @@ fn delete_object_input_errors() {
         "{e}"
     );
 }
+
+fn daemonset_scenario(timeline: &str) -> String {
+    format!(
+        "name: ds
+seed: 3
+duration: 15m
+cluster:
+  nodePools:
+  - name: w
+    count: 3
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+  - name: gpu
+    count: 1
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+    taints: [{{key: dedicated, value: gpu, effect: NoSchedule}}]
+workloads:
+- apiVersion: apps/v1
+  kind: DaemonSet
+  metadata: {{name: agent, namespace: kube-system}}
+  spec:
+    selector: {{matchLabels: {{app: agent}}}}
+    updateStrategy: {{type: RollingUpdate}}
+    template:
+      metadata: {{labels: {{app: agent}}}}
+      spec:
+        containers: [{{name: agent, image: agent:1}}]
+timeline:
+{timeline}"
+    )
+}
+
+fn daemon_pods(c: &kubesim::cluster::Cluster) -> Vec<(String, bool)> {
+    let mut v: Vec<(String, bool)> = c
+        .api
+        .pods()
+        .values()
+        .filter(|p| p.meta.labels.get("app").map(String::as_str) == Some("agent"))
+        .map(|p| {
+            (
+                p.spec.node_name.clone().unwrap_or_default(),
+                p.is_terminating(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+// daemon_controller.go: one pod per eligible node, bound by the scheduler through the
+// metadata.name node affinity; a NoSchedule taint it does not tolerate keeps a node out until
+// the taint goes; an untolerated NoExecute taint removes its pod; not-ready/unreachable are
+// tolerated forever, so a crashed node's daemon pod is never evicted.
+#[test]
+fn daemonset_runs_one_pod_per_eligible_node() {
+    let timeline = "- at: 1m
+  duration: 2m
+  taintNodes: {nodes: [w-0], taint: \"evict=now:NoExecute\"}
+- at: 4m
+  nodeCrash: {nodes: [w-1]}
+";
+    let mut s = Stepper::new("ds", &daemonset_scenario(timeline));
+    let c = s.to(30);
+    let pods = daemon_pods(c);
+    assert_eq!(
+        pods,
+        vec![
+            ("w-0".to_string(), false),
+            ("w-1".to_string(), false),
+            ("w-2".to_string(), false)
+        ]
+    );
+    let p = c
+        .api
+        .pods()
+        .values()
+        .find(|p| p.spec.node_name.as_deref() == Some("w-0"))
+        .unwrap();
+    assert!(p
+        .spec
+        .tolerations
+        .iter()
+        .any(|t| t.key == "node.kubernetes.io/unreachable" && t.toleration_seconds.is_none()));
+    let ds = &c.api.daemonsets()["kube-system/agent"];
+    assert_eq!(ds.status.desired_number_scheduled, 3);
+    assert_eq!(ds.status.number_ready, 3);
+    // The NoExecute taint on w-0: its pod is deleted; back when the taint goes.
+    let c = s.to(61);
+    assert!(
+        daemon_pods(c).iter().all(|(n, _)| n != "w-0"),
+        "{:?}",
+        daemon_pods(c)
+    );
+    let c = s.to(200);
+    assert_eq!(
+        daemon_pods(c)
+            .iter()
+            .filter(|(n, t)| n == "w-0" && !t)
+            .count(),
+        1
+    );
+    // The crash of w-1: unreachable is tolerated forever, no eviction by 14 min.
+    let c = s.to(840);
+    assert_eq!(
+        daemon_pods(c)
+            .iter()
+            .filter(|(n, t)| n == "w-1" && !t)
+            .count(),
+        1,
+        "{:?}",
+        daemon_pods(c)
+    );
+    assert_eq!(daemon_pods(c).len(), 3);
+}

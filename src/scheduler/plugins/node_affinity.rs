@@ -1,4 +1,5 @@
-//! NodeAffinity (so far `spec.nodeSelector` only): every selector label must be on the node.
+//! NodeAffinity: every `spec.nodeSelector` label must be on the node, and the required node
+//! affinity terms (so far only those kubesim's DaemonSet controller sets) must match.
 
 use super::NodeInfo;
 use crate::model::Pod;
@@ -12,6 +13,10 @@ pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), String> {
         .node_selector
         .iter()
         .all(|(k, v)| labels.get(k) == Some(v))
+        && crate::model::required_affinity_matches(
+            pod.spec.required_node_affinity.as_ref(),
+            &node.node,
+        )
     {
         Ok(())
     } else {
