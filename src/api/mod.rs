@@ -52,6 +52,7 @@ pub enum Change {
     Deployment(Arc<Deployment>),
     DeploymentDeleted(Arc<Deployment>),
     DaemonSet(Arc<DaemonSet>),
+    StatefulSet(Arc<StatefulSet>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -85,6 +86,7 @@ pub struct ApiServer {
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     deployments: BTreeMap<String, Arc<Deployment>>,
     daemonsets: BTreeMap<String, Arc<DaemonSet>>,
+    statefulsets: BTreeMap<String, Arc<StatefulSet>>,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -149,6 +151,7 @@ impl ApiServer {
             replicasets: BTreeMap::new(),
             deployments: BTreeMap::new(),
             daemonsets: BTreeMap::new(),
+            statefulsets: BTreeMap::new(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -207,6 +210,61 @@ impl ApiServer {
     }
     pub fn daemonsets(&self) -> &BTreeMap<String, Arc<DaemonSet>> {
         &self.daemonsets
+    }
+
+    pub fn statefulsets(&self) -> &BTreeMap<String, Arc<StatefulSet>> {
+        &self.statefulsets
+    }
+
+    pub fn create_statefulset(
+        &mut self,
+        caller: Caller,
+        mut d: StatefulSet,
+    ) -> Result<Arc<StatefulSet>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.statefulsets.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("StatefulSet/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.statefulsets.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::StatefulSet(d.clone())));
+        Ok(d)
+    }
+
+    /// PUT a StatefulSet (spec or status).
+    pub fn update_statefulset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut StatefulSet),
+    ) -> Result<Arc<StatefulSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .statefulsets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("StatefulSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        if new == *old {
+            return Ok(old);
+        }
+        if new.replicas != old.replicas || new.template != old.template {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.statefulsets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::StatefulSet(new.clone())));
+        Ok(new)
     }
 
     // ----- daemonsets -----

@@ -82,6 +82,10 @@ pub enum Event {
         gen: u32,
         key: String,
     },
+    StatefulSetSync {
+        gen: u32,
+        key: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

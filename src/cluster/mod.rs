@@ -220,6 +220,9 @@ impl Cluster {
             Event::DaemonSetSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_daemonset_sync(ctx, &mut self.api, &key)
             }
+            Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -232,6 +235,7 @@ impl Cluster {
             | Event::ReplicaSetSync { .. }
             | Event::DeploymentSync { .. }
             | Event::DaemonSetSync { .. }
+            | Event::StatefulSetSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
@@ -271,6 +275,11 @@ impl Cluster {
                     "DaemonSet",
                     d.key(),
                     self.api.create_daemonset(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::StatefulSet(d) => (
+                    "StatefulSet",
+                    d.key(),
+                    self.api.create_statefulset(Caller::Operator, d).map(|_| ()),
                 ),
             };
             if let Err(e) = res {

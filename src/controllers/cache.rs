@@ -20,6 +20,9 @@ pub struct KcmCache {
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     pub deployments: BTreeMap<String, Arc<Deployment>>,
     pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
+    pub statefulsets: BTreeMap<String, Arc<StatefulSet>>,
+    /// Every pod controlled by a StatefulSet, by StatefulSet key.
+    pub pods_by_statefulset: BTreeMap<String, BTreeSet<String>>,
     /// Every pod controlled by a DaemonSet, by DaemonSet key.
     pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
@@ -97,6 +100,14 @@ pub fn daemonset_of(p: &Pod) -> Option<String> {
         .map(|o| pod_key(&p.meta.namespace, &o.name))
 }
 
+/// The StatefulSet controlling a pod, as a `namespace/name` key.
+pub fn statefulset_of(p: &Pod) -> Option<String> {
+    p.meta
+        .controller_ref()
+        .filter(|o| o.kind == "StatefulSet")
+        .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
 /// The Deployment controlling a ReplicaSet, as a `namespace/name` key.
 pub fn deployment_of(rs: &ReplicaSet) -> Option<String> {
     rs.meta
@@ -150,6 +161,12 @@ impl KcmCache {
                         .or_default()
                         .insert(key.clone());
                 }
+                if let Some(d) = statefulset_of(p) {
+                    self.pods_by_statefulset
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
                 if let Some(n) = &p.spec.node_name {
                     self.pods_by_node
                         .entry(n.clone())
@@ -182,6 +199,9 @@ impl KcmCache {
                 self.index_orphan(p, &key, false);
                 if let Some(d) = daemonset_of(p) {
                     remove_index(&mut self.pods_by_daemonset, &d, &key);
+                }
+                if let Some(d) = statefulset_of(p) {
+                    remove_index(&mut self.pods_by_statefulset, &d, &key);
                 }
                 if let Some(n) = &p.spec.node_name {
                     remove_index(&mut self.pods_by_node, n, &key);
@@ -226,6 +246,10 @@ impl KcmCache {
             }
             Change::DaemonSet(d) => {
                 self.daemonsets.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::StatefulSet(d) => {
+                self.statefulsets.insert(d.key(), d.clone());
                 Previous::None
             }
             Change::DeploymentDeleted(d) => {

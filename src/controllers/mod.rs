@@ -1,5 +1,6 @@
 //! kube-controller-manager: leader election, one shared informer cache, and the controllers
-//! kubesim models — node lifecycle, taint eviction, ReplicaSet, Deployment, pod GC (one file each).
+//! kubesim models — node lifecycle, taint eviction, ReplicaSet, Deployment, DaemonSet,
+//! StatefulSet, garbage collector, pod GC (one file each).
 //!
 //! Architecture invariant: controllers observe the cache, decide, and send API requests; they
 //! never mutate objects in place. They run only while this process leads; a new leadership
@@ -20,6 +21,7 @@ pub mod ratelimit;
 #[cfg(test)]
 mod reference_tests;
 pub mod replicaset;
+pub mod statefulset;
 pub mod tainteviction;
 #[cfg(test)]
 pub mod testkit;
@@ -60,6 +62,7 @@ pub struct ControllerManager {
     pub rs: ReplicaSetController,
     pub deployment: DeploymentController,
     pub daemonset: daemonset::DaemonSetController,
+    pub statefulset: statefulset::StatefulSetController,
     pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
 }
@@ -78,6 +81,7 @@ impl ControllerManager {
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
             deployment: DeploymentController::new(0),
             daemonset: daemonset::DaemonSetController::new(seed, 0),
+            statefulset: statefulset::StatefulSetController::new(0),
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
@@ -164,6 +168,11 @@ impl ControllerManager {
         self.deployment = DeploymentController::new(gen);
         self.daemonset = daemonset::DaemonSetController::new(self.seed, gen);
         self.daemonset.enqueue_all(ctx, &self.cache);
+        self.statefulset = statefulset::StatefulSetController::new(gen);
+        let sts: Vec<String> = self.cache.statefulsets.keys().cloned().collect();
+        for k in sts {
+            self.statefulset.enqueue(ctx, &k);
+        }
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
@@ -228,6 +237,10 @@ impl ControllerManager {
 
     pub fn on_rs_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, rs: &str) {
         self.rs.sync(ctx, api, &self.cache, rs);
+    }
+
+    pub fn on_statefulset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.statefulset.sync(ctx, api, &self.cache, key);
     }
 
     pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
@@ -319,6 +332,7 @@ impl ControllerManager {
                 }
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
+                self.statefulset.observe_pod(ctx, p);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -340,6 +354,7 @@ impl ControllerManager {
                 self.taint.on_pod_deleted(ctx, &p.key());
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
+                self.statefulset.observe_pod(ctx, p);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -355,6 +370,7 @@ impl ControllerManager {
             }
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
+            (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

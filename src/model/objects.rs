@@ -650,6 +650,36 @@ pub struct ReplicaSetStatus {
     pub observed_generation: i64,
 }
 
+/// `apps/v1` StatefulSet (pod management and stable names; no volume claims, no rolling
+/// update of the template yet).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatefulSet {
+    pub meta: ObjectMeta,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub service_name: String,
+    /// `Parallel` (else `OrderedReady`, the default).
+    pub parallel: bool,
+    pub min_ready_seconds: i32,
+    pub status: StatefulSetStatus,
+}
+
+impl StatefulSet {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatefulSetStatus {
+    pub replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub current_replicas: i32,
+    pub observed_generation: i64,
+}
+
 /// `apps/v1` DaemonSet.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaemonSet {

@@ -40,6 +40,7 @@ pub enum Object {
     ReplicaSet(ReplicaSet),
     Deployment(Deployment),
     DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
 }
 
 pub const KINDS: &[&str] = &[
@@ -49,6 +50,7 @@ pub const KINDS: &[&str] = &[
     "ReplicationController",
     "Deployment",
     "DaemonSet",
+    "StatefulSet",
     "List",
 ];
 
@@ -63,13 +65,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let api_version = raw.api_version.clone().unwrap_or_default();
     let want_api = match kind.as_str() {
         "Node" | "Pod" | "List" | "ReplicationController" => "v1",
-        "ReplicaSet" | "Deployment" | "DaemonSet" => "apps/v1",
+        "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -120,6 +122,7 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         }
         "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
         "DaemonSet" => daemonset(meta, spec, ctx).map(|d| vec![Object::DaemonSet(d)]),
+        "StatefulSet" => statefulset(meta, spec, ctx).map(|d| vec![Object::StatefulSet(d)]),
         _ => unreachable!(),
     }
 }
@@ -152,6 +155,8 @@ fn reject_foreign(
         "revisionHistoryLimit" => spec.revision_history_limit.is_some(),
         "progressDeadlineSeconds" => spec.progress_deadline_seconds.is_some(),
         "paused" => spec.paused.is_some(),
+        "serviceName" => spec.service_name.is_some(),
+        "podManagementPolicy" => spec.pod_management_policy.is_some(),
         _ => false,
     };
     for f in fields {
@@ -177,6 +182,8 @@ const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
     "paused",
+    "serviceName",
+    "podManagementPolicy",
 ];
 
 /// Fields of a Deployment spec that a ReplicaSet spec does not have.
@@ -185,6 +192,8 @@ const DEPLOYMENT_ONLY_FIELDS: &[&str] = &[
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
     "paused",
+    "serviceName",
+    "podManagementPolicy",
 ];
 
 const POD_SPEC_FIELDS: &[&str] = &[
@@ -655,6 +664,47 @@ fn replicaset(
     })
 }
 
+/// An `apps/v1` StatefulSet: `podManagementPolicy` OrderedReady (default) or Parallel;
+/// `volumeClaimTemplates` and `updateStrategy` are accepted with a warning.
+fn statefulset(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<StatefulSet, InputError> {
+    reject_foreign(
+        &spec,
+        "StatefulSet",
+        ctx,
+        &["strategy", "progressDeadlineSeconds", "paused"],
+    )?;
+    let name = object_name(&meta, ctx)?;
+    let parallel = match spec.pod_management_policy.take().as_deref().unwrap_or("OrderedReady") {
+        "OrderedReady" => false,
+        "Parallel" => true,
+        other => {
+            return Err(ctx
+                .err(
+                    "spec.podManagementPolicy",
+                    format!("Unsupported value: {other:?}: supported values: \"OrderedReady\", \"Parallel\""),
+                )
+                .suggest(other, ["OrderedReady", "Parallel"]))
+        }
+    };
+    let service_name = spec.service_name.take().unwrap_or_default();
+    spec.revision_history_limit = None;
+    let w = workload_parts("StatefulSet", &mut spec, ctx)?;
+    Ok(StatefulSet {
+        meta: object_meta(meta, name),
+        replicas: w.replicas,
+        selector: w.selector,
+        template: w.template,
+        service_name,
+        parallel,
+        min_ready_seconds: w.min_ready_seconds,
+        status: StatefulSetStatus::default(),
+    })
+}
+
 /// An `apps/v1` DaemonSet (`updateStrategy` is accepted with a warning: daemon pods are not
 /// rolled yet).
 fn daemonset(
@@ -689,6 +739,12 @@ fn deployment(
     mut spec: RawSpec,
     ctx: &mut Ctx,
 ) -> Result<Deployment, InputError> {
+    reject_foreign(
+        &spec,
+        "Deployment",
+        ctx,
+        &["serviceName", "podManagementPolicy"],
+    )?;
     let name = object_name(&meta, ctx)?;
     let strategy = deployment_strategy(spec.strategy.take(), ctx)?;
     let w = workload_parts("Deployment", &mut spec, ctx)?;

@@ -100,6 +100,9 @@ k8s_struct! {
         pub revision_history_limit: Option<i32>,
         pub progress_deadline_seconds: Option<i32>,
         pub paused: Option<bool>,
+        // StatefulSetSpec
+        pub service_name: Option<String>,
+        pub pod_management_policy: Option<String>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,
@@ -117,6 +120,9 @@ k8s_struct! {
         resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
         host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
         update_strategy: "updateStrategy",
+        volume_claim_templates: "volumeClaimTemplates",
+        persistent_volume_claim_retention_policy: "persistentVolumeClaimRetentionPolicy",
+        ordinals: "ordinals",
         pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
         external_id: "externalID",
     }

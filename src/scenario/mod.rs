@@ -45,6 +45,7 @@ pub enum Workload {
     ReplicaSet(ReplicaSet),
     Deployment(Deployment),
     DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -730,6 +731,7 @@ fn resolve(
                 Object::ReplicaSet(rs) => (rs.kind.as_str(), rs.key(), Workload::ReplicaSet(rs)),
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
+                Object::StatefulSet(d) => ("StatefulSet", d.key(), Workload::StatefulSet(d)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -921,6 +923,7 @@ fn resolve(
                     Workload::ReplicaSet(r) => (r.kind.as_str(), &r.meta, r.key()),
                     Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
                     Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
+                    Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
                 };
                 if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));

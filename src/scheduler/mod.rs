@@ -346,7 +346,8 @@ impl Scheduler {
             | Change::ReplicaSetDeleted(_)
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)
-            | Change::DaemonSet(_) => {}
+            | Change::DaemonSet(_)
+            | Change::StatefulSet(_) => {}
         }
     }
 

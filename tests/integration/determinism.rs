@@ -24,6 +24,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
     ("rolling-update.yaml", "fnv1a64:db6a642d67fbf6af"),
+    ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
     ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),

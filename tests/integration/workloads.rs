@@ -642,3 +642,61 @@ fn daemonset_runs_one_pod_per_eligible_node() {
     );
     assert_eq!(daemon_pods(c).len(), 3);
 }
+
+fn statefulset_text(policy: &str) -> String {
+    format!(
+        "{CLUSTER}simulation: {{containerStartDelay: {{min: 3s, max: 3s}}}}
+workloads:
+- apiVersion: apps/v1
+  kind: StatefulSet
+  metadata: {{name: db}}
+  spec:
+    serviceName: db
+    replicas: 3
+    podManagementPolicy: {policy}
+    volumeClaimTemplates: []
+    selector: {{matchLabels: {{app: db}}}}
+    template:
+      metadata: {{labels: {{app: db}}}}
+      spec: {{containers: [{{name: c, image: x}}]}}
+"
+    )
+}
+
+// stateful_set_control.go: OrderedReady creates db-N only once db-(N-1) is Running and Ready
+// (3 s container start: 0, 3, 6 s); Parallel creates all at once. Names are `<set>-<ordinal>`.
+#[test]
+fn statefulset_ordered_ready_and_parallel_creation() {
+    let text = statefulset_text("OrderedReady");
+    let out = run_text("sts-ordered", &text);
+    let creates = messages(&out, "SuccessfulCreate");
+    assert_eq!(
+        creates,
+        vec![
+            (
+                0.0,
+                "create Pod db-0 in StatefulSet db successful".to_string()
+            ),
+            (
+                3.0,
+                "create Pod db-1 in StatefulSet db successful".to_string()
+            ),
+            (
+                6.0,
+                "create Pod db-2 in StatefulSet db successful".to_string()
+            ),
+        ]
+    );
+    let text = statefulset_text("Parallel");
+    let out = run_text("sts-parallel", &text);
+    let times: Vec<f64> = messages(&out, "SuccessfulCreate")
+        .iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!(times, vec![0.0, 0.0, 0.0]);
+    let e = load_err("sts-bad", &statefulset_text("Paralel"));
+    assert!(
+        e.contains("spec.podManagementPolicy") && e.contains("Parallel"),
+        "{e}"
+    );
+}
