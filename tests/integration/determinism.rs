@@ -23,6 +23,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ("node-partition.yaml", "fnv1a64:b49c5e9bb431a6d1"),
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("quick-start.yaml", "fnv1a64:a4355d80d5ae42cd"),
+    (
+        "rc-partition-eager-replacement.yaml",
+        "fnv1a64:e346325c9aa1d7e4",
+    ),
     ("rolling-update.yaml", "fnv1a64:db6a642d67fbf6af"),
     ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
