@@ -144,6 +144,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let faults = s
         .timeline
         .iter()
+        .filter(|f| !f.kind.is_action())
         .map(|f| {
             let start = SimTime::ZERO + f.at;
             let end_t = match f.kind {

@@ -48,6 +48,11 @@ pub enum Change {
     Pod(Arc<Pod>),
     PodDeleted(Arc<Pod>),
     ReplicaSet(Arc<ReplicaSet>),
+    ReplicaSetDeleted(Arc<ReplicaSet>),
+    Deployment(Arc<Deployment>),
+    DeploymentDeleted(Arc<Deployment>),
+    DaemonSet(Arc<DaemonSet>),
+    StatefulSet(Arc<StatefulSet>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -79,6 +84,9 @@ pub struct ApiServer {
     pods: BTreeMap<String, Arc<Pod>>,
     pods_by_node: BTreeMap<String, BTreeSet<String>>,
     replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    deployments: BTreeMap<String, Arc<Deployment>>,
+    daemonsets: BTreeMap<String, Arc<DaemonSet>>,
+    statefulsets: BTreeMap<String, Arc<StatefulSet>>,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -141,6 +149,9 @@ impl ApiServer {
             pods: BTreeMap::new(),
             pods_by_node: BTreeMap::new(),
             replicasets: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            daemonsets: BTreeMap::new(),
+            statefulsets: BTreeMap::new(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -193,6 +204,120 @@ impl ApiServer {
     }
     pub fn replicasets(&self) -> &BTreeMap<String, Arc<ReplicaSet>> {
         &self.replicasets
+    }
+    pub fn deployments(&self) -> &BTreeMap<String, Arc<Deployment>> {
+        &self.deployments
+    }
+    pub fn daemonsets(&self) -> &BTreeMap<String, Arc<DaemonSet>> {
+        &self.daemonsets
+    }
+
+    pub fn statefulsets(&self) -> &BTreeMap<String, Arc<StatefulSet>> {
+        &self.statefulsets
+    }
+
+    pub fn create_statefulset(
+        &mut self,
+        caller: Caller,
+        mut d: StatefulSet,
+    ) -> Result<Arc<StatefulSet>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.statefulsets.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("StatefulSet/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.statefulsets.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::StatefulSet(d.clone())));
+        Ok(d)
+    }
+
+    /// PUT a StatefulSet (spec or status).
+    pub fn update_statefulset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut StatefulSet),
+    ) -> Result<Arc<StatefulSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .statefulsets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("StatefulSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        if new == *old {
+            return Ok(old);
+        }
+        if new.replicas != old.replicas || new.template != old.template {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.statefulsets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::StatefulSet(new.clone())));
+        Ok(new)
+    }
+
+    // ----- daemonsets -----
+
+    pub fn create_daemonset(
+        &mut self,
+        caller: Caller,
+        mut d: DaemonSet,
+    ) -> Result<Arc<DaemonSet>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.daemonsets.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("DaemonSet/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.daemonsets.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::DaemonSet(d.clone())));
+        Ok(d)
+    }
+
+    /// PUT a DaemonSet (its status, as the controller writes it).
+    pub fn update_daemonset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut DaemonSet),
+    ) -> Result<Arc<DaemonSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .daemonsets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("DaemonSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        if new == *old {
+            return Ok(old);
+        }
+        if new.template != old.template || new.selector != old.selector {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.daemonsets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::DaemonSet(new.clone())));
+        Ok(new)
     }
 
     /// LIST pods with `spec.nodeName=node` (the kubelet's relist).
@@ -599,6 +724,7 @@ impl ApiServer {
         rs.meta.uid = self.next_uid;
         self.next_uid += 1;
         rs.meta.creation_timestamp = self.now;
+        rs.meta.generation = 1;
         rs.meta.resource_version = self.next_rv();
         let rs = Arc::new(rs);
         self.replicasets.insert(key, rs.clone());
@@ -609,9 +735,246 @@ impl ApiServer {
             .push((Watcher::Scheduler, Change::ReplicaSet(rs.clone())));
         Ok(rs)
     }
+
+    /// PUT a ReplicaSet (spec, metadata or the status subresource): GET + mutate + PUT without
+    /// conflicts. `metadata.generation` is bumped when the spec changes; a mutation that
+    /// changes nothing writes nothing.
+    pub fn update_replicaset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut ReplicaSet),
+    ) -> Result<Arc<ReplicaSet>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .replicasets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("ReplicaSet/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        new.meta.generation = old.meta.generation;
+        if new == *old {
+            return Ok(old);
+        }
+        if new.replicas != old.replicas
+            || new.template != old.template
+            || new.selector != old.selector
+            || new.min_ready_seconds != old.min_ready_seconds
+        {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.replicasets.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::ReplicaSet(new.clone())));
+        Ok(new)
+    }
+
+    /// DELETE a ReplicaSet (or ReplicationController) with a propagation policy: Background
+    /// removes it at once (the garbage collector then deletes its pods); Foreground and Orphan
+    /// set `deletionTimestamp` and the `foregroundDeletion` / `orphan` finalizer, which the
+    /// garbage collector removes when it is done.
+    pub fn delete_replicaset(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        policy: PropagationPolicy,
+    ) -> Result<Deletion, ApiError> {
+        self.check(caller)?;
+        let rs = self
+            .replicasets
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("ReplicaSet/{key}")))?;
+        if rs.meta.deletion_timestamp.is_some() {
+            return Ok(Deletion::Terminating);
+        }
+        match finalizer_for(policy) {
+            None if rs.meta.finalizers.is_empty() => {
+                self.remove_replicaset(key);
+                Ok(Deletion::Removed)
+            }
+            f => {
+                let now = self.now;
+                self.update_replicaset(caller, key, |r| {
+                    r.meta.deletion_timestamp = Some(now);
+                    if let Some(f) = f {
+                        if !r.meta.finalizers.iter().any(|x| x == f) {
+                            r.meta.finalizers.push(f.to_string());
+                        }
+                    }
+                })?;
+                Ok(Deletion::Terminating)
+            }
+        }
+    }
+
+    fn remove_replicaset(&mut self, key: &str) {
+        if let Some(rs) = self.replicasets.remove(key) {
+            self.next_rv();
+            self.outbox
+                .push((Watcher::ControllerManager, Change::ReplicaSetDeleted(rs)));
+        }
+    }
+
+    /// Removes a finalizer from a ReplicaSet; a ReplicaSet being deleted goes when its last
+    /// finalizer does.
+    pub fn remove_replicaset_finalizer(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        finalizer: &str,
+    ) -> Result<(), ApiError> {
+        let rs = self.update_replicaset(caller, key, |r| {
+            r.meta.finalizers.retain(|f| f != finalizer)
+        })?;
+        if rs.meta.deletion_timestamp.is_some() && rs.meta.finalizers.is_empty() {
+            self.remove_replicaset(key);
+        }
+        Ok(())
+    }
+
+    // ----- deployments -----
+
+    pub fn create_deployment(
+        &mut self,
+        caller: Caller,
+        mut d: Deployment,
+    ) -> Result<Arc<Deployment>, ApiError> {
+        self.check(caller)?;
+        let key = d.key();
+        if self.deployments.contains_key(&key) {
+            return Err(ApiError::AlreadyExists(format!("Deployment/{key}")));
+        }
+        d.meta.uid = self.next_uid;
+        self.next_uid += 1;
+        d.meta.creation_timestamp = self.now;
+        d.meta.generation = 1;
+        d.meta.resource_version = self.next_rv();
+        let d = Arc::new(d);
+        self.deployments.insert(key, d.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Deployment(d.clone())));
+        Ok(d)
+    }
+
+    /// DELETE a Deployment with a propagation policy (as [`ApiServer::delete_replicaset`]).
+    pub fn delete_deployment(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        policy: PropagationPolicy,
+    ) -> Result<Deletion, ApiError> {
+        self.check(caller)?;
+        let d = self
+            .deployments
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Deployment/{key}")))?;
+        if d.meta.deletion_timestamp.is_some() {
+            return Ok(Deletion::Terminating);
+        }
+        match finalizer_for(policy) {
+            None if d.meta.finalizers.is_empty() => {
+                self.remove_deployment(key);
+                Ok(Deletion::Removed)
+            }
+            f => {
+                let now = self.now;
+                self.update_deployment(caller, key, |x| {
+                    x.meta.deletion_timestamp = Some(now);
+                    if let Some(f) = f {
+                        if !x.meta.finalizers.iter().any(|y| y == f) {
+                            x.meta.finalizers.push(f.to_string());
+                        }
+                    }
+                })?;
+                Ok(Deletion::Terminating)
+            }
+        }
+    }
+
+    fn remove_deployment(&mut self, key: &str) {
+        if let Some(d) = self.deployments.remove(key) {
+            self.next_rv();
+            self.outbox
+                .push((Watcher::ControllerManager, Change::DeploymentDeleted(d)));
+        }
+    }
+
+    /// Removes a finalizer from a Deployment (which goes with its last finalizer when it is
+    /// being deleted).
+    pub fn remove_deployment_finalizer(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        finalizer: &str,
+    ) -> Result<(), ApiError> {
+        let d = self.update_deployment(caller, key, |x| {
+            x.meta.finalizers.retain(|f| f != finalizer)
+        })?;
+        if d.meta.deletion_timestamp.is_some() && d.meta.finalizers.is_empty() {
+            self.remove_deployment(key);
+        }
+        Ok(())
+    }
+
+    /// PUT a Deployment (spec, metadata or status); `metadata.generation` is bumped when the
+    /// spec changes. A mutation that changes nothing writes nothing.
+    pub fn update_deployment(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut Deployment),
+    ) -> Result<Arc<Deployment>, ApiError> {
+        self.check(caller)?;
+        let old = self
+            .deployments
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Deployment/{key}")))?;
+        let mut new = (*old).clone();
+        mutate(&mut new);
+        new.meta.resource_version = old.meta.resource_version;
+        new.meta.generation = old.meta.generation;
+        if new == *old {
+            return Ok(old);
+        }
+        let spec = |d: &Deployment| {
+            (
+                d.replicas,
+                d.selector.clone(),
+                d.template.clone(),
+                d.strategy.clone(),
+                d.min_ready_seconds,
+                d.revision_history_limit,
+                d.progress_deadline_seconds,
+                d.paused,
+            )
+        };
+        if spec(&new) != spec(&old) {
+            new.meta.generation += 1;
+        }
+        new.meta.resource_version = self.next_rv();
+        let new = Arc::new(new);
+        self.deployments.insert(key.to_string(), new.clone());
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Deployment(new.clone())));
+        Ok(new)
+    }
 }
 
-/// The name Kubernetes gives each caller as an event source.
+fn finalizer_for(policy: PropagationPolicy) -> Option<&'static str> {
+    match policy {
+        PropagationPolicy::Background => None,
+        PropagationPolicy::Foreground => Some(FINALIZER_FOREGROUND),
+        PropagationPolicy::Orphan => Some(FINALIZER_ORPHAN),
+    }
+}
+
 /// The latest planned renewal not after `now`.
 pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<SimTime> {
     let plan = plan?;
@@ -619,6 +982,7 @@ pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<
     n.checked_sub(1).map(|i| plan[i])
 }
 
+/// The name Kubernetes gives each caller as an event source.
 pub fn source_name(caller: Caller) -> &'static str {
     match caller {
         Caller::Kubelet(_) => "kubelet",

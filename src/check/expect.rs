@@ -141,6 +141,18 @@ pub enum Expectation {
     },
     /// `zone` is the zone label value (or `region/zone`); "" for unlabelled nodes.
     ZoneState { zone: String, state: String },
+    /// A Deployment's status fields and conditions (each `None` is not checked).
+    Deployment {
+        key: String,
+        replicas: Option<i32>,
+        updated: Option<i32>,
+        ready: Option<i32>,
+        available_replicas: Option<i32>,
+        /// Reason of the Progressing condition.
+        progressing: Option<String>,
+        /// Status of the Available condition.
+        available: Option<ConditionStatus>,
+    },
 }
 
 /// An expectation with when it is evaluated (`None` = at the end of the run).
@@ -309,6 +321,69 @@ impl TimedExpectation {
                     format!("time of {ord} event {}", filter.describe()),
                     expected,
                     observed,
+                    ok,
+                )
+            }
+            Expectation::Deployment {
+                key,
+                replicas,
+                updated,
+                ready,
+                available_replicas,
+                progressing,
+                available,
+            } => {
+                let d = cluster.api.deployments().get(key);
+                let mut exp = Vec::new();
+                let mut obs = Vec::new();
+                let mut ok = d.is_some();
+                let mut num = |name: &str, want: &Option<i32>, got: Option<i32>| {
+                    if let Some(w) = want {
+                        exp.push(format!("{name}={w}"));
+                        let g = got.map_or("<none>".to_string(), |g| g.to_string());
+                        obs.push(format!("{name}={g}"));
+                        ok &= got == Some(*w);
+                    }
+                };
+                let st = d.map(|d| &d.status);
+                num("replicas", replicas, st.map(|s| s.replicas));
+                num("updatedReplicas", updated, st.map(|s| s.updated_replicas));
+                num("readyReplicas", ready, st.map(|s| s.ready_replicas));
+                num(
+                    "availableReplicas",
+                    available_replicas,
+                    st.map(|s| s.available_replicas),
+                );
+                let cond = |t: &str| {
+                    st.and_then(|s| s.conditions.iter().find(|c| c.type_ == t))
+                        .cloned()
+                };
+                if let Some(r) = progressing {
+                    let got = cond("Progressing").map(|c| c.reason);
+                    exp.push(format!("Progressing reason={r}"));
+                    obs.push(format!(
+                        "Progressing reason={}",
+                        got.clone().unwrap_or_else(|| "<absent>".into())
+                    ));
+                    ok &= got.as_deref() == Some(r.as_str());
+                }
+                if let Some(a) = available {
+                    let got = cond("Available").map(|c| c.status);
+                    exp.push(format!("Available={}", a.as_str()));
+                    obs.push(format!(
+                        "Available={}",
+                        got.map_or("<absent>", |g| g.as_str())
+                    ));
+                    ok &= got == Some(*a);
+                }
+                (
+                    format!("Deployment/{key} status {when}"),
+                    exp.join(" "),
+                    if d.is_none() {
+                        "<no such deployment>".to_string()
+                    } else {
+                        obs.join(" ")
+                    },
                     ok,
                 )
             }

@@ -74,6 +74,18 @@ pub enum Event {
         gen: u32,
         rs: String,
     },
+    DeploymentSync {
+        gen: u32,
+        key: String,
+    },
+    DaemonSetSync {
+        gen: u32,
+        key: String,
+    },
+    StatefulSetSync {
+        gen: u32,
+        key: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

@@ -35,6 +35,8 @@ pub struct Cluster {
     stopped: Vec<u32>,
     /// The cloud provider's view of the VMs.
     pub cloud: Cloud,
+    /// The scenario's Deployments (`namespace/name`), for per-workload outputs.
+    pub deployment_keys: Vec<String>,
 }
 
 impl Cluster {
@@ -82,6 +84,14 @@ impl Cluster {
             down: vec![0; s.nodes.len()],
             stopped: vec![0; s.nodes.len()],
             cloud: Cloud::default(),
+            deployment_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Deployment(d) => Some(d.key()),
+                    _ => None,
+                })
+                .collect(),
         };
         c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);
@@ -204,6 +214,15 @@ impl Cluster {
             Event::ReplicaSetSync { gen, rs } if gen == kcm_gen => {
                 self.kcm.on_rs_sync(ctx, &mut self.api, &rs)
             }
+            Event::DeploymentSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_deployment_sync(ctx, &mut self.api, &key)
+            }
+            Event::DaemonSetSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_daemonset_sync(ctx, &mut self.api, &key)
+            }
+            Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -214,6 +233,9 @@ impl Cluster {
             | Event::NlcTaintPass { .. }
             | Event::TaintEvictionFire { .. }
             | Event::ReplicaSetSync { .. }
+            | Event::DeploymentSync { .. }
+            | Event::DaemonSetSync { .. }
+            | Event::StatefulSetSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
@@ -240,9 +262,24 @@ impl Cluster {
                     self.api.create_pod(Caller::Operator, p).map(|_| ()),
                 ),
                 Workload::ReplicaSet(rs) => (
-                    "ReplicaSet",
-                    rs.key(),
+                    rs.kind.as_str(),
+                    pod_key_of(&rs.meta.namespace, &rs.meta.name),
                     self.api.create_replicaset(Caller::Operator, rs).map(|_| ()),
+                ),
+                Workload::Deployment(d) => (
+                    "Deployment",
+                    d.key(),
+                    self.api.create_deployment(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::DaemonSet(d) => (
+                    "DaemonSet",
+                    d.key(),
+                    self.api.create_daemonset(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::StatefulSet(d) => (
+                    "StatefulSet",
+                    d.key(),
+                    self.api.create_statefulset(Caller::Operator, d).map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -260,6 +297,10 @@ impl Cluster {
 
     fn fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
         let kind = self.faults[index].clone();
+        if kind.is_action() {
+            self.action(ctx, &kind);
+            return;
+        }
         // Lazy heartbeats: planned lease renewals stop where this fault would make them fail.
         if start {
             match &kind {
@@ -284,7 +325,11 @@ impl Cluster {
                         self.kubelets[m as usize].interrupt_lease_plan(ctx, &mut self.api);
                     }
                 }
-                FaultKind::TaintNodes { .. } | FaultKind::ControllerManagerRestart => {}
+                FaultKind::TaintNodes { .. }
+                | FaultKind::ControllerManagerRestart
+                | FaultKind::ScaleDeployment { .. }
+                | FaultKind::SetImage { .. }
+                | FaultKind::DeleteObject { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -410,6 +455,11 @@ impl Cluster {
                     "kube-controller-manager restarted".to_string(),
                 )
             }
+            FaultKind::ScaleDeployment { .. }
+            | FaultKind::SetImage { .. }
+            | FaultKind::DeleteObject { .. } => {
+                unreachable!("actions are handled by Cluster::action")
+            }
             FaultKind::ApiServerUnavailable => {
                 self.api.net.set_api_down(start);
                 if !start && self.api.net.api_available() {
@@ -436,6 +486,89 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// A timeline action: the operator's kubectl request (which fails, and is recorded as
+    /// failed, while the API server is unreachable).
+    fn action(&mut self, ctx: &mut Engine<Event>, kind: &FaultKind) {
+        let (key, command, res) = match kind {
+            FaultKind::ScaleDeployment {
+                deployment,
+                replicas,
+            } => {
+                let n = *replicas;
+                let res = self
+                    .api
+                    .update_deployment(Caller::Operator, deployment, |d| d.replicas = n);
+                let name = deployment.split_once('/').map_or("", |x| x.1);
+                (
+                    deployment.clone(),
+                    format!("kubectl scale deployment/{name} --replicas={n}"),
+                    res,
+                )
+            }
+            FaultKind::SetImage {
+                deployment,
+                container,
+                image,
+            } => {
+                let res = self
+                    .api
+                    .update_deployment(Caller::Operator, deployment, |d| {
+                        for c in &mut d.template.spec.containers {
+                            if c.name == *container {
+                                c.image = image.clone();
+                            }
+                        }
+                    });
+                let name = deployment.split_once('/').map_or("", |x| x.1);
+                (
+                    deployment.clone(),
+                    format!("kubectl set image deployment/{name} {container}={image}"),
+                    res,
+                )
+            }
+            FaultKind::DeleteObject { kind, key, policy } => {
+                let res = match kind.as_str() {
+                    "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
+                    "Pod" => self.api.delete_pod(Caller::Operator, key, None),
+                    _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
+                };
+                let plain = key.trim_start_matches("rc:").to_string();
+                let name = plain.split_once('/').map_or("", |x| x.1).to_string();
+                let command = format!(
+                    "kubectl delete {}/{name} --cascade={}",
+                    kind.to_lowercase(),
+                    policy.as_str().to_lowercase()
+                );
+                let (reason, message) = match res {
+                    Ok(_) => ("ActionApplied", command),
+                    Err(e) => ("ActionFailed", format!("{command}: {e}")),
+                };
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason,
+                    source: "kubectl",
+                    object: format!("{kind}/{plain}"),
+                    message,
+                    fields: vec![("action", "deleteObject".to_string())],
+                });
+                return;
+            }
+            _ => return,
+        };
+        let (reason, message) = match res {
+            Ok(_) => ("ActionApplied", command),
+            Err(e) => ("ActionFailed", format!("{command}: {e}")),
+        };
+        ctx.record(Record {
+            t: ctx.now(),
+            reason,
+            source: "kubectl",
+            object: format!("Deployment/{key}"),
+            message,
+            fields: vec![("action", kind.name().to_string())],
+        });
+    }
+
     fn names(&self, machines: &[u32]) -> String {
         let names: Vec<&str> = machines
             .iter()
@@ -466,6 +599,10 @@ impl Cluster {
             }
         }
     }
+}
+
+fn pod_key_of(namespace: &str, name: &str) -> String {
+    crate::model::pod_key(namespace, name)
 }
 
 /// The kubelet of `machine` if it still runs the process generation `gen`.

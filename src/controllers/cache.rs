@@ -1,5 +1,6 @@
-//! kube-controller-manager's shared informer cache: nodes, node leases, pods and ReplicaSets,
-//! with the indexes the controllers need (pods by node, pods by owning ReplicaSet).
+//! kube-controller-manager's shared informer cache: nodes, node leases, pods, ReplicaSets and
+//! Deployments, with the indexes the controllers need (pods by node and by owning ReplicaSet,
+//! ReplicaSets by owning Deployment).
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
 
@@ -17,6 +18,22 @@ pub struct KcmCache {
     pub pods: BTreeMap<String, Arc<Pod>>,
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
+    pub deployments: BTreeMap<String, Arc<Deployment>>,
+    pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
+    pub statefulsets: BTreeMap<String, Arc<StatefulSet>>,
+    /// Every pod controlled by a StatefulSet, by StatefulSet key.
+    pub pods_by_statefulset: BTreeMap<String, BTreeSet<String>>,
+    /// Every pod controlled by a DaemonSet, by DaemonSet key.
+    pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
+    /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
+    pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
+    /// Every pod (terminating and terminal too) by owning ReplicaSet.
+    pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
+    /// Active pods without a controller, by (namespace, label key, label value), for
+    /// adoption by a ReplicaSet whose selector matches.
+    pub orphans_by_label: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// The same pods by namespace (selectors with only matchExpressions).
+    pub orphans_by_ns: BTreeMap<String, BTreeSet<String>>,
     /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
     /// costs O(1) to count, not O(pods).
     pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
@@ -69,11 +86,34 @@ pub fn is_active(p: &Pod) -> bool {
     !p.is_terminating() && !p.status.phase.is_terminal()
 }
 
-fn owner_key(p: &Pod) -> Option<String> {
+/// The key of the ReplicaSet (or ReplicationController) controlling a pod.
+pub fn owner_key(p: &Pod) -> Option<String> {
+    let o = p.meta.controller_ref()?;
+    ReplicaSetKind::from_owner_kind(&o.kind).map(|k| k.key(&p.meta.namespace, &o.name))
+}
+
+/// The DaemonSet controlling a pod, as a `namespace/name` key.
+pub fn daemonset_of(p: &Pod) -> Option<String> {
     p.meta
         .controller_ref()
-        .filter(|o| o.kind == "ReplicaSet")
+        .filter(|o| o.kind == "DaemonSet")
         .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
+/// The StatefulSet controlling a pod, as a `namespace/name` key.
+pub fn statefulset_of(p: &Pod) -> Option<String> {
+    p.meta
+        .controller_ref()
+        .filter(|o| o.kind == "StatefulSet")
+        .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
+/// The Deployment controlling a ReplicaSet, as a `namespace/name` key.
+pub fn deployment_of(rs: &ReplicaSet) -> Option<String> {
+    rs.meta
+        .controller_ref()
+        .filter(|o| o.kind == "Deployment")
+        .map(|o| pod_key(&rs.meta.namespace, &o.name))
 }
 
 impl KcmCache {
@@ -106,6 +146,27 @@ impl KcmCache {
             }
             Change::Pod(p) => {
                 let key = p.key();
+                if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_orphan(&old, &key, false);
+                    // Owner references removed or changed (orphaning, adoption).
+                    if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
+                        remove_index(&mut self.active_by_owner, &o, &key);
+                        remove_index(&mut self.pods_by_owner, &o, &key);
+                    }
+                }
+                self.index_orphan(p, &key, true);
+                if let Some(d) = daemonset_of(p) {
+                    self.pods_by_daemonset
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
+                if let Some(d) = statefulset_of(p) {
+                    self.pods_by_statefulset
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
                 if let Some(n) = &p.spec.node_name {
                     self.pods_by_node
                         .entry(n.clone())
@@ -113,6 +174,10 @@ impl KcmCache {
                         .insert(key.clone());
                 }
                 if let Some(o) = owner_key(p) {
+                    self.pods_by_owner
+                        .entry(o.clone())
+                        .or_default()
+                        .insert(key.clone());
                     if is_active(p) {
                         self.active_by_owner
                             .entry(o)
@@ -128,21 +193,128 @@ impl KcmCache {
             }
             Change::PodDeleted(p) => {
                 let key = p.key();
+                if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_orphan(&old, &key, false);
+                }
+                self.index_orphan(p, &key, false);
+                if let Some(d) = daemonset_of(p) {
+                    remove_index(&mut self.pods_by_daemonset, &d, &key);
+                }
+                if let Some(d) = statefulset_of(p) {
+                    remove_index(&mut self.pods_by_statefulset, &d, &key);
+                }
                 if let Some(n) = &p.spec.node_name {
                     remove_index(&mut self.pods_by_node, n, &key);
                 }
                 if let Some(o) = owner_key(p) {
                     remove_index(&mut self.active_by_owner, &o, &key);
+                    remove_index(&mut self.pods_by_owner, &o, &key);
                 }
                 self.terminal.remove(&key);
                 self.terminating.remove(&key);
                 Previous::Pod(self.pods.remove(&key))
             }
             Change::ReplicaSet(rs) => {
-                self.replicasets.insert(rs.key(), rs.clone());
+                let key = rs.key();
+                if let Some(old) = self.replicasets.get(&key) {
+                    if let Some(d) =
+                        deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref())
+                    {
+                        remove_index(&mut self.rs_by_deployment, &d, &key);
+                    }
+                }
+                if let Some(d) = deployment_of(rs) {
+                    self.rs_by_deployment
+                        .entry(d)
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.replicasets.insert(key, rs.clone());
+                Previous::None
+            }
+            Change::ReplicaSetDeleted(rs) => {
+                let key = rs.key();
+                if let Some(d) = deployment_of(rs) {
+                    remove_index(&mut self.rs_by_deployment, &d, &key);
+                }
+                self.replicasets.remove(&key);
+                Previous::None
+            }
+            Change::Deployment(d) => {
+                self.deployments.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::DaemonSet(d) => {
+                self.daemonsets.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::StatefulSet(d) => {
+                self.statefulsets.insert(d.key(), d.clone());
+                Previous::None
+            }
+            Change::DeploymentDeleted(d) => {
+                self.deployments.remove(&d.key());
                 Previous::None
             }
         }
+    }
+
+    fn index_orphan(&mut self, p: &Pod, key: &str, add: bool) {
+        let orphan = add && p.meta.controller_ref().is_none() && is_active(p);
+        let ns = &p.meta.namespace;
+        for (k, v) in &p.meta.labels {
+            let bucket = (ns.clone(), k.clone(), v.clone());
+            if orphan {
+                self.orphans_by_label
+                    .entry(bucket)
+                    .or_default()
+                    .insert(key.to_string());
+            } else if let Some(set) = self.orphans_by_label.get_mut(&bucket) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.orphans_by_label.remove(&bucket);
+                }
+            }
+        }
+        if orphan {
+            self.orphans_by_ns
+                .entry(ns.clone())
+                .or_default()
+                .insert(key.to_string());
+        } else {
+            remove_index(&mut self.orphans_by_ns, ns, key);
+        }
+    }
+
+    /// Orphan pods in `namespace` that `selector` matches (`ClaimPods` candidates).
+    pub fn orphans_matching(&self, namespace: &str, selector: &LabelSelector) -> Vec<Arc<Pod>> {
+        let candidates = match selector.match_labels.iter().next() {
+            Some((k, v)) => {
+                self.orphans_by_label
+                    .get(&(namespace.to_string(), k.clone(), v.clone()))
+            }
+            None => self.orphans_by_ns.get(namespace),
+        };
+        candidates
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .filter(|p| selector.matches(&p.meta.labels))
+            .cloned()
+            .collect()
+    }
+
+    /// The ReplicaSets a Deployment controls, oldest first.
+    pub fn replicasets_of(&self, deployment: &str) -> Vec<Arc<ReplicaSet>> {
+        let mut v: Vec<Arc<ReplicaSet>> = self
+            .rs_by_deployment
+            .get(deployment)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.replicasets.get(k).cloned())
+            .collect();
+        v.sort_by_key(|r| (r.meta.creation_timestamp, r.meta.name.clone()));
+        v
     }
 
     pub fn pods_on_node(&self, node: &str) -> Vec<Arc<Pod>> {

@@ -1,5 +1,6 @@
 //! kube-controller-manager: leader election, one shared informer cache, and the controllers
-//! kubesim models — node lifecycle, taint eviction and ReplicaSet (one file each).
+//! kubesim models — node lifecycle, taint eviction, ReplicaSet, Deployment, DaemonSet,
+//! StatefulSet, garbage collector, pod GC (one file each).
 //!
 //! Architecture invariant: controllers observe the cache, decide, and send API requests; they
 //! never mutate objects in place. They run only while this process leads; a new leadership
@@ -8,13 +9,19 @@
 
 pub mod cache;
 pub mod cloudnode;
+pub mod daemonset;
+pub mod deployment;
+pub mod deployment_util;
+pub mod garbagecollector;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod podgc;
+pub mod podranking;
 pub mod ratelimit;
 #[cfg(test)]
 mod reference_tests;
 pub mod replicaset;
+pub mod statefulset;
 pub mod tainteviction;
 #[cfg(test)]
 pub mod testkit;
@@ -25,6 +32,7 @@ use crate::network::Caller;
 use crate::sim::{rng, Engine, SimDuration};
 use cache::{KcmCache, Previous};
 use cloudnode::Cloud;
+use deployment::DeploymentController;
 use leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
 use podgc::{PodGc, GC_CHECK_PERIOD};
@@ -52,6 +60,10 @@ pub struct ControllerManager {
     pub nlc: NodeLifecycleController,
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
+    pub deployment: DeploymentController,
+    pub daemonset: daemonset::DaemonSetController,
+    pub statefulset: statefulset::StatefulSetController,
+    pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
 }
 
@@ -67,6 +79,10 @@ impl ControllerManager {
             nlc: NodeLifecycleController::new(config.node_lifecycle.clone()),
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
+            deployment: DeploymentController::new(0),
+            daemonset: daemonset::DaemonSetController::new(seed, 0),
+            statefulset: statefulset::StatefulSetController::new(0),
+            gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             config,
             cache: KcmCache::default(),
@@ -139,7 +155,7 @@ impl ControllerManager {
     }
 
     /// A new leadership term: every controller starts from scratch.
-    fn begin_term(&mut self, ctx: &mut Engine<Event>, _api: &mut ApiServer) {
+    fn begin_term(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         self.leading = true;
         self.gen += 1;
         let gen = self.gen;
@@ -149,6 +165,15 @@ impl ControllerManager {
             rng::stream(self.seed, &format!("replicaset-controller/{gen}")),
             gen,
         );
+        self.deployment = DeploymentController::new(gen);
+        self.daemonset = daemonset::DaemonSetController::new(self.seed, gen);
+        self.daemonset.enqueue_all(ctx, &self.cache);
+        self.statefulset = statefulset::StatefulSetController::new(gen);
+        let sts: Vec<String> = self.cache.statefulsets.keys().cloned().collect();
+        for k in sts {
+            self.statefulset.enqueue(ctx, &k);
+        }
+        self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
@@ -158,6 +183,10 @@ impl ControllerManager {
         let rss: Vec<String> = self.cache.replicasets.keys().cloned().collect();
         for rs in rss {
             self.rs.enqueue(ctx, &rs);
+        }
+        let ds: Vec<String> = self.cache.deployments.keys().cloned().collect();
+        for d in ds {
+            self.deployment.enqueue(ctx, &d);
         }
     }
 
@@ -210,6 +239,42 @@ impl ControllerManager {
         self.rs.sync(ctx, api, &self.cache, rs);
     }
 
+    pub fn on_statefulset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.statefulset.sync(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.daemonset.sync(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.deployment.sync(ctx, api, &self.cache, key);
+    }
+
+    /// `deletePod` of the Deployment controller: a Recreate rollout waits for the old pods to
+    /// be gone, so their deletion wakes it.
+    fn pod_gone_for_recreate(&mut self, ctx: &mut Engine<Event>, p: &crate::model::Pod) {
+        let Some(rs_key) = cache::owner_key(p) else {
+            return;
+        };
+        let Some(d_key) = self
+            .cache
+            .replicasets
+            .get(&rs_key)
+            .and_then(|r| cache::deployment_of(r))
+        else {
+            return;
+        };
+        let recreate = self
+            .cache
+            .deployments
+            .get(&d_key)
+            .is_some_and(|d| d.strategy == crate::model::DeploymentStrategy::Recreate);
+        if recreate {
+            self.deployment.enqueue(ctx, &d_key);
+        }
+    }
+
     /// A watch notification: update the cache, then let the event handlers react.
     pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
         let previous = self.cache.apply(&change);
@@ -230,8 +295,23 @@ impl ControllerManager {
                 if old.as_deref().map(noexec) != Some(noexec(n)) {
                     self.taint.on_node_update(ctx, &self.cache, n);
                 }
+                // The DaemonSet controller's addNode/updateNode: a new node, or one whose
+                // labels, taints or schedulability changed.
+                let placement = |x: &crate::model::Node| {
+                    (
+                        x.meta.labels.clone(),
+                        x.spec.taints.clone(),
+                        x.spec.unschedulable,
+                    )
+                };
+                if old.as_deref().map(placement) != Some(placement(n)) {
+                    self.daemonset.enqueue_all(ctx, &self.cache);
+                }
             }
-            (Change::NodeDeleted(n), _) => self.taint.on_node_deleted(&n.meta.name),
+            (Change::NodeDeleted(n), _) => {
+                self.taint.on_node_deleted(&n.meta.name);
+                self.daemonset.enqueue_all(ctx, &self.cache);
+            }
             (Change::Pod(p), Previous::Pod(old)) => {
                 let relevant = match &old {
                     None => true,
@@ -251,13 +331,48 @@ impl ControllerManager {
                     self.nlc.on_pod_update(ctx, api, &self.cache, p);
                 }
                 self.rs.observe_pod(ctx, p);
+                self.daemonset.observe_pod(ctx, p);
+                self.statefulset.observe_pod(ctx, p);
+                // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
+                if p.meta.controller_ref().is_none() && cache::is_active(p) {
+                    let matching: Vec<String> = self
+                        .cache
+                        .replicasets
+                        .values()
+                        .filter(|r| {
+                            r.meta.namespace == p.meta.namespace
+                                && r.selector.matches(&p.meta.labels)
+                        })
+                        .map(|r| r.key())
+                        .collect();
+                    for k in matching {
+                        self.rs.enqueue(ctx, &k);
+                    }
+                }
             }
             (Change::PodDeleted(p), _) => {
                 self.taint.on_pod_deleted(ctx, &p.key());
                 self.rs.observe_pod(ctx, p);
+                self.daemonset.observe_pod(ctx, p);
+                self.statefulset.observe_pod(ctx, p);
+                self.pod_gone_for_recreate(ctx, p);
             }
-            (Change::ReplicaSet(rs), _) => self.rs.enqueue(ctx, &rs.key()),
+            (Change::ReplicaSet(rs), _) => {
+                self.rs.enqueue(ctx, &rs.key());
+                if let Some(d) = cache::deployment_of(rs) {
+                    self.deployment.enqueue(ctx, &d);
+                }
+            }
+            (Change::ReplicaSetDeleted(rs), _) => {
+                if let Some(d) = cache::deployment_of(rs) {
+                    self.deployment.enqueue(ctx, &d);
+                }
+            }
+            (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
+            (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
+            (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
             _ => {}
         }
+        self.gc.observe(api, &self.cache, &change);
     }
 }

@@ -11,15 +11,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record};
+use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
-const SOURCE: &str = "replicaset-controller";
+/// The event source of each kind's controller.
+fn source(rs: &ReplicaSet) -> &'static str {
+    match rs.kind {
+        ReplicaSetKind::ReplicaSet => "replicaset-controller",
+        ReplicaSetKind::ReplicationController => "replication-controller",
+    }
+}
 /// `BurstReplicas`: at most this many creations or deletions per sync.
 const BURST_REPLICAS: usize = 500;
+/// `SlowStartInitialBatchSize`.
+const SLOW_START_INITIAL_BATCH_SIZE: usize = 1;
 /// The apiserver's `generateName` suffix alphabet (no vowels, no confusable digits).
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -55,10 +64,9 @@ impl ReplicaSetController {
     }
 
     pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
-        let Some(owner) = pod.meta.controller_ref().filter(|o| o.kind == "ReplicaSet") else {
+        let Some(rs) = super::cache::owner_key(pod) else {
             return;
         };
-        let rs = pod_key(&pod.meta.namespace, &owner.name);
         if let Some(exp) = self.expected_creates.get_mut(&rs) {
             exp.remove(&pod.meta.name);
             if exp.is_empty() {
@@ -76,50 +84,137 @@ impl ReplicaSetController {
         rs_key: &str,
     ) {
         self.queued.remove(rs_key);
-        if self.expected_creates.contains_key(rs_key) {
-            return;
-        }
         let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
+            self.expected_creates.remove(rs_key);
             return;
         };
         let active_keys = cache.active_by_owner.get(rs_key);
-        let count = active_keys.map_or(0, |s| s.len());
+        let mut active: Vec<std::sync::Arc<Pod>> = active_keys
+            .into_iter()
+            .flatten()
+            .filter_map(|k| cache.pods.get(k).cloned())
+            .collect();
+        if rs.meta.deletion_timestamp.is_none() {
+            active.extend(self.adopt_orphans(api, cache, &rs));
+        }
+        let active: Vec<&std::sync::Arc<Pod>> = active.iter().collect();
+        // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
+        // status is written either way (replica_set.go `syncReplicaSet`).
+        if !self.expected_creates.contains_key(rs_key) && rs.meta.deletion_timestamp.is_none() {
+            self.manage_replicas(ctx, api, cache, &rs, &active);
+        }
+        self.update_status(ctx, api, &rs, &active);
+    }
+
+    /// `calculateReplicaSetStatus` + `updateReplicaSetStatus`: replicas, ready and available
+    /// among the active pods; with `minReadySeconds`, a resync once every replica is ready
+    /// but not all are available yet.
+    fn update_status(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        rs: &ReplicaSet,
+        active: &[&std::sync::Arc<Pod>],
+    ) {
+        let now = ctx.now();
+        let min_ready = SimDuration::from_secs(rs.min_ready_seconds.max(0) as u64);
+        let ready: Vec<&&std::sync::Arc<Pod>> = active.iter().filter(|p| is_pod_ready(p)).collect();
+        let available = ready
+            .iter()
+            .filter(|p| is_pod_available(p, min_ready, now))
+            .count() as i32;
+        let status = ReplicaSetStatus {
+            replicas: active.len() as i32,
+            ready_replicas: ready.len() as i32,
+            available_replicas: available,
+            observed_generation: rs.meta.generation,
+        };
+        if status != rs.status {
+            let st = status.clone();
+            // A failed status write is retried by the next sync.
+            let _ = api.update_replicaset(Caller::ControllerManager, &rs.key(), |r| r.status = st);
+        }
+        if rs.min_ready_seconds > 0
+            && status.ready_replicas == rs.replicas
+            && status.available_replicas != rs.replicas
+        {
+            ctx.schedule_in(
+                min_ready,
+                Event::ReplicaSetSync {
+                    gen: self.gen,
+                    rs: rs.key(),
+                },
+            );
+        }
+    }
+
+    /// `ClaimPods` (adoption half): active pods without a controller whose labels the
+    /// selector matches get this ReplicaSet as their controller owner reference, and count
+    /// from this sync on.
+    fn adopt_orphans(
+        &mut self,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        rs: &ReplicaSet,
+    ) -> Vec<std::sync::Arc<Pod>> {
+        let mut adopted = Vec::new();
+        for p in cache.orphans_matching(&rs.meta.namespace, &rs.selector) {
+            let owner = OwnerRef {
+                kind: rs.kind.as_str().into(),
+                name: rs.meta.name.clone(),
+                controller: true,
+            };
+            let res = api.update_pod(Caller::ControllerManager, &p.key(), |x| {
+                if x.meta.controller_ref().is_none() {
+                    x.meta.owner_references.push(owner);
+                }
+            });
+            if let Ok(np) = res {
+                let ours = np
+                    .meta
+                    .controller_ref()
+                    .is_some_and(|o| o.kind == rs.kind.as_str() && o.name == rs.meta.name);
+                if ours && super::cache::is_active(&np) {
+                    adopted.push(np);
+                }
+            }
+        }
+        adopted
+    }
+
+    /// `manageReplicas`: create the difference in slow-start batches, or delete the
+    /// surplus in `ActivePodsWithRanks` order (at most the burst per sync).
+    fn manage_replicas(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        rs: &ReplicaSet,
+        active: &[&std::sync::Arc<Pod>],
+    ) {
+        let rs_key = rs.key();
+        let rs_key = rs_key.as_str();
+        let count = active.len();
         let want = rs.replicas.max(0) as usize;
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
-            for _ in 0..n {
-                if !self.create_pod(ctx, api, &rs) {
-                    // The workqueue retries a failed sync later (rate-limited requeue).
-                    if self.queued.insert(rs_key.to_string()) {
-                        let ev = Event::ReplicaSetSync {
-                            gen: self.gen,
-                            rs: rs_key.to_string(),
-                        };
-                        ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
-                    }
-                    break;
+            let created = slow_start_batch(n, SLOW_START_INITIAL_BATCH_SIZE, || {
+                self.create_pod(ctx, api, rs)
+            });
+            if created < n {
+                // The workqueue retries a failed sync later (rate-limited requeue).
+                if self.queued.insert(rs_key.to_string()) {
+                    let ev = Event::ReplicaSetSync {
+                        gen: self.gen,
+                        rs: rs_key.to_string(),
+                    };
+                    ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
                 }
             }
         } else if count > want {
-            let mut active: Vec<&std::sync::Arc<Pod>> = active_keys
-                .into_iter()
-                .flatten()
-                .filter_map(|k| cache.pods.get(k))
-                .collect();
-            // Deletion ranking (simplified `ActivePods` order): unscheduled, then pending, then
-            // not ready, then the newest first.
-            active.sort_by_key(|p| {
-                (
-                    p.spec.node_name.is_some(),
-                    p.status.phase != PodPhase::Pending,
-                    p.condition(PodConditionType::Ready)
-                        .is_some_and(|c| c.status == ConditionStatus::True),
-                    std::cmp::Reverse(p.meta.creation_timestamp),
-                    p.meta.name.clone(),
-                )
-            });
             let n = (count - want).min(BURST_REPLICAS);
-            for p in active.into_iter().take(n) {
+            let victims = pods_to_delete(cache, rs, active, n, ctx.now());
+            for p in victims {
                 let key = p.key();
                 if api
                     .delete_pod(Caller::ControllerManager, &key, None)
@@ -128,8 +223,8 @@ impl ReplicaSetController {
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulDelete",
-                        source: SOURCE,
-                        object: format!("ReplicaSet/{rs_key}"),
+                        source: source(rs),
+                        object: rs.object_ref(),
                         message: format!("Deleted pod: {}", p.meta.name),
                         fields: vec![],
                     });
@@ -159,7 +254,7 @@ impl ReplicaSetController {
                     labels: rs.template.labels.clone(),
                     annotations: rs.template.annotations.clone(),
                     owner_references: vec![OwnerRef {
-                        kind: "ReplicaSet".into(),
+                        kind: rs.kind.as_str().into(),
                         name: rs.meta.name.clone(),
                         controller: true,
                     }],
@@ -177,8 +272,8 @@ impl ReplicaSetController {
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulCreate",
-                        source: SOURCE,
-                        object: format!("ReplicaSet/{}", rs.key()),
+                        source: source(rs),
+                        object: rs.object_ref(),
                         message: format!("Created pod: {name}"),
                         fields: vec![],
                     });
@@ -189,5 +284,68 @@ impl ReplicaSetController {
             }
         }
         false
+    }
+}
+
+/// `getPodsToDelete`: all of them when every pod goes, otherwise the first `n` in
+/// `ActivePodsWithRanks` order, ranked by the active related pods (those of every ReplicaSet of
+/// the same Deployment) on the same node.
+fn pods_to_delete<'a>(
+    cache: &KcmCache,
+    rs: &ReplicaSet,
+    active: &[&'a std::sync::Arc<Pod>],
+    n: usize,
+    now: SimTime,
+) -> Vec<&'a std::sync::Arc<Pod>> {
+    if n >= active.len() {
+        return active.to_vec();
+    }
+    let siblings: Vec<String> = match super::cache::deployment_of(rs) {
+        Some(d) => cache
+            .rs_by_deployment
+            .get(&d)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default(),
+        None => vec![rs.key()],
+    };
+    let mut on_node: BTreeMap<Option<&str>, usize> = BTreeMap::new();
+    for k in &siblings {
+        for pk in cache.active_by_owner.get(k).into_iter().flatten() {
+            if let Some(p) = cache.pods.get(pk) {
+                *on_node.entry(p.spec.node_name.as_deref()).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(RankedPod, &std::sync::Arc<Pod>)> = active
+        .iter()
+        .map(|p| {
+            let rank = on_node
+                .get(&p.spec.node_name.as_deref())
+                .copied()
+                .unwrap_or(0);
+            (RankedPod::of(p, rank), *p)
+        })
+        .collect();
+    ranked.sort_by(|a, b| compare(&a.0, &b.0, now).then_with(|| a.1.meta.name.cmp(&b.1.meta.name)));
+    ranked.into_iter().take(n).map(|(_, p)| p).collect()
+}
+
+/// `podutil.IsPodReady`.
+pub fn is_pod_ready(p: &Pod) -> bool {
+    p.condition(PodConditionType::Ready)
+        .is_some_and(|c| c.status == ConditionStatus::True)
+}
+
+/// `podutil.IsPodAvailable`: ready for at least `minReadySeconds`. Upstream compares
+/// `lastTransitionTime + minReadySeconds` strictly before now, and real controllers look again
+/// some milliseconds after the requeue; with kubesim's exact clock (and a watch delay that may
+/// be 0) the check is made at that instant, so the pod counts as available from exactly
+/// `lastTransitionTime + minReadySeconds`.
+pub fn is_pod_available(p: &Pod, min_ready: SimDuration, now: SimTime) -> bool {
+    match p.condition(PodConditionType::Ready) {
+        Some(c) if c.status == ConditionStatus::True => {
+            min_ready == SimDuration::ZERO || c.last_transition_time + min_ready <= now
+        }
+        _ => false,
     }
 }

@@ -44,6 +44,32 @@ pub struct ObjectMeta {
     pub deletion_timestamp: Option<SimTime>,
     pub deletion_grace_period_seconds: Option<u64>,
     pub owner_references: Vec<OwnerRef>,
+    /// `metadata.generation`: bumped by the API server on every spec change of a workload.
+    pub generation: i64,
+    /// `metadata.finalizers` (kubesim uses `foregroundDeletion` and `orphan`).
+    pub finalizers: Vec<String>,
+}
+
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+pub const FINALIZER_ORPHAN: &str = "orphan";
+
+/// `DeleteOptions.propagationPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PropagationPolicy {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl PropagationPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropagationPolicy::Background => "Background",
+            PropagationPolicy::Foreground => "Foreground",
+            PropagationPolicy::Orphan => "Orphan",
+        }
+    }
 }
 
 impl ObjectMeta {
@@ -766,17 +792,199 @@ pub struct PodTemplate {
     pub spec: PodSpec,
 }
 
+/// A ReplicaSet, or a `v1` ReplicationController (the same controller runs both, as upstream's
+/// ReplicationManager wraps the ReplicaSet controller).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReplicaSetKind {
+    #[default]
+    ReplicaSet,
+    ReplicationController,
+}
+
+impl ReplicaSetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaSetKind::ReplicaSet => "ReplicaSet",
+            ReplicaSetKind::ReplicationController => "ReplicationController",
+        }
+    }
+    /// The key of the object named `namespace/name` of this kind: ReplicationControllers are
+    /// keyed `rc:namespace/name`, so that a ReplicaSet of the same name is another object.
+    pub fn key(self, namespace: &str, name: &str) -> String {
+        match self {
+            ReplicaSetKind::ReplicaSet => pod_key(namespace, name),
+            ReplicaSetKind::ReplicationController => format!("rc:{}", pod_key(namespace, name)),
+        }
+    }
+    pub fn from_owner_kind(kind: &str) -> Option<ReplicaSetKind> {
+        match kind {
+            "ReplicaSet" => Some(ReplicaSetKind::ReplicaSet),
+            "ReplicationController" => Some(ReplicaSetKind::ReplicationController),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaSet {
+    pub kind: ReplicaSetKind,
     pub meta: ObjectMeta,
     pub replicas: i32,
     pub selector: LabelSelector,
     pub template: PodTemplate,
+    pub min_ready_seconds: i32,
+    pub status: ReplicaSetStatus,
+}
+
+/// `ReplicaSetStatus`, written by the ReplicaSet controller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaSetStatus {
+    pub replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub observed_generation: i64,
+}
+
+/// `apps/v1` StatefulSet (pod management and stable names; no volume claims, no rolling
+/// update of the template yet).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatefulSet {
+    pub meta: ObjectMeta,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub service_name: String,
+    /// `Parallel` (else `OrderedReady`, the default).
+    pub parallel: bool,
+    pub min_ready_seconds: i32,
+    pub status: StatefulSetStatus,
+}
+
+impl StatefulSet {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatefulSetStatus {
+    pub replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub current_replicas: i32,
+    pub observed_generation: i64,
+}
+
+/// `apps/v1` DaemonSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonSet {
+    pub meta: ObjectMeta,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub min_ready_seconds: i32,
+    pub status: DaemonSetStatus,
+}
+
+impl DaemonSet {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonSetStatus {
+    pub desired_number_scheduled: i32,
+    pub current_number_scheduled: i32,
+    pub number_misscheduled: i32,
+    pub number_ready: i32,
+    pub number_available: i32,
+    pub observed_generation: i64,
+}
+
+/// `intstr.IntOrString` as `maxSurge`/`maxUnavailable` take it: an integer or a percentage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntOrString {
+    Int(i32),
+    Str(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeploymentStrategy {
+    Recreate,
+    /// `nil` fields are resolved as 0 by `ResolveFenceposts` (the API server defaults both to
+    /// 25% before that).
+    RollingUpdate {
+        max_surge: Option<IntOrString>,
+        max_unavailable: Option<IntOrString>,
+    },
+}
+
+impl Default for DeploymentStrategy {
+    fn default() -> Self {
+        DeploymentStrategy::RollingUpdate {
+            max_surge: Some(IntOrString::Str("25%".into())),
+            max_unavailable: Some(IntOrString::Str("25%".into())),
+        }
+    }
+}
+
+/// `apps/v1` Deployment with the defaults of `SetDefaults_Deployment` applied at input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deployment {
+    pub meta: ObjectMeta,
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    pub template: PodTemplate,
+    pub strategy: DeploymentStrategy,
+    pub min_ready_seconds: i32,
+    /// `None`: keep every old ReplicaSet (the apps/v1 default is 10).
+    pub revision_history_limit: Option<i32>,
+    /// `None` or `i32::MAX`: no deadline (the apps/v1 default is 600).
+    pub progress_deadline_seconds: Option<i32>,
+    pub paused: bool,
+    pub status: DeploymentStatus,
+}
+
+impl Deployment {
+    pub fn key(&self) -> String {
+        pod_key(&self.meta.namespace, &self.meta.name)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeploymentStatus {
+    pub observed_generation: i64,
+    pub replicas: i32,
+    pub updated_replicas: i32,
+    pub ready_replicas: i32,
+    pub available_replicas: i32,
+    pub unavailable_replicas: i32,
+    pub conditions: Vec<DeploymentCondition>,
+    pub collision_count: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentCondition {
+    /// `Available`, `Progressing` or `ReplicaFailure`.
+    pub type_: String,
+    pub status: ConditionStatus,
+    pub reason: String,
+    pub message: String,
+    pub last_update_time: SimTime,
+    pub last_transition_time: SimTime,
 }
 
 impl ReplicaSet {
     pub fn key(&self) -> String {
-        pod_key(&self.meta.namespace, &self.meta.name)
+        self.kind.key(&self.meta.namespace, &self.meta.name)
+    }
+    /// `Kind/namespace/name`, as records name objects.
+    pub fn object_ref(&self) -> String {
+        format!(
+            "{}/{}",
+            self.kind.as_str(),
+            pod_key(&self.meta.namespace, &self.meta.name)
+        )
     }
 }
 

@@ -63,7 +63,27 @@ pub struct Sampler {
     series: TimeSeries,
     trace_pos: usize,
     evictions: u64,
+    /// The scenario's Deployments, each with six columns.
+    deployments: Vec<String>,
 }
+
+/// Per-Deployment columns: `deploy_<name>_<what>` (`<namespace>_<name>` outside `default`).
+pub fn deployment_column_prefix(key: &str) -> String {
+    match key.split_once('/') {
+        Some(("default", name)) => format!("deploy_{name}"),
+        Some((ns, name)) => format!("deploy_{ns}_{name}"),
+        None => format!("deploy_{key}"),
+    }
+}
+
+pub const DEPLOYMENT_COLUMNS: &[&str] = &[
+    "desired",
+    "replicas",
+    "updated",
+    "ready",
+    "available",
+    "pods",
+];
 
 const POD_COLUMNS: &[&str] = &[
     "pods_pending",
@@ -94,7 +114,12 @@ impl Sampler {
             columns.push(format!("nlc_tokens_{name}"));
         }
         columns.extend(POD_COLUMNS.iter().map(|s| s.to_string()));
+        for d in &c.deployment_keys {
+            let prefix = deployment_column_prefix(d);
+            columns.extend(DEPLOYMENT_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        }
         Sampler {
+            deployments: c.deployment_keys.clone(),
             zone_of: BTreeMap::new(),
             zones,
             series: TimeSeries {
@@ -170,7 +195,51 @@ impl Sampler {
             .iter()
             .map(|v| *v as f64),
         );
+        if !self.deployments.is_empty() {
+            self.sample_deployments(c, &mut row);
+        }
         self.series.rows.push(row);
+    }
+
+    /// Status as `kubectl get deployment` shows it, and `pods`: pods of its ReplicaSets that
+    /// exist and are neither terminal nor terminating (what a rollout's surge bounds).
+    fn sample_deployments(&self, c: &Cluster, row: &mut Vec<f64>) {
+        let mut rs_owner: BTreeMap<&str, usize> = BTreeMap::new();
+        for (k, rs) in c.api.replicasets() {
+            if let Some(o) = rs.meta.controller_ref().filter(|o| o.kind == "Deployment") {
+                let dk = pod_key(&rs.meta.namespace, &o.name);
+                if let Some(i) = self.deployments.iter().position(|d| *d == dk) {
+                    rs_owner.insert(k.as_str(), i);
+                }
+            }
+        }
+        let mut pods = vec![0u64; self.deployments.len()];
+        if !rs_owner.is_empty() {
+            for p in c.api.pods().values() {
+                if p.is_terminating() || p.status.phase.is_terminal() {
+                    continue;
+                }
+                let Some(o) = crate::controllers::cache::owner_key(p) else {
+                    continue;
+                };
+                if let Some(i) = rs_owner.get(o.as_str()) {
+                    pods[*i] += 1;
+                }
+            }
+        }
+        for (i, key) in self.deployments.iter().enumerate() {
+            match c.api.deployments().get(key) {
+                Some(d) => row.extend([
+                    d.replicas as f64,
+                    d.status.replicas as f64,
+                    d.status.updated_replicas as f64,
+                    d.status.ready_replicas as f64,
+                    d.status.available_replicas as f64,
+                    pods[i] as f64,
+                ]),
+                None => row.extend([0.0; 6]),
+            }
+        }
     }
 
     pub fn finish(self) -> TimeSeries {

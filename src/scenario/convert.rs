@@ -39,27 +39,42 @@ pub enum Object {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
     PriorityClass(PriorityClass),
+    Deployment(Deployment),
+    DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
 }
 
-pub const KINDS: &[&str] = &["Node", "Pod", "ReplicaSet", "PriorityClass", "List"];
+pub const KINDS: &[&str] = &[
+    "Node",
+    "Pod",
+    "ReplicaSet",
+    "ReplicationController",
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "PriorityClass",
+    "List",
+];
 
 /// Converts one manifest (a `List` expands to its items).
 pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputError> {
-    let kind = raw
-        .kind
-        .clone()
-        .ok_or_else(|| ctx.err("kind", "missing `kind` (Node, Pod, ReplicaSet or List)"))?;
+    let kind = raw.kind.clone().ok_or_else(|| {
+        ctx.err(
+            "kind",
+            "missing `kind` (Node, Pod, ReplicaSet, Deployment or List)",
+        )
+    })?;
     let api_version = raw.api_version.clone().unwrap_or_default();
     let want_api = match kind.as_str() {
-        "Node" | "Pod" | "List" => "v1",
-        "ReplicaSet" => "apps/v1",
+        "Node" | "Pod" | "List" | "ReplicationController" => "v1",
+        "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         "PriorityClass" => "scheduling.k8s.io/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, PriorityClass and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -146,7 +161,12 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
             }
             Ok(vec![Object::Pod(pod)])
         }
-        "ReplicaSet" => replicaset(meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)]),
+        "ReplicaSet" | "ReplicationController" => {
+            replicaset(&kind, meta, spec, ctx).map(|r| vec![Object::ReplicaSet(r)])
+        }
+        "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
+        "DaemonSet" => daemonset(meta, spec, ctx).map(|d| vec![Object::DaemonSet(d)]),
+        "StatefulSet" => statefulset(meta, spec, ctx).map(|d| vec![Object::StatefulSet(d)]),
         _ => unreachable!(),
     }
 }
@@ -192,6 +212,13 @@ fn reject_foreign(
         "affinity" => spec.affinity.is_some(),
         "topologySpreadConstraints" => spec.topology_spread_constraints.is_some(),
         "preemptionPolicy" => spec.preemption_policy.is_some(),
+        "minReadySeconds" => spec.min_ready_seconds.is_some(),
+        "strategy" => spec.strategy.is_some(),
+        "revisionHistoryLimit" => spec.revision_history_limit.is_some(),
+        "progressDeadlineSeconds" => spec.progress_deadline_seconds.is_some(),
+        "paused" => spec.paused.is_some(),
+        "serviceName" => spec.service_name.is_some(),
+        "podManagementPolicy" => spec.pod_management_policy.is_some(),
         _ => false,
     };
     for f in fields {
@@ -212,6 +239,23 @@ const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "template",
     "taints",
     "unschedulable",
+    "minReadySeconds",
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+    "serviceName",
+    "podManagementPolicy",
+];
+
+/// Fields of a Deployment spec that a ReplicaSet spec does not have.
+const DEPLOYMENT_ONLY_FIELDS: &[&str] = &[
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+    "serviceName",
+    "podManagementPolicy",
 ];
 
 const POD_SPEC_FIELDS: &[&str] = &[
@@ -370,6 +414,8 @@ fn node(
     ctx: &mut Ctx,
 ) -> Result<Node, InputError> {
     reject_foreign(&spec, "Node", ctx, &["replicas", "selector", "template"])?;
+    reject_foreign(&spec, "Node", ctx, &["minReadySeconds"])?;
+    reject_foreign(&spec, "Node", ctx, DEPLOYMENT_ONLY_FIELDS)?;
     reject_foreign(&spec, "Node", ctx, POD_SPEC_FIELDS)?;
     ctx.warn_unmodelled("Node", "spec.", spec.unmodelled());
     if status.phase.is_some() {
@@ -905,27 +951,72 @@ pub(crate) fn spread_constraints(
     Ok(out)
 }
 
-fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<ReplicaSet, InputError> {
-    reject_foreign(&spec, "ReplicaSet", ctx, &["taints", "unschedulable"])?;
-    reject_foreign(&spec, "ReplicaSet", ctx, POD_SPEC_FIELDS)?;
-    ctx.warn_unmodelled("ReplicaSet", "spec.", spec.unmodelled());
-    let name = object_name(&meta, ctx)?;
+/// The parts a ReplicaSet and a Deployment share: replicas, selector, pod template and
+/// `minReadySeconds`, validated as the API server does.
+struct WorkloadParts {
+    replicas: i32,
+    selector: LabelSelector,
+    template: PodTemplate,
+    min_ready_seconds: i32,
+}
+
+fn workload_parts(
+    kind: &str,
+    spec: &mut RawSpec,
+    ctx: &mut Ctx,
+) -> Result<WorkloadParts, InputError> {
+    reject_foreign(spec, kind, ctx, &["taints", "unschedulable"])?;
+    reject_foreign(spec, kind, ctx, POD_SPEC_FIELDS)?;
+    ctx.warn_unmodelled(kind, "spec.", spec.unmodelled());
     let replicas = spec.replicas.unwrap_or(1);
     if replicas < 0 {
         return Err(ctx.err("spec.replicas", "must be greater than or equal to 0"));
     }
-    let sel = spec
-        .selector
-        .ok_or_else(|| ctx.err("spec.selector", "a ReplicaSet needs a selector"))?;
-    let selector = label_selector(&sel, ctx, "spec.selector")?;
-    if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
-        return Err(ctx.err("spec.selector", "empty selector is invalid for ReplicaSet"));
+    let min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+    if min_ready_seconds < 0 {
+        return Err(ctx.err("spec.minReadySeconds", "must be greater than or equal to 0"));
     }
     let template = spec
         .template
-        .ok_or_else(|| ctx.err("spec.template", "a ReplicaSet needs a pod template"))?;
+        .take()
+        .ok_or_else(|| ctx.err("spec.template", format!("a {kind} needs a pod template")))?;
     let tmeta = template.metadata.unwrap_or_default();
-    ctx.warn_unmodelled("ReplicaSet", "spec.template.metadata.", tmeta.unmodelled());
+    let selector = if kind == "ReplicationController" {
+        // A plain label map; empty or absent defaults to the template's labels
+        // (SetDefaults_ReplicationController).
+        let map: BTreeMap<String, String> = match spec.selector.take() {
+            None => BTreeMap::new(),
+            Some(v) => serde_yaml::from_value(v).map_err(|e| {
+                ctx.err(
+                    "spec.selector",
+                    format!("a ReplicationController selector is a map of label values: {e}"),
+                )
+            })?,
+        };
+        LabelSelector {
+            match_labels: if map.is_empty() {
+                tmeta.labels.clone()
+            } else {
+                map
+            },
+            match_expressions: Vec::new(),
+        }
+    } else {
+        let v = spec
+            .selector
+            .take()
+            .ok_or_else(|| ctx.err("spec.selector", format!("a {kind} needs a selector")))?;
+        let sel: RawLabelSelector = serde_yaml::from_value(v)
+            .map_err(|e| ctx.err("spec.selector", format!("not a label selector: {e}")))?;
+        label_selector(&sel, ctx, "spec.selector")?
+    };
+    if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
+        return Err(ctx.err(
+            "spec.selector",
+            format!("empty selector is invalid for {kind}"),
+        ));
+    }
+    ctx.warn_unmodelled(kind, "spec.template.metadata.", tmeta.unmodelled());
     if !selector.matches(&tmeta.labels) {
         return Err(ctx.err(
             "spec.template.metadata.labels",
@@ -934,9 +1025,8 @@ fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<Repli
     }
     let tspec = template.spec.map(|b| *b).unwrap_or_default();
     reject_foreign(&tspec, "Pod", ctx, NOT_POD_SPEC_FIELDS)?;
-    let pod_spec = pod_spec(tspec, "ReplicaSet", "spec.template.spec.", ctx)?;
-    Ok(ReplicaSet {
-        meta: object_meta(meta, name),
+    let pod_spec = pod_spec(tspec, kind, "spec.template.spec.", ctx)?;
+    Ok(WorkloadParts {
         replicas,
         selector,
         template: PodTemplate {
@@ -944,7 +1034,219 @@ fn replicaset(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<Repli
             annotations: tmeta.annotations,
             spec: pod_spec,
         },
+        min_ready_seconds,
     })
+}
+
+/// An `apps/v1` ReplicaSet or a `v1` ReplicationController.
+fn replicaset(
+    kind: &str,
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<ReplicaSet, InputError> {
+    reject_foreign(&spec, kind, ctx, DEPLOYMENT_ONLY_FIELDS)?;
+    let name = object_name(&meta, ctx)?;
+    let w = workload_parts(kind, &mut spec, ctx)?;
+    Ok(ReplicaSet {
+        kind: ReplicaSetKind::from_owner_kind(kind).unwrap_or_default(),
+        meta: object_meta(meta, name),
+        replicas: w.replicas,
+        selector: w.selector,
+        template: w.template,
+        min_ready_seconds: w.min_ready_seconds,
+        status: ReplicaSetStatus::default(),
+    })
+}
+
+/// An `apps/v1` StatefulSet: `podManagementPolicy` OrderedReady (default) or Parallel;
+/// `volumeClaimTemplates` and `updateStrategy` are accepted with a warning.
+fn statefulset(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<StatefulSet, InputError> {
+    reject_foreign(
+        &spec,
+        "StatefulSet",
+        ctx,
+        &["strategy", "progressDeadlineSeconds", "paused"],
+    )?;
+    let name = object_name(&meta, ctx)?;
+    let parallel = match spec.pod_management_policy.take().as_deref().unwrap_or("OrderedReady") {
+        "OrderedReady" => false,
+        "Parallel" => true,
+        other => {
+            return Err(ctx
+                .err(
+                    "spec.podManagementPolicy",
+                    format!("Unsupported value: {other:?}: supported values: \"OrderedReady\", \"Parallel\""),
+                )
+                .suggest(other, ["OrderedReady", "Parallel"]))
+        }
+    };
+    let service_name = spec.service_name.take().unwrap_or_default();
+    spec.revision_history_limit = None;
+    let w = workload_parts("StatefulSet", &mut spec, ctx)?;
+    Ok(StatefulSet {
+        meta: object_meta(meta, name),
+        replicas: w.replicas,
+        selector: w.selector,
+        template: w.template,
+        service_name,
+        parallel,
+        min_ready_seconds: w.min_ready_seconds,
+        status: StatefulSetStatus::default(),
+    })
+}
+
+/// An `apps/v1` DaemonSet (`updateStrategy` is accepted with a warning: daemon pods are not
+/// rolled yet).
+fn daemonset(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<DaemonSet, InputError> {
+    reject_foreign(
+        &spec,
+        "DaemonSet",
+        ctx,
+        &["replicas", "strategy", "progressDeadlineSeconds", "paused"],
+    )?;
+    let name = object_name(&meta, ctx)?;
+    spec.revision_history_limit = None;
+    let w = workload_parts("DaemonSet", &mut spec, ctx)?;
+    Ok(DaemonSet {
+        meta: object_meta(meta, name),
+        selector: w.selector,
+        template: w.template,
+        min_ready_seconds: w.min_ready_seconds,
+        status: DaemonSetStatus::default(),
+    })
+}
+
+/// An `apps/v1` Deployment with `SetDefaults_Deployment`: replicas 1, RollingUpdate with
+/// 25%/25%, revisionHistoryLimit 10, progressDeadlineSeconds 600; validated as
+/// `ValidateDeploymentSpec` (percentages, not both fenceposts 0, maxUnavailable ≤ 100%,
+/// deadline > minReadySeconds).
+fn deployment(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<Deployment, InputError> {
+    reject_foreign(
+        &spec,
+        "Deployment",
+        ctx,
+        &["serviceName", "podManagementPolicy"],
+    )?;
+    let name = object_name(&meta, ctx)?;
+    let strategy = deployment_strategy(spec.strategy.take(), ctx)?;
+    let w = workload_parts("Deployment", &mut spec, ctx)?;
+    let revision_history_limit = spec.revision_history_limit.unwrap_or(10);
+    if revision_history_limit < 0 {
+        return Err(ctx.err(
+            "spec.revisionHistoryLimit",
+            "must be greater than or equal to 0",
+        ));
+    }
+    let pds = spec.progress_deadline_seconds.unwrap_or(600);
+    if pds < 0 {
+        return Err(ctx.err(
+            "spec.progressDeadlineSeconds",
+            "must be greater than or equal to 0",
+        ));
+    }
+    if pds <= w.min_ready_seconds {
+        return Err(ctx.err(
+            "spec.progressDeadlineSeconds",
+            "must be greater than minReadySeconds",
+        ));
+    }
+    Ok(Deployment {
+        meta: object_meta(meta, name),
+        replicas: w.replicas,
+        selector: w.selector,
+        template: w.template,
+        strategy,
+        min_ready_seconds: w.min_ready_seconds,
+        revision_history_limit: Some(revision_history_limit),
+        progress_deadline_seconds: Some(pds),
+        paused: spec.paused.unwrap_or(false),
+        status: DeploymentStatus::default(),
+    })
+}
+
+fn deployment_strategy(
+    raw: Option<RawDeploymentStrategy>,
+    ctx: &mut Ctx,
+) -> Result<DeploymentStrategy, InputError> {
+    let raw = raw.unwrap_or_default();
+    match raw.type_.as_deref().unwrap_or("RollingUpdate") {
+        "Recreate" => {
+            if raw.rolling_update.is_some() {
+                return Err(ctx.err(
+                    "spec.strategy.rollingUpdate",
+                    "may not be specified when strategy `type` is 'Recreate'",
+                ));
+            }
+            Ok(DeploymentStrategy::Recreate)
+        }
+        "RollingUpdate" => {
+            let ru = raw.rolling_update.unwrap_or_default();
+            let field = |f: &str| format!("spec.strategy.rollingUpdate.{f}");
+            let conv = |v: Option<RawIntOrString>, f: &str| -> Result<IntOrString, InputError> {
+                match v {
+                    None => Ok(IntOrString::Str("25%".into())),
+                    Some(RawIntOrString::Int(i)) => {
+                        if i < 0 {
+                            return Err(ctx.err(&field(f), "must be greater than or equal to 0"));
+                        }
+                        Ok(IntOrString::Int(i.min(i32::MAX as i64) as i32))
+                    }
+                    Some(RawIntOrString::Str(s)) => {
+                        let ok = s
+                            .strip_suffix('%')
+                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                        if !ok {
+                            return Err(ctx.err(
+                                &field(f),
+                                format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+                            ));
+                        }
+                        Ok(IntOrString::Str(s))
+                    }
+                }
+            };
+            let surge = conv(ru.max_surge, "maxSurge")?;
+            let unavailable = conv(ru.max_unavailable, "maxUnavailable")?;
+            let is_zero = |v: &IntOrString| match v {
+                IntOrString::Int(i) => *i == 0,
+                IntOrString::Str(s) => s.trim_end_matches('%').parse::<i64>().ok() == Some(0),
+            };
+            if is_zero(&surge) && is_zero(&unavailable) {
+                return Err(ctx.err(
+                    &field("maxUnavailable"),
+                    "may not be 0 when `maxSurge` is 0",
+                ));
+            }
+            if let IntOrString::Str(s) = &unavailable {
+                if s.trim_end_matches('%').parse::<i64>().unwrap_or(0) > 100 {
+                    return Err(ctx.err(&field("maxUnavailable"), "must not be greater than 100%"));
+                }
+            }
+            Ok(DeploymentStrategy::RollingUpdate {
+                max_surge: Some(surge),
+                max_unavailable: Some(unavailable),
+            })
+        }
+        other => Err(ctx
+            .err(
+                "spec.strategy.type",
+                format!("Unsupported value: {other:?}: supported values: \"Recreate\", \"RollingUpdate\""),
+            )
+            .suggest(other, ["Recreate", "RollingUpdate"])),
+    }
 }
 
 fn label_selector(

@@ -1,4 +1,5 @@
-//! Raw Kubernetes manifests as they appear in YAML (`v1` Node and Pod, `apps/v1` ReplicaSet,
+//! Raw Kubernetes manifests as they appear in YAML (`v1` Node and Pod, `apps/v1` ReplicaSet and
+//! Deployment,
 //! `v1` List), with Kubernetes' field names.
 //!
 //! One schema serves every kind: `spec` and `status` accept the union of the fields of the
@@ -95,10 +96,20 @@ k8s_struct! {
         pub affinity: Option<RawAffinity>,
         pub topology_spread_constraints: Option<Vec<RawTopologySpreadConstraint>>,
         pub preemption_policy: Option<String>,
-        // ReplicaSetSpec
+        // ReplicaSetSpec and DeploymentSpec
         pub replicas: Option<i32>,
-        pub selector: Option<RawLabelSelector>,
+        /// A `LabelSelector` (ReplicaSet, Deployment) or a plain label map
+        /// (ReplicationController); which one is decided by the kind.
+        pub selector: Option<serde_yaml::Value>,
         pub template: Option<RawPodTemplate>,
+        pub min_ready_seconds: Option<i32>,
+        pub strategy: Option<RawDeploymentStrategy>,
+        pub revision_history_limit: Option<i32>,
+        pub progress_deadline_seconds: Option<i32>,
+        pub paused: Option<bool>,
+        // StatefulSetSpec
+        pub service_name: Option<String>,
+        pub pod_management_policy: Option<String>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,
@@ -115,7 +126,10 @@ k8s_struct! {
         ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
         resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
         host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
-        min_ready_seconds: "minReadySeconds",
+        update_strategy: "updateStrategy",
+        volume_claim_templates: "volumeClaimTemplates",
+        persistent_volume_claim_retention_policy: "persistentVolumeClaimRetentionPolicy",
+        ordinals: "ordinals",
         pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
         external_id: "externalID",
     }
@@ -236,10 +250,29 @@ k8s_struct! {
 }
 
 k8s_struct! {
+    /// `DeploymentStrategy`.
+    pub struct RawDeploymentStrategy {
+        #[serde(rename = "type")]
+        pub type_: Option<String>,
+        pub rolling_update: Option<RawRollingUpdate>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
     pub struct RawAffinity {
         pub node_affinity: Option<RawNodeAffinity>,
         pub pod_affinity: Option<RawPodAffinity>,
         pub pod_anti_affinity: Option<RawPodAffinity>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// `RollingUpdateDeployment`.
+    pub struct RawRollingUpdate {
+        pub max_surge: Option<RawIntOrString>,
+        pub max_unavailable: Option<RawIntOrString>,
     }
     unmodelled {}
 }
@@ -313,4 +346,33 @@ k8s_struct! {
         pub match_label_keys: Vec<String>,
     }
     unmodelled {}
+}
+
+/// `intstr.IntOrString`: a YAML integer or string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawIntOrString {
+    Int(i64),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for RawIntOrString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawIntOrString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a percentage such as \"25%\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Int(v.min(i64::MAX as u64) as i64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawIntOrString, E> {
+                Ok(RawIntOrString::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

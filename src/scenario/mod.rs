@@ -44,6 +44,9 @@ pub const DEFAULT_VERSION: &str = "1.34";
 pub enum Workload {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
+    Deployment(Deployment),
+    DaemonSet(DaemonSet),
+    StatefulSet(StatefulSet),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +76,21 @@ pub enum FaultKind {
     /// kube-controller-manager's process restarts: a new leader-election candidate, fresh
     /// controllers (reference §2.7).
     ControllerManagerRestart,
+    /// An action, not a fault: `kubectl scale deployment/NAME --replicas=N`.
+    ScaleDeployment { deployment: String, replicas: i32 },
+    /// An action, not a fault: `kubectl set image deployment/NAME CONTAINER=IMAGE`.
+    SetImage {
+        deployment: String,
+        container: String,
+        image: String,
+    },
+    /// An action, not a fault: `kubectl delete KIND/NAME --cascade=…` (a DELETE with
+    /// `propagationPolicy`). `key` is the API server's key of the object.
+    DeleteObject {
+        kind: String,
+        key: String,
+        policy: PropagationPolicy,
+    },
 }
 
 impl FaultKind {
@@ -86,7 +104,20 @@ impl FaultKind {
             FaultKind::TaintNodes { .. } => "taintNodes",
             FaultKind::ApiServerUnavailable => "apiServerUnavailable",
             FaultKind::ControllerManagerRestart => "controllerManagerRestart",
+            FaultKind::ScaleDeployment { .. } => "scaleDeployment",
+            FaultKind::SetImage { .. } => "setImage",
+            FaultKind::DeleteObject { .. } => "deleteObject",
         }
+    }
+
+    /// An operator action (instantaneous, no fault window), not a fault.
+    pub fn is_action(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::ScaleDeployment { .. }
+                | FaultKind::SetImage { .. }
+                | FaultKind::DeleteObject { .. }
+        )
     }
 
     /// The machines the fault hits (empty for cluster-wide faults).
@@ -98,7 +129,11 @@ impl FaultKind {
             | FaultKind::NetworkPartition { machines }
             | FaultKind::SlowLeaseRenewals { machines, .. }
             | FaultKind::TaintNodes { machines, .. } => machines,
-            FaultKind::ApiServerUnavailable | FaultKind::ControllerManagerRestart => &[],
+            FaultKind::ApiServerUnavailable
+            | FaultKind::ControllerManagerRestart
+            | FaultKind::ScaleDeployment { .. }
+            | FaultKind::SetImage { .. }
+            | FaultKind::DeleteObject { .. } => &[],
         }
     }
 }
@@ -695,7 +730,7 @@ fn resolve(
         for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut warnings)? {
             let (kind, key, w) = match obj {
                 Object::Pod(p) => ("Pod", p.key(), Workload::Pod(p)),
-                Object::ReplicaSet(rs) => ("ReplicaSet", rs.key(), Workload::ReplicaSet(rs)),
+                Object::ReplicaSet(rs) => (rs.kind.as_str(), rs.key(), Workload::ReplicaSet(rs)),
                 Object::PriorityClass(pc) => {
                     if classes.iter().any(|c| c.name == pc.name) {
                         return Err(InputError::at_path(
@@ -717,6 +752,9 @@ fn resolve(
                     classes.push(pc);
                     continue;
                 }
+                Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
+                Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
+                Object::StatefulSet(d) => ("StatefulSet", d.key(), Workload::StatefulSet(d)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -754,8 +792,15 @@ fn resolve(
             Workload::Pod(p) => (&mut p.spec, format!("Pod {}", p.meta.name)),
             Workload::ReplicaSet(rs) => (
                 &mut rs.template.spec,
-                format!("ReplicaSet {}", rs.meta.name),
+                format!("{} {}", rs.kind.as_str(), rs.meta.name),
             ),
+            Workload::Deployment(d) => {
+                (&mut d.template.spec, format!("Deployment {}", d.meta.name))
+            }
+            Workload::DaemonSet(d) => (&mut d.template.spec, format!("DaemonSet {}", d.meta.name)),
+            Workload::StatefulSet(d) => {
+                (&mut d.template.spec, format!("StatefulSet {}", d.meta.name))
+            }
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -863,12 +908,145 @@ fn resolve(
                 "API server unreachable".to_string(),
             ));
         }
+        if (t.scale_deployment.is_some() || t.set_image.is_some() || t.delete_object.is_some())
+            && t.duration.is_some()
+        {
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.duration"),
+                "an action is instantaneous; remove `duration`",
+            ));
+        }
+        if let Some(a) = &t.scale_deployment {
+            let f = format!("{path}.scaleDeployment");
+            let d = find_deployment(&workloads, &a.name, a.namespace.as_deref(), file, &f)?;
+            if a.replicas < 0 {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.replicas"),
+                    "must be greater than or equal to 0",
+                ));
+            }
+            kinds.push((
+                FaultKind::ScaleDeployment {
+                    deployment: d.key(),
+                    replicas: a.replicas,
+                },
+                format!("scale deployment/{} to {}", d.meta.name, a.replicas),
+            ));
+        }
+        if let Some(a) = &t.delete_object {
+            let f = format!("{path}.deleteObject");
+            let allowed = ["Deployment", "ReplicaSet", "ReplicationController", "Pod"];
+            if !allowed.contains(&a.kind.as_str()) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.kind"),
+                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController or Pod, not {:?}", a.kind),
+                )
+                .suggest(&a.kind, allowed));
+            }
+            let policies = ["Background", "Foreground", "Orphan"];
+            let policy = match a.propagation_policy.as_deref().unwrap_or("Background") {
+                "Background" => PropagationPolicy::Background,
+                "Foreground" => PropagationPolicy::Foreground,
+                "Orphan" => PropagationPolicy::Orphan,
+                other => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("{f}.propagationPolicy"),
+                        format!("unsupported value {other:?} (Background, Foreground or Orphan)"),
+                    )
+                    .suggest(other, policies))
+                }
+            };
+            let ns = a
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default");
+            let mut names: Vec<(String, String)> = Vec::new();
+            for w in &workloads {
+                let (k, meta, key) = match w {
+                    Workload::Pod(p) => ("Pod", &p.meta, p.key()),
+                    Workload::ReplicaSet(r) => (r.kind.as_str(), &r.meta, r.key()),
+                    Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
+                    Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
+                    Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
+                };
+                if k == a.kind && meta.namespace == ns {
+                    names.push((meta.name.clone(), key));
+                }
+            }
+            let Some((_, key)) = names.iter().find(|(n, _)| *n == a.name) else {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.name"),
+                    format!(
+                        "no {} {:?} in namespace {ns:?} among the workloads",
+                        a.kind, a.name
+                    ),
+                )
+                .suggest(&a.name, names.iter().map(|(n, _)| n.as_str())));
+            };
+            let cascade = policy.as_str().to_lowercase();
+            kinds.push((
+                FaultKind::DeleteObject {
+                    kind: a.kind.clone(),
+                    key: key.clone(),
+                    policy,
+                },
+                format!("delete {}/{} --cascade={cascade}", a.kind, a.name),
+            ));
+        }
+        if let Some(a) = &t.set_image {
+            let f = format!("{path}.setImage");
+            let d = find_deployment(&workloads, &a.name, a.namespace.as_deref(), file, &f)?;
+            let names: Vec<&str> = d
+                .template
+                .spec
+                .containers
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            if !names.contains(&a.container.as_str()) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.container"),
+                    format!(
+                        "deployment {} has no container {:?} (it has {})",
+                        d.meta.name,
+                        a.container,
+                        names.join(", ")
+                    ),
+                )
+                .suggest(&a.container, names.iter().copied()));
+            }
+            if a.image.is_empty() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.image"),
+                    "an image is required",
+                ));
+            }
+            kinds.push((
+                FaultKind::SetImage {
+                    deployment: d.key(),
+                    container: a.container.clone(),
+                    image: a.image.clone(),
+                },
+                format!(
+                    "set image deployment/{} {}={}",
+                    d.meta.name, a.container, a.image
+                ),
+            ));
+        }
         let (kind, label) = match (kinds.pop(), kinds.is_empty()) {
             (Some(one), true) => one,
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable or controllerManagerRestart)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment or setImage)",
             )),
         };
         timeline.push(TimedFault {
@@ -882,7 +1060,15 @@ fn resolve(
     // Expectations.
     let mut expectations = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
-        expectations.push(expectation(e, file, i, duration, &node_names, &zones)?);
+        expectations.push(expectation(
+            e,
+            file,
+            i,
+            duration,
+            &node_names,
+            &zones,
+            &workloads,
+        )?);
     }
 
     Ok(Scenario {
@@ -911,6 +1097,41 @@ fn resolve(
         settings: r.settings,
         warnings: warnings.into_iter().collect(),
     })
+}
+
+/// The Deployment a timeline action names, among the scenario's workloads.
+fn find_deployment<'a>(
+    workloads: &'a [Workload],
+    name: &str,
+    namespace: Option<&str>,
+    file: &Path,
+    field: &str,
+) -> Result<&'a Deployment, InputError> {
+    let ns = namespace.filter(|n| !n.is_empty()).unwrap_or("default");
+    let all: Vec<&Deployment> = workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Deployment(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    if let Some(d) = all
+        .iter()
+        .find(|d| d.meta.name == name && d.meta.namespace == ns)
+    {
+        return Ok(d);
+    }
+    let names: Vec<&str> = all
+        .iter()
+        .filter(|d| d.meta.namespace == ns)
+        .map(|d| d.meta.name.as_str())
+        .collect();
+    Err(InputError::at_path(
+        file,
+        format!("{field}.name"),
+        format!("no Deployment {name:?} in namespace {ns:?} among the workloads"),
+    )
+    .suggest(name, names.iter().copied()))
 }
 
 /// `key[=value]:Effect`, as `kubectl taint` writes a taint.
@@ -1081,6 +1302,9 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::Pod(x) => pods.push(x),
                 Object::ReplicaSet(r) => rss.push(r),
                 Object::PriorityClass(c) => classes.push(c),
+                // Workload controllers' objects do not take part in a single scheduling
+                // decision; `explain` on a scenario sees the pods they create.
+                Object::Deployment(_) | Object::DaemonSet(_) | Object::StatefulSet(_) => {}
             }
         }
     }
@@ -1265,10 +1489,11 @@ fn expectation(
     duration: SimDuration,
     nodes: &[&str],
     zones: &BTreeSet<String>,
+    workloads: &[Workload],
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -1304,146 +1529,194 @@ fn expectation(
         message: message.clone().map(Glob),
         zone: zone.clone(),
     };
-    let (when, expectation) =
-        match &e {
-            RawExpect::NodeCondition(x) => {
-                let type_ = match x.type_.as_deref().unwrap_or("Ready") {
-                    "Ready" => NodeConditionType::Ready,
-                    "MemoryPressure" => NodeConditionType::MemoryPressure,
-                    "DiskPressure" => NodeConditionType::DiskPressure,
-                    "PIDPressure" => NodeConditionType::PIDPressure,
-                    "NetworkUnavailable" => NodeConditionType::NetworkUnavailable,
-                    other => {
-                        return Err(err("type", format!("unknown node condition {other:?}"))
-                            .suggest(
-                                other,
-                                [
-                                    "Ready",
-                                    "MemoryPressure",
-                                    "DiskPressure",
-                                    "PIDPressure",
-                                    "NetworkUnavailable",
-                                ],
-                            ))
-                    }
-                };
-                let status = match x.status.0.as_str() {
-                    "True" | "true" => ConditionStatus::True,
-                    "False" | "false" => ConditionStatus::False,
-                    "Unknown" => ConditionStatus::Unknown,
-                    other => {
-                        return Err(err(
-                            "status",
-                            format!("expected True, False or Unknown, found {other:?}"),
-                        ))
-                    }
-                };
-                (
-                    at(&x.at)?,
-                    Expectation::NodeCondition {
-                        node: node(&x.node)?,
-                        type_,
-                        status,
-                    },
-                )
-            }
-            RawExpect::NodeTaint(x) => {
-                let (key, eff) = x.taint.rsplit_once(':').ok_or_else(|| {
-                    err("taint", format!("expected key:Effect, found {:?}", x.taint))
-                })?;
-                let effect = match eff {
-                    "NoSchedule" => TaintEffect::NoSchedule,
-                    "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
-                    "NoExecute" => TaintEffect::NoExecute,
-                    other => {
-                        return Err(err("taint", format!("unknown taint effect {other:?}"))
-                            .suggest(other, ["NoSchedule", "PreferNoSchedule", "NoExecute"]))
-                    }
-                };
-                (
-                    at(&x.at)?,
-                    Expectation::NodeTaint {
-                        node: node(&x.node)?,
-                        key: key.to_string(),
-                        effect,
-                        present: x.present,
-                    },
-                )
-            }
-            RawExpect::PodCount(x) => {
-                let phase = match x.phase.as_deref() {
-                    None => None,
-                    Some("Pending") => Some(PodPhase::Pending),
-                    Some("Running") => Some(PodPhase::Running),
-                    Some("Succeeded") => Some(PodPhase::Succeeded),
-                    Some("Failed") => Some(PodPhase::Failed),
-                    Some("Unknown") => Some(PodPhase::Unknown),
-                    Some(other) => {
-                        return Err(
-                            err("phase", format!("unknown pod phase {other:?}")).suggest(
-                                other,
-                                ["Pending", "Running", "Succeeded", "Failed", "Unknown"],
-                            ),
-                        )
-                    }
-                };
-                let nd = match &x.node {
-                    Some(n) => Some(node(n)?),
-                    None => None,
-                };
-                (
-                    at(&x.at)?,
-                    Expectation::PodCount {
-                        phase,
-                        terminating: x.terminating,
-                        namespace: x.namespace.clone(),
-                        node: nd,
-                        labels: x.labels.clone(),
-                        count: count(x.count, x.min, x.max)?,
-                    },
-                )
-            }
-            RawExpect::EventCount(x) => (
+    let (when, expectation) = match &e {
+        RawExpect::NodeCondition(x) => {
+            let type_ = match x.type_.as_deref().unwrap_or("Ready") {
+                "Ready" => NodeConditionType::Ready,
+                "MemoryPressure" => NodeConditionType::MemoryPressure,
+                "DiskPressure" => NodeConditionType::DiskPressure,
+                "PIDPressure" => NodeConditionType::PIDPressure,
+                "NetworkUnavailable" => NodeConditionType::NetworkUnavailable,
+                other => {
+                    return Err(
+                        err("type", format!("unknown node condition {other:?}")).suggest(
+                            other,
+                            [
+                                "Ready",
+                                "MemoryPressure",
+                                "DiskPressure",
+                                "PIDPressure",
+                                "NetworkUnavailable",
+                            ],
+                        ),
+                    )
+                }
+            };
+            let status = match x.status.0.as_str() {
+                "True" | "true" => ConditionStatus::True,
+                "False" | "false" => ConditionStatus::False,
+                "Unknown" => ConditionStatus::Unknown,
+                other => {
+                    return Err(err(
+                        "status",
+                        format!("expected True, False or Unknown, found {other:?}"),
+                    ))
+                }
+            };
+            (
                 at(&x.at)?,
-                Expectation::EventCount {
-                    filter: filter(&x.reason, &x.object, &x.message, &x.zone),
+                Expectation::NodeCondition {
+                    node: node(&x.node)?,
+                    type_,
+                    status,
+                },
+            )
+        }
+        RawExpect::NodeTaint(x) => {
+            let (key, eff) = x
+                .taint
+                .rsplit_once(':')
+                .ok_or_else(|| err("taint", format!("expected key:Effect, found {:?}", x.taint)))?;
+            let effect = match eff {
+                "NoSchedule" => TaintEffect::NoSchedule,
+                "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+                "NoExecute" => TaintEffect::NoExecute,
+                other => {
+                    return Err(err("taint", format!("unknown taint effect {other:?}"))
+                        .suggest(other, ["NoSchedule", "PreferNoSchedule", "NoExecute"]))
+                }
+            };
+            (
+                at(&x.at)?,
+                Expectation::NodeTaint {
+                    node: node(&x.node)?,
+                    key: key.to_string(),
+                    effect,
+                    present: x.present,
+                },
+            )
+        }
+        RawExpect::PodCount(x) => {
+            let phase = match x.phase.as_deref() {
+                None => None,
+                Some("Pending") => Some(PodPhase::Pending),
+                Some("Running") => Some(PodPhase::Running),
+                Some("Succeeded") => Some(PodPhase::Succeeded),
+                Some("Failed") => Some(PodPhase::Failed),
+                Some("Unknown") => Some(PodPhase::Unknown),
+                Some(other) => {
+                    return Err(
+                        err("phase", format!("unknown pod phase {other:?}")).suggest(
+                            other,
+                            ["Pending", "Running", "Succeeded", "Failed", "Unknown"],
+                        ),
+                    )
+                }
+            };
+            let nd = match &x.node {
+                Some(n) => Some(node(n)?),
+                None => None,
+            };
+            (
+                at(&x.at)?,
+                Expectation::PodCount {
+                    phase,
+                    terminating: x.terminating,
+                    namespace: x.namespace.clone(),
+                    node: nd,
+                    labels: x.labels.clone(),
                     count: count(x.count, x.min, x.max)?,
                 },
-            ),
-            RawExpect::EventTime(x) => {
-                let t = at(&Some(x.at))?.unwrap_or(SimTime::ZERO + x.at.0);
-                if x.nth == Some(0) {
-                    return Err(err("nth", "counts from 1".into()));
-                }
-                (
-                    None,
-                    Expectation::EventTime {
-                        filter: filter(&x.reason, &x.object, &x.message, &x.zone),
-                        nth: x.nth.unwrap_or(1),
-                        at: t,
-                        tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),
-                    },
-                )
+            )
+        }
+        RawExpect::EventCount(x) => (
+            at(&x.at)?,
+            Expectation::EventCount {
+                filter: filter(&x.reason, &x.object, &x.message, &x.zone),
+                count: count(x.count, x.min, x.max)?,
+            },
+        ),
+        RawExpect::EventTime(x) => {
+            let t = at(&Some(x.at))?.unwrap_or(SimTime::ZERO + x.at.0);
+            if x.nth == Some(0) {
+                return Err(err("nth", "counts from 1".into()));
             }
-            RawExpect::ZoneState(x) => {
-                if !zones.contains(&x.zone) {
-                    return Err(err("zone", format!("unknown zone {:?}", x.zone))
-                        .suggest(&x.zone, zones.iter().map(|s| s.as_str())));
+            (
+                None,
+                Expectation::EventTime {
+                    filter: filter(&x.reason, &x.object, &x.message, &x.zone),
+                    nth: x.nth.unwrap_or(1),
+                    at: t,
+                    tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),
+                },
+            )
+        }
+        RawExpect::Deployment(x) => {
+            let d = find_deployment(
+                workloads,
+                &x.name,
+                x.namespace.as_deref(),
+                file,
+                &origin.clone(),
+            )?;
+            let reasons = [
+                "NewReplicaSetCreated",
+                "FoundNewReplicaSet",
+                "ReplicaSetUpdated",
+                "NewReplicaSetAvailable",
+                "ProgressDeadlineExceeded",
+            ];
+            if let Some(r) = &x.progressing {
+                if !reasons.contains(&r.as_str()) {
+                    return Err(
+                        err("progressing", format!("unknown Progressing reason {r:?}"))
+                            .suggest(r, reasons),
+                    );
                 }
-                let states = ["Initial", "Normal", "PartialDisruption", "FullDisruption"];
-                if !states.contains(&x.state.as_str()) {
-                    return Err(err("state", format!("unknown zone state {:?}", x.state))
-                        .suggest(&x.state, states));
-                }
-                (
-                    at(&x.at)?,
-                    Expectation::ZoneState {
-                        zone: x.zone.clone(),
-                        state: x.state.clone(),
-                    },
-                )
             }
-        };
+            let available = match x.available.as_ref().map(|v| v.0.as_str()) {
+                None => None,
+                Some("True" | "true") => Some(ConditionStatus::True),
+                Some("False" | "false") => Some(ConditionStatus::False),
+                Some(other) => {
+                    return Err(err(
+                        "available",
+                        format!("expected \"True\" or \"False\", found {other:?}"),
+                    ))
+                }
+            };
+            (
+                at(&x.at)?,
+                Expectation::Deployment {
+                    key: d.key(),
+                    replicas: x.replicas,
+                    updated: x.updated_replicas,
+                    ready: x.ready_replicas,
+                    available_replicas: x.available_replicas,
+                    progressing: x.progressing.clone(),
+                    available,
+                },
+            )
+        }
+        RawExpect::ZoneState(x) => {
+            if !zones.contains(&x.zone) {
+                return Err(err("zone", format!("unknown zone {:?}", x.zone))
+                    .suggest(&x.zone, zones.iter().map(|s| s.as_str())));
+            }
+            let states = ["Initial", "Normal", "PartialDisruption", "FullDisruption"];
+            if !states.contains(&x.state.as_str()) {
+                return Err(err("state", format!("unknown zone state {:?}", x.state))
+                    .suggest(&x.state, states));
+            }
+            (
+                at(&x.at)?,
+                Expectation::ZoneState {
+                    zone: x.zone.clone(),
+                    state: x.state.clone(),
+                },
+            )
+        }
+    };
     Ok(TimedExpectation {
         at: when,
         expectation,

@@ -142,6 +142,39 @@ pub struct RawTimelineEntry {
     pub taint_nodes: Option<RawTaintNodes>,
     pub api_server_unavailable: Option<RawEmpty>,
     pub controller_manager_restart: Option<RawEmpty>,
+    /// Actions (instantaneous, as an operator's kubectl command).
+    pub scale_deployment: Option<RawScaleDeployment>,
+    pub set_image: Option<RawSetImage>,
+    pub delete_object: Option<RawDeleteObject>,
+}
+
+/// `kubectl delete <kind>/<name> --cascade=<background|foreground|orphan>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDeleteObject {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub propagation_policy: Option<String>,
+}
+
+/// `kubectl scale deployment/NAME --replicas=N`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawScaleDeployment {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub replicas: i32,
+}
+
+/// `kubectl set image deployment/NAME CONTAINER=IMAGE`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSetImage {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub container: String,
+    pub image: String,
 }
 
 /// Which machines a fault hits: named nodes, every node of the named zones, and every node
@@ -218,6 +251,7 @@ pub struct RawExpectEntry {
     pub event_count: Option<RawEventCountExpect>,
     pub event_time: Option<RawEventTimeExpect>,
     pub zone_state: Option<RawZoneStateExpect>,
+    pub deployment: Option<RawDeploymentExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -227,6 +261,7 @@ pub enum RawExpect<'a> {
     EventCount(&'a RawEventCountExpect),
     EventTime(&'a RawEventTimeExpect),
     ZoneState(&'a RawZoneStateExpect),
+    Deployment(&'a RawDeploymentExpect),
 }
 
 impl RawExpectEntry {
@@ -250,6 +285,9 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.zone_state {
             all.push(RawExpect::ZoneState(x));
+        }
+        if let Some(x) = &self.deployment {
+            all.push(RawExpect::Deployment(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -339,4 +377,21 @@ pub struct RawZoneStateExpect {
     pub at: Option<DurationValue>,
     pub zone: String,
     pub state: String,
+}
+
+/// A Deployment's status as `kubectl get deployment` shows it: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDeploymentExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub replicas: Option<i32>,
+    pub updated_replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+    /// The reason of the Progressing condition (e.g. `NewReplicaSetAvailable`).
+    pub progressing: Option<String>,
+    /// The status of the Available condition ("True" or "False").
+    pub available: Option<ScalarText>,
 }

@@ -379,7 +379,17 @@ impl Scheduler {
                     .insert(rs.key(), (rs.meta.namespace.clone(), rs.selector.clone()));
                 self.spread_selectors = self.replica_sets.values().cloned().collect();
             }
-            Change::Lease(_) | Change::LeasePlan { .. } => {}
+            Change::ReplicaSetDeleted(rs) => {
+                if self.replica_sets.remove(&rs.key()).is_some() {
+                    self.spread_selectors = self.replica_sets.values().cloned().collect();
+                }
+            }
+            Change::Lease(_)
+            | Change::LeasePlan { .. }
+            | Change::Deployment(_)
+            | Change::DeploymentDeleted(_)
+            | Change::DaemonSet(_)
+            | Change::StatefulSet(_) => {}
         }
     }
 

@@ -24,6 +24,12 @@ const GOLDEN: &[(&str, &str)] = &[
     ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
     ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
     ("quick-start.yaml", "fnv1a64:b9126ca0b9ef806f"),
+    (
+        "rc-partition-eager-replacement.yaml",
+        "fnv1a64:4c0fdd93eb462710",
+    ),
+    ("rolling-update.yaml", "fnv1a64:3b6426c627b84ec6"),
+    ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
     ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),

@@ -9,3 +9,4 @@ mod manifests;
 mod scenarios;
 mod scheduling;
 mod support;
+mod workloads;

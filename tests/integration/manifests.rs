@@ -39,6 +39,9 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
         .map(|w| match w {
             Workload::Pod(p) => format!("Pod/{}", p.key()),
             Workload::ReplicaSet(r) => format!("ReplicaSet/{}", r.key()),
+            Workload::Deployment(d) => format!("Deployment/{}", d.key()),
+            Workload::DaemonSet(d) => format!("DaemonSet/{}", d.key()),
+            Workload::StatefulSet(d) => format!("StatefulSet/{}", d.key()),
         })
         .collect();
     assert_eq!(

@@ -1,0 +1,462 @@
+//! The DaemonSet controller: one pod per eligible node, placed through the scheduler with a
+//! required node affinity on `metadata.name` (upstream since 1.12), with the tolerations the
+//! controller adds to every daemon pod; new nodes get pods, pods on nodes that no longer qualify
+//! (an untolerated NoExecute taint, a node selector that stops matching) are deleted.
+//!
+//! Upstream: `pkg/controller/daemon/daemon_controller.go` (`manage`, `podsShouldBeOnNode`,
+//! `NodeShouldRunDaemonPod`, `updateDaemonSetStatus`) and `util/daemonset_util.go`
+//! (`AddOrUpdateDaemonPodTolerations`, `ReplaceDaemonSetPodNodeNameNodeAffinity`).
+//!
+//! Invariant: decisions come from the cache; creations are expectations until the cache has
+//! seen them, so one sync never creates twice for the same node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rand_chacha::ChaCha8Rng;
+
+use super::cache::KcmCache;
+use super::podranking::slow_start_batch;
+use super::replicaset::{is_pod_available, is_pod_ready};
+use crate::api::{ApiError, ApiServer};
+use crate::cluster::Event;
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::{rng, Engine, Record, SimDuration};
+
+const SOURCE: &str = "daemonset-controller";
+/// `BurstReplicas` of the DaemonSet controller.
+const BURST_REPLICAS: usize = 250;
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// `AddOrUpdateDaemonPodTolerations`: NoExecute not-ready and unreachable without
+/// tolerationSeconds (tolerated forever), and the NoSchedule condition taints. The
+/// network-unavailable toleration is added only for `hostNetwork` pods, which kubesim does not
+/// model yet.
+pub fn add_daemon_tolerations(spec: &mut PodSpec) {
+    let add = |spec: &mut PodSpec, key: &str, effect: TaintEffect| {
+        let t = Toleration {
+            key: key.to_string(),
+            operator: TolerationOperator::Exists,
+            value: String::new(),
+            effect: Some(effect),
+            toleration_seconds: None,
+        };
+        // `AddOrUpdateTolerationInPodSpec`: replace one with the same key and effect.
+        match spec
+            .tolerations
+            .iter_mut()
+            .find(|x| x.key == t.key && x.effect == t.effect)
+        {
+            Some(x) => *x = t,
+            None => spec.tolerations.push(t),
+        }
+    };
+    add(spec, TAINT_NOT_READY, TaintEffect::NoExecute);
+    add(spec, TAINT_UNREACHABLE, TaintEffect::NoExecute);
+    add(spec, TAINT_DISK_PRESSURE, TaintEffect::NoSchedule);
+    add(spec, TAINT_MEMORY_PRESSURE, TaintEffect::NoSchedule);
+    add(spec, TAINT_PID_PRESSURE, TaintEffect::NoSchedule);
+    add(spec, TAINT_UNSCHEDULABLE, TaintEffect::NoSchedule);
+}
+
+/// `ReplaceDaemonSetPodNodeNameNodeAffinity`: the pod may only go to `node`.
+pub fn node_name_affinity(node: &str) -> Vec<NodeSelectorTerm> {
+    vec![NodeSelectorTerm {
+        match_expressions: Vec::new(),
+        match_fields: vec![NodeSelectorRequirement {
+            key: "metadata.name".into(),
+            operator: NodeSelectorOperator::In,
+            values: vec![node.to_string()],
+        }],
+    }]
+}
+
+/// `NodeShouldRunDaemonPod`: (should run, should continue running). The pod must fit the
+/// node selector and tolerate the node's NoSchedule and NoExecute taints to run there; to keep
+/// running only the NoExecute taints matter.
+pub fn node_should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
+    let mut spec = ds.template.spec.clone();
+    add_daemon_tolerations(&mut spec);
+    if let Some(n) = &spec.node_name {
+        if *n != node.meta.name {
+            return (false, false);
+        }
+    }
+    let selects = spec
+        .node_selector
+        .iter()
+        .all(|(k, v)| node.meta.labels.get(k) == Some(v));
+    if !selects {
+        return (false, false);
+    }
+    let tolerated = |effect: TaintEffect| {
+        node.spec
+            .taints
+            .iter()
+            .filter(|t| t.effect == effect)
+            .all(|t| spec.tolerations.iter().any(|tol| tol.tolerates(t)))
+    };
+    let no_execute = tolerated(TaintEffect::NoExecute);
+    let no_schedule = tolerated(TaintEffect::NoSchedule);
+    (no_execute && no_schedule, no_execute)
+}
+
+pub struct DaemonSetController {
+    rng: ChaCha8Rng,
+    expected_creates: BTreeMap<String, BTreeSet<String>>,
+    queued: BTreeSet<String>,
+    gen: u32,
+}
+
+impl DaemonSetController {
+    pub fn new(seed: u64, gen: u32) -> Self {
+        DaemonSetController {
+            rng: rng::stream(seed, &format!("daemonset-controller/{gen}")),
+            expected_creates: BTreeMap::new(),
+            queued: BTreeSet::new(),
+            gen,
+        }
+    }
+
+    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+        if self.queued.insert(key.to_string()) {
+            ctx.schedule_in(
+                SimDuration::ZERO,
+                Event::DaemonSetSync {
+                    gen: self.gen,
+                    key: key.to_string(),
+                },
+            );
+        }
+    }
+
+    pub fn enqueue_all(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache) {
+        let keys: Vec<String> = cache.daemonsets.keys().cloned().collect();
+        for k in keys {
+            self.enqueue(ctx, &k);
+        }
+    }
+
+    /// A pod of a DaemonSet was added, changed or deleted.
+    pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+        let Some(ds) = super::cache::daemonset_of(pod) else {
+            return;
+        };
+        if let Some(exp) = self.expected_creates.get_mut(&ds) {
+            exp.remove(&pod.meta.name);
+            if exp.is_empty() {
+                self.expected_creates.remove(&ds);
+            }
+        }
+        self.enqueue(ctx, &ds);
+    }
+
+    pub fn sync(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        key: &str,
+    ) {
+        self.queued.remove(key);
+        let Some(ds) = cache.daemonsets.get(key).cloned() else {
+            self.expected_creates.remove(key);
+            return;
+        };
+        let pods: Vec<Arc<Pod>> = cache
+            .pods_by_daemonset
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| cache.pods.get(k).cloned())
+            .collect();
+        // Pods by the node their affinity (or binding) ties them to.
+        let mut by_node: BTreeMap<String, Vec<Arc<Pod>>> = BTreeMap::new();
+        for p in &pods {
+            if let Some(n) = pod_target_node(p) {
+                by_node.entry(n).or_default().push(p.clone());
+            }
+        }
+        if !self.expected_creates.contains_key(key) && ds.meta.deletion_timestamp.is_none() {
+            self.manage(ctx, api, cache, &ds, &by_node);
+        }
+        self.update_status(ctx, api, cache, &ds, &by_node);
+    }
+
+    /// `manage` + `podsShouldBeOnNode` + `syncNodes`.
+    fn manage(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        ds: &DaemonSet,
+        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+    ) {
+        let mut create_on: Vec<String> = Vec::new();
+        let mut delete: Vec<Arc<Pod>> = Vec::new();
+        for node in cache.nodes.values() {
+            let (should_run, should_continue) = node_should_run(ds, node);
+            let active: Vec<&Arc<Pod>> = by_node
+                .get(&node.meta.name)
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.is_terminating())
+                .collect();
+            if should_run && active.is_empty() {
+                create_on.push(node.meta.name.clone());
+            } else if should_continue {
+                // Failed daemon pods are deleted (and replaced on a later sync); of several
+                // pods on one node, the oldest is kept.
+                let mut running: Vec<&Arc<Pod>> = Vec::new();
+                for p in active {
+                    if p.status.phase == PodPhase::Failed {
+                        delete.push(p.clone());
+                    } else {
+                        running.push(p);
+                    }
+                }
+                running.sort_by_key(|p| (p.meta.creation_timestamp, p.meta.name.clone()));
+                for p in running.into_iter().skip(1) {
+                    delete.push(p.clone());
+                }
+            } else if !should_continue {
+                delete.extend(active.into_iter().cloned());
+            }
+        }
+        // Pods whose node is gone are left to pod GC, as upstream.
+        create_on.truncate(BURST_REPLICAS);
+        delete.truncate(BURST_REPLICAS);
+        let mut nodes = create_on.into_iter();
+        let n = nodes.len();
+        let created = slow_start_batch(n, 1, || match nodes.next() {
+            Some(node) => self.create_pod(ctx, api, ds, &node),
+            None => true,
+        });
+        if created < n && self.queued.insert(ds.key()) {
+            ctx.schedule_in(
+                SimDuration::from_secs(1),
+                Event::DaemonSetSync {
+                    gen: self.gen,
+                    key: ds.key(),
+                },
+            );
+        }
+        for p in delete {
+            if api
+                .delete_pod(Caller::ControllerManager, &p.key(), None)
+                .is_ok()
+            {
+                ctx.record(Record {
+                    t: ctx.now(),
+                    reason: "SuccessfulDelete",
+                    source: SOURCE,
+                    object: format!("DaemonSet/{}", ds.key()),
+                    message: format!("Deleted pod: {}", p.meta.name),
+                    fields: vec![],
+                });
+            }
+        }
+    }
+
+    fn create_pod(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        ds: &DaemonSet,
+        node: &str,
+    ) -> bool {
+        let mut spec = ds.template.spec.clone();
+        add_daemon_tolerations(&mut spec);
+        // The required terms are replaced (the DaemonSet controller has already checked the
+        // template's own terms against this node); preferred terms and pod affinity stay.
+        let affinity = spec.affinity.get_or_insert_with(Affinity::default);
+        affinity
+            .node_affinity
+            .get_or_insert_with(NodeAffinity::default)
+            .required = Some(node_name_affinity(node));
+        for _attempt in 0..8 {
+            let suffix: String = (0..5)
+                .map(|_| {
+                    NAME_ALPHABET[rng::below(&mut self.rng, NAME_ALPHABET.len() as u64) as usize]
+                        as char
+                })
+                .collect();
+            let name = format!("{}-{suffix}", ds.meta.name);
+            let pod = Pod {
+                meta: ObjectMeta {
+                    name: name.clone(),
+                    namespace: ds.meta.namespace.clone(),
+                    labels: ds.template.labels.clone(),
+                    annotations: ds.template.annotations.clone(),
+                    owner_references: vec![OwnerRef {
+                        kind: "DaemonSet".into(),
+                        name: ds.meta.name.clone(),
+                        controller: true,
+                    }],
+                    ..Default::default()
+                },
+                spec: spec.clone(),
+                status: PodStatus::default(),
+            };
+            match api.create_pod(Caller::ControllerManager, pod) {
+                Ok(_) => {
+                    self.expected_creates
+                        .entry(ds.key())
+                        .or_default()
+                        .insert(name.clone());
+                    ctx.record(Record {
+                        t: ctx.now(),
+                        reason: "SuccessfulCreate",
+                        source: SOURCE,
+                        object: format!("DaemonSet/{}", ds.key()),
+                        message: format!("Created pod: {name}"),
+                        fields: vec![("node", node.to_string())],
+                    });
+                    return true;
+                }
+                Err(ApiError::AlreadyExists(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// `updateDaemonSetStatus`.
+    fn update_status(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        ds: &DaemonSet,
+        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+    ) {
+        let now = ctx.now();
+        let min_ready = SimDuration::from_secs(ds.min_ready_seconds.max(0) as u64);
+        let mut st = DaemonSetStatus {
+            observed_generation: ds.meta.generation,
+            ..Default::default()
+        };
+        for node in cache.nodes.values() {
+            let (should_run, _) = node_should_run(ds, node);
+            let pods: Vec<&Arc<Pod>> = by_node
+                .get(&node.meta.name)
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.is_terminating())
+                .collect();
+            if should_run {
+                st.desired_number_scheduled += 1;
+                if let Some(p) = pods.first() {
+                    st.current_number_scheduled += 1;
+                    if is_pod_ready(p) {
+                        st.number_ready += 1;
+                        if is_pod_available(p, min_ready, now) {
+                            st.number_available += 1;
+                        }
+                    }
+                }
+            } else if !pods.is_empty() {
+                st.number_misscheduled += 1;
+            }
+        }
+        if st != ds.status {
+            let _ = api.update_daemonset(Caller::ControllerManager, &ds.key(), |d| d.status = st);
+        }
+    }
+}
+
+/// The node a daemon pod is bound to, or the one its node affinity names.
+fn pod_target_node(p: &Pod) -> Option<String> {
+    if let Some(n) = &p.spec.node_name {
+        return Some(n.clone());
+    }
+    p.spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required
+        .as_ref()?
+        .iter()
+        .flat_map(|t| t.match_fields.iter())
+        .find(|r| r.key == "metadata.name" && r.operator == NodeSelectorOperator::In)
+        .and_then(|r| r.values.first().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // daemonset_util.go AddOrUpdateDaemonPodTolerations: the set a daemon pod gets.
+    #[test]
+    fn daemon_pods_tolerate_the_node_condition_taints() {
+        let mut spec = PodSpec::default();
+        add_daemon_tolerations(&mut spec);
+        let keys: Vec<(String, Option<TaintEffect>, Option<i64>)> = spec
+            .tolerations
+            .iter()
+            .map(|t| (t.key.clone(), t.effect, t.toleration_seconds))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (TAINT_NOT_READY.into(), Some(TaintEffect::NoExecute), None),
+                (TAINT_UNREACHABLE.into(), Some(TaintEffect::NoExecute), None),
+                (
+                    TAINT_DISK_PRESSURE.into(),
+                    Some(TaintEffect::NoSchedule),
+                    None
+                ),
+                (
+                    TAINT_MEMORY_PRESSURE.into(),
+                    Some(TaintEffect::NoSchedule),
+                    None
+                ),
+                (
+                    TAINT_PID_PRESSURE.into(),
+                    Some(TaintEffect::NoSchedule),
+                    None
+                ),
+                (
+                    TAINT_UNSCHEDULABLE.into(),
+                    Some(TaintEffect::NoSchedule),
+                    None
+                ),
+            ]
+        );
+        // DefaultTolerationSeconds then adds nothing: the NoExecute keys are already there.
+        add_default_tolerations(
+            &mut spec,
+            SimDuration::from_secs(300),
+            SimDuration::from_secs(300),
+        );
+        assert_eq!(spec.tolerations.len(), 6);
+    }
+
+    #[test]
+    fn node_should_run_follows_taints_and_selector() {
+        let mut ds = DaemonSet::default();
+        ds.template
+            .spec
+            .node_selector
+            .insert("role".into(), "edge".into());
+        let mut n = Node::default();
+        n.meta.name = "n".into();
+        assert_eq!(node_should_run(&ds, &n), (false, false));
+        n.meta.labels.insert("role".into(), "edge".into());
+        assert_eq!(node_should_run(&ds, &n), (true, true));
+        n.spec
+            .taints
+            .push(Taint::new(TAINT_UNSCHEDULABLE, TaintEffect::NoSchedule));
+        assert_eq!(node_should_run(&ds, &n), (true, true), "tolerated");
+        n.spec
+            .taints
+            .push(Taint::new("dedicated", TaintEffect::NoSchedule));
+        assert_eq!(node_should_run(&ds, &n), (false, true));
+        n.spec
+            .taints
+            .push(Taint::new("evict", TaintEffect::NoExecute));
+        assert_eq!(node_should_run(&ds, &n), (false, false));
+    }
+}

@@ -1,0 +1,414 @@
+//! The garbage collector: owner references as a `petgraph` graph (owner → dependent), and
+//! cascading deletion — Background (the owner goes at once, dependents whose owners are all gone
+//! are deleted), Foreground (the owner waits with the `foregroundDeletion` finalizer until every
+//! dependent is gone) and Orphan (the owner's references are removed from its dependents, then
+//! the `orphan` finalizer).
+//!
+//! Upstream: `pkg/controller/garbagecollector/{garbagecollector,graph_builder}.go`
+//! (`attemptToDeleteItem`: solid / dangling / waitingForDependentsDeletion owners;
+//! `processDeletingDependentsItem`; `attemptToOrphan`).
+//!
+//! Invariant: the graph changes only from watch notifications (and a rebuild from the cache at
+//! the start of a leadership term); every deletion is an API request.
+
+use std::collections::BTreeMap;
+
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::Direction;
+
+use super::cache::KcmCache;
+use crate::api::{ApiServer, Change};
+use crate::model::*;
+use crate::network::Caller;
+
+/// The kinds that own or are owned in kubesim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjKind {
+    Deployment,
+    ReplicaSet,
+    ReplicationController,
+    Pod,
+}
+
+/// An object in the graph: its kind and its store key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjId {
+    pub kind: ObjKind,
+    pub key: String,
+}
+
+impl ObjId {
+    fn owner(namespace: &str, o: &OwnerRef) -> Option<ObjId> {
+        let kind = match o.kind.as_str() {
+            "Deployment" => ObjKind::Deployment,
+            "ReplicaSet" => ObjKind::ReplicaSet,
+            "ReplicationController" => ObjKind::ReplicationController,
+            _ => return None,
+        };
+        let key = match kind {
+            ObjKind::ReplicationController => {
+                ReplicaSetKind::ReplicationController.key(namespace, &o.name)
+            }
+            _ => pod_key(namespace, &o.name),
+        };
+        Some(ObjId { kind, key })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct GraphNode {
+    id: ObjId,
+    /// Observed in the cache (false: a virtual node, an owner referenced but absent).
+    present: bool,
+    owners: Vec<ObjId>,
+}
+
+#[derive(Default)]
+pub struct GarbageCollector {
+    graph: StableDiGraph<GraphNode, ()>,
+    index: BTreeMap<ObjId, NodeIndex>,
+}
+
+/// What the collector needs of an object.
+struct Seen<'a> {
+    id: ObjId,
+    meta: &'a ObjectMeta,
+}
+
+fn seen(change: &Change) -> Option<(Seen<'_>, bool)> {
+    let (id, meta, present) = match change {
+        Change::Pod(p) => (
+            ObjId {
+                kind: ObjKind::Pod,
+                key: p.key(),
+            },
+            &p.meta,
+            true,
+        ),
+        Change::PodDeleted(p) => (
+            ObjId {
+                kind: ObjKind::Pod,
+                key: p.key(),
+            },
+            &p.meta,
+            false,
+        ),
+        Change::ReplicaSet(r) | Change::ReplicaSetDeleted(r) => (
+            ObjId {
+                kind: match r.kind {
+                    ReplicaSetKind::ReplicaSet => ObjKind::ReplicaSet,
+                    ReplicaSetKind::ReplicationController => ObjKind::ReplicationController,
+                },
+                key: r.key(),
+            },
+            &r.meta,
+            matches!(change, Change::ReplicaSet(_)),
+        ),
+        Change::Deployment(d) | Change::DeploymentDeleted(d) => (
+            ObjId {
+                kind: ObjKind::Deployment,
+                key: d.key(),
+            },
+            &d.meta,
+            matches!(change, Change::Deployment(_)),
+        ),
+        _ => return None,
+    };
+    Some((Seen { id, meta }, present))
+}
+
+fn meta_of<'a>(cache: &'a KcmCache, id: &ObjId) -> Option<&'a ObjectMeta> {
+    match id.kind {
+        ObjKind::Deployment => cache.deployments.get(&id.key).map(|d| &d.meta),
+        ObjKind::ReplicaSet | ObjKind::ReplicationController => {
+            cache.replicasets.get(&id.key).map(|r| &r.meta)
+        }
+        ObjKind::Pod => cache.pods.get(&id.key).map(|p| &p.meta),
+    }
+}
+
+fn has_finalizer(meta: &ObjectMeta, f: &str) -> bool {
+    meta.deletion_timestamp.is_some() && meta.finalizers.iter().any(|x| x == f)
+}
+
+impl GarbageCollector {
+    /// A new leadership term: the graph from the cache, then every object checked once.
+    pub fn rebuild(api: &mut ApiServer, cache: &KcmCache) -> GarbageCollector {
+        let mut gc = GarbageCollector::default();
+        let mut changes: Vec<Change> = Vec::new();
+        changes.extend(cache.deployments.values().cloned().map(Change::Deployment));
+        changes.extend(cache.replicasets.values().cloned().map(Change::ReplicaSet));
+        changes.extend(
+            cache
+                .pods
+                .values()
+                .filter(|p| !p.meta.owner_references.is_empty())
+                .cloned()
+                .map(Change::Pod),
+        );
+        for c in &changes {
+            if let Some((s, _)) = seen(c) {
+                gc.upsert_edges(&s);
+            }
+        }
+        for c in &changes {
+            gc.observe(api, cache, c);
+        }
+        gc
+    }
+
+    fn ensure(&mut self, id: &ObjId) -> NodeIndex {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = self.graph.add_node(GraphNode {
+            id: id.clone(),
+            present: false,
+            owners: Vec::new(),
+        });
+        self.index.insert(id.clone(), i);
+        i
+    }
+
+    /// Records the object and its owner edges; true if they changed (or it is new).
+    fn upsert_edges(&mut self, s: &Seen) -> bool {
+        let owners: Vec<ObjId> = s
+            .meta
+            .owner_references
+            .iter()
+            .filter_map(|o| ObjId::owner(&s.meta.namespace, o))
+            .collect();
+        let i = self.ensure(&s.id);
+        let node = &self.graph[i];
+        if node.present && node.owners == owners {
+            return false;
+        }
+        let old = std::mem::take(&mut self.graph[i].owners);
+        for o in &old {
+            if let Some(&oi) = self.index.get(o) {
+                if let Some(e) = self.graph.find_edge(oi, i) {
+                    self.graph.remove_edge(e);
+                }
+                self.drop_if_unused(oi);
+            }
+        }
+        for o in &owners {
+            let oi = self.ensure(o);
+            self.graph.update_edge(oi, i, ());
+        }
+        let node = &mut self.graph[i];
+        node.owners = owners;
+        node.present = true;
+        true
+    }
+
+    /// A virtual node that nobody depends on any more leaves the graph.
+    fn drop_if_unused(&mut self, i: NodeIndex) {
+        let unused = !self.graph[i].present
+            && self
+                .graph
+                .neighbors_directed(i, Direction::Outgoing)
+                .next()
+                .is_none();
+        if unused {
+            let id = self.graph[i].id.clone();
+            self.graph.remove_node(i);
+            self.index.remove(&id);
+        }
+    }
+
+    fn dependents(&self, id: &ObjId) -> Vec<ObjId> {
+        let Some(&i) = self.index.get(id) else {
+            return Vec::new();
+        };
+        let mut v: Vec<ObjId> = self
+            .graph
+            .neighbors_directed(i, Direction::Outgoing)
+            .map(|d| self.graph[d].id.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A watch notification (after the cache has applied it).
+    pub fn observe(&mut self, api: &mut ApiServer, cache: &KcmCache, change: &Change) {
+        let Some((s, present)) = seen(change) else {
+            return;
+        };
+        if s.meta.owner_references.is_empty()
+            && s.id.kind == ObjKind::Pod
+            && !self.index.contains_key(&s.id)
+        {
+            return; // a bare pod: nothing owns it and it owns nothing
+        }
+        if !present {
+            self.on_deleted(api, cache, &s.id);
+            return;
+        }
+        if self.upsert_edges(&s) {
+            self.attempt_to_delete(api, cache, &s.id);
+        }
+        if has_finalizer(s.meta, FINALIZER_FOREGROUND) {
+            self.process_deleting_dependents(api, cache, &s.id, true);
+        }
+        if has_finalizer(s.meta, FINALIZER_ORPHAN) {
+            self.orphan_dependents(api, cache, &s.id);
+        }
+    }
+
+    fn on_deleted(&mut self, api: &mut ApiServer, cache: &KcmCache, id: &ObjId) {
+        let Some(&i) = self.index.get(id) else {
+            return;
+        };
+        let owners = std::mem::take(&mut self.graph[i].owners);
+        self.graph[i].present = false;
+        for o in &owners {
+            if let Some(&oi) = self.index.get(o) {
+                if let Some(e) = self.graph.find_edge(oi, i) {
+                    self.graph.remove_edge(e);
+                }
+            }
+        }
+        // Dependents whose owners may now all be gone.
+        for d in self.dependents(id) {
+            self.attempt_to_delete(api, cache, &d);
+        }
+        self.drop_if_unused(i);
+        // An owner waiting for its dependents may now be free to go.
+        for o in &owners {
+            if cache
+                .deployments
+                .get(&o.key)
+                .map(|d| &d.meta)
+                .or_else(|| cache.replicasets.get(&o.key).map(|r| &r.meta))
+                .is_some_and(|m| has_finalizer(m, FINALIZER_FOREGROUND))
+            {
+                self.process_deleting_dependents(api, cache, o, false);
+            }
+            if let Some(&oi) = self.index.get(o) {
+                self.drop_if_unused(oi);
+            }
+        }
+    }
+
+    /// `attemptToDeleteItem`: an object with owner references none of which is solid (present
+    /// and not waiting for its dependents) is deleted — with Foreground when an owner is
+    /// waiting for its dependents and it has dependents of its own, else Background.
+    fn attempt_to_delete(&mut self, api: &mut ApiServer, cache: &KcmCache, id: &ObjId) {
+        let Some(&i) = self.index.get(id) else {
+            return;
+        };
+        let node = &self.graph[i];
+        if !node.present || node.owners.is_empty() {
+            return;
+        }
+        let Some(meta) = meta_of(cache, id) else {
+            return;
+        };
+        if meta.deletion_timestamp.is_some() && id.kind != ObjKind::Pod {
+            return;
+        }
+        let mut solid = false;
+        let mut waiting = false;
+        for o in &node.owners {
+            match meta_of(cache, o) {
+                None => {} // dangling
+                Some(m) if has_finalizer(m, FINALIZER_FOREGROUND) => waiting = true,
+                Some(_) => solid = true,
+            }
+        }
+        if solid {
+            return;
+        }
+        let has_dependents = self
+            .graph
+            .neighbors_directed(i, Direction::Outgoing)
+            .next()
+            .is_some();
+        let policy = if waiting && has_dependents {
+            PropagationPolicy::Foreground
+        } else {
+            PropagationPolicy::Background
+        };
+        delete(api, id, policy);
+    }
+
+    /// `processDeletingDependentsItem`: delete the dependents (once, when the owner is first
+    /// seen waiting), and remove `foregroundDeletion` when none is left.
+    fn process_deleting_dependents(
+        &mut self,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        id: &ObjId,
+        delete_them: bool,
+    ) {
+        let deps = self.dependents(id);
+        if deps.is_empty() {
+            remove_finalizer(api, id, FINALIZER_FOREGROUND);
+            return;
+        }
+        if delete_them {
+            for d in deps {
+                self.attempt_to_delete(api, cache, &d);
+            }
+        }
+    }
+
+    /// `attemptToOrphan`: remove the owner reference from every dependent, then the finalizer.
+    fn orphan_dependents(&mut self, api: &mut ApiServer, cache: &KcmCache, id: &ObjId) {
+        let Some(owner) = meta_of(cache, id) else {
+            return;
+        };
+        let kind = match id.kind {
+            ObjKind::Deployment => "Deployment",
+            ObjKind::ReplicaSet => "ReplicaSet",
+            ObjKind::ReplicationController => "ReplicationController",
+            ObjKind::Pod => "Pod",
+        };
+        let name = owner.name.clone();
+        let strip = |refs: &mut Vec<OwnerRef>| refs.retain(|o| !(o.kind == kind && o.name == name));
+        for d in self.dependents(id) {
+            let _ = match d.kind {
+                ObjKind::Pod => api
+                    .update_pod(Caller::ControllerManager, &d.key, |p| {
+                        strip(&mut p.meta.owner_references)
+                    })
+                    .map(|_| ()),
+                ObjKind::ReplicaSet | ObjKind::ReplicationController => api
+                    .update_replicaset(Caller::ControllerManager, &d.key, |r| {
+                        strip(&mut r.meta.owner_references)
+                    })
+                    .map(|_| ()),
+                ObjKind::Deployment => api
+                    .update_deployment(Caller::ControllerManager, &d.key, |x| {
+                        strip(&mut x.meta.owner_references)
+                    })
+                    .map(|_| ()),
+            };
+        }
+        remove_finalizer(api, id, FINALIZER_ORPHAN);
+    }
+}
+
+/// A DELETE request for `id` (pods: a graceful delete).
+pub fn delete(api: &mut ApiServer, id: &ObjId, policy: PropagationPolicy) {
+    let c = Caller::ControllerManager;
+    let _ = match id.kind {
+        ObjKind::Deployment => api.delete_deployment(c, &id.key, policy).map(|_| ()),
+        ObjKind::ReplicaSet | ObjKind::ReplicationController => {
+            api.delete_replicaset(c, &id.key, policy).map(|_| ())
+        }
+        ObjKind::Pod => api.delete_pod(c, &id.key, None).map(|_| ()),
+    };
+}
+
+fn remove_finalizer(api: &mut ApiServer, id: &ObjId, f: &str) {
+    let c = Caller::ControllerManager;
+    let _ = match id.kind {
+        ObjKind::Deployment => api.remove_deployment_finalizer(c, &id.key, f),
+        ObjKind::ReplicaSet | ObjKind::ReplicationController => {
+            api.remove_replicaset_finalizer(c, &id.key, f)
+        }
+        ObjKind::Pod => Ok(()),
+    };
+}
