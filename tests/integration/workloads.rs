@@ -700,3 +700,54 @@ fn statefulset_ordered_ready_and_parallel_creation() {
         "{e}"
     );
 }
+
+// kubectl rollout undo: the previous revision's template comes back; the Deployment controller
+// finds that old ReplicaSet as the new one, bumps its revision (1 → 3) and scales it up again.
+#[test]
+fn rollback_restores_the_previous_replica_set() {
+    let text = format!(
+        "{CLUSTER}workloads:
+{}timeline:
+- {{at: 1m, setImage: {{name: web, container: c, image: \"app:2\"}}}}
+- {{at: 3m, rollbackDeployment: {{name: web}}}}
+- {{at: 5m, rollbackDeployment: {{name: web, toRevision: 9}}}}
+",
+        deployment("web", 3, "", "")
+    );
+    let mut s = Stepper::new("rollback", &text);
+    let c = s.to(120);
+    let first = c
+        .api
+        .replicasets()
+        .values()
+        .find(|r| r.template.spec.containers[0].image == "app:1")
+        .unwrap()
+        .meta
+        .name
+        .clone();
+    let c = s.to(400);
+    let rss = c.api.replicasets();
+    let old = rss.values().find(|r| r.meta.name == first).unwrap();
+    assert_eq!(
+        old.meta.annotations["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    assert_eq!(old.replicas, 3);
+    let other = rss.values().find(|r| r.meta.name != first).unwrap();
+    assert_eq!(other.replicas, 0);
+    let d = &c.api.deployments()["default/web"];
+    assert_eq!(d.template.spec.containers[0].image, "app:1");
+    assert_eq!(d.meta.annotations["deployment.kubernetes.io/revision"], "3");
+    let text2 = text.clone();
+    let out = run_text("rollback-log", &text2);
+    let failed = messages(&out, "ActionFailed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]
+            .1
+            .ends_with("unable to find specified revision 9 in history"),
+        "{failed:?}"
+    );
+    let applied = messages(&out, "ActionApplied");
+    assert_eq!(applied[1].1, "kubectl rollout undo deployment/web");
+}
