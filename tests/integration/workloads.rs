@@ -751,3 +751,44 @@ fn rollback_restores_the_previous_replica_set() {
     let applied = messages(&out, "ActionApplied");
     assert_eq!(applied[1].1, "kubectl rollout undo deployment/web");
 }
+
+// summary.json availability: per fault, the lowest available replicas of each Deployment and
+// the sampled time below desired.
+#[test]
+fn fault_summary_reports_deployment_availability() {
+    let text = format!(
+        "name: avail
+seed: 4
+duration: 12m
+cluster:
+  nodePools:
+  - name: w
+    count: 2
+    zones: [a, b, c]
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+output: {{sampleInterval: 1s}}
+workloads:
+{}timeline:
+- at: 58s
+  duration: 542s
+  nodeCrash: {{nodes: [w-a-0]}}
+",
+        deployment("web", 6, "", "")
+    );
+    let p = write_scenario("avail", &text);
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&s, &RunOptions::default());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&kubesim::output::summary_json(&s, &out)).unwrap();
+    let w = &summary["faults"][0]["workloads"][0];
+    assert_eq!(w["deployment"], "web");
+    // One pod per node: the crashed node's pod is unavailable from the moment the Deployment
+    // sees it not ready (node not ready at 110 s) until its replacement runs after 410 s.
+    assert_eq!(w["min_available"], 5);
+    let below: f64 = w["seconds_below_desired"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(below > 290.0 && below < 320.0, "{below}");
+}
