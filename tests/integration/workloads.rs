@@ -792,3 +792,37 @@ workloads:
         .unwrap();
     assert!(below > 290.0 && below < 320.0, "{below}");
 }
+
+// deployment_controller.go getReplicaSetsForDeployment (ClaimReplicaSets): a ReplicaSet
+// without a controller whose labels the selector matches is adopted, and, being an old
+// revision, scaled down by the rollout.
+#[test]
+fn deployment_adopts_a_matching_orphan_replica_set() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {{name: legacy, labels: {{app: web}}}}
+  spec:
+    replicas: 2
+    selector: {{matchLabels: {{app: web, gen: old}}}}
+    template:
+      metadata: {{labels: {{app: web, gen: old}}}}
+      spec: {{containers: [{{name: c, image: app:0}}]}}
+{}",
+        deployment("web", 3, "", "")
+    );
+    let c = run_cluster("adopt-rs", &text, 120);
+    let legacy = &c.api.replicasets()["default/legacy"];
+    assert_eq!(
+        legacy
+            .meta
+            .controller_ref()
+            .map(|o| (o.kind.as_str(), o.name.as_str())),
+        Some(("Deployment", "web"))
+    );
+    assert_eq!(legacy.replicas, 0);
+    let d = &c.api.deployments()["default/web"];
+    assert_eq!(d.status.updated_replicas, 3);
+    assert_eq!(d.status.replicas, 3);
+}
