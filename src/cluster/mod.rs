@@ -329,7 +329,8 @@ impl Cluster {
                 | FaultKind::ControllerManagerRestart
                 | FaultKind::ScaleDeployment { .. }
                 | FaultKind::SetImage { .. }
-                | FaultKind::DeleteObject { .. } => {}
+                | FaultKind::DeleteObject { .. }
+                | FaultKind::RollbackDeployment { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -457,7 +458,8 @@ impl Cluster {
             }
             FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
-            | FaultKind::DeleteObject { .. } => {
+            | FaultKind::DeleteObject { .. }
+            | FaultKind::RollbackDeployment { .. } => {
                 unreachable!("actions are handled by Cluster::action")
             }
             FaultKind::ApiServerUnavailable => {
@@ -526,6 +528,18 @@ impl Cluster {
                     res,
                 )
             }
+            FaultKind::RollbackDeployment {
+                deployment,
+                to_revision,
+            } => {
+                let name = deployment.split_once('/').map_or("", |x| x.1);
+                let mut command = format!("kubectl rollout undo deployment/{name}");
+                if *to_revision > 0 {
+                    command.push_str(&format!(" --to-revision={to_revision}"));
+                }
+                let res = self.rollback(deployment, *to_revision);
+                (deployment.clone(), command, res)
+            }
             FaultKind::DeleteObject { kind, key, policy } => {
                 let res = match kind.as_str() {
                     "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
@@ -567,6 +581,68 @@ impl Cluster {
             message,
             fields: vec![("action", kind.name().to_string())],
         });
+    }
+
+    /// `kubectl rollout undo` (kubectl's DeploymentRollbacker): the template of the
+    /// ReplicaSet with the requested revision (0: the highest below the current one), without
+    /// its pod-template-hash label, becomes the Deployment's template.
+    fn rollback(
+        &mut self,
+        key: &str,
+        to_revision: i64,
+    ) -> Result<std::sync::Arc<crate::model::Deployment>, crate::api::ApiError> {
+        use crate::api::ApiError;
+        use crate::controllers::deployment_util::{revision, POD_TEMPLATE_HASH_LABEL};
+        let d = self
+            .api
+            .deployments()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("Deployment/{key}")))?;
+        if d.paused {
+            return Err(ApiError::Invalid("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".into()));
+        }
+        let name = d.meta.name.clone();
+        let mut history: Vec<(i64, crate::model::PodTemplate)> = self
+            .api
+            .replicasets()
+            .values()
+            .filter(|r| {
+                r.meta.namespace == d.meta.namespace
+                    && r.meta
+                        .controller_ref()
+                        .is_some_and(|o| o.kind == "Deployment" && o.name == name)
+            })
+            .map(|r| (revision(r), r.template.clone()))
+            .collect();
+        history.sort_by_key(|(r, _)| *r);
+        let current: i64 = d
+            .meta
+            .annotations
+            .get(crate::controllers::deployment_util::REVISION_ANNOTATION)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let target = if to_revision == 0 {
+            history.iter().rev().find(|(r, _)| *r < current)
+        } else {
+            history.iter().find(|(r, _)| *r == to_revision)
+        };
+        let Some((rev, template)) = target.cloned() else {
+            return Err(ApiError::Invalid(if to_revision == 0 {
+                format!("no rollout history found for deployment {name:?}")
+            } else {
+                format!("unable to find specified revision {to_revision} in history")
+            }));
+        };
+        let mut template = template;
+        template.labels.remove(POD_TEMPLATE_HASH_LABEL);
+        if template == d.template {
+            return Err(ApiError::Invalid(format!(
+                "skipped rollback (current template already matches revision {rev})"
+            )));
+        }
+        self.api
+            .update_deployment(Caller::Operator, key, |x| x.template = template)
     }
 
     fn names(&self, machines: &[u32]) -> String {

@@ -27,6 +27,10 @@ pub struct KcmCache {
     pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
     pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
+    /// Active pods whose Ready condition is True, by owning ReplicaSet, ordered by the
+    /// condition's lastTransitionTime (ReplicaSet status in O(log n), availability with
+    /// minReadySeconds by a range).
+    pub ready_by_owner: BTreeMap<String, BTreeSet<(SimTime, String)>>,
     /// Every pod (terminating and terminal too) by owning ReplicaSet.
     pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
     /// Active pods without a controller, by (namespace, label key, label value), for
@@ -147,6 +151,7 @@ impl KcmCache {
             Change::Pod(p) => {
                 let key = p.key();
                 if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_ready(&old, &key, false);
                     self.index_orphan(&old, &key, false);
                     // Owner references removed or changed (orphaning, adoption).
                     if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
@@ -155,6 +160,7 @@ impl KcmCache {
                     }
                 }
                 self.index_orphan(p, &key, true);
+                self.index_ready(p, &key, true);
                 if let Some(d) = daemonset_of(p) {
                     self.pods_by_daemonset
                         .entry(d)
@@ -195,6 +201,7 @@ impl KcmCache {
                 let key = p.key();
                 if let Some(old) = self.pods.get(&key).cloned() {
                     self.index_orphan(&old, &key, false);
+                    self.index_ready(&old, &key, false);
                 }
                 self.index_orphan(p, &key, false);
                 if let Some(d) = daemonset_of(p) {
@@ -255,6 +262,30 @@ impl KcmCache {
             Change::DeploymentDeleted(d) => {
                 self.deployments.remove(&d.key());
                 Previous::None
+            }
+        }
+    }
+
+    fn index_ready(&mut self, p: &Pod, key: &str, add: bool) {
+        let Some(o) = owner_key(p) else {
+            return;
+        };
+        let Some(c) = p
+            .condition(PodConditionType::Ready)
+            .filter(|c| c.status == ConditionStatus::True)
+        else {
+            return;
+        };
+        if !is_active(p) {
+            return;
+        }
+        let entry = (c.last_transition_time, key.to_string());
+        if add {
+            self.ready_by_owner.entry(o).or_default().insert(entry);
+        } else if let Some(set) = self.ready_by_owner.get_mut(&o) {
+            set.remove(&entry);
+            if set.is_empty() {
+                self.ready_by_owner.remove(&o);
             }
         }
     }

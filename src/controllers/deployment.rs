@@ -73,12 +73,15 @@ impl DeploymentController {
             return;
         };
         let mut d = (*d0).clone();
-        let rss: Vec<ReplicaSet> = cache
+        let mut rss: Vec<ReplicaSet> = cache
             .replicasets_of(key)
             .iter()
             .filter(|r| r.meta.deletion_timestamp.is_none())
             .map(|r| (**r).clone())
             .collect();
+        if d.meta.deletion_timestamp.is_none() {
+            rss.extend(adopt_orphans(api, cache, &d));
+        }
         let mut s = Sync {
             ctx,
             api,
@@ -117,6 +120,46 @@ impl DeploymentController {
             }
         }
     }
+}
+
+/// `ClaimReplicaSets` (adoption half): ReplicaSets in the namespace without a controller whose
+/// labels the selector matches become the Deployment's (its old revisions, or its new one if
+/// the template is the same).
+fn adopt_orphans(api: &mut ApiServer, cache: &KcmCache, d: &Deployment) -> Vec<ReplicaSet> {
+    let candidates: Vec<String> = cache
+        .replicasets
+        .values()
+        .filter(|r| {
+            r.kind == ReplicaSetKind::ReplicaSet
+                && r.meta.namespace == d.meta.namespace
+                && r.meta.controller_ref().is_none()
+                && r.meta.deletion_timestamp.is_none()
+                && d.selector.matches(&r.meta.labels)
+        })
+        .map(|r| r.key())
+        .collect();
+    let mut adopted = Vec::new();
+    for key in candidates {
+        let owner = OwnerRef {
+            kind: "Deployment".into(),
+            name: d.meta.name.clone(),
+            controller: true,
+        };
+        let res = api.update_replicaset(Caller::ControllerManager, &key, |r| {
+            if r.meta.controller_ref().is_none() {
+                r.meta.owner_references.push(owner);
+            }
+        });
+        if let Ok(r) = res {
+            if r.meta
+                .controller_ref()
+                .is_some_and(|o| o.kind == "Deployment" && o.name == d.meta.name)
+            {
+                adopted.push((*r).clone());
+            }
+        }
+    }
+    adopted
 }
 
 /// `isScalingEvent`: an active ReplicaSet was last sized for another replica count.

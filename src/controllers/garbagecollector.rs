@@ -172,12 +172,14 @@ impl GarbageCollector {
 
     /// Records the object and its owner edges; true if they changed (or it is new).
     fn upsert_edges(&mut self, s: &Seen) -> bool {
-        let owners: Vec<ObjId> = s
+        let mut owners: Vec<ObjId> = s
             .meta
             .owner_references
             .iter()
             .filter_map(|o| ObjId::owner(&s.meta.namespace, o))
             .collect();
+        owners.sort();
+        owners.dedup();
         let i = self.ensure(&s.id);
         let node = &self.graph[i];
         if node.present && node.owners == owners {
@@ -186,20 +188,34 @@ impl GarbageCollector {
         let old = std::mem::take(&mut self.graph[i].owners);
         for o in &old {
             if let Some(&oi) = self.index.get(o) {
-                if let Some(e) = self.graph.find_edge(oi, i) {
-                    self.graph.remove_edge(e);
-                }
+                self.remove_owner_edge(oi, i);
                 self.drop_if_unused(oi);
             }
         }
         for o in &owners {
             let oi = self.ensure(o);
-            self.graph.update_edge(oi, i, ());
+            // Old edges are gone and owners are unique, so no duplicate edge (and no walk
+            // over the owner's possibly huge list of dependents).
+            self.graph.add_edge(oi, i, ());
         }
         let node = &mut self.graph[i];
         node.owners = owners;
         node.present = true;
         true
+    }
+
+    /// Removes the edge owner → dependent, found from the dependent's side (few owners)
+    /// rather than the owner's (possibly thousands of dependents).
+    fn remove_owner_edge(&mut self, owner: NodeIndex, dependent: NodeIndex) {
+        use petgraph::visit::EdgeRef;
+        let e = self
+            .graph
+            .edges_directed(dependent, Direction::Incoming)
+            .find(|e| e.source() == owner)
+            .map(|e| e.id());
+        if let Some(e) = e {
+            self.graph.remove_edge(e);
+        }
     }
 
     /// A virtual node that nobody depends on any more leaves the graph.
@@ -264,9 +280,7 @@ impl GarbageCollector {
         self.graph[i].present = false;
         for o in &owners {
             if let Some(&oi) = self.index.get(o) {
-                if let Some(e) = self.graph.find_edge(oi, i) {
-                    self.graph.remove_edge(e);
-                }
+                self.remove_owner_edge(oi, i);
             }
         }
         // Dependents whose owners may now all be gone.

@@ -88,51 +88,63 @@ impl ReplicaSetController {
             self.expected_creates.remove(rs_key);
             return;
         };
-        let active_keys = cache.active_by_owner.get(rs_key);
-        let mut active: Vec<std::sync::Arc<Pod>> = active_keys
-            .into_iter()
-            .flatten()
-            .filter_map(|k| cache.pods.get(k).cloned())
-            .collect();
-        if rs.meta.deletion_timestamp.is_none() {
-            active.extend(self.adopt_orphans(api, cache, &rs));
-        }
-        let active: Vec<&std::sync::Arc<Pod>> = active.iter().collect();
+        let adopted = if rs.meta.deletion_timestamp.is_none() {
+            self.adopt_orphans(api, cache, &rs)
+        } else {
+            Vec::new()
+        };
         // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
         // status is written either way (replica_set.go `syncReplicaSet`).
         if !self.expected_creates.contains_key(rs_key) && rs.meta.deletion_timestamp.is_none() {
-            self.manage_replicas(ctx, api, cache, &rs, &active);
+            self.manage_replicas(ctx, api, cache, &rs, &adopted);
         }
-        self.update_status(ctx, api, &rs, &active);
+        self.update_status(ctx, cache, api, &rs, &adopted);
     }
 
     /// `calculateReplicaSetStatus` + `updateReplicaSetStatus`: replicas, ready and available
-    /// among the active pods; with `minReadySeconds`, a resync once every replica is ready
-    /// but not all are available yet.
+    /// among the active pods (from the cache's counters, not a scan); with `minReadySeconds`,
+    /// a resync once every replica is ready but not all are available yet.
     fn update_status(
         &mut self,
         ctx: &mut Engine<Event>,
+        cache: &KcmCache,
         api: &mut ApiServer,
         rs: &ReplicaSet,
-        active: &[&std::sync::Arc<Pod>],
+        adopted: &[std::sync::Arc<Pod>],
     ) {
         let now = ctx.now();
+        let key = rs.key();
         let min_ready = SimDuration::from_secs(rs.min_ready_seconds.max(0) as u64);
-        let ready: Vec<&&std::sync::Arc<Pod>> = active.iter().filter(|p| is_pod_ready(p)).collect();
-        let available = ready
-            .iter()
-            .filter(|p| is_pod_available(p, min_ready, now))
-            .count() as i32;
+        let ready_set = cache.ready_by_owner.get(&key);
+        let adopted_ready: Vec<&std::sync::Arc<Pod>> =
+            adopted.iter().filter(|p| is_pod_ready(p)).collect();
+        let ready = ready_set.map_or(0, |s| s.len()) + adopted_ready.len();
+        let available = if min_ready == SimDuration::ZERO {
+            ready
+        } else {
+            let cutoff = SimTime(now.as_nanos().saturating_sub(min_ready.as_nanos()));
+            let ok_before = now.as_nanos() >= min_ready.as_nanos();
+            let cached = match (ready_set, ok_before) {
+                (Some(s), true) => s.range(..=(cutoff, String::from("\u{10FFFF}"))).count(),
+                _ => 0,
+            };
+            cached
+                + adopted_ready
+                    .iter()
+                    .filter(|p| is_pod_available(p, min_ready, now))
+                    .count()
+        };
         let status = ReplicaSetStatus {
-            replicas: active.len() as i32,
-            ready_replicas: ready.len() as i32,
-            available_replicas: available,
+            replicas: (cache.active_by_owner.get(&key).map_or(0, |s| s.len()) + adopted.len())
+                as i32,
+            ready_replicas: ready as i32,
+            available_replicas: available as i32,
             observed_generation: rs.meta.generation,
         };
         if status != rs.status {
             let st = status.clone();
             // A failed status write is retried by the next sync.
-            let _ = api.update_replicaset(Caller::ControllerManager, &rs.key(), |r| r.status = st);
+            let _ = api.update_replicaset(Caller::ControllerManager, &key, |r| r.status = st);
         }
         if rs.min_ready_seconds > 0
             && status.ready_replicas == rs.replicas
@@ -142,7 +154,7 @@ impl ReplicaSetController {
                 min_ready,
                 Event::ReplicaSetSync {
                     gen: self.gen,
-                    rs: rs.key(),
+                    rs: key,
                 },
             );
         }
@@ -190,11 +202,12 @@ impl ReplicaSetController {
         api: &mut ApiServer,
         cache: &KcmCache,
         rs: &ReplicaSet,
-        active: &[&std::sync::Arc<Pod>],
+        adopted: &[std::sync::Arc<Pod>],
     ) {
         let rs_key = rs.key();
         let rs_key = rs_key.as_str();
-        let count = active.len();
+        let cached = cache.active_by_owner.get(rs_key);
+        let count = cached.map_or(0, |s| s.len()) + adopted.len();
         let want = rs.replicas.max(0) as usize;
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
@@ -213,7 +226,14 @@ impl ReplicaSetController {
             }
         } else if count > want {
             let n = (count - want).min(BURST_REPLICAS);
-            let victims = pods_to_delete(cache, rs, active, n, ctx.now());
+            // Only a scale-down looks at every pod (as upstream `getPodsToDelete`).
+            let mut all: Vec<&std::sync::Arc<Pod>> = cached
+                .into_iter()
+                .flatten()
+                .filter_map(|k| cache.pods.get(k))
+                .collect();
+            all.extend(adopted.iter());
+            let victims = pods_to_delete(cache, rs, &all, n, ctx.now());
             for p in victims {
                 let key = p.key();
                 if api

@@ -94,10 +94,69 @@ struct FaultSummary {
     /// Ready again (None if the fault does not end, or some node never recovered).
     time_to_recover_s: Option<String>,
     pods_evicted: u64,
+    /// Per Deployment of the scenario, from the time series samples inside the fault window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    workloads: Vec<WorkloadAvailability>,
+}
+
+/// How available a Deployment stayed during a fault (sampled at `output.sampleInterval`).
+#[derive(Serialize)]
+struct WorkloadAvailability {
+    deployment: String,
+    /// The lowest `availableReplicas` sampled in the window.
+    min_available: u64,
+    /// Sampled time with fewer available replicas than desired: each sample below desired
+    /// counts until the next sample.
+    seconds_below_desired: String,
+}
+
+fn availability(
+    f: &crate::run::FaultWindow,
+    ts: &timeseries::TimeSeries,
+) -> Vec<WorkloadAvailability> {
+    let (start, end) = (f.start.as_secs_f64(), f.end.as_secs_f64());
+    let mut out = Vec::new();
+    for (i, c) in ts.columns.iter().enumerate() {
+        let Some(name) = c
+            .strip_prefix("deploy_")
+            .and_then(|x| x.strip_suffix("_desired"))
+        else {
+            continue;
+        };
+        let Some(a) = ts
+            .columns
+            .iter()
+            .position(|x| *x == format!("deploy_{name}_available"))
+        else {
+            continue;
+        };
+        let rows: Vec<&Vec<f64>> = ts
+            .rows
+            .iter()
+            .filter(|r| r[0] >= start && r[0] <= end)
+            .collect();
+        let min = rows.iter().map(|r| r[a]).fold(f64::INFINITY, f64::min);
+        let mut below = 0.0;
+        for w in rows.windows(2) {
+            if w[0][a] < w[0][i] {
+                below += w[1][0] - w[0][0];
+            }
+        }
+        out.push(WorkloadAvailability {
+            deployment: name.to_string(),
+            min_available: if min.is_finite() { min as u64 } else { 0 },
+            seconds_below_desired: format!("{below:.3}"),
+        });
+    }
+    out
 }
 
 /// The per-fault figures of `summary.json`, read from the event log.
-fn fault_summary(f: &crate::run::FaultWindow, records: &[crate::sim::Record]) -> FaultSummary {
+fn fault_summary(
+    f: &crate::run::FaultWindow,
+    records: &[crate::sim::Record],
+    ts: &timeseries::TimeSeries,
+) -> FaultSummary {
     // O(log nodes) per record: a zone-wide fault names thousands of nodes.
     let names: BTreeSet<&str> = f.nodes.iter().map(|n| n.as_str()).collect();
     let mine = |r: &crate::sim::Record| -> bool {
@@ -171,6 +230,7 @@ fn fault_summary(f: &crate::run::FaultWindow, records: &[crate::sim::Record]) ->
         time_to_first_eviction_s: eviction,
         time_to_recover_s: recover,
         pods_evicted,
+        workloads: availability(f, ts),
     }
 }
 
@@ -229,7 +289,7 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
             faults: out
                 .faults
                 .iter()
-                .map(|f| fault_summary(f, &out.records))
+                .map(|f| fault_summary(f, &out.records, &out.timeseries))
                 .collect(),
             expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
             expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),

@@ -91,6 +91,11 @@ pub enum FaultKind {
         key: String,
         policy: PropagationPolicy,
     },
+    /// An action, not a fault: `kubectl rollout undo deployment/NAME --to-revision=N`.
+    RollbackDeployment {
+        deployment: String,
+        to_revision: i64,
+    },
 }
 
 impl FaultKind {
@@ -107,6 +112,7 @@ impl FaultKind {
             FaultKind::ScaleDeployment { .. } => "scaleDeployment",
             FaultKind::SetImage { .. } => "setImage",
             FaultKind::DeleteObject { .. } => "deleteObject",
+            FaultKind::RollbackDeployment { .. } => "rollbackDeployment",
         }
     }
 
@@ -117,6 +123,7 @@ impl FaultKind {
             FaultKind::ScaleDeployment { .. }
                 | FaultKind::SetImage { .. }
                 | FaultKind::DeleteObject { .. }
+                | FaultKind::RollbackDeployment { .. }
         )
     }
 
@@ -133,7 +140,8 @@ impl FaultKind {
             | FaultKind::ControllerManagerRestart
             | FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
-            | FaultKind::DeleteObject { .. } => &[],
+            | FaultKind::DeleteObject { .. }
+            | FaultKind::RollbackDeployment { .. } => &[],
         }
     }
 }
@@ -908,7 +916,10 @@ fn resolve(
                 "API server unreachable".to_string(),
             ));
         }
-        if (t.scale_deployment.is_some() || t.set_image.is_some() || t.delete_object.is_some())
+        if (t.scale_deployment.is_some()
+            || t.set_image.is_some()
+            || t.delete_object.is_some()
+            || t.rollback_deployment.is_some())
             && t.duration.is_some()
         {
             return Err(InputError::at_path(
@@ -933,6 +944,24 @@ fn resolve(
                     replicas: a.replicas,
                 },
                 format!("scale deployment/{} to {}", d.meta.name, a.replicas),
+            ));
+        }
+        if let Some(a) = &t.rollback_deployment {
+            let f = format!("{path}.rollbackDeployment");
+            let d = find_deployment(&workloads, &a.name, a.namespace.as_deref(), file, &f)?;
+            if a.to_revision < 0 {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{f}.toRevision"),
+                    "must be greater than or equal to 0 (0: the previous revision)",
+                ));
+            }
+            kinds.push((
+                FaultKind::RollbackDeployment {
+                    deployment: d.key(),
+                    to_revision: a.to_revision,
+                },
+                format!("rollout undo deployment/{}", d.meta.name),
             ));
         }
         if let Some(a) = &t.delete_object {
@@ -1046,7 +1075,7 @@ fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment or setImage)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment, setImage, rollbackDeployment or deleteObject)",
             )),
         };
         timeline.push(TimedFault {

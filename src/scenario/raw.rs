@@ -146,6 +146,17 @@ pub struct RawTimelineEntry {
     pub scale_deployment: Option<RawScaleDeployment>,
     pub set_image: Option<RawSetImage>,
     pub delete_object: Option<RawDeleteObject>,
+    pub rollback_deployment: Option<RawRollbackDeployment>,
+}
+
+/// `kubectl rollout undo deployment/NAME [--to-revision=N]` (0: the previous revision).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRollbackDeployment {
+    pub name: String,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub to_revision: i64,
 }
 
 /// `kubectl delete <kind>/<name> --cascade=<background|foreground|orphan>`.

@@ -700,3 +700,129 @@ fn statefulset_ordered_ready_and_parallel_creation() {
         "{e}"
     );
 }
+
+// kubectl rollout undo: the previous revision's template comes back; the Deployment controller
+// finds that old ReplicaSet as the new one, bumps its revision (1 → 3) and scales it up again.
+#[test]
+fn rollback_restores_the_previous_replica_set() {
+    let text = format!(
+        "{CLUSTER}workloads:
+{}timeline:
+- {{at: 1m, setImage: {{name: web, container: c, image: \"app:2\"}}}}
+- {{at: 3m, rollbackDeployment: {{name: web}}}}
+- {{at: 5m, rollbackDeployment: {{name: web, toRevision: 9}}}}
+",
+        deployment("web", 3, "", "")
+    );
+    let mut s = Stepper::new("rollback", &text);
+    let c = s.to(120);
+    let first = c
+        .api
+        .replicasets()
+        .values()
+        .find(|r| r.template.spec.containers[0].image == "app:1")
+        .unwrap()
+        .meta
+        .name
+        .clone();
+    let c = s.to(400);
+    let rss = c.api.replicasets();
+    let old = rss.values().find(|r| r.meta.name == first).unwrap();
+    assert_eq!(
+        old.meta.annotations["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    assert_eq!(old.replicas, 3);
+    let other = rss.values().find(|r| r.meta.name != first).unwrap();
+    assert_eq!(other.replicas, 0);
+    let d = &c.api.deployments()["default/web"];
+    assert_eq!(d.template.spec.containers[0].image, "app:1");
+    assert_eq!(d.meta.annotations["deployment.kubernetes.io/revision"], "3");
+    let text2 = text.clone();
+    let out = run_text("rollback-log", &text2);
+    let failed = messages(&out, "ActionFailed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]
+            .1
+            .ends_with("unable to find specified revision 9 in history"),
+        "{failed:?}"
+    );
+    let applied = messages(&out, "ActionApplied");
+    assert_eq!(applied[1].1, "kubectl rollout undo deployment/web");
+}
+
+// summary.json availability: per fault, the lowest available replicas of each Deployment and
+// the sampled time below desired.
+#[test]
+fn fault_summary_reports_deployment_availability() {
+    let text = format!(
+        "name: avail
+seed: 4
+duration: 12m
+cluster:
+  nodePools:
+  - name: w
+    count: 2
+    zones: [a, b, c]
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+output: {{sampleInterval: 1s}}
+workloads:
+{}timeline:
+- at: 58s
+  duration: 542s
+  nodeCrash: {{nodes: [w-a-0]}}
+",
+        deployment("web", 6, "", "")
+    );
+    let p = write_scenario("avail", &text);
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&s, &RunOptions::default());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&kubesim::output::summary_json(&s, &out)).unwrap();
+    let w = &summary["faults"][0]["workloads"][0];
+    assert_eq!(w["deployment"], "web");
+    // One pod per node: the crashed node's pod is unavailable from the moment the Deployment
+    // sees it not ready (node not ready at 110 s) until its replacement runs after 410 s.
+    assert_eq!(w["min_available"], 5);
+    let below: f64 = w["seconds_below_desired"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(below > 290.0 && below < 320.0, "{below}");
+}
+
+// deployment_controller.go getReplicaSetsForDeployment (ClaimReplicaSets): a ReplicaSet
+// without a controller whose labels the selector matches is adopted, and, being an old
+// revision, scaled down by the rollout.
+#[test]
+fn deployment_adopts_a_matching_orphan_replica_set() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {{name: legacy, labels: {{app: web}}}}
+  spec:
+    replicas: 2
+    selector: {{matchLabels: {{app: web, gen: old}}}}
+    template:
+      metadata: {{labels: {{app: web, gen: old}}}}
+      spec: {{containers: [{{name: c, image: app:0}}]}}
+{}",
+        deployment("web", 3, "", "")
+    );
+    let c = run_cluster("adopt-rs", &text, 120);
+    let legacy = &c.api.replicasets()["default/legacy"];
+    assert_eq!(
+        legacy
+            .meta
+            .controller_ref()
+            .map(|o| (o.kind.as_str(), o.name.as_str())),
+        Some(("Deployment", "web"))
+    );
+    assert_eq!(legacy.replicas, 0);
+    let d = &c.api.deployments()["default/web"];
+    assert_eq!(d.status.updated_replicas, 3);
+    assert_eq!(d.status.replicas, 3);
+}
