@@ -395,6 +395,16 @@ impl Scheduler {
 
     fn on_pod(&mut self, ctx: &mut Engine<Event>, p: Arc<Pod>) {
         let key = p.key();
+        // kube-scheduler's pod informer selects `status.phase!=Succeeded,status.phase!=Failed`:
+        // a pod that reaches a terminal phase leaves its view as if deleted, and frees its node.
+        if p.status.phase.is_terminal() {
+            self.pending.remove(&key);
+            self.forget_queued(&key);
+            if self.unassign(&key) {
+                self.move_all_unschedulable(ctx);
+            }
+            return;
+        }
         match &p.spec.node_name {
             Some(node) => {
                 self.pending.remove(&key);

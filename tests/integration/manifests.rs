@@ -167,3 +167,26 @@ fn pod_status_phase_sets_the_starting_state_and_a_misspelt_phase_is_an_error() {
         "{err}"
     );
 }
+
+/// kube-scheduler's informer leaves out pods in a terminal phase (field selector
+/// `status.phase!=Succeeded,status.phase!=Failed`), so a Failed pod's requests do not keep a
+/// new pod off its node.
+#[test]
+fn failed_pods_hold_no_node_resources_for_the_scheduler() {
+    let dir = scratch("failed-frees");
+    std::fs::write(
+        dir.join("pods.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: done}\n  spec:\n    nodeName: w-0\n    containers: [{name: c, image: busybox, resources: {requests: {cpu: \"2\"}}}]\n  status: {phase: Failed}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: next}\n  spec:\n    containers: [{name: c, image: busybox, resources: {requests: {cpu: \"2\"}}}]\n",
+    )
+    .unwrap();
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, format!("{HEAD}workloads:\n- file: pods.yaml\n")).unwrap();
+    let out = run_with(&p, &[], None);
+    let scheduled: Vec<&str> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Scheduled")
+        .map(|r| r.object.as_str())
+        .collect();
+    assert_eq!(scheduled, vec!["Pod/default/next"]);
+}
