@@ -16,6 +16,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
 use super::replicaset::{is_pod_available, is_pod_ready};
 use crate::api::{ApiError, ApiServer};
@@ -104,7 +105,7 @@ pub fn node_should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
 
 pub struct DaemonSetController {
     rng: ChaCha8Rng,
-    expected_creates: BTreeMap<String, BTreeSet<String>>,
+    expected_creates: CreateExpectations,
     queued: BTreeSet<String>,
     gen: u32,
 }
@@ -113,7 +114,7 @@ impl DaemonSetController {
     pub fn new(seed: u64, gen: u32) -> Self {
         DaemonSetController {
             rng: rng::stream(seed, &format!("daemonset-controller/{gen}")),
-            expected_creates: BTreeMap::new(),
+            expected_creates: CreateExpectations::default(),
             queued: BTreeSet::new(),
             gen,
         }
@@ -143,12 +144,7 @@ impl DaemonSetController {
         let Some(ds) = super::cache::daemonset_of(pod) else {
             return;
         };
-        if let Some(exp) = self.expected_creates.get_mut(&ds) {
-            exp.remove(&pod.meta.name);
-            if exp.is_empty() {
-                self.expected_creates.remove(&ds);
-            }
-        }
+        self.expected_creates.observe(&ds, &pod.meta.name);
         self.enqueue(ctx, &ds);
     }
 
@@ -161,7 +157,7 @@ impl DaemonSetController {
     ) {
         self.queued.remove(key);
         let Some(ds) = cache.daemonsets.get(key).cloned() else {
-            self.expected_creates.remove(key);
+            self.expected_creates.forget(key);
             return;
         };
         let pods: Vec<Arc<Pod>> = cache
@@ -178,7 +174,7 @@ impl DaemonSetController {
                 by_node.entry(n).or_default().push(p.clone());
             }
         }
-        if !self.expected_creates.contains_key(key) && ds.meta.deletion_timestamp.is_none() {
+        if self.expected_creates.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
             self.manage(ctx, api, cache, &ds, &by_node);
         }
         self.update_status(ctx, api, cache, &ds, &by_node);
@@ -301,10 +297,7 @@ impl DaemonSetController {
             };
             match api.create_pod(Caller::ControllerManager, pod) {
                 Ok(_) => {
-                    self.expected_creates
-                        .entry(ds.key())
-                        .or_default()
-                        .insert(name.clone());
+                    self.expected_creates.expect(ds.key(), &name);
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulCreate",

@@ -12,6 +12,7 @@ pub mod cloudnode;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
+pub mod expectations;
 pub mod garbagecollector;
 pub mod leader;
 pub mod nodelifecycle;

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::expectations::CreateExpectations;
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
@@ -35,7 +36,7 @@ const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 pub struct ReplicaSetController {
     rng: ChaCha8Rng,
     /// Creations not yet seen in the cache, per ReplicaSet.
-    expected_creates: BTreeMap<String, BTreeSet<String>>,
+    expected_creates: CreateExpectations,
     queued: BTreeSet<String>,
     gen: u32,
 }
@@ -44,7 +45,7 @@ impl ReplicaSetController {
     pub fn new(rng: ChaCha8Rng, gen: u32) -> Self {
         ReplicaSetController {
             rng,
-            expected_creates: BTreeMap::new(),
+            expected_creates: CreateExpectations::default(),
             queued: BTreeSet::new(),
             gen,
         }
@@ -67,12 +68,7 @@ impl ReplicaSetController {
         let Some(rs) = super::cache::owner_key(pod) else {
             return;
         };
-        if let Some(exp) = self.expected_creates.get_mut(&rs) {
-            exp.remove(&pod.meta.name);
-            if exp.is_empty() {
-                self.expected_creates.remove(&rs);
-            }
-        }
+        self.expected_creates.observe(&rs, &pod.meta.name);
         self.enqueue(ctx, &rs);
     }
 
@@ -85,7 +81,7 @@ impl ReplicaSetController {
     ) {
         self.queued.remove(rs_key);
         let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
-            self.expected_creates.remove(rs_key);
+            self.expected_creates.forget(rs_key);
             return;
         };
         let adopted = if rs.meta.deletion_timestamp.is_none() {
@@ -95,7 +91,7 @@ impl ReplicaSetController {
         };
         // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
         // status is written either way (replica_set.go `syncReplicaSet`).
-        if !self.expected_creates.contains_key(rs_key) && rs.meta.deletion_timestamp.is_none() {
+        if self.expected_creates.satisfied(rs_key) && rs.meta.deletion_timestamp.is_none() {
             self.manage_replicas(ctx, api, cache, &rs, &adopted);
         }
         self.update_status(ctx, cache, api, &rs, &adopted);
@@ -285,10 +281,7 @@ impl ReplicaSetController {
             };
             match api.create_pod(Caller::ControllerManager, pod) {
                 Ok(_) => {
-                    self.expected_creates
-                        .entry(rs.key())
-                        .or_default()
-                        .insert(name.clone());
+                    self.expected_creates.expect(rs.key(), &name);
                     ctx.record(Record {
                         t: ctx.now(),
                         reason: "SuccessfulCreate",
