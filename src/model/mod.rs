@@ -2,8 +2,10 @@
 //!
 //! Architecture invariant: data and pure helpers only — no simulation state, no I/O.
 
+pub mod container;
 pub mod duration;
 pub mod objects;
 pub mod quantity;
 
+pub use container::*;
 pub use objects::*;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::container::{ContainerStatus, Probes, PullPolicy};
 use crate::sim::{SimDuration, SimTime};
 
 pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
@@ -382,6 +383,21 @@ pub struct Container {
     pub limits: Resources,
     /// Ports; only those with a `hostPort` matter to the scheduler (NodePorts).
     pub ports: Vec<ContainerPort>,
+    /// `imagePullPolicy`, defaulted from the image tag when absent.
+    pub image_pull_policy: PullPolicy,
+    pub probes: Probes,
+    /// `restartPolicy` of an init container: `Always` makes it a sidecar.
+    pub restart_policy: Option<RestartPolicy>,
+    /// `lifecycle.preStop`, if any.
+    pub pre_stop: Option<PreStopHook>,
+}
+
+/// `lifecycle.preStop`: a `sleep` action lasts its seconds; an `exec` or `httpGet` handler
+/// lasts as long as the container's behaviour model says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreStopHook {
+    Sleep { seconds: u64 },
+    Handler,
 }
 
 /// A `v1.ContainerPort` as far as the scheduler reads it.
@@ -413,6 +429,10 @@ pub struct PodSpec {
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// `preemptionPolicy`: true for `Never`.
     pub preemption_never: bool,
+    /// `imagePullSecrets[].name`.
+    pub image_pull_secrets: Vec<String>,
+    /// `activeDeadlineSeconds`: the kubelet fails the pod this long after its start time.
+    pub active_deadline_seconds: Option<u64>,
 }
 
 impl Default for PodSpec {
@@ -432,6 +452,8 @@ impl Default for PodSpec {
             affinity: None,
             topology_spread_constraints: Vec::new(),
             preemption_never: false,
+            image_pull_secrets: Vec::new(),
+            active_deadline_seconds: None,
         }
     }
 }
@@ -593,6 +615,7 @@ impl PodSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PodConditionType {
     PodScheduled,
+    PodReadyToStartContainers,
     Initialized,
     ContainersReady,
     Ready,
@@ -603,6 +626,7 @@ impl PodConditionType {
     pub fn as_str(self) -> &'static str {
         match self {
             PodConditionType::PodScheduled => "PodScheduled",
+            PodConditionType::PodReadyToStartContainers => "PodReadyToStartContainers",
             PodConditionType::Initialized => "Initialized",
             PodConditionType::ContainersReady => "ContainersReady",
             PodConditionType::Ready => "Ready",
@@ -626,6 +650,12 @@ pub struct PodStatus {
     pub start_time: Option<SimTime>,
     /// Set by the scheduler when it preempted pods for this one (`status.nominatedNodeName`).
     pub nominated_node_name: Option<String>,
+    /// `reason` and `message` of a pod the kubelet rejected, evicted or failed
+    /// (`OutOfcpu`, `Evicted`, `DeadlineExceeded`, …); empty otherwise.
+    pub reason: String,
+    pub message: String,
+    pub init_container_statuses: Vec<ContainerStatus>,
+    pub container_statuses: Vec<ContainerStatus>,
 }
 
 impl Default for PodStatus {
@@ -635,6 +665,10 @@ impl Default for PodStatus {
             conditions: Vec::new(),
             start_time: None,
             nominated_node_name: None,
+            reason: String::new(),
+            message: String::new(),
+            init_container_statuses: Vec::new(),
+            container_statuses: Vec::new(),
         }
     }
 }

@@ -212,6 +212,8 @@ fn reject_foreign(
         "affinity" => spec.affinity.is_some(),
         "topologySpreadConstraints" => spec.topology_spread_constraints.is_some(),
         "preemptionPolicy" => spec.preemption_policy.is_some(),
+        "imagePullSecrets" => spec.image_pull_secrets.is_some(),
+        "activeDeadlineSeconds" => spec.active_deadline_seconds.is_some(),
         "minReadySeconds" => spec.min_ready_seconds.is_some(),
         "strategy" => spec.strategy.is_some(),
         "revisionHistoryLimit" => spec.revision_history_limit.is_some(),
@@ -273,6 +275,8 @@ const POD_SPEC_FIELDS: &[&str] = &[
     "affinity",
     "topologySpreadConstraints",
     "preemptionPolicy",
+    "imagePullSecrets",
+    "activeDeadlineSeconds",
 ];
 
 fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
@@ -517,15 +521,141 @@ fn containers(
         }
         out.push(Container {
             name,
-            image,
             requests,
             has_cpu_request: has_cpu,
             has_memory_request: has_mem,
             limits,
             ports: container_ports(c.ports.as_deref().unwrap_or(&[]), ctx, &f)?,
+            image_pull_policy: match c.image_pull_policy.as_deref() {
+                None | Some("") => PullPolicy::default_for(&image),
+                Some("Always") => PullPolicy::Always,
+                Some("IfNotPresent") => PullPolicy::IfNotPresent,
+                Some("Never") => PullPolicy::Never,
+                Some(other) => {
+                    return Err(ctx
+                        .err(
+                            &format!("{f}.imagePullPolicy"),
+                            format!("unsupported value {other:?}"),
+                        )
+                        .suggest(other, ["Always", "IfNotPresent", "Never"]))
+                }
+            },
+            image,
+            probes: Probes {
+                startup: probe(c.startup_probe.as_ref(), ctx, &format!("{f}.startupProbe"))?,
+                readiness: probe(
+                    c.readiness_probe.as_ref(),
+                    ctx,
+                    &format!("{f}.readinessProbe"),
+                )?,
+                liveness: probe(c.liveness_probe.as_ref(), ctx, &format!("{f}.livenessProbe"))?,
+            },
+            restart_policy: match c.restart_policy.as_deref() {
+                None => None,
+                Some("Always") => Some(RestartPolicy::Always),
+                Some(other) => {
+                    return Err(ctx
+                        .err(
+                            &format!("{f}.restartPolicy"),
+                            format!(
+                                "unsupported value {other:?}: a container's restartPolicy may \
+                                 only be \"Always\" (a sidecar init container)"
+                            ),
+                        )
+                        .suggest(other, ["Always"]))
+                }
+            },
+            pre_stop: pre_stop(c.lifecycle.as_ref(), ctx, &format!("{f}.lifecycle.preStop"))?,
         });
     }
     Ok(out)
+}
+
+/// `v1.Probe` with the API defaults (pkg/apis/core/v1/defaults.go `SetDefaults_Probe`) and
+/// validation (`validateProbe`: non-negative; thresholds and period at least 1).
+fn probe(raw: Option<&RawProbe>, ctx: &Ctx, field: &str) -> Result<Option<Probe>, InputError> {
+    let Some(p) = raw else {
+        return Ok(None);
+    };
+    let handlers = [
+        p.exec.is_some(),
+        p.http_get.is_some(),
+        p.tcp_socket.is_some(),
+        p.grpc.is_some(),
+    ];
+    if handlers.iter().filter(|h| **h).count() != 1 {
+        return Err(ctx.err(
+            field,
+            "a probe needs exactly one handler: exec, httpGet, tcpSocket or grpc",
+        ));
+    }
+    let d = Probe::default();
+    let field_of = |name: &str| format!("{field}.{name}");
+    let at_least = |v: Option<i64>, name: &str, min: i64, def: u64| -> Result<u64, InputError> {
+        match v {
+            None | Some(0) if min > 0 => Ok(def),
+            None => Ok(def),
+            Some(x) if x < min => Err(ctx.err(
+                &field_of(name),
+                format!("must be greater than or equal to {min}"),
+            )),
+            Some(x) => Ok(x as u64),
+        }
+    };
+    let grace = match p.termination_grace_period_seconds {
+        None => None,
+        Some(x) if x < 1 => {
+            return Err(ctx.err(
+                &field_of("terminationGracePeriodSeconds"),
+                "must be greater than 0",
+            ))
+        }
+        Some(x) => Some(x as u64),
+    };
+    Ok(Some(Probe {
+        initial_delay_seconds: at_least(p.initial_delay_seconds, "initialDelaySeconds", 0, 0)?,
+        period_seconds: at_least(p.period_seconds, "periodSeconds", 1, d.period_seconds)?,
+        timeout_seconds: at_least(p.timeout_seconds, "timeoutSeconds", 1, d.timeout_seconds)?,
+        success_threshold: at_least(
+            p.success_threshold,
+            "successThreshold",
+            1,
+            d.success_threshold as u64,
+        )? as u32,
+        failure_threshold: at_least(
+            p.failure_threshold,
+            "failureThreshold",
+            1,
+            d.failure_threshold as u64,
+        )? as u32,
+        termination_grace_period_seconds: grace,
+    }))
+}
+
+fn pre_stop(
+    raw: Option<&RawLifecycle>,
+    ctx: &Ctx,
+    field: &str,
+) -> Result<Option<PreStopHook>, InputError> {
+    let Some(h) = raw.and_then(|l| l.pre_stop.as_ref()) else {
+        return Ok(None);
+    };
+    if let Some(sleep) = &h.sleep {
+        return match sleep.seconds {
+            Some(s) if s >= 0 => Ok(Some(PreStopHook::Sleep { seconds: s as u64 })),
+            _ => Err(ctx.err(
+                &format!("{field}.sleep.seconds"),
+                "must be a non-negative number of seconds",
+            )),
+        };
+    }
+    if h.exec.is_some() || h.http_get.is_some() || h.tcp_socket.is_some() {
+        return Ok(Some(PreStopHook::Handler));
+    }
+    Err(ctx.err(
+        field,
+        "a preStop hook needs one handler: exec, httpGet, sleep or tcpSocket",
+    ))
 }
 
 pub fn pod_spec(
@@ -639,6 +769,19 @@ pub fn pod_spec(
             ctx,
             &f("topologySpreadConstraints"),
         )?,
+        image_pull_secrets: spec
+            .image_pull_secrets
+            .iter()
+            .flatten()
+            .filter_map(|r| r.name.clone())
+            .collect(),
+        active_deadline_seconds: match spec.active_deadline_seconds {
+            None => None,
+            Some(x) if x < 1 => {
+                return Err(ctx.err(&f("activeDeadlineSeconds"), "must be greater than 0"))
+            }
+            Some(x) => Some(x as u64),
+        },
         preemption_never: match spec.preemption_policy.as_deref() {
             None | Some("PreemptLowerPriority") => false,
             Some("Never") => true,

@@ -96,6 +96,9 @@ k8s_struct! {
         pub affinity: Option<RawAffinity>,
         pub topology_spread_constraints: Option<Vec<RawTopologySpreadConstraint>>,
         pub preemption_policy: Option<String>,
+        pub image_pull_secrets: Option<Vec<RawLocalObjectReference>>,
+        /// PodSpec (and JobSpec) `activeDeadlineSeconds`.
+        pub active_deadline_seconds: Option<i64>,
         // ReplicaSetSpec and DeploymentSpec
         pub replicas: Option<i32>,
         /// A `LabelSelector` (ReplicaSet, Deployment) or a plain label map
@@ -119,7 +122,7 @@ k8s_struct! {
         security_context: "securityContext", service_account_name: "serviceAccountName",
         service_account: "serviceAccount", automount_service_account_token: "automountServiceAccountToken",
         dns_policy: "dnsPolicy", dns_config: "dnsConfig", host_network: "hostNetwork", host_pid: "hostPID",
-        host_ipc: "hostIPC", image_pull_secrets: "imagePullSecrets", active_deadline_seconds: "activeDeadlineSeconds",
+        host_ipc: "hostIPC",
         enable_service_links: "enableServiceLinks",
         runtime_class_name: "runtimeClassName", hostname: "hostname", subdomain: "subdomain",
         host_aliases: "hostAliases", readiness_gates: "readinessGates", share_process_namespace: "shareProcessNamespace",
@@ -165,16 +168,71 @@ k8s_struct! {
         pub image: Option<String>,
         pub resources: Option<RawResources>,
         pub ports: Option<Vec<RawContainerPort>>,
+        pub image_pull_policy: Option<String>,
+        pub liveness_probe: Option<RawProbe>,
+        pub readiness_probe: Option<RawProbe>,
+        pub startup_probe: Option<RawProbe>,
+        pub lifecycle: Option<RawLifecycle>,
+        pub restart_policy: Option<String>,
     }
     unmodelled {
         command: "command", args: "args", env: "env", env_from: "envFrom",
-        volume_mounts: "volumeMounts", volume_devices: "volumeDevices", liveness_probe: "livenessProbe",
-        readiness_probe: "readinessProbe", startup_probe: "startupProbe", lifecycle: "lifecycle",
-        image_pull_policy: "imagePullPolicy", security_context: "securityContext", working_dir: "workingDir",
+        volume_mounts: "volumeMounts", volume_devices: "volumeDevices",
+        security_context: "securityContext", working_dir: "workingDir",
         termination_message_path: "terminationMessagePath", termination_message_policy: "terminationMessagePolicy",
         stdin: "stdin", stdin_once: "stdinOnce", tty: "tty", resize_policy: "resizePolicy",
-        restart_policy: "restartPolicy",
     }
+}
+
+k8s_struct! {
+    /// `v1.Probe`: timing fields are read; the handler (exec, httpGet, tcpSocket, grpc) is
+    /// accepted, its outcome comes from the container's behaviour model.
+    pub struct RawProbe {
+        pub initial_delay_seconds: Option<i64>,
+        pub period_seconds: Option<i64>,
+        pub timeout_seconds: Option<i64>,
+        pub success_threshold: Option<i64>,
+        pub failure_threshold: Option<i64>,
+        pub termination_grace_period_seconds: Option<i64>,
+        pub exec: Option<serde::de::IgnoredAny>,
+        pub http_get: Option<serde::de::IgnoredAny>,
+        pub tcp_socket: Option<serde::de::IgnoredAny>,
+        pub grpc: Option<serde::de::IgnoredAny>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// `v1.Lifecycle`: only `preStop` matters to the simulated kubelet.
+    pub struct RawLifecycle {
+        pub pre_stop: Option<RawLifecycleHandler>,
+    }
+    unmodelled { post_start: "postStart", stop_signal: "stopSignal" }
+}
+
+k8s_struct! {
+    pub struct RawLifecycleHandler {
+        pub sleep: Option<RawSleepAction>,
+        pub exec: Option<serde::de::IgnoredAny>,
+        pub http_get: Option<serde::de::IgnoredAny>,
+        pub tcp_socket: Option<serde::de::IgnoredAny>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawSleepAction {
+        pub seconds: Option<i64>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// `v1.LocalObjectReference` (`imagePullSecrets[]`).
+    pub struct RawLocalObjectReference {
+        pub name: Option<String>,
+    }
+    unmodelled {}
 }
 
 k8s_struct! {
