@@ -44,15 +44,17 @@ pub enum Event {
         gen: u32,
         sent: crate::sim::SimTime,
     },
-    KubeletPodStarted {
+    /// A pod worker has something due (a sandbox, an exit, a probe, a restart, a kill).
+    KubeletPodWake {
         machine: u32,
         gen: u32,
         pod: String,
     },
-    KubeletPodStopped {
+    /// An image pull on the machine finishes.
+    KubeletPullDone {
         machine: u32,
         gen: u32,
-        pod: String,
+        id: u64,
     },
 
     /// kube-controller-manager's leader election loop.

@@ -20,7 +20,11 @@ use crate::api::{ApiError, ApiServer, Change};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
+use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use worker::{Outbox, Worker};
+
+pub mod worker;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
 /// KubeletConfiguration fields kubesim models (defaults: reference §1.1).
@@ -76,13 +80,13 @@ struct LeasePlan {
     event: crate::sim::EventId,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum WorkerState {
-    /// Containers are being started; `KubeletPodStarted` will arrive.
-    Starting,
-    Running,
-    /// SIGTERM sent; `KubeletPodStopped` will arrive.
-    Stopping,
+/// A pod worker and the kubelet's bookkeeping for it.
+struct PodEntry {
+    worker: Worker,
+    /// The scheduled wake-up, if any.
+    wake: Option<(SimTime, crate::sim::EventId)>,
+    /// The status last written to the API server.
+    written: Option<PodStatus>,
 }
 
 pub struct Kubelet {
@@ -112,7 +116,11 @@ pub struct Kubelet {
     last_report: Option<SimTime>,
     report_offset_ns: i64,
     /// Pod workers: the pods this kubelet runs or is starting or stopping, by key.
-    pods: BTreeMap<String, (Arc<Pod>, WorkerState)>,
+    pods: BTreeMap<String, PodEntry>,
+    /// When the kubelet process last started (probe workers jitter their start after it).
+    started_at: SimTime,
+    /// Registry outages and slowdowns, as the scenario's faults set them.
+    pub registry_faults: RegistryFaults,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
@@ -139,7 +147,11 @@ impl Kubelet {
             lease_plan: None,
             status_plan: None,
             lease_parked: None,
-            runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
+            runtime: ContainerRuntime::new(
+                runtime,
+                rng::stream(seed, &format!("runtime/{name}")),
+                &template.status.images,
+            ),
             node_name: name,
             template,
             config,
@@ -154,6 +166,8 @@ impl Kubelet {
             report_offset_ns: 0,
             pods: BTreeMap::new(),
             pending_status: BTreeSet::new(),
+            started_at: SimTime::ZERO,
+            registry_faults: RegistryFaults::default(),
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
@@ -205,6 +219,7 @@ impl Kubelet {
         self.lease_cached = false;
         self.lease_parked = None;
         self.last_report = None;
+        self.started_at = ctx.now();
         self.draw_report_offset();
         let object = format!("Node/{}", self.node_name);
         self.record(ctx, "Starting", object.clone(), "Starting kubelet.".into());
@@ -219,6 +234,17 @@ impl Kubelet {
         let (machine, gen) = (self.machine, self.gen);
         ctx.schedule_in(SimDuration::ZERO, Event::KubeletStatusTick { machine, gen });
         ctx.schedule_in(SimDuration::ZERO, Event::KubeletLeaseTick { machine, gen });
+        // Containers that kept running while the process was down get new probe workers.
+        let now = ctx.now();
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for k in &keys {
+            let entry = self.pods.get_mut(k).expect("listed key");
+            entry.wake = None;
+            entry.worker.restart_probes(now, &mut self.runtime);
+        }
+        for k in &keys {
+            self.reschedule(ctx, k);
+        }
         self.relist(ctx, api);
     }
 
@@ -231,6 +257,7 @@ impl Kubelet {
         self.gen += 1;
         self.lease_parked = None;
         self.pods.clear();
+        self.runtime.images.reset_pulls();
         self.pending_status.clear();
     }
 
@@ -242,8 +269,10 @@ impl Kubelet {
         self.running = false;
         self.gen += 1;
         self.lease_parked = None;
-        self.pods
-            .retain(|_, (_, state)| matches!(state, WorkerState::Running));
+        // Workers with nothing running are rebuilt from the API server at restart; the pulls
+        // the process was making are lost.
+        self.pods.retain(|_, e| !e.worker.all_stopped());
+        self.runtime.images.reset_pulls();
         self.pending_status.clear();
     }
 
@@ -296,7 +325,7 @@ impl Kubelet {
         // The plan's last tick is this one: the plan is used up.
         self.status_plan = None;
         let healthy = self.update_node_status(ctx, api);
-        self.flush_pod_status(api);
+        self.flush_pod_status(ctx, api);
         if !self.config.lazy_heartbeats {
             self.schedule_status_tick(ctx);
         } else if healthy && self.pending_status.is_empty() {
@@ -634,8 +663,13 @@ impl Kubelet {
             .cloned()
             .collect();
         for key in unwanted {
-            if let Some((pod, WorkerState::Running)) = self.pods.remove(&key) {
-                self.record_killing(ctx, &key, &pod);
+            if let Some(w) = self.pods.remove(&key) {
+                if let Some((_, ev)) = w.wake {
+                    ctx.cancel(ev);
+                }
+                if !w.worker.all_stopped() {
+                    self.record_killing(ctx, &key, &w.worker.pod);
+                }
             }
         }
         for p in pods {
@@ -649,139 +683,202 @@ impl Kubelet {
                 self.sync_pod(ctx, api, p)
             }
             Change::PodDeleted(p) => {
-                self.pods.remove(&p.key());
+                if let Some(w) = self.pods.remove(&p.key()) {
+                    if let Some((_, ev)) = w.wake {
+                        ctx.cancel(ev);
+                    }
+                }
             }
             _ => {}
         }
     }
 
-    /// The pod worker's sync: start a new pod, kill a deleted one.
+    /// `HandlePodAdditions`/`HandlePodUpdates`: admit and start a new pod, terminate a deleted
+    /// one, keep a running one's object current.
     fn sync_pod(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
         let key = pod.key();
-        let (machine, gen) = (self.machine, self.gen);
-        let state = self.pods.get(&key).map(|(_, s)| s.clone());
+        let now = ctx.now();
         if pod.is_terminating() {
-            match state {
-                Some(WorkerState::Running) => {
-                    self.record_killing(ctx, &key, &pod);
-                    let grace =
-                        SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
-                    let stop = self.runtime.stop_delay().min(grace);
-                    self.pods.insert(key.clone(), (pod, WorkerState::Stopping));
-                    ctx.schedule_in(
-                        stop,
-                        Event::KubeletPodStopped {
-                            machine,
-                            gen,
-                            pod: key,
-                        },
-                    );
-                }
-                Some(WorkerState::Stopping) => {
-                    self.pods.insert(key, (pod, WorkerState::Stopping));
-                }
+            let Some(entry) = self.pods.get_mut(&key) else {
                 // Nothing runs (never started, or the machine rebooted): confirm at once.
-                Some(WorkerState::Starting) | None => {
-                    self.pods.remove(&key);
-                    self.confirm_deleted(api, &key);
-                }
-            }
+                self.confirm_deleted(api, &key);
+                return;
+            };
+            let grace = SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
+            entry.worker.update_pod(pod);
+            let mut out = Outbox::default();
+            entry.worker.terminate(now, grace, &mut out);
+            self.flush(ctx, api, &key, out);
+            return;
+        }
+        if let Some(entry) = self.pods.get_mut(&key) {
+            entry.worker.update_pod(pod);
             return;
         }
         if pod.status.phase.is_terminal() {
-            self.pods.remove(&key);
             return;
         }
-        match state {
-            Some(_) => {
-                let s = self.pods[&key].1.clone();
-                self.pods.insert(key, (pod, s));
-            }
-            None => {
-                let delay = self.runtime.start_delay(&pod);
-                self.pods.insert(key.clone(), (pod, WorkerState::Starting));
-                ctx.schedule_in(
-                    delay,
-                    Event::KubeletPodStarted {
-                        machine,
-                        gen,
-                        pod: key,
-                    },
-                );
-            }
-        }
+        let delay = self.runtime.start_delay();
+        let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        self.pods.insert(
+            key.clone(),
+            PodEntry {
+                worker,
+                wake: None,
+                written: None,
+            },
+        );
+        self.reschedule(ctx, &key);
     }
 
-    pub fn on_pod_started(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
-        let Some((pod, state)) = self.pods.get_mut(key) else {
+    /// A pod worker's wake-up: do what is due and sync.
+    pub fn on_pod_wake(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
-        if *state != WorkerState::Starting {
+        entry.wake = None;
+        let mut out = Outbox::default();
+        entry.worker.step(ctx.now(), &mut self.runtime, &mut out);
+        self.flush(ctx, api, key, out);
+    }
+
+    /// An image pull finished on this machine.
+    pub fn on_pull_done(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, id: u64) {
+        let now = ctx.now();
+        let catalog = self.runtime.catalog().clone();
+        let Some((done, next)) =
+            self.runtime
+                .images
+                .complete(id, now, &catalog, &self.registry_faults)
+        else {
             return;
+        };
+        self.schedule_pulls(ctx, next);
+        let key = done.request.pod.clone();
+        let Some(entry) = self.pods.get_mut(&key) else {
+            return;
+        };
+        let mut out = Outbox::default();
+        if let crate::runtime::images::PullOutcome::Pulled = done.outcome {
+            let took = now.since(done.started);
+            let waited = now.since(done.request.requested);
+            out.events.push((
+                "Pulled",
+                format!(
+                    "Successfully pulled image \"{}\" in {} ({} including waiting). Image size: {} bytes.",
+                    done.request.image,
+                    crate::sim::time::format_go_duration(took),
+                    crate::sim::time::format_go_duration(waited),
+                    done.size
+                ),
+            ));
         }
-        *state = WorkerState::Running;
-        let names: Vec<String> = pod.spec.containers.iter().map(|c| c.name.clone()).collect();
-        for n in names {
-            self.record(
-                ctx,
-                "Started",
-                format!("Pod/{key}"),
-                format!("Started container {n}"),
+        entry
+            .worker
+            .on_pulled(&done.request.container, done.outcome);
+        entry.worker.step(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, &key, out);
+    }
+
+    fn schedule_pulls(&mut self, ctx: &mut Engine<Event>, flights: Vec<InFlight>) {
+        let (machine, gen) = (self.machine, self.gen);
+        for f in flights {
+            ctx.schedule_at(
+                f.done,
+                Event::KubeletPullDone {
+                    machine,
+                    gen,
+                    id: f.id,
+                },
             );
-        }
-        self.write_running_status(api, key);
-        if !self.pending_status.is_empty() {
-            // A failed pod status write is retried by the next status tick.
-            self.interrupt_status_plan(ctx, true);
         }
     }
 
-    fn write_running_status(&mut self, api: &mut ApiServer, key: &str) {
-        let now = api.now();
-        let res = api.update_pod(self.caller(), key, |p| {
-            p.status.phase = PodPhase::Running;
-            if p.status.start_time.is_none() {
-                p.status.start_time = Some(now);
+    /// After a worker step: record its events, start its pulls, write its status if it
+    /// changed, confirm a terminated pod's deletion, and schedule its next wake-up.
+    fn flush(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, out: Outbox) {
+        let now = ctx.now();
+        for (reason, message) in out.events {
+            self.record(ctx, reason, format!("Pod/{key}"), message);
+        }
+        for req in out.pulls {
+            let catalog = self.runtime.catalog().clone();
+            let started = self
+                .runtime
+                .images
+                .request(req, now, &catalog, &self.registry_faults);
+            self.schedule_pulls(ctx, started);
+        }
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        if entry.worker.is_terminating() && entry.worker.all_stopped() {
+            if let Some((_, ev)) = entry.wake.take() {
+                ctx.cancel(ev);
             }
-            p.set_condition(
-                PodConditionType::Initialized,
-                ConditionStatus::True,
-                "",
-                now,
+            self.confirm_deleted(api, key);
+            return;
+        }
+        self.write_status(ctx, api, key);
+        self.reschedule(ctx, key);
+    }
+
+    fn reschedule(&mut self, ctx: &mut Engine<Event>, key: &str) {
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        let next = entry.worker.next_wake().map(|t| t.max(ctx.now()));
+        if entry.wake.map(|(t, _)| t) == next {
+            return;
+        }
+        if let Some((_, ev)) = entry.wake.take() {
+            ctx.cancel(ev);
+        }
+        if let Some(t) = next {
+            let (machine, gen) = (self.machine, self.gen);
+            let ev = ctx.schedule_at(
+                t,
+                Event::KubeletPodWake {
+                    machine,
+                    gen,
+                    pod: key.to_string(),
+                },
             );
-            p.set_condition(
-                PodConditionType::ContainersReady,
-                ConditionStatus::True,
-                "",
-                now,
-            );
-            p.set_condition(PodConditionType::Ready, ConditionStatus::True, "", now);
-        });
+            entry.wake = Some((t, ev));
+        }
+    }
+
+    /// The status manager: write the worker's status if it differs from the last written.
+    fn write_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        let now = ctx.now();
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        let st = entry.worker.status(now);
+        if entry.written.as_ref() == Some(&st) {
+            return;
+        }
+        let caller = Caller::Kubelet(self.machine);
+        let res = api.update_pod(caller, key, |p| apply_status(p, &st));
         match res {
             Ok(_) => {
+                entry.written = Some(st);
                 self.pending_status.remove(key);
             }
             Err(ApiError::NotFound(_)) => {}
             Err(_) => {
                 self.pending_status.insert(key.to_string());
+                // A failed pod status write is retried by the next status tick.
+                self.interrupt_status_plan(ctx, true);
             }
         }
     }
 
-    fn flush_pod_status(&mut self, api: &mut ApiServer) {
+    fn flush_pod_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.pending_status.iter().cloned().collect();
         for k in keys {
-            if matches!(self.pods.get(&k), Some((_, WorkerState::Running))) {
-                self.write_running_status(api, &k);
-            } else {
-                self.pending_status.remove(&k);
-            }
-        }
-    }
-
-    pub fn on_pod_stopped(&mut self, api: &mut ApiServer, key: &str) {
-        if matches!(self.pods.get(key), Some((_, WorkerState::Stopping))) {
-            self.confirm_deleted(api, key);
+            self.pending_status.remove(&k);
+            self.write_status(ctx, api, &k);
         }
     }
 
@@ -795,6 +892,31 @@ impl Kubelet {
     /// Pods this kubelet has started or is starting (for invariant checks).
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()
+    }
+}
+
+/// The kubelet's part of a pod status PATCH: phase, times, reason, container statuses and the
+/// conditions it owns (others, such as `PodScheduled` or `DisruptionTarget`, are kept).
+fn apply_status(p: &mut Pod, st: &PodStatus) {
+    p.status.phase = st.phase;
+    p.status.start_time = st.start_time;
+    p.status.reason = st.reason.clone();
+    p.status.message = st.message.clone();
+    p.status.init_container_statuses = st.init_container_statuses.clone();
+    p.status.container_statuses = st.container_statuses.clone();
+    for c in &st.conditions {
+        if matches!(
+            c.type_,
+            PodConditionType::PodReadyToStartContainers
+                | PodConditionType::Initialized
+                | PodConditionType::ContainersReady
+                | PodConditionType::Ready
+        ) {
+            match p.status.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+                Some(x) => *x = c.clone(),
+                None => p.status.conditions.push(c.clone()),
+            }
+        }
     }
 }
 
