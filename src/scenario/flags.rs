@@ -179,12 +179,13 @@ impl Component for Kubelet {
         flag("nodeLeaseDurationSeconds", Int),
         flag("node-labels", Str),
         flag("register-with-taints", Str),
+        flag("serializeImagePulls", Bool),
+        alias("serialize-image-pulls", "serializeImagePulls", Bool),
+        flag("maxParallelImagePulls", Int),
     ];
     const UNMODELLED: &'static [&'static str] = &[
         "maxPods",
         "max-pods",
-        "serializeImagePulls",
-        "maxParallelImagePulls",
         "registryPullQPS",
         "registryBurst",
         "evictionHard",

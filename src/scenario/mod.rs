@@ -5,6 +5,7 @@
 //! either line:column (found while parsing) or the field path (found while validating); paths
 //! inside a scenario are relative to the scenario file.
 
+pub mod behaviors;
 pub mod convert;
 pub mod error;
 pub mod flags;
@@ -591,6 +592,44 @@ fn resolve(
             "must be greater than 0",
         ));
     }
+    // Image pulls: one at a time unless `serializeImagePulls: false`; then at most
+    // `maxParallelImagePulls` (unlimited when unset). Validation as KubeletConfiguration's.
+    let serialize = matches!(
+        r.get(
+            kl,
+            klov,
+            "serializeImagePulls",
+            FlagValue::Bool(true),
+            "default"
+        ),
+        FlagValue::Bool(true)
+    );
+    let max_parallel = intv(r.get(
+        kl,
+        klov,
+        "maxParallelImagePulls",
+        FlagValue::Int(0),
+        "default",
+    ));
+    if max_parallel < 0 {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.maxParallelImagePulls",
+            "must be greater than 0",
+        ));
+    }
+    if serialize && max_parallel > 1 {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.maxParallelImagePulls",
+            "maxParallelImagePulls must be unset or 1 when serializeImagePulls is true",
+        ));
+    }
+    let max_parallel_pulls = match (serialize, max_parallel) {
+        (true, _) => 1,
+        (false, 0) => usize::MAX,
+        (false, n) => n as usize,
+    };
     if update == SimDuration::ZERO {
         return Err(InputError::at_path(
             file,
@@ -676,6 +715,10 @@ fn resolve(
     if let Some(d) = sim.container_stop_delay {
         runtime.stop_delay = d.0;
     }
+    runtime.max_parallel_pulls = max_parallel_pulls;
+    let (behaviors, catalog) = behaviors::resolve(&raw.runtime, file)?;
+    runtime.behaviors = std::sync::Arc::new(behaviors);
+    runtime.catalog = std::sync::Arc::new(catalog);
     let watch_delay = sim.watch_delay.map(|d| d.0).unwrap_or(SimDuration::ZERO);
     let max_events = sim.max_events.unwrap_or(2_000_000_000);
     let sample_interval = raw
@@ -1651,6 +1694,7 @@ fn expectation(
                 Expectation::PodCount {
                     phase,
                     terminating: x.terminating,
+                    ready: x.ready,
                     namespace: x.namespace.clone(),
                     node: nd,
                     labels: x.labels.clone(),
