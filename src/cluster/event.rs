@@ -50,6 +50,11 @@ pub enum Event {
         gen: u32,
         pod: String,
     },
+    /// The kubelet's eviction manager checks node pressure.
+    KubeletEvictionTick {
+        machine: u32,
+        gen: u32,
+    },
     /// An image pull on the machine finishes.
     KubeletPullDone {
         machine: u32,

@@ -192,6 +192,11 @@ impl Cluster {
                     k.on_pod_wake(ctx, &mut self.api, &pod);
                 }
             }
+            Event::KubeletEvictionTick { machine, gen } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_eviction_tick(ctx, &mut self.api);
+                }
+            }
             Event::KubeletPullDone { machine, gen, id } => {
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
                     k.on_pull_done(ctx, &mut self.api, id);

@@ -22,8 +22,10 @@ use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use pressure::{Candidate, EvictionConfig, EvictionState};
 use worker::{Outbox, Worker};
 
+pub mod pressure;
 pub mod worker;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
@@ -38,6 +40,7 @@ pub struct KubeletConfig {
     /// Lazy heartbeats: in steady state the lease loop announces its next renewals to the API
     /// server instead of running one event per renewal (same event log; see `LeasePlan`).
     pub lazy_heartbeats: bool,
+    pub eviction: EvictionConfig,
 }
 
 impl Default for KubeletConfig {
@@ -48,6 +51,7 @@ impl Default for KubeletConfig {
             node_lease_duration_seconds: 40,
             report_jitter: true,
             lazy_heartbeats: true,
+            eviction: EvictionConfig::default(),
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct Kubelet {
     started_at: SimTime,
     /// Registry outages and slowdowns, as the scenario's faults set them.
     pub registry_faults: RegistryFaults,
+    eviction: EvictionState,
+    eviction_last_tick: Option<SimTime>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
@@ -168,6 +174,8 @@ impl Kubelet {
             pending_status: BTreeSet::new(),
             started_at: SimTime::ZERO,
             registry_faults: RegistryFaults::default(),
+            eviction: EvictionState::default(),
+            eviction_last_tick: None,
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
@@ -258,6 +266,7 @@ impl Kubelet {
         self.lease_parked = None;
         self.pods.clear();
         self.runtime.images.reset_pulls();
+        self.eviction = EvictionState::default();
         self.pending_status.clear();
     }
 
@@ -273,6 +282,7 @@ impl Kubelet {
         // the process was making are lost.
         self.pods.retain(|_, e| !e.worker.all_stopped());
         self.runtime.images.reset_pulls();
+        self.eviction.next_tick = None;
         self.pending_status.clear();
     }
 
@@ -446,7 +456,7 @@ impl Kubelet {
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return false;
         };
-        let changed = !is_healthy_status(&current.status.conditions);
+        let changed = !is_current_status(&current.status.conditions, self.eviction.pressure);
         let expired = match self.last_report {
             None => true,
             Some(last) => {
@@ -459,7 +469,7 @@ impl Kubelet {
             return true;
         }
         let was_ready = current.ready_status();
-        let desired = healthy_conditions(now, Some(&current));
+        let desired = node_conditions(now, Some(&current), self.eviction.pressure);
         let result = api.update_node(self.caller(), &self.node_name, |n| {
             n.status.conditions = desired;
         });
@@ -821,6 +831,7 @@ impl Kubelet {
         }
         self.write_status(ctx, api, key);
         self.reschedule(ctx, key);
+        self.arm_eviction(ctx);
     }
 
     fn reschedule(&mut self, ctx: &mut Engine<Event>, key: &str) {
@@ -889,6 +900,139 @@ impl Kubelet {
         }
     }
 
+    // ----- node pressure (pkg/kubelet/eviction) -----
+
+    fn memory_threshold(&self) -> Option<i64> {
+        self.config
+            .eviction
+            .memory_available
+            .map(|t| t.bytes_of(self.template.status.capacity.memory))
+    }
+
+    fn memory_available(&self, now: SimTime) -> i64 {
+        let used: i64 = self.pods.values().map(|e| e.worker.memory_at(now)).sum();
+        self.template.status.capacity.memory - used
+    }
+
+    /// Schedules the eviction manager's next tick if one could change anything.
+    fn arm_eviction(&mut self, ctx: &mut Engine<Event>) {
+        if self.eviction.next_tick.is_some() || !self.running {
+            return;
+        }
+        let now = ctx.now();
+        let needed = self.eviction.pressure
+            || self.pods.values().any(|e| e.worker.memory_growing())
+            || self
+                .memory_threshold()
+                .is_some_and(|t| self.memory_available(now) < t);
+        if !needed {
+            return;
+        }
+        let mut at = pressure::tick_at_or_after(self.started_at, now);
+        if self.eviction.last_met == Some(at) || at == now && self.eviction_ticked_at(now) {
+            at += pressure::MONITORING_INTERVAL;
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        let ev = ctx.schedule_at(at, Event::KubeletEvictionTick { machine, gen });
+        self.eviction.next_tick = Some((at, ev));
+    }
+
+    fn eviction_ticked_at(&self, now: SimTime) -> bool {
+        self.eviction_last_tick == Some(now)
+    }
+
+    /// One `synchronize` of the eviction manager.
+    pub fn on_eviction_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        self.eviction.next_tick = None;
+        self.eviction_last_tick = Some(now);
+        let cfg = self.config.eviction.clone();
+        let available = self.memory_available(now);
+        let threshold = self.memory_threshold();
+        let met = threshold.is_some_and(|t| available < t);
+        let was = self.eviction.pressure;
+        if met {
+            self.eviction.last_met = Some(now);
+            self.eviction.pressure = true;
+        } else if was
+            && self
+                .eviction
+                .last_met
+                .is_none_or(|t| now.since(t) >= cfg.pressure_transition_period)
+        {
+            self.eviction.pressure = false;
+        }
+        if was != self.eviction.pressure {
+            // The next status tick reports the new condition.
+            self.interrupt_status_plan(ctx, false);
+        }
+        if let (true, Some(t)) = (met, threshold) {
+            self.evict_one(ctx, api, available, t);
+        }
+        self.arm_eviction(ctx);
+    }
+
+    fn evict_one(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        available: i64,
+        threshold: i64,
+    ) {
+        let now = ctx.now();
+        let candidates: Vec<Candidate> = self
+            .pods
+            .iter()
+            .filter(|(_, e)| e.worker.evictable())
+            .map(|(k, e)| Candidate {
+                key: k.clone(),
+                usage: e.worker.memory_at(now),
+                request: e
+                    .worker
+                    .pod
+                    .spec
+                    .containers
+                    .iter()
+                    .map(|c| c.requests.memory)
+                    .sum(),
+                priority: e.worker.pod.spec.priority,
+            })
+            .collect();
+        let Some(victim) = pressure::rank_memory(candidates).into_iter().next() else {
+            return;
+        };
+        self.record(
+            ctx,
+            "EvictionThresholdMet",
+            format!("Node/{}", self.node_name),
+            "Attempting to reclaim memory".into(),
+        );
+        let key = victim.key;
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        let mut message = format!(
+            "The node was low on resource: memory. Threshold quantity: {}, available: {}. ",
+            pressure::bytes_text(threshold),
+            pressure::bytes_text(available.max(0))
+        );
+        if let Some((c, usage, request)) = entry.worker.top_memory_container(now) {
+            if usage > request {
+                message.push_str(&format!(
+                    "Container {c} was using {}, request is {}, has larger consumption of memory. ",
+                    pressure::bytes_text(usage),
+                    pressure::bytes_text(request)
+                ));
+            }
+        }
+        entry
+            .worker
+            .evict(now, "Evicted", message.clone(), SimDuration::from_secs(1));
+        self.record(ctx, "Evicted", format!("Pod/{key}"), message);
+        let mut out = Outbox::default();
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        entry.worker.step(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, &key, out);
+    }
+
     /// Pods this kubelet has started or is starting (for invariant checks).
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()
@@ -923,17 +1067,28 @@ fn apply_status(p: &mut Pod, st: &PodStatus) {
 /// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
 /// each `lastTransitionTime` of `existing` whose status is unchanged.
 pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
+    node_conditions(now, existing, false)
+}
+
+/// The conditions a kubelet posts at `now`, with `MemoryPressure` True when
+/// `memory_pressure` (`setNodeMemoryPressureCondition`).
+pub fn node_conditions(
+    now: SimTime,
+    existing: Option<&Node>,
+    memory_pressure: bool,
+) -> Vec<NodeCondition> {
     HEALTHY
         .iter()
-        .map(|(t, s, reason, msg)| {
-            let prev = existing.and_then(|n| n.condition(*t));
+        .map(|row| {
+            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let prev = existing.and_then(|n| n.condition(t));
             let ltt = match prev {
-                Some(p) if p.status == *s => p.last_transition_time,
+                Some(p) if p.status == s => p.last_transition_time,
                 _ => now,
             };
             NodeCondition {
-                type_: *t,
-                status: *s,
+                type_: t,
+                status: s,
                 last_heartbeat_time: now,
                 last_transition_time: ltt,
                 reason: reason.to_string(),
@@ -943,20 +1098,36 @@ pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCond
         .collect()
 }
 
-/// Whether `current` already says exactly what a healthy kubelet would post: "changed" ignores
+type ConditionRow = (NodeConditionType, ConditionStatus, &'static str, &'static str);
+
+fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
+    if memory_pressure && row.0 == NodeConditionType::MemoryPressure {
+        (
+            NodeConditionType::MemoryPressure,
+            ConditionStatus::True,
+            "KubeletHasInsufficientMemory",
+            "kubelet has insufficient memory available",
+        )
+    } else {
+        *row
+    }
+}
+
+/// Whether `current` already says exactly what this kubelet would post: "changed" ignores
 /// `lastHeartbeatTime` and condition order (reference §1.2). Allocation-free, as it runs on
 /// every status tick of every node.
-fn is_healthy_status(current: &[NodeCondition]) -> bool {
+fn is_current_status(current: &[NodeCondition], memory_pressure: bool) -> bool {
     current.len() == HEALTHY.len()
-        && HEALTHY.iter().all(|(t, s, reason, msg)| {
-            current.iter().any(|c| {
-                c.type_ == *t && c.status == *s && c.reason == *reason && c.message == *msg
-            })
+        && HEALTHY.iter().all(|row| {
+            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            current
+                .iter()
+                .any(|c| c.type_ == t && c.status == s && c.reason == reason && c.message == msg)
         })
 }
 
 /// The conditions a healthy kubelet posts: (type, status, reason, message).
-const HEALTHY: [(NodeConditionType, ConditionStatus, &str, &str); 4] = {
+const HEALTHY: [ConditionRow; 4] = {
     use NodeConditionType::*;
     [
         (

@@ -284,6 +284,44 @@ impl Worker {
             .sum()
     }
 
+    /// Whether a running container's memory grows (the eviction manager must keep watching).
+    pub fn memory_growing(&self) -> bool {
+        self.ctrs.iter().any(|c| {
+            c.state.is_running() && c.plan.as_ref().is_some_and(|p| p.memory_growth_per_sec > 0)
+        })
+    }
+
+    /// Whether the eviction manager may pick this pod (something runs and it is not failing).
+    pub fn evictable(&self) -> bool {
+        self.failed.is_none()
+            && self.terminating.is_none()
+            && self.ctrs.iter().any(|c| c.state.is_running() && c.kill.is_none())
+    }
+
+    /// The running container using the most memory above its request: (name, usage, request).
+    pub fn top_memory_container(&self, now: SimTime) -> Option<(String, i64, i64)> {
+        self.ctrs
+            .iter()
+            .filter(|c| c.state.is_running())
+            .filter_map(|c| {
+                let usage = c.plan.as_ref()?.memory_at(now);
+                Some((c.spec.name.clone(), usage, c.spec.requests.memory))
+            })
+            .max_by_key(|(_, u, r)| u - r)
+    }
+
+    /// The eviction manager evicts the pod: it fails (`reason`, `message`) and its containers
+    /// are killed with `grace` (1 s for a hard threshold).
+    pub fn evict(&mut self, now: SimTime, reason: &str, message: String, grace: SimDuration) {
+        self.failed = Some((reason.to_string(), message));
+        for i in 0..self.ctrs.len() {
+            if self.ctrs[i].state.is_running() && self.ctrs[i].kill.is_none() {
+                self.kill(i, now, grace);
+            }
+            self.ctrs[i].retry_at = None;
+        }
+    }
+
     /// The pod is being deleted with `grace`: preStop hooks, SIGTERM, SIGKILL at the end of the
     /// grace period. Containers that never ran just stop being started.
     pub fn terminate(&mut self, now: SimTime, grace: SimDuration, out: &mut Outbox) {

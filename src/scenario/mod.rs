@@ -680,7 +680,24 @@ fn resolve(
             InputError::at_path(file, "components.kubelet.register-with-taints", msg)
         })?);
     }
+    let eviction_hard = match r.get(kl, klov, "evictionHard", FlagValue::Str("memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%,imagefs.inodesFree<5%".into()), "default") {
+        FlagValue::Str(s) => s,
+        _ => String::new(),
+    };
+    let memory_available = crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
+        .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
+    let transition = dur(r.get(
+        kl,
+        klov,
+        "evictionPressureTransitionPeriod",
+        FlagValue::Duration(SimDuration::from_mins(5)),
+        "default",
+    ));
     let kubelet = KubeletConfig {
+        eviction: crate::kubelet::pressure::EvictionConfig {
+            memory_available,
+            pressure_transition_period: transition,
+        },
         node_status_update_frequency: update,
         node_status_report_frequency: report,
         node_lease_duration_seconds: lease as u64,
