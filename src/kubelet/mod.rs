@@ -13,6 +13,7 @@
 
 pub mod conditions;
 pub mod phase;
+pub mod qos;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
