@@ -13,6 +13,7 @@
 
 pub mod admission;
 pub mod conditions;
+pub mod eviction;
 pub mod phase;
 pub mod qos;
 
