@@ -729,5 +729,158 @@ pub fn eviction_message(
     (message, annotations)
 }
 
+/// `immediateEvictionGracePeriodSeconds`: the grace period of a pod evicted for a hard
+/// threshold.
+pub const IMMEDIATE_EVICTION_GRACE_PERIOD_SECONDS: i64 = 1;
+/// `evictionPressureTransitionPeriod` default (KubeletConfiguration).
+pub const DEFAULT_PRESSURE_TRANSITION_PERIOD: SimDuration = SimDuration::from_mins(5);
+/// `SystemCriticalPriority`: pods at or above it are critical.
+pub const SYSTEM_CRITICAL_PRIORITY: i32 = 2_000_000_000;
+/// `ConfigMirrorAnnotationKey`: the annotation of mirror pods.
+pub const CONFIG_MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// `mergeThresholds`: a, then the thresholds of b not already in a (compared without their
+/// minimum reclaim, as `hasThreshold` does).
+pub fn merge_thresholds(a: Vec<Threshold>, b: Vec<Threshold>) -> Vec<Threshold> {
+    let mut out = a;
+    for t in b {
+        let present = out.iter().any(|x| {
+            x.grace_period == t.grace_period && x.signal == t.signal && x.value == t.value
+        });
+        if !present {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// `evictionPod`'s grace period: 1 s for a hard threshold, `evictionMaxPodGracePeriod` for a
+/// soft one.
+pub fn grace_period_override(threshold: &Threshold, max_pod_grace_period_seconds: i64) -> i64 {
+    if threshold.is_hard() {
+        IMMEDIATE_EVICTION_GRACE_PERIOD_SECONDS
+    } else {
+        max_pod_grace_period_seconds
+    }
+}
+
+/// `IsCriticalPod`: static, mirror, or at system-critical priority. Never evicted, and
+/// admitted under pressure.
+pub fn is_critical_pod(pod: &Pod) -> bool {
+    super::phase::is_static_pod(pod)
+        || pod.meta.annotations.contains_key(CONFIG_MIRROR_ANNOTATION)
+        || pod.spec.priority >= SYSTEM_CRITICAL_PRIORITY
+}
+
+/// The eviction manager's configuration (`eviction.Config`).
+#[derive(Clone, Debug)]
+pub struct EvictionConfig {
+    pub thresholds: Vec<Threshold>,
+    pub pressure_transition_period: SimDuration,
+    /// `evictionMaxPodGracePeriod` (default 0).
+    pub max_pod_grace_period_seconds: i64,
+}
+
+impl Default for EvictionConfig {
+    fn default() -> Self {
+        EvictionConfig {
+            thresholds: default_thresholds(),
+            pressure_transition_period: DEFAULT_PRESSURE_TRANSITION_PERIOD,
+            max_pod_grace_period_seconds: 0,
+        }
+    }
+}
+
+/// The eviction manager's memory between `synchronize` passes (`managerImpl` fields).
+#[derive(Clone, Debug, Default)]
+pub struct EvictionState {
+    /// The pressure conditions the node reports.
+    pub node_conditions: Vec<NodeConditionType>,
+    pub thresholds_first_observed_at: Vec<(Threshold, SimTime)>,
+    pub node_conditions_last_observed_at: BTreeMap<NodeConditionType, SimTime>,
+    /// Thresholds met (grace period included) and not yet resolved past their min reclaim.
+    pub thresholds_met: Vec<Threshold>,
+}
+
+impl EvictionState {
+    /// The decision part of `synchronize`: updates the node conditions and returns the
+    /// threshold to reclaim now, if any (the caller then ranks its active pods with
+    /// `rank_for_signal` and evicts the first non-critical one with `eviction_message` and
+    /// `grace_period_override`). Observations are taken as fresh on every pass (kubesim's
+    /// stats never lag), so `thresholdsUpdatedStats` keeps them all.
+    pub fn synchronize(
+        &mut self,
+        config: &EvictionConfig,
+        observations: &Observations,
+        now: SimTime,
+    ) -> Option<Threshold> {
+        let mut met = thresholds_met(&config.thresholds, observations, false);
+        if !self.thresholds_met.is_empty() {
+            let unresolved = thresholds_met(&self.thresholds_met, observations, true);
+            met = merge_thresholds(met, unresolved);
+        }
+        let first_observed =
+            thresholds_first_observed_at(&met, &self.thresholds_first_observed_at, now);
+        let conditions = node_conditions(&met);
+        let last_observed = node_conditions_last_observed_at(
+            &conditions,
+            &self.node_conditions_last_observed_at,
+            now,
+        );
+        self.node_conditions =
+            node_conditions_observed_since(&last_observed, config.pressure_transition_period, now);
+        let mut ready = thresholds_met_grace_period(&first_observed, now);
+        self.thresholds_first_observed_at = first_observed;
+        self.node_conditions_last_observed_at = last_observed;
+        self.thresholds_met = ready.clone();
+        sort_by_eviction_priority(&mut ready);
+        ready.into_iter().next()
+    }
+
+    pub fn has_condition(&self, c: NodeConditionType) -> bool {
+        self.node_conditions.contains(&c)
+    }
+
+    /// The eviction manager's `Admit`: under memory pressure only BestEffort pods that do not
+    /// tolerate the memory-pressure taint are rejected; under any other pressure every
+    /// non-critical pod is, with reason `Evicted` and "The node had condition: [..]. ".
+    pub fn admit(&self, pod: &Pod) -> super::admission::AdmitResult {
+        use super::admission::AdmitResult;
+        if self.node_conditions.is_empty() || is_critical_pod(pod) {
+            return AdmitResult::admitted();
+        }
+        let only_memory = self.node_conditions == [NodeConditionType::MemoryPressure];
+        if only_memory {
+            if super::qos::pod_qos(pod) != super::qos::QosClass::BestEffort {
+                return AdmitResult::admitted();
+            }
+            let taint = crate::model::Taint::new(
+                crate::model::TAINT_MEMORY_PRESSURE,
+                crate::model::TaintEffect::NoSchedule,
+            );
+            if pod.spec.tolerations.iter().any(|t| t.tolerates(&taint)) {
+                return AdmitResult::admitted();
+            }
+        }
+        let names: Vec<&str> = self.node_conditions.iter().map(|c| c.as_str()).collect();
+        AdmitResult {
+            admit: false,
+            reason: REASON_EVICTED.to_string(),
+            message: format!("The node had condition: [{}]. ", names.join(" ")),
+        }
+    }
+}
+
+/// `buildSignalToRankFunc` for a node without a dedicated image filesystem (kubesim's nodes):
+/// memory signals rank by memory, pid by processes, every filesystem signal by disk usage
+/// (bytes or inodes).
+pub fn rank_for_signal(signal: Signal, pods: &mut [&Pod], stats: &PodStats) {
+    match signal.resource() {
+        ReclaimResource::Memory => rank_memory_pressure(pods, stats),
+        ReclaimResource::Pids => rank_pid_pressure(pods, stats),
+        r => rank_disk_pressure(pods, stats, r),
+    }
+}
+
 #[cfg(test)]
 mod tests;

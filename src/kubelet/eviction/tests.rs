@@ -867,3 +867,247 @@ fn eviction_message_with_threshold_and_no_request() {
         "The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container c0 was using 2Gi, request is 0, has larger consumption of memory. "
     );
 }
+
+// --- the eviction manager's decisions (eviction_manager_test.go) ---------------------------
+
+/// `makeContainersByQOS`: requests/limits cpu 100m, memory 1Gi.
+fn pod_of_qos(name: &str, qos: crate::kubelet::qos::QosClass) -> Pod {
+    use crate::kubelet::qos::QosClass::*;
+    let r = Resources {
+        cpu_milli: 100,
+        memory: GI,
+        ..Resources::default()
+    };
+    let mut p = pod(name, 0, "", "");
+    let c = &mut p.spec.containers[0];
+    match qos {
+        Guaranteed => {
+            c.requests = r.clone();
+            c.limits = r;
+        }
+        Burstable => c.requests = r,
+        BestEffort => {}
+    }
+    p
+}
+
+#[test]
+fn test_admit_under_node_conditions() {
+    use crate::kubelet::qos::QosClass::*;
+    use NodeConditionType::*;
+    let pods = [
+        pod_of_qos("guaranteed-pod", Guaranteed),
+        pod_of_qos("burstable-pod", Burstable),
+        pod_of_qos("best-effort-pod", BestEffort),
+    ];
+    let mut state = EvictionState::default();
+    let admits = |s: &EvictionState| pods.iter().map(|p| s.admit(p).admit).collect::<Vec<_>>();
+    assert_eq!(admits(&state), vec![true, true, true]);
+    state.node_conditions = vec![MemoryPressure];
+    assert_eq!(admits(&state), vec![true, true, false]);
+    state.node_conditions = vec![MemoryPressure, DiskPressure];
+    assert_eq!(admits(&state), vec![false, false, false]);
+    let r = state.admit(&pods[0]);
+    assert_eq!(r.reason, "Evicted");
+    assert_eq!(
+        r.message,
+        "The node had condition: [MemoryPressure DiskPressure]. "
+    );
+}
+
+/// One synchronize pass: the node conditions it leaves and the pod (and grace period) it
+/// would evict from `pods`.
+fn pass(
+    state: &mut EvictionState,
+    config: &EvictionConfig,
+    observations: &Observations,
+    now: SimTime,
+    pods: &[&Pod],
+    stats: &PodStats,
+) -> Option<(String, i64)> {
+    let t = state.synchronize(config, observations, now)?;
+    let mut ranked = pods.to_vec();
+    rank_for_signal(t.signal, &mut ranked, stats);
+    let victim = ranked.into_iter().find(|p| !is_critical_pod(p))?;
+    Some((
+        victim.meta.name.clone(),
+        grace_period_override(&t, config.max_pod_grace_period_seconds),
+    ))
+}
+
+/// `TestMinReclaim`: after a hard memory eviction, pressure is not resolved until available
+/// memory is back above threshold + min reclaim (1Gi + 500Mi); the condition then stays for
+/// the 5-minute transition period.
+#[test]
+fn test_min_reclaim() {
+    use Signal::MemoryAvailable as M;
+    let pods = [
+        pod("guaranteed-low-priority-high-usage", LOW, "1Gi", ""),
+        pod("burstable-below-requests", DEFAULT, "100Mi", ""),
+        pod("burstable-above-requests", DEFAULT, "100Mi", ""),
+        pod("best-effort-high-priority-high-usage", HIGH, "", ""),
+        pod("best-effort-low-priority-low-usage", LOW, "", ""),
+    ];
+    let stats = mem_stats(&[
+        (&pods[0], "900Mi"),
+        (&pods[1], "50Mi"),
+        (&pods[2], "400Mi"),
+        (&pods[3], "400Mi"),
+        (&pods[4], "100Mi"),
+    ]);
+    let refs: Vec<&Pod> = pods.iter().collect();
+    let config = EvictionConfig {
+        thresholds: vec![th(M, qv("1Gi"), 0, Some(qv("500Mi")))],
+        pressure_transition_period: SimDuration::from_mins(5),
+        max_pod_grace_period_seconds: 5,
+    };
+    let mut st = EvictionState::default();
+    let at = |m: u64| SimTime::from_secs(60 * m);
+    let victim = Some(("best-effort-low-priority-low-usage".to_string(), 1));
+    let mp = NodeConditionType::MemoryPressure;
+
+    assert_eq!(
+        pass(
+            &mut st,
+            &config,
+            &obs(&[(M, "2Gi", "")]),
+            at(0),
+            &refs,
+            &stats
+        ),
+        None
+    );
+    assert!(!st.has_condition(mp), "should not report memory pressure");
+    // induce memory pressure
+    assert_eq!(
+        pass(
+            &mut st,
+            &config,
+            &obs(&[(M, "500Mi", "")]),
+            at(1),
+            &refs,
+            &stats
+        ),
+        victim
+    );
+    assert!(st.has_condition(mp));
+    // reduce memory pressure, but not below the min-reclaim amount
+    assert_eq!(
+        pass(
+            &mut st,
+            &config,
+            &obs(&[(M, "1.2Gi", "")]),
+            at(2),
+            &refs,
+            &stats
+        ),
+        victim
+    );
+    assert!(st.has_condition(mp));
+    // reduce memory pressure and ensure the min-reclaim amount
+    assert_eq!(
+        pass(
+            &mut st,
+            &config,
+            &obs(&[(M, "2Gi", "")]),
+            at(3),
+            &refs,
+            &stats
+        ),
+        None
+    );
+    assert!(st.has_condition(mp), "transition period not yet met");
+    // past the transition period
+    assert_eq!(
+        pass(
+            &mut st,
+            &config,
+            &obs(&[(M, "2Gi", "")]),
+            at(8),
+            &refs,
+            &stats
+        ),
+        None
+    );
+    assert!(!st.has_condition(mp));
+}
+
+/// `TestDiskPressureNodeFs` "eviction due to disk pressure; no image fs": a soft nodefs
+/// threshold (2Gi, 2m grace) evicts with `evictionMaxPodGracePeriod` (5) once its grace
+/// period passed, a hard one (1Gi) at once with 1 s; a BestEffort pod is refused while the
+/// node reports DiskPressure, through the transition period.
+#[test]
+fn test_disk_pressure_node_fs_no_image_fs() {
+    use Signal::NodeFsAvailable as N;
+    let pods = [
+        pod("low-priority-high-usage", LOW, "1Gi", ""),
+        pod("below-requests", DEFAULT, "100Mi", ""),
+        pod("above-requests", DEFAULT, "100Mi", ""),
+        pod("high-priority-high-usage", HIGH, "", ""),
+        pod("low-priority-low-usage", LOW, "", ""),
+    ];
+    let stats = disk_stats(&[
+        (&pods[0], ["900Mi", "0", "0"]),
+        (&pods[1], ["0", "50Mi", "0"]),
+        (&pods[2], ["400Mi", "0", "0"]),
+        (&pods[3], ["0", "0", "400Mi"]),
+        (&pods[4], ["100Mi", "0", "0"]),
+    ]);
+    let refs: Vec<&Pod> = pods.iter().collect();
+    let to_admit = pod("pod-to-admit", DEFAULT, "", "");
+    let config = EvictionConfig {
+        thresholds: vec![th(N, qv("1Gi"), 0, None), th(N, qv("2Gi"), 120, None)],
+        pressure_transition_period: SimDuration::from_mins(5),
+        max_pod_grace_period_seconds: 5,
+    };
+    let mut st = EvictionState::default();
+    let at = |m: u64| SimTime::from_secs(60 * m);
+    let dp = NodeConditionType::DiskPressure;
+    let fs = |avail: &str| obs(&[(N, avail, "")]);
+
+    assert_eq!(
+        pass(&mut st, &config, &fs("16Gi"), at(0), &refs, &stats),
+        None
+    );
+    assert!(!st.has_condition(dp));
+    assert!(st.admit(&to_admit).admit);
+    // induce soft threshold
+    assert_eq!(
+        pass(&mut st, &config, &fs("1.5Gi"), at(1), &refs, &stats),
+        None
+    );
+    assert!(st.has_condition(dp), "soft threshold was met");
+    // step forward in time pass the grace period
+    assert_eq!(
+        pass(&mut st, &config, &fs("1.5Gi"), at(4), &refs, &stats),
+        Some(("low-priority-high-usage".to_string(), 5))
+    );
+    assert!(st.has_condition(dp));
+    // remove disk pressure
+    assert_eq!(
+        pass(&mut st, &config, &fs("16Gi"), at(24), &refs, &stats),
+        None
+    );
+    assert!(!st.has_condition(dp));
+    // induce disk pressure!
+    assert_eq!(
+        pass(&mut st, &config, &fs("750Mi"), at(25), &refs, &stats),
+        Some(("low-priority-high-usage".to_string(), 1))
+    );
+    assert!(st.has_condition(dp));
+    assert!(!st.admit(&to_admit).admit);
+    // reduce disk pressure: still reported (transition period not yet met)
+    assert_eq!(
+        pass(&mut st, &config, &fs("16Gi"), at(26), &refs, &stats),
+        None
+    );
+    assert!(st.has_condition(dp));
+    assert!(!st.admit(&to_admit).admit);
+    // move the clock past transition period
+    assert_eq!(
+        pass(&mut st, &config, &fs("16Gi"), at(31), &refs, &stats),
+        None
+    );
+    assert!(!st.has_condition(dp));
+    assert!(st.admit(&to_admit).admit);
+}
