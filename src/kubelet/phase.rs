@@ -243,6 +243,42 @@ pub fn pod_phase(pod: &Pod, pod_is_terminal: bool) -> PodPhase {
     get_phase(pod, Statuses::of(&pod.status), pod_is_terminal)
 }
 
+/// The phase `generateAPIPodStatus` reports: the computed phase, except that a pod never
+/// leaves a terminal phase — neither the one the status manager last recorded (`old`) nor
+/// the one the API server shows (`api`).
+pub fn api_pod_phase(computed: PodPhase, old: PodPhase, api: PodPhase) -> PodPhase {
+    let mut phase = computed;
+    if !phase.is_terminal() {
+        if old.is_terminal() {
+            phase = old;
+        } else if api.is_terminal() {
+            phase = api;
+        }
+    }
+    // Pods are not allowed to transition out of terminal phases.
+    if api.is_terminal() && phase != api {
+        phase = api;
+    }
+    phase
+}
+
+/// The `reason` and `message` kept with the phase: while the phase is the one last recorded,
+/// the recorded ones (falling back to the API server's when empty); cleared on a change.
+pub fn preserved_reason_message(
+    phase: PodPhase,
+    old: &PodStatus,
+    api: &PodStatus,
+) -> (String, String) {
+    if phase != old.phase {
+        return (String::new(), String::new());
+    }
+    let pick = |o: &str, a: &str| if o.is_empty() { a } else { o }.to_string();
+    (
+        pick(&old.reason, &api.reason),
+        pick(&old.message, &api.message),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! Ports of pkg/kubelet/kubelet_pods_test.go `TestPodPhaseWithRestart*`: one assertion per
@@ -867,6 +903,70 @@ mod tests {
                     Running,
                 ),
             ],
+        );
+    }
+
+    /// kubelet_pods_test.go `Test_generateAPIPodStatus`, the phase of each case: the
+    /// computed phase (getPhase on the statuses the case converts to) merged with the status
+    /// manager's and the API server's phases; reason and message kept or cleared.
+    #[test]
+    fn test_generate_api_pod_status_phases() {
+        use PodPhase::*;
+        let p = pod(RestartPolicy::Always, vec![]);
+        // `waitingWithLastTerminationUnknown`: waiting, last terminated (exit 137).
+        let unknown = |n: &str| {
+            let mut s = waiting(n);
+            s.last_state = Some(term(137));
+            s
+        };
+        let restarting = [unknown("containerA"), unknown("containerB")];
+        let computed = get_phase(&p, Statuses::two(&[], &restarting), false);
+        assert_eq!(computed, Running);
+        // "terminal phase cannot be changed (apiserver previous is succeeded)"
+        assert_eq!(api_pod_phase(computed, Pending, Succeeded), Succeeded);
+        // "terminal phase from previous status must remain terminal, restartAlways"
+        assert_eq!(api_pod_phase(computed, Succeeded, Running), Succeeded);
+        // "pod disruption condition is copied over and the phase is set to failed when
+        // deleted": isPodTerminal with running containers that are now gone.
+        assert_eq!(get_phase(&p, Statuses::two(&[], &restarting), true), Failed);
+        // "running can revert to pending": ContainerCreating without a last run.
+        let creating = [waiting("containerA"), waiting("containerB")];
+        let computed = get_phase(&p, Statuses::two(&[], &creating), false);
+        assert_eq!(api_pod_phase(computed, Pending, Running), Pending);
+
+        let status = |phase, reason: &str, message: &str| PodStatus {
+            phase,
+            reason: reason.into(),
+            message: message.into(),
+            ..PodStatus::default()
+        };
+        // "terminal phase from previous status must remain terminal, restartAlways":
+        // "Reason and message should be preserved".
+        assert_eq!(
+            preserved_reason_message(
+                Succeeded,
+                &status(Succeeded, "Test", "test"),
+                &status(Running, "", "")
+            ),
+            ("Test".to_string(), "test".to_string())
+        );
+        // "reason and message are preserved when phase doesn't change"
+        assert_eq!(
+            preserved_reason_message(
+                Pending,
+                &status(Pending, "Test", "test"),
+                &status(Running, "", "")
+            ),
+            ("Test".to_string(), "test".to_string())
+        );
+        // "reason and message are cleared when phase changes"
+        assert_eq!(
+            preserved_reason_message(
+                Running,
+                &status(Pending, "Test", "test"),
+                &status(Pending, "", "")
+            ),
+            (String::new(), String::new())
         );
     }
 
