@@ -548,11 +548,7 @@ fn containers(
                     ctx,
                     &format!("{f}.readinessProbe"),
                 )?,
-                liveness: probe(
-                    c.liveness_probe.as_ref(),
-                    ctx,
-                    &format!("{f}.livenessProbe"),
-                )?,
+                liveness: probe(c.liveness_probe.as_ref(), ctx, &format!("{f}.livenessProbe"))?,
             },
             restart_policy: match c.restart_policy.as_deref() {
                 None => None,
