@@ -11,6 +11,12 @@
 //! jitter from 1.34 on); Lease renewed every 0.25 × `nodeLeaseDurationSeconds` (jitter 0.04,
 //! sliding), with the 200 ms → 7 s ensure backoff on failure; registration backoff 100 ms → 7 s.
 
+pub mod admission;
+pub mod conditions;
+pub mod eviction;
+pub mod phase;
+pub mod qos;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
