@@ -28,6 +28,7 @@ use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use admission::{admit, NodeUsage};
 use pressure::{Candidate, EvictionConfig, EvictionState};
 use worker::{Outbox, Worker};
 
@@ -88,6 +89,20 @@ struct LeasePlan {
     rng_before: ChaCha8Rng,
     times: Vec<SimTime>,
     event: crate::sim::EventId,
+}
+
+/// Event reasons are `&'static str`; the kubelet's admission reasons include resource names
+/// (`OutOfnvidia.com/gpu`), so each distinct one is leaked once.
+fn intern(s: &str) -> &'static str {
+    use std::sync::Mutex;
+    static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(x) = seen.get(s) {
+        return x;
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    seen.insert(leaked);
+    leaked
 }
 
 /// A pod worker and the kubelet's bookkeeping for it.
@@ -734,6 +749,21 @@ impl Kubelet {
         if pod.status.phase.is_terminal() {
             return;
         }
+        // `canAdmitPod`: the pod must fit next to the pods already admitted.
+        let node = api
+            .get_node(self.caller(), &self.node_name)
+            .unwrap_or_else(|_| Arc::new(self.template.clone()));
+        let usage = NodeUsage::of(
+            self.pods
+                .values()
+                .filter(|e| !e.worker.finished())
+                .map(|e| &*e.worker.pod),
+        );
+        let verdict = admit(&pod, &node, &usage);
+        if !verdict.admit {
+            self.reject(ctx, api, &pod, &verdict.reason, verdict.message);
+            return;
+        }
         let delay = self.runtime.start_delay();
         let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
         self.pods.insert(
@@ -745,6 +775,26 @@ impl Kubelet {
             },
         );
         self.reschedule(ctx, &key);
+    }
+
+    /// `rejectPod`: a Warning event with the reason, and the pod Failed with it.
+    fn reject(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        pod: &Pod,
+        reason: &str,
+        message: String,
+    ) {
+        let key = pod.key();
+        self.record(ctx, intern(reason), format!("Pod/{key}"), message.clone());
+        let caller = self.caller();
+        let reason = reason.to_string();
+        let _ = api.update_pod(caller, &key, |p| {
+            p.status.phase = PodPhase::Failed;
+            p.status.reason = reason;
+            p.status.message = message;
+        });
     }
 
     /// A pod worker's wake-up: do what is due and sync.
@@ -1104,7 +1154,12 @@ pub fn node_conditions(
         .collect()
 }
 
-type ConditionRow = (NodeConditionType, ConditionStatus, &'static str, &'static str);
+type ConditionRow = (
+    NodeConditionType,
+    ConditionStatus,
+    &'static str,
+    &'static str,
+);
 
 fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
     if memory_pressure && row.0 == NodeConditionType::MemoryPressure {

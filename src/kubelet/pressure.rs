@@ -67,7 +67,9 @@ pub fn parse_eviction_hard(text: &str) -> Result<Option<Threshold>, String> {
     let mut memory = None;
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((signal, value)) = part.split_once('<') else {
-            return Err(format!("expected `signal<value` in {part:?} (only `<` is supported)"));
+            return Err(format!(
+                "expected `signal<value` in {part:?} (only `<` is supported)"
+            ));
         };
         let signal = signal.trim();
         if !SIGNALS.contains(&signal) {
@@ -143,7 +145,12 @@ pub fn tick_at_or_after(origin: SimTime, t: SimTime) -> SimTime {
 
 /// Quantity text of bytes as the eviction message prints it (`resource.Quantity` in binary SI).
 pub fn bytes_text(b: i64) -> String {
-    const UNITS: [(&str, i64); 4] = [("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+    const UNITS: [(&str, i64); 4] = [
+        ("Ti", 1 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ];
     for (u, n) in UNITS {
         if b != 0 && b % n == 0 {
             return format!("{}{u}", b / n);

@@ -23,6 +23,8 @@
 
 use std::sync::Arc;
 
+use super::conditions::{kubelet_conditions, Sandbox};
+use super::phase::{get_phase, Statuses};
 use crate::model::*;
 use crate::runtime::behavior::{Behavior, RunPlan};
 use crate::runtime::images::{PullOutcome, PullRequest};
@@ -295,7 +297,10 @@ impl Worker {
     pub fn evictable(&self) -> bool {
         self.failed.is_none()
             && self.terminating.is_none()
-            && self.ctrs.iter().any(|c| c.state.is_running() && c.kill.is_none())
+            && self
+                .ctrs
+                .iter()
+                .any(|c| c.state.is_running() && c.kill.is_none())
     }
 
     /// The running container using the most memory above its request: (name, usage, request).
@@ -835,103 +840,13 @@ impl Worker {
         }
     }
 
-    /// `getPhase` (pkg/kubelet/kubelet_pods.go) over the worker's container states.
-    pub fn phase(&self) -> PodPhase {
-        if self.failed.is_some() {
-            return PodPhase::Failed;
-        }
-        let (init, app) = self.ctrs.split_at(self.n_init);
-        let policy = self.pod.spec.restart_policy;
-        let mut pending_init = false;
-        for c in init {
-            if c.sidecar {
-                if !c.state.is_running() {
-                    pending_init = true;
-                }
-                continue;
-            }
-            match &c.state {
-                ContainerState::Terminated(t) if t.exit_code == 0 => {}
-                ContainerState::Terminated(_) => {
-                    if policy == RestartPolicy::Never {
-                        return PodPhase::Failed;
-                    }
-                    pending_init = true;
-                }
-                ContainerState::Waiting { .. } => {
-                    if c.last.as_ref().is_some_and(|l| l.exit_code != 0)
-                        && policy == RestartPolicy::Never
-                    {
-                        return PodPhase::Failed;
-                    }
-                    pending_init = true;
-                }
-                ContainerState::Running { .. } => pending_init = true,
-            }
-        }
-        let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
-        for c in app {
-            match &c.state {
-                ContainerState::Running { .. } => running += 1,
-                ContainerState::Terminated(t) => {
-                    stopped += 1;
-                    if t.exit_code == 0 {
-                        succeeded += 1;
-                    }
-                }
-                ContainerState::Waiting { .. } => {
-                    if c.last.is_some() {
-                        stopped += 1;
-                    } else {
-                        waiting += 1;
-                    }
-                }
-            }
-        }
-        let unknown = 0;
-        if pending_init && !(running > 0 && waiting == 0 && unknown == 0) && running == 0 {
-            return PodPhase::Pending;
-        }
-        let n = app.len();
-        if waiting > 0 {
-            return PodPhase::Pending;
-        }
-        if running > 0 {
-            return PodPhase::Running;
-        }
-        if stopped == n && n > 0 {
-            // All containers terminated.
-            if self.terminating.is_some() {
-                return if succeeded == n {
-                    PodPhase::Succeeded
-                } else {
-                    PodPhase::Failed
-                };
-            }
-            return match policy {
-                RestartPolicy::Always => PodPhase::Running,
-                RestartPolicy::OnFailure if succeeded == n => PodPhase::Succeeded,
-                RestartPolicy::OnFailure => PodPhase::Running,
-                RestartPolicy::Never if succeeded == n => PodPhase::Succeeded,
-                RestartPolicy::Never => PodPhase::Failed,
-            };
-        }
-        PodPhase::Pending
+    /// Whether the pod worker has decided the pod runs no more (deleted, evicted, past its
+    /// deadline): `podIsTerminal` of `generateAPIPodStatus`.
+    fn pod_is_terminal(&self) -> bool {
+        self.terminating.is_some() || self.failed.is_some()
     }
 
-    /// The status the kubelet reports now: phase, conditions, container statuses.
-    pub fn status(&mut self, now: SimTime) -> PodStatus {
-        self.settle_ready();
-        let phase = self.phase();
-        let mut st = self.pod.status.clone();
-        st.phase = phase;
-        if st.start_time.is_none() {
-            st.start_time = Some(self.start_time);
-        }
-        if let Some((r, m)) = &self.failed {
-            st.reason = r.clone();
-            st.message = m.clone();
-        }
+    fn container_statuses(&self) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
         let to_status = |c: &Ctr| ContainerStatus {
             name: c.spec.name.clone(),
             image: c.spec.image.clone(),
@@ -941,60 +856,67 @@ impl Worker {
             started: c.started && c.state.is_running(),
             restart_count: c.restarts,
         };
-        st.init_container_statuses = self.ctrs[..self.n_init].iter().map(to_status).collect();
-        st.container_statuses = self.ctrs[self.n_init..].iter().map(to_status).collect();
+        (
+            self.ctrs[..self.n_init].iter().map(to_status).collect(),
+            self.ctrs[self.n_init..].iter().map(to_status).collect(),
+        )
+    }
+
+    /// `getPhase` (pkg/kubelet/kubelet_pods.go, in `phase.rs`) over the worker's containers;
+    /// a pod the kubelet failed (evicted, past its deadline) is Failed.
+    pub fn phase(&self) -> PodPhase {
+        if self.failed.is_some() {
+            return PodPhase::Failed;
+        }
+        let (init, app) = self.container_statuses();
+        get_phase(
+            &self.pod,
+            Statuses::two(&init, &app),
+            self.pod_is_terminal(),
+        )
+    }
+
+    /// The status the kubelet reports now (`generateAPIPodStatus`): phase, conditions
+    /// (`status/generate.go`, in `conditions.rs`), container statuses, reason and message.
+    pub fn status(&mut self, now: SimTime) -> PodStatus {
+        self.settle_ready();
+        let (init, app) = self.container_statuses();
+        let statuses = Statuses::two(&init, &app);
+        let terminal = self.pod_is_terminal();
+        let phase = if self.failed.is_some() {
+            PodPhase::Failed
+        } else {
+            get_phase(&self.pod, statuses, terminal)
+        };
+        let sandbox = if self.sandbox_ready && !(terminal && self.all_stopped()) {
+            Sandbox::Ready
+        } else {
+            Sandbox::NotReady
+        };
+        let generated = kubelet_conditions(&self.pod, statuses, phase, sandbox);
         let mut pod = Pod {
-            status: st,
+            status: self.pod.status.clone(),
             ..Pod::default()
         };
         pod.status.conditions = std::mem::take(&mut self.conditions);
-        let t = |b: bool| {
-            if b {
-                ConditionStatus::True
-            } else {
-                ConditionStatus::False
+        for g in &generated {
+            if g.type_ != PodConditionType::PodScheduled {
+                g.apply_to(&mut pod, now);
             }
-        };
-        pod.set_condition(
-            PodConditionType::PodReadyToStartContainers,
-            t(self.sandbox_ready && self.terminal_phase().is_none()),
-            "",
-            now,
-        );
-        let init_done = self.ctrs[..self.n_init].iter().all(|c| {
-            if c.sidecar {
-                c.state.is_running() && c.started
-            } else {
-                c.state.terminated().is_some_and(|t| t.exit_code == 0)
-            }
-        });
-        let initialized = init_done || phase == PodPhase::Succeeded;
-        pod.set_condition(
-            PodConditionType::Initialized,
-            t(initialized),
-            if initialized {
-                ""
-            } else {
-                "ContainersNotInitialized"
-            },
-            now,
-        );
-        let all_ready = self
-            .ctrs
-            .iter()
-            .filter(|c| !c.is_init || c.sidecar)
-            .all(|c| c.ready && c.state.is_running());
-        let (ready, reason) = if phase == PodPhase::Succeeded {
-            (false, "PodCompleted")
-        } else if all_ready && initialized {
-            (true, "")
-        } else {
-            (false, "ContainersNotReady")
-        };
-        pod.set_condition(PodConditionType::ContainersReady, t(ready), reason, now);
-        pod.set_condition(PodConditionType::Ready, t(ready), reason, now);
+        }
         self.conditions = pod.status.conditions.clone();
-        pod.status
+        let mut st = pod.status;
+        st.phase = phase;
+        if st.start_time.is_none() {
+            st.start_time = Some(self.start_time);
+        }
+        if let Some((r, m)) = &self.failed {
+            st.reason = r.clone();
+            st.message = m.clone();
+        }
+        st.init_container_statuses = init;
+        st.container_statuses = app;
+        st
     }
 }
 
