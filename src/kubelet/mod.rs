@@ -803,8 +803,15 @@ impl Kubelet {
             return;
         };
         entry.wake = None;
+        let now = ctx.now();
         let mut out = Outbox::default();
-        entry.worker.step(ctx.now(), &mut self.runtime, &mut out);
+        if entry.worker.advance(now, &mut out) {
+            self.write_status(ctx, api, key);
+        }
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        entry.worker.sync_now(now, &mut self.runtime, &mut out);
         self.flush(ctx, api, key, out);
     }
 

@@ -430,13 +430,22 @@ impl Worker {
 
     /// Does everything due at `now`, then syncs (starts what may start).
     pub fn step(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
+        self.advance(now, out);
+        self.sync_now(now, runtime, out);
+    }
+
+    /// The runtime's side of a step (sandbox ready, exits, probe results, deadline), before
+    /// the sync acts. Returns whether a container exited: upstream's `SyncPod` generates the
+    /// API status from the runtime status *before* restarting anything, so an exit is reported
+    /// (Ready False) even when the container restarts at once.
+    pub fn advance(&mut self, now: SimTime, out: &mut Outbox) -> bool {
         if !self.sandbox_ready {
             if now < self.sandbox_at || self.terminating.is_some() {
-                return;
+                return false;
             }
             self.sandbox_ready = true;
         }
-        self.exits_due(now);
+        let exited = self.exits_due(now);
         self.probes_due(now, out);
         if let Some(d) = self.deadline() {
             if now >= d && self.failed.is_none() && self.terminal_phase().is_none() {
@@ -454,11 +463,19 @@ impl Worker {
                 }
             }
         }
-        self.sync(now, runtime, out);
+        exited
     }
 
-    /// Containers whose process exits (by itself, by OOM, or killed) at `now`.
-    fn exits_due(&mut self, now: SimTime) {
+    /// The sync after [`Worker::advance`].
+    pub fn sync_now(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
+        if self.sandbox_ready {
+            self.sync(now, runtime, out);
+        }
+    }
+
+    /// Containers whose process exits (by itself, by OOM, or killed) at `now`; whether any did.
+    fn exits_due(&mut self, now: SimTime) -> bool {
+        let mut any = false;
         for c in &mut self.ctrs {
             if !c.state.is_running() {
                 continue;
@@ -482,7 +499,9 @@ impl Worker {
             });
             c.kill = None;
             c.ready = false;
+            any = true;
         }
+        any
     }
 
     /// Probe ticks with an observable result at `now`.

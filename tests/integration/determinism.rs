@@ -28,6 +28,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:a4d44b7af162e09c",
     ),
+    ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
     ("statefulset-partition.yaml", "fnv1a64:9c1d0f2e8fc1a6a3"),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
