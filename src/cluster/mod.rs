@@ -331,6 +331,11 @@ impl Cluster {
                     }
                 }
                 FaultKind::TaintNodes { .. }
+                | FaultKind::RegistryOutage { .. }
+                | FaultKind::RegistrySlow { .. }
+                | FaultKind::RuntimeHang { .. }
+                | FaultKind::CrashLoop { .. }
+                | FaultKind::MemoryLeak { .. }
                 | FaultKind::ControllerManagerRestart
                 | FaultKind::ScaleDeployment { .. }
                 | FaultKind::SetImage { .. }
@@ -451,6 +456,86 @@ impl Cluster {
                     if start { "FaultStarted" } else { "FaultEnded" },
                     format!("{verb}: {}", self.names(machines)),
                 )
+            }
+            FaultKind::RegistryOutage { registry } | FaultKind::RegistrySlow { registry, .. } => {
+                let slow = match &kind {
+                    FaultKind::RegistrySlow { factor, .. } => Some(*factor),
+                    _ => None,
+                };
+                for k in &mut self.kubelets {
+                    k.registry_fault(registry, slow, start);
+                }
+                let what = match slow {
+                    Some(f) => format!("registry {registry} {f}x slower"),
+                    None => format!("registry {registry} unavailable"),
+                };
+                if start {
+                    ("FaultStarted", what)
+                } else {
+                    ("FaultEnded", format!("registry {registry} back to normal"))
+                }
+            }
+            FaultKind::RuntimeHang { machines } => {
+                for &m in machines {
+                    let k = &mut self.kubelets[m as usize];
+                    if !k.running {
+                        continue;
+                    }
+                    if start {
+                        k.hang_runtime(ctx);
+                    } else {
+                        k.resume_runtime(ctx, &mut self.api);
+                    }
+                }
+                let names = self.names(machines);
+                if start {
+                    ("FaultStarted", format!("container runtime hung: {names}"))
+                } else {
+                    (
+                        "FaultEnded",
+                        format!("container runtime answering: {names}"),
+                    )
+                }
+            }
+            FaultKind::CrashLoop {
+                labels,
+                exit_code,
+                after,
+            } => {
+                for k in &mut self.kubelets {
+                    if k.running {
+                        k.crash_loop(ctx, &mut self.api, labels, *exit_code, *after, start);
+                    }
+                }
+                if start {
+                    (
+                        "FaultStarted",
+                        format!("containers of pods {labels:?} crash-looping"),
+                    )
+                } else {
+                    (
+                        "FaultEnded",
+                        format!("containers of pods {labels:?} healthy again"),
+                    )
+                }
+            }
+            FaultKind::MemoryLeak { labels, rate } => {
+                for k in &mut self.kubelets {
+                    if k.running {
+                        k.memory_leak(ctx, &mut self.api, labels, *rate, start);
+                    }
+                }
+                if start {
+                    (
+                        "FaultStarted",
+                        format!("containers of pods {labels:?} leaking {rate} bytes/s"),
+                    )
+                } else {
+                    (
+                        "FaultEnded",
+                        format!("containers of pods {labels:?} stopped leaking"),
+                    )
+                }
             }
             FaultKind::ControllerManagerRestart => {
                 if start {

@@ -105,6 +105,11 @@ fn intern(s: &str) -> &'static str {
     leaked
 }
 
+/// `matchLabels`: every pair of `selector` is in `labels`.
+fn matches_labels(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
 /// A pod worker and the kubelet's bookkeeping for it.
 struct PodEntry {
     worker: Worker,
@@ -148,6 +153,12 @@ pub struct Kubelet {
     pub registry_faults: RegistryFaults,
     eviction: EvictionState,
     eviction_last_tick: Option<SimTime>,
+    /// `runtimeHang`: since when the container runtime has not answered.
+    runtime_hung_since: Option<SimTime>,
+    /// Active `crashLoop` faults: (pod labels, exit code, run time).
+    crash_faults: Vec<(BTreeMap<String, String>, i32, SimDuration)>,
+    /// Active `memoryLeak` faults: (pod labels, bytes per second).
+    leak_faults: Vec<(BTreeMap<String, String>, i64)>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
@@ -197,6 +208,9 @@ impl Kubelet {
             registry_faults: RegistryFaults::default(),
             eviction: EvictionState::default(),
             eviction_last_tick: None,
+            runtime_hung_since: None,
+            crash_faults: Vec::new(),
+            leak_faults: Vec::new(),
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
@@ -357,7 +371,7 @@ impl Kubelet {
         self.status_plan = None;
         let healthy = self.update_node_status(ctx, api);
         self.flush_pod_status(ctx, api);
-        if !self.config.lazy_heartbeats {
+        if !self.config.lazy_heartbeats || self.runtime_hung_since.is_some() {
             self.schedule_status_tick(ctx);
         } else if healthy && self.pending_status.is_empty() {
             self.plan_status_ticks(ctx, true);
@@ -477,7 +491,12 @@ impl Kubelet {
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return false;
         };
-        let changed = !is_current_status(&current.status.conditions, self.eviction.pressure);
+        let pleg = self.pleg_error(now);
+        let changed = !is_current_status(
+            &current.status.conditions,
+            self.eviction.pressure,
+            pleg.as_deref(),
+        );
         let expired = match self.last_report {
             None => true,
             Some(last) => {
@@ -490,7 +509,7 @@ impl Kubelet {
             return true;
         }
         let was_ready = current.ready_status();
-        let desired = node_conditions(now, Some(&current), self.eviction.pressure);
+        let desired = node_conditions(now, Some(&current), self.eviction.pressure, pleg.as_deref());
         let result = api.update_node(self.caller(), &self.node_name, |n| {
             n.status.conditions = desired;
         });
@@ -499,16 +518,22 @@ impl Kubelet {
             if changed {
                 self.draw_report_offset();
             }
-            if was_ready != Some(ConditionStatus::True) {
+            // `recordNodeStatusEvent` when the Ready status the kubelet posts changes.
+            let (ready_now, what) = if pleg.is_none() {
+                (ConditionStatus::True, "NodeReady")
+            } else {
+                (ConditionStatus::False, "NodeNotReady")
+            };
+            if was_ready != Some(ready_now) && !(what == "NodeNotReady" && was_ready.is_none()) {
                 self.record(
                     ctx,
-                    "NodeReady",
+                    what,
                     format!("Node/{}", self.node_name),
-                    format!("Node {} status is now: NodeReady", self.node_name),
+                    format!("Node {} status is now: {what}", self.node_name),
                 );
             }
         }
-        result.is_ok()
+        result.is_ok() && pleg.is_none()
     }
 
     // ----- node lease (reference §1.3) -----
@@ -765,7 +790,20 @@ impl Kubelet {
             return;
         }
         let delay = self.runtime.start_delay();
-        let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        let labels = &worker.pod.meta.labels;
+        worker.crash_override = self
+            .crash_faults
+            .iter()
+            .rev()
+            .find(|(sel, _, _)| matches_labels(sel, labels))
+            .map(|(_, code, after)| (*code, *after));
+        worker.leak_rate = self
+            .leak_faults
+            .iter()
+            .filter(|(sel, _)| matches_labels(sel, labels))
+            .map(|(_, r)| r)
+            .sum();
         self.pods.insert(
             key.clone(),
             PodEntry {
@@ -803,6 +841,10 @@ impl Kubelet {
             return;
         };
         entry.wake = None;
+        if self.runtime_hung_since.is_some() {
+            // Nothing moves until the runtime answers again (`resume_runtime`).
+            return;
+        }
         let now = ctx.now();
         let mut out = Outbox::default();
         if entry.worker.advance(now, &mut out) {
@@ -1096,6 +1138,148 @@ impl Kubelet {
         self.flush(ctx, api, &key, out);
     }
 
+    // ----- runtime and workload faults -----
+
+    /// `registryOutage`/`registrySlow` start or end.
+    pub fn registry_fault(&mut self, registry: &str, slow: Option<u32>, start: bool) {
+        let f = &mut self.registry_faults;
+        match (slow, start) {
+            (None, true) => *f.down.entry(registry.to_string()).or_insert(0) += 1,
+            (None, false) => {
+                if let Some(n) = f.down.get_mut(registry) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            (Some(x), true) => f.slow.entry(registry.to_string()).or_default().push(x),
+            (Some(x), false) => {
+                if let Some(v) = f.slow.get_mut(registry) {
+                    if let Some(i) = v.iter().rposition(|y| *y == x) {
+                        v.remove(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `GenericPLEG.Healthy`: unhealthy once the relist has not completed for more than
+    /// `relistThreshold` (3 min); the Ready condition then carries its error.
+    fn pleg_error(&self, now: SimTime) -> Option<String> {
+        const THRESHOLD: SimDuration = SimDuration::from_mins(3);
+        let since = self.runtime_hung_since?;
+        let elapsed = now.since(since);
+        (elapsed > THRESHOLD).then(|| {
+            format!(
+                "PLEG is not healthy: pleg was last seen active {} ago; threshold is {}",
+                elapsed, THRESHOLD
+            )
+        })
+    }
+
+    /// `runtimeHang` starts: the runtime stops answering. The generic PLEG's relist stalls, and
+    /// once it has not completed for `relistThreshold` (3 min) the kubelet reports the node
+    /// NotReady ("PLEG is not healthy: …") at its status ticks.
+    pub fn hang_runtime(&mut self, ctx: &mut Engine<Event>) {
+        if self.runtime_hung_since.is_none() {
+            self.runtime_hung_since = Some(ctx.now());
+        }
+        self.interrupt_status_plan(ctx, false);
+    }
+
+    /// `runtimeHang` ends: workers catch up with what happened meanwhile.
+    pub fn resume_runtime(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        if self.runtime_hung_since.take().is_none() || !self.running {
+            return;
+        }
+        self.interrupt_status_plan(ctx, false);
+        let now = ctx.now();
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for k in keys {
+            let entry = self.pods.get_mut(&k).expect("listed key");
+            entry.worker.resume(now);
+            let mut out = Outbox::default();
+            entry.worker.step(now, &mut self.runtime, &mut out);
+            self.flush(ctx, api, &k, out);
+        }
+    }
+
+    /// A `crashLoop` fault starts or ends for pods matching `labels`.
+    pub fn crash_loop(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        labels: &BTreeMap<String, String>,
+        code: i32,
+        after: SimDuration,
+        start: bool,
+    ) {
+        if start {
+            self.crash_faults.push((labels.clone(), code, after));
+        } else if let Some(i) = self
+            .crash_faults
+            .iter()
+            .position(|(l, c, a)| l == labels && *c == code && *a == after)
+        {
+            self.crash_faults.remove(i);
+        }
+        let now = ctx.now();
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for k in keys {
+            let faults = &self.crash_faults;
+            let entry = self.pods.get_mut(&k).expect("listed key");
+            if !matches_labels(labels, &entry.worker.pod.meta.labels) {
+                continue;
+            }
+            let pod_labels = &entry.worker.pod.meta.labels;
+            entry.worker.crash_override = faults
+                .iter()
+                .rev()
+                .find(|(sel, _, _)| matches_labels(sel, pod_labels))
+                .map(|(_, c, a)| (*c, *a));
+            if start && self.runtime_hung_since.is_none() {
+                entry.worker.crash_now(now, code);
+                let mut out = Outbox::default();
+                if entry.worker.advance(now, &mut out) {
+                    self.write_status(ctx, api, &k);
+                }
+                let entry = self.pods.get_mut(&k).expect("listed key");
+                entry.worker.sync_now(now, &mut self.runtime, &mut out);
+                self.flush(ctx, api, &k, out);
+            }
+        }
+    }
+
+    /// A `memoryLeak` fault starts or ends for pods matching `labels`.
+    pub fn memory_leak(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        labels: &BTreeMap<String, String>,
+        rate: i64,
+        start: bool,
+    ) {
+        if start {
+            self.leak_faults.push((labels.clone(), rate));
+        } else if let Some(i) = self
+            .leak_faults
+            .iter()
+            .position(|(l, r)| l == labels && *r == rate)
+        {
+            self.leak_faults.remove(i);
+        }
+        let now = ctx.now();
+        let delta = if start { rate } else { -rate };
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for k in keys {
+            let entry = self.pods.get_mut(&k).expect("listed key");
+            if matches_labels(labels, &entry.worker.pod.meta.labels) {
+                entry.worker.change_leak(now, delta);
+                self.reschedule(ctx, &k);
+            }
+        }
+        let _ = api;
+        self.arm_eviction(ctx);
+    }
+
     /// Pods this kubelet has started or is starting (for invariant checks).
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()
@@ -1130,7 +1314,7 @@ fn apply_status(p: &mut Pod, st: &PodStatus) {
 /// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
 /// each `lastTransitionTime` of `existing` whose status is unchanged.
 pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
-    node_conditions(now, existing, false)
+    node_conditions(now, existing, false, None)
 }
 
 /// The conditions a kubelet posts at `now`, with `MemoryPressure` True when
@@ -1139,11 +1323,18 @@ pub fn node_conditions(
     now: SimTime,
     existing: Option<&Node>,
     memory_pressure: bool,
+    not_ready: Option<&str>,
 ) -> Vec<NodeCondition> {
     HEALTHY
         .iter()
         .map(|row| {
             let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let (s, reason, msg) = match (t, not_ready) {
+                (NodeConditionType::Ready, Some(m)) => {
+                    (ConditionStatus::False, "KubeletNotReady", m)
+                }
+                _ => (s, reason, msg),
+            };
             let prev = existing.and_then(|n| n.condition(t));
             let ltt = match prev {
                 Some(p) if p.status == s => p.last_transition_time,
@@ -1184,10 +1375,20 @@ fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
 /// Whether `current` already says exactly what this kubelet would post: "changed" ignores
 /// `lastHeartbeatTime` and condition order (reference §1.2). Allocation-free, as it runs on
 /// every status tick of every node.
-fn is_current_status(current: &[NodeCondition], memory_pressure: bool) -> bool {
+fn is_current_status(
+    current: &[NodeCondition],
+    memory_pressure: bool,
+    not_ready: Option<&str>,
+) -> bool {
     current.len() == HEALTHY.len()
         && HEALTHY.iter().all(|row| {
             let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let (s, reason, msg) = match (t, not_ready) {
+                (NodeConditionType::Ready, Some(m)) => {
+                    (ConditionStatus::False, "KubeletNotReady", m)
+                }
+                _ => (s, reason, msg),
+            };
             current
                 .iter()
                 .any(|c| c.type_ == t && c.status == s && c.reason == reason && c.message == msg)

@@ -158,6 +158,11 @@ pub struct Worker {
     terminating: Option<SimTime>,
     /// The container statuses' last transition bookkeeping lives in the conditions.
     conditions: Vec<PodCondition>,
+    /// A `crashLoop` fault: runs started while it lasts exit with this code this long after
+    /// their start.
+    pub crash_override: Option<(i32, SimDuration)>,
+    /// A `memoryLeak` fault: extra memory growth per second of every run.
+    pub leak_rate: i64,
 }
 
 impl Worker {
@@ -248,6 +253,8 @@ impl Worker {
             failed: None,
             terminating: None,
             conditions: pod.status.conditions.clone(),
+            crash_override: None,
+            leak_rate: 0,
             pod,
         }
     }
@@ -284,6 +291,45 @@ impl Worker {
             .filter(|c| c.state.is_running())
             .filter_map(|c| c.plan.as_ref().map(|p| p.memory_at(now)))
             .sum()
+    }
+
+    /// A `crashLoop` fault starts: every running container exits now with `code`.
+    pub fn crash_now(&mut self, now: SimTime, code: i32) {
+        for c in &mut self.ctrs {
+            if c.state.is_running() && c.kill.is_none() {
+                c.kill = Some((now, code));
+            }
+        }
+    }
+
+    /// A `memoryLeak` fault starts (`rate` > 0) or ends (`rate` < 0) for the running containers.
+    pub fn change_leak(&mut self, now: SimTime, rate: i64) {
+        self.leak_rate += rate;
+        for c in &mut self.ctrs {
+            if c.state.is_running() {
+                let limit = c.spec.limits.memory;
+                if let Some(p) = c.plan.as_mut() {
+                    p.rebase_growth(now, rate, limit);
+                }
+            }
+        }
+    }
+
+    /// The container runtime answers again after a hang: probe workers resume on their own
+    /// tick phase, retries due during the hang happen now.
+    pub fn resume(&mut self, now: SimTime) {
+        for c in &mut self.ctrs {
+            for p in &mut c.probes {
+                let period = SimDuration::from_secs(p.spec.period_seconds);
+                p.next_tick = next_tick_at_or_after(p.origin, period, now.max(p.next_tick));
+            }
+            if c.retry_at.is_some_and(|r| r < now) {
+                c.retry_at = Some(now);
+            }
+        }
+        if self.sandbox_at < now && !self.sandbox_ready {
+            self.sandbox_at = now;
+        }
     }
 
     /// Whether a running container's memory grows (the eviction manager must keep watching).
@@ -798,6 +844,20 @@ impl Worker {
         );
         if let Some(t) = c.state.terminated() {
             c.last = Some(t.clone());
+        }
+        let mut plan = plan;
+        if let Some((code, after)) = self.crash_override {
+            let at = now + after;
+            if plan.exit.as_ref().is_none_or(|e| at < e.at) {
+                plan.exit = Some(crate::runtime::behavior::Exit {
+                    at,
+                    exit_code: code,
+                    reason: if code == 0 { "Completed" } else { "Error" },
+                });
+            }
+        }
+        if self.leak_rate != 0 {
+            plan.rebase_growth(now, self.leak_rate, c.spec.limits.memory);
         }
         c.state = ContainerState::Running { started_at: now };
         c.plan = Some(plan);

@@ -152,6 +152,29 @@ impl RunPlan {
         }
         points.into_iter().filter(|p| *p > t).min()
     }
+    /// From `now`, memory grows `extra` bytes per second more (a leak starts, or ends when
+    /// negative); usage stays continuous and an OOM kill is re-planned against `limit`.
+    pub fn rebase_growth(&mut self, now: SimTime, extra: i64, limit: i64) {
+        let at_now = self.memory_at(now);
+        let secs = now.saturating_since(self.started).as_nanos() / 1_000_000_000;
+        self.memory_growth_per_sec += extra;
+        self.memory = at_now - self.memory_growth_per_sec * secs as i64;
+        if limit > 0 {
+            if self.exit.as_ref().is_some_and(|e| e.reason == "OOMKilled") {
+                self.exit = None;
+            }
+            if let Some(oom) = oom_time(now, at_now, self.memory_growth_per_sec, limit) {
+                if self.exit.as_ref().is_none_or(|e| oom < e.at) {
+                    self.exit = Some(Exit {
+                        at: oom,
+                        exit_code: 137,
+                        reason: "OOMKilled",
+                    });
+                }
+            }
+        }
+    }
+
     /// Memory in use at `t`, in bytes.
     pub fn memory_at(&self, t: SimTime) -> i64 {
         let secs = t.saturating_since(self.started).as_nanos() / 1_000_000_000;

@@ -77,6 +77,24 @@ pub enum FaultKind {
     /// kube-controller-manager's process restarts: a new leader-election candidate, fresh
     /// controllers (reference §2.7).
     ControllerManagerRestart,
+    /// Image pulls from `registry` (`*`: all) fail while the fault lasts.
+    RegistryOutage { registry: String },
+    /// Image pulls from `registry` take `factor` times longer.
+    RegistrySlow { registry: String, factor: u32 },
+    /// The machines' container runtime stops answering: the kubelet starts and stops
+    /// nothing, and after the PLEG threshold (3 min) reports the node NotReady.
+    RuntimeHang { machines: Vec<u32> },
+    /// Containers of matching pods crash now and crash `after` each start while it lasts.
+    CrashLoop {
+        labels: BTreeMap<String, String>,
+        exit_code: i32,
+        after: SimDuration,
+    },
+    /// Running containers of matching pods leak `rate` bytes per second while it lasts.
+    MemoryLeak {
+        labels: BTreeMap<String, String>,
+        rate: i64,
+    },
     /// An action, not a fault: `kubectl scale deployment/NAME --replicas=N`.
     ScaleDeployment { deployment: String, replicas: i32 },
     /// An action, not a fault: `kubectl set image deployment/NAME CONTAINER=IMAGE`.
@@ -110,6 +128,11 @@ impl FaultKind {
             FaultKind::TaintNodes { .. } => "taintNodes",
             FaultKind::ApiServerUnavailable => "apiServerUnavailable",
             FaultKind::ControllerManagerRestart => "controllerManagerRestart",
+            FaultKind::RegistryOutage { .. } => "registryOutage",
+            FaultKind::RegistrySlow { .. } => "registrySlow",
+            FaultKind::RuntimeHang { .. } => "runtimeHang",
+            FaultKind::CrashLoop { .. } => "crashLoop",
+            FaultKind::MemoryLeak { .. } => "memoryLeak",
             FaultKind::ScaleDeployment { .. } => "scaleDeployment",
             FaultKind::SetImage { .. } => "setImage",
             FaultKind::DeleteObject { .. } => "deleteObject",
@@ -136,7 +159,12 @@ impl FaultKind {
             | FaultKind::VmDeleted { machines }
             | FaultKind::NetworkPartition { machines }
             | FaultKind::SlowLeaseRenewals { machines, .. }
+            | FaultKind::RuntimeHang { machines }
             | FaultKind::TaintNodes { machines, .. } => machines,
+            FaultKind::RegistryOutage { .. }
+            | FaultKind::RegistrySlow { .. }
+            | FaultKind::CrashLoop { .. }
+            | FaultKind::MemoryLeak { .. } => &[],
             FaultKind::ApiServerUnavailable
             | FaultKind::ControllerManagerRestart
             | FaultKind::ScaleDeployment { .. }
@@ -957,6 +985,73 @@ fn resolve(
                 format!("taint {} on {label}", tn.taint),
             ));
         }
+        if let Some(r) = &t.registry_outage {
+            if r.factor.is_some() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.registryOutage.factor"),
+                    "`factor` belongs to registrySlow",
+                ));
+            }
+            kinds.push((
+                FaultKind::RegistryOutage {
+                    registry: r.registry.clone(),
+                },
+                format!("registry {} down", r.registry),
+            ));
+        }
+        if let Some(r) = &t.registry_slow {
+            let factor = match r.factor {
+                Some(f) if f >= 1 => f,
+                _ => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("{path}.registrySlow.factor"),
+                        "registrySlow needs `factor`, a whole number of at least 1",
+                    ))
+                }
+            };
+            kinds.push((
+                FaultKind::RegistrySlow {
+                    registry: r.registry.clone(),
+                    factor,
+                },
+                format!("registry {} {factor}x slower", r.registry),
+            ));
+        }
+        if let Some(set) = &t.runtime_hang {
+            let (machines, label) = set_of(set, "runtimeHang")?;
+            kinds.push((
+                FaultKind::RuntimeHang { machines },
+                format!("container runtime hung {label}"),
+            ));
+        }
+        if let Some(c) = &t.crash_loop {
+            kinds.push((
+                FaultKind::CrashLoop {
+                    labels: c.labels.clone(),
+                    exit_code: c.exit_code.unwrap_or(1),
+                    after: c.after.map(|d| d.0).unwrap_or(SimDuration::from_secs(1)),
+                },
+                format!("crash loop of pods {:?}", c.labels),
+            ));
+        }
+        if let Some(m) = &t.memory_leak {
+            if m.rate.0.is_negative() {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.memoryLeak.rate"),
+                    "must not be negative",
+                ));
+            }
+            kinds.push((
+                FaultKind::MemoryLeak {
+                    labels: m.labels.clone(),
+                    rate: m.rate.0.value(),
+                },
+                format!("memory leak of pods {:?}", m.labels),
+            ));
+        }
         if t.controller_manager_restart.is_some() {
             if t.duration.is_some() {
                 return Err(InputError::at_path(
@@ -1135,7 +1230,7 @@ fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment, setImage, rollbackDeployment or deleteObject)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment or deleteObject)",
             )),
         };
         timeline.push(TimedFault {

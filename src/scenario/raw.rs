@@ -145,11 +145,45 @@ pub struct RawTimelineEntry {
     pub taint_nodes: Option<RawTaintNodes>,
     pub api_server_unavailable: Option<RawEmpty>,
     pub controller_manager_restart: Option<RawEmpty>,
+    /// Container runtime and registry faults (the kubelet layer).
+    pub registry_outage: Option<RawRegistryFault>,
+    pub registry_slow: Option<RawRegistryFault>,
+    pub runtime_hang: Option<RawNodeSet>,
+    pub crash_loop: Option<RawCrashLoop>,
+    pub memory_leak: Option<RawMemoryLeak>,
     /// Actions (instantaneous, as an operator's kubectl command).
     pub scale_deployment: Option<RawScaleDeployment>,
     pub set_image: Option<RawSetImage>,
     pub delete_object: Option<RawDeleteObject>,
     pub rollback_deployment: Option<RawRollbackDeployment>,
+}
+
+/// `registryOutage` / `registrySlow`: a registry host (`*`: every registry) refuses pulls, or
+/// serves them `factor` times slower.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRegistryFault {
+    pub registry: String,
+    pub factor: Option<u32>,
+}
+
+/// `crashLoop`: the containers of pods matching `labels` exit with `exitCode` now, and every
+/// run of theirs that starts during the fault exits `after` its start.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCrashLoop {
+    pub labels: BTreeMap<String, String>,
+    pub exit_code: Option<i32>,
+    pub after: Option<DurationValue>,
+}
+
+/// `memoryLeak`: the running containers of pods matching `labels` use `rate` more memory
+/// every second while the fault lasts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMemoryLeak {
+    pub labels: BTreeMap<String, String>,
+    pub rate: QuantityValue,
 }
 
 /// `kubectl rollout undo deployment/NAME [--to-revision=N]` (0: the previous revision).

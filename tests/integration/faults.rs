@@ -13,6 +13,9 @@ const KINDS: &[&str] = &[
     "slowLeaseRenewals: {selector: {pool: a}, latency: 45s}",
     "taintNodes: {nodes: [worker-zone-a-0], taint: \"node.kubernetes.io/out-of-service=nodeshutdown:NoExecute\"}",
     "apiServerUnavailable: {}",
+    "runtimeHang: {zones: [zone-b]}",
+    "crashLoop: {labels: {app: web}, after: 5s}",
+    "memoryLeak: {labels: {app: web}, rate: 100Mi}",
 ];
 
 fn scenario(timeline: &str) -> String {

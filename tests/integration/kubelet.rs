@@ -328,3 +328,138 @@ expect:
     );
     assert!(out.expectations_passed(), "{:?}", out.expectations);
 }
+
+// A `crashLoop` fault: the containers exit now (code 1) and every run started during the
+// fault exits 1 s after its start, so the kubelet's backoff applies: restart at once after
+// the first exit, then 10, 20, 40, 80 s (doBackOff; see the CrashLoopBackOff test).
+#[test]
+fn crash_loop_fault_restarts_with_backoff() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: p, labels: {{app: web}}}}
+  spec:
+    containers:
+    - {{name: c, image: \"app:1\"}}
+timeline:
+- {{at: 60s, duration: 100s, crashLoop: {{labels: {{app: web}}}}}}
+"
+    );
+    let out = run_text("crashloop-fault", &text);
+    let starts = times(&out, "Started", "Started container c");
+    assert_eq!(&starts[1..5], &[60 * S, 71 * S, 92 * S, 133 * S]);
+    // The fault ended at 160 s: the run started at 133 s crashed at 134 s (the fifth exit);
+    // the next start, 80 s later at 214 s, runs the pod's own behaviour (forever).
+    assert_eq!(&starts[5..], &[214 * S]);
+}
+
+// A `memoryLeak` fault of 16Mi/s on a container using its 128Mi request under a 256Mi limit:
+// 128 + 16·s passes 256 first at s = 9, so it is OOMKilled (exit 137) 9 s after the leak or
+// each restart begins; restarts follow the backoff (at once, then 10 s).
+#[test]
+fn memory_leak_fault_oom_kills_at_the_limit() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: p, labels: {{app: web}}}}
+  spec:
+    containers:
+    - name: c
+      image: \"app:1\"
+      resources: {{requests: {{memory: 128Mi}}, limits: {{memory: 256Mi}}}}
+timeline:
+- {{at: 60s, memoryLeak: {{labels: {{app: web}}, rate: 16Mi}}}}
+"
+    );
+    let out = run_text("leak", &text);
+    let starts = times(&out, "Started", "Started container c");
+    // OOM at 69 → restart at once; OOM at 78 → +10 s: 88; OOM at 97 → +20 s: 117.
+    assert_eq!(&starts[1..4], &[69 * S, 88 * S, 117 * S]);
+}
+
+// Node-pressure eviction (pkg/kubelet/eviction): the manager ticks every 10 s from the kubelet
+// start. Node memory 1Gi, two pods using their 256Mi requests (512Mi available). A leak of
+// 50Mi/s in pod `a` from 60 s leaves 512 − 500 = 12Mi at the 70 s tick, under the default
+// `memory.available<100Mi`: pod `a` (over its request) is evicted at 70 s with the Evicted
+// reason and message, and fails.
+#[test]
+fn memory_pressure_evicts_the_pod_over_its_request() {
+    let text = "name: pressure
+seed: 3
+duration: 3m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {cpu: \"4\", memory: 1Gi, pods: \"110\"}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a, labels: {app: a}}
+  spec:
+    containers:
+    - {name: c, image: \"app:1\", resources: {requests: {memory: 256Mi}}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: b}
+  spec:
+    containers:
+    - {name: c, image: \"app:1\", resources: {requests: {memory: 256Mi}}}
+timeline:
+- {at: 60s, memoryLeak: {labels: {app: a}, rate: 50Mi}}
+expect:
+- podCount: {phase: Failed, count: 1}
+- podCount: {phase: Running, count: 1}
+";
+    let out = run_text("pressure", text);
+    let evicted: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
+        .collect();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0].0, 70 * S);
+    assert_eq!(evicted[0].1, "Pod/default/a");
+    assert_eq!(
+        evicted[0].2,
+        "The node was low on resource: memory. Threshold quantity: 100Mi, available: 12Mi. \
+         Container c was using 756Mi, request is 256Mi, has larger consumption of memory. "
+    );
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+}
+
+// A hung container runtime: the generic PLEG stops relisting, and once it has not relisted
+// for more than 3 min (`relistThreshold`) the kubelet posts Ready=False with "PLEG is not
+// healthy: …" at its next status tick (every 10 s with 4 % jitter), so within 10.4 s after
+// hang + 3 min; the node lifecycle controller then taints the node.
+#[test]
+fn runtime_hang_makes_the_node_not_ready_after_the_pleg_threshold() {
+    let text = format!(
+        "{CLUSTER}timeline:
+- {{at: 100s, duration: 5m, runtimeHang: {{nodes: [w-0]}}}}
+"
+    );
+    let out = run_text("hang", &text);
+    let not_ready = event_times(
+        &out,
+        "NodeNotReady",
+        "Node/w-0",
+        "Node w-0 status is now: NodeNotReady",
+    );
+    assert_eq!(not_ready.len(), 1, "{not_ready:?}");
+    assert!(not_ready[0] > 280 * S && not_ready[0] <= 280 * S + 10_400_000_000);
+    // Ready again at the first status tick after the hang ends (400 s).
+    let ready: Vec<u64> = event_times(&out, "NodeReady", "Node/w-0", "")
+        .into_iter()
+        .filter(|t| *t > 300 * S)
+        .collect();
+    assert!(
+        ready[0] >= 400 * S && ready[0] <= 400 * S + 10_400_000_000,
+        "{ready:?}"
+    );
+}
