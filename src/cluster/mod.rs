@@ -64,13 +64,17 @@ impl Cluster {
             api.create_node(Caller::Operator, node)
                 .expect("node names are validated unique");
             api.register_kubelet_watch(&template.meta.name, m);
-            kubelets.push(Kubelet::new(
+            let mut k = Kubelet::new(
                 m,
                 template.clone(),
                 s.kubelet.clone(),
                 s.runtime.clone(),
                 s.seed,
-            ));
+            );
+            if let Some(pods) = s.static_pods.get(&template.meta.name) {
+                k.set_static_pods(pods);
+            }
+            kubelets.push(k);
         }
         let mut c = Cluster {
             api,

@@ -65,6 +65,8 @@ impl Default for KubeletConfig {
 
 const JITTER_FACTOR: f64 = 0.04;
 const LEASE_RENEW_FRACTION: f64 = 0.25;
+/// `nodeStatusMaxImages` default.
+const NODE_STATUS_MAX_IMAGES: usize = 50;
 const REGISTER_INITIAL_STEP: SimDuration = SimDuration::from_millis(100);
 const BACKOFF_CAP: SimDuration = SimDuration::from_secs(7);
 /// Renewals per lease plan (about 10 minutes at the default 10 s interval).
@@ -159,6 +161,8 @@ pub struct Kubelet {
     crash_faults: Vec<(BTreeMap<String, String>, i32, SimDuration)>,
     /// Active `memoryLeak` faults: (pod labels, bytes per second).
     leak_faults: Vec<(BTreeMap<String, String>, i64)>,
+    /// Static pods (from the node's manifest directory), ready to run, by key.
+    static_pods: BTreeMap<String, Arc<Pod>>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
@@ -211,6 +215,7 @@ impl Kubelet {
             runtime_hung_since: None,
             crash_faults: Vec::new(),
             leak_faults: Vec::new(),
+            static_pods: BTreeMap::new(),
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
@@ -288,6 +293,7 @@ impl Kubelet {
         for k in &keys {
             self.reschedule(ctx, k);
         }
+        self.start_static_pods(ctx);
         self.relist(ctx, api);
     }
 
@@ -471,6 +477,7 @@ impl Kubelet {
             Ok(_) | Err(ApiError::AlreadyExists(_)) => {
                 self.registered = true;
                 api.register_kubelet_watch(&self.node_name, self.machine);
+                self.ensure_mirror_pods(ctx, api);
                 let _ = self.update_node_status(ctx, api);
                 self.schedule_status_tick(ctx);
             }
@@ -492,11 +499,18 @@ impl Kubelet {
             return false;
         };
         let pleg = self.pleg_error(now);
+        // `setNodeStatusImages`: the images on the machine, largest first, at most
+        // `nodeStatusMaxImages` (50); a pulled image changes the status.
+        let images = if self.runtime.images.pulled_any() {
+            Some(self.runtime.images.node_images(NODE_STATUS_MAX_IMAGES))
+        } else {
+            None
+        };
         let changed = !is_current_status(
             &current.status.conditions,
             self.eviction.pressure,
             pleg.as_deref(),
-        );
+        ) || images.as_ref().is_some_and(|i| *i != current.status.images);
         let expired = match self.last_report {
             None => true,
             Some(last) => {
@@ -512,6 +526,9 @@ impl Kubelet {
         let desired = node_conditions(now, Some(&current), self.eviction.pressure, pleg.as_deref());
         let result = api.update_node(self.caller(), &self.node_name, |n| {
             n.status.conditions = desired;
+            if let Some(i) = images {
+                n.status.images = i;
+            }
         });
         if result.is_ok() {
             self.last_report = Some(now);
@@ -715,7 +732,7 @@ impl Kubelet {
         let unwanted: Vec<String> = self
             .pods
             .keys()
-            .filter(|k| !listed.contains(*k))
+            .filter(|k| !listed.contains(*k) && !self.static_pods.contains_key(*k))
             .cloned()
             .collect();
         for key in unwanted {
@@ -731,12 +748,19 @@ impl Kubelet {
         for p in pods {
             self.sync_pod(ctx, api, p);
         }
+        if self.registered {
+            self.ensure_mirror_pods(ctx, api);
+        }
     }
 
     pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
         match change {
             Change::Pod(p) if p.spec.node_name.as_deref() == Some(self.node_name.as_str()) => {
                 self.sync_pod(ctx, api, p)
+            }
+            Change::PodDeleted(p) if self.static_pods.contains_key(&p.key()) => {
+                // A mirror pod cannot be deleted from the API: the kubelet recreates it.
+                self.ensure_mirror_pods(ctx, api);
             }
             Change::PodDeleted(p) => {
                 if let Some(w) = self.pods.remove(&p.key()) {
@@ -754,6 +778,14 @@ impl Kubelet {
     fn sync_pod(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
         let key = pod.key();
         let now = ctx.now();
+        if self.static_pods.contains_key(&key) {
+            // The mirror of a static pod: deleting it deletes only the mirror (recreated on the
+            // delete notification); the static pod keeps running.
+            if pod.is_terminating() {
+                let _ = api.delete_pod(self.caller(), &key, Some(0));
+            }
+            return;
+        }
         if pod.is_terminating() {
             let Some(entry) = self.pods.get_mut(&key) else {
                 // Nothing runs (never started, or the machine rebooted): confirm at once.
@@ -815,6 +847,83 @@ impl Kubelet {
         self.reschedule(ctx, &key);
     }
 
+    /// The node's static pods: named `<name>-<node>`, bound to this node, marked as coming
+    /// from a file source (`kubernetes.io/config.source: file`).
+    pub fn set_static_pods(&mut self, pods: &[Pod]) {
+        for p in pods {
+            let mut p = p.clone();
+            p.meta.name = format!("{}-{}", p.meta.name, self.node_name);
+            p.spec.node_name = Some(self.node_name.clone());
+            p.meta
+                .annotations
+                .insert("kubernetes.io/config.source".into(), "file".into());
+            let hash = crate::sim::trace::fnv1a64(format!("{:?}", p.spec).as_bytes());
+            p.meta
+                .annotations
+                .insert("kubernetes.io/config.hash".into(), format!("{hash:016x}"));
+            self.static_pods.insert(p.key(), Arc::new(p));
+        }
+    }
+
+    /// Static pods run at kubelet start without the API server (the file source).
+    fn start_static_pods(&mut self, ctx: &mut Engine<Event>) {
+        let now = ctx.now();
+        let pods: Vec<Arc<Pod>> = self.static_pods.values().cloned().collect();
+        for pod in pods {
+            let key = pod.key();
+            if self.pods.contains_key(&key) {
+                continue;
+            }
+            let usage = NodeUsage::of(
+                self.pods
+                    .values()
+                    .filter(|e| !e.worker.finished())
+                    .map(|e| &*e.worker.pod),
+            );
+            if !admit(&pod, &self.template, &usage).admit {
+                continue;
+            }
+            let delay = self.runtime.start_delay();
+            let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+            self.pods.insert(
+                key.clone(),
+                PodEntry {
+                    worker,
+                    wake: None,
+                    written: None,
+                },
+            );
+            self.reschedule(ctx, &key);
+        }
+    }
+
+    /// Mirror pods (`kubernetes.io/config.mirror`) for static pods the API server lacks.
+    fn ensure_mirror_pods(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let keys: Vec<String> = self.static_pods.keys().cloned().collect();
+        for key in keys {
+            if !self.pods.contains_key(&key) || api.pods().contains_key(&key) {
+                continue;
+            }
+            let mut mirror = (*self.static_pods[&key]).clone();
+            let hash = mirror.meta.annotations["kubernetes.io/config.hash"].clone();
+            mirror
+                .meta
+                .annotations
+                .insert("kubernetes.io/config.mirror".into(), hash);
+            mirror.meta.owner_references = vec![OwnerRef {
+                kind: "Node".into(),
+                name: self.node_name.clone(),
+                controller: true,
+            }];
+            if api.create_pod(self.caller(), mirror).is_ok() {
+                if let Some(e) = self.pods.get_mut(&key) {
+                    e.written = None;
+                }
+                self.write_status(ctx, api, &key);
+            }
+        }
+    }
+
     /// `rejectPod`: a Warning event with the reason, and the pod Failed with it.
     fn reject(
         &mut self,
@@ -870,6 +979,10 @@ impl Kubelet {
         };
         self.schedule_pulls(ctx, next);
         let key = done.request.pod.clone();
+        if done.outcome == crate::runtime::images::PullOutcome::Pulled {
+            // The next status tick reports the image (ImageLocality reads it).
+            self.interrupt_status_plan(ctx, false);
+        }
         let Some(entry) = self.pods.get_mut(&key) else {
             return;
         };

@@ -112,6 +112,7 @@ pub struct ImageStore {
     /// Pulls at once (1 when `serializeImagePulls`).
     max_parallel: usize,
     next_id: u64,
+    pulled: bool,
 }
 
 impl ImageStore {
@@ -127,6 +128,12 @@ impl ImageStore {
             max_parallel: max_parallel.max(1),
             ..ImageStore::default()
         }
+    }
+
+    /// Whether any image was pulled since boot (the node's reported images may differ from
+    /// its template's).
+    pub fn pulled_any(&self) -> bool {
+        self.pulled
     }
 
     pub fn is_present(&self, image: &str) -> bool {
@@ -179,6 +186,7 @@ impl ImageStore {
         let done = self.in_flight.remove(i);
         if done.outcome == PullOutcome::Pulled {
             self.present.insert(done.request.image.clone(), done.size);
+            self.pulled = true;
         }
         Some((done, self.start_ready(now, catalog, faults)))
     }

@@ -201,6 +201,8 @@ pub struct Scenario {
     pub duration: SimDuration,
     pub kubernetes_version: String,
     pub nodes: Vec<Node>,
+    /// Static pods of each node (its `staticPodPath` manifests), by node name.
+    pub static_pods: BTreeMap<String, Vec<Pod>>,
     pub workloads: Vec<Workload>,
     pub apiserver: ApiServerConfig,
     pub kcm: KcmConfig,
@@ -801,7 +803,18 @@ fn resolve(
     }
 
     // Cluster.
-    let mut nodes = build_nodes(std::mem::take(&mut raw.cluster), file, &mut warnings)?;
+    let (mut nodes, static_pods) =
+        build_nodes(std::mem::take(&mut raw.cluster), file, &mut warnings)?;
+    // Pre-pulled images take their sizes from `runtime.images`.
+    for n in &mut nodes {
+        for im in &mut n.status.images {
+            if im.size_bytes == 0 {
+                if let Some(s) = im.names.first().and_then(|x| runtime.catalog.sizes.get(x)) {
+                    im.size_bytes = *s;
+                }
+            }
+        }
+    }
     for n in &mut nodes {
         for (k, v) in &register_labels {
             n.meta.labels.entry(k.clone()).or_insert_with(|| v.clone());
@@ -1162,6 +1175,15 @@ fn resolve(
                     names.push((meta.name.clone(), key));
                 }
             }
+            // Mirror pods of static pods (`<name>-<node>`) exist in the API too.
+            if a.kind == "Pod" {
+                for (node, pods) in &static_pods {
+                    for p in pods.iter().filter(|p| p.meta.namespace == ns) {
+                        let name = format!("{}-{node}", p.meta.name);
+                        names.push((name.clone(), pod_key(ns, &name)));
+                    }
+                }
+            }
             let Some((_, key)) = names.iter().find(|(n, _)| *n == a.name) else {
                 return Err(InputError::at_path(
                     file,
@@ -1273,6 +1295,7 @@ fn resolve(
         kubelet,
         scheduler,
         runtime,
+        static_pods,
         watch_delay,
         max_events,
         sample_interval,
@@ -1555,13 +1578,17 @@ fn load_entry(
     convert::convert(entry, &mut ctx)
 }
 
+/// Nodes, and the static pods of each node (by node name).
+type NodesAndStaticPods = (Vec<Node>, BTreeMap<String, Vec<Pod>>);
+
 fn build_nodes(
     c: RawCluster,
     file: &Path,
     warnings: &mut BTreeSet<String>,
-) -> Result<Vec<Node>, InputError> {
+) -> Result<NodesAndStaticPods, InputError> {
     let mut nodes = Vec::new();
-    for (i, pool) in c.node_pools.iter().enumerate() {
+    let mut static_pods: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    for (i, mut pool) in c.node_pools.into_iter().enumerate() {
         let path = format!("cluster.nodePools[{i}]");
         let mut ctx = Ctx {
             file,
@@ -1586,6 +1613,33 @@ fn build_nodes(
             None => capacity.clone(),
         };
         let taints = convert::taints(&pool.taints, &mut ctx, "taints")?;
+        let images: Vec<ContainerImage> = pool
+            .images
+            .iter()
+            .map(|n| ContainerImage {
+                names: vec![n.clone()],
+                size_bytes: 0,
+            })
+            .collect();
+        let mut pool_static = Vec::new();
+        for (k, entry) in std::mem::take(&mut pool.static_pods)
+            .into_iter()
+            .enumerate()
+        {
+            let spath = format!("{path}.staticPods[{k}]");
+            for obj in load_entry(entry, file, &spath, ctx.warnings)? {
+                match obj {
+                    Object::Pod(p) => pool_static.push(p),
+                    _ => {
+                        return Err(InputError::at_path(
+                            file,
+                            spath,
+                            "only Pod manifests can be static pods",
+                        ))
+                    }
+                }
+            }
+        }
         let zones: Vec<Option<&String>> = if pool.zones.is_empty() {
             vec![None]
         } else {
@@ -1619,9 +1673,13 @@ fn build_nodes(
                         capacity: capacity.clone(),
                         allocatable: allocatable.clone(),
                         conditions: vec![],
-                        images: vec![],
+                        images: images.clone(),
                     },
                 });
+                if !pool_static.is_empty() {
+                    let node = nodes.last().expect("just pushed").meta.name.clone();
+                    static_pods.insert(node, pool_static.clone());
+                }
             }
         }
         if pool.count == 0 {
@@ -1663,7 +1721,7 @@ fn build_nodes(
             "the cluster has no nodes (add cluster.nodePools or cluster.nodes)",
         ));
     }
-    Ok(nodes)
+    Ok((nodes, static_pods))
 }
 
 fn expectation(

@@ -91,6 +91,12 @@ pub struct RawNodePool {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub taints: Vec<RawTaint>,
+    /// Images present on every node of the pool at boot (pre-pulled), by name.
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Static pods: Pod manifests in every node's `staticPodPath`, run by the kubelet itself.
+    #[serde(default)]
+    pub static_pods: Vec<RawManifestEntry>,
 }
 
 #[derive(Debug, Default, Deserialize)]

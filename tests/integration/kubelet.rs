@@ -463,3 +463,41 @@ fn runtime_hang_makes_the_node_not_ready_after_the_pleg_threshold() {
         "{ready:?}"
     );
 }
+
+// Static pods (kubelet file source): they run without the API server — here it is down until
+// 30 s and the container starts at 2 s — and the kubelet creates a mirror pod
+// (`kubernetes.io/config.mirror`) once it can. Deleting the mirror from the API deletes only
+// the mirror; the kubelet recreates it and the container keeps running (no Killing, one Started).
+#[test]
+fn static_pods_run_without_the_api_server_and_mirror_pods_cannot_control_them() {
+    let text = "name: static
+seed: 1
+duration: 3m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {cpu: \"4\", memory: 16Gi}
+    staticPods:
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: etcd, namespace: kube-system}
+      spec:
+        containers:
+        - {name: etcd, image: \"registry.k8s.io/etcd:3.5.15-0\"}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+timeline:
+- {at: 0s, duration: 30s, apiServerUnavailable: {}}
+- {at: 60s, deleteObject: {kind: Pod, name: etcd-w-0, namespace: kube-system}}
+expect:
+- eventTime: {reason: Started, object: Pod/kube-system/etcd-w-0, at: 2s}
+- podCount: {at: 29.999s, namespace: kube-system, count: 0}
+- podCount: {at: 59s, namespace: kube-system, phase: Running, count: 1}
+- podCount: {at: 60s, namespace: kube-system, phase: Running, terminating: false, count: 1}
+- eventCount: {reason: Started, count: 1}
+- eventCount: {reason: Killing, count: 0}
+";
+    let out = run_text("static", text);
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+}
