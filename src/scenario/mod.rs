@@ -895,6 +895,32 @@ fn resolve(
         }
     }
 
+    // `kubesim.io/behavior[.<container>]` annotations must name a behaviour of `runtime`.
+    for (i, w) in workloads.iter().enumerate() {
+        let annotations = match w {
+            Workload::Pod(p) => &p.meta.annotations,
+            Workload::ReplicaSet(rs) => &rs.template.annotations,
+            Workload::Deployment(d) => &d.template.annotations,
+            Workload::DaemonSet(d) => &d.template.annotations,
+            Workload::StatefulSet(d) => &d.template.annotations,
+        };
+        for (k, v) in annotations {
+            if k != crate::runtime::BEHAVIOR_ANNOTATION
+                && !k.starts_with(&format!("{}.", crate::runtime::BEHAVIOR_ANNOTATION))
+            {
+                continue;
+            }
+            if !runtime.behaviors.iter().any(|b| b.name == *v) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("workloads[{i}]"),
+                    format!("annotation {k}: no behavior {v:?} in runtime.behaviors"),
+                )
+                .suggest(v, runtime.behaviors.iter().map(|b| b.name.as_str())));
+            }
+        }
+    }
+
     // Priority admission: priorityClassName → priority (classes may come after their pods).
     for (i, w) in workloads.iter_mut().enumerate() {
         let (spec, what) = match w {

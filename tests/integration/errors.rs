@@ -292,3 +292,46 @@ fn fault_zones_must_exist() {
     ));
     assert!(msg.contains("name at least one node"), "{msg}");
 }
+
+#[test]
+fn a_behavior_annotation_must_name_a_behavior() {
+    let text = "name: b
+duration: 1m
+cluster:
+  nodePools:
+  - {name: w, count: 1, capacity: {cpu: \"4\", memory: 16Gi}}
+runtime:
+  behaviors:
+  - {name: crashy, run: 5s, exitCode: 1}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: p, annotations: {kubesim.io/behavior: crashyy}}
+  spec:
+    containers: [{name: c, image: app}]
+";
+    let (_, msg, help) = error_of(text);
+    assert!(
+        msg.contains("no behavior \"crashyy\" in runtime.behaviors"),
+        "{msg}"
+    );
+    assert_eq!(help, "did you mean `crashy`?");
+}
+
+#[test]
+fn a_misspelt_behavior_field_is_reported_with_a_suggestion() {
+    let text = "name: b
+duration: 1m
+cluster:
+  nodePools:
+  - {name: w, count: 1, capacity: {cpu: \"4\", memory: 16Gi}}
+runtime:
+  behaviors:
+  - name: slow
+    startuptime: 5s
+";
+    let (p, msg, help) = error_of(text);
+    assert_at(&msg, &p, 9);
+    assert!(msg.contains("unknown field `startuptime`"), "{msg}");
+    assert_eq!(help, "did you mean `startupTime`?");
+}

@@ -501,3 +501,86 @@ expect:
     let out = run_text("static", text);
     assert!(out.expectations_passed(), "{:?}", out.expectations);
 }
+
+// Kubelet admission (`generalFilter` → `rejectPod`): a pod bound by `spec.nodeName` to a node
+// it does not fit is rejected with a Warning event `OutOfcpu` and fails with upstream's message.
+#[test]
+fn admission_rejects_a_pod_that_does_not_fit_with_out_of_cpu() {
+    let text = format!(
+        "{CLUSTER}workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: big}}
+  spec:
+    nodeName: w-0
+    containers:
+    - {{name: c, image: \"app:1\", resources: {{requests: {{cpu: \"8\"}}}}}}
+expect:
+- podCount: {{phase: Failed, count: 1}}
+"
+    );
+    let out = run_text("admission", &text);
+    let rejected: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "OutOfcpu")
+        .map(|r| (r.object.clone(), r.message.clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![(
+            "Pod/default/big".to_string(),
+            "Node didn't have enough resource: cpu, requested: 8000, used: 0, capacity: 4000"
+                .to_string()
+        )]
+    );
+    assert!(times(&out, "Started", "").is_empty());
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+}
+
+// A sidecar (init container with `restartPolicy: Always`) must have started — its startup
+// probe passed — before the app container starts (`computeInitContainerActions`). The startup
+// probe ticks at a + 5k; the sidecar starts at a + 2 and answers from a + 9, so the a + 5 tick
+// fails ("Startup probe failed") and the a + 10 tick passes: the app starts at a + 10.
+#[test]
+fn sidecar_startup_probe_gates_the_app_container() {
+    let text = format!(
+        "{CLUSTER}runtime:
+  behaviors:
+  - {{name: proxy, image: \"proxy:1\", startupTime: 7s}}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: web}}
+  spec:
+    replicas: 0
+    selector: {{matchLabels: {{app: web}}}}
+    template:
+      metadata: {{labels: {{app: web}}}}
+      spec:
+        initContainers:
+        - name: proxy
+          image: \"proxy:1\"
+          restartPolicy: Always
+          startupProbe: {{tcpSocket: {{port: 15000}}, periodSeconds: 5, failureThreshold: 10}}
+        containers:
+        - {{name: app, image: \"app:1\"}}
+timeline:
+- {{at: 100s, scaleDeployment: {{name: web, replicas: 1}}}}
+"
+    );
+    let out = run_text("sidecar", &text);
+    let a = admitted(&out);
+    assert_eq!(
+        times(&out, "Started", "Started container proxy"),
+        vec![a + 2 * S]
+    );
+    assert_eq!(
+        times(&out, "Unhealthy", "Startup probe failed"),
+        vec![a + 5 * S]
+    );
+    assert_eq!(
+        times(&out, "Started", "Started container app"),
+        vec![a + 10 * S]
+    );
+}
