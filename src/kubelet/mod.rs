@@ -47,6 +47,9 @@ pub struct KubeletConfig {
     /// Lazy heartbeats: in steady state the lease loop announces its next renewals to the API
     /// server instead of running one event per renewal (same event log; see `LeasePlan`).
     pub lazy_heartbeats: bool,
+    /// Lazy probes: a probe tick whose success changes nothing is skipped instead of run as an
+    /// event (same event log; `false` runs every tick of every probe, as a cross-check).
+    pub lazy_probes: bool,
     pub eviction: EvictionConfig,
 }
 
@@ -58,6 +61,7 @@ impl Default for KubeletConfig {
             node_lease_duration_seconds: 40,
             report_jitter: true,
             lazy_heartbeats: true,
+            lazy_probes: true,
             eviction: EvictionConfig::default(),
         }
     }
@@ -823,6 +827,7 @@ impl Kubelet {
         }
         let delay = self.runtime.start_delay();
         let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        worker.eager_probes = !self.config.lazy_probes;
         let labels = &worker.pod.meta.labels;
         worker.crash_override = self
             .crash_faults
@@ -884,7 +889,8 @@ impl Kubelet {
                 continue;
             }
             let delay = self.runtime.start_delay();
-            let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+            let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+            worker.eager_probes = !self.config.lazy_probes;
             self.pods.insert(
                 key.clone(),
                 PodEntry {

@@ -163,6 +163,8 @@ pub struct Worker {
     pub crash_override: Option<(i32, SimDuration)>,
     /// A `memoryLeak` fault: extra memory growth per second of every run.
     pub leak_rate: i64,
+    /// Run every probe tick as an event (the cross-check of lazy probes).
+    pub eager_probes: bool,
 }
 
 impl Worker {
@@ -255,6 +257,7 @@ impl Worker {
             conditions: pod.status.conditions.clone(),
             crash_override: None,
             leak_rate: 0,
+            eager_probes: false,
             pod,
         }
     }
@@ -450,7 +453,7 @@ impl Worker {
             }
             if c.state.is_running() && c.kill.is_none() {
                 for p in &c.probes {
-                    if let Some(due) = probe_due(c, p) {
+                    if let Some(due) = probe_due(c, p, self.eager_probes) {
                         add(due.0);
                     }
                 }
@@ -560,7 +563,7 @@ impl Worker {
                 if !c.state.is_running() || c.kill.is_some() {
                     continue;
                 }
-                let Some((at, tick)) = probe_due(c, &c.probes[j]) else {
+                let Some((at, tick)) = probe_due(c, &c.probes[j], self.eager_probes) else {
                     continue;
                 };
                 if at != now {
@@ -1026,7 +1029,7 @@ fn probe_result(plan: &RunPlan, kind: ProbeKind, t: SimTime) -> bool {
 /// event), or a success that changes `lastResult`/`resultRun` toward a threshold — and the
 /// instant its result lands (a probe of a hung process fails after `timeoutSeconds`).
 /// Ticks whose success changes nothing are skipped up to the plan's next breakpoint.
-fn probe_due(c: &Ctr, p: &ProbeWorker) -> Option<(SimTime, SimTime)> {
+fn probe_due(c: &Ctr, p: &ProbeWorker, eager: bool) -> Option<(SimTime, SimTime)> {
     let plan = c.plan.as_ref()?;
     if p.on_hold {
         return None;
@@ -1057,7 +1060,7 @@ fn probe_due(c: &Ctr, p: &ProbeWorker) -> Option<(SimTime, SimTime)> {
             };
             return Some((land, tick));
         }
-        if !settled {
+        if !settled || eager {
             return Some((tick, tick));
         }
         // A success that changes nothing: skip to the first tick at or after the next

@@ -733,6 +733,7 @@ fn resolve(
         node_lease_duration_seconds: lease as u64,
         report_jitter: minor >= 34,
         lazy_heartbeats: raw.simulation.lazy_heartbeats.unwrap_or(true),
+        lazy_probes: raw.simulation.lazy_probes.unwrap_or(true),
     };
     for w in &kl.unmodelled {
         warnings.insert(format!(
@@ -793,6 +794,7 @@ fn resolve(
         ("maxEvents", max_events.to_string()),
         ("sampleInterval", sample_interval.to_string()),
         ("lazyHeartbeats", kubelet.lazy_heartbeats.to_string()),
+        ("lazyProbes", kubelet.lazy_probes.to_string()),
     ] {
         r.settings.push(Setting {
             component: "kubesim",

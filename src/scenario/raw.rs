@@ -122,6 +122,8 @@ pub struct RawSimulation {
     pub max_events: Option<u64>,
     /// Evaluate steady-state lease renewals lazily (default true; same event log either way).
     pub lazy_heartbeats: Option<bool>,
+    /// Skip steady-state probe successes that change nothing (default true; same event log).
+    pub lazy_probes: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

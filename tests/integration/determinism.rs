@@ -140,6 +140,7 @@ fn lazy_and_eager_heartbeats_give_identical_logs() {
                 },
             );
             s.kubelet.lazy_heartbeats = false;
+            s.kubelet.lazy_probes = false;
             let eager = run(
                 &s,
                 &RunOptions {

@@ -584,3 +584,32 @@ timeline:
         vec![a + 10 * S]
     );
 }
+
+/// Lazy probes (steady-state successes skipped) give the same event log as running every tick.
+#[test]
+fn lazy_and_eager_probes_give_identical_logs() {
+    let cases = [
+        probed_deployment(
+            "readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 5, failureThreshold: 3}",
+            "{name: flaky, image: \"app:probed\", readyAfter: 12s, notReady: [{after: 60s, for: 30s}, {after: 200s, for: 7s}]}",
+        ),
+        probed_deployment(
+            "livenessProbe: {tcpSocket: {port: 80}, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3}",
+            "{name: hangs, image: \"app:probed\", hangAfter: {uniform: [20s, 300s]}}",
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        let dir = scratch(&format!("lazy-probes-{i}"));
+        let p = dir.join("s.yaml");
+        std::fs::write(&p, text).unwrap();
+        let mut s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let lazy = run(&s, &RunOptions::default());
+        s.kubelet.lazy_probes = false;
+        let eager = run(&s, &RunOptions::default());
+        assert_eq!(lazy.digest, eager.digest, "case {i}");
+        assert!(
+            lazy.engine_events < eager.engine_events,
+            "case {i}: lazy runs fewer events"
+        );
+    }
+}
