@@ -86,6 +86,25 @@ pub enum Event {
         gen: u32,
         key: String,
     },
+    /// The disruption controller syncs one PodDisruptionBudget.
+    PdbSync {
+        gen: u32,
+        key: String,
+    },
+    /// `kubectl drain`: retry a denied eviction (every 5 s).
+    DrainRetry {
+        drain: usize,
+        pod: String,
+    },
+    /// `kubectl drain`: look whether an evicted pod is gone yet (every 1 s).
+    DrainPoll {
+        drain: usize,
+        pod: String,
+    },
+    /// `kubectl drain --timeout` expired.
+    DrainTimeout {
+        drain: usize,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

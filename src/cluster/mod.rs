@@ -5,6 +5,7 @@
 //! API requests; the API server's writes become watch notifications delivered through the queue
 //! after the configured propagation delay. `Cluster::handle` is the one dispatch point.
 
+pub mod drain;
 pub mod event;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ pub struct Cluster {
     pub cloud: Cloud,
     /// The scenario's Deployments (`namespace/name`), for per-workload outputs.
     pub deployment_keys: Vec<String>,
+    /// `kubectl drain` commands started by the timeline, by index.
+    drains: Vec<drain::Drain>,
 }
 
 impl Cluster {
@@ -92,6 +95,7 @@ impl Cluster {
                     _ => None,
                 })
                 .collect(),
+            drains: Vec::new(),
         };
         c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);
@@ -223,6 +227,9 @@ impl Cluster {
             Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
             }
+            Event::PdbSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_pdb_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -236,8 +243,18 @@ impl Cluster {
             | Event::DeploymentSync { .. }
             | Event::DaemonSetSync { .. }
             | Event::StatefulSetSync { .. }
+            | Event::PdbSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
+            Event::DrainRetry { drain, pod } => {
+                self.on_drain_event(ctx, drain::DrainTimer::Retry(drain, pod))
+            }
+            Event::DrainPoll { drain, pod } => {
+                self.on_drain_event(ctx, drain::DrainTimer::Poll(drain, pod))
+            }
+            Event::DrainTimeout { drain } => {
+                self.on_drain_event(ctx, drain::DrainTimer::Timeout(drain))
+            }
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
             Event::SchedulerCycle { gen } => {
                 if gen == self.scheduler.gen() {
@@ -280,6 +297,11 @@ impl Cluster {
                     "StatefulSet",
                     d.key(),
                     self.api.create_statefulset(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::PodDisruptionBudget(b) => (
+                    "PodDisruptionBudget",
+                    b.key(),
+                    self.api.create_pdb(Caller::Operator, b).map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -330,7 +352,10 @@ impl Cluster {
                 | FaultKind::ScaleDeployment { .. }
                 | FaultKind::SetImage { .. }
                 | FaultKind::DeleteObject { .. }
-                | FaultKind::RollbackDeployment { .. } => {}
+                | FaultKind::RollbackDeployment { .. }
+                | FaultKind::Cordon { .. }
+                | FaultKind::Drain { .. }
+                | FaultKind::EvictPod { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -459,7 +484,10 @@ impl Cluster {
             FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
             | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. } => {
+            | FaultKind::RollbackDeployment { .. }
+            | FaultKind::Cordon { .. }
+            | FaultKind::Drain { .. }
+            | FaultKind::EvictPod { .. } => {
                 unreachable!("actions are handled by Cluster::action")
             }
             FaultKind::ApiServerUnavailable => {
@@ -540,10 +568,34 @@ impl Cluster {
                 let res = self.rollback(deployment, *to_revision);
                 (deployment.clone(), command, res)
             }
+            FaultKind::Cordon {
+                node,
+                unschedulable,
+            } => {
+                self.cordon(ctx, node, *unschedulable);
+                return;
+            }
+            FaultKind::Drain { node, opts } => {
+                self.drain(ctx, node, opts);
+                return;
+            }
+            FaultKind::EvictPod {
+                namespace,
+                name,
+                labels,
+                grace,
+            } => {
+                self.evict(ctx, namespace, name.as_deref(), labels, *grace);
+                return;
+            }
             FaultKind::DeleteObject { kind, key, policy } => {
                 let res = match kind.as_str() {
                     "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
                     "Pod" => self.api.delete_pod(Caller::Operator, key, None),
+                    "PodDisruptionBudget" => self
+                        .api
+                        .delete_pdb(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
                     _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
                 };
                 let plain = key.trim_start_matches("rc:").to_string();

@@ -21,6 +21,8 @@ pub struct KcmCache {
     pub deployments: BTreeMap<String, Arc<Deployment>>,
     pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
     pub statefulsets: BTreeMap<String, Arc<StatefulSet>>,
+    /// PodDisruptionBudgets by `namespace/name`.
+    pub pdbs: BTreeMap<String, Arc<PodDisruptionBudget>>,
     /// Every pod controlled by a StatefulSet, by StatefulSet key.
     pub pods_by_statefulset: BTreeMap<String, BTreeSet<String>>,
     /// Every pod controlled by a DaemonSet, by DaemonSet key.
@@ -261,6 +263,14 @@ impl KcmCache {
             }
             Change::DeploymentDeleted(d) => {
                 self.deployments.remove(&d.key());
+                Previous::None
+            }
+            Change::PodDisruptionBudget(b) => {
+                self.pdbs.insert(b.key(), b.clone());
+                Previous::None
+            }
+            Change::PodDisruptionBudgetDeleted(b) => {
+                self.pdbs.remove(&b.key());
                 Previous::None
             }
         }

@@ -12,6 +12,7 @@ pub mod cloudnode;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
+pub mod disruption;
 pub mod expectations;
 pub mod garbagecollector;
 pub mod leader;
@@ -66,6 +67,7 @@ pub struct ControllerManager {
     pub statefulset: statefulset::StatefulSetController,
     pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
+    pub disruption: disruption::DisruptionController,
 }
 
 impl ControllerManager {
@@ -85,6 +87,7 @@ impl ControllerManager {
             statefulset: statefulset::StatefulSetController::new(0),
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
+            disruption: disruption::DisruptionController::new(0),
             config,
             cache: KcmCache::default(),
             elector,
@@ -176,6 +179,8 @@ impl ControllerManager {
         }
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
+        self.disruption = disruption::DisruptionController::new(gen);
+        self.disruption.start(ctx, &self.cache);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::PodGcPass { gen });
@@ -246,6 +251,10 @@ impl ControllerManager {
 
     pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.daemonset.sync(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_pdb_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.disruption.sync(ctx, api, &self.cache, key);
     }
 
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
@@ -334,6 +343,7 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.disruption.on_pod(ctx, &self.cache, p, false);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -356,6 +366,7 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.disruption.on_pod(ctx, &self.cache, p, true);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -372,6 +383,10 @@ impl ControllerManager {
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
             (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
+            (Change::PodDisruptionBudget(b), _) => {
+                self.disruption.on_pdb(ctx, &self.cache, &b.key())
+            }
+            (Change::PodDisruptionBudgetDeleted(b), _) => self.disruption.on_pdb_deleted(&b.key()),
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

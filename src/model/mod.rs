@@ -4,6 +4,8 @@
 
 pub mod duration;
 pub mod objects;
+pub mod policy;
 pub mod quantity;
 
 pub use objects::*;
+pub use policy::*;

@@ -39,6 +39,7 @@ pub enum Object {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
     PriorityClass(PriorityClass),
+    PodDisruptionBudget(PodDisruptionBudget),
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
@@ -53,6 +54,7 @@ pub const KINDS: &[&str] = &[
     "DaemonSet",
     "StatefulSet",
     "PriorityClass",
+    "PodDisruptionBudget",
     "List",
 ];
 
@@ -69,12 +71,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Node" | "Pod" | "List" | "ReplicationController" => "v1",
         "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         "PriorityClass" => "scheduling.k8s.io/v1",
+        "PodDisruptionBudget" => "policy/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass, PodDisruptionBudget and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -146,7 +149,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let spec = raw.spec.unwrap_or_default();
     let status = raw.status.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "status.", status.unmodelled());
+    if kind != "PodDisruptionBudget" {
+        reject_foreign(&spec, &kind, ctx, PDB_ONLY_FIELDS)?;
+    }
     match kind.as_str() {
+        "PodDisruptionBudget" => {
+            pod_disruption_budget(meta, spec, ctx).map(|b| vec![Object::PodDisruptionBudget(b)])
+        }
         "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
         "Pod" => {
             reject_foreign(&spec, &kind, ctx, NOT_POD_SPEC_FIELDS)?;
@@ -219,6 +228,9 @@ fn reject_foreign(
         "paused" => spec.paused.is_some(),
         "serviceName" => spec.service_name.is_some(),
         "podManagementPolicy" => spec.pod_management_policy.is_some(),
+        "minAvailable" => spec.min_available.is_some(),
+        "maxUnavailable" => spec.max_unavailable.is_some(),
+        "unhealthyPodEvictionPolicy" => spec.unhealthy_pod_eviction_policy.is_some(),
         _ => false,
     };
     for f in fields {
@@ -1280,4 +1292,121 @@ fn label_selector(
         match_labels: raw.match_labels.clone(),
         match_expressions: exprs,
     })
+}
+
+/// Fields only a PodDisruptionBudget spec has.
+const PDB_ONLY_FIELDS: &[&str] = &[
+    "minAvailable",
+    "maxUnavailable",
+    "unhealthyPodEvictionPolicy",
+];
+
+/// Fields of the spec union that a PodDisruptionBudget spec does not have.
+const NOT_PDB_SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "template",
+    "taints",
+    "unschedulable",
+    "containers",
+    "initContainers",
+    "nodeName",
+    "nodeSelector",
+    "tolerations",
+    "priority",
+    "priorityClassName",
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "overhead",
+    "schedulerName",
+    "affinity",
+    "topologySpreadConstraints",
+    "preemptionPolicy",
+    "minReadySeconds",
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+    "serviceName",
+    "podManagementPolicy",
+];
+
+/// A `policy/v1` PodDisruptionBudget, validated as `ValidatePodDisruptionBudgetSpec`:
+/// `minAvailable` and `maxUnavailable` exclusive, each a non-negative integer or a percentage
+/// of at most 100%, a valid selector, `unhealthyPodEvictionPolicy` `IfHealthyBudget` or
+/// `AlwaysAllow`. No defaults: an absent selector selects nothing.
+fn pod_disruption_budget(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<PodDisruptionBudget, InputError> {
+    reject_foreign(&spec, "PodDisruptionBudget", ctx, NOT_PDB_SPEC_FIELDS)?;
+    let name = object_name(&meta, ctx)?;
+    if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+        return Err(ctx.err("spec", "minAvailable and maxUnavailable cannot be both set"));
+    }
+    let min_available = pdb_int_or_percent(spec.min_available.take(), "spec.minAvailable", ctx)?;
+    let max_unavailable =
+        pdb_int_or_percent(spec.max_unavailable.take(), "spec.maxUnavailable", ctx)?;
+    let selector = match spec.selector.take() {
+        None => None,
+        Some(v) => {
+            let sel: RawLabelSelector = serde_yaml::from_value(v)
+                .map_err(|e| ctx.err("spec.selector", format!("not a label selector: {e}")))?;
+            Some(label_selector(&sel, ctx, "spec.selector")?)
+        }
+    };
+    const POLICIES: [&str; 2] = ["AlwaysAllow", "IfHealthyBudget"];
+    let policy = match spec.unhealthy_pod_eviction_policy.take().as_deref() {
+        None => None,
+        Some("IfHealthyBudget") => Some(UnhealthyPodEvictionPolicy::IfHealthyBudget),
+        Some("AlwaysAllow") => Some(UnhealthyPodEvictionPolicy::AlwaysAllow),
+        Some(other) => {
+            return Err(ctx
+                .err(
+                    "spec.unhealthyPodEvictionPolicy",
+                    format!("Unsupported value: {other:?}: supported values: \"AlwaysAllow\", \"IfHealthyBudget\""),
+                )
+                .suggest(other, POLICIES))
+        }
+    };
+    Ok(PodDisruptionBudget {
+        meta: object_meta(meta, name),
+        min_available,
+        max_unavailable,
+        selector,
+        unhealthy_pod_eviction_policy: policy,
+        status: PdbStatus::default(),
+    })
+}
+
+/// `ValidatePositiveIntOrPercent` + `IsNotMoreThan100Percent`.
+fn pdb_int_or_percent(
+    v: Option<RawIntOrString>,
+    field: &str,
+    ctx: &Ctx,
+) -> Result<Option<IntOrString>, InputError> {
+    match v {
+        None => Ok(None),
+        Some(RawIntOrString::Int(i)) => {
+            if i < 0 {
+                return Err(ctx.err(field, "must be greater than or equal to 0"));
+            }
+            Ok(Some(IntOrString::Int(i.min(i32::MAX as i64) as i32)))
+        }
+        Some(RawIntOrString::Str(s)) => {
+            let n = s
+                .strip_suffix('%')
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let Some(n) = n else {
+                return Err(ctx.err(
+                    field,
+                    format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+                ));
+            };
+            if n.parse::<u64>().map_or(true, |x| x > 100) {
+                return Err(ctx.err(field, "must not be greater than 100%"));
+            }
+            Ok(Some(IntOrString::Str(s)))
+        }
+    }
 }

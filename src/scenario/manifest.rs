@@ -110,6 +110,10 @@ k8s_struct! {
         // StatefulSetSpec
         pub service_name: Option<String>,
         pub pod_management_policy: Option<String>,
+        // PodDisruptionBudgetSpec (policy/v1)
+        pub min_available: Option<RawIntOrString>,
+        pub max_unavailable: Option<RawIntOrString>,
+        pub unhealthy_pod_eviction_policy: Option<String>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,

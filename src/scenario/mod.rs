@@ -5,6 +5,7 @@
 //! either line:column (found while parsing) or the field path (found while validating); paths
 //! inside a scenario are relative to the scenario file.
 
+pub mod actions;
 pub mod convert;
 pub mod error;
 pub mod flags;
@@ -47,6 +48,7 @@ pub enum Workload {
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
+    PodDisruptionBudget(PodDisruptionBudget),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +98,22 @@ pub enum FaultKind {
         deployment: String,
         to_revision: i64,
     },
+    /// An action: `kubectl cordon NODE` (`unschedulable`) or `kubectl uncordon NODE`.
+    Cordon { node: String, unschedulable: bool },
+    /// An action: `kubectl drain NODE` (cordon, then evict every pod through the Eviction API,
+    /// retrying denied evictions every 5 s, and wait for the pods to be gone).
+    Drain {
+        node: String,
+        opts: actions::DrainOptions,
+    },
+    /// An action: POST `pods/NAME/eviction` for a pod named, or for the first Running pod
+    /// whose labels contain `labels`.
+    EvictPod {
+        namespace: String,
+        name: Option<String>,
+        labels: BTreeMap<String, String>,
+        grace: Option<u64>,
+    },
 }
 
 impl FaultKind {
@@ -113,6 +131,13 @@ impl FaultKind {
             FaultKind::SetImage { .. } => "setImage",
             FaultKind::DeleteObject { .. } => "deleteObject",
             FaultKind::RollbackDeployment { .. } => "rollbackDeployment",
+            FaultKind::Cordon {
+                unschedulable: true,
+                ..
+            } => "cordon",
+            FaultKind::Cordon { .. } => "uncordon",
+            FaultKind::Drain { .. } => "drain",
+            FaultKind::EvictPod { .. } => "evictPod",
         }
     }
 
@@ -124,6 +149,9 @@ impl FaultKind {
                 | FaultKind::SetImage { .. }
                 | FaultKind::DeleteObject { .. }
                 | FaultKind::RollbackDeployment { .. }
+                | FaultKind::Cordon { .. }
+                | FaultKind::Drain { .. }
+                | FaultKind::EvictPod { .. }
         )
     }
 
@@ -141,7 +169,10 @@ impl FaultKind {
             | FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
             | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. } => &[],
+            | FaultKind::RollbackDeployment { .. }
+            | FaultKind::Cordon { .. }
+            | FaultKind::Drain { .. }
+            | FaultKind::EvictPod { .. } => &[],
         }
     }
 }
@@ -763,6 +794,11 @@ fn resolve(
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
                 Object::StatefulSet(d) => ("StatefulSet", d.key(), Workload::StatefulSet(d)),
+                Object::PodDisruptionBudget(b) => (
+                    "PodDisruptionBudget",
+                    b.key(),
+                    Workload::PodDisruptionBudget(b),
+                ),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -809,6 +845,7 @@ fn resolve(
             Workload::StatefulSet(d) => {
                 (&mut d.template.spec, format!("StatefulSet {}", d.meta.name))
             }
+            Workload::PodDisruptionBudget(_) => continue,
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -919,7 +956,11 @@ fn resolve(
         if (t.scale_deployment.is_some()
             || t.set_image.is_some()
             || t.delete_object.is_some()
-            || t.rollback_deployment.is_some())
+            || t.rollback_deployment.is_some()
+            || t.cordon.is_some()
+            || t.uncordon.is_some()
+            || t.drain.is_some()
+            || t.evict_pod.is_some())
             && t.duration.is_some()
         {
             return Err(InputError::at_path(
@@ -966,12 +1007,18 @@ fn resolve(
         }
         if let Some(a) = &t.delete_object {
             let f = format!("{path}.deleteObject");
-            let allowed = ["Deployment", "ReplicaSet", "ReplicationController", "Pod"];
+            let allowed = [
+                "Deployment",
+                "ReplicaSet",
+                "ReplicationController",
+                "Pod",
+                "PodDisruptionBudget",
+            ];
             if !allowed.contains(&a.kind.as_str()) {
                 return Err(InputError::at_path(
                     file,
                     format!("{f}.kind"),
-                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController or Pod, not {:?}", a.kind),
+                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController, Pod or PodDisruptionBudget, not {:?}", a.kind),
                 )
                 .suggest(&a.kind, allowed));
             }
@@ -1002,6 +1049,7 @@ fn resolve(
                     Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
                     Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
                     Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
+                    Workload::PodDisruptionBudget(b) => ("PodDisruptionBudget", &b.meta, b.key()),
                 };
                 if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));
@@ -1070,12 +1118,21 @@ fn resolve(
                 ),
             ));
         }
+        kinds.extend(actions::resolve(
+            t.cordon.as_ref(),
+            t.uncordon.as_ref(),
+            t.drain.as_ref(),
+            t.evict_pod.as_ref(),
+            file,
+            &path,
+            &node_names,
+        )?);
         let (kind, label) = match (kinds.pop(), kinds.is_empty()) {
             (Some(one), true) => one,
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment, setImage, rollbackDeployment or deleteObject)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, scaleDeployment, setImage, rollbackDeployment, deleteObject, cordon, uncordon, drain or evictPod)",
             )),
         };
         timeline.push(TimedFault {
@@ -1333,7 +1390,10 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::PriorityClass(c) => classes.push(c),
                 // Workload controllers' objects do not take part in a single scheduling
                 // decision; `explain` on a scenario sees the pods they create.
-                Object::Deployment(_) | Object::DaemonSet(_) | Object::StatefulSet(_) => {}
+                Object::Deployment(_)
+                | Object::DaemonSet(_)
+                | Object::StatefulSet(_)
+                | Object::PodDisruptionBudget(_) => {}
             }
         }
     }

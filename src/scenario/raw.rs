@@ -147,6 +147,10 @@ pub struct RawTimelineEntry {
     pub set_image: Option<RawSetImage>,
     pub delete_object: Option<RawDeleteObject>,
     pub rollback_deployment: Option<RawRollbackDeployment>,
+    pub cordon: Option<super::actions::RawCordon>,
+    pub uncordon: Option<super::actions::RawCordon>,
+    pub drain: Option<super::actions::RawDrain>,
+    pub evict_pod: Option<super::actions::RawEvictPod>,
 }
 
 /// `kubectl rollout undo deployment/NAME [--to-revision=N]` (0: the previous revision).

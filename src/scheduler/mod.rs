@@ -116,6 +116,8 @@ pub struct Scheduler {
     spread_index: spread_index::SpreadIndex,
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,
+    /// PodDisruptionBudgets by key, for preemption's violation counts (upstream's pdbLister).
+    pdbs: BTreeMap<String, Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
     totals: PodTotals,
@@ -161,6 +163,7 @@ impl Scheduler {
             table: ScoreTable::default(),
             spread_index: spread_index::SpreadIndex::default(),
             nominated: BTreeMap::new(),
+            pdbs: BTreeMap::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
             totals: PodTotals::default(),
@@ -390,6 +393,12 @@ impl Scheduler {
             | Change::DeploymentDeleted(_)
             | Change::DaemonSet(_)
             | Change::StatefulSet(_) => {}
+            Change::PodDisruptionBudget(b) => {
+                self.pdbs.insert(b.key(), b);
+            }
+            Change::PodDisruptionBudgetDeleted(b) => {
+                self.pdbs.remove(&b.key());
+            }
         }
     }
 

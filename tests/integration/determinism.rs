@@ -28,6 +28,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:4c0fdd93eb462710",
     ),
+    ("drain-with-pdb.yaml", "fnv1a64:646b916825b85172"),
     ("rolling-update.yaml", "fnv1a64:3b6426c627b84ec6"),
     ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),

@@ -2,6 +2,7 @@
 
 mod cli;
 mod determinism;
+mod disruption;
 mod errors;
 mod faults;
 mod fidelity;

@@ -42,6 +42,7 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
             Workload::Deployment(d) => format!("Deployment/{}", d.key()),
             Workload::DaemonSet(d) => format!("DaemonSet/{}", d.key()),
             Workload::StatefulSet(d) => format!("StatefulSet/{}", d.key()),
+            Workload::PodDisruptionBudget(b) => format!("PodDisruptionBudget/{}", b.key()),
         })
         .collect();
     assert_eq!(

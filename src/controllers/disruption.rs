@@ -1,0 +1,433 @@
+//! The disruption controller: keeps every PodDisruptionBudget's status — `currentHealthy`,
+//! `desiredHealthy`, `expectedPods`, `disruptionsAllowed`, `disruptedPods` and the
+//! `DisruptionAllowed` condition — in step with the pods it selects.
+//!
+//! Upstream: `pkg/controller/disruption/disruption.go` (`trySync`, `getExpectedPodCount`,
+//! `getExpectedScale` with the ReplicationController / ReplicaSet / Deployment / StatefulSet
+//! finders, `countHealthyPods`, `buildDisruptedPodMap`, `updatePdbStatus`, `failSafe`; pod
+//! handlers enqueue the one budget `getPdbForPod` picks). Not modelled: the stale
+//! `DisruptionTarget` cleanup worker and the generic scale subresource finder.
+//!
+//! Invariant: the status is a pure function of (budget, its pods in the cache, the owners'
+//! scale, now) — [`compute_status`] — and is written only through the API. The controller keeps
+//! an index budget → selected pods, updated per pod event in O(budgets in the namespace), so a
+//! sync touches only its own pods.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::cache::{deployment_of, KcmCache};
+use super::deployment_util::scaled_value;
+use super::replicaset::is_pod_ready;
+use crate::api::ApiServer;
+use crate::cluster::Event;
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::{Engine, Record, SimDuration, SimTime};
+
+const SOURCE: &str = "controllermanager";
+
+/// `DeletionTimeout`: how long an eviction the API approved may take to show up as a deleted
+/// (or terminating) pod before the budget counts the pod again.
+pub const DELETION_TIMEOUT: SimDuration = SimDuration::from_secs(120);
+
+pub struct DisruptionController {
+    gen: u32,
+    queued: BTreeSet<String>,
+    /// Budget key → keys of the pods its selector matches.
+    pods_by_pdb: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The result of one sync before it is written.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Computed {
+    pub status: PdbStatus,
+    /// When a `disruptedPods` entry expires, if any (the recheck queue).
+    pub recheck: Option<SimTime>,
+    /// Pods deleted-by-eviction that did not go within the timeout (`NotDeleted` events).
+    pub not_deleted: Vec<String>,
+    /// Selected pods without a controller (`UnmanagedPods` event).
+    pub unmanaged: Vec<String>,
+}
+
+impl DisruptionController {
+    pub fn new(gen: u32) -> Self {
+        DisruptionController {
+            gen,
+            queued: BTreeSet::new(),
+            pods_by_pdb: BTreeMap::new(),
+        }
+    }
+
+    /// A new term: index every cached budget and sync it.
+    pub fn start(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache) {
+        let keys: Vec<String> = cache.pdbs.keys().cloned().collect();
+        for k in keys {
+            self.reindex(cache, &k);
+            self.enqueue(ctx, &k);
+        }
+    }
+
+    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+        if self.queued.insert(key.to_string()) {
+            ctx.schedule_in(
+                SimDuration::ZERO,
+                Event::PdbSync {
+                    gen: self.gen,
+                    key: key.to_string(),
+                },
+            );
+        }
+    }
+
+    /// `enqueuePdbForRecheck`.
+    fn enqueue_at(&mut self, ctx: &mut Engine<Event>, key: &str, at: SimTime) {
+        let delay = SimDuration::from_nanos(at.as_nanos().saturating_sub(ctx.now().as_nanos()));
+        ctx.schedule_in(
+            delay,
+            Event::PdbSync {
+                gen: self.gen,
+                key: key.to_string(),
+            },
+        );
+    }
+
+    /// `addPdb` / `updatePdb`: (re)index its pods and sync it.
+    pub fn on_pdb(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, key: &str) {
+        self.reindex(cache, key);
+        self.enqueue(ctx, key);
+    }
+
+    pub fn on_pdb_deleted(&mut self, key: &str) {
+        self.pods_by_pdb.remove(key);
+    }
+
+    fn reindex(&mut self, cache: &KcmCache, key: &str) {
+        let Some(pdb) = cache.pdbs.get(key) else {
+            self.pods_by_pdb.remove(key);
+            return;
+        };
+        let prefix = format!("{}/", pdb.meta.namespace);
+        let set: BTreeSet<String> = cache
+            .pods
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(_, p)| pdb.selects(p))
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.pods_by_pdb.insert(key.to_string(), set);
+    }
+
+    /// `addPod` / `updatePod` / `deletePod`: keep the index, then enqueue the budget
+    /// `getPdbForPod` picks (the first by name; several make a `MultiplePodDisruptionBudgets`
+    /// warning on the pod).
+    pub fn on_pod(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, pod: &Pod, deleted: bool) {
+        let key = pod.key();
+        let prefix = format!("{}/", pod.meta.namespace);
+        let mut matching = Vec::new();
+        for (k, pdb) in cache
+            .pdbs
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            let selects = !deleted && pdb.selects(pod);
+            let set = self.pods_by_pdb.entry(k.clone()).or_default();
+            if selects {
+                set.insert(key.clone());
+            } else {
+                set.remove(&key);
+            }
+            if pdb.selects(pod) {
+                matching.push(pdb.clone());
+            }
+        }
+        let Some(first) = matching.first() else {
+            return;
+        };
+        if matching.len() > 1 {
+            let msg = format!(
+                "Pod {:?}/{:?} matches multiple PodDisruptionBudgets.  Chose {:?} arbitrarily.",
+                pod.meta.namespace, pod.meta.name, first.meta.name
+            );
+            ctx.record(Record {
+                t: ctx.now(),
+                reason: "MultiplePodDisruptionBudgets",
+                source: SOURCE,
+                object: format!("Pod/{key}"),
+                message: msg,
+                fields: vec![],
+            });
+        }
+        let k = first.key();
+        self.enqueue(ctx, &k);
+    }
+
+    /// `sync` → `trySync`, or `failSafe` when the expected count cannot be computed.
+    pub fn sync(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        key: &str,
+    ) {
+        self.queued.remove(key);
+        let Some(pdb) = cache.pdbs.get(key).cloned() else {
+            return;
+        };
+        let pods: Vec<Arc<Pod>> = self
+            .pods_by_pdb
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| cache.pods.get(k).cloned())
+            .collect();
+        let object = format!("PodDisruptionBudget/{key}");
+        if pods.is_empty() {
+            self.event(ctx, &object, "NoPods", "No matching pods found".into());
+        }
+        let now = ctx.now();
+        match compute_status(
+            &pdb,
+            &pods,
+            |r| controller_scale(cache, &pdb.meta.namespace, r),
+            now,
+        ) {
+            Ok(c) => {
+                if !c.unmanaged.is_empty() {
+                    self.event(ctx, &object, "UnmanagedPods", unmanaged_message(&pdb));
+                }
+                for p in &c.not_deleted {
+                    let msg = format!(
+                        // Upstream prints the namespace twice (sic).
+                        "Pod was expected by PDB {}/{} to be deleted but it wasn't",
+                        pdb.meta.namespace, pdb.meta.namespace
+                    );
+                    let obj = format!("Pod/{}/{p}", pdb.meta.namespace);
+                    self.event(ctx, &obj, "NotDeleted", msg);
+                }
+                let ok = api
+                    .update_pdb_status(Caller::ControllerManager, key, c.status)
+                    .is_ok();
+                if let (true, Some(at)) = (ok, c.recheck) {
+                    self.enqueue_at(ctx, key, at);
+                }
+            }
+            Err(e) => {
+                self.event(
+                    ctx,
+                    &object,
+                    "CalculateExpectedPodCountFailed",
+                    format!("Failed to calculate the number of expected pods: {e}"),
+                );
+                let _ = api.update_pdb_status(Caller::ControllerManager, key, fail_safe(&pdb, &e));
+            }
+        }
+    }
+
+    fn event(&self, ctx: &mut Engine<Event>, object: &str, reason: &'static str, message: String) {
+        ctx.record(Record {
+            t: ctx.now(),
+            reason,
+            source: SOURCE,
+            object: object.to_string(),
+            message,
+            fields: vec![],
+        });
+    }
+}
+
+fn unmanaged_message(pdb: &PodDisruptionBudget) -> String {
+    format!(
+        "Pods selected by this PodDisruptionBudget (selector: {}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set \".spec.minAvailable\" field of the PDB to an integer value.",
+        selector_text(pdb.selector.as_ref())
+    )
+}
+
+/// A selector as Go's `%v` of `*metav1.LabelSelector` would print its labels (abridged to the
+/// match labels, `k=v` joined by commas).
+fn selector_text(s: Option<&LabelSelector>) -> String {
+    s.map(|s| {
+        s.match_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+    .unwrap_or_default()
+}
+
+/// A pod's controller as the finders see it.
+pub struct ControllerRef<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+}
+
+/// The finders of `getExpectedScale`: (identity, scale) of the workload that owns a pod's
+/// controller — a ReplicationController, a ReplicaSet not owned by a Deployment, the
+/// Deployment owning a ReplicaSet, or a StatefulSet. None: no finder knows it.
+fn controller_scale(cache: &KcmCache, ns: &str, r: ControllerRef) -> Option<(String, i32)> {
+    match r.kind {
+        "ReplicationController" => {
+            let key = ReplicaSetKind::ReplicationController.key(ns, r.name);
+            cache.replicasets.get(&key).map(|x| (key, x.replicas))
+        }
+        "ReplicaSet" => {
+            let rs = cache.replicasets.get(&pod_key(ns, r.name))?;
+            match deployment_of(rs) {
+                None => Some((rs.key(), rs.replicas)),
+                Some(d) => cache
+                    .deployments
+                    .get(&d)
+                    .map(|x| (format!("Deployment/{d}"), x.replicas)),
+            }
+        }
+        "StatefulSet" => {
+            let key = pod_key(ns, r.name);
+            cache
+                .statefulsets
+                .get(&key)
+                .map(|x| (format!("StatefulSet/{key}"), x.replicas))
+        }
+        _ => None,
+    }
+}
+
+/// `trySync` without the writes: the budget's new status from its pods at `now`. `scale_of`
+/// is the finders (None: unknown controller, an error as upstream's "found no controllers").
+pub fn compute_status(
+    pdb: &PodDisruptionBudget,
+    pods: &[Arc<Pod>],
+    scale_of: impl Fn(ControllerRef) -> Option<(String, i32)>,
+    now: SimTime,
+) -> Result<Computed, String> {
+    let (expected, desired, unmanaged) = expected_pod_count(pdb, pods, &scale_of)?;
+    let (disrupted, recheck, not_deleted) = build_disrupted_pod_map(pods, pdb, now);
+    let current = count_healthy_pods(pods, &disrupted, now);
+    let mut allowed = current - desired;
+    if expected <= 0 || allowed <= 0 {
+        allowed = 0;
+    }
+    let mut status = PdbStatus {
+        observed_generation: pdb.meta.generation,
+        disrupted_pods: disrupted,
+        disruptions_allowed: allowed,
+        current_healthy: current,
+        desired_healthy: desired,
+        expected_pods: expected,
+        condition: None,
+    };
+    status.condition = Some(disruption_allowed_condition(&status));
+    Ok(Computed {
+        status,
+        recheck,
+        not_deleted,
+        unmanaged,
+    })
+}
+
+/// `getExpectedPodCount`: (expectedCount, desiredHealthy, unmanaged pods).
+fn expected_pod_count(
+    pdb: &PodDisruptionBudget,
+    pods: &[Arc<Pod>],
+    scale_of: &impl Fn(ControllerRef) -> Option<(String, i32)>,
+) -> Result<(i32, i32, Vec<String>), String> {
+    if let Some(mu) = &pdb.max_unavailable {
+        let (expected, unmanaged) = expected_scale(pods, scale_of)?;
+        let max_unavailable = scaled_value(mu, expected, true)?;
+        return Ok((expected, (expected - max_unavailable).max(0), unmanaged));
+    }
+    match &pdb.min_available {
+        Some(IntOrString::Int(n)) => Ok((pods.len() as i32, *n, vec![])),
+        Some(ma @ IntOrString::Str(_)) => {
+            let (expected, unmanaged) = expected_scale(pods, scale_of)?;
+            Ok((expected, scaled_value(ma, expected, true)?, unmanaged))
+        }
+        None => Ok((0, 0, vec![])),
+    }
+}
+
+/// `getExpectedScale`: the sum of the scales of the distinct controllers of the pods.
+fn expected_scale(
+    pods: &[Arc<Pod>],
+    scale_of: &impl Fn(ControllerRef) -> Option<(String, i32)>,
+) -> Result<(i32, Vec<String>), String> {
+    let mut scales: BTreeMap<String, i32> = BTreeMap::new();
+    let mut unmanaged = Vec::new();
+    for p in pods {
+        let Some(c) = p.meta.controller_ref() else {
+            unmanaged.push(p.meta.name.clone());
+            continue;
+        };
+        let r = ControllerRef {
+            kind: &c.kind,
+            name: &c.name,
+        };
+        match scale_of(r) {
+            Some((id, n)) => {
+                scales.insert(id, n);
+            }
+            None => return Err(format!("found no controllers for pod {:?}", p.meta.name)),
+        }
+    }
+    Ok((scales.values().sum(), unmanaged))
+}
+
+/// `buildDisruptedPodMap`: entries of pods that are not yet terminating and whose timeout has
+/// not passed. Upstream drops an entry whose deadline is strictly before now; here a deadline
+/// equal to now is dropped too, since the simulated clock would otherwise recheck at the same
+/// instant forever.
+fn build_disrupted_pod_map(
+    pods: &[Arc<Pod>],
+    pdb: &PodDisruptionBudget,
+    now: SimTime,
+) -> (BTreeMap<String, SimTime>, Option<SimTime>, Vec<String>) {
+    let mut result = BTreeMap::new();
+    let mut recheck: Option<SimTime> = None;
+    let mut not_deleted = Vec::new();
+    for p in pods {
+        if p.is_terminating() {
+            continue;
+        }
+        let Some(&t) = pdb.status.disrupted_pods.get(&p.meta.name) else {
+            continue;
+        };
+        let expected = t + DELETION_TIMEOUT;
+        if expected <= now {
+            not_deleted.push(p.meta.name.clone());
+        } else {
+            recheck = Some(recheck.map_or(expected, |r| r.min(expected)));
+            result.insert(p.meta.name.clone(), t);
+        }
+    }
+    (result, recheck, not_deleted)
+}
+
+/// `countHealthyPods`: Ready pods that are neither terminating nor about to be evicted.
+fn count_healthy_pods(
+    pods: &[Arc<Pod>],
+    disrupted: &BTreeMap<String, SimTime>,
+    now: SimTime,
+) -> i32 {
+    pods.iter()
+        .filter(|p| !p.is_terminating())
+        .filter(|p| {
+            disrupted
+                .get(&p.meta.name)
+                .is_none_or(|t| *t + DELETION_TIMEOUT <= now)
+        })
+        .filter(|p| is_pod_ready(p))
+        .count() as i32
+}
+
+/// `failSafe`: disruptionsAllowed 0 and a False `SyncFailed` condition carrying the error.
+fn fail_safe(pdb: &PodDisruptionBudget, err: &str) -> PdbStatus {
+    let mut s = pdb.status.clone();
+    s.disruptions_allowed = 0;
+    s.condition = Some(PdbCondition {
+        status: false,
+        reason: REASON_SYNC_FAILED.into(),
+        message: err.to_string(),
+        observed_generation: s.observed_generation,
+    });
+    s
+}

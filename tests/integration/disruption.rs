@@ -1,0 +1,254 @@
+//! PodDisruptionBudgets end to end: the disruption controller's status, the Eviction API's
+//! allow/deny answers (the e2e table of `test/e2e/apps/disruption.go`, restated in
+//! ../shared/data/k8s-upstream-behaviour/node_failure_scenarios.yaml `pdb-eviction-api`), and
+//! `kubectl drain` through budgets.
+
+use kubesim::api::EVICTION_DENIED_MESSAGE;
+use kubesim::run::{run, RunOptions, RunOutput};
+use kubesim::scenario;
+
+use crate::support::*;
+
+/// 3 nodes, like the e2e suite's small clusters (fewer nodes than the ReplicaSet's 10 pods,
+/// so "exclusive" pods — one host port each — cannot all run).
+const CLUSTER: &str = "name: pdb
+seed: 9
+duration: 40s
+cluster:
+  nodePools:
+  - name: n
+    count: 3
+    capacity: {cpu: \"16\", memory: 64Gi, pods: \"110\"}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+workloads:
+";
+
+/// `createPodsOrDie`: bare pods labelled foo=bar.
+fn bare_pods(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "- {{apiVersion: v1, kind: Pod, metadata: {{name: pod-{i}, labels: {{foo: bar}}}}, spec: {{containers: [{{name: c, image: busybox}}]}}}}\n"
+            )
+        })
+        .collect()
+}
+
+/// `createReplicaSetOrDie`: a ReplicaSet of `size` pods labelled foo=bar; `exclusive` pods
+/// claim host port 5555, so at most one runs per node.
+fn replica_set(size: u32, exclusive: bool) -> String {
+    let ports = if exclusive {
+        ", ports: [{containerPort: 5555, hostPort: 5555}]"
+    } else {
+        ""
+    };
+    format!(
+        "- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {{name: rs}}
+  spec:
+    replicas: {size}
+    selector: {{matchLabels: {{foo: bar}}}}
+    template:
+      metadata: {{labels: {{foo: bar}}}}
+      spec: {{containers: [{{name: c, image: busybox{ports}}}]}}
+"
+    )
+}
+
+fn pdb(field: &str, value: &str) -> String {
+    format!(
+        "- apiVersion: policy/v1
+  kind: PodDisruptionBudget
+  metadata: {{name: foo}}
+  spec:
+    {field}: {value}
+    selector: {{matchLabels: {{foo: bar}}}}
+"
+    )
+}
+
+/// Runs a case: at 30 s (pods Running, budget processed) evict the first Running pod
+/// labelled foo=bar, as the e2e test does after `waitForPdbToBeProcessed`.
+fn eviction_case(name: &str, workloads: &str) -> RunOutput {
+    let text =
+        format!("{CLUSTER}{workloads}timeline:\n- at: 30s\n  evictPod: {{labels: {{foo: bar}}}}\n");
+    let dir = scratch(name);
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, text).unwrap();
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    run(
+        &s,
+        &RunOptions {
+            check_invariants: true,
+            ..Default::default()
+        },
+    )
+}
+
+/// The eviction's answer: Ok(()) when allowed, Err(message) when refused.
+fn answer(out: &RunOutput) -> Result<(), String> {
+    let r = out
+        .records
+        .iter()
+        .find(|r| r.message.starts_with("POST pods/"))
+        .expect("the eviction was sent");
+    match r.reason {
+        "ActionApplied" => Ok(()),
+        _ => Err(r.message.clone()),
+    }
+}
+
+fn assert_denied(out: &RunOutput) {
+    let msg = answer(out).expect_err("the eviction should be denied");
+    assert!(
+        msg.ends_with(&format!(": {EVICTION_DENIED_MESSAGE}")),
+        "unexpected denial text: {msg}"
+    );
+    assert_eq!(
+        EVICTION_DENIED_MESSAGE,
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+}
+
+#[test]
+fn evictions_no_pdb_should_allow_an_eviction() {
+    let out = eviction_case("no-pdb", &bare_pods(1));
+    assert_eq!(answer(&out), Ok(()));
+}
+
+#[test]
+fn evictions_too_few_pods_absolute_should_not_allow_an_eviction() {
+    let w = format!("{}{}", bare_pods(2), pdb("minAvailable", "2"));
+    assert_denied(&eviction_case("too-few-absolute", &w));
+}
+
+#[test]
+fn evictions_enough_pods_absolute_should_allow_an_eviction() {
+    let w = format!("{}{}", bare_pods(3), pdb("minAvailable", "2"));
+    assert_eq!(answer(&eviction_case("enough-absolute", &w)), Ok(()));
+}
+
+#[test]
+fn evictions_enough_pods_replicaset_percentage_should_allow_an_eviction() {
+    let w = format!(
+        "{}{}",
+        replica_set(10, false),
+        pdb("minAvailable", "\"90%\"")
+    );
+    assert_eq!(answer(&eviction_case("enough-rs-pct", &w)), Ok(()));
+}
+
+#[test]
+fn evictions_too_few_pods_replicaset_percentage_should_not_allow_an_eviction() {
+    let w = format!(
+        "{}{}",
+        replica_set(10, true),
+        pdb("minAvailable", "\"90%\"")
+    );
+    assert_denied(&eviction_case("too-few-rs-pct", &w));
+}
+
+#[test]
+fn evictions_maxunavailable_allow_single_eviction_percentage_should_allow_an_eviction() {
+    let w = format!(
+        "{}{}",
+        replica_set(10, false),
+        pdb("maxUnavailable", "\"10%\"")
+    );
+    assert_eq!(answer(&eviction_case("maxunavail-pct", &w)), Ok(()));
+}
+
+#[test]
+fn evictions_maxunavailable_deny_evictions_integer_should_not_allow_an_eviction() {
+    let w = format!("{}{}", replica_set(10, true), pdb("maxUnavailable", "1"));
+    assert_denied(&eviction_case("maxunavail-int", &w));
+}
+
+/// Drives a cluster step by step (to read API objects at chosen instants).
+struct Stepper {
+    engine: kubesim::sim::Engine<kubesim::cluster::Event>,
+    c: kubesim::cluster::Cluster,
+}
+
+impl Stepper {
+    fn new(s: &scenario::Scenario) -> Stepper {
+        let mut engine = kubesim::sim::Engine::new(
+            kubesim::sim::Limits {
+                end: kubesim::sim::SimTime::ZERO + s.duration,
+                max_events: 10_000_000,
+            },
+            None,
+        );
+        let c = kubesim::cluster::Cluster::build(s, &mut engine);
+        Stepper { engine, c }
+    }
+    fn to(&mut self, secs: u64) -> &kubesim::cluster::Cluster {
+        let c = &mut self.c;
+        self.engine
+            .run_until(kubesim::sim::SimTime::from_secs(secs), |ctx, ev| {
+                c.handle(ctx, ev)
+            });
+        &self.c
+    }
+}
+
+/// After an allowed eviction the budget's status shows it (checkAndDecrement, then the
+/// controller recounting without the terminating pod): 10 Ready of scale 10 with
+/// maxUnavailable 10% → desiredHealthy 9, disruptionsAllowed 1 → 0 once one pod is evicted,
+/// and a second eviction at the same instant is refused.
+#[test]
+fn eviction_takes_the_budgets_one_disruption() {
+    let w = format!(
+        "{}{}",
+        replica_set(10, false),
+        pdb("maxUnavailable", "\"10%\"")
+    );
+    let text = format!(
+        "{CLUSTER}{w}timeline:\n- at: 30s\n  evictPod: {{labels: {{foo: bar}}}}\n- at: 30s\n  evictPod: {{labels: {{foo: bar}}}}\n"
+    );
+    let dir = scratch("pdb-status");
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, &text).unwrap();
+    let s = scenario::load(&p, &[]).unwrap();
+    let mut st = Stepper::new(&s);
+    let b = st.to(29).api.pdbs()["default/foo"].clone();
+    let counts = |b: &kubesim::model::PodDisruptionBudget| {
+        (
+            b.status.expected_pods,
+            b.status.desired_healthy,
+            b.status.current_healthy,
+            b.status.disruptions_allowed,
+        )
+    };
+    assert_eq!(counts(&b), (10, 9, 10, 1));
+    assert_eq!(b.status.observed_generation, b.meta.generation);
+    let b = st.to(30).api.pdbs()["default/foo"].clone();
+    assert_eq!(counts(&b), (10, 9, 9, 0));
+    // The evicted pod is already deleted (its kubelet stops it at once), so the controller's
+    // buildDisruptedPodMap has dropped it from disruptedPods again.
+    assert!(b.status.disrupted_pods.is_empty());
+    let c = b.status.condition.as_ref().unwrap();
+    assert_eq!((c.status, c.reason.as_str()), (false, "InsufficientPods"));
+    // The replacement is Ready at 32 s: one disruption allowed again.
+    let b = st.to(33).api.pdbs()["default/foo"].clone();
+    assert_eq!(counts(&b), (10, 9, 10, 1));
+    let out = run(&s, &RunOptions::default());
+    let answers: Vec<&str> = out
+        .records
+        .iter()
+        .filter(|r| r.message.starts_with("POST pods/"))
+        .map(|r| r.reason)
+        .collect();
+    assert_eq!(answers, vec!["ActionApplied", "ActionFailed"]);
+}
+
+/// The bundled drain scenario passes its own timed expectations (evictions at 60, 70, 80 s).
+#[test]
+fn drain_with_pdb_proceeds_one_pod_at_a_time() {
+    let out = run_with(&root().join("scenarios/drain-with-pdb.yaml"), &[], None);
+    assert!(out.expectations_passed());
+    let evictions = event_times(&out, "Evicting", "Pod/default/web-", "evicting pod");
+    assert_eq!(evictions, vec![60 * S, 70 * S, 80 * S]);
+}
