@@ -431,3 +431,174 @@ fn fail_safe(pdb: &PodDisruptionBudget, err: &str) -> PdbStatus {
     });
     s
 }
+
+/// Ports of upstream `pkg/controller/disruption/disruption_test.go` cases (pods from
+/// `newPod` are Ready; `VerifyPdbStatus(disruptionsAllowed, currentHealthy, desiredHealthy,
+/// expectedPods)`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget_min(v: IntOrString) -> PodDisruptionBudget {
+        let mut b = PodDisruptionBudget::default();
+        b.meta.name = "foo".into();
+        b.meta.namespace = "default".into();
+        b.meta.generation = 1;
+        b.min_available = Some(v);
+        b
+    }
+
+    fn new_pod(name: &str, owner: (&str, &str), ready: bool) -> Arc<Pod> {
+        let mut p = Pod::default();
+        p.meta.name = name.into();
+        p.meta.namespace = "default".into();
+        p.meta.owner_references.push(OwnerRef {
+            kind: owner.0.into(),
+            name: owner.1.into(),
+            controller: true,
+        });
+        if ready {
+            p.set_condition(
+                PodConditionType::Ready,
+                ConditionStatus::True,
+                "",
+                SimTime::ZERO,
+            );
+        }
+        Arc::new(p)
+    }
+
+    fn verify(c: &Computed) -> (i32, i32, i32, i32) {
+        let s = &c.status;
+        (
+            s.disruptions_allowed,
+            s.current_healthy,
+            s.desired_healthy,
+            s.expected_pods,
+        )
+    }
+
+    fn scale(kind: &'static str, n: i32) -> impl Fn(ControllerRef) -> Option<(String, i32)> {
+        move |r: ControllerRef| (r.kind == kind).then(|| (format!("{kind}/{}", r.name), n))
+    }
+
+    #[test]
+    fn test_stateful_set_controller() {
+        // 34% of 3 rounds up to 2.
+        let b = budget_min(IntOrString::Str("34%".into()));
+        let mut pods = Vec::new();
+        for i in 0..3 {
+            pods.push(new_pod(
+                &format!("foobar {i}"),
+                ("StatefulSet", "foo"),
+                true,
+            ));
+            let c = compute_status(&b, &pods, scale("StatefulSet", 3), SimTime::ZERO).unwrap();
+            if i < 2 {
+                assert_eq!(verify(&c), (0, i + 1, 2, 3));
+            } else {
+                assert_eq!(verify(&c), (1, 3, 2, 3));
+            }
+        }
+    }
+
+    #[test]
+    fn test_two_controllers_replication_controller_part() {
+        // 28% of 11 rounds up to 4; the first 7 pods are not Ready.
+        let b = budget_min(IntOrString::Str("28%".into()));
+        let mut pods = Vec::new();
+        for i in 0..10 {
+            pods.push(new_pod(
+                &format!("quux {i}"),
+                ("ReplicationController", "foobar"),
+                i >= 7,
+            ));
+            let c = compute_status(&b, &pods, scale("ReplicationController", 11), SimTime::ZERO)
+                .unwrap();
+            if i < 7 {
+                assert_eq!(verify(&c), (0, 0, 4, 11));
+            } else {
+                assert_eq!(verify(&c), (0, i - 6, 4, 11));
+            }
+        }
+    }
+
+    // TestReplicationController: 67% of 3 rounds up to 3, so three Ready pods allow nothing.
+    #[test]
+    fn test_replication_controller() {
+        let b = budget_min(IntOrString::Str("67%".into()));
+        let mut pods = Vec::new();
+        for i in 0..3 {
+            pods.push(new_pod(
+                &format!("foobar {i}"),
+                ("ReplicationController", "foobar"),
+                true,
+            ));
+            let c = compute_status(&b, &pods, scale("ReplicationController", 3), SimTime::ZERO)
+                .unwrap();
+            assert_eq!(verify(&c), (0, i + 1, 3, 3));
+        }
+    }
+
+    // An integer minAvailable counts the selected pods themselves, controller or not.
+    #[test]
+    fn integer_min_available_counts_pods() {
+        let b = budget_min(IntOrString::Int(2));
+        let pods: Vec<_> = (0..3)
+            .map(|i| new_pod(&format!("p{i}"), ("DaemonSet", "ds"), true))
+            .collect();
+        let c = compute_status(&b, &pods, |_| None, SimTime::ZERO).unwrap();
+        assert_eq!(verify(&c), (1, 3, 2, 3));
+        let c = &c.status.condition.unwrap();
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (true, REASON_SUFFICIENT_PODS)
+        );
+    }
+
+    // getExpectedScale: a pod whose controller no finder knows is an error (failSafe).
+    #[test]
+    fn unknown_controller_fails_safe() {
+        let b = budget_min(IntOrString::Str("50%".into()));
+        let pods = vec![new_pod("p", ("DaemonSet", "ds"), true)];
+        let e = compute_status(&b, &pods, |_| None, SimTime::ZERO).unwrap_err();
+        assert_eq!(e, "found no controllers for pod \"p\"");
+        let s = fail_safe(&b, &e);
+        assert_eq!(s.disruptions_allowed, 0);
+        assert_eq!(s.condition.unwrap().reason, REASON_SYNC_FAILED);
+    }
+
+    // buildDisruptedPodMap / countHealthyPods: a pod the Eviction API approved is not healthy
+    // until DeletionTimeout (2 min) passes; then it counts again (NotDeleted event).
+    #[test]
+    fn disrupted_pods_expire_after_the_deletion_timeout() {
+        let mut b = budget_min(IntOrString::Int(1));
+        b.status
+            .disrupted_pods
+            .insert("p0".into(), SimTime::from_secs(10));
+        let pods: Vec<_> = (0..2)
+            .map(|i| new_pod(&format!("p{i}"), ("ReplicaSet", "rs"), true))
+            .collect();
+        let c = compute_status(&b, &pods, |_| None, SimTime::from_secs(20)).unwrap();
+        assert_eq!(verify(&c), (0, 1, 1, 2));
+        assert_eq!(c.recheck, Some(SimTime::from_secs(130)));
+        let c = compute_status(&b, &pods, |_| None, SimTime::from_secs(130)).unwrap();
+        assert_eq!(verify(&c), (1, 2, 1, 2));
+        assert_eq!(c.not_deleted, vec!["p0".to_string()]);
+        assert!(c.status.disrupted_pods.is_empty());
+    }
+
+    // maxUnavailable: desiredHealthy = expected - scaled(maxUnavailable, rounded up), not < 0.
+    #[test]
+    fn max_unavailable_percentage_rounds_up() {
+        let mut b = budget_min(IntOrString::Int(0));
+        b.min_available = None;
+        b.max_unavailable = Some(IntOrString::Str("25%".into()));
+        let pods: Vec<_> = (0..5)
+            .map(|i| new_pod(&format!("p{i}"), ("ReplicaSet", "rs"), true))
+            .collect();
+        // 25% of 5 = 1.25 → 2 unavailable allowed → desired 3.
+        let c = compute_status(&b, &pods, scale("ReplicaSet", 5), SimTime::ZERO).unwrap();
+        assert_eq!(verify(&c), (2, 5, 3, 5));
+    }
+}
