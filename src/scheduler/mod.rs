@@ -118,6 +118,7 @@ pub struct Scheduler {
     nominated: BTreeMap<String, String>,
     /// PodDisruptionBudgets by key, for preemption's violation counts (upstream's pdbLister).
     pdbs: BTreeMap<String, Arc<crate::model::PodDisruptionBudget>>,
+    pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
     totals: PodTotals,
@@ -164,6 +165,7 @@ impl Scheduler {
             spread_index: spread_index::SpreadIndex::default(),
             nominated: BTreeMap::new(),
             pdbs: BTreeMap::new(),
+            pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
             totals: PodTotals::default(),
@@ -395,9 +397,11 @@ impl Scheduler {
             | Change::StatefulSet(_) => {}
             Change::PodDisruptionBudget(b) => {
                 self.pdbs.insert(b.key(), b);
+                self.pdb_list = self.pdbs.values().cloned().collect();
             }
             Change::PodDisruptionBudgetDeleted(b) => {
                 self.pdbs.remove(&b.key());
+                self.pdb_list = self.pdbs.values().cloned().collect();
             }
         }
     }
@@ -872,6 +876,7 @@ impl Scheduler {
                         &state,
                         &nodes,
                         &potential,
+                        &self.pdb_list,
                         &mut self.preempt_rng,
                     );
                     preemption = preemption::pick_one(&cands).map(|c| {
