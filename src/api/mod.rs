@@ -13,7 +13,10 @@ use crate::model::*;
 use crate::network::{Caller, Network};
 use crate::sim::{Record, SimDuration, SimTime};
 
+mod namespace;
 mod policy;
+pub use namespace::{NAMESPACE_FINALIZER, SYSTEM_NAMESPACES};
+mod service;
 pub use policy::{EVICTION_DENIED_MESSAGE, MAX_DISRUPTED_POD_SIZE};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +71,12 @@ pub enum Change {
     StatefulSet(Arc<StatefulSet>),
     PodDisruptionBudget(Arc<PodDisruptionBudget>),
     PodDisruptionBudgetDeleted(Arc<PodDisruptionBudget>),
+    Service(Arc<Service>),
+    ServiceDeleted(Arc<Service>),
+    Namespace(Arc<Namespace>),
+    NamespaceDeleted(Arc<Namespace>),
+    NamespacedObject(Arc<NamespacedObject>),
+    NamespacedObjectDeleted(Arc<NamespacedObject>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -103,6 +112,8 @@ pub struct ApiServer {
     daemonsets: BTreeMap<String, Arc<DaemonSet>>,
     statefulsets: BTreeMap<String, Arc<StatefulSet>>,
     pdbs: BTreeMap<String, Arc<PodDisruptionBudget>>,
+    svc: service::ServiceStore,
+    ns: namespace::NamespaceStore,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -169,6 +180,8 @@ impl ApiServer {
             daemonsets: BTreeMap::new(),
             statefulsets: BTreeMap::new(),
             pdbs: BTreeMap::new(),
+            svc: service::ServiceStore::default(),
+            ns: namespace::NamespaceStore::default(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -563,6 +576,7 @@ impl ApiServer {
         if self.pods.contains_key(&key) {
             return Err(ApiError::AlreadyExists(format!("Pod/{key}")));
         }
+        self.admit_namespace(&pod.meta.namespace)?;
         add_default_tolerations(
             &mut pod.spec,
             self.config.default_not_ready_toleration,

@@ -105,6 +105,16 @@ pub enum Event {
     DrainTimeout {
         drain: usize,
     },
+    /// The EndpointSlice controller syncs one Service's slices.
+    EndpointSliceSync {
+        gen: u32,
+        key: String,
+    },
+    /// The namespace controller syncs one Namespace.
+    NamespaceSync {
+        gen: u32,
+        name: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

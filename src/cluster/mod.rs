@@ -75,6 +75,7 @@ impl Cluster {
                 s.seed,
             ));
         }
+        create_namespaces(&mut api, &s.workloads);
         let mut c = Cluster {
             api,
             kubelets,
@@ -227,6 +228,12 @@ impl Cluster {
             Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
             }
+            Event::EndpointSliceSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_endpointslice_sync(ctx, &mut self.api, &key)
+            }
+            Event::NamespaceSync { gen, name } if gen == kcm_gen => {
+                self.kcm.on_namespace_sync(ctx, &mut self.api, &name)
+            }
             Event::PdbSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_pdb_sync(ctx, &mut self.api, &key)
             }
@@ -244,6 +251,8 @@ impl Cluster {
             | Event::DaemonSetSync { .. }
             | Event::StatefulSetSync { .. }
             | Event::PdbSync { .. }
+            | Event::NamespaceSync { .. }
+            | Event::EndpointSliceSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::DrainRetry { drain, pod } => {
@@ -271,7 +280,10 @@ impl Cluster {
     }
 
     fn apply_workloads(&mut self, ctx: &mut Engine<Event>) {
-        for w in std::mem::take(&mut self.workloads) {
+        // Namespaces first, as `kubectl apply` of a directory orders them.
+        let mut ws = std::mem::take(&mut self.workloads);
+        ws.sort_by_key(|w| !matches!(w, Workload::Namespace(_)));
+        for w in ws {
             let (kind, key, res) = match w {
                 Workload::Pod(p) => (
                     "Pod",
@@ -302,6 +314,27 @@ impl Cluster {
                     "PodDisruptionBudget",
                     b.key(),
                     self.api.create_pdb(Caller::Operator, b).map(|_| ()),
+                ),
+                Workload::Service(x) => (
+                    "Service",
+                    x.key(),
+                    self.api.create_service(Caller::Operator, x).map(|_| ()),
+                ),
+                Workload::Namespace(x) => (
+                    "Namespace",
+                    x.meta.name.clone(),
+                    self.api.create_namespace(Caller::Operator, x).map(|_| ()),
+                ),
+                Workload::NamespacedObject(x) => (
+                    if x.kind == "Secret" {
+                        "Secret"
+                    } else {
+                        "ServiceAccount"
+                    },
+                    pod_key_of(&x.meta.namespace, &x.meta.name),
+                    self.api
+                        .create_namespaced_object(Caller::Operator, x)
+                        .map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -596,10 +629,26 @@ impl Cluster {
                         .api
                         .delete_pdb(Caller::Operator, key)
                         .map(|_| crate::api::Deletion::Removed),
+                    "Service" => self
+                        .api
+                        .delete_service(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
+                    "Namespace" => self.api.delete_namespace(Caller::Operator, key),
+                    "ServiceAccount" | "Secret" => self
+                        .api
+                        .delete_namespaced_object(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
                     _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
                 };
-                let plain = key.trim_start_matches("rc:").to_string();
-                let name = plain.split_once('/').map_or("", |x| x.1).to_string();
+                // Keys: `ns/name`, `rc:ns/name`, `Kind:ns/name`, or a Namespace's bare name.
+                let plain = key
+                    .split_once(':')
+                    .map_or(key.as_str(), |x| x.1)
+                    .to_string();
+                let name = plain
+                    .split_once('/')
+                    .map_or(plain.as_str(), |x| x.1)
+                    .to_string();
                 let command = format!(
                     "kubectl delete {}/{name} --cascade={}",
                     kind.to_lowercase(),
@@ -726,6 +775,39 @@ impl Cluster {
                 self.kubelets[i].start(ctx, &mut self.api);
             }
         }
+    }
+}
+
+/// The namespaces that exist at t = 0: the system ones, and every namespace a workload uses
+/// that no Namespace manifest declares (those are created with the workloads, first).
+fn create_namespaces(api: &mut ApiServer, workloads: &[Workload]) {
+    let mut names: std::collections::BTreeSet<String> = crate::api::SYSTEM_NAMESPACES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut declared = std::collections::BTreeSet::new();
+    for w in workloads {
+        let ns = match w {
+            Workload::Pod(x) => &x.meta.namespace,
+            Workload::ReplicaSet(x) => &x.meta.namespace,
+            Workload::Deployment(x) => &x.meta.namespace,
+            Workload::DaemonSet(x) => &x.meta.namespace,
+            Workload::StatefulSet(x) => &x.meta.namespace,
+            Workload::PodDisruptionBudget(x) => &x.meta.namespace,
+            Workload::Service(x) => &x.meta.namespace,
+            Workload::NamespacedObject(x) => &x.meta.namespace,
+            Workload::Namespace(x) => {
+                declared.insert(x.meta.name.clone());
+                continue;
+            }
+        };
+        names.insert(ns.clone());
+    }
+    for n in names.difference(&declared) {
+        let mut ns = crate::model::Namespace::default();
+        ns.meta.name = n.clone();
+        api.create_namespace(Caller::Operator, ns)
+            .expect("names are unique");
     }
 }
 

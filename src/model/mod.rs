@@ -6,6 +6,8 @@ pub mod duration;
 pub mod objects;
 pub mod policy;
 pub mod quantity;
+pub mod service;
 
 pub use objects::*;
 pub use policy::*;
+pub use service::*;

@@ -49,6 +49,10 @@ pub enum Workload {
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
     PodDisruptionBudget(PodDisruptionBudget),
+    Service(Service),
+    Namespace(Namespace),
+    /// A ServiceAccount or a Secret.
+    NamespacedObject(NamespacedObject),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -799,6 +803,20 @@ fn resolve(
                     b.key(),
                     Workload::PodDisruptionBudget(b),
                 ),
+                Object::Service(x) => ("Service", x.key(), Workload::Service(x)),
+                Object::Namespace(x) => ("Namespace", x.meta.name.clone(), Workload::Namespace(x)),
+                Object::NamespacedObject(x) => {
+                    let kind = if x.kind == "Secret" {
+                        "Secret"
+                    } else {
+                        "ServiceAccount"
+                    };
+                    (
+                        kind,
+                        pod_key(&x.meta.namespace, &x.meta.name),
+                        Workload::NamespacedObject(x),
+                    )
+                }
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -845,7 +863,10 @@ fn resolve(
             Workload::StatefulSet(d) => {
                 (&mut d.template.spec, format!("StatefulSet {}", d.meta.name))
             }
-            Workload::PodDisruptionBudget(_) => continue,
+            Workload::PodDisruptionBudget(_)
+            | Workload::Service(_)
+            | Workload::Namespace(_)
+            | Workload::NamespacedObject(_) => continue,
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -1013,12 +1034,16 @@ fn resolve(
                 "ReplicationController",
                 "Pod",
                 "PodDisruptionBudget",
+                "Service",
+                "Namespace",
+                "ServiceAccount",
+                "Secret",
             ];
             if !allowed.contains(&a.kind.as_str()) {
                 return Err(InputError::at_path(
                     file,
                     format!("{f}.kind"),
-                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController, Pod or PodDisruptionBudget, not {:?}", a.kind),
+                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController, Pod, PodDisruptionBudget, Service, Namespace, ServiceAccount or Secret, not {:?}", a.kind),
                 )
                 .suggest(&a.kind, allowed));
             }
@@ -1050,8 +1075,23 @@ fn resolve(
                     Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
                     Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
                     Workload::PodDisruptionBudget(b) => ("PodDisruptionBudget", &b.meta, b.key()),
+                    Workload::Service(x) => ("Service", &x.meta, x.key()),
+                    Workload::Namespace(x) => ("Namespace", &x.meta, x.meta.name.clone()),
+                    Workload::NamespacedObject(x) => (x.kind.as_str(), &x.meta, x.key()),
                 };
-                if k == a.kind && meta.namespace == ns {
+                if a.kind == "Namespace" {
+                    // Declared Namespaces and the namespaces workloads use (created
+                    // implicitly); the system namespaces may not be deleted.
+                    let n = if k == "Namespace" {
+                        &meta.name
+                    } else {
+                        &meta.namespace
+                    };
+                    let system = crate::api::SYSTEM_NAMESPACES.contains(&n.as_str());
+                    if !system && !names.iter().any(|(x, _)| x == n) {
+                        names.push((n.clone(), n.clone()));
+                    }
+                } else if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));
                 }
             }
@@ -1393,7 +1433,10 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::Deployment(_)
                 | Object::DaemonSet(_)
                 | Object::StatefulSet(_)
-                | Object::PodDisruptionBudget(_) => {}
+                | Object::PodDisruptionBudget(_)
+                | Object::Service(_)
+                | Object::Namespace(_)
+                | Object::NamespacedObject(_) => {}
             }
         }
     }

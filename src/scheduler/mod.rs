@@ -394,7 +394,13 @@ impl Scheduler {
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)
             | Change::DaemonSet(_)
-            | Change::StatefulSet(_) => {}
+            | Change::StatefulSet(_)
+            | Change::Service(_)
+            | Change::ServiceDeleted(_)
+            | Change::Namespace(_)
+            | Change::NamespaceDeleted(_)
+            | Change::NamespacedObject(_)
+            | Change::NamespacedObjectDeleted(_) => {}
             Change::PodDisruptionBudget(b) => {
                 self.pdbs.insert(b.key(), b);
                 self.pdb_list = self.pdbs.values().cloned().collect();
