@@ -40,6 +40,8 @@ pub struct Cluster {
     pub deployment_keys: Vec<String>,
     /// `kubectl drain` commands started by the timeline, by index.
     drains: Vec<drain::Drain>,
+    /// The scenario's Services (`namespace/name`), for their endpoint columns.
+    pub service_keys: Vec<String>,
 }
 
 impl Cluster {
@@ -97,6 +99,14 @@ impl Cluster {
                 })
                 .collect(),
             drains: Vec::new(),
+            service_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Service(x) => Some(x.key()),
+                    _ => None,
+                })
+                .collect(),
         };
         c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);

@@ -1625,7 +1625,7 @@ fn expectation(
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, endpoints, pdb, namespace")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -1828,6 +1828,81 @@ fn expectation(
                     progressing: x.progressing.clone(),
                     available,
                 },
+            )
+        }
+        RawExpect::Endpoints(x) => {
+            let key = if x.service.contains('/') {
+                x.service.clone()
+            } else {
+                pod_key("default", &x.service)
+            };
+            let services: Vec<String> = workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Service(s) => Some(s.key()),
+                    _ => None,
+                })
+                .collect();
+            if !services.contains(&key) {
+                return Err(
+                    err("service", format!("no Service {key} among the workloads"))
+                        .suggest(&key, services.iter().map(|s| s.as_str())),
+                );
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Endpoints {
+                    service: key,
+                    ready: x.ready,
+                }),
+            )
+        }
+        RawExpect::Pdb(x) => {
+            let ns = x
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default");
+            let key = pod_key(ns, &x.name);
+            let pdbs: Vec<String> = workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::PodDisruptionBudget(b) => Some(b.key()),
+                    _ => None,
+                })
+                .collect();
+            if !pdbs.contains(&key) {
+                return Err(err(
+                    "name",
+                    format!("no PodDisruptionBudget {key} among the workloads"),
+                )
+                .suggest(&key, pdbs.iter().map(|s| s.as_str())));
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Pdb {
+                    key,
+                    disruptions_allowed: x.disruptions_allowed,
+                    current_healthy: x.current_healthy,
+                    desired_healthy: x.desired_healthy,
+                    expected_pods: x.expected_pods,
+                }),
+            )
+        }
+        RawExpect::Namespace(x) => {
+            let phases = ["Active", "Terminating", "Absent"];
+            if !phases.contains(&x.phase.as_str()) {
+                return Err(
+                    err("phase", format!("unknown namespace phase {:?}", x.phase))
+                        .suggest(&x.phase, phases),
+                );
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Namespace {
+                    name: x.name.clone(),
+                    phase: x.phase.clone(),
+                }),
             )
         }
         RawExpect::ZoneState(x) => {

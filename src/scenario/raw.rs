@@ -267,6 +267,9 @@ pub struct RawExpectEntry {
     pub event_time: Option<RawEventTimeExpect>,
     pub zone_state: Option<RawZoneStateExpect>,
     pub deployment: Option<RawDeploymentExpect>,
+    pub endpoints: Option<RawEndpointsExpect>,
+    pub pdb: Option<RawPdbExpect>,
+    pub namespace: Option<RawNamespaceExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -277,6 +280,9 @@ pub enum RawExpect<'a> {
     EventTime(&'a RawEventTimeExpect),
     ZoneState(&'a RawZoneStateExpect),
     Deployment(&'a RawDeploymentExpect),
+    Endpoints(&'a RawEndpointsExpect),
+    Pdb(&'a RawPdbExpect),
+    Namespace(&'a RawNamespaceExpect),
 }
 
 impl RawExpectEntry {
@@ -303,6 +309,15 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.deployment {
             all.push(RawExpect::Deployment(x));
+        }
+        if let Some(x) = &self.endpoints {
+            all.push(RawExpect::Endpoints(x));
+        }
+        if let Some(x) = &self.pdb {
+            all.push(RawExpect::Pdb(x));
+        }
+        if let Some(x) = &self.namespace {
+            all.push(RawExpect::Namespace(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -409,4 +424,35 @@ pub struct RawDeploymentExpect {
     pub progressing: Option<String>,
     /// The status of the Available condition ("True" or "False").
     pub available: Option<ScalarText>,
+}
+
+/// Ready endpoints of a Service (`namespace/name`, or `name` in `default`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEndpointsExpect {
+    pub at: Option<DurationValue>,
+    pub service: String,
+    pub ready: u64,
+}
+
+/// A PodDisruptionBudget's status: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPdbExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub disruptions_allowed: Option<i32>,
+    pub current_healthy: Option<i32>,
+    pub desired_healthy: Option<i32>,
+    pub expected_pods: Option<i32>,
+}
+
+/// A Namespace's phase: `Active`, `Terminating` or `Absent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNamespaceExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub phase: String,
 }

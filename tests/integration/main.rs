@@ -9,5 +9,6 @@ mod fidelity;
 mod manifests;
 mod scenarios;
 mod scheduling;
+mod services;
 mod support;
 mod workloads;
