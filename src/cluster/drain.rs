@@ -160,7 +160,8 @@ impl Cluster {
         pods: &[std::sync::Arc<Pod>],
         opts: &DrainOptions,
     ) -> (Vec<std::sync::Arc<Pod>>, Vec<String>, Vec<String>) {
-        let mut groups: BTreeMap<(bool, &'static str), Vec<String>> = BTreeMap::new();
+        // Keyed by (filter position, message) so that output follows kubectl's filter order.
+        let mut groups: BTreeMap<(u8, bool, &'static str), Vec<String>> = BTreeMap::new();
         let mut delete = Vec::new();
         for p in pods {
             let name = p.key();
@@ -171,9 +172,10 @@ impl Cluster {
                 .is_some_and(|o| o.kind == "DaemonSet");
             if ds && !terminal {
                 let msg = if opts.ignore_daemonsets {
-                    (false, "ignoring DaemonSet-managed Pods")
+                    (0, false, "ignoring DaemonSet-managed Pods")
                 } else {
                     (
+                        0,
                         true,
                         "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)",
                     )
@@ -188,17 +190,17 @@ impl Cluster {
                 if !opts.force {
                     let m =
                         "cannot delete Pods that declare no controller (use --force to override)";
-                    groups.entry((true, m)).or_default().push(name);
+                    groups.entry((2, true, m)).or_default().push(name);
                     continue;
                 }
                 let m = "deleting Pods that declare no controller";
-                groups.entry((false, m)).or_default().push(name);
+                groups.entry((2, false, m)).or_default().push(name);
             }
             delete.push(p.clone());
         }
         let mut warnings = Vec::new();
         let mut errors = Vec::new();
-        for ((is_error, msg), names) in groups {
+        for ((_, is_error, msg), names) in groups {
             let line = format!("{msg}: {}", names.join(", "));
             if is_error {
                 errors.push(line);

@@ -252,3 +252,102 @@ fn drain_with_pdb_proceeds_one_pod_at_a_time() {
     let evictions = event_times(&out, "Evicting", "Pod/default/web-", "evicting pod");
     assert_eq!(evictions, vec![60 * S, 70 * S, 80 * S]);
 }
+
+fn drain_text(flags: &str) -> String {
+    format!(
+        "name: drain-filters
+seed: 1
+duration: 30s
+cluster:
+  nodePools:
+  - name: n
+    count: 2
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+simulation:
+  containerStartDelay: {{min: 1s, max: 1s}}
+workloads:
+- apiVersion: apps/v1
+  kind: DaemonSet
+  metadata: {{name: ds}}
+  spec:
+    selector: {{matchLabels: {{app: ds}}}}
+    template:
+      metadata: {{labels: {{app: ds}}}}
+      spec: {{containers: [{{name: c, image: agent}}]}}
+- {{apiVersion: v1, kind: Pod, metadata: {{name: bare}}, spec: {{nodeName: n-0, containers: [{{name: c, image: app}}]}}}}
+- {{apiVersion: v1, kind: Pod, metadata: {{name: mirror, annotations: {{kubernetes.io/config.mirror: x}}}}, spec: {{nodeName: n-0, containers: [{{name: c, image: app}}]}}}}
+timeline:
+- at: 10s
+  drain: {{node: n-0{flags}}}
+"
+    )
+}
+
+fn messages(out: &RunOutput, reason: &str) -> Vec<String> {
+    out.records
+        .iter()
+        .filter(|r| r.reason == reason)
+        .map(|r| r.message.clone())
+        .collect()
+}
+
+/// kubectl drain's filters (GetPodsForDeletion): DaemonSet pods and pods without a controller
+/// fail the drain unless --ignore-daemonsets / --force; mirror pods are skipped silently.
+#[test]
+fn drain_filters_daemonset_unreplicated_and_mirror_pods() {
+    let run_it = |name: &str, flags: &str| {
+        let dir = scratch(name);
+        let p = dir.join("s.yaml");
+        std::fs::write(&p, drain_text(flags)).unwrap();
+        let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+        run(&s, &RunOptions::default())
+    };
+    let out = run_it("drain-plain", "");
+    let failed = messages(&out, "DrainFailed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let f = &failed[0];
+    assert!(
+        f.starts_with("error: unable to drain node \"n-0\" due to error: ["),
+        "{f}"
+    );
+    assert!(
+        f.contains(
+            "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): default/ds-"
+        ),
+        "{f}"
+    );
+    assert!(
+        f.contains(
+            "cannot delete Pods that declare no controller (use --force to override): default/bare"
+        ),
+        "{f}"
+    );
+    assert!(!f.contains("mirror"), "{f}");
+    // The node stays cordoned, nothing is evicted.
+    assert_eq!(
+        messages(&out, "Cordoned"),
+        vec!["node/n-0 cordoned".to_string()]
+    );
+    assert!(messages(&out, "Evicting").is_empty());
+
+    let out = run_it("drain-flags", ", ignoreDaemonsets: true, force: true");
+    let warnings = messages(&out, "DrainWarning");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("Warning: ignoring DaemonSet-managed Pods: default/ds-"));
+    assert!(
+        warnings[1].starts_with("Warning: deleting Pods that declare no controller: default/bare")
+    );
+    assert_eq!(
+        messages(&out, "Evicting"),
+        vec!["evicting pod default/bare".to_string()]
+    );
+    assert_eq!(
+        messages(&out, "Drained"),
+        vec!["node/n-0 drained".to_string()]
+    );
+    // The bare pod (grace 30 s, stop delay 0) is gone at 10 s; the poll sees it at 11 s.
+    assert_eq!(
+        event_times(&out, "PodEvicted", "Pod/default/bare", ""),
+        vec![11 * S]
+    );
+}

@@ -179,3 +179,60 @@ fn service_input_errors() {
         assert!(e.contains(want), "case {i}: {e}");
     }
 }
+
+/// A node crash: when the node lifecycle controller finds the node Unknown it marks its pods
+/// not Ready (`MarkPodsNotReady`, reference node-lifecycle), so the Service loses that pod's
+/// endpoint until the node is back: summary.json reports 2 of 3 as the fewest ready endpoints
+/// during the fault. (The pod is not evicted: 300 s toleration > the 150 s fault.)
+#[test]
+fn summary_reports_the_fewest_ready_endpoints_during_a_fault() {
+    let text = "name: svc-crash
+seed: 2
+duration: 4m
+cluster:
+  nodePools:
+  - name: n
+    count: 3
+    zones: [z1]
+    capacity: {cpu: \"4\", memory: 16Gi}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    replicas: 3
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: c, image: nginx, resources: {requests: {cpu: \"3\"}}}]
+- {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}, ports: [{port: 80}]}}
+timeline:
+- at: 30s
+  duration: 150s
+  nodeCrash: {nodes: [n-z1-0]}
+expect:
+- endpoints: {service: web, at: 29s, ready: 3}
+- endpoints: {service: web, at: 170s, ready: 2}
+- endpoints: {service: web, ready: 3}
+";
+    let dir = scratch("svc-crash");
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, text).unwrap();
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&s, &RunOptions::default());
+    for e in &out.expectations {
+        assert!(
+            e.passed,
+            "{} {}: expected {}, observed {}",
+            e.origin, e.description, e.expected, e.observed
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&kubesim::output::summary_json(&s, &out)).unwrap();
+    let svc = &summary["faults"][0]["services"][0];
+    assert_eq!(svc["service"], "web");
+    assert_eq!(svc["min_ready_endpoints"], 2);
+}
