@@ -30,6 +30,8 @@ const SOURCE: &str = "controllermanager";
 /// `DeletionTimeout`: how long an eviction the API approved may take to show up as a deleted
 /// (or terminating) pod before the budget counts the pod again.
 pub const DELETION_TIMEOUT: SimDuration = SimDuration::from_secs(120);
+/// Retry of a sync whose status write failed (the API server was unreachable).
+const SYNC_RETRY: SimDuration = SimDuration::from_secs(1);
 
 pub struct DisruptionController {
     gen: u32,
@@ -208,8 +210,11 @@ impl DisruptionController {
                 let ok = api
                     .update_pdb_status(Caller::ControllerManager, key, c.status)
                     .is_ok();
-                if let (true, Some(at)) = (ok, c.recheck) {
-                    self.enqueue_at(ctx, key, at);
+                match (ok, c.recheck) {
+                    (true, Some(at)) => self.enqueue_at(ctx, key, at),
+                    (true, None) => {}
+                    // `processNextWorkItem` requeues a failed sync (rate-limited upstream).
+                    (false, _) => self.enqueue_at(ctx, key, ctx.now() + SYNC_RETRY),
                 }
             }
             Err(e) => {

@@ -274,6 +274,12 @@ fn reject_foreign(
 
 /// Fields of the spec union that a Pod spec does not have.
 const NOT_POD_SPEC_FIELDS: &[&str] = &[
+    "minAvailable",
+    "maxUnavailable",
+    "unhealthyPodEvictionPolicy",
+    "ports",
+    "type",
+    "publishNotReadyAddresses",
     "replicas",
     "selector",
     "template",
