@@ -19,7 +19,7 @@ use crate::model::*;
 use crate::network::Caller;
 use crate::scenario::actions::DrainOptions;
 use crate::sim::time::format_go_duration;
-use crate::sim::{Engine, Record, SimDuration};
+use crate::sim::{Engine, Record, SimDuration, SimTime};
 
 /// kubectl's fixed retry interval after a 429 from the Eviction API.
 pub const EVICTION_RETRY: SimDuration = SimDuration::from_secs(5);
@@ -36,6 +36,8 @@ pub struct Drain {
     pending: BTreeMap<String, u64>,
     errors: Vec<String>,
     finished: bool,
+    /// `--timeout`: the goroutines' context is done from then on.
+    deadline: Option<SimTime>,
 }
 
 impl Cluster {
@@ -143,10 +145,8 @@ impl Cluster {
             pending,
             errors: Vec::new(),
             finished: false,
+            deadline: opts.timeout.map(|t| ctx.now() + t),
         });
-        if let Some(t) = opts.timeout {
-            ctx.schedule_in(t, Event::DrainTimeout { drain: index });
-        }
         for p in delete {
             self.drain_evict(ctx, index, &p.key());
         }
@@ -218,12 +218,22 @@ impl Cluster {
             return;
         }
         let (grace, disable) = (d.opts.grace_period, d.opts.disable_eviction);
+        let (ns, name) = key.split_once('/').unwrap_or(("", key));
+        // The goroutine looks at its context before each attempt (kubectl sleeps 5 s between
+        // attempts, so a timeout is noticed at the next retry).
+        if let Some(t) = self.timed_out(index, ctx.now()) {
+            let d = &mut self.drains[index];
+            d.pending.remove(key);
+            d.errors.push(format!(
+                "error when evicting pods/{name:?} -n {ns:?}: global timeout reached: {t}"
+            ));
+            return;
+        }
         let res = if disable {
             self.api.delete_pod(Caller::Operator, key, grace)
         } else {
             self.api.evict_pod(Caller::Operator, key, grace)
         };
-        let (ns, name) = key.split_once('/').unwrap_or(("", key));
         match res {
             Ok(_) => {
                 let verb = if disable { "deleting" } else { "evicting" };
@@ -283,6 +293,13 @@ impl Cluster {
             let d = &mut self.drains[index];
             d.pending.remove(key);
             d.errors.push(ApiError::Unavailable.to_string());
+        } else if let (false, Some(t)) = (gone, self.timed_out(index, ctx.now())) {
+            let name = key.split_once('/').map_or(key, |x| x.1);
+            let d = &mut self.drains[index];
+            d.pending.remove(key);
+            d.errors.push(format!(
+                "error when waiting for pod {name:?} terminating: global timeout reached: {t}"
+            ));
         } else if gone {
             self.drains[index].pending.remove(key);
             let name = key.split_once('/').map_or(key, |x| x.1);
@@ -305,7 +322,15 @@ impl Cluster {
         self.drain_maybe_done(ctx, index);
     }
 
-    /// Timers of a drain: a retry after a 429, a delete poll, or the global `--timeout`.
+    /// The `--timeout` text once the drain's deadline has passed.
+    fn timed_out(&self, index: usize, now: SimTime) -> Option<String> {
+        let d = &self.drains[index];
+        d.deadline
+            .filter(|t| now >= *t)
+            .map(|_| format_go_duration(d.opts.timeout.unwrap_or(SimDuration::ZERO)))
+    }
+
+    /// Timers of a drain: a retry after a 429, or a delete poll.
     pub(super) fn on_drain_event(&mut self, ctx: &mut Engine<Event>, ev: DrainTimer) {
         match ev {
             DrainTimer::Retry(i, pod) => {
@@ -313,21 +338,6 @@ impl Cluster {
                 self.drain_maybe_done(ctx, i);
             }
             DrainTimer::Poll(i, pod) => self.drain_poll(ctx, i, &pod),
-            DrainTimer::Timeout(i) => {
-                let d = &mut self.drains[i];
-                if d.finished {
-                    return;
-                }
-                let t = format_go_duration(d.opts.timeout.unwrap_or(SimDuration::ZERO));
-                let pods: Vec<String> = std::mem::take(&mut d.pending).into_keys().collect();
-                for key in pods {
-                    let (ns, name) = key.split_once('/').unwrap_or(("", &key));
-                    d.errors.push(format!(
-                        "error when evicting pods/{name:?} -n {ns:?}: global timeout reached: {t}"
-                    ));
-                }
-                self.drain_maybe_done(ctx, i);
-            }
         }
     }
 
@@ -410,7 +420,6 @@ impl Cluster {
 pub enum DrainTimer {
     Retry(usize, String),
     Poll(usize, String),
-    Timeout(usize),
 }
 
 /// The command line, for the record.

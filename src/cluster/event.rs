@@ -101,10 +101,6 @@ pub enum Event {
         drain: usize,
         pod: String,
     },
-    /// `kubectl drain --timeout` expired.
-    DrainTimeout {
-        drain: usize,
-    },
     /// The EndpointSlice controller syncs one Service's slices.
     EndpointSliceSync {
         gen: u32,

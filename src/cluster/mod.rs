@@ -271,9 +271,6 @@ impl Cluster {
             Event::DrainPoll { drain, pod } => {
                 self.on_drain_event(ctx, drain::DrainTimer::Poll(drain, pod))
             }
-            Event::DrainTimeout { drain } => {
-                self.on_drain_event(ctx, drain::DrainTimer::Timeout(drain))
-            }
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
             Event::SchedulerCycle { gen } => {
                 if gen == self.scheduler.gen() {

@@ -351,3 +351,55 @@ fn drain_filters_daemonset_unreplicated_and_mirror_pods() {
         vec![11 * S]
     );
 }
+
+/// `kubectl drain --timeout=12s` against a budget that never allows a disruption
+/// (minAvailable 2 of 2): the evictions are denied at 10, 15 and 20 s; each goroutine sees its
+/// context done at its next attempt (25 s) and the drain fails with kubectl's text.
+#[test]
+fn drain_timeout_is_noticed_at_the_next_retry() {
+    let text = format!(
+        "name: drain-timeout
+seed: 1
+duration: 40s
+cluster:
+  nodePools:
+  - name: n
+    count: 1
+    capacity: {{cpu: \"4\", memory: 16Gi}}
+simulation:
+  containerStartDelay: {{min: 1s, max: 1s}}
+workloads:
+{}{}timeline:
+- at: 10s
+  drain: {{node: n-0, timeout: 12s}}
+",
+        replica_set(2, false),
+        pdb("minAvailable", "2")
+    );
+    let dir = scratch("drain-timeout");
+    let p = dir.join("s.yaml");
+    std::fs::write(&p, text).unwrap();
+    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&s, &RunOptions::default());
+    let retries = event_times(&out, "EvictionRetry", "Pod/default/rs-", "");
+    assert_eq!(
+        retries,
+        vec![10 * S, 10 * S, 15 * S, 15 * S, 20 * S, 20 * S]
+    );
+    let failed: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "DrainFailed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].t.as_nanos(), 25 * S);
+    let m = &failed[0].message;
+    assert!(
+        m.starts_with(
+            "error: unable to drain node \"n-0\" due to error: [error when evicting pods/\"rs-"
+        ),
+        "{m}"
+    );
+    assert_eq!(m.matches("global timeout reached: 12s").count(), 2, "{m}");
+    assert!(messages(&out, "Evicting").is_empty());
+}
