@@ -77,6 +77,8 @@ pub enum Change {
     NamespaceDeleted(Arc<Namespace>),
     NamespacedObject(Arc<NamespacedObject>),
     NamespacedObjectDeleted(Arc<NamespacedObject>),
+    StatefulSetDeleted(Arc<StatefulSet>),
+    DaemonSetDeleted(Arc<DaemonSet>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).

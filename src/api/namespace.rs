@@ -150,4 +150,31 @@ impl ApiServer {
         ));
         Ok(())
     }
+
+    /// DELETE a StatefulSet (background propagation: it goes at once; the namespace
+    /// controller deletes its pods).
+    pub fn delete_statefulset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
+        self.check(caller)?;
+        let d = self
+            .statefulsets
+            .remove(key)
+            .ok_or_else(|| ApiError::NotFound(format!("StatefulSet/{key}")))?;
+        self.next_rv();
+        self.outbox
+            .push((Watcher::ControllerManager, Change::StatefulSetDeleted(d)));
+        Ok(())
+    }
+
+    /// DELETE a DaemonSet (as [`ApiServer::delete_statefulset`]).
+    pub fn delete_daemonset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
+        self.check(caller)?;
+        let d = self
+            .daemonsets
+            .remove(key)
+            .ok_or_else(|| ApiError::NotFound(format!("DaemonSet/{key}")))?;
+        self.next_rv();
+        self.outbox
+            .push((Watcher::ControllerManager, Change::DaemonSetDeleted(d)));
+        Ok(())
+    }
 }

@@ -278,6 +278,14 @@ impl KcmCache {
                 self.pdbs.remove(&b.key());
                 Previous::None
             }
+            Change::StatefulSetDeleted(d) => {
+                self.statefulsets.remove(&d.key());
+                Previous::None
+            }
+            Change::DaemonSetDeleted(d) => {
+                self.daemonsets.remove(&d.key());
+                Previous::None
+            }
             Change::Namespace(n) => {
                 self.namespaces.insert(n.meta.name.clone(), n.clone());
                 Previous::None

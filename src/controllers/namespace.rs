@@ -5,9 +5,8 @@
 //! pods gracefully, everything else at once — and once nothing is left the `kubernetes`
 //! finalizer is removed and the Namespace goes) and `pkg/controller/serviceaccount`
 //! (`ServiceAccountsController.syncNamespace`: every Active namespace has a `default`
-//! ServiceAccount, recreated if deleted). StatefulSets and DaemonSets are not deleted by
-//! kubesim's namespace controller (their pods are, and `NamespaceLifecycle` admission refuses
-//! replacements).
+//! ServiceAccount, recreated if deleted). StatefulSets and DaemonSets are removed at once and
+//! their pods deleted with the namespace's other pods.
 //!
 //! Invariant: decisions from the cache; every deletion is an API request; a terminating
 //! namespace is re-examined when one of its pods goes, so finalization costs no polling.
@@ -135,6 +134,12 @@ impl NamespaceController {
         let rc = keys_in(&cache.replicasets, &format!("rc:{p}"));
         for k in rs.into_iter().chain(rc) {
             results.push(api.delete_replicaset(c, &k, bg).map(|_| ()));
+        }
+        for k in keys_in(&cache.statefulsets, &p) {
+            results.push(api.delete_statefulset(c, &k));
+        }
+        for k in keys_in(&cache.daemonsets, &p) {
+            results.push(api.delete_daemonset(c, &k));
         }
         for k in keys_in(&cache.pdbs, &p) {
             results.push(api.delete_pdb(c, &k));

@@ -400,7 +400,9 @@ impl Scheduler {
             | Change::Namespace(_)
             | Change::NamespaceDeleted(_)
             | Change::NamespacedObject(_)
-            | Change::NamespacedObjectDeleted(_) => {}
+            | Change::NamespacedObjectDeleted(_)
+            | Change::StatefulSetDeleted(_)
+            | Change::DaemonSetDeleted(_) => {}
             Change::PodDisruptionBudget(b) => {
                 self.pdbs.insert(b.key(), b);
                 self.pdb_list = self.pdbs.values().cloned().collect();

@@ -38,6 +38,16 @@ fn workloads(ns: &str) -> String {
     selector: {{app: web}}
     ports: [{{port: 80, targetPort: 8080}}]
 - {{apiVersion: v1, kind: Secret, metadata: {{name: creds, namespace: {ns}}}, type: Opaque, data: {{k: dg==}}}}
+- apiVersion: apps/v1
+  kind: StatefulSet
+  metadata: {{name: db, namespace: {ns}}}
+  spec:
+    replicas: 2
+    serviceName: db
+    selector: {{matchLabels: {{app: db}}}}
+    template:
+      metadata: {{labels: {{app: db}}}}
+      spec: {{containers: [{{name: c, image: postgres}}]}}
 "
     )
 }
@@ -46,7 +56,7 @@ fn workloads(ns: &str) -> String {
 /// (podToEndpoint: ready = Ready and not terminating). Deleting the namespace at 20 s
 /// (namespace controller): the Namespace is Terminating, every pod is deleted gracefully —
 /// terminating endpoints are not ready — and once the pods are gone (containerStopDelay 5 s)
-/// the Namespace is removed.
+/// the Namespace is removed; the Deployment's and the StatefulSet's pods are not replaced.
 #[test]
 fn service_endpoints_follow_readiness_and_namespace_deletion_cascades() {
     let text = format!(
@@ -74,7 +84,8 @@ expect:
 - namespace: {{name: team, at: 19s, phase: Active}}
 - namespace: {{name: team, at: 20s, phase: Terminating}}
 - endpoints: {{service: team/web, at: 20s, ready: 0}}
-- podCount: {{at: 24s, namespace: team, terminating: true, count: 3}}
+- podCount: {{at: 19s, namespace: team, terminating: false, count: 5}}
+- podCount: {{at: 24s, namespace: team, terminating: true, count: 5}}
 - namespace: {{name: team, at: 25s, phase: Absent}}
 - podCount: {{at: 25s, namespace: team, count: 0}}
 ",
