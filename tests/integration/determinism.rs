@@ -30,6 +30,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("drain-with-pdb.yaml", "fnv1a64:646b916825b85172"),
     ("rolling-update.yaml", "fnv1a64:3b6426c627b84ec6"),
+    (
+        "service-endpoints-node-crash.yaml",
+        "fnv1a64:b9126ca0b9ef806f",
+    ),
     ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
     ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
     ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
