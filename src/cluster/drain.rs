@@ -3,8 +3,8 @@
 //!
 //! Upstream: `k8s.io/kubectl/pkg/drain` — `RunCordonOrUncordon`, `GetPodsForDeletion` with its
 //! filters in order (DaemonSet, mirror pod, unreplicated), `evictPods` (one goroutine per pod:
-//! evict; on 429 print "… (will retry after 5s): …" and sleep 5 s; on NotFound stop; on any
-//! other error fail) and `waitForDelete` (poll every 1 s, immediately first, until the pod is
+//! print "evicting pod …", check the `--timeout` context, evict; on 429 print "… (will retry
+//! after 5s): …" and sleep 5 s; on NotFound stop; on any other error fail) and `waitForDelete` (poll every 1 s, immediately first, until the pod is
 //! gone or replaced by another with the same name). The goroutines of one drain start at the
 //! same instant; here they run in pod-name order.
 //!
@@ -219,8 +219,16 @@ impl Cluster {
         }
         let (grace, disable) = (d.opts.grace_period, d.opts.disable_eviction);
         let (ns, name) = key.split_once('/').unwrap_or(("", key));
-        // The goroutine looks at its context before each attempt (kubectl sleeps 5 s between
-        // attempts, so a timeout is noticed at the next retry).
+        // kubectl prints "evicting pod …" at the top of every attempt, then looks at its
+        // context (it sleeps 5 s between attempts, so a timeout is noticed at the next retry).
+        if !disable {
+            self.kubectl(
+                ctx,
+                "Evicting",
+                format!("Pod/{key}"),
+                format!("evicting pod {key}"),
+            );
+        }
         if let Some(t) = self.timed_out(index, ctx.now()) {
             let d = &mut self.drains[index];
             d.pending.remove(key);
@@ -236,13 +244,14 @@ impl Cluster {
         };
         match res {
             Ok(_) => {
-                let verb = if disable { "deleting" } else { "evicting" };
-                self.kubectl(
-                    ctx,
-                    "Evicting",
-                    format!("Pod/{key}"),
-                    format!("{verb} pod {key}"),
-                );
+                if disable {
+                    self.kubectl(
+                        ctx,
+                        "Deleting",
+                        format!("Pod/{key}"),
+                        format!("deleting pod {key}"),
+                    );
+                }
                 self.drain_poll(ctx, index, key);
             }
             Err(ApiError::NotFound(_)) => {
@@ -297,8 +306,9 @@ impl Cluster {
             let name = key.split_once('/').map_or(key, |x| x.1);
             let d = &mut self.drains[index];
             d.pending.remove(key);
+            let ns = key.split_once('/').map_or("", |x| x.0);
             d.errors.push(format!(
-                "error when waiting for pod {name:?} terminating: global timeout reached: {t}"
+                "error when waiting for pod {name:?} in namespace {ns:?} to terminate: global timeout reached: {t}"
             ));
         } else if gone {
             self.drains[index].pending.remove(key);
@@ -367,7 +377,9 @@ impl Cluster {
         } else {
             format!("[{}]", errors.join(", "))
         };
-        let msg = format!("error: unable to drain node {node:?} due to error: {joined}");
+        let msg = format!(
+            "error: unable to drain node {node:?} due to error: {joined}, continuing command..."
+        );
         self.kubectl(ctx, "DrainFailed", format!("Node/{node}"), msg);
     }
 

@@ -28,7 +28,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:4c0fdd93eb462710",
     ),
-    ("drain-with-pdb.yaml", "fnv1a64:646b916825b85172"),
+    ("drain-with-pdb.yaml", "fnv1a64:784aa1458ef620b6"),
     ("rolling-update.yaml", "fnv1a64:3b6426c627b84ec6"),
     (
         "service-endpoints-node-crash.yaml",

@@ -249,8 +249,10 @@ fn eviction_takes_the_budgets_one_disruption() {
 fn drain_with_pdb_proceeds_one_pod_at_a_time() {
     let out = run_with(&root().join("scenarios/drain-with-pdb.yaml"), &[], None);
     assert!(out.expectations_passed());
-    let evictions = event_times(&out, "Evicting", "Pod/default/web-", "evicting pod");
+    let evictions = event_times(&out, "Killing", "Pod/default/web-", "");
     assert_eq!(evictions, vec![60 * S, 70 * S, 80 * S]);
+    let gone = event_times(&out, "PodEvicted", "Pod/default/web-", "");
+    assert_eq!(gone, vec![61 * S, 71 * S, 81 * S]);
 }
 
 fn drain_text(flags: &str) -> String {
@@ -401,5 +403,6 @@ workloads:
         "{m}"
     );
     assert_eq!(m.matches("global timeout reached: 12s").count(), 2, "{m}");
-    assert!(messages(&out, "Evicting").is_empty());
+    // "evicting pod" is printed before every attempt: 10, 15, 20 and 25 s, two pods each.
+    assert_eq!(messages(&out, "Evicting").len(), 8);
 }
