@@ -406,3 +406,52 @@ workloads:
     // "evicting pod" is printed before every attempt: 10, 15, 20 and 25 s, two pods each.
     assert_eq!(messages(&out, "Evicting").len(), 8);
 }
+
+/// DefaultPreemption with a budget (filterPodsWithPDBViolation, pickOneNodeForPreemption: fewest
+/// PDB violations first): two full nodes, each with one low-priority pod; the one on n-0 is
+/// guarded by a budget that allows no disruption, so a high-priority pod needing a whole node
+/// preempts the unguarded pod on n-1, whatever the seed's tie-breaks.
+#[test]
+fn preemption_prefers_the_node_whose_victims_violate_no_budget() {
+    for seed in [1, 2, 3, 4, 5, 6] {
+        let text = format!(
+            "name: preempt-pdb
+seed: {seed}
+duration: 30s
+cluster:
+  nodePools:
+  - name: n
+    count: 2
+    capacity: {{cpu: \"2\", memory: 4Gi}}
+simulation:
+  containerStartDelay: {{min: 1s, max: 1s}}
+workloads:
+- {{apiVersion: scheduling.k8s.io/v1, kind: PriorityClass, metadata: {{name: high}}, value: 1000}}
+- {{apiVersion: v1, kind: Pod, metadata: {{name: guarded, labels: {{app: guarded}}}}, spec: {{nodeName: n-0, containers: [{{name: c, image: i, resources: {{requests: {{cpu: 1500m}}}}}}]}}}}
+- {{apiVersion: v1, kind: Pod, metadata: {{name: free, labels: {{app: free}}}}, spec: {{nodeName: n-1, containers: [{{name: c, image: i, resources: {{requests: {{cpu: 1500m}}}}}}]}}}}
+- apiVersion: policy/v1
+  kind: PodDisruptionBudget
+  metadata: {{name: guard}}
+  spec: {{minAvailable: 1, selector: {{matchLabels: {{app: guarded}}}}}}
+"
+        );
+        let dir = scratch(&format!("preempt-pdb-{seed}"));
+        let p = dir.join("s.yaml");
+        // The high-priority pod comes last; the budget's status is still the initial
+        // disruptionsAllowed 0 or already computed as 0 (1 healthy, 1 desired): either way
+        // evicting `guarded` would violate it.
+        let text = format!(
+            "{text}- {{apiVersion: v1, kind: Pod, metadata: {{name: vip}}, spec: {{priorityClassName: high, containers: [{{name: c, image: i, resources: {{requests: {{cpu: 1500m}}}}}}]}}}}\n"
+        );
+        std::fs::write(&p, text).unwrap();
+        let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&s, &RunOptions::default());
+        let preempted: Vec<&str> = out
+            .records
+            .iter()
+            .filter(|r| r.reason == "Preempted")
+            .map(|r| r.object.as_str())
+            .collect();
+        assert_eq!(preempted, vec!["Pod/default/free"], "seed {seed}");
+    }
+}
