@@ -27,6 +27,9 @@ const RETRY: SimDuration = SimDuration::from_secs(1);
 pub struct NamespaceController {
     gen: u32,
     queued: BTreeSet<String>,
+    /// Terminating namespaces whose content has been deleted: later syncs (one per pod that
+    /// goes) only look whether a pod is left, in O(log pods), not O(pods of the namespace).
+    cleaned: BTreeSet<String>,
 }
 
 /// The keys of a cache map whose keys start with `namespace/` (after an optional prefix such
@@ -43,6 +46,7 @@ impl NamespaceController {
         NamespaceController {
             gen,
             queued: BTreeSet::new(),
+            cleaned: BTreeSet::new(),
         }
     }
 
@@ -121,8 +125,37 @@ impl NamespaceController {
     ) {
         self.queued.remove(name);
         if !cache.namespaces.get(name).is_some_and(|n| n.terminating) {
+            self.cleaned.remove(name);
             return;
         }
+        let p = format!("{name}/");
+        if !self.cleaned.contains(name) {
+            if !self.delete_content(ctx, api, cache, name) {
+                return;
+            }
+            self.cleaned.insert(name.to_string());
+        }
+        // Pods deleted just now may already be gone from the store (unbound ones are).
+        let left = api
+            .pods()
+            .range(p.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&p));
+        if !left {
+            self.cleaned.remove(name);
+            let _ = api.finalize_namespace(Caller::ControllerManager, name);
+        }
+    }
+
+    /// `deleteAllContent`: one DELETE per object of the namespace. False (and a retry
+    /// scheduled) if a request failed.
+    fn delete_content(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        name: &str,
+    ) -> bool {
         let p = format!("{name}/");
         let c = Caller::ControllerManager;
         let bg = PropagationPolicy::Background;
@@ -169,17 +202,8 @@ impl NamespaceController {
                     name: name.to_string(),
                 },
             );
-            return;
         }
-        // Pods deleted just now may already be gone from the store (unbound ones are).
-        let left = api
-            .pods()
-            .range(p.clone()..)
-            .take_while(|(k, _)| k.starts_with(&p))
-            .count();
-        if left == 0 {
-            let _ = api.finalize_namespace(c, name);
-        }
+        !failed
     }
 }
 
