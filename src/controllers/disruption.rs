@@ -69,6 +69,8 @@ impl PodFacts {
 /// The pods a budget selects, by name, with running totals.
 #[derive(Default)]
 pub struct PdbIndex {
+    /// The selector the index was built for (a status write must not trigger a rebuild).
+    selector: Option<LabelSelector>,
     pods: BTreeMap<String, PodFacts>,
     healthy: i32,
     /// Pod names by controller (kind, name); pods without one under `None`.
@@ -151,9 +153,14 @@ impl DisruptionController {
         );
     }
 
-    /// `addPdb` / `updatePdb`: (re)index its pods and sync it.
+    /// `addPdb` / `updatePdb`: (re)index its pods when it is new or its selector changed (not
+    /// on its own status writes), and sync it.
     pub fn on_pdb(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, key: &str) {
-        self.reindex(cache, key);
+        let current = cache.pdbs.get(key).map(|b| b.selector.clone());
+        let indexed = self.pods_by_pdb.get(key).map(|i| i.selector.clone());
+        if current != indexed {
+            self.reindex(cache, key);
+        }
         self.enqueue(ctx, key);
     }
 
@@ -167,7 +174,10 @@ impl DisruptionController {
             return;
         };
         let prefix = format!("{}/", pdb.meta.namespace);
-        let mut idx = PdbIndex::default();
+        let mut idx = PdbIndex {
+            selector: pdb.selector.clone(),
+            ..PdbIndex::default()
+        };
         for (_, p) in cache
             .pods
             .range(prefix.clone()..)
@@ -193,8 +203,12 @@ impl DisruptionController {
             .take_while(|(k, _)| k.starts_with(&prefix))
         {
             let selects = !deleted && pdb.selects(pod);
-            let idx = self.pods_by_pdb.entry(k.clone()).or_default();
-            idx.set(&pod.meta.name, selects.then(|| facts.clone()));
+            if !self.pods_by_pdb.contains_key(k) {
+                self.reindex(cache, k);
+            }
+            if let Some(idx) = self.pods_by_pdb.get_mut(k) {
+                idx.set(&pod.meta.name, selects.then(|| facts.clone()));
+            }
             if pdb.selects(pod) {
                 matching.push(pdb.clone());
             }
