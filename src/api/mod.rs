@@ -13,6 +13,12 @@ use crate::model::*;
 use crate::network::{Caller, Network};
 use crate::sim::{Record, SimDuration, SimTime};
 
+mod namespace;
+mod policy;
+pub use namespace::{NAMESPACE_FINALIZER, SYSTEM_NAMESPACES};
+mod service;
+pub use policy::{EVICTION_DENIED_MESSAGE, MAX_DISRUPTED_POD_SIZE};
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("the API server is unreachable")]
@@ -23,6 +29,16 @@ pub enum ApiError {
     AlreadyExists(String),
     #[error("{0}")]
     Invalid(String),
+    /// HTTP 429 (`errors.NewTooManyRequests`): the message, and the `DisruptionBudget` cause
+    /// (kept for the record; clients print only the message, as `err.Error()` does).
+    #[error("{message}")]
+    TooManyRequests { message: String, cause: String },
+    /// HTTP 403 (`errors.NewForbidden`), already rendered as upstream renders it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// HTTP 500 returned as a failure status (e.g. a pod with several disruption budgets).
+    #[error("{0}")]
+    InternalError(String),
 }
 
 /// Who receives a watch notification.
@@ -53,6 +69,16 @@ pub enum Change {
     DeploymentDeleted(Arc<Deployment>),
     DaemonSet(Arc<DaemonSet>),
     StatefulSet(Arc<StatefulSet>),
+    PodDisruptionBudget(Arc<PodDisruptionBudget>),
+    PodDisruptionBudgetDeleted(Arc<PodDisruptionBudget>),
+    Service(Arc<Service>),
+    ServiceDeleted(Arc<Service>),
+    Namespace(Arc<Namespace>),
+    NamespaceDeleted(Arc<Namespace>),
+    NamespacedObject(Arc<NamespacedObject>),
+    NamespacedObjectDeleted(Arc<NamespacedObject>),
+    StatefulSetDeleted(Arc<StatefulSet>),
+    DaemonSetDeleted(Arc<DaemonSet>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -87,6 +113,9 @@ pub struct ApiServer {
     deployments: BTreeMap<String, Arc<Deployment>>,
     daemonsets: BTreeMap<String, Arc<DaemonSet>>,
     statefulsets: BTreeMap<String, Arc<StatefulSet>>,
+    pdbs: BTreeMap<String, Arc<PodDisruptionBudget>>,
+    svc: service::ServiceStore,
+    ns: namespace::NamespaceStore,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -157,6 +186,9 @@ impl ApiServer {
             deployments: BTreeMap::new(),
             daemonsets: BTreeMap::new(),
             statefulsets: BTreeMap::new(),
+            pdbs: BTreeMap::new(),
+            svc: service::ServiceStore::default(),
+            ns: namespace::NamespaceStore::default(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -551,6 +583,7 @@ impl ApiServer {
         if self.pods.contains_key(&key) {
             return Err(ApiError::AlreadyExists(format!("Pod/{key}")));
         }
+        self.admit_namespace(&pod.meta.namespace)?;
         add_default_tolerations(
             &mut pod.spec,
             self.config.default_not_ready_toleration,

@@ -154,6 +154,8 @@ pub enum Expectation {
         /// Status of the Available condition.
         available: Option<ConditionStatus>,
     },
+    /// A Service's endpoints, a PodDisruptionBudget's status, a Namespace's phase.
+    Object(super::objects::ObjectExpectation),
 }
 
 /// An expectation with when it is evaluated (`None` = at the end of the run).
@@ -393,6 +395,7 @@ impl TimedExpectation {
                     ok,
                 )
             }
+            Expectation::Object(o) => super::objects::evaluate(o, cluster, &when),
             Expectation::ZoneState { zone, state } => {
                 let got = cluster
                     .kcm

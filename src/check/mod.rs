@@ -5,5 +5,6 @@
 
 pub mod expect;
 pub mod invariants;
+pub mod objects;
 
 pub use expect::{ExpectationResult, TimedExpectation};

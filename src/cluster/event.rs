@@ -93,6 +93,31 @@ pub enum Event {
         gen: u32,
         key: String,
     },
+    /// The disruption controller syncs one PodDisruptionBudget.
+    PdbSync {
+        gen: u32,
+        key: String,
+    },
+    /// `kubectl drain`: retry a denied eviction (every 5 s).
+    DrainRetry {
+        drain: usize,
+        pod: String,
+    },
+    /// `kubectl drain`: look whether an evicted pod is gone yet (every 1 s).
+    DrainPoll {
+        drain: usize,
+        pod: String,
+    },
+    /// The EndpointSlice controller syncs one Service's slices.
+    EndpointSliceSync {
+        gen: u32,
+        key: String,
+    },
+    /// The namespace controller syncs one Namespace.
+    NamespaceSync {
+        gen: u32,
+        name: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

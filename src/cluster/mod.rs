@@ -5,6 +5,7 @@
 //! API requests; the API server's writes become watch notifications delivered through the queue
 //! after the configured propagation delay. `Cluster::handle` is the one dispatch point.
 
+pub mod drain;
 pub mod event;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,10 @@ pub struct Cluster {
     pub cloud: Cloud,
     /// The scenario's Deployments (`namespace/name`), for per-workload outputs.
     pub deployment_keys: Vec<String>,
+    /// `kubectl drain` commands started by the timeline, by index.
+    drains: Vec<drain::Drain>,
+    /// The scenario's Services (`namespace/name`), for their endpoint columns.
+    pub service_keys: Vec<String>,
 }
 
 impl Cluster {
@@ -76,6 +81,7 @@ impl Cluster {
             }
             kubelets.push(k);
         }
+        create_namespaces(&mut api, &s.workloads);
         let mut c = Cluster {
             api,
             kubelets,
@@ -93,6 +99,15 @@ impl Cluster {
                 .iter()
                 .filter_map(|w| match w {
                     Workload::Deployment(d) => Some(d.key()),
+                    _ => None,
+                })
+                .collect(),
+            drains: Vec::new(),
+            service_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Service(x) => Some(x.key()),
                     _ => None,
                 })
                 .collect(),
@@ -232,6 +247,15 @@ impl Cluster {
             Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
             }
+            Event::EndpointSliceSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_endpointslice_sync(ctx, &mut self.api, &key)
+            }
+            Event::NamespaceSync { gen, name } if gen == kcm_gen => {
+                self.kcm.on_namespace_sync(ctx, &mut self.api, &name)
+            }
+            Event::PdbSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_pdb_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -245,8 +269,17 @@ impl Cluster {
             | Event::DeploymentSync { .. }
             | Event::DaemonSetSync { .. }
             | Event::StatefulSetSync { .. }
+            | Event::PdbSync { .. }
+            | Event::NamespaceSync { .. }
+            | Event::EndpointSliceSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
+            Event::DrainRetry { drain, pod } => {
+                self.on_drain_event(ctx, drain::DrainTimer::Retry(drain, pod))
+            }
+            Event::DrainPoll { drain, pod } => {
+                self.on_drain_event(ctx, drain::DrainTimer::Poll(drain, pod))
+            }
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
             Event::SchedulerCycle { gen } => {
                 if gen == self.scheduler.gen() {
@@ -263,7 +296,10 @@ impl Cluster {
     }
 
     fn apply_workloads(&mut self, ctx: &mut Engine<Event>) {
-        for w in std::mem::take(&mut self.workloads) {
+        // Namespaces first, as `kubectl apply` of a directory orders them.
+        let mut ws = std::mem::take(&mut self.workloads);
+        ws.sort_by_key(|w| !matches!(w, Workload::Namespace(_)));
+        for w in ws {
             let (kind, key, res) = match w {
                 Workload::Pod(p) => (
                     "Pod",
@@ -289,6 +325,32 @@ impl Cluster {
                     "StatefulSet",
                     d.key(),
                     self.api.create_statefulset(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::PodDisruptionBudget(b) => (
+                    "PodDisruptionBudget",
+                    b.key(),
+                    self.api.create_pdb(Caller::Operator, b).map(|_| ()),
+                ),
+                Workload::Service(x) => (
+                    "Service",
+                    x.key(),
+                    self.api.create_service(Caller::Operator, x).map(|_| ()),
+                ),
+                Workload::Namespace(x) => (
+                    "Namespace",
+                    x.meta.name.clone(),
+                    self.api.create_namespace(Caller::Operator, x).map(|_| ()),
+                ),
+                Workload::NamespacedObject(x) => (
+                    if x.kind == "Secret" {
+                        "Secret"
+                    } else {
+                        "ServiceAccount"
+                    },
+                    pod_key_of(&x.meta.namespace, &x.meta.name),
+                    self.api
+                        .create_namespaced_object(Caller::Operator, x)
+                        .map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -344,7 +406,10 @@ impl Cluster {
                 | FaultKind::ScaleDeployment { .. }
                 | FaultKind::SetImage { .. }
                 | FaultKind::DeleteObject { .. }
-                | FaultKind::RollbackDeployment { .. } => {}
+                | FaultKind::RollbackDeployment { .. }
+                | FaultKind::Cordon { .. }
+                | FaultKind::Drain { .. }
+                | FaultKind::EvictPod { .. } => {}
             }
         }
         let (reason, message) = match &kind {
@@ -553,7 +618,10 @@ impl Cluster {
             FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
             | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. } => {
+            | FaultKind::RollbackDeployment { .. }
+            | FaultKind::Cordon { .. }
+            | FaultKind::Drain { .. }
+            | FaultKind::EvictPod { .. } => {
                 unreachable!("actions are handled by Cluster::action")
             }
             FaultKind::ApiServerUnavailable => {
@@ -634,14 +702,54 @@ impl Cluster {
                 let res = self.rollback(deployment, *to_revision);
                 (deployment.clone(), command, res)
             }
+            FaultKind::Cordon {
+                node,
+                unschedulable,
+            } => {
+                self.cordon(ctx, node, *unschedulable);
+                return;
+            }
+            FaultKind::Drain { node, opts } => {
+                self.drain(ctx, node, opts);
+                return;
+            }
+            FaultKind::EvictPod {
+                namespace,
+                name,
+                labels,
+                grace,
+            } => {
+                self.evict(ctx, namespace, name.as_deref(), labels, *grace);
+                return;
+            }
             FaultKind::DeleteObject { kind, key, policy } => {
                 let res = match kind.as_str() {
                     "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
                     "Pod" => self.api.delete_pod(Caller::Operator, key, None),
+                    "PodDisruptionBudget" => self
+                        .api
+                        .delete_pdb(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
+                    "Service" => self
+                        .api
+                        .delete_service(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
+                    "Namespace" => self.api.delete_namespace(Caller::Operator, key),
+                    "ServiceAccount" | "Secret" => self
+                        .api
+                        .delete_namespaced_object(Caller::Operator, key)
+                        .map(|_| crate::api::Deletion::Removed),
                     _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
                 };
-                let plain = key.trim_start_matches("rc:").to_string();
-                let name = plain.split_once('/').map_or("", |x| x.1).to_string();
+                // Keys: `ns/name`, `rc:ns/name`, `Kind:ns/name`, or a Namespace's bare name.
+                let plain = key
+                    .split_once(':')
+                    .map_or(key.as_str(), |x| x.1)
+                    .to_string();
+                let name = plain
+                    .split_once('/')
+                    .map_or(plain.as_str(), |x| x.1)
+                    .to_string();
                 let command = format!(
                     "kubectl delete {}/{name} --cascade={}",
                     kind.to_lowercase(),
@@ -768,6 +876,39 @@ impl Cluster {
                 self.kubelets[i].start(ctx, &mut self.api);
             }
         }
+    }
+}
+
+/// The namespaces that exist at t = 0: the system ones, and every namespace a workload uses
+/// that no Namespace manifest declares (those are created with the workloads, first).
+fn create_namespaces(api: &mut ApiServer, workloads: &[Workload]) {
+    let mut names: std::collections::BTreeSet<String> = crate::api::SYSTEM_NAMESPACES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut declared = std::collections::BTreeSet::new();
+    for w in workloads {
+        let ns = match w {
+            Workload::Pod(x) => &x.meta.namespace,
+            Workload::ReplicaSet(x) => &x.meta.namespace,
+            Workload::Deployment(x) => &x.meta.namespace,
+            Workload::DaemonSet(x) => &x.meta.namespace,
+            Workload::StatefulSet(x) => &x.meta.namespace,
+            Workload::PodDisruptionBudget(x) => &x.meta.namespace,
+            Workload::Service(x) => &x.meta.namespace,
+            Workload::NamespacedObject(x) => &x.meta.namespace,
+            Workload::Namespace(x) => {
+                declared.insert(x.meta.name.clone());
+                continue;
+            }
+        };
+        names.insert(ns.clone());
+    }
+    for n in names.difference(&declared) {
+        let mut ns = crate::model::Namespace::default();
+        ns.meta.name = n.clone();
+        api.create_namespace(Caller::Operator, ns)
+            .expect("names are unique");
     }
 }
 

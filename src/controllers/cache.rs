@@ -21,6 +21,13 @@ pub struct KcmCache {
     pub deployments: BTreeMap<String, Arc<Deployment>>,
     pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
     pub statefulsets: BTreeMap<String, Arc<StatefulSet>>,
+    /// PodDisruptionBudgets by `namespace/name`.
+    pub pdbs: BTreeMap<String, Arc<PodDisruptionBudget>>,
+    /// Services by `namespace/name`.
+    pub services: BTreeMap<String, Arc<Service>>,
+    /// Namespaces by name; ServiceAccounts and Secrets by `Kind:namespace/name`.
+    pub namespaces: BTreeMap<String, Arc<Namespace>>,
+    pub namespaced_objects: BTreeMap<String, Arc<NamespacedObject>>,
     /// Every pod controlled by a StatefulSet, by StatefulSet key.
     pub pods_by_statefulset: BTreeMap<String, BTreeSet<String>>,
     /// Every pod controlled by a DaemonSet, by DaemonSet key.
@@ -261,6 +268,46 @@ impl KcmCache {
             }
             Change::DeploymentDeleted(d) => {
                 self.deployments.remove(&d.key());
+                Previous::None
+            }
+            Change::PodDisruptionBudget(b) => {
+                self.pdbs.insert(b.key(), b.clone());
+                Previous::None
+            }
+            Change::PodDisruptionBudgetDeleted(b) => {
+                self.pdbs.remove(&b.key());
+                Previous::None
+            }
+            Change::StatefulSetDeleted(d) => {
+                self.statefulsets.remove(&d.key());
+                Previous::None
+            }
+            Change::DaemonSetDeleted(d) => {
+                self.daemonsets.remove(&d.key());
+                Previous::None
+            }
+            Change::Namespace(n) => {
+                self.namespaces.insert(n.meta.name.clone(), n.clone());
+                Previous::None
+            }
+            Change::NamespaceDeleted(n) => {
+                self.namespaces.remove(&n.meta.name);
+                Previous::None
+            }
+            Change::NamespacedObject(o) => {
+                self.namespaced_objects.insert(o.key(), o.clone());
+                Previous::None
+            }
+            Change::NamespacedObjectDeleted(o) => {
+                self.namespaced_objects.remove(&o.key());
+                Previous::None
+            }
+            Change::Service(s) => {
+                self.services.insert(s.key(), s.clone());
+                Previous::None
+            }
+            Change::ServiceDeleted(s) => {
+                self.services.remove(&s.key());
                 Previous::None
             }
         }

@@ -12,9 +12,12 @@ pub mod cloudnode;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
+pub mod disruption;
+pub mod endpointslice;
 pub mod expectations;
 pub mod garbagecollector;
 pub mod leader;
+pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod podranking;
@@ -66,6 +69,9 @@ pub struct ControllerManager {
     pub statefulset: statefulset::StatefulSetController,
     pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
+    pub disruption: disruption::DisruptionController,
+    pub endpointslice: endpointslice::EndpointSliceController,
+    pub namespace: namespace::NamespaceController,
 }
 
 impl ControllerManager {
@@ -85,6 +91,9 @@ impl ControllerManager {
             statefulset: statefulset::StatefulSetController::new(0),
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
+            disruption: disruption::DisruptionController::new(0),
+            endpointslice: endpointslice::EndpointSliceController::new(seed, 0),
+            namespace: namespace::NamespaceController::new(0),
             config,
             cache: KcmCache::default(),
             elector,
@@ -176,6 +185,12 @@ impl ControllerManager {
         }
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
+        self.disruption = disruption::DisruptionController::new(gen);
+        self.disruption.start(ctx, &self.cache);
+        self.endpointslice = endpointslice::EndpointSliceController::new(self.seed, gen);
+        self.endpointslice.start(ctx, api, &self.cache);
+        self.namespace = namespace::NamespaceController::new(gen);
+        self.namespace.start(ctx, api, &self.cache);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::NlcTaintPass { gen });
         ctx.schedule_in(SimDuration::ZERO, Event::PodGcPass { gen });
@@ -246,6 +261,23 @@ impl ControllerManager {
 
     pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.daemonset.sync(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_endpointslice_sync(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        key: &str,
+    ) {
+        self.endpointslice.sync(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_namespace_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, name: &str) {
+        self.namespace.sync(ctx, api, &self.cache, name);
+    }
+
+    pub fn on_pdb_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.disruption.sync(ctx, api, &self.cache, key);
     }
 
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
@@ -334,6 +366,8 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.disruption.on_pod(ctx, &self.cache, p, false);
+                self.endpointslice.on_pod(ctx, &self.cache, p, false);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -356,6 +390,9 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.disruption.on_pod(ctx, &self.cache, p, true);
+                self.endpointslice.on_pod(ctx, &self.cache, p, true);
+                self.namespace.on_pod_deleted(ctx, &self.cache, p);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -372,6 +409,16 @@ impl ControllerManager {
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
             (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
+            (Change::PodDisruptionBudget(b), _) => {
+                self.disruption.on_pdb(ctx, &self.cache, &b.key())
+            }
+            (Change::PodDisruptionBudgetDeleted(b), _) => self.disruption.on_pdb_deleted(&b.key()),
+            (Change::Service(s), _) => self.endpointslice.on_service(ctx, &self.cache, &s.key()),
+            (Change::ServiceDeleted(s), _) => self.endpointslice.on_service_deleted(ctx, &s.key()),
+            (Change::Namespace(n), _) => self.namespace.on_namespace(ctx, api, &self.cache, n),
+            (Change::NamespacedObjectDeleted(o), _) => {
+                self.namespace.on_object_deleted(api, &self.cache, o)
+            }
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

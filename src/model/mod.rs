@@ -5,7 +5,11 @@
 pub mod container;
 pub mod duration;
 pub mod objects;
+pub mod policy;
 pub mod quantity;
+pub mod service;
 
 pub use container::*;
 pub use objects::*;
+pub use policy::*;
+pub use service::*;

@@ -97,6 +97,43 @@ struct FaultSummary {
     /// Per Deployment of the scenario, from the time series samples inside the fault window.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     workloads: Vec<WorkloadAvailability>,
+    /// Per Service of the scenario: the fewest ready endpoints sampled in the window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<ServiceAvailability>,
+}
+
+#[derive(Serialize)]
+struct ServiceAvailability {
+    service: String,
+    min_ready_endpoints: u64,
+}
+
+/// The lowest sample of each `svc_…_ready_endpoints` column inside the fault window.
+fn service_availability(
+    f: &crate::run::FaultWindow,
+    ts: &timeseries::TimeSeries,
+) -> Vec<ServiceAvailability> {
+    let (start, end) = (f.start.as_secs_f64(), f.end.as_secs_f64());
+    let mut out = Vec::new();
+    for (i, c) in ts.columns.iter().enumerate() {
+        let Some(name) = c
+            .strip_prefix("svc_")
+            .and_then(|x| x.strip_suffix("_ready_endpoints"))
+        else {
+            continue;
+        };
+        let min = ts
+            .rows
+            .iter()
+            .filter(|r| r[0] >= start && r[0] <= end)
+            .map(|r| r[i])
+            .fold(f64::INFINITY, f64::min);
+        out.push(ServiceAvailability {
+            service: name.to_string(),
+            min_ready_endpoints: if min.is_finite() { min as u64 } else { 0 },
+        });
+    }
+    out
 }
 
 /// How available a Deployment stayed during a fault (sampled at `output.sampleInterval`).
@@ -231,6 +268,7 @@ fn fault_summary(
         time_to_recover_s: recover,
         pods_evicted,
         workloads: availability(f, ts),
+        services: service_availability(f, ts),
     }
 }
 

@@ -65,6 +65,18 @@ pub struct Sampler {
     evictions: u64,
     /// The scenario's Deployments, each with six columns.
     deployments: Vec<String>,
+    /// The scenario's Services, each with a ready-endpoints column.
+    services: Vec<String>,
+}
+
+/// Per-Service column: `svc_<name>_ready_endpoints` (`svc_<namespace>_<name>_…` outside
+/// `default`): endpoints whose `ready` condition is true, over the Service's EndpointSlices.
+pub fn service_column(key: &str) -> String {
+    match key.split_once('/') {
+        Some(("default", name)) => format!("svc_{name}_ready_endpoints"),
+        Some((ns, name)) => format!("svc_{ns}_{name}_ready_endpoints"),
+        None => format!("svc_{key}_ready_endpoints"),
+    }
 }
 
 /// Per-Deployment columns: `deploy_<name>_<what>` (`<namespace>_<name>` outside `default`).
@@ -119,7 +131,9 @@ impl Sampler {
             let prefix = deployment_column_prefix(d);
             columns.extend(DEPLOYMENT_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
         }
+        columns.extend(c.service_keys.iter().map(|k| service_column(k)));
         Sampler {
+            services: c.service_keys.clone(),
             deployments: c.deployment_keys.clone(),
             zone_of: BTreeMap::new(),
             zones,
@@ -199,6 +213,9 @@ impl Sampler {
         );
         if !self.deployments.is_empty() {
             self.sample_deployments(c, &mut row);
+        }
+        for k in &self.services {
+            row.push(c.api.ready_endpoints(k) as f64);
         }
         self.series.rows.push(row);
     }

@@ -39,6 +39,11 @@ pub enum Object {
     Pod(Pod),
     ReplicaSet(ReplicaSet),
     PriorityClass(PriorityClass),
+    PodDisruptionBudget(PodDisruptionBudget),
+    Service(Service),
+    Namespace(Namespace),
+    /// A ServiceAccount or a Secret.
+    NamespacedObject(NamespacedObject),
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
@@ -53,6 +58,11 @@ pub const KINDS: &[&str] = &[
     "DaemonSet",
     "StatefulSet",
     "PriorityClass",
+    "PodDisruptionBudget",
+    "Service",
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
     "List",
 ];
 
@@ -66,15 +76,17 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     })?;
     let api_version = raw.api_version.clone().unwrap_or_default();
     let want_api = match kind.as_str() {
-        "Node" | "Pod" | "List" | "ReplicationController" => "v1",
+        "Node" | "Pod" | "List" | "ReplicationController" | "Service" | "Namespace"
+        | "ServiceAccount" | "Secret" => "v1",
         "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         "PriorityClass" => "scheduling.k8s.io/v1",
+        "PodDisruptionBudget" => "policy/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass, PodDisruptionBudget, Service, Namespace, ServiceAccount, Secret and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -111,8 +123,19 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
             format!("`value`, `globalDefault` and `preemptionPolicy` belong to a PriorityClass, not a {kind}"),
         ));
     }
+    reject_top_level(&raw, &kind, ctx)?;
     let meta = raw.metadata.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "metadata.", meta.unmodelled());
+    if matches!(kind.as_str(), "ServiceAccount" | "Secret") {
+        if raw.spec.is_some() {
+            return Err(ctx.err("spec", format!("a {kind} has no spec")));
+        }
+        let name = object_name(&meta, ctx)?;
+        return Ok(vec![Object::NamespacedObject(NamespacedObject {
+            kind: kind.clone(),
+            meta: object_meta(meta, name),
+        })]);
+    }
     if kind == "PriorityClass" {
         if raw.spec.is_some() {
             return Err(ctx.err("spec", "a PriorityClass has no spec"));
@@ -146,7 +169,18 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
     let spec = raw.spec.unwrap_or_default();
     let status = raw.status.unwrap_or_default();
     ctx.warn_unmodelled(&kind, "status.", status.unmodelled());
+    if kind != "PodDisruptionBudget" {
+        reject_foreign(&spec, &kind, ctx, PDB_ONLY_FIELDS)?;
+    }
+    if kind != "Service" {
+        reject_foreign(&spec, &kind, ctx, SERVICE_ONLY_FIELDS)?;
+    }
     match kind.as_str() {
+        "Service" => service(meta, spec, ctx).map(|s| vec![Object::Service(s)]),
+        "Namespace" => namespace(meta, spec, ctx).map(|n| vec![Object::Namespace(n)]),
+        "PodDisruptionBudget" => {
+            pod_disruption_budget(meta, spec, ctx).map(|b| vec![Object::PodDisruptionBudget(b)])
+        }
         "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
         "Pod" => {
             reject_foreign(&spec, &kind, ctx, NOT_POD_SPEC_FIELDS)?;
@@ -221,6 +255,12 @@ fn reject_foreign(
         "paused" => spec.paused.is_some(),
         "serviceName" => spec.service_name.is_some(),
         "podManagementPolicy" => spec.pod_management_policy.is_some(),
+        "minAvailable" => spec.min_available.is_some(),
+        "maxUnavailable" => spec.max_unavailable.is_some(),
+        "unhealthyPodEvictionPolicy" => spec.unhealthy_pod_eviction_policy.is_some(),
+        "ports" => spec.ports.is_some(),
+        "type" => spec.service_type.is_some(),
+        "publishNotReadyAddresses" => spec.publish_not_ready_addresses.is_some(),
         _ => false,
     };
     for f in fields {
@@ -236,6 +276,12 @@ fn reject_foreign(
 
 /// Fields of the spec union that a Pod spec does not have.
 const NOT_POD_SPEC_FIELDS: &[&str] = &[
+    "minAvailable",
+    "maxUnavailable",
+    "unhealthyPodEvictionPolicy",
+    "ports",
+    "type",
+    "publishNotReadyAddresses",
     "replicas",
     "selector",
     "template",
@@ -1426,5 +1472,282 @@ fn label_selector(
     Ok(LabelSelector {
         match_labels: raw.match_labels.clone(),
         match_expressions: exprs,
+    })
+}
+
+/// Fields only a PodDisruptionBudget spec has.
+const PDB_ONLY_FIELDS: &[&str] = &[
+    "minAvailable",
+    "maxUnavailable",
+    "unhealthyPodEvictionPolicy",
+];
+
+/// Fields of the spec union that a PodDisruptionBudget spec does not have.
+const NOT_PDB_SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "template",
+    "taints",
+    "unschedulable",
+    "containers",
+    "initContainers",
+    "nodeName",
+    "nodeSelector",
+    "tolerations",
+    "priority",
+    "priorityClassName",
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "overhead",
+    "schedulerName",
+    "affinity",
+    "topologySpreadConstraints",
+    "preemptionPolicy",
+    "minReadySeconds",
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+    "serviceName",
+    "podManagementPolicy",
+];
+
+/// A `policy/v1` PodDisruptionBudget, validated as `ValidatePodDisruptionBudgetSpec`:
+/// `minAvailable` and `maxUnavailable` exclusive, each a non-negative integer or a percentage
+/// of at most 100%, a valid selector, `unhealthyPodEvictionPolicy` `IfHealthyBudget` or
+/// `AlwaysAllow`. No defaults: an absent selector selects nothing.
+fn pod_disruption_budget(
+    meta: RawObjectMeta,
+    mut spec: RawSpec,
+    ctx: &mut Ctx,
+) -> Result<PodDisruptionBudget, InputError> {
+    reject_foreign(&spec, "PodDisruptionBudget", ctx, NOT_PDB_SPEC_FIELDS)?;
+    let name = object_name(&meta, ctx)?;
+    if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+        return Err(ctx.err("spec", "minAvailable and maxUnavailable cannot be both set"));
+    }
+    let min_available = pdb_int_or_percent(spec.min_available.take(), "spec.minAvailable", ctx)?;
+    let max_unavailable =
+        pdb_int_or_percent(spec.max_unavailable.take(), "spec.maxUnavailable", ctx)?;
+    let selector = match spec.selector.take() {
+        None => None,
+        Some(v) => {
+            let sel: RawLabelSelector = serde_yaml::from_value(v)
+                .map_err(|e| ctx.err("spec.selector", format!("not a label selector: {e}")))?;
+            Some(label_selector(&sel, ctx, "spec.selector")?)
+        }
+    };
+    const POLICIES: [&str; 2] = ["AlwaysAllow", "IfHealthyBudget"];
+    let policy = match spec.unhealthy_pod_eviction_policy.take().as_deref() {
+        None => None,
+        Some("IfHealthyBudget") => Some(UnhealthyPodEvictionPolicy::IfHealthyBudget),
+        Some("AlwaysAllow") => Some(UnhealthyPodEvictionPolicy::AlwaysAllow),
+        Some(other) => {
+            return Err(ctx
+                .err(
+                    "spec.unhealthyPodEvictionPolicy",
+                    format!("Unsupported value: {other:?}: supported values: \"AlwaysAllow\", \"IfHealthyBudget\""),
+                )
+                .suggest(other, POLICIES))
+        }
+    };
+    Ok(PodDisruptionBudget {
+        meta: object_meta(meta, name),
+        min_available,
+        max_unavailable,
+        selector,
+        unhealthy_pod_eviction_policy: policy,
+        status: PdbStatus::default(),
+    })
+}
+
+/// `ValidatePositiveIntOrPercent` + `IsNotMoreThan100Percent`.
+fn pdb_int_or_percent(
+    v: Option<RawIntOrString>,
+    field: &str,
+    ctx: &Ctx,
+) -> Result<Option<IntOrString>, InputError> {
+    match v {
+        None => Ok(None),
+        Some(RawIntOrString::Int(i)) => {
+            if i < 0 {
+                return Err(ctx.err(field, "must be greater than or equal to 0"));
+            }
+            Ok(Some(IntOrString::Int(i.min(i32::MAX as i64) as i32)))
+        }
+        Some(RawIntOrString::Str(s)) => {
+            let n = s
+                .strip_suffix('%')
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let Some(n) = n else {
+                return Err(ctx.err(
+                    field,
+                    format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+                ));
+            };
+            if n.parse::<u64>().map_or(true, |x| x > 100) {
+                return Err(ctx.err(field, "must not be greater than 100%"));
+            }
+            Ok(Some(IntOrString::Str(s)))
+        }
+    }
+}
+
+/// Fields only a Service spec has.
+const SERVICE_ONLY_FIELDS: &[&str] = &["ports", "type", "publishNotReadyAddresses"];
+
+/// Fields of the spec union that a Service spec does not have (PodDisruptionBudget-only
+/// fields are rejected before).
+const NOT_SERVICE_SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "template",
+    "taints",
+    "unschedulable",
+    "containers",
+    "initContainers",
+    "nodeName",
+    "nodeSelector",
+    "tolerations",
+    "priority",
+    "priorityClassName",
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "overhead",
+    "schedulerName",
+    "affinity",
+    "topologySpreadConstraints",
+    "preemptionPolicy",
+    "minReadySeconds",
+    "strategy",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+    "serviceName",
+    "podManagementPolicy",
+];
+
+/// Top-level fields of a Secret or ServiceAccount are accepted (they change nothing in a
+/// simulation); on any other kind they are errors.
+fn reject_top_level(raw: &RawManifest, kind: &str, ctx: &Ctx) -> Result<(), InputError> {
+    let secret = [
+        ("data", raw.data.is_some()),
+        ("stringData", raw.string_data.is_some()),
+        ("type", raw.secret_type.is_some()),
+        ("immutable", raw.immutable.is_some()),
+    ];
+    let sa = [
+        ("secrets", raw.secrets.is_some()),
+        ("imagePullSecrets", raw.image_pull_secrets.is_some()),
+        (
+            "automountServiceAccountToken",
+            raw.automount_service_account_token.is_some(),
+        ),
+    ];
+    for (owner, fields) in [("Secret", &secret[..]), ("ServiceAccount", &sa[..])] {
+        if kind == owner {
+            continue;
+        }
+        if let Some((f, _)) = fields.iter().find(|(_, set)| *set) {
+            return Err(ctx.err(f, format!("`{f}` belongs to a {owner}, not a {kind}")));
+        }
+    }
+    Ok(())
+}
+
+/// A `v1` Service: `spec.selector` (a label map), `spec.ports` (port required; targetPort
+/// defaults to the port, protocol to TCP), `spec.type` (ClusterIP by default; NodePort,
+/// LoadBalancer and ExternalName are accepted), `spec.publishNotReadyAddresses`.
+fn service(meta: RawObjectMeta, mut spec: RawSpec, ctx: &mut Ctx) -> Result<Service, InputError> {
+    reject_foreign(&spec, "Service", ctx, NOT_SERVICE_SPEC_FIELDS)?;
+    let name = object_name(&meta, ctx)?;
+    ctx.warn_unmodelled("Service", "spec.", spec.unmodelled());
+    let selector: Option<BTreeMap<String, String>> = match spec.selector.take() {
+        None => None,
+        Some(v) => Some(serde_yaml::from_value(v).map_err(|e| {
+            ctx.err(
+                "spec.selector",
+                format!("a Service selector is a map of label values: {e}"),
+            )
+        })?),
+    };
+    const TYPES: [&str; 4] = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+    let type_ = spec
+        .service_type
+        .take()
+        .unwrap_or_else(|| "ClusterIP".into());
+    if !TYPES.contains(&type_.as_str()) {
+        return Err(ctx
+            .err(
+                "spec.type",
+                format!("Unsupported value: {type_:?}: supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\""),
+            )
+            .suggest(&type_, TYPES));
+    }
+    let mut ports = Vec::new();
+    for (i, p) in spec
+        .ports
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let field = format!("spec.ports[{i}]");
+        ctx.warn_unmodelled("Service", "spec.ports[].", p.unmodelled());
+        let port = p
+            .port
+            .ok_or_else(|| ctx.err(&format!("{field}.port"), "Required value"))?;
+        if !(1..=65535).contains(&port) {
+            return Err(ctx.err(
+                &format!("{field}.port"),
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+        let protocol = p.protocol.unwrap_or_else(|| "TCP".into());
+        if !["TCP", "UDP", "SCTP"].contains(&protocol.as_str()) {
+            return Err(ctx
+                .err(
+                    &format!("{field}.protocol"),
+                    format!("Unsupported value: {protocol:?}: supported values: \"SCTP\", \"TCP\", \"UDP\""),
+                )
+                .suggest(&protocol, ["TCP", "UDP", "SCTP"]));
+        }
+        let target_port = match p.target_port {
+            None => IntOrString::Int(port),
+            Some(RawIntOrString::Int(n)) => IntOrString::Int(n as i32),
+            Some(RawIntOrString::Str(s)) => IntOrString::Str(s),
+        };
+        ports.push(ServicePort {
+            name: p.name.unwrap_or_default(),
+            protocol,
+            port,
+            target_port,
+        });
+    }
+    Ok(Service {
+        meta: object_meta(meta, name),
+        selector,
+        ports,
+        type_,
+        publish_not_ready_addresses: spec.publish_not_ready_addresses.take().unwrap_or(false),
+    })
+}
+
+/// A `v1` Namespace (cluster-scoped; `spec.finalizers` is accepted with a warning).
+fn namespace(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<Namespace, InputError> {
+    reject_foreign(&spec, "Namespace", ctx, NOT_SERVICE_SPEC_FIELDS)?;
+    if spec.selector.is_some() {
+        return Err(ctx.err(
+            "spec.selector",
+            "`selector` is not a field of a Namespace spec",
+        ));
+    }
+    ctx.warn_unmodelled("Namespace", "spec.", spec.unmodelled());
+    let name = object_name(&meta, ctx)?;
+    let mut meta = object_meta(meta, name);
+    meta.namespace = String::new();
+    meta.labels
+        .insert("kubernetes.io/metadata.name".into(), meta.name.clone());
+    Ok(Namespace {
+        meta,
+        terminating: false,
     })
 }

@@ -54,6 +54,15 @@ k8s_struct! {
         pub spec: Option<RawSpec>,
         pub status: Option<RawStatus>,
         pub items: Option<Vec<RawManifest>>,
+        // Secret and ServiceAccount (top-level fields; accepted, they change nothing here)
+        pub data: Option<serde_yaml::Value>,
+        pub string_data: Option<serde_yaml::Value>,
+        #[serde(rename = "type")]
+        pub secret_type: Option<String>,
+        pub immutable: Option<bool>,
+        pub secrets: Option<serde_yaml::Value>,
+        pub image_pull_secrets: Option<serde_yaml::Value>,
+        pub automount_service_account_token: Option<bool>,
         // PriorityClass (top-level fields)
         pub value: Option<i64>,
         pub global_default: Option<bool>,
@@ -113,6 +122,15 @@ k8s_struct! {
         // StatefulSetSpec
         pub service_name: Option<String>,
         pub pod_management_policy: Option<String>,
+        // ServiceSpec (v1)
+        pub ports: Option<Vec<RawServicePort>>,
+        #[serde(rename = "type")]
+        pub service_type: Option<String>,
+        pub publish_not_ready_addresses: Option<bool>,
+        // PodDisruptionBudgetSpec (policy/v1)
+        pub min_available: Option<RawIntOrString>,
+        pub max_unavailable: Option<RawIntOrString>,
+        pub unhealthy_pod_eviction_policy: Option<String>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,
@@ -135,6 +153,14 @@ k8s_struct! {
         ordinals: "ordinals",
         pod_cidr: "podCIDR", pod_cidrs: "podCIDRs", provider_id: "providerID", config_source: "configSource",
         external_id: "externalID",
+        cluster_ip: "clusterIP", cluster_ips: "clusterIPs", session_affinity: "sessionAffinity",
+        session_affinity_config: "sessionAffinityConfig", external_traffic_policy: "externalTrafficPolicy",
+        internal_traffic_policy: "internalTrafficPolicy", ip_families: "ipFamilies", ip_family_policy: "ipFamilyPolicy",
+        load_balancer_ip: "loadBalancerIP", load_balancer_source_ranges: "loadBalancerSourceRanges",
+        load_balancer_class: "loadBalancerClass", external_ips: "externalIPs", external_name: "externalName",
+        health_check_node_port: "healthCheckNodePort",
+        allocate_load_balancer_node_ports: "allocateLoadBalancerNodePorts",
+        traffic_distribution: "trafficDistribution", finalizers: "finalizers",
     }
 }
 
@@ -433,4 +459,15 @@ impl<'de> Deserialize<'de> for RawIntOrString {
         }
         d.deserialize_any(V)
     }
+}
+
+k8s_struct! {
+    /// A `v1.ServicePort`.
+    pub struct RawServicePort {
+        pub name: Option<String>,
+        pub protocol: Option<String>,
+        pub port: Option<i32>,
+        pub target_port: Option<RawIntOrString>,
+    }
+    unmodelled { node_port: "nodePort", app_protocol: "appProtocol" }
 }

@@ -5,6 +5,7 @@
 //! either line:column (found while parsing) or the field path (found while validating); paths
 //! inside a scenario are relative to the scenario file.
 
+pub mod actions;
 pub mod behaviors;
 pub mod convert;
 pub mod error;
@@ -48,6 +49,11 @@ pub enum Workload {
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
+    PodDisruptionBudget(PodDisruptionBudget),
+    Service(Service),
+    Namespace(Namespace),
+    /// A ServiceAccount or a Secret.
+    NamespacedObject(NamespacedObject),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,6 +121,22 @@ pub enum FaultKind {
         deployment: String,
         to_revision: i64,
     },
+    /// An action: `kubectl cordon NODE` (`unschedulable`) or `kubectl uncordon NODE`.
+    Cordon { node: String, unschedulable: bool },
+    /// An action: `kubectl drain NODE` (cordon, then evict every pod through the Eviction API,
+    /// retrying denied evictions every 5 s, and wait for the pods to be gone).
+    Drain {
+        node: String,
+        opts: actions::DrainOptions,
+    },
+    /// An action: POST `pods/NAME/eviction` for a pod named, or for the first Running pod
+    /// whose labels contain `labels`.
+    EvictPod {
+        namespace: String,
+        name: Option<String>,
+        labels: BTreeMap<String, String>,
+        grace: Option<u64>,
+    },
 }
 
 impl FaultKind {
@@ -137,6 +159,13 @@ impl FaultKind {
             FaultKind::SetImage { .. } => "setImage",
             FaultKind::DeleteObject { .. } => "deleteObject",
             FaultKind::RollbackDeployment { .. } => "rollbackDeployment",
+            FaultKind::Cordon {
+                unschedulable: true,
+                ..
+            } => "cordon",
+            FaultKind::Cordon { .. } => "uncordon",
+            FaultKind::Drain { .. } => "drain",
+            FaultKind::EvictPod { .. } => "evictPod",
         }
     }
 
@@ -148,6 +177,9 @@ impl FaultKind {
                 | FaultKind::SetImage { .. }
                 | FaultKind::DeleteObject { .. }
                 | FaultKind::RollbackDeployment { .. }
+                | FaultKind::Cordon { .. }
+                | FaultKind::Drain { .. }
+                | FaultKind::EvictPod { .. }
         )
     }
 
@@ -170,7 +202,10 @@ impl FaultKind {
             | FaultKind::ScaleDeployment { .. }
             | FaultKind::SetImage { .. }
             | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. } => &[],
+            | FaultKind::RollbackDeployment { .. }
+            | FaultKind::Cordon { .. }
+            | FaultKind::Drain { .. }
+            | FaultKind::EvictPod { .. } => &[],
         }
     }
 }
@@ -866,6 +901,25 @@ fn resolve(
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
                 Object::StatefulSet(d) => ("StatefulSet", d.key(), Workload::StatefulSet(d)),
+                Object::PodDisruptionBudget(b) => (
+                    "PodDisruptionBudget",
+                    b.key(),
+                    Workload::PodDisruptionBudget(b),
+                ),
+                Object::Service(x) => ("Service", x.key(), Workload::Service(x)),
+                Object::Namespace(x) => ("Namespace", x.meta.name.clone(), Workload::Namespace(x)),
+                Object::NamespacedObject(x) => {
+                    let kind = if x.kind == "Secret" {
+                        "Secret"
+                    } else {
+                        "ServiceAccount"
+                    };
+                    (
+                        kind,
+                        pod_key(&x.meta.namespace, &x.meta.name),
+                        Workload::NamespacedObject(x),
+                    )
+                }
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -905,6 +959,7 @@ fn resolve(
             Workload::Deployment(d) => &d.template.annotations,
             Workload::DaemonSet(d) => &d.template.annotations,
             Workload::StatefulSet(d) => &d.template.annotations,
+            _ => continue,
         };
         for (k, v) in annotations {
             if k != crate::runtime::BEHAVIOR_ANNOTATION
@@ -938,6 +993,10 @@ fn resolve(
             Workload::StatefulSet(d) => {
                 (&mut d.template.spec, format!("StatefulSet {}", d.meta.name))
             }
+            Workload::PodDisruptionBudget(_)
+            | Workload::Service(_)
+            | Workload::Namespace(_)
+            | Workload::NamespacedObject(_) => continue,
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -1115,7 +1174,11 @@ fn resolve(
         if (t.scale_deployment.is_some()
             || t.set_image.is_some()
             || t.delete_object.is_some()
-            || t.rollback_deployment.is_some())
+            || t.rollback_deployment.is_some()
+            || t.cordon.is_some()
+            || t.uncordon.is_some()
+            || t.drain.is_some()
+            || t.evict_pod.is_some())
             && t.duration.is_some()
         {
             return Err(InputError::at_path(
@@ -1162,12 +1225,22 @@ fn resolve(
         }
         if let Some(a) = &t.delete_object {
             let f = format!("{path}.deleteObject");
-            let allowed = ["Deployment", "ReplicaSet", "ReplicationController", "Pod"];
+            let allowed = [
+                "Deployment",
+                "ReplicaSet",
+                "ReplicationController",
+                "Pod",
+                "PodDisruptionBudget",
+                "Service",
+                "Namespace",
+                "ServiceAccount",
+                "Secret",
+            ];
             if !allowed.contains(&a.kind.as_str()) {
                 return Err(InputError::at_path(
                     file,
                     format!("{f}.kind"),
-                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController or Pod, not {:?}", a.kind),
+                    format!("kubesim deletes a Deployment, ReplicaSet, ReplicationController, Pod, PodDisruptionBudget, Service, Namespace, ServiceAccount or Secret, not {:?}", a.kind),
                 )
                 .suggest(&a.kind, allowed));
             }
@@ -1198,8 +1271,24 @@ fn resolve(
                     Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
                     Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
                     Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
+                    Workload::PodDisruptionBudget(b) => ("PodDisruptionBudget", &b.meta, b.key()),
+                    Workload::Service(x) => ("Service", &x.meta, x.key()),
+                    Workload::Namespace(x) => ("Namespace", &x.meta, x.meta.name.clone()),
+                    Workload::NamespacedObject(x) => (x.kind.as_str(), &x.meta, x.key()),
                 };
-                if k == a.kind && meta.namespace == ns {
+                if a.kind == "Namespace" {
+                    // Declared Namespaces and the namespaces workloads use (created
+                    // implicitly); the system namespaces may not be deleted.
+                    let n = if k == "Namespace" {
+                        &meta.name
+                    } else {
+                        &meta.namespace
+                    };
+                    let system = crate::api::SYSTEM_NAMESPACES.contains(&n.as_str());
+                    if !system && !names.iter().any(|(x, _)| x == n) {
+                        names.push((n.clone(), n.clone()));
+                    }
+                } else if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));
                 }
             }
@@ -1275,12 +1364,21 @@ fn resolve(
                 ),
             ));
         }
+        kinds.extend(actions::resolve(
+            t.cordon.as_ref(),
+            t.uncordon.as_ref(),
+            t.drain.as_ref(),
+            t.evict_pod.as_ref(),
+            file,
+            &path,
+            &node_names,
+        )?);
         let (kind, label) = match (kinds.pop(), kinds.is_empty()) {
             (Some(one), true) => one,
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment or deleteObject)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment, deleteObject, cordon, uncordon, drain or evictPod)",
             )),
         };
         timeline.push(TimedFault {
@@ -1539,7 +1637,13 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::PriorityClass(c) => classes.push(c),
                 // Workload controllers' objects do not take part in a single scheduling
                 // decision; `explain` on a scenario sees the pods they create.
-                Object::Deployment(_) | Object::DaemonSet(_) | Object::StatefulSet(_) => {}
+                Object::Deployment(_)
+                | Object::DaemonSet(_)
+                | Object::StatefulSet(_)
+                | Object::PodDisruptionBudget(_)
+                | Object::Service(_)
+                | Object::Namespace(_)
+                | Object::NamespacedObject(_) => {}
             }
         }
     }
@@ -1763,7 +1867,7 @@ fn expectation(
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, endpoints, pdb, namespace")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -1967,6 +2071,81 @@ fn expectation(
                     progressing: x.progressing.clone(),
                     available,
                 },
+            )
+        }
+        RawExpect::Endpoints(x) => {
+            let key = if x.service.contains('/') {
+                x.service.clone()
+            } else {
+                pod_key("default", &x.service)
+            };
+            let services: Vec<String> = workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::Service(s) => Some(s.key()),
+                    _ => None,
+                })
+                .collect();
+            if !services.contains(&key) {
+                return Err(
+                    err("service", format!("no Service {key} among the workloads"))
+                        .suggest(&key, services.iter().map(|s| s.as_str())),
+                );
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Endpoints {
+                    service: key,
+                    ready: x.ready,
+                }),
+            )
+        }
+        RawExpect::Pdb(x) => {
+            let ns = x
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("default");
+            let key = pod_key(ns, &x.name);
+            let pdbs: Vec<String> = workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::PodDisruptionBudget(b) => Some(b.key()),
+                    _ => None,
+                })
+                .collect();
+            if !pdbs.contains(&key) {
+                return Err(err(
+                    "name",
+                    format!("no PodDisruptionBudget {key} among the workloads"),
+                )
+                .suggest(&key, pdbs.iter().map(|s| s.as_str())));
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Pdb {
+                    key,
+                    disruptions_allowed: x.disruptions_allowed,
+                    current_healthy: x.current_healthy,
+                    desired_healthy: x.desired_healthy,
+                    expected_pods: x.expected_pods,
+                }),
+            )
+        }
+        RawExpect::Namespace(x) => {
+            let phases = ["Active", "Terminating", "Absent"];
+            if !phases.contains(&x.phase.as_str()) {
+                return Err(
+                    err("phase", format!("unknown namespace phase {:?}", x.phase))
+                        .suggest(&x.phase, phases),
+                );
+            }
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::Namespace {
+                    name: x.name.clone(),
+                    phase: x.phase.clone(),
+                }),
             )
         }
         RawExpect::ZoneState(x) => {

@@ -164,6 +164,10 @@ pub struct RawTimelineEntry {
     pub set_image: Option<RawSetImage>,
     pub delete_object: Option<RawDeleteObject>,
     pub rollback_deployment: Option<RawRollbackDeployment>,
+    pub cordon: Option<super::actions::RawCordon>,
+    pub uncordon: Option<super::actions::RawCordon>,
+    pub drain: Option<super::actions::RawDrain>,
+    pub evict_pod: Option<super::actions::RawEvictPod>,
 }
 
 /// `registryOutage` / `registrySlow`: a registry host (`*`: every registry) refuses pulls, or
@@ -308,6 +312,9 @@ pub struct RawExpectEntry {
     pub event_time: Option<RawEventTimeExpect>,
     pub zone_state: Option<RawZoneStateExpect>,
     pub deployment: Option<RawDeploymentExpect>,
+    pub endpoints: Option<RawEndpointsExpect>,
+    pub pdb: Option<RawPdbExpect>,
+    pub namespace: Option<RawNamespaceExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -318,6 +325,9 @@ pub enum RawExpect<'a> {
     EventTime(&'a RawEventTimeExpect),
     ZoneState(&'a RawZoneStateExpect),
     Deployment(&'a RawDeploymentExpect),
+    Endpoints(&'a RawEndpointsExpect),
+    Pdb(&'a RawPdbExpect),
+    Namespace(&'a RawNamespaceExpect),
 }
 
 impl RawExpectEntry {
@@ -344,6 +354,15 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.deployment {
             all.push(RawExpect::Deployment(x));
+        }
+        if let Some(x) = &self.endpoints {
+            all.push(RawExpect::Endpoints(x));
+        }
+        if let Some(x) = &self.pdb {
+            all.push(RawExpect::Pdb(x));
+        }
+        if let Some(x) = &self.namespace {
+            all.push(RawExpect::Namespace(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -452,4 +471,35 @@ pub struct RawDeploymentExpect {
     pub progressing: Option<String>,
     /// The status of the Available condition ("True" or "False").
     pub available: Option<ScalarText>,
+}
+
+/// Ready endpoints of a Service (`namespace/name`, or `name` in `default`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEndpointsExpect {
+    pub at: Option<DurationValue>,
+    pub service: String,
+    pub ready: u64,
+}
+
+/// A PodDisruptionBudget's status: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPdbExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub disruptions_allowed: Option<i32>,
+    pub current_healthy: Option<i32>,
+    pub desired_healthy: Option<i32>,
+    pub expected_pods: Option<i32>,
+}
+
+/// A Namespace's phase: `Active`, `Terminating` or `Absent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawNamespaceExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub phase: String,
 }

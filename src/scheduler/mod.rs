@@ -116,6 +116,9 @@ pub struct Scheduler {
     spread_index: spread_index::SpreadIndex,
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,
+    /// PodDisruptionBudgets by key, for preemption's violation counts (upstream's pdbLister).
+    pdbs: BTreeMap<String, Arc<crate::model::PodDisruptionBudget>>,
+    pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
     totals: PodTotals,
@@ -161,6 +164,8 @@ impl Scheduler {
             table: ScoreTable::default(),
             spread_index: spread_index::SpreadIndex::default(),
             nominated: BTreeMap::new(),
+            pdbs: BTreeMap::new(),
+            pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
             totals: PodTotals::default(),
@@ -389,7 +394,23 @@ impl Scheduler {
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)
             | Change::DaemonSet(_)
-            | Change::StatefulSet(_) => {}
+            | Change::StatefulSet(_)
+            | Change::Service(_)
+            | Change::ServiceDeleted(_)
+            | Change::Namespace(_)
+            | Change::NamespaceDeleted(_)
+            | Change::NamespacedObject(_)
+            | Change::NamespacedObjectDeleted(_)
+            | Change::StatefulSetDeleted(_)
+            | Change::DaemonSetDeleted(_) => {}
+            Change::PodDisruptionBudget(b) => {
+                self.pdbs.insert(b.key(), b);
+                self.pdb_list = self.pdbs.values().cloned().collect();
+            }
+            Change::PodDisruptionBudgetDeleted(b) => {
+                self.pdbs.remove(&b.key());
+                self.pdb_list = self.pdbs.values().cloned().collect();
+            }
         }
     }
 
@@ -863,6 +884,7 @@ impl Scheduler {
                         &state,
                         &nodes,
                         &potential,
+                        &self.pdb_list,
                         &mut self.preempt_rng,
                     );
                     preemption = preemption::pick_one(&cands).map(|c| {

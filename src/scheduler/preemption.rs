@@ -2,8 +2,11 @@
 //! lower-priority pods would let the pod fit, choose the victims on each (reprieving the most
 //! important first), pick one node by upstream's lexicographic rules, and report it.
 //!
-//! Deviations, documented: kubesim has no PodDisruptionBudgets (no victim violates one), and
-//! the dry run re-runs the filters on the node with the victims removed without updating the
+//! PodDisruptionBudgets count as upstream counts them (`filterPodsWithPDBViolation`): victims
+//! whose removal would take a budget below zero are reprieved first and counted as violations;
+//! candidates without violations come first and a node with fewer violations wins.
+//!
+//! Deviation, documented: the dry run re-runs the filters on the node with the victims removed without updating the
 //! PodTopologySpread / InterPodAffinity PreFilter state (upstream's AddPod/RemovePod), so for
 //! those two plugins the dry run sees the counts from before the removal.
 
@@ -13,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::framework::{self, CycleState, Profile};
 use super::plugins::NodeInfo;
-use crate::model::Pod;
+use crate::model::{Pod, PodDisruptionBudget};
 use crate::sim::{rng, SimTime};
 
 /// `DefaultPreemptionArgs` defaults.
@@ -26,6 +29,8 @@ pub struct Candidate {
     /// Index into the snapshot order.
     pub index: usize,
     pub victims: Vec<Arc<Pod>>,
+    /// `NumPDBViolations`: victims whose eviction would violate a budget.
+    pub num_pdb_violations: usize,
 }
 
 /// `calculateNumCandidates`: 10 % of the potential nodes, at least 100, at most all.
@@ -43,13 +48,46 @@ fn more_important(a: &Pod, b: &Pod) -> std::cmp::Ordering {
     })
 }
 
-/// `SelectVictimsOnNode`: None when even removing every lower-priority pod does not help.
+/// `filterPodsWithPDBViolation`: split (already ordered) victims into those whose removal
+/// would take a matching budget's `disruptionsAllowed` below zero, and the rest. A pod already
+/// in a budget's `disruptedPods` does not count against it (its eviction was processed).
+pub fn filter_pods_with_pdb_violation(
+    pods: Vec<Arc<Pod>>,
+    pdbs: &[Arc<PodDisruptionBudget>],
+) -> (Vec<Arc<Pod>>, Vec<Arc<Pod>>) {
+    let mut allowed: Vec<i32> = pdbs.iter().map(|b| b.status.disruptions_allowed).collect();
+    let (mut violating, mut non_violating) = (Vec::new(), Vec::new());
+    for p in pods {
+        let mut violated = false;
+        if !p.meta.labels.is_empty() {
+            for (i, b) in pdbs.iter().enumerate() {
+                if !b.selects(&p) || b.status.disrupted_pods.contains_key(&p.meta.name) {
+                    continue;
+                }
+                allowed[i] -= 1;
+                if allowed[i] < 0 {
+                    violated = true;
+                }
+            }
+        }
+        if violated {
+            violating.push(p);
+        } else {
+            non_violating.push(p);
+        }
+    }
+    (violating, non_violating)
+}
+
+/// `SelectVictimsOnNode`: the victims and how many of them violate a budget; None when even
+/// removing every lower-priority pod does not help.
 pub fn select_victims_on_node(
     profile: &Profile,
     pod: &Pod,
     state: &CycleState,
     node: &NodeInfo,
-) -> Option<Vec<Arc<Pod>>> {
+    pdbs: &[Arc<PodDisruptionBudget>],
+) -> Option<(Vec<Arc<Pod>>, usize)> {
     let mut potential: Vec<Arc<Pod>> = node
         .pods
         .iter()
@@ -67,15 +105,24 @@ pub fn select_victims_on_node(
         return None;
     }
     potential.sort_by(|a, b| more_important(a, b));
+    // Reprieve the budget-violating victims first, then the others, each from the most
+    // important down.
+    let (violating, non_violating) = filter_pods_with_pdb_violation(potential, pdbs);
     let mut victims = Vec::new();
-    for p in potential {
+    let mut num_violating = 0;
+    for (p, counts) in violating
+        .into_iter()
+        .map(|p| (p, true))
+        .chain(non_violating.into_iter().map(|p| (p, false)))
+    {
         ni.add_pod(p.clone());
         if framework::filter(profile, pod, state, &ni).is_err() {
             ni.remove_pod(&p.key());
             victims.push(p);
+            num_violating += usize::from(counts);
         }
     }
-    Some(victims)
+    Some((victims, num_violating))
 }
 
 /// The dry run over the potential nodes (`potential`: snapshot indices whose filter failure
@@ -86,6 +133,7 @@ pub fn find_candidates(
     state: &CycleState,
     nodes: &[&NodeInfo],
     potential: &[usize],
+    pdbs: &[Arc<PodDisruptionBudget>],
     r: &mut ChaCha8Rng,
 ) -> Vec<Candidate> {
     if potential.is_empty() {
@@ -93,24 +141,52 @@ pub fn find_candidates(
     }
     let want = num_candidates(potential.len());
     let offset = rng::below(r, potential.len() as u64) as usize;
-    let mut out = Vec::new();
-    for k in 0..potential.len() {
-        let idx = potential[(offset + k) % potential.len()];
-        if let Some(victims) = select_victims_on_node(profile, pod, state, nodes[idx]) {
-            // Without PDBs every candidate is non-violating: stop at the wanted count.
-            out.push(Candidate {
-                index: idx,
-                victims,
-            });
-            if out.len() >= want {
-                break;
-            }
-        }
-    }
-    out
+    dry_run_preemption(profile, pod, state, nodes, potential, pdbs, offset, want)
 }
 
-/// `pickOneNodeForPreemption`: fewest PDB violations (none here), then the lowest highest-victim
+/// `DryRunPreemption` (run sequentially, as upstream's tests do with parallelism off): walk
+/// from `offset`, keep up to `want` non-violating and up to `want` violating candidates, and
+/// stop once there is a non-violating one and `want` in all. Non-violating candidates first.
+#[allow(clippy::too_many_arguments)]
+pub fn dry_run_preemption(
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    nodes: &[&NodeInfo],
+    potential: &[usize],
+    pdbs: &[Arc<PodDisruptionBudget>],
+    offset: usize,
+    want: usize,
+) -> Vec<Candidate> {
+    let (mut non_violating, mut violating) = (Vec::new(), Vec::new());
+    for k in 0..potential.len() {
+        let idx = potential[(offset + k) % potential.len()];
+        let Some((victims, n)) = select_victims_on_node(profile, pod, state, nodes[idx], pdbs)
+        else {
+            continue;
+        };
+        let list = if n == 0 {
+            &mut non_violating
+        } else {
+            &mut violating
+        };
+        // upstream's candidateList has room for `want` entries; later ones are dropped.
+        if list.len() < want {
+            list.push(Candidate {
+                index: idx,
+                victims,
+                num_pdb_violations: n,
+            });
+        }
+        if !non_violating.is_empty() && non_violating.len() + violating.len() >= want {
+            break;
+        }
+    }
+    non_violating.extend(violating);
+    non_violating
+}
+
+/// `pickOneNodeForPreemption`: fewest PDB violations, then the lowest highest-victim
 /// priority, the smallest sum of victim priorities (each + 2^31), the fewest victims, the
 /// latest start among the highest-priority victims, then the first.
 pub fn pick_one(cands: &[Candidate]) -> Option<usize> {
@@ -140,6 +216,7 @@ pub fn pick_one(cands: &[Candidate]) -> Option<usize> {
             keep.retain(|&i| key(&cands[i]) == b);
         }
     };
+    narrow(&mut keep, &|c| c.num_pdb_violations as i128);
     narrow(&mut keep, &|c| highest(c) as i128);
     narrow(&mut keep, &|c| sum(c) as i128);
     narrow(&mut keep, &|c| c.victims.len() as i128);
@@ -174,7 +251,7 @@ mod tests {
         let p = prio(pod("p", &[&[("cpu", 1500)]]), 7, 0);
         let profile = Profile::default();
         let st = framework::pre_filter(&profile, &p, &v);
-        let victims = select_victims_on_node(&profile, &p, &st, v.get(0)).unwrap();
+        let (victims, _) = select_victims_on_node(&profile, &p, &st, v.get(0), &[]).unwrap();
         let names: Vec<&str> = victims.iter().map(|x| x.meta.name.as_str()).collect();
         // Reprieve order: mid (5), low-old (0, started earlier), low-new. With all three gone
         // 3000m is free; mid is reprieved (2000m free still fits), low-old and low-new are not.
@@ -188,6 +265,7 @@ mod tests {
         let c = |i: usize, vs: Vec<Arc<Pod>>| Candidate {
             index: i,
             victims: vs,
+            num_pdb_violations: 0,
         };
         // Lowest highest-victim priority wins over fewer victims.
         let cands = vec![
@@ -213,5 +291,165 @@ mod tests {
         assert_eq!(num_candidates(50), 50);
         assert_eq!(num_candidates(5000), 500);
         assert_eq!(num_candidates(200), 100);
+    }
+
+    // ----- PodDisruptionBudget cases of upstream default_preemption_test.go
+    // (TestDryRunPreemption); resources as upstream: medium 200m/200, large 300m/300, very
+    // large 500m/500; nodes of capacity very large; mid priority 100, high 1000. -----
+
+    const MID: i32 = 100;
+    const HIGH: i32 = 1000;
+
+    fn res(n: i64) -> Vec<(&'static str, i64)> {
+        vec![("cpu", n), ("memory", n)]
+    }
+
+    fn victim(name: &str, node: &str, app: bool, size: i64) -> Pod {
+        let r = res(size);
+        let mut p = on(prio(pod(name, &[&r]), MID, 0), node);
+        p.status.start_time = None;
+        if app {
+            p = labels(p, &[("app", "foo")]);
+        }
+        p
+    }
+
+    fn budget(allowed: i32, disrupted: &[&str]) -> Arc<PodDisruptionBudget> {
+        let mut b = PodDisruptionBudget::default();
+        b.meta.namespace = "default".into();
+        b.selector = Some(selector(&[("app", "foo")]));
+        b.status.disruptions_allowed = allowed;
+        for d in disrupted {
+            b.status.disrupted_pods.insert(d.to_string(), SimTime::ZERO);
+        }
+        Arc::new(b)
+    }
+
+    /// Runs the dry run from `offset` wanting `want`; (node, sorted victim names,
+    /// NumPDBViolations) per candidate, sorted by node name as the upstream test compares.
+    fn dry_run(
+        nodes: &[&str],
+        pods: Vec<Pod>,
+        preemptor_size: i64,
+        pdbs: &[Arc<PodDisruptionBudget>],
+        offset: usize,
+        want: usize,
+    ) -> Vec<(String, Vec<String>, usize)> {
+        let ns = nodes.iter().map(|n| node(n, 500, 500, &[])).collect();
+        let snap = OwnedSnapshot::new(ns, pods);
+        let v = snap.view();
+        let r = res(preemptor_size);
+        let p = prio(pod("p", &[&r]), HIGH, 0);
+        let profile = Profile::default();
+        let st = framework::pre_filter(&profile, &p, &v);
+        let infos: Vec<&NodeInfo> = (0..nodes.len()).map(|i| v.get(i)).collect();
+        let potential: Vec<usize> = (0..nodes.len()).collect();
+        let cands = dry_run_preemption(&profile, &p, &st, &infos, &potential, pdbs, offset, want);
+        let mut out: Vec<(String, Vec<String>, usize)> = cands
+            .iter()
+            .map(|c| {
+                let mut names: Vec<String> =
+                    c.victims.iter().map(|x| x.meta.name.clone()).collect();
+                names.sort();
+                (nodes[c.index].to_string(), names, c.num_pdb_violations)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn preemption_with_violation_of_same_pdb() {
+        let pods = vec![
+            victim("p1.1", "node1", true, 200),
+            victim("p1.2", "node1", true, 200),
+        ];
+        let got = dry_run(&["node1"], pods, 500, &[budget(1, &[])], 0, 100);
+        assert_eq!(got, vec![("node1".into(), names(&["p1.1", "p1.2"]), 1)]);
+    }
+
+    #[test]
+    fn preemption_with_violation_of_the_pdb_with_pod_whose_eviction_was_processed_the_victim_doesnt_belong_to_disrupted_pods(
+    ) {
+        let pods = vec![
+            victim("p1.1", "node1", true, 200),
+            victim("p1.2", "node1", true, 200),
+        ];
+        let got = dry_run(&["node1"], pods, 500, &[budget(1, &["p2"])], 0, 100);
+        assert_eq!(got, vec![("node1".into(), names(&["p1.1", "p1.2"]), 1)]);
+    }
+
+    #[test]
+    fn preemption_with_violation_of_the_pdb_with_pod_whose_eviction_was_processed_the_victim_belongs_to_disrupted_pods(
+    ) {
+        let pods = vec![
+            victim("p1.1", "node1", true, 200),
+            victim("p1.2", "node1", true, 200),
+        ];
+        let got = dry_run(&["node1"], pods, 500, &[budget(1, &["p1.2"])], 0, 100);
+        assert_eq!(got, vec![("node1".into(), names(&["p1.1", "p1.2"]), 0)]);
+    }
+
+    #[test]
+    fn preemption_with_violation_of_the_pdb_with_pod_whose_eviction_was_processed_the_victim_which_belongs_to_disrupted_pods_is_treated_as_non_violating(
+    ) {
+        let pods = vec![
+            victim("p1.1", "node1", true, 200),
+            victim("p1.2", "node1", true, 200),
+            victim("p1.3", "node1", true, 200),
+        ];
+        let got = dry_run(&["node1"], pods, 500, &[budget(1, &["p1.3"])], 0, 100);
+        assert_eq!(
+            got,
+            vec![("node1".into(), names(&["p1.1", "p1.2", "p1.3"]), 1)]
+        );
+    }
+
+    // MinCandidateNodesPercentage 40, MinCandidateNodesAbsolute 2 → numCandidates 2; offset 4:
+    // node5 (violating), node1 (violating), node2 (violating, dropped: the list is full),
+    // node3 (non-violating) → stop.
+    #[test]
+    fn preemption_looks_past_num_candidates_until_a_non_pdb_violating_node_is_found() {
+        let nodes = ["node1", "node2", "node3", "node4", "node5"];
+        let pods = vec![
+            victim("p1", "node1", true, 300),
+            victim("p2", "node2", true, 300),
+            victim("p3", "node3", false, 300),
+            victim("p4", "node4", false, 300),
+            victim("p5", "node5", true, 300),
+        ];
+        let got = dry_run(&nodes, pods, 300, &[budget(0, &[])], 4, 2);
+        assert_eq!(
+            got,
+            vec![
+                ("node1".into(), names(&["p1"]), 1),
+                ("node3".into(), names(&["p3"]), 0),
+                ("node5".into(), names(&["p5"]), 1),
+            ]
+        );
+    }
+
+    // pickOneNodeForPreemption: the fewest PDB violations come first, before priorities
+    // (TestSelectBestCandidate "pick a node with the least PDB violations" shape).
+    #[test]
+    fn pick_one_prefers_fewer_pdb_violations() {
+        let v = |name: &str, pr: i32| Arc::new(prio(pod(name, &[]), pr, 1));
+        let cands = vec![
+            Candidate {
+                index: 0,
+                victims: vec![v("a", 1)],
+                num_pdb_violations: 1,
+            },
+            Candidate {
+                index: 1,
+                victims: vec![v("b", 50), v("c", 50)],
+                num_pdb_violations: 0,
+            },
+        ];
+        assert_eq!(pick_one(&cands), Some(1));
     }
 }

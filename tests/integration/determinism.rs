@@ -34,6 +34,11 @@ const GOLDEN: &[(&str, &str)] = &[
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
     ("zone-full-one-of-two.yaml", "fnv1a64:b0a7926842749e4e"),
+    ("drain-with-pdb.yaml", "fnv1a64:baafe98a6cb27216"),
+    (
+        "service-endpoints-node-crash.yaml",
+        "fnv1a64:f731bd96d874cb4e",
+    ),
     ("zone-partial-large.yaml", "fnv1a64:38a46c840f52fa06"),
     ("zone-partial-small.yaml", "fnv1a64:f43d8e71d1bb36d5"),
 ];

@@ -2,6 +2,7 @@
 
 mod cli;
 mod determinism;
+mod disruption;
 mod errors;
 mod faults;
 mod fidelity;
@@ -9,5 +10,6 @@ mod kubelet;
 mod manifests;
 mod scenarios;
 mod scheduling;
+mod services;
 mod support;
 mod workloads;

@@ -42,6 +42,10 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
             Workload::Deployment(d) => format!("Deployment/{}", d.key()),
             Workload::DaemonSet(d) => format!("DaemonSet/{}", d.key()),
             Workload::StatefulSet(d) => format!("StatefulSet/{}", d.key()),
+            Workload::PodDisruptionBudget(b) => format!("PodDisruptionBudget/{}", b.key()),
+            Workload::Service(x) => format!("Service/{}", x.key()),
+            Workload::Namespace(x) => format!("Namespace/{}", x.meta.name),
+            Workload::NamespacedObject(x) => format!("{}/{}", x.kind, x.key()),
         })
         .collect();
     assert_eq!(
