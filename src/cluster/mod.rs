@@ -223,6 +223,15 @@ impl Cluster {
             Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
             }
+            Event::JobSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_job_sync(ctx, &mut self.api, &key)
+            }
+            Event::JobTtlExpired { gen, key } if gen == kcm_gen => {
+                self.kcm.on_job_ttl(ctx, &mut self.api, &key)
+            }
+            Event::CronJobSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_cronjob_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -236,6 +245,9 @@ impl Cluster {
             | Event::DeploymentSync { .. }
             | Event::DaemonSetSync { .. }
             | Event::StatefulSetSync { .. }
+            | Event::JobSync { .. }
+            | Event::JobTtlExpired { .. }
+            | Event::CronJobSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
@@ -280,6 +292,16 @@ impl Cluster {
                     "StatefulSet",
                     d.key(),
                     self.api.create_statefulset(Caller::Operator, d).map(|_| ()),
+                ),
+                Workload::Job(j) => (
+                    "Job",
+                    j.key(),
+                    self.api.create_job(Caller::Operator, j).map(|_| ()),
+                ),
+                Workload::CronJob(c) => (
+                    "CronJob",
+                    c.key(),
+                    self.api.create_cronjob(Caller::Operator, c).map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -544,6 +566,7 @@ impl Cluster {
                 let res = match kind.as_str() {
                     "Deployment" => self.api.delete_deployment(Caller::Operator, key, *policy),
                     "Pod" => self.api.delete_pod(Caller::Operator, key, None),
+                    "Job" => self.api.delete_job(Caller::Operator, key, *policy),
                     _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
                 };
                 let plain = key.trim_start_matches("rc:").to_string();

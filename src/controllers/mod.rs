@@ -9,11 +9,13 @@
 
 pub mod cache;
 pub mod cloudnode;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
 pub mod expectations;
 pub mod garbagecollector;
+pub mod job;
 pub mod leader;
 pub mod nodelifecycle;
 pub mod podgc;
@@ -26,6 +28,7 @@ pub mod statefulset;
 pub mod tainteviction;
 #[cfg(test)]
 pub mod testkit;
+pub mod ttlafterfinished;
 
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
@@ -66,6 +69,8 @@ pub struct ControllerManager {
     pub statefulset: statefulset::StatefulSetController,
     pub gc: garbagecollector::GarbageCollector,
     pub pod_gc: PodGc,
+    pub job: job::JobController,
+    pub ttl: ttlafterfinished::TtlAfterFinishedController,
 }
 
 impl ControllerManager {
@@ -85,6 +90,8 @@ impl ControllerManager {
             statefulset: statefulset::StatefulSetController::new(0),
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
+            job: job::JobController::new(seed, 0),
+            ttl: ttlafterfinished::TtlAfterFinishedController::new(0),
             config,
             cache: KcmCache::default(),
             elector,
@@ -174,6 +181,7 @@ impl ControllerManager {
         for k in sts {
             self.statefulset.enqueue(ctx, &k);
         }
+        self.begin_batch_term(ctx, gen);
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         ctx.schedule_in(SimDuration::ZERO, Event::NlcMonitorPass { gen });
@@ -247,6 +255,28 @@ impl ControllerManager {
     pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.daemonset.sync(ctx, api, &self.cache, key);
     }
+
+    /// The batch controllers of a new term: every Job and CronJob synced from scratch.
+    fn begin_batch_term(&mut self, ctx: &mut Engine<Event>, gen: u32) {
+        self.job = job::JobController::new(self.seed, gen);
+        self.ttl = ttlafterfinished::TtlAfterFinishedController::new(gen);
+        let jobs: Vec<std::sync::Arc<crate::model::Job>> =
+            self.cache.jobs.values().cloned().collect();
+        for j in jobs {
+            self.job.observe_job(ctx, None, &j);
+            self.ttl.observe_job(ctx, &j);
+        }
+    }
+
+    pub fn on_job_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.job.on_fire(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_job_ttl(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.ttl.on_fire(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_cronjob_sync(&mut self, _ctx: &mut Engine<Event>, _api: &mut ApiServer, _key: &str) {}
 
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.deployment.sync(ctx, api, &self.cache, key);
@@ -334,6 +364,7 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.job.observe_pod(ctx, api, &self.cache, p, false);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -356,6 +387,7 @@ impl ControllerManager {
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
+                self.job.observe_pod(ctx, api, &self.cache, p, true);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -372,6 +404,14 @@ impl ControllerManager {
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
             (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
             (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
+            (Change::Job(j), Previous::Job(old)) => {
+                self.job.observe_job(ctx, old.as_deref(), j);
+                self.ttl.observe_job(ctx, j);
+            }
+            (Change::JobDeleted(j), _) => {
+                self.job.observe_job_deleted(ctx, &j.key());
+            }
+
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

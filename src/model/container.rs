@@ -104,8 +104,13 @@ pub struct Terminated {
 pub enum ContainerState {
     /// `reason`: `ContainerCreating`, `PodInitializing`, `ErrImagePull`, `ImagePullBackOff`,
     /// `ErrImageNeverPull`, `CrashLoopBackOff`, …
-    Waiting { reason: String, message: String },
-    Running { started_at: SimTime },
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        started_at: SimTime,
+    },
     Terminated(Terminated),
 }
 
@@ -171,7 +176,10 @@ mod tests {
     fn pull_policy_defaulting_as_set_defaults_container() {
         assert_eq!(PullPolicy::default_for("nginx"), PullPolicy::Always);
         assert_eq!(PullPolicy::default_for("nginx:latest"), PullPolicy::Always);
-        assert_eq!(PullPolicy::default_for("nginx:1.25"), PullPolicy::IfNotPresent);
+        assert_eq!(
+            PullPolicy::default_for("nginx:1.25"),
+            PullPolicy::IfNotPresent
+        );
         assert_eq!(
             PullPolicy::default_for("registry.k8s.io:5000/pause"),
             PullPolicy::Always
@@ -190,7 +198,10 @@ mod tests {
     fn registry_of_image_references() {
         assert_eq!(image_registry("nginx:1.25"), "docker.io");
         assert_eq!(image_registry("library/nginx"), "docker.io");
-        assert_eq!(image_registry("registry.example.com/team/app:v1"), "registry.example.com");
+        assert_eq!(
+            image_registry("registry.example.com/team/app:v1"),
+            "registry.example.com"
+        );
         assert_eq!(image_registry("localhost/app"), "localhost");
         assert_eq!(image_registry("host:5000/app"), "host:5000");
     }

@@ -2,10 +2,12 @@
 //!
 //! Architecture invariant: data and pure helpers only — no simulation state, no I/O.
 
+pub mod batch;
 pub mod container;
 pub mod duration;
 pub mod objects;
 pub mod quantity;
 
+pub use batch::*;
 pub use container::*;
 pub use objects::*;

@@ -17,7 +17,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> InputError {
+    pub(super) fn err(&self, field: &str, message: impl Into<String>) -> InputError {
         let p = if field.is_empty() {
             self.path.clone()
         } else {
@@ -25,7 +25,7 @@ impl Ctx<'_> {
         };
         InputError::at_path(self.file, p, message)
     }
-    fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
+    pub(super) fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
         for f in fields {
             self.warnings.insert(format!(
                 "{kind} field `{prefix}{f}` is not modelled by kubesim; it is ignored"
@@ -42,6 +42,8 @@ pub enum Object {
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
+    Job(Job),
+    CronJob(CronJob),
 }
 
 pub const KINDS: &[&str] = &[
@@ -52,6 +54,8 @@ pub const KINDS: &[&str] = &[
     "Deployment",
     "DaemonSet",
     "StatefulSet",
+    "Job",
+    "CronJob",
     "PriorityClass",
     "List",
 ];
@@ -69,12 +73,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Node" | "Pod" | "List" | "ReplicationController" => "v1",
         "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         "PriorityClass" => "scheduling.k8s.io/v1",
+        "Job" | "CronJob" => "batch/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, Job, CronJob, PriorityClass and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -150,6 +155,7 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
         "Pod" => {
             reject_foreign(&spec, &kind, ctx, NOT_POD_SPEC_FIELDS)?;
+            reject_foreign(&spec, &kind, ctx, BATCH_FIELDS)?;
             let name = object_name(&meta, ctx)?;
             let mut pod = Pod {
                 meta: object_meta(meta, name),
@@ -167,6 +173,8 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
         "DaemonSet" => daemonset(meta, spec, ctx).map(|d| vec![Object::DaemonSet(d)]),
         "StatefulSet" => statefulset(meta, spec, ctx).map(|d| vec![Object::StatefulSet(d)]),
+        "Job" => super::batch::job(meta, spec, ctx).map(|j| vec![Object::Job(j)]),
+        "CronJob" => super::batch::cronjob(meta, spec, ctx).map(|c| vec![Object::CronJob(c)]),
         _ => unreachable!(),
     }
 }
@@ -186,7 +194,7 @@ fn pod_phase(s: &str, ctx: &Ctx) -> Result<PodPhase, InputError> {
     }
 }
 
-fn reject_foreign(
+pub(super) fn reject_foreign(
     spec: &RawSpec,
     kind: &str,
     ctx: &Ctx,
@@ -221,6 +229,22 @@ fn reject_foreign(
         "paused" => spec.paused.is_some(),
         "serviceName" => spec.service_name.is_some(),
         "podManagementPolicy" => spec.pod_management_policy.is_some(),
+        "completions" => spec.completions.is_some(),
+        "parallelism" => spec.parallelism.is_some(),
+        "backoffLimit" => spec.backoff_limit.is_some(),
+        "completionMode" => spec.completion_mode.is_some(),
+        "ttlSecondsAfterFinished" => spec.ttl_seconds_after_finished.is_some(),
+        "suspend" => spec.suspend.is_some(),
+        "manualSelector" => spec.manual_selector.is_some(),
+        "podFailurePolicy" => spec.pod_failure_policy.is_some(),
+        "podReplacementPolicy" => spec.pod_replacement_policy.is_some(),
+        "schedule" => spec.schedule.is_some(),
+        "timeZone" => spec.time_zone.is_some(),
+        "startingDeadlineSeconds" => spec.starting_deadline_seconds.is_some(),
+        "concurrencyPolicy" => spec.concurrency_policy.is_some(),
+        "successfulJobsHistoryLimit" => spec.successful_jobs_history_limit.is_some(),
+        "failedJobsHistoryLimit" => spec.failed_jobs_history_limit.is_some(),
+        "jobTemplate" => spec.job_template.is_some(),
         _ => false,
     };
     for f in fields {
@@ -235,7 +259,7 @@ fn reject_foreign(
 }
 
 /// Fields of the spec union that a Pod spec does not have.
-const NOT_POD_SPEC_FIELDS: &[&str] = &[
+pub(super) const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "replicas",
     "selector",
     "template",
@@ -248,6 +272,26 @@ const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+];
+
+/// Fields of Job and CronJob specs, foreign to every other kind.
+pub(super) const BATCH_FIELDS: &[&str] = &[
+    "completions",
+    "parallelism",
+    "backoffLimit",
+    "completionMode",
+    "ttlSecondsAfterFinished",
+    "suspend",
+    "manualSelector",
+    "podFailurePolicy",
+    "podReplacementPolicy",
+    "schedule",
+    "timeZone",
+    "startingDeadlineSeconds",
+    "concurrencyPolicy",
+    "successfulJobsHistoryLimit",
+    "failedJobsHistoryLimit",
+    "jobTemplate",
 ];
 
 /// Fields of a Deployment spec that a ReplicaSet spec does not have.
@@ -279,7 +323,7 @@ const POD_SPEC_FIELDS: &[&str] = &[
     "activeDeadlineSeconds",
 ];
 
-fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
+pub(super) fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
     match (&meta.name, &meta.generate_name) {
         (Some(n), _) if !n.is_empty() => {
             validate_dns_name(n).map_err(|m| ctx.err("metadata.name", m))?;
@@ -324,7 +368,7 @@ fn validate_dns_name(n: &str) -> Result<(), String> {
     }
 }
 
-fn object_meta(meta: RawObjectMeta, name: String) -> ObjectMeta {
+pub(super) fn object_meta(meta: RawObjectMeta, name: String) -> ObjectMeta {
     ObjectMeta {
         name,
         namespace: meta
@@ -548,7 +592,11 @@ fn containers(
                     ctx,
                     &format!("{f}.readinessProbe"),
                 )?,
-                liveness: probe(c.liveness_probe.as_ref(), ctx, &format!("{f}.livenessProbe"))?,
+                liveness: probe(
+                    c.liveness_probe.as_ref(),
+                    ctx,
+                    &format!("{f}.livenessProbe"),
+                )?,
             },
             restart_policy: match c.restart_policy.as_deref() {
                 None => None,
@@ -1110,6 +1158,7 @@ fn workload_parts(
 ) -> Result<WorkloadParts, InputError> {
     reject_foreign(spec, kind, ctx, &["taints", "unschedulable"])?;
     reject_foreign(spec, kind, ctx, POD_SPEC_FIELDS)?;
+    reject_foreign(spec, kind, ctx, BATCH_FIELDS)?;
     ctx.warn_unmodelled(kind, "spec.", spec.unmodelled());
     let replicas = spec.replicas.unwrap_or(1);
     if replicas < 0 {
@@ -1168,6 +1217,7 @@ fn workload_parts(
     }
     let tspec = template.spec.map(|b| *b).unwrap_or_default();
     reject_foreign(&tspec, "Pod", ctx, NOT_POD_SPEC_FIELDS)?;
+    reject_foreign(&tspec, "Pod", ctx, BATCH_FIELDS)?;
     let pod_spec = pod_spec(tspec, kind, "spec.template.spec.", ctx)?;
     Ok(WorkloadParts {
         replicas,
@@ -1392,7 +1442,7 @@ fn deployment_strategy(
     }
 }
 
-fn label_selector(
+pub(super) fn label_selector(
     raw: &RawLabelSelector,
     ctx: &Ctx,
     field: &str,

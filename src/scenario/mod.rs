@@ -5,6 +5,7 @@
 //! either line:column (found while parsing) or the field path (found while validating); paths
 //! inside a scenario are relative to the scenario file.
 
+pub mod batch;
 pub mod convert;
 pub mod error;
 pub mod flags;
@@ -47,6 +48,8 @@ pub enum Workload {
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
+    Job(Job),
+    CronJob(CronJob),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -763,6 +766,8 @@ fn resolve(
                 Object::Deployment(d) => ("Deployment", d.key(), Workload::Deployment(d)),
                 Object::DaemonSet(d) => ("DaemonSet", d.key(), Workload::DaemonSet(d)),
                 Object::StatefulSet(d) => ("StatefulSet", d.key(), Workload::StatefulSet(d)),
+                Object::Job(j) => ("Job", j.key(), Workload::Job(j)),
+                Object::CronJob(c) => ("CronJob", c.key(), Workload::CronJob(c)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -809,6 +814,11 @@ fn resolve(
             Workload::StatefulSet(d) => {
                 (&mut d.template.spec, format!("StatefulSet {}", d.meta.name))
             }
+            Workload::Job(j) => (&mut j.template.spec, format!("Job {}", j.meta.name)),
+            Workload::CronJob(c) => (
+                &mut c.job_template.template.spec,
+                format!("CronJob {}", c.meta.name),
+            ),
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -966,7 +976,13 @@ fn resolve(
         }
         if let Some(a) = &t.delete_object {
             let f = format!("{path}.deleteObject");
-            let allowed = ["Deployment", "ReplicaSet", "ReplicationController", "Pod"];
+            let allowed = [
+                "Deployment",
+                "ReplicaSet",
+                "ReplicationController",
+                "Pod",
+                "Job",
+            ];
             if !allowed.contains(&a.kind.as_str()) {
                 return Err(InputError::at_path(
                     file,
@@ -1002,6 +1018,8 @@ fn resolve(
                     Workload::Deployment(d) => ("Deployment", &d.meta, d.key()),
                     Workload::DaemonSet(d) => ("DaemonSet", &d.meta, d.key()),
                     Workload::StatefulSet(d) => ("StatefulSet", &d.meta, d.key()),
+                    Workload::Job(j) => ("Job", &j.meta, j.key()),
+                    Workload::CronJob(c) => ("CronJob", &c.meta, c.key()),
                 };
                 if k == a.kind && meta.namespace == ns {
                     names.push((meta.name.clone(), key));
@@ -1161,6 +1179,53 @@ fn find_deployment<'a>(
         format!("no Deployment {name:?} in namespace {ns:?} among the workloads"),
     )
     .suggest(name, names.iter().copied()))
+}
+
+/// A `job:` expectation: the Job may come from the workloads or from a CronJob, so its name
+/// is only checked for form; the condition type must be one of the Job condition types.
+fn job_expect(
+    x: &raw::RawJobExpect,
+    err: &dyn Fn(&str, String) -> InputError,
+) -> Result<crate::check::expect::JobExpect, InputError> {
+    let ns = x
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let types = [
+        JobConditionType::Complete,
+        JobConditionType::Failed,
+        JobConditionType::FailureTarget,
+        JobConditionType::SuccessCriteriaMet,
+        JobConditionType::Suspended,
+    ];
+    let condition = match &x.condition {
+        None => None,
+        Some(c) => Some(
+            types
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == c)
+                .ok_or_else(|| {
+                    err("condition", format!("unknown Job condition type {c:?}"))
+                        .suggest(c, types.iter().map(|t| t.as_str()))
+                })?,
+        ),
+    };
+    if x.reason.is_some() && condition.is_none() {
+        return Err(err("reason", "`reason` needs a `condition`".into()));
+    }
+    Ok(crate::check::expect::JobExpect {
+        key: pod_key(ns, &x.name),
+        active: x.active,
+        succeeded: x.succeeded,
+        failed: x.failed,
+        ready: x.ready,
+        terminating: x.terminating,
+        condition,
+        reason: x.reason.clone(),
+        exists: x.exists.unwrap_or(true),
+    })
 }
 
 /// `key[=value]:Effect`, as `kubectl taint` writes a taint.
@@ -1333,7 +1398,11 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::PriorityClass(c) => classes.push(c),
                 // Workload controllers' objects do not take part in a single scheduling
                 // decision; `explain` on a scenario sees the pods they create.
-                Object::Deployment(_) | Object::DaemonSet(_) | Object::StatefulSet(_) => {}
+                Object::Deployment(_)
+                | Object::DaemonSet(_)
+                | Object::StatefulSet(_)
+                | Object::Job(_)
+                | Object::CronJob(_) => {}
             }
         }
     }
@@ -1522,7 +1591,7 @@ fn expectation(
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, job")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -1727,6 +1796,7 @@ fn expectation(
                 },
             )
         }
+        RawExpect::Job(x) => (at(&x.at)?, Expectation::Job(job_expect(x, &err)?)),
         RawExpect::ZoneState(x) => {
             if !zones.contains(&x.zone) {
                 return Err(err("zone", format!("unknown zone {:?}", x.zone))

@@ -263,6 +263,7 @@ pub struct RawExpectEntry {
     pub event_time: Option<RawEventTimeExpect>,
     pub zone_state: Option<RawZoneStateExpect>,
     pub deployment: Option<RawDeploymentExpect>,
+    pub job: Option<RawJobExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -273,6 +274,7 @@ pub enum RawExpect<'a> {
     EventTime(&'a RawEventTimeExpect),
     ZoneState(&'a RawZoneStateExpect),
     Deployment(&'a RawDeploymentExpect),
+    Job(&'a RawJobExpect),
 }
 
 impl RawExpectEntry {
@@ -299,6 +301,9 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.deployment {
             all.push(RawExpect::Deployment(x));
+        }
+        if let Some(x) = &self.job {
+            all.push(RawExpect::Job(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -405,4 +410,24 @@ pub struct RawDeploymentExpect {
     pub progressing: Option<String>,
     /// The status of the Available condition ("True" or "False").
     pub available: Option<ScalarText>,
+}
+
+/// A Job's status as `kubectl get job -o yaml` shows it: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawJobExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub active: Option<i32>,
+    pub succeeded: Option<i32>,
+    pub failed: Option<i32>,
+    pub ready: Option<i32>,
+    pub terminating: Option<i32>,
+    /// A condition type that must be present with status True (`Complete`, `Failed`, …).
+    pub condition: Option<String>,
+    /// The reason of that condition (`BackoffLimitExceeded`, `DeadlineExceeded`, …).
+    pub reason: Option<String>,
+    /// `false`: the Job object must not exist (e.g. deleted by its TTL).
+    pub exists: Option<bool>,
 }

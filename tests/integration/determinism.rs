@@ -14,6 +14,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "controller-manager-restart.yaml",
         "fnv1a64:8b50bacb89c30eef",
     ),
+    ("job-partition.yaml", "fnv1a64:a107680d62cf935a"),
     ("kubelet-stop.yaml", "fnv1a64:46c9b6dabb9706f3"),
     (
         "network-partition-eviction.yaml",

@@ -42,6 +42,8 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
             Workload::Deployment(d) => format!("Deployment/{}", d.key()),
             Workload::DaemonSet(d) => format!("DaemonSet/{}", d.key()),
             Workload::StatefulSet(d) => format!("StatefulSet/{}", d.key()),
+            Workload::Job(j) => format!("Job/{}", j.key()),
+            Workload::CronJob(c) => format!("CronJob/{}", c.key()),
         })
         .collect();
     assert_eq!(
