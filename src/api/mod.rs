@@ -119,6 +119,8 @@ pub struct PodCounts {
     pub phase: [u64; 5],
     pub terminating: u64,
     pub unscheduled: u64,
+    /// Pods whose `Ready` condition is True.
+    pub ready: u64,
 }
 
 impl PodCounts {
@@ -130,6 +132,9 @@ impl PodCounts {
         }
         if p.spec.node_name.is_none() {
             d(&mut self.unscheduled);
+        }
+        if p.is_ready() {
+            d(&mut self.ready);
         }
     }
 }

@@ -124,6 +124,7 @@ pub enum Expectation {
     PodCount {
         phase: Option<PodPhase>,
         terminating: Option<bool>,
+        ready: Option<bool>,
         namespace: Option<String>,
         node: Option<String>,
         labels: BTreeMap<String, String>,
@@ -294,6 +295,7 @@ impl TimedExpectation {
             Expectation::PodCount {
                 phase,
                 terminating,
+                ready,
                 namespace,
                 node,
                 labels,
@@ -305,6 +307,7 @@ impl TimedExpectation {
                     .values()
                     .filter(|p| phase.is_none_or(|ph| p.status.phase == ph))
                     .filter(|p| terminating.is_none_or(|t| p.is_terminating() == t))
+                    .filter(|p| ready.is_none_or(|r| p.is_ready() == r))
                     .filter(|p| namespace.as_ref().is_none_or(|ns| p.meta.namespace == *ns))
                     .filter(|p| {
                         node.as_ref()
@@ -318,6 +321,9 @@ impl TimedExpectation {
                 }
                 if let Some(t) = terminating {
                     what.push_str(&format!(" terminating={t}"));
+                }
+                if let Some(r) = ready {
+                    what.push_str(&format!(" ready={r}"));
                 }
                 if let Some(ns) = namespace {
                     what.push_str(&format!(" namespace={ns}"));

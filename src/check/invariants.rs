@@ -68,6 +68,7 @@ fn scanned_pod_counts(c: &Cluster) -> crate::api::PodCounts {
         k.phase[p.status.phase as usize] += 1;
         k.terminating += u64::from(p.is_terminating());
         k.unscheduled += u64::from(p.spec.node_name.is_none());
+        k.ready += u64::from(p.is_ready());
     }
     k
 }

@@ -44,15 +44,22 @@ pub enum Event {
         gen: u32,
         sent: crate::sim::SimTime,
     },
-    KubeletPodStarted {
+    /// A pod worker has something due (a sandbox, an exit, a probe, a restart, a kill).
+    KubeletPodWake {
         machine: u32,
         gen: u32,
         pod: String,
     },
-    KubeletPodStopped {
+    /// The kubelet's eviction manager checks node pressure.
+    KubeletEvictionTick {
         machine: u32,
         gen: u32,
-        pod: String,
+    },
+    /// An image pull on the machine finishes.
+    KubeletPullDone {
+        machine: u32,
+        gen: u32,
+        id: u64,
     },
 
     /// kube-controller-manager's leader election loop.

@@ -187,14 +187,19 @@ impl Cluster {
                     k.on_lease_landed(ctx, &mut self.api, sent);
                 }
             }
-            Event::KubeletPodStarted { machine, gen, pod } => {
+            Event::KubeletPodWake { machine, gen, pod } => {
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_pod_started(ctx, &mut self.api, &pod);
+                    k.on_pod_wake(ctx, &mut self.api, &pod);
                 }
             }
-            Event::KubeletPodStopped { machine, gen, pod } => {
+            Event::KubeletEvictionTick { machine, gen } => {
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_pod_stopped(&mut self.api, &pod);
+                    k.on_eviction_tick(ctx, &mut self.api);
+                }
+            }
+            Event::KubeletPullDone { machine, gen, id } => {
+                if let Some(k) = live(&mut self.kubelets, machine, gen) {
+                    k.on_pull_done(ctx, &mut self.api, id);
                 }
             }
             Event::KcmLeaderTick { gen } => {

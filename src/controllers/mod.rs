@@ -71,6 +71,7 @@ pub struct ControllerManager {
     pub pod_gc: PodGc,
     pub job: job::JobController,
     pub ttl: ttlafterfinished::TtlAfterFinishedController,
+    pub cronjob: cronjob::CronJobController,
 }
 
 impl ControllerManager {
@@ -92,6 +93,7 @@ impl ControllerManager {
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             job: job::JobController::new(seed, 0),
             ttl: ttlafterfinished::TtlAfterFinishedController::new(0),
+            cronjob: cronjob::CronJobController::new(0),
             config,
             cache: KcmCache::default(),
             elector,
@@ -260,6 +262,11 @@ impl ControllerManager {
     fn begin_batch_term(&mut self, ctx: &mut Engine<Event>, gen: u32) {
         self.job = job::JobController::new(self.seed, gen);
         self.ttl = ttlafterfinished::TtlAfterFinishedController::new(gen);
+        self.cronjob = cronjob::CronJobController::new(gen);
+        let cjs: Vec<String> = self.cache.cronjobs.keys().cloned().collect();
+        for k in cjs {
+            self.cronjob.enqueue_after(ctx, &k, SimDuration::ZERO);
+        }
         let jobs: Vec<std::sync::Arc<crate::model::Job>> =
             self.cache.jobs.values().cloned().collect();
         for j in jobs {
@@ -276,7 +283,9 @@ impl ControllerManager {
         self.ttl.on_fire(ctx, api, &self.cache, key);
     }
 
-    pub fn on_cronjob_sync(&mut self, _ctx: &mut Engine<Event>, _api: &mut ApiServer, _key: &str) {}
+    pub fn on_cronjob_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.cronjob.on_fire(ctx, api, &self.cache, key);
+    }
 
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.deployment.sync(ctx, api, &self.cache, key);
@@ -407,10 +416,13 @@ impl ControllerManager {
             (Change::Job(j), Previous::Job(old)) => {
                 self.job.observe_job(ctx, old.as_deref(), j);
                 self.ttl.observe_job(ctx, j);
+                self.cronjob.observe_job(ctx, j);
             }
             (Change::JobDeleted(j), _) => {
                 self.job.observe_job_deleted(ctx, &j.key());
+                self.cronjob.observe_job(ctx, j);
             }
+            (Change::CronJob(c), _) => self.cronjob.enqueue_after(ctx, &c.key(), SimDuration::ZERO),
 
             _ => {}
         }

@@ -11,6 +11,12 @@
 //! jitter from 1.34 on); Lease renewed every 0.25 × `nodeLeaseDurationSeconds` (jitter 0.04,
 //! sliding), with the 200 ms → 7 s ensure backoff on failure; registration backoff 100 ms → 7 s.
 
+pub mod admission;
+pub mod conditions;
+pub mod eviction;
+pub mod phase;
+pub mod qos;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -20,7 +26,14 @@ use crate::api::{ApiError, ApiServer, Change};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
+use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use admission::{admit, NodeUsage};
+use pressure::{Candidate, EvictionConfig, EvictionState};
+use worker::{Outbox, Worker};
+
+pub mod pressure;
+pub mod worker;
 use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
 /// KubeletConfiguration fields kubesim models (defaults: reference §1.1).
@@ -34,6 +47,7 @@ pub struct KubeletConfig {
     /// Lazy heartbeats: in steady state the lease loop announces its next renewals to the API
     /// server instead of running one event per renewal (same event log; see `LeasePlan`).
     pub lazy_heartbeats: bool,
+    pub eviction: EvictionConfig,
 }
 
 impl Default for KubeletConfig {
@@ -44,6 +58,7 @@ impl Default for KubeletConfig {
             node_lease_duration_seconds: 40,
             report_jitter: true,
             lazy_heartbeats: true,
+            eviction: EvictionConfig::default(),
         }
     }
 }
@@ -76,13 +91,27 @@ struct LeasePlan {
     event: crate::sim::EventId,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum WorkerState {
-    /// Containers are being started; `KubeletPodStarted` will arrive.
-    Starting,
-    Running,
-    /// SIGTERM sent; `KubeletPodStopped` will arrive.
-    Stopping,
+/// Event reasons are `&'static str`; the kubelet's admission reasons include resource names
+/// (`OutOfnvidia.com/gpu`), so each distinct one is leaked once.
+fn intern(s: &str) -> &'static str {
+    use std::sync::Mutex;
+    static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(x) = seen.get(s) {
+        return x;
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    seen.insert(leaked);
+    leaked
+}
+
+/// A pod worker and the kubelet's bookkeeping for it.
+struct PodEntry {
+    worker: Worker,
+    /// The scheduled wake-up, if any.
+    wake: Option<(SimTime, crate::sim::EventId)>,
+    /// The status last written to the API server.
+    written: Option<PodStatus>,
 }
 
 pub struct Kubelet {
@@ -112,7 +141,13 @@ pub struct Kubelet {
     last_report: Option<SimTime>,
     report_offset_ns: i64,
     /// Pod workers: the pods this kubelet runs or is starting or stopping, by key.
-    pods: BTreeMap<String, (Arc<Pod>, WorkerState)>,
+    pods: BTreeMap<String, PodEntry>,
+    /// When the kubelet process last started (probe workers jitter their start after it).
+    started_at: SimTime,
+    /// Registry outages and slowdowns, as the scenario's faults set them.
+    pub registry_faults: RegistryFaults,
+    eviction: EvictionState,
+    eviction_last_tick: Option<SimTime>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
@@ -139,7 +174,11 @@ impl Kubelet {
             lease_plan: None,
             status_plan: None,
             lease_parked: None,
-            runtime: ContainerRuntime::new(runtime, rng::stream(seed, &format!("runtime/{name}"))),
+            runtime: ContainerRuntime::new(
+                runtime,
+                rng::stream(seed, &format!("runtime/{name}")),
+                &template.status.images,
+            ),
             node_name: name,
             template,
             config,
@@ -154,6 +193,10 @@ impl Kubelet {
             report_offset_ns: 0,
             pods: BTreeMap::new(),
             pending_status: BTreeSet::new(),
+            started_at: SimTime::ZERO,
+            registry_faults: RegistryFaults::default(),
+            eviction: EvictionState::default(),
+            eviction_last_tick: None,
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
@@ -205,6 +248,7 @@ impl Kubelet {
         self.lease_cached = false;
         self.lease_parked = None;
         self.last_report = None;
+        self.started_at = ctx.now();
         self.draw_report_offset();
         let object = format!("Node/{}", self.node_name);
         self.record(ctx, "Starting", object.clone(), "Starting kubelet.".into());
@@ -219,6 +263,17 @@ impl Kubelet {
         let (machine, gen) = (self.machine, self.gen);
         ctx.schedule_in(SimDuration::ZERO, Event::KubeletStatusTick { machine, gen });
         ctx.schedule_in(SimDuration::ZERO, Event::KubeletLeaseTick { machine, gen });
+        // Containers that kept running while the process was down get new probe workers.
+        let now = ctx.now();
+        let keys: Vec<String> = self.pods.keys().cloned().collect();
+        for k in &keys {
+            let entry = self.pods.get_mut(k).expect("listed key");
+            entry.wake = None;
+            entry.worker.restart_probes(now, &mut self.runtime);
+        }
+        for k in &keys {
+            self.reschedule(ctx, k);
+        }
         self.relist(ctx, api);
     }
 
@@ -231,6 +286,8 @@ impl Kubelet {
         self.gen += 1;
         self.lease_parked = None;
         self.pods.clear();
+        self.runtime.images.reset_pulls();
+        self.eviction = EvictionState::default();
         self.pending_status.clear();
     }
 
@@ -242,8 +299,11 @@ impl Kubelet {
         self.running = false;
         self.gen += 1;
         self.lease_parked = None;
-        self.pods
-            .retain(|_, (_, state)| matches!(state, WorkerState::Running));
+        // Workers with nothing running are rebuilt from the API server at restart; the pulls
+        // the process was making are lost.
+        self.pods.retain(|_, e| !e.worker.all_stopped());
+        self.runtime.images.reset_pulls();
+        self.eviction.next_tick = None;
         self.pending_status.clear();
     }
 
@@ -296,7 +356,7 @@ impl Kubelet {
         // The plan's last tick is this one: the plan is used up.
         self.status_plan = None;
         let healthy = self.update_node_status(ctx, api);
-        self.flush_pod_status(api);
+        self.flush_pod_status(ctx, api);
         if !self.config.lazy_heartbeats {
             self.schedule_status_tick(ctx);
         } else if healthy && self.pending_status.is_empty() {
@@ -417,7 +477,7 @@ impl Kubelet {
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return false;
         };
-        let changed = !is_healthy_status(&current.status.conditions);
+        let changed = !is_current_status(&current.status.conditions, self.eviction.pressure);
         let expired = match self.last_report {
             None => true,
             Some(last) => {
@@ -430,7 +490,7 @@ impl Kubelet {
             return true;
         }
         let was_ready = current.ready_status();
-        let desired = healthy_conditions(now, Some(&current));
+        let desired = node_conditions(now, Some(&current), self.eviction.pressure);
         let result = api.update_node(self.caller(), &self.node_name, |n| {
             n.status.conditions = desired;
         });
@@ -634,8 +694,13 @@ impl Kubelet {
             .cloned()
             .collect();
         for key in unwanted {
-            if let Some((pod, WorkerState::Running)) = self.pods.remove(&key) {
-                self.record_killing(ctx, &key, &pod);
+            if let Some(w) = self.pods.remove(&key) {
+                if let Some((_, ev)) = w.wake {
+                    ctx.cancel(ev);
+                }
+                if !w.worker.all_stopped() {
+                    self.record_killing(ctx, &key, &w.worker.pod);
+                }
             }
         }
         for p in pods {
@@ -649,139 +714,245 @@ impl Kubelet {
                 self.sync_pod(ctx, api, p)
             }
             Change::PodDeleted(p) => {
-                self.pods.remove(&p.key());
+                if let Some(w) = self.pods.remove(&p.key()) {
+                    if let Some((_, ev)) = w.wake {
+                        ctx.cancel(ev);
+                    }
+                }
             }
             _ => {}
         }
     }
 
-    /// The pod worker's sync: start a new pod, kill a deleted one.
+    /// `HandlePodAdditions`/`HandlePodUpdates`: admit and start a new pod, terminate a deleted
+    /// one, keep a running one's object current.
     fn sync_pod(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
         let key = pod.key();
-        let (machine, gen) = (self.machine, self.gen);
-        let state = self.pods.get(&key).map(|(_, s)| s.clone());
+        let now = ctx.now();
         if pod.is_terminating() {
-            match state {
-                Some(WorkerState::Running) => {
-                    self.record_killing(ctx, &key, &pod);
-                    let grace =
-                        SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
-                    let stop = self.runtime.stop_delay().min(grace);
-                    self.pods.insert(key.clone(), (pod, WorkerState::Stopping));
-                    ctx.schedule_in(
-                        stop,
-                        Event::KubeletPodStopped {
-                            machine,
-                            gen,
-                            pod: key,
-                        },
-                    );
-                }
-                Some(WorkerState::Stopping) => {
-                    self.pods.insert(key, (pod, WorkerState::Stopping));
-                }
+            let Some(entry) = self.pods.get_mut(&key) else {
                 // Nothing runs (never started, or the machine rebooted): confirm at once.
-                Some(WorkerState::Starting) | None => {
-                    self.pods.remove(&key);
-                    self.confirm_deleted(api, &key);
-                }
-            }
+                self.confirm_deleted(api, &key);
+                return;
+            };
+            let grace = SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
+            entry.worker.update_pod(pod);
+            let mut out = Outbox::default();
+            entry.worker.terminate(now, grace, &mut out);
+            self.flush(ctx, api, &key, out);
+            return;
+        }
+        if let Some(entry) = self.pods.get_mut(&key) {
+            entry.worker.update_pod(pod);
             return;
         }
         if pod.status.phase.is_terminal() {
-            self.pods.remove(&key);
             return;
         }
-        match state {
-            Some(_) => {
-                let s = self.pods[&key].1.clone();
-                self.pods.insert(key, (pod, s));
-            }
-            None => {
-                let delay = self.runtime.start_delay(&pod);
-                self.pods.insert(key.clone(), (pod, WorkerState::Starting));
-                ctx.schedule_in(
-                    delay,
-                    Event::KubeletPodStarted {
-                        machine,
-                        gen,
-                        pod: key,
-                    },
-                );
-            }
+        // `canAdmitPod`: the pod must fit next to the pods already admitted.
+        let node = api
+            .get_node(self.caller(), &self.node_name)
+            .unwrap_or_else(|_| Arc::new(self.template.clone()));
+        let usage = NodeUsage::of(
+            self.pods
+                .values()
+                .filter(|e| !e.worker.finished())
+                .map(|e| &*e.worker.pod),
+        );
+        let verdict = admit(&pod, &node, &usage);
+        if !verdict.admit {
+            self.reject(ctx, api, &pod, &verdict.reason, verdict.message);
+            return;
         }
+        let delay = self.runtime.start_delay();
+        let worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        self.pods.insert(
+            key.clone(),
+            PodEntry {
+                worker,
+                wake: None,
+                written: None,
+            },
+        );
+        self.reschedule(ctx, &key);
     }
 
-    pub fn on_pod_started(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
-        let Some((pod, state)) = self.pods.get_mut(key) else {
+    /// `rejectPod`: a Warning event with the reason, and the pod Failed with it.
+    fn reject(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        pod: &Pod,
+        reason: &str,
+        message: String,
+    ) {
+        let key = pod.key();
+        self.record(ctx, intern(reason), format!("Pod/{key}"), message.clone());
+        let caller = self.caller();
+        let reason = reason.to_string();
+        let _ = api.update_pod(caller, &key, |p| {
+            p.status.phase = PodPhase::Failed;
+            p.status.reason = reason;
+            p.status.message = message;
+        });
+    }
+
+    /// A pod worker's wake-up: do what is due and sync.
+    pub fn on_pod_wake(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
-        if *state != WorkerState::Starting {
+        entry.wake = None;
+        let now = ctx.now();
+        let mut out = Outbox::default();
+        if entry.worker.advance(now, &mut out) {
+            self.write_status(ctx, api, key);
+        }
+        let Some(entry) = self.pods.get_mut(key) else {
             return;
+        };
+        entry.worker.sync_now(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, key, out);
+    }
+
+    /// An image pull finished on this machine.
+    pub fn on_pull_done(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, id: u64) {
+        let now = ctx.now();
+        let catalog = self.runtime.catalog().clone();
+        let Some((done, next)) =
+            self.runtime
+                .images
+                .complete(id, now, &catalog, &self.registry_faults)
+        else {
+            return;
+        };
+        self.schedule_pulls(ctx, next);
+        let key = done.request.pod.clone();
+        let Some(entry) = self.pods.get_mut(&key) else {
+            return;
+        };
+        let mut out = Outbox::default();
+        if let crate::runtime::images::PullOutcome::Pulled = done.outcome {
+            let took = now.since(done.started);
+            let waited = now.since(done.request.requested);
+            out.events.push((
+                "Pulled",
+                format!(
+                    "Successfully pulled image \"{}\" in {} ({} including waiting). Image size: {} bytes.",
+                    done.request.image,
+                    crate::sim::time::format_go_duration(took),
+                    crate::sim::time::format_go_duration(waited),
+                    done.size
+                ),
+            ));
         }
-        *state = WorkerState::Running;
-        let names: Vec<String> = pod.spec.containers.iter().map(|c| c.name.clone()).collect();
-        for n in names {
-            self.record(
-                ctx,
-                "Started",
-                format!("Pod/{key}"),
-                format!("Started container {n}"),
+        entry
+            .worker
+            .on_pulled(&done.request.container, done.outcome);
+        entry.worker.step(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, &key, out);
+    }
+
+    fn schedule_pulls(&mut self, ctx: &mut Engine<Event>, flights: Vec<InFlight>) {
+        let (machine, gen) = (self.machine, self.gen);
+        for f in flights {
+            ctx.schedule_at(
+                f.done,
+                Event::KubeletPullDone {
+                    machine,
+                    gen,
+                    id: f.id,
+                },
             );
-        }
-        self.write_running_status(api, key);
-        if !self.pending_status.is_empty() {
-            // A failed pod status write is retried by the next status tick.
-            self.interrupt_status_plan(ctx, true);
         }
     }
 
-    fn write_running_status(&mut self, api: &mut ApiServer, key: &str) {
-        let now = api.now();
-        let res = api.update_pod(self.caller(), key, |p| {
-            p.status.phase = PodPhase::Running;
-            if p.status.start_time.is_none() {
-                p.status.start_time = Some(now);
+    /// After a worker step: record its events, start its pulls, write its status if it
+    /// changed, confirm a terminated pod's deletion, and schedule its next wake-up.
+    fn flush(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, out: Outbox) {
+        let now = ctx.now();
+        for (reason, message) in out.events {
+            self.record(ctx, reason, format!("Pod/{key}"), message);
+        }
+        for req in out.pulls {
+            let catalog = self.runtime.catalog().clone();
+            let started = self
+                .runtime
+                .images
+                .request(req, now, &catalog, &self.registry_faults);
+            self.schedule_pulls(ctx, started);
+        }
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        if entry.worker.is_terminating() && entry.worker.all_stopped() {
+            if let Some((_, ev)) = entry.wake.take() {
+                ctx.cancel(ev);
             }
-            p.set_condition(
-                PodConditionType::Initialized,
-                ConditionStatus::True,
-                "",
-                now,
+            self.confirm_deleted(api, key);
+            return;
+        }
+        self.write_status(ctx, api, key);
+        self.reschedule(ctx, key);
+        self.arm_eviction(ctx);
+    }
+
+    fn reschedule(&mut self, ctx: &mut Engine<Event>, key: &str) {
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        let next = entry.worker.next_wake().map(|t| t.max(ctx.now()));
+        if entry.wake.map(|(t, _)| t) == next {
+            return;
+        }
+        if let Some((_, ev)) = entry.wake.take() {
+            ctx.cancel(ev);
+        }
+        if let Some(t) = next {
+            let (machine, gen) = (self.machine, self.gen);
+            let ev = ctx.schedule_at(
+                t,
+                Event::KubeletPodWake {
+                    machine,
+                    gen,
+                    pod: key.to_string(),
+                },
             );
-            p.set_condition(
-                PodConditionType::ContainersReady,
-                ConditionStatus::True,
-                "",
-                now,
-            );
-            p.set_condition(PodConditionType::Ready, ConditionStatus::True, "", now);
-        });
+            entry.wake = Some((t, ev));
+        }
+    }
+
+    /// The status manager: write the worker's status if it differs from the last written.
+    fn write_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        let now = ctx.now();
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        let st = entry.worker.status(now);
+        if entry.written.as_ref() == Some(&st) {
+            return;
+        }
+        let caller = Caller::Kubelet(self.machine);
+        let res = api.update_pod(caller, key, |p| apply_status(p, &st));
         match res {
             Ok(_) => {
+                entry.written = Some(st);
                 self.pending_status.remove(key);
             }
             Err(ApiError::NotFound(_)) => {}
             Err(_) => {
                 self.pending_status.insert(key.to_string());
+                // A failed pod status write is retried by the next status tick.
+                self.interrupt_status_plan(ctx, true);
             }
         }
     }
 
-    fn flush_pod_status(&mut self, api: &mut ApiServer) {
+    fn flush_pod_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.pending_status.iter().cloned().collect();
         for k in keys {
-            if matches!(self.pods.get(&k), Some((_, WorkerState::Running))) {
-                self.write_running_status(api, &k);
-            } else {
-                self.pending_status.remove(&k);
-            }
-        }
-    }
-
-    pub fn on_pod_stopped(&mut self, api: &mut ApiServer, key: &str) {
-        if matches!(self.pods.get(key), Some((_, WorkerState::Stopping))) {
-            self.confirm_deleted(api, key);
+            self.pending_status.remove(&k);
+            self.write_status(ctx, api, &k);
         }
     }
 
@@ -792,26 +963,195 @@ impl Kubelet {
         }
     }
 
+    // ----- node pressure (pkg/kubelet/eviction) -----
+
+    fn memory_threshold(&self) -> Option<i64> {
+        self.config
+            .eviction
+            .memory_available
+            .map(|t| t.bytes_of(self.template.status.capacity.memory))
+    }
+
+    fn memory_available(&self, now: SimTime) -> i64 {
+        let used: i64 = self.pods.values().map(|e| e.worker.memory_at(now)).sum();
+        self.template.status.capacity.memory - used
+    }
+
+    /// Schedules the eviction manager's next tick if one could change anything.
+    fn arm_eviction(&mut self, ctx: &mut Engine<Event>) {
+        if self.eviction.next_tick.is_some() || !self.running {
+            return;
+        }
+        let now = ctx.now();
+        let needed = self.eviction.pressure
+            || self.pods.values().any(|e| e.worker.memory_growing())
+            || self
+                .memory_threshold()
+                .is_some_and(|t| self.memory_available(now) < t);
+        if !needed {
+            return;
+        }
+        let mut at = pressure::tick_at_or_after(self.started_at, now);
+        if self.eviction.last_met == Some(at) || at == now && self.eviction_ticked_at(now) {
+            at += pressure::MONITORING_INTERVAL;
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        let ev = ctx.schedule_at(at, Event::KubeletEvictionTick { machine, gen });
+        self.eviction.next_tick = Some((at, ev));
+    }
+
+    fn eviction_ticked_at(&self, now: SimTime) -> bool {
+        self.eviction_last_tick == Some(now)
+    }
+
+    /// One `synchronize` of the eviction manager.
+    pub fn on_eviction_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        self.eviction.next_tick = None;
+        self.eviction_last_tick = Some(now);
+        let cfg = self.config.eviction.clone();
+        let available = self.memory_available(now);
+        let threshold = self.memory_threshold();
+        let met = threshold.is_some_and(|t| available < t);
+        let was = self.eviction.pressure;
+        if met {
+            self.eviction.last_met = Some(now);
+            self.eviction.pressure = true;
+        } else if was
+            && self
+                .eviction
+                .last_met
+                .is_none_or(|t| now.since(t) >= cfg.pressure_transition_period)
+        {
+            self.eviction.pressure = false;
+        }
+        if was != self.eviction.pressure {
+            // The next status tick reports the new condition.
+            self.interrupt_status_plan(ctx, false);
+        }
+        if let (true, Some(t)) = (met, threshold) {
+            self.evict_one(ctx, api, available, t);
+        }
+        self.arm_eviction(ctx);
+    }
+
+    fn evict_one(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        available: i64,
+        threshold: i64,
+    ) {
+        let now = ctx.now();
+        let candidates: Vec<Candidate> = self
+            .pods
+            .iter()
+            .filter(|(_, e)| e.worker.evictable())
+            .map(|(k, e)| Candidate {
+                key: k.clone(),
+                usage: e.worker.memory_at(now),
+                request: e
+                    .worker
+                    .pod
+                    .spec
+                    .containers
+                    .iter()
+                    .map(|c| c.requests.memory)
+                    .sum(),
+                priority: e.worker.pod.spec.priority,
+            })
+            .collect();
+        let Some(victim) = pressure::rank_memory(candidates).into_iter().next() else {
+            return;
+        };
+        self.record(
+            ctx,
+            "EvictionThresholdMet",
+            format!("Node/{}", self.node_name),
+            "Attempting to reclaim memory".into(),
+        );
+        let key = victim.key;
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        let mut message = format!(
+            "The node was low on resource: memory. Threshold quantity: {}, available: {}. ",
+            pressure::bytes_text(threshold),
+            pressure::bytes_text(available.max(0))
+        );
+        if let Some((c, usage, request)) = entry.worker.top_memory_container(now) {
+            if usage > request {
+                message.push_str(&format!(
+                    "Container {c} was using {}, request is {}, has larger consumption of memory. ",
+                    pressure::bytes_text(usage),
+                    pressure::bytes_text(request)
+                ));
+            }
+        }
+        entry
+            .worker
+            .evict(now, "Evicted", message.clone(), SimDuration::from_secs(1));
+        self.record(ctx, "Evicted", format!("Pod/{key}"), message);
+        let mut out = Outbox::default();
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        entry.worker.step(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, &key, out);
+    }
+
     /// Pods this kubelet has started or is starting (for invariant checks).
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()
     }
 }
 
+/// The kubelet's part of a pod status PATCH: phase, times, reason, container statuses and the
+/// conditions it owns (others, such as `PodScheduled` or `DisruptionTarget`, are kept).
+fn apply_status(p: &mut Pod, st: &PodStatus) {
+    p.status.phase = st.phase;
+    p.status.start_time = st.start_time;
+    p.status.reason = st.reason.clone();
+    p.status.message = st.message.clone();
+    p.status.init_container_statuses = st.init_container_statuses.clone();
+    p.status.container_statuses = st.container_statuses.clone();
+    for c in &st.conditions {
+        if matches!(
+            c.type_,
+            PodConditionType::PodReadyToStartContainers
+                | PodConditionType::Initialized
+                | PodConditionType::ContainersReady
+                | PodConditionType::Ready
+        ) {
+            match p.status.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+                Some(x) => *x = c.clone(),
+                None => p.status.conditions.push(c.clone()),
+            }
+        }
+    }
+}
+
 /// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
 /// each `lastTransitionTime` of `existing` whose status is unchanged.
 pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
+    node_conditions(now, existing, false)
+}
+
+/// The conditions a kubelet posts at `now`, with `MemoryPressure` True when
+/// `memory_pressure` (`setNodeMemoryPressureCondition`).
+pub fn node_conditions(
+    now: SimTime,
+    existing: Option<&Node>,
+    memory_pressure: bool,
+) -> Vec<NodeCondition> {
     HEALTHY
         .iter()
-        .map(|(t, s, reason, msg)| {
-            let prev = existing.and_then(|n| n.condition(*t));
+        .map(|row| {
+            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let prev = existing.and_then(|n| n.condition(t));
             let ltt = match prev {
-                Some(p) if p.status == *s => p.last_transition_time,
+                Some(p) if p.status == s => p.last_transition_time,
                 _ => now,
             };
             NodeCondition {
-                type_: *t,
-                status: *s,
+                type_: t,
+                status: s,
                 last_heartbeat_time: now,
                 last_transition_time: ltt,
                 reason: reason.to_string(),
@@ -821,20 +1161,41 @@ pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCond
         .collect()
 }
 
-/// Whether `current` already says exactly what a healthy kubelet would post: "changed" ignores
+type ConditionRow = (
+    NodeConditionType,
+    ConditionStatus,
+    &'static str,
+    &'static str,
+);
+
+fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
+    if memory_pressure && row.0 == NodeConditionType::MemoryPressure {
+        (
+            NodeConditionType::MemoryPressure,
+            ConditionStatus::True,
+            "KubeletHasInsufficientMemory",
+            "kubelet has insufficient memory available",
+        )
+    } else {
+        *row
+    }
+}
+
+/// Whether `current` already says exactly what this kubelet would post: "changed" ignores
 /// `lastHeartbeatTime` and condition order (reference §1.2). Allocation-free, as it runs on
 /// every status tick of every node.
-fn is_healthy_status(current: &[NodeCondition]) -> bool {
+fn is_current_status(current: &[NodeCondition], memory_pressure: bool) -> bool {
     current.len() == HEALTHY.len()
-        && HEALTHY.iter().all(|(t, s, reason, msg)| {
-            current.iter().any(|c| {
-                c.type_ == *t && c.status == *s && c.reason == *reason && c.message == *msg
-            })
+        && HEALTHY.iter().all(|row| {
+            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            current
+                .iter()
+                .any(|c| c.type_ == t && c.status == s && c.reason == reason && c.message == msg)
         })
 }
 
 /// The conditions a healthy kubelet posts: (type, status, reason, message).
-const HEALTHY: [(NodeConditionType, ConditionStatus, &str, &str); 4] = {
+const HEALTHY: [ConditionRow; 4] = {
     use NodeConditionType::*;
     [
         (

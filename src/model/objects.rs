@@ -691,6 +691,11 @@ impl Pod {
     pub fn condition(&self, t: PodConditionType) -> Option<&PodCondition> {
         self.status.conditions.iter().find(|c| c.type_ == t)
     }
+    /// Whether the `Ready` condition is True.
+    pub fn is_ready(&self) -> bool {
+        self.condition(PodConditionType::Ready)
+            .is_some_and(|c| c.status == ConditionStatus::True)
+    }
     /// Sets a condition, keeping `lastTransitionTime` when the status is unchanged.
     pub fn set_condition(
         &mut self,

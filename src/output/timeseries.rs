@@ -93,6 +93,7 @@ const POD_COLUMNS: &[&str] = &[
     "pods_unknown",
     "pods_terminating",
     "pods_unscheduled",
+    "pods_ready",
     "evictions_total",
     "nodes_noexecute_tainted",
     "nlc_queued_nodes",
@@ -188,6 +189,7 @@ impl Sampler {
             [
                 terminating,
                 unscheduled,
+                counts.ready,
                 self.evictions,
                 tainted,
                 c.kcm.nlc.queued_nodes() as u64,

@@ -6,6 +6,7 @@
 //! inside a scenario are relative to the scenario file.
 
 pub mod batch;
+pub mod behaviors;
 pub mod convert;
 pub mod error;
 pub mod flags;
@@ -594,6 +595,44 @@ fn resolve(
             "must be greater than 0",
         ));
     }
+    // Image pulls: one at a time unless `serializeImagePulls: false`; then at most
+    // `maxParallelImagePulls` (unlimited when unset). Validation as KubeletConfiguration's.
+    let serialize = matches!(
+        r.get(
+            kl,
+            klov,
+            "serializeImagePulls",
+            FlagValue::Bool(true),
+            "default"
+        ),
+        FlagValue::Bool(true)
+    );
+    let max_parallel = intv(r.get(
+        kl,
+        klov,
+        "maxParallelImagePulls",
+        FlagValue::Int(0),
+        "default",
+    ));
+    if max_parallel < 0 {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.maxParallelImagePulls",
+            "must be greater than 0",
+        ));
+    }
+    if serialize && max_parallel > 1 {
+        return Err(InputError::at_path(
+            file,
+            "components.kubelet.maxParallelImagePulls",
+            "maxParallelImagePulls must be unset or 1 when serializeImagePulls is true",
+        ));
+    }
+    let max_parallel_pulls = match (serialize, max_parallel) {
+        (true, _) => 1,
+        (false, 0) => usize::MAX,
+        (false, n) => n as usize,
+    };
     if update == SimDuration::ZERO {
         return Err(InputError::at_path(
             file,
@@ -644,7 +683,24 @@ fn resolve(
             InputError::at_path(file, "components.kubelet.register-with-taints", msg)
         })?);
     }
+    let eviction_hard = match r.get(kl, klov, "evictionHard", FlagValue::Str("memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%,imagefs.inodesFree<5%".into()), "default") {
+        FlagValue::Str(s) => s,
+        _ => String::new(),
+    };
+    let memory_available = crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
+        .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
+    let transition = dur(r.get(
+        kl,
+        klov,
+        "evictionPressureTransitionPeriod",
+        FlagValue::Duration(SimDuration::from_mins(5)),
+        "default",
+    ));
     let kubelet = KubeletConfig {
+        eviction: crate::kubelet::pressure::EvictionConfig {
+            memory_available,
+            pressure_transition_period: transition,
+        },
         node_status_update_frequency: update,
         node_status_report_frequency: report,
         node_lease_duration_seconds: lease as u64,
@@ -679,6 +735,10 @@ fn resolve(
     if let Some(d) = sim.container_stop_delay {
         runtime.stop_delay = d.0;
     }
+    runtime.max_parallel_pulls = max_parallel_pulls;
+    let (behaviors, catalog) = behaviors::resolve(&raw.runtime, file)?;
+    runtime.behaviors = std::sync::Arc::new(behaviors);
+    runtime.catalog = std::sync::Arc::new(catalog);
     let watch_delay = sim.watch_delay.map(|d| d.0).unwrap_or(SimDuration::ZERO);
     let max_events = sim.max_events.unwrap_or(2_000_000_000);
     let sample_interval = raw
@@ -1720,6 +1780,7 @@ fn expectation(
                 Expectation::PodCount {
                     phase,
                     terminating: x.terminating,
+                    ready: x.ready,
                     namespace: x.namespace.clone(),
                     node: nd,
                     labels: x.labels.clone(),

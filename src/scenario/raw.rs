@@ -23,6 +23,9 @@ pub struct RawScenario {
     pub components: RawComponents,
     #[serde(default)]
     pub simulation: RawSimulation,
+    /// Behaviour models, images and registries.
+    #[serde(default)]
+    pub runtime: super::behaviors::RawRuntime,
     #[serde(default)]
     pub output: RawOutput,
     #[serde(default)]
@@ -352,6 +355,8 @@ pub struct RawPodCountExpect {
     pub at: Option<DurationValue>,
     pub phase: Option<String>,
     pub terminating: Option<bool>,
+    /// Pods whose `Ready` condition is (or is not) True.
+    pub ready: Option<bool>,
     pub namespace: Option<String>,
     pub node: Option<String>,
     #[serde(default)]

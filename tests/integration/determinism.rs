@@ -8,34 +8,35 @@ use crate::support::*;
 /// Golden digests of the bundled scenarios at their own seeds. A change here means the event
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
-    ("apiserver-outage.yaml", "fnv1a64:574baab4ea61a42d"),
-    ("cloud-node-deleted.yaml", "fnv1a64:cf16df500274df3d"),
+    ("apiserver-outage.yaml", "fnv1a64:13424856a2ba1cc6"),
+    ("cloud-node-deleted.yaml", "fnv1a64:5091f2523b046fd3"),
     (
         "controller-manager-restart.yaml",
-        "fnv1a64:8b50bacb89c30eef",
+        "fnv1a64:d18eb31e64b14123",
     ),
-    ("job-partition.yaml", "fnv1a64:a107680d62cf935a"),
-    ("kubelet-stop.yaml", "fnv1a64:46c9b6dabb9706f3"),
+    ("job-partition.yaml", "fnv1a64:593bfa6361d7ea7f"),
+    ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
         "network-partition-eviction.yaml",
-        "fnv1a64:a335f9fb4f2e38a2",
+        "fnv1a64:200552c07e93c56e",
     ),
-    ("network-partition-heal.yaml", "fnv1a64:dcee3f8c65cde91a"),
-    ("node-partition.yaml", "fnv1a64:a8d175ff412e48e8"),
-    ("out-of-service.yaml", "fnv1a64:44686341ad3c51b3"),
+    ("network-partition-heal.yaml", "fnv1a64:efa76a0f5849fe7c"),
+    ("node-partition.yaml", "fnv1a64:06131b208d921a6c"),
+    ("out-of-service.yaml", "fnv1a64:be4bc952c85a7284"),
     ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
-    ("quick-start.yaml", "fnv1a64:b9126ca0b9ef806f"),
+    ("quick-start.yaml", "fnv1a64:f731bd96d874cb4e"),
     (
         "rc-partition-eager-replacement.yaml",
-        "fnv1a64:4c0fdd93eb462710",
+        "fnv1a64:a4d44b7af162e09c",
     ),
-    ("rolling-update.yaml", "fnv1a64:3b6426c627b84ec6"),
-    ("statefulset-partition.yaml", "fnv1a64:b8b244cdc4a6453f"),
-    ("taint-noexecute.yaml", "fnv1a64:c3c3cca7a93d1699"),
-    ("zone-all-down-recovery.yaml", "fnv1a64:c3fce5c80f835c2f"),
-    ("zone-full-one-of-two.yaml", "fnv1a64:cd13544a7759c506"),
+    ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
+    ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
+    ("statefulset-partition.yaml", "fnv1a64:9c1d0f2e8fc1a6a3"),
+    ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
+    ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
+    ("zone-full-one-of-two.yaml", "fnv1a64:b0a7926842749e4e"),
     ("zone-partial-large.yaml", "fnv1a64:38a46c840f52fa06"),
-    ("zone-partial-small.yaml", "fnv1a64:7d097e8c72cc3fc6"),
+    ("zone-partial-small.yaml", "fnv1a64:f43d8e71d1bb36d5"),
 ];
 
 #[test]

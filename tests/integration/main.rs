@@ -5,6 +5,7 @@ mod determinism;
 mod errors;
 mod faults;
 mod fidelity;
+mod kubelet;
 mod manifests;
 mod scenarios;
 mod scheduling;

@@ -1,0 +1,203 @@
+//! The kubelet's eviction manager for node memory pressure (pkg/kubelet/eviction): every
+//! `monitoringInterval` (10 s) it observes `memory.available` (capacity minus the memory the
+//! running containers use, from their behaviour models), compares it with the hard threshold
+//! (`evictionHard`, default `memory.available<100Mi`), reports `MemoryPressure` until no
+//! threshold was met for `evictionPressureTransitionPeriod` (default 5m), and evicts one pod
+//! per interval while a threshold is met, ranked by `rankMemoryPressure`: pods whose usage
+//! exceeds their requests first, then lower priority, then larger usage above requests.
+//!
+//! Lazily evaluated: the loop ticks only while some container's memory grows, a threshold is
+//! met, or the pressure condition is still on; otherwise no tick could change anything. Ticks
+//! keep the loop's phase (kubelet start + k·10 s), so skipping idle ones changes no outcome.
+//!
+//! Architecture invariant: decides from the workers' memory and the node's capacity only; the
+//! kubelet carries out evictions and status writes.
+
+use crate::sim::{SimDuration, SimTime};
+
+/// `monitoringInterval` of the eviction manager.
+pub const MONITORING_INTERVAL: SimDuration = SimDuration::from_secs(10);
+
+/// A threshold value: a quantity of bytes or a percentage of capacity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Threshold {
+    Bytes(i64),
+    Percent(f64),
+}
+
+impl Threshold {
+    pub fn bytes_of(self, capacity: i64) -> i64 {
+        match self {
+            Threshold::Bytes(b) => b,
+            Threshold::Percent(p) => (capacity as f64 * p / 100.0).round() as i64,
+        }
+    }
+}
+
+/// Eviction settings (KubeletConfiguration `evictionHard`, `evictionPressureTransitionPeriod`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvictionConfig {
+    /// `memory.available` hard threshold (default 100Mi; `None` when `evictionHard` is set
+    /// without it, as a given map replaces the defaults).
+    pub memory_available: Option<Threshold>,
+    pub pressure_transition_period: SimDuration,
+}
+
+impl Default for EvictionConfig {
+    fn default() -> Self {
+        EvictionConfig {
+            memory_available: Some(Threshold::Bytes(100 << 20)),
+            pressure_transition_period: SimDuration::from_mins(5),
+        }
+    }
+}
+
+/// Parses `--eviction-hard` text (`memory.available<100Mi,nodefs.available<10%`): the signals
+/// kubesim simulates are returned, the others are checked for syntax and ignored.
+pub fn parse_eviction_hard(text: &str) -> Result<Option<Threshold>, String> {
+    const SIGNALS: [&str; 7] = [
+        "memory.available",
+        "nodefs.available",
+        "nodefs.inodesFree",
+        "imagefs.available",
+        "imagefs.inodesFree",
+        "containerfs.available",
+        "pid.available",
+    ];
+    let mut memory = None;
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((signal, value)) = part.split_once('<') else {
+            return Err(format!(
+                "expected `signal<value` in {part:?} (only `<` is supported)"
+            ));
+        };
+        let signal = signal.trim();
+        if !SIGNALS.contains(&signal) {
+            let hint = crate::scenario::suggest::closest(signal, SIGNALS)
+                .map(|s| format!(" (did you mean {s:?}?)"))
+                .unwrap_or_default();
+            return Err(format!("unknown eviction signal {signal:?}{hint}"));
+        }
+        let value = value.trim();
+        let t = if let Some(p) = value.strip_suffix('%') {
+            let p: f64 = p
+                .parse()
+                .map_err(|_| format!("invalid percentage {value:?} for {signal}"))?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(format!("percentage {value:?} for {signal} must be 0–100"));
+            }
+            Threshold::Percent(p)
+        } else {
+            let q = crate::model::quantity::Quantity::parse(value)
+                .map_err(|e| format!("invalid quantity {value:?} for {signal}: {e:?}"))?;
+            Threshold::Bytes(q.value())
+        };
+        if signal == "memory.available" {
+            memory = Some(t);
+        }
+    }
+    Ok(memory)
+}
+
+/// The manager's state on one node.
+#[derive(Clone, Debug, Default)]
+pub struct EvictionState {
+    /// Whether the node reports `MemoryPressure`.
+    pub pressure: bool,
+    /// When a threshold was last observed met (`thresholdsFirstObservedAt`/last-observed).
+    pub last_met: Option<SimTime>,
+    /// The next scheduled tick, if any.
+    pub next_tick: Option<(SimTime, crate::sim::EventId)>,
+}
+
+/// A pod as the ranking sees it.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub key: String,
+    pub usage: i64,
+    pub request: i64,
+    pub priority: i32,
+}
+
+/// `rankMemoryPressure`: exceeds requests first, then lower priority, then more usage above
+/// requests; ties by pod key for determinism.
+pub fn rank_memory(mut pods: Vec<Candidate>) -> Vec<Candidate> {
+    pods.sort_by(|a, b| {
+        let exceeds = |c: &Candidate| c.usage > c.request;
+        exceeds(b)
+            .cmp(&exceeds(a))
+            .then(a.priority.cmp(&b.priority))
+            .then((b.usage - b.request).cmp(&(a.usage - a.request)))
+            .then(a.key.cmp(&b.key))
+    });
+    pods
+}
+
+/// The first tick of the loop (ticking from `origin` every interval) at or after `t`.
+pub fn tick_at_or_after(origin: SimTime, t: SimTime) -> SimTime {
+    if t <= origin {
+        return origin;
+    }
+    let p = MONITORING_INTERVAL.as_nanos();
+    let k = t.since(origin).as_nanos().div_ceil(p);
+    origin + SimDuration::from_nanos(k * p)
+}
+
+/// Quantity text of bytes as the eviction message prints it (`resource.Quantity` in binary SI).
+pub fn bytes_text(b: i64) -> String {
+    const UNITS: [(&str, i64); 4] = [
+        ("Ti", 1 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ];
+    for (u, n) in UNITS {
+        if b != 0 && b % n == 0 {
+            return format!("{}{u}", b / n);
+        }
+    }
+    b.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(key: &str, usage: i64, request: i64, priority: i32) -> Candidate {
+        Candidate {
+            key: key.into(),
+            usage,
+            request,
+            priority,
+        }
+    }
+
+    // Upstream helpers_test.go `TestOrderedByExceedsRequestMemory` / `TestOrderedByPriority`
+    // / `TestOrderedbyMemory` orderings, combined as `rankMemoryPressure` applies them.
+    #[test]
+    fn rank_memory_pressure_order() {
+        let ranked = rank_memory(vec![
+            c("below-request", 50, 100, 0),
+            c("above-high-prio", 200, 100, 1000),
+            c("above-low-prio-small", 150, 100, 0),
+            c("above-low-prio-big", 400, 100, 0),
+        ]);
+        let keys: Vec<&str> = ranked.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "above-low-prio-big",
+                "above-low-prio-small",
+                "above-high-prio",
+                "below-request"
+            ]
+        );
+    }
+
+    #[test]
+    fn quantities_print_in_binary_units() {
+        assert_eq!(bytes_text(100 << 20), "100Mi");
+        assert_eq!(bytes_text(3 << 30), "3Gi");
+        assert_eq!(bytes_text(1000), "1000");
+    }
+}
