@@ -14,6 +14,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "controller-manager-restart.yaml",
         "fnv1a64:d18eb31e64b14123",
     ),
+    ("cronjob-schedule.yaml", "fnv1a64:783a8ab1df2e287f"),
     ("job-partition.yaml", "fnv1a64:593bfa6361d7ea7f"),
     ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
