@@ -13,6 +13,7 @@ pub mod flags;
 pub mod manifest;
 pub mod raw;
 pub mod schedconfig;
+pub mod simkube;
 pub mod suggest;
 pub mod values;
 

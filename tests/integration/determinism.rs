@@ -32,6 +32,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
+    ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
     ("statefulset-partition.yaml", "fnv1a64:9c1d0f2e8fc1a6a3"),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
