@@ -18,6 +18,7 @@ mod policy;
 pub use namespace::{NAMESPACE_FINALIZER, SYSTEM_NAMESPACES};
 mod service;
 pub use policy::{EVICTION_DENIED_MESSAGE, MAX_DISRUPTED_POD_SIZE};
+mod batch;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -79,6 +80,10 @@ pub enum Change {
     NamespacedObjectDeleted(Arc<NamespacedObject>),
     StatefulSetDeleted(Arc<StatefulSet>),
     DaemonSetDeleted(Arc<DaemonSet>),
+    Job(Arc<Job>),
+    JobDeleted(Arc<Job>),
+    CronJob(Arc<CronJob>),
+    CronJobDeleted(Arc<CronJob>),
 }
 
 /// A leader-election record (`coordination.k8s.io/v1 Lease` in `kube-system`).
@@ -116,6 +121,8 @@ pub struct ApiServer {
     pdbs: BTreeMap<String, Arc<PodDisruptionBudget>>,
     svc: service::ServiceStore,
     ns: namespace::NamespaceStore,
+    jobs: BTreeMap<String, Arc<Job>>,
+    cronjobs: BTreeMap<String, Arc<CronJob>>,
     leader_records: BTreeMap<String, LeaderRecord>,
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
@@ -189,6 +196,8 @@ impl ApiServer {
             pdbs: BTreeMap::new(),
             svc: service::ServiceStore::default(),
             ns: namespace::NamespaceStore::default(),
+            jobs: BTreeMap::new(),
+            cronjobs: BTreeMap::new(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
             kubelet_of_node: BTreeMap::new(),
@@ -645,7 +654,30 @@ impl ApiServer {
         self.pod_counts.apply(&new, true);
         self.pods.insert(key.to_string(), new.clone());
         self.notify_pod(Change::Pod(new.clone()), old.spec.node_name.as_deref());
+        if finalizers_released(&old, &new) {
+            self.remove_pod(key);
+        }
         Ok(new)
+    }
+
+    /// A DELETE that would remove a pod still holding finalizers (the Job controller's
+    /// `batch.kubernetes.io/job-tracking`): the object stays, deleted with grace 0, until its
+    /// last finalizer is removed (apiserver graceful deletion with finalizers).
+    fn hold_for_finalizers(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        pod: &Pod,
+    ) -> Result<Deletion, ApiError> {
+        if pod.meta.deletion_grace_period_seconds == Some(0) {
+            return Ok(Deletion::Terminating);
+        }
+        let now = self.now;
+        self.update_pod(caller, key, |p| {
+            p.meta.deletion_timestamp = Some(p.meta.deletion_timestamp.unwrap_or(now).min(now));
+            p.meta.deletion_grace_period_seconds = Some(0);
+        })?;
+        Ok(Deletion::Terminating)
     }
 
     /// The `pods/binding` subresource: sets `spec.nodeName` and `PodScheduled=True`.
@@ -701,6 +733,9 @@ impl ApiServer {
             .ok_or_else(|| ApiError::NotFound(format!("Pod/{key}")))?;
         let grace = grace.unwrap_or(pod.spec.termination_grace_period_seconds);
         if grace == 0 || pod.spec.node_name.is_none() || pod.status.phase.is_terminal() {
+            if !pod.meta.finalizers.is_empty() {
+                return self.hold_for_finalizers(caller, key, &pod);
+            }
             self.remove_pod(key);
             return Ok(Deletion::Removed);
         }
@@ -1003,6 +1038,13 @@ impl ApiServer {
             .push((Watcher::ControllerManager, Change::Deployment(new.clone())));
         Ok(new)
     }
+}
+
+/// The last finalizer of a pod whose deletion is complete (grace 0) was just removed.
+fn finalizers_released(old: &Pod, new: &Pod) -> bool {
+    !old.meta.finalizers.is_empty()
+        && new.meta.finalizers.is_empty()
+        && new.meta.deletion_grace_period_seconds == Some(0)
 }
 
 fn finalizer_for(policy: PropagationPolicy) -> Option<&'static str> {

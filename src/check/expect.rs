@@ -156,6 +156,68 @@ pub enum Expectation {
     },
     /// A Service's endpoints, a PodDisruptionBudget's status, a Namespace's phase.
     Object(super::objects::ObjectExpectation),
+    /// A Job's status counters and a True condition (each `None` is not checked).
+    Job(JobExpect),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobExpect {
+    pub key: String,
+    pub active: Option<i32>,
+    pub succeeded: Option<i32>,
+    pub failed: Option<i32>,
+    pub ready: Option<i32>,
+    pub terminating: Option<i32>,
+    pub condition: Option<JobConditionType>,
+    pub reason: Option<String>,
+    pub exists: bool,
+}
+
+impl JobExpect {
+    /// (description, expected, observed, ok) against the API server's Job.
+    fn evaluate(&self, job: Option<&Job>, when: &str) -> (String, String, String, bool) {
+        let desc = format!("Job/{} status {when}", self.key);
+        let Some(j) = job else {
+            let ok = !self.exists;
+            let exp = if self.exists { "exists" } else { "absent" };
+            return (desc, exp.into(), "<no such job>".into(), ok);
+        };
+        if !self.exists {
+            return (desc, "absent".into(), "exists".into(), false);
+        }
+        let (mut exp, mut obs, mut ok) = (Vec::new(), Vec::new(), true);
+        let st = &j.status;
+        for (name, want, got) in [
+            ("active", self.active, st.active),
+            ("succeeded", self.succeeded, st.succeeded),
+            ("failed", self.failed, st.failed),
+            ("ready", self.ready, st.ready),
+            ("terminating", self.terminating, st.terminating),
+        ] {
+            if let Some(w) = want {
+                exp.push(format!("{name}={w}"));
+                obs.push(format!("{name}={got}"));
+                ok &= got == w;
+            }
+        }
+        if let Some(t) = self.condition {
+            let c = j.condition(t).filter(|c| c.status == ConditionStatus::True);
+            exp.push(format!("{}=True", t.as_str()));
+            obs.push(format!(
+                "{}={}",
+                t.as_str(),
+                j.condition(t).map_or("<absent>", |c| c.status.as_str())
+            ));
+            ok &= c.is_some();
+            if let Some(r) = &self.reason {
+                let got = c.map(|c| c.reason.clone()).unwrap_or_default();
+                exp.push(format!("reason={r}"));
+                obs.push(format!("reason={got}"));
+                ok &= got == *r;
+            }
+        }
+        (desc, exp.join(" "), obs.join(" "), ok)
+    }
 }
 
 /// An expectation with when it is evaluated (`None` = at the end of the run).
@@ -396,6 +458,7 @@ impl TimedExpectation {
                 )
             }
             Expectation::Object(o) => super::objects::evaluate(o, cluster, &when),
+            Expectation::Job(j) => j.evaluate(cluster.api.jobs().get(&j.key).map(|x| &**x), &when),
             Expectation::ZoneState { zone, state } => {
                 let got = cluster
                     .kcm

@@ -67,6 +67,27 @@ enum Command {
     /// Benchmarks (docs/scheduler-model.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Turn a trace from another tool into a scenario.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A SimKube trace (YAML): applies at the first timestamp become workloads, later
+    /// re-applies of a Deployment scaleDeployment actions, with expectations on replicas.
+    #[command(after_help = "Examples:
+  kubesim import simkube dsb-scaling.sktrace.yaml -o scenarios/simkube-dsb-scaling.yaml")]
+    Simkube(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The trace file.
+    trace: PathBuf,
+    /// Where to write the scenario (default: standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -193,6 +214,50 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate(&a),
         Command::Explain(a) => explain(&a),
         Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
+        Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
+    }
+}
+
+fn import_simkube(a: &ImportArgs) -> i32 {
+    let text = match std::fs::read_to_string(&a.trace) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: error: cannot read: {e}", a.trace.display());
+            return 2;
+        }
+    };
+    let name = a
+        .output
+        .as_ref()
+        .unwrap_or(&a.trace)
+        .file_stem()
+        .map_or("simkube".into(), |s| {
+            s.to_string_lossy().trim_end_matches(".sktrace").to_string()
+        });
+    let source = a
+        .trace
+        .file_name()
+        .map_or(a.trace.display().to_string(), |f| {
+            f.to_string_lossy().into_owned()
+        });
+    match crate::scenario::simkube::import(&text, &source, &name) {
+        Ok(out) => match &a.output {
+            Some(p) => match std::fs::write(p, out) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("{}: error: cannot write: {e}", p.display());
+                    2
+                }
+            },
+            None => {
+                print!("{out}");
+                0
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
     }
 }
 

@@ -118,6 +118,21 @@ pub enum Event {
         gen: u32,
         name: String,
     },
+    /// A Job controller workqueue item (stale ones are ignored by the controller).
+    JobSync {
+        gen: u32,
+        key: String,
+    },
+    /// The TTL-after-finished controller's requeue at a Job's expiry.
+    JobTtlExpired {
+        gen: u32,
+        key: String,
+    },
+    /// A CronJob controller workqueue item.
+    CronJobSync {
+        gen: u32,
+        key: String,
+    },
     /// The pod garbage collector's 20 s loop.
     PodGcPass {
         gen: u32,

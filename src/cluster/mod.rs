@@ -256,6 +256,15 @@ impl Cluster {
             Event::PdbSync { gen, key } if gen == kcm_gen => {
                 self.kcm.on_pdb_sync(ctx, &mut self.api, &key)
             }
+            Event::JobSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_job_sync(ctx, &mut self.api, &key)
+            }
+            Event::JobTtlExpired { gen, key } if gen == kcm_gen => {
+                self.kcm.on_job_ttl(ctx, &mut self.api, &key)
+            }
+            Event::CronJobSync { gen, key } if gen == kcm_gen => {
+                self.kcm.on_cronjob_sync(ctx, &mut self.api, &key)
+            }
             Event::PodGcPass { gen } if gen == kcm_gen => {
                 self.kcm.on_pod_gc_pass(ctx, &mut self.api)
             }
@@ -272,6 +281,9 @@ impl Cluster {
             | Event::PdbSync { .. }
             | Event::NamespaceSync { .. }
             | Event::EndpointSliceSync { .. }
+            | Event::JobSync { .. }
+            | Event::JobTtlExpired { .. }
+            | Event::CronJobSync { .. }
             | Event::PodGcPass { .. }
             | Event::CloudNodeMonitor { .. } => {}
             Event::DrainRetry { drain, pod } => {
@@ -351,6 +363,16 @@ impl Cluster {
                     self.api
                         .create_namespaced_object(Caller::Operator, x)
                         .map(|_| ()),
+                ),
+                Workload::Job(j) => (
+                    "Job",
+                    j.key(),
+                    self.api.create_job(Caller::Operator, j).map(|_| ()),
+                ),
+                Workload::CronJob(c) => (
+                    "CronJob",
+                    c.key(),
+                    self.api.create_cronjob(Caller::Operator, c).map(|_| ()),
                 ),
             };
             if let Err(e) = res {
@@ -739,6 +761,7 @@ impl Cluster {
                         .api
                         .delete_namespaced_object(Caller::Operator, key)
                         .map(|_| crate::api::Deletion::Removed),
+                    "Job" => self.api.delete_job(Caller::Operator, key, *policy),
                     _ => self.api.delete_replicaset(Caller::Operator, key, *policy),
                 };
                 // Keys: `ns/name`, `rc:ns/name`, `Kind:ns/name`, or a Namespace's bare name.
@@ -897,6 +920,8 @@ fn create_namespaces(api: &mut ApiServer, workloads: &[Workload]) {
             Workload::PodDisruptionBudget(x) => &x.meta.namespace,
             Workload::Service(x) => &x.meta.namespace,
             Workload::NamespacedObject(x) => &x.meta.namespace,
+            Workload::Job(x) => &x.meta.namespace,
+            Workload::CronJob(x) => &x.meta.namespace,
             Workload::Namespace(x) => {
                 declared.insert(x.meta.name.clone());
                 continue;

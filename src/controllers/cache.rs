@@ -30,6 +30,12 @@ pub struct KcmCache {
     pub namespaced_objects: BTreeMap<String, Arc<NamespacedObject>>,
     /// Every pod controlled by a StatefulSet, by StatefulSet key.
     pub pods_by_statefulset: BTreeMap<String, BTreeSet<String>>,
+    pub jobs: BTreeMap<String, Arc<Job>>,
+    pub cronjobs: BTreeMap<String, Arc<CronJob>>,
+    /// Every pod controlled by a Job, by Job key.
+    pub pods_by_job: BTreeMap<String, BTreeSet<String>>,
+    /// Jobs controlled by a CronJob, by CronJob key.
+    pub jobs_by_cronjob: BTreeMap<String, BTreeSet<String>>,
     /// Every pod controlled by a DaemonSet, by DaemonSet key.
     pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
@@ -88,6 +94,7 @@ impl CachedLease {
 pub enum Previous {
     Node(Option<Arc<Node>>),
     Pod(Option<Arc<Pod>>),
+    Job(Option<Arc<Job>>),
     None,
 }
 
@@ -117,6 +124,22 @@ pub fn statefulset_of(p: &Pod) -> Option<String> {
         .controller_ref()
         .filter(|o| o.kind == "StatefulSet")
         .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
+/// The Job controlling a pod, as a `namespace/name` key.
+pub fn job_of(p: &Pod) -> Option<String> {
+    p.meta
+        .controller_ref()
+        .filter(|o| o.kind == "Job")
+        .map(|o| pod_key(&p.meta.namespace, &o.name))
+}
+
+/// The CronJob controlling a Job, as a `namespace/name` key.
+pub fn cronjob_of(j: &Job) -> Option<String> {
+    j.meta
+        .controller_ref()
+        .filter(|o| o.kind == "CronJob")
+        .map(|o| pod_key(&j.meta.namespace, &o.name))
 }
 
 /// The Deployment controlling a ReplicaSet, as a `namespace/name` key.
@@ -180,6 +203,9 @@ impl KcmCache {
                         .or_default()
                         .insert(key.clone());
                 }
+                if let Some(j) = job_of(p) {
+                    self.pods_by_job.entry(j).or_default().insert(key.clone());
+                }
                 if let Some(n) = &p.spec.node_name {
                     self.pods_by_node
                         .entry(n.clone())
@@ -216,6 +242,9 @@ impl KcmCache {
                 }
                 if let Some(d) = statefulset_of(p) {
                     remove_index(&mut self.pods_by_statefulset, &d, &key);
+                }
+                if let Some(j) = job_of(p) {
+                    remove_index(&mut self.pods_by_job, &j, &key);
                 }
                 if let Some(n) = &p.spec.node_name {
                     remove_index(&mut self.pods_by_node, n, &key);
@@ -308,6 +337,26 @@ impl KcmCache {
             }
             Change::ServiceDeleted(s) => {
                 self.services.remove(&s.key());
+                Previous::None
+            }
+            Change::Job(j) => {
+                if let Some(c) = cronjob_of(j) {
+                    self.jobs_by_cronjob.entry(c).or_default().insert(j.key());
+                }
+                Previous::Job(self.jobs.insert(j.key(), j.clone()))
+            }
+            Change::JobDeleted(j) => {
+                if let Some(c) = cronjob_of(j) {
+                    remove_index(&mut self.jobs_by_cronjob, &c, &j.key());
+                }
+                Previous::Job(self.jobs.remove(&j.key()))
+            }
+            Change::CronJob(c) => {
+                self.cronjobs.insert(c.key(), c.clone());
+                Previous::None
+            }
+            Change::CronJobDeleted(c) => {
+                self.cronjobs.remove(&c.key());
                 Previous::None
             }
         }

@@ -28,6 +28,7 @@ pub enum ObjKind {
     ReplicaSet,
     ReplicationController,
     Pod,
+    Job,
 }
 
 /// An object in the graph: its kind and its store key.
@@ -43,6 +44,7 @@ impl ObjId {
             "Deployment" => ObjKind::Deployment,
             "ReplicaSet" => ObjKind::ReplicaSet,
             "ReplicationController" => ObjKind::ReplicationController,
+            "Job" => ObjKind::Job,
             _ => return None,
         };
         let key = match kind {
@@ -112,6 +114,14 @@ fn seen(change: &Change) -> Option<(Seen<'_>, bool)> {
             &d.meta,
             matches!(change, Change::Deployment(_)),
         ),
+        Change::Job(j) | Change::JobDeleted(j) => (
+            ObjId {
+                kind: ObjKind::Job,
+                key: j.key(),
+            },
+            &j.meta,
+            matches!(change, Change::Job(_)),
+        ),
         _ => return None,
     };
     Some((Seen { id, meta }, present))
@@ -124,6 +134,7 @@ fn meta_of<'a>(cache: &'a KcmCache, id: &ObjId) -> Option<&'a ObjectMeta> {
             cache.replicasets.get(&id.key).map(|r| &r.meta)
         }
         ObjKind::Pod => cache.pods.get(&id.key).map(|p| &p.meta),
+        ObjKind::Job => cache.jobs.get(&id.key).map(|j| &j.meta),
     }
 }
 
@@ -138,6 +149,7 @@ impl GarbageCollector {
         let mut changes: Vec<Change> = Vec::new();
         changes.extend(cache.deployments.values().cloned().map(Change::Deployment));
         changes.extend(cache.replicasets.values().cloned().map(Change::ReplicaSet));
+        changes.extend(cache.jobs.values().cloned().map(Change::Job));
         changes.extend(
             cache
                 .pods
@@ -290,13 +302,7 @@ impl GarbageCollector {
         self.drop_if_unused(i);
         // An owner waiting for its dependents may now be free to go.
         for o in &owners {
-            if cache
-                .deployments
-                .get(&o.key)
-                .map(|d| &d.meta)
-                .or_else(|| cache.replicasets.get(&o.key).map(|r| &r.meta))
-                .is_some_and(|m| has_finalizer(m, FINALIZER_FOREGROUND))
-            {
+            if meta_of(cache, o).is_some_and(|m| has_finalizer(m, FINALIZER_FOREGROUND)) {
                 self.process_deleting_dependents(api, cache, o, false);
             }
             if let Some(&oi) = self.index.get(o) {
@@ -378,6 +384,7 @@ impl GarbageCollector {
             ObjKind::ReplicaSet => "ReplicaSet",
             ObjKind::ReplicationController => "ReplicationController",
             ObjKind::Pod => "Pod",
+            ObjKind::Job => "Job",
         };
         let name = owner.name.clone();
         let strip = |refs: &mut Vec<OwnerRef>| refs.retain(|o| !(o.kind == kind && o.name == name));
@@ -398,6 +405,11 @@ impl GarbageCollector {
                         strip(&mut x.meta.owner_references)
                     })
                     .map(|_| ()),
+                ObjKind::Job => api
+                    .update_job(Caller::ControllerManager, &d.key, |x| {
+                        strip(&mut x.meta.owner_references)
+                    })
+                    .map(|_| ()),
             };
         }
         remove_finalizer(api, id, FINALIZER_ORPHAN);
@@ -413,6 +425,7 @@ pub fn delete(api: &mut ApiServer, id: &ObjId, policy: PropagationPolicy) {
             api.delete_replicaset(c, &id.key, policy).map(|_| ())
         }
         ObjKind::Pod => api.delete_pod(c, &id.key, None).map(|_| ()),
+        ObjKind::Job => api.delete_job(c, &id.key, policy).map(|_| ()),
     };
 }
 
@@ -424,5 +437,6 @@ fn remove_finalizer(api: &mut ApiServer, id: &ObjId, f: &str) {
             api.remove_replicaset_finalizer(c, &id.key, f)
         }
         ObjKind::Pod => Ok(()),
+        ObjKind::Job => api.remove_job_finalizer(c, &id.key, f),
     };
 }

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod cloudnode;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod deployment_util;
@@ -16,6 +17,7 @@ pub mod disruption;
 pub mod endpointslice;
 pub mod expectations;
 pub mod garbagecollector;
+pub mod job;
 pub mod leader;
 pub mod namespace;
 pub mod nodelifecycle;
@@ -29,6 +31,7 @@ pub mod statefulset;
 pub mod tainteviction;
 #[cfg(test)]
 pub mod testkit;
+pub mod ttlafterfinished;
 
 use crate::api::{ApiServer, Change};
 use crate::cluster::Event;
@@ -72,6 +75,9 @@ pub struct ControllerManager {
     pub disruption: disruption::DisruptionController,
     pub endpointslice: endpointslice::EndpointSliceController,
     pub namespace: namespace::NamespaceController,
+    pub job: job::JobController,
+    pub ttl: ttlafterfinished::TtlAfterFinishedController,
+    pub cronjob: cronjob::CronJobController,
 }
 
 impl ControllerManager {
@@ -94,6 +100,9 @@ impl ControllerManager {
             disruption: disruption::DisruptionController::new(0),
             endpointslice: endpointslice::EndpointSliceController::new(seed, 0),
             namespace: namespace::NamespaceController::new(0),
+            job: job::JobController::new(seed, 0),
+            ttl: ttlafterfinished::TtlAfterFinishedController::new(0),
+            cronjob: cronjob::CronJobController::new(0),
             config,
             cache: KcmCache::default(),
             elector,
@@ -183,6 +192,7 @@ impl ControllerManager {
         for k in sts {
             self.statefulset.enqueue(ctx, &k);
         }
+        self.begin_batch_term(ctx, gen);
         self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         self.disruption = disruption::DisruptionController::new(gen);
@@ -280,6 +290,35 @@ impl ControllerManager {
         self.disruption.sync(ctx, api, &self.cache, key);
     }
 
+    /// The batch controllers of a new term: every Job and CronJob synced from scratch.
+    fn begin_batch_term(&mut self, ctx: &mut Engine<Event>, gen: u32) {
+        self.job = job::JobController::new(self.seed, gen);
+        self.ttl = ttlafterfinished::TtlAfterFinishedController::new(gen);
+        self.cronjob = cronjob::CronJobController::new(gen);
+        let cjs: Vec<String> = self.cache.cronjobs.keys().cloned().collect();
+        for k in cjs {
+            self.cronjob.enqueue_after(ctx, &k, SimDuration::ZERO);
+        }
+        let jobs: Vec<std::sync::Arc<crate::model::Job>> =
+            self.cache.jobs.values().cloned().collect();
+        for j in jobs {
+            self.job.observe_job(ctx, None, &j);
+            self.ttl.observe_job(ctx, &j);
+        }
+    }
+
+    pub fn on_job_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.job.on_fire(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_job_ttl(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.ttl.on_fire(ctx, api, &self.cache, key);
+    }
+
+    pub fn on_cronjob_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+        self.cronjob.on_fire(ctx, api, &self.cache, key);
+    }
+
     pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
         self.deployment.sync(ctx, api, &self.cache, key);
     }
@@ -368,6 +407,7 @@ impl ControllerManager {
                 self.statefulset.observe_pod(ctx, p);
                 self.disruption.on_pod(ctx, &self.cache, p, false);
                 self.endpointslice.on_pod(ctx, &self.cache, p, false);
+                self.job.observe_pod(ctx, api, &self.cache, p, false);
                 // `addPod`/`updatePod` of an orphan: every ReplicaSet that might adopt it.
                 if p.meta.controller_ref().is_none() && cache::is_active(p) {
                     let matching: Vec<String> = self
@@ -393,6 +433,7 @@ impl ControllerManager {
                 self.disruption.on_pod(ctx, &self.cache, p, true);
                 self.endpointslice.on_pod(ctx, &self.cache, p, true);
                 self.namespace.on_pod_deleted(ctx, &self.cache, p);
+                self.job.observe_pod(ctx, api, &self.cache, p, true);
                 self.pod_gone_for_recreate(ctx, p);
             }
             (Change::ReplicaSet(rs), _) => {
@@ -419,6 +460,17 @@ impl ControllerManager {
             (Change::NamespacedObjectDeleted(o), _) => {
                 self.namespace.on_object_deleted(api, &self.cache, o)
             }
+            (Change::Job(j), Previous::Job(old)) => {
+                self.job.observe_job(ctx, old.as_deref(), j);
+                self.ttl.observe_job(ctx, j);
+                self.cronjob.observe_job(ctx, j);
+            }
+            (Change::JobDeleted(j), _) => {
+                self.job.observe_job_deleted(ctx, &j.key());
+                self.cronjob.observe_job(ctx, j);
+            }
+            (Change::CronJob(c), _) => self.cronjob.enqueue_after(ctx, &c.key(), SimDuration::ZERO),
+
             _ => {}
         }
         self.gc.observe(api, &self.cache, &change);

@@ -124,10 +124,16 @@ impl Kit {
             } = self;
             eng.run_until(t, |eng, ev| {
                 api.set_now(eng.now());
-                if let Event::TaintEvictionFire { pod, timer, .. } = ev {
-                    kcm.on_taint_fire(eng, api, &pod, timer);
-                    deliver(eng, api, kcm, node_writes, pod_writes);
+                match ev {
+                    Event::TaintEvictionFire { pod, timer, .. } => {
+                        kcm.on_taint_fire(eng, api, &pod, timer);
+                    }
+                    Event::JobSync { key, .. } => kcm.on_job_sync(eng, api, &key),
+                    Event::JobTtlExpired { key, .. } => kcm.on_job_ttl(eng, api, &key),
+                    Event::CronJobSync { key, .. } => kcm.on_cronjob_sync(eng, api, &key),
+                    _ => return,
                 }
+                deliver(eng, api, kcm, node_writes, pod_writes);
             });
             self.api.set_now(t);
             let writes = self.node_writes + self.pod_writes;
@@ -351,6 +357,8 @@ fn deliver(
             match &change {
                 Change::Node(_) => *node_writes += 1,
                 Change::Pod(_) | Change::PodDeleted(_) => *pod_writes += 1,
+                // Other kinds may schedule work at the current instant too: keep settling.
+                Change::Job(_) | Change::JobDeleted(_) | Change::CronJob(_) => *pod_writes += 1,
                 _ => {}
             }
             kcm.on_watch(eng, api, change);

@@ -2,6 +2,7 @@
 //!
 //! Architecture invariant: data and pure helpers only — no simulation state, no I/O.
 
+pub mod batch;
 pub mod container;
 pub mod duration;
 pub mod objects;
@@ -9,6 +10,7 @@ pub mod policy;
 pub mod quantity;
 pub mod service;
 
+pub use batch::*;
 pub use container::*;
 pub use objects::*;
 pub use policy::*;

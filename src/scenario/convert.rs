@@ -17,7 +17,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> InputError {
+    pub(super) fn err(&self, field: &str, message: impl Into<String>) -> InputError {
         let p = if field.is_empty() {
             self.path.clone()
         } else {
@@ -25,7 +25,7 @@ impl Ctx<'_> {
         };
         InputError::at_path(self.file, p, message)
     }
-    fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
+    pub(super) fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
         for f in fields {
             self.warnings.insert(format!(
                 "{kind} field `{prefix}{f}` is not modelled by kubesim; it is ignored"
@@ -47,6 +47,8 @@ pub enum Object {
     Deployment(Deployment),
     DaemonSet(DaemonSet),
     StatefulSet(StatefulSet),
+    Job(Job),
+    CronJob(CronJob),
 }
 
 pub const KINDS: &[&str] = &[
@@ -57,6 +59,8 @@ pub const KINDS: &[&str] = &[
     "Deployment",
     "DaemonSet",
     "StatefulSet",
+    "Job",
+    "CronJob",
     "PriorityClass",
     "PodDisruptionBudget",
     "Service",
@@ -81,12 +85,13 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "ReplicaSet" | "Deployment" | "DaemonSet" | "StatefulSet" => "apps/v1",
         "PriorityClass" => "scheduling.k8s.io/v1",
         "PodDisruptionBudget" => "policy/v1",
+        "Job" | "CronJob" => "batch/v1",
         other => {
             return Err(ctx
                 .err(
                     "kind",
                     format!(
-                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass, PodDisruptionBudget, Service, Namespace, ServiceAccount, Secret and List)"
+                        "unsupported kind `{other}` (kubesim reads Node, Pod, ReplicaSet, ReplicationController, Deployment, DaemonSet, StatefulSet, PriorityClass, Job, CronJob, PodDisruptionBudget, Service, Namespace, ServiceAccount, Secret and List)"
                     ),
                 )
                 .suggest(other, KINDS.iter().copied()))
@@ -184,6 +189,7 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Node" => node(meta, spec, status, ctx).map(|n| vec![Object::Node(n)]),
         "Pod" => {
             reject_foreign(&spec, &kind, ctx, NOT_POD_SPEC_FIELDS)?;
+            reject_foreign(&spec, &kind, ctx, BATCH_FIELDS)?;
             let name = object_name(&meta, ctx)?;
             let mut pod = Pod {
                 meta: object_meta(meta, name),
@@ -201,6 +207,8 @@ pub fn convert(raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, InputErro
         "Deployment" => deployment(meta, spec, ctx).map(|d| vec![Object::Deployment(d)]),
         "DaemonSet" => daemonset(meta, spec, ctx).map(|d| vec![Object::DaemonSet(d)]),
         "StatefulSet" => statefulset(meta, spec, ctx).map(|d| vec![Object::StatefulSet(d)]),
+        "Job" => super::batch::job(meta, spec, ctx).map(|j| vec![Object::Job(j)]),
+        "CronJob" => super::batch::cronjob(meta, spec, ctx).map(|c| vec![Object::CronJob(c)]),
         _ => unreachable!(),
     }
 }
@@ -220,7 +228,7 @@ fn pod_phase(s: &str, ctx: &Ctx) -> Result<PodPhase, InputError> {
     }
 }
 
-fn reject_foreign(
+pub(super) fn reject_foreign(
     spec: &RawSpec,
     kind: &str,
     ctx: &Ctx,
@@ -261,6 +269,22 @@ fn reject_foreign(
         "ports" => spec.ports.is_some(),
         "type" => spec.service_type.is_some(),
         "publishNotReadyAddresses" => spec.publish_not_ready_addresses.is_some(),
+        "completions" => spec.completions.is_some(),
+        "parallelism" => spec.parallelism.is_some(),
+        "backoffLimit" => spec.backoff_limit.is_some(),
+        "completionMode" => spec.completion_mode.is_some(),
+        "ttlSecondsAfterFinished" => spec.ttl_seconds_after_finished.is_some(),
+        "suspend" => spec.suspend.is_some(),
+        "manualSelector" => spec.manual_selector.is_some(),
+        "podFailurePolicy" => spec.pod_failure_policy.is_some(),
+        "podReplacementPolicy" => spec.pod_replacement_policy.is_some(),
+        "schedule" => spec.schedule.is_some(),
+        "timeZone" => spec.time_zone.is_some(),
+        "startingDeadlineSeconds" => spec.starting_deadline_seconds.is_some(),
+        "concurrencyPolicy" => spec.concurrency_policy.is_some(),
+        "successfulJobsHistoryLimit" => spec.successful_jobs_history_limit.is_some(),
+        "failedJobsHistoryLimit" => spec.failed_jobs_history_limit.is_some(),
+        "jobTemplate" => spec.job_template.is_some(),
         _ => false,
     };
     for f in fields {
@@ -275,7 +299,7 @@ fn reject_foreign(
 }
 
 /// Fields of the spec union that a Pod spec does not have.
-const NOT_POD_SPEC_FIELDS: &[&str] = &[
+pub(super) const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "minAvailable",
     "maxUnavailable",
     "unhealthyPodEvictionPolicy",
@@ -294,6 +318,26 @@ const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+];
+
+/// Fields of Job and CronJob specs, foreign to every other kind.
+pub(super) const BATCH_FIELDS: &[&str] = &[
+    "completions",
+    "parallelism",
+    "backoffLimit",
+    "completionMode",
+    "ttlSecondsAfterFinished",
+    "suspend",
+    "manualSelector",
+    "podFailurePolicy",
+    "podReplacementPolicy",
+    "schedule",
+    "timeZone",
+    "startingDeadlineSeconds",
+    "concurrencyPolicy",
+    "successfulJobsHistoryLimit",
+    "failedJobsHistoryLimit",
+    "jobTemplate",
 ];
 
 /// Fields of a Deployment spec that a ReplicaSet spec does not have.
@@ -325,7 +369,7 @@ const POD_SPEC_FIELDS: &[&str] = &[
     "activeDeadlineSeconds",
 ];
 
-fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
+pub(super) fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
     match (&meta.name, &meta.generate_name) {
         (Some(n), _) if !n.is_empty() => {
             validate_dns_name(n).map_err(|m| ctx.err("metadata.name", m))?;
@@ -370,7 +414,7 @@ fn validate_dns_name(n: &str) -> Result<(), String> {
     }
 }
 
-fn object_meta(meta: RawObjectMeta, name: String) -> ObjectMeta {
+pub(super) fn object_meta(meta: RawObjectMeta, name: String) -> ObjectMeta {
     ObjectMeta {
         name,
         namespace: meta
@@ -1160,6 +1204,7 @@ fn workload_parts(
 ) -> Result<WorkloadParts, InputError> {
     reject_foreign(spec, kind, ctx, &["taints", "unschedulable"])?;
     reject_foreign(spec, kind, ctx, POD_SPEC_FIELDS)?;
+    reject_foreign(spec, kind, ctx, BATCH_FIELDS)?;
     ctx.warn_unmodelled(kind, "spec.", spec.unmodelled());
     let replicas = spec.replicas.unwrap_or(1);
     if replicas < 0 {
@@ -1218,6 +1263,7 @@ fn workload_parts(
     }
     let tspec = template.spec.map(|b| *b).unwrap_or_default();
     reject_foreign(&tspec, "Pod", ctx, NOT_POD_SPEC_FIELDS)?;
+    reject_foreign(&tspec, "Pod", ctx, BATCH_FIELDS)?;
     let pod_spec = pod_spec(tspec, kind, "spec.template.spec.", ctx)?;
     Ok(WorkloadParts {
         replicas,
@@ -1442,7 +1488,7 @@ fn deployment_strategy(
     }
 }
 
-fn label_selector(
+pub(super) fn label_selector(
     raw: &RawLabelSelector,
     ctx: &Ctx,
     field: &str,

@@ -131,6 +131,24 @@ k8s_struct! {
         pub min_available: Option<RawIntOrString>,
         pub max_unavailable: Option<RawIntOrString>,
         pub unhealthy_pod_eviction_policy: Option<String>,
+        // JobSpec
+        pub completions: Option<i32>,
+        pub parallelism: Option<i32>,
+        pub backoff_limit: Option<i32>,
+        pub completion_mode: Option<String>,
+        pub ttl_seconds_after_finished: Option<i32>,
+        pub suspend: Option<bool>,
+        pub manual_selector: Option<bool>,
+        pub pod_failure_policy: Option<RawPodFailurePolicy>,
+        pub pod_replacement_policy: Option<String>,
+        // CronJobSpec
+        pub schedule: Option<String>,
+        pub time_zone: Option<String>,
+        pub starting_deadline_seconds: Option<i64>,
+        pub concurrency_policy: Option<String>,
+        pub successful_jobs_history_limit: Option<i32>,
+        pub failed_jobs_history_limit: Option<i32>,
+        pub job_template: Option<RawJobTemplate>,
         // NodeSpec
         pub taints: Option<Vec<RawTaint>>,
         pub unschedulable: Option<bool>,
@@ -161,6 +179,8 @@ k8s_struct! {
         health_check_node_port: "healthCheckNodePort",
         allocate_load_balancer_node_ports: "allocateLoadBalancerNodePorts",
         traffic_distribution: "trafficDistribution", finalizers: "finalizers",
+        backoff_limit_per_index: "backoffLimitPerIndex", max_failed_indexes: "maxFailedIndexes",
+        success_policy: "successPolicy", managed_by: "managedBy",
     }
 }
 
@@ -470,4 +490,48 @@ k8s_struct! {
         pub target_port: Option<RawIntOrString>,
     }
     unmodelled { node_port: "nodePort", app_protocol: "appProtocol" }
+}
+
+k8s_struct! {
+    /// `JobTemplateSpec` of a CronJob.
+    pub struct RawJobTemplate {
+        pub metadata: Option<RawObjectMeta>,
+        pub spec: Option<Box<RawSpec>>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// `PodFailurePolicy`.
+    pub struct RawPodFailurePolicy {
+        pub rules: Vec<RawPodFailurePolicyRule>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawPodFailurePolicyRule {
+        pub action: String,
+        pub on_exit_codes: Option<RawOnExitCodes>,
+        pub on_pod_conditions: Option<Vec<RawOnPodCondition>>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawOnExitCodes {
+        pub container_name: Option<String>,
+        pub operator: String,
+        pub values: Vec<i32>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    pub struct RawOnPodCondition {
+        #[serde(rename = "type")]
+        pub type_: String,
+        pub status: Option<String>,
+    }
+    unmodelled {}
 }

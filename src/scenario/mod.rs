@@ -6,6 +6,7 @@
 //! inside a scenario are relative to the scenario file.
 
 pub mod actions;
+pub mod batch;
 pub mod behaviors;
 pub mod convert;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod flags;
 pub mod manifest;
 pub mod raw;
 pub mod schedconfig;
+pub mod simkube;
 pub mod suggest;
 pub mod values;
 
@@ -54,6 +56,8 @@ pub enum Workload {
     Namespace(Namespace),
     /// A ServiceAccount or a Secret.
     NamespacedObject(NamespacedObject),
+    Job(Job),
+    CronJob(CronJob),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -920,6 +924,8 @@ fn resolve(
                         Workload::NamespacedObject(x),
                     )
                 }
+                Object::Job(j) => ("Job", j.key(), Workload::Job(j)),
+                Object::CronJob(c) => ("CronJob", c.key(), Workload::CronJob(c)),
                 Object::Node(n) => {
                     return Err(InputError::at_path(
                         file,
@@ -997,6 +1003,11 @@ fn resolve(
             | Workload::Service(_)
             | Workload::Namespace(_)
             | Workload::NamespacedObject(_) => continue,
+            Workload::Job(j) => (&mut j.template.spec, format!("Job {}", j.meta.name)),
+            Workload::CronJob(c) => (
+                &mut c.job_template.template.spec,
+                format!("CronJob {}", c.meta.name),
+            ),
         };
         resolve_priority(spec, &classes).map_err(|missing| {
             InputError::at_path(
@@ -1235,6 +1246,7 @@ fn resolve(
                 "Namespace",
                 "ServiceAccount",
                 "Secret",
+                "Job",
             ];
             if !allowed.contains(&a.kind.as_str()) {
                 return Err(InputError::at_path(
@@ -1275,6 +1287,8 @@ fn resolve(
                     Workload::Service(x) => ("Service", &x.meta, x.key()),
                     Workload::Namespace(x) => ("Namespace", &x.meta, x.meta.name.clone()),
                     Workload::NamespacedObject(x) => (x.kind.as_str(), &x.meta, x.key()),
+                    Workload::Job(j) => ("Job", &j.meta, j.key()),
+                    Workload::CronJob(c) => ("CronJob", &c.meta, c.key()),
                 };
                 if a.kind == "Namespace" {
                     // Declared Namespaces and the namespaces workloads use (created
@@ -1467,6 +1481,53 @@ fn find_deployment<'a>(
     .suggest(name, names.iter().copied()))
 }
 
+/// A `job:` expectation: the Job may come from the workloads or from a CronJob, so its name
+/// is only checked for form; the condition type must be one of the Job condition types.
+fn job_expect(
+    x: &raw::RawJobExpect,
+    err: &dyn Fn(&str, String) -> InputError,
+) -> Result<crate::check::expect::JobExpect, InputError> {
+    let ns = x
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let types = [
+        JobConditionType::Complete,
+        JobConditionType::Failed,
+        JobConditionType::FailureTarget,
+        JobConditionType::SuccessCriteriaMet,
+        JobConditionType::Suspended,
+    ];
+    let condition = match &x.condition {
+        None => None,
+        Some(c) => Some(
+            types
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == c)
+                .ok_or_else(|| {
+                    err("condition", format!("unknown Job condition type {c:?}"))
+                        .suggest(c, types.iter().map(|t| t.as_str()))
+                })?,
+        ),
+    };
+    if x.reason.is_some() && condition.is_none() {
+        return Err(err("reason", "`reason` needs a `condition`".into()));
+    }
+    Ok(crate::check::expect::JobExpect {
+        key: pod_key(ns, &x.name),
+        active: x.active,
+        succeeded: x.succeeded,
+        failed: x.failed,
+        ready: x.ready,
+        terminating: x.terminating,
+        condition,
+        reason: x.reason.clone(),
+        exists: x.exists.unwrap_or(true),
+    })
+}
+
 /// `key[=value]:Effect`, as `kubectl taint` writes a taint.
 pub fn parse_taint_text(text: &str) -> Result<Taint, String> {
     let effects = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
@@ -1644,6 +1705,7 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 | Object::Service(_)
                 | Object::Namespace(_)
                 | Object::NamespacedObject(_) => {}
+                Object::Job(_) | Object::CronJob(_) => {}
             }
         }
     }
@@ -1867,7 +1929,7 @@ fn expectation(
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, endpoints, pdb, namespace")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, endpoints, pdb, namespace, job")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -2148,6 +2210,7 @@ fn expectation(
                 }),
             )
         }
+        RawExpect::Job(x) => (at(&x.at)?, Expectation::Job(job_expect(x, &err)?)),
         RawExpect::ZoneState(x) => {
             if !zones.contains(&x.zone) {
                 return Err(err("zone", format!("unknown zone {:?}", x.zone))

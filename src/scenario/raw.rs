@@ -315,6 +315,7 @@ pub struct RawExpectEntry {
     pub endpoints: Option<RawEndpointsExpect>,
     pub pdb: Option<RawPdbExpect>,
     pub namespace: Option<RawNamespaceExpect>,
+    pub job: Option<RawJobExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -328,6 +329,7 @@ pub enum RawExpect<'a> {
     Endpoints(&'a RawEndpointsExpect),
     Pdb(&'a RawPdbExpect),
     Namespace(&'a RawNamespaceExpect),
+    Job(&'a RawJobExpect),
 }
 
 impl RawExpectEntry {
@@ -363,6 +365,9 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.namespace {
             all.push(RawExpect::Namespace(x));
+        }
+        if let Some(x) = &self.job {
+            all.push(RawExpect::Job(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -502,4 +507,24 @@ pub struct RawNamespaceExpect {
     pub at: Option<DurationValue>,
     pub name: String,
     pub phase: String,
+}
+
+/// A Job's status as `kubectl get job -o yaml` shows it: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawJobExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub active: Option<i32>,
+    pub succeeded: Option<i32>,
+    pub failed: Option<i32>,
+    pub ready: Option<i32>,
+    pub terminating: Option<i32>,
+    /// A condition type that must be present with status True (`Complete`, `Failed`, …).
+    pub condition: Option<String>,
+    /// The reason of that condition (`BackoffLimitExceeded`, `DeadlineExceeded`, …).
+    pub reason: Option<String>,
+    /// `false`: the Job object must not exist (e.g. deleted by its TTL).
+    pub exists: Option<bool>,
 }

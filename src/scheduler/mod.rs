@@ -390,6 +390,10 @@ impl Scheduler {
                 }
             }
             Change::Lease(_)
+            | Change::Job(_)
+            | Change::JobDeleted(_)
+            | Change::CronJob(_)
+            | Change::CronJobDeleted(_)
             | Change::LeasePlan { .. }
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)

@@ -14,6 +14,8 @@ const GOLDEN: &[(&str, &str)] = &[
         "controller-manager-restart.yaml",
         "fnv1a64:d18eb31e64b14123",
     ),
+    ("cronjob-schedule.yaml", "fnv1a64:783a8ab1df2e287f"),
+    ("job-partition.yaml", "fnv1a64:eb7002ecaf49303b"),
     ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
         "network-partition-eviction.yaml",
@@ -30,6 +32,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
+    ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
     ("statefulset-partition.yaml", "fnv1a64:74a4c54a66ff686d"),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),

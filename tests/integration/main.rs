@@ -1,5 +1,6 @@
 //! kubesim's integration tests: one binary, one module per concern.
 
+mod batch;
 mod cli;
 mod determinism;
 mod disruption;

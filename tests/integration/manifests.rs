@@ -46,6 +46,8 @@ fn multi_document_files_lists_and_kubectl_dumps_load() {
             Workload::Service(x) => format!("Service/{}", x.key()),
             Workload::Namespace(x) => format!("Namespace/{}", x.meta.name),
             Workload::NamespacedObject(x) => format!("{}/{}", x.kind, x.key()),
+            Workload::Job(j) => format!("Job/{}", j.key()),
+            Workload::CronJob(c) => format!("CronJob/{}", c.key()),
         })
         .collect();
     assert_eq!(
