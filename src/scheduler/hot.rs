@@ -1,0 +1,198 @@
+//! The scheduler's flat per-node columns: for each node slot, the few numbers and flags the
+//! filters and scores read for a plain pod (allocatable and requested resources, non-zero
+//! requests, cordon / taint / image flags), packed in one `Vec` so that a scheduling cycle
+//! walks a few cache lines per node instead of chasing `NodeInfo` → `Arc<Node>` → label maps.
+//!
+//! The columns decide only what they can decide exactly; whenever a flag says "look closer"
+//! (a cordoned or tainted node, an image list, a pod with scalar requests, ports, affinity…)
+//! the framework runs the plugin itself on the `NodeInfo`, and every failing node is
+//! re-filtered by the plain framework so its reasons are the plugins' own. Formulas are shared
+//! with the plugins (`score_with`), never copied.
+//!
+//! Architecture invariant: `HotNode::of(info)` is the only writer; the scheduler refreshes a
+//! slot's row after every change to its `NodeInfo`, so a row never disagrees with its node.
+
+use super::framework::{Plugin, Profile};
+use super::plugins::{NodeInfo, ResKey};
+use crate::model::{Pod, TaintEffect};
+
+/// The node is cordoned (`spec.unschedulable`).
+pub const UNSCHEDULABLE: u32 = 1;
+/// The node has a NoSchedule or NoExecute taint.
+pub const HARD_TAINTS: u32 = 1 << 1;
+/// The node has a PreferNoSchedule taint.
+pub const PREFER_TAINTS: u32 = 1 << 2;
+/// The node reports images (`status.images`).
+pub const IMAGES: u32 = 1 << 3;
+
+/// One node's hot columns. Resource arrays are indexed cpu (milli), memory, ephemeral
+/// storage, pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HotNode {
+    pub allocatable: [i64; 4],
+    pub requested: [i64; 4],
+    pub non_zero_cpu_milli: i64,
+    pub non_zero_memory: i64,
+    pub flags: u32,
+}
+
+impl HotNode {
+    pub fn of(info: &NodeInfo) -> HotNode {
+        let a = &info.node.status.allocatable;
+        let r = &info.requested;
+        let mut flags = 0;
+        if info.node.spec.unschedulable {
+            flags |= UNSCHEDULABLE;
+        }
+        for t in &info.node.spec.taints {
+            flags |= if t.effect == TaintEffect::PreferNoSchedule {
+                PREFER_TAINTS
+            } else {
+                HARD_TAINTS
+            };
+        }
+        if !info.images.is_empty() {
+            flags |= IMAGES;
+        }
+        HotNode {
+            allocatable: [a.cpu_milli, a.memory, a.ephemeral_storage, a.pods],
+            requested: [r.cpu_milli, r.memory, r.ephemeral_storage, r.pods],
+            non_zero_cpu_milli: info.non_zero_cpu_milli,
+            non_zero_memory: info.non_zero_memory,
+            flags,
+        }
+    }
+
+    /// `node_resources_fit::allocatable_and_requested` from the columns; None for an extended
+    /// resource the pod requests (only the `NodeInfo` has those).
+    pub fn alloc_reqd(
+        &self,
+        key: &ResKey,
+        pod_request: i64,
+        use_requested: bool,
+    ) -> Option<(i64, i64)> {
+        let i = match key {
+            ResKey::Cpu => 0,
+            ResKey::Memory => 1,
+            ResKey::EphemeralStorage => 2,
+            ResKey::Pods => 3,
+            ResKey::Scalar(_) if pod_request == 0 => return Some((0, 0)),
+            ResKey::Scalar(_) => return None,
+        };
+        let used = match (i, use_requested) {
+            (0, false) => self.non_zero_cpu_milli,
+            (1, false) => self.non_zero_memory,
+            _ => self.requested[i],
+        };
+        Some((self.allocatable[i], used + pod_request))
+    }
+}
+
+/// What the columns can tell about one pod's filters, decided once per cycle.
+#[derive(Clone, Debug)]
+pub struct FilterPlan {
+    /// Flags that send a node to the plugins themselves.
+    look_closer: u32,
+    /// NodeResourcesFit from the columns: the pod's request (cpu, memory, ephemeral, pods)
+    /// and whether it asks for nothing.
+    fit: Option<([i64; 4], bool)>,
+    /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`.
+    pub slow: Vec<Plugin>,
+}
+
+impl FilterPlan {
+    pub fn new(profile: &Profile, pod: &Pod, state: &super::framework::CycleState) -> FilterPlan {
+        let mut plan = FilterPlan {
+            look_closer: 0,
+            fit: None,
+            slow: Vec::new(),
+        };
+        for &p in &profile.filters {
+            match p {
+                Plugin::NodeUnschedulable => plan.look_closer |= UNSCHEDULABLE,
+                Plugin::TaintToleration => plan.look_closer |= HARD_TAINTS,
+                Plugin::NodeName => {
+                    if pod.spec.node_name.is_some() {
+                        plan.slow.push(p)
+                    }
+                }
+                Plugin::NodeAffinity => {
+                    if super::has_required_node_affinity(pod) {
+                        plan.slow.push(p)
+                    }
+                }
+                Plugin::NodePorts => {
+                    if !state.ports.is_empty() {
+                        plan.slow.push(p)
+                    }
+                }
+                Plugin::NodeResourcesFit => {
+                    let q = &state.req.request;
+                    if q.scalar.values().any(|v| *v != 0) {
+                        plan.slow.push(p);
+                    } else {
+                        let ask = [q.cpu_milli, q.memory, q.ephemeral_storage, q.pods];
+                        let nothing = ask[..3].iter().all(|v| *v == 0);
+                        plan.fit = Some((ask, nothing));
+                    }
+                }
+                Plugin::PodTopologySpread => {
+                    if state.spread.is_some() {
+                        plan.slow.push(p)
+                    }
+                }
+                Plugin::InterPodAffinity => {
+                    if state.ipa.is_some() {
+                        plan.slow.push(p)
+                    }
+                }
+                Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => {}
+            }
+        }
+        plan
+    }
+
+    /// True when the columns alone show that every column-decided filter passes; false means
+    /// "fails, or look closer".
+    pub fn passes(&self, h: &HotNode) -> bool {
+        if h.flags & self.look_closer != 0 {
+            return false;
+        }
+        match self.fit {
+            None => true,
+            Some((ask, nothing)) => fits(h, &ask, nothing),
+        }
+    }
+}
+
+/// `node_resources_fit::filter` without extended resources: true when nothing is reported.
+fn fits(h: &HotNode, ask: &[i64; 4], nothing: bool) -> bool {
+    let (a, r) = (&h.allocatable, &h.requested);
+    if r[3] + 1 > a[3] {
+        return false;
+    }
+    if nothing {
+        return true;
+    }
+    (0..3).all(|i| ask[i] <= 0 || ask[i] <= a[i] - r[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plugins::testutil::*;
+    use super::*;
+
+    #[test]
+    fn columns_follow_the_node_info() {
+        let mut n = node("a", 4000, 8 << 30, &[]);
+        n.spec.unschedulable = true;
+        let snap = OwnedSnapshot::new(vec![n], vec![on(pod("p", &[&[("cpu", 500)]]), "a")]);
+        let h = HotNode::of(snap.view().get(0));
+        assert_eq!(h.requested[0], 500);
+        assert_eq!(h.requested[3], 1);
+        assert_eq!(h.allocatable[0], 4000);
+        // The memory request is absent: scoring counts 200Mi for it.
+        assert_eq!(h.non_zero_memory, 200 << 20);
+        assert_eq!(h.flags, UNSCHEDULABLE);
+    }
+}
