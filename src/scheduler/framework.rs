@@ -522,6 +522,7 @@ fn pre_score_one<'s, 'a: 's>(
 
 /// One plugin's raw score of the j-th node: from the flat columns where they decide it
 /// exactly, else from the plugin on the `NodeInfo`.
+#[inline]
 fn raw_score(
     pre: &PreScored,
     profile: &Profile,

@@ -182,6 +182,110 @@ mod tests {
     use super::super::plugins::testutil::*;
     use super::*;
 
+    /// A mixed cluster: cordoned, tainted (hard and PreferNoSchedule), image-holding, GPU and
+    /// small nodes in two zones.
+    fn mixed_node(i: usize) -> crate::model::Node {
+        use crate::model::{ContainerImage, Taint, LABEL_ZONE};
+        let gpu: &[(&str, i64)] = if i % 7 == 0 {
+            &[("nvidia.com/gpu", 2)]
+        } else {
+            &[]
+        };
+        let cpu = [4000, 2000, 8000][i % 3];
+        let mut n = label(
+            node(&format!("n{i}"), cpu, (8 + (i % 4) as i64) << 30, gpu),
+            LABEL_ZONE,
+            ["a", "b"][i % 2],
+        );
+        n.spec.unschedulable = i % 11 == 3;
+        if i % 5 == 1 {
+            n.spec
+                .taints
+                .push(Taint::new("dedicated", TaintEffect::NoSchedule));
+        }
+        if i % 6 == 2 {
+            n.spec
+                .taints
+                .push(Taint::new("soft", TaintEffect::PreferNoSchedule));
+        }
+        if i % 4 == 0 {
+            n.status.images.push(ContainerImage {
+                names: vec!["web:1".into()],
+                size_bytes: 300 << 20,
+            });
+        }
+        n
+    }
+
+    /// Pods of several classes: plain, big, GPU, tolerating, with an image, a host port, a
+    /// nodeSelector, and requests-free.
+    fn mixed_pod(k: usize) -> crate::model::Pod {
+        use crate::model::{ContainerPort, Toleration, TolerationOperator, LABEL_ZONE};
+        let mut p = match k % 6 {
+            0 => pod(&format!("p{k}"), &[&[("cpu", 100), ("memory", 500 << 20)]]),
+            1 => pod(&format!("p{k}"), &[&[("cpu", 1500), ("memory", 3 << 30)]]),
+            2 => pod(&format!("p{k}"), &[&[("cpu", 200), ("nvidia.com/gpu", 1)]]),
+            3 => pod(&format!("p{k}"), &[&[]]),
+            _ => pod(&format!("p{k}"), &[&[("cpu", 300), ("memory", 1 << 30)]]),
+        };
+        if k % 4 == 1 {
+            p.spec.tolerations.push(Toleration {
+                key: String::new(),
+                operator: TolerationOperator::Exists,
+                value: String::new(),
+                effect: None,
+                toleration_seconds: None,
+            });
+        }
+        if k % 3 == 0 {
+            p.spec.containers[0].image = "web:1".into();
+        }
+        if k % 13 == 5 {
+            p.spec.containers[0].ports.push(ContainerPort {
+                container_port: 80,
+                host_port: 8080,
+                protocol: String::new(),
+                host_ip: String::new(),
+            });
+        }
+        if k % 9 == 4 {
+            p.spec.node_selector.insert(LABEL_ZONE.into(), "b".into());
+        }
+        p
+    }
+
+    /// Every decision (node, or the FitError message) of a run with the columns and the memo
+    /// equals the plain evaluation's, through fits, failures, fallbacks and a full cluster.
+    #[test]
+    fn columns_decide_exactly_as_the_plugins() {
+        use crate::scheduler::{Outcome, Scheduler, SchedulerConfig};
+        use std::sync::Arc;
+        let run = |optimised: bool| {
+            let mut s = Scheduler::new(SchedulerConfig::default(), 3);
+            s.set_optimised(optimised);
+            for i in 0..150 {
+                s.bench_add_node(Arc::new(mixed_node(i)));
+            }
+            let mut out = Vec::new();
+            for k in 0..1200 {
+                let p = Arc::new(mixed_pod(k));
+                let Some((outcome, _)) = s.decide(&p.key(), &p) else {
+                    continue;
+                };
+                if let Outcome::Feasible { node } = &outcome {
+                    let mut b = (*p).clone();
+                    b.spec.node_name = Some(node.clone());
+                    s.bench_assume(&Arc::new(b), node);
+                }
+                out.push(outcome);
+            }
+            out
+        };
+        let (fast, plain) = (run(true), run(false));
+        assert!(fast.iter().any(|o| matches!(o, Outcome::Infeasible { .. })));
+        assert_eq!(fast, plain);
+    }
+
     #[test]
     fn columns_follow_the_node_info() {
         let mut n = node("a", 4000, 8 << 30, &[]);

@@ -859,7 +859,9 @@ impl Scheduler {
             feasible.push(i);
         }
         let mut examined = 0;
-        for i in 0..n {
+        // (next_start + i) mod n, advanced without a division per node.
+        let mut next_idx = if n > 0 { self.next_start % n } else { 0 };
+        for _ in 0..n {
             if !feasible.is_empty() && nominated_idx.is_some() {
                 break;
             }
@@ -867,7 +869,8 @@ impl Scheduler {
                 break;
             }
             examined += 1;
-            let idx = (self.next_start + i) % n;
+            let idx = next_idx;
+            next_idx = if idx + 1 == n { 0 } else { idx + 1 };
             match check_at(idx) {
                 Ok(()) => feasible.push(idx),
                 Err(Failure {
