@@ -3,8 +3,13 @@
 //! scheduling cycle runs — PreFilter, Filter, PreScore, Score, NormalizeScore — as plain
 //! functions over a [`CycleState`] and a [`Snapshot`].
 //!
+//! Scores are read from the scheduler's flat per-node columns (`hot.rs`) where those decide
+//! them exactly, and the column part of a node's total may come from the caller's per-slot
+//! memo; the plain path (node infos only) is what `kubesim explain` and the bench's check use.
+//!
 //! Architecture invariant: the same code path serves `kubesim run`, `kubesim explain` and the
-//! bench; nothing here holds state between cycles except reusable buffers.
+//! bench; nothing here holds state between cycles except reusable buffers and the memo the
+//! caller owns (and clears for a slot whenever its node info changes).
 
 use std::borrow::Cow;
 

@@ -12,9 +12,11 @@
 //! Architecture invariant: `HotNode::of(info)` is the only writer; the scheduler refreshes a
 //! slot's row after every change to its `NodeInfo`, so a row never disagrees with its node.
 
+use std::collections::BTreeMap;
+
 use super::framework::{Plugin, Profile};
 use super::plugins::{NodeInfo, ResKey};
-use crate::model::{Pod, TaintEffect};
+use crate::model::{NodeSelectorTerm, Pod, TaintEffect};
 
 /// The node is cordoned (`spec.unschedulable`).
 pub const UNSCHEDULABLE: u32 = 1;
@@ -96,6 +98,8 @@ pub struct FilterPlan {
     /// NodeResourcesFit from the columns: the pod's request (cpu, memory, ephemeral, pods)
     /// and whether it asks for nothing.
     fit: Option<([i64; 4], bool)>,
+    /// NodeAffinity's required part, answered through the `AffinityMemo`.
+    pub affinity: bool,
     /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`.
     pub slow: Vec<Plugin>,
 }
@@ -105,6 +109,7 @@ impl FilterPlan {
         let mut plan = FilterPlan {
             look_closer: 0,
             fit: None,
+            affinity: false,
             slow: Vec::new(),
         };
         for &p in &profile.filters {
@@ -116,11 +121,7 @@ impl FilterPlan {
                         plan.slow.push(p)
                     }
                 }
-                Plugin::NodeAffinity => {
-                    if super::has_required_node_affinity(pod) {
-                        plan.slow.push(p)
-                    }
-                }
+                Plugin::NodeAffinity => plan.affinity = super::has_required_node_affinity(pod),
                 Plugin::NodePorts => {
                     if !state.ports.is_empty() {
                         plan.slow.push(p)
@@ -161,6 +162,62 @@ impl FilterPlan {
         match self.fit {
             None => true,
             Some((ask, nothing)) => fits(h, &ask, nothing),
+        }
+    }
+}
+
+/// NodeAffinity's required verdict per slot (`node_affinity::required_matches`: the pod's
+/// nodeSelector and required terms against the node's labels and name) for one pod shape; a
+/// cycle computes a slot's verdict at most once per shape, and the scheduler forgets a slot's
+/// verdict whenever its node's labels change.
+#[derive(Clone, Debug, Default)]
+pub struct AffinityMemo {
+    key: Option<(BTreeMap<String, String>, Vec<NodeSelectorTerm>)>,
+    /// Per slot: 0 unknown, 1 matches, 2 does not.
+    verdict: Vec<u8>,
+}
+
+fn required_terms(pod: &Pod) -> &[NodeSelectorTerm] {
+    pod.spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| na.required.as_deref())
+        .unwrap_or(&[])
+}
+
+impl AffinityMemo {
+    /// Makes the memo stand for this pod's selector and terms, over `slots` slots.
+    pub fn prepare(&mut self, pod: &Pod, slots: usize) {
+        self.verdict.resize(slots, 0);
+        let terms = required_terms(pod);
+        let same = self
+            .key
+            .as_ref()
+            .is_some_and(|(s, t)| *s == pod.spec.node_selector && t.as_slice() == terms);
+        if !same {
+            self.verdict.iter_mut().for_each(|v| *v = 0);
+            self.key = Some((pod.spec.node_selector.clone(), terms.to_vec()));
+        }
+    }
+
+    /// The slot's node changed its labels (or left).
+    pub fn forget(&mut self, slot: usize) {
+        if let Some(v) = self.verdict.get_mut(slot) {
+            *v = 0;
+        }
+    }
+
+    /// The verdict for `slot`, from `compute` the first time.
+    pub fn matches(&mut self, slot: usize, compute: impl FnOnce() -> bool) -> bool {
+        match self.verdict[slot] {
+            1 => true,
+            2 => false,
+            _ => {
+                let m = compute();
+                self.verdict[slot] = if m { 1 } else { 2 };
+                m
+            }
         }
     }
 }

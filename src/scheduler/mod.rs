@@ -106,6 +106,8 @@ pub struct Scheduler {
     memo_class: u64,
     /// `selectHost`'s draws without 64-bit division (`ties.rs`).
     ties: ties::Ties,
+    /// NodeAffinity's required verdicts per slot for the last pod shape (`hot.rs`).
+    affinity_memo: hot::AffinityMemo,
     slot_of: BTreeMap<String, usize>,
     /// Zones in order of first appearance, each with its nodes' slots in insertion order.
     zones: Vec<(String, Vec<usize>)>,
@@ -166,6 +168,7 @@ impl Scheduler {
             memo_key: None,
             memo_class: 0,
             ties: ties::Ties::default(),
+            affinity_memo: hot::AffinityMemo::default(),
             slot_of: BTreeMap::new(),
             zones: Vec::new(),
             order: Vec::new(),
@@ -370,6 +373,7 @@ impl Scheduler {
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
                     self.hot[slot] = hot::HotNode::default();
+                    self.affinity_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
                     if let Some(info) = self.slots[slot].take() {
                         count_images(&mut self.image_nodes, &info, -1);
@@ -455,6 +459,7 @@ impl Scheduler {
                     // Spread counts are by label value: only a label change invalidates them.
                     if info.node.meta.labels != n.meta.labels {
                         self.spread_index.clear();
+                        self.affinity_memo.forget(slot);
                     }
                     count_images(&mut self.image_nodes, info, -1);
                     info.set_node(n);
@@ -833,16 +838,23 @@ impl Scheduler {
             .iter()
             .filter_map(|(n, _)| self.slot_of.get(*n).copied())
             .collect();
-        let (hot_rows, order) = (&self.hot, &self.order);
-        let check_at = |idx: usize| -> Result<(), Failure> {
+        if plan.as_ref().is_some_and(|p| p.affinity) {
+            self.affinity_memo.prepare(pod, self.slots.len());
+        }
+        let (hot_rows, order, affinity_memo) = (&self.hot, &self.order, &mut self.affinity_memo);
+        let mut check_at = |idx: usize| -> Result<(), Failure> {
             if let Some(plan) = &plan {
                 let slot = order[idx];
                 if !reserved_slots.contains(&slot) && plan.passes(&hot_rows[slot]) {
                     let ni = || snap.get(idx);
-                    if plan
-                        .slow
-                        .iter()
-                        .all(|&p| framework::filter_one(p, profile, pod, &state, ni()).is_ok())
+                    let affinity_ok = !plan.affinity
+                        || affinity_memo
+                            .matches(slot, || node_affinity::required_matches(pod, &ni().node));
+                    if affinity_ok
+                        && plan
+                            .slow
+                            .iter()
+                            .all(|&p| framework::filter_one(p, profile, pod, &state, ni()).is_ok())
                     {
                         return Ok(());
                     }
