@@ -100,7 +100,8 @@ pub struct FilterPlan {
     fit: Option<([i64; 4], bool)>,
     /// NodeAffinity's required part, answered through the `AffinityMemo`.
     pub affinity: bool,
-    /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`.
+    /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`, in the
+    /// profile's order (so the first failure among them is the framework's).
     pub slow: Vec<Plugin>,
 }
 

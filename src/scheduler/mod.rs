@@ -850,12 +850,12 @@ impl Scheduler {
                     let affinity_ok = !plan.affinity
                         || affinity_memo
                             .matches(slot, || node_affinity::required_matches(pod, &ni().node));
-                    if affinity_ok
-                        && plan
-                            .slow
-                            .iter()
-                            .all(|&p| framework::filter_one(p, profile, pod, &state, ni()).is_ok())
-                    {
+                    if affinity_ok {
+                        // Every filter before a slow one passed (columns, memo, or nothing to
+                        // do for this pod), so the first slow failure is `framework::filter`'s.
+                        for &p in &plan.slow {
+                            framework::filter_one(p, profile, pod, &state, ni())?;
+                        }
                         return Ok(());
                     }
                 }
