@@ -189,7 +189,8 @@ pub struct BenchRun {
 }
 
 /// Builds the cluster, schedules the initial pods, then the measured ones; `optimised` false
-/// turns the spread-count cache off (the plain evaluation the placements are checked against).
+/// turns the spread-count cache and the flat columns off (the plain evaluation the placements
+/// are checked against).
 pub fn run(
     w: Workload,
     nodes: usize,
@@ -199,7 +200,7 @@ pub fn run(
     optimised: bool,
 ) -> BenchRun {
     let mut s = Scheduler::new(SchedulerConfig::default(), seed);
-    s.set_use_spread_index(optimised);
+    s.set_optimised(optimised);
     for i in 0..nodes {
         s.bench_add_node(Arc::new(w.node(i)));
     }

@@ -3,17 +3,23 @@
 //! scheduling cycle runs — PreFilter, Filter, PreScore, Score, NormalizeScore — as plain
 //! functions over a [`CycleState`] and a [`Snapshot`].
 //!
+//! Scores are read from the scheduler's flat per-node columns (`hot.rs`) where those decide
+//! them exactly, and the column part of a node's total may come from the caller's per-slot
+//! memo; the plain path (node infos only) is what `kubesim explain` and the bench's check use.
+//!
 //! Architecture invariant: the same code path serves `kubesim run`, `kubesim explain` and the
-//! bench; nothing here holds state between cycles except reusable buffers.
+//! bench; nothing here holds state between cycles except reusable buffers and the memo the
+//! caller owns (and clears for a slot whenever its node info changes).
 
 use std::borrow::Cow;
 
+use super::hot::{self, HotNode};
 use super::plugins::balanced_allocation::{self as balanced, BalancedArgs};
 use super::plugins::inter_pod_affinity::{self as ipa, IpaArgs};
 use super::plugins::node_resources_fit::{self as fit, FitArgs};
 use super::plugins::pod_topology_spread::{self as pts, SpreadArgs};
 use super::plugins::*;
-use crate::model::{Pod, Toleration};
+use crate::model::{Pod, Toleration, WhenUnsatisfiable};
 
 /// The plugins kubesim models, in the default `multiPoint` order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -193,52 +199,63 @@ pub fn filter(
     node: &NodeInfo,
 ) -> Result<(), Failure> {
     for &p in &profile.filters {
-        let one = |r: Result<(), Cow<'static, str>>, unresolvable: bool| {
-            r.map_err(|reason| Failure {
-                plugin: p,
-                reasons: vec![reason],
-                unresolvable,
-            })
-        };
-        match p {
-            Plugin::NodeUnschedulable => one(node_unschedulable::filter(pod, node), true)?,
-            Plugin::NodeName => one(node_name::filter(pod, node), true)?,
-            Plugin::TaintToleration => one(taint_toleration::filter(pod, node), true)?,
-            Plugin::NodeAffinity => one(node_affinity::filter(pod, node), true)?,
-            Plugin::NodePorts => {
-                if !state.ports.is_empty() {
-                    one(node_ports::filter(&state.ports, node), false)?
-                }
-            }
-            Plugin::NodeResourcesFit => {
-                fit::filter(&state.req, node, &profile.fit).map_err(|reasons| Failure {
-                    plugin: p,
-                    reasons,
-                    unresolvable: false,
-                })?
-            }
-            Plugin::PodTopologySpread => {
-                if let Some(st) = &state.spread {
-                    pts::filter(st, node).map_err(|(r, u)| Failure {
-                        plugin: p,
-                        reasons: vec![r],
-                        unresolvable: u,
-                    })?
-                }
-            }
-            Plugin::InterPodAffinity => {
-                if let Some(st) = &state.ipa {
-                    ipa::filter(st, node).map_err(|(r, u)| Failure {
-                        plugin: p,
-                        reasons: vec![r],
-                        unresolvable: u,
-                    })?
-                }
-            }
-            Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => {}
-        }
+        filter_one(p, profile, pod, state, node)?;
     }
     Ok(())
+}
+
+/// One filter plugin on one node.
+pub fn filter_one(
+    p: Plugin,
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    node: &NodeInfo,
+) -> Result<(), Failure> {
+    let one = |r: Result<(), Cow<'static, str>>, unresolvable: bool| {
+        r.map_err(|reason| Failure {
+            plugin: p,
+            reasons: vec![reason],
+            unresolvable,
+        })
+    };
+    match p {
+        Plugin::NodeUnschedulable => one(node_unschedulable::filter(pod, node), true),
+        Plugin::NodeName => one(node_name::filter(pod, node), true),
+        Plugin::TaintToleration => one(taint_toleration::filter(pod, node), true),
+        Plugin::NodeAffinity => one(node_affinity::filter(pod, node), true),
+        Plugin::NodePorts => {
+            if state.ports.is_empty() {
+                Ok(())
+            } else {
+                one(node_ports::filter(&state.ports, node), false)
+            }
+        }
+        Plugin::NodeResourcesFit => {
+            fit::filter(&state.req, node, &profile.fit).map_err(|reasons| Failure {
+                plugin: p,
+                reasons,
+                unresolvable: false,
+            })
+        }
+        Plugin::PodTopologySpread => match &state.spread {
+            Some(st) => pts::filter(st, node).map_err(|(r, u)| Failure {
+                plugin: p,
+                reasons: vec![r],
+                unresolvable: u,
+            }),
+            None => Ok(()),
+        },
+        Plugin::InterPodAffinity => match &state.ipa {
+            Some(st) => ipa::filter(st, node).map_err(|(r, u)| Failure {
+                plugin: p,
+                reasons: vec![r],
+                unresolvable: u,
+            }),
+            None => Ok(()),
+        },
+        Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => Ok(()),
+    }
 }
 
 /// Per-plugin PreScore results for one cycle.
@@ -264,6 +281,47 @@ pub struct ScoreTable {
     pub total: Vec<i64>,
 }
 
+/// The nodes a cycle scores: node infos, or slots of the snapshot with the scheduler's flat
+/// columns (`hot`), from which plain pods' scores are read without touching the `NodeInfo`.
+#[derive(Clone, Copy)]
+pub enum ScoredNodes<'s> {
+    Infos(&'s [&'s NodeInfo]),
+    Slots {
+        slots: &'s [usize],
+        hot: &'s [HotNode],
+    },
+}
+
+impl<'s> ScoredNodes<'s> {
+    fn len(&self) -> usize {
+        match self {
+            ScoredNodes::Infos(v) => v.len(),
+            ScoredNodes::Slots { slots, .. } => slots.len(),
+        }
+    }
+    fn info<'a: 's>(&self, j: usize, snap: &Snapshot<'a>) -> &'s NodeInfo {
+        match self {
+            ScoredNodes::Infos(v) => v[j],
+            ScoredNodes::Slots { slots, .. } => match &snap.slots[slots[j]] {
+                Some(n) => n,
+                None => unreachable!("scored slots are live"),
+            },
+        }
+    }
+    fn slot(&self, j: usize) -> Option<usize> {
+        match self {
+            ScoredNodes::Infos(_) => None,
+            ScoredNodes::Slots { slots, .. } => Some(slots[j]),
+        }
+    }
+    fn hot(&self, j: usize) -> Option<&'s HotNode> {
+        match self {
+            ScoredNodes::Infos(_) => None,
+            ScoredNodes::Slots { slots, hot } => Some(&hot[slots[j]]),
+        }
+    }
+}
+
 /// PreScore, Score and NormalizeScore of every score plugin over `nodes`, then the weighted
 /// totals (reference scheduler §2.11).
 pub fn score(
@@ -274,61 +332,86 @@ pub fn score(
     nodes: &[&NodeInfo],
     table: &mut ScoreTable,
 ) {
+    score_nodes(
+        profile,
+        pod,
+        state,
+        snap,
+        ScoredNodes::Infos(nodes),
+        table,
+        true,
+        None,
+    );
+}
+
+/// A node's memoised sum of the weighted scores that need no normalisation, for one class of
+/// pods (`class`: the scheduler numbers the distinct score inputs; 0 = nothing memoised). The
+/// scheduler clears a slot's memo whenever its node info changes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memo {
+    pub class: u64,
+    pub total: i64,
+}
+
+/// `score` over any node source; with `keep_rows` false only `table.total` is filled (a
+/// scheduling cycle needs nothing else), and with `memo` the column-computed part of each
+/// slot's total is remembered for the next pod of the same class.
+#[allow(clippy::too_many_arguments)]
+pub fn score_nodes(
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    snap: &Snapshot,
+    nodes: ScoredNodes,
+    table: &mut ScoreTable,
+    keep_rows: bool,
+    memo: Option<(&mut [Memo], u64)>,
+) {
     let n = nodes.len();
     table.plugins.clear();
     table.total.clear();
     table.total.resize(n, 0);
-    for (k, &(p, w)) in profile.scores.iter().enumerate() {
-        let pre = match p {
-            Plugin::TaintToleration => PreScored::Taint(taint_toleration::pre_score(pod)),
-            Plugin::NodeAffinity => {
-                if node_affinity::has_preferred(pod) {
-                    PreScored::Affinity
-                } else {
-                    PreScored::Skip
-                }
-            }
-            Plugin::NodeResourcesFit => PreScored::Fit(fit::pre_score(&state.req, &profile.fit)),
-            Plugin::PodTopologySpread => pts::pre_score(pod, snap, nodes, &profile.spread)
-                .map_or(PreScored::Skip, PreScored::Spread),
-            Plugin::InterPodAffinity => {
-                ipa::pre_score(pod, snap, &profile.ipa).map_or(PreScored::Skip, PreScored::Ipa)
-            }
-            Plugin::NodeResourcesBalancedAllocation => {
-                balanced::pre_score(&state.req, &profile.balanced)
-                    .map_or(PreScored::Skip, PreScored::Balanced)
-            }
-            Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod)),
-            _ => PreScored::Skip,
-        };
+    // PodTopologySpread's PreScore reads the scored nodes' infos; built only when it runs.
+    let mut infos: Vec<&NodeInfo> = Vec::new();
+    let pres: Vec<PreScored> = profile
+        .scores
+        .iter()
+        .map(|&(p, _)| pre_score_one(p, profile, pod, state, snap, nodes, &mut infos))
+        .collect();
+    if !keep_rows {
+        // Scores without NormalizeScore go straight into the totals.
+        let direct: Vec<(i64, &PreScored)> = profile
+            .scores
+            .iter()
+            .zip(&pres)
+            .filter(|(_, pre)| !matches!(pre, PreScored::Skip) && !normalizes(pre))
+            .map(|(&(_, w), pre)| (w, pre))
+            .collect();
+        add_direct(&direct, profile, pod, snap, nodes, &mut table.total, memo);
+    }
+    for (k, (&(p, w), pre)) in profile.scores.iter().zip(&pres).enumerate() {
         if table.raw.len() <= k {
             table.raw.push(Vec::new());
             table.normalized.push(Vec::new());
         }
-        let raw = &mut table.raw[k];
-        raw.clear();
         let skipped = matches!(pre, PreScored::Skip);
         table.plugins.push((p, w, skipped));
-        for node in nodes {
-            raw.push(match &pre {
-                PreScored::Skip => 0,
-                PreScored::Taint(t) => taint_toleration::score(t, node),
-                PreScored::Affinity => node_affinity::score(pod, node),
-                PreScored::Fit(s) => fit::score(s, node, &profile.fit),
-                PreScored::Spread(s) => pts::score(s, node, snap),
-                PreScored::Ipa(s) => ipa::score(s, node),
-                PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
-                PreScored::Images(i) => image_locality::score(i, node, snap),
-            });
-        }
+        let raw = &mut table.raw[k];
+        raw.clear();
         let norm = &mut table.normalized[k];
         norm.clear();
+        if !keep_rows && (skipped || !normalizes(pre)) {
+            continue;
+        }
+        raw.extend((0..n).map(|j| raw_score(pre, profile, pod, snap, nodes, j)));
         norm.extend_from_slice(raw);
-        match &pre {
+        match pre {
             PreScored::Taint(_) => taint_toleration::normalize(norm),
             PreScored::Affinity => node_affinity::normalize(norm),
             PreScored::Spread(s) => {
-                let ignored: Vec<bool> = nodes.iter().map(|nd| pts::is_ignored(s, nd)).collect();
+                let ignored: Vec<bool> = (0..n)
+                    .map(|j| pts::is_ignored(s, nodes.info(j, snap)))
+                    .collect();
                 pts::normalize(norm, &ignored)
             }
             PreScored::Ipa(_) => ipa::normalize(norm),
@@ -340,6 +423,157 @@ pub fn score(
     }
     table.raw.truncate(profile.scores.len());
     table.normalized.truncate(profile.scores.len());
+}
+
+fn normalizes(pre: &PreScored) -> bool {
+    matches!(
+        pre,
+        PreScored::Taint(_) | PreScored::Affinity | PreScored::Spread(_) | PreScored::Ipa(_)
+    )
+}
+
+/// Adds Σ weight × raw of the plugins without normalisation to each node's total; a sum the
+/// columns decided entirely is memoised per slot.
+fn add_direct(
+    direct: &[(i64, &PreScored)],
+    profile: &Profile,
+    pod: &Pod,
+    snap: &Snapshot,
+    nodes: ScoredNodes,
+    total: &mut [i64],
+    mut memo: Option<(&mut [Memo], u64)>,
+) {
+    for (j, t) in total.iter_mut().enumerate() {
+        let slot = nodes.slot(j);
+        if let (Some((m, class)), Some(slot)) = (&memo, slot) {
+            let e = m[slot];
+            if e.class == *class {
+                *t += e.total;
+                continue;
+            }
+        }
+        let mut sum = 0;
+        let mut from_columns = true;
+        for &(w, pre) in direct {
+            let v = match nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
+                Some(v) => v,
+                None => {
+                    from_columns = false;
+                    full_raw(pre, profile, pod, snap, nodes.info(j, snap))
+                }
+            };
+            sum += v * w;
+        }
+        *t += sum;
+        if let (Some((m, class)), Some(slot)) = (&mut memo, slot) {
+            if from_columns {
+                m[slot] = Memo {
+                    class: *class,
+                    total: sum,
+                };
+            }
+        }
+    }
+}
+
+fn pre_score_one<'s, 'a: 's>(
+    p: Plugin,
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    snap: &Snapshot<'a>,
+    nodes: ScoredNodes<'s>,
+    infos: &mut Vec<&'s NodeInfo>,
+) -> PreScored {
+    match p {
+        Plugin::TaintToleration => PreScored::Taint(taint_toleration::pre_score(pod)),
+        Plugin::NodeAffinity => {
+            if node_affinity::has_preferred(pod) {
+                PreScored::Affinity
+            } else {
+                PreScored::Skip
+            }
+        }
+        Plugin::NodeResourcesFit => PreScored::Fit(fit::pre_score(&state.req, &profile.fit)),
+        Plugin::PodTopologySpread => {
+            if nodes.len() == 0
+                || pts::constraints(
+                    pod,
+                    snap,
+                    &profile.spread,
+                    WhenUnsatisfiable::ScheduleAnyway,
+                )
+                .is_empty()
+            {
+                return PreScored::Skip;
+            }
+            if infos.is_empty() {
+                infos.extend((0..nodes.len()).map(|j| nodes.info(j, snap)));
+            }
+            pts::pre_score(pod, snap, infos, &profile.spread)
+                .map_or(PreScored::Skip, PreScored::Spread)
+        }
+        Plugin::InterPodAffinity => {
+            ipa::pre_score(pod, snap, &profile.ipa).map_or(PreScored::Skip, PreScored::Ipa)
+        }
+        Plugin::NodeResourcesBalancedAllocation => {
+            balanced::pre_score(&state.req, &profile.balanced)
+                .map_or(PreScored::Skip, PreScored::Balanced)
+        }
+        Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod)),
+        _ => PreScored::Skip,
+    }
+}
+
+/// One plugin's raw score of the j-th node: from the flat columns where they decide it
+/// exactly, else from the plugin on the `NodeInfo`.
+#[inline]
+fn raw_score(
+    pre: &PreScored,
+    profile: &Profile,
+    pod: &Pod,
+    snap: &Snapshot,
+    nodes: ScoredNodes,
+    j: usize,
+) -> i64 {
+    if let Some(v) = nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
+        return v;
+    }
+    full_raw(pre, profile, pod, snap, nodes.info(j, snap))
+}
+
+/// The raw score from the columns, when they decide it.
+#[inline]
+fn fast_raw(pre: &PreScored, profile: &Profile, h: &HotNode) -> Option<i64> {
+    match pre {
+        PreScored::Skip => Some(0),
+        PreScored::Taint(_) if h.flags & hot::PREFER_TAINTS == 0 => Some(0),
+        PreScored::Images(i) if h.flags & hot::IMAGES == 0 => {
+            Some(image_locality::score_of_sum(0, i.len()))
+        }
+        PreScored::Fit(s) => fit::try_score_with(s, &profile.fit, |k, r| h.alloc_reqd(k, r, false)),
+        PreScored::Balanced(s) => balanced::try_score_with(s, |k, r| h.alloc_reqd(k, r, true)),
+        _ => None,
+    }
+}
+
+fn full_raw(
+    pre: &PreScored,
+    profile: &Profile,
+    pod: &Pod,
+    snap: &Snapshot,
+    node: &NodeInfo,
+) -> i64 {
+    match pre {
+        PreScored::Skip => 0,
+        PreScored::Taint(t) => taint_toleration::score(t, node),
+        PreScored::Affinity => node_affinity::score(pod, node),
+        PreScored::Fit(s) => fit::score(s, node, &profile.fit),
+        PreScored::Spread(s) => pts::score(s, node, snap),
+        PreScored::Ipa(s) => ipa::score(s, node),
+        PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
+        PreScored::Images(i) => image_locality::score(i, node, snap),
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ pub mod bench;
 pub mod cost;
 pub mod explain;
 pub mod framework;
+pub mod hot;
 pub mod plugins;
 pub mod preemption;
 pub mod spread_index;
+pub mod ties;
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -95,6 +97,17 @@ pub struct Scheduler {
     /// Node infos in slots (a deleted node leaves an empty slot), found by name through
     /// `slot_of`; the hot loop indexes slots directly.
     slots: Vec<Option<NodeInfo>>,
+    /// The flat columns of each slot (`hot.rs`), refreshed after every change to the slot.
+    hot: Vec<hot::HotNode>,
+    /// Per slot, the memoised column part of its score (`framework::Memo`), and the score
+    /// inputs the current memo class stands for.
+    memo: Vec<framework::Memo>,
+    memo_key: Option<MemoKey>,
+    memo_class: u64,
+    /// `selectHost`'s draws without 64-bit division (`ties.rs`).
+    ties: ties::Ties,
+    /// NodeAffinity's required verdicts per slot for the last pod shape (`hot.rs`).
+    affinity_memo: hot::AffinityMemo,
     slot_of: BTreeMap<String, usize>,
     /// Zones in order of first appearance, each with its nodes' slots in insertion order.
     zones: Vec<(String, Vec<usize>)>,
@@ -121,6 +134,8 @@ pub struct Scheduler {
     pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
+    /// Filter and score plain pods from the flat columns (off: the plain evaluation).
+    use_hot: bool,
     totals: PodTotals,
     /// The virtual time the current cycle occupies the scheduler until (docs/scheduler-model.md).
     busy_until: SimTime,
@@ -151,6 +166,12 @@ impl Scheduler {
             gen: 0,
             leading: false,
             slots: Vec::new(),
+            hot: Vec::new(),
+            memo: Vec::new(),
+            memo_key: None,
+            memo_class: 0,
+            ties: ties::Ties::default(),
+            affinity_memo: hot::AffinityMemo::default(),
             slot_of: BTreeMap::new(),
             zones: Vec::new(),
             order: Vec::new(),
@@ -168,6 +189,7 @@ impl Scheduler {
             pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
+            use_hot: true,
             totals: PodTotals::default(),
             busy_until: SimTime::ZERO,
             limiter_tat: SimTime::ZERO,
@@ -355,6 +377,9 @@ impl Scheduler {
                 self.spread_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
+                    self.hot[slot] = hot::HotNode::default();
+                    self.affinity_memo.forget(slot);
+                    self.memo[slot] = framework::Memo::default();
                     if let Some(info) = self.slots[slot].take() {
                         count_images(&mut self.image_nodes, &info, -1);
                         // Pods still bound there are no longer counted anywhere.
@@ -459,10 +484,13 @@ impl Scheduler {
                     // Spread counts are by label value: only a label change invalidates them.
                     if info.node.meta.labels != n.meta.labels {
                         self.spread_index.clear();
+                        self.affinity_memo.forget(slot);
                     }
                     count_images(&mut self.image_nodes, info, -1);
                     info.set_node(n);
                     count_images(&mut self.image_nodes, info, 1);
+                    self.hot[slot] = hot::HotNode::of(info);
+                    self.memo[slot] = framework::Memo::default();
                 }
             }
             None => {
@@ -476,6 +504,8 @@ impl Scheduler {
                 self.slot_of.insert(name, slot);
                 let info = NodeInfo::new(n);
                 count_images(&mut self.image_nodes, &info, 1);
+                self.hot.push(hot::HotNode::of(&info));
+                self.memo.push(framework::Memo::default());
                 self.slots.push(Some(info));
                 self.spread_index.clear();
             }
@@ -496,6 +526,8 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             info.add_pod(pod.clone());
+            self.hot[slot] = hot::HotNode::of(info);
+            self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(&info.node, pod, 1);
             self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
@@ -508,6 +540,8 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             if let Some(old) = info.remove_pod(key) {
+                self.hot[slot] = hot::HotNode::of(info);
+                self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(&info.node, &old, -1);
                 self.totals.add(&old, -1);
             }
@@ -820,6 +854,39 @@ impl Scheduler {
             }
             framework::filter(profile, pod, &state, &with)
         };
+        // The flat columns decide the plain nodes; the rest, and every node that may fail,
+        // go through `check` (the plugins on the node info, with their reasons).
+        let plan = self
+            .use_hot
+            .then(|| hot::FilterPlan::new(profile, pod, &state));
+        let reserved_slots: Vec<usize> = reserved
+            .iter()
+            .filter_map(|(n, _)| self.slot_of.get(*n).copied())
+            .collect();
+        if plan.as_ref().is_some_and(|p| p.affinity) {
+            self.affinity_memo.prepare(pod, self.slots.len());
+        }
+        let (hot_rows, order, affinity_memo) = (&self.hot, &self.order, &mut self.affinity_memo);
+        let mut check_at = |idx: usize| -> Result<(), Failure> {
+            if let Some(plan) = &plan {
+                let slot = order[idx];
+                if !reserved_slots.contains(&slot) && plan.passes(&hot_rows[slot]) {
+                    let ni = || snap.get(idx);
+                    let affinity_ok = !plan.affinity
+                        || affinity_memo
+                            .matches(slot, || node_affinity::required_matches(pod, &ni().node));
+                    if affinity_ok {
+                        // Every filter before a slow one passed (columns, memo, or nothing to
+                        // do for this pod), so the first slow failure is `framework::filter`'s.
+                        for &p in &plan.slow {
+                            framework::filter_one(p, profile, pod, &state, ni())?;
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+            check(snap.get(idx))
+        };
         // A pod nominated by an earlier preemption tries its node first (§3.3 step 3).
         let nominated_idx = self
             .nominated
@@ -829,7 +896,9 @@ impl Scheduler {
             feasible.push(i);
         }
         let mut examined = 0;
-        for i in 0..n {
+        // (next_start + i) mod n, advanced without a division per node.
+        let mut next_idx = if n > 0 { self.next_start % n } else { 0 };
+        for _ in 0..n {
             if !feasible.is_empty() && nominated_idx.is_some() {
                 break;
             }
@@ -837,8 +906,9 @@ impl Scheduler {
                 break;
             }
             examined += 1;
-            let idx = (self.next_start + i) % n;
-            match check(snap.get(idx)) {
+            let idx = next_idx;
+            next_idx = if idx + 1 == n { 0 } else { idx + 1 };
+            match check_at(idx) {
                 Ok(()) => feasible.push(idx),
                 Err(Failure {
                     reasons,
@@ -910,10 +980,39 @@ impl Scheduler {
         let chosen = if feasible.len() == 1 {
             feasible[0]
         } else {
-            let nodes: Vec<&NodeInfo> = feasible.iter().map(|&i| snap.get(i)).collect();
-            framework::score(profile, pod, &state, &snap, &nodes, &mut self.table);
-            stats.scored = nodes.len();
-            feasible[select_host(&self.table.total, &mut self.rng)]
+            if self.use_hot {
+                let slots: Vec<usize> = feasible.iter().map(|&i| self.order[i]).collect();
+                let nodes = framework::ScoredNodes::Slots {
+                    slots: &slots,
+                    hot: &self.hot,
+                };
+                let key = MemoKey::of(pi, &state.req, pod);
+                if self.memo_key.as_ref() != Some(&key) {
+                    self.memo_class += 1;
+                    self.memo_key = Some(key);
+                }
+                let memo = Some((self.memo.as_mut_slice(), self.memo_class));
+                framework::score_nodes(
+                    profile,
+                    pod,
+                    &state,
+                    &snap,
+                    nodes,
+                    &mut self.table,
+                    false,
+                    memo,
+                );
+            } else {
+                let nodes: Vec<&NodeInfo> = feasible.iter().map(|&i| snap.get(i)).collect();
+                framework::score(profile, pod, &state, &snap, &nodes, &mut self.table);
+            }
+            stats.scored = feasible.len();
+            let j = if self.use_hot {
+                self.ties.select_host(&self.table.total, &mut self.rng)
+            } else {
+                select_host(&self.table.total, &mut self.rng)
+            };
+            feasible[j]
         };
         let node = snap.get(chosen).node.meta.name.clone();
         Some((Outcome::Feasible { node }, stats))
@@ -932,9 +1031,33 @@ impl Scheduler {
         self.assign(&key, node, pod);
     }
 
-    /// Turns the PodTopologySpread count cache off (the plain, unoptimised evaluation).
-    pub fn set_use_spread_index(&mut self, on: bool) {
+    /// Turns the PodTopologySpread count cache and the flat columns off (`false`: the plain,
+    /// unoptimised evaluation the bench checks placements against) or on.
+    pub fn set_optimised(&mut self, on: bool) {
         self.use_spread_index = on;
+        self.use_hot = on;
+    }
+}
+
+/// What the memoised part of a node's score depends on besides the node: the profile, the
+/// pod's requests (NodeResourcesFit, BalancedAllocation) and its image count (ImageLocality on
+/// nodes without images).
+#[derive(Clone, Debug, PartialEq)]
+struct MemoKey {
+    profile: usize,
+    request: Resources,
+    non_zero: (i64, i64),
+    images: usize,
+}
+
+impl MemoKey {
+    fn of(profile: usize, req: &PodRequest, pod: &Pod) -> MemoKey {
+        MemoKey {
+            profile,
+            request: req.request.clone(),
+            non_zero: (req.non_zero_cpu_milli, req.non_zero_memory),
+            images: pod.spec.init_containers.len() + pod.spec.containers.len(),
+        }
     }
 }
 

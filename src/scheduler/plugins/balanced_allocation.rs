@@ -48,13 +48,24 @@ pub fn pre_score(req: &PodRequest, args: &BalancedArgs) -> Option<ScoreState> {
 }
 
 pub fn score(state: &ScoreState, node: &NodeInfo, args: &BalancedArgs) -> i64 {
+    let _ = args;
+    score_with(state, |key, pod_req| {
+        allocatable_and_requested(node, key, pod_req, true)
+    })
+}
+
+/// The formula over (allocatable, requested including the pod) per configured resource as
+/// `alloc_reqd` gives them (node infos, or the scheduler's flat columns in `scheduler::hot`).
+pub fn score_with(
+    state: &ScoreState,
+    mut alloc_reqd: impl FnMut(&ResKey, i64) -> (i64, i64),
+) -> i64 {
     // At most a handful of resources: a fixed buffer avoids allocating per node.
     let mut fractions = [0f64; 8];
     let mut n = 0;
     let mut total = 0.0;
-    let _ = args;
     for (key, pod_req) in state.resources.iter().take(fractions.len()) {
-        let (alloc, reqd) = allocatable_and_requested(node, key, *pod_req, true);
+        let (alloc, reqd) = alloc_reqd(key, *pod_req);
         if alloc == 0 {
             continue;
         }
@@ -73,6 +84,21 @@ pub fn score(state: &ScoreState, node: &NodeInfo, args: &BalancedArgs) -> i64 {
         }
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
+/// `score_with` where the source may not know a resource (None then).
+pub fn try_score_with(
+    state: &ScoreState,
+    mut alloc_reqd: impl FnMut(&ResKey, i64) -> Option<(i64, i64)>,
+) -> Option<i64> {
+    let mut missing = false;
+    let s = score_with(state, |k, r| {
+        alloc_reqd(k, r).unwrap_or_else(|| {
+            missing = true;
+            (0, 0)
+        })
+    });
+    (!missing).then_some(s)
 }
 
 #[cfg(test)]

@@ -43,7 +43,12 @@ pub fn score(images: &[String], node: &NodeInfo, snap: &Snapshot) -> i64 {
             }
         }
     }
-    let max_threshold = MAX_CONTAINER_THRESHOLD * images.len() as i64;
+    score_of_sum(sum, images.len())
+}
+
+/// The score from the spread-weighted size sum of the pod's images present on the node.
+pub fn score_of_sum(sum: i64, image_count: usize) -> i64 {
+    let max_threshold = MAX_CONTAINER_THRESHOLD * image_count as i64;
     let sum = sum.clamp(MIN_THRESHOLD, max_threshold.max(MIN_THRESHOLD));
     if max_threshold <= MIN_THRESHOLD {
         return 0;

@@ -5,7 +5,9 @@
 
 use std::borrow::Cow;
 
-use super::{resource_by_name, round_half_away, NodeInfo, PodRequest, ResKey, MAX_NODE_SCORE};
+use super::{
+    div_floor, resource_by_name, round_half_away, NodeInfo, PodRequest, ResKey, MAX_NODE_SCORE,
+};
 
 pub const NAME: &str = "NodeResourcesFit";
 
@@ -136,12 +138,25 @@ pub fn pre_score(req: &PodRequest, args: &FitArgs) -> ScoreState {
 }
 
 pub fn score(state: &ScoreState, node: &NodeInfo, args: &FitArgs) -> i64 {
+    score_with(state, args, |key, pod_req| {
+        allocatable_and_requested(node, key, pod_req, false)
+    })
+}
+
+/// The scoring strategy over (allocatable, requested including the pod) per configured
+/// resource as `alloc_reqd` gives them: one formula for the node infos and the scheduler's
+/// flat per-node columns (`scheduler::hot`).
+pub fn score_with(
+    state: &ScoreState,
+    args: &FitArgs,
+    mut alloc_reqd: impl FnMut(&ResKey, i64) -> (i64, i64),
+) -> i64 {
     let mut sum = 0i64;
     let mut weights = 0i64;
     let rtcr = matches!(args.strategy, ScoringStrategy::RequestedToCapacityRatio(_));
     for (key, w, pod_req) in &state.resources {
         let w = *w;
-        let (alloc, reqd) = allocatable_and_requested(node, key, *pod_req, false);
+        let (alloc, reqd) = alloc_reqd(key, *pod_req);
         if alloc == 0 {
             continue;
         }
@@ -171,7 +186,7 @@ pub fn score(state: &ScoreState, node: &NodeInfo, args: &FitArgs) -> i64 {
     if rtcr {
         round_half_away(sum as f64 / weights as f64)
     } else {
-        sum / weights
+        div_floor(sum, weights)
     }
 }
 
@@ -180,7 +195,7 @@ pub fn least_requested(requested: i64, allocatable: i64) -> i64 {
     if allocatable == 0 || requested > allocatable {
         return 0;
     }
-    (allocatable - requested) * MAX_NODE_SCORE / allocatable
+    div_floor((allocatable - requested) * MAX_NODE_SCORE, allocatable)
 }
 
 /// `min(reqd, alloc) × 100 / alloc`.
@@ -188,7 +203,7 @@ pub fn most_requested(requested: i64, allocatable: i64) -> i64 {
     if allocatable == 0 {
         return 0;
     }
-    requested.min(allocatable) * MAX_NODE_SCORE / allocatable
+    div_floor(requested.min(allocatable) * MAX_NODE_SCORE, allocatable)
 }
 
 /// The piecewise-linear shape, scores scaled by 10 (`MaxNodeScore / MaxCustomPriorityScore`).
@@ -204,6 +219,22 @@ pub fn broken_linear(shape: &[(i64, i64)], p: i64) -> i64 {
         }
     }
     shape.last().map_or(0, |(_, s)| s * SCALE)
+}
+
+/// `score_with` where the source may not know a resource (None then).
+pub fn try_score_with(
+    state: &ScoreState,
+    args: &FitArgs,
+    mut alloc_reqd: impl FnMut(&ResKey, i64) -> Option<(i64, i64)>,
+) -> Option<i64> {
+    let mut missing = false;
+    let s = score_with(state, args, |k, r| {
+        alloc_reqd(k, r).unwrap_or_else(|| {
+            missing = true;
+            (0, 0)
+        })
+    });
+    (!missing).then_some(s)
 }
 
 #[cfg(test)]
