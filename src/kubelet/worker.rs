@@ -566,7 +566,9 @@ impl Worker {
                 let Some((at, tick)) = probe_due(c, &c.probes[j], self.eager_probes) else {
                     continue;
                 };
-                if at != now {
+                // Never behind `now` (see the startup gating below), so this is `at == now`;
+                // `<=` keeps a missed tick from stalling the worker.
+                if at > now {
                     continue;
                 }
                 let plan = c.plan.as_ref().expect("running container has a plan");
@@ -604,7 +606,19 @@ impl Worker {
                 let probe_grace = p.spec.termination_grace_period_seconds;
                 match (kind, ok) {
                     (ProbeKind::Readiness, r) => c.ready = r,
-                    (ProbeKind::Startup, true) => c.started = true,
+                    (ProbeKind::Startup, true) => {
+                        c.started = true;
+                        // Readiness and liveness ticks until now were no-ops (`doProbe` returns
+                        // early before the container has started): they resume after now.
+                        for q in c.probes.iter_mut().filter(|q| q.kind != ProbeKind::Startup) {
+                            let period = SimDuration::from_secs(q.spec.period_seconds);
+                            q.next_tick = next_tick_at_or_after(
+                                q.origin,
+                                period,
+                                now + SimDuration::from_nanos(1),
+                            );
+                        }
+                    }
                     (ProbeKind::Liveness, true) => {}
                     (ProbeKind::Startup | ProbeKind::Liveness, false) => {
                         p.on_hold = true;

@@ -590,6 +590,11 @@ timeline:
 fn lazy_and_eager_probes_give_identical_logs() {
     let cases = [
         probed_deployment(
+            "startupProbe: {httpGet: {path: /, port: 80}, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 24}
+          livenessProbe: {httpGet: {path: /, port: 80}, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8}",
+            "{name: slow-start, image: \"app:probed\", startupTime: 25s, hangAfter: 200s}",
+        ),
+        probed_deployment(
             "readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 5, failureThreshold: 3}",
             "{name: flaky, image: \"app:probed\", readyAfter: 12s, notReady: [{after: 60s, for: 30s}, {after: 200s, for: 7s}]}",
         ),
@@ -612,4 +617,32 @@ fn lazy_and_eager_probes_give_identical_logs() {
             "case {i}: lazy runs fewer events"
         );
     }
+}
+
+// A startup probe gates liveness (`doProbe`): liveness ticks before the container has started
+// are no-ops, so liveness resumes after the startup success instead of replaying them (the
+// etcd static-pod manifest of open-simulator's demo cluster has exactly these probes).
+#[test]
+fn liveness_resumes_after_the_startup_probe_succeeds() {
+    let text = probed_deployment(
+        "startupProbe: {httpGet: {path: /, port: 80}, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 24}
+          livenessProbe: {httpGet: {path: /, port: 80}, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 8}",
+        "{name: slow-start, image: \"app:probed\", startupTime: 25s}",
+    );
+    let out = run_text("startup-liveness", &text);
+    assert!(out.stop.completed(), "{:?}", out.stop);
+    let a = admitted(&out);
+    // start = a + 2, answering from a + 27: startup fails at the a + 20 tick (the a + 10 tick
+    // is before initialDelaySeconds) and passes at a + 30.
+    assert_eq!(
+        times(&out, "Unhealthy", "Startup probe failed"),
+        vec![a + 20 * S]
+    );
+    assert!(times(&out, "Unhealthy", "Liveness probe failed").is_empty());
+    assert_eq!(times(&out, "Started", "").len(), 1);
+    assert!(
+        out.engine_events < 20_000,
+        "{} engine events",
+        out.engine_events
+    );
 }
