@@ -29,7 +29,7 @@ use crate::network::Caller;
 use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
 use admission::{admit, NodeUsage};
-use pressure::{Candidate, EvictionConfig, EvictionState};
+use pressure::{Candidate, EvictionConfig, EvictionState, Signal};
 use worker::{Outbox, Worker};
 
 pub mod pressure;
@@ -1126,16 +1126,42 @@ impl Kubelet {
 
     // ----- node pressure (pkg/kubelet/eviction) -----
 
-    fn memory_threshold(&self) -> Option<i64> {
-        self.config
-            .eviction
-            .memory_available
-            .map(|t| t.bytes_of(self.template.status.capacity.memory))
+    /// The node's total for a signal (0: not simulated on this node).
+    fn signal_capacity(&self, s: Signal) -> i64 {
+        match s {
+            Signal::Memory => self.template.status.capacity.memory,
+            Signal::NodeFs => self.template.status.capacity.ephemeral_storage,
+            Signal::Pid => pressure::NODE_PID_MAX,
+        }
     }
 
-    fn memory_available(&self, now: SimTime) -> i64 {
-        let used: i64 = self.pods.values().map(|e| e.worker.memory_at(now)).sum();
-        self.template.status.capacity.memory - used
+    fn signal_threshold(&self, s: Signal) -> Option<i64> {
+        let cap = self.signal_capacity(s);
+        if cap <= 0 {
+            return None;
+        }
+        self.config.eviction.threshold(s).map(|t| t.bytes_of(cap))
+    }
+
+    /// What is left of the signal's resource at `now`.
+    fn signal_available(&self, s: Signal, now: SimTime) -> i64 {
+        let used: i64 = match s {
+            Signal::Memory => self.pods.values().map(|e| e.worker.memory_at(now)).sum(),
+            Signal::NodeFs => {
+                self.pods
+                    .values()
+                    .map(|e| e.worker.disk_at(now))
+                    .sum::<i64>()
+                    + self.runtime.images.total_size()
+            }
+            Signal::Pid => self.pods.values().map(|e| e.worker.pids()).sum(),
+        };
+        self.signal_capacity(s) - used
+    }
+
+    fn signal_met(&self, s: Signal, now: SimTime) -> bool {
+        self.signal_threshold(s)
+            .is_some_and(|t| self.signal_available(s, now) < t)
     }
 
     /// Schedules the eviction manager's next tick if one could change anything.
@@ -1144,16 +1170,17 @@ impl Kubelet {
             return;
         }
         let now = ctx.now();
-        let needed = self.eviction.pressure
-            || self.pods.values().any(|e| e.worker.memory_growing())
+        let needed = self.eviction.pressure.iter().any(|p| *p)
             || self
-                .memory_threshold()
-                .is_some_and(|t| self.memory_available(now) < t);
+                .pods
+                .values()
+                .any(|e| e.worker.memory_growing() || e.worker.disk_growing())
+            || Signal::ALL.iter().any(|s| self.signal_met(*s, now));
         if !needed {
             return;
         }
         let mut at = pressure::tick_at_or_after(self.started_at, now);
-        if self.eviction.last_met == Some(at) || at == now && self.eviction_ticked_at(now) {
+        if at == now && self.eviction_ticked_at(now) {
             at += pressure::MONITORING_INTERVAL;
         }
         let (machine, gen) = (self.machine, self.gen);
@@ -1170,81 +1197,94 @@ impl Kubelet {
         let now = ctx.now();
         self.eviction.next_tick = None;
         self.eviction_last_tick = Some(now);
-        let cfg = self.config.eviction.clone();
-        let available = self.memory_available(now);
-        let threshold = self.memory_threshold();
-        let met = threshold.is_some_and(|t| available < t);
-        let was = self.eviction.pressure;
-        if met {
-            self.eviction.last_met = Some(now);
-            self.eviction.pressure = true;
-        } else if was
-            && self
-                .eviction
-                .last_met
-                .is_none_or(|t| now.since(t) >= cfg.pressure_transition_period)
-        {
-            self.eviction.pressure = false;
+        let transition = self.config.eviction.pressure_transition_period;
+        let before = self.eviction.pressure;
+        let mut to_reclaim = None;
+        for s in Signal::ALL {
+            let i = s.index();
+            if self.signal_met(s, now) {
+                self.eviction.last_met[i] = Some(now);
+                self.eviction.pressure[i] = true;
+                to_reclaim = to_reclaim.or(Some(s));
+            } else if self.eviction.pressure[i]
+                && self.eviction.last_met[i].is_none_or(|t| now.since(t) >= transition)
+            {
+                self.eviction.pressure[i] = false;
+            }
         }
-        if was != self.eviction.pressure {
-            // The next status tick reports the new condition.
+        if before != self.eviction.pressure {
+            // The next status tick reports the new conditions.
             self.interrupt_status_plan(ctx, false);
         }
-        if let (true, Some(t)) = (met, threshold) {
-            self.evict_one(ctx, api, available, t);
+        if let Some(s) = to_reclaim {
+            self.evict_one(ctx, api, s);
         }
         self.arm_eviction(ctx);
     }
 
-    fn evict_one(
-        &mut self,
-        ctx: &mut Engine<Event>,
-        api: &mut ApiServer,
-        available: i64,
-        threshold: i64,
-    ) {
+    fn evict_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, s: Signal) {
         let now = ctx.now();
+        let available = self.signal_available(s, now);
+        let threshold = self.signal_threshold(s).unwrap_or(0);
         let candidates: Vec<Candidate> = self
             .pods
             .iter()
             .filter(|(_, e)| e.worker.evictable())
-            .map(|(k, e)| Candidate {
-                key: k.clone(),
-                usage: e.worker.memory_at(now),
-                request: e
-                    .worker
-                    .pod
-                    .spec
-                    .containers
-                    .iter()
-                    .map(|c| c.requests.memory)
-                    .sum(),
-                priority: e.worker.pod.spec.priority,
+            .map(|(k, e)| {
+                let spec = &e.worker.pod.spec;
+                let (usage, request) = match s {
+                    Signal::Memory => (
+                        e.worker.memory_at(now),
+                        spec.containers.iter().map(|c| c.requests.memory).sum(),
+                    ),
+                    Signal::NodeFs => (
+                        e.worker.disk_at(now),
+                        spec.containers
+                            .iter()
+                            .map(|c| c.requests.ephemeral_storage)
+                            .sum(),
+                    ),
+                    Signal::Pid => (e.worker.pids(), 0),
+                };
+                Candidate {
+                    key: k.clone(),
+                    usage,
+                    request,
+                    priority: spec.priority,
+                }
             })
             .collect();
-        let Some(victim) = pressure::rank_memory(candidates).into_iter().next() else {
+        let ranked = match s {
+            Signal::Pid => pressure::rank_pids(candidates),
+            _ => pressure::rank_memory(candidates),
+        };
+        let Some(victim) = ranked.into_iter().next() else {
             return;
         };
         self.record(
             ctx,
             "EvictionThresholdMet",
             format!("Node/{}", self.node_name),
-            "Attempting to reclaim memory".into(),
+            format!("Attempting to reclaim {}", s.resource()),
         );
         let key = victim.key;
         let entry = self.pods.get_mut(&key).expect("candidate exists");
         let mut message = format!(
-            "The node was low on resource: memory. Threshold quantity: {}, available: {}. ",
-            pressure::bytes_text(threshold),
-            pressure::bytes_text(available.max(0))
+            "The node was low on resource: {}. Threshold quantity: {}, available: {}. ",
+            s.resource(),
+            s.text(threshold),
+            s.text(available.max(0))
         );
-        if let Some((c, usage, request)) = entry.worker.top_memory_container(now) {
-            if usage > request {
-                message.push_str(&format!(
-                    "Container {c} was using {}, request is {}, has larger consumption of memory. ",
-                    pressure::bytes_text(usage),
-                    pressure::bytes_text(request)
-                ));
+        if s != Signal::Pid {
+            if let Some((c, usage, request)) = entry.worker.top_container(now, s) {
+                if usage > request {
+                    message.push_str(&format!(
+                        "Container {c} was using {}, request is {}, has larger consumption of {}. ",
+                        s.text(usage),
+                        s.text(request),
+                        s.resource()
+                    ));
+                }
             }
         }
         entry
@@ -1433,7 +1473,7 @@ fn apply_status(p: &mut Pod, st: &PodStatus) {
 /// The conditions a kubelet with a working runtime and no pressure computes at `now`, keeping
 /// each `lastTransitionTime` of `existing` whose status is unchanged.
 pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCondition> {
-    node_conditions(now, existing, false, None)
+    node_conditions(now, existing, [false; 3], None)
 }
 
 /// The conditions a kubelet posts at `now`, with `MemoryPressure` True when
@@ -1441,13 +1481,13 @@ pub fn healthy_conditions(now: SimTime, existing: Option<&Node>) -> Vec<NodeCond
 pub fn node_conditions(
     now: SimTime,
     existing: Option<&Node>,
-    memory_pressure: bool,
+    pressure: [bool; 3],
     not_ready: Option<&str>,
 ) -> Vec<NodeCondition> {
     HEALTHY
         .iter()
         .map(|row| {
-            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let (t, s, reason, msg) = condition_row(row, pressure);
             let (s, reason, msg) = match (t, not_ready) {
                 (NodeConditionType::Ready, Some(m)) => {
                     (ConditionStatus::False, "KubeletNotReady", m)
@@ -1478,16 +1518,30 @@ type ConditionRow = (
     &'static str,
 );
 
-fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
-    if memory_pressure && row.0 == NodeConditionType::MemoryPressure {
-        (
-            NodeConditionType::MemoryPressure,
+/// The row of a condition under pressure (`setNodeMemoryPressureCondition`,
+/// `setNodeDiskPressureCondition`, `setNodePIDPressureCondition`), indexed by [`Signal`].
+fn condition_row(row: &ConditionRow, pressure: [bool; 3]) -> ConditionRow {
+    use NodeConditionType::*;
+    match row.0 {
+        MemoryPressure if pressure[Signal::Memory.index()] => (
+            MemoryPressure,
             ConditionStatus::True,
             "KubeletHasInsufficientMemory",
             "kubelet has insufficient memory available",
-        )
-    } else {
-        *row
+        ),
+        DiskPressure if pressure[Signal::NodeFs.index()] => (
+            DiskPressure,
+            ConditionStatus::True,
+            "KubeletHasDiskPressure",
+            "kubelet has disk pressure",
+        ),
+        PIDPressure if pressure[Signal::Pid.index()] => (
+            PIDPressure,
+            ConditionStatus::True,
+            "KubeletHasInsufficientPID",
+            "kubelet has insufficient PID available",
+        ),
+        _ => *row,
     }
 }
 
@@ -1496,12 +1550,12 @@ fn condition_row(row: &ConditionRow, memory_pressure: bool) -> ConditionRow {
 /// every status tick of every node.
 fn is_current_status(
     current: &[NodeCondition],
-    memory_pressure: bool,
+    pressure: [bool; 3],
     not_ready: Option<&str>,
 ) -> bool {
     current.len() == HEALTHY.len()
         && HEALTHY.iter().all(|row| {
-            let (t, s, reason, msg) = condition_row(row, memory_pressure);
+            let (t, s, reason, msg) = condition_row(row, pressure);
             let (s, reason, msg) = match (t, not_ready) {
                 (NodeConditionType::Ready, Some(m)) => {
                     (ConditionStatus::False, "KubeletNotReady", m)

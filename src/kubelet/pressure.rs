@@ -1,10 +1,15 @@
-//! The kubelet's eviction manager for node memory pressure (pkg/kubelet/eviction): every
+//! The kubelet's eviction manager for node pressure (pkg/kubelet/eviction): every
 //! `monitoringInterval` (10 s) it observes `memory.available` (capacity minus the memory the
-//! running containers use, from their behaviour models), compares it with the hard threshold
-//! (`evictionHard`, default `memory.available<100Mi`), reports `MemoryPressure` until no
-//! threshold was met for `evictionPressureTransitionPeriod` (default 5m), and evicts one pod
-//! per interval while a threshold is met, ranked by `rankMemoryPressure`: pods whose usage
-//! exceeds their requests first, then lower priority, then larger usage above requests.
+//! running containers use), `nodefs.available` (ephemeral-storage capacity minus what the
+//! containers wrote and the images on the node take: no separate image filesystem) and
+//! `pid.available` (the node's PID limit minus the containers' processes), all from the
+//! behaviour models; compares them with the hard thresholds (`evictionHard`, default
+//! `memory.available<100Mi,nodefs.available<10%`, no PID threshold); reports `MemoryPressure`,
+//! `DiskPressure`, `PIDPressure` until the signal's threshold was not met for
+//! `evictionPressureTransitionPeriod` (default 5m); and evicts one pod per interval for the
+//! first met signal (memory, then disk, then PIDs), ranked as upstream: memory and disk by
+//! `rankMemoryPressure`/`rankDiskPressure` (usage over requests first, then lower priority, then
+//! more usage above requests), PIDs by priority then process count.
 //!
 //! Lazily evaluated: the loop ticks only while some container's memory grows, a threshold is
 //! met, or the pressure condition is still on; otherwise no tick could change anything. Ticks
@@ -14,6 +19,41 @@
 //! kubelet carries out evictions and status writes.
 
 use crate::sim::{SimDuration, SimTime};
+
+/// A node-pressure signal kubesim simulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signal {
+    Memory,
+    NodeFs,
+    Pid,
+}
+
+impl Signal {
+    /// In eviction priority order (`sortByEvictionPriority`: memory first).
+    pub const ALL: [Signal; 3] = [Signal::Memory, Signal::NodeFs, Signal::Pid];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// The resource named in the `Evicted` message.
+    pub fn resource(self) -> &'static str {
+        match self {
+            Signal::Memory => "memory",
+            Signal::NodeFs => "ephemeral-storage",
+            Signal::Pid => "pids",
+        }
+    }
+    /// The quantity as the message prints it.
+    pub fn text(self, v: i64) -> String {
+        match self {
+            Signal::Pid => v.to_string(),
+            _ => bytes_text(v),
+        }
+    }
+}
+
+/// The node's PID limit (`pid_max` of a 64-bit Linux node with systemd: 4194304).
+pub const NODE_PID_MAX: i64 = 4_194_304;
 
 /// `monitoringInterval` of the eviction manager.
 pub const MONITORING_INTERVAL: SimDuration = SimDuration::from_secs(10);
@@ -40,21 +80,40 @@ pub struct EvictionConfig {
     /// `memory.available` hard threshold (default 100Mi; `None` when `evictionHard` is set
     /// without it, as a given map replaces the defaults).
     pub memory_available: Option<Threshold>,
+    /// `nodefs.available` (default 10%).
+    pub nodefs_available: Option<Threshold>,
+    /// `pid.available` (no default).
+    pub pid_available: Option<Threshold>,
     pub pressure_transition_period: SimDuration,
+}
+
+impl EvictionConfig {
+    pub fn threshold(&self, s: Signal) -> Option<Threshold> {
+        match s {
+            Signal::Memory => self.memory_available,
+            Signal::NodeFs => self.nodefs_available,
+            Signal::Pid => self.pid_available,
+        }
+    }
 }
 
 impl Default for EvictionConfig {
     fn default() -> Self {
         EvictionConfig {
             memory_available: Some(Threshold::Bytes(100 << 20)),
+            nodefs_available: Some(Threshold::Percent(10.0)),
+            pid_available: None,
             pressure_transition_period: SimDuration::from_mins(5),
         }
     }
 }
 
+/// The thresholds kubesim simulates: memory.available, nodefs.available, pid.available.
+pub type HardThresholds = (Option<Threshold>, Option<Threshold>, Option<Threshold>);
+
 /// Parses `--eviction-hard` text (`memory.available<100Mi,nodefs.available<10%`): the signals
 /// kubesim simulates are returned, the others are checked for syntax and ignored.
-pub fn parse_eviction_hard(text: &str) -> Result<Option<Threshold>, String> {
+pub fn parse_eviction_hard(text: &str) -> Result<HardThresholds, String> {
     const SIGNALS: [&str; 7] = [
         "memory.available",
         "nodefs.available",
@@ -64,7 +123,7 @@ pub fn parse_eviction_hard(text: &str) -> Result<Option<Threshold>, String> {
         "containerfs.available",
         "pid.available",
     ];
-    let mut memory = None;
+    let (mut memory, mut nodefs, mut pid) = (None, None, None);
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((signal, value)) = part.split_once('<') else {
             return Err(format!(
@@ -92,20 +151,23 @@ pub fn parse_eviction_hard(text: &str) -> Result<Option<Threshold>, String> {
                 .map_err(|e| format!("invalid quantity {value:?} for {signal}: {e:?}"))?;
             Threshold::Bytes(q.value())
         };
-        if signal == "memory.available" {
-            memory = Some(t);
+        match signal {
+            "memory.available" => memory = Some(t),
+            "nodefs.available" => nodefs = Some(t),
+            "pid.available" => pid = Some(t),
+            _ => {}
         }
     }
-    Ok(memory)
+    Ok((memory, nodefs, pid))
 }
 
 /// The manager's state on one node.
 #[derive(Clone, Debug, Default)]
 pub struct EvictionState {
-    /// Whether the node reports `MemoryPressure`.
-    pub pressure: bool,
-    /// When a threshold was last observed met (`thresholdsFirstObservedAt`/last-observed).
-    pub last_met: Option<SimTime>,
+    /// Whether the node reports Memory/Disk/PIDPressure (indexed by [`Signal::index`]).
+    pub pressure: [bool; 3],
+    /// When each signal's threshold was last observed met.
+    pub last_met: [Option<SimTime>; 3],
     /// The next scheduled tick, if any.
     pub next_tick: Option<(SimTime, crate::sim::EventId)>,
 }
@@ -119,7 +181,18 @@ pub struct Candidate {
     pub priority: i32,
 }
 
-/// `rankMemoryPressure`: exceeds requests first, then lower priority, then more usage above
+/// `rankPIDPressure`: lower priority first, then more processes; ties by pod key.
+pub fn rank_pids(mut pods: Vec<Candidate>) -> Vec<Candidate> {
+    pods.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then(b.usage.cmp(&a.usage))
+            .then(a.key.cmp(&b.key))
+    });
+    pods
+}
+
+/// `rankMemoryPressure` (and `rankDiskPressure`, with ephemeral storage): exceeds requests first, then lower priority, then more usage above
 /// requests; ties by pod key for determinism.
 pub fn rank_memory(mut pods: Vec<Candidate>) -> Vec<Candidate> {
     pods.sort_by(|a, b| {

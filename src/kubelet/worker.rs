@@ -336,6 +336,54 @@ impl Worker {
         }
     }
 
+    /// Ephemeral storage written by the running containers at `now`, in bytes.
+    pub fn disk_at(&self, now: SimTime) -> i64 {
+        self.ctrs
+            .iter()
+            .filter(|c| c.state.is_running())
+            .filter_map(|c| c.plan.as_ref().map(|p| p.disk_at(now)))
+            .sum()
+    }
+
+    /// Processes of the running containers.
+    pub fn pids(&self) -> i64 {
+        self.ctrs
+            .iter()
+            .filter(|c| c.state.is_running())
+            .filter_map(|c| c.plan.as_ref().map(|p| p.pids))
+            .sum()
+    }
+
+    /// Whether a running container's ephemeral storage grows.
+    pub fn disk_growing(&self) -> bool {
+        self.ctrs.iter().any(|c| {
+            c.state.is_running() && c.plan.as_ref().is_some_and(|p| p.disk_growth_per_sec > 0)
+        })
+    }
+
+    /// The running container using the most of `signal`'s resource above its request:
+    /// (name, usage, request).
+    pub fn top_container(
+        &self,
+        now: SimTime,
+        signal: super::pressure::Signal,
+    ) -> Option<(String, i64, i64)> {
+        use super::pressure::Signal;
+        self.ctrs
+            .iter()
+            .filter(|c| c.state.is_running())
+            .filter_map(|c| {
+                let p = c.plan.as_ref()?;
+                let (u, r) = match signal {
+                    Signal::Memory => (p.memory_at(now), c.spec.requests.memory),
+                    Signal::NodeFs => (p.disk_at(now), c.spec.requests.ephemeral_storage),
+                    Signal::Pid => (p.pids, 0),
+                };
+                Some((c.spec.name.clone(), u, r))
+            })
+            .max_by_key(|(_, u, r)| u - r)
+    }
+
     /// Whether a running container's memory grows (the eviction manager must keep watching).
     pub fn memory_growing(&self) -> bool {
         self.ctrs.iter().any(|c| {

@@ -76,6 +76,11 @@ pub struct Behavior {
     pub memory: Option<i64>,
     /// Memory growth in bytes per second (a leak); OOMKilled when it passes the limit.
     pub memory_growth_per_sec: i64,
+    /// Ephemeral storage written at start and per second, in bytes (node `nodefs` usage).
+    pub disk: i64,
+    pub disk_growth_per_sec: i64,
+    /// Processes the container runs (node PID usage).
+    pub pids: i64,
     /// Time to exit after SIGTERM (`None`: `simulation.containerStopDelay`).
     pub stop_time: Option<SimDuration>,
     /// Duration of an `exec`/`httpGet` preStop hook.
@@ -97,6 +102,9 @@ impl Default for Behavior {
             hang_after: None,
             memory: None,
             memory_growth_per_sec: 0,
+            disk: 0,
+            disk_growth_per_sec: 0,
+            pids: 1,
             stop_time: None,
             pre_stop_time: SimDuration::ZERO,
         }
@@ -126,6 +134,10 @@ pub struct RunPlan {
     /// Memory at start and growth per second, in bytes.
     pub memory: i64,
     pub memory_growth_per_sec: i64,
+    /// Ephemeral storage at start and growth per second, in bytes; process count.
+    pub disk: i64,
+    pub disk_growth_per_sec: i64,
+    pub pids: i64,
 }
 
 impl RunPlan {
@@ -173,6 +185,13 @@ impl RunPlan {
                 }
             }
         }
+    }
+
+    /// Ephemeral storage in use at `t`, in bytes (whole seconds, as memory).
+    pub fn disk_at(&self, t: SimTime) -> i64 {
+        let secs = t.saturating_since(self.started).as_nanos() / 1_000_000_000;
+        self.disk
+            .saturating_add(self.disk_growth_per_sec.saturating_mul(secs as i64))
     }
 
     /// Memory in use at `t`, in bytes.
@@ -261,6 +280,9 @@ impl Behavior {
             exit,
             memory,
             memory_growth_per_sec: growth,
+            disk: self.disk,
+            disk_growth_per_sec: self.disk_growth_per_sec,
+            pids: self.pids,
         }
     }
 }

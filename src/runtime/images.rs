@@ -136,6 +136,11 @@ impl ImageStore {
         self.pulled
     }
 
+    /// Bytes the present images take on the node's filesystem.
+    pub fn total_size(&self) -> i64 {
+        self.present.values().map(|s| (*s).max(0)).sum()
+    }
+
     pub fn is_present(&self, image: &str) -> bool {
         self.present.contains_key(image)
     }

@@ -71,6 +71,11 @@ pub struct RawBehavior {
     pub memory: Option<QuantityValue>,
     /// Memory growth per second (a leak).
     pub memory_growth: Option<QuantityValue>,
+    /// Ephemeral storage written at start, and per second.
+    pub disk: Option<QuantityValue>,
+    pub disk_growth: Option<QuantityValue>,
+    /// Processes the container runs (default 1).
+    pub pids: Option<i64>,
     pub stop_time: Option<DurationValue>,
     pub pre_stop_time: Option<DurationValue>,
 }
@@ -268,6 +273,25 @@ pub fn resolve(
             memory_growth_per_sec: match &b.memory_growth {
                 Some(q) => bytes(q, file, &format!("{path}.memoryGrowth"))?,
                 None => 0,
+            },
+            disk: match &b.disk {
+                Some(q) => bytes(q, file, &format!("{path}.disk"))?,
+                None => 0,
+            },
+            disk_growth_per_sec: match &b.disk_growth {
+                Some(q) => bytes(q, file, &format!("{path}.diskGrowth"))?,
+                None => 0,
+            },
+            pids: match b.pids {
+                Some(n) if n < 0 => {
+                    return Err(InputError::at_path(
+                        file,
+                        format!("{path}.pids"),
+                        "must not be negative",
+                    ))
+                }
+                Some(n) => n,
+                None => 1,
             },
             stop_time: b.stop_time.map(|d| d.0),
             pre_stop_time: b.pre_stop_time.map(|d| d.0).unwrap_or(SimDuration::ZERO),

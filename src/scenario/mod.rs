@@ -753,8 +753,9 @@ fn resolve(
         FlagValue::Str(s) => s,
         _ => String::new(),
     };
-    let memory_available = crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
-        .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
+    let (memory_available, nodefs_available, pid_available) =
+        crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
+            .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
     let transition = dur(r.get(
         kl,
         klov,
@@ -765,6 +766,8 @@ fn resolve(
     let kubelet = KubeletConfig {
         eviction: crate::kubelet::pressure::EvictionConfig {
             memory_available,
+            nodefs_available,
+            pid_available,
             pressure_transition_period: transition,
         },
         node_status_update_frequency: update,

@@ -646,3 +646,108 @@ fn liveness_resumes_after_the_startup_probe_succeeds() {
         out.engine_events
     );
 }
+
+// Disk pressure (`nodefs.available<10%`, a default hard threshold): ephemeral-storage capacity
+// 10Gi, so the threshold is 1Gi. The pod starts at a + 2 s writing 100Mi/s (usage counted in
+// whole seconds); the eviction manager ticks at 10 s multiples: at 90 s it has written at most
+// 88 × 100Mi (1440Mi left), at 100 s k × 100Mi with k = ⌊100 − (a + 2)⌋ ≥ 97 (≤ 540Mi left,
+// under 1Gi): evicted at 100 s, ranked and worded as upstream.
+#[test]
+fn disk_pressure_evicts_the_pod_writing_to_its_ephemeral_storage() {
+    let text = "name: disk
+seed: 3
+duration: 3m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {cpu: \"4\", memory: 16Gi, ephemeral-storage: 10Gi, pods: \"110\"}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+runtime:
+  behaviors:
+  - {name: writer, image: \"writer:1\", diskGrowth: 100Mi}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: w}
+  spec:
+    containers:
+    - {name: c, image: \"writer:1\"}
+expect:
+- podCount: {phase: Failed, count: 1}
+";
+    let out = run_text("disk", text);
+    let a = admitted(&out);
+    let k = (100 * S - (a + 2 * S)) / S;
+    let evicted: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.message.clone()))
+        .collect();
+    assert_eq!(
+        evicted,
+        vec![(
+            100 * S,
+            format!(
+                "The node was low on resource: ephemeral-storage. Threshold quantity: 1Gi, \
+                 available: {}Mi. Container c was using {}Mi, request is 0, has larger \
+                 consumption of ephemeral-storage. ",
+                10240 - k * 100,
+                k * 100
+            )
+        )]
+    );
+    assert_eq!(
+        times(&out, "Started", "").len(),
+        1,
+        "a bare pod is not replaced"
+    );
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+}
+
+// PID pressure (`pid.available`, no default: set here through `evictionHard`): the node limit is
+// 4194304 PIDs, the threshold 4194204 (at most 100 in use). Two pods run 80 and 40 processes
+// from ~2 s, 120 in all; at the 10 s tick the threshold is met and `rankPIDPressure` (equal
+// priorities, then more processes) evicts the 80-process pod.
+#[test]
+fn pid_pressure_evicts_the_pod_with_the_most_processes() {
+    let text = "name: pids
+seed: 3
+duration: 1m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {cpu: \"4\", memory: 16Gi, pods: \"110\"}
+components:
+  kubelet:
+    evictionHard: \"memory.available<100Mi,pid.available<4194204\"
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+runtime:
+  behaviors:
+  - {name: forky, image: \"forky:1\", pids: 80}
+  - {name: calm, image: \"calm:1\", pids: 40}
+workloads:
+- {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c, image: \"calm:1\"}]}}
+- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, image: \"forky:1\"}]}}
+";
+    let out = run_text("pids", text);
+    let evicted: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
+        .collect();
+    assert_eq!(
+        evicted,
+        vec![(
+            10 * S,
+            "Pod/default/b".to_string(),
+            "The node was low on resource: pids. Threshold quantity: 4194204, available: 4194184. "
+                .to_string()
+        )]
+    );
+}
