@@ -164,7 +164,8 @@ impl<'de> Deserialize<'de> for DistValue {
         let v = d.deserialize_any(DistVisitor {
             allow_forever: false,
         })?;
-        Ok(DistValue(v.expect("forever not allowed")))
+        v.map(DistValue)
+            .ok_or_else(|| de::Error::custom("`forever` is only allowed for `run`"))
     }
 }
 

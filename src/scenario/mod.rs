@@ -1873,9 +1873,8 @@ fn build_nodes(
                         images: images.clone(),
                     },
                 });
-                if !pool_static.is_empty() {
-                    let node = nodes.last().expect("just pushed").meta.name.clone();
-                    static_pods.insert(node, pool_static.clone());
+                if let (false, Some(n)) = (pool_static.is_empty(), nodes.last()) {
+                    static_pods.insert(n.meta.name.clone(), pool_static.clone());
                 }
             }
         }
