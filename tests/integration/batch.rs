@@ -7,8 +7,10 @@ use kubesim::scenario;
 
 use crate::support::*;
 
+/// Public data the tests replay, vendored from the project's shared data (tests/data/README.md
+/// says where each set comes from), so a clean clone runs them anywhere.
 fn shared(rel: &str) -> PathBuf {
-    root().join("../shared/data").join(rel)
+    root().join("tests/data").join(rel)
 }
 
 /// The bundled replay is exactly what the importer makes of the trace (regenerate it with
