@@ -29,7 +29,7 @@ use crate::network::Caller;
 use crate::runtime::images::{InFlight, RegistryFaults};
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
 use admission::{admit, NodeUsage};
-use pressure::{Candidate, EvictionConfig, EvictionState, Signal};
+use pressure::{EvictionConfig, EvictionState, Signal};
 use worker::{Outbox, Worker};
 
 pub mod pressure;
@@ -1226,39 +1226,32 @@ impl Kubelet {
         let now = ctx.now();
         let available = self.signal_available(s, now);
         let threshold = self.signal_threshold(s).unwrap_or(0);
-        let candidates: Vec<Candidate> = self
-            .pods
-            .iter()
-            .filter(|(_, e)| e.worker.evictable())
-            .map(|(k, e)| {
-                let spec = &e.worker.pod.spec;
-                let (usage, request) = match s {
-                    Signal::Memory => (
-                        e.worker.memory_at(now),
-                        spec.containers.iter().map(|c| c.requests.memory).sum(),
-                    ),
-                    Signal::NodeFs => (
-                        e.worker.disk_at(now),
-                        spec.containers
-                            .iter()
-                            .map(|c| c.requests.ephemeral_storage)
-                            .sum(),
-                    ),
-                    Signal::Pid => (e.worker.pids(), 0),
-                };
-                Candidate {
-                    key: k.clone(),
-                    usage,
-                    request,
-                    priority: spec.priority,
-                }
-            })
-            .collect();
-        let ranked = match s {
-            Signal::Pid => pressure::rank_pids(candidates),
-            _ => pressure::rank_memory(candidates),
-        };
-        let Some(victim) = ranked.into_iter().next() else {
+        // `rankMemoryPressure` / `rankDiskPressure` / `rankPIDPressure` (eviction.rs, ported
+        // with upstream's tables) over the evictable pods and their usage at `now`.
+        let mut stats = eviction::PodStats::new();
+        let mut pods: Vec<&Pod> = Vec::new();
+        for (k, e) in self.pods.iter().filter(|(_, e)| e.worker.evictable()) {
+            stats.insert(
+                k.clone(),
+                eviction::PodUsage {
+                    memory: e.worker.memory_at(now),
+                    disk: e.worker.disk_at(now),
+                    processes: e.worker.pids(),
+                    ..Default::default()
+                },
+            );
+            pods.push(&e.worker.pod);
+        }
+        match s {
+            Signal::Memory => eviction::rank_memory_pressure(&mut pods, &stats),
+            Signal::NodeFs => eviction::rank_disk_pressure(
+                &mut pods,
+                &stats,
+                eviction::ReclaimResource::EphemeralStorage,
+            ),
+            Signal::Pid => eviction::rank_pid_pressure(&mut pods, &stats),
+        }
+        let Some(key) = pods.first().map(|p| p.key()) else {
             return;
         };
         self.record(
@@ -1267,7 +1260,6 @@ impl Kubelet {
             format!("Node/{}", self.node_name),
             format!("Attempting to reclaim {}", s.resource()),
         );
-        let key = victim.key;
         let entry = self.pods.get_mut(&key).expect("candidate exists");
         let mut message = format!(
             "The node was low on resource: {}. Threshold quantity: {}, available: {}. ",

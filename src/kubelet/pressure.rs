@@ -7,9 +7,8 @@
 //! `memory.available<100Mi,nodefs.available<10%`, no PID threshold); reports `MemoryPressure`,
 //! `DiskPressure`, `PIDPressure` until the signal's threshold was not met for
 //! `evictionPressureTransitionPeriod` (default 5m); and evicts one pod per interval for the
-//! first met signal (memory, then disk, then PIDs), ranked as upstream: memory and disk by
-//! `rankMemoryPressure`/`rankDiskPressure` (usage over requests first, then lower priority, then
-//! more usage above requests), PIDs by priority then process count.
+//! first met signal (memory, then disk, then PIDs), ranked by the upstream functions ported in
+//! `eviction.rs` (`rankMemoryPressure`, `rankDiskPressure`, `rankPIDPressure`).
 //!
 //! Lazily evaluated: the loop ticks only while some container's memory grows, a threshold is
 //! met, or the pressure condition is still on; otherwise no tick could change anything. Ticks
@@ -172,40 +171,6 @@ pub struct EvictionState {
     pub next_tick: Option<(SimTime, crate::sim::EventId)>,
 }
 
-/// A pod as the ranking sees it.
-#[derive(Clone, Debug)]
-pub struct Candidate {
-    pub key: String,
-    pub usage: i64,
-    pub request: i64,
-    pub priority: i32,
-}
-
-/// `rankPIDPressure`: lower priority first, then more processes; ties by pod key.
-pub fn rank_pids(mut pods: Vec<Candidate>) -> Vec<Candidate> {
-    pods.sort_by(|a, b| {
-        a.priority
-            .cmp(&b.priority)
-            .then(b.usage.cmp(&a.usage))
-            .then(a.key.cmp(&b.key))
-    });
-    pods
-}
-
-/// `rankMemoryPressure` (and `rankDiskPressure`, with ephemeral storage): exceeds requests first, then lower priority, then more usage above
-/// requests; ties by pod key for determinism.
-pub fn rank_memory(mut pods: Vec<Candidate>) -> Vec<Candidate> {
-    pods.sort_by(|a, b| {
-        let exceeds = |c: &Candidate| c.usage > c.request;
-        exceeds(b)
-            .cmp(&exceeds(a))
-            .then(a.priority.cmp(&b.priority))
-            .then((b.usage - b.request).cmp(&(a.usage - a.request)))
-            .then(a.key.cmp(&b.key))
-    });
-    pods
-}
-
 /// The first tick of the loop (ticking from `origin` every interval) at or after `t`.
 pub fn tick_at_or_after(origin: SimTime, t: SimTime) -> SimTime {
     if t <= origin {
@@ -235,37 +200,6 @@ pub fn bytes_text(b: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn c(key: &str, usage: i64, request: i64, priority: i32) -> Candidate {
-        Candidate {
-            key: key.into(),
-            usage,
-            request,
-            priority,
-        }
-    }
-
-    // Upstream helpers_test.go `TestOrderedByExceedsRequestMemory` / `TestOrderedByPriority`
-    // / `TestOrderedbyMemory` orderings, combined as `rankMemoryPressure` applies them.
-    #[test]
-    fn rank_memory_pressure_order() {
-        let ranked = rank_memory(vec![
-            c("below-request", 50, 100, 0),
-            c("above-high-prio", 200, 100, 1000),
-            c("above-low-prio-small", 150, 100, 0),
-            c("above-low-prio-big", 400, 100, 0),
-        ]);
-        let keys: Vec<&str> = ranked.iter().map(|c| c.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            vec![
-                "above-low-prio-big",
-                "above-low-prio-small",
-                "above-high-prio",
-                "below-request"
-            ]
-        );
-    }
 
     #[test]
     fn quantities_print_in_binary_units() {
