@@ -42,6 +42,9 @@ pub struct Cluster {
     drains: Vec<drain::Drain>,
     /// The scenario's Services (`namespace/name`), for their endpoint columns.
     pub service_keys: Vec<String>,
+    /// The scenario's StatefulSets and DaemonSets, for their availability columns.
+    pub statefulset_keys: Vec<String>,
+    pub daemonset_keys: Vec<String>,
 }
 
 impl Cluster {
@@ -108,6 +111,22 @@ impl Cluster {
                 .iter()
                 .filter_map(|w| match w {
                     Workload::Service(x) => Some(x.key()),
+                    _ => None,
+                })
+                .collect(),
+            statefulset_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::StatefulSet(x) => Some(x.key()),
+                    _ => None,
+                })
+                .collect(),
+            daemonset_keys: s
+                .workloads
+                .iter()
+                .filter_map(|w| match w {
+                    Workload::DaemonSet(x) => Some(x.key()),
                     _ => None,
                 })
                 .collect(),
@@ -677,38 +696,65 @@ impl Cluster {
     fn action(&mut self, ctx: &mut Engine<Event>, kind: &FaultKind) {
         let (key, command, res) = match kind {
             FaultKind::ScaleDeployment {
+                kind,
                 deployment,
                 replicas,
             } => {
                 let n = *replicas;
-                let res = self
-                    .api
-                    .update_deployment(Caller::Operator, deployment, |d| d.replicas = n);
+                let res = match kind.as_str() {
+                    "StatefulSet" => self
+                        .api
+                        .update_statefulset(Caller::Operator, deployment, |d| d.replicas = n)
+                        .map(|_| ()),
+                    _ => self
+                        .api
+                        .update_deployment(Caller::Operator, deployment, |d| d.replicas = n)
+                        .map(|_| ()),
+                };
                 let name = deployment.split_once('/').map_or("", |x| x.1);
                 (
                     deployment.clone(),
-                    format!("kubectl scale deployment/{name} --replicas={n}"),
+                    format!(
+                        "kubectl scale {}/{name} --replicas={n}",
+                        kind.to_lowercase()
+                    ),
                     res,
                 )
             }
             FaultKind::SetImage {
+                kind,
                 deployment,
                 container,
                 image,
             } => {
-                let res = self
-                    .api
-                    .update_deployment(Caller::Operator, deployment, |d| {
-                        for c in &mut d.template.spec.containers {
-                            if c.name == *container {
-                                c.image = image.clone();
-                            }
+                let set = |t: &mut crate::model::PodTemplate| {
+                    for c in &mut t.spec.containers {
+                        if c.name == *container {
+                            c.image = image.clone();
                         }
-                    });
+                    }
+                };
+                let res = match kind.as_str() {
+                    "StatefulSet" => self
+                        .api
+                        .update_statefulset(Caller::Operator, deployment, |d| set(&mut d.template))
+                        .map(|_| ()),
+                    "DaemonSet" => self
+                        .api
+                        .update_daemonset(Caller::Operator, deployment, |d| set(&mut d.template))
+                        .map(|_| ()),
+                    _ => self
+                        .api
+                        .update_deployment(Caller::Operator, deployment, |d| set(&mut d.template))
+                        .map(|_| ()),
+                };
                 let name = deployment.split_once('/').map_or("", |x| x.1);
                 (
                     deployment.clone(),
-                    format!("kubectl set image deployment/{name} {container}={image}"),
+                    format!(
+                        "kubectl set image {}/{name} {container}={image}",
+                        kind.to_lowercase()
+                    ),
                     res,
                 )
             }
@@ -721,7 +767,7 @@ impl Cluster {
                 if *to_revision > 0 {
                     command.push_str(&format!(" --to-revision={to_revision}"));
                 }
-                let res = self.rollback(deployment, *to_revision);
+                let res = self.rollback(deployment, *to_revision).map(|_| ());
                 (deployment.clone(), command, res)
             }
             FaultKind::Cordon {
@@ -802,7 +848,7 @@ impl Cluster {
             t: ctx.now(),
             reason,
             source: "kubectl",
-            object: format!("Deployment/{key}"),
+            object: format!("{}/{key}", action_kind(kind)),
             message,
             fields: vec![("action", kind.name().to_string())],
         });
@@ -945,4 +991,12 @@ fn pod_key_of(namespace: &str, name: &str) -> String {
 fn live(kubelets: &mut [Kubelet], machine: u32, gen: u32) -> Option<&mut Kubelet> {
     let k = &mut kubelets[machine as usize];
     (k.running && k.gen() == gen).then_some(k)
+}
+
+/// The kind of object a workload action addresses.
+fn action_kind(kind: &FaultKind) -> &str {
+    match kind {
+        FaultKind::ScaleDeployment { kind, .. } | FaultKind::SetImage { kind, .. } => kind,
+        _ => "Deployment",
+    }
 }

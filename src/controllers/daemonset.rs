@@ -3,9 +3,19 @@
 //! controller adds to every daemon pod; new nodes get pods, pods on nodes that no longer qualify
 //! (an untolerated NoExecute taint, a node selector that stops matching) are deleted.
 //!
+//! A template change is rolled out as upstream's `RollingUpdate` does: each pod carries the
+//! template's hash in `controller-revision-hash`; without surge, old pods are deleted (at most
+//! `maxUnavailable` unavailable at once, old pods that are already unavailable always) and the
+//! manage loop creates their replacements; with `maxSurge`, a new pod is started next to an old
+//! one on up to `maxSurge` nodes and the old one is deleted once the new one is available.
+//! `OnDelete` replaces a pod only once something else deletes it.
+//!
 //! Upstream: `pkg/controller/daemon/daemon_controller.go` (`manage`, `podsShouldBeOnNode`,
-//! `NodeShouldRunDaemonPod`, `updateDaemonSetStatus`) and `util/daemonset_util.go`
-//! (`AddOrUpdateDaemonPodTolerations`, `ReplaceDaemonSetPodNodeNameNodeAffinity`).
+//! `NodeShouldRunDaemonPod`, `updateDaemonSetStatus`), `update.go` (`rollingUpdate`,
+//! `findUpdatedPodsOnNode`, `updatedDesiredNodeCounts`) and `util/daemonset_util.go`
+//! (`AddOrUpdateDaemonPodTolerations`, `ReplaceDaemonSetPodNodeNameNodeAffinity`,
+//! `UnavailableCount`, `SurgeCount`). Upstream walks nodes in Go's random map order; kubesim
+//! walks them by name, so which nodes update first is deterministic.
 //!
 //! Invariant: decisions come from the cache; creations are expectations until the cache has
 //! seen them, so one sync never creates twice for the same node.
@@ -16,6 +26,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::deployment_util::{compute_hash, scaled_value};
 use super::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
 use super::replicaset::{is_pod_available, is_pod_ready};
@@ -23,12 +34,51 @@ use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration};
+use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "daemonset-controller";
 /// `BurstReplicas` of the DaemonSet controller.
 const BURST_REPLICAS: usize = 250;
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+/// `apps.ControllerRevisionHashLabelKey`.
+pub const REVISION_LABEL: &str = "controller-revision-hash";
+/// `extensions.DaemonSetTemplateGenerationKey`.
+pub const TEMPLATE_GENERATION_LABEL: &str = "pod-template-generation";
+
+/// The hash a DaemonSet's current template is known by.
+pub fn template_hash(ds: &DaemonSet) -> String {
+    compute_hash(&ds.template, None)
+}
+
+fn is_updated(p: &Pod, hash: &str) -> bool {
+    p.meta.labels.get(REVISION_LABEL).map(|s| s.as_str()) == Some(hash)
+}
+
+/// `podByCreationTimestampAndPhase`: oldest first (then by name).
+fn oldest_first(pods: &mut [&Arc<Pod>]) {
+    pods.sort_by_key(|p| (p.meta.creation_timestamp, p.meta.name.clone()));
+}
+
+/// A node's live (new, old) daemon pods.
+type NewAndOld<'a> = (Option<&'a Arc<Pod>>, Option<&'a Arc<Pod>>);
+
+/// `findUpdatedPodsOnNode`: the node's live new and old pod; `None` if it has more than one
+/// of either (the manage loop will clean up first).
+fn updated_pods_on_node<'a>(pods: &[&'a Arc<Pod>], hash: &str) -> Option<NewAndOld<'a>> {
+    let (mut new, mut old) = (None, None);
+    for p in pods.iter().filter(|p| !p.is_terminating()) {
+        let slot = if is_updated(p, hash) {
+            &mut new
+        } else {
+            &mut old
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(*p);
+    }
+    Some((new, old))
+}
 
 /// `AddOrUpdateDaemonPodTolerations`: NoExecute not-ready and unreachable without
 /// tolerationSeconds (tolerated forever), and the NoSchedule condition taints. The
@@ -106,7 +156,11 @@ pub fn node_should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
 pub struct DaemonSetController {
     rng: ChaCha8Rng,
     expected_creates: CreateExpectations,
+    /// Pods deleted and not yet seen terminating or gone (upstream's deletion expectations).
+    expected_deletes: CreateExpectations,
     queued: BTreeSet<String>,
+    /// Pending availability re-checks (minReadySeconds), by DaemonSet.
+    recheck_at: BTreeMap<String, SimTime>,
     gen: u32,
 }
 
@@ -115,7 +169,9 @@ impl DaemonSetController {
         DaemonSetController {
             rng: rng::stream(seed, &format!("daemonset-controller/{gen}")),
             expected_creates: CreateExpectations::default(),
+            expected_deletes: CreateExpectations::default(),
             queued: BTreeSet::new(),
+            recheck_at: BTreeMap::new(),
             gen,
         }
     }
@@ -145,7 +201,23 @@ impl DaemonSetController {
             return;
         };
         self.expected_creates.observe(&ds, &pod.meta.name);
+        if pod.is_terminating() {
+            self.expected_deletes.observe(&ds, &pod.meta.name);
+        }
         self.enqueue(ctx, &ds);
+    }
+
+    /// A pod of a DaemonSet is gone.
+    pub fn observe_pod_deleted(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+        if let Some(ds) = super::cache::daemonset_of(pod) {
+            self.expected_deletes.observe(&ds, &pod.meta.name);
+        }
+        self.observe_pod(ctx, pod);
+    }
+
+    /// Every creation and deletion of the DaemonSet has been seen (`SatisfiedExpectations`).
+    fn satisfied(&self, key: &str) -> bool {
+        self.expected_creates.satisfied(key) && self.expected_deletes.satisfied(key)
     }
 
     pub fn sync(
@@ -156,8 +228,12 @@ impl DaemonSetController {
         key: &str,
     ) {
         self.queued.remove(key);
+        if self.recheck_at.get(key).is_some_and(|t| *t <= ctx.now()) {
+            self.recheck_at.remove(key);
+        }
         let Some(ds) = cache.daemonsets.get(key).cloned() else {
             self.expected_creates.forget(key);
+            self.expected_deletes.forget(key);
             return;
         };
         let pods: Vec<Arc<Pod>> = cache
@@ -174,13 +250,32 @@ impl DaemonSetController {
                 by_node.entry(n).or_default().push(p.clone());
             }
         }
-        if self.expected_creates.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
-            self.manage(ctx, api, cache, &ds, &by_node);
+        let hash = template_hash(&ds);
+        // `updateDaemonSet`: the rolling update only runs when manage changed nothing.
+        if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
+            self.manage(ctx, api, cache, &ds, &by_node, &hash);
         }
-        self.update_status(ctx, api, cache, &ds, &by_node);
+        if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
+            if let DaemonSetUpdateStrategy::RollingUpdate {
+                max_unavailable,
+                max_surge,
+            } = &ds.update_strategy
+            {
+                self.rolling_update(
+                    ctx,
+                    api,
+                    cache,
+                    &ds,
+                    &by_node,
+                    &hash,
+                    (max_unavailable, max_surge),
+                );
+            }
+        }
+        self.update_status(ctx, api, cache, &ds, &by_node, &hash);
     }
 
-    /// `manage` + `podsShouldBeOnNode` + `syncNodes`.
+    /// `manage` + `podsShouldBeOnNode`: which nodes need a pod and which pods must go.
     fn manage(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -188,7 +283,11 @@ impl DaemonSetController {
         cache: &KcmCache,
         ds: &DaemonSet,
         by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        hash: &str,
     ) {
+        let now = ctx.now();
+        let min_ready = SimDuration::from_secs(ds.min_ready_seconds.max(0) as u64);
+        let surge = allows_surge(ds);
         let mut create_on: Vec<String> = Vec::new();
         let mut delete: Vec<Arc<Pod>> = Vec::new();
         for node in cache.nodes.values() {
@@ -202,8 +301,7 @@ impl DaemonSetController {
             if should_run && active.is_empty() {
                 create_on.push(node.meta.name.clone());
             } else if should_continue {
-                // Failed daemon pods are deleted (and replaced on a later sync); of several
-                // pods on one node, the oldest is kept.
+                // Failed daemon pods are deleted (and replaced on a later sync).
                 let mut running: Vec<&Arc<Pod>> = Vec::new();
                 for p in active {
                     if p.status.phase == PodPhase::Failed {
@@ -212,21 +310,158 @@ impl DaemonSetController {
                         running.push(p);
                     }
                 }
-                running.sort_by_key(|p| (p.meta.creation_timestamp, p.meta.name.clone()));
-                for p in running.into_iter().skip(1) {
-                    delete.push(p.clone());
+                oldest_first(&mut running);
+                if !surge {
+                    // Of several pods on one node, the oldest is kept.
+                    delete.extend(running.iter().skip(1).map(|p| (*p).clone()));
+                    continue;
+                }
+                if running.len() <= 1 {
+                    if running.is_empty() && should_run {
+                        create_on.push(node.meta.name.clone());
+                    }
+                    continue;
+                }
+                // Surging: keep the oldest new and the oldest old pod; the old one goes once
+                // it is not ready or the new one is available.
+                let (mut oldest_new, mut oldest_old) = (None, None);
+                for p in running {
+                    let slot = if is_updated(p, hash) {
+                        &mut oldest_new
+                    } else {
+                        &mut oldest_old
+                    };
+                    if slot.is_none() {
+                        *slot = Some(p);
+                    } else {
+                        delete.push(p.clone());
+                    }
+                }
+                if let (Some(new), Some(old)) = (oldest_new, oldest_old) {
+                    if !is_pod_ready(old) || is_pod_available(new, min_ready, now) {
+                        delete.push(old.clone());
+                    }
                 }
             } else if !should_continue {
                 delete.extend(active.into_iter().cloned());
             }
         }
         // Pods whose node is gone are left to pod GC, as upstream.
+        self.sync_nodes(ctx, api, ds, delete, create_on, hash);
+    }
+
+    /// `rollingUpdate` (update.go): choose old pods to delete (no surge) or nodes to start a
+    /// new pod on next to the old one (surge).
+    #[allow(clippy::too_many_arguments)]
+    fn rolling_update(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        ds: &DaemonSet,
+        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        hash: &str,
+        (max_unavailable, max_surge): (&IntOrString, &IntOrString),
+    ) {
+        let now = ctx.now();
+        let min_ready = SimDuration::from_secs(ds.min_ready_seconds.max(0) as u64);
+        // `updatedDesiredNodeCounts`: every node with pods, plus every node that wants one.
+        let mut node_pods: BTreeMap<&str, Vec<&Arc<Pod>>> = by_node
+            .iter()
+            .map(|(n, ps)| (n.as_str(), ps.iter().collect()))
+            .collect();
+        let mut desired = 0;
+        for node in cache.nodes.values() {
+            if node_should_run(ds, node).0 {
+                desired += 1;
+                node_pods.entry(node.meta.name.as_str()).or_default();
+            }
+        }
+        let mut max_unavailable = scaled_value(max_unavailable, desired, true).unwrap_or(1);
+        let max_surge = scaled_value(max_surge, desired, true).unwrap_or(0);
+        if desired > 0 && max_unavailable == 0 && max_surge == 0 {
+            max_unavailable = 1;
+        }
+        let available = |p: &Pod| is_pod_available(p, min_ready, now);
+        if max_surge == 0 {
+            let mut unavailable = 0;
+            let mut replace: Vec<Arc<Pod>> = Vec::new();
+            let mut candidates: Vec<Arc<Pod>> = Vec::new();
+            for pods in node_pods.values() {
+                let Some((new, old)) = updated_pods_on_node(pods, hash) else {
+                    unavailable += 1;
+                    continue;
+                };
+                match (new, old) {
+                    (None, None) | (Some(_), Some(_)) => unavailable += 1,
+                    (Some(new), None) => {
+                        if !available(new) {
+                            unavailable += 1;
+                        }
+                    }
+                    (None, Some(old)) => {
+                        if !available(old) {
+                            replace.push(old.clone());
+                        } else if unavailable < max_unavailable {
+                            candidates.push(old.clone());
+                        }
+                    }
+                }
+            }
+            let room = (max_unavailable - unavailable).clamp(0, candidates.len() as i32);
+            replace.extend(candidates.into_iter().take(room as usize));
+            self.sync_nodes(ctx, api, ds, replace, Vec::new(), hash);
+            return;
+        }
+        let mut surging = 0;
+        let mut old_to_delete: Vec<Arc<Pod>> = Vec::new();
+        let mut allowed_new: Vec<String> = Vec::new();
+        let mut candidate_new: Vec<String> = Vec::new();
+        for (node, pods) in &node_pods {
+            let Some((new, old)) = updated_pods_on_node(pods, hash) else {
+                continue;
+            };
+            match (new, old) {
+                (_, None) => {}
+                (None, Some(old)) => {
+                    if !available(old) {
+                        allowed_new.push(node.to_string());
+                    } else if surging < max_surge {
+                        candidate_new.push(node.to_string());
+                    }
+                }
+                (Some(new), Some(old)) => {
+                    if !available(new) {
+                        surging += 1;
+                        self.recheck(ctx, ds, new, min_ready);
+                    } else {
+                        old_to_delete.push(old.clone());
+                    }
+                }
+            }
+        }
+        let room = (max_surge - surging).clamp(0, candidate_new.len() as i32);
+        allowed_new.extend(candidate_new.into_iter().take(room as usize));
+        self.sync_nodes(ctx, api, ds, old_to_delete, allowed_new, hash);
+    }
+
+    /// `syncNodes`: create pods on `create_on` (slow-start batches, at most `BurstReplicas`)
+    /// and delete `delete`.
+    fn sync_nodes(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        api: &mut ApiServer,
+        ds: &DaemonSet,
+        mut delete: Vec<Arc<Pod>>,
+        mut create_on: Vec<String>,
+        hash: &str,
+    ) {
         create_on.truncate(BURST_REPLICAS);
         delete.truncate(BURST_REPLICAS);
         let mut nodes = create_on.into_iter();
         let n = nodes.len();
         let created = slow_start_batch(n, 1, || match nodes.next() {
-            Some(node) => self.create_pod(ctx, api, ds, &node),
+            Some(node) => self.create_pod(ctx, api, ds, &node, hash),
             None => true,
         });
         if created < n && self.queued.insert(ds.key()) {
@@ -243,6 +478,7 @@ impl DaemonSetController {
                 .delete_pod(Caller::ControllerManager, &p.key(), None)
                 .is_ok()
             {
+                self.expected_deletes.expect(ds.key(), &p.meta.name);
                 ctx.record(Record {
                     t: ctx.now(),
                     reason: "SuccessfulDelete",
@@ -255,13 +491,52 @@ impl DaemonSetController {
         }
     }
 
+    /// A ready pod becomes available after `minReadySeconds` without any event: upstream
+    /// enqueues the DaemonSet again after `minReadySeconds`.
+    fn recheck(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        ds: &DaemonSet,
+        p: &Pod,
+        min_ready: SimDuration,
+    ) {
+        if min_ready == SimDuration::ZERO || p.is_terminating() {
+            return;
+        }
+        let Some(c) = p
+            .condition(PodConditionType::Ready)
+            .filter(|c| c.status == ConditionStatus::True)
+        else {
+            return;
+        };
+        let at = c.last_transition_time + min_ready;
+        if at <= ctx.now() || self.recheck_at.get(&ds.key()).is_some_and(|t| *t <= at) {
+            return;
+        }
+        self.recheck_at.insert(ds.key(), at);
+        ctx.schedule_at(
+            at,
+            Event::DaemonSetSync {
+                gen: self.gen,
+                key: ds.key(),
+            },
+        );
+    }
+
     fn create_pod(
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         node: &str,
+        hash: &str,
     ) -> bool {
+        let mut labels = ds.template.labels.clone();
+        labels.insert(REVISION_LABEL.into(), hash.to_string());
+        labels.insert(
+            TEMPLATE_GENERATION_LABEL.into(),
+            ds.meta.generation.to_string(),
+        );
         let mut spec = ds.template.spec.clone();
         add_daemon_tolerations(&mut spec);
         // The required terms are replaced (the DaemonSet controller has already checked the
@@ -283,7 +558,7 @@ impl DaemonSetController {
                 meta: ObjectMeta {
                     name: name.clone(),
                     namespace: ds.meta.namespace.clone(),
-                    labels: ds.template.labels.clone(),
+                    labels: labels.clone(),
                     annotations: ds.template.annotations.clone(),
                     owner_references: vec![OwnerRef {
                         kind: "DaemonSet".into(),
@@ -315,7 +590,8 @@ impl DaemonSetController {
         false
     }
 
-    /// `updateDaemonSetStatus`.
+    /// `updateDaemonSetStatus`: per node that should run the pod, its oldest pod counts
+    /// (scheduled, ready, available, updated).
     fn update_status(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -323,6 +599,7 @@ impl DaemonSetController {
         cache: &KcmCache,
         ds: &DaemonSet,
         by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        hash: &str,
     ) {
         let now = ctx.now();
         let min_ready = SimDuration::from_secs(ds.min_ready_seconds.max(0) as u64);
@@ -332,12 +609,13 @@ impl DaemonSetController {
         };
         for node in cache.nodes.values() {
             let (should_run, _) = node_should_run(ds, node);
-            let pods: Vec<&Arc<Pod>> = by_node
+            let mut pods: Vec<&Arc<Pod>> = by_node
                 .get(&node.meta.name)
                 .into_iter()
                 .flatten()
                 .filter(|p| !p.is_terminating())
                 .collect();
+            oldest_first(&mut pods);
             if should_run {
                 st.desired_number_scheduled += 1;
                 if let Some(p) = pods.first() {
@@ -346,16 +624,32 @@ impl DaemonSetController {
                         st.number_ready += 1;
                         if is_pod_available(p, min_ready, now) {
                             st.number_available += 1;
+                        } else {
+                            self.recheck(ctx, ds, p, min_ready);
                         }
+                    }
+                    if is_updated(p, hash) {
+                        st.updated_number_scheduled += 1;
                     }
                 }
             } else if !pods.is_empty() {
                 st.number_misscheduled += 1;
             }
         }
+        st.number_unavailable = st.desired_number_scheduled - st.number_available;
         if st != ds.status {
             let _ = api.update_daemonset(Caller::ControllerManager, &ds.key(), |d| d.status = st);
         }
+    }
+}
+
+/// `util.AllowsSurge`: a RollingUpdate whose maxSurge is not zero.
+fn allows_surge(ds: &DaemonSet) -> bool {
+    match &ds.update_strategy {
+        DaemonSetUpdateStrategy::RollingUpdate { max_surge, .. } => {
+            scaled_value(max_surge, 1, true).unwrap_or(0) != 0
+        }
+        DaemonSetUpdateStrategy::OnDelete => false,
     }
 }
 

@@ -428,7 +428,7 @@ impl ControllerManager {
             (Change::PodDeleted(p), _) => {
                 self.taint.on_pod_deleted(ctx, &p.key());
                 self.rs.observe_pod(ctx, p);
-                self.daemonset.observe_pod(ctx, p);
+                self.daemonset.observe_pod_deleted(ctx, p);
                 self.statefulset.observe_pod(ctx, p);
                 self.disruption.on_pod(ctx, &self.cache, p, true);
                 self.endpointslice.on_pod(ctx, &self.cache, p, true);

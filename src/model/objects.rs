@@ -884,8 +884,8 @@ pub struct ReplicaSetStatus {
     pub observed_generation: i64,
 }
 
-/// `apps/v1` StatefulSet (pod management and stable names; no volume claims, no rolling
-/// update of the template yet).
+/// `apps/v1` StatefulSet: pod management, stable names, revisions and update strategies (no
+/// volume claims).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatefulSet {
     pub meta: ObjectMeta,
@@ -896,6 +896,13 @@ pub struct StatefulSet {
     /// `Parallel` (else `OrderedReady`, the default).
     pub parallel: bool,
     pub min_ready_seconds: i32,
+    pub update_strategy: StatefulSetUpdateStrategy,
+    /// `spec.revisionHistoryLimit` (default 10).
+    pub revision_history_limit: i32,
+    /// The set's ControllerRevisions, oldest revision number first. kubesim keeps them on the
+    /// set (written only by the StatefulSet controller) instead of as separate objects; they
+    /// hold what upstream's do: a name `<set>-<hash>`, a revision number and the pod template.
+    pub history: Vec<ControllerRevision>,
     pub status: StatefulSetStatus,
 }
 
@@ -905,12 +912,47 @@ impl StatefulSet {
     }
 }
 
+/// `apps/v1` ControllerRevision as the StatefulSet controller uses it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControllerRevision {
+    pub name: String,
+    pub revision: i64,
+    pub template: PodTemplate,
+}
+
+/// `spec.updateStrategy` of a StatefulSet (`SetDefaults_StatefulSet`: RollingUpdate with
+/// partition 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatefulSetUpdateStrategy {
+    /// Pods with ordinal ≥ `partition` are replaced, highest ordinal first. `maxUnavailable`
+    /// needs the MaxUnavailableStatefulSet gate, alpha (off) in every version kubesim
+    /// reproduces: it is validated and kept, and the update goes one pod at a time.
+    RollingUpdate {
+        partition: i32,
+        max_unavailable: Option<IntOrString>,
+    },
+    /// Pods are only replaced once something else deletes them.
+    OnDelete,
+}
+
+impl Default for StatefulSetUpdateStrategy {
+    fn default() -> Self {
+        StatefulSetUpdateStrategy::RollingUpdate {
+            partition: 0,
+            max_unavailable: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatefulSetStatus {
     pub replicas: i32,
     pub ready_replicas: i32,
     pub available_replicas: i32,
     pub current_replicas: i32,
+    pub updated_replicas: i32,
+    pub current_revision: String,
+    pub update_revision: String,
     pub observed_generation: i64,
 }
 
@@ -921,6 +963,7 @@ pub struct DaemonSet {
     pub selector: LabelSelector,
     pub template: PodTemplate,
     pub min_ready_seconds: i32,
+    pub update_strategy: DaemonSetUpdateStrategy,
     pub status: DaemonSetStatus,
 }
 
@@ -930,13 +973,36 @@ impl DaemonSet {
     }
 }
 
+/// `spec.updateStrategy` of a DaemonSet (`SetDefaults_DaemonSet`: RollingUpdate with
+/// maxUnavailable 1 and maxSurge 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DaemonSetUpdateStrategy {
+    RollingUpdate {
+        max_unavailable: IntOrString,
+        max_surge: IntOrString,
+    },
+    /// Old pods are replaced only once something else deletes them.
+    OnDelete,
+}
+
+impl Default for DaemonSetUpdateStrategy {
+    fn default() -> Self {
+        DaemonSetUpdateStrategy::RollingUpdate {
+            max_unavailable: IntOrString::Int(1),
+            max_surge: IntOrString::Int(0),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaemonSetStatus {
     pub desired_number_scheduled: i32,
     pub current_number_scheduled: i32,
+    pub updated_number_scheduled: i32,
     pub number_misscheduled: i32,
     pub number_ready: i32,
     pub number_available: i32,
+    pub number_unavailable: i32,
     pub observed_generation: i64,
 }
 

@@ -136,10 +136,16 @@ fn service_availability(
     out
 }
 
-/// How available a Deployment stayed during a fault (sampled at `output.sampleInterval`).
+/// How available a Deployment, StatefulSet or DaemonSet stayed during a fault (sampled at
+/// `output.sampleInterval`). Exactly one of the three names is set.
 #[derive(Serialize)]
 struct WorkloadAvailability {
-    deployment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statefulset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daemonset: Option<String>,
     /// The lowest `availableReplicas` sampled in the window.
     min_available: u64,
     /// Sampled time with fewer available replicas than desired: each sample below desired
@@ -154,16 +160,18 @@ fn availability(
     let (start, end) = (f.start.as_secs_f64(), f.end.as_secs_f64());
     let mut out = Vec::new();
     for (i, c) in ts.columns.iter().enumerate() {
-        let Some(name) = c
-            .strip_prefix("deploy_")
-            .and_then(|x| x.strip_suffix("_desired"))
-        else {
+        let Some((kind, name)) = ["deploy", "sts", "ds"].into_iter().find_map(|k| {
+            c.strip_prefix(k)
+                .and_then(|x| x.strip_prefix('_'))
+                .and_then(|x| x.strip_suffix("_desired"))
+                .map(|n| (k, n))
+        }) else {
             continue;
         };
         let Some(a) = ts
             .columns
             .iter()
-            .position(|x| *x == format!("deploy_{name}_available"))
+            .position(|x| *x == format!("{kind}_{name}_available"))
         else {
             continue;
         };
@@ -179,8 +187,11 @@ fn availability(
                 below += w[1][0] - w[0][0];
             }
         }
+        let named = |k: &str| (kind == k).then(|| name.to_string());
         out.push(WorkloadAvailability {
-            deployment: name.to_string(),
+            deployment: named("deploy"),
+            statefulset: named("sts"),
+            daemonset: named("ds"),
             min_available: if min.is_finite() { min as u64 } else { 0 },
             seconds_below_desired: format!("{below:.3}"),
         });

@@ -67,6 +67,9 @@ pub struct Sampler {
     deployments: Vec<String>,
     /// The scenario's Services, each with a ready-endpoints column.
     services: Vec<String>,
+    /// The scenario's StatefulSets and DaemonSets, with their status columns.
+    statefulsets: Vec<String>,
+    daemonsets: Vec<String>,
 }
 
 /// Per-Service column: `svc_<name>_ready_endpoints` (`svc_<namespace>_<name>_…` outside
@@ -81,12 +84,32 @@ pub fn service_column(key: &str) -> String {
 
 /// Per-Deployment columns: `deploy_<name>_<what>` (`<namespace>_<name>` outside `default`).
 pub fn deployment_column_prefix(key: &str) -> String {
+    column_prefix("deploy", key)
+}
+
+/// `<kind>_<name>` (`<kind>_<namespace>_<name>` outside `default`).
+fn column_prefix(kind: &str, key: &str) -> String {
     match key.split_once('/') {
-        Some(("default", name)) => format!("deploy_{name}"),
-        Some((ns, name)) => format!("deploy_{ns}_{name}"),
-        None => format!("deploy_{key}"),
+        Some(("default", name)) => format!("{kind}_{name}"),
+        Some((ns, name)) => format!("{kind}_{ns}_{name}"),
+        None => format!("{kind}_{key}"),
     }
 }
+
+/// Per-StatefulSet columns, `sts_<name>_<what>`: `spec.replicas`, then `status.replicas`,
+/// `currentReplicas`, `updatedReplicas`, `readyReplicas`, `availableReplicas`.
+pub const STATEFULSET_COLUMNS: &[&str] = &[
+    "desired",
+    "replicas",
+    "current",
+    "updated",
+    "ready",
+    "available",
+];
+
+/// Per-DaemonSet columns, `ds_<name>_<what>`: `status.desiredNumberScheduled`,
+/// `currentNumberScheduled`, `updatedNumberScheduled`, `numberReady`, `numberAvailable`.
+pub const DAEMONSET_COLUMNS: &[&str] = &["desired", "current", "updated", "ready", "available"];
 
 pub const DEPLOYMENT_COLUMNS: &[&str] = &[
     "desired",
@@ -132,7 +155,17 @@ impl Sampler {
             columns.extend(DEPLOYMENT_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
         }
         columns.extend(c.service_keys.iter().map(|k| service_column(k)));
+        for k in &c.statefulset_keys {
+            let prefix = column_prefix("sts", k);
+            columns.extend(STATEFULSET_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        }
+        for k in &c.daemonset_keys {
+            let prefix = column_prefix("ds", k);
+            columns.extend(DAEMONSET_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        }
         Sampler {
+            statefulsets: c.statefulset_keys.clone(),
+            daemonsets: c.daemonset_keys.clone(),
             services: c.service_keys.clone(),
             deployments: c.deployment_keys.clone(),
             zone_of: BTreeMap::new(),
@@ -216,6 +249,37 @@ impl Sampler {
         }
         for k in &self.services {
             row.push(c.api.ready_endpoints(k) as f64);
+        }
+        for k in &self.statefulsets {
+            match c.api.statefulsets().get(k) {
+                Some(s) => row.extend(
+                    [
+                        s.replicas,
+                        s.status.replicas,
+                        s.status.current_replicas,
+                        s.status.updated_replicas,
+                        s.status.ready_replicas,
+                        s.status.available_replicas,
+                    ]
+                    .map(|v| v as f64),
+                ),
+                None => row.extend([0.0; 6]),
+            }
+        }
+        for k in &self.daemonsets {
+            match c.api.daemonsets().get(k) {
+                Some(d) => row.extend(
+                    [
+                        d.status.desired_number_scheduled,
+                        d.status.current_number_scheduled,
+                        d.status.updated_number_scheduled,
+                        d.status.number_ready,
+                        d.status.number_available,
+                    ]
+                    .map(|v| v as f64),
+                ),
+                None => row.extend([0.0; 5]),
+            }
         }
         self.series.rows.push(row);
     }

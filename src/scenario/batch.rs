@@ -23,6 +23,7 @@ const NOT_JOB_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+    "updateStrategy",
     "taints",
     "unschedulable",
 ];

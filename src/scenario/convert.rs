@@ -263,6 +263,7 @@ pub(super) fn reject_foreign(
         "paused" => spec.paused.is_some(),
         "serviceName" => spec.service_name.is_some(),
         "podManagementPolicy" => spec.pod_management_policy.is_some(),
+        "updateStrategy" => spec.update_strategy.is_some(),
         "minAvailable" => spec.min_available.is_some(),
         "maxUnavailable" => spec.max_unavailable.is_some(),
         "unhealthyPodEvictionPolicy" => spec.unhealthy_pod_eviction_policy.is_some(),
@@ -318,6 +319,7 @@ pub(super) const NOT_POD_SPEC_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+    "updateStrategy",
 ];
 
 /// Fields of Job and CronJob specs, foreign to every other kind.
@@ -348,6 +350,7 @@ const DEPLOYMENT_ONLY_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+    "updateStrategy",
 ];
 
 const POD_SPEC_FIELDS: &[&str] = &[
@@ -1298,8 +1301,9 @@ fn replicaset(
     })
 }
 
-/// An `apps/v1` StatefulSet: `podManagementPolicy` OrderedReady (default) or Parallel;
-/// `volumeClaimTemplates` and `updateStrategy` are accepted with a warning.
+/// An `apps/v1` StatefulSet: `podManagementPolicy` OrderedReady (default) or Parallel,
+/// `updateStrategy` (RollingUpdate with `partition`, or OnDelete) and `revisionHistoryLimit`
+/// with `SetDefaults_StatefulSet` and `ValidateStatefulSetSpec`; `volumeClaimTemplates` warns.
 fn statefulset(
     meta: RawObjectMeta,
     mut spec: RawSpec,
@@ -1325,7 +1329,8 @@ fn statefulset(
         }
     };
     let service_name = spec.service_name.take().unwrap_or_default();
-    spec.revision_history_limit = None;
+    let update_strategy = statefulset_strategy(spec.update_strategy.take(), ctx)?;
+    let revision_history_limit = history_limit(spec.revision_history_limit.take(), ctx)?;
     let w = workload_parts("StatefulSet", &mut spec, ctx)?;
     Ok(StatefulSet {
         meta: object_meta(meta, name),
@@ -1335,12 +1340,176 @@ fn statefulset(
         service_name,
         parallel,
         min_ready_seconds: w.min_ready_seconds,
+        update_strategy,
+        revision_history_limit,
+        history: Vec::new(),
         status: StatefulSetStatus::default(),
     })
 }
 
-/// An `apps/v1` DaemonSet (`updateStrategy` is accepted with a warning: daemon pods are not
-/// rolled yet).
+/// `revisionHistoryLimit`, default 10, non-negative.
+fn history_limit(v: Option<i32>, ctx: &Ctx) -> Result<i32, InputError> {
+    let v = v.unwrap_or(10);
+    if v < 0 {
+        return Err(ctx.err(
+            "spec.revisionHistoryLimit",
+            "must be greater than or equal to 0",
+        ));
+    }
+    Ok(v)
+}
+
+/// An `IntOrString` of an update strategy: a non-negative integer or a `[0-9]+%` percentage
+/// of at most 100% (`ValidatePositiveIntOrPercent`, `IsNotMoreThan100Percent`).
+fn int_or_percent(v: RawIntOrString, ctx: &Ctx, field: &str) -> Result<IntOrString, InputError> {
+    match v {
+        RawIntOrString::Int(i) => {
+            if i < 0 {
+                return Err(ctx.err(field, "must be greater than or equal to 0"));
+            }
+            Ok(IntOrString::Int(i.min(i32::MAX as i64) as i32))
+        }
+        RawIntOrString::Str(s) => {
+            let n = s
+                .strip_suffix('%')
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let Some(n) = n else {
+                return Err(ctx.err(
+                    field,
+                    format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+                ));
+            };
+            if n.parse::<u64>().map_or(true, |n| n > 100) {
+                return Err(ctx.err(field, "must not be greater than 100%"));
+            }
+            Ok(IntOrString::Str(s))
+        }
+    }
+}
+
+fn is_zero(v: &IntOrString) -> bool {
+    match v {
+        IntOrString::Int(i) => *i == 0,
+        IntOrString::Str(s) => s.trim_end_matches('%').parse::<i64>().ok() == Some(0),
+    }
+}
+
+/// `StatefulSetUpdateStrategy`: type `RollingUpdate` (default) or `OnDelete`;
+/// `rollingUpdate.partition` ≥ 0 (default 0); `rollingUpdate.maxUnavailable` a positive int
+/// or percentage. MaxUnavailableStatefulSet is alpha (off) in every version kubesim
+/// reproduces, so the API server drops `maxUnavailable`: kubesim validates it, warns and
+/// updates one pod at a time.
+fn statefulset_strategy(
+    raw: Option<RawUpdateStrategy>,
+    ctx: &mut Ctx,
+) -> Result<StatefulSetUpdateStrategy, InputError> {
+    let raw = raw.unwrap_or_default();
+    let ru = raw.rolling_update;
+    match raw.type_.as_deref().unwrap_or("RollingUpdate") {
+        "OnDelete" => {
+            if ru.is_some() {
+                return Err(ctx.err(
+                    "spec.updateStrategy.rollingUpdate",
+                    "only allowed for updateStrategy 'RollingUpdate'",
+                ));
+            }
+            Ok(StatefulSetUpdateStrategy::OnDelete)
+        }
+        "RollingUpdate" => {
+            let ru = ru.unwrap_or_default();
+            if ru.max_surge.is_some() {
+                return Err(ctx.err(
+                    "spec.updateStrategy.rollingUpdate.maxSurge",
+                    "`maxSurge` is not a field of a StatefulSet's rolling update (a DaemonSet has it)",
+                ));
+            }
+            let partition = ru.partition.unwrap_or(0);
+            if partition < 0 {
+                return Err(ctx.err(
+                    "spec.updateStrategy.rollingUpdate.partition",
+                    "must be greater than or equal to 0",
+                ));
+            }
+            let field = "spec.updateStrategy.rollingUpdate.maxUnavailable";
+            let max_unavailable = match ru.max_unavailable {
+                None => None,
+                Some(v) => {
+                    let v = int_or_percent(v, ctx, field)?;
+                    if is_zero(&v) {
+                        return Err(ctx.err(field, "cannot be 0"));
+                    }
+                    ctx.warnings.insert(format!(
+                        "StatefulSet field `{field}` needs the MaxUnavailableStatefulSet feature gate, which is off in the Kubernetes versions kubesim reproduces; it is ignored (one pod at a time)"
+                    ));
+                    Some(v)
+                }
+            };
+            Ok(StatefulSetUpdateStrategy::RollingUpdate {
+                partition,
+                max_unavailable,
+            })
+        }
+        other => Err(ctx
+            .err(
+                "spec.updateStrategy.type",
+                format!("Unsupported value: {other:?}: supported values: \"OnDelete\", \"RollingUpdate\""),
+            )
+            .suggest(other, ["OnDelete", "RollingUpdate"])),
+    }
+}
+
+/// `DaemonSetUpdateStrategy` with `SetDefaults_DaemonSet` (RollingUpdate, maxUnavailable 1,
+/// maxSurge 0) and `ValidateRollingUpdateDaemonSet` (non-negative, at most 100%, not both 0).
+fn daemonset_strategy(
+    raw: Option<RawUpdateStrategy>,
+    ctx: &mut Ctx,
+) -> Result<DaemonSetUpdateStrategy, InputError> {
+    let raw = raw.unwrap_or_default();
+    let ru = raw.rolling_update;
+    match raw.type_.as_deref().unwrap_or("RollingUpdate") {
+        "OnDelete" => Ok(DaemonSetUpdateStrategy::OnDelete),
+        "RollingUpdate" => {
+            let ru = ru.unwrap_or_default();
+            if ru.partition.is_some() {
+                return Err(ctx.err(
+                    "spec.updateStrategy.rollingUpdate.partition",
+                    "`partition` is not a field of a DaemonSet's rolling update (a StatefulSet has it)",
+                ));
+            }
+            let f = |n: &str| format!("spec.updateStrategy.rollingUpdate.{n}");
+            let max_unavailable = match ru.max_unavailable {
+                None => IntOrString::Int(1),
+                Some(v) => int_or_percent(v, ctx, &f("maxUnavailable"))?,
+            };
+            let max_surge = match ru.max_surge {
+                None => IntOrString::Int(0),
+                Some(v) => int_or_percent(v, ctx, &f("maxSurge"))?,
+            };
+            if is_zero(&max_unavailable) && is_zero(&max_surge) {
+                return Err(ctx.err(&f("maxUnavailable"), "cannot be 0 when maxSurge is 0"));
+            }
+            if !is_zero(&max_unavailable) && !is_zero(&max_surge) {
+                return Err(ctx.err(
+                    &f("maxSurge"),
+                    "may not be set when maxUnavailable is non-zero",
+                ));
+            }
+            Ok(DaemonSetUpdateStrategy::RollingUpdate {
+                max_unavailable,
+                max_surge,
+            })
+        }
+        other => Err(ctx
+            .err(
+                "spec.updateStrategy.type",
+                format!("Unsupported value: {other:?}: supported values: \"OnDelete\", \"RollingUpdate\""),
+            )
+            .suggest(other, ["OnDelete", "RollingUpdate"])),
+    }
+}
+
+/// An `apps/v1` DaemonSet: `updateStrategy` RollingUpdate (maxUnavailable / maxSurge) or
+/// OnDelete; `revisionHistoryLimit` is validated (kubesim keeps no DaemonSet history).
 fn daemonset(
     meta: RawObjectMeta,
     mut spec: RawSpec,
@@ -1353,13 +1522,15 @@ fn daemonset(
         &["replicas", "strategy", "progressDeadlineSeconds", "paused"],
     )?;
     let name = object_name(&meta, ctx)?;
-    spec.revision_history_limit = None;
+    let update_strategy = daemonset_strategy(spec.update_strategy.take(), ctx)?;
+    history_limit(spec.revision_history_limit.take(), ctx)?;
     let w = workload_parts("DaemonSet", &mut spec, ctx)?;
     Ok(DaemonSet {
         meta: object_meta(meta, name),
         selector: w.selector,
         template: w.template,
         min_ready_seconds: w.min_ready_seconds,
+        update_strategy,
         status: DaemonSetStatus::default(),
     })
 }
@@ -1377,7 +1548,7 @@ fn deployment(
         &spec,
         "Deployment",
         ctx,
-        &["serviceName", "podManagementPolicy"],
+        &["serviceName", "podManagementPolicy", "updateStrategy"],
     )?;
     let name = object_name(&meta, ctx)?;
     let strategy = deployment_strategy(spec.strategy.take(), ctx)?;
@@ -1555,6 +1726,7 @@ const NOT_PDB_SPEC_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+    "updateStrategy",
 ];
 
 /// A `policy/v1` PodDisruptionBudget, validated as `ValidatePodDisruptionBudgetSpec`:
@@ -1669,6 +1841,7 @@ const NOT_SERVICE_SPEC_FIELDS: &[&str] = &[
     "paused",
     "serviceName",
     "podManagementPolicy",
+    "updateStrategy",
 ];
 
 /// Top-level fields of a Secret or ServiceAccount are accepted (they change nothing in a

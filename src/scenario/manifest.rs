@@ -122,6 +122,8 @@ k8s_struct! {
         // StatefulSetSpec
         pub service_name: Option<String>,
         pub pod_management_policy: Option<String>,
+        /// StatefulSet and DaemonSet `updateStrategy`.
+        pub update_strategy: Option<RawUpdateStrategy>,
         // ServiceSpec (v1)
         pub ports: Option<Vec<RawServicePort>>,
         #[serde(rename = "type")]
@@ -165,7 +167,6 @@ k8s_struct! {
         ephemeral_containers: "ephemeralContainers", os: "os", scheduling_gates: "schedulingGates",
         resource_claims: "resourceClaims", resources: "resources", set_hostname_as_fqdn: "setHostnameAsFQDN",
         host_users: "hostUsers", deprecated_service_account: "deprecatedServiceAccount",
-        update_strategy: "updateStrategy",
         volume_claim_templates: "volumeClaimTemplates",
         persistent_volume_claim_retention_policy: "persistentVolumeClaimRetentionPolicy",
         ordinals: "ordinals",
@@ -359,6 +360,27 @@ k8s_struct! {
         #[serde(rename = "type")]
         pub type_: Option<String>,
         pub rolling_update: Option<RawRollingUpdate>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// The union of `StatefulSetUpdateStrategy` and `DaemonSetUpdateStrategy`.
+    pub struct RawUpdateStrategy {
+        #[serde(rename = "type")]
+        pub type_: Option<String>,
+        pub rolling_update: Option<RawSetRollingUpdate>,
+    }
+    unmodelled {}
+}
+
+k8s_struct! {
+    /// The union of `RollingUpdateStatefulSetStrategy` (partition, maxUnavailable) and
+    /// `RollingUpdateDaemonSet` (maxUnavailable, maxSurge).
+    pub struct RawSetRollingUpdate {
+        pub partition: Option<i32>,
+        pub max_unavailable: Option<RawIntOrString>,
+        pub max_surge: Option<RawIntOrString>,
     }
     unmodelled {}
 }

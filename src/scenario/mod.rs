@@ -105,10 +105,17 @@ pub enum FaultKind {
         labels: BTreeMap<String, String>,
         rate: i64,
     },
-    /// An action, not a fault: `kubectl scale deployment/NAME --replicas=N`.
-    ScaleDeployment { deployment: String, replicas: i32 },
-    /// An action, not a fault: `kubectl set image deployment/NAME CONTAINER=IMAGE`.
+    /// An action, not a fault: `kubectl scale KIND/NAME --replicas=N` (a Deployment or a
+    /// StatefulSet, `namespace/name`).
+    ScaleDeployment {
+        kind: String,
+        deployment: String,
+        replicas: i32,
+    },
+    /// An action, not a fault: `kubectl set image KIND/NAME CONTAINER=IMAGE` (a Deployment,
+    /// StatefulSet or DaemonSet, `namespace/name`).
     SetImage {
+        kind: String,
         deployment: String,
         container: String,
         image: String,
@@ -1203,7 +1210,16 @@ fn resolve(
         }
         if let Some(a) = &t.scale_deployment {
             let f = format!("{path}.scaleDeployment");
-            let d = find_deployment(&workloads, &a.name, a.namespace.as_deref(), file, &f)?;
+            let kind = a.kind.as_deref().unwrap_or("Deployment");
+            let (key, _) = find_pod_workload(
+                &workloads,
+                kind,
+                &["Deployment", "StatefulSet"],
+                &a.name,
+                a.namespace.as_deref(),
+                file,
+                &f,
+            )?;
             if a.replicas < 0 {
                 return Err(InputError::at_path(
                     file,
@@ -1213,10 +1229,11 @@ fn resolve(
             }
             kinds.push((
                 FaultKind::ScaleDeployment {
-                    deployment: d.key(),
+                    kind: kind.to_string(),
+                    deployment: key,
                     replicas: a.replicas,
                 },
-                format!("scale deployment/{} to {}", d.meta.name, a.replicas),
+                format!("scale {}/{} to {}", kind.to_lowercase(), a.name, a.replicas),
             ));
         }
         if let Some(a) = &t.rollback_deployment {
@@ -1341,9 +1358,17 @@ fn resolve(
         }
         if let Some(a) = &t.set_image {
             let f = format!("{path}.setImage");
-            let d = find_deployment(&workloads, &a.name, a.namespace.as_deref(), file, &f)?;
-            let names: Vec<&str> = d
-                .template
+            let kind = a.kind.as_deref().unwrap_or("Deployment");
+            let (key, template) = find_pod_workload(
+                &workloads,
+                kind,
+                &["Deployment", "StatefulSet", "DaemonSet"],
+                &a.name,
+                a.namespace.as_deref(),
+                file,
+                &f,
+            )?;
+            let names: Vec<&str> = template
                 .spec
                 .containers
                 .iter()
@@ -1354,8 +1379,9 @@ fn resolve(
                     file,
                     format!("{f}.container"),
                     format!(
-                        "deployment {} has no container {:?} (it has {})",
-                        d.meta.name,
+                        "{} {} has no container {:?} (it has {})",
+                        kind.to_lowercase(),
+                        a.name,
                         a.container,
                         names.join(", ")
                     ),
@@ -1371,13 +1397,17 @@ fn resolve(
             }
             kinds.push((
                 FaultKind::SetImage {
-                    deployment: d.key(),
+                    kind: kind.to_string(),
+                    deployment: key,
                     container: a.container.clone(),
                     image: a.image.clone(),
                 },
                 format!(
-                    "set image deployment/{} {}={}",
-                    d.meta.name, a.container, a.image
+                    "set image {}/{} {}={}",
+                    kind.to_lowercase(),
+                    a.name,
+                    a.container,
+                    a.image
                 ),
             ));
         }
@@ -1450,6 +1480,57 @@ fn resolve(
 }
 
 /// The Deployment a timeline action names, among the scenario's workloads.
+/// A Deployment, StatefulSet or DaemonSet of the workloads (`kind` one of `allowed`): its
+/// key and pod template.
+fn find_pod_workload<'a>(
+    workloads: &'a [Workload],
+    kind: &str,
+    allowed: &[&str],
+    name: &str,
+    namespace: Option<&str>,
+    file: &Path,
+    field: &str,
+) -> Result<(String, &'a PodTemplate), InputError> {
+    if !allowed.contains(&kind) {
+        return Err(InputError::at_path(
+            file,
+            format!("{field}.kind"),
+            format!(
+                "unsupported kind {kind:?} (expected {})",
+                allowed.join(", ")
+            ),
+        )
+        .suggest(kind, allowed.iter().copied()));
+    }
+    let ns = namespace.filter(|n| !n.is_empty()).unwrap_or("default");
+    let all: Vec<(&ObjectMeta, &PodTemplate)> = workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Deployment(d) if kind == "Deployment" => Some((&d.meta, &d.template)),
+            Workload::StatefulSet(d) if kind == "StatefulSet" => Some((&d.meta, &d.template)),
+            Workload::DaemonSet(d) if kind == "DaemonSet" => Some((&d.meta, &d.template)),
+            _ => None,
+        })
+        .collect();
+    if let Some((m, t)) = all
+        .iter()
+        .find(|(m, _)| m.name == name && m.namespace == ns)
+    {
+        return Ok((pod_key(&m.namespace, &m.name), t));
+    }
+    let names: Vec<&str> = all
+        .iter()
+        .filter(|(m, _)| m.namespace == ns)
+        .map(|(m, _)| m.name.as_str())
+        .collect();
+    Err(InputError::at_path(
+        file,
+        format!("{field}.name"),
+        format!("no {kind} {name:?} in namespace {ns:?} among the workloads"),
+    )
+    .suggest(name, names.iter().copied()))
+}
+
 fn find_deployment<'a>(
     workloads: &'a [Workload],
     name: &str,
@@ -1931,7 +2012,7 @@ fn expectation(
 ) -> Result<TimedExpectation, InputError> {
     let origin = format!("expect[{i}]");
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, endpoints, pdb, namespace, job")
+        InputError::at_path(file, &origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, statefulSet, daemonSet, endpoints, pdb, namespace, job")
     })?;
     let err = |field: &str, m: String| InputError::at_path(file, format!("{origin}.{field}"), m);
     let at = |a: &Option<values::DurationValue>| -> Result<Option<SimTime>, InputError> {
@@ -2213,6 +2294,66 @@ fn expectation(
             )
         }
         RawExpect::Job(x) => (at(&x.at)?, Expectation::Job(job_expect(x, &err)?)),
+        RawExpect::StatefulSet(x) => {
+            let (key, _) = find_pod_workload(
+                workloads,
+                "StatefulSet",
+                &["StatefulSet"],
+                &x.name,
+                x.namespace.as_deref(),
+                file,
+                &format!("{origin}.statefulSet"),
+            )?;
+            let fields = [
+                ("replicas", x.replicas),
+                ("readyReplicas", x.ready_replicas),
+                ("availableReplicas", x.available_replicas),
+                ("currentReplicas", x.current_replicas),
+                ("updatedReplicas", x.updated_replicas),
+            ];
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+                    kind: "StatefulSet",
+                    key,
+                    fields: fields
+                        .into_iter()
+                        .filter_map(|(n, v)| v.map(|v| (n, v)))
+                        .collect(),
+                }),
+            )
+        }
+        RawExpect::DaemonSet(x) => {
+            let (key, _) = find_pod_workload(
+                workloads,
+                "DaemonSet",
+                &["DaemonSet"],
+                &x.name,
+                x.namespace.as_deref(),
+                file,
+                &format!("{origin}.daemonSet"),
+            )?;
+            let fields = [
+                ("desiredNumberScheduled", x.desired_number_scheduled),
+                ("currentNumberScheduled", x.current_number_scheduled),
+                ("updatedNumberScheduled", x.updated_number_scheduled),
+                ("numberReady", x.number_ready),
+                ("numberAvailable", x.number_available),
+                ("numberUnavailable", x.number_unavailable),
+                ("numberMisscheduled", x.number_misscheduled),
+            ];
+            (
+                at(&x.at)?,
+                Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+                    kind: "DaemonSet",
+                    key,
+                    fields: fields
+                        .into_iter()
+                        .filter_map(|(n, v)| v.map(|v| (n, v)))
+                        .collect(),
+                }),
+            )
+        }
         RawExpect::ZoneState(x) => {
             if !zones.contains(&x.zone) {
                 return Err(err("zone", format!("unknown zone {:?}", x.zone))

@@ -218,19 +218,24 @@ pub struct RawDeleteObject {
     pub propagation_policy: Option<String>,
 }
 
-/// `kubectl scale deployment/NAME --replicas=N`.
+/// `kubectl scale deployment/NAME --replicas=N` (or `statefulset/NAME` with `kind`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawScaleDeployment {
+    /// `Deployment` (default) or `StatefulSet`.
+    pub kind: Option<String>,
     pub name: String,
     pub namespace: Option<String>,
     pub replicas: i32,
 }
 
-/// `kubectl set image deployment/NAME CONTAINER=IMAGE`.
+/// `kubectl set image deployment/NAME CONTAINER=IMAGE` (or a StatefulSet or DaemonSet with
+/// `kind`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawSetImage {
+    /// `Deployment` (default), `StatefulSet` or `DaemonSet`.
+    pub kind: Option<String>,
     pub name: String,
     pub namespace: Option<String>,
     pub container: String,
@@ -316,6 +321,8 @@ pub struct RawExpectEntry {
     pub pdb: Option<RawPdbExpect>,
     pub namespace: Option<RawNamespaceExpect>,
     pub job: Option<RawJobExpect>,
+    pub stateful_set: Option<RawStatefulSetExpect>,
+    pub daemon_set: Option<RawDaemonSetExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -330,6 +337,8 @@ pub enum RawExpect<'a> {
     Pdb(&'a RawPdbExpect),
     Namespace(&'a RawNamespaceExpect),
     Job(&'a RawJobExpect),
+    StatefulSet(&'a RawStatefulSetExpect),
+    DaemonSet(&'a RawDaemonSetExpect),
 }
 
 impl RawExpectEntry {
@@ -368,6 +377,12 @@ impl RawExpectEntry {
         }
         if let Some(x) = &self.job {
             all.push(RawExpect::Job(x));
+        }
+        if let Some(x) = &self.stateful_set {
+            all.push(RawExpect::StatefulSet(x));
+        }
+        if let Some(x) = &self.daemon_set {
+            all.push(RawExpect::DaemonSet(x));
         }
         if all.len() == 1 {
             all.pop()
@@ -498,6 +513,36 @@ pub struct RawPdbExpect {
     pub current_healthy: Option<i32>,
     pub desired_healthy: Option<i32>,
     pub expected_pods: Option<i32>,
+}
+
+/// A StatefulSet's status: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawStatefulSetExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+    pub current_replicas: Option<i32>,
+    pub updated_replicas: Option<i32>,
+}
+
+/// A DaemonSet's status: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDaemonSetExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub desired_number_scheduled: Option<i32>,
+    pub current_number_scheduled: Option<i32>,
+    pub updated_number_scheduled: Option<i32>,
+    pub number_ready: Option<i32>,
+    pub number_available: Option<i32>,
+    pub number_unavailable: Option<i32>,
+    pub number_misscheduled: Option<i32>,
 }
 
 /// A Namespace's phase: `Active`, `Terminating` or `Absent`.
