@@ -34,6 +34,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
     ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
     ("statefulset-partition.yaml", "fnv1a64:2f514c018b28ec36"),
+    (
+        "statefulset-daemonset-update.yaml",
+        "fnv1a64:df4fad94ec6c8e5c",
+    ),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
     ("zone-full-one-of-two.yaml", "fnv1a64:b0a7926842749e4e"),
