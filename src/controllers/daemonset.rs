@@ -29,12 +29,12 @@ use super::cache::KcmCache;
 use super::deployment_util::{compute_hash, scaled_value};
 use super::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
-use super::replicaset::{is_pod_available, is_pod_ready};
+use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use crate::sim::{rng, Engine, Record, SimDuration};
 
 const SOURCE: &str = "daemonset-controller";
 /// `BurstReplicas` of the DaemonSet controller.
@@ -159,8 +159,8 @@ pub struct DaemonSetController {
     /// Pods deleted and not yet seen terminating or gone (upstream's deletion expectations).
     expected_deletes: CreateExpectations,
     queued: BTreeSet<String>,
-    /// Pending availability re-checks (minReadySeconds), by DaemonSet.
-    recheck_at: BTreeMap<String, SimTime>,
+    /// Pending availability re-checks (minReadySeconds).
+    recheck: Rechecks,
     gen: u32,
 }
 
@@ -171,7 +171,7 @@ impl DaemonSetController {
             expected_creates: CreateExpectations::default(),
             expected_deletes: CreateExpectations::default(),
             queued: BTreeSet::new(),
-            recheck_at: BTreeMap::new(),
+            recheck: Rechecks::default(),
             gen,
         }
     }
@@ -228,9 +228,7 @@ impl DaemonSetController {
         key: &str,
     ) {
         self.queued.remove(key);
-        if self.recheck_at.get(key).is_some_and(|t| *t <= ctx.now()) {
-            self.recheck_at.remove(key);
-        }
+        self.recheck.synced(key, ctx.now());
         let Some(ds) = cache.daemonsets.get(key).cloned() else {
             self.expected_creates.forget(key);
             self.expected_deletes.forget(key);
@@ -491,8 +489,8 @@ impl DaemonSetController {
         }
     }
 
-    /// A ready pod becomes available after `minReadySeconds` without any event: upstream
-    /// enqueues the DaemonSet again after `minReadySeconds`.
+    /// A pod that is Ready but not yet available becomes available after `minReadySeconds`
+    /// without any event: sync again then (upstream enqueues after `minReadySeconds`).
     fn recheck(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -500,27 +498,18 @@ impl DaemonSetController {
         p: &Pod,
         min_ready: SimDuration,
     ) {
-        if min_ready == SimDuration::ZERO || p.is_terminating() {
-            return;
-        }
-        let Some(c) = p
-            .condition(PodConditionType::Ready)
-            .filter(|c| c.status == ConditionStatus::True)
-        else {
+        let Some(at) = becomes_available_at(p, min_ready, ctx.now()) else {
             return;
         };
-        let at = c.last_transition_time + min_ready;
-        if at <= ctx.now() || self.recheck_at.get(&ds.key()).is_some_and(|t| *t <= at) {
-            return;
+        if self.recheck.want(&ds.key(), at) {
+            ctx.schedule_at(
+                at,
+                Event::DaemonSetSync {
+                    gen: self.gen,
+                    key: ds.key(),
+                },
+            );
         }
-        self.recheck_at.insert(ds.key(), at);
-        ctx.schedule_at(
-            at,
-            Event::DaemonSetSync {
-                gen: self.gen,
-                key: ds.key(),
-            },
-        );
     }
 
     fn create_pod(

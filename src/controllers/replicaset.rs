@@ -349,6 +349,44 @@ pub fn is_pod_ready(p: &Pod) -> bool {
         .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
+/// When a pod that is Ready but not yet available becomes available (`minReadySeconds` after
+/// it turned Ready), if that is after `now`: no event marks that instant, so a controller
+/// that counts available pods must look again then.
+pub fn becomes_available_at(p: &Pod, min_ready: SimDuration, now: SimTime) -> Option<SimTime> {
+    if min_ready == SimDuration::ZERO || p.is_terminating() {
+        return None;
+    }
+    let c = p
+        .condition(PodConditionType::Ready)
+        .filter(|c| c.status == ConditionStatus::True)?;
+    let at = c.last_transition_time + min_ready;
+    (at > now).then_some(at)
+}
+
+/// Pending availability re-checks per owner: at most one timer per owner, the earliest.
+#[derive(Default)]
+pub struct Rechecks {
+    at: std::collections::BTreeMap<String, SimTime>,
+}
+
+impl Rechecks {
+    /// The owner's sync ran at `now`: a re-check due by then is spent.
+    pub fn synced(&mut self, key: &str, now: SimTime) {
+        if self.at.get(key).is_some_and(|t| *t <= now) {
+            self.at.remove(key);
+        }
+    }
+
+    /// Whether a re-check of `key` at `at` must be scheduled (none is pending by then).
+    pub fn want(&mut self, key: &str, at: SimTime) -> bool {
+        if self.at.get(key).is_some_and(|t| *t <= at) {
+            return false;
+        }
+        self.at.insert(key.to_string(), at);
+        true
+    }
+}
+
 /// `podutil.IsPodAvailable`: ready for at least `minReadySeconds`. Upstream compares
 /// `lastTransitionTime + minReadySeconds` strictly before now, and real controllers look again
 /// some milliseconds after the requeue; with kubesim's exact clock (and a watch delay that may

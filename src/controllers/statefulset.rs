@@ -24,12 +24,12 @@
 //! from the cached set and its template only, so a repeated computation on a stale cache
 //! writes the same revisions.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::cache::KcmCache;
 use super::deployment_util::compute_hash;
-use super::replicaset::{is_pod_available, is_pod_ready};
+use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};
 use crate::cluster::Event;
 use crate::model::*;
@@ -44,8 +44,8 @@ pub const REVISION_LABEL: &str = "controller-revision-hash";
 
 pub struct StatefulSetController {
     queued: BTreeSet<String>,
-    /// Pending availability re-checks (minReadySeconds), by set.
-    recheck_at: BTreeMap<String, SimTime>,
+    /// Pending availability re-checks (minReadySeconds).
+    recheck: Rechecks,
     gen: u32,
 }
 
@@ -137,7 +137,7 @@ impl StatefulSetController {
     pub fn new(gen: u32) -> Self {
         StatefulSetController {
             queued: BTreeSet::new(),
-            recheck_at: BTreeMap::new(),
+            recheck: Rechecks::default(),
             gen,
         }
     }
@@ -168,9 +168,7 @@ impl StatefulSetController {
         key: &str,
     ) {
         self.queued.remove(key);
-        if self.recheck_at.get(key).is_some_and(|t| *t <= ctx.now()) {
-            self.recheck_at.remove(key);
-        }
+        self.recheck.synced(key, ctx.now());
         let Some(set) = cache.statefulsets.get(key).cloned() else {
             return;
         };
@@ -331,8 +329,8 @@ impl StatefulSetController {
         }
     }
 
-    /// A pod that is ready but not yet available becomes available after `minReadySeconds`
-    /// without any event: look again then.
+    /// A pod that is Ready but not yet available becomes available after `minReadySeconds`
+    /// without any event: sync again then (upstream enqueues after `minReadySeconds`).
     fn recheck(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -340,27 +338,18 @@ impl StatefulSetController {
         p: &Pod,
         min_ready: SimDuration,
     ) {
-        if min_ready == SimDuration::ZERO || p.is_terminating() {
-            return;
-        }
-        let Some(c) = p
-            .condition(PodConditionType::Ready)
-            .filter(|c| c.status == ConditionStatus::True)
-        else {
+        let Some(at) = becomes_available_at(p, min_ready, ctx.now()) else {
             return;
         };
-        let at = c.last_transition_time + min_ready;
-        if at <= ctx.now() || self.recheck_at.get(&set.key()).is_some_and(|t| *t <= at) {
-            return;
+        if self.recheck.want(&set.key(), at) {
+            ctx.schedule_at(
+                at,
+                Event::StatefulSetSync {
+                    gen: self.gen,
+                    key: set.key(),
+                },
+            );
         }
-        self.recheck_at.insert(set.key(), at);
-        ctx.schedule_at(
-            at,
-            Event::StatefulSetSync {
-                gen: self.gen,
-                key: set.key(),
-            },
-        );
     }
 
     /// `newVersionedStatefulSetPod`: ordinals below the partition come from the current

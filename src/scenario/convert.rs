@@ -1778,36 +1778,13 @@ fn pod_disruption_budget(
     })
 }
 
-/// `ValidatePositiveIntOrPercent` + `IsNotMoreThan100Percent`.
+/// `ValidatePositiveIntOrPercent` + `IsNotMoreThan100Percent` of an optional field.
 fn pdb_int_or_percent(
     v: Option<RawIntOrString>,
     field: &str,
     ctx: &Ctx,
 ) -> Result<Option<IntOrString>, InputError> {
-    match v {
-        None => Ok(None),
-        Some(RawIntOrString::Int(i)) => {
-            if i < 0 {
-                return Err(ctx.err(field, "must be greater than or equal to 0"));
-            }
-            Ok(Some(IntOrString::Int(i.min(i32::MAX as i64) as i32)))
-        }
-        Some(RawIntOrString::Str(s)) => {
-            let n = s
-                .strip_suffix('%')
-                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            let Some(n) = n else {
-                return Err(ctx.err(
-                    field,
-                    format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
-                ));
-            };
-            if n.parse::<u64>().map_or(true, |x| x > 100) {
-                return Err(ctx.err(field, "must not be greater than 100%"));
-            }
-            Ok(Some(IntOrString::Str(s)))
-        }
-    }
+    v.map(|v| int_or_percent(v, ctx, field)).transpose()
 }
 
 /// Fields only a Service spec has.

@@ -41,9 +41,12 @@ pub fn run_with(path: &Path, set: &[&str], seed: Option<u64>) -> RunOutput {
     )
 }
 
-/// A scratch directory unique to this test process and name.
+/// A fresh scratch directory, unique to this test process and call (tests run in parallel, and
+/// several may use the same name).
 pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kubesim-test-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("kubesim-test-{}-{name}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("temp dir");
     d
