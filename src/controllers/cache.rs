@@ -37,7 +37,8 @@ pub struct KcmCache {
     /// Jobs controlled by a CronJob, by CronJob key.
     pub jobs_by_cronjob: BTreeMap<String, BTreeSet<String>>,
     /// Every pod controlled by a DaemonSet, by DaemonSet key.
-    pub pods_by_daemonset: BTreeMap<String, BTreeSet<String>>,
+    /// The pods themselves, not keys: the DaemonSet controller reads them all every sync.
+    pub pods_by_daemonset: BTreeMap<String, BTreeMap<String, Arc<Pod>>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
     pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
     /// Active pods whose Ready condition is True, by owning ReplicaSet, ordered by the
@@ -92,6 +93,8 @@ impl CachedLease {
 
 /// The previous cached version of whatever a change touched.
 pub enum Previous {
+    /// A DaemonSet update that changed only what its controller writes (`status`).
+    DaemonSetStatusOnly,
     Node(Option<Arc<Node>>),
     Pod(Option<Arc<Pod>>),
     Job(Option<Arc<Job>>),
@@ -195,7 +198,7 @@ impl KcmCache {
                     self.pods_by_daemonset
                         .entry(d)
                         .or_default()
-                        .insert(key.clone());
+                        .insert(key.clone(), p.clone());
                 }
                 if let Some(d) = statefulset_of(p) {
                     self.pods_by_statefulset
@@ -238,7 +241,12 @@ impl KcmCache {
                 }
                 self.index_orphan(p, &key, false);
                 if let Some(d) = daemonset_of(p) {
-                    remove_index(&mut self.pods_by_daemonset, &d, &key);
+                    if let Some(m) = self.pods_by_daemonset.get_mut(&d) {
+                        m.remove(&key);
+                        if m.is_empty() {
+                            self.pods_by_daemonset.remove(&d);
+                        }
+                    }
                 }
                 if let Some(d) = statefulset_of(p) {
                     remove_index(&mut self.pods_by_statefulset, &d, &key);
@@ -288,8 +296,18 @@ impl KcmCache {
                 Previous::None
             }
             Change::DaemonSet(d) => {
-                self.daemonsets.insert(d.key(), d.clone());
-                Previous::None
+                let old = self.daemonsets.insert(d.key(), d.clone());
+                let status_only = old.is_some_and(|o| {
+                    let mut o = (*o).clone();
+                    o.status = d.status.clone();
+                    o.meta.resource_version = d.meta.resource_version;
+                    o == **d
+                });
+                if status_only {
+                    Previous::DaemonSetStatusOnly
+                } else {
+                    Previous::None
+                }
             }
             Change::StatefulSet(d) => {
                 self.statefulsets.insert(d.key(), d.clone());

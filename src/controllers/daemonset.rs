@@ -127,8 +127,18 @@ pub fn node_name_affinity(node: &str) -> Vec<NodeSelectorTerm> {
 /// node selector and tolerate the node's NoSchedule and NoExecute taints to run there; to keep
 /// running only the NoExecute taints matter.
 pub fn node_should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
+    node_should_run_with(&daemon_pod_spec(ds), node)
+}
+
+/// The template's pod spec with the daemon tolerations added (once per sync).
+fn daemon_pod_spec(ds: &DaemonSet) -> PodSpec {
     let mut spec = ds.template.spec.clone();
     add_daemon_tolerations(&mut spec);
+    spec
+}
+
+/// `NodeShouldRunDaemonPod` for a spec that already carries the daemon tolerations.
+fn node_should_run_with(spec: &PodSpec, node: &Node) -> (bool, bool) {
     if let Some(n) = &spec.node_name {
         if *n != node.meta.name {
             return (false, false);
@@ -151,6 +161,65 @@ pub fn node_should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
     let no_execute = tolerated(TaintEffect::NoExecute);
     let no_schedule = tolerated(TaintEffect::NoSchedule);
     (no_execute && no_schedule, no_execute)
+}
+
+/// One sync's view: every cache node (in name order) with (should run, should continue
+/// running), and the DaemonSet's pods grouped by the node their affinity (or binding) ties
+/// them to — an index range per node, so each node's pods are read without a lookup.
+struct View<'a> {
+    nodes: Vec<(&'a Node, bool, bool)>,
+    /// Pods sorted by node index; node `i`'s are `pods[start[i]..start[i + 1]]`.
+    pods: Vec<&'a Arc<Pod>>,
+    start: Vec<usize>,
+    /// Pods whose node is not in the cache (left to pod GC; the rolling update counts them).
+    elsewhere: BTreeMap<&'a str, Vec<&'a Arc<Pod>>>,
+}
+
+impl<'a> View<'a> {
+    fn new(
+        spec: &PodSpec,
+        nodes: &'a BTreeMap<String, Arc<Node>>,
+        pods: impl Iterator<Item = &'a Arc<Pod>>,
+    ) -> Self {
+        let nodes: Vec<(&'a Node, bool, bool)> = nodes
+            .values()
+            .map(|n| {
+                let (run, cont) = node_should_run_with(spec, n);
+                (&**n, run, cont)
+            })
+            .collect();
+        let mut placed: Vec<(usize, &'a Arc<Pod>)> = Vec::new();
+        let mut elsewhere: BTreeMap<&'a str, Vec<&'a Arc<Pod>>> = BTreeMap::new();
+        for p in pods {
+            let Some(target) = pod_target_node(p) else {
+                continue;
+            };
+            match nodes.binary_search_by(|(n, _, _)| n.meta.name.as_str().cmp(target)) {
+                Ok(i) => placed.push((i, p)),
+                Err(_) => elsewhere.entry(target).or_default().push(p),
+            }
+        }
+        // Stable: a node's pods keep the cache's (key) order.
+        placed.sort_by_key(|(i, _)| *i);
+        let mut start = vec![0; nodes.len() + 1];
+        for (i, _) in &placed {
+            start[i + 1] += 1;
+        }
+        for i in 0..nodes.len() {
+            start[i + 1] += start[i];
+        }
+        View {
+            nodes,
+            pods: placed.into_iter().map(|(_, p)| p).collect(),
+            start,
+            elsewhere,
+        }
+    }
+
+    /// The pods on node `i` of `nodes`.
+    fn pods_at(&self, i: usize) -> &[&'a Arc<Pod>] {
+        &self.pods[self.start[i]..self.start[i + 1]]
+    }
 }
 
 pub struct DaemonSetController {
@@ -234,24 +303,20 @@ impl DaemonSetController {
             self.expected_deletes.forget(key);
             return;
         };
-        let pods: Vec<Arc<Pod>> = cache
-            .pods_by_daemonset
-            .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| cache.pods.get(k).cloned())
-            .collect();
-        // Pods by the node their affinity (or binding) ties them to.
-        let mut by_node: BTreeMap<String, Vec<Arc<Pod>>> = BTreeMap::new();
-        for p in &pods {
-            if let Some(n) = pod_target_node(p) {
-                by_node.entry(n).or_default().push(p.clone());
-            }
-        }
+        let spec = daemon_pod_spec(&ds);
+        let view = View::new(
+            &spec,
+            &cache.nodes,
+            cache
+                .pods_by_daemonset
+                .get(key)
+                .into_iter()
+                .flat_map(|m| m.values()),
+        );
         let hash = template_hash(&ds);
         // `updateDaemonSet`: the rolling update only runs when manage changed nothing.
         if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
-            self.manage(ctx, api, cache, &ds, &by_node, &hash);
+            self.manage(ctx, api, &ds, &view, &hash);
         }
         if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
             if let DaemonSetUpdateStrategy::RollingUpdate {
@@ -259,18 +324,10 @@ impl DaemonSetController {
                 max_surge,
             } = &ds.update_strategy
             {
-                self.rolling_update(
-                    ctx,
-                    api,
-                    cache,
-                    &ds,
-                    &by_node,
-                    &hash,
-                    (max_unavailable, max_surge),
-                );
+                self.rolling_update(ctx, api, &ds, &view, &hash, (max_unavailable, max_surge));
             }
         }
-        self.update_status(ctx, api, cache, &ds, &by_node, &hash);
+        self.update_status(ctx, api, &ds, &view, &hash);
     }
 
     /// `manage` + `podsShouldBeOnNode`: which nodes need a pod and which pods must go.
@@ -278,9 +335,8 @@ impl DaemonSetController {
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
-        cache: &KcmCache,
         ds: &DaemonSet,
-        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        view: &View,
         hash: &str,
     ) {
         let now = ctx.now();
@@ -288,17 +344,32 @@ impl DaemonSetController {
         let surge = allows_surge(ds);
         let mut create_on: Vec<String> = Vec::new();
         let mut delete: Vec<Arc<Pod>> = Vec::new();
-        for node in cache.nodes.values() {
-            let (should_run, should_continue) = node_should_run(ds, node);
-            let active: Vec<&Arc<Pod>> = by_node
-                .get(&node.meta.name)
-                .into_iter()
-                .flatten()
+        for (i, &(node, should_run, should_continue)) in view.nodes.iter().enumerate() {
+            let on_node = view.pods_at(i);
+            // The common cases without allocating: no live pod, or one.
+            let mut live = on_node.iter().filter(|p| !p.is_terminating());
+            let (first, second) = (live.next(), live.next());
+            if second.is_none() {
+                match first {
+                    None if should_run => create_on.push(node.meta.name.clone()),
+                    None => {}
+                    Some(p) if !should_continue => delete.push((*p).clone()),
+                    Some(p) if p.status.phase == PodPhase::Failed => {
+                        delete.push((*p).clone());
+                        if surge && should_run {
+                            create_on.push(node.meta.name.clone());
+                        }
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
+            let active: Vec<&Arc<Pod>> = on_node
+                .iter()
                 .filter(|p| !p.is_terminating())
+                .copied()
                 .collect();
-            if should_run && active.is_empty() {
-                create_on.push(node.meta.name.clone());
-            } else if should_continue {
+            if should_continue {
                 // Failed daemon pods are deleted (and replaced on a later sync).
                 let mut running: Vec<&Arc<Pod>> = Vec::new();
                 for p in active {
@@ -340,7 +411,7 @@ impl DaemonSetController {
                         delete.push(old.clone());
                     }
                 }
-            } else if !should_continue {
+            } else {
                 delete.extend(active.into_iter().cloned());
             }
         }
@@ -350,30 +421,32 @@ impl DaemonSetController {
 
     /// `rollingUpdate` (update.go): choose old pods to delete (no surge) or nodes to start a
     /// new pod on next to the old one (surge).
-    #[allow(clippy::too_many_arguments)]
     fn rolling_update(
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
-        cache: &KcmCache,
         ds: &DaemonSet,
-        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        view: &View,
         hash: &str,
         (max_unavailable, max_surge): (&IntOrString, &IntOrString),
     ) {
         let now = ctx.now();
         let min_ready = SimDuration::from_secs(ds.min_ready_seconds.max(0) as u64);
-        // `updatedDesiredNodeCounts`: every node with pods, plus every node that wants one.
-        let mut node_pods: BTreeMap<&str, Vec<&Arc<Pod>>> = by_node
-            .iter()
-            .map(|(n, ps)| (n.as_str(), ps.iter().collect()))
-            .collect();
+        // `updatedDesiredNodeCounts`: every node with pods, plus every node that wants one, in
+        // name order.
+        let mut node_pods: Vec<(&str, &[&Arc<Pod>])> = Vec::new();
         let mut desired = 0;
-        for node in cache.nodes.values() {
-            if node_should_run(ds, node).0 {
+        for (i, &(node, should_run, _)) in view.nodes.iter().enumerate() {
+            if should_run {
                 desired += 1;
-                node_pods.entry(node.meta.name.as_str()).or_default();
             }
+            if should_run || !view.pods_at(i).is_empty() {
+                node_pods.push((node.meta.name.as_str(), view.pods_at(i)));
+            }
+        }
+        if !view.elsewhere.is_empty() {
+            node_pods.extend(view.elsewhere.iter().map(|(n, p)| (*n, p.as_slice())));
+            node_pods.sort_by_key(|(n, _)| *n);
         }
         let mut max_unavailable = scaled_value(max_unavailable, desired, true).unwrap_or(1);
         let max_surge = scaled_value(max_surge, desired, true).unwrap_or(0);
@@ -385,7 +458,7 @@ impl DaemonSetController {
             let mut unavailable = 0;
             let mut replace: Vec<Arc<Pod>> = Vec::new();
             let mut candidates: Vec<Arc<Pod>> = Vec::new();
-            for pods in node_pods.values() {
+            for (_, pods) in &node_pods {
                 let Some((new, old)) = updated_pods_on_node(pods, hash) else {
                     unavailable += 1;
                     continue;
@@ -585,9 +658,8 @@ impl DaemonSetController {
         &mut self,
         ctx: &mut Engine<Event>,
         api: &mut ApiServer,
-        cache: &KcmCache,
         ds: &DaemonSet,
-        by_node: &BTreeMap<String, Vec<Arc<Pod>>>,
+        view: &View,
         hash: &str,
     ) {
         let now = ctx.now();
@@ -596,18 +668,16 @@ impl DaemonSetController {
             observed_generation: ds.meta.generation,
             ..Default::default()
         };
-        for node in cache.nodes.values() {
-            let (should_run, _) = node_should_run(ds, node);
-            let mut pods: Vec<&Arc<Pod>> = by_node
-                .get(&node.meta.name)
-                .into_iter()
-                .flatten()
+        for (i, &(_, should_run, _)) in view.nodes.iter().enumerate() {
+            // `podByCreationTimestampAndPhase`: the oldest live pod of the node counts.
+            let oldest = view
+                .pods_at(i)
+                .iter()
                 .filter(|p| !p.is_terminating())
-                .collect();
-            oldest_first(&mut pods);
+                .min_by_key(|p| (p.meta.creation_timestamp, &p.meta.name));
             if should_run {
                 st.desired_number_scheduled += 1;
-                if let Some(p) = pods.first() {
+                if let Some(p) = oldest {
                     st.current_number_scheduled += 1;
                     if is_pod_ready(p) {
                         st.number_ready += 1;
@@ -621,7 +691,7 @@ impl DaemonSetController {
                         st.updated_number_scheduled += 1;
                     }
                 }
-            } else if !pods.is_empty() {
+            } else if oldest.is_some() {
                 st.number_misscheduled += 1;
             }
         }
@@ -643,9 +713,9 @@ fn allows_surge(ds: &DaemonSet) -> bool {
 }
 
 /// The node a daemon pod is bound to, or the one its node affinity names.
-fn pod_target_node(p: &Pod) -> Option<String> {
+fn pod_target_node(p: &Pod) -> Option<&str> {
     if let Some(n) = &p.spec.node_name {
-        return Some(n.clone());
+        return Some(n);
     }
     p.spec
         .affinity
@@ -657,7 +727,7 @@ fn pod_target_node(p: &Pod) -> Option<String> {
         .iter()
         .flat_map(|t| t.match_fields.iter())
         .find(|r| r.key == "metadata.name" && r.operator == NodeSelectorOperator::In)
-        .and_then(|r| r.values.first().cloned())
+        .and_then(|r| r.values.first().map(|s| s.as_str()))
 }
 
 #[cfg(test)]

@@ -448,6 +448,10 @@ impl ControllerManager {
                 }
             }
             (Change::Deployment(d), _) => self.deployment.enqueue(ctx, &d.key()),
+            // `updateDaemonset` enqueues on every update; one that only carries the status the
+            // controller itself wrote cannot change a sync's decisions (they read the spec,
+            // pods and nodes), so it is not synced again.
+            (Change::DaemonSet(_), Previous::DaemonSetStatusOnly) => {}
             (Change::DaemonSet(d), _) => self.daemonset.enqueue(ctx, &d.key()),
             (Change::StatefulSet(d), _) => self.statefulset.enqueue(ctx, &d.key()),
             (Change::PodDisruptionBudget(b), _) => {
