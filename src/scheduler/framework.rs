@@ -602,7 +602,7 @@ mod tests {
             }
         }
         let mut snap = OwnedSnapshot::new(nodes, vec![]);
-        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        snap.spread_selectors = service_selecting("default", &[("app", "web")]);
         let profile = Profile::default();
         let mut r = rng::stream(seed, "kube-scheduler/select-host");
         let mut table = ScoreTable::default();
@@ -750,7 +750,7 @@ mod tests {
             });
         }
         let mut snap = OwnedSnapshot::new(nodes, vec![]);
-        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        snap.spread_selectors = service_selecting("default", &[("app", "web")]);
         let mut idx = SpreadIndex::default();
         let profile = Profile::default();
         let mut r = rng::stream(5, "t");

@@ -33,7 +33,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
     ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
-    ("statefulset-partition.yaml", "fnv1a64:74a4c54a66ff686d"),
+    ("statefulset-partition.yaml", "fnv1a64:0e4a8906c0cf81a2"),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
     ("zone-full-one-of-two.yaml", "fnv1a64:b0a7926842749e4e"),
