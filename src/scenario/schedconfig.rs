@@ -16,6 +16,9 @@ use super::error::InputError;
 use super::manifest::RawTopologySpreadConstraint;
 use crate::scheduler::framework::{Plugin, Profile};
 use crate::scheduler::plugins::node_resources_fit::ScoringStrategy;
+use crate::scheduler::preemption::{
+    PreemptionArgs, MIN_CANDIDATE_NODES_ABSOLUTE, MIN_CANDIDATE_NODES_PERCENTAGE,
+};
 use crate::scheduler::SchedulerConfig;
 use crate::sim::SimDuration;
 
@@ -762,27 +765,39 @@ fn apply_args(
             }
         }
         RawPluginConfig::DefaultPreemption(a) => {
-            if let Some(v) = a.min_candidate_nodes_percentage {
-                if !(0..=100).contains(&v) {
-                    return Err(InputError::at_path(
-                        p,
-                        format!("{path}.minCandidateNodesPercentage"),
-                        "not in valid range [0, 100]",
-                    ));
-                }
+            // SetDefaults_DefaultPreemptionArgs, then ValidateDefaultPreemptionArgs
+            // (validation_pluginargs.go).
+            let pct = a
+                .min_candidate_nodes_percentage
+                .unwrap_or(MIN_CANDIDATE_NODES_PERCENTAGE as i64);
+            let abs = a
+                .min_candidate_nodes_absolute
+                .unwrap_or(MIN_CANDIDATE_NODES_ABSOLUTE as i64);
+            if !(0..=100).contains(&pct) {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesPercentage"),
+                    "not in valid range [0, 100]",
+                ));
             }
-            if let Some(v) = a.min_candidate_nodes_absolute {
-                if v < 0 {
-                    return Err(InputError::at_path(
-                        p,
-                        format!("{path}.minCandidateNodesAbsolute"),
-                        "not in valid range [0, inf)",
-                    ));
-                }
+            if abs < 0 {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesAbsolute"),
+                    "not in valid range [0, inf)",
+                ));
             }
-            warnings.insert(
-                "DefaultPreemptionArgs are validated; kubesim uses the defaults (10 %, 100)".into(),
-            );
+            if pct == 0 && abs == 0 {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesPercentage"),
+                    "cannot be zero at the same time as minCandidateNodesAbsolute",
+                ));
+            }
+            prof.preemption_args = PreemptionArgs {
+                min_candidate_nodes_percentage: pct as usize,
+                min_candidate_nodes_absolute: abs as usize,
+            };
         }
         RawPluginConfig::NodeAffinity(a) => {
             if a.added_affinity.is_some() {

@@ -129,6 +129,8 @@ pub struct Profile {
     pub percentage_of_nodes_to_score: Option<u32>,
     /// DefaultPreemption as PostFilter (on by default).
     pub preemption: bool,
+    /// `DefaultPreemptionArgs`.
+    pub preemption_args: super::preemption::PreemptionArgs,
 }
 
 impl Default for Profile {
@@ -147,6 +149,7 @@ impl Default for Profile {
             ipa: IpaArgs::default(),
             percentage_of_nodes_to_score: None,
             preemption: true,
+            preemption_args: Default::default(),
         }
     }
 }

@@ -19,9 +19,27 @@ use super::plugins::NodeInfo;
 use crate::model::{Pod, PodDisruptionBudget};
 use crate::sim::{rng, SimTime};
 
-/// `DefaultPreemptionArgs` defaults.
+/// `DefaultPreemptionArgs` defaults (upstream `SetDefaults_DefaultPreemptionArgs`).
 pub const MIN_CANDIDATE_NODES_PERCENTAGE: usize = 10;
 pub const MIN_CANDIDATE_NODES_ABSOLUTE: usize = 100;
+
+/// `DefaultPreemptionArgs`: how many candidate nodes the dry run looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreemptionArgs {
+    /// `minCandidateNodesPercentage` (0–100).
+    pub min_candidate_nodes_percentage: usize,
+    /// `minCandidateNodesAbsolute` (≥ 0).
+    pub min_candidate_nodes_absolute: usize,
+}
+
+impl Default for PreemptionArgs {
+    fn default() -> Self {
+        PreemptionArgs {
+            min_candidate_nodes_percentage: MIN_CANDIDATE_NODES_PERCENTAGE,
+            min_candidate_nodes_absolute: MIN_CANDIDATE_NODES_ABSOLUTE,
+        }
+    }
+}
 
 /// A node where preemption would work, with its victims (most important first).
 #[derive(Clone, Debug)]
@@ -33,10 +51,11 @@ pub struct Candidate {
     pub num_pdb_violations: usize,
 }
 
-/// `calculateNumCandidates`: 10 % of the potential nodes, at least 100, at most all.
-pub fn num_candidates(potential: usize) -> usize {
-    (potential * MIN_CANDIDATE_NODES_PERCENTAGE / 100)
-        .max(MIN_CANDIDATE_NODES_ABSOLUTE)
+/// `calculateNumCandidates` (default_preemption.go): `minCandidateNodesPercentage` of the
+/// potential nodes (integer division), at least `minCandidateNodesAbsolute`, at most all.
+pub fn num_candidates(potential: usize, args: &PreemptionArgs) -> usize {
+    (potential * args.min_candidate_nodes_percentage / 100)
+        .max(args.min_candidate_nodes_absolute)
         .min(potential)
 }
 
@@ -139,7 +158,7 @@ pub fn find_candidates(
     if potential.is_empty() {
         return vec![];
     }
-    let want = num_candidates(potential.len());
+    let want = num_candidates(potential.len(), &profile.preemption_args);
     let offset = rng::below(r, potential.len() as u64) as usize;
     dry_run_preemption(profile, pod, state, nodes, potential, pdbs, offset, want)
 }
@@ -288,9 +307,10 @@ mod tests {
         // All equal but start times: the later start among the highest-priority victims.
         let cands = vec![c(0, vec![v("a", 0, 1)]), c(1, vec![v("b", 0, 9)])];
         assert_eq!(pick_one(&cands), Some(1));
-        assert_eq!(num_candidates(50), 50);
-        assert_eq!(num_candidates(5000), 500);
-        assert_eq!(num_candidates(200), 100);
+        let d = PreemptionArgs::default();
+        assert_eq!(num_candidates(50, &d), 50);
+        assert_eq!(num_candidates(5000, &d), 500);
+        assert_eq!(num_candidates(200, &d), 100);
     }
 
     // ----- PodDisruptionBudget cases of upstream default_preemption_test.go
@@ -451,5 +471,50 @@ mod tests {
             },
         ];
         assert_eq!(pick_one(&cands), Some(1));
+    }
+
+    // default_preemption_test.go TestDryRunPreemption: DefaultPreemptionArgs
+    // {MinCandidateNodesPercentage: 40, MinCandidateNodesAbsolute: 1} over 5 nodes →
+    // calculateNumCandidates 2; upstream's seeded offset for cycle 0 is 4.
+    const FORTY_ONE: PreemptionArgs = PreemptionArgs {
+        min_candidate_nodes_percentage: 40,
+        min_candidate_nodes_absolute: 1,
+    };
+    const FIVE: [&str; 5] = ["node1", "node2", "node3", "node4", "node5"];
+
+    #[test]
+    fn all_nodes_are_possible_candidates_but_default_preemption_args_limits_to_2() {
+        let want = num_candidates(5, &FORTY_ONE);
+        assert_eq!(want, 2);
+        let pods = (1..=5)
+            .map(|i| victim(&format!("p{i}"), &format!("node{i}"), false, 300))
+            .collect();
+        assert_eq!(
+            dry_run(&FIVE, pods, 300, &[], 4, want),
+            vec![
+                ("node1".into(), names(&["p1"]), 0),
+                ("node5".into(), names(&["p5"]), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn some_nodes_are_not_possible_candidates_default_preemption_args_limits_to_2() {
+        let pods = (1..=5)
+            .map(|i| {
+                let mut v = victim(&format!("p{i}"), &format!("node{i}"), false, 300);
+                if i == 2 || i == 5 {
+                    v.spec.priority = 10 * HIGH; // veryHighPriority
+                }
+                v
+            })
+            .collect();
+        assert_eq!(
+            dry_run(&FIVE, pods, 300, &[], 4, num_candidates(5, &FORTY_ONE)),
+            vec![
+                ("node1".into(), names(&["p1"]), 0),
+                ("node3".into(), names(&["p3"]), 0)
+            ]
+        );
     }
 }

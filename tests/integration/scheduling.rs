@@ -260,6 +260,63 @@ fn unknown_plugins_and_args_are_input_errors_at_their_line_with_suggestions() {
     assert!(e.contains("percentageOfNodesToScore"), "{e}");
 }
 
+// DefaultPreemptionArgs: defaults 10 % / 100, a half-given pair keeps the other default,
+// and upstream's ValidateDefaultPreemptionArgs ranges (validation_pluginargs.go).
+#[test]
+fn default_preemption_args_load_and_validate() {
+    use kubesim::scheduler::preemption::PreemptionArgs;
+    let c = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 40}
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.profiles[0].preemption_args,
+        PreemptionArgs {
+            min_candidate_nodes_percentage: 40,
+            min_candidate_nodes_absolute: 100
+        }
+    );
+    let c = load_config("profiles:\n- schedulerName: default-scheduler\n").unwrap();
+    assert_eq!(c.profiles[0].preemption_args, PreemptionArgs::default());
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 0, minCandidateNodesAbsolute: 0}
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("cannot be zero at the same time as minCandidateNodesAbsolute"),
+        "{e}"
+    );
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 101}
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("profiles[0].pluginConfig[0].args.minCandidateNodesPercentage"),
+        "{e}"
+    );
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesAbsolute: -1}
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("minCandidateNodesAbsolute"), "{e}");
+}
+
 fn kubesim(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(args)
