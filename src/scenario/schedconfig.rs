@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::convert::{spread_constraints, Ctx};
+use super::convert::{node_affinity, spread_constraints, Ctx};
 use super::error::InputError;
-use super::manifest::RawTopologySpreadConstraint;
+use super::manifest::{RawNodeAffinity, RawTopologySpreadConstraint};
 use crate::scheduler::framework::{Plugin, Profile};
 use crate::scheduler::plugins::node_resources_fit::ScoringStrategy;
 use crate::scheduler::preemption::{
@@ -247,7 +247,7 @@ pub struct RawPreemptionArgs {
 pub struct RawNodeAffinityArgs {
     pub api_version: Option<String>,
     pub kind: Option<String>,
-    pub added_affinity: Option<IgnoredAny>,
+    pub added_affinity: Option<RawNodeAffinity>,
 }
 
 /// Reads a KubeSchedulerConfiguration file into `cfg` (profiles, percentage, backoff, client
@@ -800,11 +800,18 @@ fn apply_args(
             };
         }
         RawPluginConfig::NodeAffinity(a) => {
-            if a.added_affinity.is_some() {
-                warnings.insert(
-                    "NodeAffinityArgs.addedAffinity is not modelled by kubesim; it is ignored"
-                        .into(),
-                );
+            // ValidateNodeAffinityArgs: the terms must parse (operators, values).
+            if let Some(na) = &a.added_affinity {
+                let ctx = Ctx {
+                    file: p,
+                    path: path.to_string(),
+                    warnings,
+                };
+                let na = node_affinity(na, &ctx, "addedAffinity")?;
+                prof.node_affinity = crate::scheduler::plugins::node_affinity::NodeAffinityArgs {
+                    added_required: na.required,
+                    added_preferred: na.preferred,
+                };
             }
         }
         RawPluginConfig::VolumeBinding(_) | RawPluginConfig::DynamicResources(_) => {

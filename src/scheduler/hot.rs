@@ -122,6 +122,10 @@ impl FilterPlan {
                         plan.slow.push(p)
                     }
                 }
+                // The profile's added required affinity is checked by the plugin itself.
+                Plugin::NodeAffinity if profile.node_affinity.added_required.is_some() => {
+                    plan.slow.push(p)
+                }
                 Plugin::NodeAffinity => plan.affinity = super::has_required_node_affinity(pod),
                 Plugin::NodePorts => {
                     if !state.ports.is_empty() {

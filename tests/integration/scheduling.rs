@@ -317,6 +317,62 @@ fn default_preemption_args_load_and_validate() {
     assert!(e.contains("minCandidateNodesAbsolute"), "{e}");
 }
 
+// NodeAffinityArgs.addedAffinity (node_affinity.go New; ValidateNodeAffinityArgs parses the
+// terms): required terms and preferred terms land in the profile; a bad operator is an error
+// at its field path with a suggestion.
+#[test]
+fn node_affinity_added_affinity_loads_and_validates() {
+    let c = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [zone-a]}]
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 3
+          preference:
+            matchExpressions: [{key: disk, operator: Exists}]
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let na = &c.profiles[0].node_affinity;
+    assert_eq!(na.added_required.as_ref().map(|t| t.len()), Some(1));
+    assert_eq!(na.added_preferred.len(), 1);
+    assert_eq!(na.added_preferred[0].weight, 3);
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions: [{key: zone, operator: Inn, values: [a]}]
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("profiles[0].pluginConfig[0].args.addedAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator"),
+        "{e}"
+    );
+    assert!(e.contains("`In`"), "{e}");
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerm: []
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("did you mean `nodeSelectorTerms`"), "{e}");
+}
+
 fn kubesim(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(args)
