@@ -603,6 +603,11 @@ fn resolve(
             source: "scenario".into(),
         });
     }
+    // Version profile: NodeResourcesBalancedAllocation skips best-effort pods from v1.33
+    // (PR #130260).
+    for prof in scheduler.profiles.iter_mut() {
+        prof.balanced.skip_best_effort = minor >= 33;
+    }
     r.settings.push(Setting {
         component: "kube-scheduler",
         name: "percentageOfNodesToScore".into(),

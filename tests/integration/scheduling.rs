@@ -373,6 +373,28 @@ fn node_affinity_added_affinity_loads_and_validates() {
     assert!(e.contains("did you mean `nodeSelectorTerms`"), "{e}");
 }
 
+// Version profile: NodeResourcesBalancedAllocation's PreScore skips best-effort pods from
+// v1.33 (PR #130260, reference scheduler §2.4); 1.27–1.32 score them.
+#[test]
+fn balanced_allocation_best_effort_skip_follows_the_version_profile() {
+    for (version, skip) in [
+        ("1.32", false),
+        ("1.33", true),
+        ("1.27", false),
+        ("1.34", true),
+    ] {
+        let dir = scratch(&format!("balanced-version-{version}"));
+        let path = dir.join("s.yaml");
+        std::fs::write(&path, format!("kubernetesVersion: \"{version}\"\n{HEAD}")).unwrap();
+        let s = scenario::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s
+            .scheduler
+            .profiles
+            .iter()
+            .all(|p| p.balanced.skip_best_effort == skip));
+    }
+}
+
 fn kubesim(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(args)
