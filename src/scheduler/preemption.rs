@@ -6,9 +6,10 @@
 //! whose removal would take a budget below zero are reprieved first and counted as violations;
 //! candidates without violations come first and a node with fewer violations wins.
 //!
-//! Deviation, documented: the dry run re-runs the filters on the node with the victims removed without updating the
-//! PodTopologySpread / InterPodAffinity PreFilter state (upstream's AddPod/RemovePod), so for
-//! those two plugins the dry run sees the counts from before the removal.
+//! The dry run works on a copy of the PreFilter state per node and updates PodTopologySpread's
+//! counts for every pod it removes or adds back (upstream's RemovePod/AddPod PreFilter
+//! extensions, `updateWithPod`). Deviation, documented: InterPodAffinity's PreFilter state is
+//! not updated, so for that plugin the dry run sees the counts from before the removal.
 
 use std::sync::Arc;
 
@@ -117,10 +118,22 @@ pub fn select_victims_on_node(
         return None;
     }
     let mut ni = node.clone();
+    // DryRunPreemption clones the cycle state per node; only PodTopologySpread's part changes
+    // (its RemovePod / AddPod extensions).
+    let mut st = std::borrow::Cow::Borrowed(state);
+    let spread = state.spread.is_some();
+    let update = |st: &mut std::borrow::Cow<CycleState>, p: &Pod, ni: &NodeInfo, delta: i64| {
+        if spread {
+            if let Some(s) = st.to_mut().spread.as_mut() {
+                s.update_with_pod(p, pod, ni, delta);
+            }
+        }
+    };
     for p in &potential {
         ni.remove_pod(&p.key());
+        update(&mut st, p, &ni, -1);
     }
-    if framework::filter(profile, pod, state, &ni).is_err() {
+    if framework::filter(profile, pod, &st, &ni).is_err() {
         return None;
     }
     potential.sort_by(|a, b| more_important(a, b));
@@ -135,8 +148,10 @@ pub fn select_victims_on_node(
         .chain(non_violating.into_iter().map(|p| (p, false)))
     {
         ni.add_pod(p.clone());
-        if framework::filter(profile, pod, state, &ni).is_err() {
+        update(&mut st, &p, &ni, 1);
+        if framework::filter(profile, pod, &st, &ni).is_err() {
             ni.remove_pod(&p.key());
+            update(&mut st, &p, &ni, -1);
             victims.push(p);
             num_violating += usize::from(counts);
         }
@@ -515,6 +530,71 @@ mod tests {
                 ("node1".into(), names(&["p1"]), 0),
                 ("node3".into(), names(&["p3"]), 0)
             ]
+        );
+    }
+
+    // default_preemption_test.go TestDryRunPreemption "preemption to resolve pod topology
+    // spread filter failure": the dry run updates PodTopologySpread's counts for removed and
+    // reprieved pods (RemovePod / AddPod), so node-a keeps pod-a1 and node-b loses pod-b1.
+    #[test]
+    fn preemption_to_resolve_pod_topology_spread_filter_failure() {
+        use crate::model::{TopologySpreadConstraint, WhenUnsatisfiable};
+        const LOW: i32 = 0;
+        let n = |name: &str, zone: &str| {
+            let mut x = node(name, 500, 500, &[]);
+            x.meta.labels.clear();
+            x.meta.labels.insert("hostname".into(), name.into());
+            x.meta.labels.insert("zone".into(), zone.into());
+            x
+        };
+        let foo = |name: &str, nd: &str, prio: i32| {
+            let mut p = labels(on(pod(name, &[]), nd), &[("foo", "")]);
+            p.spec.priority = prio;
+            p
+        };
+        let nodes = vec![
+            n("node-a", "zone1"),
+            n("node-b", "zone1"),
+            n("node-x", "zone2"),
+        ];
+        let existing = vec![
+            foo("pod-a1", "node-a", MID),
+            foo("pod-a2", "node-a", LOW),
+            foo("pod-b1", "node-b", LOW),
+            foo("pod-x1", "node-x", HIGH),
+            foo("pod-x2", "node-x", HIGH),
+        ];
+        let snap = OwnedSnapshot::new(nodes, existing);
+        let v = snap.view();
+        let c = |key: &str| TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: key.into(),
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            label_selector: Some(exists_selector("foo")),
+            min_domains: None,
+            node_affinity_honor: true,
+            node_taints_honor: false,
+            match_label_keys: vec![],
+        };
+        let mut p = labels(pod("p", &[]), &[("foo", "")]);
+        p.spec.priority = HIGH;
+        p.spec.topology_spread_constraints = vec![c("zone"), c("hostname")];
+        let profile = Profile::default();
+        let st = framework::pre_filter(&profile, &p, &v);
+        let infos: Vec<&NodeInfo> = (0..3).map(|i| v.get(i)).collect();
+        let cands = dry_run_preemption(&profile, &p, &st, &infos, &[0, 1, 2], &[], 0, 100);
+        let got: Vec<(&str, Vec<&str>)> = cands
+            .iter()
+            .map(|c| {
+                (
+                    infos[c.index].node.meta.name.as_str(),
+                    c.victims.iter().map(|x| x.meta.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![("node-a", vec!["pod-a2"]), ("node-b", vec!["pod-b1"])]
         );
     }
 }

@@ -365,6 +365,41 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<Filte
     })
 }
 
+impl FilterState {
+    /// `preFilterState.updateWithPod` (filtering.go; PreFilterExtensions AddPod with `delta`
+    /// 1, RemovePod with −1): a pod of the preemptor's namespace added to or removed from
+    /// `node` changes the count of its domain for every constraint whose selector matches it,
+    /// when the node has every constraint's key and passes the constraint's inclusion
+    /// policies for the preemptor. The global minimum is recomputed exactly (upstream keeps
+    /// the two smallest domains as `criticalPaths`, which agrees whenever those are current).
+    pub fn update_with_pod(&mut self, updated: &Pod, preemptor: &Pod, node: &NodeInfo, delta: i64) {
+        if updated.meta.namespace != preemptor.meta.namespace
+            || !has_all_keys(node, &self.constraints)
+        {
+            return;
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&updated.meta.labels))
+            {
+                continue;
+            }
+            if !included(c, preemptor, node) {
+                continue;
+            }
+            let v = &node.node.meta.labels[&c.key];
+            *self.counts[i].entry(v.clone()).or_insert(0) += delta;
+            self.min_match[i] = if (self.counts[i].len() as i64) < c.min_domains {
+                0
+            } else {
+                self.counts[i].values().copied().min().unwrap_or(0)
+            };
+        }
+    }
+}
+
 /// Err((reason, unresolvable)).
 pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
     for (i, c) in st.constraints.iter().enumerate() {
@@ -1771,6 +1806,66 @@ mod tests {
             ),
             vec![60, 20, 60, 100],
             "matchLabelKeys ANDed with LabelSelector when LabelSelector isn't empty"
+        );
+    }
+
+    /// filtering_test.go TestPreFilterStateAddPod: PreFilter, then AddPod of `added` on node
+    /// `node_idx`; the counts and global minimum after.
+    fn after_add(
+        preemptor: &Pod,
+        added: Pod,
+        existing: Vec<Pod>,
+        node_idx: usize,
+        nodes: Vec<Node>,
+    ) -> (Vec<BTreeMap<String, i64>>, Vec<i64>) {
+        let snap = OwnedSnapshot::new(nodes, existing);
+        let v = snap.view();
+        let mut st = pre_filter(preemptor, &v, &SpreadArgs::default()).expect("hard constraints");
+        let mut ni = v.get(node_idx).clone();
+        let added = std::sync::Arc::new(added);
+        ni.add_pod(added.clone());
+        st.update_with_pod(&added, preemptor, &ni, 1);
+        (st.counts, st.min_match)
+    }
+
+    #[test]
+    fn pre_filter_state_add_pod_upstream_cases() {
+        let preemptor = with(the_pod(), vec![tsc(1, "node", HARD, foo())]);
+        let ab = || vec![nz("node-a", "zone1"), nz("node-b", "zone1")];
+        assert_eq!(
+            after_add(
+                &preemptor,
+                named("p-a1", "node-a", &[("foo", "")]),
+                vec![],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 0)])], vec![0]),
+            "node a and b both impact current min match"
+        );
+        assert_eq!(
+            after_add(
+                &preemptor,
+                named("p-a1", "node-a", &[("foo", "")]),
+                vec![named("p-b1", "node-b", &[("foo", "")])],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 1)])], vec![1]),
+            "only node a impacts current min match"
+        );
+        let mut other_ns = named("p-a1", "node-a", &[("foo", "")]);
+        other_ns.meta.namespace = "ns1".into();
+        assert_eq!(
+            after_add(
+                &preemptor,
+                other_ns,
+                vec![named("p-b1", "node-b", &[("foo", "")])],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 0), ("node-b", 1)])], vec![0]),
+            "add a pod in a different namespace doesn't change topologyKeyToMinPodsMap"
         );
     }
 }
