@@ -816,7 +816,11 @@ impl Scheduler {
                 spread_index: None,
                 totals: self.totals,
             };
+            let keys = pod_topology_spread::filter_keys(pod, &plain, &profile.spread);
             let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
+            for k in keys {
+                self.spread_index.ensure_domains(&k, &self.slots);
+            }
             for (sel, k) in wanted {
                 self.spread_index.ensure(
                     &pod.meta.namespace,
@@ -885,7 +889,14 @@ impl Scheduler {
         let mut check_at = |idx: usize| -> Result<(), Failure> {
             if let Some(plan) = &plan {
                 let slot = order[idx];
-                if !reserved_slots.contains(&slot) && plan.passes(&hot_rows[slot]) {
+                if !reserved_slots.contains(&slot)
+                    && plan.passes(&hot_rows[slot])
+                    && (!plan.spread_by_slot
+                        || state
+                            .spread
+                            .as_ref()
+                            .is_some_and(|s| s.by_slot.as_ref().is_some_and(|v| v.passes(slot))))
+                {
                     let ni = || snap.get(idx);
                     let affinity_ok = !plan.affinity
                         || affinity_memo

@@ -255,6 +255,15 @@ pub fn index_requests(
     out
 }
 
+/// The topology keys of this pod's hard constraints: the scheduler interns their values per
+/// slot (`SpreadIndex::ensure_domains`) so the filter reads verdicts by slot.
+pub fn filter_keys(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Vec<String> {
+    constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule)
+        .into_iter()
+        .map(|c| c.key)
+        .collect()
+}
+
 fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
     cs.iter()
         .all(|c| node.node.meta.labels.contains_key(&c.key))
@@ -299,6 +308,31 @@ pub struct FilterState {
     /// Per constraint: the global minimum (0 when fewer domains than minDomains).
     pub min_match: Vec<i64>,
     pub self_match: Vec<i64>,
+    /// The same verdicts by interned domain, for the scheduler's slot-indexed walk (None when
+    /// the spread index has not interned every constraint's key; the plugin path decides).
+    pub by_slot: Option<SlotVerdicts>,
+}
+
+/// Per constraint: the domain id of each snapshot slot and whether the filter passes in each
+/// domain; a node passes if it passes in its domain for every constraint.
+#[derive(Clone, Debug)]
+pub struct SlotVerdicts {
+    per_constraint: Vec<(std::sync::Arc<[u32]>, Vec<bool>)>,
+}
+
+impl SlotVerdicts {
+    /// True: the filter passes on the node in `slot`; false: it fails or cannot be told here
+    /// (the node lacks a key), so the caller runs the plugin on the node info.
+    #[inline]
+    pub fn passes(&self, slot: usize) -> bool {
+        self.per_constraint.iter().all(|(of_slot, ok)| {
+            of_slot
+                .get(slot)
+                .and_then(|&d| ok.get(d as usize))
+                .copied()
+                .unwrap_or(false)
+        })
+    }
 }
 
 /// None = Skip (no DoNotSchedule constraints).
@@ -357,12 +391,35 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<Filte
             )
         })
         .collect();
-    Some(FilterState {
+    let mut st = FilterState {
         constraints: cs,
         counts,
         min_match,
         self_match,
-    })
+        by_slot: None,
+    };
+    st.by_slot = slot_verdicts(&st, snap);
+    Some(st)
+}
+
+/// `filter`'s verdict per interned domain of each constraint's key (the same arithmetic: the
+/// domain's count, or 0, plus selfMatch minus the minimum, against maxSkew).
+fn slot_verdicts(st: &FilterState, snap: &Snapshot) -> Option<SlotVerdicts> {
+    let index = snap.spread_index?;
+    let mut per_constraint = Vec::with_capacity(st.constraints.len());
+    for (i, c) in st.constraints.iter().enumerate() {
+        let d = index.domains(&c.key)?;
+        let ok = d
+            .values
+            .iter()
+            .map(|v| {
+                let matched = st.counts[i].get(v).copied().unwrap_or(0);
+                matched + st.self_match[i] - st.min_match[i] <= c.max_skew
+            })
+            .collect();
+        per_constraint.push((d.of_slot.clone(), ok));
+    }
+    Some(SlotVerdicts { per_constraint })
 }
 
 impl FilterState {
@@ -391,6 +448,7 @@ impl FilterState {
             }
             let v = &node.node.meta.labels[&c.key];
             *self.counts[i].entry(v.clone()).or_insert(0) += delta;
+            self.by_slot = None;
             self.min_match[i] = if (self.counts[i].len() as i64) < c.min_domains {
                 0
             } else {
