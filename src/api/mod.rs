@@ -281,6 +281,9 @@ impl ApiServer {
         self.statefulsets.insert(key, d.clone());
         self.outbox
             .push((Watcher::ControllerManager, Change::StatefulSet(d.clone())));
+        // kube-scheduler's StatefulSet lister (default spreading selectors).
+        self.outbox
+            .push((Watcher::Scheduler, Change::StatefulSet(d.clone())));
         Ok(d)
     }
 
@@ -888,8 +891,12 @@ impl ApiServer {
     fn remove_replicaset(&mut self, key: &str) {
         if let Some(rs) = self.replicasets.remove(key) {
             self.next_rv();
+            self.outbox.push((
+                Watcher::ControllerManager,
+                Change::ReplicaSetDeleted(rs.clone()),
+            ));
             self.outbox
-                .push((Watcher::ControllerManager, Change::ReplicaSetDeleted(rs)));
+                .push((Watcher::Scheduler, Change::ReplicaSetDeleted(rs)));
         }
     }
 

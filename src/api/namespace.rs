@@ -160,8 +160,13 @@ impl ApiServer {
             .remove(key)
             .ok_or_else(|| ApiError::NotFound(format!("StatefulSet/{key}")))?;
         self.next_rv();
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::StatefulSetDeleted(d.clone()),
+        ));
+        // kube-scheduler's StatefulSet lister (default spreading selectors).
         self.outbox
-            .push((Watcher::ControllerManager, Change::StatefulSetDeleted(d)));
+            .push((Watcher::Scheduler, Change::StatefulSetDeleted(d)));
         Ok(())
     }
 

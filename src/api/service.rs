@@ -67,6 +67,9 @@ impl ApiServer {
         self.svc.services.insert(key, s.clone());
         self.outbox
             .push((Watcher::ControllerManager, Change::Service(s.clone())));
+        // kube-scheduler's Service lister (default spreading selectors).
+        self.outbox
+            .push((Watcher::Scheduler, Change::Service(s.clone())));
         Ok(s)
     }
 
@@ -78,8 +81,12 @@ impl ApiServer {
             .remove(key)
             .ok_or_else(|| ApiError::NotFound(format!("Service/{key}")))?;
         self.next_rv();
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::ServiceDeleted(s.clone()),
+        ));
         self.outbox
-            .push((Watcher::ControllerManager, Change::ServiceDeleted(s)));
+            .push((Watcher::Scheduler, Change::ServiceDeleted(s)));
         Ok(())
     }
 

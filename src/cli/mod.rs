@@ -437,13 +437,41 @@ fn explain(a: &ExplainArgs) -> i32 {
             if a.at.is_some() {
                 return usage("--at applies to the scenario form only");
             }
-            let (nodes, pods, rss, mut warnings) = match scenario::load_manifest_files(&a.cluster) {
-                Ok(x) => (x.nodes, x.pods, x.replica_sets, x.warnings),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return 2;
-                }
-            };
+            let (nodes, pods, sources, mut warnings) =
+                match scenario::load_manifest_files(&a.cluster) {
+                    Ok(x) => {
+                        let mut s =
+                        crate::scheduler::plugins::pod_topology_spread::SelectorSources::default();
+                        for r in &x.replica_sets {
+                            s.set_controller(
+                                r.kind.as_str(),
+                                &r.meta.namespace,
+                                &r.meta.name,
+                                &r.selector,
+                            );
+                        }
+                        for ss in &x.stateful_sets {
+                            s.set_controller(
+                                "StatefulSet",
+                                &ss.meta.namespace,
+                                &ss.meta.name,
+                                &ss.selector,
+                            );
+                        }
+                        for svc in &x.services {
+                            s.set_service(
+                                &svc.meta.namespace,
+                                &svc.meta.name,
+                                svc.selector.as_ref(),
+                            );
+                        }
+                        (x.nodes, x.pods, s, x.warnings)
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return 2;
+                    }
+                };
             let pod_file = PathBuf::from(pod_arg);
             let incoming = match scenario::load_manifest_files(std::slice::from_ref(&pod_file)) {
                 Ok(scenario::ManifestObjects {
@@ -451,6 +479,7 @@ fn explain(a: &ExplainArgs) -> i32 {
                     pods: p,
                     replica_sets: r,
                     warnings: w,
+                    ..
                 }) => {
                     warnings.extend(w);
                     if !n.is_empty() || !r.is_empty() || p.len() != 1 {
@@ -491,7 +520,7 @@ fn explain(a: &ExplainArgs) -> i32 {
                     incoming.spec.scheduler_name
                 ));
             };
-            let snap = OwnedSnapshot::build(&nodes, &pods, &rss);
+            let snap = OwnedSnapshot::build(&nodes, &pods, sources);
             let mut r = crate::sim::rng::stream(a.seed.unwrap_or(0), "kubesim-explain/select-host");
             ex::explain(profile, &incoming, &snap.view(), a.all_nodes, &mut r)
         }

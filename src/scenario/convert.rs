@@ -1065,51 +1065,51 @@ fn pod_affinity(raw: &RawPodAffinity, ctx: &Ctx, field: &str) -> Result<PodAffin
     Ok(out)
 }
 
+/// A `v1.NodeAffinity` (a pod's, or `NodeAffinityArgs.addedAffinity`) at `nf`.
+pub(super) fn node_affinity(
+    na: &RawNodeAffinity,
+    ctx: &Ctx,
+    nf: &str,
+) -> Result<NodeAffinity, InputError> {
+    let required = match &na.required_during_scheduling_ignored_during_execution {
+        None => None,
+        Some(sel) => {
+            let mut terms = Vec::new();
+            for (i, t) in sel.node_selector_terms.iter().enumerate() {
+                terms.push(node_selector_term(
+                    t,
+                    ctx,
+                    &format!("{nf}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{i}]"),
+                )?);
+            }
+            Some(terms)
+        }
+    };
+    let mut preferred = Vec::new();
+    for (i, t) in na
+        .preferred_during_scheduling_ignored_during_execution
+        .iter()
+        .enumerate()
+    {
+        let pf = format!("{nf}.preferredDuringSchedulingIgnoredDuringExecution[{i}]");
+        if !(1..=100).contains(&t.weight) {
+            return Err(ctx.err(&format!("{pf}.weight"), "must be in the range 1-100"));
+        }
+        preferred.push(PreferredSchedulingTerm {
+            weight: t.weight,
+            preference: node_selector_term(&t.preference, ctx, &format!("{pf}.preference"))?,
+        });
+    }
+    Ok(NodeAffinity {
+        required,
+        preferred,
+    })
+}
+
 fn affinity(raw: &RawAffinity, ctx: &Ctx, field: &str) -> Result<Affinity, InputError> {
     let node_affinity = match &raw.node_affinity {
         None => None,
-        Some(na) => {
-            let nf = format!("{field}.nodeAffinity");
-            let required = match &na.required_during_scheduling_ignored_during_execution {
-                None => None,
-                Some(sel) => {
-                    let mut terms = Vec::new();
-                    for (i, t) in sel.node_selector_terms.iter().enumerate() {
-                        terms.push(node_selector_term(
-                            t,
-                            ctx,
-                            &format!(
-                                "{nf}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{i}]"
-                            ),
-                        )?);
-                    }
-                    Some(terms)
-                }
-            };
-            let mut preferred = Vec::new();
-            for (i, t) in na
-                .preferred_during_scheduling_ignored_during_execution
-                .iter()
-                .enumerate()
-            {
-                let pf = format!("{nf}.preferredDuringSchedulingIgnoredDuringExecution[{i}]");
-                if !(1..=100).contains(&t.weight) {
-                    return Err(ctx.err(&format!("{pf}.weight"), "must be in the range 1-100"));
-                }
-                preferred.push(PreferredSchedulingTerm {
-                    weight: t.weight,
-                    preference: node_selector_term(
-                        &t.preference,
-                        ctx,
-                        &format!("{pf}.preference"),
-                    )?,
-                });
-            }
-            Some(NodeAffinity {
-                required,
-                preferred,
-            })
-        }
+        Some(na) => Some(node_affinity(na, ctx, &format!("{field}.nodeAffinity"))?),
     };
     Ok(Affinity {
         node_affinity,

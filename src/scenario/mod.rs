@@ -610,6 +610,11 @@ fn resolve(
             source: "scenario".into(),
         });
     }
+    // Version profile: NodeResourcesBalancedAllocation skips best-effort pods from v1.33
+    // (PR #130260).
+    for prof in scheduler.profiles.iter_mut() {
+        prof.balanced.skip_best_effort = minor >= 33;
+    }
     r.settings.push(Setting {
         component: "kube-scheduler",
         name: "percentageOfNodesToScore".into(),
@@ -1763,6 +1768,9 @@ pub struct ManifestObjects {
     pub nodes: Vec<Node>,
     pub pods: Vec<Pod>,
     pub replica_sets: Vec<ReplicaSet>,
+    /// Services and StatefulSets: only their selectors matter here (default spreading).
+    pub services: Vec<Service>,
+    pub stateful_sets: Vec<StatefulSet>,
     pub warnings: Vec<String>,
 }
 
@@ -1770,6 +1778,7 @@ pub struct ManifestObjects {
 pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputError> {
     let mut warnings = BTreeSet::new();
     let (mut nodes, mut pods, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut services, mut stateful_sets) = (Vec::new(), Vec::new());
     let mut classes = system_priority_classes();
     for p in paths {
         let text = std::fs::read_to_string(p)
@@ -1780,13 +1789,14 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
                 Object::Pod(x) => pods.push(x),
                 Object::ReplicaSet(r) => rss.push(r),
                 Object::PriorityClass(c) => classes.push(c),
-                // Workload controllers' objects do not take part in a single scheduling
+                // Their selectors make default spreading apply (helper.DefaultSelector).
+                Object::Service(s) => services.push(s),
+                Object::StatefulSet(s) => stateful_sets.push(s),
+                // Other workload controllers' objects do not take part in a single scheduling
                 // decision; `explain` on a scenario sees the pods they create.
                 Object::Deployment(_)
                 | Object::DaemonSet(_)
-                | Object::StatefulSet(_)
                 | Object::PodDisruptionBudget(_)
-                | Object::Service(_)
                 | Object::Namespace(_)
                 | Object::NamespacedObject(_) => {}
                 Object::Job(_) | Object::CronJob(_) => {}
@@ -1807,6 +1817,8 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
         nodes,
         pods,
         replica_sets: rss,
+        services,
+        stateful_sets,
         warnings: warnings.into_iter().collect(),
     })
 }

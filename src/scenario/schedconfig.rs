@@ -11,11 +11,14 @@ use std::path::Path;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::convert::{spread_constraints, Ctx};
+use super::convert::{node_affinity, spread_constraints, Ctx};
 use super::error::InputError;
-use super::manifest::RawTopologySpreadConstraint;
+use super::manifest::{RawNodeAffinity, RawTopologySpreadConstraint};
 use crate::scheduler::framework::{Plugin, Profile};
 use crate::scheduler::plugins::node_resources_fit::ScoringStrategy;
+use crate::scheduler::preemption::{
+    PreemptionArgs, MIN_CANDIDATE_NODES_ABSOLUTE, MIN_CANDIDATE_NODES_PERCENTAGE,
+};
 use crate::scheduler::SchedulerConfig;
 use crate::sim::SimDuration;
 
@@ -244,7 +247,7 @@ pub struct RawPreemptionArgs {
 pub struct RawNodeAffinityArgs {
     pub api_version: Option<String>,
     pub kind: Option<String>,
-    pub added_affinity: Option<IgnoredAny>,
+    pub added_affinity: Option<RawNodeAffinity>,
 }
 
 /// Reads a KubeSchedulerConfiguration file into `cfg` (profiles, percentage, backoff, client
@@ -762,34 +765,53 @@ fn apply_args(
             }
         }
         RawPluginConfig::DefaultPreemption(a) => {
-            if let Some(v) = a.min_candidate_nodes_percentage {
-                if !(0..=100).contains(&v) {
-                    return Err(InputError::at_path(
-                        p,
-                        format!("{path}.minCandidateNodesPercentage"),
-                        "not in valid range [0, 100]",
-                    ));
-                }
+            // SetDefaults_DefaultPreemptionArgs, then ValidateDefaultPreemptionArgs
+            // (validation_pluginargs.go).
+            let pct = a
+                .min_candidate_nodes_percentage
+                .unwrap_or(MIN_CANDIDATE_NODES_PERCENTAGE as i64);
+            let abs = a
+                .min_candidate_nodes_absolute
+                .unwrap_or(MIN_CANDIDATE_NODES_ABSOLUTE as i64);
+            if !(0..=100).contains(&pct) {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesPercentage"),
+                    "not in valid range [0, 100]",
+                ));
             }
-            if let Some(v) = a.min_candidate_nodes_absolute {
-                if v < 0 {
-                    return Err(InputError::at_path(
-                        p,
-                        format!("{path}.minCandidateNodesAbsolute"),
-                        "not in valid range [0, inf)",
-                    ));
-                }
+            if abs < 0 {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesAbsolute"),
+                    "not in valid range [0, inf)",
+                ));
             }
-            warnings.insert(
-                "DefaultPreemptionArgs are validated; kubesim uses the defaults (10 %, 100)".into(),
-            );
+            if pct == 0 && abs == 0 {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.minCandidateNodesPercentage"),
+                    "cannot be zero at the same time as minCandidateNodesAbsolute",
+                ));
+            }
+            prof.preemption_args = PreemptionArgs {
+                min_candidate_nodes_percentage: pct as usize,
+                min_candidate_nodes_absolute: abs as usize,
+            };
         }
         RawPluginConfig::NodeAffinity(a) => {
-            if a.added_affinity.is_some() {
-                warnings.insert(
-                    "NodeAffinityArgs.addedAffinity is not modelled by kubesim; it is ignored"
-                        .into(),
-                );
+            // ValidateNodeAffinityArgs: the terms must parse (operators, values).
+            if let Some(na) = &a.added_affinity {
+                let ctx = Ctx {
+                    file: p,
+                    path: path.to_string(),
+                    warnings,
+                };
+                let na = node_affinity(na, &ctx, "addedAffinity")?;
+                prof.node_affinity = crate::scheduler::plugins::node_affinity::NodeAffinityArgs {
+                    added_required: na.required,
+                    added_preferred: na.preferred,
+                };
             }
         }
         RawPluginConfig::VolumeBinding(_) | RawPluginConfig::DynamicResources(_) => {

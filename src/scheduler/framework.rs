@@ -125,10 +125,14 @@ pub struct Profile {
     pub balanced: BalancedArgs,
     pub spread: SpreadArgs,
     pub ipa: IpaArgs,
+    /// `NodeAffinityArgs` (`addedAffinity`).
+    pub node_affinity: node_affinity::NodeAffinityArgs,
     /// The profile's `percentageOfNodesToScore`, overriding the global one.
     pub percentage_of_nodes_to_score: Option<u32>,
     /// DefaultPreemption as PostFilter (on by default).
     pub preemption: bool,
+    /// `DefaultPreemptionArgs`.
+    pub preemption_args: super::preemption::PreemptionArgs,
 }
 
 impl Default for Profile {
@@ -145,8 +149,10 @@ impl Default for Profile {
             balanced: BalancedArgs::default(),
             spread: SpreadArgs::default(),
             ipa: IpaArgs::default(),
+            node_affinity: Default::default(),
             percentage_of_nodes_to_score: None,
             preemption: true,
+            preemption_args: Default::default(),
         }
     }
 }
@@ -223,7 +229,10 @@ pub fn filter_one(
         Plugin::NodeUnschedulable => one(node_unschedulable::filter(pod, node), true),
         Plugin::NodeName => one(node_name::filter(pod, node), true),
         Plugin::TaintToleration => one(taint_toleration::filter(pod, node), true),
-        Plugin::NodeAffinity => one(node_affinity::filter(pod, node), true),
+        Plugin::NodeAffinity => one(
+            node_affinity::filter(pod, node, &profile.node_affinity),
+            true,
+        ),
         Plugin::NodePorts => {
             if state.ports.is_empty() {
                 Ok(())
@@ -488,7 +497,7 @@ fn pre_score_one<'s, 'a: 's>(
     match p {
         Plugin::TaintToleration => PreScored::Taint(taint_toleration::pre_score(pod)),
         Plugin::NodeAffinity => {
-            if node_affinity::has_preferred(pod) {
+            if node_affinity::has_preferred(pod, &profile.node_affinity) {
                 PreScored::Affinity
             } else {
                 PreScored::Skip
@@ -567,7 +576,7 @@ fn full_raw(
     match pre {
         PreScored::Skip => 0,
         PreScored::Taint(t) => taint_toleration::score(t, node),
-        PreScored::Affinity => node_affinity::score(pod, node),
+        PreScored::Affinity => node_affinity::score(pod, node, &profile.node_affinity),
         PreScored::Fit(s) => fit::score(s, node, &profile.fit),
         PreScored::Spread(s) => pts::score(s, node, snap),
         PreScored::Ipa(s) => ipa::score(s, node),
@@ -602,7 +611,7 @@ mod tests {
             }
         }
         let mut snap = OwnedSnapshot::new(nodes, vec![]);
-        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        snap.spread_selectors = service_selecting("default", &[("app", "web")]);
         let profile = Profile::default();
         let mut r = rng::stream(seed, "kube-scheduler/select-host");
         let mut table = ScoreTable::default();
@@ -750,7 +759,7 @@ mod tests {
             });
         }
         let mut snap = OwnedSnapshot::new(nodes, vec![]);
-        snap.spread_selectors = vec![("default".into(), selector(&[("app", "web")]))];
+        snap.spread_selectors = service_selecting("default", &[("app", "web")]);
         let mut idx = SpreadIndex::default();
         let profile = Profile::default();
         let mut r = rng::stream(5, "t");
@@ -807,6 +816,79 @@ mod tests {
                     idx.on_pod(&ni.node, &p, 1);
                 }
             }
+        }
+    }
+
+    /// The scheduler's own cycle (flat columns on, and the plain evaluation) with
+    /// NodeAffinityArgs.addedAffinity: a required zone-z1 term keeps every plain pod in z1 (the
+    /// columns must not skip the added terms for pods without node affinity of their own,
+    /// although LeastAllocated prefers the empty z0 nodes); a preferred n1-1 term wins the
+    /// first pod.
+    #[test]
+    fn added_affinity_applies_to_plain_pods_in_the_scheduler_cycle() {
+        use crate::model::PreferredSchedulingTerm;
+        use crate::model::{NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm};
+        use crate::scheduler::{Outcome, Scheduler, SchedulerConfig};
+        let term = |k: &str, v: &str| NodeSelectorTerm {
+            match_expressions: vec![NodeSelectorRequirement {
+                key: k.into(),
+                operator: NodeSelectorOperator::In,
+                values: vec![v.into()],
+            }],
+            match_fields: vec![],
+        };
+        let run = |profile: &Profile, optimised: bool| -> Vec<String> {
+            let config = SchedulerConfig {
+                profiles: vec![profile.clone()],
+                ..SchedulerConfig::default()
+            };
+            let mut s = Scheduler::new(config, 3);
+            s.set_optimised(optimised);
+            for z in 0..2 {
+                for i in 0..3 {
+                    let name = format!("n{z}-{i}");
+                    s.bench_add_node(Arc::new(label(
+                        node(&name, 4000, 32 * GI, &[]),
+                        LABEL_ZONE,
+                        &format!("z{z}"),
+                    )));
+                }
+            }
+            let mut out = Vec::new();
+            for k in 0..6 {
+                let p = Arc::new(pod(&format!("p{k}"), &[&[("cpu", 1000)]]));
+                let Some((Outcome::Feasible { node: n }, _)) = s.decide(&p.key(), &p) else {
+                    panic!("p{k} should fit (optimised: {optimised})");
+                };
+                let mut bound = (*p).clone();
+                bound.spec.node_name = Some(n.clone());
+                s.bench_assume(&Arc::new(bound), &n);
+                out.push(n);
+            }
+            out
+        };
+        let mut required = Profile::default();
+        required.node_affinity.added_required = Some(vec![term(LABEL_ZONE, "z1")]);
+        let mut preferred = Profile::default();
+        preferred.node_affinity.added_preferred = vec![PreferredSchedulingTerm {
+            weight: 1,
+            preference: term(LABEL_HOSTNAME, "n1-1"),
+        }];
+        for optimised in [true, false] {
+            let placed = run(&required, optimised);
+            assert!(
+                placed.iter().all(|n| n.starts_with("n1-")),
+                "{placed:?} (optimised: {optimised})"
+            );
+            assert_eq!(
+                run(&preferred, optimised)[0],
+                "n1-1",
+                "optimised: {optimised}"
+            );
+            // Without added affinity the empty z0 nodes are used too.
+            assert!(run(&Profile::default(), optimised)
+                .iter()
+                .any(|n| n.starts_with("n0-")));
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct FilterPlan {
     fit: Option<([i64; 4], bool)>,
     /// NodeAffinity's required part, answered through the `AffinityMemo`.
     pub affinity: bool,
+    /// PodTopologySpread answered by slot (`pod_topology_spread::SlotVerdicts`).
+    pub spread_by_slot: bool,
     /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`, in the
     /// profile's order (so the first failure among them is the framework's).
     pub slow: Vec<Plugin>,
@@ -111,6 +113,7 @@ impl FilterPlan {
             look_closer: 0,
             fit: None,
             affinity: false,
+            spread_by_slot: false,
             slow: Vec::new(),
         };
         for &p in &profile.filters {
@@ -121,6 +124,10 @@ impl FilterPlan {
                     if pod.spec.node_name.is_some() {
                         plan.slow.push(p)
                     }
+                }
+                // The profile's added required affinity is checked by the plugin itself.
+                Plugin::NodeAffinity if profile.node_affinity.added_required.is_some() => {
+                    plan.slow.push(p)
                 }
                 Plugin::NodeAffinity => plan.affinity = super::has_required_node_affinity(pod),
                 Plugin::NodePorts => {
@@ -138,11 +145,11 @@ impl FilterPlan {
                         plan.fit = Some((ask, nothing));
                     }
                 }
-                Plugin::PodTopologySpread => {
-                    if state.spread.is_some() {
-                        plan.slow.push(p)
-                    }
-                }
+                Plugin::PodTopologySpread => match &state.spread {
+                    Some(s) if s.by_slot.is_some() => plan.spread_by_slot = true,
+                    Some(_) => plan.slow.push(p),
+                    None => {}
+                },
                 Plugin::InterPodAffinity => {
                     if state.ipa.is_some() {
                         plan.slow.push(p)

@@ -121,9 +121,9 @@ pub struct Scheduler {
     assigned: BTreeMap<String, usize>,
     /// Image name → nodes that have it (ImageLocality).
     image_nodes: BTreeMap<String, usize>,
-    /// ReplicaSets by key: (namespace, selector), for system default spreading.
-    replica_sets: BTreeMap<String, (String, LabelSelector)>,
-    spread_selectors: Vec<(String, LabelSelector)>,
+    /// Services, ReplicationControllers, ReplicaSets and StatefulSets, for default spreading
+    /// (PodTopologySpread's `helper.DefaultSelector`).
+    spread_selectors: pod_topology_spread::SelectorSources,
     /// Reused score buffers.
     table: ScoreTable,
     spread_index: spread_index::SpreadIndex,
@@ -180,8 +180,7 @@ impl Scheduler {
             pending: BTreeMap::new(),
             assigned: BTreeMap::new(),
             image_nodes: BTreeMap::new(),
-            replica_sets: BTreeMap::new(),
-            spread_selectors: Vec::new(),
+            spread_selectors: Default::default(),
             table: ScoreTable::default(),
             spread_index: spread_index::SpreadIndex::default(),
             nominated: BTreeMap::new(),
@@ -404,16 +403,36 @@ impl Scheduler {
                     self.move_all_unschedulable(ctx);
                 }
             }
-            Change::ReplicaSet(rs) => {
-                self.replica_sets
-                    .insert(rs.key(), (rs.meta.namespace.clone(), rs.selector.clone()));
-                self.spread_selectors = self.replica_sets.values().cloned().collect();
-            }
-            Change::ReplicaSetDeleted(rs) => {
-                if self.replica_sets.remove(&rs.key()).is_some() {
-                    self.spread_selectors = self.replica_sets.values().cloned().collect();
-                }
-            }
+            Change::ReplicaSet(rs) => self.spread_selectors.set_controller(
+                rs.kind.as_str(),
+                &rs.meta.namespace,
+                &rs.meta.name,
+                &rs.selector,
+            ),
+            Change::ReplicaSetDeleted(rs) => self.spread_selectors.remove_controller(
+                rs.kind.as_str(),
+                &rs.meta.namespace,
+                &rs.meta.name,
+            ),
+            Change::StatefulSet(ss) => self.spread_selectors.set_controller(
+                "StatefulSet",
+                &ss.meta.namespace,
+                &ss.meta.name,
+                &ss.selector,
+            ),
+            Change::StatefulSetDeleted(ss) => self.spread_selectors.remove_controller(
+                "StatefulSet",
+                &ss.meta.namespace,
+                &ss.meta.name,
+            ),
+            Change::Service(svc) => self.spread_selectors.set_service(
+                &svc.meta.namespace,
+                &svc.meta.name,
+                svc.selector.as_ref(),
+            ),
+            Change::ServiceDeleted(svc) => self
+                .spread_selectors
+                .remove_service(&svc.meta.namespace, &svc.meta.name),
             Change::Lease(_)
             | Change::Job(_)
             | Change::JobDeleted(_)
@@ -423,14 +442,10 @@ impl Scheduler {
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)
             | Change::DaemonSet(_)
-            | Change::StatefulSet(_)
-            | Change::Service(_)
-            | Change::ServiceDeleted(_)
             | Change::Namespace(_)
             | Change::NamespaceDeleted(_)
             | Change::NamespacedObject(_)
             | Change::NamespacedObjectDeleted(_)
-            | Change::StatefulSetDeleted(_)
             | Change::DaemonSetDeleted(_) => {}
             Change::PodDisruptionBudget(b) => {
                 self.pdbs.insert(b.key(), b);
@@ -801,7 +816,11 @@ impl Scheduler {
                 spread_index: None,
                 totals: self.totals,
             };
+            let keys = pod_topology_spread::filter_keys(pod, &plain, &profile.spread);
             let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
+            for k in keys {
+                self.spread_index.ensure_domains(&k, &self.slots);
+            }
             for (sel, k) in wanted {
                 self.spread_index.ensure(
                     &pod.meta.namespace,
@@ -870,7 +889,14 @@ impl Scheduler {
         let mut check_at = |idx: usize| -> Result<(), Failure> {
             if let Some(plan) = &plan {
                 let slot = order[idx];
-                if !reserved_slots.contains(&slot) && plan.passes(&hot_rows[slot]) {
+                if !reserved_slots.contains(&slot)
+                    && plan.passes(&hot_rows[slot])
+                    && (!plan.spread_by_slot
+                        || state
+                            .spread
+                            .as_ref()
+                            .is_some_and(|s| s.by_slot.as_ref().is_some_and(|v| v.passes(slot))))
+                {
                     let ni = || snap.get(idx);
                     let affinity_ok = !plan.affinity
                         || affinity_memo
@@ -1113,10 +1139,7 @@ fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize
         .iter()
         .any(|c| c.when_unsatisfiable == crate::model::WhenUnsatisfiable::ScheduleAnyway)
         || (pod.spec.topology_spread_constraints.is_empty()
-            && snap
-                .spread_selectors
-                .iter()
-                .any(|(ns, s)| *ns == pod.meta.namespace && s.matches(&pod.meta.labels)));
+            && pod_topology_spread::default_selector(pod, snap).is_some());
     let spread = total * (usize::from(hard_spread) + usize::from(soft_spread));
     // PreFilter always walks the pods with required anti-affinity (existingAntiAffinityCounts).
     let affinity = snap.totals.with_required_anti_affinity
@@ -1145,16 +1168,20 @@ pub fn interleave(zones: &[(String, Vec<usize>)]) -> Vec<usize> {
 
 /// A snapshot built from plain objects (explain's `--cluster` files, the bench): node infos
 /// in input order with their bound pods, the zone-interleaved order, image counts and the
-/// ReplicaSet selectors.
+/// Services and controllers default spreading reads.
 pub struct OwnedSnapshot {
     pub slots: Vec<Option<NodeInfo>>,
     pub order: Vec<usize>,
     pub image_nodes: BTreeMap<String, usize>,
-    pub spread_selectors: Vec<(String, LabelSelector)>,
+    pub spread_selectors: pod_topology_spread::SelectorSources,
 }
 
 impl OwnedSnapshot {
-    pub fn build(nodes: &[Node], pods: &[Pod], replica_sets: &[ReplicaSet]) -> OwnedSnapshot {
+    pub fn build(
+        nodes: &[Node],
+        pods: &[Pod],
+        spread_selectors: pod_topology_spread::SelectorSources,
+    ) -> OwnedSnapshot {
         let mut slots: Vec<Option<NodeInfo>> = Vec::new();
         let mut slot_of: BTreeMap<String, usize> = BTreeMap::new();
         let mut zones: Vec<(String, Vec<usize>)> = Vec::new();
@@ -1185,10 +1212,7 @@ impl OwnedSnapshot {
             order: interleave(&zones),
             slots,
             image_nodes,
-            spread_selectors: replica_sets
-                .iter()
-                .map(|r| (r.meta.namespace.clone(), r.selector.clone()))
-                .collect(),
+            spread_selectors,
         }
     }
 

@@ -6,9 +6,10 @@
 //! whose removal would take a budget below zero are reprieved first and counted as violations;
 //! candidates without violations come first and a node with fewer violations wins.
 //!
-//! Deviation, documented: the dry run re-runs the filters on the node with the victims removed without updating the
-//! PodTopologySpread / InterPodAffinity PreFilter state (upstream's AddPod/RemovePod), so for
-//! those two plugins the dry run sees the counts from before the removal.
+//! The dry run works on a copy of the PreFilter state per node and updates PodTopologySpread's
+//! counts for every pod it removes or adds back (upstream's RemovePod/AddPod PreFilter
+//! extensions, `updateWithPod`). Deviation, documented: InterPodAffinity's PreFilter state is
+//! not updated, so for that plugin the dry run sees the counts from before the removal.
 
 use std::sync::Arc;
 
@@ -19,9 +20,27 @@ use super::plugins::NodeInfo;
 use crate::model::{Pod, PodDisruptionBudget};
 use crate::sim::{rng, SimTime};
 
-/// `DefaultPreemptionArgs` defaults.
+/// `DefaultPreemptionArgs` defaults (upstream `SetDefaults_DefaultPreemptionArgs`).
 pub const MIN_CANDIDATE_NODES_PERCENTAGE: usize = 10;
 pub const MIN_CANDIDATE_NODES_ABSOLUTE: usize = 100;
+
+/// `DefaultPreemptionArgs`: how many candidate nodes the dry run looks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreemptionArgs {
+    /// `minCandidateNodesPercentage` (0–100).
+    pub min_candidate_nodes_percentage: usize,
+    /// `minCandidateNodesAbsolute` (≥ 0).
+    pub min_candidate_nodes_absolute: usize,
+}
+
+impl Default for PreemptionArgs {
+    fn default() -> Self {
+        PreemptionArgs {
+            min_candidate_nodes_percentage: MIN_CANDIDATE_NODES_PERCENTAGE,
+            min_candidate_nodes_absolute: MIN_CANDIDATE_NODES_ABSOLUTE,
+        }
+    }
+}
 
 /// A node where preemption would work, with its victims (most important first).
 #[derive(Clone, Debug)]
@@ -33,10 +52,11 @@ pub struct Candidate {
     pub num_pdb_violations: usize,
 }
 
-/// `calculateNumCandidates`: 10 % of the potential nodes, at least 100, at most all.
-pub fn num_candidates(potential: usize) -> usize {
-    (potential * MIN_CANDIDATE_NODES_PERCENTAGE / 100)
-        .max(MIN_CANDIDATE_NODES_ABSOLUTE)
+/// `calculateNumCandidates` (default_preemption.go): `minCandidateNodesPercentage` of the
+/// potential nodes (integer division), at least `minCandidateNodesAbsolute`, at most all.
+pub fn num_candidates(potential: usize, args: &PreemptionArgs) -> usize {
+    (potential * args.min_candidate_nodes_percentage / 100)
+        .max(args.min_candidate_nodes_absolute)
         .min(potential)
 }
 
@@ -98,10 +118,22 @@ pub fn select_victims_on_node(
         return None;
     }
     let mut ni = node.clone();
+    // DryRunPreemption clones the cycle state per node; only PodTopologySpread's part changes
+    // (its RemovePod / AddPod extensions).
+    let mut st = std::borrow::Cow::Borrowed(state);
+    let spread = state.spread.is_some();
+    let update = |st: &mut std::borrow::Cow<CycleState>, p: &Pod, ni: &NodeInfo, delta: i64| {
+        if spread {
+            if let Some(s) = st.to_mut().spread.as_mut() {
+                s.update_with_pod(p, pod, ni, delta);
+            }
+        }
+    };
     for p in &potential {
         ni.remove_pod(&p.key());
+        update(&mut st, p, &ni, -1);
     }
-    if framework::filter(profile, pod, state, &ni).is_err() {
+    if framework::filter(profile, pod, &st, &ni).is_err() {
         return None;
     }
     potential.sort_by(|a, b| more_important(a, b));
@@ -116,8 +148,10 @@ pub fn select_victims_on_node(
         .chain(non_violating.into_iter().map(|p| (p, false)))
     {
         ni.add_pod(p.clone());
-        if framework::filter(profile, pod, state, &ni).is_err() {
+        update(&mut st, &p, &ni, 1);
+        if framework::filter(profile, pod, &st, &ni).is_err() {
             ni.remove_pod(&p.key());
+            update(&mut st, &p, &ni, -1);
             victims.push(p);
             num_violating += usize::from(counts);
         }
@@ -139,7 +173,7 @@ pub fn find_candidates(
     if potential.is_empty() {
         return vec![];
     }
-    let want = num_candidates(potential.len());
+    let want = num_candidates(potential.len(), &profile.preemption_args);
     let offset = rng::below(r, potential.len() as u64) as usize;
     dry_run_preemption(profile, pod, state, nodes, potential, pdbs, offset, want)
 }
@@ -288,9 +322,10 @@ mod tests {
         // All equal but start times: the later start among the highest-priority victims.
         let cands = vec![c(0, vec![v("a", 0, 1)]), c(1, vec![v("b", 0, 9)])];
         assert_eq!(pick_one(&cands), Some(1));
-        assert_eq!(num_candidates(50), 50);
-        assert_eq!(num_candidates(5000), 500);
-        assert_eq!(num_candidates(200), 100);
+        let d = PreemptionArgs::default();
+        assert_eq!(num_candidates(50, &d), 50);
+        assert_eq!(num_candidates(5000, &d), 500);
+        assert_eq!(num_candidates(200, &d), 100);
     }
 
     // ----- PodDisruptionBudget cases of upstream default_preemption_test.go
@@ -451,5 +486,115 @@ mod tests {
             },
         ];
         assert_eq!(pick_one(&cands), Some(1));
+    }
+
+    // default_preemption_test.go TestDryRunPreemption: DefaultPreemptionArgs
+    // {MinCandidateNodesPercentage: 40, MinCandidateNodesAbsolute: 1} over 5 nodes →
+    // calculateNumCandidates 2; upstream's seeded offset for cycle 0 is 4.
+    const FORTY_ONE: PreemptionArgs = PreemptionArgs {
+        min_candidate_nodes_percentage: 40,
+        min_candidate_nodes_absolute: 1,
+    };
+    const FIVE: [&str; 5] = ["node1", "node2", "node3", "node4", "node5"];
+
+    #[test]
+    fn all_nodes_are_possible_candidates_but_default_preemption_args_limits_to_2() {
+        let want = num_candidates(5, &FORTY_ONE);
+        assert_eq!(want, 2);
+        let pods = (1..=5)
+            .map(|i| victim(&format!("p{i}"), &format!("node{i}"), false, 300))
+            .collect();
+        assert_eq!(
+            dry_run(&FIVE, pods, 300, &[], 4, want),
+            vec![
+                ("node1".into(), names(&["p1"]), 0),
+                ("node5".into(), names(&["p5"]), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn some_nodes_are_not_possible_candidates_default_preemption_args_limits_to_2() {
+        let pods = (1..=5)
+            .map(|i| {
+                let mut v = victim(&format!("p{i}"), &format!("node{i}"), false, 300);
+                if i == 2 || i == 5 {
+                    v.spec.priority = 10 * HIGH; // veryHighPriority
+                }
+                v
+            })
+            .collect();
+        assert_eq!(
+            dry_run(&FIVE, pods, 300, &[], 4, num_candidates(5, &FORTY_ONE)),
+            vec![
+                ("node1".into(), names(&["p1"]), 0),
+                ("node3".into(), names(&["p3"]), 0)
+            ]
+        );
+    }
+
+    // default_preemption_test.go TestDryRunPreemption "preemption to resolve pod topology
+    // spread filter failure": the dry run updates PodTopologySpread's counts for removed and
+    // reprieved pods (RemovePod / AddPod), so node-a keeps pod-a1 and node-b loses pod-b1.
+    #[test]
+    fn preemption_to_resolve_pod_topology_spread_filter_failure() {
+        use crate::model::{TopologySpreadConstraint, WhenUnsatisfiable};
+        const LOW: i32 = 0;
+        let n = |name: &str, zone: &str| {
+            let mut x = node(name, 500, 500, &[]);
+            x.meta.labels.clear();
+            x.meta.labels.insert("hostname".into(), name.into());
+            x.meta.labels.insert("zone".into(), zone.into());
+            x
+        };
+        let foo = |name: &str, nd: &str, prio: i32| {
+            let mut p = labels(on(pod(name, &[]), nd), &[("foo", "")]);
+            p.spec.priority = prio;
+            p
+        };
+        let nodes = vec![
+            n("node-a", "zone1"),
+            n("node-b", "zone1"),
+            n("node-x", "zone2"),
+        ];
+        let existing = vec![
+            foo("pod-a1", "node-a", MID),
+            foo("pod-a2", "node-a", LOW),
+            foo("pod-b1", "node-b", LOW),
+            foo("pod-x1", "node-x", HIGH),
+            foo("pod-x2", "node-x", HIGH),
+        ];
+        let snap = OwnedSnapshot::new(nodes, existing);
+        let v = snap.view();
+        let c = |key: &str| TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: key.into(),
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            label_selector: Some(exists_selector("foo")),
+            min_domains: None,
+            node_affinity_honor: true,
+            node_taints_honor: false,
+            match_label_keys: vec![],
+        };
+        let mut p = labels(pod("p", &[]), &[("foo", "")]);
+        p.spec.priority = HIGH;
+        p.spec.topology_spread_constraints = vec![c("zone"), c("hostname")];
+        let profile = Profile::default();
+        let st = framework::pre_filter(&profile, &p, &v);
+        let infos: Vec<&NodeInfo> = (0..3).map(|i| v.get(i)).collect();
+        let cands = dry_run_preemption(&profile, &p, &st, &infos, &[0, 1, 2], &[], 0, 100);
+        let got: Vec<(&str, Vec<&str>)> = cands
+            .iter()
+            .map(|c| {
+                (
+                    infos[c.index].node.meta.name.as_str(),
+                    c.victims.iter().map(|x| x.meta.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![("node-a", vec!["pod-a2"]), ("node-b", vec!["pod-b1"])]
+        );
     }
 }

@@ -7,8 +7,13 @@
 //! The plugin uses an entry only where the upstream count would cover every node: the pod has
 //! no nodeSelector / required node affinity (or the constraint ignores it) and the constraint
 //! ignores taints. Node changes drop every entry (they are rebuilt on demand).
+//!
+//! It also interns each requested topology key's values per snapshot slot ([`Domains`]), so
+//! PodTopologySpread's filter can decide a node by two array reads instead of two string-keyed
+//! map lookups (the node's label, then the domain's count).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::plugins::NodeInfo;
 use crate::model::{LabelSelector, Node, Pod};
@@ -25,9 +30,23 @@ pub struct SpreadEntry {
     pub counts: BTreeMap<String, i64>,
 }
 
+/// Slot has no value for the key (no such label, or no node in the slot).
+pub const NO_DOMAIN: u32 = u32::MAX;
+
+/// A topology key's values interned: `of_slot[slot]` is the domain id of the node in that
+/// snapshot slot ([`NO_DOMAIN`] without the label), `values[id]` its value. Ids are given in
+/// slot order of first appearance (deterministic).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Domains {
+    pub key: String,
+    pub of_slot: Arc<[u32]>,
+    pub values: Vec<String>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct SpreadIndex {
     entries: Vec<SpreadEntry>,
+    domains: Vec<Domains>,
 }
 
 fn counts_pod(e: &SpreadEntry, pod: &Pod) -> bool {
@@ -92,6 +111,36 @@ impl SpreadIndex {
         self.entries.push(e);
     }
 
+    /// Interns `key`'s values over the snapshot slots if not done since the last node change.
+    pub fn ensure_domains(&mut self, key: &str, slots: &[Option<NodeInfo>]) {
+        if self.domains.iter().any(|d| d.key == key) {
+            return;
+        }
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut values = Vec::new();
+        let of_slot: Vec<u32> = slots
+            .iter()
+            .map(|s| {
+                let Some(v) = s.as_ref().and_then(|n| n.node.meta.labels.get(key)) else {
+                    return NO_DOMAIN;
+                };
+                *ids.entry(v.as_str()).or_insert_with(|| {
+                    values.push(v.clone());
+                    (values.len() - 1) as u32
+                })
+            })
+            .collect();
+        self.domains.push(Domains {
+            key: key.to_string(),
+            of_slot: of_slot.into(),
+            values,
+        });
+    }
+
+    pub fn domains(&self, key: &str) -> Option<&Domains> {
+        self.domains.iter().find(|d| d.key == key)
+    }
+
     /// A pod was added to (`sign` = 1) or removed from (−1) `node`.
     pub fn on_pod(&mut self, node: &Node, pod: &Pod, sign: i64) {
         for e in &mut self.entries {
@@ -106,6 +155,7 @@ impl SpreadIndex {
     /// Node set or labels changed: start over.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.domains.clear();
     }
 }
 
@@ -134,5 +184,22 @@ mod tests {
         other.meta.namespace = "x".into();
         idx.on_pod(&n1, &other, 1);
         assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
+    }
+
+    #[test]
+    fn domains_intern_values_per_slot() {
+        let a = label(node("a", 0, 0, &[]), "zone", "z2");
+        let b = node("b", 0, 0, &[]);
+        let c = label(node("c", 0, 0, &[]), "zone", "z1");
+        let d = label(node("d", 0, 0, &[]), "zone", "z2");
+        let mut snap = OwnedSnapshot::new(vec![a, b, c, d], vec![]);
+        snap.slots.insert(1, None);
+        let mut idx = SpreadIndex::default();
+        idx.ensure_domains("zone", &snap.slots);
+        let dm = idx.domains("zone").unwrap();
+        assert_eq!(&*dm.of_slot, &[0, NO_DOMAIN, NO_DOMAIN, 1, 0]);
+        assert_eq!(dm.values, vec!["z2".to_string(), "z1".to_string()]);
+        idx.clear();
+        assert!(idx.domains("zone").is_none());
     }
 }

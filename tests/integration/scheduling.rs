@@ -260,6 +260,141 @@ fn unknown_plugins_and_args_are_input_errors_at_their_line_with_suggestions() {
     assert!(e.contains("percentageOfNodesToScore"), "{e}");
 }
 
+// DefaultPreemptionArgs: defaults 10 % / 100, a half-given pair keeps the other default,
+// and upstream's ValidateDefaultPreemptionArgs ranges (validation_pluginargs.go).
+#[test]
+fn default_preemption_args_load_and_validate() {
+    use kubesim::scheduler::preemption::PreemptionArgs;
+    let c = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 40}
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.profiles[0].preemption_args,
+        PreemptionArgs {
+            min_candidate_nodes_percentage: 40,
+            min_candidate_nodes_absolute: 100
+        }
+    );
+    let c = load_config("profiles:\n- schedulerName: default-scheduler\n").unwrap();
+    assert_eq!(c.profiles[0].preemption_args, PreemptionArgs::default());
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 0, minCandidateNodesAbsolute: 0}
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("cannot be zero at the same time as minCandidateNodesAbsolute"),
+        "{e}"
+    );
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesPercentage: 101}
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("profiles[0].pluginConfig[0].args.minCandidateNodesPercentage"),
+        "{e}"
+    );
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: DefaultPreemption
+    args: {minCandidateNodesAbsolute: -1}
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("minCandidateNodesAbsolute"), "{e}");
+}
+
+// NodeAffinityArgs.addedAffinity (node_affinity.go New; ValidateNodeAffinityArgs parses the
+// terms): required terms and preferred terms land in the profile; a bad operator is an error
+// at its field path with a suggestion.
+#[test]
+fn node_affinity_added_affinity_loads_and_validates() {
+    let c = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions: [{key: topology.kubernetes.io/zone, operator: In, values: [zone-a]}]
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 3
+          preference:
+            matchExpressions: [{key: disk, operator: Exists}]
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let na = &c.profiles[0].node_affinity;
+    assert_eq!(na.added_required.as_ref().map(|t| t.len()), Some(1));
+    assert_eq!(na.added_preferred.len(), 1);
+    assert_eq!(na.added_preferred[0].weight, 3);
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions: [{key: zone, operator: Inn, values: [a]}]
+",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("profiles[0].pluginConfig[0].args.addedAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator"),
+        "{e}"
+    );
+    assert!(e.contains("`In`"), "{e}");
+    let e = load_config(
+        "profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerm: []
+",
+    )
+    .unwrap_err();
+    assert!(e.contains("did you mean `nodeSelectorTerms`"), "{e}");
+}
+
+// Version profile: NodeResourcesBalancedAllocation's PreScore skips best-effort pods from
+// v1.33 (PR #130260, reference scheduler §2.4); 1.27–1.32 score them.
+#[test]
+fn balanced_allocation_best_effort_skip_follows_the_version_profile() {
+    for (version, skip) in [
+        ("1.32", false),
+        ("1.33", true),
+        ("1.27", false),
+        ("1.34", true),
+    ] {
+        let dir = scratch(&format!("balanced-version-{version}"));
+        let path = dir.join("s.yaml");
+        std::fs::write(&path, format!("kubernetesVersion: \"{version}\"\n{HEAD}")).unwrap();
+        let s = scenario::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s
+            .scheduler
+            .profiles
+            .iter()
+            .all(|p| p.balanced.skip_best_effort == skip));
+    }
+}
+
 fn kubesim(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(args)

@@ -1,6 +1,11 @@
-//! NodeResourcesBalancedAllocation (reference scheduler §2.4, v1.33+ form): `(1 − std) × 100`
-//! over the fractions of actual requests (no non-zero defaults) of the configured resources;
-//! skipped for pods that request none of them.
+//! NodeResourcesBalancedAllocation (reference scheduler §2.4): `(1 − std) × 100` over the
+//! fractions of actual requests (no non-zero defaults) of the configured resources (the form
+//! since v1.22, PR #101946); from v1.33 (PR #130260) skipped for pods that request none of
+//! them, before that such pods are scored like any other.
+//!
+//! Not modelled, as no supported version (1.27–1.34) uses them: the older two-resource
+//! formula `(1 − |cpuFrac − memFrac|) × 100` (≤ v1.21) and the with/without-pod variant of
+//! PR #135573 (merged 2026-01, v1.36).
 
 use super::node_resources_fit::{allocatable_and_requested, pod_score_request};
 use super::{NodeInfo, PodRequest, ResKey, MAX_NODE_SCORE};
@@ -11,12 +16,16 @@ pub const NAME: &str = "NodeResourcesBalancedAllocation";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BalancedArgs {
     pub resources: Vec<String>,
+    /// PreScore returns Skip for best-effort pods (v1.33+, PR #130260; the scenario's
+    /// `kubernetesVersion` sets it, default on).
+    pub skip_best_effort: bool,
 }
 
 impl Default for BalancedArgs {
     fn default() -> Self {
         BalancedArgs {
             resources: vec!["cpu".into(), "memory".into()],
+            skip_best_effort: true,
         }
     }
 }
@@ -27,14 +36,15 @@ pub struct ScoreState {
     pub resources: Vec<(ResKey, i64)>,
 }
 
-/// None = Skip: every configured resource request of the pod is 0 (PR #130260, v1.33).
+/// None = Skip: every configured resource request of the pod is 0 (PR #130260, v1.33; only
+/// when `skip_best_effort`).
 pub fn pre_score(req: &PodRequest, args: &BalancedArgs) -> Option<ScoreState> {
     let pod_requests: Vec<i64> = args
         .resources
         .iter()
         .map(|n| pod_score_request(req, n, true))
         .collect();
-    if pod_requests.iter().all(|r| *r == 0) {
+    if args.skip_best_effort && pod_requests.iter().all(|r| *r == 0) {
         return None;
     }
     Some(ScoreState {
@@ -232,6 +242,7 @@ mod tests {
         // "include scalar resource on a node for balanced resource allocation"
         let gpu = BalancedArgs {
             resources: vec!["cpu".into(), "memory".into(), "nvidia.com/gpu".into()],
+            ..BalancedArgs::default()
         };
         let gn = |name: &str| node(name, 3500, 40000, &[("nvidia.com/gpu", 8)]);
         assert_eq!(
@@ -246,6 +257,7 @@ mod tests {
         // "node without the scalar resource results to a higher score"
         let cg = BalancedArgs {
             resources: vec!["cpu".into(), "nvidia.com/gpu".into()],
+            ..BalancedArgs::default()
         };
         assert_eq!(
             scores(
@@ -264,5 +276,33 @@ mod tests {
         let d = BalancedArgs::default();
         assert!(pre_score(&PodRequest::of(&pod("p", &[&[]])), &d).is_none());
         assert!(pre_score(&PodRequest::of(&cpu_only()), &d).is_some());
+    }
+
+    // Before v1.33 a best-effort pod is not skipped: PreScore succeeds and the nodes get the
+    // scores of balanced_allocation_test.go's "no resources requested, pods scheduled with
+    // resources" (run through PreScore, as that table did before PR #130260).
+    #[test]
+    fn best_effort_pod_is_scored_before_v1_33() {
+        let old = BalancedArgs {
+            skip_best_effort: false,
+            ..BalancedArgs::default()
+        };
+        let p = pod("p", &[]);
+        let st = pre_score(&PodRequest::of(&p), &old).expect("no Skip before v1.33");
+        let snap = OwnedSnapshot::new(
+            vec![
+                node("node1", 10000, 20000, &[]),
+                node("node2", 10000, 20000, &[]),
+            ],
+            vec![
+                on(cpu_only(), "node1"),
+                on(cpu_only(), "node1"),
+                on(cpu_only(), "node2"),
+                on(cpu_and_memory(), "node2"),
+            ],
+        );
+        let v = snap.view();
+        let s: Vec<i64> = v.iter().map(|n| score(&st, n, &old)).collect();
+        assert_eq!(s, vec![70, 82]);
     }
 }

@@ -160,9 +160,9 @@ pub struct Snapshot<'a> {
     pub order: &'a [usize],
     /// Image name → number of nodes that have it (ImageLocality's spread).
     pub image_nodes: &'a BTreeMap<String, usize>,
-    /// (namespace, selector) of the objects that make system default spreading apply
-    /// (Services, ReplicationControllers, ReplicaSets, StatefulSets; kubesim has ReplicaSets).
-    pub spread_selectors: &'a [(String, LabelSelector)],
+    /// The Services and controllers `helper.DefaultSelector` derives default spreading
+    /// selectors from (PodTopologySpread's default constraints).
+    pub spread_selectors: &'a pod_topology_spread::SelectorSources,
     /// Cached PodTopologySpread counts (None: count every time, as upstream does).
     pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
     /// Cluster-wide pod counts (so plugins can skip work without walking every node).

@@ -1,14 +1,30 @@
 //! NodeAffinity (reference scheduler §2.7): `spec.nodeSelector` AND any one of the required
 //! node selector terms (In, NotIn, Exists, DoesNotExist, Gt, Lt; `matchFields` on
 //! `metadata.name`); score = Σ weights of matching preferred terms, normalised by the maximum.
+//! `NodeAffinityArgs.addedAffinity` (upstream `node_affinity.go`, `New`/`Filter`/`Score`):
+//! its required terms are checked before, and ANDed with, the pod's own; its preferred terms
+//! are scored for every pod on top of the pod's.
 
 use std::borrow::Cow;
 
 use super::{default_normalize, NodeInfo};
-use crate::model::{Node, Pod};
+use crate::model::{Node, NodeSelectorTerm, Pod, PreferredSchedulingTerm};
 
 pub const NAME: &str = "NodeAffinity";
+/// `ErrReasonPod`.
 pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
+/// `errReasonEnforced`: the profile's added required affinity does not match.
+pub const REASON_ENFORCED: &str = "node(s) didn't match scheduler-enforced node affinity";
+
+/// `NodeAffinityArgs.addedAffinity`, applied to every pod the profile schedules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeAffinityArgs {
+    /// `requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms` (ORed); `None` = no
+    /// added requirement. Some(empty) matches no node, as upstream's `NodeSelector`.
+    pub added_required: Option<Vec<NodeSelectorTerm>>,
+    /// `preferredDuringSchedulingIgnoredDuringExecution`.
+    pub added_preferred: Vec<PreferredSchedulingTerm>,
+}
 
 /// `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector and required terms.
 pub fn required_matches(pod: &Pod, node: &Node) -> bool {
@@ -33,7 +49,18 @@ pub fn required_matches(pod: &Pod, node: &Node) -> bool {
     }
 }
 
-pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), Cow<'static, str>> {
+/// `Filter`: the added required terms first (`errReasonEnforced`), then the pod's nodeSelector
+/// and required terms (`ErrReasonPod`); both UnschedulableAndUnresolvable.
+pub fn filter(
+    pod: &Pod,
+    node: &NodeInfo,
+    args: &NodeAffinityArgs,
+) -> Result<(), Cow<'static, str>> {
+    if let Some(terms) = &args.added_required {
+        if !terms.iter().any(|t| t.matches(&node.node)) {
+            return Err(REASON_ENFORCED.into());
+        }
+    }
     if required_matches(pod, &node.node) {
         Ok(())
     } else {
@@ -41,29 +68,36 @@ pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), Cow<'static, str>> {
     }
 }
 
-/// PreScore: Skip (false) when the pod has no preferred terms.
-pub fn has_preferred(pod: &Pod) -> bool {
-    pod.spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .is_some_and(|na| !na.preferred.is_empty())
+/// PreScore: Skip (false) when neither the pod nor the profile's added affinity has
+/// preferred terms.
+pub fn has_preferred(pod: &Pod, args: &NodeAffinityArgs) -> bool {
+    !args.added_preferred.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| !na.preferred.is_empty())
 }
 
-pub fn score(pod: &Pod, node: &NodeInfo) -> i64 {
-    let Some(na) = pod
+fn preferred_sum(terms: &[PreferredSchedulingTerm], node: &Node) -> i64 {
+    terms
+        .iter()
+        .filter(|t| t.weight != 0 && t.preference.matches(node))
+        .map(|t| t.weight as i64)
+        .sum()
+}
+
+/// `Score`: Σ weights of the matching added preferred terms plus the pod's.
+pub fn score(pod: &Pod, node: &NodeInfo, args: &NodeAffinityArgs) -> i64 {
+    let added = preferred_sum(&args.added_preferred, &node.node);
+    let own = pod
         .spec
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-    else {
-        return 0;
-    };
-    na.preferred
-        .iter()
-        .filter(|t| t.weight != 0 && t.preference.matches(&node.node))
-        .map(|t| t.weight as i64)
-        .sum()
+        .map_or(0, |na| preferred_sum(&na.preferred, &node.node));
+    added + own
 }
 
 pub fn normalize(scores: &mut [i64]) {
@@ -109,7 +143,7 @@ mod tests {
             n = label(n, k, v);
         }
         let snap = OwnedSnapshot::new(vec![n], vec![]);
-        filter(p, snap.view().get(0)).is_ok()
+        filter(p, snap.view().get(0), &NodeAffinityArgs::default()).is_ok()
     }
     use NodeSelectorOperator::*;
 
@@ -235,7 +269,11 @@ mod tests {
         ]);
         let scores = |p: &crate::model::Pod, nodes: Vec<crate::model::Node>| {
             let snap = OwnedSnapshot::new(nodes, vec![]);
-            let mut s: Vec<i64> = snap.view().iter().map(|n| score(p, n)).collect();
+            let mut s: Vec<i64> = snap
+                .view()
+                .iter()
+                .map(|n| score(p, n, &NodeAffinityArgs::default()))
+                .collect();
             normalize(&mut s);
             s
         };
@@ -267,5 +305,108 @@ mod tests {
         // machine1: 2, machine5: 2+4+5 = 11, machine2: 4 → normalised 18, 100, 36.
         let p = affinity2;
         assert_eq!(scores(&p, vec![n1, n5, n2]), vec![18, 100, 36]);
+    }
+
+    fn fields_name_in(name: &str) -> NodeSelectorTerm {
+        NodeSelectorTerm {
+            match_expressions: vec![],
+            match_fields: vec![req("metadata.name", In, &[name])],
+        }
+    }
+    fn added_required(terms: Vec<NodeSelectorTerm>) -> NodeAffinityArgs {
+        NodeAffinityArgs {
+            added_required: Some(terms),
+            added_preferred: vec![],
+        }
+    }
+    /// The Filter verdict on `node2` labelled `zone: foo`, with `args`.
+    fn filter_node2(p: &crate::model::Pod, args: &NodeAffinityArgs) -> Result<(), String> {
+        let n = label(node("node2", 0, 0, &[]), "zone", "foo");
+        let snap = OwnedSnapshot::new(vec![n], vec![]);
+        filter(p, snap.view().get(0), args).map_err(|r| r.into_owned())
+    }
+
+    // node_affinity_test.go TestNodeAffinity: the added-affinity cases.
+    #[test]
+    fn node_affinity_filter_added_affinity_upstream_cases() {
+        let zone = |v: &str| with_required(vec![term(vec![req("zone", In, &[v])])]);
+        let by_name = added_required(vec![fields_name_in("node2")]);
+        assert_eq!(
+            filter_node2(&zone("foo"), &by_name),
+            Ok(()),
+            "Matches added affinity and Pod's node affinity"
+        );
+        assert_eq!(
+            filter_node2(&zone("bar"), &by_name),
+            Err(REASON.to_string()),
+            "Matches added affinity but not Pod's node affinity"
+        );
+        assert_eq!(
+            filter_node2(
+                &pod("p", &[]),
+                &added_required(vec![term(vec![req("zone", In, &["bar"])])])
+            ),
+            Err(REASON_ENFORCED.to_string()),
+            "Doesn't match added affinity"
+        );
+    }
+
+    // node_affinity_test.go TestNodeAffinityPriority: "added affinity" and "added affinity
+    // and pod has default affinity".
+    #[test]
+    fn node_affinity_priority_added_affinity_upstream_cases() {
+        let pref = |w: i32, k: &str, v: &str| PreferredSchedulingTerm {
+            weight: w,
+            preference: term(vec![req(k, In, &[v])]),
+        };
+        let scores =
+            |p: &crate::model::Pod, nodes: Vec<crate::model::Node>, args: &NodeAffinityArgs| {
+                let snap = OwnedSnapshot::new(nodes, vec![]);
+                assert!(has_preferred(p, args), "PreScore does not skip");
+                let mut s: Vec<i64> = snap.view().iter().map(|n| score(p, n, args)).collect();
+                normalize(&mut s);
+                s
+            };
+        let label1 = || label(node("node1", 0, 0, &[]), "foo", "bar");
+        let label2 = || label(node("node2", 0, 0, &[]), "key", "value");
+        let affinity1 = NodeAffinityArgs {
+            added_required: None,
+            added_preferred: vec![pref(2, "foo", "bar")],
+        };
+        assert_eq!(
+            scores(&pod("p", &[]), vec![label1(), label2()], &affinity1),
+            vec![100, 0],
+            "added affinity"
+        );
+        let mut p = pod("p", &[]);
+        p.spec.affinity = Some(Affinity {
+            node_affinity: Some(NodeAffinity {
+                required: None,
+                preferred: vec![pref(2, "foo", "bar")],
+            }),
+            ..Affinity::default()
+        });
+        let label5 = label(
+            label(
+                label(node("node3", 0, 0, &[]), "foo", "bar"),
+                "key",
+                "value",
+            ),
+            "az",
+            "az1",
+        );
+        let added = NodeAffinityArgs {
+            added_required: None,
+            added_preferred: vec![pref(3, "key", "value")],
+        };
+        assert_eq!(
+            scores(&p, vec![label1(), label2(), label5], &added),
+            vec![40, 60, 100],
+            "added affinity and pod has default affinity"
+        );
+        assert!(
+            !has_preferred(&pod("p", &[]), &NodeAffinityArgs::default()),
+            "Skip is returned in PreScore when NodeAffinity is nil"
+        );
     }
 }

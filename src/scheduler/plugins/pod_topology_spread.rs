@@ -1,7 +1,10 @@
 //! PodTopologySpread (reference scheduler §2.8): the filter for `DoNotSchedule` constraints
 //! (skew against the emptiest domain, `minDomains`) and the score for `ScheduleAnyway`
 //! constraints or the system default constraints (hostname maxSkew 3, zone maxSkew 5) that
-//! apply to pods selected by a ReplicaSet (or Service, RC, StatefulSet).
+//! apply to pods without constraints of their own, with the selector `helper.DefaultSelector`
+//! derives from the Services selecting the pod and its controller (RC, ReplicaSet,
+//! StatefulSet). Eligible domains follow each constraint's `nodeAffinityPolicy` /
+//! `nodeTaintsPolicy` (`matchNodeInclusionPolicies`, common.go) in both filter and score.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -91,21 +94,89 @@ fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
         .collect()
 }
 
-/// `helper.DefaultSelector`: the selectors of the objects that select the pod, ANDed.
-fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
-    let mut merged: Option<LabelSelector> = None;
-    for (ns, sel) in snap.spread_selectors.iter() {
-        if *ns != pod.meta.namespace || !sel.matches(&pod.meta.labels) {
-            continue;
+/// What `helper.DefaultSelector` reads (upstream `pkg/scheduler/framework/plugins/helper/spread.go`):
+/// the Services of each namespace (`GetPodServices`) and the controllers a pod's controller
+/// ownerReference can name — ReplicationControllers, ReplicaSets and StatefulSets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectorSources {
+    /// (namespace, name) → `spec.selector` of each Service whose selector is not nil
+    /// ("services with nil selectors match nothing, not everything").
+    pub services: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// (kind, namespace, name) → `spec.selector`; kind is `ReplicationController`,
+    /// `ReplicaSet` or `StatefulSet`.
+    pub controllers: BTreeMap<(String, String, String), LabelSelector>,
+}
+
+impl SelectorSources {
+    pub fn set_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        sel: Option<&BTreeMap<String, String>>,
+    ) {
+        let key = (namespace.to_string(), name.to_string());
+        match sel {
+            Some(s) => {
+                self.services.insert(key, s.clone());
+            }
+            None => {
+                self.services.remove(&key);
+            }
         }
-        let m = merged.get_or_insert_with(LabelSelector::default);
-        for (k, v) in &sel.match_labels {
-            m.match_labels.insert(k.clone(), v.clone());
-        }
-        m.match_expressions
-            .extend(sel.match_expressions.iter().cloned());
     }
-    merged.filter(|m| !m.match_labels.is_empty() || !m.match_expressions.is_empty())
+    pub fn remove_service(&mut self, namespace: &str, name: &str) {
+        self.services
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+    pub fn set_controller(&mut self, kind: &str, namespace: &str, name: &str, sel: &LabelSelector) {
+        self.controllers.insert(
+            (kind.to_string(), namespace.to_string(), name.to_string()),
+            sel.clone(),
+        );
+    }
+    pub fn remove_controller(&mut self, kind: &str, namespace: &str, name: &str) {
+        self.controllers
+            .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
+    }
+}
+
+/// `helper.DefaultSelector`: the label sets of the Services in the pod's namespace whose
+/// selector matches the pod, merged; then, if the pod's controller ownerReference names a
+/// ReplicationController (its selector map merged in) or a ReplicaSet or StatefulSet (its
+/// selector's requirements added) that exists in the pod's namespace, that selector too.
+/// None when the result has no requirements (`selector.Empty()`: no default constraints).
+pub fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
+    let ns = &pod.meta.namespace;
+    let mut merged = LabelSelector::default();
+    for ((_, _), sel) in snap
+        .spread_selectors
+        .services
+        .range((ns.clone(), String::new())..)
+        .take_while(|((n, _), _)| n == ns)
+    {
+        if sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v)) {
+            for (k, v) in sel {
+                merged.match_labels.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(owner) = pod.meta.controller_ref() {
+        if matches!(
+            owner.kind.as_str(),
+            "ReplicationController" | "ReplicaSet" | "StatefulSet"
+        ) {
+            let key = (owner.kind.clone(), ns.clone(), owner.name.clone());
+            if let Some(sel) = snap.spread_selectors.controllers.get(&key) {
+                for (k, v) in &sel.match_labels {
+                    merged.match_labels.insert(k.clone(), v.clone());
+                }
+                merged
+                    .match_expressions
+                    .extend(sel.match_expressions.iter().cloned());
+            }
+        }
+    }
+    (!merged.match_labels.is_empty() || !merged.match_expressions.is_empty()).then_some(merged)
 }
 
 /// The pod's constraints of one kind, or the profile's defaults when it has none of its own.
@@ -184,6 +255,15 @@ pub fn index_requests(
     out
 }
 
+/// The topology keys of this pod's hard constraints: the scheduler interns their values per
+/// slot (`SpreadIndex::ensure_domains`) so the filter reads verdicts by slot.
+pub fn filter_keys(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Vec<String> {
+    constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule)
+        .into_iter()
+        .map(|c| c.key)
+        .collect()
+}
+
 fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
     cs.iter()
         .all(|c| node.node.meta.labels.contains_key(&c.key))
@@ -228,6 +308,31 @@ pub struct FilterState {
     /// Per constraint: the global minimum (0 when fewer domains than minDomains).
     pub min_match: Vec<i64>,
     pub self_match: Vec<i64>,
+    /// The same verdicts by interned domain, for the scheduler's slot-indexed walk (None when
+    /// the spread index has not interned every constraint's key; the plugin path decides).
+    pub by_slot: Option<SlotVerdicts>,
+}
+
+/// Per constraint: the domain id of each snapshot slot and whether the filter passes in each
+/// domain; a node passes if it passes in its domain for every constraint.
+#[derive(Clone, Debug)]
+pub struct SlotVerdicts {
+    per_constraint: Vec<(std::sync::Arc<[u32]>, Vec<bool>)>,
+}
+
+impl SlotVerdicts {
+    /// True: the filter passes on the node in `slot`; false: it fails or cannot be told here
+    /// (the node lacks a key), so the caller runs the plugin on the node info.
+    #[inline]
+    pub fn passes(&self, slot: usize) -> bool {
+        self.per_constraint.iter().all(|(of_slot, ok)| {
+            of_slot
+                .get(slot)
+                .and_then(|&d| ok.get(d as usize))
+                .copied()
+                .unwrap_or(false)
+        })
+    }
 }
 
 /// None = Skip (no DoNotSchedule constraints).
@@ -286,12 +391,71 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<Filte
             )
         })
         .collect();
-    Some(FilterState {
+    let mut st = FilterState {
         constraints: cs,
         counts,
         min_match,
         self_match,
-    })
+        by_slot: None,
+    };
+    st.by_slot = slot_verdicts(&st, snap);
+    Some(st)
+}
+
+/// `filter`'s verdict per interned domain of each constraint's key (the same arithmetic: the
+/// domain's count, or 0, plus selfMatch minus the minimum, against maxSkew).
+fn slot_verdicts(st: &FilterState, snap: &Snapshot) -> Option<SlotVerdicts> {
+    let index = snap.spread_index?;
+    let mut per_constraint = Vec::with_capacity(st.constraints.len());
+    for (i, c) in st.constraints.iter().enumerate() {
+        let d = index.domains(&c.key)?;
+        let ok = d
+            .values
+            .iter()
+            .map(|v| {
+                let matched = st.counts[i].get(v).copied().unwrap_or(0);
+                matched + st.self_match[i] - st.min_match[i] <= c.max_skew
+            })
+            .collect();
+        per_constraint.push((d.of_slot.clone(), ok));
+    }
+    Some(SlotVerdicts { per_constraint })
+}
+
+impl FilterState {
+    /// `preFilterState.updateWithPod` (filtering.go; PreFilterExtensions AddPod with `delta`
+    /// 1, RemovePod with −1): a pod of the preemptor's namespace added to or removed from
+    /// `node` changes the count of its domain for every constraint whose selector matches it,
+    /// when the node has every constraint's key and passes the constraint's inclusion
+    /// policies for the preemptor. The global minimum is recomputed exactly (upstream keeps
+    /// the two smallest domains as `criticalPaths`, which agrees whenever those are current).
+    pub fn update_with_pod(&mut self, updated: &Pod, preemptor: &Pod, node: &NodeInfo, delta: i64) {
+        if updated.meta.namespace != preemptor.meta.namespace
+            || !has_all_keys(node, &self.constraints)
+        {
+            return;
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&updated.meta.labels))
+            {
+                continue;
+            }
+            if !included(c, preemptor, node) {
+                continue;
+            }
+            let v = &node.node.meta.labels[&c.key];
+            *self.counts[i].entry(v.clone()).or_insert(0) += delta;
+            self.by_slot = None;
+            self.min_match[i] = if (self.counts[i].len() as i64) < c.min_domains {
+                0
+            } else {
+                self.counts[i].values().copied().min().unwrap_or(0)
+            };
+        }
+    }
 }
 
 /// Err((reason, unresolvable)).
@@ -543,7 +707,7 @@ mod tests {
         nodes: Vec<Node>,
         failed: Vec<Node>,
         existing: Vec<Pod>,
-        snap_sel: Vec<(String, LabelSelector)>,
+        snap_sel: SelectorSources,
     ) -> Vec<i64> {
         let k = nodes.len();
         let mut all = nodes;
@@ -571,7 +735,7 @@ mod tests {
                 vec![h("node-a"), h("node-b")],
                 vec![],
                 vec![],
-                vec![]
+                SelectorSources::default()
             ),
             vec![100, 100],
             "one constraint on node, no existing pods"
@@ -582,7 +746,7 @@ mod tests {
                 vec![h("node-a")],
                 vec![h("node-b")],
                 foo_pods(&[("node-a", 2), ("node-b", 1)]),
-                vec![]
+                SelectorSources::default()
             ),
             vec![100],
             "one constraint on node, only one node is candidate"
@@ -593,7 +757,7 @@ mod tests {
                 vec![h("node-a"), h("node-b")],
                 vec![],
                 foo_pods(&[("node-a", 1), ("node-b", 1)]),
-                vec![]
+                SelectorSources::default()
             ),
             vec![100, 100],
             "one constraint on node, all nodes have the same number of matching pods"
@@ -601,12 +765,24 @@ mod tests {
         let abcd = || vec![h("node-a"), h("node-b"), h("node-c"), h("node-d")];
         let p2103 = || foo_pods(&[("node-a", 2), ("node-b", 1), ("node-d", 3)]);
         assert_eq!(
-            scores(&host1(foo()), abcd(), vec![], p2103(), vec![]),
+            scores(
+                &host1(foo()),
+                abcd(),
+                vec![],
+                p2103(),
+                SelectorSources::default()
+            ),
             vec![20, 60, 100, 0],
             "one constraint on node, all 4 nodes are candidates"
         );
         assert_eq!(
-            scores(&host1(None), abcd(), vec![], p2103(), vec![]),
+            scores(
+                &host1(None),
+                abcd(),
+                vec![],
+                p2103(),
+                SelectorSources::default()
+            ),
             vec![100, 100, 100, 100],
             "one constraint on node, null selector"
         );
@@ -616,7 +792,7 @@ mod tests {
                 abcd(),
                 vec![],
                 p2103(),
-                vec![]
+                SelectorSources::default()
             ),
             vec![33, 66, 100, 16],
             "one constraint on node, all 4 nodes are candidates, maxSkew=2"
@@ -628,7 +804,7 @@ mod tests {
                 abcd(),
                 vec![],
                 p4321(),
-                vec![]
+                SelectorSources::default()
             ),
             vec![44, 66, 77, 100],
             "one constraint on node, all 4 nodes are candidates, maxSkew=3"
@@ -639,7 +815,7 @@ mod tests {
                 abcd(),
                 vec![],
                 p4321(),
-                vec![("default".into(), selector(&[("foo", "")]))]
+                service_selecting("default", &[("foo", "")])
             ),
             vec![44, 66, 77, 100],
             "system defaulting, nodes don't have zone, pods match service"
@@ -651,13 +827,13 @@ mod tests {
                 vec![h("node-a"), h("node-b"), h("node-x")],
                 vec![h("node-y")],
                 p421_3(),
-                vec![]
+                SelectorSources::default()
             ),
             vec![33, 83, 100],
             "one constraint on node, 3 out of 4 nodes are candidates"
         );
         assert_eq!(
-            scores(&host1(foo()), vec![h("node-a"), n("node-b", &[("n", "node-b")]), h("node-x")], vec![h("node-y")], p421_3(), vec![]),
+            scores(&host1(foo()), vec![h("node-a"), n("node-b", &[("n", "node-b")]), h("node-x")], vec![h("node-y")], p421_3(), SelectorSources::default()),
             vec![16, 0, 100],
             "one constraint on node, 3 out of 4 nodes are candidates, one node doesn't match topology key"
         );
@@ -671,7 +847,7 @@ mod tests {
                 ],
                 vec![hz("node-y", "zone2")],
                 p421_3(),
-                vec![]
+                SelectorSources::default()
             ),
             vec![75, 75, 100],
             "one constraint on zone, 3 out of 4 nodes are candidates"
@@ -685,7 +861,7 @@ mod tests {
                 vec![hz("node-a", "zone1"), hz("node-x", "zone2")],
                 vec![hz("node-b", "zone1"), hz("node-y", "zone2")],
                 foo_pods(&[("node-a", 2), ("node-b", 1), ("node-x", 2), ("node-y", 4)]),
-                vec![]
+                SelectorSources::default()
             ),
             vec![100, 63],
             "two Constraints on zone and node, 2 out of 4 nodes are candidates"
@@ -712,7 +888,7 @@ mod tests {
                     n("node-y", &[("zone", "zone2")])
                 ],
                 two_zone_pods,
-                vec![]
+                SelectorSources::default()
             ),
             vec![85, 100],
             "two Constraints on zone, 2 out of 4 nodes are candidates"
@@ -737,7 +913,13 @@ mod tests {
             ]
         };
         assert_eq!(
-            scores(&zone_node, four(), vec![], mixed(), vec![]),
+            scores(
+                &zone_node,
+                four(),
+                vec![],
+                mixed(),
+                SelectorSources::default()
+            ),
             vec![60, 20, 100, 60],
             "two Constraints on zone and node, with different labelSelectors"
         );
@@ -745,12 +927,12 @@ mod tests {
         zero.extend(pods_on("node-x", 1, &[("foo", "")]));
         zero.extend(pods_on("node-y", 1, &[("foo", ""), ("bar", "")]));
         assert_eq!(
-            scores(&zone_node, four(), vec![], zero, vec![]),
+            scores(&zone_node, four(), vec![], zero, SelectorSources::default()),
             vec![100, 60, 40, 0],
             "two Constraints on zone and node, with different labelSelectors, some nodes have 0 pods"
         );
         assert_eq!(
-            scores(&zone_node, vec![hz("node-a", "zone1"), hz("node-b", "zone1"), hz("node-x", "zone2")], vec![hz("node-y", "zone2")], mixed(), vec![]),
+            scores(&zone_node, vec![hz("node-a", "zone1"), hz("node-b", "zone1"), hz("node-x", "zone2")], vec![hz("node-y", "zone2")], mixed(), SelectorSources::default()),
             vec![50, 25, 100],
             "two Constraints on zone and node, with different labelSelectors, 3 out of 4 nodes are candidates"
         );
@@ -764,7 +946,7 @@ mod tests {
                 vec![h("node-a"), h("node-b")],
                 vec![],
                 other_ns,
-                vec![]
+                SelectorSources::default()
             ),
             vec![100, 33],
             "existing pods in a different namespace do not count"
@@ -777,7 +959,7 @@ mod tests {
                 vec![h("node-a"), h("node-b")],
                 vec![],
                 term,
-                vec![]
+                SelectorSources::default()
             ),
             vec![100, 0],
             "terminating Pods should be excluded"
@@ -868,6 +1050,880 @@ mod tests {
             fits(&md, vec![h("node-1"), h("node-2"), h("node-3")], foo_pods(&[("node-1", 2), ("node-2", 2), ("node-3", 1)])),
             vec![false, false, true],
             "pods spread across nodes as 2/2/1, maxSkew is 2, and the number of domains < minDomains, then the third node fits"
+        );
+    }
+
+    // ---- Builders for the node-inclusion / matchLabelKeys / default-selector ports ----
+
+    /// `SpreadConstraint(skew, key, when, selector, minDomains=nil, nodeAffinityPolicy=nil,
+    /// nodeTaintsPolicy=nil, matchLabelKeys=nil)` as upstream's `st` wrapper builds it.
+    fn tsc(
+        skew: i32,
+        key: &str,
+        when: WhenUnsatisfiable,
+        sel: Option<LabelSelector>,
+    ) -> TopologySpreadConstraint {
+        TopologySpreadConstraint {
+            max_skew: skew,
+            topology_key: key.to_string(),
+            when_unsatisfiable: when,
+            label_selector: sel,
+            min_domains: None,
+            node_affinity_honor: true,
+            node_taints_honor: false,
+            match_label_keys: vec![],
+        }
+    }
+    fn ignore_affinity(mut c: TopologySpreadConstraint) -> TopologySpreadConstraint {
+        c.node_affinity_honor = false;
+        c
+    }
+    fn honor_taints(mut c: TopologySpreadConstraint) -> TopologySpreadConstraint {
+        c.node_taints_honor = true;
+        c
+    }
+    fn match_keys(mut c: TopologySpreadConstraint, keys: &[&str]) -> TopologySpreadConstraint {
+        c.match_label_keys = keys.iter().map(|k| k.to_string()).collect();
+        c
+    }
+    fn with(mut p: Pod, cs: Vec<TopologySpreadConstraint>) -> Pod {
+        p.spec.topology_spread_constraints = cs;
+        p
+    }
+    fn node_selector(mut p: Pod, k: &str, v: &str) -> Pod {
+        p.spec.node_selector.insert(k.into(), v.into());
+        p
+    }
+    /// `NodeAffinityIn(key, values, NodeSelectorTypeMatchExpressions)`.
+    fn node_affinity_in(mut p: Pod, key: &str, values: &[&str]) -> Pod {
+        use crate::model::{
+            Affinity, NodeAffinity, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm,
+        };
+        p.spec.affinity = Some(Affinity {
+            node_affinity: Some(NodeAffinity {
+                required: Some(vec![NodeSelectorTerm {
+                    match_expressions: vec![NodeSelectorRequirement {
+                        key: key.into(),
+                        operator: NodeSelectorOperator::In,
+                        values: values.iter().map(|v| v.to_string()).collect(),
+                    }],
+                    match_fields: vec![],
+                }]),
+                preferred: vec![],
+            }),
+            ..Affinity::default()
+        });
+        p
+    }
+    /// filtering_test.go's `taints`: `node.kubernetes.io/unschedulable:NoSchedule`.
+    fn unschedulable_taint(mut n: Node) -> Node {
+        n.spec.taints.push(crate::model::Taint {
+            key: "node.kubernetes.io/unschedulable".into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule,
+            time_added: None,
+        });
+        n
+    }
+    /// `Toleration(v1.TaintNodeUnschedulable)`: Exists, effect NoSchedule.
+    fn tolerate_unschedulable(mut p: Pod) -> Pod {
+        p.spec.tolerations.push(crate::model::Toleration {
+            key: "node.kubernetes.io/unschedulable".into(),
+            operator: crate::model::TolerationOperator::Exists,
+            value: String::new(),
+            effect: Some(TaintEffect::NoSchedule),
+            toleration_seconds: None,
+        });
+        p
+    }
+    fn named(name: &str, node_: &str, kv: &[(&str, &str)]) -> Pod {
+        on(labels(pod(name, &[]), kv), node_)
+    }
+    fn counts(kv: &[(&str, i64)]) -> BTreeMap<String, i64> {
+        kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+    /// PreFilter state (TpValueToMatchNum per constraint, and each constraint's global
+    /// minimum, CriticalPaths[0].MatchNum) with `args`, over `nodes` and `existing`.
+    fn prefilter(
+        p: &Pod,
+        nodes: Vec<Node>,
+        existing: Vec<Pod>,
+        sources: SelectorSources,
+        args: &SpreadArgs,
+    ) -> Option<FilterState> {
+        let mut snap = OwnedSnapshot::new(nodes, existing);
+        snap.spread_selectors = sources;
+        let v = snap.view();
+        pre_filter(p, &v, args)
+    }
+    fn list_args(defaults: Vec<TopologySpreadConstraint>) -> SpreadArgs {
+        SpreadArgs {
+            default_constraints: defaults,
+            system_defaulted: false,
+        }
+    }
+    fn nz(name: &str, zone: &str) -> Node {
+        n(name, &[("zone", zone), ("node", name)])
+    }
+    fn abxy() -> Vec<Node> {
+        vec![
+            nz("node-a", "zone1"),
+            nz("node-b", "zone1"),
+            nz("node-x", "zone2"),
+            nz("node-y", "zone2"),
+        ]
+    }
+    /// The node / existing-pod layout the NodeAffinityPolicy and NodeTaintsPolicy cases share.
+    fn abc_bar_pods(p_a: &str, extra_b: &str, p_c: &str) -> Vec<Pod> {
+        vec![
+            named(p_a, "node-a", &[("bar", "")]),
+            named("p-b", "node-b", &[("bar", "")]),
+            named(extra_b, "node-b", &[("bar", "")]),
+            named(p_c, "node-c", &[]),
+        ]
+    }
+
+    /// filtering_test.go TestPreFilterState: the NodeInclusionPolicy cases (gate on, the
+    /// default since v1.26) — which nodes' domains are counted.
+    #[test]
+    fn pre_filter_state_node_inclusion_policy_upstream_cases() {
+        let st = |p: &Pod, nodes: Vec<Node>, existing: Vec<Pod>| {
+            let s = prefilter(
+                p,
+                nodes,
+                existing,
+                SelectorSources::default(),
+                &SpreadArgs::default(),
+            )
+            .expect("hard constraints");
+            (s.counts, s.min_match)
+        };
+        let foo_node_sel = node_selector(the_pod(), "foo", "");
+        let abc_foo = || {
+            vec![
+                n("node-a", &[("node", "node-a"), ("foo", "")]),
+                n("node-b", &[("node", "node-b"), ("foo", "")]),
+                n("node-c", &[("node", "node-c"), ("bar", "")]),
+            ]
+        };
+        let pods = || abc_bar_pods("p-a", "p-c", "p-d");
+        assert_eq!(
+            st(
+                &with(foo_node_sel.clone(), vec![tsc(1, "node", HARD, bar())]),
+                abc_foo(),
+                pods()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 2)])], vec![1]),
+            "NodeAffinityPolicy honored with labelSelectors"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    foo_node_sel,
+                    vec![ignore_affinity(tsc(1, "node", HARD, bar()))]
+                ),
+                abc_foo(),
+                pods()
+            ),
+            (
+                vec![counts(&[("node-a", 1), ("node-b", 2), ("node-c", 0)])],
+                vec![0]
+            ),
+            "NodeAffinityPolicy ignored with labelSelectors"
+        );
+        let foo_aff = node_affinity_in(the_pod(), "foo", &[""]);
+        assert_eq!(
+            st(
+                &with(foo_aff.clone(), vec![tsc(1, "node", HARD, bar())]),
+                abc_foo(),
+                abc_bar_pods("p-a", "p-d", "p-e")
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 2)])], vec![1]),
+            "NodeAffinityPolicy honored with nodeAffinity"
+        );
+        assert_eq!(
+            st(
+                &with(foo_aff, vec![ignore_affinity(tsc(1, "node", HARD, bar()))]),
+                abc_foo(),
+                pods()
+            ),
+            (
+                vec![counts(&[("node-a", 1), ("node-b", 2), ("node-c", 0)])],
+                vec![0]
+            ),
+            "NodeAffinityPolicy ignored with nodeAffinity"
+        );
+        let abc_tainted = || {
+            vec![
+                n("node-a", &[("node", "node-a")]),
+                n("node-b", &[("node", "node-b")]),
+                unschedulable_taint(n("node-c", &[("node", "node-c"), ("bar", "")])),
+            ]
+        };
+        assert_eq!(
+            st(
+                &with(the_pod(), vec![tsc(1, "node", HARD, bar())]),
+                abc_tainted(),
+                pods()
+            ),
+            (
+                vec![counts(&[("node-a", 1), ("node-b", 2), ("node-c", 0)])],
+                vec![0]
+            ),
+            "NodeTaintsPolicy ignored"
+        );
+        assert_eq!(
+            st(
+                &with(the_pod(), vec![honor_taints(tsc(1, "node", HARD, bar()))]),
+                abc_tainted(),
+                pods()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 2)])], vec![1]),
+            "NodeTaintsPolicy honored"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    tolerate_unschedulable(the_pod()),
+                    vec![honor_taints(tsc(1, "node", HARD, bar()))]
+                ),
+                abc_tainted(),
+                pods()
+            ),
+            (
+                vec![counts(&[("node-a", 1), ("node-b", 2), ("node-c", 0)])],
+                vec![0]
+            ),
+            "NodeTaintsPolicy honored with tolerated taints"
+        );
+        let foo_pods_on = |spec: &[(&str, &str)]| -> Vec<Pod> {
+            spec.iter()
+                .map(|(name, nd)| named(name, nd, &[("foo", "")]))
+                .collect()
+        };
+        assert_eq!(
+            st(
+                &with(
+                    node_selector(the_pod(), "foo", ""),
+                    vec![
+                        tsc(1, "zone", HARD, foo()),
+                        ignore_affinity(tsc(1, "node", HARD, foo()))
+                    ]
+                ),
+                vec![
+                    n(
+                        "node-a",
+                        &[("zone", "zone1"), ("node", "node-a"), ("foo", "")]
+                    ),
+                    n("node-b", &[("zone", "zone1"), ("node", "node-b")]),
+                    n(
+                        "node-x",
+                        &[("zone", "zone2"), ("node", "node-x"), ("foo", "")]
+                    ),
+                ],
+                foo_pods_on(&[("p-b1", "node-b"), ("p-b2", "node-b"), ("p-x1", "node-x")])
+            ),
+            (
+                vec![
+                    counts(&[("zone1", 0), ("zone2", 1)]),
+                    counts(&[("node-a", 0), ("node-b", 2), ("node-x", 1)])
+                ],
+                vec![0, 0]
+            ),
+            "two node inclusion Constraints, zone: honor/ignore, node: ignore/ignore"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    the_pod(),
+                    vec![
+                        honor_taints(tsc(1, "zone", HARD, foo())),
+                        tsc(1, "node", HARD, foo())
+                    ]
+                ),
+                vec![
+                    n(
+                        "node-a",
+                        &[("zone", "zone1"), ("node", "node-a"), ("foo", "")]
+                    ),
+                    unschedulable_taint(n("node-b", &[("zone", "zone1"), ("node", "node-b")])),
+                    n(
+                        "node-x",
+                        &[("zone", "zone2"), ("node", "node-x"), ("foo", "")]
+                    ),
+                ],
+                foo_pods_on(&[("p-b1", "node-b"), ("p-b2", "node-b"), ("p-x1", "node-x")])
+            ),
+            (
+                vec![
+                    counts(&[("zone1", 0), ("zone2", 1)]),
+                    counts(&[("node-a", 0), ("node-b", 2), ("node-x", 1)])
+                ],
+                vec![0, 0]
+            ),
+            "two node inclusion Constraints, zone: honor/honor, node: honor/ignore"
+        );
+        let four = || {
+            vec![
+                n("node-a", &[("zone", "zone1"), ("node", "node-a")]),
+                unschedulable_taint(n(
+                    "node-b",
+                    &[("zone", "zone1"), ("node", "node-b"), ("foo", "")],
+                )),
+                n(
+                    "node-x",
+                    &[("zone", "zone2"), ("node", "node-x"), ("foo", "")],
+                ),
+                n("node-y", &[("zone", "zone2"), ("node", "node-y")]),
+            ]
+        };
+        assert_eq!(
+            st(
+                &with(
+                    node_selector(the_pod(), "foo", ""),
+                    vec![tsc(1, "zone", HARD, foo()), tsc(1, "node", HARD, foo())]
+                ),
+                four(),
+                foo_pods_on(&[
+                    ("p-a1", "node-a"),
+                    ("p-a2", "node-a"),
+                    ("p-x1", "node-x"),
+                    ("p-y1", "node-y")
+                ])
+            ),
+            (
+                vec![
+                    counts(&[("zone1", 0), ("zone2", 1)]),
+                    counts(&[("node-b", 0), ("node-x", 1)])
+                ],
+                vec![0, 0]
+            ),
+            "two node inclusion Constraints, zone: honor/ignore, node: honor/ignore"
+        );
+        let mut four_foo_y = four();
+        four_foo_y[3]
+            .meta
+            .labels
+            .insert("foo".into(), String::new());
+        assert_eq!(
+            st(
+                &with(
+                    node_selector(the_pod(), "foo", ""),
+                    vec![
+                        ignore_affinity(tsc(1, "zone", HARD, foo())),
+                        honor_taints(tsc(1, "node", HARD, foo()))
+                    ]
+                ),
+                four_foo_y,
+                foo_pods_on(&[
+                    ("p-a1", "node-a"),
+                    ("p-a2", "node-a"),
+                    ("p-x1", "node-x"),
+                    ("p-x2", "node-x"),
+                    ("p-y1", "node-y")
+                ])
+            ),
+            (
+                vec![
+                    counts(&[("zone1", 2), ("zone2", 3)]),
+                    counts(&[("node-x", 2), ("node-y", 1)])
+                ],
+                vec![2, 1]
+            ),
+            "two node inclusion Constraints, zone: ignore/ignore, node: honor/honor"
+        );
+    }
+
+    /// filtering_test.go TestPreFilterState: the matchLabelKeys cases (gate on, the default
+    /// since v1.27).
+    #[test]
+    fn pre_filter_state_match_label_keys_upstream_cases() {
+        let st = |p: &Pod, existing: Vec<Pod>| {
+            let s = prefilter(
+                p,
+                abxy(),
+                existing,
+                SelectorSources::default(),
+                &SpreadArgs::default(),
+            )
+            .expect("hard constraints");
+            (s.counts, s.min_match)
+        };
+        let foo_a = |spec: &[(&str, &str)]| -> Vec<Pod> {
+            spec.iter()
+                .map(|(name, nd)| named(name, nd, &[("foo", "a")]))
+                .collect()
+        };
+        let five = || {
+            foo_a(&[
+                ("p-a1", "node-a"),
+                ("p-a2", "node-a"),
+                ("p-b1", "node-b"),
+                ("p-y1", "node-y"),
+                ("p-y2", "node-y"),
+            ])
+        };
+        assert_eq!(
+            st(
+                &with(
+                    labels(pod("p", &[]), &[("foo", ""), ("bar", "a")]),
+                    vec![match_keys(tsc(1, "zone", HARD, foo()), &["bar"])]
+                ),
+                vec![
+                    named("p-a1", "node-a", &[("foo", "")]),
+                    named("p-a2", "node-a", &[("foo", ""), ("bar", "a")]),
+                    named("p-b1", "node-b", &[("foo", "")]),
+                    named("p-y1", "node-y", &[("foo", ""), ("bar", "a")]),
+                    named("p-y2", "node-y", &[("bar", "")]),
+                ]
+            ),
+            (vec![counts(&[("zone1", 1), ("zone2", 1)])], vec![1]),
+            "matchLabelKeys ANDed with LabelSelector when LabelSelector isn't empty"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    labels(pod("p", &[]), &[("foo", "a")]),
+                    vec![match_keys(
+                        tsc(1, "zone", HARD, Some(LabelSelector::default())),
+                        &["foo"]
+                    )]
+                ),
+                five()
+            ),
+            (vec![counts(&[("zone1", 3), ("zone2", 2)])], vec![2]),
+            "matchLabelKeys ANDed with LabelSelector when LabelSelector is empty"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    the_pod(),
+                    vec![match_keys(tsc(1, "zone", HARD, None), &["bar"])]
+                ),
+                five()
+            ),
+            (vec![counts(&[("zone1", 0), ("zone2", 0)])], vec![0]),
+            "key in matchLabelKeys is ignored when LabelSelector is nil when feature gate enabled"
+        );
+        assert_eq!(
+            st(
+                &with(
+                    the_pod(),
+                    vec![match_keys(tsc(1, "zone", HARD, foo()), &["bar"])]
+                ),
+                five()
+            ),
+            (vec![counts(&[("zone1", 3), ("zone2", 2)])], vec![2]),
+            "key in matchLabelKeys is ignored when it isn't exist in pod.labels"
+        );
+    }
+
+    /// filtering_test.go TestPreFilterState (List defaulting with Services, through
+    /// `helper.DefaultSelector`).
+    #[test]
+    fn pre_filter_state_default_constraints_upstream_cases() {
+        let defaults = list_args(vec![
+            tsc(3, "node", HARD, None),
+            tsc(2, "node", ANY, None),
+            tsc(5, "rack", HARD, None),
+        ]);
+        let p = labels(pod("p", &[]), &[("foo", "bar"), ("baz", "kar")]);
+        let st = prefilter(
+            &p,
+            vec![],
+            vec![],
+            service_selecting("default", &[("foo", "bar")]),
+            &defaults,
+        )
+        .expect("default hard constraints apply");
+        let got: Vec<(i64, &str, Option<LabelSelector>)> = st
+            .constraints
+            .iter()
+            .map(|c| (c.max_skew, c.key.as_str(), c.selector.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, "node", Some(selector(&[("foo", "bar")]))),
+                (5, "rack", Some(selector(&[("foo", "bar")])))
+            ],
+            "default constraints and a service"
+        );
+        let p = labels(pod("p", &[]), &[("foo", "bar")]);
+        assert!(
+            prefilter(
+                &p,
+                vec![],
+                vec![],
+                service_selecting("default", &[("baz", "kep")]),
+                &list_args(vec![tsc(3, "node", HARD, None)])
+            )
+            .is_none(),
+            "default constraints and a service that doesn't match"
+        );
+        let own = with(
+            labels(pod("p", &[]), &[("foo", "bar"), ("baz", "tar")]),
+            vec![
+                tsc(1, "zone", HARD, Some(selector(&[("baz", "tar")]))),
+                tsc(2, "planet", ANY, Some(selector(&[("fot", "rok")]))),
+            ],
+        );
+        let st = prefilter(
+            &own,
+            vec![],
+            vec![],
+            service_selecting("default", &[("foo", "bar")]),
+            &list_args(vec![tsc(2, "node", HARD, None)]),
+        )
+        .expect("the pod's own hard constraint");
+        assert_eq!(
+            st.constraints
+                .iter()
+                .map(|c| (c.max_skew, c.key.clone(), c.selector.clone()))
+                .collect::<Vec<_>>(),
+            vec![(1, "zone".to_string(), Some(selector(&[("baz", "tar")])))],
+            "default constraints and a service, but pod has constraints"
+        );
+        assert!(
+            prefilter(
+                &p,
+                vec![],
+                vec![],
+                service_selecting("default", &[("foo", "bar")]),
+                &list_args(vec![tsc(2, "node", ANY, None)])
+            )
+            .is_none(),
+            "default soft constraints and a service"
+        );
+    }
+
+    fn owned_by(mut p: Pod, kind: &str, name: &str) -> Pod {
+        p.meta.owner_references.push(crate::model::OwnerRef {
+            kind: kind.into(),
+            name: name.into(),
+            controller: true,
+        });
+        p
+    }
+    fn pre_score_state(
+        p: &Pod,
+        nodes: Vec<Node>,
+        sources: SelectorSources,
+        args: &SpreadArgs,
+    ) -> Option<ScoreState> {
+        let k = nodes.len();
+        let mut snap = OwnedSnapshot::new(nodes, vec![]);
+        snap.spread_selectors = sources;
+        let v = snap.view();
+        let scored: Vec<&NodeInfo> = (0..k).map(|i| v.get(i)).collect();
+        pre_score(p, &v, &scored, args)
+    }
+
+    /// scoring_test.go TestPreScoreStateEmptyNodes: default constraints whose selector comes
+    /// from the pod's ReplicaSet (controller ownerReference), not from its own labels.
+    #[test]
+    fn pre_score_state_default_selector_upstream_cases() {
+        let mut rs = SelectorSources::default();
+        rs.set_controller("ReplicaSet", "default", "rs1", &exists_selector("foo"));
+        let p = owned_by(
+            labels(pod("p", &[]), &[("foo", "tar"), ("baz", "sup")]),
+            "ReplicaSet",
+            "rs1",
+        );
+        let st = pre_score_state(
+            &p,
+            vec![
+                n(
+                    "node-a",
+                    &[(LABEL_HOSTNAME, "node-a"), (LABEL_ZONE, "mars")],
+                ),
+                n(
+                    "node-b",
+                    &[(LABEL_HOSTNAME, "node-b"), (LABEL_ZONE, "mars")],
+                ),
+                n("node-c", &[(LABEL_HOSTNAME, "node-c")]),
+                n("node-d", &[(LABEL_HOSTNAME, "node-d")]),
+            ],
+            rs.clone(),
+            &SpreadArgs::default(),
+        )
+        .expect("system defaults apply");
+        assert_eq!(
+            st.constraints
+                .iter()
+                .map(|c| (c.max_skew, c.key.as_str(), c.selector.clone()))
+                .collect::<Vec<_>>(),
+            vec![(3, LABEL_HOSTNAME, foo()), (5, LABEL_ZONE, foo())],
+            "system default constraints and a replicaset"
+        );
+        assert_eq!(
+            st.counts,
+            vec![counts(&[]), counts(&[("", 0), ("mars", 0)])]
+        );
+        assert_eq!(st.weights, vec![(6f64).ln(), (4f64).ln()]);
+        let list = list_args(vec![
+            tsc(1, LABEL_HOSTNAME, ANY, None),
+            tsc(2, "rack", HARD, None),
+            tsc(2, "planet", ANY, None),
+        ]);
+        let st = pre_score_state(
+            &p,
+            vec![n(
+                "node-a",
+                &[
+                    ("rack", "rack1"),
+                    (LABEL_HOSTNAME, "node-a"),
+                    ("planet", "mars"),
+                ],
+            )],
+            rs.clone(),
+            &list,
+        )
+        .expect("listed defaults apply");
+        assert_eq!(
+            st.constraints
+                .iter()
+                .map(|c| (c.max_skew, c.key.as_str(), c.selector.clone()))
+                .collect::<Vec<_>>(),
+            vec![(1, LABEL_HOSTNAME, foo()), (2, "planet", foo())],
+            "default constraints and a replicaset"
+        );
+        assert_eq!(st.counts, vec![counts(&[]), counts(&[("mars", 0)])]);
+        assert_eq!(st.weights, vec![(3f64).ln(), (3f64).ln()]);
+        // kubesim case: the same pod without the ownerReference gets no default
+        // constraints, although the ReplicaSet's selector matches its labels —
+        // DefaultSelector follows the controller reference, not label matches.
+        let orphan = labels(pod("p", &[]), &[("foo", "tar"), ("baz", "sup")]);
+        assert!(pre_score_state(&orphan, vec![h("node-a")], rs, &SpreadArgs::default()).is_none());
+    }
+
+    /// helper/spread_test.go TestGetPodServices, through `default_selector`: a pod is selected
+    /// by the Services of its namespace whose selector matches it.
+    #[test]
+    fn get_pod_services_upstream_cases() {
+        let mut src = SelectorSources::default();
+        for i in 0..3 {
+            let sel: BTreeMap<String, String> = [("app".to_string(), format!("test-{i}"))]
+                .into_iter()
+                .collect();
+            src.set_service("test", &format!("service-{i}"), Some(&sel));
+        }
+        let snap_nodes: Vec<Node> = vec![];
+        let mut snap = OwnedSnapshot::new(snap_nodes, vec![]);
+        snap.spread_selectors = src;
+        let v = snap.view();
+        for i in 0..5 {
+            let mut p = pod(&format!("test-pod-{i}"), &[]);
+            p.meta.namespace = "test".into();
+            p = labels(
+                p,
+                &[
+                    ("app", &format!("test-{i}")),
+                    ("label", &format!("label-{i}")),
+                ],
+            );
+            let want = (i < 3).then(|| selector(&[("app", &format!("test-{i}"))]));
+            assert_eq!(default_selector(&p, &v), want, "GetPodServices for pod-{i}");
+        }
+    }
+
+    /// scoring_test.go TestPodTopologySpreadScore: NodeInclusionPolicy and matchLabelKeys
+    /// cases.
+    #[test]
+    fn pod_topology_spread_score_node_inclusion_and_match_label_keys_upstream_cases() {
+        let abc = |taint_c: bool| {
+            let c = n("node-c", &[("node", "node-c")]);
+            vec![
+                n("node-a", &[("node", "node-a"), ("foo", "")]),
+                n("node-b", &[("node", "node-b"), ("foo", "")]),
+                if taint_c { unschedulable_taint(c) } else { c },
+            ]
+        };
+        let pods = || foo_pods(&[("node-a", 2), ("node-b", 1), ("node-c", 1)]);
+        let sel = node_selector(the_pod(), "foo", "");
+        let aff = node_affinity_in(the_pod(), "foo", &[""]);
+        let none = SelectorSources::default;
+        assert_eq!(
+            scores(
+                &with(sel.clone(), vec![tsc(1, "node", ANY, foo())]),
+                abc(false),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![0, 33, 100],
+            "NodeAffinityPolicy honoed with labelSelectors"
+        );
+        assert_eq!(
+            scores(
+                &with(sel, vec![ignore_affinity(tsc(1, "node", ANY, foo()))]),
+                abc(false),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![66, 100, 100],
+            "NodeAffinityPolicy ignored with labelSelectors"
+        );
+        assert_eq!(
+            scores(
+                &with(aff.clone(), vec![tsc(1, "node", ANY, foo())]),
+                abc(false),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![0, 33, 100],
+            "NodeAffinityPolicy honoed with nodeAffinity"
+        );
+        assert_eq!(
+            scores(
+                &with(aff, vec![ignore_affinity(tsc(1, "node", ANY, foo()))]),
+                abc(false),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![66, 100, 100],
+            "NodeAffinityPolicy ignored with nodeAffinity"
+        );
+        assert_eq!(
+            scores(
+                &with(the_pod(), vec![honor_taints(tsc(1, "node", ANY, foo()))]),
+                abc(true),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![0, 33, 100],
+            "NodeTaintsPolicy honored"
+        );
+        assert_eq!(
+            scores(
+                &with(the_pod(), vec![tsc(1, "node", ANY, foo())]),
+                abc(true),
+                vec![],
+                pods(),
+                none()
+            ),
+            vec![66, 100, 100],
+            "NodeTaintsPolicy ignored"
+        );
+        let abcd = || {
+            vec![
+                hz("node-a", "zone1"),
+                hz("node-b", "zone1"),
+                hz("node-c", "zone2"),
+                hz("node-d", "zone2"),
+            ]
+        };
+        let existing = || {
+            vec![
+                named("p-a1", "node-a", &[("foo", "")]),
+                named("p-b1", "node-b", &[("foo", ""), ("bar", "")]),
+                named("p-y1", "node-c", &[("foo", "")]),
+                named("p-y2", "node-c", &[("bar", "")]),
+            ]
+        };
+        let empty = || Some(LabelSelector::default());
+        assert_eq!(
+            scores(
+                &with(
+                    labels(pod("p", &[]), &[("foo", ""), ("bar", "")]),
+                    vec![
+                        match_keys(tsc(1, "zone", ANY, empty()), &["foo"]),
+                        match_keys(tsc(1, LABEL_HOSTNAME, ANY, empty()), &["bar"])
+                    ]
+                ),
+                abcd(),
+                vec![],
+                existing(),
+                none()
+            ),
+            vec![60, 20, 60, 100],
+            "matchLabelKeys ANDed with LabelSelector when LabelSelector is empty"
+        );
+        let mut existing2 = existing();
+        existing2[1].meta.labels.insert("baz".into(), String::new());
+        existing2[2].meta.name = "p-c1".into();
+        existing2[3].meta.name = "p-c2".into();
+        existing2.push(named("p-d3", "node-c", &[("bar", ""), ("baz", "")]));
+        assert_eq!(
+            scores(
+                &with(
+                    labels(pod("p", &[]), &[("foo", ""), ("bar", ""), ("baz", "")]),
+                    vec![
+                        tsc(1, "zone", ANY, foo()),
+                        match_keys(tsc(1, LABEL_HOSTNAME, ANY, bar()), &["baz"])
+                    ]
+                ),
+                abcd(),
+                vec![],
+                existing2,
+                none()
+            ),
+            vec![60, 20, 60, 100],
+            "matchLabelKeys ANDed with LabelSelector when LabelSelector isn't empty"
+        );
+    }
+
+    /// filtering_test.go TestPreFilterStateAddPod: PreFilter, then AddPod of `added` on node
+    /// `node_idx`; the counts and global minimum after.
+    fn after_add(
+        preemptor: &Pod,
+        added: Pod,
+        existing: Vec<Pod>,
+        node_idx: usize,
+        nodes: Vec<Node>,
+    ) -> (Vec<BTreeMap<String, i64>>, Vec<i64>) {
+        let snap = OwnedSnapshot::new(nodes, existing);
+        let v = snap.view();
+        let mut st = pre_filter(preemptor, &v, &SpreadArgs::default()).expect("hard constraints");
+        let mut ni = v.get(node_idx).clone();
+        let added = std::sync::Arc::new(added);
+        ni.add_pod(added.clone());
+        st.update_with_pod(&added, preemptor, &ni, 1);
+        (st.counts, st.min_match)
+    }
+
+    #[test]
+    fn pre_filter_state_add_pod_upstream_cases() {
+        let preemptor = with(the_pod(), vec![tsc(1, "node", HARD, foo())]);
+        let ab = || vec![nz("node-a", "zone1"), nz("node-b", "zone1")];
+        assert_eq!(
+            after_add(
+                &preemptor,
+                named("p-a1", "node-a", &[("foo", "")]),
+                vec![],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 0)])], vec![0]),
+            "node a and b both impact current min match"
+        );
+        assert_eq!(
+            after_add(
+                &preemptor,
+                named("p-a1", "node-a", &[("foo", "")]),
+                vec![named("p-b1", "node-b", &[("foo", "")])],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 1), ("node-b", 1)])], vec![1]),
+            "only node a impacts current min match"
+        );
+        let mut other_ns = named("p-a1", "node-a", &[("foo", "")]);
+        other_ns.meta.namespace = "ns1".into();
+        assert_eq!(
+            after_add(
+                &preemptor,
+                other_ns,
+                vec![named("p-b1", "node-b", &[("foo", "")])],
+                0,
+                ab()
+            ),
+            (vec![counts(&[("node-a", 0), ("node-b", 1)])], vec![0]),
+            "add a pod in a different namespace doesn't change topologyKeyToMinPodsMap"
         );
     }
 }

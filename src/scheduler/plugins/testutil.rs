@@ -11,7 +11,7 @@ pub struct OwnedSnapshot {
     pub slots: Vec<Option<NodeInfo>>,
     pub order: Vec<usize>,
     pub image_nodes: BTreeMap<String, usize>,
-    pub spread_selectors: Vec<(String, LabelSelector)>,
+    pub spread_selectors: super::pod_topology_spread::SelectorSources,
 }
 
 impl OwnedSnapshot {
@@ -44,7 +44,7 @@ impl OwnedSnapshot {
             slots,
             order,
             image_nodes,
-            spread_selectors: Vec::new(),
+            spread_selectors: Default::default(),
         }
     }
     pub fn view(&self) -> Snapshot<'_> {
@@ -149,4 +149,18 @@ pub fn exists_selector(key: &str) -> LabelSelector {
             values: vec![],
         }],
     }
+}
+
+/// Default-selector sources holding one Service `svc` in `namespace` selecting `kv`.
+pub fn service_selecting(
+    namespace: &str,
+    kv: &[(&str, &str)],
+) -> super::pod_topology_spread::SelectorSources {
+    let mut s = super::pod_topology_spread::SelectorSources::default();
+    let sel: BTreeMap<String, String> = kv
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    s.set_service(namespace, "svc", Some(&sel));
+    s
 }
