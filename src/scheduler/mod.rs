@@ -12,6 +12,7 @@ pub mod cost;
 pub mod explain;
 pub mod framework;
 pub mod hot;
+pub mod ipa_index;
 pub mod plugins;
 pub mod preemption;
 pub mod spread_index;
@@ -127,6 +128,8 @@ pub struct Scheduler {
     /// Reused score buffers.
     table: ScoreTable,
     spread_index: spread_index::SpreadIndex,
+    /// InterPodAffinity's kept counts (`ipa_index.rs`).
+    ipa_index: ipa_index::IpaIndex,
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,
     /// PodDisruptionBudgets by key, for preemption's violation counts (upstream's pdbLister).
@@ -134,6 +137,7 @@ pub struct Scheduler {
     pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
+    use_ipa_index: bool,
     /// Filter and score plain pods from the flat columns (off: the plain evaluation).
     use_hot: bool,
     totals: PodTotals,
@@ -184,11 +188,13 @@ impl Scheduler {
             spread_selectors: Vec::new(),
             table: ScoreTable::default(),
             spread_index: spread_index::SpreadIndex::default(),
+            ipa_index: ipa_index::IpaIndex::default(),
             nominated: BTreeMap::new(),
             pdbs: BTreeMap::new(),
             pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
+            use_ipa_index: true,
             use_hot: true,
             totals: PodTotals::default(),
             busy_until: SimTime::ZERO,
@@ -375,6 +381,7 @@ impl Scheduler {
             }
             Change::NodeDeleted(n) => {
                 self.spread_index.clear();
+                self.ipa_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
                     self.hot[slot] = hot::HotNode::default();
@@ -484,6 +491,7 @@ impl Scheduler {
                     // Spread counts are by label value: only a label change invalidates them.
                     if info.node.meta.labels != n.meta.labels {
                         self.spread_index.clear();
+                        self.ipa_index.clear();
                         self.affinity_memo.forget(slot);
                     }
                     count_images(&mut self.image_nodes, info, -1);
@@ -529,6 +537,7 @@ impl Scheduler {
             self.hot[slot] = hot::HotNode::of(info);
             self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(&info.node, pod, 1);
+            self.ipa_index.on_pod(&info.node, pod, 1);
             self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
         }
@@ -543,6 +552,7 @@ impl Scheduler {
                 self.hot[slot] = hot::HotNode::of(info);
                 self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(&info.node, &old, -1);
+                self.ipa_index.on_pod(&info.node, &old, -1);
                 self.totals.add(&old, -1);
             }
         }
@@ -632,6 +642,7 @@ impl Scheduler {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            ipa_index: None,
             totals: PodTotals::of(self.slots.iter().flatten()),
         };
         let mut r = rng::stream(seed, "kubesim-explain/select-host");
@@ -799,6 +810,7 @@ impl Scheduler {
                 image_nodes: &self.image_nodes,
                 spread_selectors: &self.spread_selectors,
                 spread_index: None,
+                ipa_index: None,
                 totals: self.totals,
             };
             let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
@@ -811,12 +823,23 @@ impl Scheduler {
                 );
             }
         }
+        let uses_ipa = profile
+            .filters
+            .contains(&framework::Plugin::InterPodAffinity)
+            || profile
+                .scores
+                .iter()
+                .any(|(p, _)| *p == framework::Plugin::InterPodAffinity);
+        if uses_ipa && self.use_ipa_index {
+            self.ipa_index.ensure(pod, self.slots.iter().flatten());
+        }
         let snap = Snapshot {
             slots: &self.slots,
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: self.use_spread_index.then_some(&self.spread_index),
+            ipa_index: self.use_ipa_index.then_some(&self.ipa_index),
             totals: self.totals,
         };
         let n = snap.len();
@@ -1031,10 +1054,11 @@ impl Scheduler {
         self.assign(&key, node, pod);
     }
 
-    /// Turns the PodTopologySpread count cache and the flat columns off (`false`: the plain,
+    /// Turns the PodTopologySpread count cache, the InterPodAffinity index and the flat columns off (`false`: the plain,
     /// unoptimised evaluation the bench checks placements against) or on.
     pub fn set_optimised(&mut self, on: bool) {
         self.use_spread_index = on;
+        self.use_ipa_index = on;
         self.use_hot = on;
     }
 }
@@ -1199,6 +1223,7 @@ impl OwnedSnapshot {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            ipa_index: None,
             totals: PodTotals::of(self.slots.iter().flatten()),
         }
     }
