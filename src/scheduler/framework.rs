@@ -258,6 +258,28 @@ pub fn filter_one(
     }
 }
 
+/// `filter_one` for the node in snapshot slot `slot` (`node` is that slot's info): the
+/// plugins that keep counts by slot read them directly.
+pub fn filter_one_at(
+    p: Plugin,
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    slot: usize,
+    node: &NodeInfo,
+) -> Result<(), Failure> {
+    match (p, &state.ipa) {
+        (Plugin::InterPodAffinity, Some(st)) => {
+            ipa::filter_at(st, slot, node).map_err(|(r, u)| Failure {
+                plugin: p,
+                reasons: vec![r],
+                unresolvable: u,
+            })
+        }
+        _ => filter_one(p, profile, pod, state, node),
+    }
+}
+
 /// Per-plugin PreScore results for one cycle.
 enum PreScored {
     Skip,
@@ -538,6 +560,9 @@ fn raw_score(
 ) -> i64 {
     if let Some(v) = nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
         return v;
+    }
+    if let (PreScored::Ipa(s), Some(slot)) = (pre, nodes.slot(j)) {
+        return ipa::score_at(s, slot, nodes.info(j, snap));
     }
     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
 }

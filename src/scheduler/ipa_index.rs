@@ -12,7 +12,9 @@
 //!
 //! The scheduler updates both whenever a pod is assumed, bound or removed from a node info
 //! (`Scheduler::assign` / `unassign`), and clears them when a node's labels change or a node
-//! leaves (rebuilt on demand). Counts are sums, so the order of updates does not matter.
+//! joins or leaves (rebuilt on demand). Domains are numbered per topology key and each slot's
+//! domain is kept, so Filter and Score read a count by slot without searching label maps.
+//! Counts are sums, so the order of updates does not matter.
 //!
 //! Architecture invariant: a count here equals what upstream's walk over the node infos would
 //! count at this moment (tested against `pre_filter_walk` / `pre_score_walk` on randomised
@@ -21,11 +23,11 @@
 use std::sync::Arc;
 
 use super::plugins::inter_pod_affinity::{
-    preferred_affinity, preferred_anti, required_affinity, required_anti, term_matches,
-    DomainCounts, KeyedCounts,
+    preferred_affinity, preferred_anti, required_affinity, required_anti, term_matches, Domains,
+    Tally, NO_DOMAIN,
 };
 use super::plugins::NodeInfo;
-use crate::model::{Node, Pod, PodAffinityTerm};
+use crate::model::{Pod, PodAffinityTerm};
 
 /// At most this many incoming-pod term sets are kept; past it they start over.
 const MAX_MATCHERS: usize = 64;
@@ -44,7 +46,10 @@ struct Group {
     kind: Kind,
     owner_ns: String,
     term: PodAffinityTerm,
-    counts: Arc<DomainCounts>,
+    /// Index in `IpaIndex::domains` of the term's topology key.
+    dom: usize,
+    /// Owners per domain number.
+    counts: Arc<Vec<i64>>,
     /// Σ counts; a group at 0 is dropped.
     total: i64,
 }
@@ -53,13 +58,17 @@ struct Group {
 struct Matcher {
     namespace: String,
     terms: Vec<PodAffinityTerm>,
-    counts: Vec<Arc<DomainCounts>>,
+    doms: Vec<usize>,
+    counts: Vec<Arc<Vec<i64>>>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct IpaIndex {
-    /// The groups cover every pod on every node (false after `clear`; no matchers then).
+    /// The groups cover every pod on every node (false after `clear`; nothing else is kept
+    /// then).
     built: bool,
+    /// The numbered domains of each topology key the groups and matchers use.
+    domains: Vec<Arc<Domains>>,
     groups: Vec<Group>,
     matchers: Vec<Matcher>,
 }
@@ -104,35 +113,28 @@ fn wanted(pod: &Pod) -> Vec<&[PodAffinityTerm]> {
     out
 }
 
-fn bump(counts: &mut Arc<DomainCounts>, value: &str, sign: i64) {
-    let c = Arc::make_mut(counts);
-    match c.get_mut(value) {
-        Some(n) => *n += sign,
-        None => {
-            c.insert(value.to_string(), sign);
-        }
-    }
+fn bump(counts: &mut Arc<Vec<i64>>, id: u32, sign: i64) {
+    Arc::make_mut(counts)[id as usize] += sign;
 }
 
 impl IpaIndex {
-    /// Makes sure the counts `pod`'s cycle reads are here, walking `nodes` (every node info)
-    /// for what is missing.
-    pub fn ensure<'a>(&mut self, pod: &Pod, nodes: impl Iterator<Item = &'a NodeInfo> + Clone) {
+    /// Makes sure the counts `pod`'s cycle reads are here, walking `slots` (the snapshot's
+    /// node infos, by slot) for what is missing.
+    pub fn ensure(&mut self, pod: &Pod, slots: &[Option<NodeInfo>]) {
         if !self.built {
-            self.groups.clear();
-            self.matchers.clear();
-            for n in nodes.clone() {
-                for p in &n.pods {
-                    self.add_owned(&n.node, p, 1);
+            self.clear();
+            self.built = true;
+            for (slot, info) in slots.iter().enumerate() {
+                for p in info.iter().flat_map(|n| &n.pods) {
+                    self.add_owned(slots, slot, p, 1);
                 }
             }
-            self.built = true;
         }
         let ns = &pod.meta.namespace;
         let want = wanted(pod);
         let missing = want
             .iter()
-            .filter(|terms| self.matching(ns, terms).is_none())
+            .filter(|terms| self.position(ns, terms).is_none())
             .count();
         if missing == 0 {
             return;
@@ -142,46 +144,65 @@ impl IpaIndex {
             self.matchers.clear();
         }
         for terms in want {
-            if self.matching(ns, terms).is_some() {
+            if self.position(ns, terms).is_some() {
                 continue;
             }
+            let doms: Vec<usize> = terms
+                .iter()
+                .map(|t| self.domain(&t.topology_key, slots))
+                .collect();
             let mut m = Matcher {
                 namespace: ns.clone(),
                 terms: terms.to_vec(),
-                counts: terms.iter().map(|_| Arc::default()).collect(),
+                counts: doms
+                    .iter()
+                    .map(|&d| Arc::new(vec![0; self.domains[d].values.len()]))
+                    .collect(),
+                doms,
             };
-            for n in nodes.clone() {
-                for p in &n.pods {
-                    m.on_pod(&n.node, p, 1);
+            for (slot, info) in slots.iter().enumerate() {
+                for p in info.iter().flat_map(|n| &n.pods) {
+                    m.on_pod(&self.domains, slot, p, 1);
                 }
             }
             self.matchers.push(m);
         }
     }
 
-    /// A pod was added to (`sign` = 1) or removed from (−1) `node`'s info.
-    pub fn on_pod(&mut self, node: &Node, pod: &Pod, sign: i64) {
+    /// The numbered domains of `key` (built from the node labels the first time).
+    fn domain(&mut self, key: &str, slots: &[Option<NodeInfo>]) -> usize {
+        if let Some(i) = self.domains.iter().position(|d| d.key == key) {
+            return i;
+        }
+        self.domains.push(Arc::new(Domains::build(key, slots)));
+        self.domains.len() - 1
+    }
+
+    /// A pod was added to (`sign` = 1) or removed from (−1) the node info in `slot`.
+    pub fn on_pod(&mut self, slots: &[Option<NodeInfo>], slot: usize, pod: &Pod, sign: i64) {
         if !self.built {
             return;
         }
-        self.add_owned(node, pod, sign);
+        self.add_owned(slots, slot, pod, sign);
         for m in &mut self.matchers {
-            m.on_pod(node, pod, sign);
+            m.on_pod(&self.domains, slot, pod, sign);
         }
     }
 
-    fn add_owned(&mut self, node: &Node, pod: &Pod, sign: i64) {
-        let labels = &node.meta.labels;
+    fn add_owned(&mut self, slots: &[Option<NodeInfo>], slot: usize, pod: &Pod, sign: i64) {
         let ns = &pod.meta.namespace;
         for (kind, term) in owned_terms(pod) {
-            let Some(v) = labels.get(&term.topology_key) else {
+            let dom = self.domain(&term.topology_key, slots);
+            let id = self.domains[dom]
+                .of_slot
+                .get(slot)
+                .copied()
+                .unwrap_or(NO_DOMAIN);
+            if id == NO_DOMAIN {
                 continue;
-            };
+            }
             let at = self.groups.iter().position(|g| {
-                g.kind == kind
-                    && g.term.topology_key == term.topology_key
-                    && g.owner_ns == *ns
-                    && g.term == *term
+                g.kind == kind && g.dom == dom && g.owner_ns == *ns && g.term == *term
             });
             let i = match at {
                 Some(i) => i,
@@ -190,14 +211,15 @@ impl IpaIndex {
                         kind,
                         owner_ns: ns.clone(),
                         term: term.clone(),
-                        counts: Arc::new(DomainCounts::new()),
+                        dom,
+                        counts: Arc::new(vec![0; self.domains[dom].values.len()]),
                         total: 0,
                     });
                     self.groups.len() - 1
                 }
             };
             let g = &mut self.groups[i];
-            bump(&mut g.counts, v, sign);
+            bump(&mut g.counts, id, sign);
             g.total += sign;
             if g.total == 0 {
                 self.groups.remove(i);
@@ -205,48 +227,59 @@ impl IpaIndex {
         }
     }
 
-    /// Node labels changed or a node left: start over.
+    /// Node labels changed or the node set changed: start over.
     pub fn clear(&mut self) {
         self.built = false;
+        self.domains.clear();
         self.groups.clear();
         self.matchers.clear();
     }
 
-    /// Per term, the pods in `namespace`'s view matching every one of `terms`, by the term's
-    /// topology value; None if this term set is not kept.
-    pub fn matching(
-        &self,
-        namespace: &str,
-        terms: &[PodAffinityTerm],
-    ) -> Option<&[Arc<DomainCounts>]> {
+    fn position(&self, namespace: &str, terms: &[PodAffinityTerm]) -> Option<usize> {
         self.matchers
             .iter()
-            .find(|m| m.namespace == namespace && m.terms == terms)
-            .map(|m| m.counts.as_slice())
+            .position(|m| m.namespace == namespace && m.terms == terms)
+    }
+
+    fn tally(&self, dom: usize, counts: &Arc<Vec<i64>>) -> Tally {
+        Tally::ById {
+            domains: self.domains[dom].clone(),
+            counts: counts.clone(),
+        }
+    }
+
+    /// Per term, the pods in `namespace`'s view matching every one of `terms`, by the term's
+    /// topology domain; None if this term set is not kept.
+    pub fn matching(&self, namespace: &str, terms: &[PodAffinityTerm]) -> Option<Vec<Tally>> {
+        let m = &self.matchers[self.position(namespace, terms)?];
+        Some(
+            m.doms
+                .iter()
+                .zip(&m.counts)
+                .map(|(&d, c)| self.tally(d, c))
+                .collect(),
+        )
     }
 
     /// The required anti-affinity terms of existing pods that `pod` matches, with their
-    /// owners per topology value (upstream's existingAntiAffinityCounts, by term).
-    pub fn existing_anti(&self, pod: &Pod) -> Option<Vec<KeyedCounts>> {
+    /// owners per topology domain (upstream's existingAntiAffinityCounts, by term).
+    pub fn existing_anti(&self, pod: &Pod) -> Option<Vec<Tally>> {
         self.built.then(|| {
             self.groups
                 .iter()
                 .filter(|g| g.kind == Kind::RequiredAnti && term_matches(&g.term, &g.owner_ns, pod))
-                .map(|g| KeyedCounts {
-                    key: g.term.topology_key.clone(),
-                    counts: g.counts.clone(),
-                })
+                .map(|g| self.tally(g.dom, &g.counts))
                 .collect()
         })
     }
 
     /// PreScore's symmetric part: existing pods' required affinity (at `hard_weight`, if
-    /// positive) and preferred terms that `pod` matches, as (key, weight, owners per value).
+    /// positive) and preferred terms that `pod` matches, as (weight, owners per domain).
     pub fn symmetric_score_parts(
         &self,
         pod: &Pod,
         hard_weight: i64,
-        parts: &mut Vec<(String, i64, Arc<DomainCounts>)>,
+        parts: &mut Vec<(i64, Tally)>,
     ) -> Option<()> {
         if !self.built {
             return None;
@@ -259,7 +292,7 @@ impl IpaIndex {
                 Kind::Preferred(w) => w,
             };
             if term_matches(&g.term, &g.owner_ns, pod) {
-                parts.push((g.term.topology_key.clone(), w, g.counts.clone()));
+                parts.push((w, self.tally(g.dom, &g.counts)));
             }
         }
         Some(())
@@ -267,7 +300,7 @@ impl IpaIndex {
 }
 
 impl Matcher {
-    fn on_pod(&mut self, node: &Node, pod: &Pod, sign: i64) {
+    fn on_pod(&mut self, domains: &[Arc<Domains>], slot: usize, pod: &Pod, sign: i64) {
         if !self
             .terms
             .iter()
@@ -275,9 +308,10 @@ impl Matcher {
         {
             return;
         }
-        for (t, c) in self.terms.iter().zip(self.counts.iter_mut()) {
-            if let Some(v) = node.meta.labels.get(&t.topology_key) {
-                bump(c, v, sign);
+        for (&d, c) in self.doms.iter().zip(self.counts.iter_mut()) {
+            let id = domains[d].of_slot.get(slot).copied().unwrap_or(NO_DOMAIN);
+            if id != NO_DOMAIN {
+                bump(c, id, sign);
             }
         }
     }

@@ -516,6 +516,7 @@ impl Scheduler {
                 self.memo.push(framework::Memo::default());
                 self.slots.push(Some(info));
                 self.spread_index.clear();
+                self.ipa_index.clear();
             }
         }
     }
@@ -537,9 +538,9 @@ impl Scheduler {
             self.hot[slot] = hot::HotNode::of(info);
             self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(&info.node, pod, 1);
-            self.ipa_index.on_pod(&info.node, pod, 1);
             self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
+            self.ipa_index.on_pod(&self.slots, slot, pod, 1);
         }
     }
 
@@ -552,8 +553,8 @@ impl Scheduler {
                 self.hot[slot] = hot::HotNode::of(info);
                 self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(&info.node, &old, -1);
-                self.ipa_index.on_pod(&info.node, &old, -1);
                 self.totals.add(&old, -1);
+                self.ipa_index.on_pod(&self.slots, slot, &old, -1);
             }
         }
         true
@@ -831,7 +832,7 @@ impl Scheduler {
                 .iter()
                 .any(|(p, _)| *p == framework::Plugin::InterPodAffinity);
         if uses_ipa && self.use_ipa_index {
-            self.ipa_index.ensure(pod, self.slots.iter().flatten());
+            self.ipa_index.ensure(pod, &self.slots);
         }
         let snap = Snapshot {
             slots: &self.slots,
@@ -902,7 +903,7 @@ impl Scheduler {
                         // Every filter before a slow one passed (columns, memo, or nothing to
                         // do for this pod), so the first slow failure is `framework::filter`'s.
                         for &p in &plan.slow {
-                            framework::filter_one(p, profile, pod, &state, ni())?;
+                            framework::filter_one_at(p, profile, pod, &state, slot, ni())?;
                         }
                         return Ok(());
                     }

@@ -86,22 +86,119 @@ pub fn preferred_anti(p: &Pod) -> &[WeightedPodAffinityTerm] {
 }
 
 /// Topology value → how many times it was counted (matching pods on nodes with that value).
-/// The index may keep values whose count went back to 0; readers treat 0 as absent.
 pub type DomainCounts = BTreeMap<String, i64>;
 
-/// Counts of one topology key.
+/// No domain: the node lacks the topology key (or the slot is empty).
+pub const NO_DOMAIN: u32 = u32::MAX;
+
+/// A topology key's domains as the index numbers them: the values the nodes have, and each
+/// node slot's domain. Built from the node labels; the index is rebuilt when labels change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyedCounts {
+pub struct Domains {
     pub key: String,
-    pub counts: Arc<DomainCounts>,
+    /// Domain number → value.
+    pub values: Vec<String>,
+    pub id_of: BTreeMap<String, u32>,
+    /// Slot → domain number, `NO_DOMAIN` when the node lacks the key.
+    pub of_slot: Vec<u32>,
 }
 
-fn get(c: &DomainCounts, value: &str) -> i64 {
-    c.get(value).copied().unwrap_or(0)
+impl Domains {
+    pub fn build(key: &str, slots: &[Option<NodeInfo>]) -> Domains {
+        let mut d = Domains {
+            key: key.to_string(),
+            ..Domains::default()
+        };
+        for info in slots {
+            let id = match info.as_ref().and_then(|n| n.node.meta.labels.get(key)) {
+                None => NO_DOMAIN,
+                Some(v) => match d.id_of.get(v) {
+                    Some(&id) => id,
+                    None => {
+                        let id = d.values.len() as u32;
+                        d.values.push(v.clone());
+                        d.id_of.insert(v.clone(), id);
+                        id
+                    }
+                },
+            };
+            d.of_slot.push(id);
+        }
+        d
+    }
 }
 
-fn any_positive(c: &DomainCounts) -> bool {
-    c.values().any(|v| *v > 0)
+/// Matching pods per topology domain of one key: by value (upstream's walk) or by domain
+/// number (the index; values whose count fell back to 0 stay as 0).
+#[derive(Clone, Debug)]
+pub enum Tally {
+    ByValue {
+        key: String,
+        counts: Arc<DomainCounts>,
+    },
+    ById {
+        domains: Arc<Domains>,
+        counts: Arc<Vec<i64>>,
+    },
+}
+
+impl Tally {
+    pub fn key(&self) -> &str {
+        match self {
+            Tally::ByValue { key, .. } => key,
+            Tally::ById { domains, .. } => &domains.key,
+        }
+    }
+
+    /// The count in the node's domain; None when the node lacks the key.
+    #[inline]
+    pub fn at(&self, node: &NodeInfo) -> Option<i64> {
+        let v = node.node.meta.labels.get(self.key())?;
+        Some(match self {
+            Tally::ByValue { counts, .. } => counts.get(v).copied().unwrap_or(0),
+            Tally::ById { domains, counts } => {
+                domains.id_of.get(v).map_or(0, |&id| counts[id as usize])
+            }
+        })
+    }
+
+    /// `at` for the node in snapshot slot `slot` (`node` is that slot's info): a domain
+    /// number read instead of two map searches when the counts are the index's.
+    #[inline]
+    pub fn at_slot(&self, slot: usize, node: &NodeInfo) -> Option<i64> {
+        match self {
+            Tally::ById { domains, counts } => match domains.of_slot.get(slot) {
+                Some(&NO_DOMAIN) => None,
+                Some(&id) => Some(counts[id as usize]),
+                None => self.at(node),
+            },
+            Tally::ByValue { .. } => self.at(node),
+        }
+    }
+
+    fn any_positive(&self) -> bool {
+        match self {
+            Tally::ByValue { counts, .. } => counts.values().any(|v| *v > 0),
+            Tally::ById { counts, .. } => counts.iter().any(|v| *v > 0),
+        }
+    }
+
+    /// (value, count) for every value with a count other than 0.
+    pub fn nonzero(&self) -> Vec<(String, i64)> {
+        match self {
+            Tally::ByValue { counts, .. } => counts
+                .iter()
+                .filter(|(_, n)| **n != 0)
+                .map(|(v, n)| (v.clone(), *n))
+                .collect(),
+            Tally::ById { domains, counts } => counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n != 0)
+                .map(|(id, n)| (domains.values[id].clone(), *n))
+                .collect(),
+        }
+    }
 }
 
 /// Upstream's (topology key, value) → count map.
@@ -115,9 +212,9 @@ pub type Counts = BTreeMap<(String, String), i64>;
 /// verdicts read from the per-term counts equal upstream's.
 #[derive(Clone, Debug, Default)]
 pub struct FilterState {
-    existing_anti: Vec<KeyedCounts>,
-    affinity: Vec<Arc<DomainCounts>>,
-    anti: Vec<Arc<DomainCounts>>,
+    existing_anti: Vec<Tally>,
+    affinity: Vec<Tally>,
+    anti: Vec<Tally>,
     /// Upstream's `len(affinityCounts) > 0`.
     any_affinity: bool,
     req_affinity: Vec<PodAffinityTerm>,
@@ -129,54 +226,31 @@ impl FilterState {
     /// Upstream's three maps (existing anti-affinity, affinity, anti-affinity counts), with
     /// the zero counts an index may keep left out: for comparing the two implementations.
     pub fn upstream_counts(&self) -> (Counts, Counts, Counts) {
-        fn sum<'a>(
-            out: &mut Counts,
-            parts: impl Iterator<Item = (&'a str, &'a DomainCounts)>,
-            times: impl Fn(&str) -> i64,
-        ) {
-            for (k, c) in parts {
-                for (v, n) in c.iter().filter(|(_, n)| **n != 0) {
-                    *out.entry((k.to_string(), v.clone())).or_insert(0) += n * times(k);
-                }
+        fn sum(out: &mut Counts, t: &Tally, times: i64) {
+            for (v, n) in t.nonzero() {
+                *out.entry((t.key().to_string(), v)).or_insert(0) += n * times;
             }
         }
         let mut existing = Counts::new();
-        sum(
-            &mut existing,
-            self.existing_anti
-                .iter()
-                .map(|kc| (kc.key.as_str(), &*kc.counts)),
-            |_| 1,
-        );
+        for t in &self.existing_anti {
+            sum(&mut existing, t, 1);
+        }
         // Upstream adds a pod matching every affinity term once per term: under a key shared
         // by several terms it counts once per term (the per-term counts are equal).
         let mut affinity = Counts::new();
         let mut seen: Vec<&str> = Vec::new();
-        for (t, c) in self.req_affinity.iter().zip(&self.affinity) {
-            if seen.contains(&t.topology_key.as_str()) {
+        for t in &self.affinity {
+            if seen.contains(&t.key()) {
                 continue;
             }
-            seen.push(&t.topology_key);
-            let times = self
-                .req_affinity
-                .iter()
-                .filter(|u| u.topology_key == t.topology_key)
-                .count() as i64;
-            sum(
-                &mut affinity,
-                std::iter::once((t.topology_key.as_str(), &**c)),
-                |_| times,
-            );
+            seen.push(t.key());
+            let times = self.affinity.iter().filter(|u| u.key() == t.key()).count() as i64;
+            sum(&mut affinity, t, times);
         }
         let mut anti = Counts::new();
-        sum(
-            &mut anti,
-            self.req_anti
-                .iter()
-                .zip(&self.anti)
-                .map(|(t, c)| (t.topology_key.as_str(), &**c)),
-            |_| 1,
-        );
+        for t in &self.anti {
+            sum(&mut anti, t, 1);
+        }
         (existing, affinity, anti)
     }
 }
@@ -226,21 +300,21 @@ fn fill_from_index(st: &mut FilterState, pod: &Pod, idx: &IpaIndex) -> bool {
         Vec::new()
     } else {
         match idx.matching(own_ns, &st.req_affinity) {
-            Some(c) => c.to_vec(),
+            Some(c) => c,
             None => return false,
         }
     };
     let mut anti = Vec::with_capacity(st.req_anti.len());
     for t in &st.req_anti {
         match idx.matching(own_ns, std::slice::from_ref(t)) {
-            Some(c) => anti.push(c[0].clone()),
+            Some(mut c) => anti.append(&mut c),
             None => return false,
         }
     }
     let Some(existing) = idx.existing_anti(pod) else {
         return false;
     };
-    st.any_affinity = affinity.iter().any(|c| any_positive(c));
+    st.any_affinity = affinity.iter().any(Tally::any_positive);
     st.affinity = affinity;
     st.anti = anti;
     st.existing_anti = existing;
@@ -291,27 +365,48 @@ fn walk_filter(st: &mut FilterState, pod: &Pod, snap: &Snapshot) {
             }
         }
     }
+    let tally = |key: &str, counts: DomainCounts| Tally::ByValue {
+        key: key.to_string(),
+        counts: Arc::new(counts),
+    };
     st.any_affinity = affinity.iter().any(|c| !c.is_empty());
-    st.affinity = affinity.into_iter().map(Arc::new).collect();
-    st.anti = anti.into_iter().map(Arc::new).collect();
+    st.affinity = (st.req_affinity.iter().zip(affinity))
+        .map(|(t, c)| tally(&t.topology_key, c))
+        .collect();
+    st.anti = (st.req_anti.iter().zip(anti))
+        .map(|(t, c)| tally(&t.topology_key, c))
+        .collect();
     st.existing_anti = existing
         .into_iter()
-        .map(|(key, counts)| KeyedCounts {
-            key,
-            counts: Arc::new(counts),
-        })
+        .map(|(key, counts)| tally(&key, counts))
         .collect();
 }
 
 /// Err((reason, unresolvable)).
 pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
-    let labels = &node.node.meta.labels;
+    filter_with(st, |t| t.at(node))
+}
+
+/// `filter` for the node in snapshot slot `slot` (`node` is that slot's info).
+pub fn filter_at(
+    st: &FilterState,
+    slot: usize,
+    node: &NodeInfo,
+) -> Result<(), (Cow<'static, str>, bool)> {
+    filter_with(st, |t| t.at_slot(slot, node))
+}
+
+#[inline]
+fn filter_with(
+    st: &FilterState,
+    at: impl Fn(&Tally) -> Option<i64>,
+) -> Result<(), (Cow<'static, str>, bool)> {
     // satisfyPodAffinity
     let mut pods_exist = true;
-    for (t, c) in st.req_affinity.iter().zip(&st.affinity) {
-        match labels.get(&t.topology_key) {
-            Some(v) => {
-                if get(c, v) <= 0 {
+    for t in &st.affinity {
+        match at(t) {
+            Some(c) => {
+                if c <= 0 {
                     pods_exist = false;
                 }
             }
@@ -324,19 +419,15 @@ pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str
         return Err((REASON_AFFINITY.into(), true));
     }
     // satisfyPodAntiAffinity
-    for (t, c) in st.req_anti.iter().zip(&st.anti) {
-        if let Some(v) = labels.get(&t.topology_key) {
-            if get(c, v) > 0 {
-                return Err((REASON_ANTI_AFFINITY.into(), false));
-            }
+    for t in &st.anti {
+        if at(t).is_some_and(|c| c > 0) {
+            return Err((REASON_ANTI_AFFINITY.into(), false));
         }
     }
     // satisfyExistingPodsAntiAffinity
-    for kc in &st.existing_anti {
-        if let Some(v) = labels.get(&kc.key) {
-            if get(&kc.counts, v) > 0 {
-                return Err((REASON_EXISTING_ANTI_AFFINITY.into(), false));
-            }
+    for t in &st.existing_anti {
+        if at(t).is_some_and(|c| c > 0) {
+            return Err((REASON_EXISTING_ANTI_AFFINITY.into(), false));
         }
     }
     Ok(())
@@ -347,7 +438,7 @@ pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str
 /// the index one part per term.
 #[derive(Clone, Debug, Default)]
 pub struct ScoreState {
-    pub parts: Vec<(String, i64, Arc<DomainCounts>)>,
+    pub parts: Vec<(i64, Tally)>,
 }
 
 impl ScoreState {
@@ -355,11 +446,11 @@ impl ScoreState {
     /// the two implementations (whether the state exists at all is compared separately).
     pub fn topology_score(&self) -> BTreeMap<String, BTreeMap<String, i64>> {
         let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for (k, w, c) in &self.parts {
-            for (v, n) in c.iter() {
-                *out.entry(k.clone())
+        for (w, t) in &self.parts {
+            for (v, n) in t.nonzero() {
+                *out.entry(t.key().to_string())
                     .or_default()
-                    .entry(v.clone())
+                    .entry(v)
                     .or_insert(0) += w * n;
             }
         }
@@ -406,11 +497,7 @@ pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreStat
 
 /// The index's parts with a count (upstream's topologyScore has an entry exactly when some
 /// pod was counted); None when the index lacks one of the pod's terms.
-fn score_from_index(
-    pod: &Pod,
-    idx: &IpaIndex,
-    args: &IpaArgs,
-) -> Option<Vec<(String, i64, Arc<DomainCounts>)>> {
+fn score_from_index(pod: &Pod, idx: &IpaIndex, args: &IpaArgs) -> Option<Vec<(i64, Tally)>> {
     let own_ns = &pod.meta.namespace;
     let mut parts = Vec::new();
     for (wt, sign) in preferred_affinity(pod)
@@ -418,13 +505,11 @@ fn score_from_index(
         .map(|wt| (wt, 1))
         .chain(preferred_anti(pod).iter().map(|wt| (wt, -1)))
     {
-        let c = &idx.matching(own_ns, std::slice::from_ref(&wt.term))?[0];
-        if any_positive(c) {
-            parts.push((
-                wt.term.topology_key.clone(),
-                sign * wt.weight as i64,
-                c.clone(),
-            ));
+        let t = idx
+            .matching(own_ns, std::slice::from_ref(&wt.term))?
+            .pop()?;
+        if t.any_positive() {
+            parts.push((sign * wt.weight as i64, t));
         }
     }
     idx.symmetric_score_parts(pod, args.hard_pod_affinity_weight, &mut parts)?;
@@ -488,17 +573,27 @@ pub fn pre_score_walk(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<Scor
         Some(ScoreState {
             parts: st
                 .into_iter()
-                .map(|(k, vals)| (k, 1, Arc::new(vals)))
+                .map(|(key, vals)| {
+                    let counts = Arc::new(vals);
+                    (1, Tally::ByValue { key, counts })
+                })
                 .collect(),
         })
     }
 }
 
 pub fn score(st: &ScoreState, node: &NodeInfo) -> i64 {
-    let labels = &node.node.meta.labels;
     st.parts
         .iter()
-        .filter_map(|(k, w, c)| labels.get(k).map(|v| w * get(c, v)))
+        .map(|(w, t)| t.at(node).map_or(0, |c| w * c))
+        .sum()
+}
+
+/// `score` for the node in snapshot slot `slot` (`node` is that slot's info).
+pub fn score_at(st: &ScoreState, slot: usize, node: &NodeInfo) -> i64 {
+    st.parts
+        .iter()
+        .map(|(w, t)| t.at_slot(slot, node).map_or(0, |c| w * c))
         .sum()
 }
 
@@ -1233,7 +1328,7 @@ mod tests {
                             let (s, key) = live[below(&mut r, live.len() as u64) as usize].clone();
                             let ni = snap.slots[s].as_mut().unwrap();
                             let old = ni.remove_pod(&key).unwrap();
-                            idx.on_pod(&ni.node, &old, -1);
+                            idx.on_pod(&snap.slots, s, &old, -1);
                         }
                     }
                     2 if step % 7 == 0 => {
@@ -1252,15 +1347,16 @@ mod tests {
                         let mut p = random_pod(&mut r, next);
                         next += 1;
                         p.spec.node_name = Some(ni.node.meta.name.clone());
-                        idx.on_pod(&ni.node, &p, 1);
-                        ni.add_pod(std::sync::Arc::new(p));
+                        let p = std::sync::Arc::new(p);
+                        ni.add_pod(p.clone());
+                        idx.on_pod(&snap.slots, s, &p, 1);
                     }
                 }
                 // Schedule-side view: a few incoming pods against the current cluster.
                 for _ in 0..3 {
                     let incoming = random_pod(&mut r, 10_000 + next);
                     next += 1;
-                    idx.ensure(&incoming, snap.slots.iter().flatten());
+                    idx.ensure(&incoming, &snap.slots);
                     let plain = snap.view();
                     let mut fast = snap.view();
                     fast.ipa_index = Some(&idx);
@@ -1284,10 +1380,12 @@ mod tests {
                         let want = (o.existing_anti.clone(), o.affinity.clone(), o.anti.clone());
                         assert_eq!(a.upstream_counts(), want, "walk counts, {ctx}");
                         assert_eq!(b.upstream_counts(), want, "index counts, {ctx}");
-                        for nd in plain.iter() {
+                        for (slot, nd) in plain.iter().enumerate() {
                             let v = original::filter(&o, nd);
                             assert_eq!(filter(&a, nd), v, "walk verdict, {ctx}");
                             assert_eq!(filter(&b, nd), v, "index verdict, {ctx}");
+                            assert_eq!(filter_at(&a, slot, nd), v, "walk by slot, {ctx}");
+                            assert_eq!(filter_at(&b, slot, nd), v, "index by slot, {ctx}");
                             compared[usize::from(v.is_err())] += 1;
                         }
                     }
@@ -1324,6 +1422,10 @@ mod tests {
                         let want = raw(&|nd| original::score(&o, nd));
                         assert_eq!(raw(&|nd| score(&a, nd)), want, "walk raw, {ctx}");
                         assert_eq!(raw(&|nd| score(&b, nd)), want, "index raw, {ctx}");
+                        let by_slot: Vec<i64> = (plain.iter().enumerate())
+                            .map(|(slot, nd)| score_at(&b, slot, nd))
+                            .collect();
+                        assert_eq!(by_slot, want, "index raw by slot, {ctx}");
                         let (mut x, mut y) = (want.clone(), raw(&|nd| score(&b, nd)));
                         normalize(&mut x);
                         normalize(&mut y);
