@@ -99,7 +99,7 @@ pub struct Scheduler {
     /// `slot_of`; the hot loop indexes slots directly.
     slots: Vec<Option<NodeInfo>>,
     /// The flat columns of each slot (`hot.rs`), refreshed after every change to the slot.
-    hot: Vec<hot::HotNode>,
+    hot: hot::Rows,
     /// Per slot, the memoised column part of its score (`framework::Memo`), and the score
     /// inputs the current memo class stands for.
     memo: Vec<framework::Memo>,
@@ -127,6 +127,7 @@ pub struct Scheduler {
     spread_selectors: Vec<(String, LabelSelector)>,
     /// Reused score buffers.
     table: ScoreTable,
+    feasible: Vec<usize>,
     spread_index: spread_index::SpreadIndex,
     /// InterPodAffinity's kept counts (`ipa_index.rs`).
     ipa_index: ipa_index::IpaIndex,
@@ -170,7 +171,7 @@ impl Scheduler {
             gen: 0,
             leading: false,
             slots: Vec::new(),
-            hot: Vec::new(),
+            hot: hot::Rows::default(),
             memo: Vec::new(),
             memo_key: None,
             memo_class: 0,
@@ -187,6 +188,7 @@ impl Scheduler {
             replica_sets: BTreeMap::new(),
             spread_selectors: Vec::new(),
             table: ScoreTable::default(),
+            feasible: Vec::new(),
             spread_index: spread_index::SpreadIndex::default(),
             ipa_index: ipa_index::IpaIndex::default(),
             nominated: BTreeMap::new(),
@@ -384,7 +386,7 @@ impl Scheduler {
                 self.ipa_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
-                    self.hot[slot] = hot::HotNode::default();
+                    self.hot.set(slot, hot::HotNode::default());
                     self.affinity_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
                     if let Some(info) = self.slots[slot].take() {
@@ -497,7 +499,7 @@ impl Scheduler {
                     count_images(&mut self.image_nodes, info, -1);
                     info.set_node(n);
                     count_images(&mut self.image_nodes, info, 1);
-                    self.hot[slot] = hot::HotNode::of(info);
+                    self.hot.set(slot, hot::HotNode::of(info));
                     self.memo[slot] = framework::Memo::default();
                 }
             }
@@ -535,7 +537,7 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             info.add_pod(pod.clone());
-            self.hot[slot] = hot::HotNode::of(info);
+            self.hot.set(slot, hot::HotNode::of(info));
             self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(&info.node, pod, 1);
             self.totals.add(pod, 1);
@@ -550,7 +552,7 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             if let Some(old) = info.remove_pod(key) {
-                self.hot[slot] = hot::HotNode::of(info);
+                self.hot.set(slot, hot::HotNode::of(info));
                 self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(&info.node, &old, -1);
                 self.totals.add(&old, -1);
@@ -849,7 +851,9 @@ impl Scheduler {
             .unwrap_or(self.config.percentage_of_nodes_to_score);
         let to_find = num_feasible_nodes_to_find(n, pct);
         let state = framework::pre_filter(profile, pod, &snap);
-        let mut feasible: Vec<usize> = Vec::new();
+        // The feasible list's buffer is reused from cycle to cycle.
+        let mut feasible = std::mem::take(&mut self.feasible);
+        feasible.clear();
         let mut failures: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
         // Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
         let mut potential: Vec<usize> = Vec::new();
@@ -890,7 +894,29 @@ impl Scheduler {
         if plan.as_ref().is_some_and(|p| p.affinity) {
             self.affinity_memo.prepare(pod, self.slots.len());
         }
-        let (hot_rows, order, affinity_memo) = (&self.hot, &self.order, &mut self.affinity_memo);
+        // Plain pods whose scores the columns decide pick their node while filtering: each
+        // feasible node's total is computed as it is found and `selectHost`'s reservoir runs
+        // over the same nodes in the same order, drawing the same numbers (no score vectors,
+        // no second pass). Not with a nominated node or reserved places.
+        let nominated = self.nominated.contains_key(key);
+        let fused = if self.use_hot && !nominated && reserved_slots.is_empty() {
+            framework::PlainScorer::new(profile, pod, &state, &snap, self.hot.any_soft_taint())
+        } else {
+            None
+        };
+        if fused.is_some() {
+            let memo_key = MemoKey::of(pi, &state.req, pod);
+            if self.memo_key.as_ref() != Some(&memo_key) {
+                self.memo_class += 1;
+                self.memo_key = Some(memo_key);
+            }
+        }
+        let memo_class = self.memo_class;
+        let (memo, ties, rng) = (&mut self.memo, &mut self.ties, &mut self.rng);
+        let mut best: Option<(i64, usize)> = None;
+        let mut tied = 0u64;
+        let (hot_rows, order, affinity_memo) =
+            (self.hot.as_slice(), &self.order, &mut self.affinity_memo);
         let mut check_at = |idx: usize| -> Result<(), Failure> {
             if let Some(plan) = &plan {
                 let slot = order[idx];
@@ -933,7 +959,35 @@ impl Scheduler {
             let idx = next_idx;
             next_idx = if idx + 1 == n { 0 } else { idx + 1 };
             match check_at(idx) {
-                Ok(()) => feasible.push(idx),
+                Ok(()) => {
+                    feasible.push(idx);
+                    if let Some(sc) = &fused {
+                        let slot = order[idx];
+                        let total = sc.total(
+                            profile,
+                            pod,
+                            &snap,
+                            &hot_rows[slot],
+                            || snap.get(idx),
+                            &mut memo[slot],
+                            memo_class,
+                        );
+                        // `Ties::select_host`, one node at a time.
+                        match best {
+                            Some((b, _)) if total < b => {}
+                            Some((b, _)) if total == b => {
+                                tied += 1;
+                                if ties.draws_zero(rng, tied) {
+                                    best = Some((total, idx));
+                                }
+                            }
+                            _ => {
+                                best = Some((total, idx));
+                                tied = 1;
+                            }
+                        }
+                    }
+                }
                 Err(Failure {
                     reasons,
                     unresolvable,
@@ -1003,12 +1057,15 @@ impl Scheduler {
         }
         let chosen = if feasible.len() == 1 {
             feasible[0]
+        } else if let Some((_, idx)) = best {
+            stats.scored = feasible.len();
+            idx
         } else {
             if self.use_hot {
                 let slots: Vec<usize> = feasible.iter().map(|&i| self.order[i]).collect();
                 let nodes = framework::ScoredNodes::Slots {
                     slots: &slots,
-                    hot: &self.hot,
+                    hot: self.hot.as_slice(),
                 };
                 let key = MemoKey::of(pi, &state.req, pod);
                 if self.memo_key.as_ref() != Some(&key) {
@@ -1039,6 +1096,7 @@ impl Scheduler {
             feasible[j]
         };
         let node = snap.get(chosen).node.meta.name.clone();
+        self.feasible = feasible;
         Some((Outcome::Feasible { node }, stats))
     }
 
