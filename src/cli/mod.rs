@@ -337,7 +337,7 @@ fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
             return 1;
         }
         println!(
-            "placements: identical to the plain evaluation (spread-count cache, flat columns and score memo off) for all {} pods",
+            "placements: identical to the plain evaluation (spread-count cache, InterPodAffinity index, flat columns and score memo off) for all {} pods",
             r.placements.len()
         );
     }

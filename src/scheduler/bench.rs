@@ -189,7 +189,7 @@ pub struct BenchRun {
 }
 
 /// Builds the cluster, schedules the initial pods, then the measured ones; `optimised` false
-/// turns the spread-count cache and the flat columns off (the plain evaluation the placements
+/// turns the spread-count cache, the InterPodAffinity index and the flat columns off (the plain evaluation the placements
 /// are checked against).
 pub fn run(
     w: Workload,
@@ -241,14 +241,15 @@ pub use super::cost::{CostModel, COST_MODEL};
 mod tests {
     use super::*;
 
-    // The bench's placements equal the plain evaluation's (spread cache off), and are
-    // reproducible from the seed.
+    // The bench's placements equal the plain evaluation's (spread cache, affinity index and
+    // columns off), and are reproducible from the seed.
     #[test]
     fn optimised_placements_equal_plain_evaluation() {
         for w in [
             Workload::SchedulingBasic,
             Workload::TopologySpreading,
             Workload::PodAntiAffinity,
+            Workload::PodAffinity,
         ] {
             let a = run(w, 300, 40, 200, 7, true);
             let b = run(w, 300, 40, 200, 7, false);

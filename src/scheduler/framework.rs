@@ -267,6 +267,28 @@ pub fn filter_one(
     }
 }
 
+/// `filter_one` for the node in snapshot slot `slot` (`node` is that slot's info): the
+/// plugins that keep counts by slot read them directly.
+pub fn filter_one_at(
+    p: Plugin,
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    slot: usize,
+    node: &NodeInfo,
+) -> Result<(), Failure> {
+    match (p, &state.ipa) {
+        (Plugin::InterPodAffinity, Some(st)) => {
+            ipa::filter_at(st, slot, node).map_err(|(r, u)| Failure {
+                plugin: p,
+                reasons: vec![r],
+                unresolvable: u,
+            })
+        }
+        _ => filter_one(p, profile, pod, state, node),
+    }
+}
+
 /// Per-plugin PreScore results for one cycle.
 enum PreScored {
     Skip,
@@ -441,6 +463,102 @@ fn normalizes(pre: &PreScored) -> bool {
     )
 }
 
+/// A plain pod's scoring decided before its nodes are filtered: every score plugin either
+/// skips, needs no normalisation (its weighted raw score goes straight into the total, as in
+/// `score_nodes`), or is TaintToleration while no node has a PreferNoSchedule taint (every raw
+/// score 0, reverse-normalised to 100 on every node). A node's total then depends on the node
+/// alone, so the scheduler can compute it as the filter walk finds the node.
+pub struct PlainScorer {
+    direct: Vec<(i64, PreScored)>,
+    /// Σ weight × normalised score of the plugins that score every node alike.
+    offset: i64,
+}
+
+impl PlainScorer {
+    /// None when some plugin's scores need the other nodes (normalisation) or the pod's
+    /// PreScore does not skip where the columns cannot help (preferred node affinity, soft
+    /// spread constraints, inter-pod affinity scores). `soft_taints`: some node has a
+    /// PreferNoSchedule taint.
+    pub fn new(
+        profile: &Profile,
+        pod: &Pod,
+        state: &CycleState,
+        snap: &Snapshot,
+        soft_taints: bool,
+    ) -> Option<PlainScorer> {
+        const SOFT: WhenUnsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
+        let mut sc = PlainScorer {
+            direct: Vec::new(),
+            offset: 0,
+        };
+        for &(p, w) in &profile.scores {
+            match p {
+                Plugin::TaintToleration if soft_taints => return None,
+                Plugin::TaintToleration => sc.offset += w * MAX_NODE_SCORE,
+                Plugin::NodeAffinity if node_affinity::has_preferred(pod) => return None,
+                Plugin::PodTopologySpread
+                    if !pts::constraints(pod, snap, &profile.spread, SOFT).is_empty() =>
+                {
+                    return None
+                }
+                Plugin::InterPodAffinity if ipa::pre_score(pod, snap, &profile.ipa).is_some() => {
+                    return None
+                }
+                Plugin::NodeResourcesFit
+                | Plugin::NodeResourcesBalancedAllocation
+                | Plugin::ImageLocality => {
+                    let mut none = Vec::new();
+                    let nodes = ScoredNodes::Infos(&[]);
+                    match pre_score_one(p, profile, pod, state, snap, nodes, &mut none) {
+                        PreScored::Skip => {}
+                        pre => sc.direct.push((w, pre)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(sc)
+    }
+
+    /// The node's total score (`score_nodes`' total), with the direct part from the slot's
+    /// memo or computed and memoised as `add_direct` does.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn total<'n>(
+        &self,
+        profile: &Profile,
+        pod: &Pod,
+        snap: &Snapshot,
+        h: &HotNode,
+        info: impl FnOnce() -> &'n NodeInfo,
+        memo: &mut Memo,
+        class: u64,
+    ) -> i64 {
+        if memo.class == class {
+            return memo.total + self.offset;
+        }
+        let mut sum = 0;
+        let mut from_columns = true;
+        let mut info = Some(info);
+        let mut node: Option<&NodeInfo> = None;
+        for (w, pre) in &self.direct {
+            let v = match fast_raw(pre, profile, h) {
+                Some(v) => v,
+                None => {
+                    from_columns = false;
+                    let ni = *node.get_or_insert_with(|| (info.take().expect("once"))());
+                    full_raw(pre, profile, pod, snap, ni)
+                }
+            };
+            sum += v * w;
+        }
+        if from_columns {
+            *memo = Memo { class, total: sum };
+        }
+        sum + self.offset
+    }
+}
+
 /// Adds Σ weight × raw of the plugins without normalisation to each node's total; a sum the
 /// columns decided entirely is memoised per slot.
 fn add_direct(
@@ -547,6 +665,9 @@ fn raw_score(
 ) -> i64 {
     if let Some(v) = nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
         return v;
+    }
+    if let (PreScored::Ipa(s), Some(slot)) = (pre, nodes.slot(j)) {
+        return ipa::score_at(s, slot, nodes.info(j, snap));
     }
     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
 }

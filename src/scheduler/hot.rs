@@ -90,6 +90,37 @@ impl HotNode {
     }
 }
 
+/// Rows with a PreferNoSchedule taint: while there are none, TaintToleration scores every
+/// node alike and a plain pod's cycle can choose its node while filtering.
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    rows: Vec<HotNode>,
+    soft_tainted: usize,
+}
+
+impl Rows {
+    pub fn set(&mut self, slot: usize, row: HotNode) {
+        let soft = |h: &HotNode| usize::from(h.flags & PREFER_TAINTS != 0);
+        self.soft_tainted -= soft(&self.rows[slot]);
+        self.soft_tainted += soft(&row);
+        self.rows[slot] = row;
+    }
+
+    pub fn push(&mut self, row: HotNode) {
+        self.rows.push(HotNode::default());
+        self.set(self.rows.len() - 1, row);
+    }
+
+    pub fn as_slice(&self) -> &[HotNode] {
+        &self.rows
+    }
+
+    /// Some node has a PreferNoSchedule taint.
+    pub fn any_soft_taint(&self) -> bool {
+        self.soft_tainted > 0
+    }
+}
+
 /// What the columns can tell about one pod's filters, decided once per cycle.
 #[derive(Clone, Debug)]
 pub struct FilterPlan {
@@ -320,16 +351,25 @@ mod tests {
     }
 
     /// Every decision (node, or the FitError message) of a run with the columns and the memo
-    /// equals the plain evaluation's, through fits, failures, fallbacks and a full cluster.
+    /// equals the plain evaluation's, through fits, failures, fallbacks and a full cluster;
+    /// with and without PreferNoSchedule taints (without, plain pods take the fused
+    /// filter-and-select walk).
     #[test]
     fn columns_decide_exactly_as_the_plugins() {
         use crate::scheduler::{Outcome, Scheduler, SchedulerConfig};
         use std::sync::Arc;
-        let run = |optimised: bool| {
+        let run = |optimised: bool, soft_taints: bool| {
             let mut s = Scheduler::new(SchedulerConfig::default(), 3);
             s.set_optimised(optimised);
             for i in 0..150 {
-                s.bench_add_node(Arc::new(mixed_node(i)));
+                let mut n = mixed_node(i);
+                if !soft_taints {
+                    // No PreferNoSchedule taint anywhere: plain pods choose while filtering.
+                    n.spec
+                        .taints
+                        .retain(|t| t.effect != TaintEffect::PreferNoSchedule);
+                }
+                s.bench_add_node(Arc::new(n));
             }
             let mut out = Vec::new();
             for k in 0..1200 {
@@ -346,9 +386,11 @@ mod tests {
             }
             out
         };
-        let (fast, plain) = (run(true), run(false));
-        assert!(fast.iter().any(|o| matches!(o, Outcome::Infeasible { .. })));
-        assert_eq!(fast, plain);
+        for soft_taints in [true, false] {
+            let (fast, plain) = (run(true, soft_taints), run(false, soft_taints));
+            assert!(fast.iter().any(|o| matches!(o, Outcome::Infeasible { .. })));
+            assert_eq!(fast, plain, "soft taints: {soft_taints}");
+        }
     }
 
     #[test]

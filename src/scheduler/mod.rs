@@ -12,6 +12,7 @@ pub mod cost;
 pub mod explain;
 pub mod framework;
 pub mod hot;
+pub mod ipa_index;
 pub mod plugins;
 pub mod preemption;
 pub mod spread_index;
@@ -98,7 +99,7 @@ pub struct Scheduler {
     /// `slot_of`; the hot loop indexes slots directly.
     slots: Vec<Option<NodeInfo>>,
     /// The flat columns of each slot (`hot.rs`), refreshed after every change to the slot.
-    hot: Vec<hot::HotNode>,
+    hot: hot::Rows,
     /// Per slot, the memoised column part of its score (`framework::Memo`), and the score
     /// inputs the current memo class stands for.
     memo: Vec<framework::Memo>,
@@ -126,7 +127,10 @@ pub struct Scheduler {
     spread_selectors: pod_topology_spread::SelectorSources,
     /// Reused score buffers.
     table: ScoreTable,
+    feasible: Vec<usize>,
     spread_index: spread_index::SpreadIndex,
+    /// InterPodAffinity's kept counts (`ipa_index.rs`).
+    ipa_index: ipa_index::IpaIndex,
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,
     /// PodDisruptionBudgets by key, for preemption's violation counts (upstream's pdbLister).
@@ -134,6 +138,7 @@ pub struct Scheduler {
     pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
     use_spread_index: bool,
+    use_ipa_index: bool,
     /// Filter and score plain pods from the flat columns (off: the plain evaluation).
     use_hot: bool,
     totals: PodTotals,
@@ -166,7 +171,7 @@ impl Scheduler {
             gen: 0,
             leading: false,
             slots: Vec::new(),
-            hot: Vec::new(),
+            hot: hot::Rows::default(),
             memo: Vec::new(),
             memo_key: None,
             memo_class: 0,
@@ -182,12 +187,15 @@ impl Scheduler {
             image_nodes: BTreeMap::new(),
             spread_selectors: Default::default(),
             table: ScoreTable::default(),
+            feasible: Vec::new(),
             spread_index: spread_index::SpreadIndex::default(),
+            ipa_index: ipa_index::IpaIndex::default(),
             nominated: BTreeMap::new(),
             pdbs: BTreeMap::new(),
             pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
             use_spread_index: true,
+            use_ipa_index: true,
             use_hot: true,
             totals: PodTotals::default(),
             busy_until: SimTime::ZERO,
@@ -374,9 +382,10 @@ impl Scheduler {
             }
             Change::NodeDeleted(n) => {
                 self.spread_index.clear();
+                self.ipa_index.clear();
                 let name = &n.meta.name;
                 if let Some(slot) = self.slot_of.remove(name) {
-                    self.hot[slot] = hot::HotNode::default();
+                    self.hot.set(slot, hot::HotNode::default());
                     self.affinity_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
                     if let Some(info) = self.slots[slot].take() {
@@ -499,12 +508,13 @@ impl Scheduler {
                     // Spread counts are by label value: only a label change invalidates them.
                     if info.node.meta.labels != n.meta.labels {
                         self.spread_index.clear();
+                        self.ipa_index.clear();
                         self.affinity_memo.forget(slot);
                     }
                     count_images(&mut self.image_nodes, info, -1);
                     info.set_node(n);
                     count_images(&mut self.image_nodes, info, 1);
-                    self.hot[slot] = hot::HotNode::of(info);
+                    self.hot.set(slot, hot::HotNode::of(info));
                     self.memo[slot] = framework::Memo::default();
                 }
             }
@@ -523,6 +533,7 @@ impl Scheduler {
                 self.memo.push(framework::Memo::default());
                 self.slots.push(Some(info));
                 self.spread_index.clear();
+                self.ipa_index.clear();
             }
         }
     }
@@ -541,11 +552,12 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             info.add_pod(pod.clone());
-            self.hot[slot] = hot::HotNode::of(info);
+            self.hot.set(slot, hot::HotNode::of(info));
             self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(&info.node, pod, 1);
             self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
+            self.ipa_index.on_pod(&self.slots, slot, pod, 1);
         }
     }
 
@@ -555,10 +567,11 @@ impl Scheduler {
         };
         if let Some(info) = self.slots[slot].as_mut() {
             if let Some(old) = info.remove_pod(key) {
-                self.hot[slot] = hot::HotNode::of(info);
+                self.hot.set(slot, hot::HotNode::of(info));
                 self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(&info.node, &old, -1);
                 self.totals.add(&old, -1);
+                self.ipa_index.on_pod(&self.slots, slot, &old, -1);
             }
         }
         true
@@ -647,6 +660,7 @@ impl Scheduler {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            ipa_index: None,
             totals: PodTotals::of(self.slots.iter().flatten()),
         };
         let mut r = rng::stream(seed, "kubesim-explain/select-host");
@@ -814,6 +828,7 @@ impl Scheduler {
                 image_nodes: &self.image_nodes,
                 spread_selectors: &self.spread_selectors,
                 spread_index: None,
+                ipa_index: None,
                 totals: self.totals,
             };
             let keys = pod_topology_spread::filter_keys(pod, &plain, &profile.spread);
@@ -830,12 +845,23 @@ impl Scheduler {
                 );
             }
         }
+        let uses_ipa = profile
+            .filters
+            .contains(&framework::Plugin::InterPodAffinity)
+            || profile
+                .scores
+                .iter()
+                .any(|(p, _)| *p == framework::Plugin::InterPodAffinity);
+        if uses_ipa && self.use_ipa_index {
+            self.ipa_index.ensure(pod, &self.slots);
+        }
         let snap = Snapshot {
             slots: &self.slots,
             order: &self.order,
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: self.use_spread_index.then_some(&self.spread_index),
+            ipa_index: self.use_ipa_index.then_some(&self.ipa_index),
             totals: self.totals,
         };
         let n = snap.len();
@@ -844,7 +870,9 @@ impl Scheduler {
             .unwrap_or(self.config.percentage_of_nodes_to_score);
         let to_find = num_feasible_nodes_to_find(n, pct);
         let state = framework::pre_filter(profile, pod, &snap);
-        let mut feasible: Vec<usize> = Vec::new();
+        // The feasible list's buffer is reused from cycle to cycle.
+        let mut feasible = std::mem::take(&mut self.feasible);
+        feasible.clear();
         let mut failures: BTreeMap<Cow<'static, str>, usize> = BTreeMap::new();
         // Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
         let mut potential: Vec<usize> = Vec::new();
@@ -885,7 +913,29 @@ impl Scheduler {
         if plan.as_ref().is_some_and(|p| p.affinity) {
             self.affinity_memo.prepare(pod, self.slots.len());
         }
-        let (hot_rows, order, affinity_memo) = (&self.hot, &self.order, &mut self.affinity_memo);
+        // Plain pods whose scores the columns decide pick their node while filtering: each
+        // feasible node's total is computed as it is found and `selectHost`'s reservoir runs
+        // over the same nodes in the same order, drawing the same numbers (no score vectors,
+        // no second pass). Not with a nominated node or reserved places.
+        let nominated = self.nominated.contains_key(key);
+        let fused = if self.use_hot && !nominated && reserved_slots.is_empty() {
+            framework::PlainScorer::new(profile, pod, &state, &snap, self.hot.any_soft_taint())
+        } else {
+            None
+        };
+        if fused.is_some() {
+            let memo_key = MemoKey::of(pi, &state.req, pod);
+            if self.memo_key.as_ref() != Some(&memo_key) {
+                self.memo_class += 1;
+                self.memo_key = Some(memo_key);
+            }
+        }
+        let memo_class = self.memo_class;
+        let (memo, ties, rng) = (&mut self.memo, &mut self.ties, &mut self.rng);
+        let mut best: Option<(i64, usize)> = None;
+        let mut tied = 0u64;
+        let (hot_rows, order, affinity_memo) =
+            (self.hot.as_slice(), &self.order, &mut self.affinity_memo);
         let mut check_at = |idx: usize| -> Result<(), Failure> {
             if let Some(plan) = &plan {
                 let slot = order[idx];
@@ -905,7 +955,7 @@ impl Scheduler {
                         // Every filter before a slow one passed (columns, memo, or nothing to
                         // do for this pod), so the first slow failure is `framework::filter`'s.
                         for &p in &plan.slow {
-                            framework::filter_one(p, profile, pod, &state, ni())?;
+                            framework::filter_one_at(p, profile, pod, &state, slot, ni())?;
                         }
                         return Ok(());
                     }
@@ -935,7 +985,35 @@ impl Scheduler {
             let idx = next_idx;
             next_idx = if idx + 1 == n { 0 } else { idx + 1 };
             match check_at(idx) {
-                Ok(()) => feasible.push(idx),
+                Ok(()) => {
+                    feasible.push(idx);
+                    if let Some(sc) = &fused {
+                        let slot = order[idx];
+                        let total = sc.total(
+                            profile,
+                            pod,
+                            &snap,
+                            &hot_rows[slot],
+                            || snap.get(idx),
+                            &mut memo[slot],
+                            memo_class,
+                        );
+                        // `Ties::select_host`, one node at a time.
+                        match best {
+                            Some((b, _)) if total < b => {}
+                            Some((b, _)) if total == b => {
+                                tied += 1;
+                                if ties.draws_zero(rng, tied) {
+                                    best = Some((total, idx));
+                                }
+                            }
+                            _ => {
+                                best = Some((total, idx));
+                                tied = 1;
+                            }
+                        }
+                    }
+                }
                 Err(Failure {
                     reasons,
                     unresolvable,
@@ -1005,12 +1083,15 @@ impl Scheduler {
         }
         let chosen = if feasible.len() == 1 {
             feasible[0]
+        } else if let Some((_, idx)) = best {
+            stats.scored = feasible.len();
+            idx
         } else {
             if self.use_hot {
                 let slots: Vec<usize> = feasible.iter().map(|&i| self.order[i]).collect();
                 let nodes = framework::ScoredNodes::Slots {
                     slots: &slots,
-                    hot: &self.hot,
+                    hot: self.hot.as_slice(),
                 };
                 let key = MemoKey::of(pi, &state.req, pod);
                 if self.memo_key.as_ref() != Some(&key) {
@@ -1041,6 +1122,7 @@ impl Scheduler {
             feasible[j]
         };
         let node = snap.get(chosen).node.meta.name.clone();
+        self.feasible = feasible;
         Some((Outcome::Feasible { node }, stats))
     }
 
@@ -1057,10 +1139,11 @@ impl Scheduler {
         self.assign(&key, node, pod);
     }
 
-    /// Turns the PodTopologySpread count cache and the flat columns off (`false`: the plain,
+    /// Turns the PodTopologySpread count cache, the InterPodAffinity index and the flat columns off (`false`: the plain,
     /// unoptimised evaluation the bench checks placements against) or on.
     pub fn set_optimised(&mut self, on: bool) {
         self.use_spread_index = on;
+        self.use_ipa_index = on;
         self.use_hot = on;
     }
 }
@@ -1223,6 +1306,7 @@ impl OwnedSnapshot {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            ipa_index: None,
             totals: PodTotals::of(self.slots.iter().flatten()),
         }
     }

@@ -40,6 +40,22 @@ impl Ties {
         }
     }
 
+    /// `rng::below(rng, k) == 0`, the reservoir's question, with the same draws: a remainder is
+    /// 0 exactly when the low 128 bits of m·v are below m (Lemire, Kaser and Kurz,
+    /// "Faster Remainder by Direct Computation", divisibility test), one multiplication
+    /// instead of `fastmod`'s three.
+    #[inline]
+    pub fn draws_zero(&mut self, rng: &mut ChaCha8Rng, k: u64) -> bool {
+        assert!(k > 0);
+        let (zone, m) = self.entry(k);
+        loop {
+            let v = rng.next_u64();
+            if v <= zone {
+                return divisible(v, m);
+            }
+        }
+    }
+
     /// `select_host` with these draws.
     pub fn select_host(&mut self, totals: &[i64], rng: &mut ChaCha8Rng) -> usize {
         let mut best: Option<(i64, usize)> = None;
@@ -49,7 +65,7 @@ impl Ties {
                 Some((b, _)) if total < b => {}
                 Some((b, _)) if total == b => {
                     ties += 1;
-                    if self.below(rng, ties) == 0 {
+                    if self.draws_zero(rng, ties) {
                         best = Some((total, j));
                     }
                 }
@@ -61,6 +77,12 @@ impl Ties {
         }
         best.map_or(0, |b| b.1)
     }
+}
+
+/// `a % d == 0` from `m` = ⌈2^128 / d⌉ (0 for d = 1, where m − 1 wraps to 2^128 − 1).
+#[inline]
+fn divisible(a: u64, m: u128) -> bool {
+    m.wrapping_mul(u128::from(a)) <= m.wrapping_sub(1)
 }
 
 /// `a % d` from `m` = ⌈2^128 / d⌉: the high 64 bits of (m·a mod 2^128)·d.
@@ -95,6 +117,56 @@ mod tests {
             }
             for _ in 0..3 {
                 assert_eq!(ties.below(&mut a, k), rng::below(&mut b, k), "k={k}");
+            }
+        }
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    // The divisibility test agrees with `%` on remainders around every multiple, for small,
+    // power-of-two, odd and huge divisors; `draws_zero` consumes the stream as `rng::below`.
+    #[test]
+    fn draws_zero_equals_below_is_zero() {
+        let mut ks: Vec<u64> = (1..=3000).collect();
+        ks.extend([
+            1 << 20,
+            1 << 32,
+            (1 << 32) + 1,
+            1 << 63,
+            u64::MAX / 3,
+            u64::MAX - 1,
+        ]);
+        ks.extend([u64::MAX]);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for &k in &ks {
+            let m = (u128::MAX / u128::from(k)).wrapping_add(1);
+            let mut vs = vec![0, 1, k - 1, k, u64::MAX, u64::MAX - 1];
+            for q in [1u64, 2, 3, 1000, u64::MAX / k] {
+                if let Some(p) = q.checked_mul(k) {
+                    vs.extend([p - 1, p, p.saturating_add(1)]);
+                }
+            }
+            for _ in 0..50 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                vs.push(x);
+                vs.push(x - x % k);
+            }
+            for v in vs {
+                assert_eq!(divisible(v, m), v % k == 0, "{v} % {k}");
+            }
+        }
+        let mut ties = Ties::default();
+        let mut a = rng::stream(11, "t");
+        let mut b = rng::stream(11, "t");
+        // (The table grows to k entries: the stream check stays with the k a cycle can see.)
+        for k in 1..=6000u64 {
+            for _ in 0..3 {
+                assert_eq!(
+                    ties.draws_zero(&mut a, k),
+                    rng::below(&mut b, k) == 0,
+                    "k={k}"
+                );
             }
         }
         assert_eq!(a.next_u64(), b.next_u64());

@@ -2,12 +2,21 @@
 //! incoming pod, the symmetric required anti-affinity of existing pods, and the preferred
 //! terms of both sides (plus existing pods' required affinity at `hardPodAffinityWeight`)
 //! summed per topology domain.
+//!
+//! PreFilter and PreScore have two implementations with identical results: upstream's walk
+//! over every existing pod (`pre_filter_walk`, `pre_score_walk`: the reference, used by
+//! `kubesim explain` and the bench's plain evaluation), and reads of the scheduler's
+//! incremental counts (`ipa_index.rs`) when the snapshot carries them. Both produce the same
+//! state shape: per term (or per topology key for the walk's sums) the matching pods per
+//! topology value, which Filter and Score read without allocating.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{selector_matches, NodeInfo, Snapshot, MAX_NODE_SCORE};
 use crate::model::{namespace_labels, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
+use crate::scheduler::ipa_index::IpaIndex;
 
 pub const NAME: &str = "InterPodAffinity";
 pub const REASON_AFFINITY: &str = "node(s) didn't match pod affinity rules";
@@ -47,28 +56,28 @@ pub fn term_matches(term: &PodAffinityTerm, owner_ns: &str, pod: &Pod) -> bool {
     ns_ok && selector_matches(term.label_selector.as_ref(), &pod.meta.labels)
 }
 
-fn required_affinity(p: &Pod) -> &[PodAffinityTerm] {
+pub fn required_affinity(p: &Pod) -> &[PodAffinityTerm] {
     p.spec
         .affinity
         .as_ref()
         .and_then(|a| a.pod_affinity.as_ref())
         .map_or(&[], |a| a.required.as_slice())
 }
-fn required_anti(p: &Pod) -> &[PodAffinityTerm] {
+pub fn required_anti(p: &Pod) -> &[PodAffinityTerm] {
     p.spec
         .affinity
         .as_ref()
         .and_then(|a| a.pod_anti_affinity.as_ref())
         .map_or(&[], |a| a.required.as_slice())
 }
-fn preferred_affinity(p: &Pod) -> &[WeightedPodAffinityTerm] {
+pub fn preferred_affinity(p: &Pod) -> &[WeightedPodAffinityTerm] {
     p.spec
         .affinity
         .as_ref()
         .and_then(|a| a.pod_affinity.as_ref())
         .map_or(&[], |a| a.preferred.as_slice())
 }
-fn preferred_anti(p: &Pod) -> &[WeightedPodAffinityTerm] {
+pub fn preferred_anti(p: &Pod) -> &[WeightedPodAffinityTerm] {
     p.spec
         .affinity
         .as_ref()
@@ -76,28 +85,185 @@ fn preferred_anti(p: &Pod) -> &[WeightedPodAffinityTerm] {
         .map_or(&[], |a| a.preferred.as_slice())
 }
 
-type Counts = BTreeMap<(String, String), i64>;
+/// Topology value → how many times it was counted (matching pods on nodes with that value).
+pub type DomainCounts = BTreeMap<String, i64>;
 
-/// PreFilter state.
+/// No domain: the node lacks the topology key (or the slot is empty).
+pub const NO_DOMAIN: u32 = u32::MAX;
+
+/// A topology key's domains as the index numbers them: the values the nodes have, and each
+/// node slot's domain. Built from the node labels; the index is rebuilt when labels change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Domains {
+    pub key: String,
+    /// Domain number → value.
+    pub values: Vec<String>,
+    pub id_of: BTreeMap<String, u32>,
+    /// Slot → domain number, `NO_DOMAIN` when the node lacks the key.
+    pub of_slot: Vec<u32>,
+}
+
+impl Domains {
+    pub fn build(key: &str, slots: &[Option<NodeInfo>]) -> Domains {
+        let mut d = Domains {
+            key: key.to_string(),
+            ..Domains::default()
+        };
+        for info in slots {
+            let id = match info.as_ref().and_then(|n| n.node.meta.labels.get(key)) {
+                None => NO_DOMAIN,
+                Some(v) => match d.id_of.get(v) {
+                    Some(&id) => id,
+                    None => {
+                        let id = d.values.len() as u32;
+                        d.values.push(v.clone());
+                        d.id_of.insert(v.clone(), id);
+                        id
+                    }
+                },
+            };
+            d.of_slot.push(id);
+        }
+        d
+    }
+}
+
+/// Matching pods per topology domain of one key: by value (upstream's walk) or by domain
+/// number (the index; values whose count fell back to 0 stay as 0).
+#[derive(Clone, Debug)]
+pub enum Tally {
+    ByValue {
+        key: String,
+        counts: Arc<DomainCounts>,
+    },
+    ById {
+        domains: Arc<Domains>,
+        counts: Arc<Vec<i64>>,
+    },
+}
+
+impl Tally {
+    pub fn key(&self) -> &str {
+        match self {
+            Tally::ByValue { key, .. } => key,
+            Tally::ById { domains, .. } => &domains.key,
+        }
+    }
+
+    /// The count in the node's domain; None when the node lacks the key.
+    #[inline]
+    pub fn at(&self, node: &NodeInfo) -> Option<i64> {
+        let v = node.node.meta.labels.get(self.key())?;
+        Some(match self {
+            Tally::ByValue { counts, .. } => counts.get(v).copied().unwrap_or(0),
+            Tally::ById { domains, counts } => {
+                domains.id_of.get(v).map_or(0, |&id| counts[id as usize])
+            }
+        })
+    }
+
+    /// `at` for the node in snapshot slot `slot` (`node` is that slot's info): a domain
+    /// number read instead of two map searches when the counts are the index's.
+    #[inline]
+    pub fn at_slot(&self, slot: usize, node: &NodeInfo) -> Option<i64> {
+        match self {
+            Tally::ById { domains, counts } => match domains.of_slot.get(slot) {
+                Some(&NO_DOMAIN) => None,
+                Some(&id) => Some(counts[id as usize]),
+                None => self.at(node),
+            },
+            Tally::ByValue { .. } => self.at(node),
+        }
+    }
+
+    fn any_positive(&self) -> bool {
+        match self {
+            Tally::ByValue { counts, .. } => counts.values().any(|v| *v > 0),
+            Tally::ById { counts, .. } => counts.iter().any(|v| *v > 0),
+        }
+    }
+
+    /// (value, count) for every value with a count other than 0.
+    pub fn nonzero(&self) -> Vec<(String, i64)> {
+        match self {
+            Tally::ByValue { counts, .. } => counts
+                .iter()
+                .filter(|(_, n)| **n != 0)
+                .map(|(v, n)| (v.clone(), *n))
+                .collect(),
+            Tally::ById { domains, counts } => counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n != 0)
+                .map(|(id, n)| (domains.values[id].clone(), *n))
+                .collect(),
+        }
+    }
+}
+
+/// Upstream's (topology key, value) → count map.
+pub type Counts = BTreeMap<(String, String), i64>;
+
+/// PreFilter state. Upstream keeps three (key, value) → count maps; here `existing_anti` is a
+/// list of per-key counts whose sum is upstream's map (counts are never negative, so a sum is
+/// positive exactly when one part is), and `affinity` / `anti` hold one entry per required
+/// term, in order. For the affinity terms (one set of matching pods, counted under each term's
+/// key) and the anti-affinity terms (a failure is a failure whichever term finds it) the
+/// verdicts read from the per-term counts equal upstream's.
 #[derive(Clone, Debug, Default)]
 pub struct FilterState {
-    existing_anti: Counts,
-    affinity: Counts,
-    anti: Counts,
+    existing_anti: Vec<Tally>,
+    affinity: Vec<Tally>,
+    anti: Vec<Tally>,
+    /// Upstream's `len(affinityCounts) > 0`.
+    any_affinity: bool,
     req_affinity: Vec<PodAffinityTerm>,
     req_anti: Vec<PodAffinityTerm>,
     self_matches_all: bool,
 }
 
-/// None = Skip (no required terms on either side).
-pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
+impl FilterState {
+    /// Upstream's three maps (existing anti-affinity, affinity, anti-affinity counts), with
+    /// the zero counts an index may keep left out: for comparing the two implementations.
+    pub fn upstream_counts(&self) -> (Counts, Counts, Counts) {
+        fn sum(out: &mut Counts, t: &Tally, times: i64) {
+            for (v, n) in t.nonzero() {
+                *out.entry((t.key().to_string(), v)).or_insert(0) += n * times;
+            }
+        }
+        let mut existing = Counts::new();
+        for t in &self.existing_anti {
+            sum(&mut existing, t, 1);
+        }
+        // Upstream adds a pod matching every affinity term once per term: under a key shared
+        // by several terms it counts once per term (the per-term counts are equal).
+        let mut affinity = Counts::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for t in &self.affinity {
+            if seen.contains(&t.key()) {
+                continue;
+            }
+            seen.push(t.key());
+            let times = self.affinity.iter().filter(|u| u.key() == t.key()).count() as i64;
+            sum(&mut affinity, t, times);
+        }
+        let mut anti = Counts::new();
+        for t in &self.anti {
+            sum(&mut anti, t, 1);
+        }
+        (existing, affinity, anti)
+    }
+}
+
+/// The state upstream's PreFilter starts from; None = Skip (no required terms on either side).
+fn filter_state_base(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
     let req_affinity = required_affinity(pod).to_vec();
     let req_anti = required_anti(pod).to_vec();
     let any_existing_anti = snap.totals.with_required_anti_affinity > 0;
     if req_affinity.is_empty() && req_anti.is_empty() && !any_existing_anti {
         return None;
     }
-    let mut st = FilterState {
+    Some(FilterState {
         self_matches_all: !req_affinity.is_empty()
             && req_affinity
                 .iter()
@@ -105,8 +271,61 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
         req_affinity,
         req_anti,
         ..FilterState::default()
-    };
+    })
+}
+
+/// None = Skip (no required terms on either side). Reads the snapshot's affinity index when
+/// it has one with this pod's counts, else walks every pod (`pre_filter_walk`).
+pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
+    let mut st = filter_state_base(pod, snap)?;
+    if let Some(idx) = snap.ipa_index {
+        if fill_from_index(&mut st, pod, idx) {
+            return Some(st);
+        }
+    }
+    walk_filter(&mut st, pod, snap);
+    Some(st)
+}
+
+/// Upstream's PreFilter: every existing pod is examined.
+pub fn pre_filter_walk(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
+    let mut st = filter_state_base(pod, snap)?;
+    walk_filter(&mut st, pod, snap);
+    Some(st)
+}
+
+fn fill_from_index(st: &mut FilterState, pod: &Pod, idx: &IpaIndex) -> bool {
     let own_ns = &pod.meta.namespace;
+    let affinity = if st.req_affinity.is_empty() {
+        Vec::new()
+    } else {
+        match idx.matching(own_ns, &st.req_affinity) {
+            Some(c) => c,
+            None => return false,
+        }
+    };
+    let mut anti = Vec::with_capacity(st.req_anti.len());
+    for t in &st.req_anti {
+        match idx.matching(own_ns, std::slice::from_ref(t)) {
+            Some(mut c) => anti.append(&mut c),
+            None => return false,
+        }
+    }
+    let Some(existing) = idx.existing_anti(pod) else {
+        return false;
+    };
+    st.any_affinity = affinity.iter().any(Tally::any_positive);
+    st.affinity = affinity;
+    st.anti = anti;
+    st.existing_anti = existing;
+    true
+}
+
+fn walk_filter(st: &mut FilterState, pod: &Pod, snap: &Snapshot) {
+    let own_ns = &pod.meta.namespace;
+    let mut existing: BTreeMap<String, DomainCounts> = BTreeMap::new();
+    let mut affinity = vec![DomainCounts::new(); st.req_affinity.len()];
+    let mut anti = vec![DomainCounts::new(); st.req_anti.len()];
     for node in snap.iter() {
         let labels = &node.node.meta.labels;
         if node.pods_with_required_anti_affinity > 0 {
@@ -114,8 +333,10 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
                 for t in required_anti(e) {
                     if term_matches(t, &e.meta.namespace, pod) {
                         if let Some(v) = labels.get(&t.topology_key) {
-                            *st.existing_anti
-                                .entry((t.topology_key.clone(), v.clone()))
+                            *existing
+                                .entry(t.topology_key.clone())
+                                .or_default()
+                                .entry(v.clone())
                                 .or_insert(0) += 1;
                         }
                     }
@@ -129,43 +350,63 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
             if !st.req_affinity.is_empty()
                 && st.req_affinity.iter().all(|t| term_matches(t, own_ns, e))
             {
-                for t in &st.req_affinity {
+                for (t, c) in st.req_affinity.iter().zip(affinity.iter_mut()) {
                     if let Some(v) = labels.get(&t.topology_key) {
-                        *st.affinity
-                            .entry((t.topology_key.clone(), v.clone()))
-                            .or_insert(0) += 1;
+                        *c.entry(v.clone()).or_insert(0) += 1;
                     }
                 }
             }
-            for t in &st.req_anti {
+            for (t, c) in st.req_anti.iter().zip(anti.iter_mut()) {
                 if term_matches(t, own_ns, e) {
                     if let Some(v) = labels.get(&t.topology_key) {
-                        *st.anti
-                            .entry((t.topology_key.clone(), v.clone()))
-                            .or_insert(0) += 1;
+                        *c.entry(v.clone()).or_insert(0) += 1;
                     }
                 }
             }
         }
     }
-    Some(st)
-}
-
-fn count(c: &Counts, key: &str, value: &str) -> i64 {
-    c.get(&(key.to_string(), value.to_string()))
-        .copied()
-        .unwrap_or(0)
+    let tally = |key: &str, counts: DomainCounts| Tally::ByValue {
+        key: key.to_string(),
+        counts: Arc::new(counts),
+    };
+    st.any_affinity = affinity.iter().any(|c| !c.is_empty());
+    st.affinity = (st.req_affinity.iter().zip(affinity))
+        .map(|(t, c)| tally(&t.topology_key, c))
+        .collect();
+    st.anti = (st.req_anti.iter().zip(anti))
+        .map(|(t, c)| tally(&t.topology_key, c))
+        .collect();
+    st.existing_anti = existing
+        .into_iter()
+        .map(|(key, counts)| tally(&key, counts))
+        .collect();
 }
 
 /// Err((reason, unresolvable)).
 pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
-    let labels = &node.node.meta.labels;
+    filter_with(st, |t| t.at(node))
+}
+
+/// `filter` for the node in snapshot slot `slot` (`node` is that slot's info).
+pub fn filter_at(
+    st: &FilterState,
+    slot: usize,
+    node: &NodeInfo,
+) -> Result<(), (Cow<'static, str>, bool)> {
+    filter_with(st, |t| t.at_slot(slot, node))
+}
+
+#[inline]
+fn filter_with(
+    st: &FilterState,
+    at: impl Fn(&Tally) -> Option<i64>,
+) -> Result<(), (Cow<'static, str>, bool)> {
     // satisfyPodAffinity
     let mut pods_exist = true;
-    for t in &st.req_affinity {
-        match labels.get(&t.topology_key) {
-            Some(v) => {
-                if count(&st.affinity, &t.topology_key, v) <= 0 {
+    for t in &st.affinity {
+        match at(t) {
+            Some(c) => {
+                if c <= 0 {
                     pods_exist = false;
                 }
             }
@@ -173,47 +414,65 @@ pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str
         }
     }
     // The first pod of a group with affinity to itself may go anywhere with the keys.
-    let first_of_group = st.affinity.is_empty() && st.self_matches_all;
+    let first_of_group = !st.any_affinity && st.self_matches_all;
     if !(pods_exist || first_of_group) {
         return Err((REASON_AFFINITY.into(), true));
     }
     // satisfyPodAntiAffinity
-    for t in &st.req_anti {
-        if let Some(v) = labels.get(&t.topology_key) {
-            if count(&st.anti, &t.topology_key, v) > 0 {
-                return Err((REASON_ANTI_AFFINITY.into(), false));
-            }
+    for t in &st.anti {
+        if at(t).is_some_and(|c| c > 0) {
+            return Err((REASON_ANTI_AFFINITY.into(), false));
         }
     }
     // satisfyExistingPodsAntiAffinity
-    if !st.existing_anti.is_empty() {
-        for (k, v) in labels {
-            if count(&st.existing_anti, k, v) > 0 {
-                return Err((REASON_EXISTING_ANTI_AFFINITY.into(), false));
-            }
+    for t in &st.existing_anti {
+        if at(t).is_some_and(|c| c > 0) {
+            return Err((REASON_EXISTING_ANTI_AFFINITY.into(), false));
         }
     }
     Ok(())
 }
 
-/// PreScore state: topology key → value → score.
+/// PreScore state: weighted counts per topology key, a node's score being Σ weight × count
+/// of its value. The walk yields one part per key with weight 1 (upstream's topologyScore);
+/// the index one part per term.
 #[derive(Clone, Debug, Default)]
 pub struct ScoreState {
-    pub topology_score: BTreeMap<String, BTreeMap<String, i64>>,
+    pub parts: Vec<(i64, Tally)>,
 }
 
-fn add(st: &mut ScoreState, node: &NodeInfo, key: &str, w: i64) {
+impl ScoreState {
+    /// Upstream's topologyScore (key → value → score) without the zero scores: for comparing
+    /// the two implementations (whether the state exists at all is compared separately).
+    pub fn topology_score(&self) -> BTreeMap<String, BTreeMap<String, i64>> {
+        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (w, t) in &self.parts {
+            for (v, n) in t.nonzero() {
+                *out.entry(t.key().to_string())
+                    .or_default()
+                    .entry(v)
+                    .or_insert(0) += w * n;
+            }
+        }
+        for vals in out.values_mut() {
+            vals.retain(|_, s| *s != 0);
+        }
+        out.retain(|_, vals| !vals.is_empty());
+        out
+    }
+}
+
+fn add(st: &mut BTreeMap<String, BTreeMap<String, i64>>, node: &NodeInfo, key: &str, w: i64) {
     if let Some(v) = node.node.meta.labels.get(key) {
-        *st.topology_score
-            .entry(key.to_string())
+        *st.entry(key.to_string())
             .or_default()
             .entry(v.clone())
             .or_insert(0) += w;
     }
 }
 
-/// None = Skip.
-pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreState> {
+/// Whether upstream's PreScore skips before looking at any pod.
+fn score_skipped(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<bool> {
     let has_constraints = !preferred_affinity(pod).is_empty() || !preferred_anti(pod).is_empty();
     if args.ignore_preferred_terms_of_existing_pods && !has_constraints {
         return None;
@@ -221,7 +480,47 @@ pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreStat
     if !has_constraints && snap.totals.with_affinity == 0 {
         return None;
     }
-    let mut st = ScoreState::default();
+    Some(has_constraints)
+}
+
+/// None = Skip. Reads the snapshot's affinity index when it has this pod's counts, else walks
+/// every pod (`pre_score_walk`).
+pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreState> {
+    score_skipped(pod, snap, args)?;
+    if let Some(idx) = snap.ipa_index {
+        if let Some(parts) = score_from_index(pod, idx, args) {
+            return (!parts.is_empty()).then_some(ScoreState { parts });
+        }
+    }
+    pre_score_walk(pod, snap, args)
+}
+
+/// The index's parts with a count (upstream's topologyScore has an entry exactly when some
+/// pod was counted); None when the index lacks one of the pod's terms.
+fn score_from_index(pod: &Pod, idx: &IpaIndex, args: &IpaArgs) -> Option<Vec<(i64, Tally)>> {
+    let own_ns = &pod.meta.namespace;
+    let mut parts = Vec::new();
+    for (wt, sign) in preferred_affinity(pod)
+        .iter()
+        .map(|wt| (wt, 1))
+        .chain(preferred_anti(pod).iter().map(|wt| (wt, -1)))
+    {
+        let t = idx
+            .matching(own_ns, std::slice::from_ref(&wt.term))?
+            .pop()?;
+        if t.any_positive() {
+            parts.push((sign * wt.weight as i64, t));
+        }
+    }
+    idx.symmetric_score_parts(pod, args.hard_pod_affinity_weight, &mut parts)?;
+    Some(parts)
+}
+
+/// Upstream's PreScore: every existing pod (with affinity terms, when the incoming pod has no
+/// preferred terms) is examined.
+pub fn pre_score_walk(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreState> {
+    let has_constraints = score_skipped(pod, snap, args)?;
+    let mut st: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let own_ns = &pod.meta.namespace;
     for node in snap.iter() {
         if !has_constraints && node.pods_with_affinity == 0 {
@@ -268,18 +567,33 @@ pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<ScoreStat
             }
         }
     }
-    if st.topology_score.is_empty() {
+    if st.is_empty() {
         None
     } else {
-        Some(st)
+        Some(ScoreState {
+            parts: st
+                .into_iter()
+                .map(|(key, vals)| {
+                    let counts = Arc::new(vals);
+                    (1, Tally::ByValue { key, counts })
+                })
+                .collect(),
+        })
     }
 }
 
 pub fn score(st: &ScoreState, node: &NodeInfo) -> i64 {
-    let labels = &node.node.meta.labels;
-    st.topology_score
+    st.parts
         .iter()
-        .filter_map(|(k, vals)| labels.get(k).and_then(|v| vals.get(v)))
+        .map(|(w, t)| t.at(node).map_or(0, |c| w * c))
+        .sum()
+}
+
+/// `score` for the node in snapshot slot `slot` (`node` is that slot's info).
+pub fn score_at(st: &ScoreState, slot: usize, node: &NodeInfo) -> i64 {
+    st.parts
+        .iter()
+        .map(|(w, t)| t.at_slot(slot, node).map_or(0, |c| w * c))
         .sum()
 }
 
@@ -658,5 +972,470 @@ mod tests {
             ),
             vec![true, false, true]
         );
+    }
+
+    /// The plugin as first ported (upstream's (key, value) count maps, rebuilt by walking every
+    /// pod), kept verbatim as the reference both implementations above are compared with.
+    mod original {
+        use super::super::*;
+        use crate::model::Pod;
+
+        #[derive(Clone, Debug, Default)]
+        pub struct FilterState {
+            pub existing_anti: Counts,
+            pub affinity: Counts,
+            pub anti: Counts,
+            req_affinity: Vec<PodAffinityTerm>,
+            req_anti: Vec<PodAffinityTerm>,
+            self_matches_all: bool,
+        }
+
+        pub fn pre_filter(pod: &Pod, snap: &Snapshot) -> Option<FilterState> {
+            let req_affinity = required_affinity(pod).to_vec();
+            let req_anti = required_anti(pod).to_vec();
+            let any_existing_anti = snap.totals.with_required_anti_affinity > 0;
+            if req_affinity.is_empty() && req_anti.is_empty() && !any_existing_anti {
+                return None;
+            }
+            let mut st = FilterState {
+                self_matches_all: !req_affinity.is_empty()
+                    && req_affinity
+                        .iter()
+                        .all(|t| term_matches(t, &pod.meta.namespace, pod)),
+                req_affinity,
+                req_anti,
+                ..FilterState::default()
+            };
+            let own_ns = &pod.meta.namespace;
+            for node in snap.iter() {
+                let labels = &node.node.meta.labels;
+                if node.pods_with_required_anti_affinity > 0 {
+                    for e in &node.pods {
+                        for t in required_anti(e) {
+                            if term_matches(t, &e.meta.namespace, pod) {
+                                if let Some(v) = labels.get(&t.topology_key) {
+                                    *st.existing_anti
+                                        .entry((t.topology_key.clone(), v.clone()))
+                                        .or_insert(0) += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                if st.req_affinity.is_empty() && st.req_anti.is_empty() {
+                    continue;
+                }
+                for e in &node.pods {
+                    if !st.req_affinity.is_empty()
+                        && st.req_affinity.iter().all(|t| term_matches(t, own_ns, e))
+                    {
+                        for t in &st.req_affinity {
+                            if let Some(v) = labels.get(&t.topology_key) {
+                                *st.affinity
+                                    .entry((t.topology_key.clone(), v.clone()))
+                                    .or_insert(0) += 1;
+                            }
+                        }
+                    }
+                    for t in &st.req_anti {
+                        if term_matches(t, own_ns, e) {
+                            if let Some(v) = labels.get(&t.topology_key) {
+                                *st.anti
+                                    .entry((t.topology_key.clone(), v.clone()))
+                                    .or_insert(0) += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Some(st)
+        }
+
+        fn count(c: &Counts, key: &str, value: &str) -> i64 {
+            c.get(&(key.to_string(), value.to_string()))
+                .copied()
+                .unwrap_or(0)
+        }
+
+        pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
+            let labels = &node.node.meta.labels;
+            let mut pods_exist = true;
+            for t in &st.req_affinity {
+                match labels.get(&t.topology_key) {
+                    Some(v) => {
+                        if count(&st.affinity, &t.topology_key, v) <= 0 {
+                            pods_exist = false;
+                        }
+                    }
+                    None => return Err((REASON_AFFINITY.into(), true)),
+                }
+            }
+            let first_of_group = st.affinity.is_empty() && st.self_matches_all;
+            if !(pods_exist || first_of_group) {
+                return Err((REASON_AFFINITY.into(), true));
+            }
+            for t in &st.req_anti {
+                if let Some(v) = labels.get(&t.topology_key) {
+                    if count(&st.anti, &t.topology_key, v) > 0 {
+                        return Err((REASON_ANTI_AFFINITY.into(), false));
+                    }
+                }
+            }
+            if !st.existing_anti.is_empty() {
+                for (k, v) in labels {
+                    if count(&st.existing_anti, k, v) > 0 {
+                        return Err((REASON_EXISTING_ANTI_AFFINITY.into(), false));
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        pub type TopologyScore = BTreeMap<String, BTreeMap<String, i64>>;
+
+        fn add(st: &mut TopologyScore, node: &NodeInfo, key: &str, w: i64) {
+            if let Some(v) = node.node.meta.labels.get(key) {
+                *st.entry(key.to_string())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_insert(0) += w;
+            }
+        }
+
+        pub fn pre_score(pod: &Pod, snap: &Snapshot, args: &IpaArgs) -> Option<TopologyScore> {
+            let has_constraints =
+                !preferred_affinity(pod).is_empty() || !preferred_anti(pod).is_empty();
+            if args.ignore_preferred_terms_of_existing_pods && !has_constraints {
+                return None;
+            }
+            if !has_constraints && snap.totals.with_affinity == 0 {
+                return None;
+            }
+            let mut st = TopologyScore::new();
+            let own_ns = &pod.meta.namespace;
+            for node in snap.iter() {
+                if !has_constraints && node.pods_with_affinity == 0 {
+                    continue;
+                }
+                if node.node.meta.labels.is_empty() {
+                    continue;
+                }
+                for e in &node.pods {
+                    if !has_constraints && !super::super::super::has_pod_affinity(e) {
+                        continue;
+                    }
+                    for wt in preferred_affinity(pod) {
+                        if term_matches(&wt.term, own_ns, e) {
+                            add(&mut st, node, &wt.term.topology_key, wt.weight as i64);
+                        }
+                    }
+                    for wt in preferred_anti(pod) {
+                        if term_matches(&wt.term, own_ns, e) {
+                            add(&mut st, node, &wt.term.topology_key, -(wt.weight as i64));
+                        }
+                    }
+                    if args.hard_pod_affinity_weight > 0 {
+                        for t in required_affinity(e) {
+                            if term_matches(t, &e.meta.namespace, pod) {
+                                add(
+                                    &mut st,
+                                    node,
+                                    &t.topology_key,
+                                    args.hard_pod_affinity_weight,
+                                );
+                            }
+                        }
+                    }
+                    for wt in preferred_affinity(e) {
+                        if term_matches(&wt.term, &e.meta.namespace, pod) {
+                            add(&mut st, node, &wt.term.topology_key, wt.weight as i64);
+                        }
+                    }
+                    for wt in preferred_anti(e) {
+                        if term_matches(&wt.term, &e.meta.namespace, pod) {
+                            add(&mut st, node, &wt.term.topology_key, -(wt.weight as i64));
+                        }
+                    }
+                }
+            }
+            if st.is_empty() {
+                None
+            } else {
+                Some(st)
+            }
+        }
+
+        pub fn score(st: &TopologyScore, node: &NodeInfo) -> i64 {
+            let labels = &node.node.meta.labels;
+            st.iter()
+                .filter_map(|(k, vals)| labels.get(k).and_then(|v| vals.get(v)))
+                .sum()
+        }
+    }
+
+    /// Random pods for the comparison: labels from a small alphabet, two namespaces, and
+    /// random required / preferred (anti-)affinity terms over hostname, zone, region and a key
+    /// no node has, with namespace lists and selectors.
+    fn random_pod(r: &mut rand_chacha::ChaCha8Rng, k: usize) -> crate::model::Pod {
+        use crate::sim::rng::below;
+        let pick = |r: &mut rand_chacha::ChaCha8Rng, xs: &[&str]| -> String {
+            xs[below(r, xs.len() as u64) as usize].to_string()
+        };
+        let mut x = pod(&format!("p{k}"), &[]);
+        if below(r, 4) == 0 {
+            x.meta.namespace = "other".into();
+        }
+        for key in ["app", "tier"] {
+            if below(r, 3) != 0 {
+                let v = pick(r, &["a", "b", "c"]);
+                x.meta.labels.insert(key.into(), v);
+            }
+        }
+        let random_term = |r: &mut rand_chacha::ChaCha8Rng| -> PodAffinityTerm {
+            let label_selector = match below(r, 5) {
+                0 => None,
+                1 => sel(&[("app", Exists, &[])]),
+                2 => sel(&[("tier", NotIn, &["a"])]),
+                _ => Some(LabelSelector {
+                    match_labels: [("app".to_string(), pick(r, &["a", "b", "c"]))]
+                        .into_iter()
+                        .collect(),
+                    match_expressions: vec![],
+                }),
+            };
+            let (namespaces, namespace_selector) = match below(r, 6) {
+                0 => (vec!["other".to_string()], None),
+                1 => (vec![], Some(LabelSelector::default())),
+                2 => (
+                    vec![],
+                    Some(LabelSelector {
+                        match_labels: [(
+                            "kubernetes.io/metadata.name".to_string(),
+                            "default".to_string(),
+                        )]
+                        .into_iter()
+                        .collect(),
+                        match_expressions: vec![],
+                    }),
+                ),
+                _ => (vec![], None),
+            };
+            PodAffinityTerm {
+                label_selector,
+                namespaces,
+                namespace_selector,
+                topology_key: pick(r, &["host", "zone", "zone", "region", "nowhere"]),
+            }
+        };
+        let terms = |r: &mut rand_chacha::ChaCha8Rng, max: u64| -> Vec<PodAffinityTerm> {
+            let n = if below(r, 3) == 0 {
+                below(r, max + 1)
+            } else {
+                0
+            };
+            (0..n).map(|_| random_term(r)).collect()
+        };
+        let req_aff = terms(r, 2);
+        let req_anti = terms(r, 2);
+        let weighted = |r: &mut rand_chacha::ChaCha8Rng| -> Vec<WeightedPodAffinityTerm> {
+            terms(r, 2)
+                .into_iter()
+                .map(|t| w(1 + below(r, 100) as i32, t))
+                .collect()
+        };
+        let pref_aff = weighted(r);
+        let pref_anti = weighted(r);
+        if !(req_aff.is_empty()
+            && pref_aff.is_empty()
+            && req_anti.is_empty()
+            && pref_anti.is_empty())
+        {
+            x.spec.affinity = Some(Affinity {
+                pod_affinity: (!(req_aff.is_empty() && pref_aff.is_empty()) || below(r, 2) == 0)
+                    .then(|| aff(pref_aff, req_aff)),
+                pod_anti_affinity: (!(req_anti.is_empty() && pref_anti.is_empty())
+                    || below(r, 2) == 0)
+                    .then(|| aff(pref_anti, req_anti)),
+                ..Affinity::default()
+            });
+        }
+        x
+    }
+
+    fn random_node(r: &mut rand_chacha::ChaCha8Rng, i: usize) -> Node {
+        use crate::sim::rng::below;
+        let mut kv = vec![("host".to_string(), format!("h{i}"))];
+        if below(r, 5) != 0 {
+            kv.push(("zone".into(), format!("z{}", below(r, 3))));
+        }
+        if below(r, 3) != 0 {
+            kv.push(("region".into(), format!("r{}", below(r, 2))));
+        }
+        if below(r, 10) == 0 {
+            kv.clear();
+        }
+        let mut nd = n(&format!("node{i}"), &[]);
+        nd.meta.labels = kv.into_iter().collect();
+        nd
+    }
+
+    // The index route equals upstream's walk, and both equal the plugin as first ported, on
+    // randomised clusters (fixed seeds): PreFilter's counts and whether it skips, every node's
+    // filter verdict and reason, PreScore's topology scores and whether it skips, and every
+    // node's raw and normalised score, under four InterPodAffinityArgs — while pods are added
+    // and removed (the index updated as the scheduler updates it) and node labels change (the
+    // index cleared and rebuilt).
+    #[test]
+    fn index_equals_walk_on_random_clusters() {
+        use crate::scheduler::ipa_index::IpaIndex;
+        use crate::sim::rng::{below, stream};
+        let argss = [
+            IpaArgs::default(),
+            IpaArgs {
+                hard_pod_affinity_weight: 0,
+                ignore_preferred_terms_of_existing_pods: false,
+            },
+            IpaArgs {
+                hard_pod_affinity_weight: 7,
+                ignore_preferred_terms_of_existing_pods: true,
+            },
+            IpaArgs {
+                hard_pod_affinity_weight: 3,
+                ignore_preferred_terms_of_existing_pods: false,
+            },
+        ];
+        let mut compared = [0usize; 4];
+        for seed in 0..12u64 {
+            let mut r = stream(seed, "ipa-index-test");
+            let nodes: Vec<Node> = (0..3 + below(&mut r, 10) as usize)
+                .map(|i| random_node(&mut r, i))
+                .collect();
+            let mut snap = OwnedSnapshot::new(nodes, vec![]);
+            let mut idx = IpaIndex::default();
+            let mut next = 0;
+            for step in 0..120 {
+                // Change the cluster: mostly adds, some removals, now and then a relabel.
+                match below(&mut r, 10) {
+                    0 | 1 => {
+                        let live: Vec<(usize, String)> = snap
+                            .slots
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(s, n)| n.as_ref().map(|n| (s, n)))
+                            .flat_map(|(s, n)| n.pods.iter().map(move |p| (s, p.key())))
+                            .collect();
+                        if !live.is_empty() {
+                            let (s, key) = live[below(&mut r, live.len() as u64) as usize].clone();
+                            let ni = snap.slots[s].as_mut().unwrap();
+                            let old = ni.remove_pod(&key).unwrap();
+                            idx.on_pod(&snap.slots, s, &old, -1);
+                        }
+                    }
+                    2 if step % 7 == 0 => {
+                        let s = below(&mut r, snap.slots.len() as u64) as usize;
+                        let ni = snap.slots[s].as_mut().unwrap();
+                        let mut nd = (*ni.node).clone();
+                        nd.meta
+                            .labels
+                            .insert("zone".into(), format!("z{}", step % 3));
+                        ni.set_node(std::sync::Arc::new(nd));
+                        idx.clear();
+                    }
+                    _ => {
+                        let s = below(&mut r, snap.slots.len() as u64) as usize;
+                        let ni = snap.slots[s].as_mut().unwrap();
+                        let mut p = random_pod(&mut r, next);
+                        next += 1;
+                        p.spec.node_name = Some(ni.node.meta.name.clone());
+                        let p = std::sync::Arc::new(p);
+                        ni.add_pod(p.clone());
+                        idx.on_pod(&snap.slots, s, &p, 1);
+                    }
+                }
+                // Schedule-side view: a few incoming pods against the current cluster.
+                for _ in 0..3 {
+                    let incoming = random_pod(&mut r, 10_000 + next);
+                    next += 1;
+                    idx.ensure(&incoming, &snap.slots);
+                    let plain = snap.view();
+                    let mut fast = snap.view();
+                    fast.ipa_index = Some(&idx);
+                    let ctx = format!("seed {seed} step {step} pod {incoming:?}");
+                    let (o, a, b) = (
+                        original::pre_filter(&incoming, &plain),
+                        pre_filter_walk(&incoming, &plain),
+                        // The index route alone (no fallback to the walk).
+                        filter_state_base(&incoming, &fast).map(|mut st| {
+                            assert!(fill_from_index(&mut st, &incoming, &idx), "{ctx}");
+                            st
+                        }),
+                    );
+                    assert_eq!(
+                        pre_filter(&incoming, &fast).map(|s| s.upstream_counts()),
+                        pre_filter_walk(&incoming, &plain).map(|s| s.upstream_counts())
+                    );
+                    assert_eq!(o.is_some(), a.is_some(), "{ctx}");
+                    assert_eq!(o.is_some(), b.is_some(), "{ctx}");
+                    if let (Some(o), Some(a), Some(b)) = (o, a, b) {
+                        let want = (o.existing_anti.clone(), o.affinity.clone(), o.anti.clone());
+                        assert_eq!(a.upstream_counts(), want, "walk counts, {ctx}");
+                        assert_eq!(b.upstream_counts(), want, "index counts, {ctx}");
+                        for (slot, nd) in plain.iter().enumerate() {
+                            let v = original::filter(&o, nd);
+                            assert_eq!(filter(&a, nd), v, "walk verdict, {ctx}");
+                            assert_eq!(filter(&b, nd), v, "index verdict, {ctx}");
+                            assert_eq!(filter_at(&a, slot, nd), v, "walk by slot, {ctx}");
+                            assert_eq!(filter_at(&b, slot, nd), v, "index by slot, {ctx}");
+                            compared[usize::from(v.is_err())] += 1;
+                        }
+                    }
+                    for args in &argss {
+                        let (o, a, b) = (
+                            original::pre_score(&incoming, &plain, args),
+                            pre_score_walk(&incoming, &plain, args),
+                            score_skipped(&incoming, &fast, args).and_then(|_| {
+                                let parts = score_from_index(&incoming, &idx, args)
+                                    .expect("the index has the pod's terms");
+                                (!parts.is_empty()).then_some(ScoreState { parts })
+                            }),
+                        );
+                        assert_eq!(
+                            pre_score(&incoming, &fast, args).is_some(),
+                            o.is_some(),
+                            "{ctx}"
+                        );
+                        assert_eq!(o.is_some(), a.is_some(), "{args:?} {ctx}");
+                        assert_eq!(o.is_some(), b.is_some(), "{args:?} {ctx}");
+                        let (Some(o), Some(a), Some(b)) = (o, a, b) else {
+                            continue;
+                        };
+                        let mut nonzero = o.clone();
+                        for vals in nonzero.values_mut() {
+                            vals.retain(|_, s| *s != 0);
+                        }
+                        nonzero.retain(|_, vals| !vals.is_empty());
+                        assert_eq!(a.topology_score(), nonzero, "walk scores, {ctx}");
+                        assert_eq!(b.topology_score(), nonzero, "index scores, {ctx}");
+                        let raw = |f: &dyn Fn(&NodeInfo) -> i64| -> Vec<i64> {
+                            plain.iter().map(f).collect()
+                        };
+                        let want = raw(&|nd| original::score(&o, nd));
+                        assert_eq!(raw(&|nd| score(&a, nd)), want, "walk raw, {ctx}");
+                        assert_eq!(raw(&|nd| score(&b, nd)), want, "index raw, {ctx}");
+                        let by_slot: Vec<i64> = (plain.iter().enumerate())
+                            .map(|(slot, nd)| score_at(&b, slot, nd))
+                            .collect();
+                        assert_eq!(by_slot, want, "index raw by slot, {ctx}");
+                        let (mut x, mut y) = (want.clone(), raw(&|nd| score(&b, nd)));
+                        normalize(&mut x);
+                        normalize(&mut y);
+                        assert_eq!(x, y, "normalised, {ctx}");
+                        compared[2 + usize::from(want.iter().any(|s| *s != 0))] += 1;
+                    }
+                }
+            }
+        }
+        // The random clusters exercise passes and failures, and skipped and real scores.
+        assert!([0, 1, 3].iter().all(|&i| compared[i] > 50), "{compared:?}");
     }
 }

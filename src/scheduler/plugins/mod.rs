@@ -165,6 +165,8 @@ pub struct Snapshot<'a> {
     pub spread_selectors: &'a pod_topology_spread::SelectorSources,
     /// Cached PodTopologySpread counts (None: count every time, as upstream does).
     pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
+    /// Kept InterPodAffinity counts (None: walk every pod, as upstream does).
+    pub ipa_index: Option<&'a crate::scheduler::ipa_index::IpaIndex>,
     /// Cluster-wide pod counts (so plugins can skip work without walking every node).
     pub totals: PodTotals,
 }

@@ -54,6 +54,7 @@ impl OwnedSnapshot {
             image_nodes: &self.image_nodes,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
+            ipa_index: None,
             totals: super::PodTotals::of(self.slots.iter().flatten()),
         }
     }
