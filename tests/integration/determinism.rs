@@ -33,10 +33,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
     ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
-    ("statefulset-partition.yaml", "fnv1a64:2f514c018b28ec36"),
+    ("statefulset-partition.yaml", "fnv1a64:678f445dba9aa04d"),
     (
         "statefulset-daemonset-update.yaml",
-        "fnv1a64:df4fad94ec6c8e5c",
+        "fnv1a64:a3ec20adb0212825",
     ),
     ("taint-noexecute.yaml", "fnv1a64:13b5e4b4cc64016c"),
     ("zone-all-down-recovery.yaml", "fnv1a64:16966d9c9ec18a95"),
