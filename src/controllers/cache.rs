@@ -36,9 +36,10 @@ pub struct KcmCache {
     pub pods_by_job: BTreeMap<String, BTreeSet<String>>,
     /// Jobs controlled by a CronJob, by CronJob key.
     pub jobs_by_cronjob: BTreeMap<String, BTreeSet<String>>,
-    /// Every pod controlled by a DaemonSet, by DaemonSet key.
-    /// The pods themselves, not keys: the DaemonSet controller reads them all every sync.
-    pub pods_by_daemonset: BTreeMap<String, BTreeMap<String, Arc<Pod>>>,
+    /// Every pod controlled by a DaemonSet, by DaemonSet key, then by (the node it is tied
+    /// to, pod key): the DaemonSet controller reads them all every sync, node by node in name
+    /// order, next to the nodes (a merge, no lookups). Pods tied to no node are left out.
+    pub pods_by_daemonset: BTreeMap<String, BTreeMap<(String, String), Arc<Pod>>>,
     /// ReplicaSets by the Deployment that controls them (`namespace/name` keys).
     pub rs_by_deployment: BTreeMap<String, BTreeSet<String>>,
     /// Active pods whose Ready condition is True, by owning ReplicaSet, ordered by the
@@ -121,6 +122,25 @@ pub fn daemonset_of(p: &Pod) -> Option<String> {
         .map(|o| pod_key(&p.meta.namespace, &o.name))
 }
 
+/// The node a daemon pod is bound to, or the one its node affinity names
+/// (`ReplaceDaemonSetPodNodeNameNodeAffinity`'s `metadata.name` field selector).
+pub fn daemon_pod_node(p: &Pod) -> Option<&str> {
+    if let Some(n) = &p.spec.node_name {
+        return Some(n);
+    }
+    p.spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required
+        .as_ref()?
+        .iter()
+        .flat_map(|t| t.match_fields.iter())
+        .find(|r| r.key == "metadata.name" && r.operator == NodeSelectorOperator::In)
+        .and_then(|r| r.values.first().map(|s| s.as_str()))
+}
+
 /// The StatefulSet controlling a pod, as a `namespace/name` key.
 pub fn statefulset_of(p: &Pod) -> Option<String> {
     p.meta
@@ -184,6 +204,7 @@ impl KcmCache {
             Change::Pod(p) => {
                 let key = p.key();
                 if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_daemon_pod(&old, &key, false);
                     self.index_ready(&old, &key, false);
                     self.index_orphan(&old, &key, false);
                     // Owner references removed or changed (orphaning, adoption).
@@ -194,12 +215,7 @@ impl KcmCache {
                 }
                 self.index_orphan(p, &key, true);
                 self.index_ready(p, &key, true);
-                if let Some(d) = daemonset_of(p) {
-                    self.pods_by_daemonset
-                        .entry(d)
-                        .or_default()
-                        .insert(key.clone(), p.clone());
-                }
+                self.index_daemon_pod(p, &key, true);
                 if let Some(d) = statefulset_of(p) {
                     self.pods_by_statefulset
                         .entry(d)
@@ -240,14 +256,10 @@ impl KcmCache {
                     self.index_ready(&old, &key, false);
                 }
                 self.index_orphan(p, &key, false);
-                if let Some(d) = daemonset_of(p) {
-                    if let Some(m) = self.pods_by_daemonset.get_mut(&d) {
-                        m.remove(&key);
-                        if m.is_empty() {
-                            self.pods_by_daemonset.remove(&d);
-                        }
-                    }
+                if let Some(old) = self.pods.get(&key).cloned() {
+                    self.index_daemon_pod(&old, &key, false);
                 }
+                self.index_daemon_pod(p, &key, false);
                 if let Some(d) = statefulset_of(p) {
                     remove_index(&mut self.pods_by_statefulset, &d, &key);
                 }
@@ -376,6 +388,24 @@ impl KcmCache {
             Change::CronJobDeleted(c) => {
                 self.cronjobs.remove(&c.key());
                 Previous::None
+            }
+        }
+    }
+
+    fn index_daemon_pod(&mut self, p: &Arc<Pod>, key: &str, add: bool) {
+        let (Some(d), Some(n)) = (daemonset_of(p), daemon_pod_node(p)) else {
+            return;
+        };
+        let k = (n.to_string(), key.to_string());
+        if add {
+            self.pods_by_daemonset
+                .entry(d)
+                .or_default()
+                .insert(k, p.clone());
+        } else if let Some(m) = self.pods_by_daemonset.get_mut(&d) {
+            m.remove(&k);
+            if m.is_empty() {
+                self.pods_by_daemonset.remove(&d);
             }
         }
     }

@@ -179,41 +179,32 @@ impl<'a> View<'a> {
     fn new(
         spec: &PodSpec,
         nodes: &'a BTreeMap<String, Arc<Node>>,
-        pods: impl Iterator<Item = &'a Arc<Pod>>,
+        pods: Option<&'a BTreeMap<(String, String), Arc<Pod>>>,
     ) -> Self {
-        let nodes: Vec<(&'a Node, bool, bool)> = nodes
-            .values()
-            .map(|n| {
-                let (run, cont) = node_should_run_with(spec, n);
-                (&**n, run, cont)
-            })
-            .collect();
-        let mut placed: Vec<(usize, &'a Arc<Pod>)> = Vec::new();
-        let mut elsewhere: BTreeMap<&'a str, Vec<&'a Arc<Pod>>> = BTreeMap::new();
-        for p in pods {
-            let Some(target) = pod_target_node(p) else {
-                continue;
-            };
-            match nodes.binary_search_by(|(n, _, _)| n.meta.name.as_str().cmp(target)) {
-                Ok(i) => placed.push((i, p)),
-                Err(_) => elsewhere.entry(target).or_default().push(p),
+        // A merge of the nodes (by name) with the pods (by node name, then key).
+        let mut view = View {
+            nodes: Vec::with_capacity(nodes.len()),
+            pods: Vec::new(),
+            start: Vec::with_capacity(nodes.len() + 1),
+            elsewhere: BTreeMap::new(),
+        };
+        let mut pods = pods.into_iter().flatten().peekable();
+        for (name, n) in nodes {
+            while let Some(((pn, _), p)) = pods.next_if(|((pn, _), _)| pn < name) {
+                view.elsewhere.entry(pn.as_str()).or_default().push(p);
             }
+            view.start.push(view.pods.len());
+            while let Some((_, p)) = pods.next_if(|((pn, _), _)| pn == name) {
+                view.pods.push(p);
+            }
+            let (run, cont) = node_should_run_with(spec, n);
+            view.nodes.push((&**n, run, cont));
         }
-        // Stable: a node's pods keep the cache's (key) order.
-        placed.sort_by_key(|(i, _)| *i);
-        let mut start = vec![0; nodes.len() + 1];
-        for (i, _) in &placed {
-            start[i + 1] += 1;
+        for ((pn, _), p) in pods {
+            view.elsewhere.entry(pn.as_str()).or_default().push(p);
         }
-        for i in 0..nodes.len() {
-            start[i + 1] += start[i];
-        }
-        View {
-            nodes,
-            pods: placed.into_iter().map(|(_, p)| p).collect(),
-            start,
-            elsewhere,
-        }
+        view.start.push(view.pods.len());
+        view
     }
 
     /// The pods on node `i` of `nodes`.
@@ -276,6 +267,33 @@ impl DaemonSetController {
         self.enqueue(ctx, &ds);
     }
 
+    /// A pod of a DaemonSet was added or changed. Upstream's `updatePod` enqueues its
+    /// DaemonSet on every change; a change that no sync reads (the binding, a condition other
+    /// than Ready, container details) cannot change a sync's decisions or status, so it only
+    /// counts for the expectations.
+    pub fn observe_pod_update(&mut self, ctx: &mut Engine<Event>, old: Option<&Pod>, pod: &Pod) {
+        let ready = |p: &Pod| {
+            p.condition(PodConditionType::Ready)
+                .map(|c| (c.status, c.last_transition_time))
+        };
+        let read_by_sync = |o: &Pod| {
+            o.meta.deletion_timestamp != pod.meta.deletion_timestamp
+                || o.status.phase != pod.status.phase
+                || ready(o) != ready(pod)
+                || o.meta.labels != pod.meta.labels
+                || o.meta.owner_references != pod.meta.owner_references
+                || super::cache::daemon_pod_node(o) != super::cache::daemon_pod_node(pod)
+        };
+        match old {
+            Some(o) if !read_by_sync(o) => {
+                if let Some(ds) = super::cache::daemonset_of(pod) {
+                    self.expected_creates.observe(&ds, &pod.meta.name);
+                }
+            }
+            _ => self.observe_pod(ctx, pod),
+        }
+    }
+
     /// A pod of a DaemonSet is gone.
     pub fn observe_pod_deleted(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
         if let Some(ds) = super::cache::daemonset_of(pod) {
@@ -304,15 +322,7 @@ impl DaemonSetController {
             return;
         };
         let spec = daemon_pod_spec(&ds);
-        let view = View::new(
-            &spec,
-            &cache.nodes,
-            cache
-                .pods_by_daemonset
-                .get(key)
-                .into_iter()
-                .flat_map(|m| m.values()),
-        );
+        let view = View::new(&spec, &cache.nodes, cache.pods_by_daemonset.get(key));
         let hash = template_hash(&ds);
         // `updateDaemonSet`: the rolling update only runs when manage changed nothing.
         if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
@@ -710,24 +720,6 @@ fn allows_surge(ds: &DaemonSet) -> bool {
         }
         DaemonSetUpdateStrategy::OnDelete => false,
     }
-}
-
-/// The node a daemon pod is bound to, or the one its node affinity names.
-fn pod_target_node(p: &Pod) -> Option<&str> {
-    if let Some(n) = &p.spec.node_name {
-        return Some(n);
-    }
-    p.spec
-        .affinity
-        .as_ref()?
-        .node_affinity
-        .as_ref()?
-        .required
-        .as_ref()?
-        .iter()
-        .flat_map(|t| t.match_fields.iter())
-        .find(|r| r.key == "metadata.name" && r.operator == NodeSelectorOperator::In)
-        .and_then(|r| r.values.first().map(|s| s.as_str()))
 }
 
 #[cfg(test)]

@@ -403,7 +403,7 @@ impl ControllerManager {
                     self.nlc.on_pod_update(ctx, api, &self.cache, p);
                 }
                 self.rs.observe_pod(ctx, p);
-                self.daemonset.observe_pod(ctx, p);
+                self.daemonset.observe_pod_update(ctx, old.as_deref(), p);
                 self.statefulset.observe_pod(ctx, p);
                 self.disruption.on_pod(ctx, &self.cache, p, false);
                 self.endpointslice.on_pod(ctx, &self.cache, p, false);

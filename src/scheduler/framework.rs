@@ -495,7 +495,11 @@ impl PlainScorer {
             match p {
                 Plugin::TaintToleration if soft_taints => return None,
                 Plugin::TaintToleration => sc.offset += w * MAX_NODE_SCORE,
-                Plugin::NodeAffinity if node_affinity::has_preferred(pod, &profile.node_affinity) => return None,
+                Plugin::NodeAffinity
+                    if node_affinity::has_preferred(pod, &profile.node_affinity) =>
+                {
+                    return None
+                }
                 Plugin::PodTopologySpread
                     if !pts::constraints(pod, snap, &profile.spread, SOFT).is_empty() =>
                 {
