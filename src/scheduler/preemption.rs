@@ -118,13 +118,18 @@ pub fn select_victims_on_node(
         return None;
     }
     let mut ni = node.clone();
-    // DryRunPreemption clones the cycle state per node; only PodTopologySpread's part changes
-    // (its RemovePod / AddPod extensions).
+    // DryRunPreemption clones the cycle state per node; PodTopologySpread's and
+    // InterPodAffinity's parts change (their RemovePod / AddPod extensions).
     let mut st = std::borrow::Cow::Borrowed(state);
-    let spread = state.spread.is_some();
+    let (spread, ipa) = (state.spread.is_some(), state.ipa.is_some());
     let update = |st: &mut std::borrow::Cow<CycleState>, p: &Pod, ni: &NodeInfo, delta: i64| {
         if spread {
             if let Some(s) = st.to_mut().spread.as_mut() {
+                s.update_with_pod(p, pod, ni, delta);
+            }
+        }
+        if ipa {
+            if let Some(s) = st.to_mut().ipa.as_mut() {
                 s.update_with_pod(p, pod, ni, delta);
             }
         }
@@ -596,5 +601,86 @@ mod tests {
             got,
             vec![("node-a", vec!["pod-a2"]), ("node-b", vec!["pod-b1"])]
         );
+    }
+
+    /// A required anti-affinity term on `hostname` against pods labelled `service=securityscan`.
+    fn anti_scan() -> crate::model::Affinity {
+        crate::model::Affinity {
+            pod_anti_affinity: Some(crate::model::PodAffinity {
+                required: vec![crate::model::PodAffinityTerm {
+                    label_selector: Some(selector(&[("service", "securityscan")])),
+                    topology_key: "hostname".into(),
+                    ..Default::default()
+                }],
+                preferred: vec![],
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn scan_node() -> crate::model::Node {
+        let mut n = node("node-1", 4000, 1 << 32, &[]);
+        n.meta.labels.insert("hostname".into(), "node-1".into());
+        n
+    }
+
+    // test/integration/scheduler/preemption TestPreemption "preemption is performed to
+    // satisfy anti-affinity": the only obstacle is a lower-priority pod the preemptor's
+    // required anti-affinity rejects; the dry run's RemovePod takes it out of the
+    // anti-affinity counts (filtering.go updateWithPod), so it is the victim, and the
+    // unrelated low-priority pod is reprieved.
+    #[test]
+    fn preemption_is_performed_to_satisfy_anti_affinity() {
+        let existing = vec![
+            labels(
+                on(prio(pod("pod-0", &[&[("cpu", 100)]]), 0, 1), "node-1"),
+                &[("service", "securityscan")],
+            ),
+            on(prio(pod("pod-1", &[&[("cpu", 100)]]), 0, 1), "node-1"),
+        ];
+        let snap = OwnedSnapshot::new(vec![scan_node()], existing);
+        let v = snap.view();
+        let mut p = prio(pod("preemptor", &[&[("cpu", 100)]]), HIGH, 0);
+        p.spec.affinity = Some(anti_scan());
+        let profile = Profile::default();
+        let st = framework::pre_filter(&profile, &p, &v);
+        assert!(framework::filter(&profile, &p, &st, v.get(0)).is_err());
+        let (victims, _) = select_victims_on_node(&profile, &p, &st, v.get(0), &[]).unwrap();
+        let names: Vec<&str> = victims.iter().map(|x| x.meta.name.as_str()).collect();
+        assert_eq!(names, vec!["pod-0"]);
+    }
+
+    // The same case the other way round ("preemption is not performed when anti-affinity is
+    // not satisfied"): the existing pod carries the anti-affinity against the preemptor's
+    // label. Removing it clears the existing pods' anti-affinity counts; when that pod has the
+    // higher priority nothing can be removed and the node is no candidate.
+    #[test]
+    fn existing_pods_anti_affinity_is_resolved_only_by_removing_them() {
+        let holder = |priority: i32| {
+            let mut e = on(
+                prio(pod("pod-0", &[&[("cpu", 100)]]), priority, 1),
+                "node-1",
+            );
+            e.spec.affinity = Some(anti_scan());
+            e
+        };
+        let preemptor = || {
+            labels(
+                prio(pod("preemptor", &[&[("cpu", 100)]]), MID, 0),
+                &[("service", "securityscan")],
+            )
+        };
+        let profile = Profile::default();
+        let snap = OwnedSnapshot::new(vec![scan_node()], vec![holder(0)]);
+        let v = snap.view();
+        let p = preemptor();
+        let st = framework::pre_filter(&profile, &p, &v);
+        assert!(framework::filter(&profile, &p, &st, v.get(0)).is_err());
+        let (victims, _) = select_victims_on_node(&profile, &p, &st, v.get(0), &[]).unwrap();
+        assert_eq!(victims.len(), 1);
+        let snap = OwnedSnapshot::new(vec![scan_node()], vec![holder(HIGH)]);
+        let v = snap.view();
+        let st = framework::pre_filter(&profile, &p, &v);
+        assert!(select_victims_on_node(&profile, &p, &st, v.get(0), &[]).is_none());
     }
 }

@@ -223,6 +223,108 @@ pub struct FilterState {
 }
 
 impl FilterState {
+    /// `preFilterState.updateWithPod` (filtering.go), the RemovePod (`delta` −1) and AddPod
+    /// (+1) extensions that preemption's dry run calls for each victim it removes or
+    /// reprieves on `node`: the existing pod's required anti-affinity terms that match the
+    /// incoming pod, the incoming pod's required affinity terms (only if `existing` matches
+    /// all of them) and each of its required anti-affinity terms that `existing` matches,
+    /// counted in the node's domain. The dry run works on its own copy of the state; the
+    /// counts are first turned into plain per-value maps (existing anti-affinity summed per
+    /// topology key, as upstream keeps it), so the index's shared counts are never touched.
+    pub fn update_with_pod(&mut self, existing: &Pod, incoming: &Pod, node: &NodeInfo, delta: i64) {
+        self.make_counts_plain();
+        let labels = &node.node.meta.labels;
+        let bump = |t: &mut Tally, v: &str| {
+            if let Tally::ByValue { counts, .. } = t {
+                *Arc::make_mut(counts).entry(v.to_string()).or_insert(0) += delta;
+            }
+        };
+        for term in required_anti(existing) {
+            if !term_matches(term, &existing.meta.namespace, incoming) {
+                continue;
+            }
+            let Some(v) = labels.get(&term.topology_key) else {
+                continue;
+            };
+            match self
+                .existing_anti
+                .iter_mut()
+                .find(|t| t.key() == term.topology_key)
+            {
+                Some(t) => bump(t, v),
+                None => {
+                    let mut t = Tally::ByValue {
+                        key: term.topology_key.clone(),
+                        counts: Arc::new(DomainCounts::new()),
+                    };
+                    bump(&mut t, v);
+                    self.existing_anti.push(t);
+                }
+            }
+        }
+        let own_ns = &incoming.meta.namespace;
+        if !self.req_affinity.is_empty()
+            && self
+                .req_affinity
+                .iter()
+                .all(|t| term_matches(t, own_ns, existing))
+        {
+            for (term, t) in self.req_affinity.iter().zip(self.affinity.iter_mut()) {
+                if let Some(v) = labels.get(&term.topology_key) {
+                    bump(t, v);
+                }
+            }
+        }
+        for (term, t) in self.req_anti.iter().zip(self.anti.iter_mut()) {
+            if term_matches(term, own_ns, existing) {
+                if let Some(v) = labels.get(&term.topology_key) {
+                    bump(t, v);
+                }
+            }
+        }
+        self.any_affinity = self.affinity.iter().any(Tally::any_positive);
+    }
+
+    /// Every count as a per-value map: one per incoming term (affinity, anti-affinity) and
+    /// one per topology key for the existing pods' anti-affinity.
+    fn make_counts_plain(&mut self) {
+        let plain = |t: &Tally| Tally::ByValue {
+            key: t.key().to_string(),
+            counts: Arc::new(t.nonzero().into_iter().collect()),
+        };
+        if self
+            .existing_anti
+            .iter()
+            .chain(&self.affinity)
+            .chain(&self.anti)
+            .all(|t| matches!(t, Tally::ByValue { .. }))
+            && self
+                .existing_anti
+                .windows(2)
+                .all(|w| w[0].key() < w[1].key())
+        {
+            return;
+        }
+        self.affinity = self.affinity.iter().map(plain).collect();
+        self.anti = self.anti.iter().map(plain).collect();
+        let mut by_key: BTreeMap<String, DomainCounts> = BTreeMap::new();
+        for t in &self.existing_anti {
+            let m = by_key.entry(t.key().to_string()).or_default();
+            for (v, n) in t.nonzero() {
+                *m.entry(v).or_insert(0) += n;
+            }
+        }
+        self.existing_anti = by_key
+            .into_iter()
+            .map(|(key, counts)| Tally::ByValue {
+                key,
+                counts: Arc::new(counts),
+            })
+            .collect();
+    }
+}
+
+impl FilterState {
     /// Upstream's three maps (existing anti-affinity, affinity, anti-affinity counts), with
     /// the zero counts an index may keep left out: for comparing the two implementations.
     pub fn upstream_counts(&self) -> (Counts, Counts, Counts) {
