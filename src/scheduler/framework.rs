@@ -175,6 +175,44 @@ pub struct CycleState {
     pub ipa: Option<ipa::FilterState>,
 }
 
+/// `RunPreFilterExtensionAddPod` (`delta` 1) / `RemovePod` (−1): the PreFilter states of
+/// PodTopologySpread and InterPodAffinity updated for `other` added to or removed from `node`
+/// (its info already updated), as preemption's dry run and the nominated-pods filter pass do
+/// on their own copy of the cycle state.
+pub fn update_state_with_pod(
+    state: &mut CycleState,
+    incoming: &Pod,
+    other: &Pod,
+    node: &NodeInfo,
+    delta: i64,
+) {
+    if let Some(s) = state.spread.as_mut() {
+        s.update_with_pod(other, incoming, node, delta);
+    }
+    if let Some(s) = state.ipa.as_mut() {
+        s.update_with_pod(other, incoming, node, delta);
+    }
+}
+
+/// The second filter pass of `RunFilterPluginsWithNominatedPods`: `addNominatedPods` puts the
+/// pods nominated to the node (with at least the pod's priority) on a copy of its info and,
+/// through the AddPod extensions, into a copy of the cycle state, then the filters run again.
+pub fn filter_with_nominated(
+    profile: &Profile,
+    pod: &Pod,
+    state: &CycleState,
+    node: &NodeInfo,
+    nominated: &[&std::sync::Arc<Pod>],
+) -> Result<(), Failure> {
+    let mut with = node.clone();
+    let mut st = state.clone();
+    for p in nominated {
+        with.add_pod((*p).clone());
+        update_state_with_pod(&mut st, pod, p, &with, 1);
+    }
+    filter(profile, pod, &st, &with)
+}
+
 pub fn pre_filter(profile: &Profile, pod: &Pod, snap: &Snapshot) -> CycleState {
     let on = |p| profile.filters.contains(&p);
     CycleState {
@@ -1015,5 +1053,54 @@ mod tests {
                 .iter()
                 .any(|n| n.starts_with("n0-")));
         }
+    }
+
+    // RunFilterPluginsWithNominatedPods / addNominatedPods (schedule_one.go, framework
+    // runtime): a pod nominated to the node counts for the InterPodAffinity and
+    // PodTopologySpread filters through their AddPod extensions, not only for resources.
+    #[test]
+    fn nominated_pods_count_for_anti_affinity_and_spreading() {
+        use crate::model::{Affinity, PodAffinity, PodAffinityTerm, TopologySpreadConstraint};
+        let mut n = node("n1", 4000, GI, &[]);
+        n.meta.labels.insert(LABEL_HOSTNAME.into(), "n1".into());
+        let mut m = node("n2", 4000, GI, &[]);
+        m.meta.labels.insert(LABEL_HOSTNAME.into(), "n2".into());
+        let snap = OwnedSnapshot::new(vec![n, m], vec![]);
+        let v = snap.view();
+        let nominated = Arc::new(labels(pod("nominated", &[]), &[("app", "x")]));
+        let profile = Profile::default();
+        // Required anti-affinity to app=x per host.
+        let mut p = pod("p", &[]);
+        p.spec.affinity = Some(Affinity {
+            pod_anti_affinity: Some(PodAffinity {
+                required: vec![PodAffinityTerm {
+                    label_selector: Some(selector(&[("app", "x")])),
+                    topology_key: LABEL_HOSTNAME.into(),
+                    ..Default::default()
+                }],
+                preferred: vec![],
+            }),
+            ..Default::default()
+        });
+        let st = pre_filter(&profile, &p, &v);
+        assert!(filter(&profile, &p, &st, v.get(0)).is_ok());
+        let e = filter_with_nominated(&profile, &p, &st, v.get(0), &[&nominated]).unwrap_err();
+        assert_eq!(e.plugin, Plugin::InterPodAffinity, "{e:?}");
+        // Hard spreading over hosts with maxSkew 1: n1 would hold 2 app=x pods against 0.
+        let mut q = labels(pod("q", &[]), &[("app", "x")]);
+        q.spec.topology_spread_constraints = vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: LABEL_HOSTNAME.into(),
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            label_selector: Some(selector(&[("app", "x")])),
+            min_domains: None,
+            node_affinity_honor: true,
+            node_taints_honor: false,
+            match_label_keys: vec![],
+        }];
+        let st = pre_filter(&profile, &q, &v);
+        assert!(filter(&profile, &q, &st, v.get(0)).is_ok());
+        let e = filter_with_nominated(&profile, &q, &st, v.get(0), &[&nominated]).unwrap_err();
+        assert_eq!(e.plugin, Plugin::PodTopologySpread, "{e:?}");
     }
 }

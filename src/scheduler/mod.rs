@@ -895,11 +895,7 @@ impl Scheduler {
             if mine.is_empty() {
                 return Ok(());
             }
-            let mut with = ni.clone();
-            for p in mine {
-                with.add_pod(p.clone());
-            }
-            framework::filter(profile, pod, &state, &with)
+            framework::filter_with_nominated(profile, pod, &state, ni, &mine)
         };
         // The flat columns decide the plain nodes; the rest, and every node that may fail,
         // go through `check` (the plugins on the node info, with their reasons).

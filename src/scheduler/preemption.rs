@@ -121,17 +121,10 @@ pub fn select_victims_on_node(
     // DryRunPreemption clones the cycle state per node; PodTopologySpread's and
     // InterPodAffinity's parts change (their RemovePod / AddPod extensions).
     let mut st = std::borrow::Cow::Borrowed(state);
-    let (spread, ipa) = (state.spread.is_some(), state.ipa.is_some());
+    let stateful = state.spread.is_some() || state.ipa.is_some();
     let update = |st: &mut std::borrow::Cow<CycleState>, p: &Pod, ni: &NodeInfo, delta: i64| {
-        if spread {
-            if let Some(s) = st.to_mut().spread.as_mut() {
-                s.update_with_pod(p, pod, ni, delta);
-            }
-        }
-        if ipa {
-            if let Some(s) = st.to_mut().ipa.as_mut() {
-                s.update_with_pod(p, pod, ni, delta);
-            }
+        if stateful {
+            framework::update_state_with_pod(st.to_mut(), pod, p, ni, delta);
         }
     };
     for p in &potential {
