@@ -659,3 +659,56 @@ cluster:
     let fast = last_bind("components:\n  kube-scheduler: {config: qps.yaml}\n");
     assert!(fast < 200_000_000, "{fast} ns");
 }
+
+// Issue 4 acceptance, second half: at 5,000 nodes kube-scheduler scores only the adaptive
+// percentage of nodes (50 − 5000/125 = 10 %: 500, reference scheduler §3.1) from a rotating
+// start, yet the system default spreading still balances a Deployment across zones. The
+// tolerance is upstream's e2e check for a replicated workload over zones
+// (test/e2e/scheduling/ubernetes_lite.go SpreadRCOrFail → checkZoneSpreading: at most 2
+// pods between the fullest and the emptiest zone), here with 10 replicas per zone.
+#[test]
+fn zone_spreading_at_5000_nodes_with_adaptive_sampling_stays_within_the_e2e_tolerance() {
+    let dir = scratch("zone-spread-5000");
+    let path = dir.join("s.yaml");
+    std::fs::write(
+        &path,
+        "name: zone-spread-5000
+duration: 10s
+cluster:
+  nodePools:
+  - name: w
+    count: 5000
+    zones: [zone-a, zone-b, zone-c]
+    capacity: {cpu: \"4\", memory: 32Gi, pods: \"110\"}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    replicas: 30
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec: {containers: [{name: c, image: \"web:1\", resources: {requests: {cpu: 100m, memory: 500Mi}}}]}
+",
+    )
+    .unwrap();
+    for seed in [1, 7] {
+        let out = run_with(&path, &[], Some(seed));
+        let mut per_zone = [0usize; 3];
+        for r in out.records.iter().filter(|r| r.reason == "Scheduled") {
+            let node = &r.fields.iter().find(|f| f.0 == "node").unwrap().1;
+            for (i, z) in ["zone-a", "zone-b", "zone-c"].iter().enumerate() {
+                if node.contains(z) {
+                    per_zone[i] += 1;
+                }
+            }
+        }
+        assert_eq!(per_zone.iter().sum::<usize>(), 30, "seed {seed}");
+        let (min, max) = (
+            per_zone.iter().min().unwrap(),
+            per_zone.iter().max().unwrap(),
+        );
+        assert!(max - min <= 2, "seed {seed}: {per_zone:?}");
+    }
+}
