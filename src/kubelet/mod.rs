@@ -1164,6 +1164,20 @@ impl Kubelet {
             .is_some_and(|t| self.signal_available(s, now) < t)
     }
 
+    /// The soft threshold in units of the signal, and its grace period.
+    fn soft_threshold(&self, s: Signal) -> Option<(i64, SimDuration)> {
+        let cap = self.signal_capacity(s);
+        if cap <= 0 {
+            return None;
+        }
+        self.config.eviction.soft[s.index()].map(|(t, g)| (t.bytes_of(cap), g))
+    }
+
+    fn soft_met(&self, s: Signal, now: SimTime) -> bool {
+        self.soft_threshold(s)
+            .is_some_and(|(t, _)| self.signal_available(s, now) < t)
+    }
+
     /// Schedules the eviction manager's next tick if one could change anything.
     fn arm_eviction(&mut self, ctx: &mut Engine<Event>) {
         if self.eviction.next_tick.is_some() || !self.running {
@@ -1175,7 +1189,9 @@ impl Kubelet {
                 .pods
                 .values()
                 .any(|e| e.worker.memory_growing() || e.worker.disk_growing())
-            || Signal::ALL.iter().any(|s| self.signal_met(*s, now));
+            || Signal::ALL
+                .iter()
+                .any(|s| self.signal_met(*s, now) || self.soft_met(*s, now));
         if !needed {
             return;
         }
@@ -1199,33 +1215,56 @@ impl Kubelet {
         self.eviction_last_tick = Some(now);
         let transition = self.config.eviction.pressure_transition_period;
         let before = self.eviction.pressure;
+        // `synchronize`: every threshold met (hard or soft) sets the pressure condition at
+        // once; a soft one is acted on only once met for its grace period
+        // (`thresholdsMetGracePeriod`); the first actionable signal in priority order is
+        // reclaimed.
         let mut to_reclaim = None;
         for s in Signal::ALL {
             let i = s.index();
-            if self.signal_met(s, now) {
+            let hard = self.signal_met(s, now);
+            let soft = self.soft_met(s, now);
+            if soft {
+                self.eviction.soft_since[i].get_or_insert(now);
+            } else {
+                self.eviction.soft_since[i] = None;
+            }
+            if hard || soft {
                 self.eviction.last_met[i] = Some(now);
                 self.eviction.pressure[i] = true;
-                to_reclaim = to_reclaim.or(Some(s));
             } else if self.eviction.pressure[i]
                 && self.eviction.last_met[i].is_none_or(|t| now.since(t) >= transition)
             {
                 self.eviction.pressure[i] = false;
+            }
+            let soft_due = soft
+                && self.soft_threshold(s).is_some_and(|(_, grace)| {
+                    self.eviction.soft_since[i].is_some_and(|t| now.since(t) >= grace)
+                });
+            if to_reclaim.is_none() && (hard || soft_due) {
+                to_reclaim = Some((s, hard));
             }
         }
         if before != self.eviction.pressure {
             // The next status tick reports the new conditions.
             self.interrupt_status_plan(ctx, false);
         }
-        if let Some(s) = to_reclaim {
-            self.evict_one(ctx, api, s);
+        if let Some((s, hard)) = to_reclaim {
+            self.evict_one(ctx, api, s, hard);
         }
         self.arm_eviction(ctx);
     }
 
-    fn evict_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, s: Signal) {
+    /// Evicts one pod for signal `s`; `hard`: its hard threshold is met (else a soft one past
+    /// its grace period).
+    fn evict_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, s: Signal, hard: bool) {
         let now = ctx.now();
         let available = self.signal_available(s, now);
-        let threshold = self.signal_threshold(s).unwrap_or(0);
+        let threshold = if hard {
+            self.signal_threshold(s).unwrap_or(0)
+        } else {
+            self.soft_threshold(s).map_or(0, |(t, _)| t)
+        };
         // `rankMemoryPressure` / `rankDiskPressure` / `rankPIDPressure` (eviction.rs, ported
         // with upstream's tables) over the evictable pods and their usage at `now`.
         let mut stats = eviction::PodStats::new();
@@ -1279,9 +1318,20 @@ impl Kubelet {
                 }
             }
         }
-        entry
-            .worker
-            .evict(now, "Evicted", message.clone(), SimDuration::from_secs(1));
+        // Hard: `immediateEvictionGracePeriodSeconds` (1 s); soft: evictionMaxPodGracePeriod,
+        // capped by the pod's own terminationGracePeriodSeconds (eviction_manager.go).
+        let grace = if hard {
+            1
+        } else {
+            (self.config.eviction.max_pod_grace_period.max(0) as u64)
+                .min(entry.worker.pod.spec.termination_grace_period_seconds)
+        };
+        entry.worker.evict(
+            now,
+            "Evicted",
+            message.clone(),
+            SimDuration::from_secs(grace),
+        );
         self.record(ctx, "Evicted", format!("Pod/{key}"), message);
         let mut out = Outbox::default();
         let entry = self.pods.get_mut(&key).expect("candidate exists");

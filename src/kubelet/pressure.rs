@@ -4,7 +4,8 @@
 //! containers wrote and the images on the node take: no separate image filesystem) and
 //! `pid.available` (the node's PID limit minus the containers' processes), all from the
 //! behaviour models; compares them with the hard thresholds (`evictionHard`, default
-//! `memory.available<100Mi,nodefs.available<10%`, no PID threshold); reports `MemoryPressure`,
+//! `memory.available<100Mi,nodefs.available<10%`, no PID threshold) and the soft ones
+//! (`evictionSoft`, acted on only after their `evictionSoftGracePeriod`); reports `MemoryPressure`,
 //! `DiskPressure`, `PIDPressure` until the signal's threshold was not met for
 //! `evictionPressureTransitionPeriod` (default 5m); and evicts one pod per interval for the
 //! first met signal (memory, then disk, then PIDs), ranked by the upstream functions ported in
@@ -73,9 +74,14 @@ impl Threshold {
     }
 }
 
-/// Eviction settings (KubeletConfiguration `evictionHard`, `evictionPressureTransitionPeriod`).
+/// Eviction settings (KubeletConfiguration `evictionHard`, `evictionSoft`,
+/// `evictionSoftGracePeriod`, `evictionMaxPodGracePeriod`, `evictionPressureTransitionPeriod`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvictionConfig {
+    /// Soft thresholds by [`Signal::index`] (none by default), each with its grace period.
+    pub soft: [Option<(Threshold, SimDuration)>; 3],
+    /// `evictionMaxPodGracePeriod` in seconds (default 0).
+    pub max_pod_grace_period: i64,
     /// `memory.available` hard threshold (default 100Mi; `None` when `evictionHard` is set
     /// without it, as a given map replaces the defaults).
     pub memory_available: Option<Threshold>,
@@ -99,6 +105,8 @@ impl EvictionConfig {
 impl Default for EvictionConfig {
     fn default() -> Self {
         EvictionConfig {
+            soft: [None; 3],
+            max_pod_grace_period: 0,
             memory_available: Some(Threshold::Bytes(100 << 20)),
             nodefs_available: Some(Threshold::Percent(10.0)),
             pid_available: None,
@@ -110,18 +118,60 @@ impl Default for EvictionConfig {
 /// The thresholds kubesim simulates: memory.available, nodefs.available, pid.available.
 pub type HardThresholds = (Option<Threshold>, Option<Threshold>, Option<Threshold>);
 
-/// Parses `--eviction-hard` text (`memory.available<100Mi,nodefs.available<10%`): the signals
-/// kubesim simulates are returned, the others are checked for syntax and ignored.
+/// Every eviction signal the kubelet knows.
+const SIGNALS: [&str; 7] = [
+    "memory.available",
+    "nodefs.available",
+    "nodefs.inodesFree",
+    "imagefs.available",
+    "imagefs.inodesFree",
+    "containerfs.available",
+    "pid.available",
+];
+
+fn check_signal(signal: &str) -> Result<(), String> {
+    if SIGNALS.contains(&signal) {
+        return Ok(());
+    }
+    let hint = crate::scenario::suggest::closest(signal, SIGNALS)
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    Err(format!("unknown eviction signal {signal:?}{hint}"))
+}
+
+/// Parses `--eviction-soft-grace-period` text (`memory.available=1m30s,…`) into the grace
+/// periods of the signals kubesim simulates (memory, nodefs, pid); the others are checked for
+/// syntax and ignored.
+pub fn parse_grace_periods(text: &str) -> Result<[Option<SimDuration>; 3], String> {
+    let mut out = [None; 3];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((signal, value)) = part.split_once('=') else {
+            return Err(format!("expected `signal=duration` in {part:?}"));
+        };
+        let signal = signal.trim();
+        check_signal(signal)?;
+        let d = crate::model::duration::parse_go_duration(value.trim())
+            .map_err(|e| format!("grace period for {signal}: {e}"))?;
+        if let Some(i) = simulated_index(signal) {
+            out[i] = Some(d);
+        }
+    }
+    Ok(out)
+}
+
+fn simulated_index(signal: &str) -> Option<usize> {
+    match signal {
+        "memory.available" => Some(Signal::Memory.index()),
+        "nodefs.available" => Some(Signal::NodeFs.index()),
+        "pid.available" => Some(Signal::Pid.index()),
+        _ => None,
+    }
+}
+
+/// Parses `--eviction-hard` (or `--eviction-soft`) text
+/// (`memory.available<100Mi,nodefs.available<10%`): the signals kubesim simulates are
+/// returned, the others are checked for syntax and ignored.
 pub fn parse_eviction_hard(text: &str) -> Result<HardThresholds, String> {
-    const SIGNALS: [&str; 7] = [
-        "memory.available",
-        "nodefs.available",
-        "nodefs.inodesFree",
-        "imagefs.available",
-        "imagefs.inodesFree",
-        "containerfs.available",
-        "pid.available",
-    ];
     let (mut memory, mut nodefs, mut pid) = (None, None, None);
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((signal, value)) = part.split_once('<') else {
@@ -130,12 +180,7 @@ pub fn parse_eviction_hard(text: &str) -> Result<HardThresholds, String> {
             ));
         };
         let signal = signal.trim();
-        if !SIGNALS.contains(&signal) {
-            let hint = crate::scenario::suggest::closest(signal, SIGNALS)
-                .map(|s| format!(" (did you mean {s:?}?)"))
-                .unwrap_or_default();
-            return Err(format!("unknown eviction signal {signal:?}{hint}"));
-        }
+        check_signal(signal)?;
         let value = value.trim();
         let t = if let Some(p) = value.strip_suffix('%') {
             let p: f64 = p
@@ -167,6 +212,9 @@ pub struct EvictionState {
     pub pressure: [bool; 3],
     /// When each signal's threshold was last observed met.
     pub last_met: [Option<SimTime>; 3],
+    /// Since when each signal's soft threshold has been met without interruption
+    /// (`thresholdsFirstObservedAt`).
+    pub soft_since: [Option<SimTime>; 3],
     /// The next scheduled tick, if any.
     pub next_tick: Option<(SimTime, crate::sim::EventId)>,
 }

@@ -775,8 +775,55 @@ fn resolve(
         FlagValue::Duration(SimDuration::from_mins(5)),
         "default",
     ));
+    // `evictionSoft` with `evictionSoftGracePeriod` (ParseThresholdConfig: every soft
+    // threshold needs a grace period) and `evictionMaxPodGracePeriod`.
+    let mut text =
+        |name: &str| match r.get(kl, klov, name, FlagValue::Str(String::new()), "default") {
+            FlagValue::Str(s) => s,
+            _ => String::new(),
+        };
+    let soft_text = text("evictionSoft");
+    let (soft_mem, soft_fs, soft_pid) =
+        crate::kubelet::pressure::parse_eviction_hard(&soft_text)
+            .map_err(|m| InputError::at_path(file, "components.kubelet.evictionSoft", m))?;
+    let graces = crate::kubelet::pressure::parse_grace_periods(&text("evictionSoftGracePeriod"))
+        .map_err(|m| InputError::at_path(file, "components.kubelet.evictionSoftGracePeriod", m))?;
+    let mut soft = [None; 3];
+    for (i, (t, name)) in [
+        (soft_mem, "memory.available"),
+        (soft_fs, "nodefs.available"),
+        (soft_pid, "pid.available"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if let Some(t) = t {
+            let Some(g) = graces[i] else {
+                return Err(InputError::at_path(
+                    file,
+                    "components.kubelet.evictionSoftGracePeriod",
+                    format!(
+                        "grace period must be specified for the soft eviction threshold {name}"
+                    ),
+                ));
+            };
+            soft[i] = Some((t, g));
+        }
+    }
+    let max_pod_grace = match r.get(
+        kl,
+        klov,
+        "evictionMaxPodGracePeriod",
+        FlagValue::Int(0),
+        "default",
+    ) {
+        FlagValue::Int(v) => v,
+        _ => 0,
+    };
     let kubelet = KubeletConfig {
         eviction: crate::kubelet::pressure::EvictionConfig {
+            soft,
+            max_pod_grace_period: max_pod_grace,
             memory_available,
             nodefs_available,
             pid_available,

@@ -433,6 +433,100 @@ expect:
     assert!(out.expectations_passed(), "{:?}", out.expectations);
 }
 
+// Soft eviction (eviction_manager.go synchronize, thresholdsMetGracePeriod): a soft threshold
+// is acted on only after it has been met at every tick for its grace period, and the victim
+// gets evictionMaxPodGracePeriod capped by its own terminationGracePeriodSeconds. Node memory
+// 1Gi, pods at their 256Mi requests (512Mi available), pod `a` leaking 10Mi/s from 60 s:
+// available = 512 − 10·(t − 60) Mi. At the ticks (every 10 s from 0): 70 s → 412Mi, over
+// the soft 400Mi; 80 s → 312Mi, soft met, first observed; 90 s → 212Mi; 100 s → 112Mi, still
+// above the hard 100Mi, and 20 s after first observed = the grace period → `a` is evicted at
+// 100 s for the soft threshold (a using 256 + 400 = 656Mi), with min(20, 30) = 20 s of grace.
+#[test]
+fn soft_memory_threshold_evicts_after_its_grace_period() {
+    let text = |kubelet: &str| {
+        format!(
+            "name: soft
+seed: 3
+duration: 3m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {{cpu: \"4\", memory: 1Gi, pods: \"110\"}}
+components:
+  kubelet: {{{kubelet}}}
+simulation:
+  containerStartDelay: {{min: 2s, max: 2s}}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: a, labels: {{app: a}}}}
+  spec:
+    containers:
+    - {{name: c, image: \"app:1\", resources: {{requests: {{memory: 256Mi}}}}}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: b}}
+  spec:
+    containers:
+    - {{name: c, image: \"app:1\", resources: {{requests: {{memory: 256Mi}}}}}}
+timeline:
+- {{at: 60s, memoryLeak: {{labels: {{app: a}}, rate: 10Mi}}}}
+"
+        )
+    };
+    let out = run_text(
+        "soft",
+        &text(
+            "evictionSoft: \"memory.available<400Mi\", evictionSoftGracePeriod: \"memory.available=20s\", evictionMaxPodGracePeriod: 20",
+        ),
+    );
+    let evicted: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
+        .collect();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0].0, 100 * S);
+    assert_eq!(evicted[0].1, "Pod/default/a");
+    assert_eq!(
+        evicted[0].2,
+        "The node was low on resource: memory. Threshold quantity: 400Mi, available: 112Mi. \
+         Container c was using 656Mi, request is 256Mi, has larger consumption of memory. "
+    );
+    // A grace period one tick longer: the soft threshold would be due at 110 s, where the
+    // hard one (100Mi; 12Mi available) is met anyway and wins.
+    let out = run_text(
+        "soft-late",
+        &text("evictionSoft: \"memory.available<400Mi\", evictionSoftGracePeriod: \"memory.available=30s\""),
+    );
+    let evicted: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.message.clone()))
+        .collect();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0].0, 110 * S);
+    assert!(
+        evicted[0]
+            .1
+            .contains("Threshold quantity: 100Mi, available: 12Mi"),
+        "{evicted:?}"
+    );
+    // ParseThresholdConfig: a soft threshold needs a grace period.
+    let p = scratch("soft-err").join("s.yaml");
+    std::fs::write(&p, text("evictionSoft: \"memory.available<400Mi\"")).unwrap();
+    let e = kubesim::scenario::load(&p, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "grace period must be specified for the soft eviction threshold memory.available"
+        ),
+        "{e}"
+    );
+}
+
 // A hung container runtime: the generic PLEG stops relisting, and once it has not relisted
 // for more than 3 min (`relistThreshold`) the kubelet posts Ready=False with "PLEG is not
 // healthy: …" at its next status tick (every 10 s with 4 % jitter), so within 10.4 s after
