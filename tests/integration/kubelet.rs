@@ -416,12 +416,7 @@ expect:
 - podCount: {phase: Running, count: 1}
 ";
     let out = run_text("pressure", text);
-    let evicted: Vec<_> = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "Evicted")
-        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
-        .collect();
+    let evicted = evictions(&out);
     assert_eq!(evicted.len(), 1, "{evicted:?}");
     assert_eq!(evicted[0].0, 70 * S);
     assert_eq!(evicted[0].1, "Pod/default/a");
@@ -481,12 +476,7 @@ timeline:
             "evictionSoft: \"memory.available<400Mi\", evictionSoftGracePeriod: \"memory.available=20s\", evictionMaxPodGracePeriod: 20",
         ),
     );
-    let evicted: Vec<_> = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "Evicted")
-        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
-        .collect();
+    let evicted = evictions(&out);
     assert_eq!(evicted.len(), 1, "{evicted:?}");
     assert_eq!(evicted[0].0, 100 * S);
     assert_eq!(evicted[0].1, "Pod/default/a");
@@ -501,11 +491,9 @@ timeline:
         "soft-late",
         &text("evictionSoft: \"memory.available<400Mi\", evictionSoftGracePeriod: \"memory.available=30s\""),
     );
-    let evicted: Vec<_> = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "Evicted")
-        .map(|r| (r.t.as_nanos(), r.message.clone()))
+    let evicted: Vec<_> = evictions(&out)
+        .into_iter()
+        .map(|(t, _, m)| (t, m))
         .collect();
     assert_eq!(evicted.len(), 1, "{evicted:?}");
     assert_eq!(evicted[0].0, 110 * S);
@@ -774,11 +762,9 @@ expect:
     let out = run_text("disk", text);
     let a = admitted(&out);
     let k = (100 * S - (a + 2 * S)) / S;
-    let evicted: Vec<_> = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "Evicted")
-        .map(|r| (r.t.as_nanos(), r.message.clone()))
+    let evicted: Vec<_> = evictions(&out)
+        .into_iter()
+        .map(|(t, _, m)| (t, m))
         .collect();
     assert_eq!(
         evicted,
@@ -829,12 +815,7 @@ workloads:
 - {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, image: \"forky:1\"}]}}
 ";
     let out = run_text("pids", text);
-    let evicted: Vec<_> = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "Evicted")
-        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
-        .collect();
+    let evicted = evictions(&out);
     assert_eq!(
         evicted,
         vec![(
@@ -844,4 +825,13 @@ workloads:
                 .to_string()
         )]
     );
+}
+
+/// The `Evicted` records of a run: (time in ns, object, message).
+fn evictions(out: &RunOutput) -> Vec<(u64, String, String)> {
+    out.records
+        .iter()
+        .filter(|r| r.reason == "Evicted")
+        .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
+        .collect()
 }
