@@ -6,6 +6,7 @@
 //! of the old instance are ignored (cancellation by generation).
 
 use crate::api::{Change, Watcher};
+use crate::{controllers, kubelet, scheduler};
 
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -18,85 +19,8 @@ pub enum Event {
     },
     /// A watch notification reaches a component's informer cache.
     Watch(Watcher, Change),
-
     KubeletStart {
         machine: u32,
-    },
-    KubeletStatusTick {
-        machine: u32,
-        gen: u32,
-    },
-    KubeletRegister {
-        machine: u32,
-        gen: u32,
-    },
-    KubeletLeaseTick {
-        machine: u32,
-        gen: u32,
-    },
-    KubeletLeaseEnsure {
-        machine: u32,
-        gen: u32,
-    },
-    /// A lease renewal slowed by the `slowLeaseRenewals` fault reaches the API server.
-    KubeletLeaseLanded {
-        machine: u32,
-        gen: u32,
-        sent: crate::sim::SimTime,
-    },
-    /// A pod worker has something due (a sandbox, an exit, a probe, a restart, a kill).
-    KubeletPodWake {
-        machine: u32,
-        gen: u32,
-        pod: String,
-    },
-    /// The kubelet's eviction manager checks node pressure.
-    KubeletEvictionTick {
-        machine: u32,
-        gen: u32,
-    },
-    /// An image pull on the machine finishes.
-    KubeletPullDone {
-        machine: u32,
-        gen: u32,
-        id: u64,
-    },
-
-    /// kube-controller-manager's leader election loop.
-    KcmLeaderTick {
-        gen: u32,
-    },
-    NlcMonitorPass {
-        gen: u32,
-    },
-    NlcTaintPass {
-        gen: u32,
-    },
-    TaintEvictionFire {
-        gen: u32,
-        pod: String,
-        timer: u64,
-    },
-    ReplicaSetSync {
-        gen: u32,
-        rs: String,
-    },
-    DeploymentSync {
-        gen: u32,
-        key: String,
-    },
-    DaemonSetSync {
-        gen: u32,
-        key: String,
-    },
-    StatefulSetSync {
-        gen: u32,
-        key: String,
-    },
-    /// The disruption controller syncs one PodDisruptionBudget.
-    PdbSync {
-        gen: u32,
-        key: String,
     },
     /// `kubectl drain`: retry a denied eviction (every 5 s).
     DrainRetry {
@@ -108,48 +32,28 @@ pub enum Event {
         drain: usize,
         pod: String,
     },
-    /// The EndpointSlice controller syncs one Service's slices.
-    EndpointSliceSync {
-        gen: u32,
-        key: String,
-    },
-    /// The namespace controller syncs one Namespace.
-    NamespaceSync {
-        gen: u32,
-        name: String,
-    },
-    /// A Job controller workqueue item (stale ones are ignored by the controller).
-    JobSync {
-        gen: u32,
-        key: String,
-    },
-    /// The TTL-after-finished controller's requeue at a Job's expiry.
-    JobTtlExpired {
-        gen: u32,
-        key: String,
-    },
-    /// A CronJob controller workqueue item.
-    CronJobSync {
-        gen: u32,
-        key: String,
-    },
-    /// The pod garbage collector's 20 s loop.
-    PodGcPass {
-        gen: u32,
-    },
-    /// The cloud node lifecycle controller's monitor loop.
-    CloudNodeMonitor {
-        gen: u32,
-    },
+    /// A kubelet's own timer (see `kubelet::Event`).
+    Kubelet(kubelet::Event),
+    /// A kube-controller-manager timer or workqueue item (see `controllers::Event`).
+    Kcm(controllers::Event),
+    /// A kube-scheduler timer (see `scheduler::Event`).
+    Scheduler(scheduler::Event),
+}
 
-    SchedulerLeaderTick {
-        gen: u32,
-    },
-    SchedulerCycle {
-        gen: u32,
-    },
-    /// Backoff of some unschedulable pod expired: move due pods back to the active queue.
-    SchedulerFlush {
-        gen: u32,
-    },
+impl From<kubelet::Event> for Event {
+    fn from(e: kubelet::Event) -> Self {
+        Event::Kubelet(e)
+    }
+}
+
+impl From<controllers::Event> for Event {
+    fn from(e: controllers::Event) -> Self {
+        Event::Kcm(e)
+    }
+}
+
+impl From<scheduler::Event> for Event {
+    fn from(e: scheduler::Event) -> Self {
+        Event::Scheduler(e)
+    }
 }

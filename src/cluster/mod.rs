@@ -14,11 +14,11 @@ pub use event::Event;
 
 use crate::api::{ApiServer, Watcher};
 use crate::controllers::cloudnode::Cloud;
-use crate::controllers::ControllerManager;
+use crate::controllers::{self, ControllerManager};
 use crate::kubelet::Kubelet;
 use crate::network::Caller;
 use crate::scenario::{FaultKind, Scenario, Workload};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{self, Scheduler};
 use crate::sim::{Engine, Record, SimDuration};
 
 pub struct Cluster {
@@ -200,126 +200,34 @@ impl Cluster {
             Event::KubeletStart { machine } => {
                 self.kubelets[machine as usize].start(ctx, &mut self.api)
             }
-            Event::KubeletStatusTick { machine, gen } => {
+            Event::Kubelet(ev) => {
+                let (machine, gen) = ev.target();
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_status_tick(ctx, &mut self.api);
+                    k.handle(ctx, &mut self.api, ev);
                 }
             }
-            Event::KubeletRegister { machine, gen } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_register(ctx, &mut self.api);
+            Event::Kcm(ev) => {
+                let current = match ev {
+                    controllers::Event::KcmLeaderTick { gen } => gen == self.kcm.process(),
+                    _ => ev.gen() == kcm_gen,
+                };
+                if current {
+                    self.kcm.handle(ctx, &mut self.api, &self.cloud, ev);
                 }
             }
-            Event::KubeletLeaseTick { machine, gen } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_lease_tick(ctx, &mut self.api);
-                }
-            }
-            Event::KubeletLeaseEnsure { machine, gen } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_lease_ensure(ctx, &mut self.api);
-                }
-            }
-            Event::KubeletLeaseLanded { machine, gen, sent } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_lease_landed(ctx, &mut self.api, sent);
-                }
-            }
-            Event::KubeletPodWake { machine, gen, pod } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_pod_wake(ctx, &mut self.api, &pod);
-                }
-            }
-            Event::KubeletEvictionTick { machine, gen } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_eviction_tick(ctx, &mut self.api);
-                }
-            }
-            Event::KubeletPullDone { machine, gen, id } => {
-                if let Some(k) = live(&mut self.kubelets, machine, gen) {
-                    k.on_pull_done(ctx, &mut self.api, id);
-                }
-            }
-            Event::KcmLeaderTick { gen } => {
-                if gen == self.kcm.process() {
-                    self.kcm.on_leader_tick(ctx, &mut self.api)
-                }
-            }
-            Event::NlcMonitorPass { gen } if gen == kcm_gen => {
-                self.kcm.on_monitor_pass(ctx, &mut self.api)
-            }
-            Event::NlcTaintPass { gen } if gen == kcm_gen => {
-                self.kcm.on_taint_pass(ctx, &mut self.api)
-            }
-            Event::TaintEvictionFire { gen, pod, timer } if gen == kcm_gen => {
-                self.kcm.on_taint_fire(ctx, &mut self.api, &pod, timer)
-            }
-            Event::ReplicaSetSync { gen, rs } if gen == kcm_gen => {
-                self.kcm.on_rs_sync(ctx, &mut self.api, &rs)
-            }
-            Event::DeploymentSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_deployment_sync(ctx, &mut self.api, &key)
-            }
-            Event::DaemonSetSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_daemonset_sync(ctx, &mut self.api, &key)
-            }
-            Event::StatefulSetSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_statefulset_sync(ctx, &mut self.api, &key)
-            }
-            Event::EndpointSliceSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_endpointslice_sync(ctx, &mut self.api, &key)
-            }
-            Event::NamespaceSync { gen, name } if gen == kcm_gen => {
-                self.kcm.on_namespace_sync(ctx, &mut self.api, &name)
-            }
-            Event::PdbSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_pdb_sync(ctx, &mut self.api, &key)
-            }
-            Event::JobSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_job_sync(ctx, &mut self.api, &key)
-            }
-            Event::JobTtlExpired { gen, key } if gen == kcm_gen => {
-                self.kcm.on_job_ttl(ctx, &mut self.api, &key)
-            }
-            Event::CronJobSync { gen, key } if gen == kcm_gen => {
-                self.kcm.on_cronjob_sync(ctx, &mut self.api, &key)
-            }
-            Event::PodGcPass { gen } if gen == kcm_gen => {
-                self.kcm.on_pod_gc_pass(ctx, &mut self.api)
-            }
-            Event::CloudNodeMonitor { gen } if gen == kcm_gen => {
-                self.kcm.on_cloud_monitor(ctx, &mut self.api, &self.cloud)
-            }
-            Event::NlcMonitorPass { .. }
-            | Event::NlcTaintPass { .. }
-            | Event::TaintEvictionFire { .. }
-            | Event::ReplicaSetSync { .. }
-            | Event::DeploymentSync { .. }
-            | Event::DaemonSetSync { .. }
-            | Event::StatefulSetSync { .. }
-            | Event::PdbSync { .. }
-            | Event::NamespaceSync { .. }
-            | Event::EndpointSliceSync { .. }
-            | Event::JobSync { .. }
-            | Event::JobTtlExpired { .. }
-            | Event::CronJobSync { .. }
-            | Event::PodGcPass { .. }
-            | Event::CloudNodeMonitor { .. } => {}
             Event::DrainRetry { drain, pod } => {
                 self.on_drain_event(ctx, drain::DrainTimer::Retry(drain, pod))
             }
             Event::DrainPoll { drain, pod } => {
                 self.on_drain_event(ctx, drain::DrainTimer::Poll(drain, pod))
             }
-            Event::SchedulerLeaderTick { .. } => self.scheduler.on_leader_tick(ctx, &mut self.api),
-            Event::SchedulerCycle { gen } => {
-                if gen == self.scheduler.gen() {
-                    self.scheduler.on_cycle(ctx, &mut self.api)
-                }
-            }
-            Event::SchedulerFlush { gen } => {
-                if gen == self.scheduler.gen() {
-                    self.scheduler.on_flush(ctx)
+            Event::Scheduler(ev) => {
+                let current = match ev {
+                    scheduler::Event::SchedulerLeaderTick { .. } => true,
+                    _ => ev.gen() == self.scheduler.gen(),
+                };
+                if current {
+                    self.scheduler.handle(ctx, &mut self.api, ev);
                 }
             }
         }

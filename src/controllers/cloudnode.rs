@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record};
+use crate::sim::{Ctx, Record};
 
 pub const TAINT_SHUTDOWN: &str = "node.cloudprovider.kubernetes.io/shutdown";
 
@@ -27,7 +27,7 @@ pub struct Cloud {
     pub deleted: BTreeSet<String>,
 }
 
-pub fn monitor(ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache, cloud: &Cloud) {
+pub fn monitor(ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, cache: &KcmCache, cloud: &Cloud) {
     if cloud.deleted.is_empty() {
         return;
     }

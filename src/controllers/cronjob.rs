@@ -334,10 +334,10 @@ use std::sync::Arc;
 
 use super::cache::KcmCache;
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record};
+use crate::sim::{Ctx, Record};
 
 const SOURCE: &str = "cronjob-controller";
 /// `nextScheduleDelta`: the controller requeues 100 ms after the next schedule time.
@@ -366,7 +366,7 @@ impl CronJobController {
         }
     }
 
-    pub fn enqueue_after(&mut self, ctx: &mut Engine<Event>, key: &str, delay: SimDuration) {
+    pub fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, delay: SimDuration) {
         let at = ctx.now() + delay;
         if self.due.get(key).is_some_and(|&t| t <= at) {
             return;
@@ -382,7 +382,7 @@ impl CronJobController {
     }
 
     /// `addJob` / `updateJob` / `deleteJob`: the owning CronJob is synced at once.
-    pub fn observe_job(&mut self, ctx: &mut Engine<Event>, j: &Job) {
+    pub fn observe_job(&mut self, ctx: &mut dyn Ctx<Event>, j: &Job) {
         if let Some(k) = super::cache::cronjob_of(j) {
             self.enqueue_after(ctx, &k, SimDuration::ZERO);
         }
@@ -390,7 +390,7 @@ impl CronJobController {
 
     pub fn on_fire(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -422,7 +422,7 @@ impl CronJobController {
     /// `syncCronJob`: returns when to look again (the next schedule time + 100 ms).
     fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cj: &CronJob,
         sched: &Schedule,
@@ -503,7 +503,7 @@ impl CronJobController {
     /// oldest finished Jobs beyond the history limits are deleted.
     fn cleanup_finished(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cj: &CronJob,
         jobs: &[Arc<Job>],
@@ -660,7 +660,7 @@ pub fn rfc1123z(t: SimTime) -> String {
     )
 }
 
-fn record(ctx: &mut Engine<Event>, cj: &CronJob, reason: &'static str, message: String) {
+fn record(ctx: &mut dyn Ctx<Event>, cj: &CronJob, reason: &'static str, message: String) {
     ctx.record(Record {
         t: ctx.now(),
         reason,

@@ -31,10 +31,10 @@ use super::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration};
+use crate::sim::{rng, Ctx, Record, SimDuration};
 
 const SOURCE: &str = "daemonset-controller";
 /// `BurstReplicas` of the DaemonSet controller.
@@ -236,7 +236,7 @@ impl DaemonSetController {
         }
     }
 
-    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if self.queued.insert(key.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -248,7 +248,7 @@ impl DaemonSetController {
         }
     }
 
-    pub fn enqueue_all(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache) {
+    pub fn enqueue_all(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache) {
         let keys: Vec<String> = cache.daemonsets.keys().cloned().collect();
         for k in keys {
             self.enqueue(ctx, &k);
@@ -256,7 +256,7 @@ impl DaemonSetController {
     }
 
     /// A pod of a DaemonSet was added, changed or deleted.
-    pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+    pub fn observe_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
         let Some(ds) = super::cache::daemonset_of(pod) else {
             return;
         };
@@ -271,7 +271,7 @@ impl DaemonSetController {
     /// DaemonSet on every change; a change that no sync reads (the binding, a condition other
     /// than Ready, container details) cannot change a sync's decisions or status, so it only
     /// counts for the expectations.
-    pub fn observe_pod_update(&mut self, ctx: &mut Engine<Event>, old: Option<&Pod>, pod: &Pod) {
+    pub fn observe_pod_update(&mut self, ctx: &mut dyn Ctx<Event>, old: Option<&Pod>, pod: &Pod) {
         let ready = |p: &Pod| {
             p.condition(PodConditionType::Ready)
                 .map(|c| (c.status, c.last_transition_time))
@@ -295,7 +295,7 @@ impl DaemonSetController {
     }
 
     /// A pod of a DaemonSet is gone.
-    pub fn observe_pod_deleted(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+    pub fn observe_pod_deleted(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
         if let Some(ds) = super::cache::daemonset_of(pod) {
             self.expected_deletes.observe(&ds, &pod.meta.name);
         }
@@ -309,7 +309,7 @@ impl DaemonSetController {
 
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -343,7 +343,7 @@ impl DaemonSetController {
     /// `manage` + `podsShouldBeOnNode`: which nodes need a pod and which pods must go.
     fn manage(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         view: &View,
@@ -433,7 +433,7 @@ impl DaemonSetController {
     /// new pod on next to the old one (surge).
     fn rolling_update(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         view: &View,
@@ -530,7 +530,7 @@ impl DaemonSetController {
     /// and delete `delete`.
     fn sync_nodes(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         mut delete: Vec<Arc<Pod>>,
@@ -576,7 +576,7 @@ impl DaemonSetController {
     /// without any event: sync again then (upstream enqueues after `minReadySeconds`).
     fn recheck(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         ds: &DaemonSet,
         p: &Pod,
         min_ready: SimDuration,
@@ -597,7 +597,7 @@ impl DaemonSetController {
 
     fn create_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         node: &str,
@@ -666,7 +666,7 @@ impl DaemonSetController {
     /// (scheduled, ready, available, updated).
     fn update_status(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         ds: &DaemonSet,
         view: &View,

@@ -14,10 +14,10 @@ use std::collections::BTreeSet;
 use super::cache::KcmCache;
 use super::deployment_util::*;
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "deployment-controller";
 
@@ -38,7 +38,7 @@ impl DeploymentController {
     }
 
     /// Queue a sync of deployment `key` (deduplicated, like a workqueue).
-    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if self.queued.insert(key.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -51,7 +51,7 @@ impl DeploymentController {
     }
 
     /// `enqueueAfter`.
-    fn enqueue_after(&mut self, ctx: &mut Engine<Event>, key: &str, after: SimDuration) {
+    fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, after: SimDuration) {
         ctx.schedule_in(
             after,
             Event::DeploymentSync {
@@ -63,7 +63,7 @@ impl DeploymentController {
 
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -174,7 +174,7 @@ fn is_scaling_event(d: &Deployment, rss: &[ReplicaSet]) -> bool {
 }
 
 struct Sync<'a, 'b> {
-    ctx: &'a mut Engine<Event>,
+    ctx: &'a mut dyn Ctx<Event>,
     api: &'a mut ApiServer,
     cache: &'b KcmCache,
     d_key: String,

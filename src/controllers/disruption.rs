@@ -23,10 +23,10 @@ use super::cache::{deployment_of, KcmCache};
 use super::deployment_util::scaled_value;
 use super::replicaset::is_pod_ready;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "controllermanager";
 
@@ -121,7 +121,7 @@ impl DisruptionController {
     }
 
     /// A new term: index every cached budget and sync it.
-    pub fn start(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache) {
         let keys: Vec<String> = cache.pdbs.keys().cloned().collect();
         for k in keys {
             self.reindex(cache, &k);
@@ -129,7 +129,7 @@ impl DisruptionController {
         }
     }
 
-    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if self.queued.insert(key.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -142,7 +142,7 @@ impl DisruptionController {
     }
 
     /// `enqueuePdbForRecheck`.
-    fn enqueue_at(&mut self, ctx: &mut Engine<Event>, key: &str, at: SimTime) {
+    fn enqueue_at(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, at: SimTime) {
         let delay = SimDuration::from_nanos(at.as_nanos().saturating_sub(ctx.now().as_nanos()));
         ctx.schedule_in(
             delay,
@@ -155,7 +155,7 @@ impl DisruptionController {
 
     /// `addPdb` / `updatePdb`: (re)index its pods when it is new or its selector changed (not
     /// on its own status writes), and sync it.
-    pub fn on_pdb(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, key: &str) {
+    pub fn on_pdb(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, key: &str) {
         let current = cache.pdbs.get(key).map(|b| b.selector.clone());
         let indexed = self.pods_by_pdb.get(key).map(|i| i.selector.clone());
         if current != indexed {
@@ -192,7 +192,7 @@ impl DisruptionController {
     /// `addPod` / `updatePod` / `deletePod`: keep the index, then enqueue the budget
     /// `getPdbForPod` picks (the first by name; several make a `MultiplePodDisruptionBudgets`
     /// warning on the pod).
-    pub fn on_pod(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, pod: &Pod, deleted: bool) {
+    pub fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, pod: &Pod, deleted: bool) {
         let key = pod.key();
         let prefix = format!("{}/", pod.meta.namespace);
         let facts = PodFacts::of(pod);
@@ -237,7 +237,7 @@ impl DisruptionController {
     /// `sync` → `trySync`, or `failSafe` when the expected count cannot be computed.
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -280,7 +280,10 @@ impl DisruptionController {
                     (true, Some(at)) => self.enqueue_at(ctx, key, at),
                     (true, None) => {}
                     // `processNextWorkItem` requeues a failed sync (rate-limited upstream).
-                    (false, _) => self.enqueue_at(ctx, key, ctx.now() + SYNC_RETRY),
+                    (false, _) => {
+                        let at = ctx.now() + SYNC_RETRY;
+                        self.enqueue_at(ctx, key, at)
+                    }
                 }
             }
             Err(e) => {
@@ -295,7 +298,7 @@ impl DisruptionController {
         }
     }
 
-    fn event(&self, ctx: &mut Engine<Event>, object: &str, reason: &'static str, message: String) {
+    fn event(&self, ctx: &mut dyn Ctx<Event>, object: &str, reason: &'static str, message: String) {
         ctx.record(Record {
             t: ctx.now(),
             reason,

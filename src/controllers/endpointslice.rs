@@ -22,10 +22,10 @@ use rand_chacha::ChaCha8Rng;
 use super::cache::KcmCache;
 use super::replicaset::is_pod_ready;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, SimDuration};
+use crate::sim::{rng, Ctx, SimDuration};
 
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// Retry of a sync whose writes failed (the API server was unreachable).
@@ -81,7 +81,7 @@ impl EndpointSliceController {
     }
 
     /// A new term: adopt the slices the API server has (a LIST), then reconcile every Service.
-    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &ApiServer, cache: &KcmCache) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>, api: &ApiServer, cache: &KcmCache) {
         let keys: Vec<String> = cache.services.keys().cloned().collect();
         for key in keys {
             let mut st = ServiceSlices::default();
@@ -101,7 +101,7 @@ impl EndpointSliceController {
         }
     }
 
-    fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if self.queued.insert(key.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -114,14 +114,14 @@ impl EndpointSliceController {
     }
 
     /// A Service was added or changed: reconcile all its pods.
-    pub fn on_service(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, key: &str) {
+    pub fn on_service(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, key: &str) {
         self.services.entry(key.to_string()).or_default();
         self.reconcile_all(ctx, cache, key);
     }
 
     /// A Service was deleted: its slices go (the garbage collector's job upstream, through the
     /// owner reference; done here at once).
-    pub fn on_service_deleted(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn on_service_deleted(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if let Some(st) = self.services.get_mut(key) {
             st.removed.extend(st.slices.keys().cloned());
             st.slices.clear();
@@ -131,7 +131,7 @@ impl EndpointSliceController {
         }
     }
 
-    fn reconcile_all(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, key: &str) {
+    fn reconcile_all(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, key: &str) {
         let Some(svc) = cache.services.get(key).cloned() else {
             return;
         };
@@ -166,7 +166,7 @@ impl EndpointSliceController {
 
     /// A pod was added, changed or deleted: update its endpoint in every Service of its
     /// namespace that selects it (or selected it before).
-    pub fn on_pod(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, p: &Pod, deleted: bool) {
+    pub fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, p: &Pod, deleted: bool) {
         let prefix = format!("{}/", p.meta.namespace);
         let mut touched = Vec::new();
         for (key, svc) in cache
@@ -194,7 +194,7 @@ impl EndpointSliceController {
     /// Writes the changed slices of one Service (and its placeholder when it has none).
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,

@@ -29,10 +29,10 @@ use super::cache::{job_of, KcmCache};
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use super::replicaset::is_pod_ready;
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use crate::sim::{rng, Ctx, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "job-controller";
 /// `syncJobBatchPeriod`.
@@ -286,7 +286,7 @@ impl JobController {
     }
 
     /// `queue.AddAfter(key, delay)`: the earliest request wins.
-    pub fn enqueue_after(&mut self, ctx: &mut Engine<Event>, key: &str, delay: SimDuration) {
+    pub fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, delay: SimDuration) {
         let at = ctx.now() + delay;
         if self.due.get(key).is_some_and(|&t| t <= at) {
             return;
@@ -303,7 +303,7 @@ impl JobController {
 
     /// Job added, spec changed or deleted: `enqueueSyncJobImmediately`; a status-only update:
     /// `enqueueSyncJobBatched`. A changed `activeDeadlineSeconds` also schedules the deadline.
-    pub fn observe_job(&mut self, ctx: &mut Engine<Event>, old: Option<&Job>, new: &Job) {
+    pub fn observe_job(&mut self, ctx: &mut dyn Ctx<Event>, old: Option<&Job>, new: &Job) {
         let immediate = old.is_none_or(|o| o.meta.generation != new.meta.generation);
         let delay = if immediate {
             SimDuration::ZERO
@@ -322,7 +322,7 @@ impl JobController {
         }
     }
 
-    pub fn observe_job_deleted(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn observe_job_deleted(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         self.enqueue_after(ctx, key, SimDuration::ZERO);
     }
 
@@ -331,7 +331,7 @@ impl JobController {
     /// (`syncOrphanPod`).
     pub fn observe_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         pod: &Pod,
@@ -367,7 +367,7 @@ impl JobController {
     /// A workqueue item fired; stale ones (superseded by an earlier request) are ignored.
     pub fn on_fire(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -382,7 +382,7 @@ impl JobController {
     /// `syncJob`.
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -550,7 +550,7 @@ impl JobController {
     /// FailJob, `backoffLimit`, `activeDeadlineSeconds` (or a sync scheduled at the deadline).
     fn failure_condition(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         sc: &mut SyncCtx,
         status: &JobStatus,
         key: &str,
@@ -613,7 +613,7 @@ impl JobController {
     /// restarts `startTime`.
     fn suspend_condition(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         job: &Job,
         status: &mut JobStatus,
     ) -> bool {
@@ -654,7 +654,7 @@ impl JobController {
     /// Returns the new active count.
     fn manage_job(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         sc: &mut SyncCtx,
         _status: &JobStatus,
@@ -715,7 +715,7 @@ impl JobController {
 
     fn create_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         job: &Job,
         index: Option<i32>,
@@ -780,7 +780,7 @@ impl JobController {
     /// `deleteJobPods`: finalizer off, then DELETE. Returns (ready deleted, deleted).
     fn delete_job_pods(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         job: &Job,
         pods: &[Arc<Pod>],
@@ -801,7 +801,7 @@ impl JobController {
     /// `deleteActivePods`: DELETE keeping the finalizers (the pods are counted as failed).
     fn delete_active_pods(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         job: &Job,
         pods: &[Arc<Pod>],
@@ -820,7 +820,7 @@ impl JobController {
 
     fn delete_one(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         job: &Job,
         p: &Pod,
@@ -846,7 +846,7 @@ impl JobController {
     /// uncounted or terminating.
     fn track_status(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         mut sc: SyncCtx,
         mut status: JobStatus,
@@ -1033,7 +1033,7 @@ fn remove_finalizer(api: &mut ApiServer, p: &Pod) -> bool {
     }
 }
 
-fn record(ctx: &mut Engine<Event>, job: &Job, reason: &'static str, message: String) {
+fn record(ctx: &mut dyn Ctx<Event>, job: &Job, reason: &'static str, message: String) {
     ctx.record(Record {
         t: ctx.now(),
         reason,
@@ -1045,7 +1045,7 @@ fn record(ctx: &mut Engine<Event>, job: &Job, reason: &'static str, message: Str
 }
 
 /// `recordJobFinished`: `Completed` (and `TooManySucceededPods`), or the failure reason.
-fn record_finished(ctx: &mut Engine<Event>, job: &Job, c: &JobCondition) {
+fn record_finished(ctx: &mut dyn Ctx<Event>, job: &Job, c: &JobCondition) {
     if c.type_ == JobConditionType::Complete {
         if job.completions.is_some_and(|n| job.status.succeeded > n) {
             record(

@@ -8,6 +8,8 @@
 //! restarted kube-controller-manager does (reference node-lifecycle §2.7).
 
 pub mod cache;
+pub mod event;
+pub use event::Event;
 pub mod cloudnode;
 pub mod cronjob;
 pub mod daemonset;
@@ -34,9 +36,8 @@ pub mod testkit;
 pub mod ttlafterfinished;
 
 use crate::api::{ApiServer, Change};
-use crate::cluster::Event;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, SimDuration};
+use crate::sim::{rng, Ctx, SimDuration};
 use cache::{KcmCache, Previous};
 use cloudnode::Cloud;
 use deployment::DeploymentController;
@@ -130,7 +131,7 @@ impl ControllerManager {
     }
 
     /// Process start: begin the leader-election loop (or lead at once without it).
-    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         if self.elector.enabled() {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -141,7 +142,37 @@ impl ControllerManager {
         }
     }
 
-    pub fn on_leader_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    /// Runs one timer or workqueue item (the cluster has checked its generation).
+    pub fn handle(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        cloud: &cloudnode::Cloud,
+        ev: Event,
+    ) {
+        match ev {
+            Event::KcmLeaderTick { .. } => self.on_leader_tick(ctx, api),
+            Event::NlcMonitorPass { .. } => self.on_monitor_pass(ctx, api),
+            Event::NlcTaintPass { .. } => self.on_taint_pass(ctx, api),
+            Event::TaintEvictionFire { pod, timer, .. } => {
+                self.on_taint_fire(ctx, api, &pod, timer)
+            }
+            Event::ReplicaSetSync { rs, .. } => self.on_rs_sync(ctx, api, &rs),
+            Event::DeploymentSync { key, .. } => self.on_deployment_sync(ctx, api, &key),
+            Event::DaemonSetSync { key, .. } => self.on_daemonset_sync(ctx, api, &key),
+            Event::StatefulSetSync { key, .. } => self.on_statefulset_sync(ctx, api, &key),
+            Event::EndpointSliceSync { key, .. } => self.on_endpointslice_sync(ctx, api, &key),
+            Event::NamespaceSync { name, .. } => self.on_namespace_sync(ctx, api, &name),
+            Event::PdbSync { key, .. } => self.on_pdb_sync(ctx, api, &key),
+            Event::JobSync { key, .. } => self.on_job_sync(ctx, api, &key),
+            Event::JobTtlExpired { key, .. } => self.on_job_ttl(ctx, api, &key),
+            Event::CronJobSync { key, .. } => self.on_cronjob_sync(ctx, api, &key),
+            Event::PodGcPass { .. } => self.on_pod_gc_pass(ctx, api),
+            Event::CloudNodeMonitor { .. } => self.on_cloud_monitor(ctx, api, cloud),
+        }
+    }
+
+    pub fn on_leader_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let (outcome, next) = self.elector.tick(ctx.now(), api);
         if let Some(r) = self
             .elector
@@ -165,7 +196,7 @@ impl ControllerManager {
 
     /// The process is restarted (a fault): it stops leading at once, keeps nothing, and starts
     /// over as a new candidate, which must wait out the old leader lease (reference §2.7).
-    pub fn restart(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn restart(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.elector.restart();
         self.leading = false;
         self.gen += 1;
@@ -174,7 +205,7 @@ impl ControllerManager {
     }
 
     /// A new leadership term: every controller starts from scratch.
-    fn begin_term(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    fn begin_term(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.leading = true;
         self.gen += 1;
         let gen = self.gen;
@@ -216,7 +247,7 @@ impl ControllerManager {
         }
     }
 
-    pub fn on_monitor_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_monitor_pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.nlc.monitor_pass(ctx, api, &self.cache);
         let gen = self.gen;
         ctx.schedule_in(
@@ -225,13 +256,13 @@ impl ControllerManager {
         );
     }
 
-    pub fn on_taint_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_taint_pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.nlc.tainting_pass(api, &self.cache, ctx.now());
         let gen = self.gen;
         ctx.schedule_in(NODE_EVICTION_PERIOD, Event::NlcTaintPass { gen });
     }
 
-    pub fn on_pod_gc_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_pod_gc_pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.pod_gc.pass(ctx, api, &self.cache);
         let gen = self.gen;
         ctx.schedule_in(GC_CHECK_PERIOD, Event::PodGcPass { gen });
@@ -239,7 +270,7 @@ impl ControllerManager {
 
     pub fn on_cloud_monitor(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cloud: &Cloud,
     ) {
@@ -253,7 +284,7 @@ impl ControllerManager {
 
     pub fn on_taint_fire(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         pod: &str,
         timer: u64,
@@ -261,37 +292,42 @@ impl ControllerManager {
         self.taint.on_fire(ctx, api, pod, timer);
     }
 
-    pub fn on_rs_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, rs: &str) {
+    pub fn on_rs_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, rs: &str) {
         self.rs.sync(ctx, api, &self.cache, rs);
     }
 
-    pub fn on_statefulset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_statefulset_sync(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        key: &str,
+    ) {
         self.statefulset.sync(ctx, api, &self.cache, key);
     }
 
-    pub fn on_daemonset_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_daemonset_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.daemonset.sync(ctx, api, &self.cache, key);
     }
 
     pub fn on_endpointslice_sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         key: &str,
     ) {
         self.endpointslice.sync(ctx, api, &self.cache, key);
     }
 
-    pub fn on_namespace_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, name: &str) {
+    pub fn on_namespace_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, name: &str) {
         self.namespace.sync(ctx, api, &self.cache, name);
     }
 
-    pub fn on_pdb_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_pdb_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.disruption.sync(ctx, api, &self.cache, key);
     }
 
     /// The batch controllers of a new term: every Job and CronJob synced from scratch.
-    fn begin_batch_term(&mut self, ctx: &mut Engine<Event>, gen: u32) {
+    fn begin_batch_term(&mut self, ctx: &mut dyn Ctx<Event>, gen: u32) {
         self.job = job::JobController::new(self.seed, gen);
         self.ttl = ttlafterfinished::TtlAfterFinishedController::new(gen);
         self.cronjob = cronjob::CronJobController::new(gen);
@@ -307,25 +343,25 @@ impl ControllerManager {
         }
     }
 
-    pub fn on_job_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_job_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.job.on_fire(ctx, api, &self.cache, key);
     }
 
-    pub fn on_job_ttl(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_job_ttl(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.ttl.on_fire(ctx, api, &self.cache, key);
     }
 
-    pub fn on_cronjob_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_cronjob_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.cronjob.on_fire(ctx, api, &self.cache, key);
     }
 
-    pub fn on_deployment_sync(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_deployment_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         self.deployment.sync(ctx, api, &self.cache, key);
     }
 
     /// `deletePod` of the Deployment controller: a Recreate rollout waits for the old pods to
     /// be gone, so their deletion wakes it.
-    fn pod_gone_for_recreate(&mut self, ctx: &mut Engine<Event>, p: &crate::model::Pod) {
+    fn pod_gone_for_recreate(&mut self, ctx: &mut dyn Ctx<Event>, p: &crate::model::Pod) {
         let Some(rs_key) = cache::owner_key(p) else {
             return;
         };
@@ -348,7 +384,7 @@ impl ControllerManager {
     }
 
     /// A watch notification: update the cache, then let the event handlers react.
-    pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
+    pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, change: Change) {
         let previous = self.cache.apply(&change);
         if !self.leading {
             return;

@@ -15,10 +15,10 @@ use std::collections::BTreeSet;
 
 use super::cache::KcmCache;
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, SimDuration};
+use crate::sim::{Ctx, SimDuration};
 
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
 /// Retry of a namespace sync whose requests failed.
@@ -52,14 +52,14 @@ impl NamespaceController {
 
     /// A new term: every namespace gets its default ServiceAccount; terminating ones are
     /// synced.
-    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, cache: &KcmCache) {
         let all: Vec<std::sync::Arc<Namespace>> = cache.namespaces.values().cloned().collect();
         for n in all {
             self.on_namespace(ctx, api, cache, &n);
         }
     }
 
-    fn enqueue(&mut self, ctx: &mut Engine<Event>, name: &str) {
+    fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, name: &str) {
         if self.queued.insert(name.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -74,7 +74,7 @@ impl NamespaceController {
     /// Namespace added or updated.
     pub fn on_namespace(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         n: &Namespace,
@@ -104,7 +104,7 @@ impl NamespaceController {
     }
 
     /// A pod went: its namespace may now be empty.
-    pub fn on_pod_deleted(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, p: &Pod) {
+    pub fn on_pod_deleted(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, p: &Pod) {
         if cache
             .namespaces
             .get(&p.meta.namespace)
@@ -118,7 +118,7 @@ impl NamespaceController {
     /// no pod is left.
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         name: &str,
@@ -151,7 +151,7 @@ impl NamespaceController {
     /// scheduled) if a request failed.
     fn delete_content(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         name: &str,

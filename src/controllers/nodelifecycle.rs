@@ -12,10 +12,10 @@ use std::sync::Arc;
 use super::cache::KcmCache;
 use super::ratelimit::{Processed, RateLimitedQueue};
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, Record, SimDuration, SimTime};
 
 #[derive(Clone, Debug)]
 pub struct NodeLifecycleConfig {
@@ -138,7 +138,7 @@ pub fn is_node_excluded_from_disruption_checks(node: &Node) -> bool {
 
 const CALLER: Caller = Caller::ControllerManager;
 
-fn node_record(ctx: &mut Engine<Event>, reason: &'static str, node: &Node, message: String) {
+fn node_record(ctx: &mut dyn Ctx<Event>, reason: &'static str, node: &Node, message: String) {
     ctx.record(Record {
         t: ctx.now(),
         reason,
@@ -182,7 +182,7 @@ impl NodeLifecycleController {
     /// been gathered yet or it has no Ready condition.
     pub fn on_pod_update(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         pod: &Pod,
@@ -196,7 +196,8 @@ impl NodeLifecycleController {
         match self.saved_ready_status(n) {
             Some(ConditionStatus::True) | None => {}
             Some(_) => {
-                let _ = mark_pods_not_ready(ctx, api, std::slice::from_ref(pod), node, ctx.now());
+                let now = ctx.now();
+                let _ = mark_pods_not_ready(ctx, api, std::slice::from_ref(pod), node, now);
             }
         }
     }
@@ -254,7 +255,12 @@ impl NodeLifecycleController {
     }
 
     /// `monitorNodeHealth` (reference §2.4).
-    pub fn monitor_pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
+    pub fn monitor_pass(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+    ) {
         let now = ctx.now();
         let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
         // Registration and removal only when the cache's node set changed.
@@ -335,7 +341,7 @@ impl NodeLifecycleController {
     /// New nodes are registered (`RegisteredNode`, no NLC taints); vanished ones forgotten.
     fn reconcile_known(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         nodes: &[Arc<Node>],
     ) {
@@ -664,7 +670,7 @@ impl NodeLifecycleController {
     /// `handleDisruption` (reference §3.2).
     fn handle_disruption(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         zone_conds: &BTreeMap<String, Vec<Option<ConditionStatus>>>,
         nodes: &[Arc<Node>],
@@ -748,7 +754,13 @@ impl NodeLifecycleController {
         }
     }
 
-    fn set_zone_state(&mut self, ctx: &mut Engine<Event>, zone: &str, state: ZoneState, why: &str) {
+    fn set_zone_state(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        zone: &str,
+        state: ZoneState,
+        why: &str,
+    ) {
         let old = self.zone_states.insert(zone.to_string(), state);
         if old == Some(state) {
             return;
@@ -889,7 +901,7 @@ fn swap_noexecute_taint(api: &mut ApiServer, node: &str, key: &str, now: SimTime
 /// `MarkPodsNotReady`: pods with a Ready condition that is not False get Ready=False, with an
 /// event. Err if some update failed (the node is then retried on the next pass).
 fn mark_pods_not_ready(
-    ctx: &mut Engine<Event>,
+    ctx: &mut dyn Ctx<Event>,
     api: &mut ApiServer,
     pods: &[Pod],
     node: &str,

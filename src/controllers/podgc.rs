@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, Record, SimDuration, SimTime};
 
 /// `gcCheckPeriod`.
 pub const GC_CHECK_PERIOD: SimDuration = SimDuration::from_secs(20);
@@ -41,7 +41,7 @@ impl PodGc {
     }
 
     /// One `gc` run.
-    pub fn pass(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
+    pub fn pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, cache: &KcmCache) {
         let now = ctx.now();
         if self.threshold > 0 {
             self.gc_terminated(ctx, api, cache);
@@ -83,7 +83,7 @@ impl PodGc {
     }
 
     /// Terminated pods above the threshold, oldest first (then by name).
-    fn gc_terminated(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, cache: &KcmCache) {
+    fn gc_terminated(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, cache: &KcmCache) {
         let excess = cache.terminal.len() as i64 - self.threshold as i64;
         if excess <= 0 {
             return;
@@ -108,7 +108,7 @@ impl PodGc {
     /// quarantine; then a live GET must confirm it is gone.
     fn gc_orphaned(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         now: SimTime,
@@ -146,7 +146,7 @@ impl PodGc {
 /// Phase Failed (with `DisruptionTarget` for orphans, reason `DeletionByPodGC`), then DELETE
 /// with grace 0.
 fn force_delete(
-    ctx: &mut Engine<Event>,
+    ctx: &mut dyn Ctx<Event>,
     api: &mut ApiServer,
     key: &str,
     why: &str,

@@ -14,10 +14,10 @@ use super::cache::KcmCache;
 use super::expectations::CreateExpectations;
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use crate::sim::{rng, Ctx, Record, SimDuration, SimTime};
 
 /// The event source of each kind's controller.
 fn source(rs: &ReplicaSet) -> &'static str {
@@ -52,7 +52,7 @@ impl ReplicaSetController {
     }
 
     /// Queue a sync of `rs` (deduplicated, like a workqueue).
-    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, rs: &str) {
+    pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, rs: &str) {
         if self.queued.insert(rs.to_string()) {
             ctx.schedule_in(
                 crate::sim::SimDuration::ZERO,
@@ -64,7 +64,7 @@ impl ReplicaSetController {
         }
     }
 
-    pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+    pub fn observe_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
         let Some(rs) = super::cache::owner_key(pod) else {
             return;
         };
@@ -74,7 +74,7 @@ impl ReplicaSetController {
 
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         rs_key: &str,
@@ -102,7 +102,7 @@ impl ReplicaSetController {
     /// a resync once every replica is ready but not all are available yet.
     fn update_status(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         cache: &KcmCache,
         api: &mut ApiServer,
         rs: &ReplicaSet,
@@ -194,7 +194,7 @@ impl ReplicaSetController {
     /// surplus in `ActivePodsWithRanks` order (at most the burst per sync).
     fn manage_replicas(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         rs: &ReplicaSet,
@@ -251,7 +251,7 @@ impl ReplicaSetController {
 
     fn create_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         rs: &ReplicaSet,
     ) -> bool {

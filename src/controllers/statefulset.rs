@@ -31,10 +31,10 @@ use super::cache::KcmCache;
 use super::deployment_util::compute_hash;
 use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "statefulset-controller";
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -142,7 +142,7 @@ impl StatefulSetController {
         }
     }
 
-    pub fn enqueue(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if self.queued.insert(key.to_string()) {
             ctx.schedule_in(
                 SimDuration::ZERO,
@@ -154,7 +154,7 @@ impl StatefulSetController {
         }
     }
 
-    pub fn observe_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+    pub fn observe_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
         if let Some(k) = super::cache::statefulset_of(pod) {
             self.enqueue(ctx, &k);
         }
@@ -162,7 +162,7 @@ impl StatefulSetController {
 
     pub fn sync(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,
@@ -231,7 +231,7 @@ impl StatefulSetController {
     /// the highest, then (RollingUpdate) replace the highest outdated ordinal ≥ partition.
     fn update(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         set: &StatefulSet,
         pods: &[(i32, Arc<Pod>)],
@@ -333,7 +333,7 @@ impl StatefulSetController {
     /// without any event: sync again then (upstream enqueues after `minReadySeconds`).
     fn recheck(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         set: &StatefulSet,
         p: &Pod,
         min_ready: SimDuration,
@@ -356,7 +356,7 @@ impl StatefulSetController {
     /// revision, the others from the update revision.
     fn create_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         set: &StatefulSet,
         o: i32,
@@ -419,7 +419,7 @@ impl StatefulSetController {
 
     fn delete_pod(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         set: &StatefulSet,
         p: &Pod,
@@ -452,7 +452,7 @@ impl StatefulSetController {
     /// in `replicas`, as upstream's `isCreated`); current/updated count live pods by revision.
     fn count_status(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         set: &StatefulSet,
         pods: &[(i32, Arc<Pod>)],
         st: &mut StatefulSetStatus,

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, EventId, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, EventId, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "taint-eviction-controller";
 
@@ -83,7 +83,7 @@ impl TaintEvictionController {
     }
 
     /// Start-up: the informers' initial list delivers every node and pod.
-    pub fn resync(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache) {
+    pub fn resync(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache) {
         let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
         for n in nodes {
             self.on_node_update(ctx, cache, &n);
@@ -91,7 +91,7 @@ impl TaintEvictionController {
     }
 
     /// `handleNodeUpdate`, called when a node's NoExecute taints may have changed.
-    pub fn on_node_update(&mut self, ctx: &mut Engine<Event>, cache: &KcmCache, node: &Node) {
+    pub fn on_node_update(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, node: &Node) {
         let taints = noexecute_taints(node);
         let name = &node.meta.name;
         let previous = self.tainted_nodes.get(name).cloned().unwrap_or_default();
@@ -119,7 +119,7 @@ impl TaintEvictionController {
     }
 
     /// `handlePodUpdate`: a pod was added, bound, or its tolerations changed.
-    pub fn on_pod_update(&mut self, ctx: &mut Engine<Event>, pod: &Pod) {
+    pub fn on_pod_update(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
         let Some(node) = &pod.spec.node_name else {
             return;
         };
@@ -128,13 +128,13 @@ impl TaintEvictionController {
         }
     }
 
-    pub fn on_pod_deleted(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    pub fn on_pod_deleted(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if let Some(t) = self.timers.remove(key) {
             ctx.cancel(t.event);
         }
     }
 
-    fn process_pod(&mut self, ctx: &mut Engine<Event>, pod: &Pod, taints: &[Taint]) {
+    fn process_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod, taints: &[Taint]) {
         let now = ctx.now();
         let key = pod.key();
         let taint_text: Vec<String> = taints.iter().map(|t| t.to_text()).collect();
@@ -169,7 +169,7 @@ impl TaintEvictionController {
 
     fn schedule(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         key: &str,
         created_at: SimTime,
         fire_at: SimTime,
@@ -198,7 +198,7 @@ impl TaintEvictionController {
         );
     }
 
-    fn cancel(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    fn cancel(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         if let Some(t) = self.timers.remove(key) {
             ctx.cancel(t.event);
             ctx.record(Record {
@@ -216,7 +216,13 @@ impl TaintEvictionController {
     }
 
     /// A timer fired: mark DisruptionTarget, then DELETE with the pod's own grace period.
-    pub fn on_fire(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, timer: u64) {
+    pub fn on_fire(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        timer: u64,
+    ) {
         let Some(t) = self.timers.get(key) else {
             return;
         };

@@ -10,7 +10,7 @@ use super::leader::LeaderElectionConfig;
 use super::nodelifecycle::{NodeLifecycleConfig, ZoneState};
 use super::{ControllerManager, KcmConfig};
 use crate::api::{ApiServer, ApiServerConfig, Change, Watcher};
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{Engine, Limits, SimDuration, SimTime};

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
-use crate::cluster::Event;
+use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Engine, SimDuration, SimTime};
+use crate::sim::{Ctx, SimDuration, SimTime};
 
 pub struct TtlAfterFinishedController {
     gen: u32,
@@ -38,7 +38,7 @@ impl TtlAfterFinishedController {
     }
 
     /// `addJob` / `updateJob`: a finished Job with a TTL and no deletionTimestamp is queued.
-    pub fn observe_job(&mut self, ctx: &mut Engine<Event>, j: &Job) {
+    pub fn observe_job(&mut self, ctx: &mut dyn Ctx<Event>, j: &Job) {
         if j.meta.deletion_timestamp.is_some() {
             return;
         }
@@ -57,7 +57,7 @@ impl TtlAfterFinishedController {
     /// `processJob`: re-checked against the cache, then DELETE with Foreground.
     pub fn on_fire(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
         key: &str,

@@ -12,6 +12,8 @@
 //! sliding), with the 200 ms → 7 s ensure backoff on failure; registration backoff 100 ms → 7 s.
 
 pub mod admission;
+pub mod event;
+pub use event::Event;
 pub mod conditions;
 pub mod eviction;
 pub mod phase;
@@ -23,7 +25,6 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiError, ApiServer, Change};
-use crate::cluster::Event;
 use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::{InFlight, RegistryFaults};
@@ -34,7 +35,7 @@ use worker::{Outbox, Worker};
 
 pub mod pressure;
 pub mod worker;
-use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use crate::sim::{rng, Ctx, Record, SimDuration, SimTime};
 
 /// KubeletConfiguration fields kubesim models (defaults: reference §1.1).
 #[derive(Clone, Debug)]
@@ -232,7 +233,7 @@ impl Kubelet {
 
     fn record(
         &self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         reason: &'static str,
         object: String,
         message: String,
@@ -248,7 +249,7 @@ impl Kubelet {
     }
 
     /// `Killing` ("Stopping container <name>"), one record per container of the pod.
-    fn record_killing(&self, ctx: &mut Engine<Event>, key: &str, pod: &Pod) {
+    fn record_killing(&self, ctx: &mut dyn Ctx<Event>, key: &str, pod: &Pod) {
         for c in &pod.spec.containers {
             self.record(
                 ctx,
@@ -261,7 +262,7 @@ impl Kubelet {
 
     /// The machine boots (or the kubelet process starts): all loops start at once, as
     /// `wait.JitterUntil` runs its function immediately.
-    pub fn start(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         assert!(!self.running, "kubelet {} started twice", self.node_name);
         self.running = true;
         self.gen += 1;
@@ -332,7 +333,7 @@ impl Kubelet {
     }
 
     /// The kubelet process starts again and adopts the containers still running.
-    pub fn restart_process(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn restart_process(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.restarting = true;
         self.start(ctx, api);
         self.restarting = false;
@@ -370,7 +371,21 @@ impl Kubelet {
 
     // ----- node status -----
 
-    pub fn on_status_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    /// Runs one of this kubelet's timers (the cluster has checked it is current).
+    pub fn handle(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, ev: Event) {
+        match ev {
+            Event::KubeletStatusTick { .. } => self.on_status_tick(ctx, api),
+            Event::KubeletRegister { .. } => self.on_register(ctx, api),
+            Event::KubeletLeaseTick { .. } => self.on_lease_tick(ctx, api),
+            Event::KubeletLeaseEnsure { .. } => self.on_lease_ensure(ctx, api),
+            Event::KubeletLeaseLanded { sent, .. } => self.on_lease_landed(ctx, api, sent),
+            Event::KubeletPodWake { pod, .. } => self.on_pod_wake(ctx, api, &pod),
+            Event::KubeletEvictionTick { .. } => self.on_eviction_tick(ctx, api),
+            Event::KubeletPullDone { id, .. } => self.on_pull_done(ctx, api, id),
+        }
+    }
+
+    pub fn on_status_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         if !self.registered {
             // registerWithAPIServer sleeps before each attempt.
             let (machine, gen) = (self.machine, self.gen);
@@ -398,7 +413,7 @@ impl Kubelet {
     /// times as the eager loop would and schedule only the one at the deadline.
     /// (`to_deadline` false: the kubelet is cut off, so every tick until it is woken fails;
     /// plan a fixed number of them.)
-    fn plan_status_ticks(&mut self, ctx: &mut Engine<Event>, to_deadline: bool) {
+    fn plan_status_ticks(&mut self, ctx: &mut dyn Ctx<Event>, to_deadline: bool) {
         let last = match self.last_report {
             Some(last) => last,
             None if !to_deadline => SimTime::ZERO,
@@ -439,7 +454,7 @@ impl Kubelet {
     /// conditions changed under the kubelet, a pod status write failed, or the process stops.
     /// Ticks up to now (`inclusive`: at now too) were no-ops; the loop goes back to one event
     /// per tick from the next, with the stream replayed to where the eager loop would have it.
-    pub fn interrupt_status_plan(&mut self, ctx: &mut Engine<Event>, inclusive: bool) {
+    pub fn interrupt_status_plan(&mut self, ctx: &mut dyn Ctx<Event>, inclusive: bool) {
         let Some(plan) = self.status_plan.take() else {
             return;
         };
@@ -463,7 +478,7 @@ impl Kubelet {
         ctx.schedule_at(plan.times[next], Event::KubeletStatusTick { machine, gen });
     }
 
-    fn schedule_status_tick(&mut self, ctx: &mut Engine<Event>) {
+    fn schedule_status_tick(&mut self, ctx: &mut dyn Ctx<Event>) {
         let d = rng::jitter(
             &mut self.rng,
             self.config.node_status_update_frequency,
@@ -473,7 +488,7 @@ impl Kubelet {
         ctx.schedule_in(d, Event::KubeletStatusTick { machine, gen });
     }
 
-    pub fn on_register(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_register(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let now = ctx.now();
         let mut node = self.template.clone();
         node.status.conditions = healthy_conditions(now, None);
@@ -497,7 +512,7 @@ impl Kubelet {
     /// the report period (with its 1.34 jitter) expired.
     /// Returns whether the API now holds the status this kubelet would post (reachable, and
     /// either nothing to write or the write succeeded).
-    fn update_node_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) -> bool {
+    fn update_node_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) -> bool {
         let now = ctx.now();
         let Ok(current) = api.get_node(self.caller(), &self.node_name) else {
             return false;
@@ -559,7 +574,7 @@ impl Kubelet {
 
     // ----- node lease (reference §1.3) -----
 
-    pub fn on_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_lease_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         // The plan's last renewal is this tick: the plan is used up.
         self.lease_plan = None;
         if self.lease_cached && self.lease_latency > SimDuration::ZERO {
@@ -586,7 +601,7 @@ impl Kubelet {
 
     /// One `backoff_ensure` attempt: GET, CREATE if missing; on failure sleep 200 ms, 400 ms …
     /// capped at 7 s.
-    pub fn on_lease_ensure(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_lease_ensure(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let now = ctx.now();
         let ok = match api.get_lease(self.caller(), &self.node_name) {
             Ok(_) => {
@@ -627,7 +642,7 @@ impl Kubelet {
     /// Lazy heartbeats: the API server may be reachable again (a partition or an outage
     /// ended). The parked lease attempts and the planned status ticks before now failed with
     /// no effect; the loops resume at their first attempt at or after now.
-    pub fn wake_reachable(&mut self, ctx: &mut Engine<Event>) {
+    pub fn wake_reachable(&mut self, ctx: &mut dyn Ctx<Event>) {
         if let Some((mut at, mut backoff)) = self.lease_parked.take() {
             let now = ctx.now();
             // Bounded: the backoff reaches its cap after a few doublings.
@@ -643,7 +658,12 @@ impl Kubelet {
     }
 
     /// A slow renewal reaches the API server (reference §1.3; the `slowLeaseRenewals` fault).
-    pub fn on_lease_landed(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, sent: SimTime) {
+    pub fn on_lease_landed(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        sent: SimTime,
+    ) {
         if self.put_renewal(api, sent) {
             self.schedule_lease_tick(ctx, api);
         } else {
@@ -653,7 +673,7 @@ impl Kubelet {
     }
 
     /// `retry_update`: up to 5 immediate attempts; all fail at once when unreachable.
-    fn renew_lease(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) -> bool {
+    fn renew_lease(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) -> bool {
         self.put_renewal(api, ctx.now())
     }
 
@@ -668,7 +688,7 @@ impl Kubelet {
         api.put_lease(self.caller(), lease).is_ok()
     }
 
-    fn schedule_lease_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    fn schedule_lease_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let interval = SimDuration::from_secs(self.config.node_lease_duration_seconds)
             .mul_f64(LEASE_RENEW_FRACTION);
         let (machine, gen) = (self.machine, self.gen);
@@ -699,7 +719,7 @@ impl Kubelet {
     /// or the API server): the planned renewals before now happened, the rest are withdrawn,
     /// and the loop goes back to one event per renewal from the first withdrawn one, with the
     /// lease stream exactly where the eager loop would have it.
-    pub fn interrupt_lease_plan(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn interrupt_lease_plan(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let Some(plan) = self.lease_plan.take() else {
             return;
         };
@@ -722,13 +742,13 @@ impl Kubelet {
 
     /// The link to the API server is back after a partition: the pod watch reconnects with a
     /// fresh LIST. (Lease and status loops recover on their own retries.)
-    pub fn reconnect(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn reconnect(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.relist(ctx, api);
     }
 
     /// LIST own pods (after boot or reconnect) and sync each; pods the API server no longer has
     /// are killed (`HandlePodCleanups`).
-    fn relist(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    fn relist(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) else {
             return;
         };
@@ -757,7 +777,7 @@ impl Kubelet {
         }
     }
 
-    pub fn on_watch(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, change: Change) {
+    pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, change: Change) {
         match change {
             Change::Pod(p) if p.spec.node_name.as_deref() == Some(self.node_name.as_str()) => {
                 self.sync_pod(ctx, api, p)
@@ -779,7 +799,7 @@ impl Kubelet {
 
     /// `HandlePodAdditions`/`HandlePodUpdates`: admit and start a new pod, terminate a deleted
     /// one, keep a running one's object current.
-    fn sync_pod(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
+    fn sync_pod(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, pod: Arc<Pod>) {
         let key = pod.key();
         let now = ctx.now();
         if self.static_pods.contains_key(&key) {
@@ -871,7 +891,7 @@ impl Kubelet {
     }
 
     /// Static pods run at kubelet start without the API server (the file source).
-    fn start_static_pods(&mut self, ctx: &mut Engine<Event>) {
+    fn start_static_pods(&mut self, ctx: &mut dyn Ctx<Event>) {
         let now = ctx.now();
         let pods: Vec<Arc<Pod>> = self.static_pods.values().cloned().collect();
         for pod in pods {
@@ -904,7 +924,7 @@ impl Kubelet {
     }
 
     /// Mirror pods (`kubernetes.io/config.mirror`) for static pods the API server lacks.
-    fn ensure_mirror_pods(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    fn ensure_mirror_pods(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.static_pods.keys().cloned().collect();
         for key in keys {
             if !self.pods.contains_key(&key) || api.pods().contains_key(&key) {
@@ -933,7 +953,7 @@ impl Kubelet {
     /// `rejectPod`: a Warning event with the reason, and the pod Failed with it.
     fn reject(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         pod: &Pod,
         reason: &str,
@@ -951,7 +971,7 @@ impl Kubelet {
     }
 
     /// A pod worker's wake-up: do what is due and sync.
-    pub fn on_pod_wake(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    pub fn on_pod_wake(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
@@ -973,7 +993,7 @@ impl Kubelet {
     }
 
     /// An image pull finished on this machine.
-    pub fn on_pull_done(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, id: u64) {
+    pub fn on_pull_done(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, id: u64) {
         let now = ctx.now();
         let catalog = self.runtime.catalog().clone();
         let Some((done, next)) =
@@ -1014,7 +1034,7 @@ impl Kubelet {
         self.flush(ctx, api, &key, out);
     }
 
-    fn schedule_pulls(&mut self, ctx: &mut Engine<Event>, flights: Vec<InFlight>) {
+    fn schedule_pulls(&mut self, ctx: &mut dyn Ctx<Event>, flights: Vec<InFlight>) {
         let (machine, gen) = (self.machine, self.gen);
         for f in flights {
             ctx.schedule_at(
@@ -1030,7 +1050,7 @@ impl Kubelet {
 
     /// After a worker step: record its events, start its pulls, write its status if it
     /// changed, confirm a terminated pod's deletion, and schedule its next wake-up.
-    fn flush(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str, out: Outbox) {
+    fn flush(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str, out: Outbox) {
         let now = ctx.now();
         for (reason, message) in out.events {
             self.record(ctx, reason, format!("Pod/{key}"), message);
@@ -1058,7 +1078,7 @@ impl Kubelet {
         self.arm_eviction(ctx);
     }
 
-    fn reschedule(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    fn reschedule(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
@@ -1084,7 +1104,7 @@ impl Kubelet {
     }
 
     /// The status manager: write the worker's status if it differs from the last written.
-    fn write_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, key: &str) {
+    fn write_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         let now = ctx.now();
         let Some(entry) = self.pods.get_mut(key) else {
             return;
@@ -1109,7 +1129,7 @@ impl Kubelet {
         }
     }
 
-    fn flush_pod_status(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    fn flush_pod_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.pending_status.iter().cloned().collect();
         for k in keys {
             self.pending_status.remove(&k);
@@ -1179,7 +1199,7 @@ impl Kubelet {
     }
 
     /// Schedules the eviction manager's next tick if one could change anything.
-    fn arm_eviction(&mut self, ctx: &mut Engine<Event>) {
+    fn arm_eviction(&mut self, ctx: &mut dyn Ctx<Event>) {
         if self.eviction.next_tick.is_some() || !self.running {
             return;
         }
@@ -1209,7 +1229,7 @@ impl Kubelet {
     }
 
     /// One `synchronize` of the eviction manager.
-    pub fn on_eviction_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_eviction_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let now = ctx.now();
         self.eviction.next_tick = None;
         self.eviction_last_tick = Some(now);
@@ -1257,7 +1277,7 @@ impl Kubelet {
 
     /// Evicts one pod for signal `s`; `hard`: its hard threshold is met (else a soft one past
     /// its grace period).
-    fn evict_one(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer, s: Signal, hard: bool) {
+    fn evict_one(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, s: Signal, hard: bool) {
         let now = ctx.now();
         let available = self.signal_available(s, now);
         let threshold = if hard {
@@ -1379,7 +1399,7 @@ impl Kubelet {
     /// `runtimeHang` starts: the runtime stops answering. The generic PLEG's relist stalls, and
     /// once it has not completed for `relistThreshold` (3 min) the kubelet reports the node
     /// NotReady ("PLEG is not healthy: …") at its status ticks.
-    pub fn hang_runtime(&mut self, ctx: &mut Engine<Event>) {
+    pub fn hang_runtime(&mut self, ctx: &mut dyn Ctx<Event>) {
         if self.runtime_hung_since.is_none() {
             self.runtime_hung_since = Some(ctx.now());
         }
@@ -1387,7 +1407,7 @@ impl Kubelet {
     }
 
     /// `runtimeHang` ends: workers catch up with what happened meanwhile.
-    pub fn resume_runtime(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn resume_runtime(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         if self.runtime_hung_since.take().is_none() || !self.running {
             return;
         }
@@ -1406,7 +1426,7 @@ impl Kubelet {
     /// A `crashLoop` fault starts or ends for pods matching `labels`.
     pub fn crash_loop(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         labels: &BTreeMap<String, String>,
         code: i32,
@@ -1452,7 +1472,7 @@ impl Kubelet {
     /// A `memoryLeak` fault starts or ends for pods matching `labels`.
     pub fn memory_leak(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         labels: &BTreeMap<String, String>,
         rate: i64,

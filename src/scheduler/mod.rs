@@ -8,6 +8,8 @@
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
 pub mod bench;
+pub mod event;
+pub use event::Event;
 pub mod cost;
 pub mod explain;
 pub mod framework;
@@ -26,11 +28,10 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiServer, Change};
-use crate::cluster::Event;
 use crate::controllers::leader::{self, LeaderElectionConfig, LeaderElector};
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{rng, Engine, Record, SimDuration, SimTime};
+use crate::sim::{rng, Ctx, Record, SimDuration, SimTime};
 use framework::{Failure, Profile, ScoreTable};
 use plugins::*;
 
@@ -220,7 +221,7 @@ impl Scheduler {
         self.pending.len()
     }
 
-    pub fn start(&mut self, ctx: &mut Engine<Event>) {
+    pub fn start(&mut self, ctx: &mut dyn Ctx<Event>) {
         if self.elector.enabled() {
             ctx.schedule_in(SimDuration::ZERO, Event::SchedulerLeaderTick { gen: 0 });
         } else {
@@ -228,7 +229,7 @@ impl Scheduler {
         }
     }
 
-    pub fn on_leader_tick(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    pub fn on_leader_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let (outcome, next) = self.elector.tick(ctx.now(), api);
         if let Some(r) = self
             .elector
@@ -251,7 +252,7 @@ impl Scheduler {
     }
 
     /// A new term: the queue is rebuilt from the cache (every pending pod is active again).
-    fn begin_term(&mut self, ctx: &mut Engine<Event>) {
+    fn begin_term(&mut self, ctx: &mut dyn Ctx<Event>) {
         self.leading = true;
         self.gen += 1;
         self.active.clear();
@@ -268,7 +269,7 @@ impl Scheduler {
         ctx.schedule_in(FLUSH_PERIOD, Event::SchedulerFlush { gen: self.gen });
     }
 
-    fn push_active(&mut self, ctx: &mut Engine<Event>, key: &str) {
+    fn push_active(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
         let Some(pod) = self.pending.get(key) else {
             return;
         };
@@ -323,7 +324,7 @@ impl Scheduler {
 
     /// A cluster event that may make unschedulable pods schedulable: move them to backoff or
     /// active (`MoveAllToActiveOrBackoffQueue`).
-    fn move_all_unschedulable(&mut self, ctx: &mut Engine<Event>) {
+    fn move_all_unschedulable(&mut self, ctx: &mut dyn Ctx<Event>) {
         let now = ctx.now();
         let keys: Vec<String> = std::mem::take(&mut self.unschedulable)
             .into_iter()
@@ -341,7 +342,7 @@ impl Scheduler {
         }
     }
 
-    pub fn on_flush(&mut self, ctx: &mut Engine<Event>) {
+    pub fn on_flush(&mut self, ctx: &mut dyn Ctx<Event>) {
         let now = ctx.now();
         while let Some((t, k)) = self.backoff.iter().next().cloned() {
             if t > now {
@@ -374,7 +375,7 @@ impl Scheduler {
 
     // ----- informer -----
 
-    pub fn on_watch(&mut self, ctx: &mut Engine<Event>, change: Change) {
+    pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, change: Change) {
         match change {
             Change::Node(n) => {
                 self.upsert_node(n);
@@ -467,7 +468,7 @@ impl Scheduler {
         }
     }
 
-    fn on_pod(&mut self, ctx: &mut Engine<Event>, p: Arc<Pod>) {
+    fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, p: Arc<Pod>) {
         let key = p.key();
         // kube-scheduler's pod informer selects `status.phase!=Succeeded,status.phase!=Failed`:
         // a pod that reaches a terminal phase leaves its view as if deleted, and frees its node.
@@ -590,7 +591,7 @@ impl Scheduler {
     /// nominated (`status.nominatedNodeName`) and waits as unschedulable for the deletions.
     fn preempt(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         key: &str,
         pod: &Pod,
@@ -679,7 +680,16 @@ impl Scheduler {
 
     // ----- the scheduling cycle -----
 
-    pub fn on_cycle(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
+    /// Runs one of the scheduler's timers (the cluster has checked its generation).
+    pub fn handle(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, ev: Event) {
+        match ev {
+            Event::SchedulerLeaderTick { .. } => self.on_leader_tick(ctx, api),
+            Event::SchedulerCycle { .. } => self.on_cycle(ctx, api),
+            Event::SchedulerFlush { .. } => self.on_flush(ctx),
+        }
+    }
+
+    pub fn on_cycle(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.cycle_scheduled = false;
         if self.active.is_empty() {
             return;
@@ -740,7 +750,7 @@ impl Scheduler {
     /// was bound.
     fn schedule_one(
         &mut self,
-        ctx: &mut Engine<Event>,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         key: &str,
         pod: &Arc<Pod>,

@@ -15,6 +15,37 @@ pub use trace::{Record, Trace};
 
 use rand_chacha::ChaCha8Rng;
 
+/// What a component sees of the engine: the clock, timers of its own event type `C`, and the
+/// trace. Components take `&mut dyn Ctx<TheirEvent>`; the engine of a whole cluster implements
+/// it for every component event that converts into the cluster's event, so components never
+/// name the layer that wires them (ARCHITECTURE.md "Layers").
+pub trait Ctx<C> {
+    fn now(&self) -> SimTime;
+    /// Schedules `event` at absolute time `at` (never in the past).
+    fn schedule_at(&mut self, at: SimTime, event: C) -> EventId;
+    fn schedule_in(&mut self, delay: SimDuration, event: C) -> EventId;
+    fn cancel(&mut self, id: EventId);
+    fn record(&mut self, record: Record);
+}
+
+impl<E, C: Into<E>> Ctx<C> for Engine<E> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+    fn schedule_at(&mut self, at: SimTime, event: C) -> EventId {
+        Engine::schedule_at(self, at, event.into())
+    }
+    fn schedule_in(&mut self, delay: SimDuration, event: C) -> EventId {
+        Engine::schedule_in(self, delay, event.into())
+    }
+    fn cancel(&mut self, id: EventId) {
+        Engine::cancel(self, id)
+    }
+    fn record(&mut self, record: Record) {
+        Engine::record(self, record)
+    }
+}
+
 /// Why a run stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
@@ -126,7 +157,11 @@ impl<E> Engine<E> {
                 return Some(StopReason::EventLimit(self.limits.max_events));
             }
             let (t, ev) = self.queue.pop().expect("peeked");
-            debug_assert!(t >= self.now);
+            assert!(
+                t >= self.now,
+                "simulated time went backwards: {t} after {}",
+                self.now
+            );
             self.now = t;
             self.processed += 1;
             handle(self, ev);
