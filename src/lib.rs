@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod check;
+pub mod client;
 pub mod cli;
 pub mod cluster;
 pub mod controllers;

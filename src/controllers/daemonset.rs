@@ -27,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
 use super::deployment_util::{compute_hash, scaled_value};
-use super::expectations::CreateExpectations;
+use crate::client::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};

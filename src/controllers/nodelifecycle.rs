@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cache::KcmCache;
-use super::ratelimit::{Processed, RateLimitedQueue};
+use crate::client::ratelimit::{Processed, RateLimitedQueue};
 use crate::api::ApiServer;
 use crate::controllers::Event;
 use crate::model::*;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
-use super::expectations::CreateExpectations;
+use crate::client::expectations::CreateExpectations;
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::controllers::Event;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::leader::LeaderElectionConfig;
+use crate::client::leader::LeaderElectionConfig;
 use super::nodelifecycle::{NodeLifecycleConfig, ZoneState};
 use super::{ControllerManager, KcmConfig};
 use crate::api::{ApiServer, ApiServerConfig, Change, Watcher};

@@ -13,7 +13,10 @@
 //! device-plugin checks of `Admit` have nothing to act on in kubesim and are left out.
 
 use crate::model::{Node, Pod, PodSpec, Resources, TaintEffect};
-use crate::scheduler::plugins::{host_ports, node_affinity, node_name, node_ports};
+use crate::model::predicates::{
+    host_ports, required_node_affinity_matches, NODE_AFFINITY, NODE_AFFINITY_REASON, NODE_NAME,
+    NODE_NAME_REASON, NODE_PORTS, NODE_PORTS_REASON,
+};
 
 use super::phase::{is_restartable_init_container, is_static_pod};
 
@@ -160,7 +163,7 @@ impl PredicateFailure {
         }
     }
     fn is_node_affinity(&self) -> bool {
-        matches!(self, PredicateFailure::Predicate { name, .. } if name == node_affinity::NAME)
+        matches!(self, PredicateFailure::Predicate { name, .. } if name == NODE_AFFINITY)
     }
 }
 
@@ -225,10 +228,10 @@ pub fn general_filter(
 ) -> Vec<PredicateFailure> {
     let req = without_missing_extended(pod_requests(&pod.spec), node);
     let mut out = fits(&req, node, usage);
-    if !skip_ignorable_checks && !node_affinity::required_matches(pod, node) {
+    if !skip_ignorable_checks && !required_node_affinity_matches(pod, node) {
         out.push(PredicateFailure::predicate(
-            node_affinity::NAME,
-            node_affinity::REASON,
+            NODE_AFFINITY,
+            NODE_AFFINITY_REASON,
         ));
     }
     if pod
@@ -238,14 +241,14 @@ pub fn general_filter(
         .is_some_and(|n| n != &node.meta.name)
     {
         out.push(PredicateFailure::predicate(
-            node_name::NAME,
-            node_name::REASON,
+            NODE_NAME,
+            NODE_NAME_REASON,
         ));
     }
     if !ports_fit(pod, usage) {
         out.push(PredicateFailure::predicate(
-            node_ports::NAME,
-            node_ports::REASON,
+            NODE_PORTS,
+            NODE_PORTS_REASON,
         ));
     }
     // The kubelet only cares about NoExecute taints, and not for static pods.
@@ -459,7 +462,7 @@ mod tests {
                 machine1(),
                 None,
                 false,
-                vec![pred(node_name::NAME, node_name::REASON)],
+                vec![pred(NODE_NAME, NODE_NAME_REASON)],
             ),
             (
                 "hostport conflict",
@@ -468,7 +471,7 @@ mod tests {
                 machine1(),
                 None,
                 false,
-                vec![pred(node_ports::NAME, node_ports::REASON)],
+                vec![pred(NODE_PORTS, NODE_PORTS_REASON)],
             ),
             (
                 "taint/toleration match",
@@ -559,7 +562,7 @@ mod tests {
                 machine1(),
                 Some(machine1()),
                 false,
-                vec![pred(node_affinity::NAME, node_affinity::REASON)],
+                vec![pred(NODE_AFFINITY, NODE_AFFINITY_REASON)],
             ),
             (
                 "node affinity failure on cached node and node name doesn't match",
@@ -573,8 +576,8 @@ mod tests {
                 Some(labelled(machine1())),
                 false,
                 vec![
-                    pred(node_affinity::NAME, node_affinity::REASON),
-                    pred(node_name::NAME, node_name::REASON),
+                    pred(NODE_AFFINITY, NODE_AFFINITY_REASON),
+                    pred(NODE_NAME, NODE_NAME_REASON),
                 ],
             ),
             (
@@ -615,7 +618,7 @@ mod tests {
                 machine1(),
                 Some(labelled(machine1())),
                 true,
-                vec![pred(node_name::NAME, node_name::REASON)],
+                vec![pred(NODE_NAME, NODE_NAME_REASON)],
             ),
         ];
         for (name, pod, usage, cached, fresh, skip, want) in cases {
@@ -691,7 +694,7 @@ mod tests {
             PredicateFailure::insufficient("example.com/aaa", 1, 0, 0).admit_reason(),
             "OutOfexample.com/aaa"
         );
-        let aff = pred(node_affinity::NAME, node_affinity::REASON);
+        let aff = pred(NODE_AFFINITY, NODE_AFFINITY_REASON);
         assert_eq!(aff.admit_reason(), "NodeAffinity");
         assert_eq!(
             aff.message(),

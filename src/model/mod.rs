@@ -7,6 +7,7 @@ pub mod container;
 pub mod duration;
 pub mod objects;
 pub mod policy;
+pub mod predicates;
 pub mod quantity;
 pub mod service;
 

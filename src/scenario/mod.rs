@@ -27,7 +27,7 @@ pub use error::InputError;
 
 use crate::api::ApiServerConfig;
 use crate::check::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
-use crate::controllers::leader::LeaderElectionConfig;
+use crate::client::leader::LeaderElectionConfig;
 use crate::controllers::nodelifecycle::NodeLifecycleConfig;
 use crate::controllers::KcmConfig;
 use crate::kubelet::KubeletConfig;

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use crate::api::{ApiServer, Change};
-use crate::controllers::leader::{self, LeaderElectionConfig, LeaderElector};
+use crate::client::leader::{self, LeaderElectionConfig, LeaderElector};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Ctx, Record, SimDuration, SimTime};

@@ -128,29 +128,7 @@ pub fn has_required_anti_affinity(pod: &Pod) -> bool {
         .is_some_and(|a| !a.required.is_empty())
 }
 
-/// The pod's host ports as (protocol, hostIP, port), with Kubernetes' defaults (TCP, 0.0.0.0).
-pub fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
-    let mut out = Vec::new();
-    for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-        for p in &c.ports {
-            if p.host_port <= 0 {
-                continue;
-            }
-            let proto = if p.protocol.is_empty() {
-                "TCP".to_string()
-            } else {
-                p.protocol.clone()
-            };
-            let ip = if p.host_ip.is_empty() {
-                "0.0.0.0".to_string()
-            } else {
-                p.host_ip.clone()
-            };
-            out.push((proto, ip, p.host_port));
-        }
-    }
-    out
-}
+pub use crate::model::predicates::host_ports;
 
 /// The cluster as one scheduling cycle sees it: node infos in the snapshot's zone-interleaved
 /// order (`order` indexes `slots`), plus the cluster-wide summaries some plugins need.

@@ -10,9 +10,10 @@ use std::borrow::Cow;
 use super::{default_normalize, NodeInfo};
 use crate::model::{Node, NodeSelectorTerm, Pod, PreferredSchedulingTerm};
 
-pub const NAME: &str = "NodeAffinity";
-/// `ErrReasonPod`.
-pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
+pub use crate::model::predicates::{
+    required_node_affinity_matches as required_matches, NODE_AFFINITY as NAME,
+    NODE_AFFINITY_REASON as REASON,
+};
 /// `errReasonEnforced`: the profile's added required affinity does not match.
 pub const REASON_ENFORCED: &str = "node(s) didn't match scheduler-enforced node affinity";
 
@@ -26,28 +27,6 @@ pub struct NodeAffinityArgs {
     pub added_preferred: Vec<PreferredSchedulingTerm>,
 }
 
-/// `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector and required terms.
-pub fn required_matches(pod: &Pod, node: &Node) -> bool {
-    let labels = &node.meta.labels;
-    if !pod
-        .spec
-        .node_selector
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return false;
-    }
-    match pod
-        .spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required.as_ref())
-    {
-        Some(terms) => terms.iter().any(|t| t.matches(node)),
-        None => true,
-    }
-}
 
 /// `Filter`: the added required terms first (`errReasonEnforced`), then the pod's nodeSelector
 /// and required terms (`ErrReasonPod`); both UnschedulableAndUnresolvable.

@@ -6,8 +6,7 @@ use std::borrow::Cow;
 use super::NodeInfo;
 use crate::model::Pod;
 
-pub const NAME: &str = "NodeName";
-pub const REASON: &str = "node(s) didn't match the requested node name";
+pub use crate::model::predicates::{NODE_NAME as NAME, NODE_NAME_REASON as REASON};
 
 pub fn filter(pod: &Pod, node: &NodeInfo) -> Result<(), Cow<'static, str>> {
     match &pod.spec.node_name {

@@ -6,8 +6,7 @@ use std::borrow::Cow;
 
 use super::NodeInfo;
 
-pub const NAME: &str = "NodePorts";
-pub const REASON: &str = "node(s) didn't have free ports for the requested pod ports";
+pub use crate::model::predicates::{NODE_PORTS as NAME, NODE_PORTS_REASON as REASON};
 
 /// PreFilter state: the pod's wanted host ports (empty = Skip).
 pub type PreState = Vec<(String, String, i32)>;
