@@ -8,8 +8,8 @@
 
 pub mod api;
 pub mod check;
-pub mod client;
 pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod controllers;
 pub mod kubelet;

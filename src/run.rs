@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use crate::check::expect::ExpectationResult;
 use crate::check::invariants;
+use crate::check::timeseries::{Sampler, TimeSeries};
 use crate::cluster::{Cluster, Event};
-use crate::output::timeseries::{Sampler, TimeSeries};
 use crate::scenario::Scenario;
 use crate::sim::{rng, trace::digest_string, Engine, Limits, Record, SimTime, StopReason};
 

@@ -1,4 +1,5 @@
-//! Read-only checks on a run: scenario expectations (`expect:`) and model invariants.
+//! Read-only observers of a run: scenario expectations (`expect:`), model invariants and the
+//! time-series sampler (`timeseries`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
@@ -6,5 +7,6 @@
 pub mod expect;
 pub mod invariants;
 pub mod objects;
+pub mod timeseries;
 
 pub use expect::{ExpectationResult, TimedExpectation};

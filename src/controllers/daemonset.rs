@@ -27,10 +27,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
 use super::deployment_util::{compute_hash, scaled_value};
-use crate::client::expectations::CreateExpectations;
 use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
 use crate::api::{ApiError, ApiServer};
+use crate::client::expectations::CreateExpectations;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;

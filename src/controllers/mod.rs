@@ -33,12 +33,12 @@ pub mod testkit;
 pub mod ttlafterfinished;
 
 use crate::api::{ApiServer, Change};
+use crate::client::leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use crate::network::Caller;
 use crate::sim::{rng, Ctx, SimDuration};
 use cache::{KcmCache, Previous};
 use cloudnode::Cloud;
 use deployment::DeploymentController;
-use crate::client::leader::{LeaderElectionConfig, LeaderElector, Outcome};
 use nodelifecycle::{NodeLifecycleConfig, NodeLifecycleController, NODE_EVICTION_PERIOD};
 use podgc::{PodGc, GC_CHECK_PERIOD};
 use replicaset::ReplicaSetController;

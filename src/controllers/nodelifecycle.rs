@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cache::KcmCache;
-use crate::client::ratelimit::{Processed, RateLimitedQueue};
 use crate::api::ApiServer;
+use crate::client::ratelimit::{Processed, RateLimitedQueue};
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
-use crate::client::expectations::CreateExpectations;
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
+use crate::client::expectations::CreateExpectations;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;

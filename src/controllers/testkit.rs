@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use crate::client::leader::LeaderElectionConfig;
 use super::nodelifecycle::{NodeLifecycleConfig, ZoneState};
 use super::{ControllerManager, KcmConfig};
 use crate::api::{ApiServer, ApiServerConfig, Change, Watcher};
+use crate::client::leader::LeaderElectionConfig;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;

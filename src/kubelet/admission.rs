@@ -12,11 +12,11 @@
 //! Warning event with them), as `rejectPod` does. The OS, supplemental-groups and
 //! device-plugin checks of `Admit` have nothing to act on in kubesim and are left out.
 
-use crate::model::{Node, Pod, PodSpec, Resources, TaintEffect};
 use crate::model::predicates::{
     host_ports, required_node_affinity_matches, NODE_AFFINITY, NODE_AFFINITY_REASON, NODE_NAME,
     NODE_NAME_REASON, NODE_PORTS, NODE_PORTS_REASON,
 };
+use crate::model::{Node, Pod, PodSpec, Resources, TaintEffect};
 
 use super::phase::{is_restartable_init_container, is_static_pod};
 
@@ -240,16 +240,10 @@ pub fn general_filter(
         .as_ref()
         .is_some_and(|n| n != &node.meta.name)
     {
-        out.push(PredicateFailure::predicate(
-            NODE_NAME,
-            NODE_NAME_REASON,
-        ));
+        out.push(PredicateFailure::predicate(NODE_NAME, NODE_NAME_REASON));
     }
     if !ports_fit(pod, usage) {
-        out.push(PredicateFailure::predicate(
-            NODE_PORTS,
-            NODE_PORTS_REASON,
-        ));
+        out.push(PredicateFailure::predicate(NODE_PORTS, NODE_PORTS_REASON));
     }
     // The kubelet only cares about NoExecute taints, and not for static pods.
     if !skip_ignorable_checks && !is_static_pod(pod) && has_untolerated_no_execute(pod, node) {

@@ -7,7 +7,7 @@
 //! of the run.
 
 pub mod plot;
-pub mod timeseries;
+use crate::check::timeseries;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

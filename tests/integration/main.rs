@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod fidelity;
 mod kubelet;
+mod layers;
 mod manifests;
 mod scenarios;
 mod scheduling;

@@ -27,7 +27,6 @@ pub struct NodeAffinityArgs {
     pub added_preferred: Vec<PreferredSchedulingTerm>,
 }
 
-
 /// `Filter`: the added required terms first (`errReasonEnforced`), then the pod's nodeSelector
 /// and required terms (`ErrReasonPod`); both UnschedulableAndUnresolvable.
 pub fn filter(
