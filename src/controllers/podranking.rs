@@ -75,7 +75,8 @@ fn log_rank_diff(a: SimTime, b: SimTime, now: SimTime) -> i64 {
     let r = |t: SimTime| {
         let d = now.as_nanos() as i128 - t.as_nanos() as i128;
         if d > 0 {
-            (d as f64).log2().floor() as i64
+            // libm, not the platform libm: the digest must not depend on the machine.
+            libm::floor(libm::log2(d as f64)) as i64
         } else {
             -1
         }

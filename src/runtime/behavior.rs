@@ -36,7 +36,8 @@ impl Dist {
             Dist::Exponential(mean) => {
                 // Inverse CDF on (0, 1]; capped at 50 means to keep times finite.
                 let u = 1.0 - rng::unit_f64(rng);
-                mean.mul_f64((-u.ln()).min(50.0))
+                // libm, not the platform libm: the digest must not depend on the machine.
+                mean.mul_f64((-libm::log(u)).min(50.0))
             }
         }
     }
