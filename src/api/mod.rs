@@ -5,6 +5,13 @@
 //! store-wide `resourceVersion` and emits watch notifications (delivered by the cluster after
 //! the configured propagation delay); components read only their caches. A request from a caller
 //! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing.
+//!
+//! Layout: `store` holds the generic `Store<T: ApiObject>` and the create / update / delete /
+//! finalizer logic shared by every kind; the kinds' modules (`nodes`, `pods`, `workloads`,
+//! `batch`, `policy`, `service`, `namespace`) implement `ApiObject` and keep only their own
+//! rules (admission, binding, graceful deletion, indexes, lease plans). The stores are private
+//! to this module: observers read them through the read-only views (`nodes()`, `pods()` ...),
+//! components through the network-checked `get_*` / `list_*` requests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -907,12 +907,9 @@ impl Kubelet {
     fn ensure_mirror_pods(&mut self, ctx: &mut Engine<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.static_pods.keys().cloned().collect();
         for key in keys {
-            if !self.pods.contains_key(&key) {
-                continue;
-            }
-            // A checked GET: only a mirror pod the API server lacks is created (when it is
-            // unreachable the POST would fail all the same).
-            if !matches!(api.get_pod(self.caller(), &key), Err(ApiError::NotFound(_))) {
+            // A checked GET (unreachable: skipped, as the POST would fail all the same).
+            let in_api = !matches!(api.get_pod(self.caller(), &key), Err(ApiError::NotFound(_)));
+            if !self.pods.contains_key(&key) || in_api {
                 continue;
             }
             let mut mirror = (*self.static_pods[&key]).clone();
