@@ -1,45 +1,84 @@
 //! The API server's `batch/v1` resources: Jobs (with the generated selector and labels of
 //! `pkg/registry/batch/job/strategy.go` `generateSelector`) and CronJobs.
 //!
-//! Invariant: as for every kind, only these methods write the stored objects, and every write
-//! bumps the resourceVersion and notifies the controller manager.
+//! Invariant: Jobs and CronJobs are written only through the generic store ([`super::store`]);
+//! every write bumps the resourceVersion and notifies the controller manager only.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{finalizer_for, ApiError, ApiServer, Change, Deletion, Watcher};
+use super::store::{stored_in, ApiObject, Write, CM};
+use super::{ApiError, ApiServer, Change, Deletion, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
+impl ApiObject for Job {
+    const KIND: &'static str = "Job";
+    const HAS_GENERATION: bool = true;
+    stored_in!(jobs);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    fn spec_changed(old: &Self, new: &Self) -> bool {
+        new.parallelism != old.parallelism
+            || new.completions != old.completions
+            || new.suspend != old.suspend
+            || new.active_deadline_seconds != old.active_deadline_seconds
+            || new.template != old.template
+    }
+    /// Unless `manualSelector`, the `controller-uid` selector and template labels.
+    fn on_create(&mut self) {
+        if !self.manual_selector {
+            generate_selector(self);
+        }
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::JobDeleted(obj),
+            _ => Change::Job(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM
+    }
+}
+
+impl ApiObject for CronJob {
+    const KIND: &'static str = "CronJob";
+    const HAS_GENERATION: bool = true;
+    stored_in!(cronjobs);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    fn spec_changed(old: &Self, new: &Self) -> bool {
+        new.schedule != old.schedule
+            || new.suspend != old.suspend
+            || new.job_template != old.job_template
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::CronJobDeleted(obj),
+            _ => Change::CronJob(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM
+    }
+}
+
 impl ApiServer {
-    pub fn jobs(&self) -> &std::collections::BTreeMap<String, Arc<Job>> {
-        &self.jobs
+    pub fn jobs(&self) -> &BTreeMap<String, Arc<Job>> {
+        self.jobs.map()
     }
 
-    pub fn cronjobs(&self) -> &std::collections::BTreeMap<String, Arc<CronJob>> {
-        &self.cronjobs
+    pub fn cronjobs(&self) -> &BTreeMap<String, Arc<CronJob>> {
+        self.cronjobs.map()
     }
 
     /// POST a Job: uid, creation time, generation 1 and, unless `manualSelector`, the
     /// `controller-uid` selector and the job-name / controller-uid template labels.
-    pub fn create_job(&mut self, caller: Caller, mut j: Job) -> Result<Arc<Job>, ApiError> {
-        self.check(caller)?;
-        let key = j.key();
-        if self.jobs.contains_key(&key) {
-            return Err(ApiError::AlreadyExists(format!("Job/{key}")));
-        }
-        j.meta.uid = self.next_uid;
-        self.next_uid += 1;
-        if !j.manual_selector {
-            generate_selector(&mut j);
-        }
-        j.meta.creation_timestamp = self.now;
-        j.meta.generation = 1;
-        j.meta.resource_version = self.next_rv();
-        let j = Arc::new(j);
-        self.jobs.insert(key, j.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::Job(j.clone())));
-        Ok(j)
+    pub fn create_job(&mut self, caller: Caller, j: Job) -> Result<Arc<Job>, ApiError> {
+        self.create_object(caller, j, |_, _| Ok(()))
     }
 
     /// PUT a Job (spec, metadata or status); `metadata.generation` follows spec changes.
@@ -49,31 +88,7 @@ impl ApiServer {
         key: &str,
         mutate: impl FnOnce(&mut Job),
     ) -> Result<Arc<Job>, ApiError> {
-        self.check(caller)?;
-        let old = self
-            .jobs
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("Job/{key}")))?;
-        let mut new = (*old).clone();
-        mutate(&mut new);
-        if new == *old {
-            return Ok(old);
-        }
-        let spec_changed = new.parallelism != old.parallelism
-            || new.completions != old.completions
-            || new.suspend != old.suspend
-            || new.active_deadline_seconds != old.active_deadline_seconds
-            || new.template != old.template;
-        if spec_changed {
-            new.meta.generation += 1;
-        }
-        new.meta.resource_version = self.next_rv();
-        let new = Arc::new(new);
-        self.jobs.insert(key.to_string(), new.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::Job(new.clone())));
-        Ok(new)
+        self.update_object(caller, key, mutate)
     }
 
     /// DELETE a Job with a propagation policy (the garbage collector cascades to its pods).
@@ -83,41 +98,7 @@ impl ApiServer {
         key: &str,
         policy: PropagationPolicy,
     ) -> Result<Deletion, ApiError> {
-        self.check(caller)?;
-        let j = self
-            .jobs
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("Job/{key}")))?;
-        if j.meta.deletion_timestamp.is_some() {
-            return Ok(Deletion::Terminating);
-        }
-        match finalizer_for(policy) {
-            None if j.meta.finalizers.is_empty() => {
-                self.remove_job(key);
-                Ok(Deletion::Removed)
-            }
-            f => {
-                let now = self.now;
-                self.update_job(caller, key, |x| {
-                    x.meta.deletion_timestamp = Some(now);
-                    if let Some(f) = f {
-                        if !x.meta.finalizers.iter().any(|y| y == f) {
-                            x.meta.finalizers.push(f.to_string());
-                        }
-                    }
-                })?;
-                Ok(Deletion::Terminating)
-            }
-        }
-    }
-
-    fn remove_job(&mut self, key: &str) {
-        if let Some(j) = self.jobs.remove(key) {
-            self.next_rv();
-            self.outbox
-                .push((Watcher::ControllerManager, Change::JobDeleted(j)));
-        }
+        self.delete_propagated::<Job>(caller, key, policy)
     }
 
     /// Removes a finalizer from a Job, which goes with its last one when it is being deleted.
@@ -127,35 +108,11 @@ impl ApiServer {
         key: &str,
         finalizer: &str,
     ) -> Result<(), ApiError> {
-        let j = self.update_job(caller, key, |x| {
-            x.meta.finalizers.retain(|f| f != finalizer)
-        })?;
-        if j.meta.deletion_timestamp.is_some() && j.meta.finalizers.is_empty() {
-            self.remove_job(key);
-        }
-        Ok(())
+        self.remove_finalizer::<Job>(caller, key, finalizer)
     }
 
-    pub fn create_cronjob(
-        &mut self,
-        caller: Caller,
-        mut c: CronJob,
-    ) -> Result<Arc<CronJob>, ApiError> {
-        self.check(caller)?;
-        let key = c.key();
-        if self.cronjobs.contains_key(&key) {
-            return Err(ApiError::AlreadyExists(format!("CronJob/{key}")));
-        }
-        c.meta.uid = self.next_uid;
-        self.next_uid += 1;
-        c.meta.creation_timestamp = self.now;
-        c.meta.generation = 1;
-        c.meta.resource_version = self.next_rv();
-        let c = Arc::new(c);
-        self.cronjobs.insert(key, c.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::CronJob(c.clone())));
-        Ok(c)
+    pub fn create_cronjob(&mut self, caller: Caller, c: CronJob) -> Result<Arc<CronJob>, ApiError> {
+        self.create_object(caller, c, |_, _| Ok(()))
     }
 
     pub fn update_cronjob(
@@ -164,29 +121,7 @@ impl ApiServer {
         key: &str,
         mutate: impl FnOnce(&mut CronJob),
     ) -> Result<Arc<CronJob>, ApiError> {
-        self.check(caller)?;
-        let old = self
-            .cronjobs
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("CronJob/{key}")))?;
-        let mut new = (*old).clone();
-        mutate(&mut new);
-        if new == *old {
-            return Ok(old);
-        }
-        if new.schedule != old.schedule
-            || new.suspend != old.suspend
-            || new.job_template != old.job_template
-        {
-            new.meta.generation += 1;
-        }
-        new.meta.resource_version = self.next_rv();
-        let new = Arc::new(new);
-        self.cronjobs.insert(key.to_string(), new.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::CronJob(new.clone())));
-        Ok(new)
+        self.update_object(caller, key, mutate)
     }
 }
 

@@ -4,12 +4,13 @@
 //! Invariant: a Namespace DELETE only marks it `Terminating` (with the `kubernetes` finalizer);
 //! the namespace controller removes it once its content is gone ([`ApiServer::finalize_namespace`]).
 //! Namespace objects take no uid from the store's counter, so declaring them does not shift
-//! the uids of other objects.
+//! the uids of other objects. All writes go through the generic store ([`super::store`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{ApiError, ApiServer, Change, Watcher};
+use super::store::{stored_in, ApiObject, Store, Write, CM};
+use super::{ApiError, ApiServer, Change, Deletion, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
@@ -20,19 +21,68 @@ pub const SYSTEM_NAMESPACES: [&str; 4] =
 pub const NAMESPACE_FINALIZER: &str = "kubernetes";
 
 #[derive(Default)]
-pub struct NamespaceStore {
-    pub namespaces: BTreeMap<String, Arc<Namespace>>,
+pub(super) struct NamespaceStore {
+    namespaces: Store<Namespace>,
     /// ServiceAccounts and Secrets by `Kind:namespace/name`.
-    pub objects: BTreeMap<String, Arc<NamespacedObject>>,
+    objects: Store<NamespacedObject>,
+}
+
+impl ApiObject for Namespace {
+    const KIND: &'static str = "Namespace";
+    /// Namespaces take no uid, so declaring them does not shift other objects' uids.
+    const TAKES_UID: bool = false;
+    stored_in!(ns.namespaces);
+    fn store_key(&self) -> String {
+        self.meta.name.clone()
+    }
+    /// Cluster-scoped, labelled with its name, finalized by the namespace controller.
+    fn on_create(&mut self) {
+        self.meta.namespace = String::new();
+        self.meta
+            .labels
+            .insert("kubernetes.io/metadata.name".into(), self.meta.name.clone());
+        self.meta.finalizers = vec![NAMESPACE_FINALIZER.into()];
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::NamespaceDeleted(obj),
+            _ => Change::Namespace(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM
+    }
+}
+
+impl ApiObject for NamespacedObject {
+    const KIND: &'static str = "NamespacedObject";
+    const TAKES_UID: bool = false;
+    stored_in!(ns.objects);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    /// `Kind:namespace/name` is shown as `Kind/namespace/name`.
+    fn describe(key: &str) -> String {
+        key.replacen(':', "/", 1)
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::NamespacedObjectDeleted(obj),
+            _ => Change::NamespacedObject(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM
+    }
 }
 
 impl ApiServer {
     pub fn namespaces(&self) -> &BTreeMap<String, Arc<Namespace>> {
-        &self.ns.namespaces
+        self.ns.namespaces.map()
     }
 
     pub fn namespaced_objects(&self) -> &BTreeMap<String, Arc<NamespacedObject>> {
-        &self.ns.objects
+        self.ns.objects.map()
     }
 
     /// `NamespaceLifecycle` admission: refuse new objects in a terminating namespace.
@@ -48,138 +98,46 @@ impl ApiServer {
     pub fn create_namespace(
         &mut self,
         caller: Caller,
-        mut n: Namespace,
+        n: Namespace,
     ) -> Result<Arc<Namespace>, ApiError> {
-        self.check(caller)?;
-        if self.ns.namespaces.contains_key(&n.meta.name) {
-            return Err(ApiError::AlreadyExists(format!(
-                "Namespace/{}",
-                n.meta.name
-            )));
-        }
-        n.meta.namespace = String::new();
-        n.meta.creation_timestamp = self.now;
-        n.meta.resource_version = self.next_rv();
-        n.meta
-            .labels
-            .insert("kubernetes.io/metadata.name".into(), n.meta.name.clone());
-        n.meta.finalizers = vec![NAMESPACE_FINALIZER.into()];
-        let n = Arc::new(n);
-        self.ns.namespaces.insert(n.meta.name.clone(), n.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::Namespace(n.clone())));
-        Ok(n)
+        self.create_object(caller, n, |_, _| Ok(()))
     }
 
     /// DELETE a Namespace: it becomes `Terminating` until the namespace controller has
     /// deleted its content.
-    pub fn delete_namespace(
-        &mut self,
-        caller: Caller,
-        name: &str,
-    ) -> Result<super::Deletion, ApiError> {
+    pub fn delete_namespace(&mut self, caller: Caller, name: &str) -> Result<Deletion, ApiError> {
         self.check(caller)?;
-        let old = self
-            .ns
-            .namespaces
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("Namespace/{name}")))?;
+        let old: Arc<Namespace> = self.stored(name)?;
         if old.terminating {
-            return Ok(super::Deletion::Terminating);
+            return Ok(Deletion::Terminating);
         }
-        let mut n = (*old).clone();
-        n.terminating = true;
-        n.meta.deletion_timestamp = Some(self.now);
-        n.meta.resource_version = self.next_rv();
-        let n = Arc::new(n);
-        self.ns.namespaces.insert(name.to_string(), n.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::Namespace(n)));
-        Ok(super::Deletion::Terminating)
+        let now = self.now;
+        self.update_object::<Namespace>(caller, name, |n| {
+            n.terminating = true;
+            n.meta.deletion_timestamp = Some(now);
+        })?;
+        Ok(Deletion::Terminating)
     }
 
     /// The namespace controller's last step: remove the `kubernetes` finalizer, and with it
     /// the Namespace.
     pub fn finalize_namespace(&mut self, caller: Caller, name: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let n = self
-            .ns
-            .namespaces
-            .remove(name)
-            .ok_or_else(|| ApiError::NotFound(format!("Namespace/{name}")))?;
-        self.next_rv();
-        self.outbox
-            .push((Watcher::ControllerManager, Change::NamespaceDeleted(n)));
-        Ok(())
+        self.delete_object::<Namespace>(caller, name).map(|_| ())
     }
 
+    /// POST a ServiceAccount or Secret (`NamespaceLifecycle` admission comes first).
     pub fn create_namespaced_object(
         &mut self,
         caller: Caller,
-        mut o: NamespacedObject,
+        o: NamespacedObject,
     ) -> Result<Arc<NamespacedObject>, ApiError> {
         self.check(caller)?;
         self.admit_namespace(&o.meta.namespace)?;
-        let key = o.key();
-        if self.ns.objects.contains_key(&key) {
-            return Err(ApiError::AlreadyExists(key.replacen(':', "/", 1)));
-        }
-        o.meta.creation_timestamp = self.now;
-        o.meta.resource_version = self.next_rv();
-        let o = Arc::new(o);
-        self.ns.objects.insert(key, o.clone());
-        self.outbox.push((
-            Watcher::ControllerManager,
-            Change::NamespacedObject(o.clone()),
-        ));
-        Ok(o)
+        self.create_object(caller, o, |_, _| Ok(()))
     }
 
     pub fn delete_namespaced_object(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let o = self
-            .ns
-            .objects
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(key.replacen(':', "/", 1)))?;
-        self.next_rv();
-        self.outbox.push((
-            Watcher::ControllerManager,
-            Change::NamespacedObjectDeleted(o),
-        ));
-        Ok(())
-    }
-
-    /// DELETE a StatefulSet (background propagation: it goes at once; the namespace
-    /// controller deletes its pods).
-    pub fn delete_statefulset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let d = self
-            .statefulsets
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(format!("StatefulSet/{key}")))?;
-        self.next_rv();
-        self.outbox.push((
-            Watcher::ControllerManager,
-            Change::StatefulSetDeleted(d.clone()),
-        ));
-        // kube-scheduler's StatefulSet lister (default spreading selectors).
-        self.outbox
-            .push((Watcher::Scheduler, Change::StatefulSetDeleted(d)));
-        Ok(())
-    }
-
-    /// DELETE a DaemonSet (as [`ApiServer::delete_statefulset`]).
-    pub fn delete_daemonset(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let d = self
-            .daemonsets
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(format!("DaemonSet/{key}")))?;
-        self.next_rv();
-        self.outbox
-            .push((Watcher::ControllerManager, Change::DaemonSetDeleted(d)));
-        Ok(())
+        self.delete_object::<NamespacedObject>(caller, key)
+            .map(|_| ())
     }
 }

@@ -7,8 +7,10 @@
 //! one request, so no other request can interleave (upstream's optimistic-concurrency retries
 //! never fail in a single-threaded store).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::store::{stored_in, ApiObject, Write, CM_AND_SCHEDULER};
 use super::{ApiError, ApiServer, Change, Deletion, Watcher};
 use crate::model::*;
 use crate::network::Caller;
@@ -36,9 +38,32 @@ fn can_ignore_pdb(p: &Pod) -> bool {
     ) || p.is_terminating()
 }
 
+impl ApiObject for PodDisruptionBudget {
+    const KIND: &'static str = "PodDisruptionBudget";
+    const HAS_GENERATION: bool = true;
+    stored_in!(pdbs);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    /// A new budget has an empty status (`observedGeneration` 0 < 1).
+    fn on_create(&mut self) {
+        self.status = PdbStatus::default();
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::PodDisruptionBudgetDeleted(obj),
+            _ => Change::PodDisruptionBudget(obj),
+        })
+    }
+    /// The scheduler's preemption counts budget violations.
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM_AND_SCHEDULER
+    }
+}
+
 impl ApiServer {
-    pub fn pdbs(&self) -> &BTreeMapPdb {
-        &self.pdbs
+    pub fn pdbs(&self) -> &BTreeMap<String, Arc<PodDisruptionBudget>> {
+        self.pdbs.map()
     }
 
     /// POST a PodDisruptionBudget (generation 1, empty status: `observedGeneration` 0 < 1, so
@@ -46,25 +71,9 @@ impl ApiServer {
     pub fn create_pdb(
         &mut self,
         caller: Caller,
-        mut pdb: PodDisruptionBudget,
+        pdb: PodDisruptionBudget,
     ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
-        self.check(caller)?;
-        let key = pdb.key();
-        if self.pdbs.contains_key(&key) {
-            return Err(ApiError::AlreadyExists(format!(
-                "PodDisruptionBudget/{key}"
-            )));
-        }
-        pdb.meta.uid = self.next_uid;
-        self.next_uid += 1;
-        pdb.meta.creation_timestamp = self.now;
-        pdb.meta.generation = 1;
-        pdb.meta.resource_version = self.next_rv();
-        pdb.status = PdbStatus::default();
-        let pdb = Arc::new(pdb);
-        self.pdbs.insert(key, pdb.clone());
-        self.notify_pdb(Change::PodDisruptionBudget(pdb.clone()));
-        Ok(pdb)
+        self.create_object(caller, pdb, |_, _| Ok(()))
     }
 
     /// PUT the `status` subresource of a PodDisruptionBudget. A write that changes nothing
@@ -75,47 +84,20 @@ impl ApiServer {
         key: &str,
         status: PdbStatus,
     ) -> Result<Arc<PodDisruptionBudget>, ApiError> {
-        self.check(caller)?;
-        let old = self
-            .pdbs
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("PodDisruptionBudget/{key}")))?;
-        if old.status == status {
-            return Ok(old);
-        }
-        let mut new = (*old).clone();
-        new.status = status;
-        new.meta.resource_version = self.next_rv();
-        let new = Arc::new(new);
-        self.pdbs.insert(key.to_string(), new.clone());
-        self.notify_pdb(Change::PodDisruptionBudget(new.clone()));
-        Ok(new)
+        self.update_object(caller, key, |b: &mut PodDisruptionBudget| b.status = status)
     }
 
     /// DELETE a PodDisruptionBudget (no finalizers: it goes at once).
     pub fn delete_pdb(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let pdb = self
-            .pdbs
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(format!("PodDisruptionBudget/{key}")))?;
-        self.next_rv();
-        self.notify_pdb(Change::PodDisruptionBudgetDeleted(pdb));
-        Ok(())
-    }
-
-    fn notify_pdb(&mut self, change: Change) {
-        self.outbox
-            .push((Watcher::ControllerManager, change.clone()));
-        // The scheduler's preemption counts budget violations.
-        self.outbox.push((Watcher::Scheduler, change));
+        self.delete_object::<PodDisruptionBudget>(caller, key)
+            .map(|_| ())
     }
 
     /// The budgets covering `pod`, in key order (`getPodDisruptionBudgets`).
     pub fn pdbs_for_pod(&self, pod: &Pod) -> Vec<Arc<PodDisruptionBudget>> {
         let ns = &pod.meta.namespace;
         self.pdbs
+            .map()
             .range(format!("{ns}/")..)
             .take_while(|(k, _)| k.starts_with(&format!("{ns}/")))
             .filter(|(_, b)| b.selects(pod))
@@ -132,11 +114,7 @@ impl ApiServer {
         grace: Option<u64>,
     ) -> Result<Deletion, ApiError> {
         self.check(caller)?;
-        let pod = self
-            .pods
-            .get(key)
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound(format!("Pod/{key}")))?;
+        let pod: Arc<Pod> = self.stored(key)?;
         if !can_ignore_pdb(&pod) {
             let pdbs = self.pdbs_for_pod(&pod);
             if pdbs.len() > 1 {
@@ -225,8 +203,6 @@ impl ApiServer {
         self.delete_pod(caller, key, grace)
     }
 }
-
-type BTreeMapPdb = std::collections::BTreeMap<String, Arc<PodDisruptionBudget>>;
 
 /// An unready pod is evicted without taking a disruption when the budget's
 /// `unhealthyPodEvictionPolicy` is `AlwaysAllow`, or (nil / `IfHealthyBudget`) when the budget

@@ -8,25 +8,59 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::store::{stored_in, ApiObject, Store, Write, CM_AND_SCHEDULER};
 use super::{ApiError, ApiServer, Change, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
 /// Services, slices and the slice index.
 #[derive(Default)]
-pub struct ServiceStore {
-    pub services: BTreeMap<String, Arc<Service>>,
-    pub slices: BTreeMap<String, Arc<EndpointSlice>>,
-    pub slices_by_service: BTreeMap<String, BTreeSet<String>>,
+pub(super) struct ServiceStore {
+    services: Store<Service>,
+    slices: Store<EndpointSlice>,
+    slices_by_service: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl ApiObject for Service {
+    const KIND: &'static str = "Service";
+    stored_in!(svc.services);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::ServiceDeleted(obj),
+            _ => Change::Service(obj),
+        })
+    }
+    /// kube-scheduler's Service lister (default spreading selectors).
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM_AND_SCHEDULER
+    }
+}
+
+/// Nobody watches slices (kube-proxy is not modelled).
+impl ApiObject for EndpointSlice {
+    const KIND: &'static str = "EndpointSlice";
+    stored_in!(svc.slices);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    fn change(_: Arc<Self>, _: Write) -> Option<Change> {
+        None
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        &[]
+    }
 }
 
 impl ApiServer {
     pub fn services(&self) -> &BTreeMap<String, Arc<Service>> {
-        &self.svc.services
+        self.svc.services.map()
     }
 
     pub fn endpointslices(&self) -> &BTreeMap<String, Arc<EndpointSlice>> {
-        &self.svc.slices
+        self.svc.slices.map()
     }
 
     /// The slices of a Service (by its `namespace/name`), in name order.
@@ -48,46 +82,15 @@ impl ApiServer {
             .sum()
     }
 
-    pub fn create_service(
-        &mut self,
-        caller: Caller,
-        mut s: Service,
-    ) -> Result<Arc<Service>, ApiError> {
+    /// POST a Service (`NamespaceLifecycle` admission comes before the name-conflict check).
+    pub fn create_service(&mut self, caller: Caller, s: Service) -> Result<Arc<Service>, ApiError> {
         self.check(caller)?;
         self.admit_namespace(&s.meta.namespace)?;
-        let key = s.key();
-        if self.svc.services.contains_key(&key) {
-            return Err(ApiError::AlreadyExists(format!("Service/{key}")));
-        }
-        s.meta.uid = self.next_uid;
-        self.next_uid += 1;
-        s.meta.creation_timestamp = self.now;
-        s.meta.resource_version = self.next_rv();
-        let s = Arc::new(s);
-        self.svc.services.insert(key, s.clone());
-        self.outbox
-            .push((Watcher::ControllerManager, Change::Service(s.clone())));
-        // kube-scheduler's Service lister (default spreading selectors).
-        self.outbox
-            .push((Watcher::Scheduler, Change::Service(s.clone())));
-        Ok(s)
+        self.create_object(caller, s, |_, _| Ok(()))
     }
 
     pub fn delete_service(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let s = self
-            .svc
-            .services
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(format!("Service/{key}")))?;
-        self.next_rv();
-        self.outbox.push((
-            Watcher::ControllerManager,
-            Change::ServiceDeleted(s.clone()),
-        ));
-        self.outbox
-            .push((Watcher::Scheduler, Change::ServiceDeleted(s)));
-        Ok(())
+        self.delete_object::<Service>(caller, key).map(|_| ())
     }
 
     /// POST or PUT an EndpointSlice (the controller owns its slices; no conflicts).
@@ -113,26 +116,19 @@ impl ApiServer {
                 s.meta.creation_timestamp = self.now;
             }
         }
-        s.meta.resource_version = self.next_rv();
-        let s = Arc::new(s);
+        let s = self.commit(&key, s);
         if let Some(svc) = s.service_key() {
             self.svc
                 .slices_by_service
                 .entry(svc)
                 .or_default()
-                .insert(key.clone());
+                .insert(key);
         }
-        self.svc.slices.insert(key, s.clone());
         Ok(s)
     }
 
     pub fn delete_endpointslice(&mut self, caller: Caller, key: &str) -> Result<(), ApiError> {
-        self.check(caller)?;
-        let s = self
-            .svc
-            .slices
-            .remove(key)
-            .ok_or_else(|| ApiError::NotFound(format!("EndpointSlice/{key}")))?;
+        let s = self.delete_object::<EndpointSlice>(caller, key)?;
         if let Some(svc) = s.service_key() {
             if let Some(set) = self.svc.slices_by_service.get_mut(&svc) {
                 set.remove(key);
@@ -141,7 +137,6 @@ impl ApiServer {
                 }
             }
         }
-        self.next_rv();
         Ok(())
     }
 }

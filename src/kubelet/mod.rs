@@ -927,7 +927,9 @@ impl Kubelet {
     fn ensure_mirror_pods(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.static_pods.keys().cloned().collect();
         for key in keys {
-            if !self.pods.contains_key(&key) || api.pods().contains_key(&key) {
+            // A checked GET (unreachable: skipped, as the POST would fail all the same).
+            let in_api = !matches!(api.get_pod(self.caller(), &key), Err(ApiError::NotFound(_)));
+            if !self.pods.contains_key(&key) || in_api {
                 continue;
             }
             let mut mirror = (*self.static_pods[&key]).clone();

@@ -1,0 +1,206 @@
+//! The API server's Nodes, node Leases (`kube-node-lease`, with the kubelets' lazy renewal
+//! plans) and leader-election records (`kube-system`).
+//!
+//! Invariant: every taint a Node write adds or removes is recorded (`TaintAdded` /
+//! `TaintRemoved`), and a change of a Node's conditions by anyone but its own kubelet wakes
+//! that kubelet's status loop; a Lease read shows the latest planned renewal not after now,
+//! exactly what the eager PUTs would have written.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::store::{stored_in, ApiObject, Staged, Write, CM_AND_SCHEDULER};
+use super::{latest_planned, source_name, ApiError, ApiServer, Change, LeaderRecord, Watcher};
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::{Record, SimTime};
+
+impl ApiObject for Node {
+    const KIND: &'static str = "Node";
+    stored_in!(nodes);
+    fn store_key(&self) -> String {
+        self.meta.name.clone()
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::NodeDeleted(obj),
+            _ => Change::Node(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM_AND_SCHEDULER
+    }
+}
+
+impl ApiServer {
+    pub fn get_node(&self, caller: Caller, name: &str) -> Result<Arc<Node>, ApiError> {
+        self.get(caller, name)
+    }
+
+    pub fn create_node(&mut self, caller: Caller, node: Node) -> Result<Arc<Node>, ApiError> {
+        let node = self.create_object(caller, node, |_, _| Ok(()))?;
+        for t in &node.spec.taints {
+            self.taint_record(caller, &node, t, true);
+        }
+        Ok(node)
+    }
+
+    /// GET + mutate + PUT without conflicts (the mutation sees the latest object).
+    /// A mutation that changes nothing writes nothing.
+    pub fn update_node(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        mutate: impl FnOnce(&mut Node),
+    ) -> Result<Arc<Node>, ApiError> {
+        self.check(caller)?;
+        let (old, new) = match self.stage_update(name, mutate)? {
+            Staged::Unchanged(old) => return Ok(old),
+            Staged::Changed { old, new } => (old, self.commit(name, new)),
+        };
+        for t in &old.spec.taints {
+            if !new.spec.taints.iter().any(|n| n.matches(t)) {
+                self.taint_record(caller, &new, t, false);
+            }
+        }
+        for t in &new.spec.taints {
+            if !old.spec.taints.iter().any(|o| o.matches(t)) {
+                self.taint_record(caller, &new, t, true);
+            }
+        }
+        if old.status.conditions != new.status.conditions {
+            let own =
+                matches!(caller, Caller::Kubelet(m) if self.kubelet_of_node.get(name) == Some(&m));
+            if !own {
+                self.status_wakeups.push(name.to_string());
+            }
+        }
+        self.notify(&new, Write::Updated);
+        Ok(new)
+    }
+
+    /// DELETE a Node object (its pods stay until pod GC collects them).
+    pub fn delete_node(&mut self, caller: Caller, name: &str) -> Result<(), ApiError> {
+        self.delete_object::<Node>(caller, name).map(|_| ())
+    }
+
+    fn taint_record(&mut self, caller: Caller, node: &Node, t: &Taint, added: bool) {
+        let (reason, verb) = if added {
+            ("TaintAdded", "added")
+        } else {
+            ("TaintRemoved", "removed")
+        };
+        self.records.push(Record {
+            t: self.now,
+            reason,
+            source: source_name(caller),
+            object: format!("Node/{}", node.meta.name),
+            message: format!("Taint {} {verb}", t.to_text()),
+            fields: vec![("zone", node.zone_label()), ("taint", t.to_text())],
+        });
+    }
+
+    // ----- node leases (kube-node-lease) -----
+
+    pub fn leases(&self) -> &BTreeMap<String, Arc<Lease>> {
+        self.leases.map()
+    }
+
+    pub fn get_lease(&self, caller: Caller, name: &str) -> Result<Arc<Lease>, ApiError> {
+        self.check(caller)?;
+        let lease =
+            self.leases.get(name).cloned().ok_or_else(|| {
+                ApiError::NotFound(format!("Lease/{NODE_LEASE_NAMESPACE}/{name}"))
+            })?;
+        Ok(match latest_planned(self.lease_plans.get(name), self.now) {
+            Some(t) if t > lease.renew_time => Arc::new(Lease {
+                renew_time: t,
+                ..(*lease).clone()
+            }),
+            _ => lease,
+        })
+    }
+
+    /// Creates the lease if missing (POST) or replaces it (PUT). A PUT supersedes any plan.
+    pub fn put_lease(&mut self, caller: Caller, mut lease: Lease) -> Result<Arc<Lease>, ApiError> {
+        self.check(caller)?;
+        lease.resource_version = self.next_rv();
+        let lease = Arc::new(lease);
+        self.leases.insert(lease.name.clone(), lease.clone());
+        self.lease_plans.remove(&lease.name);
+        self.outbox
+            .push((Watcher::ControllerManager, Change::Lease(lease.clone())));
+        Ok(lease)
+    }
+
+    /// Lazy heartbeats: a kubelet in steady state announces its next renewals (each a PUT of
+    /// `renewTime = t` at time t) instead of sending them one by one. Readers see exactly what
+    /// the eager PUTs would have shown: the latest planned time not after now. The watch
+    /// carries the plan once; the kubelet withdraws the unexecuted part with
+    /// [`ApiServer::withdraw_lease_plan`] the moment a fault would have made them fail.
+    pub fn plan_lease_renewals(&mut self, name: &str, times: Vec<SimTime>) {
+        let times = Arc::new(times);
+        self.lease_plans.insert(name.to_string(), times.clone());
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::LeasePlan {
+                name: name.to_string(),
+                times,
+            },
+        ));
+    }
+
+    /// The planned renewals before `at` happened: they become the stored lease; the rest are
+    /// withdrawn (also from the watchers' view).
+    pub fn withdraw_lease_plan(&mut self, name: &str, at: SimTime) {
+        let Some(plan) = self.lease_plans.remove(name) else {
+            return;
+        };
+        let kept: Vec<SimTime> = plan.iter().copied().filter(|t| *t < at).collect();
+        if let (Some(last), Some(lease)) = (kept.last(), self.leases.get(name)) {
+            if *last > lease.renew_time {
+                let mut l = (**lease).clone();
+                l.renew_time = *last;
+                self.leases.insert(name.to_string(), Arc::new(l));
+            }
+        }
+        self.outbox.push((
+            Watcher::ControllerManager,
+            Change::LeasePlan {
+                name: name.to_string(),
+                times: Arc::new(kept),
+            },
+        ));
+    }
+
+    // ----- leader election records (kube-system) -----
+
+    pub fn get_leader_record(
+        &self,
+        caller: Caller,
+        name: &str,
+    ) -> Result<Option<LeaderRecord>, ApiError> {
+        self.check(caller)?;
+        Ok(self.leader_records.get(name).cloned())
+    }
+
+    /// Writes a leader record if it is still at `expected_rv` (optimistic concurrency).
+    pub fn put_leader_record(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        expected_rv: Option<u64>,
+        mut record: LeaderRecord,
+    ) -> Result<LeaderRecord, ApiError> {
+        self.check(caller)?;
+        let current = self.leader_records.get(name).map(|r| r.resource_version);
+        if current != expected_rv {
+            return Err(ApiError::Invalid(format!(
+                "Lease/kube-system/{name}: conflict"
+            )));
+        }
+        record.resource_version = self.next_rv();
+        self.leader_records.insert(name.to_string(), record.clone());
+        Ok(record)
+    }
+}

@@ -1,0 +1,271 @@
+//! The API server's Pods: DefaultTolerationSeconds and NamespaceLifecycle admission, the
+//! `pods/binding` subresource, graceful deletion (reference §6.1) with finalizers, the
+//! by-node index of the kubelets' field-selector watches, and the pod totals.
+//!
+//! Invariant: `pods_by_node` and `pod_counts` always match the stored pods; every pod write is
+//! announced to the controller manager, the scheduler and — when bound, or bound before — the
+//! kubelet of its node.
+
+use std::sync::Arc;
+
+use super::store::{stored_in, ApiObject, Deletion, Staged, Write, CM_AND_SCHEDULER};
+use super::{ApiError, ApiServer, Change, Watcher};
+use crate::model::*;
+use crate::network::Caller;
+use crate::sim::SimDuration;
+
+/// Pod totals maintained by the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    /// Indexed by `PodPhase as usize`.
+    pub phase: [u64; 5],
+    pub terminating: u64,
+    pub unscheduled: u64,
+    /// Pods whose `Ready` condition is True.
+    pub ready: u64,
+}
+
+impl PodCounts {
+    fn apply(&mut self, p: &Pod, add: bool) {
+        let d = |v: &mut u64| if add { *v += 1 } else { *v -= 1 };
+        d(&mut self.phase[p.status.phase as usize]);
+        if p.is_terminating() {
+            d(&mut self.terminating);
+        }
+        if p.spec.node_name.is_none() {
+            d(&mut self.unscheduled);
+        }
+        if p.is_ready() {
+            d(&mut self.ready);
+        }
+    }
+}
+
+/// The controller manager and the scheduler; the node's kubelet is added per pod
+/// ([`ApiServer::notify_kubelet`]).
+impl ApiObject for Pod {
+    const KIND: &'static str = "Pod";
+    stored_in!(pods);
+    fn store_key(&self) -> String {
+        self.key()
+    }
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::PodDeleted(obj),
+            _ => Change::Pod(obj),
+        })
+    }
+    fn watchers(_: Write) -> &'static [Watcher] {
+        CM_AND_SCHEDULER
+    }
+}
+
+/// The last finalizer of a pod whose deletion is complete (grace 0) was just removed.
+fn finalizers_released(old: &Pod, new: &Pod) -> bool {
+    !old.meta.finalizers.is_empty()
+        && new.meta.finalizers.is_empty()
+        && new.meta.deletion_grace_period_seconds == Some(0)
+}
+
+impl ApiServer {
+    pub fn pods(&self) -> &std::collections::BTreeMap<String, Arc<Pod>> {
+        self.pods.map()
+    }
+
+    pub fn pod_counts(&self) -> PodCounts {
+        self.pod_counts
+    }
+
+    /// GET a pod.
+    pub fn get_pod(&self, caller: Caller, key: &str) -> Result<Arc<Pod>, ApiError> {
+        self.get(caller, key)
+    }
+
+    /// LIST pods with `spec.nodeName=node` (the kubelet's relist).
+    pub fn list_pods_on_node(&self, caller: Caller, node: &str) -> Result<Vec<Arc<Pod>>, ApiError> {
+        self.check(caller)?;
+        Ok(self
+            .pods_by_node
+            .get(node)
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| self.pods.get(k).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The kubelet's field-selector watch: the pod's node, or the node it was bound to.
+    fn notify_kubelet(&mut self, pod: &Arc<Pod>, write: Write, previous_node: Option<&str>) {
+        let target = pod.spec.node_name.as_deref().or(previous_node);
+        if let Some(m) = target.and_then(|n| self.kubelet_of_node.get(n)).copied() {
+            if let Some(change) = Pod::change(pod.clone(), write) {
+                self.outbox.push((Watcher::Kubelet(m), change));
+            }
+        }
+    }
+
+    fn index_pod(&mut self, node: Option<&String>, key: &str) {
+        if let Some(n) = node {
+            self.pods_by_node
+                .entry(n.clone())
+                .or_default()
+                .insert(key.to_string());
+        }
+    }
+
+    /// POST a pod: name from `generateName` is chosen by the caller; admission adds the
+    /// DefaultTolerationSeconds tolerations (reference §5.2).
+    pub fn create_pod(&mut self, caller: Caller, pod: Pod) -> Result<Arc<Pod>, ApiError> {
+        let pod = self.create_object(caller, pod, |api, pod| {
+            api.admit_namespace(&pod.meta.namespace)?;
+            add_default_tolerations(
+                &mut pod.spec,
+                api.config.default_not_ready_toleration,
+                api.config.default_unreachable_toleration,
+            );
+            Ok(())
+        })?;
+        self.index_pod(pod.spec.node_name.as_ref(), &pod.key());
+        self.pod_counts.apply(&pod, true);
+        self.notify_kubelet(&pod, Write::Created, None);
+        Ok(pod)
+    }
+
+    pub fn update_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        mutate: impl FnOnce(&mut Pod),
+    ) -> Result<Arc<Pod>, ApiError> {
+        self.check(caller)?;
+        if self.inject_pod_write_failures > 0 {
+            self.inject_pod_write_failures -= 1;
+            return Err(ApiError::Unavailable);
+        }
+        let (old, new) = match self.stage_update(key, mutate)? {
+            Staged::Unchanged(old) => return Ok(old),
+            Staged::Changed { old, new } => (old, new),
+        };
+        assert_eq!(new.key(), key, "a pod update may not rename the pod");
+        let new = self.commit(key, new);
+        if old.spec.node_name != new.spec.node_name {
+            // Binding is the only change of nodeName the API allows, and only once.
+            assert!(old.spec.node_name.is_none(), "pod {key} bound twice");
+            self.index_pod(new.spec.node_name.as_ref(), key);
+        }
+        self.pod_counts.apply(&old, false);
+        self.pod_counts.apply(&new, true);
+        self.notify(&new, Write::Updated);
+        self.notify_kubelet(&new, Write::Updated, old.spec.node_name.as_deref());
+        if finalizers_released(&old, &new) {
+            self.remove_pod(key);
+        }
+        Ok(new)
+    }
+
+    /// A DELETE that would remove a pod still holding finalizers (the Job controller's
+    /// `batch.kubernetes.io/job-tracking`): the object stays, deleted with grace 0, until its
+    /// last finalizer is removed (apiserver graceful deletion with finalizers).
+    fn hold_for_finalizers(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        pod: &Pod,
+    ) -> Result<Deletion, ApiError> {
+        if pod.meta.deletion_grace_period_seconds == Some(0) {
+            return Ok(Deletion::Terminating);
+        }
+        let now = self.now;
+        self.update_pod(caller, key, |p| {
+            p.meta.deletion_timestamp = Some(p.meta.deletion_timestamp.unwrap_or(now).min(now));
+            p.meta.deletion_grace_period_seconds = Some(0);
+        })?;
+        Ok(Deletion::Terminating)
+    }
+
+    /// The `pods/binding` subresource: sets `spec.nodeName` and `PodScheduled=True`.
+    pub fn bind_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        node: &str,
+    ) -> Result<Arc<Pod>, ApiError> {
+        self.check(caller)?;
+        match self.pods.get(key) {
+            None => return Err(ApiError::NotFound(format!("Pod/{key}"))),
+            Some(p) if p.spec.node_name.is_some() => {
+                return Err(ApiError::Invalid(format!(
+                    "pod {key} is already assigned to a node"
+                )))
+            }
+            Some(p) if p.is_terminating() => {
+                return Err(ApiError::Invalid(format!("pod {key} is being deleted")))
+            }
+            Some(_) => {}
+        }
+        if !self.nodes.contains(node) {
+            return Err(ApiError::NotFound(format!("Node/{node}")));
+        }
+        let now = self.now;
+        self.update_pod(caller, key, |p| {
+            p.spec.node_name = Some(node.to_string());
+            p.set_condition(
+                PodConditionType::PodScheduled,
+                ConditionStatus::True,
+                "",
+                now,
+            );
+        })
+    }
+
+    /// DELETE a pod. With `grace` None the pod's `terminationGracePeriodSeconds` applies. A pod
+    /// that is not bound to a node, or already terminal, or deleted with grace 0, is removed at
+    /// once; otherwise it becomes Terminating (`deletionTimestamp = now + grace`) until its
+    /// kubelet confirms with a grace-0 delete (reference §6.1).
+    pub fn delete_pod(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        grace: Option<u64>,
+    ) -> Result<Deletion, ApiError> {
+        self.check(caller)?;
+        let pod: Arc<Pod> = self.stored(key)?;
+        let grace = grace.unwrap_or(pod.spec.termination_grace_period_seconds);
+        if grace == 0 || pod.spec.node_name.is_none() || pod.status.phase.is_terminal() {
+            if !pod.meta.finalizers.is_empty() {
+                return self.hold_for_finalizers(caller, key, &pod);
+            }
+            self.remove_pod(key);
+            return Ok(Deletion::Removed);
+        }
+        let deadline = self.now + SimDuration::from_secs(grace);
+        if let Some(existing) = pod.meta.deletion_timestamp {
+            // A second graceful delete may only shorten the grace period.
+            if existing <= deadline {
+                return Ok(Deletion::Terminating);
+            }
+        }
+        self.update_pod(caller, key, |p| {
+            p.meta.deletion_timestamp = Some(deadline);
+            p.meta.deletion_grace_period_seconds = Some(grace);
+        })?;
+        Ok(Deletion::Terminating)
+    }
+
+    fn remove_pod(&mut self, key: &str) {
+        let Some(pod) = self.remove_object::<Pod>(key) else {
+            return;
+        };
+        self.notify_kubelet(&pod, Write::Deleted, None);
+        self.pod_counts.apply(&pod, false);
+        if let Some(n) = &pod.spec.node_name {
+            if let Some(set) = self.pods_by_node.get_mut(n) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.pods_by_node.remove(n);
+                }
+            }
+        }
+    }
+}
