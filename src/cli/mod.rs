@@ -608,6 +608,30 @@ fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The exit status of a write stopped by `KUBESIM_TEST_ABORT_AT` (as a shell reports SIGKILL).
+const ABORT_STATUS: i32 = 137;
+
+/// Fault injection for tests: `KUBESIM_TEST_ABORT_AT=<stage>` ends the process at that stage of
+/// the results write (src/output/resultdir.rs) without any cleanup, as a SIGKILL would.
+fn abort_hook() -> Result<Box<dyn FnMut(output::Stage)>, String> {
+    let Some(v) = std::env::var_os("KUBESIM_TEST_ABORT_AT") else {
+        return Ok(Box::new(|_| {}));
+    };
+    let name = v.to_string_lossy();
+    let Some(at) = output::Stage::from_name(&name) else {
+        let all: Vec<&str> = output::Stage::ALL.iter().map(|s| s.name()).collect();
+        return Err(format!(
+            "KUBESIM_TEST_ABORT_AT={name:?} names no stage (one of {})",
+            all.join(", ")
+        ));
+    };
+    Ok(Box::new(move |stage| {
+        if stage == at {
+            std::process::exit(ABORT_STATUS);
+        }
+    }))
+}
+
 fn default_out(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
@@ -620,6 +644,22 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
     let s = match load(&a.scenario, &a.set) {
         Ok(s) => s,
         Err(code) => return code,
+    };
+    let out_dir = match (&a.out, check) {
+        (Some(d), _) => Some(d.clone()),
+        (None, false) => Some(default_out(&a.scenario)),
+        (None, true) => None,
+    };
+    // Refuse an unusable --out before the run, not after it.
+    if let Some(dir) = &out_dir {
+        if let Err(e) = output::resultdir::check_target(dir) {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    let mut hook = match abort_hook() {
+        Ok(h) => h,
+        Err(msg) => return usage(&msg),
     };
     let seed = a.seed.unwrap_or(s.seed);
     if !a.quiet {
@@ -668,13 +708,8 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         }
         code = 1;
     }
-    let out_dir = match (&a.out, check) {
-        (Some(d), _) => Some(d.clone()),
-        (None, false) => Some(default_out(&a.scenario)),
-        (None, true) => None,
-    };
     if let Some(dir) = out_dir {
-        match output::write_results(&dir, &s, &out, &perf, !a.no_plots) {
+        match output::write_results(&dir, &s, &out, &perf, !a.no_plots, &mut hook) {
             Ok(()) => println!(
                 "results: {}/ (events.jsonl, timeseries.csv, summary.json, perf.json{})",
                 dir.display(),

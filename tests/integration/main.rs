@@ -9,6 +9,7 @@ mod faults;
 mod fidelity;
 mod kubelet;
 mod manifests;
+mod resultdir;
 mod scenarios;
 mod scheduling;
 mod services;
