@@ -172,7 +172,8 @@ struct RunArgs {
     #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
     set: Vec<String>,
     /// Results directory (default for `run`: results/<scenario file stem>/; `check` writes
-    /// results only when given).
+    /// results only when given). It must be new, empty or an earlier kubesim result, which is
+    /// replaced atomically; anything else is refused (docs/outputs.md).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Do not render timeline.png/timeline.svg.
