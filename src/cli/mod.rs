@@ -172,7 +172,8 @@ struct RunArgs {
     #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
     set: Vec<String>,
     /// Results directory (default for `run`: results/<scenario file stem>/; `check` writes
-    /// results only when given).
+    /// results only when given). It must be new, empty or an earlier kubesim result, which is
+    /// replaced atomically; anything else is refused (docs/outputs.md).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Do not render timeline.png/timeline.svg.
@@ -350,7 +351,7 @@ fn usage(msg: &str) -> i32 {
 }
 
 fn explain(a: &ExplainArgs) -> i32 {
-    use crate::scheduler::{explain as ex, OwnedSnapshot};
+    use crate::scheduler::explain as ex;
     let Some(pod_arg) = &a.pod else {
         return usage("--pod is required (a Pod manifest file, or NAMESPACE/NAME with a scenario)");
     };
@@ -370,160 +371,12 @@ fn explain(a: &ExplainArgs) -> i32 {
         None => None,
     };
     let explanation = match &a.scenario {
-        Some(path) => {
-            if !a.cluster.is_empty() {
-                return usage("--cluster and a scenario are two different forms; give one");
-            }
-            let Some(at) = &a.at else {
-                return usage("with a scenario, --at DURATION says when to explain the pod");
-            };
-            let at = match crate::model::duration::parse_go_duration(at) {
-                Ok(d) => d,
-                Err(e) => return usage(&format!("--at {at:?}: {e}")),
-            };
-            let mut s = match load(path, &a.set) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            if let Some(c) = sched_cfg {
-                s.scheduler = crate::scheduler::SchedulerConfig {
-                    leader_election: s.scheduler.leader_election.clone(),
-                    ..c
-                };
-            }
-            if let Some(seed) = a.seed {
-                s.seed = seed;
-            }
-            if at > s.duration {
-                return usage(&format!(
-                    "--at {at} is after the scenario's duration ({})",
-                    s.duration
-                ));
-            }
-            let until = crate::sim::SimTime::ZERO + at;
-            let mut engine = crate::sim::Engine::new(
-                crate::sim::Limits {
-                    end: until,
-                    max_events: s.max_events,
-                },
-                None,
-            );
-            let mut cluster = crate::cluster::Cluster::build(&s, &mut engine);
-            engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
-            let Some(pod) = cluster.api.pods().get(pod_arg).cloned() else {
-                let known: Vec<&str> = cluster.api.pods().keys().map(|k| k.as_str()).collect();
-                let hint = crate::scenario::suggest::closest(pod_arg, known.iter().copied())
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                return usage(&format!(
-                    "no pod {pod_arg:?} at {at} ({} pods exist){hint}",
-                    known.len()
-                ));
-            };
-            match cluster.scheduler.explain_pod(&pod, a.all_nodes, s.seed) {
-                Some(e) => e,
-                None => {
-                    return usage(&format!(
-                        "pod {pod_arg} names scheduler {:?}, which no profile serves",
-                        pod.spec.scheduler_name
-                    ))
-                }
-            }
-        }
-        None => {
-            if a.cluster.is_empty() {
-                return usage("give --cluster FILE… with --pod FILE, or a scenario with --at and --pod NS/NAME");
-            }
-            if a.at.is_some() {
-                return usage("--at applies to the scenario form only");
-            }
-            let (nodes, pods, sources, mut warnings) =
-                match scenario::load_manifest_files(&a.cluster) {
-                    Ok(x) => {
-                        let mut s =
-                        crate::scheduler::plugins::pod_topology_spread::SelectorSources::default();
-                        for r in &x.replica_sets {
-                            s.set_controller(
-                                r.kind.as_str(),
-                                &r.meta.namespace,
-                                &r.meta.name,
-                                &r.selector,
-                            );
-                        }
-                        for ss in &x.stateful_sets {
-                            s.set_controller(
-                                "StatefulSet",
-                                &ss.meta.namespace,
-                                &ss.meta.name,
-                                &ss.selector,
-                            );
-                        }
-                        for svc in &x.services {
-                            s.set_service(
-                                &svc.meta.namespace,
-                                &svc.meta.name,
-                                svc.selector.as_ref(),
-                            );
-                        }
-                        (x.nodes, x.pods, s, x.warnings)
-                    }
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return 2;
-                    }
-                };
-            let pod_file = PathBuf::from(pod_arg);
-            let incoming = match scenario::load_manifest_files(std::slice::from_ref(&pod_file)) {
-                Ok(scenario::ManifestObjects {
-                    nodes: n,
-                    pods: p,
-                    replica_sets: r,
-                    warnings: w,
-                    ..
-                }) => {
-                    warnings.extend(w);
-                    if !n.is_empty() || !r.is_empty() || p.len() != 1 {
-                        eprintln!(
-                            "{}: error: the --pod file must hold exactly one Pod (found {} Pods, {} Nodes, {} ReplicaSets)",
-                            pod_file.display(),
-                            p.len(),
-                            n.len(),
-                            r.len()
-                        );
-                        return 2;
-                    }
-                    p.into_iter().next()
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    return 2;
-                }
-            };
-            let Some(mut incoming) = incoming else {
-                return 2;
-            };
-            incoming.spec.node_name = None;
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
-            if nodes.is_empty() {
-                return usage("the --cluster files hold no Node");
-            }
-            let cfg = sched_cfg.unwrap_or_default();
-            let Some(profile) = cfg
-                .profiles
-                .iter()
-                .find(|p| p.scheduler_name == incoming.spec.scheduler_name)
-            else {
-                return usage(&format!(
-                    "the pod names scheduler {:?}, which no profile serves",
-                    incoming.spec.scheduler_name
-                ));
-            };
-            let snap = OwnedSnapshot::build(&nodes, &pods, sources);
-            let mut r = crate::sim::rng::stream(a.seed.unwrap_or(0), "kubesim-explain/select-host");
-            ex::explain(profile, &incoming, &snap.view(), a.all_nodes, &mut r)
-        }
+        Some(path) => explain_scenario(a, path, pod_arg, sched_cfg),
+        None => explain_manifests(a, pod_arg, sched_cfg),
+    };
+    let explanation = match explanation {
+        Ok(e) => e,
+        Err(code) => return code,
     };
     match a.output {
         OutputFormat::Json => match serde_json::to_string_pretty(&explanation) {
@@ -533,6 +386,177 @@ fn explain(a: &ExplainArgs) -> i32 {
         OutputFormat::Text => print!("{}", ex::render_text(&explanation)),
     }
     0
+}
+
+type SchedulerConfig = crate::scheduler::SchedulerConfig;
+
+/// `kubesim explain SCENARIO --at T --pod NS/NAME`: run to `--at`, explain the pod.
+fn explain_scenario(
+    a: &ExplainArgs,
+    path: &Path,
+    pod_arg: &str,
+    sched_cfg: Option<SchedulerConfig>,
+) -> Result<crate::scheduler::explain::Explanation, i32> {
+    if !a.cluster.is_empty() {
+        return Err(usage(
+            "--cluster and a scenario are two different forms; give one",
+        ));
+    }
+    let Some(at) = &a.at else {
+        return Err(usage(
+            "with a scenario, --at DURATION says when to explain the pod",
+        ));
+    };
+    let at = match crate::model::duration::parse_go_duration(at) {
+        Ok(d) => d,
+        Err(e) => return Err(usage(&format!("--at {at:?}: {e}"))),
+    };
+    let mut s = load(path, &a.set)?;
+    if let Some(c) = sched_cfg {
+        s.scheduler = crate::scheduler::SchedulerConfig {
+            leader_election: s.scheduler.leader_election.clone(),
+            ..c
+        };
+    }
+    if let Some(seed) = a.seed {
+        s.seed = seed;
+    }
+    if at > s.duration {
+        return Err(usage(&format!(
+            "--at {at} is after the scenario's duration ({})",
+            s.duration
+        )));
+    }
+    let until = crate::sim::SimTime::ZERO + at;
+    let mut engine = crate::sim::Engine::new(
+        crate::sim::Limits {
+            end: until,
+            max_events: s.max_events,
+        },
+        None,
+    );
+    let mut cluster = crate::cluster::Cluster::build(&s, &mut engine);
+    engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
+    let Some(pod) = cluster.api.pods().get(pod_arg).cloned() else {
+        let known: Vec<&str> = cluster.api.pods().keys().map(|k| k.as_str()).collect();
+        let hint = crate::scenario::suggest::closest(pod_arg, known.iter().copied())
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        return Err(usage(&format!(
+            "no pod {pod_arg:?} at {at} ({} pods exist){hint}",
+            known.len()
+        )));
+    };
+    match cluster.scheduler.explain_pod(&pod, a.all_nodes, s.seed) {
+        Some(e) => Ok(e),
+        None => Err(usage(&format!(
+            "pod {pod_arg} names scheduler {:?}, which no profile serves",
+            pod.spec.scheduler_name
+        ))),
+    }
+}
+
+/// `kubesim explain --cluster FILE… --pod FILE`: explain a pod against manifests.
+fn explain_manifests(
+    a: &ExplainArgs,
+    pod_arg: &str,
+    sched_cfg: Option<SchedulerConfig>,
+) -> Result<crate::scheduler::explain::Explanation, i32> {
+    use crate::scheduler::{explain as ex, OwnedSnapshot};
+    if a.cluster.is_empty() {
+        return Err(usage(
+            "give --cluster FILE… with --pod FILE, or a scenario with --at and --pod NS/NAME",
+        ));
+    }
+    if a.at.is_some() {
+        return Err(usage("--at applies to the scenario form only"));
+    }
+    let (nodes, pods, sources, mut warnings) = match scenario::load_manifest_files(&a.cluster) {
+        Ok(x) => {
+            let mut s = crate::scheduler::plugins::pod_topology_spread::SelectorSources::default();
+            for r in &x.replica_sets {
+                s.set_controller(
+                    r.kind.as_str(),
+                    &r.meta.namespace,
+                    &r.meta.name,
+                    &r.selector,
+                );
+            }
+            for ss in &x.stateful_sets {
+                s.set_controller(
+                    "StatefulSet",
+                    &ss.meta.namespace,
+                    &ss.meta.name,
+                    &ss.selector,
+                );
+            }
+            for svc in &x.services {
+                s.set_service(&svc.meta.namespace, &svc.meta.name, svc.selector.as_ref());
+            }
+            (x.nodes, x.pods, s, x.warnings)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return Err(2);
+        }
+    };
+    let pod_file = PathBuf::from(pod_arg);
+    let incoming = match scenario::load_manifest_files(std::slice::from_ref(&pod_file)) {
+        Ok(scenario::ManifestObjects {
+            nodes: n,
+            pods: p,
+            replica_sets: r,
+            warnings: w,
+            ..
+        }) => {
+            warnings.extend(w);
+            if !n.is_empty() || !r.is_empty() || p.len() != 1 {
+                eprintln!(
+                        "{}: error: the --pod file must hold exactly one Pod (found {} Pods, {} Nodes, {} ReplicaSets)",
+                        pod_file.display(),
+                        p.len(),
+                        n.len(),
+                        r.len()
+                    );
+                return Err(2);
+            }
+            p.into_iter().next()
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return Err(2);
+        }
+    };
+    let Some(mut incoming) = incoming else {
+        return Err(2);
+    };
+    incoming.spec.node_name = None;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    if nodes.is_empty() {
+        return Err(usage("the --cluster files hold no Node"));
+    }
+    let cfg = sched_cfg.unwrap_or_default();
+    let Some(profile) = cfg
+        .profiles
+        .iter()
+        .find(|p| p.scheduler_name == incoming.spec.scheduler_name)
+    else {
+        return Err(usage(&format!(
+            "the pod names scheduler {:?}, which no profile serves",
+            incoming.spec.scheduler_name
+        )));
+    };
+    let snap = OwnedSnapshot::build(&nodes, &pods, sources);
+    let mut r = crate::sim::rng::stream(a.seed.unwrap_or(0), "kubesim-explain/select-host");
+    Ok(ex::explain(
+        profile,
+        &incoming,
+        &snap.view(),
+        a.all_nodes,
+        &mut r,
+    ))
 }
 
 fn load(path: &Path, set: &[String]) -> Result<Scenario, i32> {
@@ -608,6 +632,30 @@ fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The exit status of a write stopped by `KUBESIM_TEST_ABORT_AT` (as a shell reports SIGKILL).
+const ABORT_STATUS: i32 = 137;
+
+/// Fault injection for tests: `KUBESIM_TEST_ABORT_AT=<stage>` ends the process at that stage of
+/// the results write (src/output/resultdir.rs) without any cleanup, as a SIGKILL would.
+fn abort_hook() -> Result<Box<dyn FnMut(output::Stage)>, String> {
+    let Some(v) = std::env::var_os("KUBESIM_TEST_ABORT_AT") else {
+        return Ok(Box::new(|_| {}));
+    };
+    let name = v.to_string_lossy();
+    let Some(at) = output::Stage::from_name(&name) else {
+        let all: Vec<&str> = output::Stage::ALL.iter().map(|s| s.name()).collect();
+        return Err(format!(
+            "KUBESIM_TEST_ABORT_AT={name:?} names no stage (one of {})",
+            all.join(", ")
+        ));
+    };
+    Ok(Box::new(move |stage| {
+        if stage == at {
+            std::process::exit(ABORT_STATUS);
+        }
+    }))
+}
+
 fn default_out(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
@@ -620,6 +668,22 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
     let s = match load(&a.scenario, &a.set) {
         Ok(s) => s,
         Err(code) => return code,
+    };
+    let out_dir = match (&a.out, check) {
+        (Some(d), _) => Some(d.clone()),
+        (None, false) => Some(default_out(&a.scenario)),
+        (None, true) => None,
+    };
+    // Refuse an unusable --out before the run, not after it.
+    if let Some(dir) = &out_dir {
+        if let Err(e) = output::resultdir::check_target(dir) {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    let mut hook = match abort_hook() {
+        Ok(h) => h,
+        Err(msg) => return usage(&msg),
     };
     let seed = a.seed.unwrap_or(s.seed);
     if !a.quiet {
@@ -668,13 +732,8 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         }
         code = 1;
     }
-    let out_dir = match (&a.out, check) {
-        (Some(d), _) => Some(d.clone()),
-        (None, false) => Some(default_out(&a.scenario)),
-        (None, true) => None,
-    };
     if let Some(dir) = out_dir {
-        match output::write_results(&dir, &s, &out, &perf, !a.no_plots) {
+        match output::write_results(&dir, &s, &out, &perf, !a.no_plots, &mut hook) {
             Ok(()) => println!(
                 "results: {}/ (events.jsonl, timeseries.csv, summary.json, perf.json{})",
                 dir.display(),

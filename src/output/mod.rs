@@ -1,16 +1,21 @@
 //! Result files of a run: `events.jsonl`, `timeseries.csv`, `summary.json`, `perf.json`,
 //! `timeline.png` and `timeline.svg`, written into a run directory.
 //!
-//! Architecture invariant: the only writer of result files, and it writes atomically: the whole
-//! directory is built beside the target and renamed into place, so a reader sees the old
-//! results or the new ones, never a mix. Everything but `perf.json` is a deterministic function
-//! of the run.
+//! Architecture invariant: the only writer of result files, and it writes atomically and only
+//! over its own results: [`resultdir`] refuses any target that is not new, empty or a previous
+//! kubesim result, and swaps the complete new directory in with one atomic rename, so a reader
+//! sees the old results or the new ones, never a mix. Everything but `perf.json` is a
+//! deterministic function of the run.
 
 pub mod plot;
+pub mod resultdir;
+
 use crate::check::timeseries;
 
+pub use resultdir::Stage;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -26,6 +31,8 @@ pub enum OutputError {
         path: String,
         source: std::io::Error,
     },
+    #[error("refusing to write results to {path}: {reason}")]
+    Refused { path: String, reason: String },
     #[error(transparent)]
     Plot(#[from] plot::PlotError),
 }
@@ -448,41 +455,38 @@ fn render_plots(dir: &Path, s: &Scenario, out: &RunOutput) -> Result<(), OutputE
     Ok(())
 }
 
-/// Writes every result file into `dir`, replacing what was there: the files are built in a
-/// staging directory beside it, then swapped in with two renames, so `dir` never holds a mix of
-/// old and new files; a failed write removes the staging directory.
+/// Writes every result file into `dir` by the rules of [`resultdir`]: only a new path, an empty
+/// directory or a previous kubesim result is written (anything else is
+/// [`OutputError::Refused`] with nothing on disk changed), and the result appears complete or
+/// not at all. `hook` is called at every [`Stage`] (fault injection for tests).
 pub fn write_results(
     dir: &Path,
     s: &Scenario,
     out: &RunOutput,
     perf: &Perf,
     plots: bool,
+    hook: &mut dyn FnMut(Stage),
 ) -> Result<(), OutputError> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "run".into());
-    let staging: PathBuf = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = stage(&staging, s, out, perf, plots).and_then(|()| {
-        let backup = parent.join(format!(".{name}.old-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::rename(dir, &backup).map_err(io(dir))?;
-        }
-        std::fs::rename(&staging, dir).map_err(io(dir))?;
-        if backup.exists() {
-            std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
-        }
-        Ok(())
-    });
+    let target = resultdir::check_target(dir)?;
+    std::fs::create_dir_all(&target.parent).map_err(io(&target.parent))?;
+    resultdir::clean_leftovers(&target.parent, &target.name)?;
+    let staging = target.parent.join(resultdir::staging_name(&target.name));
+    std::fs::create_dir(&staging).map_err(io(&staging))?;
+    hook(Stage::StagingCreated);
+    let result = stage(&staging, s, out, perf, plots, hook)
+        .and_then(|()| resultdir::install(&staging, &target, hook));
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
+        // Only our own staging directory (with the new files, or the old result it was
+        // swapped with and found to be a result): never the target.
+        if resultdir::is_result(&staging)
+            || staging.read_dir().is_ok_and(|mut d| d.next().is_none())
+        {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        return result;
     }
-    result
+    hook(Stage::Done);
+    Ok(())
 }
 
 fn stage(
@@ -491,16 +495,13 @@ fn stage(
     out: &RunOutput,
     perf: &Perf,
     plots: bool,
+    hook: &mut dyn FnMut(Stage),
 ) -> Result<(), OutputError> {
-    if staging.exists() {
-        std::fs::remove_dir_all(staging).map_err(io(staging))?;
-    }
-    std::fs::create_dir_all(staging).map_err(io(staging))?;
-    let write = |file: &str, bytes: &[u8]| -> Result<(), OutputError> {
-        let p = staging.join(file);
-        std::fs::write(&p, bytes).map_err(io(&p))
-    };
+    let write = |file: &str, bytes: &[u8]| resultdir::write_new(staging, file, bytes);
+    write(resultdir::MARKER, resultdir::marker_text().as_bytes())?;
+    hook(Stage::MarkerWritten);
     write("events.jsonl", &out.events_jsonl)?;
+    hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
     write("summary.json", &summary_json(s, out))?;
     let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");
@@ -509,5 +510,8 @@ fn stage(
     if plots {
         render_plots(staging, s, out)?;
     }
+    hook(Stage::FilesWritten);
+    resultdir::sync_tree(staging)?;
+    hook(Stage::Synced);
     Ok(())
 }

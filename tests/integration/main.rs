@@ -10,6 +10,7 @@ mod fidelity;
 mod kubelet;
 mod layers;
 mod manifests;
+mod resultdir;
 mod scenarios;
 mod scheduling;
 mod services;
