@@ -15,8 +15,12 @@ fn doc(rel: &str) -> String {
 fn section<'a>(text: &'a str, name: &str) -> &'a str {
     let begin = format!("<!-- vocabulary:{name}:begin -->");
     let end = format!("<!-- vocabulary:{name}:end -->");
-    let from = text.find(&begin).unwrap_or_else(|| panic!("no `{begin}` marker"));
-    let to = text[from..].find(&end).unwrap_or_else(|| panic!("no `{end}` marker"));
+    let from = text
+        .find(&begin)
+        .unwrap_or_else(|| panic!("no `{begin}` marker"));
+    let to = text[from..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("no `{end}` marker"));
     &text[from + begin.len()..from + to]
 }
 
@@ -28,8 +32,16 @@ fn names(section: &str) -> BTreeSet<String> {
         .filter(|l| l.starts_with('|') && !l.starts_with("| ---") && !l.starts_with("| field"))
         .filter_map(|l| l.split('|').nth(1))
         .collect();
-    let text = if rows.is_empty() { section.to_string() } else { rows.join(" ") };
-    text.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    let text = if rows.is_empty() {
+        section.to_string()
+    } else {
+        rows.join(" ")
+    };
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 fn check(rel: &str, name: &str, want: &[&str], ignore: &[&str]) {
@@ -48,14 +60,23 @@ fn check(rel: &str, name: &str, want: &[&str], ignore: &[&str]) {
 
 #[test]
 fn outputs_lists_every_event_reason() {
-    let all: Vec<&str> = EVENT_REASONS.iter().chain(ADMISSION_REASONS).copied().collect();
+    let all: Vec<&str> = EVENT_REASONS
+        .iter()
+        .chain(ADMISSION_REASONS)
+        .copied()
+        .collect();
     check("docs/outputs.md", "event-reasons", &all, &[]);
 }
 
 #[test]
 fn scenario_format_lists_every_timeline_kind() {
     let all: Vec<&str> = FAULTS.iter().chain(ACTIONS).copied().collect();
-    check("docs/scenario-format.md", "timeline", &all, &["at", "duration"]);
+    check(
+        "docs/scenario-format.md",
+        "timeline",
+        &all,
+        &["at", "duration"],
+    );
 }
 
 #[test]
@@ -65,7 +86,12 @@ fn scenario_format_lists_every_expectation_kind() {
 
 #[test]
 fn scenario_format_lists_every_manifest_kind() {
-    check("docs/scenario-format.md", "manifest-kinds", MANIFEST_KINDS, &[]);
+    check(
+        "docs/scenario-format.md",
+        "manifest-kinds",
+        MANIFEST_KINDS,
+        &[],
+    );
 }
 
 /// Every expectation kind has its own `### name` section.
@@ -73,6 +99,9 @@ fn scenario_format_lists_every_manifest_kind() {
 fn scenario_format_describes_every_expectation_kind() {
     let text = doc("docs/scenario-format.md");
     for kind in EXPECTATIONS {
-        assert!(text.contains(&format!("\n### {kind}\n")), "no `### {kind}` section");
+        assert!(
+            text.contains(&format!("\n### {kind}\n")),
+            "no `### {kind}` section"
+        );
     }
 }

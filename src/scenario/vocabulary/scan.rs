@@ -143,8 +143,8 @@ pub fn close(t: &[Tok], open: usize) -> usize {
 pub fn split_commas(t: &[Tok], from: usize, to: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let (mut depth, mut start) = (0i32, from);
-    for k in from..to {
-        match &t[k] {
+    for (k, tok) in t.iter().enumerate().take(to).skip(from) {
+        match tok {
             Tok::Punct('(' | '[' | '{') => depth += 1,
             Tok::Punct(')' | ']' | '}') => depth -= 1,
             Tok::Punct(',') if depth == 0 => {
@@ -173,7 +173,7 @@ pub fn sources(dir: &Path) -> Vec<(String, Vec<Tok>)> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "rs")
-                && !p.file_name().is_some_and(|n| n == "tests.rs")
+                && p.file_name().is_none_or(|n| n != "tests.rs")
                 && !p.components().any(|c| c.as_os_str() == "tests")
             {
                 let text = std::fs::read_to_string(&p).unwrap_or_default();
