@@ -17,6 +17,7 @@ pub mod schedconfig;
 pub mod simkube;
 pub mod suggest;
 pub mod values;
+pub mod vocabulary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

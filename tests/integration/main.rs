@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod determinism;
 mod disruption;
+mod docs;
 mod errors;
 mod faults;
 mod fidelity;
