@@ -303,45 +303,15 @@ impl TimedExpectation {
                 labels,
                 count,
             } => {
-                let n = cluster
-                    .api
-                    .pods()
-                    .values()
-                    .filter(|p| phase.is_none_or(|ph| p.status.phase == ph))
-                    .filter(|p| terminating.is_none_or(|t| p.is_terminating() == t))
-                    .filter(|p| ready.is_none_or(|r| p.is_ready() == r))
-                    .filter(|p| namespace.as_ref().is_none_or(|ns| p.meta.namespace == *ns))
-                    .filter(|p| {
-                        node.as_ref()
-                            .is_none_or(|nd| p.spec.node_name.as_deref() == Some(nd.as_str()))
-                    })
-                    .filter(|p| labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
-                    .count() as u64;
-                let mut what = String::from("pods");
-                if let Some(ph) = phase {
-                    what.push_str(&format!(" phase={}", ph.as_str()));
-                }
-                if let Some(t) = terminating {
-                    what.push_str(&format!(" terminating={t}"));
-                }
-                if let Some(r) = ready {
-                    what.push_str(&format!(" ready={r}"));
-                }
-                if let Some(ns) = namespace {
-                    what.push_str(&format!(" namespace={ns}"));
-                }
-                if let Some(nd) = node {
-                    what.push_str(&format!(" node={nd}"));
-                }
-                for (k, v) in labels {
-                    what.push_str(&format!(" {k}={v}"));
-                }
-                (
-                    format!("{what} {when}"),
-                    count.describe(),
-                    n.to_string(),
-                    count.holds(n),
-                )
+                let sel = PodSelection {
+                    phase: *phase,
+                    terminating: *terminating,
+                    ready: *ready,
+                    namespace: namespace.as_deref(),
+                    node: node.as_deref(),
+                    labels,
+                };
+                pod_count(cluster, &sel, count, &when)
             }
             Expectation::EventCount { filter, count } => {
                 let by = self.at.unwrap_or(now);
@@ -366,34 +336,7 @@ impl TimedExpectation {
                 nth,
                 at,
                 tolerance,
-            } => {
-                let hit = trace
-                    .iter()
-                    .filter(|r| filter.matches(r))
-                    .nth((*nth - 1) as usize);
-                let observed = match hit {
-                    Some(r) => format!("{}s", format_secs(r.t.as_nanos(), 3)),
-                    None => "never".to_string(),
-                };
-                let ok = hit.is_some_and(|r| {
-                    r.t.as_nanos().abs_diff(at.as_nanos()) <= tolerance.as_nanos()
-                });
-                let mut expected = format!("{}s", format_secs(at.as_nanos(), 3));
-                if *tolerance > SimDuration::ZERO {
-                    expected.push_str(&format!(" ± {tolerance}"));
-                }
-                let ord = if *nth == 1 {
-                    "first".to_string()
-                } else {
-                    format!("#{nth}")
-                };
-                (
-                    format!("time of {ord} event {}", filter.describe()),
-                    expected,
-                    observed,
-                    ok,
-                )
-            }
+            } => event_time(trace, filter, *nth, *at, *tolerance),
             Expectation::Deployment {
                 key,
                 replicas,
@@ -403,59 +346,15 @@ impl TimedExpectation {
                 progressing,
                 available,
             } => {
-                let d = cluster.api.deployments().get(key);
-                let mut exp = Vec::new();
-                let mut obs = Vec::new();
-                let mut ok = d.is_some();
-                let mut num = |name: &str, want: &Option<i32>, got: Option<i32>| {
-                    if let Some(w) = want {
-                        exp.push(format!("{name}={w}"));
-                        let g = got.map_or("<none>".to_string(), |g| g.to_string());
-                        obs.push(format!("{name}={g}"));
-                        ok &= got == Some(*w);
-                    }
+                let want = DeploymentWant {
+                    replicas: *replicas,
+                    updated: *updated,
+                    ready: *ready,
+                    available_replicas: *available_replicas,
+                    progressing: progressing.as_deref(),
+                    available: *available,
                 };
-                let st = d.map(|d| &d.status);
-                num("replicas", replicas, st.map(|s| s.replicas));
-                num("updatedReplicas", updated, st.map(|s| s.updated_replicas));
-                num("readyReplicas", ready, st.map(|s| s.ready_replicas));
-                num(
-                    "availableReplicas",
-                    available_replicas,
-                    st.map(|s| s.available_replicas),
-                );
-                let cond = |t: &str| {
-                    st.and_then(|s| s.conditions.iter().find(|c| c.type_ == t))
-                        .cloned()
-                };
-                if let Some(r) = progressing {
-                    let got = cond("Progressing").map(|c| c.reason);
-                    exp.push(format!("Progressing reason={r}"));
-                    obs.push(format!(
-                        "Progressing reason={}",
-                        got.clone().unwrap_or_else(|| "<absent>".into())
-                    ));
-                    ok &= got.as_deref() == Some(r.as_str());
-                }
-                if let Some(a) = available {
-                    let got = cond("Available").map(|c| c.status);
-                    exp.push(format!("Available={}", a.as_str()));
-                    obs.push(format!(
-                        "Available={}",
-                        got.map_or("<absent>", |g| g.as_str())
-                    ));
-                    ok &= got == Some(*a);
-                }
-                (
-                    format!("Deployment/{key} status {when}"),
-                    exp.join(" "),
-                    if d.is_none() {
-                        "<no such deployment>".to_string()
-                    } else {
-                        obs.join(" ")
-                    },
-                    ok,
-                )
+                deployment(cluster, key, &want, &when)
             }
             Expectation::Object(o) => super::objects::evaluate(o, cluster, &when),
             Expectation::Job(j) => j.evaluate(cluster.api.jobs().get(&j.key).map(|x| &**x), &when),
@@ -484,6 +383,172 @@ impl TimedExpectation {
             passed,
         }
     }
+}
+
+/// The filters of a `podCount` expectation.
+struct PodSelection<'a> {
+    phase: Option<PodPhase>,
+    terminating: Option<bool>,
+    ready: Option<bool>,
+    namespace: Option<&'a str>,
+    node: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+}
+
+type Outcome = (String, String, String, bool);
+
+fn pod_count(cluster: &Cluster, sel: &PodSelection, count: &CountSpec, when: &str) -> Outcome {
+    let PodSelection {
+        phase,
+        terminating,
+        ready,
+        namespace,
+        node,
+        labels,
+    } = *sel;
+    let n = cluster
+        .api
+        .pods()
+        .values()
+        .filter(|p| phase.is_none_or(|ph| p.status.phase == ph))
+        .filter(|p| terminating.is_none_or(|t| p.is_terminating() == t))
+        .filter(|p| ready.is_none_or(|r| p.is_ready() == r))
+        .filter(|p| namespace.is_none_or(|ns| p.meta.namespace == ns))
+        .filter(|p| node.is_none_or(|nd| p.spec.node_name.as_deref() == Some(nd)))
+        .filter(|p| labels.iter().all(|(k, v)| p.meta.labels.get(k) == Some(v)))
+        .count() as u64;
+    let mut what = String::from("pods");
+    if let Some(ph) = phase {
+        what.push_str(&format!(" phase={}", ph.as_str()));
+    }
+    if let Some(t) = terminating {
+        what.push_str(&format!(" terminating={t}"));
+    }
+    if let Some(r) = ready {
+        what.push_str(&format!(" ready={r}"));
+    }
+    if let Some(ns) = namespace {
+        what.push_str(&format!(" namespace={ns}"));
+    }
+    if let Some(nd) = node {
+        what.push_str(&format!(" node={nd}"));
+    }
+    for (k, v) in labels {
+        what.push_str(&format!(" {k}={v}"));
+    }
+    (
+        format!("{what} {when}"),
+        count.describe(),
+        n.to_string(),
+        count.holds(n),
+    )
+}
+
+fn event_time(
+    trace: &[Record],
+    filter: &EventFilter,
+    nth: u64,
+    at: SimTime,
+    tolerance: SimDuration,
+) -> Outcome {
+    let hit = trace
+        .iter()
+        .filter(|r| filter.matches(r))
+        .nth((nth - 1) as usize);
+    let observed = match hit {
+        Some(r) => format!("{}s", format_secs(r.t.as_nanos(), 3)),
+        None => "never".to_string(),
+    };
+    let ok = hit.is_some_and(|r| r.t.as_nanos().abs_diff(at.as_nanos()) <= tolerance.as_nanos());
+    let mut expected = format!("{}s", format_secs(at.as_nanos(), 3));
+    if tolerance > SimDuration::ZERO {
+        expected.push_str(&format!(" ± {tolerance}"));
+    }
+    let ord = if nth == 1 {
+        "first".to_string()
+    } else {
+        format!("#{nth}")
+    };
+    (
+        format!("time of {ord} event {}", filter.describe()),
+        expected,
+        observed,
+        ok,
+    )
+}
+
+/// The status fields a `deployment` expectation asserts (`None`: not asserted).
+struct DeploymentWant<'a> {
+    replicas: Option<i32>,
+    updated: Option<i32>,
+    ready: Option<i32>,
+    available_replicas: Option<i32>,
+    progressing: Option<&'a str>,
+    available: Option<ConditionStatus>,
+}
+
+fn deployment(cluster: &Cluster, key: &str, want: &DeploymentWant, when: &str) -> Outcome {
+    let DeploymentWant {
+        replicas,
+        updated,
+        ready,
+        available_replicas,
+        progressing,
+        available,
+    } = *want;
+    let d = cluster.api.deployments().get(key);
+    let mut exp = Vec::new();
+    let mut obs = Vec::new();
+    let mut ok = d.is_some();
+    let mut num = |name: &str, want: Option<i32>, got: Option<i32>| {
+        if let Some(w) = want {
+            exp.push(format!("{name}={w}"));
+            let g = got.map_or("<none>".to_string(), |g| g.to_string());
+            obs.push(format!("{name}={g}"));
+            ok &= got == Some(w);
+        }
+    };
+    let st = d.map(|d| &d.status);
+    num("replicas", replicas, st.map(|s| s.replicas));
+    num("updatedReplicas", updated, st.map(|s| s.updated_replicas));
+    num("readyReplicas", ready, st.map(|s| s.ready_replicas));
+    num(
+        "availableReplicas",
+        available_replicas,
+        st.map(|s| s.available_replicas),
+    );
+    let cond = |t: &str| {
+        st.and_then(|s| s.conditions.iter().find(|c| c.type_ == t))
+            .cloned()
+    };
+    if let Some(r) = progressing {
+        let got = cond("Progressing").map(|c| c.reason);
+        exp.push(format!("Progressing reason={r}"));
+        obs.push(format!(
+            "Progressing reason={}",
+            got.clone().unwrap_or_else(|| "<absent>".into())
+        ));
+        ok &= got.as_deref() == Some(r);
+    }
+    if let Some(a) = available {
+        let got = cond("Available").map(|c| c.status);
+        exp.push(format!("Available={}", a.as_str()));
+        obs.push(format!(
+            "Available={}",
+            got.map_or("<absent>", |g| g.as_str())
+        ));
+        ok &= got == Some(a);
+    }
+    (
+        format!("Deployment/{key} status {when}"),
+        exp.join(" "),
+        if d.is_none() {
+            "<no such deployment>".to_string()
+        } else {
+            obs.join(" ")
+        },
+        ok,
+    )
 }
 
 #[cfg(test)]
