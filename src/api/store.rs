@@ -200,7 +200,15 @@ impl ApiServer {
 
     /// Writes a staged object with the next resourceVersion (no notification).
     pub(super) fn commit<T: ApiObject>(&mut self, key: &str, mut new: T) -> Arc<T> {
-        new.meta_mut().resource_version = self.next_rv();
+        let rv = self.next_rv();
+        if let Some(old) = T::store(self).get(key) {
+            // Paired with every watcher's cache: a write never moves an object back in time.
+            assert!(
+                rv > old.meta().resource_version,
+                "resourceVersion of {key} went backwards"
+            );
+        }
+        new.meta_mut().resource_version = rv;
         let new = Arc::new(new);
         T::store_mut(self).insert(key.to_string(), new.clone());
         new
