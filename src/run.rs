@@ -60,6 +60,21 @@ impl RunOutput {
 
 const MAX_REPORTED_VIOLATIONS: usize = 100;
 
+/// The cluster as it stands at `until` (at most the scenario's duration), for `kubesim explain
+/// SCENARIO --at T`: the same build and event loop as [`run`], stopped early, nothing sampled.
+pub fn state_at(s: &Scenario, until: SimTime) -> Cluster {
+    let mut engine: Engine<Event> = Engine::new(
+        Limits {
+            end: until,
+            max_events: s.max_events,
+        },
+        None,
+    );
+    let mut cluster = Cluster::build(s, &mut engine);
+    engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
+    cluster
+}
+
 pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = SimTime::ZERO + s.duration;

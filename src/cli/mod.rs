@@ -428,15 +428,7 @@ fn explain_scenario(
         )));
     }
     let until = crate::sim::SimTime::ZERO + at;
-    let mut engine = crate::sim::Engine::new(
-        crate::sim::Limits {
-            end: until,
-            max_events: s.max_events,
-        },
-        None,
-    );
-    let mut cluster = crate::cluster::Cluster::build(&s, &mut engine);
-    engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
+    let mut cluster = crate::run::state_at(&s, until);
     let Some(pod) = cluster.api.pods().get(pod_arg).cloned() else {
         let known: Vec<&str> = cluster.api.pods().keys().map(|k| k.as_str()).collect();
         let hint = crate::scenario::suggest::closest(pod_arg, known.iter().copied())
