@@ -2,9 +2,7 @@
 //! kind overlapping every other on the same nodes, in several orders and seeds, with the
 //! invariant checkers on. Also the node-level facts each new fault kind promises.
 
-use kubesim::run::{run, RunOptions};
-
-use super::support::{event_times, load, scratch};
+use super::support::{event_times, load, run_seed, run_text_seeded, scratch};
 
 const KINDS: &[&str] = &[
     "nodeCrash: {nodes: [worker-zone-a-0]}",
@@ -47,26 +45,6 @@ timeline:
     )
 }
 
-fn run_text(name: &str, text: &str, seed: u64) -> kubesim::run::RunOutput {
-    run_text_with(name, text, seed, true)
-}
-
-fn run_text_with(name: &str, text: &str, seed: u64, lazy: bool) -> kubesim::run::RunOutput {
-    let dir = scratch(name);
-    let path = dir.join("s.yaml");
-    std::fs::write(&path, text).expect("write scenario");
-    let mut s = load(&path, &[]);
-    s.kubelet.lazy_heartbeats = lazy;
-    run(
-        &s,
-        &RunOptions {
-            seed: Some(seed),
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-}
-
 #[test]
 fn every_pair_of_fault_kinds_overlapping_runs_without_panic_or_violation() {
     for (i, a) in KINDS.iter().enumerate() {
@@ -78,10 +56,10 @@ fn every_pair_of_fault_kinds_overlapping_runs_without_panic_or_violation() {
                 "- at: 30s\n  duration: 200s\n  {a}\n- at: 100s\n  duration: 300s\n  {b}\n- at: 400s\n  controllerManagerRestart: {{}}\n"
             );
             let text = scenario(&timeline);
-            let out = run_text(&format!("pair-{i}-{j}"), &text, 1 + i as u64);
+            let out = run_seed(&format!("pair-{i}-{j}"), &text, 1 + i as u64);
             assert!(out.stop.completed(), "pair {a} / {b}: {:?}", out.stop);
             // Lazy heartbeats are exact under every fault combination.
-            let eager = run_text_with(&format!("pair-{i}-{j}-e"), &text, 1 + i as u64, false);
+            let eager = run_text_seeded(&format!("pair-{i}-{j}-e"), &text, 1 + i as u64, false);
             assert_eq!(out.digest, eager.digest, "lazy vs eager: {a} / {b}");
             assert!(
                 out.invariant_violations.is_empty(),
@@ -97,7 +75,7 @@ fn vm_deleted_node_is_deleted_and_its_pods_collected() {
     // Reference §6.2: the Node object goes after the node is not Ready and the cloud check
     // runs; pod GC collects the orphans 40-80 s later, and the ReplicaSet replaces them.
     let timeline = "- at: 58s\n  vmDeleted: {nodes: [worker-zone-a-0]}\n";
-    let out = run_text("vm-deleted", &scenario(timeline), 7);
+    let out = run_seed("vm-deleted", &scenario(timeline), 7);
     let not_ready = event_times(&out, "NodeNotReady", "Node/worker-zone-a-0", "");
     let deleting = event_times(&out, "DeletingNode", "Node/worker-zone-a-0", "");
     let removing = event_times(&out, "RemovingNode", "Node/worker-zone-a-0", "");
@@ -125,7 +103,7 @@ fn vm_deleted_node_is_deleted_and_its_pods_collected() {
 #[test]
 fn kubelet_stop_keeps_pods_running_and_restart_reboots_nothing() {
     let timeline = "- at: 58s\n  duration: 200s\n  kubeletStop: {nodes: [worker-zone-a-0]}\n";
-    let out = run_text("kubelet-stop", &scenario(timeline), 5);
+    let out = run_seed("kubelet-stop", &scenario(timeline), 5);
     assert_eq!(
         event_times(&out, "NodeNotReady", "Node/worker-zone-a-0", "").len(),
         1

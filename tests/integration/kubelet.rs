@@ -23,20 +23,6 @@ simulation:
   containerStartDelay: {min: 2s, max: 2s}
 ";
 
-fn run_text(name: &str, text: &str) -> RunOutput {
-    let dir = scratch(name);
-    let p = dir.join("s.yaml");
-    std::fs::write(&p, text).unwrap();
-    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
-    run(
-        &s,
-        &RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-}
-
 fn times(out: &RunOutput, reason: &str, message_prefix: &str) -> Vec<u64> {
     event_times(out, reason, "Pod/", message_prefix)
 }

@@ -1,23 +1,9 @@
 //! Services and EndpointSlices, Namespaces and ServiceAccounts end to end.
 
-use kubesim::run::{run, RunOptions, RunOutput};
+use kubesim::run::{run, RunOptions};
 use kubesim::scenario;
 
 use crate::support::*;
-
-fn run_text(name: &str, text: &str) -> RunOutput {
-    let dir = scratch(name);
-    let p = dir.join("s.yaml");
-    std::fs::write(&p, text).unwrap();
-    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
-    run(
-        &s,
-        &RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-}
 
 fn workloads(ns: &str) -> String {
     format!(

@@ -41,6 +41,42 @@ pub fn run_with(path: &Path, set: &[&str], seed: Option<u64>) -> RunOutput {
     )
 }
 
+/// Writes `text` as `s.yaml` in a fresh scratch directory (so relative manifest paths resolve
+/// there) and loads it; an input error fails the test with its message.
+pub fn from_yaml(name: &str, text: &str) -> Scenario {
+    let p = scratch(name).join("s.yaml");
+    std::fs::write(&p, text).expect("write scenario");
+    load(&p, &[])
+}
+
+/// Runs a scenario text with the invariant checkers on, at the scenario's own seed.
+pub fn run_text(name: &str, text: &str) -> RunOutput {
+    run_opts(&from_yaml(name, text), None)
+}
+
+/// Runs a scenario text with the invariant checkers on at `seed`.
+pub fn run_seed(name: &str, text: &str, seed: u64) -> RunOutput {
+    run_text_seeded(name, text, seed, true)
+}
+
+/// As [`run_seed`], with lazy (`true`) or eager heartbeats.
+pub fn run_text_seeded(name: &str, text: &str, seed: u64, lazy: bool) -> RunOutput {
+    let mut s = from_yaml(name, text);
+    s.kubelet.lazy_heartbeats = lazy;
+    run_opts(&s, Some(seed))
+}
+
+fn run_opts(s: &Scenario, seed: Option<u64>) -> RunOutput {
+    run(
+        s,
+        &RunOptions {
+            seed,
+            check_invariants: true,
+            ..Default::default()
+        },
+    )
+}
+
 /// A fresh scratch directory, unique to this test process and call (tests run in parallel, and
 /// several may use the same name).
 pub fn scratch(name: &str) -> PathBuf {

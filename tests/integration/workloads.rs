@@ -46,18 +46,6 @@ fn write_scenario(name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn run_text(name: &str, text: &str) -> RunOutput {
-    let p = write_scenario(name, text);
-    let s = scenario::load(&p, &[]).unwrap_or_else(|e| panic!("{e}"));
-    run(
-        &s,
-        &RunOptions {
-            check_invariants: true,
-            ..Default::default()
-        },
-    )
-}
-
 fn column(out: &RunOutput, name: &str) -> Vec<(f64, f64)> {
     out.timeseries
         .column(name)
