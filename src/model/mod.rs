@@ -9,6 +9,7 @@ pub mod objects;
 pub mod policy;
 pub mod quantity;
 pub mod service;
+pub mod suggest;
 
 pub use batch::*;
 pub use container::*;
