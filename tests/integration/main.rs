@@ -7,6 +7,7 @@ mod disruption;
 mod errors;
 mod faults;
 mod fidelity;
+mod fields;
 mod kubelet;
 mod manifests;
 mod scenarios;
