@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 pub use crate::cluster::spec::{FaultKind, Scenario, Setting, TimedFault, Workload};
 pub use crate::model::suggest;
+pub use convert::{Kind, KINDS};
 pub use error::InputError;
 pub use resolve::parse_taint_text;
 

@@ -15,8 +15,11 @@ use crate::scenario::manifest::RawSpec;
 
 /// The union's fields kubesim reads, by API name, with whether a spec sets them. The fields
 /// it accepts without modelling come from `RawSpec::unmodelled`.
+/// Whether a spec sets one field.
+type IsSet = fn(&RawSpec) -> bool;
+
 #[rustfmt::skip]
-pub(crate) const SPEC_FIELDS: &[(&str, fn(&RawSpec) -> bool)] = &[
+pub(crate) const SPEC_FIELDS: &[(&str, IsSet)] = &[
     ("containers", |s| s.containers.is_some()),
     ("initContainers", |s| s.init_containers.is_some()),
     ("nodeName", |s| s.node_name.is_some()),
