@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 
+use super::spec::DrainOptions;
 use super::{Cluster, Event};
 use crate::api::ApiError;
 use crate::model::*;
 use crate::network::Caller;
-use crate::scenario::actions::DrainOptions;
 use crate::sim::time::format_go_duration;
 use crate::sim::{Engine, Record, SimDuration, SimTime};
 

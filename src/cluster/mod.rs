@@ -7,17 +7,18 @@
 
 pub mod drain;
 pub mod event;
+pub mod spec;
 
 use std::collections::BTreeMap;
 
 pub use event::Event;
+use spec::{FaultKind, Scenario, Workload};
 
 use crate::api::{ApiServer, Watcher};
 use crate::controllers::cloudnode::Cloud;
 use crate::controllers::{self, ControllerManager};
 use crate::kubelet::Kubelet;
 use crate::network::Caller;
-use crate::scenario::{FaultKind, Scenario, Workload};
 use crate::scheduler::{self, Scheduler};
 use crate::sim::{Engine, Record, SimDuration};
 

@@ -133,7 +133,7 @@ fn check_signal(signal: &str) -> Result<(), String> {
     if SIGNALS.contains(&signal) {
         return Ok(());
     }
-    let hint = crate::scenario::suggest::closest(signal, SIGNALS)
+    let hint = crate::model::suggest::closest(signal, SIGNALS)
         .map(|s| format!(" (did you mean {s:?}?)"))
         .unwrap_or_default();
     Err(format!("unknown eviction signal {signal:?}{hint}"))

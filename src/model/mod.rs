@@ -10,6 +10,7 @@ pub mod policy;
 pub mod predicates;
 pub mod quantity;
 pub mod service;
+pub mod suggest;
 
 pub use batch::*;
 pub use container::*;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::error::InputError;
 use super::values::DurationValue;
 use super::FaultKind;
+pub use crate::cluster::spec::DrainOptions;
 use crate::sim::SimDuration;
 
 /// `kubectl cordon NODE` / `kubectl uncordon NODE`.
@@ -53,18 +54,6 @@ pub struct RawEvictPod {
     pub labels: BTreeMap<String, String>,
     /// `deleteOptions.gracePeriodSeconds` (default: the pod's own).
     pub grace_period_seconds: Option<i64>,
-}
-
-/// `kubectl drain` options, resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DrainOptions {
-    pub ignore_daemonsets: bool,
-    pub force: bool,
-    /// None: the pods' own grace periods.
-    pub grace_period: Option<u64>,
-    /// None: no timeout.
-    pub timeout: Option<SimDuration>,
-    pub disable_eviction: bool,
 }
 
 fn check_node(node: &str, file: &Path, path: &str, nodes: &[&str]) -> Result<(), InputError> {

@@ -6,55 +6,11 @@
 //! fails at load time with the parser's message.
 
 use super::convert::{
-    label_selector, object_meta, object_name, pod_spec, reject_foreign, Ctx, BATCH_FIELDS,
-    NOT_POD_SPEC_FIELDS,
+    check_fields, label_selector, object_meta, object_name, pod_spec, Ctx, JOB_FIELDS, POD_FIELDS,
 };
 use super::error::InputError;
 use super::manifest::*;
 use crate::model::*;
-
-/// Fields of the spec union that neither a Job nor a CronJob spec has.
-const NOT_JOB_FIELDS: &[&str] = &[
-    "replicas",
-    "minReadySeconds",
-    "strategy",
-    "revisionHistoryLimit",
-    "progressDeadlineSeconds",
-    "paused",
-    "serviceName",
-    "podManagementPolicy",
-    "updateStrategy",
-    "taints",
-    "unschedulable",
-];
-
-const POD_ONLY: &[&str] = &[
-    "containers",
-    "initContainers",
-    "nodeName",
-    "nodeSelector",
-    "tolerations",
-    "priority",
-    "priorityClassName",
-    "restartPolicy",
-    "terminationGracePeriodSeconds",
-    "overhead",
-    "schedulerName",
-    "affinity",
-    "topologySpreadConstraints",
-    "preemptionPolicy",
-    "imagePullSecrets",
-];
-
-const CRON_ONLY: &[&str] = &[
-    "schedule",
-    "timeZone",
-    "startingDeadlineSeconds",
-    "concurrencyPolicy",
-    "successfulJobsHistoryLimit",
-    "failedJobsHistoryLimit",
-    "jobTemplate",
-];
 
 fn non_negative(v: Option<i64>, ctx: &Ctx, field: &str) -> Result<(), InputError> {
     match v {
@@ -74,9 +30,7 @@ pub fn job(meta: RawObjectMeta, spec: RawSpec, ctx: &mut Ctx) -> Result<Job, Inp
 /// The JobSpec of a Job or of a CronJob's `jobTemplate` (`prefix` is its path).
 fn job_spec(mut spec: RawSpec, kind: &str, prefix: &str, ctx: &mut Ctx) -> Result<Job, InputError> {
     let f = |x: &str| format!("{prefix}{x}");
-    reject_foreign(&spec, kind, ctx, NOT_JOB_FIELDS)?;
-    reject_foreign(&spec, kind, ctx, POD_ONLY)?;
-    reject_foreign(&spec, kind, ctx, CRON_ONLY)?;
+    check_fields(&spec, "Job", JOB_FIELDS, prefix, ctx)?;
     ctx.warn_unmodelled(kind, prefix, spec.unmodelled());
     for (v, name) in [
         (spec.completions.map(i64::from), "completions"),
@@ -208,9 +162,8 @@ fn job_template(
         tmeta.unmodelled(),
     );
     let tspec = template.spec.map(|b| *b).unwrap_or_default();
-    reject_foreign(&tspec, "Pod", ctx, NOT_POD_SPEC_FIELDS)?;
-    reject_foreign(&tspec, "Pod", ctx, BATCH_FIELDS)?;
     let tprefix = format!("{prefix}template.spec.");
+    check_fields(&tspec, "Pod", POD_FIELDS, &tprefix, ctx)?;
     let pod = pod_spec(tspec, kind, &tprefix, ctx)?;
     if pod.restart_policy == RestartPolicy::Always {
         return Err(ctx.err(
@@ -312,26 +265,6 @@ pub fn cronjob(
     ctx: &mut Ctx,
 ) -> Result<CronJob, InputError> {
     let name = object_name(&meta, ctx)?;
-    reject_foreign(&spec, "CronJob", ctx, NOT_JOB_FIELDS)?;
-    reject_foreign(&spec, "CronJob", ctx, POD_ONLY)?;
-    reject_foreign(
-        &spec,
-        "CronJob",
-        ctx,
-        &[
-            "completions",
-            "parallelism",
-            "backoffLimit",
-            "completionMode",
-            "ttlSecondsAfterFinished",
-            "manualSelector",
-            "podFailurePolicy",
-            "podReplacementPolicy",
-            "selector",
-            "template",
-            "activeDeadlineSeconds",
-        ],
-    )?;
     let schedule = spec
         .schedule
         .take()

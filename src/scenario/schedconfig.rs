@@ -645,62 +645,7 @@ fn apply_args(
 ) -> Result<(), InputError> {
     match pc {
         RawPluginConfig::NodeResourcesFit(a) => {
-            prof.fit.ignored_resources = a.ignored_resources;
-            prof.fit.ignored_resource_groups = a.ignored_resource_groups;
-            if let Some(ss) = a.scoring_strategy {
-                let sp = format!("{path}.scoringStrategy");
-                if let Some(res) = &ss.resources {
-                    prof.fit.resources = resources(res, p, &format!("{sp}.resources"))?;
-                }
-                match ss.type_.unwrap_or(StrategyType::LeastAllocated) {
-                    StrategyType::LeastAllocated => {
-                        prof.fit.strategy = ScoringStrategy::LeastAllocated
-                    }
-                    StrategyType::MostAllocated => {
-                        prof.fit.strategy = ScoringStrategy::MostAllocated
-                    }
-                    StrategyType::RequestedToCapacityRatio => {
-                        let shape = ss
-                            .requested_to_capacity_ratio
-                            .map(|r| r.shape)
-                            .unwrap_or_default();
-                        let shp = format!("{sp}.requestedToCapacityRatio.shape");
-                        if shape.is_empty() {
-                            return Err(InputError::at_path(
-                                p,
-                                shp,
-                                "at least one point is required",
-                            ));
-                        }
-                        let mut pts = Vec::new();
-                        for (i, pt) in shape.iter().enumerate() {
-                            if !(0..=100).contains(&pt.utilization) {
-                                return Err(InputError::at_path(
-                                    p,
-                                    format!("{shp}[{i}].utilization"),
-                                    "must be in the range [0, 100]",
-                                ));
-                            }
-                            if !(0..=10).contains(&pt.score) {
-                                return Err(InputError::at_path(
-                                    p,
-                                    format!("{shp}[{i}].score"),
-                                    "must be in the range [0, 10]",
-                                ));
-                            }
-                            if i > 0 && pt.utilization <= shape[i - 1].utilization {
-                                return Err(InputError::at_path(
-                                    p,
-                                    format!("{shp}[{i}].utilization"),
-                                    "utilization values must be sorted in increasing order",
-                                ));
-                            }
-                            pts.push((pt.utilization, pt.score));
-                        }
-                        prof.fit.strategy = ScoringStrategy::RequestedToCapacityRatio(pts);
-                    }
-                }
-            }
+            fit_args(prof, a, p, path)?;
         }
         RawPluginConfig::NodeResourcesBalancedAllocation(a) => {
             if let Some(res) = &a.resources {
@@ -711,43 +656,7 @@ fn apply_args(
             }
         }
         RawPluginConfig::PodTopologySpread(a) => {
-            let ty = a.defaulting_type.unwrap_or(DefaultingType::System);
-            match ty {
-                DefaultingType::System => {
-                    if a.default_constraints
-                        .as_ref()
-                        .is_some_and(|c| !c.is_empty())
-                    {
-                        return Err(InputError::at_path(
-                            p,
-                            format!("{path}.defaultConstraints"),
-                            "when .defaultingType is \"System\", .defaultConstraints must be empty",
-                        ));
-                    }
-                }
-                DefaultingType::List => {
-                    let ctx = Ctx {
-                        file: p,
-                        path: path.to_string(),
-                        warnings,
-                    };
-                    let list = a.default_constraints.unwrap_or_default();
-                    let cs = spread_constraints(&list, &ctx, "defaultConstraints")?;
-                    if let Some((i, _)) = cs
-                        .iter()
-                        .enumerate()
-                        .find(|(_, c)| c.label_selector.is_some())
-                    {
-                        return Err(InputError::at_path(
-                            p,
-                            format!("{path}.defaultConstraints[{i}].labelSelector"),
-                            "constraint must not define a selector, as they deduced for each pod",
-                        ));
-                    }
-                    prof.spread.default_constraints = cs;
-                    prof.spread.system_defaulted = false;
-                }
-            }
+            spread_args(prof, a, p, path, warnings)?;
         }
         RawPluginConfig::InterPodAffinity(a) => {
             if let Some(w) = a.hard_pod_affinity_weight {
@@ -765,39 +674,7 @@ fn apply_args(
             }
         }
         RawPluginConfig::DefaultPreemption(a) => {
-            // SetDefaults_DefaultPreemptionArgs, then ValidateDefaultPreemptionArgs
-            // (validation_pluginargs.go).
-            let pct = a
-                .min_candidate_nodes_percentage
-                .unwrap_or(MIN_CANDIDATE_NODES_PERCENTAGE as i64);
-            let abs = a
-                .min_candidate_nodes_absolute
-                .unwrap_or(MIN_CANDIDATE_NODES_ABSOLUTE as i64);
-            if !(0..=100).contains(&pct) {
-                return Err(InputError::at_path(
-                    p,
-                    format!("{path}.minCandidateNodesPercentage"),
-                    "not in valid range [0, 100]",
-                ));
-            }
-            if abs < 0 {
-                return Err(InputError::at_path(
-                    p,
-                    format!("{path}.minCandidateNodesAbsolute"),
-                    "not in valid range [0, inf)",
-                ));
-            }
-            if pct == 0 && abs == 0 {
-                return Err(InputError::at_path(
-                    p,
-                    format!("{path}.minCandidateNodesPercentage"),
-                    "cannot be zero at the same time as minCandidateNodesAbsolute",
-                ));
-            }
-            prof.preemption_args = PreemptionArgs {
-                min_candidate_nodes_percentage: pct as usize,
-                min_candidate_nodes_absolute: abs as usize,
-            };
+            prof.preemption_args = preemption_args(a, p, path)?;
         }
         RawPluginConfig::NodeAffinity(a) => {
             // ValidateNodeAffinityArgs: the terms must parse (operators, values).
@@ -822,4 +699,154 @@ fn apply_args(
         }
     }
     Ok(())
+}
+
+/// `NodeResourcesFitArgs`: ignored resources and the scoring strategy.
+fn fit_args(prof: &mut Profile, a: RawFitArgs, p: &Path, path: &str) -> Result<(), InputError> {
+    prof.fit.ignored_resources = a.ignored_resources;
+    prof.fit.ignored_resource_groups = a.ignored_resource_groups;
+    if let Some(ss) = a.scoring_strategy {
+        let sp = format!("{path}.scoringStrategy");
+        if let Some(res) = &ss.resources {
+            prof.fit.resources = resources(res, p, &format!("{sp}.resources"))?;
+        }
+        match ss.type_.unwrap_or(StrategyType::LeastAllocated) {
+            StrategyType::LeastAllocated => prof.fit.strategy = ScoringStrategy::LeastAllocated,
+            StrategyType::MostAllocated => prof.fit.strategy = ScoringStrategy::MostAllocated,
+            StrategyType::RequestedToCapacityRatio => {
+                let pts = shape_points(ss.requested_to_capacity_ratio, p, &sp)?;
+                prof.fit.strategy = ScoringStrategy::RequestedToCapacityRatio(pts);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `requestedToCapacityRatio.shape` points, validated as `ValidateNodeResourcesFitArgs`.
+fn shape_points(ratio: Option<RawRtcr>, p: &Path, sp: &str) -> Result<Vec<(i64, i64)>, InputError> {
+    let shape = ratio.map(|r| r.shape).unwrap_or_default();
+    let shp = format!("{sp}.requestedToCapacityRatio.shape");
+    if shape.is_empty() {
+        return Err(InputError::at_path(
+            p,
+            shp,
+            "at least one point is required",
+        ));
+    }
+    let mut pts = Vec::new();
+    for (i, pt) in shape.iter().enumerate() {
+        if !(0..=100).contains(&pt.utilization) {
+            return Err(InputError::at_path(
+                p,
+                format!("{shp}[{i}].utilization"),
+                "must be in the range [0, 100]",
+            ));
+        }
+        if !(0..=10).contains(&pt.score) {
+            return Err(InputError::at_path(
+                p,
+                format!("{shp}[{i}].score"),
+                "must be in the range [0, 10]",
+            ));
+        }
+        if i > 0 && pt.utilization <= shape[i - 1].utilization {
+            return Err(InputError::at_path(
+                p,
+                format!("{shp}[{i}].utilization"),
+                "utilization values must be sorted in increasing order",
+            ));
+        }
+        pts.push((pt.utilization, pt.score));
+    }
+
+    Ok(pts)
+}
+
+/// `PodTopologySpreadArgs`: System defaulting, or a List of default constraints.
+fn spread_args(
+    prof: &mut Profile,
+    a: RawSpreadArgs,
+    p: &Path,
+    path: &str,
+    warnings: &mut BTreeSet<String>,
+) -> Result<(), InputError> {
+    let ty = a.defaulting_type.unwrap_or(DefaultingType::System);
+    match ty {
+        DefaultingType::System => {
+            if a.default_constraints
+                .as_ref()
+                .is_some_and(|c| !c.is_empty())
+            {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.defaultConstraints"),
+                    "when .defaultingType is \"System\", .defaultConstraints must be empty",
+                ));
+            }
+        }
+        DefaultingType::List => {
+            let ctx = Ctx {
+                file: p,
+                path: path.to_string(),
+                warnings,
+            };
+            let list = a.default_constraints.unwrap_or_default();
+            let cs = spread_constraints(&list, &ctx, "defaultConstraints")?;
+            if let Some((i, _)) = cs
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.label_selector.is_some())
+            {
+                return Err(InputError::at_path(
+                    p,
+                    format!("{path}.defaultConstraints[{i}].labelSelector"),
+                    "constraint must not define a selector, as they deduced for each pod",
+                ));
+            }
+            prof.spread.default_constraints = cs;
+            prof.spread.system_defaulted = false;
+        }
+    }
+    Ok(())
+}
+
+/// `DefaultPreemptionArgs`.
+fn preemption_args(
+    a: RawPreemptionArgs,
+    p: &Path,
+    path: &str,
+) -> Result<PreemptionArgs, InputError> {
+    // SetDefaults_DefaultPreemptionArgs, then ValidateDefaultPreemptionArgs
+    // (validation_pluginargs.go).
+    let pct = a
+        .min_candidate_nodes_percentage
+        .unwrap_or(MIN_CANDIDATE_NODES_PERCENTAGE as i64);
+    let abs = a
+        .min_candidate_nodes_absolute
+        .unwrap_or(MIN_CANDIDATE_NODES_ABSOLUTE as i64);
+    if !(0..=100).contains(&pct) {
+        return Err(InputError::at_path(
+            p,
+            format!("{path}.minCandidateNodesPercentage"),
+            "not in valid range [0, 100]",
+        ));
+    }
+    if abs < 0 {
+        return Err(InputError::at_path(
+            p,
+            format!("{path}.minCandidateNodesAbsolute"),
+            "not in valid range [0, inf)",
+        ));
+    }
+    if pct == 0 && abs == 0 {
+        return Err(InputError::at_path(
+            p,
+            format!("{path}.minCandidateNodesPercentage"),
+            "cannot be zero at the same time as minCandidateNodesAbsolute",
+        ));
+    }
+    Ok(PreemptionArgs {
+        min_candidate_nodes_percentage: pct as usize,
+        min_candidate_nodes_absolute: abs as usize,
+    })
 }

@@ -8,6 +8,7 @@ mod docs;
 mod errors;
 mod faults;
 mod fidelity;
+mod fields;
 mod kubelet;
 mod layers;
 mod manifests;

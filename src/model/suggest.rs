@@ -1,4 +1,6 @@
 //! "Did you mean …?" for misspelt fields, flags and names.
+//!
+//! Invariant: pure string helpers (no I/O, no state); re-exported as `scenario::suggest`.
 
 /// Levenshtein distance over chars.
 pub fn distance(a: &str, b: &str) -> usize {

@@ -1,0 +1,216 @@
+//! The control-plane components' flags: kube-apiserver, kube-controller-manager and
+//! kube-scheduler (with its `KubeSchedulerConfiguration`), defaults per version profile.
+//!
+//! Invariant: every flag read goes through [`Resolver::get`], so each effective value is
+//! echoed once as a setting, in flag-table order.
+
+use super::{boolv, dur, f32v, intv, Resolver};
+use crate::api::ApiServerConfig;
+use crate::client::leader::LeaderElectionConfig;
+use crate::controllers::nodelifecycle::NodeLifecycleConfig;
+use crate::controllers::KcmConfig;
+use crate::scenario::flags::{self, Component, ComponentFlags, FlagValue};
+use crate::scenario::{relative, schedconfig, InputError};
+use crate::scheduler::SchedulerConfig;
+use crate::sim::SimDuration;
+
+/// kube-apiserver (reference §2.1: DefaultTolerationSeconds 300/300).
+pub(super) fn apiserver(
+    r: &mut Resolver,
+    a: &ComponentFlags<flags::ApiServer>,
+) -> Result<ApiServerConfig, InputError> {
+    let nr = intv(r.get(
+        a,
+        "default-not-ready-toleration-seconds",
+        FlagValue::Int(300),
+        "default",
+    ));
+    let ur = intv(r.get(
+        a,
+        "default-unreachable-toleration-seconds",
+        FlagValue::Int(300),
+        "default",
+    ));
+    for (n, v) in [
+        ("default-not-ready-toleration-seconds", nr),
+        ("default-unreachable-toleration-seconds", ur),
+    ] {
+        if v < 0 {
+            return Err(InputError::at_path(
+                r.file,
+                format!("components.kube-apiserver.{n}"),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    for w in &a.unmodelled {
+        r.warnings.insert(format!(
+            "kube-apiserver flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+    Ok(ApiServerConfig {
+        default_not_ready_toleration: SimDuration::from_secs(nr as u64),
+        default_unreachable_toleration: SimDuration::from_secs(ur as u64),
+    })
+}
+
+/// kube-controller-manager (reference §2.1; grace 40 s up to 1.31, 50 s from 1.32).
+pub(super) fn controller_manager(
+    r: &mut Resolver,
+    k: &ComponentFlags<flags::ControllerManager>,
+) -> Result<KcmConfig, InputError> {
+    let node_lifecycle = node_lifecycle(r, k);
+    if node_lifecycle.node_monitor_period == SimDuration::ZERO {
+        return Err(InputError::at_path(
+            r.file,
+            "components.kube-controller-manager.node-monitor-period",
+            "must be greater than 0",
+        ));
+    }
+    let value = if r.minor >= 34 {
+        "current Ready condition".into()
+    } else {
+        "observed Ready condition (one pass later)".into()
+    };
+    let profile = r.profile.clone();
+    r.setting(
+        "kube-controller-manager",
+        "(NoExecute taint decided from)",
+        value,
+        profile,
+    );
+    let kcm_le = leader_election(r, k);
+    let terminated_pod_gc_threshold = intv(r.get(
+        k,
+        "terminated-pod-gc-threshold",
+        FlagValue::Int(12500),
+        "default",
+    )) as i32;
+    for w in &k.unmodelled {
+        r.warnings.insert(format!(
+            "kube-controller-manager flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+    Ok(KcmConfig {
+        node_lifecycle,
+        leader_election: kcm_le,
+        terminated_pod_gc_threshold,
+    })
+}
+
+fn node_lifecycle(
+    r: &mut Resolver,
+    k: &ComponentFlags<flags::ControllerManager>,
+) -> NodeLifecycleConfig {
+    let grace_default = if r.minor <= 31 { 40 } else { 50 };
+    let profile = r.profile.clone();
+    NodeLifecycleConfig {
+        node_monitor_period: dur(r.get(
+            k,
+            "node-monitor-period",
+            FlagValue::Duration(SimDuration::from_secs(5)),
+            "default",
+        )),
+        node_monitor_grace_period: dur(r.get(
+            k,
+            "node-monitor-grace-period",
+            FlagValue::Duration(SimDuration::from_secs(grace_default)),
+            &profile,
+        )),
+        node_startup_grace_period: dur(r.get(
+            k,
+            "node-startup-grace-period",
+            FlagValue::Duration(SimDuration::from_secs(60)),
+            "default",
+        )),
+        node_eviction_rate: f32v(r.get(
+            k,
+            "node-eviction-rate",
+            FlagValue::Float32(0.1),
+            "default",
+        )),
+        secondary_node_eviction_rate: f32v(r.get(
+            k,
+            "secondary-node-eviction-rate",
+            FlagValue::Float32(0.01),
+            "default",
+        )),
+        unhealthy_zone_threshold: f32v(r.get(
+            k,
+            "unhealthy-zone-threshold",
+            FlagValue::Float32(0.55),
+            "default",
+        )),
+        large_cluster_size_threshold: intv(r.get(
+            k,
+            "large-cluster-size-threshold",
+            FlagValue::Int(50),
+            "default",
+        )) as i32,
+        taint_from_current_condition: r.minor >= 34,
+    }
+}
+
+/// The four `leader-elect*` flags shared by kube-controller-manager and kube-scheduler.
+fn leader_election<C: Component>(r: &mut Resolver, f: &ComponentFlags<C>) -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        leader_elect: boolv(r.get(f, "leader-elect", FlagValue::Bool(true), "default")),
+        lease_duration: dur(r.get(
+            f,
+            "leader-elect-lease-duration",
+            FlagValue::Duration(SimDuration::from_secs(15)),
+            "default",
+        )),
+        renew_deadline: dur(r.get(
+            f,
+            "leader-elect-renew-deadline",
+            FlagValue::Duration(SimDuration::from_secs(10)),
+            "default",
+        )),
+        retry_period: dur(r.get(
+            f,
+            "leader-elect-retry-period",
+            FlagValue::Duration(SimDuration::from_secs(2)),
+            "default",
+        )),
+    }
+}
+
+/// kube-scheduler: its leader election, its `config` file and the version profile.
+pub(super) fn scheduler(
+    r: &mut Resolver,
+    s: &ComponentFlags<flags::Scheduler>,
+) -> Result<SchedulerConfig, InputError> {
+    let sched_le = leader_election(r, s);
+    let mut scheduler = SchedulerConfig {
+        leader_election: sched_le,
+        ..SchedulerConfig::default()
+    };
+    if let Some(FlagValue::Str(cfg)) = s.get("config") {
+        let p = relative(r.file, cfg);
+        schedconfig::load(&p, &mut scheduler, &mut r.warnings)?;
+        r.setting("kube-scheduler", "config", cfg.clone(), "scenario".into());
+    }
+    // Version profile: NodeResourcesBalancedAllocation skips best-effort pods from v1.33
+    // (PR #130260).
+    for prof in scheduler.profiles.iter_mut() {
+        prof.balanced.skip_best_effort = r.minor >= 33;
+    }
+    let value = if scheduler.percentage_of_nodes_to_score == 0 {
+        "0 (adaptive)".into()
+    } else {
+        scheduler.percentage_of_nodes_to_score.to_string()
+    };
+    r.setting(
+        "kube-scheduler",
+        "percentageOfNodesToScore",
+        value,
+        "KubeSchedulerConfiguration".into(),
+    );
+    for w in &s.unmodelled {
+        r.warnings.insert(format!(
+            "kube-scheduler flag `{w}` is not modelled by kubesim; it is ignored"
+        ));
+    }
+    Ok(scheduler)
+}

@@ -1,0 +1,523 @@
+//! `expect`: the run's expectations, one resolver per kind (node condition and taint, pod
+//! and event counts, event times, zone state, Deployments, StatefulSets, DaemonSets,
+//! endpoints, PDBs, namespaces, Jobs).
+//!
+//! Invariant: every node, zone and workload an expectation names exists in the scenario
+//! (Jobs excepted: a CronJob may create them), and no expectation is after the run's end.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::timeline::{find_deployment, find_pod_workload};
+use crate::check::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
+use crate::check::objects::ObjectExpectation;
+use crate::model::*;
+use crate::scenario::raw::{self, *};
+use crate::scenario::values::DurationValue;
+use crate::scenario::{InputError, Workload};
+use crate::sim::{SimDuration, SimTime};
+
+pub(super) fn resolve(
+    file: &Path,
+    entries: &[RawExpectEntry],
+    duration: SimDuration,
+    nodes: &[Node],
+    workloads: &[Workload],
+) -> Result<Vec<TimedExpectation>, InputError> {
+    let node_names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
+    let zones: BTreeSet<String> = nodes
+        .iter()
+        .map(|n| zone_key_display(&n.zone_key()))
+        .collect();
+    let mut expectations = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let c = Ctx {
+            file,
+            origin: format!("expect[{i}]"),
+            duration,
+            nodes: &node_names,
+            zones: &zones,
+            workloads,
+        };
+        expectations.push(expectation(e, &c)?);
+    }
+    Ok(expectations)
+}
+
+/// What one expectation is checked against; `origin` is its path (`expect[i]`).
+struct Ctx<'a> {
+    file: &'a Path,
+    origin: String,
+    duration: SimDuration,
+    nodes: &'a [&'a str],
+    zones: &'a BTreeSet<String>,
+    workloads: &'a [Workload],
+}
+
+type Resolved = (Option<SimTime>, Expectation);
+
+impl Ctx<'_> {
+    fn err(&self, field: &str, m: String) -> InputError {
+        InputError::at_path(self.file, format!("{}.{field}", self.origin), m)
+    }
+
+    fn at(&self, a: &Option<DurationValue>) -> Result<Option<SimTime>, InputError> {
+        match a {
+            Some(d) if d.0 > self.duration => Err(self.err(
+                "at",
+                format!("{} is after the end of the run ({})", d.0, self.duration),
+            )),
+            Some(d) => Ok(Some(SimTime::ZERO + d.0)),
+            None => Ok(None),
+        }
+    }
+
+    fn node(&self, n: &str) -> Result<String, InputError> {
+        if self.nodes.contains(&n) {
+            Ok(n.to_string())
+        } else {
+            Err(self
+                .err("node", format!("unknown node {n:?}"))
+                .suggest(n, self.nodes.iter().copied()))
+        }
+    }
+
+    fn count(
+        &self,
+        c: Option<u64>,
+        min: Option<u64>,
+        max: Option<u64>,
+    ) -> Result<CountSpec, InputError> {
+        if c.is_none() && min.is_none() && max.is_none() {
+            return Err(self.err("count", "give count, min or max".into()));
+        }
+        Ok(CountSpec { exact: c, min, max })
+    }
+}
+
+fn filter(
+    reason: &str,
+    object: &Option<String>,
+    message: &Option<String>,
+    zone: &Option<String>,
+) -> EventFilter {
+    EventFilter {
+        reason: reason.to_string(),
+        object: object.clone().map(Glob),
+        message: message.clone().map(Glob),
+        zone: zone.clone(),
+    }
+}
+
+fn expectation(entry: &RawExpectEntry, c: &Ctx) -> Result<TimedExpectation, InputError> {
+    let e = entry.only().ok_or_else(|| {
+        InputError::at_path(c.file, &c.origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, statefulSet, daemonSet, endpoints, pdb, namespace, job")
+    })?;
+    let (when, expectation) = match &e {
+        RawExpect::NodeCondition(x) => node_condition(x, c)?,
+        RawExpect::NodeTaint(x) => node_taint(x, c)?,
+        RawExpect::PodCount(x) => pod_count(x, c)?,
+        RawExpect::EventCount(x) => (
+            c.at(&x.at)?,
+            Expectation::EventCount {
+                filter: filter(&x.reason, &x.object, &x.message, &x.zone),
+                count: c.count(x.count, x.min, x.max)?,
+            },
+        ),
+        RawExpect::EventTime(x) => {
+            let t = c.at(&Some(x.at))?.unwrap_or(SimTime::ZERO + x.at.0);
+            if x.nth == Some(0) {
+                return Err(c.err("nth", "counts from 1".into()));
+            }
+            (
+                None,
+                Expectation::EventTime {
+                    filter: filter(&x.reason, &x.object, &x.message, &x.zone),
+                    nth: x.nth.unwrap_or(1),
+                    at: t,
+                    tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),
+                },
+            )
+        }
+        RawExpect::Deployment(x) => deployment(x, c)?,
+        RawExpect::Endpoints(x) => endpoints(x, c)?,
+        RawExpect::Pdb(x) => pdb(x, c)?,
+        RawExpect::Namespace(x) => {
+            let phases = ["Active", "Terminating", "Absent"];
+            if !phases.contains(&x.phase.as_str()) {
+                return Err(c
+                    .err("phase", format!("unknown namespace phase {:?}", x.phase))
+                    .suggest(&x.phase, phases));
+            }
+            (
+                c.at(&x.at)?,
+                Expectation::Object(ObjectExpectation::Namespace {
+                    name: x.name.clone(),
+                    phase: x.phase.clone(),
+                }),
+            )
+        }
+        RawExpect::Job(x) => (c.at(&x.at)?, Expectation::Job(job_expect(x, c)?)),
+        RawExpect::StatefulSet(x) => stateful_set(x, c)?,
+        RawExpect::DaemonSet(x) => daemon_set(x, c)?,
+        RawExpect::ZoneState(x) => zone_state(x, c)?,
+    };
+    Ok(TimedExpectation {
+        at: when,
+        expectation,
+        origin: c.origin.clone(),
+    })
+}
+
+/// A node condition (default `Ready`) has a status.
+fn node_condition(x: &RawNodeConditionExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let type_ = match x.type_.as_deref().unwrap_or("Ready") {
+        "Ready" => NodeConditionType::Ready,
+        "MemoryPressure" => NodeConditionType::MemoryPressure,
+        "DiskPressure" => NodeConditionType::DiskPressure,
+        "PIDPressure" => NodeConditionType::PIDPressure,
+        "NetworkUnavailable" => NodeConditionType::NetworkUnavailable,
+        other => {
+            return Err(c
+                .err("type", format!("unknown node condition {other:?}"))
+                .suggest(
+                    other,
+                    [
+                        "Ready",
+                        "MemoryPressure",
+                        "DiskPressure",
+                        "PIDPressure",
+                        "NetworkUnavailable",
+                    ],
+                ))
+        }
+    };
+    let status = match x.status.0.as_str() {
+        "True" | "true" => ConditionStatus::True,
+        "False" | "false" => ConditionStatus::False,
+        "Unknown" => ConditionStatus::Unknown,
+        other => {
+            return Err(c.err(
+                "status",
+                format!("expected True, False or Unknown, found {other:?}"),
+            ))
+        }
+    };
+    Ok((
+        c.at(&x.at)?,
+        Expectation::NodeCondition {
+            node: c.node(&x.node)?,
+            type_,
+            status,
+        },
+    ))
+}
+
+/// A taint is (or is not) on a node.
+fn node_taint(x: &RawNodeTaintExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let (key, eff) = x
+        .taint
+        .rsplit_once(':')
+        .ok_or_else(|| c.err("taint", format!("expected key:Effect, found {:?}", x.taint)))?;
+    let effect = match eff {
+        "NoSchedule" => TaintEffect::NoSchedule,
+        "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+        "NoExecute" => TaintEffect::NoExecute,
+        other => {
+            return Err(c
+                .err("taint", format!("unknown taint effect {other:?}"))
+                .suggest(other, ["NoSchedule", "PreferNoSchedule", "NoExecute"]))
+        }
+    };
+    Ok((
+        c.at(&x.at)?,
+        Expectation::NodeTaint {
+            node: c.node(&x.node)?,
+            key: key.to_string(),
+            effect,
+            present: x.present,
+        },
+    ))
+}
+
+/// How many pods match (phase, readiness, namespace, node, labels).
+fn pod_count(x: &RawPodCountExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let phase = match x.phase.as_deref() {
+        None => None,
+        Some("Pending") => Some(PodPhase::Pending),
+        Some("Running") => Some(PodPhase::Running),
+        Some("Succeeded") => Some(PodPhase::Succeeded),
+        Some("Failed") => Some(PodPhase::Failed),
+        Some("Unknown") => Some(PodPhase::Unknown),
+        Some(other) => {
+            return Err(c
+                .err("phase", format!("unknown pod phase {other:?}"))
+                .suggest(
+                    other,
+                    ["Pending", "Running", "Succeeded", "Failed", "Unknown"],
+                ))
+        }
+    };
+    let nd = match &x.node {
+        Some(n) => Some(c.node(n)?),
+        None => None,
+    };
+    Ok((
+        c.at(&x.at)?,
+        Expectation::PodCount {
+            phase,
+            terminating: x.terminating,
+            ready: x.ready,
+            namespace: x.namespace.clone(),
+            node: nd,
+            labels: x.labels.clone(),
+            count: c.count(x.count, x.min, x.max)?,
+        },
+    ))
+}
+
+/// A Deployment's replica counts and conditions.
+fn deployment(x: &RawDeploymentExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let d = find_deployment(
+        c.workloads,
+        &x.name,
+        x.namespace.as_deref(),
+        c.file,
+        &c.origin,
+    )?;
+    let reasons = [
+        "NewReplicaSetCreated",
+        "FoundNewReplicaSet",
+        "ReplicaSetUpdated",
+        "NewReplicaSetAvailable",
+        "ProgressDeadlineExceeded",
+    ];
+    if let Some(r) = &x.progressing {
+        if !reasons.contains(&r.as_str()) {
+            return Err(c
+                .err("progressing", format!("unknown Progressing reason {r:?}"))
+                .suggest(r, reasons));
+        }
+    }
+    let available = match x.available.as_ref().map(|v| v.0.as_str()) {
+        None => None,
+        Some("True" | "true") => Some(ConditionStatus::True),
+        Some("False" | "false") => Some(ConditionStatus::False),
+        Some(other) => {
+            return Err(c.err(
+                "available",
+                format!("expected \"True\" or \"False\", found {other:?}"),
+            ))
+        }
+    };
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Deployment {
+            key: d.key(),
+            replicas: x.replicas,
+            updated: x.updated_replicas,
+            ready: x.ready_replicas,
+            available_replicas: x.available_replicas,
+            progressing: x.progressing.clone(),
+            available,
+        },
+    ))
+}
+
+/// A Service's ready endpoints.
+fn endpoints(x: &RawEndpointsExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let key = if x.service.contains('/') {
+        x.service.clone()
+    } else {
+        pod_key("default", &x.service)
+    };
+    let services: Vec<String> = c
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::Service(s) => Some(s.key()),
+            _ => None,
+        })
+        .collect();
+    if !services.contains(&key) {
+        return Err(c
+            .err("service", format!("no Service {key} among the c.workloads"))
+            .suggest(&key, services.iter().map(|s| s.as_str())));
+    }
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Object(crate::check::objects::ObjectExpectation::Endpoints {
+            service: key,
+            ready: x.ready,
+        }),
+    ))
+}
+
+/// A PodDisruptionBudget's status.
+fn pdb(x: &RawPdbExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let ns = x
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let key = pod_key(ns, &x.name);
+    let pdbs: Vec<String> = c
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            Workload::PodDisruptionBudget(b) => Some(b.key()),
+            _ => None,
+        })
+        .collect();
+    if !pdbs.contains(&key) {
+        return Err(c
+            .err(
+                "name",
+                format!("no PodDisruptionBudget {key} among the c.workloads"),
+            )
+            .suggest(&key, pdbs.iter().map(|s| s.as_str())));
+    }
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Object(crate::check::objects::ObjectExpectation::Pdb {
+            key,
+            disruptions_allowed: x.disruptions_allowed,
+            current_healthy: x.current_healthy,
+            desired_healthy: x.desired_healthy,
+            expected_pods: x.expected_pods,
+        }),
+    ))
+}
+
+/// A StatefulSet's status counts.
+fn stateful_set(x: &RawStatefulSetExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let (key, _) = find_pod_workload(
+        c.workloads,
+        "StatefulSet",
+        &["StatefulSet"],
+        &x.name,
+        x.namespace.as_deref(),
+        c.file,
+        &format!("{}.statefulSet", c.origin),
+    )?;
+    let fields = [
+        ("replicas", x.replicas),
+        ("readyReplicas", x.ready_replicas),
+        ("availableReplicas", x.available_replicas),
+        ("currentReplicas", x.current_replicas),
+        ("updatedReplicas", x.updated_replicas),
+    ];
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+            kind: "StatefulSet",
+            key,
+            fields: fields
+                .into_iter()
+                .filter_map(|(n, v)| v.map(|v| (n, v)))
+                .collect(),
+        }),
+    ))
+}
+
+/// A DaemonSet's status counts.
+fn daemon_set(x: &RawDaemonSetExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let (key, _) = find_pod_workload(
+        c.workloads,
+        "DaemonSet",
+        &["DaemonSet"],
+        &x.name,
+        x.namespace.as_deref(),
+        c.file,
+        &format!("{}.daemonSet", c.origin),
+    )?;
+    let fields = [
+        ("desiredNumberScheduled", x.desired_number_scheduled),
+        ("currentNumberScheduled", x.current_number_scheduled),
+        ("updatedNumberScheduled", x.updated_number_scheduled),
+        ("numberReady", x.number_ready),
+        ("numberAvailable", x.number_available),
+        ("numberUnavailable", x.number_unavailable),
+        ("numberMisscheduled", x.number_misscheduled),
+    ];
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+            kind: "DaemonSet",
+            key,
+            fields: fields
+                .into_iter()
+                .filter_map(|(n, v)| v.map(|v| (n, v)))
+                .collect(),
+        }),
+    ))
+}
+
+/// The node lifecycle controller's state of a zone.
+fn zone_state(x: &RawZoneStateExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    if !c.zones.contains(&x.zone) {
+        return Err(c
+            .err("zone", format!("unknown zone {:?}", x.zone))
+            .suggest(&x.zone, c.zones.iter().map(|s| s.as_str())));
+    }
+    let states = ["Initial", "Normal", "PartialDisruption", "FullDisruption"];
+    if !states.contains(&x.state.as_str()) {
+        return Err(c
+            .err("state", format!("unknown zone state {:?}", x.state))
+            .suggest(&x.state, states));
+    }
+    Ok((
+        c.at(&x.at)?,
+        Expectation::ZoneState {
+            zone: x.zone.clone(),
+            state: x.state.clone(),
+        },
+    ))
+}
+
+/// A `job:` expectation: the Job may come from the workloads or from a CronJob, so its name
+/// is only checked for form; the condition type must be one of the Job condition types.
+fn job_expect(
+    x: &raw::RawJobExpect,
+    c: &Ctx,
+) -> Result<crate::check::expect::JobExpect, InputError> {
+    let ns = x
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let types = [
+        JobConditionType::Complete,
+        JobConditionType::Failed,
+        JobConditionType::FailureTarget,
+        JobConditionType::SuccessCriteriaMet,
+        JobConditionType::Suspended,
+    ];
+    let condition = match &x.condition {
+        None => None,
+        Some(name) => Some(
+            types
+                .iter()
+                .copied()
+                .find(|t| t.as_str() == name)
+                .ok_or_else(|| {
+                    c.err("condition", format!("unknown Job condition type {name:?}"))
+                        .suggest(name, types.iter().map(|t| t.as_str()))
+                })?,
+        ),
+    };
+    if x.reason.is_some() && condition.is_none() {
+        return Err(c.err("reason", "`reason` needs a `condition`".into()));
+    }
+    Ok(crate::check::expect::JobExpect {
+        key: pod_key(ns, &x.name),
+        active: x.active,
+        succeeded: x.succeeded,
+        failed: x.failed,
+        ready: x.ready,
+        terminating: x.terminating,
+        condition,
+        reason: x.reason.clone(),
+        exists: x.exists.unwrap_or(true),
+    })
+}
