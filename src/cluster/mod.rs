@@ -12,7 +12,7 @@ pub mod spec;
 use std::collections::BTreeMap;
 
 pub use event::Event;
-use spec::{FaultKind, Scenario, Workload};
+use spec::{ClusterSpec, FaultKind, Workload};
 
 use crate::api::{ApiServer, Watcher};
 use crate::controllers::cloudnode::Cloud;
@@ -52,7 +52,7 @@ impl Cluster {
     /// Builds the cluster at t = 0: every Node object already registered (the scenario starts
     /// from a running cluster), then kubelets, the controller manager and the scheduler start,
     /// then the workloads are applied.
-    pub fn build(s: &Scenario, ctx: &mut Engine<Event>) -> Cluster {
+    pub fn build(s: &ClusterSpec, ctx: &mut Engine<Event>) -> Cluster {
         let mut api = ApiServer::new(s.apiserver.clone());
         let zone_keys: Vec<String> = s.nodes.iter().map(|n| n.zone_key()).collect();
         let mut zone_index: BTreeMap<&str, usize> = BTreeMap::new();

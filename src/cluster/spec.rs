@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::api::ApiServerConfig;
-use crate::check::expect::TimedExpectation;
 use crate::controllers::KcmConfig;
 use crate::kubelet::KubeletConfig;
 use crate::model::*;
@@ -207,8 +206,10 @@ pub struct Setting {
     pub source: String,
 }
 
+/// Everything a cluster run is built from (a scenario without its expectations, which observe
+/// the run from the layer above).
 #[derive(Clone, Debug)]
-pub struct Scenario {
+pub struct ClusterSpec {
     pub name: String,
     pub description: Option<String>,
     pub file: PathBuf,
@@ -228,7 +229,6 @@ pub struct Scenario {
     pub max_events: u64,
     pub sample_interval: SimDuration,
     pub timeline: Vec<TimedFault>,
-    pub expectations: Vec<TimedExpectation>,
     pub settings: Vec<Setting>,
     pub warnings: Vec<String>,
 }

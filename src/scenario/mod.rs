@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use crate::cluster::spec::{FaultKind, Scenario, Setting, TimedFault, Workload};
+pub use crate::cluster::spec::{ClusterSpec, FaultKind, Setting, TimedFault, Workload};
 pub use crate::model::suggest;
 pub use convert::{Kind, KINDS};
 pub use error::InputError;
@@ -36,6 +36,27 @@ use crate::scheduler::SchedulerConfig;
 use convert::{Ctx, Object};
 use manifest::RawManifest;
 use raw::*;
+
+/// A validated scenario: the spec the cluster is built from, and the expectations that observe
+/// the run. Derefs to its [`ClusterSpec`], so `scenario.nodes` reads the spec's nodes.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub spec: ClusterSpec,
+    pub expectations: Vec<crate::check::expect::TimedExpectation>,
+}
+
+impl std::ops::Deref for Scenario {
+    type Target = ClusterSpec;
+    fn deref(&self) -> &ClusterSpec {
+        &self.spec
+    }
+}
+
+impl std::ops::DerefMut for Scenario {
+    fn deref_mut(&mut self) -> &mut ClusterSpec {
+        &mut self.spec
+    }
+}
 
 /// The Kubernetes minor versions whose behaviour kubesim reproduces.
 pub const SUPPORTED_MINORS: std::ops::RangeInclusive<u32> = 27..=34;

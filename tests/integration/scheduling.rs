@@ -24,7 +24,7 @@ fn load_pod(spec_yaml: &str) -> Result<Pod, String> {
     let path = dir.join("s.yaml");
     std::fs::write(&path, format!("{HEAD}workloads:\n- file: pod.yaml\n")).unwrap();
     let s = scenario::load(&path, &[]).map_err(|e| e.to_string())?;
-    match s.workloads.into_iter().next() {
+    match s.spec.workloads.into_iter().next() {
         Some(Workload::Pod(p)) => Ok(p),
         _ => Err("no pod".into()),
     }
@@ -128,7 +128,7 @@ fn load_config(cfg: &str) -> Result<kubesim::scheduler::SchedulerConfig, String>
     )
     .unwrap();
     scenario::load(&path, &[])
-        .map(|s| s.scheduler)
+        .map(|s| s.spec.scheduler)
         .map_err(|e| e.to_string())
 }
 

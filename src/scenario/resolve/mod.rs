@@ -21,7 +21,7 @@ pub use faults::parse_taint_text;
 
 use super::flags::{self, Component, ComponentFlags, FlagValue};
 use super::raw::*;
-use super::{InputError, Scenario, Setting, DEFAULT_VERSION, SUPPORTED_MINORS};
+use super::{ClusterSpec, InputError, Scenario, Setting, DEFAULT_VERSION, SUPPORTED_MINORS};
 use crate::sim::SimDuration;
 
 /// Shared state of one resolution: the file (for errors), the echoed settings, the warnings
@@ -151,7 +151,7 @@ pub(super) fn resolve(
     )?;
     let expectations = expect::resolve(file, &raw.expect, duration, &nodes, &workloads)?;
 
-    Ok(Scenario {
+    let spec = ClusterSpec {
         name: raw.name.unwrap_or_else(|| {
             file.file_stem()
                 .map(|s| s.to_string_lossy().to_string())
@@ -174,10 +174,10 @@ pub(super) fn resolve(
         max_events: sim.max_events,
         sample_interval: sim.sample_interval,
         timeline,
-        expectations,
         settings: r.settings,
         warnings: r.warnings.into_iter().collect(),
-    })
+    };
+    Ok(Scenario { spec, expectations })
 }
 
 /// `kubernetesVersion` (default [`DEFAULT_VERSION`]) and its minor, which must be supported.
