@@ -5,8 +5,10 @@
 //! `crashLoop` and `memoryLeak`. Each names the upstream behaviour it reproduces.
 //!
 //! Invariant: a crash or a process stop bumps the generation (cancelling every timer) and
-//! requires the lazy lease and status plans to have been withdrawn first; any other fault that
-//! could change what a planned tick does interrupts the plan before it takes effect.
+//! requires the lazy lease and status plans to have been withdrawn first (the cluster withdraws
+//! them, and the lease plan for partitions and slow renewals, when the fault starts);
+//! `runtimeHang` and its end interrupt the status plan themselves, as they change what the next
+//! status tick posts.
 
 use std::collections::BTreeMap;
 

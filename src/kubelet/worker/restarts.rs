@@ -5,8 +5,9 @@
 //! pkg/kubelet/images/image_manager.go (pull policies, image backoff, event texts).
 //!
 //! Invariant: init containers start strictly in order (each regular one must succeed, each
-//! sidecar must have started, before the next); a container in back-off or waiting for its
-//! image does not start, and the worker looks at it again exactly 10 s later (`retry_at`).
+//! sidecar must have started, before the next); a container in back-off or whose image failed
+//! does not start and is looked at again exactly 10 s later (`retry_at`, the pod worker's
+//! requeue), one waiting for a pull when the pull completes.
 
 use super::probes::next_tick_at_or_after;
 use super::{Outbox, ProbeKind, Pull, Worker, BACKOFF_INITIAL, BACKOFF_MAX};

@@ -4,7 +4,7 @@
 //! `Evicted` message, and the `memoryLeak` fault's added growth.
 //!
 //! Invariant: only running containers count, and every figure is read from their run plans
-//! (the runtime's draws), so asking changes nothing.
+//! (the runtime's draws); the queries change nothing, and only `change_leak` rebases the plans.
 
 use super::Worker;
 use crate::sim::SimTime;
