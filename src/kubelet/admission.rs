@@ -417,13 +417,22 @@ mod tests {
     /// predicate_test.go `TestGeneralPredicates`, case by case.
     #[test]
     fn test_general_predicates() {
+        let cases: Vec<GeneralCase> = [
+            general_cases_fit(),
+            general_cases_taints(),
+            general_cases_node_affinity(),
+        ]
+        .concat();
+        for (name, pod, usage, cached, fresh, skip, want) in cases {
+            let got = general_filter_with_refetch(&pod, &cached, &usage, skip, || fresh);
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    /// `TestGeneralPredicates` cases: resources, host name and host ports.
+    fn general_cases_fit() -> Vec<GeneralCase> {
         let empty = NodeUsage::default();
-        let aff = || {
-            let mut p = static_pod();
-            foo_exists_affinity(&mut p);
-            p
-        };
-        let cases: Vec<GeneralCase> = vec![
+        vec![
             (
                 "no resources/port/host requested always fits",
                 Pod::default(),
@@ -467,6 +476,13 @@ mod tests {
                 false,
                 vec![pred(NODE_PORTS, NODE_PORTS_REASON)],
             ),
+        ]
+    }
+
+    /// `TestGeneralPredicates` cases: taints and tolerations (static pods ignore them).
+    fn general_cases_taints() -> Vec<GeneralCase> {
+        let empty = NodeUsage::default();
+        vec![
             (
                 "taint/toleration match",
                 {
@@ -549,6 +565,18 @@ mod tests {
                 false,
                 vec![],
             ),
+        ]
+    }
+
+    /// `TestGeneralPredicates` cases: node affinity on the cached and the fresh node.
+    fn general_cases_node_affinity() -> Vec<GeneralCase> {
+        let empty = NodeUsage::default();
+        let aff = || {
+            let mut p = static_pod();
+            foo_exists_affinity(&mut p);
+            p
+        };
+        vec![
             (
                 "node affinity failure",
                 aff(),
@@ -614,11 +642,7 @@ mod tests {
                 true,
                 vec![pred(NODE_NAME, NODE_NAME_REASON)],
             ),
-        ];
-        for (name, pod, usage, cached, fresh, skip, want) in cases {
-            let got = general_filter_with_refetch(&pod, &cached, &usage, skip, || fresh);
-            assert_eq!(got, want, "{name}");
-        }
+        ]
     }
 
     /// predicate_test.go `TestRemoveMissingExtendedResources` (the cases without DRA), seen

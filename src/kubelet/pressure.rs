@@ -15,10 +15,19 @@
 //! met, or the pressure condition is still on; otherwise no tick could change anything. Ticks
 //! keep the loop's phase (kubelet start + k·10 s), so skipping idle ones changes no outcome.
 //!
-//! Architecture invariant: decides from the workers' memory and the node's capacity only; the
-//! kubelet carries out evictions and status writes.
+//! The loop itself (`impl Kubelet` below, after `synchronize` and `evictPod` of
+//! pkg/kubelet/eviction/eviction_manager.go) sits after the signal and threshold types.
+//!
+//! Architecture invariant: decides from the workers' usage and the node's capacity only; the
+//! eviction itself goes through the pod worker ([`Worker::evict`](super::worker::Worker::evict))
+//! and the kubelet's common flush, and a pressure change reaches the API server only through
+//! the next node status tick.
 
-use crate::sim::{SimDuration, SimTime};
+use super::worker::Outbox;
+use super::{eviction, Event, Kubelet};
+use crate::api::ApiServer;
+use crate::model::Pod;
+use crate::sim::{Ctx, SimDuration, SimTime};
 
 /// A node-pressure signal kubesim simulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -243,6 +252,223 @@ pub fn bytes_text(b: i64) -> String {
         }
     }
     b.to_string()
+}
+
+// ----- the kubelet's eviction loop (pkg/kubelet/eviction/eviction_manager.go) -----
+
+impl Kubelet {
+    /// The node's total for a signal (0: not simulated on this node).
+    fn signal_capacity(&self, s: Signal) -> i64 {
+        match s {
+            Signal::Memory => self.template.status.capacity.memory,
+            Signal::NodeFs => self.template.status.capacity.ephemeral_storage,
+            Signal::Pid => NODE_PID_MAX,
+        }
+    }
+
+    fn signal_threshold(&self, s: Signal) -> Option<i64> {
+        let cap = self.signal_capacity(s);
+        if cap <= 0 {
+            return None;
+        }
+        self.config.eviction.threshold(s).map(|t| t.bytes_of(cap))
+    }
+
+    /// What is left of the signal's resource at `now`.
+    fn signal_available(&self, s: Signal, now: SimTime) -> i64 {
+        let used: i64 = match s {
+            Signal::Memory => self.pods.values().map(|e| e.worker.memory_at(now)).sum(),
+            Signal::NodeFs => {
+                self.pods
+                    .values()
+                    .map(|e| e.worker.disk_at(now))
+                    .sum::<i64>()
+                    + self.runtime.images.total_size()
+            }
+            Signal::Pid => self.pods.values().map(|e| e.worker.pids()).sum(),
+        };
+        self.signal_capacity(s) - used
+    }
+
+    fn signal_met(&self, s: Signal, now: SimTime) -> bool {
+        self.signal_threshold(s)
+            .is_some_and(|t| self.signal_available(s, now) < t)
+    }
+
+    /// The soft threshold in units of the signal, and its grace period.
+    fn soft_threshold(&self, s: Signal) -> Option<(i64, SimDuration)> {
+        let cap = self.signal_capacity(s);
+        if cap <= 0 {
+            return None;
+        }
+        self.config.eviction.soft[s.index()].map(|(t, g)| (t.bytes_of(cap), g))
+    }
+
+    fn soft_met(&self, s: Signal, now: SimTime) -> bool {
+        self.soft_threshold(s)
+            .is_some_and(|(t, _)| self.signal_available(s, now) < t)
+    }
+
+    /// Schedules the eviction manager's next tick if one could change anything.
+    pub(super) fn arm_eviction(&mut self, ctx: &mut dyn Ctx<Event>) {
+        if self.eviction.next_tick.is_some() || !self.running {
+            return;
+        }
+        let now = ctx.now();
+        let needed = self.eviction.pressure.iter().any(|p| *p)
+            || self
+                .pods
+                .values()
+                .any(|e| e.worker.memory_growing() || e.worker.disk_growing())
+            || Signal::ALL
+                .iter()
+                .any(|s| self.signal_met(*s, now) || self.soft_met(*s, now));
+        if !needed {
+            return;
+        }
+        let mut at = tick_at_or_after(self.started_at, now);
+        if at == now && self.eviction_ticked_at(now) {
+            at += MONITORING_INTERVAL;
+        }
+        let (machine, gen) = (self.machine, self.gen);
+        let ev = ctx.schedule_at(at, Event::KubeletEvictionTick { machine, gen });
+        self.eviction.next_tick = Some((at, ev));
+    }
+
+    fn eviction_ticked_at(&self, now: SimTime) -> bool {
+        self.eviction_last_tick == Some(now)
+    }
+
+    /// One `synchronize` of the eviction manager.
+    pub fn on_eviction_tick(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
+        let now = ctx.now();
+        self.eviction.next_tick = None;
+        self.eviction_last_tick = Some(now);
+        let transition = self.config.eviction.pressure_transition_period;
+        let before = self.eviction.pressure;
+        // `synchronize`: every threshold met (hard or soft) sets the pressure condition at
+        // once; a soft one is acted on only once met for its grace period
+        // (`thresholdsMetGracePeriod`); the first actionable signal in priority order is
+        // reclaimed.
+        let mut to_reclaim = None;
+        for s in Signal::ALL {
+            let i = s.index();
+            let hard = self.signal_met(s, now);
+            let soft = self.soft_met(s, now);
+            if soft {
+                self.eviction.soft_since[i].get_or_insert(now);
+            } else {
+                self.eviction.soft_since[i] = None;
+            }
+            if hard || soft {
+                self.eviction.last_met[i] = Some(now);
+                self.eviction.pressure[i] = true;
+            } else if self.eviction.pressure[i]
+                && self.eviction.last_met[i].is_none_or(|t| now.since(t) >= transition)
+            {
+                self.eviction.pressure[i] = false;
+            }
+            let soft_due = soft
+                && self.soft_threshold(s).is_some_and(|(_, grace)| {
+                    self.eviction.soft_since[i].is_some_and(|t| now.since(t) >= grace)
+                });
+            if to_reclaim.is_none() && (hard || soft_due) {
+                to_reclaim = Some((s, hard));
+            }
+        }
+        if before != self.eviction.pressure {
+            // The next status tick reports the new conditions.
+            self.interrupt_status_plan(ctx, false);
+        }
+        if let Some((s, hard)) = to_reclaim {
+            self.evict_one(ctx, api, s, hard);
+        }
+        self.arm_eviction(ctx);
+    }
+
+    /// Evicts one pod for signal `s`; `hard`: its hard threshold is met (else a soft one past
+    /// its grace period).
+    fn evict_one(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, s: Signal, hard: bool) {
+        let now = ctx.now();
+        let available = self.signal_available(s, now);
+        let threshold = if hard {
+            self.signal_threshold(s).unwrap_or(0)
+        } else {
+            self.soft_threshold(s).map_or(0, |(t, _)| t)
+        };
+        // `rankMemoryPressure` / `rankDiskPressure` / `rankPIDPressure` (eviction.rs, ported
+        // with upstream's tables) over the evictable pods and their usage at `now`.
+        let mut stats = eviction::PodStats::new();
+        let mut pods: Vec<&Pod> = Vec::new();
+        for (k, e) in self.pods.iter().filter(|(_, e)| e.worker.evictable()) {
+            stats.insert(
+                k.clone(),
+                eviction::PodUsage {
+                    memory: e.worker.memory_at(now),
+                    disk: e.worker.disk_at(now),
+                    processes: e.worker.pids(),
+                    ..Default::default()
+                },
+            );
+            pods.push(&e.worker.pod);
+        }
+        match s {
+            Signal::Memory => eviction::rank_memory_pressure(&mut pods, &stats),
+            Signal::NodeFs => eviction::rank_disk_pressure(
+                &mut pods,
+                &stats,
+                eviction::ReclaimResource::EphemeralStorage,
+            ),
+            Signal::Pid => eviction::rank_pid_pressure(&mut pods, &stats),
+        }
+        let Some(key) = pods.first().map(|p| p.key()) else {
+            return;
+        };
+        self.record(
+            ctx,
+            "EvictionThresholdMet",
+            format!("Node/{}", self.node_name),
+            format!("Attempting to reclaim {}", s.resource()),
+        );
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        let mut message = format!(
+            "The node was low on resource: {}. Threshold quantity: {}, available: {}. ",
+            s.resource(),
+            s.text(threshold),
+            s.text(available.max(0))
+        );
+        if s != Signal::Pid {
+            if let Some((c, usage, request)) = entry.worker.top_container(now, s) {
+                if usage > request {
+                    message.push_str(&format!(
+                        "Container {c} was using {}, request is {}, has larger consumption of {}. ",
+                        s.text(usage),
+                        s.text(request),
+                        s.resource()
+                    ));
+                }
+            }
+        }
+        // Hard: `immediateEvictionGracePeriodSeconds` (1 s); soft: evictionMaxPodGracePeriod,
+        // capped by the pod's own terminationGracePeriodSeconds (eviction_manager.go).
+        let grace = if hard {
+            1
+        } else {
+            (self.config.eviction.max_pod_grace_period.max(0) as u64)
+                .min(entry.worker.pod.spec.termination_grace_period_seconds)
+        };
+        entry.worker.evict(
+            now,
+            "Evicted",
+            message.clone(),
+            SimDuration::from_secs(grace),
+        );
+        self.record(ctx, "Evicted", format!("Pod/{key}"), message);
+        let mut out = Outbox::default();
+        let entry = self.pods.get_mut(&key).expect("candidate exists");
+        entry.worker.step(now, &mut self.runtime, &mut out);
+        self.flush(ctx, api, &key, out);
+    }
 }
 
 #[cfg(test)]

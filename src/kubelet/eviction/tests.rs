@@ -50,10 +50,30 @@ type ConfigCase = (
 
 #[test]
 fn test_parse_threshold_config() {
+    let cases: Vec<ConfigCase> = [
+        threshold_config_memory_cases(),
+        threshold_config_disk_cases(),
+        threshold_config_invalid_cases(),
+    ]
+    .concat();
+    for (name, alloc, hard, soft, grace, reclaim, want) in cases {
+        let got = parse_threshold_config(&alloc, &hard, &soft, &grace, &reclaim);
+        match (got, want) {
+            (Ok(got), Some(want)) => {
+                assert!(same_thresholds(&got, &want), "{name}: {got:?} != {want:?}")
+            }
+            (Err(_), None) => {}
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+/// `TestParseThresholdConfig` cases: no values and memory thresholds.
+fn threshold_config_memory_cases() -> Vec<ConfigCase> {
     use Signal::*;
     let g = 30;
     let none = BTreeMap::new;
-    let cases: Vec<ConfigCase> = vec![
+    vec![
         (
             "no values",
             vec![],
@@ -88,6 +108,15 @@ fn test_parse_threshold_config() {
                 th(MemoryAvailable, pct(0.3), g, Some(pct(0.05))),
             ]),
         ),
+    ]
+}
+
+/// `TestParseThresholdConfig` cases: disk and inode thresholds, disabling via 0 % and 100 %.
+fn threshold_config_disk_cases() -> Vec<ConfigCase> {
+    use Signal::*;
+    let g = 30;
+    let none = BTreeMap::new;
+    vec![
         (
             "disk eviction values",
             vec![],
@@ -160,6 +189,13 @@ fn test_parse_threshold_config() {
             none(),
             Some(vec![]),
         ),
+    ]
+}
+
+/// `TestParseThresholdConfig` cases: invalid signals, values and grace periods.
+fn threshold_config_invalid_cases() -> Vec<ConfigCase> {
+    let none = BTreeMap::new;
+    vec![
         (
             "invalid-signal",
             vec![],
@@ -241,17 +277,7 @@ fn test_parse_threshold_config() {
             map(&[("memory.available", "-300Mi")]),
             None,
         ),
-    ];
-    for (name, alloc, hard, soft, grace, reclaim, want) in cases {
-        let got = parse_threshold_config(&alloc, &hard, &soft, &grace, &reclaim);
-        match (got, want) {
-            (Ok(got), Some(want)) => {
-                assert!(same_thresholds(&got, &want), "{name}: {got:?} != {want:?}")
-            }
-            (Err(_), None) => {}
-            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
-        }
-    }
+    ]
 }
 
 /// `DefaultEvictionHard` (defaults_linux.go) as the kubelet parses it, with the

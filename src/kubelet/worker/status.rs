@@ -1,0 +1,118 @@
+//! The pod status a worker reports, after `generateAPIPodStatus` of
+//! pkg/kubelet/kubelet_pods.go: the phase (`getPhase`, ported in `phase.rs`), the kubelet's
+//! conditions (pkg/kubelet/status/generate.go, ported in `conditions.rs`), container statuses,
+//! and the reason and message of a pod the kubelet failed.
+//!
+//! Invariant: a pod the kubelet failed (evicted, past its deadline) is Failed whatever its
+//! containers say; every condition keeps its `lastTransitionTime` while its status holds.
+
+use super::super::conditions::{kubelet_conditions, Sandbox};
+use super::super::phase::{get_phase, Statuses};
+use super::{Ctr, ProbeKind, Worker};
+use crate::model::*;
+use crate::sim::SimTime;
+
+impl Worker {
+    /// Applies a startup probe success to readiness: without a readiness probe the container
+    /// becomes ready once started.
+    fn settle_ready(&mut self) {
+        for c in &mut self.ctrs {
+            if c.state.is_running()
+                && c.started
+                && c.kill.is_none()
+                && !c.probes.iter().any(|p| p.kind == ProbeKind::Readiness)
+            {
+                c.ready = true;
+            }
+        }
+    }
+
+    pub(super) fn terminal_phase(&self) -> Option<PodPhase> {
+        if self.failed.is_some() {
+            return Some(PodPhase::Failed);
+        }
+        match self.phase() {
+            p @ (PodPhase::Succeeded | PodPhase::Failed) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether the pod worker has decided the pod runs no more (deleted, evicted, past its
+    /// deadline): `podIsTerminal` of `generateAPIPodStatus`.
+    fn pod_is_terminal(&self) -> bool {
+        self.terminating.is_some() || self.failed.is_some()
+    }
+
+    fn container_statuses(&self) -> (Vec<ContainerStatus>, Vec<ContainerStatus>) {
+        let to_status = |c: &Ctr| ContainerStatus {
+            name: c.spec.name.clone(),
+            image: c.spec.image.clone(),
+            state: c.state.clone(),
+            last_state: c.last.clone(),
+            ready: c.ready && c.state.is_running(),
+            started: c.started && c.state.is_running(),
+            restart_count: c.restarts,
+        };
+        (
+            self.ctrs[..self.n_init].iter().map(to_status).collect(),
+            self.ctrs[self.n_init..].iter().map(to_status).collect(),
+        )
+    }
+
+    /// `getPhase` (pkg/kubelet/kubelet_pods.go, in `phase.rs`) over the worker's containers;
+    /// a pod the kubelet failed (evicted, past its deadline) is Failed.
+    pub fn phase(&self) -> PodPhase {
+        if self.failed.is_some() {
+            return PodPhase::Failed;
+        }
+        let (init, app) = self.container_statuses();
+        get_phase(
+            &self.pod,
+            Statuses::two(&init, &app),
+            self.pod_is_terminal(),
+        )
+    }
+
+    /// The status the kubelet reports now (`generateAPIPodStatus`): phase, conditions
+    /// (`status/generate.go`, in `conditions.rs`), container statuses, reason and message.
+    pub fn status(&mut self, now: SimTime) -> PodStatus {
+        self.settle_ready();
+        let (init, app) = self.container_statuses();
+        let statuses = Statuses::two(&init, &app);
+        let terminal = self.pod_is_terminal();
+        let phase = if self.failed.is_some() {
+            PodPhase::Failed
+        } else {
+            get_phase(&self.pod, statuses, terminal)
+        };
+        let sandbox = if self.sandbox_ready && !(terminal && self.all_stopped()) {
+            Sandbox::Ready
+        } else {
+            Sandbox::NotReady
+        };
+        let generated = kubelet_conditions(&self.pod, statuses, phase, sandbox);
+        let mut pod = Pod {
+            status: self.pod.status.clone(),
+            ..Pod::default()
+        };
+        pod.status.conditions = std::mem::take(&mut self.conditions);
+        for g in &generated {
+            if g.type_ != PodConditionType::PodScheduled {
+                g.apply_to(&mut pod, now);
+            }
+        }
+        self.conditions = pod.status.conditions.clone();
+        let mut st = pod.status;
+        st.phase = phase;
+        if st.start_time.is_none() {
+            st.start_time = Some(self.start_time);
+        }
+        if let Some((r, m)) = &self.failed {
+            st.reason = r.clone();
+            st.message = m.clone();
+        }
+        st.init_container_statuses = init;
+        st.container_statuses = app;
+        st
+    }
+}
