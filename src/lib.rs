@@ -1,13 +1,15 @@
 //! kubesim: a deterministic discrete-event simulator of a whole Kubernetes cluster.
 //!
-//! The code map and one architecture invariant per module are in ARCHITECTURE.md. In short:
-//! `sim` is the engine (knows nothing of Kubernetes); `model` is plain data; `api` is the one
-//! store of objects; `kubelet`, `runtime`, `controllers` and `scheduler` are the components;
-//! `network` decides who reaches the API server; `cluster` wires them to the engine; `scenario`
-//! reads input; `run` drives one run; `check` and `output` observe it; `cli` is the binary.
+//! The code map, the layers and one architecture invariant per module are in ARCHITECTURE.md.
+//! Bottom to top: `sim` (the engine; knows nothing of Kubernetes) → `model` (plain data) →
+//! `network` (who reaches the API server) → `api` (the one store of objects) → `client`
+//! (client-go analogues) and `runtime` (the container runtime) → the components `kubelet`,
+//! `controllers` and `scheduler` → `cluster` (wires them to the engine, injects faults) →
+//! `observe` (expectations, invariants, sampling; read-only) → `scenario` (input) → `run` (one
+//! run) → `output` (result files) → `cli` (the binary). A module imports only lower layers
+//! (tests/integration/layers.rs).
 
 pub mod api;
-pub mod check;
 pub mod cli;
 pub mod client;
 pub mod cluster;
@@ -15,6 +17,7 @@ pub mod controllers;
 pub mod kubelet;
 pub mod model;
 pub mod network;
+pub mod observe;
 pub mod output;
 pub mod run;
 pub mod runtime;

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::expect::ExpectationResult;
-use crate::check::invariants;
-use crate::check::timeseries::{Sampler, TimeSeries};
 use crate::cluster::{Cluster, Event};
+use crate::observe::expect::ExpectationResult;
+use crate::observe::invariants;
+use crate::observe::timeseries::{Sampler, TimeSeries};
 use crate::scenario::Scenario;
 use crate::sim::{rng, trace::digest_string, Engine, Limits, Record, SimTime, StopReason};
 

@@ -10,7 +10,7 @@
 pub mod plot;
 pub mod resultdir;
 
-use crate::check::timeseries;
+use crate::observe::timeseries;
 
 pub use resultdir::Stage;
 

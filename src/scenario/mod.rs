@@ -42,7 +42,7 @@ use raw::*;
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub spec: ClusterSpec,
-    pub expectations: Vec<crate::check::expect::TimedExpectation>,
+    pub expectations: Vec<crate::observe::expect::TimedExpectation>,
 }
 
 impl std::ops::Deref for Scenario {

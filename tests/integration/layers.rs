@@ -17,7 +17,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("controllers", 5),
     ("scheduler", 5),
     ("cluster", 6),
-    ("check", 7),
+    ("observe", 7),
     ("scenario", 8),
     ("run", 9),
     ("output", 10),

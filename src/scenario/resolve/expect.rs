@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::timeline::{find_deployment, find_pod_workload};
-use crate::check::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
-use crate::check::objects::ObjectExpectation;
 use crate::model::*;
+use crate::observe::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
+use crate::observe::objects::ObjectExpectation;
 use crate::scenario::raw::{self, *};
 use crate::scenario::values::DurationValue;
 use crate::scenario::{InputError, Workload};
@@ -346,7 +346,7 @@ fn endpoints(x: &RawEndpointsExpect, c: &Ctx) -> Result<Resolved, InputError> {
     }
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::check::objects::ObjectExpectation::Endpoints {
+        Expectation::Object(crate::observe::objects::ObjectExpectation::Endpoints {
             service: key,
             ready: x.ready,
         }),
@@ -379,7 +379,7 @@ fn pdb(x: &RawPdbExpect, c: &Ctx) -> Result<Resolved, InputError> {
     }
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::check::objects::ObjectExpectation::Pdb {
+        Expectation::Object(crate::observe::objects::ObjectExpectation::Pdb {
             key,
             disruptions_allowed: x.disruptions_allowed,
             current_healthy: x.current_healthy,
@@ -409,7 +409,7 @@ fn stateful_set(x: &RawStatefulSetExpect, c: &Ctx) -> Result<Resolved, InputErro
     ];
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+        Expectation::Object(crate::observe::objects::ObjectExpectation::SetStatus {
             kind: "StatefulSet",
             key,
             fields: fields
@@ -442,7 +442,7 @@ fn daemon_set(x: &RawDaemonSetExpect, c: &Ctx) -> Result<Resolved, InputError> {
     ];
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::check::objects::ObjectExpectation::SetStatus {
+        Expectation::Object(crate::observe::objects::ObjectExpectation::SetStatus {
             kind: "DaemonSet",
             key,
             fields: fields
@@ -480,7 +480,7 @@ fn zone_state(x: &RawZoneStateExpect, c: &Ctx) -> Result<Resolved, InputError> {
 fn job_expect(
     x: &raw::RawJobExpect,
     c: &Ctx,
-) -> Result<crate::check::expect::JobExpect, InputError> {
+) -> Result<crate::observe::expect::JobExpect, InputError> {
     let ns = x
         .namespace
         .as_deref()
@@ -509,7 +509,7 @@ fn job_expect(
     if x.reason.is_some() && condition.is_none() {
         return Err(c.err("reason", "`reason` needs a `condition`".into()));
     }
-    Ok(crate::check::expect::JobExpect {
+    Ok(crate::observe::expect::JobExpect {
         key: pod_key(ns, &x.name),
         active: x.active,
         succeeded: x.succeeded,
