@@ -14,148 +14,14 @@
 use std::borrow::Cow;
 
 use super::hot::{self, HotNode};
-use super::plugins::balanced_allocation::{self as balanced, BalancedArgs};
-use super::plugins::inter_pod_affinity::{self as ipa, IpaArgs};
-use super::plugins::node_resources_fit::{self as fit, FitArgs};
-use super::plugins::pod_topology_spread::{self as pts, SpreadArgs};
+use super::plugins::balanced_allocation as balanced;
+use super::plugins::inter_pod_affinity as ipa;
+use super::plugins::node_resources_fit as fit;
+use super::plugins::pod_topology_spread as pts;
 use super::plugins::*;
 use crate::model::{Pod, Toleration, WhenUnsatisfiable};
 
-/// The plugins kubesim models, in the default `multiPoint` order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Plugin {
-    NodeUnschedulable,
-    NodeName,
-    TaintToleration,
-    NodeAffinity,
-    NodePorts,
-    NodeResourcesFit,
-    PodTopologySpread,
-    InterPodAffinity,
-    NodeResourcesBalancedAllocation,
-    ImageLocality,
-}
-
-impl Plugin {
-    pub const ALL: [Plugin; 10] = [
-        Plugin::NodeUnschedulable,
-        Plugin::NodeName,
-        Plugin::TaintToleration,
-        Plugin::NodeAffinity,
-        Plugin::NodePorts,
-        Plugin::NodeResourcesFit,
-        Plugin::PodTopologySpread,
-        Plugin::InterPodAffinity,
-        Plugin::NodeResourcesBalancedAllocation,
-        Plugin::ImageLocality,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Plugin::NodeUnschedulable => node_unschedulable::NAME,
-            Plugin::NodeName => node_name::NAME,
-            Plugin::TaintToleration => taint_toleration::NAME,
-            Plugin::NodeAffinity => node_affinity::NAME,
-            Plugin::NodePorts => node_ports::NAME,
-            Plugin::NodeResourcesFit => fit::NAME,
-            Plugin::PodTopologySpread => pts::NAME,
-            Plugin::InterPodAffinity => ipa::NAME,
-            Plugin::NodeResourcesBalancedAllocation => balanced::NAME,
-            Plugin::ImageLocality => image_locality::NAME,
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Plugin> {
-        Plugin::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    pub fn has_filter(self) -> bool {
-        !matches!(
-            self,
-            Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality
-        )
-    }
-
-    pub fn has_score(self) -> bool {
-        matches!(
-            self,
-            Plugin::TaintToleration
-                | Plugin::NodeAffinity
-                | Plugin::NodeResourcesFit
-                | Plugin::PodTopologySpread
-                | Plugin::InterPodAffinity
-                | Plugin::NodeResourcesBalancedAllocation
-                | Plugin::ImageLocality
-        )
-    }
-
-    /// The default score weight (reference scheduler §1).
-    pub fn default_weight(self) -> i64 {
-        match self {
-            Plugin::TaintToleration => 3,
-            Plugin::NodeAffinity | Plugin::PodTopologySpread | Plugin::InterPodAffinity => 2,
-            _ => 1,
-        }
-    }
-}
-
-/// Upstream plugins a configuration may name that have nothing to do in kubesim (queue sort,
-/// binding, volumes, DRA, gates) or are handled outside the framework (DefaultPreemption).
-pub const OTHER_UPSTREAM_PLUGINS: &[&str] = &[
-    "SchedulingGates",
-    "PrioritySort",
-    "VolumeRestrictions",
-    "NodeVolumeLimits",
-    "VolumeBinding",
-    "VolumeZone",
-    "DynamicResources",
-    "DefaultPreemption",
-    "DefaultBinder",
-];
-
-/// One `KubeSchedulerConfiguration` profile, resolved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Profile {
-    pub scheduler_name: String,
-    /// Filter plugins in order.
-    pub filters: Vec<Plugin>,
-    /// Score plugins in order, with weights.
-    pub scores: Vec<(Plugin, i64)>,
-    pub fit: FitArgs,
-    pub balanced: BalancedArgs,
-    pub spread: SpreadArgs,
-    pub ipa: IpaArgs,
-    /// `NodeAffinityArgs` (`addedAffinity`).
-    pub node_affinity: node_affinity::NodeAffinityArgs,
-    /// The profile's `percentageOfNodesToScore`, overriding the global one.
-    pub percentage_of_nodes_to_score: Option<u32>,
-    /// DefaultPreemption as PostFilter (on by default).
-    pub preemption: bool,
-    /// `DefaultPreemptionArgs`.
-    pub preemption_args: super::preemption::PreemptionArgs,
-}
-
-impl Default for Profile {
-    fn default() -> Self {
-        Profile {
-            scheduler_name: "default-scheduler".into(),
-            filters: Plugin::ALL.into_iter().filter(|p| p.has_filter()).collect(),
-            scores: Plugin::ALL
-                .into_iter()
-                .filter(|p| p.has_score())
-                .map(|p| (p, p.default_weight()))
-                .collect(),
-            fit: FitArgs::default(),
-            balanced: BalancedArgs::default(),
-            spread: SpreadArgs::default(),
-            ipa: IpaArgs::default(),
-            node_affinity: Default::default(),
-            percentage_of_nodes_to_score: None,
-            preemption: true,
-            preemption_args: Default::default(),
-        }
-    }
-}
+pub use super::profile::{Plugin, Profile};
 
 /// Why a node failed: the first failing plugin (filters stop there) and its reasons.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -911,7 +777,7 @@ mod tests {
     #[test]
     fn spread_index_gives_the_same_scores_as_counting() {
         use crate::model::{TopologySpreadConstraint, WhenUnsatisfiable};
-        use crate::scheduler::spread_index::SpreadIndex;
+        use crate::scheduler::plugins::pod_topology_spread::index::SpreadIndex;
         let mut nodes = Vec::new();
         for i in 0..7 {
             let n = node(&format!("n{i}"), 4000, 32 * GI, &[]);

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::plugins::NodeInfo;
+use crate::scheduler::plugins::NodeInfo;
 use crate::model::{LabelSelector, Node, Pod};
 
 /// At most this many entries are kept; past it the cache starts over.
@@ -161,7 +161,7 @@ impl SpreadIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plugins::testutil::*;
+    use crate::scheduler::plugins::testutil::*;
     use super::*;
 
     #[test]

@@ -10,13 +10,15 @@
 //! state shape: per term (or per topology key for the walk's sums) the matching pods per
 //! topology value, which Filter and Score read without allocating.
 
+pub mod index;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{selector_matches, NodeInfo, Snapshot, MAX_NODE_SCORE};
 use crate::model::{namespace_labels, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
-use crate::scheduler::ipa_index::IpaIndex;
+use index::IpaIndex;
 
 pub const NAME: &str = "InterPodAffinity";
 pub const REASON_AFFINITY: &str = "node(s) didn't match pod affinity rules";
@@ -1389,7 +1391,7 @@ mod tests {
     // index cleared and rebuilt).
     #[test]
     fn index_equals_walk_on_random_clusters() {
-        use crate::scheduler::ipa_index::IpaIndex;
+        use super::index::IpaIndex;
         use crate::sim::rng::{below, stream};
         let argss = [
             IpaArgs::default(),

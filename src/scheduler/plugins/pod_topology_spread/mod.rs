@@ -6,6 +6,8 @@
 //! StatefulSet). Eligible domains follow each constraint's `nodeAffinityPolicy` /
 //! `nodeTaintsPolicy` (`matchNodeInclusionPolicies`, common.go) in both filter and score.
 
+pub mod index;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use crate::model::{
     LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
     TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
 };
-use crate::scheduler::spread_index::SpreadEntry;
+use index::SpreadEntry;
 
 pub const NAME: &str = "PodTopologySpread";
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
