@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use super::snapshot::count_images;
 use super::plugins::NodeInfo;
+use super::snapshot::count_images;
 use super::{framework, hot, Event, Scheduler};
 use crate::api::Change;
 use crate::model::*;
@@ -181,7 +181,6 @@ impl Scheduler {
         }
     }
 
-
     pub(super) fn assign(&mut self, key: &str, node: &str, pod: &Arc<Pod>) {
         // A pod bound to a node the scheduler has not seen is not counted anywhere.
         let Some(&slot) = self.slot_of.get(node) else {
@@ -213,7 +212,6 @@ impl Scheduler {
         }
         true
     }
-
 
     // ----- for the bench: the cache without the engine and API server -----
 

@@ -233,11 +233,8 @@ impl Scheduler {
             &cache_snapshot!(self, indexed),
         );
         let fit = self.find_nodes_that_fit(pi, key, pod, &state);
-        let (spread_pods_scanned, affinity_pods_scanned) = upstream_scan(
-            pod,
-            &cache_snapshot!(self, indexed),
-            state.spread.is_some(),
-        );
+        let (spread_pods_scanned, affinity_pods_scanned) =
+            upstream_scan(pod, &cache_snapshot!(self, indexed), state.spread.is_some());
         let mut stats = CycleStats {
             filtered: fit.examined + usize::from(fit.nominated),
             scored: 0,
@@ -340,13 +337,13 @@ impl Scheduler {
         // feasible node's total is computed as it is found and `selectHost`'s reservoir runs
         // over the same nodes in the same order, drawing the same numbers (no score vectors,
         // no second pass). Not with a nominated node or reserved places.
-        let fused = if self.use_hot && !self.nominated.contains_key(key) && reserved_slots.is_empty()
-        {
-            let snap = cache_snapshot!(self, indexed);
-            framework::PlainScorer::new(profile, pod, state, &snap, self.hot.any_soft_taint())
-        } else {
-            None
-        };
+        let fused =
+            if self.use_hot && !self.nominated.contains_key(key) && reserved_slots.is_empty() {
+                let snap = cache_snapshot!(self, indexed);
+                framework::PlainScorer::new(profile, pod, state, &snap, self.hot.any_soft_taint())
+            } else {
+                None
+            };
         let memo_class = match fused {
             Some(_) => self.memo_class_for(pi, &state.req, pod),
             None => self.memo_class,
@@ -498,7 +495,16 @@ impl Scheduler {
             };
             let memo = Some((self.memo.as_mut_slice(), class));
             let profile = &self.config.profiles[pi];
-            framework::score_nodes(profile, pod, state, &snap, nodes, &mut self.table, false, memo);
+            framework::score_nodes(
+                profile,
+                pod,
+                state,
+                &snap,
+                nodes,
+                &mut self.table,
+                false,
+                memo,
+            );
             self.ties.select_host(&self.table.total, &mut self.rng)
         } else {
             let snap = cache_snapshot!(self, indexed);
@@ -510,7 +516,6 @@ impl Scheduler {
         feasible[j]
     }
 }
-
 
 /// What the memoised part of a node's score depends on besides the node: the profile, the
 /// pod's requests (NodeResourcesFit, BalancedAllocation) and its image count (ImageLocality on

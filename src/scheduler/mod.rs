@@ -53,10 +53,10 @@ use crate::client::tokenbucket::TokenBucket;
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{rng, Ctx, SimDuration, SimTime};
-use framework::{Profile, ScoreTable};
-use plugins::{inter_pod_affinity::index as ipa_index, pod_topology_spread::index as spread_index};
-use plugins::*;
 use cycle::MemoKey;
+use framework::{Profile, ScoreTable};
+use plugins::*;
+use plugins::{inter_pod_affinity::index as ipa_index, pod_topology_spread::index as spread_index};
 use queue::QueuedInfo;
 
 #[derive(Clone, Debug)]
@@ -248,7 +248,6 @@ impl Scheduler {
         }
         ctx.schedule_in(next, Event::SchedulerLeaderTick { gen: 0 });
     }
-
 
     // ----- the scheduling cycle -----
 

@@ -26,8 +26,8 @@ use super::{
     preferred_affinity, preferred_anti, required_affinity, required_anti, term_matches, Domains,
     Tally, NO_DOMAIN,
 };
-use crate::scheduler::plugins::NodeInfo;
 use crate::model::{Pod, PodAffinityTerm};
+use crate::scheduler::plugins::NodeInfo;
 
 /// At most this many incoming-pod term sets are kept; past it they start over.
 const MAX_MATCHERS: usize = 64;

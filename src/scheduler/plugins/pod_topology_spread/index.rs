@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::scheduler::plugins::NodeInfo;
 use crate::model::{LabelSelector, Node, Pod};
+use crate::scheduler::plugins::NodeInfo;
 
 /// At most this many entries are kept; past it the cache starts over.
 const MAX_ENTRIES: usize = 64;
@@ -161,8 +161,8 @@ impl SpreadIndex {
 
 #[cfg(test)]
 mod tests {
-    use crate::scheduler::plugins::testutil::*;
     use super::*;
+    use crate::scheduler::plugins::testutil::*;
 
     #[test]
     fn counts_follow_pod_changes() {
