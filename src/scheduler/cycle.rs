@@ -333,21 +333,7 @@ impl Scheduler {
         if plan.as_ref().is_some_and(|p| p.affinity) {
             self.affinity_memo.prepare(pod, self.slots.len());
         }
-        // Plain pods whose scores the columns decide pick their node while filtering: each
-        // feasible node's total is computed as it is found and `selectHost`'s reservoir runs
-        // over the same nodes in the same order, drawing the same numbers (no score vectors,
-        // no second pass). Not with a nominated node or reserved places.
-        let fused =
-            if self.use_hot && !self.nominated.contains_key(key) && reserved_slots.is_empty() {
-                let snap = cache_snapshot!(self, indexed);
-                framework::PlainScorer::new(profile, pod, state, &snap, self.hot.any_soft_taint())
-            } else {
-                None
-            };
-        let memo_class = match fused {
-            Some(_) => self.memo_class_for(pi, &state.req, pod),
-            None => self.memo_class,
-        };
+        let (fused, memo_class) = self.fused_scorer(pi, key, pod, state, &reserved_slots);
         let mut fit = Fit {
             feasible: std::mem::take(&mut self.feasible),
             examined: 0,
@@ -425,6 +411,34 @@ impl Scheduler {
         }
         fit.best = reservoir.best;
         fit
+    }
+
+    /// Plain pods whose scores the columns decide pick their node while filtering: each
+    /// feasible node's total is computed as it is found and `selectHost`'s reservoir runs over
+    /// the same nodes in the same order, drawing the same numbers (no score vectors, no second
+    /// pass). Not with a nominated node or reserved places. Returns the scorer, if any, and
+    /// the score memo's class.
+    fn fused_scorer(
+        &mut self,
+        pi: usize,
+        key: &str,
+        pod: &Pod,
+        state: &CycleState,
+        reserved_slots: &[usize],
+    ) -> (Option<framework::PlainScorer>, u64) {
+        let profile = &self.config.profiles[pi];
+        let fused =
+            if self.use_hot && !self.nominated.contains_key(key) && reserved_slots.is_empty() {
+                let snap = cache_snapshot!(self, indexed);
+                framework::PlainScorer::new(profile, pod, state, &snap, self.hot.any_soft_taint())
+            } else {
+                None
+            };
+        let memo_class = match fused {
+            Some(_) => self.memo_class_for(pi, &state.req, pod),
+            None => self.memo_class,
+        };
+        (fused, memo_class)
     }
 
     /// PostFilter: DefaultPreemption's plan (reference scheduler §5) — the node and the

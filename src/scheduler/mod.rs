@@ -15,7 +15,8 @@
 //! Leader election is `client::leader`; the client rate limiter is `client::tokenbucket`.
 //!
 //! Architecture invariant: plugins are pure functions of (pod, node snapshot); the only
-//! randomness is the tie-break among equal top scores, drawn from the scheduler's own stream.
+//! randomness is the tie-break among equal top scores and preemption's candidate offset, each
+//! drawn from the scheduler's own stream.
 //! The scheduler's view changes only through watch notifications and its own assumed binds.
 
 pub mod bench;
