@@ -128,7 +128,7 @@ pub struct Scheduler {
     table: ScoreTable,
     feasible: Vec<usize>,
     spread_index: spread_index::SpreadIndex,
-    /// InterPodAffinity's kept counts (`ipa_index.rs`).
+    /// InterPodAffinity's kept counts (`plugins/inter_pod_affinity/index.rs`).
     ipa_index: ipa_index::IpaIndex,
     /// Pods nominated to a node by preemption: pod key → node name.
     nominated: BTreeMap<String, String>,

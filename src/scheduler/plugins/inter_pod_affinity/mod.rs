@@ -6,7 +6,7 @@
 //! PreFilter and PreScore have two implementations with identical results: upstream's walk
 //! over every existing pod (`pre_filter_walk`, `pre_score_walk`: the reference, used by
 //! `kubesim explain` and the bench's plain evaluation), and reads of the scheduler's
-//! incremental counts (`ipa_index.rs`) when the snapshot carries them. Both produce the same
+//! incremental counts (`index.rs`) when the snapshot carries them. Both produce the same
 //! state shape: per term (or per topology key for the walk's sums) the matching pods per
 //! topology value, which Filter and Score read without allocating.
 

@@ -11,6 +11,9 @@
 //! It also interns each requested topology key's values per snapshot slot ([`Domains`]), so
 //! PodTopologySpread's filter can decide a node by two array reads instead of two string-keyed
 //! map lookups (the node's label, then the domain's count).
+//!
+//! Invariant: an entry's counts equal what counting every node's pods now would give (the
+//! scheduler updates them on every assume, bind and removal through `on_pod`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
