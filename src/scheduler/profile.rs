@@ -2,7 +2,7 @@
 //! default order and weights, one resolved `KubeSchedulerConfiguration` profile per
 //! `schedulerName` with its plugin args, and which profile a pod belongs to.
 //!
-//! Invariant: the modelled plugins are listed once (`plugins!`); a pod whose `schedulerName`
+//! Invariant: the modelled plugins are listed once (`modelled_plugins!`); a pod whose `schedulerName`
 //! names no profile is not this scheduler's.
 
 use super::plugins::balanced_allocation::{self as balanced, BalancedArgs};
@@ -15,7 +15,29 @@ use super::plugins::{
 use super::Scheduler;
 use crate::model::Pod;
 
-/// Declares [`Plugin`] and `Plugin::ALL` from one list, so the two cannot drift apart.
+/// Calls the macro `$m` with the names of the plugins kubesim models, in the default
+/// `multiPoint` order, followed by `$extra`: the one list both [`Plugin`] and the configuration
+/// schema's plugin names (`scenario::schedconfig::PluginName`) are declared from.
+macro_rules! modelled_plugins {
+    ($m:ident $(, $extra:ident)* $(,)?) => {
+        $m!(
+            NodeUnschedulable,
+            NodeName,
+            TaintToleration,
+            NodeAffinity,
+            NodePorts,
+            NodeResourcesFit,
+            PodTopologySpread,
+            InterPodAffinity,
+            NodeResourcesBalancedAllocation,
+            ImageLocality,
+            $($extra,)*
+        );
+    };
+}
+pub(crate) use modelled_plugins;
+
+/// Declares [`Plugin`] and `Plugin::ALL` from the list.
 macro_rules! plugins {
     ($($v:ident),* $(,)?) => {
         /// The plugins kubesim models, in the default `multiPoint` order.
@@ -30,18 +52,7 @@ macro_rules! plugins {
     };
 }
 
-plugins!(
-    NodeUnschedulable,
-    NodeName,
-    TaintToleration,
-    NodeAffinity,
-    NodePorts,
-    NodeResourcesFit,
-    PodTopologySpread,
-    InterPodAffinity,
-    NodeResourcesBalancedAllocation,
-    ImageLocality,
-);
+modelled_plugins!(plugins);
 
 impl Plugin {
     pub fn name(self) -> &'static str {
