@@ -5,10 +5,10 @@
 //! start with the adaptive `percentageOfNodesToScore`), `prioritizeNodes` and `selectHost` —
 //! or, when nothing fits, the FitError message and DefaultPreemption's plan (PostFilter).
 //!
-//! Invariant: `decide` mutates only the rotating start, the random streams, the score memo and
-//! the kept indexes; the caller (`binding.rs`, the bench) binds or requeues. Random draws
-//! happen in upstream's order: the tie-break reservoir over the feasible nodes, then
-//! preemption's.
+//! Invariant: `decide` changes nothing the cluster sees — only the rotating start, the random
+//! streams and its caches (kept indexes, memos, reusable buffers); the caller (`binding.rs`,
+//! the bench) binds or requeues. `selectHost` draws over the feasible nodes in the walk's
+//! order whether they are scored during the walk or after it, so both routes pick alike.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
