@@ -1,6 +1,7 @@
 //! client-go analogues that several components share: leader election (`leader`), the
-//! controllers' creation expectations (`expectations`) and the rate-limited timed queue with its
-//! token bucket (`ratelimit`).
+//! controllers' creation expectations (`expectations`), the rate-limited timed queue with its
+//! token bucket (`ratelimit`) and the client-side request rate limiter (`tokenbucket`,
+//! `clientConnection.qps` / `burst`).
 //!
 //! Architecture invariant: a client talks to the API server only through requests that carry
 //! its `Caller` (so the network model may refuse them) and knows no component: kubelet,
@@ -9,3 +10,4 @@
 pub mod expectations;
 pub mod leader;
 pub mod ratelimit;
+pub mod tokenbucket;

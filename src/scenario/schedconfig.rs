@@ -42,17 +42,11 @@ macro_rules! plugin_names {
     };
 }
 
-plugin_names!(
-    NodeUnschedulable,
-    NodeName,
-    TaintToleration,
-    NodeAffinity,
-    NodePorts,
-    NodeResourcesFit,
-    PodTopologySpread,
-    InterPodAffinity,
-    NodeResourcesBalancedAllocation,
-    ImageLocality,
+// The plugins kubesim models (the scheduler's list), then the upstream ones a configuration
+// may name that have nothing to do here (queue sort, binding, volumes, DRA, gates) or are
+// handled outside the framework (DefaultPreemption).
+crate::scheduler::profile::modelled_plugins!(
+    plugin_names,
     SchedulingGates,
     PrioritySort,
     VolumeRestrictions,

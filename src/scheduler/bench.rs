@@ -237,6 +237,27 @@ pub fn run(
 
 pub use super::cost::{CostModel, COST_MODEL};
 
+/// The cost model applied to a bench run (here, so that `cost` does not depend on the bench).
+impl CostModel {
+    /// Modelled pods/s: scheduling time, and binds through the client rate limit (token
+    /// bucket: `burst` at once, then `qps`), whichever is slower.
+    pub fn pods_per_second(&self, w: Workload, r: &BenchRun, qps: f64, burst: u32) -> f64 {
+        let na = w == Workload::NodeAffinity;
+        let sched_ns: f64 = r.stats.iter().map(|s| self.cycle_cost_ns(s, na)).sum();
+        let binds = (r.placements.len() - r.unschedulable) as f64;
+        let bind_s = if qps > 0.0 {
+            ((binds - burst as f64).max(0.0)) / qps
+        } else {
+            0.0
+        };
+        let secs = (sched_ns / 1e9).max(bind_s);
+        if secs <= 0.0 {
+            return 0.0;
+        }
+        r.placements.len() as f64 / secs
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

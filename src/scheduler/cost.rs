@@ -1,10 +1,11 @@
 //! The scheduler's virtual-time cost model (docs/scheduler-model.md): how long kube-scheduler
 //! would take for a scheduling cycle, from what the cycle did. `kubesim run` advances the
 //! scheduler's clock by it between cycles; `kubesim bench scheduler` reports the modelled
-//! throughput.
+//! throughput (`bench.rs` applies the model to a bench run).
+//!
+//! Invariant: a cycle's cost depends only on its `CycleStats` and whether the pod has required
+//! node affinity; this module knows nothing of the bench.
 
-use super::bench::BenchRun;
-use super::bench::Workload;
 use super::CycleStats;
 use crate::sim::SimDuration;
 
@@ -42,24 +43,6 @@ impl CostModel {
             + st.scored as f64 * self.per_scored_node_ns
             + st.spread_pods_scanned as f64 * self.per_spread_pod_ns
             + st.affinity_pods_scanned as f64 * self.per_affinity_pod_ns
-    }
-
-    /// Modelled pods/s: scheduling time, and binds through the client rate limit (token
-    /// bucket: `burst` at once, then `qps`), whichever is slower.
-    pub fn pods_per_second(&self, w: Workload, r: &BenchRun, qps: f64, burst: u32) -> f64 {
-        let na = w == Workload::NodeAffinity;
-        let sched_ns: f64 = r.stats.iter().map(|s| self.cycle_cost_ns(s, na)).sum();
-        let binds = (r.placements.len() - r.unschedulable) as f64;
-        let bind_s = if qps > 0.0 {
-            ((binds - burst as f64).max(0.0)) / qps
-        } else {
-            0.0
-        };
-        let secs = (sched_ns / 1e9).max(bind_s);
-        if secs <= 0.0 {
-            return 0.0;
-        }
-        r.placements.len() as f64 / secs
     }
 }
 

@@ -5,14 +5,19 @@
 //! Sampling (`percentageOfNodesToScore`) is off: every node is filtered. With `all_nodes`,
 //! nodes that fail a filter are scored too, as the plugins' own unit tests score them, and the
 //! normalisation then runs over every node; the choice is still made among feasible nodes only.
-//! The JSON form is documented in docs/explain.md and kept stable.
+//! The JSON form is documented in docs/explain.md and kept stable. `Scheduler::explain_pod`
+//! runs it on a live scheduler's cache.
+
+use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::framework::{self, Profile, ScoreTable};
-use super::plugins::{NodeInfo, Snapshot};
+use super::plugins::{NodeInfo, PodTotals, Snapshot};
+use super::Scheduler;
 use crate::model::Pod;
+use crate::sim::rng;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Explanation {
@@ -196,6 +201,50 @@ pub fn render_text(e: &Explanation) -> String {
         e.selected.as_deref().unwrap_or("none (no feasible node)")
     ));
     out
+}
+
+impl Scheduler {
+    /// `kubesim explain` on the scheduler's own cache: the pod as if it were scheduled now
+    /// (a bound pod is taken off its node for the explanation and put back).
+    pub fn explain_pod(
+        &mut self,
+        pod: &Arc<Pod>,
+        all_nodes: bool,
+        seed: u64,
+    ) -> Option<Explanation> {
+        let key = pod.key();
+        let pi = self.profile_index(pod)?;
+        self.rebuild_order();
+        let bound_to = self
+            .assigned
+            .get(&key)
+            .and_then(|s| self.slots[*s].as_ref())
+            .map(|n| n.node.meta.name.clone());
+        self.unassign(&key);
+        let mut unbound = (**pod).clone();
+        unbound.spec.node_name = None;
+        let snap = Snapshot {
+            slots: &self.slots,
+            order: &self.order,
+            image_nodes: &self.image_nodes,
+            spread_selectors: &self.spread_selectors,
+            spread_index: None,
+            ipa_index: None,
+            totals: PodTotals::of(self.slots.iter().flatten()),
+        };
+        let mut r = rng::stream(seed, "kubesim-explain/select-host");
+        let e = explain(
+            &self.config.profiles[pi],
+            &unbound,
+            &snap,
+            all_nodes,
+            &mut r,
+        );
+        if let Some(n) = bound_to {
+            self.assign(&key, &n, pod);
+        }
+        Some(e)
+    }
 }
 
 #[cfg(test)]

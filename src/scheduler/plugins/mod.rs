@@ -142,9 +142,9 @@ pub struct Snapshot<'a> {
     /// selectors from (PodTopologySpread's default constraints).
     pub spread_selectors: &'a pod_topology_spread::SelectorSources,
     /// Cached PodTopologySpread counts (None: count every time, as upstream does).
-    pub spread_index: Option<&'a crate::scheduler::spread_index::SpreadIndex>,
+    pub spread_index: Option<&'a pod_topology_spread::index::SpreadIndex>,
     /// Kept InterPodAffinity counts (None: walk every pod, as upstream does).
-    pub ipa_index: Option<&'a crate::scheduler::ipa_index::IpaIndex>,
+    pub ipa_index: Option<&'a inter_pod_affinity::index::IpaIndex>,
     /// Cluster-wide pod counts (so plugins can skip work without walking every node).
     pub totals: PodTotals,
 }

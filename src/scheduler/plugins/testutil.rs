@@ -1,64 +1,11 @@
 //! Builders for the ported upstream plugin tests: the same shapes as kube-scheduler's
-//! `st.MakeNode()` / `st.MakePod()` helpers, and a snapshot built from nodes and pods.
+//! `st.MakeNode()` / `st.MakePod()` helpers; the snapshot built from nodes and pods is the
+//! scheduler's own [`OwnedSnapshot`] (`OwnedSnapshot::new`: nodes in the given order).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use super::{NodeInfo, Snapshot};
 use crate::model::*;
-
-pub struct OwnedSnapshot {
-    pub slots: Vec<Option<NodeInfo>>,
-    pub order: Vec<usize>,
-    pub image_nodes: BTreeMap<String, usize>,
-    pub spread_selectors: super::pod_topology_spread::SelectorSources,
-}
-
-impl OwnedSnapshot {
-    /// Nodes in the given order; each pod goes to the node named by its `spec.nodeName`.
-    pub fn new(nodes: Vec<Node>, pods: Vec<Pod>) -> OwnedSnapshot {
-        let mut slots: Vec<Option<NodeInfo>> = nodes
-            .into_iter()
-            .map(|n| Some(NodeInfo::new(Arc::new(n))))
-            .collect();
-        for p in pods {
-            let Some(name) = p.spec.node_name.clone() else {
-                continue;
-            };
-            if let Some(ni) = slots
-                .iter_mut()
-                .flatten()
-                .find(|ni| ni.node.meta.name == name)
-            {
-                ni.add_pod(Arc::new(p));
-            }
-        }
-        let mut image_nodes = BTreeMap::new();
-        for ni in slots.iter().flatten() {
-            for name in ni.images.keys() {
-                *image_nodes.entry(name.clone()).or_insert(0) += 1;
-            }
-        }
-        let order = (0..slots.len()).collect();
-        OwnedSnapshot {
-            slots,
-            order,
-            image_nodes,
-            spread_selectors: Default::default(),
-        }
-    }
-    pub fn view(&self) -> Snapshot<'_> {
-        Snapshot {
-            slots: &self.slots,
-            order: &self.order,
-            image_nodes: &self.image_nodes,
-            spread_selectors: &self.spread_selectors,
-            spread_index: None,
-            ipa_index: None,
-            totals: super::PodTotals::of(self.slots.iter().flatten()),
-        }
-    }
-}
+pub use crate::scheduler::snapshot::OwnedSnapshot;
 
 /// A node whose capacity and allocatable are both `res` (cpu in millicores).
 pub fn node(name: &str, cpu_milli: i64, memory: i64, scalar: &[(&str, i64)]) -> Node {

@@ -18,16 +18,16 @@
 //!
 //! Architecture invariant: a count here equals what upstream's walk over the node infos would
 //! count at this moment (tested against `pre_filter_walk` / `pre_score_walk` on randomised
-//! clusters in `inter_pod_affinity.rs`); values whose count fell back to 0 may stay as 0.
+//! clusters in the plugin's tests); values whose count fell back to 0 may stay as 0.
 
 use std::sync::Arc;
 
-use super::plugins::inter_pod_affinity::{
+use super::{
     preferred_affinity, preferred_anti, required_affinity, required_anti, term_matches, Domains,
     Tally, NO_DOMAIN,
 };
-use super::plugins::NodeInfo;
 use crate::model::{Pod, PodAffinityTerm};
+use crate::scheduler::plugins::NodeInfo;
 
 /// At most this many incoming-pod term sets are kept; past it they start over.
 const MAX_MATCHERS: usize = 64;

@@ -11,12 +11,15 @@
 //! It also interns each requested topology key's values per snapshot slot ([`Domains`]), so
 //! PodTopologySpread's filter can decide a node by two array reads instead of two string-keyed
 //! map lookups (the node's label, then the domain's count).
+//!
+//! Invariant: an entry's counts equal what counting every node's pods now would give (the
+//! scheduler updates them on every assume, bind and removal through `on_pod`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::plugins::NodeInfo;
 use crate::model::{LabelSelector, Node, Pod};
+use crate::scheduler::plugins::NodeInfo;
 
 /// At most this many entries are kept; past it the cache starts over.
 const MAX_ENTRIES: usize = 64;
@@ -161,8 +164,8 @@ impl SpreadIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plugins::testutil::*;
     use super::*;
+    use crate::scheduler::plugins::testutil::*;
 
     #[test]
     fn counts_follow_pod_changes() {

@@ -1,0 +1,236 @@
+//! The scheduler's cache (upstream's `Cache` and informer handlers): node infos in slots
+//! found by name, the zones' node lists, assigned and pending pods, the image counts, the
+//! default-spreading selector sources, PodDisruptionBudgets, and the kept indexes and flat
+//! columns (`hot.rs`, the plugins' `index.rs`) updated with every change.
+//!
+//! Invariant: every change to a slot's node info refreshes its columns and clears its score
+//! memo in the same step, and keeps the spread and affinity indexes and pod totals in step
+//! (or clears the indexes when node labels change).
+
+use std::sync::Arc;
+
+use super::plugins::NodeInfo;
+use super::snapshot::count_images;
+use super::{framework, hot, Event, Scheduler};
+use crate::api::Change;
+use crate::model::*;
+use crate::sim::Ctx;
+
+impl Scheduler {
+    pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, change: Change) {
+        match change {
+            Change::Node(n) => {
+                self.upsert_node(n);
+                self.move_all_unschedulable(ctx);
+            }
+            Change::NodeDeleted(n) => {
+                self.spread_index.clear();
+                self.ipa_index.clear();
+                let name = &n.meta.name;
+                if let Some(slot) = self.slot_of.remove(name) {
+                    self.hot.set(slot, hot::HotNode::default());
+                    self.affinity_memo.forget(slot);
+                    self.memo[slot] = framework::Memo::default();
+                    if let Some(info) = self.slots[slot].take() {
+                        count_images(&mut self.image_nodes, &info, -1);
+                        // Pods still bound there are no longer counted anywhere.
+                        for p in &info.pods {
+                            self.assigned.remove(&p.key());
+                            self.totals.add(p, -1);
+                        }
+                    }
+                    for (_, list) in self.zones.iter_mut() {
+                        list.retain(|x| *x != slot);
+                    }
+                }
+                self.zones.retain(|(_, l)| !l.is_empty());
+                self.order_dirty = true;
+            }
+            Change::Pod(p) => self.on_pod(ctx, p),
+            Change::PodDeleted(p) => {
+                let key = p.key();
+                self.pending.remove(&key);
+                self.forget_queued(&key);
+                if self.unassign(&key) {
+                    self.move_all_unschedulable(ctx);
+                }
+            }
+            Change::ReplicaSet(rs) => self.spread_selectors.set_controller(
+                rs.kind.as_str(),
+                &rs.meta.namespace,
+                &rs.meta.name,
+                &rs.selector,
+            ),
+            Change::ReplicaSetDeleted(rs) => self.spread_selectors.remove_controller(
+                rs.kind.as_str(),
+                &rs.meta.namespace,
+                &rs.meta.name,
+            ),
+            Change::StatefulSet(ss) => self.spread_selectors.set_controller(
+                "StatefulSet",
+                &ss.meta.namespace,
+                &ss.meta.name,
+                &ss.selector,
+            ),
+            Change::StatefulSetDeleted(ss) => self.spread_selectors.remove_controller(
+                "StatefulSet",
+                &ss.meta.namespace,
+                &ss.meta.name,
+            ),
+            Change::Service(svc) => self.spread_selectors.set_service(
+                &svc.meta.namespace,
+                &svc.meta.name,
+                svc.selector.as_ref(),
+            ),
+            Change::ServiceDeleted(svc) => self
+                .spread_selectors
+                .remove_service(&svc.meta.namespace, &svc.meta.name),
+            Change::Lease(_)
+            | Change::Job(_)
+            | Change::JobDeleted(_)
+            | Change::CronJob(_)
+            | Change::CronJobDeleted(_)
+            | Change::LeasePlan { .. }
+            | Change::Deployment(_)
+            | Change::DeploymentDeleted(_)
+            | Change::DaemonSet(_)
+            | Change::Namespace(_)
+            | Change::NamespaceDeleted(_)
+            | Change::NamespacedObject(_)
+            | Change::NamespacedObjectDeleted(_)
+            | Change::DaemonSetDeleted(_) => {}
+            Change::PodDisruptionBudget(b) => {
+                self.pdbs.insert(b.key(), b);
+                self.pdb_list = self.pdbs.values().cloned().collect();
+            }
+            Change::PodDisruptionBudgetDeleted(b) => {
+                self.pdbs.remove(&b.key());
+                self.pdb_list = self.pdbs.values().cloned().collect();
+            }
+        }
+    }
+
+    pub(super) fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, p: Arc<Pod>) {
+        let key = p.key();
+        // kube-scheduler's pod informer selects `status.phase!=Succeeded,status.phase!=Failed`:
+        // a pod that reaches a terminal phase leaves its view as if deleted, and frees its node.
+        if p.status.phase.is_terminal() {
+            self.pending.remove(&key);
+            self.forget_queued(&key);
+            if self.unassign(&key) {
+                self.move_all_unschedulable(ctx);
+            }
+            return;
+        }
+        match &p.spec.node_name {
+            Some(node) => {
+                self.pending.remove(&key);
+                self.forget_queued(&key);
+                // A later version of an assigned pod (terminating, relabelled) replaces the
+                // one the node info holds.
+                self.unassign(&key);
+                self.assign(&key, node, &p);
+            }
+            None => {
+                if p.is_terminating() || self.profile_index(&p).is_none() {
+                    return;
+                }
+                let new = self.pending.insert(key.clone(), p).is_none();
+                if new {
+                    self.push_active(ctx, &key);
+                }
+            }
+        }
+    }
+
+    pub(super) fn upsert_node(&mut self, n: Arc<Node>) {
+        let name = n.meta.name.clone();
+        match self.slot_of.get(&name) {
+            Some(&slot) => {
+                if let Some(info) = self.slots[slot].as_mut() {
+                    // Spread counts are by label value: only a label change invalidates them.
+                    if info.node.meta.labels != n.meta.labels {
+                        self.spread_index.clear();
+                        self.ipa_index.clear();
+                        self.affinity_memo.forget(slot);
+                    }
+                    count_images(&mut self.image_nodes, info, -1);
+                    info.set_node(n);
+                    count_images(&mut self.image_nodes, info, 1);
+                    self.hot.set(slot, hot::HotNode::of(info));
+                    self.memo[slot] = framework::Memo::default();
+                }
+            }
+            None => {
+                let slot = self.slots.len();
+                let zone = n.zone_key();
+                match self.zones.iter_mut().find(|(z, _)| *z == zone) {
+                    Some((_, list)) => list.push(slot),
+                    None => self.zones.push((zone, vec![slot])),
+                }
+                self.order_dirty = true;
+                self.slot_of.insert(name, slot);
+                let info = NodeInfo::new(n);
+                count_images(&mut self.image_nodes, &info, 1);
+                self.hot.push(hot::HotNode::of(&info));
+                self.memo.push(framework::Memo::default());
+                self.slots.push(Some(info));
+                self.spread_index.clear();
+                self.ipa_index.clear();
+            }
+        }
+    }
+
+    pub(super) fn assign(&mut self, key: &str, node: &str, pod: &Arc<Pod>) {
+        // A pod bound to a node the scheduler has not seen is not counted anywhere.
+        let Some(&slot) = self.slot_of.get(node) else {
+            return;
+        };
+        if let Some(info) = self.slots[slot].as_mut() {
+            info.add_pod(pod.clone());
+            self.hot.set(slot, hot::HotNode::of(info));
+            self.memo[slot] = framework::Memo::default();
+            self.spread_index.on_pod(&info.node, pod, 1);
+            self.totals.add(pod, 1);
+            self.assigned.insert(key.to_string(), slot);
+            self.ipa_index.on_pod(&self.slots, slot, pod, 1);
+        }
+    }
+
+    pub(super) fn unassign(&mut self, key: &str) -> bool {
+        let Some(slot) = self.assigned.remove(key) else {
+            return false;
+        };
+        if let Some(info) = self.slots[slot].as_mut() {
+            if let Some(old) = info.remove_pod(key) {
+                self.hot.set(slot, hot::HotNode::of(info));
+                self.memo[slot] = framework::Memo::default();
+                self.spread_index.on_pod(&info.node, &old, -1);
+                self.totals.add(&old, -1);
+                self.ipa_index.on_pod(&self.slots, slot, &old, -1);
+            }
+        }
+        true
+    }
+
+    // ----- for the bench: the cache without the engine and API server -----
+
+    /// Adds a node to the cache (as a watch notification would).
+    pub fn bench_add_node(&mut self, n: Arc<Node>) {
+        self.upsert_node(n);
+    }
+
+    /// Puts a pod on a node in the cache (an assumed or existing pod).
+    pub fn bench_assume(&mut self, pod: &Arc<Pod>, node: &str) {
+        let key = pod.key();
+        self.assign(&key, node, pod);
+    }
+
+    /// Turns the PodTopologySpread count cache, the InterPodAffinity index and the flat columns off (`false`: the plain,
+    /// unoptimised evaluation the bench checks placements against) or on.
+    pub fn set_optimised(&mut self, on: bool) {
+        self.use_spread_index = on;
+        self.use_ipa_index = on;
+        self.use_hot = on;
+    }
+}

@@ -1,0 +1,645 @@
+//! PodTopologySpread (reference scheduler §2.8): the filter for `DoNotSchedule` constraints
+//! (skew against the emptiest domain, `minDomains`) and the score for `ScheduleAnyway`
+//! constraints or the system default constraints (hostname maxSkew 3, zone maxSkew 5) that
+//! apply to pods without constraints of their own, with the selector `helper.DefaultSelector`
+//! derives from the Services selecting the pod and its controller (RC, ReplicaSet,
+//! StatefulSet). Eligible domains follow each constraint's `nodeAffinityPolicy` /
+//! `nodeTaintsPolicy` (`matchNodeInclusionPolicies`, common.go) in both filter and score.
+
+pub mod index;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::{node_affinity, round_half_away, NodeInfo, Snapshot, MAX_NODE_SCORE};
+use crate::model::{
+    LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
+    TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
+};
+use index::SpreadEntry;
+
+pub const NAME: &str = "PodTopologySpread";
+pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
+pub const REASON_MISSING_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
+
+/// `PodTopologySpreadArgs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpreadArgs {
+    pub default_constraints: Vec<TopologySpreadConstraint>,
+    /// `defaultingType: System` (true) or `List`.
+    pub system_defaulted: bool,
+}
+
+pub fn system_default_constraints() -> Vec<TopologySpreadConstraint> {
+    let c = |key: &str, skew| TopologySpreadConstraint {
+        max_skew: skew,
+        topology_key: key.into(),
+        when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+        label_selector: None,
+        min_domains: None,
+        node_affinity_honor: true,
+        node_taints_honor: false,
+        match_label_keys: vec![],
+    };
+    vec![c(LABEL_HOSTNAME, 3), c(LABEL_ZONE, 5)]
+}
+
+impl Default for SpreadArgs {
+    fn default() -> Self {
+        SpreadArgs {
+            default_constraints: system_default_constraints(),
+            system_defaulted: true,
+        }
+    }
+}
+
+/// A constraint as the plugin uses it: selector resolved (`None` matches no pod).
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub max_skew: i64,
+    pub key: String,
+    pub selector: Option<LabelSelector>,
+    pub min_domains: i64,
+    pub affinity_honor: bool,
+    pub taints_honor: bool,
+}
+
+fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
+    pod.spec
+        .topology_spread_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
+        .map(|c| {
+            let mut selector = c.label_selector.clone();
+            // matchLabelKeys: the pod's own values are ANDed into the selector.
+            if let Some(sel) = selector.as_mut() {
+                for k in &c.match_label_keys {
+                    if let Some(v) = pod.meta.labels.get(k) {
+                        sel.match_expressions.push(SelectorRequirement {
+                            key: k.clone(),
+                            operator: SelectorOperator::In,
+                            values: vec![v.clone()],
+                        });
+                    }
+                }
+            }
+            Constraint {
+                max_skew: c.max_skew as i64,
+                key: c.topology_key.clone(),
+                selector,
+                min_domains: c.min_domains.unwrap_or(1) as i64,
+                affinity_honor: c.node_affinity_honor,
+                taints_honor: c.node_taints_honor,
+            }
+        })
+        .collect()
+}
+
+/// What `helper.DefaultSelector` reads (upstream `pkg/scheduler/framework/plugins/helper/spread.go`):
+/// the Services of each namespace (`GetPodServices`) and the controllers a pod's controller
+/// ownerReference can name — ReplicationControllers, ReplicaSets and StatefulSets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectorSources {
+    /// (namespace, name) → `spec.selector` of each Service whose selector is not nil
+    /// ("services with nil selectors match nothing, not everything").
+    pub services: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// (kind, namespace, name) → `spec.selector`; kind is `ReplicationController`,
+    /// `ReplicaSet` or `StatefulSet`.
+    pub controllers: BTreeMap<(String, String, String), LabelSelector>,
+}
+
+impl SelectorSources {
+    pub fn set_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        sel: Option<&BTreeMap<String, String>>,
+    ) {
+        let key = (namespace.to_string(), name.to_string());
+        match sel {
+            Some(s) => {
+                self.services.insert(key, s.clone());
+            }
+            None => {
+                self.services.remove(&key);
+            }
+        }
+    }
+    pub fn remove_service(&mut self, namespace: &str, name: &str) {
+        self.services
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
+    pub fn set_controller(&mut self, kind: &str, namespace: &str, name: &str, sel: &LabelSelector) {
+        self.controllers.insert(
+            (kind.to_string(), namespace.to_string(), name.to_string()),
+            sel.clone(),
+        );
+    }
+    pub fn remove_controller(&mut self, kind: &str, namespace: &str, name: &str) {
+        self.controllers
+            .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
+    }
+}
+
+/// `helper.DefaultSelector`: the label sets of the Services in the pod's namespace whose
+/// selector matches the pod, merged; then, if the pod's controller ownerReference names a
+/// ReplicationController (its selector map merged in) or a ReplicaSet or StatefulSet (its
+/// selector's requirements added) that exists in the pod's namespace, that selector too.
+/// None when the result has no requirements (`selector.Empty()`: no default constraints).
+pub fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
+    let ns = &pod.meta.namespace;
+    let mut merged = LabelSelector::default();
+    for ((_, _), sel) in snap
+        .spread_selectors
+        .services
+        .range((ns.clone(), String::new())..)
+        .take_while(|((n, _), _)| n == ns)
+    {
+        if sel.iter().all(|(k, v)| pod.meta.labels.get(k) == Some(v)) {
+            for (k, v) in sel {
+                merged.match_labels.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(owner) = pod.meta.controller_ref() {
+        if matches!(
+            owner.kind.as_str(),
+            "ReplicationController" | "ReplicaSet" | "StatefulSet"
+        ) {
+            let key = (owner.kind.clone(), ns.clone(), owner.name.clone());
+            if let Some(sel) = snap.spread_selectors.controllers.get(&key) {
+                for (k, v) in &sel.match_labels {
+                    merged.match_labels.insert(k.clone(), v.clone());
+                }
+                merged
+                    .match_expressions
+                    .extend(sel.match_expressions.iter().cloned());
+            }
+        }
+    }
+    (!merged.match_labels.is_empty() || !merged.match_expressions.is_empty()).then_some(merged)
+}
+
+/// The pod's constraints of one kind, or the profile's defaults when it has none of its own.
+pub fn constraints(
+    pod: &Pod,
+    snap: &Snapshot,
+    args: &SpreadArgs,
+    action: WhenUnsatisfiable,
+) -> Vec<Constraint> {
+    if !pod.spec.topology_spread_constraints.is_empty() {
+        return from_pod(pod, action);
+    }
+    let defaults: Vec<&TopologySpreadConstraint> = args
+        .default_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
+        .collect();
+    if defaults.is_empty() {
+        return vec![];
+    }
+    let Some(sel) = default_selector(pod, snap) else {
+        return vec![];
+    };
+    defaults
+        .into_iter()
+        .map(|c| Constraint {
+            max_skew: c.max_skew as i64,
+            key: c.topology_key.clone(),
+            selector: Some(sel.clone()),
+            min_domains: c.min_domains.unwrap_or(1) as i64,
+            affinity_honor: c.node_affinity_honor,
+            taints_honor: c.node_taints_honor,
+        })
+        .collect()
+}
+
+/// Whether the cached cluster-wide counts give exactly upstream's all-node count for this
+/// constraint: every node is eligible (no required node affinity honoured, taints ignored).
+fn indexable(c: &Constraint, pod: &Pod) -> bool {
+    let has_required = !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|na| na.required.is_some());
+    c.selector.is_some() && !(c.affinity_honor && has_required) && !c.taints_honor
+}
+
+fn index_entry<'a>(snap: &Snapshot<'a>, pod: &Pod, c: &Constraint) -> Option<&'a SpreadEntry> {
+    let sel = c.selector.as_ref()?;
+    snap.spread_index?.get(&pod.meta.namespace, sel, &c.key)
+}
+
+/// The (namespace, selector, key) counts this pod's cycle can use from the spread index; the
+/// scheduler makes sure they are cached before the cycle.
+pub fn index_requests(
+    pod: &Pod,
+    snap: &Snapshot,
+    args: &SpreadArgs,
+) -> Vec<(LabelSelector, String)> {
+    let mut out = Vec::new();
+    let hard = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
+    if hard.len() == 1 && indexable(&hard[0], pod) {
+        if let Some(s) = &hard[0].selector {
+            out.push((s.clone(), hard[0].key.clone()));
+        }
+    }
+    for c in constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway) {
+        if let Some(s) = &c.selector {
+            if c.key == LABEL_HOSTNAME || indexable(&c, pod) {
+                out.push((s.clone(), c.key.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The topology keys of this pod's hard constraints: the scheduler interns their values per
+/// slot (`SpreadIndex::ensure_domains`) so the filter reads verdicts by slot.
+pub fn filter_keys(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Vec<String> {
+    constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule)
+        .into_iter()
+        .map(|c| c.key)
+        .collect()
+}
+
+fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
+    cs.iter()
+        .all(|c| node.node.meta.labels.contains_key(&c.key))
+}
+
+/// `matchNodeInclusionPolicies`: nodeAffinityPolicy Honor (default) and nodeTaintsPolicy Honor.
+fn included(c: &Constraint, pod: &Pod, node: &NodeInfo) -> bool {
+    if c.affinity_honor && !node_affinity::required_matches(pod, &node.node) {
+        return false;
+    }
+    if c.taints_honor {
+        let untolerated = node.node.spec.taints.iter().any(|t| {
+            t.effect != TaintEffect::PreferNoSchedule
+                && !pod.spec.tolerations.iter().any(|tol| tol.tolerates(t))
+        });
+        if untolerated {
+            return false;
+        }
+    }
+    true
+}
+
+/// `countPodsMatchSelector`: same namespace, not terminating, labels match.
+pub fn count_matching(node: &NodeInfo, sel: Option<&LabelSelector>, namespace: &str) -> i64 {
+    let Some(sel) = sel else {
+        return 0;
+    };
+    node.pods
+        .iter()
+        .filter(|p| {
+            p.meta.namespace == namespace && !p.is_terminating() && sel.matches(&p.meta.labels)
+        })
+        .count() as i64
+}
+
+/// PreFilter state.
+#[derive(Clone, Debug)]
+pub struct FilterState {
+    pub constraints: Vec<Constraint>,
+    /// Per constraint: domain value → matching pods.
+    pub counts: Vec<BTreeMap<String, i64>>,
+    /// Per constraint: the global minimum (0 when fewer domains than minDomains).
+    pub min_match: Vec<i64>,
+    pub self_match: Vec<i64>,
+    /// The same verdicts by interned domain, for the scheduler's slot-indexed walk (None when
+    /// the spread index has not interned every constraint's key; the plugin path decides).
+    pub by_slot: Option<SlotVerdicts>,
+}
+
+/// Per constraint: the domain id of each snapshot slot and whether the filter passes in each
+/// domain; a node passes if it passes in its domain for every constraint.
+#[derive(Clone, Debug)]
+pub struct SlotVerdicts {
+    per_constraint: Vec<(std::sync::Arc<[u32]>, Vec<bool>)>,
+}
+
+impl SlotVerdicts {
+    /// True: the filter passes on the node in `slot`; false: it fails or cannot be told here
+    /// (the node lacks a key), so the caller runs the plugin on the node info.
+    #[inline]
+    pub fn passes(&self, slot: usize) -> bool {
+        self.per_constraint.iter().all(|(of_slot, ok)| {
+            of_slot
+                .get(slot)
+                .and_then(|&d| ok.get(d as usize))
+                .copied()
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// None = Skip (no DoNotSchedule constraints).
+pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<FilterState> {
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
+    if cs.is_empty() {
+        return None;
+    }
+    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+    let cached = if cs.len() == 1 && indexable(&cs[0], pod) {
+        index_entry(snap, pod, &cs[0])
+    } else {
+        None
+    };
+    if let Some(e) = cached {
+        // Nodes without the key are not eligible: drop the "" domain.
+        counts[0] = e
+            .counts
+            .iter()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, c)| (v.clone(), *c))
+            .collect();
+    } else {
+        for node in snap.iter() {
+            if !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if !included(c, pod, node) {
+                    continue;
+                }
+                let v = &node.node.meta.labels[&c.key];
+                let n = count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                *counts[i].entry(v.clone()).or_insert(0) += n;
+            }
+        }
+    }
+    let min_match = cs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if (counts[i].len() as i64) < c.min_domains {
+                0
+            } else {
+                counts[i].values().copied().min().unwrap_or(0)
+            }
+        })
+        .collect();
+    let self_match = cs
+        .iter()
+        .map(|c| {
+            i64::from(
+                c.selector
+                    .as_ref()
+                    .is_some_and(|s| s.matches(&pod.meta.labels)),
+            )
+        })
+        .collect();
+    let mut st = FilterState {
+        constraints: cs,
+        counts,
+        min_match,
+        self_match,
+        by_slot: None,
+    };
+    st.by_slot = slot_verdicts(&st, snap);
+    Some(st)
+}
+
+/// `filter`'s verdict per interned domain of each constraint's key (the same arithmetic: the
+/// domain's count, or 0, plus selfMatch minus the minimum, against maxSkew).
+fn slot_verdicts(st: &FilterState, snap: &Snapshot) -> Option<SlotVerdicts> {
+    let index = snap.spread_index?;
+    let mut per_constraint = Vec::with_capacity(st.constraints.len());
+    for (i, c) in st.constraints.iter().enumerate() {
+        let d = index.domains(&c.key)?;
+        let ok = d
+            .values
+            .iter()
+            .map(|v| {
+                let matched = st.counts[i].get(v).copied().unwrap_or(0);
+                matched + st.self_match[i] - st.min_match[i] <= c.max_skew
+            })
+            .collect();
+        per_constraint.push((d.of_slot.clone(), ok));
+    }
+    Some(SlotVerdicts { per_constraint })
+}
+
+impl FilterState {
+    /// `preFilterState.updateWithPod` (filtering.go; PreFilterExtensions AddPod with `delta`
+    /// 1, RemovePod with −1): a pod of the preemptor's namespace added to or removed from
+    /// `node` changes the count of its domain for every constraint whose selector matches it,
+    /// when the node has every constraint's key and passes the constraint's inclusion
+    /// policies for the preemptor. The global minimum is recomputed exactly (upstream keeps
+    /// the two smallest domains as `criticalPaths`, which agrees whenever those are current).
+    pub fn update_with_pod(&mut self, updated: &Pod, preemptor: &Pod, node: &NodeInfo, delta: i64) {
+        if updated.meta.namespace != preemptor.meta.namespace
+            || !has_all_keys(node, &self.constraints)
+        {
+            return;
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c
+                .selector
+                .as_ref()
+                .is_some_and(|s| s.matches(&updated.meta.labels))
+            {
+                continue;
+            }
+            if !included(c, preemptor, node) {
+                continue;
+            }
+            let v = &node.node.meta.labels[&c.key];
+            *self.counts[i].entry(v.clone()).or_insert(0) += delta;
+            self.by_slot = None;
+            self.min_match[i] = if (self.counts[i].len() as i64) < c.min_domains {
+                0
+            } else {
+                self.counts[i].values().copied().min().unwrap_or(0)
+            };
+        }
+    }
+}
+
+/// Err((reason, unresolvable)).
+pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str>, bool)> {
+    for (i, c) in st.constraints.iter().enumerate() {
+        let Some(v) = node.node.meta.labels.get(&c.key) else {
+            return Err((REASON_MISSING_LABEL.into(), true));
+        };
+        let matched = st.counts[i].get(v).copied().unwrap_or(0);
+        let skew = matched + st.self_match[i] - st.min_match[i];
+        if skew > c.max_skew {
+            return Err((REASON.into(), false));
+        }
+    }
+    Ok(())
+}
+
+/// PreScore state.
+#[derive(Clone, Debug)]
+pub struct ScoreState {
+    pub constraints: Vec<Constraint>,
+    pub require_all: bool,
+    pub counts: Vec<BTreeMap<String, i64>>,
+    pub weights: Vec<f64>,
+    pub namespace: String,
+    /// Per constraint: the spread-index entry to read hostname counts from.
+    pub host_entry: Vec<Option<usize>>,
+}
+
+/// None = Skip. `scored` are the nodes being scored (the feasible ones).
+pub fn pre_score(
+    pod: &Pod,
+    snap: &Snapshot,
+    scored: &[&NodeInfo],
+    args: &SpreadArgs,
+) -> Option<ScoreState> {
+    if scored.is_empty() {
+        return None;
+    }
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
+    if cs.is_empty() {
+        return None;
+    }
+    let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
+    let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+    let mut ignored = 0usize;
+    for node in scored {
+        if require_all && !has_all_keys(node, &cs) {
+            ignored += 1;
+            continue;
+        }
+        for (i, c) in cs.iter().enumerate() {
+            if c.key == LABEL_HOSTNAME {
+                continue;
+            }
+            // A missing label reads as "" (Go map semantics).
+            let v = node
+                .node
+                .meta
+                .labels
+                .get(&c.key)
+                .cloned()
+                .unwrap_or_default();
+            counts[i].entry(v).or_insert(0);
+        }
+    }
+    let weights = cs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let sz = if c.key == LABEL_HOSTNAME {
+                scored.len() - ignored
+            } else {
+                counts[i].len()
+            };
+            ((sz + 2) as f64).ln()
+        })
+        .collect();
+    // Constraints whose all-node counts come from the spread index; the rest are counted.
+    let mut from_index = vec![false; cs.len()];
+    for (i, c) in cs.iter().enumerate() {
+        if c.key == LABEL_HOSTNAME || !indexable(c, pod) || (require_all && cs.len() > 1) {
+            continue;
+        }
+        if let Some(e) = index_entry(snap, pod, c) {
+            for (v, n) in counts[i].iter_mut() {
+                *n = e.counts.get(v).copied().unwrap_or(0);
+            }
+            from_index[i] = true;
+        }
+    }
+    let need_scan = cs
+        .iter()
+        .enumerate()
+        .any(|(i, c)| c.key != LABEL_HOSTNAME && !from_index[i]);
+    if need_scan {
+        for node in snap.iter() {
+            if require_all && !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if c.key == LABEL_HOSTNAME || from_index[i] || !included(c, pod, node) {
+                    continue;
+                }
+                let v = node.node.meta.labels.get(&c.key).map_or("", |s| s.as_str());
+                if let Some(slot) = counts[i].get_mut(v) {
+                    *slot += count_matching(node, c.selector.as_ref(), &pod.meta.namespace);
+                }
+            }
+        }
+    }
+    let host_entry = cs
+        .iter()
+        .map(|c| {
+            if c.key != LABEL_HOSTNAME {
+                return None;
+            }
+            let sel = c.selector.as_ref()?;
+            snap.spread_index?
+                .position(&pod.meta.namespace, sel, &c.key)
+        })
+        .collect();
+    Some(ScoreState {
+        constraints: cs,
+        require_all,
+        counts,
+        weights,
+        namespace: pod.meta.namespace.clone(),
+        host_entry,
+    })
+}
+
+pub fn is_ignored(st: &ScoreState, node: &NodeInfo) -> bool {
+    st.require_all && !has_all_keys(node, &st.constraints)
+}
+
+pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
+    if is_ignored(st, node) {
+        return 0;
+    }
+    let mut s = 0.0f64;
+    for (i, c) in st.constraints.iter().enumerate() {
+        let Some(v) = node.node.meta.labels.get(&c.key) else {
+            continue;
+        };
+        let cnt = if c.key == LABEL_HOSTNAME {
+            // The hostname domain is the node itself (hostname labels are unique).
+            let cached = st.host_entry[i].and_then(|e| {
+                snap.spread_index?
+                    .entry(e)
+                    .map(|e| e.counts.get(v).copied().unwrap_or(0))
+            });
+            cached.unwrap_or_else(|| count_matching(node, c.selector.as_ref(), &st.namespace))
+        } else {
+            st.counts[i].get(v).copied().unwrap_or(0)
+        };
+        s += cnt as f64 * st.weights[i] + (c.max_skew - 1) as f64;
+    }
+    round_half_away(s)
+}
+
+/// Lower raw scores are better: `100 × (max + min − s) / max` over non-ignored nodes.
+pub fn normalize(scores: &mut [i64], ignored: &[bool]) {
+    let mut min = i64::MAX;
+    let mut max = 0i64;
+    for (s, ig) in scores.iter().zip(ignored) {
+        if *ig {
+            continue;
+        }
+        min = min.min(*s);
+        max = max.max(*s);
+    }
+    for (s, ig) in scores.iter_mut().zip(ignored) {
+        if *ig {
+            *s = 0;
+        } else if max == 0 {
+            *s = MAX_NODE_SCORE;
+        } else {
+            *s = MAX_NODE_SCORE * (max + min - *s) / max;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
