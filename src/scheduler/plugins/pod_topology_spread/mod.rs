@@ -533,7 +533,8 @@ pub fn pre_score(
             } else {
                 counts[i].len()
             };
-            ((sz + 2) as f64).ln()
+            // libm, not the platform libm: the digest must not depend on the machine.
+            libm::log((sz + 2) as f64)
         })
         .collect();
     // Constraints whose all-node counts come from the spread index; the rest are counted.
