@@ -533,7 +533,8 @@ pub fn pre_score(
             } else {
                 counts[i].len()
             };
-            // libm, not the platform libm: the digest must not depend on the machine.
+            // libm (a port of the FreeBSD/musl log, as Go's math.Log), not the platform's: the
+            // digest must not depend on the machine.
             libm::log((sz + 2) as f64)
         })
         .collect();

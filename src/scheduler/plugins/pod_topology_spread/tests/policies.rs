@@ -612,7 +612,7 @@ fn pre_score_state_default_selector_upstream_cases() {
         st.counts,
         vec![counts(&[]), counts(&[("", 0), ("mars", 0)])]
     );
-    assert_eq!(st.weights, vec![(6f64).ln(), (4f64).ln()]);
+    assert_eq!(st.weights, vec![libm::log(6.0), libm::log(4.0)]);
     let list = list_args(vec![
         tsc(1, LABEL_HOSTNAME, ANY, None),
         tsc(2, "rack", HARD, None),
@@ -641,7 +641,7 @@ fn pre_score_state_default_selector_upstream_cases() {
         "default constraints and a replicaset"
     );
     assert_eq!(st.counts, vec![counts(&[]), counts(&[("mars", 0)])]);
-    assert_eq!(st.weights, vec![(3f64).ln(), (3f64).ln()]);
+    assert_eq!(st.weights, vec![libm::log(3.0), libm::log(3.0)]);
     // kubesim case: the same pod without the ownerReference gets no default
     // constraints, although the ReplicaSet's selector matches its labels —
     // DefaultSelector follows the controller reference, not label matches.
