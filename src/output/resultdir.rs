@@ -516,35 +516,15 @@ mod sys {
     use std::path::Path;
 
     #[cfg(target_os = "linux")]
-    fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let cstr = |p: &Path| {
-            CString::new(p.as_os_str().as_bytes())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
-        };
-        let (f, t) = (cstr(from)?, cstr(to)?);
-        // SAFETY: two valid NUL-terminated paths, relative to the working directory.
-        let r = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                f.as_ptr(),
-                libc::AT_FDCWD,
-                t.as_ptr(),
-                flags,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+    fn renameat2(from: &Path, to: &Path, flags: rustix::fs::RenameFlags) -> io::Result<()> {
+        rustix::fs::renameat_with(rustix::fs::CWD, from, rustix::fs::CWD, to, flags)
+            .map_err(io::Error::from)
     }
 
     /// Atomically swaps two existing paths.
     #[cfg(target_os = "linux")]
     pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-        renameat2(a, b, libc::RENAME_EXCHANGE)
+        renameat2(a, b, rustix::fs::RenameFlags::EXCHANGE)
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -554,7 +534,9 @@ mod sys {
 
     pub fn exchange_unsupported(e: &io::Error) -> bool {
         #[cfg(target_os = "linux")]
-        if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+        if matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::INVAL.raw_os_error()
+                || code == rustix::io::Errno::NOSYS.raw_os_error())
+        {
             return true;
         }
         e.kind() == io::ErrorKind::Unsupported
@@ -563,7 +545,7 @@ mod sys {
     /// Renames `from` to `to`, failing if `to` exists.
     pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
         #[cfg(target_os = "linux")]
-        match renameat2(from, to, libc::RENAME_NOREPLACE) {
+        match renameat2(from, to, rustix::fs::RenameFlags::NOREPLACE) {
             Err(e) if exchange_unsupported(&e) => {}
             r => return r,
         }
@@ -581,15 +563,17 @@ mod sys {
         }
         #[cfg(unix)]
         {
-            let Ok(p) = libc::pid_t::try_from(pid) else {
+            let Some(p) = i32::try_from(pid)
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            else {
                 return false;
             };
-            if p <= 0 {
-                return false;
+            // Signal 0 only checks that the process exists (EPERM: it does, not ours).
+            match rustix::process::test_kill_process(p) {
+                Ok(()) => true,
+                Err(e) => e == rustix::io::Errno::PERM,
             }
-            // SAFETY: signal 0 only checks that the process exists.
-            let r = unsafe { libc::kill(p, 0) };
-            r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
         }
         #[cfg(not(unix))]
         {
