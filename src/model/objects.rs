@@ -691,7 +691,7 @@ impl Pod {
     pub fn condition(&self, t: PodConditionType) -> Option<&PodCondition> {
         self.status.conditions.iter().find(|c| c.type_ == t)
     }
-    /// Whether the `Ready` condition is True.
+    /// Whether the `Ready` condition is True (`podutil.IsPodReady`).
     pub fn is_ready(&self) -> bool {
         self.condition(PodConditionType::Ready)
             .is_some_and(|c| c.status == ConditionStatus::True)

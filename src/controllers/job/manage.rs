@@ -15,7 +15,6 @@ use super::status::{record, remove_finalizer};
 use super::{only_replace_failed_pods, JobController, SyncCtx, SYNC_JOB_BATCH_PERIOD};
 use crate::api::{ApiError, ApiServer};
 use crate::controllers::podranking::{compare, slow_start_batch, RankedPod};
-use crate::controllers::replicaset::is_pod_ready;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -168,7 +167,7 @@ impl JobController {
             if self.delete_one(ctx, api, job, p) {
                 out.1 += 1;
             }
-            if is_pod_ready(p) {
+            if p.is_ready() {
                 out.0 += 1;
             }
         }
@@ -188,7 +187,7 @@ impl JobController {
             if self.delete_one(ctx, api, job, p) {
                 out.1 += 1;
             }
-            if is_pod_ready(p) {
+            if p.is_ready() {
                 out.0 += 1;
             }
         }

@@ -42,7 +42,6 @@ pub use indexed::{completion_index, format_indexes, parse_indexes};
 pub use pod_failure_policy::match_pod_failure_policy;
 
 use super::cache::{job_of, KcmCache};
-use super::replicaset::is_pod_ready;
 use crate::api::ApiServer;
 use crate::controllers::Event;
 use crate::model::*;
@@ -298,7 +297,7 @@ impl JobController {
             .filter(|p| super::cache::is_active(p))
             .cloned()
             .collect();
-        let ready = active_pods.iter().filter(|p| is_pod_ready(p)).count() as i32;
+        let ready = active_pods.iter().filter(|p| p.is_ready()).count() as i32;
         let terminating = pods.iter().filter(|p| is_terminating_pod(p)).count() as i32;
         let (new_succeeded, new_failed) = self.new_finished_pods(job, key, &pods);
         let ignored = match &job.pod_failure_policy {
