@@ -1,6 +1,8 @@
-//! kube-controller-manager's shared informer cache: nodes, node leases, pods, ReplicaSets and
-//! Deployments, with the indexes the controllers need (pods by node and by owning ReplicaSet,
-//! ReplicaSets by owning Deployment).
+//! kube-controller-manager's shared informer cache: nodes, node leases, pods, the workloads
+//! (ReplicaSets, Deployments, DaemonSets, StatefulSets, Jobs, CronJobs), PDBs, Services,
+//! Namespaces and namespaced objects, with the indexes the controllers need (pods by node, by
+//! owning ReplicaSet, DaemonSet, StatefulSet or Job; ReplicaSets by Deployment; Jobs by
+//! CronJob).
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
 
@@ -174,6 +176,8 @@ pub fn deployment_of(rs: &ReplicaSet) -> Option<String> {
 }
 
 impl KcmCache {
+    /// Applies one watch notification; returns what the cache held before, where a
+    /// controller's handler needs it.
     pub fn apply(&mut self, change: &Change) -> Previous {
         match change {
             Change::Node(n) => {
@@ -201,100 +205,9 @@ impl KcmCache {
                 e.plan = (!times.is_empty()).then(|| times.clone());
                 Previous::None
             }
-            Change::Pod(p) => {
-                let key = p.key();
-                if let Some(old) = self.pods.get(&key).cloned() {
-                    self.index_daemon_pod(&old, &key, false);
-                    self.index_ready(&old, &key, false);
-                    self.index_orphan(&old, &key, false);
-                    // Owner references removed or changed (orphaning, adoption).
-                    if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
-                        remove_index(&mut self.active_by_owner, &o, &key);
-                        remove_index(&mut self.pods_by_owner, &o, &key);
-                    }
-                }
-                self.index_orphan(p, &key, true);
-                self.index_ready(p, &key, true);
-                self.index_daemon_pod(p, &key, true);
-                if let Some(d) = statefulset_of(p) {
-                    self.pods_by_statefulset
-                        .entry(d)
-                        .or_default()
-                        .insert(key.clone());
-                }
-                if let Some(j) = job_of(p) {
-                    self.pods_by_job.entry(j).or_default().insert(key.clone());
-                }
-                if let Some(n) = &p.spec.node_name {
-                    self.pods_by_node
-                        .entry(n.clone())
-                        .or_default()
-                        .insert(key.clone());
-                }
-                if let Some(o) = owner_key(p) {
-                    self.pods_by_owner
-                        .entry(o.clone())
-                        .or_default()
-                        .insert(key.clone());
-                    if is_active(p) {
-                        self.active_by_owner
-                            .entry(o)
-                            .or_default()
-                            .insert(key.clone());
-                    } else {
-                        remove_index(&mut self.active_by_owner, &o, &key);
-                    }
-                }
-                set_flag(&mut self.terminal, &key, p.status.phase.is_terminal());
-                set_flag(&mut self.terminating, &key, p.is_terminating());
-                Previous::Pod(self.pods.insert(key, p.clone()))
-            }
-            Change::PodDeleted(p) => {
-                let key = p.key();
-                if let Some(old) = self.pods.get(&key).cloned() {
-                    self.index_orphan(&old, &key, false);
-                    self.index_ready(&old, &key, false);
-                }
-                self.index_orphan(p, &key, false);
-                if let Some(old) = self.pods.get(&key).cloned() {
-                    self.index_daemon_pod(&old, &key, false);
-                }
-                self.index_daemon_pod(p, &key, false);
-                if let Some(d) = statefulset_of(p) {
-                    remove_index(&mut self.pods_by_statefulset, &d, &key);
-                }
-                if let Some(j) = job_of(p) {
-                    remove_index(&mut self.pods_by_job, &j, &key);
-                }
-                if let Some(n) = &p.spec.node_name {
-                    remove_index(&mut self.pods_by_node, n, &key);
-                }
-                if let Some(o) = owner_key(p) {
-                    remove_index(&mut self.active_by_owner, &o, &key);
-                    remove_index(&mut self.pods_by_owner, &o, &key);
-                }
-                self.terminal.remove(&key);
-                self.terminating.remove(&key);
-                Previous::Pod(self.pods.remove(&key))
-            }
-            Change::ReplicaSet(rs) => {
-                let key = rs.key();
-                if let Some(old) = self.replicasets.get(&key) {
-                    if let Some(d) =
-                        deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref())
-                    {
-                        remove_index(&mut self.rs_by_deployment, &d, &key);
-                    }
-                }
-                if let Some(d) = deployment_of(rs) {
-                    self.rs_by_deployment
-                        .entry(d)
-                        .or_default()
-                        .insert(key.clone());
-                }
-                self.replicasets.insert(key, rs.clone());
-                Previous::None
-            }
+            Change::Pod(p) => self.apply_pod(p),
+            Change::PodDeleted(p) => self.remove_pod(p),
+            Change::ReplicaSet(rs) => self.apply_replicaset(rs),
             Change::ReplicaSetDeleted(rs) => {
                 let key = rs.key();
                 if let Some(d) = deployment_of(rs) {
@@ -303,72 +216,20 @@ impl KcmCache {
                 self.replicasets.remove(&key);
                 Previous::None
             }
-            Change::Deployment(d) => {
-                self.deployments.insert(d.key(), d.clone());
-                Previous::None
-            }
-            Change::DaemonSet(d) => {
-                let old = self.daemonsets.insert(d.key(), d.clone());
-                let status_only = old.is_some_and(|o| {
-                    let mut o = (*o).clone();
-                    o.status = d.status.clone();
-                    o.meta.resource_version = d.meta.resource_version;
-                    o == **d
-                });
-                if status_only {
-                    Previous::DaemonSetStatusOnly
-                } else {
-                    Previous::None
-                }
-            }
-            Change::StatefulSet(d) => {
-                self.statefulsets.insert(d.key(), d.clone());
-                Previous::None
-            }
-            Change::DeploymentDeleted(d) => {
-                self.deployments.remove(&d.key());
-                Previous::None
-            }
-            Change::PodDisruptionBudget(b) => {
-                self.pdbs.insert(b.key(), b.clone());
-                Previous::None
-            }
-            Change::PodDisruptionBudgetDeleted(b) => {
-                self.pdbs.remove(&b.key());
-                Previous::None
-            }
-            Change::StatefulSetDeleted(d) => {
-                self.statefulsets.remove(&d.key());
-                Previous::None
-            }
-            Change::DaemonSetDeleted(d) => {
-                self.daemonsets.remove(&d.key());
-                Previous::None
-            }
-            Change::Namespace(n) => {
-                self.namespaces.insert(n.meta.name.clone(), n.clone());
-                Previous::None
-            }
-            Change::NamespaceDeleted(n) => {
-                self.namespaces.remove(&n.meta.name);
-                Previous::None
-            }
-            Change::NamespacedObject(o) => {
-                self.namespaced_objects.insert(o.key(), o.clone());
-                Previous::None
-            }
-            Change::NamespacedObjectDeleted(o) => {
-                self.namespaced_objects.remove(&o.key());
-                Previous::None
-            }
-            Change::Service(s) => {
-                self.services.insert(s.key(), s.clone());
-                Previous::None
-            }
-            Change::ServiceDeleted(s) => {
-                self.services.remove(&s.key());
-                Previous::None
-            }
+            Change::Deployment(d) => put(&mut self.deployments, d.key(), d),
+            Change::DaemonSet(d) => self.apply_daemonset(d),
+            Change::StatefulSet(d) => put(&mut self.statefulsets, d.key(), d),
+            Change::DeploymentDeleted(d) => drop_key(&mut self.deployments, &d.key()),
+            Change::PodDisruptionBudget(b) => put(&mut self.pdbs, b.key(), b),
+            Change::PodDisruptionBudgetDeleted(b) => drop_key(&mut self.pdbs, &b.key()),
+            Change::StatefulSetDeleted(d) => drop_key(&mut self.statefulsets, &d.key()),
+            Change::DaemonSetDeleted(d) => drop_key(&mut self.daemonsets, &d.key()),
+            Change::Namespace(n) => put(&mut self.namespaces, n.meta.name.clone(), n),
+            Change::NamespaceDeleted(n) => drop_key(&mut self.namespaces, &n.meta.name),
+            Change::NamespacedObject(o) => put(&mut self.namespaced_objects, o.key(), o),
+            Change::NamespacedObjectDeleted(o) => drop_key(&mut self.namespaced_objects, &o.key()),
+            Change::Service(s) => put(&mut self.services, s.key(), s),
+            Change::ServiceDeleted(s) => drop_key(&mut self.services, &s.key()),
             Change::Job(j) => {
                 if let Some(c) = cronjob_of(j) {
                     self.jobs_by_cronjob.entry(c).or_default().insert(j.key());
@@ -381,14 +242,122 @@ impl KcmCache {
                 }
                 Previous::Job(self.jobs.remove(&j.key()))
             }
-            Change::CronJob(c) => {
-                self.cronjobs.insert(c.key(), c.clone());
-                Previous::None
+            Change::CronJob(c) => put(&mut self.cronjobs, c.key(), c),
+            Change::CronJobDeleted(c) => drop_key(&mut self.cronjobs, &c.key()),
+        }
+    }
+
+    /// A pod added or updated: every index moves from the old version to the new one.
+    fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
+        let key = p.key();
+        if let Some(old) = self.pods.get(&key).cloned() {
+            self.index_daemon_pod(&old, &key, false);
+            self.index_ready(&old, &key, false);
+            self.index_orphan(&old, &key, false);
+            // Owner references removed or changed (orphaning, adoption).
+            if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
+                remove_index(&mut self.active_by_owner, &o, &key);
+                remove_index(&mut self.pods_by_owner, &o, &key);
             }
-            Change::CronJobDeleted(c) => {
-                self.cronjobs.remove(&c.key());
-                Previous::None
+        }
+        self.index_orphan(p, &key, true);
+        self.index_ready(p, &key, true);
+        self.index_daemon_pod(p, &key, true);
+        if let Some(d) = statefulset_of(p) {
+            self.pods_by_statefulset
+                .entry(d)
+                .or_default()
+                .insert(key.clone());
+        }
+        if let Some(j) = job_of(p) {
+            self.pods_by_job.entry(j).or_default().insert(key.clone());
+        }
+        if let Some(n) = &p.spec.node_name {
+            self.pods_by_node
+                .entry(n.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        if let Some(o) = owner_key(p) {
+            self.pods_by_owner
+                .entry(o.clone())
+                .or_default()
+                .insert(key.clone());
+            if is_active(p) {
+                self.active_by_owner
+                    .entry(o)
+                    .or_default()
+                    .insert(key.clone());
+            } else {
+                remove_index(&mut self.active_by_owner, &o, &key);
             }
+        }
+        set_flag(&mut self.terminal, &key, p.status.phase.is_terminal());
+        set_flag(&mut self.terminating, &key, p.is_terminating());
+        Previous::Pod(self.pods.insert(key, p.clone()))
+    }
+
+    /// A pod deleted: out of every index.
+    fn remove_pod(&mut self, p: &Arc<Pod>) -> Previous {
+        let key = p.key();
+        if let Some(old) = self.pods.get(&key).cloned() {
+            self.index_orphan(&old, &key, false);
+            self.index_ready(&old, &key, false);
+        }
+        self.index_orphan(p, &key, false);
+        if let Some(old) = self.pods.get(&key).cloned() {
+            self.index_daemon_pod(&old, &key, false);
+        }
+        self.index_daemon_pod(p, &key, false);
+        if let Some(d) = statefulset_of(p) {
+            remove_index(&mut self.pods_by_statefulset, &d, &key);
+        }
+        if let Some(j) = job_of(p) {
+            remove_index(&mut self.pods_by_job, &j, &key);
+        }
+        if let Some(n) = &p.spec.node_name {
+            remove_index(&mut self.pods_by_node, n, &key);
+        }
+        if let Some(o) = owner_key(p) {
+            remove_index(&mut self.active_by_owner, &o, &key);
+            remove_index(&mut self.pods_by_owner, &o, &key);
+        }
+        self.terminal.remove(&key);
+        self.terminating.remove(&key);
+        Previous::Pod(self.pods.remove(&key))
+    }
+
+    /// A ReplicaSet added or updated, indexed by its controlling Deployment.
+    fn apply_replicaset(&mut self, rs: &Arc<ReplicaSet>) -> Previous {
+        let key = rs.key();
+        if let Some(old) = self.replicasets.get(&key) {
+            if let Some(d) = deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref()) {
+                remove_index(&mut self.rs_by_deployment, &d, &key);
+            }
+        }
+        if let Some(d) = deployment_of(rs) {
+            self.rs_by_deployment
+                .entry(d)
+                .or_default()
+                .insert(key.clone());
+        }
+        self.replicasets.insert(key, rs.clone());
+        Previous::None
+    }
+
+    /// A DaemonSet added or updated; tells whether only its status changed.
+    fn apply_daemonset(&mut self, d: &Arc<DaemonSet>) -> Previous {
+        let old = self.daemonsets.insert(d.key(), d.clone());
+        let status_only = old.is_some_and(|o| {
+            let mut o = (*o).clone();
+            o.status = d.status.clone();
+            o.meta.resource_version = d.meta.resource_version;
+            o == **d
+        });
+        if status_only {
+            Previous::DaemonSetStatusOnly
+        } else {
+            Previous::None
         }
     }
 
@@ -521,4 +490,16 @@ fn remove_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, ke
             index.remove(bucket);
         }
     }
+}
+
+/// Stores an object under its key (an informer's add or update).
+fn put<T>(map: &mut BTreeMap<String, Arc<T>>, key: String, v: &Arc<T>) -> Previous {
+    map.insert(key, v.clone());
+    Previous::None
+}
+
+/// Forgets an object (an informer's delete).
+fn drop_key<T>(map: &mut BTreeMap<String, Arc<T>>, key: &str) -> Previous {
+    map.remove(key);
+    Previous::None
 }

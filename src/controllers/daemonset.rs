@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cache::KcmCache;
 use super::deployment_util::{compute_hash, scaled_value};
 use super::podranking::slow_start_batch;
-use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
+use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer};
 use crate::client::expectations::CreateExpectations;
 use crate::controllers::Event;
@@ -417,7 +417,7 @@ impl DaemonSetController {
                     }
                 }
                 if let (Some(new), Some(old)) = (oldest_new, oldest_old) {
-                    if !is_pod_ready(old) || is_pod_available(new, min_ready, now) {
+                    if !old.is_ready() || is_pod_available(new, min_ready, now) {
                         delete.push(old.clone());
                     }
                 }
@@ -689,7 +689,7 @@ impl DaemonSetController {
                 st.desired_number_scheduled += 1;
                 if let Some(p) = oldest {
                     st.current_number_scheduled += 1;
-                    if is_pod_ready(p) {
+                    if p.is_ready() {
                         st.number_ready += 1;
                         if is_pod_available(p, min_ready, now) {
                             st.number_available += 1;

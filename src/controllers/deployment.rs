@@ -254,47 +254,72 @@ impl Sync<'_, '_> {
         let existing = new_idx.map(|i| rss.remove(i));
         let old = rss;
         let new_revision = max_revision(old.iter()) + 1;
-        if let Some(mut rs) = existing {
-            let mut copy = rs.clone();
-            let ann = set_new_replica_set_annotations(d, &mut copy, new_revision, true);
-            let mrs = copy.min_ready_seconds != d.min_ready_seconds;
-            if ann || mrs {
-                copy.min_ready_seconds = d.min_ready_seconds;
-                let key = self.rs_key(d, &rs.meta.name);
-                let (anns, mr) = (copy.meta.annotations.clone(), copy.min_ready_seconds);
-                match self
-                    .api
-                    .update_replicaset(Caller::ControllerManager, &key, |r| {
-                        r.meta.annotations = anns;
-                        r.min_ready_seconds = mr;
-                    }) {
-                    Ok(r) => rs = (*r).clone(),
-                    Err(_) => return Err(Failed),
-                }
-            }
-            let rev = rs
-                .meta
-                .annotations
-                .get(REVISION_ANNOTATION)
-                .cloned()
-                .unwrap_or_default();
-            d.meta.annotations.insert(REVISION_ANNOTATION.into(), rev);
-            if get_condition(&d.status, PROGRESSING).is_none() {
-                let msg = format!("Found new replica set {:?}", rs.meta.name);
-                let c = new_condition(
-                    PROGRESSING,
-                    ConditionStatus::True,
-                    FOUND_NEW_RS_REASON,
-                    msg,
-                    self.now(),
-                );
-                set_condition(&mut d.status, c);
-            }
+        if let Some(rs) = existing {
+            let rs = self.sync_new_rs(d, rs, new_revision)?;
             return Ok((Some(rs), old));
         }
         if !create {
             return Ok((None, old));
         }
+        let created = self.create_new_rs(d, &old, new_revision)?;
+        Ok((Some(created), old))
+    }
+
+    /// `getNewReplicaSet` for an existing new ReplicaSet: its revision annotations and
+    /// `minReadySeconds` brought up to date, the Deployment's revision and its Progressing
+    /// condition (`FoundNewReplicaSet`) set.
+    fn sync_new_rs(
+        &mut self,
+        d: &mut Deployment,
+        mut rs: ReplicaSet,
+        new_revision: i64,
+    ) -> Result<ReplicaSet, Failed> {
+        let mut copy = rs.clone();
+        let ann = set_new_replica_set_annotations(d, &mut copy, new_revision, true);
+        let mrs = copy.min_ready_seconds != d.min_ready_seconds;
+        if ann || mrs {
+            copy.min_ready_seconds = d.min_ready_seconds;
+            let key = self.rs_key(d, &rs.meta.name);
+            let (anns, mr) = (copy.meta.annotations.clone(), copy.min_ready_seconds);
+            match self
+                .api
+                .update_replicaset(Caller::ControllerManager, &key, |r| {
+                    r.meta.annotations = anns;
+                    r.min_ready_seconds = mr;
+                }) {
+                Ok(r) => rs = (*r).clone(),
+                Err(_) => return Err(Failed),
+            }
+        }
+        let rev = rs
+            .meta
+            .annotations
+            .get(REVISION_ANNOTATION)
+            .cloned()
+            .unwrap_or_default();
+        d.meta.annotations.insert(REVISION_ANNOTATION.into(), rev);
+        if get_condition(&d.status, PROGRESSING).is_none() {
+            let msg = format!("Found new replica set {:?}", rs.meta.name);
+            let c = new_condition(
+                PROGRESSING,
+                ConditionStatus::True,
+                FOUND_NEW_RS_REASON,
+                msg,
+                self.now(),
+            );
+            set_condition(&mut d.status, c);
+        }
+        Ok(rs)
+    }
+
+    /// `getNewReplicaSet` creating the new ReplicaSet (`<deployment>-<pod-template-hash>`),
+    /// scaled per `NewRSNewReplicas`; a name collision bumps `collisionCount`.
+    fn create_new_rs(
+        &mut self,
+        d: &mut Deployment,
+        old: &[ReplicaSet],
+        new_revision: i64,
+    ) -> Result<ReplicaSet, Failed> {
         let hash = compute_hash(&d.template, d.status.collision_count);
         let mut template = d.template.clone();
         template
@@ -375,7 +400,7 @@ impl Sync<'_, '_> {
             self.now(),
         );
         set_condition(&mut d.status, c);
-        Ok((Some(created), old))
+        Ok(created)
     }
 
     /// `rolloutRolling`.

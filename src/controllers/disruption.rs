@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use super::cache::{deployment_of, KcmCache};
 use super::deployment_util::scaled_value;
-use super::replicaset::is_pod_ready;
 use crate::api::ApiServer;
 use crate::controllers::Event;
 use crate::model::*;
@@ -56,7 +55,7 @@ struct PodFacts {
 impl PodFacts {
     fn of(p: &Pod) -> PodFacts {
         PodFacts {
-            healthy: !p.is_terminating() && is_pod_ready(p),
+            healthy: !p.is_terminating() && p.is_ready(),
             terminating: p.is_terminating(),
             controller: p
                 .meta
@@ -582,7 +581,7 @@ fn count_healthy_pods(
                 .get(&p.meta.name)
                 .is_none_or(|t| *t + DELETION_TIMEOUT <= now)
         })
-        .filter(|p| is_pod_ready(p))
+        .filter(|p| p.is_ready())
         .count() as i32
 }
 

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
-use super::replicaset::is_pod_ready;
 use crate::api::ApiServer;
 use crate::controllers::Event;
 use crate::model::*;
@@ -56,7 +55,7 @@ pub fn endpoint_for(p: &Pod, svc: &Service, zone: Option<&String>) -> Option<End
     if p.status.phase.is_terminal() || !has_ip {
         return None;
     }
-    let serving = is_pod_ready(p);
+    let serving = p.is_ready();
     let terminating = p.is_terminating();
     Some(Endpoint {
         pod: p.meta.name.clone(),

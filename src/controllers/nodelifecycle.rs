@@ -418,7 +418,80 @@ impl NodeLifecycleController {
             ),
             Some(c) => (Some(c.status), self.config.node_monitor_grace_period),
         };
-        let rec = match self.records.entry(uid) {
+        let rec = self.record_health(node, cur, lease, now);
+        let expired = now > rec.probe + grace;
+        let queued = rec.queued;
+        let seen = match &rec.seen {
+            Some((obj, zone, excluded)) if Arc::ptr_eq(obj, node) => Some((*zone, *excluded)),
+            _ => None,
+        };
+        let (zone, excluded) = match seen {
+            Some(z) => z,
+            None => {
+                let zone = self.intern_zone(node.zone_key());
+                let excluded = is_node_excluded_from_disruption_checks(node);
+                if let Some(rec) = self.records.get_mut(&uid) {
+                    rec.seen = Some((node.clone(), zone, excluded));
+                }
+                (zone, excluded)
+            }
+        };
+        if !expired {
+            return Some(Observed {
+                observed,
+                current: cur.map(|c| c.status),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
+        }
+        // Grace expired: Ready and the pressure conditions become Unknown.
+        let updated = mark_unknown(node, now);
+        let new_ready = updated.ready().cloned();
+        if new_ready.as_ref().map(|c| (c.status, &c.reason))
+            == node.ready().map(|c| (c.status, &c.reason))
+        {
+            return Some(Observed {
+                observed,
+                current: new_ready.map(|c| c.status),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
+        }
+        let conditions = updated.status.conditions.clone();
+        match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
+            Ok(written) => {
+                let rec = self.records.get_mut(&uid).expect("exists");
+                rec.ready_transition = now;
+                rec.saved_ready = written.ready().map(SavedReady::of);
+                // The written object differs: its zone is recomputed from it next time.
+                Some(Observed {
+                    observed,
+                    current: written.ready_status(),
+                    node: written,
+                    zone,
+                    excluded,
+                    queued,
+                })
+            }
+            // Upstream retries within 100 ms, then skips the node for this pass.
+            Err(_) => None,
+        }
+    }
+
+    /// The health record of a node brought up to date (reference §2.3): created at first
+    /// sight, probed again on a new Ready heartbeat or a newer lease renewal.
+    fn record_health(
+        &mut self,
+        node: &Node,
+        cur: Option<SavedReady>,
+        lease: Option<SimTime>,
+        now: SimTime,
+    ) -> &mut HealthRecord {
+        let rec = match self.records.entry(node.meta.uid) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 // First sight: a node without a Ready condition is judged from its creation.
                 let start = if cur.is_none() {
@@ -465,91 +538,7 @@ impl NodeLifecycleController {
                 rec.probe = now;
             }
         }
-        let expired = now > rec.probe + grace;
-        let queued = rec.queued;
-        let seen = match &rec.seen {
-            Some((obj, zone, excluded)) if Arc::ptr_eq(obj, node) => Some((*zone, *excluded)),
-            _ => None,
-        };
-        let (zone, excluded) = match seen {
-            Some(z) => z,
-            None => {
-                let zone = self.intern_zone(node.zone_key());
-                let excluded = is_node_excluded_from_disruption_checks(node);
-                if let Some(rec) = self.records.get_mut(&uid) {
-                    rec.seen = Some((node.clone(), zone, excluded));
-                }
-                (zone, excluded)
-            }
-        };
-        if !expired {
-            return Some(Observed {
-                observed,
-                current: cur.map(|c| c.status),
-                node: node.clone(),
-                zone,
-                excluded,
-                queued,
-            });
-        }
-        // Grace expired: Ready and the pressure conditions become Unknown.
-        let mut updated = (**node).clone();
-        for t in [
-            NodeConditionType::Ready,
-            NodeConditionType::MemoryPressure,
-            NodeConditionType::DiskPressure,
-            NodeConditionType::PIDPressure,
-        ] {
-            match updated.status.conditions.iter_mut().find(|c| c.type_ == t) {
-                None => updated.status.conditions.push(NodeCondition {
-                    type_: t,
-                    status: ConditionStatus::Unknown,
-                    last_heartbeat_time: node.meta.creation_timestamp,
-                    last_transition_time: now,
-                    reason: "NodeStatusNeverUpdated".into(),
-                    message: "Kubelet never posted node status.".into(),
-                }),
-                Some(c) if c.status != ConditionStatus::Unknown => {
-                    c.status = ConditionStatus::Unknown;
-                    c.reason = "NodeStatusUnknown".into();
-                    c.message = "Kubelet stopped posting node status.".into();
-                    c.last_transition_time = now;
-                }
-                Some(_) => {}
-            }
-        }
-        let new_ready = updated.ready().cloned();
-        if new_ready.as_ref().map(|c| (c.status, &c.reason))
-            == node.ready().map(|c| (c.status, &c.reason))
-        {
-            return Some(Observed {
-                observed,
-                current: new_ready.map(|c| c.status),
-                node: node.clone(),
-                zone,
-                excluded,
-                queued,
-            });
-        }
-        let conditions = updated.status.conditions.clone();
-        match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
-            Ok(written) => {
-                let rec = self.records.get_mut(&uid).expect("exists");
-                rec.ready_transition = now;
-                rec.saved_ready = written.ready().map(SavedReady::of);
-                // The written object differs: its zone is recomputed from it next time.
-                Some(Observed {
-                    observed,
-                    current: written.ready_status(),
-                    node: written,
-                    zone,
-                    excluded,
-                    queued,
-                })
-            }
-            // Upstream retries within 100 ms, then skips the node for this pass.
-            Err(_) => None,
-        }
+        rec
     }
 
     /// `processTaintBaseEviction` (reference §2.5).
@@ -936,59 +925,36 @@ fn mark_pods_not_ready(
     result
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ConditionStatus::*;
-
-    fn conds(ready: usize, not_ready: usize) -> Vec<Option<ConditionStatus>> {
-        let mut v = vec![Some(True); ready];
-        v.extend(vec![Some(Unknown); not_ready]);
-        v
+/// Grace expired: Ready and the pressure conditions become Unknown (`NodeStatusUnknown`, or
+/// `NodeStatusNeverUpdated` for one the kubelet never posted).
+fn mark_unknown(node: &Node, now: SimTime) -> Node {
+    let mut updated = node.clone();
+    for t in [
+        NodeConditionType::Ready,
+        NodeConditionType::MemoryPressure,
+        NodeConditionType::DiskPressure,
+        NodeConditionType::PIDPressure,
+    ] {
+        match updated.status.conditions.iter_mut().find(|c| c.type_ == t) {
+            None => updated.status.conditions.push(NodeCondition {
+                type_: t,
+                status: ConditionStatus::Unknown,
+                last_heartbeat_time: node.meta.creation_timestamp,
+                last_transition_time: now,
+                reason: "NodeStatusNeverUpdated".into(),
+                message: "Kubelet never posted node status.".into(),
+            }),
+            Some(c) if c.status != ConditionStatus::Unknown => {
+                c.status = ConditionStatus::Unknown;
+                c.reason = "NodeStatusUnknown".into();
+                c.message = "Kubelet stopped posting node status.".into();
+                c.last_transition_time = now;
+            }
+            Some(_) => {}
+        }
     }
-
-    // Reference §7.1 (Z3–Z5) and §7.8 (D1, D2, D4, D5, D7): ComputeZoneState boundaries.
-    #[test]
-    fn compute_zone_state_reference_cases() {
-        let th = 0.55;
-        // Z3 pass 1: nodes with no Ready condition count as not ready.
-        assert_eq!(
-            compute_zone_state(&[None, None, None, None], th),
-            ZoneState::FullDisruption
-        );
-        // Z3 pass 2: U,U,U,R -> Partial (0.75).
-        assert_eq!(
-            compute_zone_state(&conds(1, 3), th),
-            ZoneState::PartialDisruption
-        );
-        // Z4: 2 not-ready of 5 -> Normal; 3 of 5 -> Partial.
-        assert_eq!(compute_zone_state(&conds(3, 2), th), ZoneState::Normal);
-        assert_eq!(
-            compute_zone_state(&conds(2, 3), th),
-            ZoneState::PartialDisruption
-        );
-        // Z5: U,U,R -> Normal; U,U,U -> Full.
-        assert_eq!(compute_zone_state(&conds(1, 2), th), ZoneState::Normal);
-        assert_eq!(
-            compute_zone_state(&conds(0, 3), th),
-            ZoneState::FullDisruption
-        );
-        // D1: 5 of 10 -> Normal. D2: 6 of 10 -> Partial. D4: 2 of 3 -> Normal.
-        assert_eq!(compute_zone_state(&conds(5, 5), th), ZoneState::Normal);
-        assert_eq!(
-            compute_zone_state(&conds(4, 6), th),
-            ZoneState::PartialDisruption
-        );
-        assert_eq!(compute_zone_state(&conds(1, 2), th), ZoneState::Normal);
-        // D5: 2 of 2 -> Full.
-        assert_eq!(
-            compute_zone_state(&conds(0, 2), th),
-            ZoneState::FullDisruption
-        );
-        // D7: float32 11/20 = 0.55 >= 0.55 -> Partial.
-        assert_eq!(
-            compute_zone_state(&conds(9, 11), th),
-            ZoneState::PartialDisruption
-        );
-    }
+    updated
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,7 +113,7 @@ impl ReplicaSetController {
         let min_ready = SimDuration::from_secs(rs.min_ready_seconds.max(0) as u64);
         let ready_set = cache.ready_by_owner.get(&key);
         let adopted_ready: Vec<&std::sync::Arc<Pod>> =
-            adopted.iter().filter(|p| is_pod_ready(p)).collect();
+            adopted.iter().filter(|p| p.is_ready()).collect();
         let ready = ready_set.map_or(0, |s| s.len()) + adopted_ready.len();
         let available = if min_ready == SimDuration::ZERO {
             ready
@@ -341,12 +341,6 @@ fn pods_to_delete<'a>(
         .collect();
     ranked.sort_by(|a, b| compare(&a.0, &b.0, now).then_with(|| a.1.meta.name.cmp(&b.1.meta.name)));
     ranked.into_iter().take(n).map(|(_, p)| p).collect()
-}
-
-/// `podutil.IsPodReady`.
-pub fn is_pod_ready(p: &Pod) -> bool {
-    p.condition(PodConditionType::Ready)
-        .is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 /// When a pod that is Ready but not yet available becomes available (`minReadySeconds` after

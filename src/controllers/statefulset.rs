@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use super::cache::KcmCache;
 use super::deployment_util::compute_hash;
-use super::replicaset::{becomes_available_at, is_pod_available, is_pod_ready, Rechecks};
+use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer};
 use crate::controllers::Event;
 use crate::model::*;
@@ -55,7 +55,7 @@ pub fn ordinal(set: &str, pod: &str) -> Option<i32> {
 }
 
 fn running_and_ready(p: &Pod) -> bool {
-    p.status.phase == PodPhase::Running && is_pod_ready(p)
+    p.status.phase == PodPhase::Running && p.is_ready()
 }
 
 /// `isRunningAndAvailable`.

@@ -6,7 +6,9 @@
 //!
 //! Invariant: data and pure helpers only.
 
-use super::objects::*;
+use super::meta::{pod_key, ConditionStatus, ObjectMeta};
+use super::selectors::LabelSelector;
+use super::workloads::PodTemplate;
 use crate::sim::SimTime;
 
 /// `batch.kubernetes.io/job-name`, set on the Job's pod template by the API server.

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use super::objects::{IntOrString, LabelSelector, ObjectMeta, Pod};
+use super::meta::ObjectMeta;
+use super::pod::Pod;
+use super::selectors::LabelSelector;
+use super::workloads::IntOrString;
 use crate::sim::SimTime;
 
 /// `spec.unhealthyPodEvictionPolicy` (nil behaves as `IfHealthyBudget`).
@@ -68,7 +71,7 @@ pub struct PodDisruptionBudget {
 
 impl PodDisruptionBudget {
     pub fn key(&self) -> String {
-        super::objects::pod_key(&self.meta.namespace, &self.meta.name)
+        super::meta::pod_key(&self.meta.namespace, &self.meta.name)
     }
 
     /// Whether the budget covers `pod`: same namespace, and a non-empty selector that matches

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::objects::{pod_key, IntOrString, ObjectMeta};
+use super::meta::{pod_key, ObjectMeta};
+use super::workloads::IntOrString;
 
 /// `kubernetes.io/service-name`: the label tying a slice to its Service.
 pub const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
