@@ -145,3 +145,62 @@ fn no_source_file_over_1000_lines() {
         big.join("\n")
     );
 }
+
+/// Function length (ARCHITECTURE.md "Size"): no function body over 150 lines, except the ported
+/// upstream test tables (named `…_upstream_table` / `…_upstream_cases`), which keep upstream's
+/// shape so they can be compared case by case. Relies on rustfmt's layout: a function ends at
+/// the first `}` line with the indentation of its `fn` line.
+#[test]
+fn no_function_over_150_lines() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let Some(name) = fn_name(trimmed) else {
+                continue;
+            };
+            if name.contains("upstream") {
+                continue;
+            }
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+                if end + 2 > 150 {
+                    long.push(format!(
+                        "{}:{} {name} ({} lines)",
+                        f.display(),
+                        i + 1,
+                        end + 2
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these functions:\n{}",
+        long.join("\n")
+    );
+}
+
+/// The name of the function a line declares, if it does.
+fn fn_name(trimmed: &str) -> Option<&str> {
+    let mut rest = trimmed;
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix("fn ")?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    Some(&rest[..end])
+}
