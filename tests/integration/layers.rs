@@ -204,3 +204,52 @@ fn fn_name(trimmed: &str) -> Option<&str> {
     let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
     Some(&rest[..end])
 }
+
+/// ARCHITECTURE.md maps every file: each `src/MODULE/…/NAME.rs` is named (as `NAME`, a whole
+/// word) in the `### \`MODULE…\`` section of that module.
+#[test]
+fn architecture_md_names_every_source_file() {
+    let arch = std::fs::read_to_string(src().join("../ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for part in arch.split("\n### ").skip(1) {
+        let head = part.lines().next().unwrap_or("");
+        let module = head
+            .trim_start_matches('`')
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("")
+            .to_string();
+        sections.push((module, part.to_string()));
+    }
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut missing = Vec::new();
+    for f in &files {
+        let Some(m) = module_of(f) else { continue };
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let named = sections
+            .iter()
+            .filter(|(module, _)| *module == m)
+            .any(|(_, text)| has_word(text, stem));
+        if !named {
+            missing.push(format!("{} (section `{m}`)", f.display()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not map:\n{}",
+        missing.join("\n")
+    );
+}
+
+fn has_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back().is_none_or(|c| !is_word(c));
+        let after = text[i + word.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !is_word(c));
+        before && after
+    })
+}
