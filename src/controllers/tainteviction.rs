@@ -230,7 +230,7 @@ impl TaintEvictionController {
             return;
         }
         let t = self.timers.remove(key).expect("present");
-        debug_assert!(ctx.now() >= t.fire_at);
+        assert!(ctx.now() >= t.fire_at, "taint eviction timer fired early");
         let now = ctx.now();
         let caller = Caller::ControllerManager;
         let patched = api.update_pod(caller, key, |p| {

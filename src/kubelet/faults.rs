@@ -22,8 +22,8 @@ impl Kubelet {
     /// The machine crashes: every process and container on it stops; nothing is written.
     /// (The cluster withdraws any lease plan first, see [`Kubelet::interrupt_lease_plan`].)
     pub fn crash(&mut self) {
-        debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
-        debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
+        assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
+        assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.lease_parked = None;
@@ -36,8 +36,8 @@ impl Kubelet {
     /// The kubelet process stops (the machine and its containers keep running). Pods in the
     /// middle of starting or stopping are re-synced from the API server at restart.
     pub fn stop_process(&mut self) {
-        debug_assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
-        debug_assert!(self.status_plan.is_none(), "status plan not withdrawn");
+        assert!(self.lease_plan.is_none(), "lease plan not withdrawn");
+        assert!(self.status_plan.is_none(), "status plan not withdrawn");
         self.running = false;
         self.gen += 1;
         self.lease_parked = None;

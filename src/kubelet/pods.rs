@@ -63,6 +63,14 @@ impl Kubelet {
     ) {
         let key = pod.key();
         let now = ctx.now();
+        // Paired with the scheduler's bind and the API server's watch filter: a kubelet only
+        // ever sees, admits and runs pods bound to its own node.
+        assert_eq!(
+            pod.spec.node_name.as_deref(),
+            Some(self.node_name.as_str()),
+            "kubelet {} handed pod {key} bound elsewhere",
+            self.node_name
+        );
         if self.static_pods.contains_key(&key) {
             // The mirror of a static pod: deleting it deletes only the mirror (recreated on the
             // delete notification); the static pod keeps running.

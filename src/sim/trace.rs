@@ -27,7 +27,10 @@ pub struct Trace {
 
 impl Trace {
     pub fn push(&mut self, record: Record) {
-        debug_assert!(self.records.last().is_none_or(|r| r.t <= record.t));
+        assert!(
+            self.records.last().is_none_or(|r| r.t <= record.t),
+            "trace records out of time order"
+        );
         self.records.push(record);
     }
 
