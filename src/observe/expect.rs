@@ -130,15 +130,16 @@ pub enum Expectation {
         labels: BTreeMap<String, String>,
         count: CountSpec,
     },
+    /// Records matching `filter` from `from` (inclusive) to the expectation's time.
     EventCount {
         filter: EventFilter,
         count: CountSpec,
+        from: Option<SimTime>,
     },
     EventTime {
         filter: EventFilter,
         nth: u64,
-        at: SimTime,
-        tolerance: SimDuration,
+        window: TimeWindow,
     },
     /// `zone` is the zone label value (or `region/zone`); "" for unlabelled nodes.
     ZoneState { zone: String, state: String },
@@ -158,6 +159,63 @@ pub enum Expectation {
     Object(super::objects::ObjectExpectation),
     /// A Job's status counters and a True condition (each `None` is not checked).
     Job(JobExpect),
+    /// A container's status in every selected pod.
+    Container(super::pods::ContainerExpect),
+    /// A pod condition of every selected pod.
+    PodCondition(super::pods::PodConditionExpect),
+    /// Some pod matches the selector (`present`), or none does.
+    PodsExist {
+        pods: super::pods::PodSelector,
+        present: bool,
+    },
+}
+
+/// When the n-th matching event must have been logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeWindow {
+    /// |t − at| ≤ tolerance.
+    At { at: SimTime, tolerance: SimDuration },
+    /// min ≤ t ≤ max; a missing bound does not limit.
+    Within {
+        min: Option<SimTime>,
+        max: Option<SimTime>,
+    },
+}
+
+impl TimeWindow {
+    fn holds(&self, t: SimTime) -> bool {
+        match *self {
+            TimeWindow::At { at, tolerance } => {
+                t.as_nanos().abs_diff(at.as_nanos()) <= tolerance.as_nanos()
+            }
+            TimeWindow::Within { min, max } => {
+                min.is_none_or(|m| t >= m) && max.is_none_or(|m| t <= m)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match *self {
+            TimeWindow::At { at, tolerance } => {
+                let mut s = format!("{}s", format_secs(at.as_nanos(), 3));
+                if tolerance > SimDuration::ZERO {
+                    s.push_str(&format!(" ± {tolerance}"));
+                }
+                s
+            }
+            TimeWindow::Within { min, max } => {
+                let b = |t: Option<SimTime>| t.map_or("…".into(), precise);
+                format!("within [{}, {}]", b(min), b(max))
+            }
+        }
+    }
+}
+
+/// Seconds with 3 decimals, or 9 when the time is not a whole millisecond.
+fn precise(t: SimTime) -> String {
+    let ns = t.as_nanos();
+    let places = if ns % 1_000_000 == 0 { 3 } else { 9 };
+    format!("{}s", format_secs(ns, places))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -168,6 +226,8 @@ pub struct JobExpect {
     pub failed: Option<i32>,
     pub ready: Option<i32>,
     pub terminating: Option<i32>,
+    /// `completedIndexes` as upstream compresses it (`"0-2,4"`).
+    pub completed_indexes: Option<String>,
     pub condition: Option<JobConditionType>,
     pub reason: Option<String>,
     pub exists: bool,
@@ -199,6 +259,11 @@ impl JobExpect {
                 obs.push(format!("{name}={got}"));
                 ok &= got == w;
             }
+        }
+        if let Some(w) = &self.completed_indexes {
+            exp.push(format!("completedIndexes={w:?}"));
+            obs.push(format!("completedIndexes={:?}", st.completed_indexes));
+            ok &= st.completed_indexes == *w;
         }
         if let Some(t) = self.condition {
             let c = j.condition(t).filter(|c| c.status == ConditionStatus::True);
@@ -313,16 +378,23 @@ impl TimedExpectation {
                 };
                 pod_count(cluster, &sel, count, &when)
             }
-            Expectation::EventCount { filter, count } => {
+            Expectation::EventCount {
+                filter,
+                count,
+                from,
+            } => {
                 let by = self.at.unwrap_or(now);
                 let n = trace
                     .iter()
                     .take_while(|r| r.t <= by)
+                    .filter(|r| from.is_none_or(|f| r.t >= f))
                     .filter(|r| filter.matches(r))
                     .count() as u64;
-                let when = match self.at {
-                    Some(_) => format!("by {}s", format_secs(by.as_nanos(), 3)),
-                    None => "in the run".to_string(),
+                let by_text = format!("{}s", format_secs(by.as_nanos(), 3));
+                let when = match (from, self.at) {
+                    (Some(f), _) => format!("from {} to {by_text}", precise(*f)),
+                    (None, Some(_)) => format!("by {by_text}"),
+                    (None, None) => "in the run".to_string(),
                 };
                 (
                     format!("events {} {when}", filter.describe()),
@@ -334,9 +406,8 @@ impl TimedExpectation {
             Expectation::EventTime {
                 filter,
                 nth,
-                at,
-                tolerance,
-            } => event_time(trace, filter, *nth, *at, *tolerance),
+                window,
+            } => event_time(trace, filter, *nth, window),
             Expectation::Deployment {
                 key,
                 replicas,
@@ -358,6 +429,11 @@ impl TimedExpectation {
             }
             Expectation::Object(o) => super::objects::evaluate(o, cluster, &when),
             Expectation::Job(j) => j.evaluate(cluster.api.jobs().get(&j.key).map(|x| &**x), &when),
+            Expectation::Container(x) => x.evaluate(cluster, &when),
+            Expectation::PodCondition(x) => x.evaluate(cluster, &when),
+            Expectation::PodsExist { pods, present } => {
+                super::pods::exists(pods, *present, cluster, &when)
+            }
             Expectation::ZoneState { zone, state } => {
                 let got = cluster
                     .kcm
@@ -444,26 +520,18 @@ fn pod_count(cluster: &Cluster, sel: &PodSelection, count: &CountSpec, when: &st
     )
 }
 
-fn event_time(
-    trace: &[Record],
-    filter: &EventFilter,
-    nth: u64,
-    at: SimTime,
-    tolerance: SimDuration,
-) -> Outcome {
+fn event_time(trace: &[Record], filter: &EventFilter, nth: u64, window: &TimeWindow) -> Outcome {
     let hit = trace
         .iter()
         .filter(|r| filter.matches(r))
-        .nth((nth - 1) as usize);
-    let observed = match hit {
-        Some(r) => format!("{}s", format_secs(r.t.as_nanos(), 3)),
-        None => "never".to_string(),
+        .nth(nth.saturating_sub(1) as usize);
+    let observed = match (hit, window) {
+        (Some(r), TimeWindow::Within { .. }) => precise(r.t),
+        (Some(r), TimeWindow::At { .. }) => format!("{}s", format_secs(r.t.as_nanos(), 3)),
+        (None, _) => "never".to_string(),
     };
-    let ok = hit.is_some_and(|r| r.t.as_nanos().abs_diff(at.as_nanos()) <= tolerance.as_nanos());
-    let mut expected = format!("{}s", format_secs(at.as_nanos(), 3));
-    if tolerance > SimDuration::ZERO {
-        expected.push_str(&format!(" ± {tolerance}"));
-    }
+    let ok = hit.is_some_and(|r| window.holds(r.t));
+    let expected = window.describe();
     let ord = if nth == 1 {
         "first".to_string()
     } else {

@@ -7,6 +7,7 @@
 pub mod expect;
 pub mod invariants;
 pub mod objects;
+pub mod pods;
 pub mod timeseries;
 
 pub use expect::{ExpectationResult, TimedExpectation};

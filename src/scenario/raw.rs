@@ -323,6 +323,10 @@ pub struct RawExpectEntry {
     pub job: Option<RawJobExpect>,
     pub stateful_set: Option<RawStatefulSetExpect>,
     pub daemon_set: Option<RawDaemonSetExpect>,
+    pub container: Option<RawContainerExpect>,
+    pub pod_condition: Option<RawPodConditionExpect>,
+    pub replica_set: Option<RawReplicaSetExpect>,
+    pub cron_job: Option<RawCronJobExpect>,
 }
 
 pub enum RawExpect<'a> {
@@ -339,6 +343,10 @@ pub enum RawExpect<'a> {
     Job(&'a RawJobExpect),
     StatefulSet(&'a RawStatefulSetExpect),
     DaemonSet(&'a RawDaemonSetExpect),
+    Container(&'a RawContainerExpect),
+    PodCondition(&'a RawPodConditionExpect),
+    ReplicaSet(&'a RawReplicaSetExpect),
+    CronJob(&'a RawCronJobExpect),
 }
 
 impl RawExpectEntry {
@@ -384,6 +392,18 @@ impl RawExpectEntry {
         if let Some(x) = &self.daemon_set {
             all.push(RawExpect::DaemonSet(x));
         }
+        if let Some(x) = &self.container {
+            all.push(RawExpect::Container(x));
+        }
+        if let Some(x) = &self.pod_condition {
+            all.push(RawExpect::PodCondition(x));
+        }
+        if let Some(x) = &self.replica_set {
+            all.push(RawExpect::ReplicaSet(x));
+        }
+        if let Some(x) = &self.cron_job {
+            all.push(RawExpect::CronJob(x));
+        }
         if all.len() == 1 {
             all.pop()
         } else {
@@ -399,7 +419,10 @@ pub struct RawNodeConditionExpect {
     pub node: String,
     #[serde(rename = "type")]
     pub type_: Option<String>,
-    pub status: ScalarText,
+    /// Required unless `exists: false`.
+    pub status: Option<ScalarText>,
+    /// `false`: the Node object must not exist (e.g. deleted with its VM).
+    pub exists: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -453,6 +476,10 @@ pub struct RawEventCountExpect {
     pub count: Option<u64>,
     pub min: Option<u64>,
     pub max: Option<u64>,
+    /// Count only records at or after `from` …
+    pub from: Option<DurationValue>,
+    /// … and at or before `to` (the same as `at`).
+    pub to: Option<DurationValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -464,8 +491,11 @@ pub struct RawEventTimeExpect {
     pub zone: Option<String>,
     /// 1 = the first matching event (default).
     pub nth: Option<u64>,
-    pub at: DurationValue,
+    /// The expected time (with `tolerance`); exactly one of `at` and `within`.
+    pub at: Option<DurationValue>,
     pub tolerance: Option<DurationValue>,
+    /// `[min, max]`, either bound `null`: min ≤ t ≤ max.
+    pub within: Option<Vec<Option<DurationValue>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -491,6 +521,8 @@ pub struct RawDeploymentExpect {
     pub progressing: Option<String>,
     /// The status of the Available condition ("True" or "False").
     pub available: Option<ScalarText>,
+    /// `false`: the object must not exist.
+    pub exists: Option<bool>,
 }
 
 /// Ready endpoints of a Service (`namespace/name`, or `name` in `default`).
@@ -499,7 +531,10 @@ pub struct RawDeploymentExpect {
 pub struct RawEndpointsExpect {
     pub at: Option<DurationValue>,
     pub service: String,
-    pub ready: u64,
+    /// Required unless `exists` is given.
+    pub ready: Option<u64>,
+    /// `false`: the Service must not exist.
+    pub exists: Option<bool>,
 }
 
 /// A PodDisruptionBudget's status: every given field must match.
@@ -513,6 +548,8 @@ pub struct RawPdbExpect {
     pub current_healthy: Option<i32>,
     pub desired_healthy: Option<i32>,
     pub expected_pods: Option<i32>,
+    /// `false`: the object must not exist.
+    pub exists: Option<bool>,
 }
 
 /// A StatefulSet's status: every given field must match.
@@ -527,6 +564,8 @@ pub struct RawStatefulSetExpect {
     pub available_replicas: Option<i32>,
     pub current_replicas: Option<i32>,
     pub updated_replicas: Option<i32>,
+    /// `false`: the object must not exist.
+    pub exists: Option<bool>,
 }
 
 /// A DaemonSet's status: every given field must match.
@@ -543,6 +582,8 @@ pub struct RawDaemonSetExpect {
     pub number_available: Option<i32>,
     pub number_unavailable: Option<i32>,
     pub number_misscheduled: Option<i32>,
+    /// `false`: the object must not exist.
+    pub exists: Option<bool>,
 }
 
 /// A Namespace's phase: `Active`, `Terminating` or `Absent`.
@@ -551,7 +592,10 @@ pub struct RawDaemonSetExpect {
 pub struct RawNamespaceExpect {
     pub at: Option<DurationValue>,
     pub name: String,
-    pub phase: String,
+    /// Required unless `exists` is given.
+    pub phase: Option<String>,
+    /// `false`: the Namespace must not exist (as `phase: Absent`).
+    pub exists: Option<bool>,
 }
 
 /// A Job's status as `kubectl get job -o yaml` shows it: every given field must match.
@@ -566,10 +610,82 @@ pub struct RawJobExpect {
     pub failed: Option<i32>,
     pub ready: Option<i32>,
     pub terminating: Option<i32>,
+    /// `completedIndexes` of an Indexed Job, as upstream compresses it (`"0-2,4"`).
+    pub completed_indexes: Option<String>,
     /// A condition type that must be present with status True (`Complete`, `Failed`, …).
     pub condition: Option<String>,
     /// The reason of that condition (`BackoffLimitExceeded`, `DeadlineExceeded`, …).
     pub reason: Option<String>,
     /// `false`: the Job object must not exist (e.g. deleted by its TTL).
+    pub exists: Option<bool>,
+}
+
+/// The pods a `container` or `podCondition` expectation reads: `pod` (a name, or
+/// `namespace/name`) and/or `labels`, optionally in `namespace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawContainerExpect {
+    pub at: Option<DurationValue>,
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub container: String,
+    /// `waiting`, `running` or `terminated`.
+    pub state: Option<String>,
+    pub waiting_reason: Option<String>,
+    pub restart_count: Option<u32>,
+    /// `lastState.terminated.exitCode`.
+    pub last_exit_code: Option<i32>,
+    pub started: Option<bool>,
+    pub ready: Option<bool>,
+    /// `false`: no selected pod exists.
+    pub exists: Option<bool>,
+}
+
+/// A pod condition of the selected pods (as for `container`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPodConditionExpect {
+    pub at: Option<DurationValue>,
+    pub pod: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Required unless `exists` is given.
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub status: Option<ScalarText>,
+    pub reason: Option<String>,
+    pub exists: Option<bool>,
+}
+
+/// A ReplicaSet by `name`, or by its owner `deployment` and `revision`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawReplicaSetExpect {
+    pub at: Option<DurationValue>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub deployment: Option<String>,
+    pub revision: Option<i64>,
+    pub replicas: Option<i32>,
+    pub ready_replicas: Option<i32>,
+    pub available_replicas: Option<i32>,
+    pub exists: Option<bool>,
+}
+
+/// A CronJob's status: every given field must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCronJobExpect {
+    pub at: Option<DurationValue>,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The time of the last schedule (from the start of the run).
+    pub last_schedule_time: Option<DurationValue>,
+    pub last_successful_time: Option<DurationValue>,
+    /// How many Jobs `status.active` lists.
+    pub active: Option<u64>,
     pub exists: Option<bool>,
 }

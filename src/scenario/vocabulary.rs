@@ -52,6 +52,10 @@ pub const EXPECTATIONS: &[&str] = &[
     "job",
     "statefulSet",
     "daemonSet",
+    "container",
+    "podCondition",
+    "replicaSet",
+    "cronJob",
 ];
 
 /// Every `reason` the source code can write to `events.jsonl`, sorted.

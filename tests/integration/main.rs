@@ -6,6 +6,7 @@ mod determinism;
 mod disruption;
 mod docs;
 mod errors;
+mod expectations;
 mod faults;
 mod fidelity;
 mod fields;

@@ -1,16 +1,21 @@
 //! `expect`: the run's expectations, one resolver per kind (node condition and taint, pod
 //! and event counts, event times, zone state, Deployments, StatefulSets, DaemonSets,
-//! endpoints, PDBs, namespaces, Jobs).
+//! endpoints, PDBs, namespaces, Jobs; containers, pod conditions, ReplicaSets and CronJobs in
+//! `expect_more.rs`), and `exists` for every kind that names an object.
 //!
 //! Invariant: every node, zone and workload an expectation names exists in the scenario
-//! (Jobs excepted: a CronJob may create them), and no expectation is after the run's end.
+//! (Jobs, ReplicaSets and pods excepted: controllers create them), no expectation is after
+//! the run's end, and `exists: false` comes with no other asserted field.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::expect_more as more;
 use super::timeline::{find_deployment, find_pod_workload};
 use crate::model::*;
-use crate::observe::expect::{CountSpec, EventFilter, Expectation, Glob, TimedExpectation};
+use crate::observe::expect::{
+    CountSpec, EventFilter, Expectation, Glob, JobExpect, TimedExpectation,
+};
 use crate::observe::objects::ObjectExpectation;
 use crate::scenario::raw::{self, *};
 use crate::scenario::values::DurationValue;
@@ -45,26 +50,35 @@ pub(super) fn resolve(
 }
 
 /// What one expectation is checked against; `origin` is its path (`expect[i]`).
-struct Ctx<'a> {
-    file: &'a Path,
-    origin: String,
-    duration: SimDuration,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a Path,
+    pub(super) origin: String,
+    pub(super) duration: SimDuration,
     nodes: &'a [&'a str],
     zones: &'a BTreeSet<String>,
-    workloads: &'a [Workload],
+    pub(super) workloads: &'a [Workload],
 }
 
-type Resolved = (Option<SimTime>, Expectation);
+pub(super) type Resolved = (Option<SimTime>, Expectation);
 
 impl Ctx<'_> {
-    fn err(&self, field: &str, m: String) -> InputError {
+    pub(super) fn err(&self, field: &str, m: String) -> InputError {
         InputError::at_path(self.file, format!("{}.{field}", self.origin), m)
     }
 
-    fn at(&self, a: &Option<DurationValue>) -> Result<Option<SimTime>, InputError> {
+    pub(super) fn at(&self, a: &Option<DurationValue>) -> Result<Option<SimTime>, InputError> {
+        self.time("at", a)
+    }
+
+    /// A time of the run (`at`, `from`, a window bound): not after its end.
+    pub(super) fn time(
+        &self,
+        field: &str,
+        a: &Option<DurationValue>,
+    ) -> Result<Option<SimTime>, InputError> {
         match a {
             Some(d) if d.0 > self.duration => Err(self.err(
-                "at",
+                field,
                 format!("{} is after the end of the run ({})", d.0, self.duration),
             )),
             Some(d) => Ok(Some(SimTime::ZERO + d.0)),
@@ -82,7 +96,32 @@ impl Ctx<'_> {
         }
     }
 
-    fn count(
+    /// `exists` of a kind that names one object (`kind`, `key`): `false` asserts absence and
+    /// allows no other asserted field; `true` with no field asserts presence; otherwise
+    /// (`None`) the field checks run, and they fail on a missing object.
+    pub(super) fn existence(
+        &self,
+        exists: Option<bool>,
+        kind: &'static str,
+        key: &str,
+        fields: &[(&str, bool)],
+    ) -> Result<Option<Expectation>, InputError> {
+        let given = fields.iter().find(|(_, g)| *g).map(|(n, _)| *n);
+        match (exists, given) {
+            (Some(false), Some(f)) => Err(self.err(
+                f,
+                format!("`exists: false` asserts that {kind} {key} is absent: drop `{f}`"),
+            )),
+            (Some(present), None) => Ok(Some(Expectation::Object(ObjectExpectation::Exists {
+                kind,
+                key: key.to_string(),
+                present,
+            }))),
+            _ => Ok(None),
+        }
+    }
+
+    pub(super) fn count(
         &self,
         c: Option<u64>,
         min: Option<u64>,
@@ -95,7 +134,7 @@ impl Ctx<'_> {
     }
 }
 
-fn filter(
+pub(super) fn filter(
     reason: &str,
     object: &Option<String>,
     message: &Option<String>,
@@ -111,56 +150,33 @@ fn filter(
 
 fn expectation(entry: &RawExpectEntry, c: &Ctx) -> Result<TimedExpectation, InputError> {
     let e = entry.only().ok_or_else(|| {
-        InputError::at_path(c.file, &c.origin, "each expectation needs exactly one of nodeCondition, nodeTaint, podCount, eventCount, eventTime, zoneState, deployment, statefulSet, daemonSet, endpoints, pdb, namespace, job")
+        InputError::at_path(
+            c.file,
+            &c.origin,
+            format!(
+                "each expectation needs exactly one of {}",
+                crate::scenario::vocabulary::EXPECTATIONS.join(", ")
+            ),
+        )
     })?;
     let (when, expectation) = match &e {
         RawExpect::NodeCondition(x) => node_condition(x, c)?,
         RawExpect::NodeTaint(x) => node_taint(x, c)?,
         RawExpect::PodCount(x) => pod_count(x, c)?,
-        RawExpect::EventCount(x) => (
-            c.at(&x.at)?,
-            Expectation::EventCount {
-                filter: filter(&x.reason, &x.object, &x.message, &x.zone),
-                count: c.count(x.count, x.min, x.max)?,
-            },
-        ),
-        RawExpect::EventTime(x) => {
-            let t = c.at(&Some(x.at))?.unwrap_or(SimTime::ZERO + x.at.0);
-            if x.nth == Some(0) {
-                return Err(c.err("nth", "counts from 1".into()));
-            }
-            (
-                None,
-                Expectation::EventTime {
-                    filter: filter(&x.reason, &x.object, &x.message, &x.zone),
-                    nth: x.nth.unwrap_or(1),
-                    at: t,
-                    tolerance: x.tolerance.map(|d| d.0).unwrap_or(SimDuration::ZERO),
-                },
-            )
-        }
+        RawExpect::EventCount(x) => more::event_count(x, c)?,
+        RawExpect::EventTime(x) => more::event_time(x, c)?,
         RawExpect::Deployment(x) => deployment(x, c)?,
         RawExpect::Endpoints(x) => endpoints(x, c)?,
         RawExpect::Pdb(x) => pdb(x, c)?,
-        RawExpect::Namespace(x) => {
-            let phases = ["Active", "Terminating", "Absent"];
-            if !phases.contains(&x.phase.as_str()) {
-                return Err(c
-                    .err("phase", format!("unknown namespace phase {:?}", x.phase))
-                    .suggest(&x.phase, phases));
-            }
-            (
-                c.at(&x.at)?,
-                Expectation::Object(ObjectExpectation::Namespace {
-                    name: x.name.clone(),
-                    phase: x.phase.clone(),
-                }),
-            )
-        }
+        RawExpect::Namespace(x) => namespace(x, c)?,
         RawExpect::Job(x) => (c.at(&x.at)?, Expectation::Job(job_expect(x, c)?)),
         RawExpect::StatefulSet(x) => stateful_set(x, c)?,
         RawExpect::DaemonSet(x) => daemon_set(x, c)?,
         RawExpect::ZoneState(x) => zone_state(x, c)?,
+        RawExpect::Container(x) => more::container(x, c)?,
+        RawExpect::PodCondition(x) => more::pod_condition(x, c)?,
+        RawExpect::ReplicaSet(x) => more::replica_set(x, c)?,
+        RawExpect::CronJob(x) => more::cron_job(x, c)?,
     };
     Ok(TimedExpectation {
         at: when,
@@ -171,6 +187,14 @@ fn expectation(entry: &RawExpectEntry, c: &Ctx) -> Result<TimedExpectation, Inpu
 
 /// A node condition (default `Ready`) has a status.
 fn node_condition(x: &RawNodeConditionExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let node = c.node(&x.node)?;
+    let fields = [("status", x.status.is_some()), ("type", x.type_.is_some())];
+    if let Some(e) = c.existence(x.exists, "Node", &node, &fields)? {
+        return Ok((c.at(&x.at)?, e));
+    }
+    let Some(status) = &x.status else {
+        return Err(c.err("status", "give `status` (or `exists`)".into()));
+    };
     let type_ = match x.type_.as_deref().unwrap_or("Ready") {
         "Ready" => NodeConditionType::Ready,
         "MemoryPressure" => NodeConditionType::MemoryPressure,
@@ -192,7 +216,7 @@ fn node_condition(x: &RawNodeConditionExpect, c: &Ctx) -> Result<Resolved, Input
                 ))
         }
     };
-    let status = match x.status.0.as_str() {
+    let status = match status.0.as_str() {
         "True" | "true" => ConditionStatus::True,
         "False" | "false" => ConditionStatus::False,
         "Unknown" => ConditionStatus::Unknown,
@@ -206,7 +230,7 @@ fn node_condition(x: &RawNodeConditionExpect, c: &Ctx) -> Result<Resolved, Input
     Ok((
         c.at(&x.at)?,
         Expectation::NodeCondition {
-            node: c.node(&x.node)?,
+            node,
             type_,
             status,
         },
@@ -285,6 +309,17 @@ fn deployment(x: &RawDeploymentExpect, c: &Ctx) -> Result<Resolved, InputError> 
         c.file,
         &c.origin,
     )?;
+    let fields = [
+        ("replicas", x.replicas.is_some()),
+        ("updatedReplicas", x.updated_replicas.is_some()),
+        ("readyReplicas", x.ready_replicas.is_some()),
+        ("availableReplicas", x.available_replicas.is_some()),
+        ("progressing", x.progressing.is_some()),
+        ("available", x.available.is_some()),
+    ];
+    if let Some(e) = c.existence(x.exists, "Deployment", &d.key(), &fields)? {
+        return Ok((c.at(&x.at)?, e));
+    }
     let reasons = [
         "NewReplicaSetCreated",
         "FoundNewReplicaSet",
@@ -344,11 +379,18 @@ fn endpoints(x: &RawEndpointsExpect, c: &Ctx) -> Result<Resolved, InputError> {
             .err("service", format!("no Service {key} among the c.workloads"))
             .suggest(&key, services.iter().map(|s| s.as_str())));
     }
+    let fields = [("ready", x.ready.is_some())];
+    if let Some(e) = c.existence(x.exists, "Service", &key, &fields)? {
+        return Ok((c.at(&x.at)?, e));
+    }
+    let Some(ready) = x.ready else {
+        return Err(c.err("ready", "give `ready` (or `exists`)".into()));
+    };
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::observe::objects::ObjectExpectation::Endpoints {
+        Expectation::Object(ObjectExpectation::Endpoints {
             service: key,
-            ready: x.ready,
+            ready,
         }),
     ))
 }
@@ -377,9 +419,18 @@ fn pdb(x: &RawPdbExpect, c: &Ctx) -> Result<Resolved, InputError> {
             )
             .suggest(&key, pdbs.iter().map(|s| s.as_str())));
     }
+    let fields = [
+        ("disruptionsAllowed", x.disruptions_allowed.is_some()),
+        ("currentHealthy", x.current_healthy.is_some()),
+        ("desiredHealthy", x.desired_healthy.is_some()),
+        ("expectedPods", x.expected_pods.is_some()),
+    ];
+    if let Some(e) = c.existence(x.exists, "PodDisruptionBudget", &key, &fields)? {
+        return Ok((c.at(&x.at)?, e));
+    }
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::observe::objects::ObjectExpectation::Pdb {
+        Expectation::Object(ObjectExpectation::Pdb {
             key,
             disruptions_allowed: x.disruptions_allowed,
             current_healthy: x.current_healthy,
@@ -407,9 +458,13 @@ fn stateful_set(x: &RawStatefulSetExpect, c: &Ctx) -> Result<Resolved, InputErro
         ("currentReplicas", x.current_replicas),
         ("updatedReplicas", x.updated_replicas),
     ];
+    let given: Vec<(&str, bool)> = fields.iter().map(|(n, v)| (*n, v.is_some())).collect();
+    if let Some(e) = c.existence(x.exists, "StatefulSet", &key, &given)? {
+        return Ok((c.at(&x.at)?, e));
+    }
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::observe::objects::ObjectExpectation::SetStatus {
+        Expectation::Object(ObjectExpectation::SetStatus {
             kind: "StatefulSet",
             key,
             fields: fields
@@ -440,15 +495,43 @@ fn daemon_set(x: &RawDaemonSetExpect, c: &Ctx) -> Result<Resolved, InputError> {
         ("numberUnavailable", x.number_unavailable),
         ("numberMisscheduled", x.number_misscheduled),
     ];
+    let given: Vec<(&str, bool)> = fields.iter().map(|(n, v)| (*n, v.is_some())).collect();
+    if let Some(e) = c.existence(x.exists, "DaemonSet", &key, &given)? {
+        return Ok((c.at(&x.at)?, e));
+    }
     Ok((
         c.at(&x.at)?,
-        Expectation::Object(crate::observe::objects::ObjectExpectation::SetStatus {
+        Expectation::Object(ObjectExpectation::SetStatus {
             kind: "DaemonSet",
             key,
             fields: fields
                 .into_iter()
                 .filter_map(|(n, v)| v.map(|v| (n, v)))
                 .collect(),
+        }),
+    ))
+}
+
+/// A Namespace's phase, or whether it exists.
+fn namespace(x: &RawNamespaceExpect, c: &Ctx) -> Result<Resolved, InputError> {
+    let fields = [("phase", x.phase.is_some())];
+    if let Some(e) = c.existence(x.exists, "Namespace", &x.name, &fields)? {
+        return Ok((c.at(&x.at)?, e));
+    }
+    let Some(phase) = &x.phase else {
+        return Err(c.err("phase", "give `phase` (or `exists`)".into()));
+    };
+    let phases = ["Active", "Terminating", "Absent"];
+    if !phases.contains(&phase.as_str()) {
+        return Err(c
+            .err("phase", format!("unknown namespace phase {phase:?}"))
+            .suggest(phase, phases));
+    }
+    Ok((
+        c.at(&x.at)?,
+        Expectation::Object(ObjectExpectation::Namespace {
+            name: x.name.clone(),
+            phase: phase.clone(),
         }),
     ))
 }
@@ -477,10 +560,7 @@ fn zone_state(x: &RawZoneStateExpect, c: &Ctx) -> Result<Resolved, InputError> {
 
 /// A `job:` expectation: the Job may come from the workloads or from a CronJob, so its name
 /// is only checked for form; the condition type must be one of the Job condition types.
-fn job_expect(
-    x: &raw::RawJobExpect,
-    c: &Ctx,
-) -> Result<crate::observe::expect::JobExpect, InputError> {
+fn job_expect(x: &raw::RawJobExpect, c: &Ctx) -> Result<JobExpect, InputError> {
     let ns = x
         .namespace
         .as_deref()
@@ -509,13 +589,32 @@ fn job_expect(
     if x.reason.is_some() && condition.is_none() {
         return Err(c.err("reason", "`reason` needs a `condition`".into()));
     }
-    Ok(crate::observe::expect::JobExpect {
+    let fields = [
+        ("active", x.active.is_some()),
+        ("succeeded", x.succeeded.is_some()),
+        ("failed", x.failed.is_some()),
+        ("ready", x.ready.is_some()),
+        ("terminating", x.terminating.is_some()),
+        ("completedIndexes", x.completed_indexes.is_some()),
+        ("condition", x.condition.is_some()),
+    ];
+    if let (Some(false), Some((f, _))) = (x.exists, fields.iter().find(|(_, g)| *g)) {
+        return Err(c.err(
+            f,
+            format!("`exists: false` asserts that the Job is absent: drop `{f}`"),
+        ));
+    }
+    Ok(JobExpect {
         key: pod_key(ns, &x.name),
         active: x.active,
         succeeded: x.succeeded,
         failed: x.failed,
         ready: x.ready,
         terminating: x.terminating,
+        completed_indexes: match &x.completed_indexes {
+            Some(t) => Some(more::completed_indexes(t, c)?),
+            None => None,
+        },
         condition,
         reason: x.reason.clone(),
         exists: x.exists.unwrap_or(true),

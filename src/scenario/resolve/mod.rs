@@ -8,6 +8,7 @@
 mod cluster;
 mod components;
 mod expect;
+mod expect_more;
 mod faults;
 mod kubelet;
 mod simulation;

@@ -115,6 +115,9 @@ workloads:
 - {apiVersion: v1, kind: Service, metadata: {name: svc}, spec: {selector: {app: web}}}
 - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: pdb},
    spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}}
+- {apiVersion: batch/v1, kind: CronJob, metadata: {name: cj}, spec: {schedule: "*/5 * * * *",
+   jobTemplate: {spec: {template: {spec: {restartPolicy: Never,
+                                          containers: [{name: c, image: busybox}]}}}}}}
 "#;
 
 /// A valid body for each fault, action and expectation kind.
@@ -149,6 +152,10 @@ fn example(name: &str) -> &'static str {
         "pdb" => "{name: pdb, disruptionsAllowed: 0}",
         "namespace" => "{name: default, phase: Active}",
         "job" => "{name: j, exists: false}",
+        "container" => "{labels: {app: web}, container: c, restartCount: 0}",
+        "podCondition" => "{labels: {app: web}, type: Ready, status: \"True\"}",
+        "replicaSet" => "{deployment: web, revision: 1, replicas: 1}",
+        "cronJob" => "{name: cj, active: 0}",
         other => panic!("no example for `{other}`: add one here"),
     }
 }
