@@ -262,10 +262,7 @@ mod tests {
     }
 
     fn pod(name: &str) -> Pod {
-        let mut p = Pod::default();
-        p.meta.name = name.into();
-        p.meta.namespace = "default".into();
-        p
+        Pod::named("default", name)
     }
 
     #[test]

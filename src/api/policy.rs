@@ -240,9 +240,7 @@ mod tests {
 
     /// A pod labelled a=true on node foo, in `phase`, with Ready `ready` (None: no condition).
     fn pod(a: &mut ApiServer, name: &str, phase: PodPhase, ready: Option<bool>) -> String {
-        let mut p = Pod::default();
-        p.meta.name = name.into();
-        p.meta.namespace = "default".into();
+        let mut p = Pod::named("default", name);
         p.meta.labels.insert("a".into(), "true".into());
         p.spec.containers.push(Container::default());
         let key = a.create_pod(Caller::Operator, p).unwrap().key();

@@ -615,9 +615,7 @@ mod tests {
     }
 
     fn new_pod(name: &str, owner: (&str, &str), ready: bool) -> Arc<Pod> {
-        let mut p = Pod::default();
-        p.meta.name = name.into();
-        p.meta.namespace = "default".into();
+        let mut p = Pod::named("default", name);
         p.meta.owner_references.push(OwnerRef {
             kind: owner.0.into(),
             name: owner.1.into(),

@@ -249,10 +249,7 @@ mod tests {
         }
     }
     fn pod(init: Vec<Container>, regular: Vec<Container>) -> Pod {
-        let mut p = Pod::default();
-        p.spec.init_containers = init;
-        p.spec.containers = regular;
-        p
+        Pod::default().with_containers(init, regular)
     }
     /// `getReadyStatus` / `getNotReadyStatus`: a status with only a name and Ready (Go's zero
     /// state has no running/terminated part, which a waiting state stands in for here).

@@ -109,10 +109,7 @@ mod tests {
         }
     }
     fn pod(containers: Vec<Container>, init: Vec<Container>) -> Pod {
-        let mut p = Pod::default();
-        p.spec.containers = containers;
-        p.spec.init_containers = init;
-        p
+        Pod::default().with_containers(init, containers)
     }
 
     #[test]

@@ -214,6 +214,22 @@ pub struct Pod {
 }
 
 impl Pod {
+    /// A pod `namespace/name` with everything else defaulted: the starting point of test and
+    /// bench fixtures (scenario pods come from manifests through `scenario::convert`).
+    pub fn named(namespace: &str, name: &str) -> Pod {
+        let mut p = Pod::default();
+        p.meta.namespace = namespace.into();
+        p.meta.name = name.into();
+        p
+    }
+
+    /// The pod with these init and regular containers (fixtures).
+    pub fn with_containers(mut self, init: Vec<Container>, regular: Vec<Container>) -> Pod {
+        self.spec.init_containers = init;
+        self.spec.containers = regular;
+        self
+    }
+
     /// `namespace/name`, the key of a pod everywhere in kubesim.
     pub fn key(&self) -> String {
         pod_key(&self.meta.namespace, &self.meta.name)

@@ -96,9 +96,7 @@ impl Workload {
     }
 
     pub fn pod(self, i: usize) -> Pod {
-        let mut p = Pod::default();
-        p.meta.name = format!("pod-{i}");
-        p.meta.namespace = "sched-test".into();
+        let mut p = Pod::named("sched-test", &format!("pod-{i}"));
         let mut c = Container {
             name: "pause".into(),
             image: "registry.k8s.io/pause:3.10".into(),

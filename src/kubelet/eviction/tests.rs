@@ -311,8 +311,7 @@ const HIGH: i32 = 1;
 
 /// `newPod(name, priority, containers)` with one container `newContainer(name, requests)`.
 fn pod(name: &str, priority: i32, memory: &str, disk: &str) -> Pod {
-    let mut p = Pod::default();
-    p.meta.name = name.into();
+    let mut p = Pod::named("", name);
     p.spec.priority = priority;
     p.spec.containers = vec![Container {
         name: name.into(),

@@ -59,11 +59,8 @@ pub fn container(req: &[(&str, i64)]) -> Container {
 
 /// A pod in namespace `default` with one container per request list (none = no containers).
 pub fn pod(name: &str, containers: &[&[(&str, i64)]]) -> Pod {
-    let mut p = Pod::default();
-    p.meta.name = name.into();
-    p.meta.namespace = "default".into();
-    p.spec.containers = containers.iter().map(|r| container(r)).collect();
-    p
+    Pod::named("default", name)
+        .with_containers(vec![], containers.iter().map(|r| container(r)).collect())
 }
 
 pub fn on(mut p: Pod, node: &str) -> Pod {
