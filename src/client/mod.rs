@@ -11,3 +11,4 @@ pub mod expectations;
 pub mod leader;
 pub mod ratelimit;
 pub mod tokenbucket;
+pub mod workqueue;

@@ -20,7 +20,7 @@
 //! Invariant: decisions come from the cache; creations are expectations until the cache has
 //! seen them, so one sync never creates twice for the same node.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +31,7 @@ use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer};
 use crate::client::expectations::CreateExpectations;
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -218,7 +219,7 @@ pub struct DaemonSetController {
     expected_creates: CreateExpectations,
     /// Pods deleted and not yet seen terminating or gone (upstream's deletion expectations).
     expected_deletes: CreateExpectations,
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     /// Pending availability re-checks (minReadySeconds).
     recheck: Rechecks,
     gen: u32,
@@ -230,22 +231,19 @@ impl DaemonSetController {
             rng: rng::stream(seed, &format!("daemonset-controller/{gen}")),
             expected_creates: CreateExpectations::default(),
             expected_deletes: CreateExpectations::default(),
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             recheck: Rechecks::default(),
             gen,
         }
     }
 
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        if self.queued.insert(key.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::DaemonSetSync {
-                    gen: self.gen,
-                    key: key.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, key, SimDuration::ZERO, |key| Event::DaemonSetSync {
+                gen,
+                key,
+            });
     }
 
     pub fn enqueue_all(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache) {
@@ -314,7 +312,7 @@ impl DaemonSetController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queued.remove(key);
+        self.queue.start(key);
         self.recheck.synced(key, ctx.now());
         let Some(ds) = cache.daemonsets.get(key).cloned() else {
             self.expected_creates.forget(key);
@@ -545,14 +543,12 @@ impl DaemonSetController {
             Some(node) => self.create_pod(ctx, api, ds, &node, hash),
             None => true,
         });
-        if created < n && self.queued.insert(ds.key()) {
-            ctx.schedule_in(
-                SimDuration::from_secs(1),
-                Event::DaemonSetSync {
-                    gen: self.gen,
-                    key: ds.key(),
-                },
-            );
+        if created < n {
+            let gen = self.gen;
+            self.queue
+                .add(ctx, &ds.key(), SimDuration::from_secs(1), |key| {
+                    Event::DaemonSetSync { gen, key }
+                });
         }
         for p in delete {
             if api

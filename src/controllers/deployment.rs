@@ -9,11 +9,10 @@
 //! copies of the objects it has written (as upstream works on the objects the API returned),
 //! and every change goes through an API request.
 
-use std::collections::BTreeSet;
-
 use super::cache::KcmCache;
 use super::deployment_util::*;
 use crate::api::{ApiError, ApiServer};
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -22,7 +21,7 @@ use crate::sim::{Ctx, Record, SimDuration, SimTime};
 const SOURCE: &str = "deployment-controller";
 
 pub struct DeploymentController {
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     gen: u32,
 }
 
@@ -32,22 +31,19 @@ struct Failed;
 impl DeploymentController {
     pub fn new(gen: u32) -> Self {
         DeploymentController {
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             gen,
         }
     }
 
     /// Queue a sync of deployment `key` (deduplicated, like a workqueue).
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        if self.queued.insert(key.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::DeploymentSync {
-                    gen: self.gen,
-                    key: key.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, key, SimDuration::ZERO, |key| Event::DeploymentSync {
+                gen,
+                key,
+            });
     }
 
     /// `enqueueAfter`.
@@ -68,7 +64,7 @@ impl DeploymentController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queued.remove(key);
+        self.queue.start(key);
         let Some(d0) = cache.deployments.get(key).cloned() else {
             return;
         };
@@ -108,15 +104,10 @@ impl DeploymentController {
             }
             Err(Failed) => {
                 // Rate-limited requeue of a failed sync.
-                if self.queued.insert(key.to_string()) {
-                    ctx.schedule_in(
-                        SimDuration::from_secs(1),
-                        Event::DeploymentSync {
-                            gen: self.gen,
-                            key: key.to_string(),
-                        },
-                    );
-                }
+                let gen = self.gen;
+                self.queue.add(ctx, key, SimDuration::from_secs(1), |key| {
+                    Event::DeploymentSync { gen, key }
+                });
             }
         }
     }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use super::cache::{deployment_of, KcmCache};
 use super::deployment_util::scaled_value;
 use crate::api::ApiServer;
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -37,7 +38,7 @@ const SYNC_RETRY: SimDuration = SimDuration::from_secs(1);
 
 pub struct DisruptionController {
     gen: u32,
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     /// Budget key → the facts of the pods its selector matches.
     pods_by_pdb: BTreeMap<String, PdbIndex>,
 }
@@ -114,7 +115,7 @@ impl DisruptionController {
     pub fn new(gen: u32) -> Self {
         DisruptionController {
             gen,
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             pods_by_pdb: BTreeMap::new(),
         }
     }
@@ -129,15 +130,12 @@ impl DisruptionController {
     }
 
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        if self.queued.insert(key.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::PdbSync {
-                    gen: self.gen,
-                    key: key.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, key, SimDuration::ZERO, |key| Event::PdbSync {
+                gen,
+                key,
+            });
     }
 
     /// `enqueuePdbForRecheck`.
@@ -241,7 +239,7 @@ impl DisruptionController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queued.remove(key);
+        self.queue.start(key);
         let Some(pdb) = cache.pdbs.get(key).cloned() else {
             return;
         };

@@ -21,6 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -45,7 +46,7 @@ struct ServiceSlices {
 pub struct EndpointSliceController {
     gen: u32,
     rng: ChaCha8Rng,
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     services: BTreeMap<String, ServiceSlices>,
 }
 
@@ -74,7 +75,7 @@ impl EndpointSliceController {
         EndpointSliceController {
             gen,
             rng: rng::stream(seed, &format!("endpointslice-controller/{gen}")),
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             services: BTreeMap::new(),
         }
     }
@@ -101,15 +102,10 @@ impl EndpointSliceController {
     }
 
     fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        if self.queued.insert(key.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::EndpointSliceSync {
-                    gen: self.gen,
-                    key: key.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue.add(ctx, key, SimDuration::ZERO, |key| {
+            Event::EndpointSliceSync { gen, key }
+        });
     }
 
     /// A Service was added or changed: reconcile all its pods.
@@ -198,7 +194,7 @@ impl EndpointSliceController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queued.remove(key);
+        self.queue.start(key);
         let svc = cache.services.get(key).cloned();
         let Some(st) = self.services.get_mut(key) else {
             return;

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use super::cache::KcmCache;
 use crate::api::{ApiError, ApiServer};
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -26,7 +27,7 @@ const RETRY: SimDuration = SimDuration::from_secs(1);
 
 pub struct NamespaceController {
     gen: u32,
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     /// Terminating namespaces whose content has been deleted: later syncs (one per pod that
     /// goes) only look whether a pod is left, in O(log pods), not O(pods of the namespace).
     cleaned: BTreeSet<String>,
@@ -45,7 +46,7 @@ impl NamespaceController {
     pub fn new(gen: u32) -> Self {
         NamespaceController {
             gen,
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             cleaned: BTreeSet::new(),
         }
     }
@@ -60,15 +61,12 @@ impl NamespaceController {
     }
 
     fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, name: &str) {
-        if self.queued.insert(name.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::NamespaceSync {
-                    gen: self.gen,
-                    name: name.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, name, SimDuration::ZERO, |name| Event::NamespaceSync {
+                gen,
+                name,
+            });
     }
 
     /// Namespace added or updated.
@@ -123,7 +121,7 @@ impl NamespaceController {
         cache: &KcmCache,
         name: &str,
     ) {
-        self.queued.remove(name);
+        self.queue.start(name);
         if !cache.namespaces.get(name).is_some_and(|n| n.terminating) {
             self.cleaned.remove(name);
             return;

@@ -6,7 +6,7 @@
 //! cache has seen them, so a sync never creates twice for the same gap (as upstream's
 //! `ControllerExpectations`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
 
@@ -14,6 +14,7 @@ use super::cache::KcmCache;
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::client::expectations::CreateExpectations;
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -37,7 +38,7 @@ pub struct ReplicaSetController {
     rng: ChaCha8Rng,
     /// Creations not yet seen in the cache, per ReplicaSet.
     expected_creates: CreateExpectations,
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     gen: u32,
 }
 
@@ -46,22 +47,18 @@ impl ReplicaSetController {
         ReplicaSetController {
             rng,
             expected_creates: CreateExpectations::default(),
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             gen,
         }
     }
 
     /// Queue a sync of `rs` (deduplicated, like a workqueue).
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, rs: &str) {
-        if self.queued.insert(rs.to_string()) {
-            ctx.schedule_in(
-                crate::sim::SimDuration::ZERO,
-                Event::ReplicaSetSync {
-                    gen: self.gen,
-                    rs: rs.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, rs, crate::sim::SimDuration::ZERO, |rs| {
+                Event::ReplicaSetSync { gen, rs }
+            });
     }
 
     pub fn observe_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
@@ -79,7 +76,7 @@ impl ReplicaSetController {
         cache: &KcmCache,
         rs_key: &str,
     ) {
-        self.queued.remove(rs_key);
+        self.queue.start(rs_key);
         let Some(rs) = cache.replicasets.get(rs_key).cloned() else {
             self.expected_creates.forget(rs_key);
             return;
@@ -212,13 +209,10 @@ impl ReplicaSetController {
             });
             if created < n {
                 // The workqueue retries a failed sync later (rate-limited requeue).
-                if self.queued.insert(rs_key.to_string()) {
-                    let ev = Event::ReplicaSetSync {
-                        gen: self.gen,
-                        rs: rs_key.to_string(),
-                    };
-                    ctx.schedule_in(crate::sim::SimDuration::from_secs(1), ev);
-                }
+                let gen = self.gen;
+                let retry = crate::sim::SimDuration::from_secs(1);
+                self.queue
+                    .add(ctx, rs_key, retry, |rs| Event::ReplicaSetSync { gen, rs });
             }
         } else if count > want {
             let n = (count - want).min(BURST_REPLICAS);

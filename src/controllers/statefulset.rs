@@ -31,6 +31,7 @@ use super::cache::KcmCache;
 use super::deployment_util::compute_hash;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer};
+use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -43,7 +44,7 @@ pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 
 pub struct StatefulSetController {
-    queued: BTreeSet<String>,
+    queue: WorkQueue,
     /// Pending availability re-checks (minReadySeconds).
     recheck: Rechecks,
     gen: u32,
@@ -136,22 +137,19 @@ fn truncate_history(history: &mut Vec<ControllerRevision>, live: &BTreeSet<&str>
 impl StatefulSetController {
     pub fn new(gen: u32) -> Self {
         StatefulSetController {
-            queued: BTreeSet::new(),
+            queue: WorkQueue::default(),
             recheck: Rechecks::default(),
             gen,
         }
     }
 
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        if self.queued.insert(key.to_string()) {
-            ctx.schedule_in(
-                SimDuration::ZERO,
-                Event::StatefulSetSync {
-                    gen: self.gen,
-                    key: key.to_string(),
-                },
-            );
-        }
+        let gen = self.gen;
+        self.queue
+            .add(ctx, key, SimDuration::ZERO, |key| Event::StatefulSetSync {
+                gen,
+                key,
+            });
     }
 
     pub fn observe_pod(&mut self, ctx: &mut dyn Ctx<Event>, pod: &Pod) {
@@ -167,7 +165,7 @@ impl StatefulSetController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queued.remove(key);
+        self.queue.start(key);
         self.recheck.synced(key, ctx.now());
         let Some(set) = cache.statefulsets.get(key).cloned() else {
             return;
@@ -404,15 +402,11 @@ impl StatefulSetController {
             // Not yet in the cache (or still there, terminating): the next sync sees it.
             Err(ApiError::AlreadyExists(_)) => {}
             Err(_) => {
-                if self.queued.insert(set.key()) {
-                    ctx.schedule_in(
-                        SimDuration::from_secs(1),
-                        Event::StatefulSetSync {
-                            gen: self.gen,
-                            key: set.key(),
-                        },
-                    );
-                }
+                let gen = self.gen;
+                self.queue
+                    .add(ctx, &set.key(), SimDuration::from_secs(1), |key| {
+                        Event::StatefulSetSync { gen, key }
+                    });
             }
         }
     }
