@@ -2,10 +2,13 @@
 //! (samples and timed expectations), and collect what the outputs need.
 //!
 //! Architecture invariant: a pure function of (scenario, seed, options); no I/O, no wall clock.
-//! Observers (sampling, expectations, invariant checks) read state between events and never
-//! feed back into the run, so the event log does not depend on the sampling interval.
+//! Observers (sampling, expectations, invariant checks, the progress hook) read state between
+//! events and never feed back into the run, so the event log does not depend on the sampling
+//! interval or on whether anyone watches progress.
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
 
 use crate::cluster::{Cluster, Event};
 use crate::observe::expect::ExpectationResult;
@@ -22,7 +25,36 @@ pub struct RunOptions {
     pub perturb_ties: bool,
     /// Check the safety invariants after every event.
     pub check_invariants: bool,
+    /// Told how far the run has got (the cli draws a progress line with it).
+    pub progress: Option<ProgressHook>,
 }
+
+/// A progress callback: `(simulated time reached, engine events processed so far)`. [`run`]
+/// calls it at every checkpoint and every [`PROGRESS_EVERY_EVENTS`] engine events in between.
+/// It sees nothing else of the run, so it cannot change the event log; the wall clock, if any,
+/// is the caller's.
+#[derive(Clone)]
+pub struct ProgressHook(Arc<dyn Fn(SimTime, u64) + Send + Sync>);
+
+impl ProgressHook {
+    pub fn new(f: impl Fn(SimTime, u64) + Send + Sync + 'static) -> Self {
+        ProgressHook(Arc::new(f))
+    }
+
+    fn report(&self, now: SimTime, events: u64) {
+        (self.0)(now, events)
+    }
+}
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook(..)")
+    }
+}
+
+/// Between checkpoints, the progress hook is also called once every this many engine events
+/// (a checkpoint can be many wall seconds apart on a large cluster).
+pub const PROGRESS_EVERY_EVENTS: u64 = 4096;
 
 /// A fault window for plots and summaries.
 #[derive(Clone, Debug)]
@@ -118,8 +150,16 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
                     violations.push(format!("t={}: {v}", ctx.now()));
                 }
             }
+            if let Some(p) = &opts.progress {
+                if ctx.processed() % PROGRESS_EVERY_EVENTS == 0 {
+                    p.report(ctx.now(), ctx.processed());
+                }
+            }
         });
         let now = engine.now();
+        if let Some(p) = &opts.progress {
+            p.report(now, engine.processed());
+        }
         if r.is_some_and(|r| !r.completed()) {
             stop = r;
             break;
