@@ -236,3 +236,40 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         final_pods: cluster.api.pods().len(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Watching a run changes nothing in it: same digest, and the hook sees time and events
+    /// only grow, ending where the run ends.
+    #[test]
+    fn the_progress_hook_sees_the_run_without_changing_it() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quick-start.yaml");
+        let s = crate::scenario::load(&path, &[]).expect("bundled scenario loads");
+        let plain = run(&s, &RunOptions::default());
+        let seen: Arc<Mutex<Vec<(SimTime, u64)>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let watched = run(
+            &s,
+            &RunOptions {
+                progress: Some(ProgressHook::new(move |t, n| {
+                    log.lock().expect("not poisoned").push((t, n))
+                })),
+                ..Default::default()
+            },
+        );
+        assert_eq!(plain.digest, watched.digest);
+        let seen = seen.lock().expect("not poisoned");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&(watched.end, watched.engine_events)));
+        let between = seen
+            .iter()
+            .filter(|(_, n)| n % PROGRESS_EVERY_EVENTS == 0)
+            .count();
+        assert!(between > 0 || watched.engine_events < PROGRESS_EVERY_EVENTS);
+    }
+}
