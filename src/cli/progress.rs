@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::run::ProgressHook;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 /// Runs shorter than this show no progress line at all.
 pub const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -42,18 +42,28 @@ impl State {
             return;
         }
         self.last = Some(wall);
-        let (end, target) = (self.end, self.target);
-        let bar = self.bar.get_or_insert_with(|| new_bar(end, target()));
-        bar.set_position(now.as_nanos() / BAR_UNIT_NANOS);
-        bar.set_message(line(now, end, events, elapsed));
+        let msg = line(now, self.end, events, elapsed);
+        let pos = now.as_nanos() / BAR_UNIT_NANOS;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(msg);
+                bar.set_position(pos);
+            }
+            None => self.bar = Some(new_bar(self.end, (self.target)(), pos, msg)),
+        }
     }
 }
 
-fn new_bar(end: SimTime, target: ProgressDrawTarget) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some((end.as_nanos() / BAR_UNIT_NANOS).max(1)), target);
-    if let Ok(style) = ProgressStyle::with_template("[{bar:30}] {msg}") {
-        bar.set_style(style.progress_chars("=> "));
+/// The bar with its first position and text, drawn once both are set (no empty first frame).
+fn new_bar(end: SimTime, target: ProgressDrawTarget, pos: u64, msg: String) -> ProgressBar {
+    let len = (end.as_nanos() / BAR_UNIT_NANOS).max(1);
+    let mut bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template("[{bar:20}] {msg}") {
+        bar = bar.with_style(style.progress_chars("=> "));
     }
+    let bar = bar.with_position(pos).with_message(msg);
+    bar.set_draw_target(target);
+    bar.tick();
     bar
 }
 
@@ -99,8 +109,9 @@ impl Progress {
     }
 }
 
-/// The text after the bar, e.g. `simulated 12m30s of 1h0m0s · 13.2k events/s · about 2m05s
-/// left`: the estimate assumes the rest of the run goes at the average speed so far.
+/// The text after the bar, e.g. `sim 12m30s / 1h0m0s · 13.2k events/s · ETA 2m05s` (short
+/// enough for 80 columns): simulated time in whole seconds, and an estimate that assumes the
+/// rest of the run goes at the average speed so far.
 pub fn line(now: SimTime, end: SimTime, events: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
@@ -111,16 +122,21 @@ pub fn line(now: SimTime, end: SimTime, events: u64, elapsed: Duration) -> Strin
     let done = now.as_secs_f64();
     let left = end.as_secs_f64() - done;
     let eta = if done > 0.0 && secs > 0.0 {
-        format!("about {} left", wall_duration(secs * left.max(0.0) / done))
+        format!("ETA {}", wall_duration(secs * left.max(0.0) / done))
     } else {
-        "estimating time left".to_string()
+        "ETA …".to_string()
     };
     format!(
-        "simulated {} of {} · {} events/s · {eta}",
-        now.since(SimTime::ZERO),
-        end.since(SimTime::ZERO),
+        "sim {} / {} · {} events/s · {eta}",
+        whole_secs(now),
+        whole_secs(end),
         rate_text(rate)
     )
+}
+
+/// Simulated time as a Go duration, truncated to the second (`4m31s`, not `4m31.78s`).
+fn whole_secs(t: SimTime) -> SimDuration {
+    SimDuration::from_secs(t.as_nanos() / 1_000_000_000)
 }
 
 /// `950`, `13.2k`, `1.25M`.
@@ -149,7 +165,6 @@ fn wall_duration(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SimDuration;
 
     fn at(secs: u64) -> SimTime {
         SimTime::ZERO + SimDuration::from_secs(secs)
@@ -159,30 +174,28 @@ mod tests {
     fn line_shows_simulated_time_rate_and_time_left() {
         // A quarter of an hour simulated in 10 s of wall: the other 45 min take 30 s more.
         let l = line(at(900), at(3600), 132_000, Duration::from_secs(10));
-        assert_eq!(
-            l,
-            "simulated 15m0s of 1h0m0s · 13.2k events/s · about 30s left"
-        );
+        assert_eq!(l, "sim 15m0s / 1h0m0s · 13.2k events/s · ETA 30s");
     }
 
     #[test]
     fn line_before_any_simulated_time_has_no_estimate() {
         let l = line(SimTime::ZERO, at(60), 5_000, Duration::from_secs(2));
-        assert_eq!(
-            l,
-            "simulated 0s of 1m0s · 2500 events/s · estimating time left"
-        );
+        assert_eq!(l, "sim 0s / 1m0s · 2500 events/s · ETA …");
     }
 
     #[test]
     fn long_estimates_and_fast_rates_are_compact() {
         let l = line(at(60), at(3600), 3_000_000, Duration::from_secs(2));
-        assert_eq!(
-            l,
-            "simulated 1m0s of 1h0m0s · 1.50M events/s · about 1m58s left"
-        );
+        assert_eq!(l, "sim 1m0s / 1h0m0s · 1.50M events/s · ETA 1m58s");
         let l = line(at(10), at(36_000), 100, Duration::from_secs(5));
-        assert!(l.ends_with("about 4h59m left"), "{l}");
+        assert!(l.ends_with("ETA 4h59m"), "{l}");
+    }
+
+    #[test]
+    fn simulated_time_shows_whole_seconds() {
+        let t = at(271) + SimDuration::from_millis(780);
+        let l = line(t, at(3600), 0, Duration::ZERO);
+        assert!(l.starts_with("sim 4m31s / 1h0m0s · 0 events/s"), "{l}");
     }
 
     #[test]
@@ -211,7 +224,7 @@ mod tests {
         s.update(at(31), 2000);
         let bar = s.bar.as_ref().map(|b| (b.position(), b.message()));
         assert_eq!(
-            bar.map(|(p, m)| (p, m.starts_with("simulated 31s of 1m0s"))),
+            bar.map(|(p, m)| (p, m.starts_with("sim 31s / 1m0s"))),
             Some((31_000, true))
         );
     }
