@@ -107,6 +107,23 @@ pub fn state_at(s: &Scenario, until: SimTime) -> Cluster {
     cluster
 }
 
+/// Where the run stops to observe: every sample time and every timed state expectation.
+fn checkpoints(s: &Scenario, end: SimTime) -> BTreeSet<SimTime> {
+    let mut checkpoints: BTreeSet<SimTime> = BTreeSet::new();
+    let mut t = SimTime::ZERO;
+    while t <= end {
+        checkpoints.insert(t);
+        t += s.sample_interval;
+    }
+    checkpoints.insert(end);
+    for e in &s.expectations {
+        if let (Some(at), true) = (e.at, e.needs_state()) {
+            checkpoints.insert(at);
+        }
+    }
+    checkpoints
+}
+
 pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = SimTime::ZERO + s.duration;
@@ -125,24 +142,10 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let mut cluster = Cluster::build(&scenario, &mut engine);
     let mut sampler = Sampler::new(&cluster);
 
-    // Checkpoints: every sample time and every timed state expectation.
-    let mut checkpoints: BTreeSet<SimTime> = BTreeSet::new();
-    let mut t = SimTime::ZERO;
-    while t <= end {
-        checkpoints.insert(t);
-        t += s.sample_interval;
-    }
-    checkpoints.insert(end);
-    for e in &s.expectations {
-        if let (Some(at), true) = (e.at, e.needs_state()) {
-            checkpoints.insert(at);
-        }
-    }
-
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
     let mut violations = Vec::new();
     let mut stop = None;
-    for cp in checkpoints {
+    for cp in checkpoints(s, end) {
         let r = engine.run_until(cp, |ctx, ev| {
             cluster.handle(ctx, ev);
             if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
