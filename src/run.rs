@@ -2,10 +2,13 @@
 //! (samples and timed expectations), and collect what the outputs need.
 //!
 //! Architecture invariant: a pure function of (scenario, seed, options); no I/O, no wall clock.
-//! Observers (sampling, expectations, invariant checks) read state between events and never
-//! feed back into the run, so the event log does not depend on the sampling interval.
+//! Observers (sampling, expectations, invariant checks, the progress hook) read state between
+//! events and never feed back into the run, so the event log does not depend on the sampling
+//! interval or on whether anyone watches progress.
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
 
 use crate::cluster::{Cluster, Event};
 use crate::observe::expect::ExpectationResult;
@@ -22,7 +25,36 @@ pub struct RunOptions {
     pub perturb_ties: bool,
     /// Check the safety invariants after every event.
     pub check_invariants: bool,
+    /// Told how far the run has got (the cli draws a progress line with it).
+    pub progress: Option<ProgressHook>,
 }
+
+/// A progress callback: `(simulated time reached, engine events processed so far)`. [`run`]
+/// calls it at every checkpoint and every [`PROGRESS_EVERY_EVENTS`] engine events in between.
+/// It sees nothing else of the run, so it cannot change the event log; the wall clock, if any,
+/// is the caller's.
+#[derive(Clone)]
+pub struct ProgressHook(Arc<dyn Fn(SimTime, u64) + Send + Sync>);
+
+impl ProgressHook {
+    pub fn new(f: impl Fn(SimTime, u64) + Send + Sync + 'static) -> Self {
+        ProgressHook(Arc::new(f))
+    }
+
+    fn report(&self, now: SimTime, events: u64) {
+        (self.0)(now, events)
+    }
+}
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook(..)")
+    }
+}
+
+/// Between checkpoints, the progress hook is also called once every this many engine events
+/// (a checkpoint can be many wall seconds apart on a large cluster).
+pub const PROGRESS_EVERY_EVENTS: u64 = 4096;
 
 /// A fault window for plots and summaries.
 #[derive(Clone, Debug)]
@@ -75,6 +107,23 @@ pub fn state_at(s: &Scenario, until: SimTime) -> Cluster {
     cluster
 }
 
+/// Where the run stops to observe: every sample time and every timed state expectation.
+fn checkpoints(s: &Scenario, end: SimTime) -> BTreeSet<SimTime> {
+    let mut checkpoints: BTreeSet<SimTime> = BTreeSet::new();
+    let mut t = SimTime::ZERO;
+    while t <= end {
+        checkpoints.insert(t);
+        t += s.sample_interval;
+    }
+    checkpoints.insert(end);
+    for e in &s.expectations {
+        if let (Some(at), true) = (e.at, e.needs_state()) {
+            checkpoints.insert(at);
+        }
+    }
+    checkpoints
+}
+
 pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = SimTime::ZERO + s.duration;
@@ -93,24 +142,10 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let mut cluster = Cluster::build(&scenario, &mut engine);
     let mut sampler = Sampler::new(&cluster);
 
-    // Checkpoints: every sample time and every timed state expectation.
-    let mut checkpoints: BTreeSet<SimTime> = BTreeSet::new();
-    let mut t = SimTime::ZERO;
-    while t <= end {
-        checkpoints.insert(t);
-        t += s.sample_interval;
-    }
-    checkpoints.insert(end);
-    for e in &s.expectations {
-        if let (Some(at), true) = (e.at, e.needs_state()) {
-            checkpoints.insert(at);
-        }
-    }
-
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
     let mut violations = Vec::new();
     let mut stop = None;
-    for cp in checkpoints {
+    for cp in checkpoints(s, end) {
         let r = engine.run_until(cp, |ctx, ev| {
             cluster.handle(ctx, ev);
             if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
@@ -118,8 +153,16 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
                     violations.push(format!("t={}: {v}", ctx.now()));
                 }
             }
+            if let Some(p) = &opts.progress {
+                if ctx.processed() % PROGRESS_EVERY_EVENTS == 0 {
+                    p.report(ctx.now(), ctx.processed());
+                }
+            }
         });
         let now = engine.now();
+        if let Some(p) = &opts.progress {
+            p.report(now, engine.processed());
+        }
         if r.is_some_and(|r| !r.completed()) {
             stop = r;
             break;
@@ -194,5 +237,42 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         faults,
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Watching a run changes nothing in it: same digest, and the hook sees time and events
+    /// only grow, ending where the run ends.
+    #[test]
+    fn the_progress_hook_sees_the_run_without_changing_it() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quick-start.yaml");
+        let s = crate::scenario::load(&path, &[]).expect("bundled scenario loads");
+        let plain = run(&s, &RunOptions::default());
+        let seen: Arc<Mutex<Vec<(SimTime, u64)>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let watched = run(
+            &s,
+            &RunOptions {
+                progress: Some(ProgressHook::new(move |t, n| {
+                    log.lock().expect("not poisoned").push((t, n))
+                })),
+                ..Default::default()
+            },
+        );
+        assert_eq!(plain.digest, watched.digest);
+        let seen = seen.lock().expect("not poisoned");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&(watched.end, watched.engine_events)));
+        let between = seen
+            .iter()
+            .filter(|(_, n)| n % PROGRESS_EVERY_EVENTS == 0)
+            .count();
+        assert!(between > 0 || watched.engine_events < PROGRESS_EVERY_EVENTS);
     }
 }

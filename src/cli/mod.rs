@@ -1,5 +1,5 @@
 //! The command line: `kubesim run`, `check` and `validate`. Wall-clock timing, environment and
-//! terminal output live here and only here.
+//! terminal output (the progress line of long runs, `progress.rs`) live here and only here.
 //!
 //! Architecture invariant: the only module with `Instant`, environment access and threads; it
 //! calls the library and maps outcomes to exit codes (0 ok, 1 expectation failed or invariant
@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+
+mod progress;
 
 use crate::output::{self, Perf};
 use crate::run::{self, RunOptions, RunOutput};
@@ -185,7 +187,7 @@ struct RunArgs {
     /// Check safety invariants after every event (slower); a violation exits 1.
     #[arg(long)]
     invariants: bool,
-    /// Print only the final lines.
+    /// Print only the final lines (and no progress line on a terminal).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -681,14 +683,19 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
     if !a.quiet {
         print_header(&s, &a.scenario, seed);
     }
+    let bar = progress::Progress::for_terminal(a.quiet, crate::sim::SimTime::ZERO + s.duration);
     let opts = RunOptions {
         seed: a.seed,
         perturb_ties: a.perturb_ties,
         check_invariants: a.invariants,
+        progress: bar.as_ref().map(progress::Progress::hook),
     };
     let started = Instant::now();
     let out = run::run(&s, &opts);
     let wall = started.elapsed().as_secs_f64();
+    if let Some(b) = &bar {
+        b.finish();
+    }
     let perf = Perf {
         wall_seconds: wall,
         engine_events: out.engine_events,

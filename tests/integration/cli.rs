@@ -136,3 +136,29 @@ fn usage_errors_exit_2_and_version_works() {
     assert!(v.status.success());
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("kubesim "));
 }
+
+/// The progress line is for a terminal only: with stderr piped, a run long enough to show it
+/// there (the 102-node bench scenario, over a second in a debug build) writes none, and stdout
+/// is untouched by it.
+#[test]
+fn no_progress_line_when_stderr_is_not_a_terminal() {
+    let path = root().join("benches/scenarios/quick-start-100.yaml");
+    let out = kubesim(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for mark in ["\r", "\u{1b}", "events/s ·", "left", "[="] {
+        assert!(!stderr.contains(mark), "{mark:?} on stderr: {stderr:?}");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\r') && !stdout.contains("simulated "),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("digest: ")),
+        "{stdout}"
+    );
+}
