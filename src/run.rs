@@ -206,7 +206,9 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         .map(|f| {
             let start = SimTime::ZERO + f.at;
             let end_t = match f.kind {
-                crate::scenario::FaultKind::ControllerManagerRestart => start,
+                crate::scenario::TimelineKind::Fault(
+                    crate::scenario::FaultKind::ControllerManagerRestart,
+                ) => start,
                 _ => f.duration.map(|d| (start + d).min(end)).unwrap_or(end),
             };
             FaultWindow {

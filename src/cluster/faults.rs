@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cluster, Event, FaultKind};
+use super::{Cluster, Event, FaultKind, TimelineKind};
 use crate::model::Taint;
 use crate::network::Caller;
 use crate::sim::{Engine, Record, SimDuration};
@@ -27,13 +27,16 @@ fn reason_message(reason: &'static str, message: String) -> (&'static str, Strin
 }
 
 impl Cluster {
-    /// Fault `index` of the timeline starts (or ends); actions go to `Cluster::action`.
+    /// Entry `index` of the timeline starts (or ends): a fault here, an action in
+    /// `Cluster::action`.
     pub(super) fn fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
-        let kind = self.faults[index].clone();
-        if kind.is_action() {
-            self.action(ctx, &kind);
-            return;
-        }
+        let kind = match &self.timeline[index] {
+            TimelineKind::Action(a) => {
+                let a = a.clone();
+                return self.action(ctx, &a);
+            }
+            TimelineKind::Fault(f) => f.clone(),
+        };
         if start {
             self.interrupt_plans(ctx, &kind);
         }
@@ -69,15 +72,6 @@ impl Cluster {
                     "FaultStarted",
                     "kube-controller-manager restarted".to_string(),
                 )
-            }
-            FaultKind::ScaleDeployment { .. }
-            | FaultKind::SetImage { .. }
-            | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. }
-            | FaultKind::Cordon { .. }
-            | FaultKind::Drain { .. }
-            | FaultKind::EvictPod { .. } => {
-                unreachable!("actions are handled by Cluster::action")
             }
             FaultKind::ApiServerUnavailable => self.api_server_unavailable(ctx, start),
         };
@@ -121,14 +115,7 @@ impl Cluster {
             | FaultKind::RuntimeHang { .. }
             | FaultKind::CrashLoop { .. }
             | FaultKind::MemoryLeak { .. }
-            | FaultKind::ControllerManagerRestart
-            | FaultKind::ScaleDeployment { .. }
-            | FaultKind::SetImage { .. }
-            | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. }
-            | FaultKind::Cordon { .. }
-            | FaultKind::Drain { .. }
-            | FaultKind::EvictPod { .. } => {}
+            | FaultKind::ControllerManagerRestart => {}
         }
     }
 

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::{pod_key_of, Cluster, Event, FaultKind, Workload};
+use super::{pod_key_of, ActionKind, Cluster, Event, Workload};
 use crate::api::{ApiError, Deletion};
 use crate::controllers::deployment_util::{revision, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION};
 use crate::model::{Deployment, PodTemplate, PropagationPolicy};
@@ -92,41 +92,40 @@ impl Cluster {
 
     /// A timeline action: the operator's kubectl request (which fails, and is recorded as
     /// failed, while the API server is unreachable).
-    pub(super) fn action(&mut self, ctx: &mut Engine<Event>, kind: &FaultKind) {
+    pub(super) fn action(&mut self, ctx: &mut Engine<Event>, kind: &ActionKind) {
         let (key, command, res) = match kind {
-            FaultKind::ScaleDeployment {
+            ActionKind::ScaleDeployment {
                 kind,
                 deployment,
                 replicas,
             } => self.scale(kind, deployment, *replicas),
-            FaultKind::SetImage {
+            ActionKind::SetImage {
                 kind,
                 deployment,
                 container,
                 image,
             } => self.set_image(kind, deployment, container, image),
-            FaultKind::RollbackDeployment {
+            ActionKind::RollbackDeployment {
                 deployment,
                 to_revision,
             } => self.rollout_undo(deployment, *to_revision),
-            FaultKind::Cordon {
+            ActionKind::Cordon {
                 node,
                 unschedulable,
             } => {
                 self.cordon(ctx, node, *unschedulable);
                 return;
             }
-            FaultKind::Drain { node, opts } => return self.drain(ctx, node, opts),
-            FaultKind::EvictPod {
+            ActionKind::Drain { node, opts } => return self.drain(ctx, node, opts),
+            ActionKind::EvictPod {
                 namespace,
                 name,
                 labels,
                 grace,
             } => return self.evict(ctx, namespace, name.as_deref(), labels, *grace),
-            FaultKind::DeleteObject { kind, key, policy } => {
+            ActionKind::DeleteObject { kind, key, policy } => {
                 return self.delete_object(ctx, kind, key, *policy)
             }
-            _ => return,
         };
         let (reason, message) = match res {
             Ok(_) => ("ActionApplied", command),
@@ -316,9 +315,9 @@ impl Cluster {
 }
 
 /// The kind of object a workload action addresses.
-fn action_kind(kind: &FaultKind) -> &str {
+fn action_kind(kind: &ActionKind) -> &str {
     match kind {
-        FaultKind::ScaleDeployment { kind, .. } | FaultKind::SetImage { kind, .. } => kind,
+        ActionKind::ScaleDeployment { kind, .. } | ActionKind::SetImage { kind, .. } => kind,
         _ => "Deployment",
     }
 }

@@ -20,7 +20,7 @@ pub mod spec;
 use std::collections::BTreeMap;
 
 pub use event::Event;
-use spec::{ClusterSpec, FaultKind, Workload};
+use spec::{ActionKind, ClusterSpec, FaultKind, TimelineKind, Workload};
 
 use crate::api::{ApiServer, Watcher};
 use crate::controllers::cloudnode::Cloud;
@@ -38,7 +38,8 @@ pub struct Cluster {
     pub machine_by_name: BTreeMap<String, u32>,
     watch_delay: SimDuration,
     workloads: Vec<Workload>,
-    faults: Vec<FaultKind>,
+    /// What each timeline entry does, by index (`Event::Fault { index, .. }`).
+    timeline: Vec<TimelineKind>,
     /// How many active crash faults hold each machine down.
     down: Vec<u32>,
     /// How many active kubeletStop faults hold each kubelet process stopped.
@@ -102,7 +103,7 @@ impl Cluster {
             machine_by_name,
             watch_delay: s.watch_delay,
             workloads: s.workloads.clone(),
-            faults: s.timeline.iter().map(|f| f.kind.clone()).collect(),
+            timeline: s.timeline.iter().map(|f| f.kind.clone()).collect(),
             down: vec![0; s.nodes.len()],
             stopped: vec![0; s.nodes.len()],
             cloud: Cloud::default(),

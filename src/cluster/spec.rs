@@ -1,5 +1,7 @@
 //! The validated, resolved spec of one run: what the cluster is built from. The `scenario`
 //! module parses and checks input files and builds these types; the cluster only reads them.
+//! The timeline is split by type: each entry is a [`FaultKind`] (a window the cluster
+//! suffers) or an [`ActionKind`] (an operator's instantaneous request).
 //!
 //! Invariant: plain data with every default resolved — no parsing, no I/O, no reference to
 //! `crate::scenario` (the dependency points from the input layer to the cluster, never back).
@@ -76,14 +78,19 @@ pub enum FaultKind {
         labels: BTreeMap<String, String>,
         rate: i64,
     },
-    /// An action, not a fault: `kubectl scale KIND/NAME --replicas=N` (a Deployment or a
+}
+
+/// An operator action of the timeline: instantaneous, no window, no end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    /// `kubectl scale KIND/NAME --replicas=N` (a Deployment or a
     /// StatefulSet, `namespace/name`).
     ScaleDeployment {
         kind: String,
         deployment: String,
         replicas: i32,
     },
-    /// An action, not a fault: `kubectl set image KIND/NAME CONTAINER=IMAGE` (a Deployment,
+    /// `kubectl set image KIND/NAME CONTAINER=IMAGE` (a Deployment,
     /// StatefulSet or DaemonSet, `namespace/name`).
     SetImage {
         kind: String,
@@ -91,24 +98,24 @@ pub enum FaultKind {
         container: String,
         image: String,
     },
-    /// An action, not a fault: `kubectl delete KIND/NAME --cascade=…` (a DELETE with
+    /// `kubectl delete KIND/NAME --cascade=…` (a DELETE with
     /// `propagationPolicy`). `key` is the API server's key of the object.
     DeleteObject {
         kind: String,
         key: String,
         policy: PropagationPolicy,
     },
-    /// An action, not a fault: `kubectl rollout undo deployment/NAME --to-revision=N`.
+    /// `kubectl rollout undo deployment/NAME --to-revision=N`.
     RollbackDeployment {
         deployment: String,
         to_revision: i64,
     },
-    /// An action: `kubectl cordon NODE` (`unschedulable`) or `kubectl uncordon NODE`.
+    /// `kubectl cordon NODE` (`unschedulable`) or `kubectl uncordon NODE`.
     Cordon { node: String, unschedulable: bool },
-    /// An action: `kubectl drain NODE` (cordon, then evict every pod through the Eviction API,
+    /// `kubectl drain NODE` (cordon, then evict every pod through the Eviction API,
     /// retrying denied evictions every 5 s, and wait for the pods to be gone).
     Drain { node: String, opts: DrainOptions },
-    /// An action: POST `pods/NAME/eviction` for a pod named, or for the first Running pod
+    /// POST `pods/NAME/eviction` for a pod named, or for the first Running pod
     /// whose labels contain `labels`.
     EvictPod {
         namespace: String,
@@ -134,32 +141,7 @@ impl FaultKind {
             FaultKind::RuntimeHang { .. } => "runtimeHang",
             FaultKind::CrashLoop { .. } => "crashLoop",
             FaultKind::MemoryLeak { .. } => "memoryLeak",
-            FaultKind::ScaleDeployment { .. } => "scaleDeployment",
-            FaultKind::SetImage { .. } => "setImage",
-            FaultKind::DeleteObject { .. } => "deleteObject",
-            FaultKind::RollbackDeployment { .. } => "rollbackDeployment",
-            FaultKind::Cordon {
-                unschedulable: true,
-                ..
-            } => "cordon",
-            FaultKind::Cordon { .. } => "uncordon",
-            FaultKind::Drain { .. } => "drain",
-            FaultKind::EvictPod { .. } => "evictPod",
         }
-    }
-
-    /// An operator action (instantaneous, no fault window), not a fault.
-    pub fn is_action(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::ScaleDeployment { .. }
-                | FaultKind::SetImage { .. }
-                | FaultKind::DeleteObject { .. }
-                | FaultKind::RollbackDeployment { .. }
-                | FaultKind::Cordon { .. }
-                | FaultKind::Drain { .. }
-                | FaultKind::EvictPod { .. }
-        )
     }
 
     /// The machines the fault hits (empty for cluster-wide faults).
@@ -176,24 +158,76 @@ impl FaultKind {
             | FaultKind::RegistrySlow { .. }
             | FaultKind::CrashLoop { .. }
             | FaultKind::MemoryLeak { .. } => &[],
-            FaultKind::ApiServerUnavailable
-            | FaultKind::ControllerManagerRestart
-            | FaultKind::ScaleDeployment { .. }
-            | FaultKind::SetImage { .. }
-            | FaultKind::DeleteObject { .. }
-            | FaultKind::RollbackDeployment { .. }
-            | FaultKind::Cordon { .. }
-            | FaultKind::Drain { .. }
-            | FaultKind::EvictPod { .. } => &[],
+            FaultKind::ApiServerUnavailable | FaultKind::ControllerManagerRestart => &[],
         }
     }
 }
 
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::ScaleDeployment { .. } => "scaleDeployment",
+            ActionKind::SetImage { .. } => "setImage",
+            ActionKind::DeleteObject { .. } => "deleteObject",
+            ActionKind::RollbackDeployment { .. } => "rollbackDeployment",
+            ActionKind::Cordon {
+                unschedulable: true,
+                ..
+            } => "cordon",
+            ActionKind::Cordon { .. } => "uncordon",
+            ActionKind::Drain { .. } => "drain",
+            ActionKind::EvictPod { .. } => "evictPod",
+        }
+    }
+}
+
+/// What one timeline entry does: a fault (a window with a start and usually an end) or an
+/// operator action (one instant).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimelineKind {
+    Fault(FaultKind),
+    Action(ActionKind),
+}
+
+impl TimelineKind {
+    /// The name a scenario writes (`nodeCrash`, `drain`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TimelineKind::Fault(f) => f.name(),
+            TimelineKind::Action(a) => a.name(),
+        }
+    }
+
+    pub fn is_action(&self) -> bool {
+        matches!(self, TimelineKind::Action(_))
+    }
+
+    /// The machines a fault hits (empty for cluster-wide faults and for actions).
+    pub fn machines(&self) -> &[u32] {
+        match self {
+            TimelineKind::Fault(f) => f.machines(),
+            TimelineKind::Action(_) => &[],
+        }
+    }
+}
+
+impl From<FaultKind> for TimelineKind {
+    fn from(f: FaultKind) -> Self {
+        TimelineKind::Fault(f)
+    }
+}
+
+impl From<ActionKind> for TimelineKind {
+    fn from(a: ActionKind) -> Self {
+        TimelineKind::Action(a)
+    }
+}
+
 #[derive(Clone, Debug)]
-pub struct TimedFault {
+pub struct TimelineEntry {
     pub at: SimDuration,
     pub duration: Option<SimDuration>,
-    pub kind: FaultKind,
+    pub kind: TimelineKind,
     pub label: String,
 }
 
@@ -228,7 +262,8 @@ pub struct ClusterSpec {
     pub watch_delay: SimDuration,
     pub max_events: u64,
     pub sample_interval: SimDuration,
-    pub timeline: Vec<TimedFault>,
+    /// Faults and operator actions in the scenario's order (same-time entries keep it).
+    pub timeline: Vec<TimelineEntry>,
     pub settings: Vec<Setting>,
     pub warnings: Vec<String>,
 }

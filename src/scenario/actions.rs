@@ -3,7 +3,7 @@
 //! a pod's `eviction` subresource, as `kubectl`'s drain helper and the e2e tests send it).
 //!
 //! Invariant: every name is checked here (a misspelt node gets a suggestion); the cluster
-//! receives only resolved [`FaultKind`]s.
+//! receives only resolved [`ActionKind`]s.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::InputError;
 use super::values::DurationValue;
-use super::FaultKind;
+use super::ActionKind;
 pub use crate::cluster::spec::DrainOptions;
 use crate::sim::SimDuration;
 
@@ -77,13 +77,13 @@ pub fn resolve(
     file: &Path,
     path: &str,
     nodes: &[&str],
-) -> Result<Vec<(FaultKind, String)>, InputError> {
+) -> Result<Vec<(ActionKind, String)>, InputError> {
     let mut out = Vec::new();
     for (raw, unschedulable, verb) in [(cordon, true, "cordon"), (uncordon, false, "uncordon")] {
         if let Some(c) = raw {
             check_node(&c.node, file, &format!("{path}.{verb}"), nodes)?;
             out.push((
-                FaultKind::Cordon {
+                ActionKind::Cordon {
                     node: c.node.clone(),
                     unschedulable,
                 },
@@ -111,7 +111,7 @@ pub fn resolve(
             .map(|t| t.0)
             .filter(|t| *t > SimDuration::ZERO);
         out.push((
-            FaultKind::Drain {
+            ActionKind::Drain {
                 node: d.node.clone(),
                 opts: DrainOptions {
                     ignore_daemonsets: d.ignore_daemonsets,
@@ -154,7 +154,7 @@ pub fn resolve(
             None => format!("evict a running pod in {namespace}"),
         };
         out.push((
-            FaultKind::EvictPod {
+            ActionKind::EvictPod {
                 namespace,
                 name: e.name.clone(),
                 labels: e.labels.clone(),

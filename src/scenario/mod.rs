@@ -25,7 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use crate::cluster::spec::{ClusterSpec, FaultKind, Setting, TimedFault, Workload};
+pub use crate::cluster::spec::{
+    ActionKind, ClusterSpec, FaultKind, Setting, TimelineEntry, TimelineKind, Workload,
+};
 pub use crate::model::suggest;
 pub use convert::{Kind, KINDS};
 pub use error::InputError;

@@ -8,10 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::faults::{self, Labelled};
+use super::faults;
 use crate::model::*;
 use crate::scenario::raw::*;
-use crate::scenario::{actions, FaultKind, InputError, TimedFault, Workload};
+use crate::scenario::{actions, ActionKind, InputError, TimelineEntry, TimelineKind, Workload};
+
+/// An action and its label for the event log.
+type LabelledAction = (ActionKind, String);
 use crate::sim::SimDuration;
 
 pub(super) fn resolve(
@@ -21,7 +24,7 @@ pub(super) fn resolve(
     nodes: &[Node],
     workloads: &[Workload],
     static_pods: &BTreeMap<String, Vec<Pod>>,
-) -> Result<Vec<TimedFault>, InputError> {
+) -> Result<Vec<TimelineEntry>, InputError> {
     let node_names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
     let mut timeline = Vec::new();
     for (i, t) in entries.iter().enumerate() {
@@ -33,10 +36,10 @@ pub(super) fn resolve(
                 format!("{} is after the end of the run ({})", t.at.0, duration),
             ));
         }
-        let mut kinds = faults::node_faults(t, file, &path, nodes)?;
-        kinds.extend(faults::other_faults(t, file, &path, nodes)?);
-        kinds.extend(workload_actions(t, file, &path, workloads, static_pods)?);
-        kinds.extend(actions::resolve(
+        let mut faults = faults::node_faults(t, file, &path, nodes)?;
+        faults.extend(faults::other_faults(t, file, &path, nodes)?);
+        let mut actions = workload_actions(t, file, &path, workloads, static_pods)?;
+        actions.extend(actions::resolve(
             t.cordon.as_ref(),
             t.uncordon.as_ref(),
             t.drain.as_ref(),
@@ -45,6 +48,11 @@ pub(super) fn resolve(
             &path,
             &node_names,
         )?);
+        let mut kinds: Vec<(TimelineKind, String)> = faults
+            .into_iter()
+            .map(|(k, l)| (k.into(), l))
+            .chain(actions.into_iter().map(|(k, l)| (k.into(), l)))
+            .collect();
         let (kind, label) = match (kinds.pop(), kinds.is_empty()) {
             (Some(one), true) => one,
             _ => return Err(InputError::at_path(
@@ -53,7 +61,7 @@ pub(super) fn resolve(
                 "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment, deleteObject, cordon, uncordon, drain or evictPod)",
             )),
         };
-        timeline.push(TimedFault {
+        timeline.push(TimelineEntry {
             at: t.at.0,
             duration: t.duration.map(|d| d.0),
             kind,
@@ -70,7 +78,7 @@ fn workload_actions(
     path: &str,
     workloads: &[Workload],
     static_pods: &BTreeMap<String, Vec<Pod>>,
-) -> Result<Vec<Labelled>, InputError> {
+) -> Result<Vec<LabelledAction>, InputError> {
     if (t.scale_deployment.is_some()
         || t.set_image.is_some()
         || t.delete_object.is_some()
@@ -109,7 +117,7 @@ fn scale(
     file: &Path,
     path: &str,
     workloads: &[Workload],
-) -> Result<Labelled, InputError> {
+) -> Result<LabelledAction, InputError> {
     let f = format!("{path}.scaleDeployment");
     let kind = a.kind.as_deref().unwrap_or("Deployment");
     let (key, _) = find_pod_workload(
@@ -129,7 +137,7 @@ fn scale(
         ));
     }
     Ok((
-        FaultKind::ScaleDeployment {
+        ActionKind::ScaleDeployment {
             kind: kind.to_string(),
             deployment: key,
             replicas: a.replicas,
@@ -144,7 +152,7 @@ fn rollback(
     file: &Path,
     path: &str,
     workloads: &[Workload],
-) -> Result<Labelled, InputError> {
+) -> Result<LabelledAction, InputError> {
     let f = format!("{path}.rollbackDeployment");
     let d = find_deployment(workloads, &a.name, a.namespace.as_deref(), file, &f)?;
     if a.to_revision < 0 {
@@ -155,7 +163,7 @@ fn rollback(
         ));
     }
     Ok((
-        FaultKind::RollbackDeployment {
+        ActionKind::RollbackDeployment {
             deployment: d.key(),
             to_revision: a.to_revision,
         },
@@ -169,7 +177,7 @@ fn set_image(
     file: &Path,
     path: &str,
     workloads: &[Workload],
-) -> Result<Labelled, InputError> {
+) -> Result<LabelledAction, InputError> {
     let f = format!("{path}.setImage");
     let kind = a.kind.as_deref().unwrap_or("Deployment");
     let (key, template) = find_pod_workload(
@@ -209,7 +217,7 @@ fn set_image(
         ));
     }
     Ok((
-        FaultKind::SetImage {
+        ActionKind::SetImage {
             kind: kind.to_string(),
             deployment: key,
             container: a.container.clone(),
@@ -232,7 +240,7 @@ fn delete_object(
     path: &str,
     workloads: &[Workload],
     static_pods: &BTreeMap<String, Vec<Pod>>,
-) -> Result<Labelled, InputError> {
+) -> Result<LabelledAction, InputError> {
     let f = format!("{path}.deleteObject");
     let allowed = [
         "Deployment",
@@ -287,7 +295,7 @@ fn delete_object(
     };
     let cascade = policy.as_str().to_lowercase();
     Ok((
-        FaultKind::DeleteObject {
+        ActionKind::DeleteObject {
             kind: a.kind.clone(),
             key: key.clone(),
             policy,
