@@ -293,6 +293,11 @@ impl Kubelet {
         entry
             .worker
             .on_pulled(&done.request.container, done.outcome);
+        if entry.worker.deadline_queued(now) {
+            // The sync blocked in `EnsureImageExists` completes first (pod_workers.go runs
+            // one sync per pod at a time); the deadline's sync was queued behind it.
+            entry.worker.sync_now(now, &mut self.runtime, &mut out);
+        }
         entry.worker.step(now, &mut self.runtime, &mut out);
         self.flush(ctx, api, &key, out);
     }

@@ -77,6 +77,8 @@ struct ProbeWorker {
     last: Option<bool>,
     run: u32,
     on_hold: bool,
+    /// A manual run (`manualTriggerCh`) pending at this instant.
+    manual: Option<SimTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +105,10 @@ struct Ctr {
     /// SIGTERM/SIGKILL in progress: exit at this time with this code.
     kill: Option<(SimTime, i32)>,
     crash_backoff: Option<Backoff>,
+    /// A liveness/startup kill whose sync also restarts the container: the `finishedAt` of
+    /// the exited instance that sync's pod status shows (the one before the killed run), if
+    /// any. Consumed by the restart once the kill completes.
+    probe_kill: Option<Option<SimTime>>,
     image_backoff: Option<Backoff>,
     pull: Pull,
     /// When a pod-worker requeue will look at this container again.
@@ -190,6 +196,7 @@ impl Worker {
                                 last: None,
                                 run: 0,
                                 on_hold: false,
+                                manual: None,
                             });
                         }
                     }
@@ -213,6 +220,7 @@ impl Worker {
                     plan: None,
                     kill: None,
                     crash_backoff: None,
+                    probe_kill: None,
                     image_backoff: None,
                     pull: Pull::None,
                     retry_at: None,
@@ -297,7 +305,7 @@ impl Worker {
             return t;
         }
         if let Some(d) = self.deadline() {
-            if self.failed.is_none() && self.terminal_phase().is_none() {
+            if self.failed.is_none() && self.terminal_phase().is_none() && !self.pulling() {
                 add(d);
             }
         }
@@ -321,6 +329,23 @@ impl Worker {
             }
         }
         t
+    }
+
+    /// Whether the pod's sync is blocked in `EnsureImageExists` (a pull it asked for has not
+    /// returned). `pod_workers.go` runs one sync per pod at a time, so a sync queued meanwhile
+    /// (the `activeDeadlineSeconds` one) waits for the pull.
+    fn pulling(&self) -> bool {
+        self.ctrs.iter().any(|c| c.pull == Pull::Waiting)
+    }
+
+    /// Whether the active deadline passed while the sync was blocked in a pull that has just
+    /// returned: the blocked sync then finishes (starts what it pulled for) before the queued
+    /// deadline sync fails the pod.
+    pub fn deadline_queued(&self, now: SimTime) -> bool {
+        self.deadline().is_some_and(|d| d <= now)
+            && self.failed.is_none()
+            && self.terminal_phase().is_none()
+            && self.sandbox_ready
     }
 
     fn deadline(&self) -> Option<SimTime> {
@@ -350,7 +375,11 @@ impl Worker {
         let exited = self.exits_due(now);
         self.probes_due(now, out);
         if let Some(d) = self.deadline() {
-            if now >= d && self.failed.is_none() && self.terminal_phase().is_none() {
+            if now >= d
+                && self.failed.is_none()
+                && self.terminal_phase().is_none()
+                && !self.pulling()
+            {
                 // `pastActiveDeadline`: the pod fails and every container is killed.
                 let msg = "Pod was active on the node longer than the specified deadline";
                 out.event("DeadlineExceeded", msg.to_string());

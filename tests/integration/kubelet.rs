@@ -10,6 +10,8 @@ use kubesim::scenario;
 
 use crate::support::*;
 
+mod upstream;
+
 /// One node; pod sandboxes take exactly 2 s.
 const CLUSTER: &str = "name: k
 seed: 3
@@ -209,6 +211,9 @@ fn ready_at(name: &str, text: &str, at_ns: u64) -> u64 {
 // readiness fails from start + 60 s for 30 s: start = a + 2, so the failing ticks are a + 65
 // … a + 90, and the pod leaves Ready at the third, a + 75 = last success (a + 60) +
 // failureThreshold × periodSeconds; it is Ready again at the first good tick, a + 95.
+// When Ready turns False at a + 75, `handleProbeSync` syncs the pod and
+// `prober_manager.UpdatePodStatus` triggers an immediate readiness run (the container is
+// started, its readiness not Success): a second failure at a + 75, the ticks unchanged.
 #[test]
 fn readiness_failure_threshold_times_period() {
     let text = probed_deployment(
@@ -218,7 +223,8 @@ fn readiness_failure_threshold_times_period() {
     let out = run_text("readiness", &text);
     let a = admitted(&out);
     let unhealthy = times(&out, "Unhealthy", "Readiness probe failed");
-    let expected: Vec<u64> = (0..6).map(|k| a + (65 + 5 * k) * S).collect();
+    let mut expected: Vec<u64> = (0..6).map(|k| a + (65 + 5 * k) * S).collect();
+    expected.insert(3, a + 75 * S);
     assert_eq!(unhealthy, expected);
     assert_eq!(ready_at("readiness-a", &text, a + 5 * S - 1), 0);
     assert_eq!(ready_at("readiness-b", &text, a + 5 * S), 1);
