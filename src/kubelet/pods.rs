@@ -107,7 +107,15 @@ impl Kubelet {
             return;
         }
         let delay = self.runtime.start_delay();
-        let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        let sync_rng = self.pod_worker_stream(&pod);
+        let mut worker = Worker::new(
+            pod,
+            now,
+            delay,
+            self.started_at,
+            &mut self.runtime,
+            sync_rng,
+        );
         worker.eager_probes = !self.config.lazy_probes;
         let labels = &worker.pod.meta.labels;
         worker.crash_override = self
@@ -131,6 +139,17 @@ impl Kubelet {
             },
         );
         self.reschedule(ctx, &key);
+    }
+
+    /// The pod worker's own named stream, so one pod's requeue jitter never shifts another's.
+    fn pod_worker_stream(&self, pod: &Pod) -> rand_chacha::ChaCha8Rng {
+        let name = format!(
+            "kubelet/{}/podworker/{}/{}",
+            self.node_name,
+            pod.key(),
+            pod.meta.uid
+        );
+        crate::sim::rng::stream(self.seed, &name)
     }
 
     /// The node's static pods: named `<name>-<node>`, bound to this node, marked as coming
@@ -170,7 +189,15 @@ impl Kubelet {
                 continue;
             }
             let delay = self.runtime.start_delay();
-            let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+            let sync_rng = self.pod_worker_stream(&pod);
+            let mut worker = Worker::new(
+                pod,
+                now,
+                delay,
+                self.started_at,
+                &mut self.runtime,
+                sync_rng,
+            );
             worker.eager_probes = !self.config.lazy_probes;
             self.pods.insert(
                 key.clone(),

@@ -6,15 +6,16 @@
 //!
 //! Invariant: init containers start strictly in order (each regular one must succeed, each
 //! sidecar must have started, before the next); a container in back-off or whose image failed
-//! does not start and is looked at again exactly 10 s later (`retry_at`, the pod worker's
-//! requeue), one waiting for a pull when the pull completes.
+//! does not start and is looked at again at the pod's one requeued sync (`retry_at`, 10–15 s
+//! later on a 1 s tick, one draw per failed sync), one waiting for a pull when the pull
+//! completes.
 
 use super::probes::next_tick_at_or_after;
-use super::{Outbox, ProbeKind, Pull, Worker, BACKOFF_INITIAL, BACKOFF_MAX};
+use super::{Outbox, ProbeKind, Pull, Worker, BACKOFF_INITIAL, BACKOFF_MAX, WORKER_BACKOFF_JITTER};
 use crate::model::*;
 use crate::runtime::images::{PullOutcome, PullRequest};
 use crate::runtime::ContainerRuntime;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{rng, SimDuration, SimTime};
 
 /// `flowcontrol.Backoff` entry (no jitter: the kubelet's has none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +53,26 @@ impl Worker {
     /// `computePodActions` + `SyncPod`: start the next init container, or the app containers,
     /// restarting exited ones per the restart policy with CrashLoopBackOff.
     pub(super) fn sync(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
+        self.sync_containers(now, runtime, out);
+        // A sync that failed for a container (back-off, image errors) requeues the pod once.
+        if self.ctrs.iter().any(|c| c.requeue) {
+            let at = self.requeue_at(now);
+            for c in self.ctrs.iter_mut().filter(|c| c.requeue) {
+                c.requeue = false;
+                c.retry_at = Some(at);
+            }
+        }
+    }
+
+    /// `completeWork` after a sync error: the pod is enqueued `wait.Jitter(backOffPeriod,
+    /// workerBackOffPeriodJitterFactor)` = 10–15 s later, drawn from the pod worker's stream,
+    /// and synced at the first tick of the 1 s `syncCh` ticker at or after that (`getPodsToSync`).
+    fn requeue_at(&mut self, now: SimTime) -> SimTime {
+        let delay = rng::jitter(&mut self.sync_rng, BACKOFF_INITIAL, WORKER_BACKOFF_JITTER);
+        self.loop_tick(now + delay)
+    }
+
+    fn sync_containers(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
         if self.terminating.is_some() || self.failed.is_some() {
             return;
         }
@@ -173,7 +194,7 @@ impl Worker {
                     pod_ref(&self.pod)
                 ),
             };
-            c.retry_at = Some(now + BACKOFF_INITIAL);
+            c.requeue = true;
             return true;
         }
         c.crash_backoff = Some(Backoff::next(c.crash_backoff, finished_at, now));
@@ -208,7 +229,7 @@ impl Worker {
                     reason: "ErrImagePull".into(),
                     message: err,
                 };
-                c.retry_at = Some(now + BACKOFF_INITIAL);
+                c.requeue = true;
                 return false;
             }
             Pull::None => {}
@@ -230,7 +251,7 @@ impl Worker {
                         reason: "ErrImageNeverPull".into(),
                         message: msg,
                     };
-                    c.retry_at = Some(now + BACKOFF_INITIAL);
+                    c.requeue = true;
                     return false;
                 }
             }
@@ -251,7 +272,7 @@ impl Worker {
                     reason: "ImagePullBackOff".into(),
                     message: format!("Back-off pulling image \"{image}\""),
                 };
-                c.retry_at = Some(now + BACKOFF_INITIAL);
+                c.requeue = true;
                 return false;
             }
         }

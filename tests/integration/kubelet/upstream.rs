@@ -1,9 +1,12 @@
 //! Kubelet rules checked against the upstream source, at exact simulated times derived from
-//! it (each test names the function it follows and writes out the derivation): the backoff
-//! entry's expiry, liveness kills restarted in the killing sync, and a sync blocked in an
-//! image pull.
+//! it or, where the pod worker's jittered requeue decides, at upstream's windows (each test
+//! names the function it follows and writes out the derivation): the backoff entry's expiry,
+//! liveness kills restarted in the killing sync, and a sync blocked in an image pull.
 
-use super::{admitted, probed_deployment, times, CLUSTER};
+use super::{
+    admitted, assert_backoff_window, assert_within, loop_tick, probed_deployment, times, CLUSTER,
+    REQUEUE_MAX, REQUEUE_MIN,
+};
 use crate::support::*;
 
 /// One pod `p` whose container `c` runs `run` and exits 1, for `minutes`.
@@ -30,34 +33,46 @@ fn starts_of(out: &kubesim::run::RunOutput) -> Vec<u64> {
 
 // client-go flowcontrol `IsInBackOffSince` / `Next` with `hasExpired(eventTime, lastUpdate,
 // maxDuration)` = eventTime − lastUpdate > 2 × 300 s, as `doBackOff` calls them with the exited
-// container's finishedAt. Start s0 = a + 2 (sandbox).
-// Runs of 601 s: exit e1 = s0 + 601, no entry → restart at once, `Next` → 10 s, lastUpdate e1;
-// e2 = e1 + 601: e2 − lastUpdate = 601 > 600, expired → not in backoff, restart at once and
-// `Next` starts again from 10 s; the same at e3. Gaps 0, 0, 0.
-// Runs of 600 s (one unit less): e2 − lastUpdate = 600, not expired → in backoff 10 s →
-// restart at e2 + 10 (`Next` → 20 s, lastUpdate e2 + 10); e3 − lastUpdate = 600 → 20 s.
-// Gaps 0, 10, 20.
+// container's finishedAt. Start s0 = a + 2 (sandbox); an exit is synced at the generic PLEG's
+// next relist (whole seconds), and a restart's `Next` sets lastUpdate to the restart.
+// Runs of 601 s: e1 = s0 + 601, no entry → restart at its relist s1 (`Next` → 10 s, lastUpdate
+// s1); e2 = s1 + 601 (a relist tick): e2 − lastUpdate = 601 > 600, expired → not in backoff,
+// restart at e2 and `Next` starts again from 10 s; the same at e3. So s2 = s1 + 601 and
+// s3 = s2 + 601 exactly, and no BackOff.
+// Runs of 600 s (one unit less): e2 − lastUpdate = 600, not expired → `BackOff` at e2 and a
+// restart at the first requeued sync at or after e2 + 10 s (`Next` → 20 s, lastUpdate s2);
+// e3 − lastUpdate = 600 again → 20 s.
 #[test]
 fn is_in_back_off_since_expires_after_twice_the_cap() {
     let out = run_text("backoff-expiry-601", &long_runner("601s", 45, ""));
     let starts = starts_of(&out);
     let a = admitted(&out);
     assert_eq!(starts[0], a + 2 * S);
-    let run = 601 * S;
-    assert_eq!(super::gaps(&starts[..4], run), vec![0, 0, 0]);
+    assert_eq!(starts[1], loop_tick(starts[0] + 601 * S));
+    assert_eq!(&starts[2..4], &[starts[1] + 601 * S, starts[1] + 1202 * S]);
     assert!(times(&out, "BackOff", "Back-off restarting").is_empty());
 
     let out = run_text("backoff-expiry-600", &long_runner("600s", 45, ""));
     let starts = starts_of(&out);
-    assert_eq!(super::gaps(&starts[..4], 600 * S), vec![0, 10, 20]);
+    let backoffs = times(&out, "BackOff", "Back-off restarting");
+    for (k, d) in [(1, 10), (2, 20)] {
+        let exit = starts[k] + 600 * S;
+        let records: Vec<u64> = backoffs
+            .iter()
+            .copied()
+            .filter(|&b| b >= exit && b < starts[k + 1])
+            .collect();
+        assert_backoff_window(exit, d * S, starts[k + 1], &records);
+    }
 }
 
-// The same rule, seen from the reset: runs of 601 s from s0 = a + 2; e1 = a + 603 (restart at
-// once, entry 10 s, lastUpdate e1), e2 = a + 1204 (expired: restart at once, `Next` resets the
-// entry to 10 s, lastUpdate a + 1204). A `crashLoop` fault at f = 1500 s (inside the third
-// run, f − lastUpdate < 600 s) kills it: in backoff 10 s → restart at f + 10 (`Next` → 20 s);
-// that run exits 1 s later (the fault's `after`), in backoff 20 s → restart at f + 11 + 20.
-// Without the reset the entry would have doubled at e2 and the first gap would be 20 s.
+// The same rule, seen from the reset: runs of 601 s from s0 = a + 2; e1 = a + 603, restarted
+// at its relist s1 (entry 10 s, lastUpdate s1); e2 = s1 + 601: expired, restarted at once and
+// `Next` resets the entry to 10 s (lastUpdate e2). A `crashLoop` fault at f = 1500 s (inside
+// the third run, f − lastUpdate < 600 s; a relist tick) kills it: `BackOff` at f, restart at
+// the first requeued sync at or after f + 10 s (`Next` → 20 s); that run exits 1 s later (the
+// fault's `after`), backoff 20 s. Without the reset the entry would have doubled at e2 and
+// the first restart would come at least 20 s after f.
 #[test]
 fn backoff_starts_again_from_10_s_after_an_expired_entry() {
     let out = run_text(
@@ -70,9 +85,18 @@ fn backoff_starts_again_from_10_s_after_an_expired_entry() {
     );
     let a = admitted(&out);
     let starts = starts_of(&out);
-    assert_eq!(&starts[..3], &[a + 2 * S, a + 603 * S, a + 1204 * S]);
+    let s1 = loop_tick(a + 603 * S);
+    assert_eq!(&starts[..3], &[a + 2 * S, s1, s1 + 601 * S]);
+    let backoffs = times(&out, "BackOff", "Back-off restarting");
     let f = 1500 * S;
-    assert_eq!(&starts[3..5], &[f + 10 * S, f + 31 * S]);
+    for (k, exit, d) in [(3, f, 10), (4, starts[3] + S, 20)] {
+        let records: Vec<u64> = backoffs
+            .iter()
+            .copied()
+            .filter(|&b| b >= exit && b < starts[k])
+            .collect();
+        assert_backoff_window(exit, d * S, starts[k], &records);
+    }
 }
 
 // `computePodActions` puts a container that failed liveness in ContainersToKill *and*
@@ -85,8 +109,10 @@ fn backoff_starts_again_from_10_s_after_an_expired_entry() {
 // previous finishedAt a + 62, no entry → not in backoff, `Next` → 10 s, restarted at once.
 // Runs 3, 4, 5 are killed at a + 182, 242, 302, each 60 s after the previous kill: 60 ≥ 10,
 // 20, 40 → restarted at once, the entry doubling to 20, 40, 80 s. Run 6 is killed at a + 362:
-// 60 < 80 → `BackOff`; the syncs every 10 s then see the killed instance (finishedAt a + 362)
-// and restart it at a + 362 + 80 = a + 442, with a `BackOff` at each sync before.
+// 60 < 80 → `BackOff` in that sync, which fails and requeues the pod 10–15 s later (at a 1 s
+// `syncCh` tick, so the first requeued sync is 10 to 16 s after a + 362, the next ones 10–15 s
+// apart); those syncs see the killed instance (finishedAt a + 362) and record `BackOff` until
+// the first one at or after a + 362 + 80 = a + 442 restarts it.
 #[test]
 fn liveness_kill_restarts_in_the_killing_sync_compute_pod_actions_do_back_off() {
     let text = probed_deployment(
@@ -99,14 +125,36 @@ fn liveness_kill_restarts_in_the_killing_sync_compute_pod_actions_do_back_off() 
     let expected_kills: Vec<u64> = (0..6).map(|k| a + (62 + 60 * k) * S).collect();
     assert_eq!(&kills[..6], &expected_kills[..]);
     let starts = starts_of(&out);
-    let expected: Vec<u64> = [2, 62, 122, 182, 242, 302, 442]
+    let expected: Vec<u64> = [2, 62, 122, 182, 242, 302]
         .iter()
         .map(|s| a + s * S)
         .collect();
-    assert_eq!(&starts[..7], &expected[..]);
-    let backoffs = times(&out, "BackOff", "Back-off restarting failed container c");
-    let expected: Vec<u64> = (0..8).map(|k| a + (362 + 10 * k) * S).collect();
-    assert_eq!(&backoffs[..8], &expected[..]);
+    assert_eq!(&starts[..6], &expected[..]);
+    let kill = a + 362 * S;
+    let restart = starts[6];
+    assert_within(
+        restart,
+        kill + 80 * S,
+        kill + 80 * S + REQUEUE_MAX,
+        "restart",
+    );
+    let backoffs: Vec<u64> = times(&out, "BackOff", "Back-off restarting failed container c")
+        .into_iter()
+        .filter(|&b| b < restart)
+        .collect();
+    assert_eq!(backoffs[0], kill);
+    let mut syncs = backoffs.clone();
+    syncs.push(restart);
+    assert_within(
+        syncs[1] - syncs[0],
+        REQUEUE_MIN,
+        REQUEUE_MAX + S - 1,
+        "first requeue",
+    );
+    for w in syncs[1..].windows(2) {
+        assert_within(w[1] - w[0], REQUEUE_MIN, REQUEUE_MAX, "requeue");
+    }
+    assert!(backoffs.iter().all(|&b| b < kill + 80 * S));
 }
 
 // pod_workers.go runs one sync per pod at a time, and `EnsureImageExists` blocks `SyncPod`
