@@ -5,7 +5,7 @@
 //! settings; the only value read back from a run is when the kubelet admitted the pod (its
 //! `Scheduled` record), from which everything else follows — exactly, or within upstream's
 //! window where the pod worker's jittered requeue decides (then each earlier time in the chain
-//! is read back too, and the window is checked at several seeds).
+//! is read back too; the CrashLoopBackOff test checks its windows at several seeds).
 
 use kubesim::run::{run, RunOptions, RunOutput};
 use kubesim::scenario;
