@@ -160,6 +160,8 @@ pub struct Kubelet {
     slow_lease_faults: u32,
     /// The process is being restarted (not the machine rebooted).
     restarting: bool,
+    /// The run's master seed (pod workers draw from their own named streams).
+    seed: u64,
 }
 
 impl Kubelet {
@@ -208,6 +210,7 @@ impl Kubelet {
             lease_latency: SimDuration::ZERO,
             slow_lease_faults: 0,
             restarting: false,
+            seed,
         }
     }
 
@@ -278,6 +281,7 @@ impl Kubelet {
             let entry = self.pods.get_mut(k).expect("listed key");
             entry.wake = None;
             entry.worker.restart_probes(now, &mut self.runtime);
+            entry.worker.set_loop_origin(now);
         }
         for k in &keys {
             self.reschedule(ctx, k);

@@ -115,7 +115,15 @@ impl Kubelet {
             return;
         }
         let delay = self.runtime.start_delay();
-        let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+        let sync_rng = self.pod_worker_stream(&pod);
+        let mut worker = Worker::new(
+            pod,
+            now,
+            delay,
+            self.started_at,
+            &mut self.runtime,
+            sync_rng,
+        );
         worker.eager_probes = !self.config.lazy_probes;
         let labels = &worker.pod.meta.labels;
         worker.crash_override = self
@@ -139,6 +147,17 @@ impl Kubelet {
             },
         );
         self.reschedule(ctx, &key);
+    }
+
+    /// The pod worker's own named stream, so one pod's requeue jitter never shifts another's.
+    fn pod_worker_stream(&self, pod: &Pod) -> rand_chacha::ChaCha8Rng {
+        let name = format!(
+            "kubelet/{}/podworker/{}/{}",
+            self.node_name,
+            pod.key(),
+            pod.meta.uid
+        );
+        crate::sim::rng::stream(self.seed, &name)
     }
 
     /// The node's static pods: named `<name>-<node>`, bound to this node, marked as coming
@@ -178,7 +197,15 @@ impl Kubelet {
                 continue;
             }
             let delay = self.runtime.start_delay();
-            let mut worker = Worker::new(pod, now, delay, self.started_at, &mut self.runtime);
+            let sync_rng = self.pod_worker_stream(&pod);
+            let mut worker = Worker::new(
+                pod,
+                now,
+                delay,
+                self.started_at,
+                &mut self.runtime,
+                sync_rng,
+            );
             worker.eager_probes = !self.config.lazy_probes;
             self.pods.insert(
                 key.clone(),
@@ -301,6 +328,11 @@ impl Kubelet {
         entry
             .worker
             .on_pulled(&done.request.container, done.outcome);
+        if entry.worker.deadline_queued(now) {
+            // The sync blocked in `EnsureImageExists` completes first (pod_workers.go runs
+            // one sync per pod at a time); the deadline's sync was queued behind it.
+            entry.worker.sync_now(now, &mut self.runtime, &mut out);
+        }
         entry.worker.step(now, &mut self.runtime, &mut out);
         self.flush(ctx, api, &key, out);
     }

@@ -13,10 +13,13 @@
 //! (`killContainer`: preStop, then SIGTERM, SIGKILL at the grace period, at least 2 s after a
 //! preStop), `images/image_manager.go` (event texts and image backoff).
 //!
-//! Two simplifications, both documented in docs/kubelet-model.md: a container exit is seen at
-//! once (the generic PLEG relists every 1 s), and a pod worker that hit an error requeues after
-//! exactly 10 s (upstream adds up to 50 % jitter), so CrashLoopBackOff restarts land exactly on
-//! backoff expiry.
+//! The pod worker's sync loop (`pod_workers.go`, `pleg/generic.go`, docs/kubelet-model.md): a
+//! container's own exit is synced at the generic PLEG's next relist (every 1 s from the
+//! kubelet's start), a sync that failed (back-off, image errors) requeues the pod
+//! `wait.Jitter(10 s, 0.5)` later at the next 1 s `syncCh` tick, drawn from the pod worker's own
+//! stream, and the active deadline is acted on at a `syncCh` tick; so a CrashLoopBackOff
+//! restart lands at the first sync at or after backoff expiry. Regular resyncs (1 min) are not
+//! simulated: a sync that succeeded leaves nothing for them to do.
 //!
 //! This file holds the worker's state, construction and step ([`Worker::advance`],
 //! [`Worker::next_wake`]); its parts are `impl Worker` blocks beside it: `worker/probes.rs`,
@@ -35,6 +38,8 @@ mod usage;
 
 use std::sync::Arc;
 
+use rand_chacha::ChaCha8Rng;
+
 use crate::model::*;
 use crate::runtime::behavior::{Behavior, RunPlan};
 use crate::runtime::images::{PullOutcome, PullRequest};
@@ -47,6 +52,10 @@ use restarts::Backoff;
 pub const BACKOFF_INITIAL: SimDuration = SimDuration::from_secs(10);
 /// `MaxContainerBackOff`.
 pub const BACKOFF_MAX: SimDuration = SimDuration::from_secs(300);
+/// `workerBackOffPeriodJitterFactor` (pod_workers.go).
+pub const WORKER_BACKOFF_JITTER: f64 = 0.5;
+/// The generic PLEG's `relistPeriod` and the kubelet's `syncCh` ticker period.
+pub const LOOP_PERIOD: SimDuration = SimDuration::from_secs(1);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeKind {
@@ -77,6 +86,8 @@ struct ProbeWorker {
     last: Option<bool>,
     run: u32,
     on_hold: bool,
+    /// A manual run (`manualTriggerCh`) pending at this instant.
+    manual: Option<SimTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,10 +114,16 @@ struct Ctr {
     /// SIGTERM/SIGKILL in progress: exit at this time with this code.
     kill: Option<(SimTime, i32)>,
     crash_backoff: Option<Backoff>,
+    /// A liveness/startup kill whose sync also restarts the container: the `finishedAt` of
+    /// the exited instance that sync's pod status shows (the one before the killed run), if
+    /// any. Consumed by the restart once the kill completes.
+    probe_kill: Option<Option<SimTime>>,
     image_backoff: Option<Backoff>,
     pull: Pull,
     /// When a pod-worker requeue will look at this container again.
     retry_at: Option<SimTime>,
+    /// This sync failed for the container: the pod is requeued (see `requeue_at`).
+    requeue: bool,
     ever_started: bool,
     probes: Vec<ProbeWorker>,
 }
@@ -146,6 +163,11 @@ pub struct Worker {
     pub leak_rate: i64,
     /// Run every probe tick as an event (the cross-check of lazy probes).
     pub eager_probes: bool,
+    /// The pod worker's stream (`kubelet/<node>/podworker/<key>/<uid>`): its requeue jitter.
+    sync_rng: ChaCha8Rng,
+    /// When the kubelet process started: the PLEG relists and the `syncCh` ticks fall on
+    /// this instant plus whole periods.
+    loop_origin: SimTime,
 }
 
 impl Worker {
@@ -158,6 +180,7 @@ impl Worker {
         sandbox_delay: SimDuration,
         kubelet_started: SimTime,
         runtime: &mut ContainerRuntime,
+        sync_rng: ChaCha8Rng,
     ) -> Worker {
         let key = pod.key();
         let mut ctrs = Vec::new();
@@ -190,6 +213,7 @@ impl Worker {
                                 last: None,
                                 run: 0,
                                 on_hold: false,
+                                manual: None,
                             });
                         }
                     }
@@ -213,9 +237,11 @@ impl Worker {
                     plan: None,
                     kill: None,
                     crash_backoff: None,
+                    probe_kill: None,
                     image_backoff: None,
                     pull: Pull::None,
                     retry_at: None,
+                    requeue: false,
                     ever_started: false,
                     probes,
                 });
@@ -239,6 +265,8 @@ impl Worker {
             crash_override: None,
             leak_rate: 0,
             eager_probes: false,
+            sync_rng,
+            loop_origin: kubelet_started,
             pod,
         }
     }
@@ -297,8 +325,9 @@ impl Worker {
             return t;
         }
         if let Some(d) = self.deadline() {
-            if self.failed.is_none() && self.terminal_phase().is_none() {
-                add(d);
+            if self.failed.is_none() && self.terminal_phase().is_none() && !self.pulling() {
+                // `activeDeadlineHandler.ShouldSync`, asked at each `syncCh` tick.
+                add(self.loop_tick(d));
             }
         }
         for c in &self.ctrs {
@@ -306,7 +335,8 @@ impl Worker {
                 add(at);
             } else if c.state.is_running() {
                 if let Some(e) = c.plan.as_ref().and_then(|p| p.exit.as_ref()) {
-                    add(e.at);
+                    // The generic PLEG sees the exit at its next relist.
+                    add(self.loop_tick(e.at));
                 }
             }
             if let Some(r) = c.retry_at {
@@ -321,6 +351,33 @@ impl Worker {
             }
         }
         t
+    }
+
+    /// Whether the pod's sync is blocked in `EnsureImageExists` (a pull it asked for has not
+    /// returned). `pod_workers.go` runs one sync per pod at a time, so a sync queued meanwhile
+    /// (the `activeDeadlineSeconds` one) waits for the pull.
+    fn pulling(&self) -> bool {
+        self.ctrs.iter().any(|c| c.pull == Pull::Waiting)
+    }
+
+    /// Whether the active deadline passed while the sync was blocked in a pull that has just
+    /// returned: the blocked sync then finishes (starts what it pulled for) before the queued
+    /// deadline sync fails the pod.
+    pub fn deadline_queued(&self, now: SimTime) -> bool {
+        self.deadline().is_some_and(|d| self.loop_tick(d) <= now)
+            && self.failed.is_none()
+            && self.terminal_phase().is_none()
+            && self.sandbox_ready
+    }
+
+    /// The first tick of the kubelet's 1 s loops (PLEG relist, `syncCh`) at or after `t`.
+    fn loop_tick(&self, t: SimTime) -> SimTime {
+        next_tick_at_or_after(self.loop_origin, LOOP_PERIOD, t)
+    }
+
+    /// The kubelet process (re)started at `now`: its 1 s loops tick from then.
+    pub fn set_loop_origin(&mut self, now: SimTime) {
+        self.loop_origin = now;
     }
 
     fn deadline(&self) -> Option<SimTime> {
@@ -350,7 +407,12 @@ impl Worker {
         let exited = self.exits_due(now);
         self.probes_due(now, out);
         if let Some(d) = self.deadline() {
-            if now >= d && self.failed.is_none() && self.terminal_phase().is_none() {
+            // `activeDeadlineHandler.ShouldSync` is asked at the `syncCh` ticks.
+            if now >= self.loop_tick(d)
+                && self.failed.is_none()
+                && self.terminal_phase().is_none()
+                && !self.pulling()
+            {
                 // `pastActiveDeadline`: the pod fails and every container is killed.
                 let msg = "Pod was active on the node longer than the specified deadline";
                 out.event("DeadlineExceeded", msg.to_string());
@@ -385,19 +447,20 @@ impl Worker {
             let ContainerState::Running { started_at } = c.state else {
                 continue;
             };
+            // `finishedAt` is the runtime's: a natural exit is seen up to a relist later.
             let exit = match (c.kill, c.plan.as_ref().and_then(|p| p.exit.as_ref())) {
-                (Some((at, code)), _) if at <= now => Some((code, "Error".to_string())),
-                (_, Some(e)) if e.at <= now => Some((e.exit_code, e.reason.to_string())),
+                (Some((at, code)), _) if at <= now => Some((code, "Error".to_string(), at)),
+                (_, Some(e)) if e.at <= now => Some((e.exit_code, e.reason.to_string(), e.at)),
                 _ => None,
             };
-            let Some((exit_code, reason)) = exit else {
+            let Some((exit_code, reason, finished_at)) = exit else {
                 continue;
             };
             c.state = ContainerState::Terminated(Terminated {
                 exit_code,
                 reason,
                 started_at: Some(started_at),
-                finished_at: now,
+                finished_at,
             });
             c.kill = None;
             c.ready = false;

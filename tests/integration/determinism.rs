@@ -14,7 +14,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "controller-manager-restart.yaml",
         "fnv1a64:d18eb31e64b14123",
     ),
-    ("cronjob-schedule.yaml", "fnv1a64:783a8ab1df2e287f"),
+    ("cronjob-schedule.yaml", "fnv1a64:89d7fa4a4ac6ff10"),
     ("job-partition.yaml", "fnv1a64:eb7002ecaf49303b"),
     ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
@@ -30,9 +30,9 @@ const GOLDEN: &[(&str, &str)] = &[
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:f47e67d202d58a0a",
     ),
-    ("rollout-with-crashloop.yaml", "fnv1a64:731d3b85ec581be7"),
+    ("rollout-with-crashloop.yaml", "fnv1a64:0e54c34bdd9d173d"),
     ("rolling-update.yaml", "fnv1a64:3129fdd56322d85d"),
-    ("simkube-dsb-scaling.yaml", "fnv1a64:5c797524b207beea"),
+    ("simkube-dsb-scaling.yaml", "fnv1a64:3de0aaf4c9131431"),
     ("statefulset-partition.yaml", "fnv1a64:678f445dba9aa04d"),
     (
         "statefulset-daemonset-update.yaml",

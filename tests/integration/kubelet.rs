@@ -3,12 +3,16 @@
 //!
 //! Expected times are derived from Kubernetes' rules (cited per test) and the scenario's own
 //! settings; the only value read back from a run is when the kubelet admitted the pod (its
-//! `Scheduled` record), from which everything else follows.
+//! `Scheduled` record), from which everything else follows — exactly, or within upstream's
+//! window where the pod worker's jittered requeue decides (then each earlier time in the chain
+//! is read back too; the CrashLoopBackOff test checks its windows at several seeds).
 
 use kubesim::run::{run, RunOptions, RunOutput};
 use kubesim::scenario;
 
 use crate::support::*;
+
+mod upstream;
 
 /// One node; pod sandboxes take exactly 2 s.
 const CLUSTER: &str = "name: k
@@ -31,17 +35,56 @@ fn admitted(out: &RunOutput) -> u64 {
     times(out, "Scheduled", "")[0]
 }
 
-fn gaps(starts: &[u64], run_ns: u64) -> Vec<u64> {
-    starts
-        .windows(2)
-        .map(|w| (w[1] - w[0] - run_ns) / S)
-        .collect()
+/// The first tick of the kubelet's 1 s loops (the generic PLEG's relist, the `syncCh`
+/// ticker) at or after `t`: the kubelet starts at 0, so whole seconds.
+fn loop_tick(t: u64) -> u64 {
+    t.div_ceil(S) * S
+}
+
+/// `t` lies in [lo, hi] (inclusive, in ns).
+#[track_caller]
+fn assert_within(t: u64, lo: u64, hi: u64, what: &str) {
+    assert!(lo <= t && t <= hi, "{what}: {t} ns not in [{lo}, {hi}]");
+}
+
+/// A sync that failed requeues the pod 10–15 s later (`wait.Jitter(backOffPeriod, 0.5)`),
+/// synced at the first 1 s `syncCh` tick at or after: from a sync on a tick, the next one is
+/// 10 to 15 s later, whole seconds.
+const REQUEUE_MIN: u64 = 10 * S;
+const REQUEUE_MAX: u64 = 15 * S;
+
+/// A container in CrashLoopBackOff: `exit` its exit (seen by a relist on a tick), `backoff`
+/// the entry's duration, `restart` the start that ended the backoff and `records` the
+/// `BackOff` times in between. Upstream (doBackOff at each sync, requeue after each error):
+/// the first BackOff at the exit's sync, each next sync 10–15 s after the previous, all inside
+/// the backoff (now − finishedAt < backoff), the restart at the first sync at or after
+/// expiry: so in [expiry, expiry + 14 s].
+#[track_caller]
+fn assert_backoff_window(exit: u64, backoff: u64, restart: u64, records: &[u64]) {
+    let expiry = exit + backoff;
+    assert_within(
+        restart,
+        expiry,
+        expiry + REQUEUE_MAX - S,
+        "restart after expiry",
+    );
+    assert_eq!(records.first(), Some(&exit), "BackOff at the exit's sync");
+    let mut syncs = records.to_vec();
+    syncs.push(restart);
+    for w in syncs.windows(2) {
+        assert_within(w[1] - w[0], REQUEUE_MIN, REQUEUE_MAX, "sync cadence");
+    }
+    assert!(records.iter().all(|&b| b < expiry), "BackOff after expiry");
 }
 
 // kuberuntime_manager.go `doBackOff` + flowcontrol.Backoff(10s, 300s): the first crash has no
-// backoff entry yet, so the container restarts at once (kubernetes/kubernetes#133472); then
-// 10 s doubling to the 300 s cap. The pod worker re-syncs every 10 s while in backoff and
-// records one `BackOff` event per sync.
+// backoff entry yet, so the container restarts at the sync of the exit — the generic PLEG's
+// next relist (1 s period, `relistPeriod`) — (kubernetes/kubernetes#133472); then 10 s
+// doubling to the 300 s cap, each restart at the first pod-worker sync at or after expiry
+// (finishedAt + backoff). Inside a backoff every sync records `BackOff` and fails, and
+// pod_workers.go `completeWork` requeues the pod `wait.Jitter(10 s, 0.5)` later, synced at the
+// next 1 s `syncCh` tick: BackOff records 10–15 s apart, restarts in [expiry, expiry + 14 s].
+// Checked at several seeds (the jitter comes from each pod worker's stream).
 #[test]
 fn crashloopbackoff_restarts_after_0_10_20_40_80_160_300_300_s() {
     let text = format!(
@@ -57,22 +100,29 @@ workloads:
     - {{name: c, image: \"app:crash\"}}
 "
     );
-    let out = run_text("crashloop", &text);
-    let starts = times(&out, "Started", "Started container c");
-    assert_eq!(starts[0], admitted(&out) + 2 * S);
-    assert_eq!(
-        gaps(&starts[..9], 5 * S),
-        vec![0, 10, 20, 40, 80, 160, 300, 300]
-    );
-    // BackOff records: one per 10 s sync inside each backoff window — after the second
-    // crash (10 s) at the crash only, after the third (20 s) at the crash and 10 s later.
-    let backoffs = times(
-        &out,
-        "BackOff",
-        "Back-off restarting failed container c in pod p_default(",
-    );
-    let (crash2, crash3) = (starts[1] + 5 * S, starts[2] + 5 * S);
-    assert_eq!(&backoffs[..3], &[crash2, crash3, crash3 + 10 * S]);
+    for seed in [3, 4, 5, 6] {
+        let out = run_seed("crashloop", &text, seed);
+        let starts = times(&out, "Started", "Started container c");
+        assert_eq!(starts[0], admitted(&out) + 2 * S);
+        // First exit: restarted at the relist that sees it.
+        assert_eq!(starts[1], loop_tick(starts[0] + 5 * S));
+        let backoffs = times(
+            &out,
+            "BackOff",
+            "Back-off restarting failed container c in pod p_default(",
+        );
+        // No BackOff before the second exit (the first restart needs none).
+        assert_eq!(backoffs[0], starts[1] + 5 * S);
+        for (k, d) in [10, 20, 40, 80, 160, 300, 300].iter().enumerate() {
+            let exit = starts[k + 1] + 5 * S;
+            let records: Vec<u64> = backoffs
+                .iter()
+                .copied()
+                .filter(|&b| b >= exit && b < starts[k + 2])
+                .collect();
+            assert_backoff_window(exit, d * S, starts[k + 2], &records);
+        }
+    }
 }
 
 // image_manager.go: a failed pull records `Failed` ("Failed to pull image …") and
@@ -114,14 +164,30 @@ workloads:
     let pulls = of("nosecret", "Pulling", "Pulling image");
     let failed = of("nosecret", "Failed", "Failed to pull image");
     let half = S / 2;
-    // Pull attempts at t0, f1+10, f2+20, f3+40 … where f_k = attempt_k + 0.5 s.
+    // Pull attempts at t0, then at the first pod-worker sync at or after f_k + 10, 20, 40 s
+    // (f_k = attempt_k + 0.5 s, `IsInBackOffSinceUpdate`): the failed sync requeues the pod
+    // 10–15 s later at the next 1 s tick (so the first sync after f_k is in [f_k + 10,
+    // f_k + 16)), each further sync 10–15 s after the previous.
     assert_eq!(pulls[0], t0);
     assert_eq!(failed[0], t0 + half);
-    assert_eq!(pulls[1], failed[0] + 10 * S);
-    assert_eq!(pulls[2], failed[1] + 20 * S);
-    assert_eq!(pulls[3], failed[2] + 40 * S);
+    for (k, d) in [10, 20, 40].iter().enumerate() {
+        assert_eq!(failed[k + 1], pulls[k + 1] + half);
+        assert_within(
+            pulls[k + 1],
+            failed[k] + d * S,
+            failed[k] + d * S + REQUEUE_MAX + S,
+            "pull retry",
+        );
+    }
     let backoff = of("nosecret", "BackOff", "Back-off pulling image");
-    assert_eq!(backoff[0], failed[1] + 10 * S);
+    // After the second failure (backoff 20 s) the first sync falls inside it.
+    assert_within(
+        backoff[0],
+        failed[1] + REQUEUE_MIN,
+        failed[1] + REQUEUE_MAX + S,
+        "BackOff",
+    );
+    assert!(backoff[0] < failed[1] + 20 * S);
     assert_eq!(
         of("nosecret", "Failed", "Error: ImagePullBackOff")[0],
         backoff[0]
@@ -138,8 +204,10 @@ workloads:
 }
 
 // Init containers run strictly in order, each to success (`computeInitContainerActions`);
-// a failed init container under OnFailure is restarted with the container backoff: at once
-// after the first failure, 10 s after the second. The app container starts only after.
+// a failed init container under OnFailure is restarted with the container backoff: at the
+// sync of the first failure (the PLEG's next relist, a whole second), at the first requeued
+// sync at or after 10 s from the second (10–15 s: the requeue is at least the backoff). The app
+// container starts at the sync of the init container's success (its relist).
 #[test]
 fn init_container_failing_twice_under_on_failure() {
     let text = format!(
@@ -161,9 +229,17 @@ workloads:
     let out = run_text("init", &text);
     let t0 = admitted(&out) + 2 * S;
     let init = times(&out, "Started", "Started container init");
-    assert_eq!(init, vec![t0, t0 + 2 * S, t0 + 14 * S]);
+    assert_eq!(init.len(), 3);
+    assert_eq!(&init[..2], &[t0, loop_tick(t0 + 2 * S)]);
+    let second_exit = init[1] + 2 * S;
+    assert_within(
+        init[2],
+        second_exit + REQUEUE_MIN,
+        second_exit + REQUEUE_MAX,
+        "third start",
+    );
     let app = times(&out, "Started", "Started container app");
-    assert_eq!(app, vec![t0 + 16 * S]);
+    assert_eq!(app, vec![init[2] + 2 * S]);
 }
 
 /// A Deployment scaled from 0 to 1 at 100 s, so its pod's probe workers start long after the
@@ -209,6 +285,9 @@ fn ready_at(name: &str, text: &str, at_ns: u64) -> u64 {
 // readiness fails from start + 60 s for 30 s: start = a + 2, so the failing ticks are a + 65
 // … a + 90, and the pod leaves Ready at the third, a + 75 = last success (a + 60) +
 // failureThreshold × periodSeconds; it is Ready again at the first good tick, a + 95.
+// When Ready turns False at a + 75, `handleProbeSync` syncs the pod and
+// `prober_manager.UpdatePodStatus` triggers an immediate readiness run (the container is
+// started, its readiness not Success): a second failure at a + 75, the ticks unchanged.
 #[test]
 fn readiness_failure_threshold_times_period() {
     let text = probed_deployment(
@@ -218,7 +297,8 @@ fn readiness_failure_threshold_times_period() {
     let out = run_text("readiness", &text);
     let a = admitted(&out);
     let unhealthy = times(&out, "Unhealthy", "Readiness probe failed");
-    let expected: Vec<u64> = (0..6).map(|k| a + (65 + 5 * k) * S).collect();
+    let mut expected: Vec<u64> = (0..6).map(|k| a + (65 + 5 * k) * S).collect();
+    expected.insert(3, a + 75 * S);
     assert_eq!(unhealthy, expected);
     assert_eq!(ready_at("readiness-a", &text, a + 5 * S - 1), 0);
     assert_eq!(ready_at("readiness-b", &text, a + 5 * S), 1);
@@ -284,7 +364,9 @@ expect:
 }
 
 // `activeDeadlineSeconds`: the kubelet fails the pod (reason DeadlineExceeded) once it has
-// been active that long since its start time (admission), and kills its containers.
+// been active that long since its start time (admission), and kills its containers — at the
+// first 1 s `syncCh` tick at or after (`getPodsToSync` asks `activeDeadlineHandler.ShouldSync`
+// there).
 #[test]
 fn active_deadline_fails_the_pod() {
     let text = format!(
@@ -307,17 +389,18 @@ expect:
         "DeadlineExceeded",
         "Pod was active on the node longer than the specified deadline",
     );
-    assert_eq!(t, vec![a + 30 * S]);
+    assert_eq!(t, vec![loop_tick(a + 30 * S)]);
     assert_eq!(
         times(&out, "Killing", "Stopping container c"),
-        vec![a + 30 * S]
+        vec![loop_tick(a + 30 * S)]
     );
     assert!(out.expectations_passed(), "{:?}", out.expectations);
 }
 
 // A `crashLoop` fault: the containers exit now (code 1) and every run started during the
-// fault exits 1 s after its start, so the kubelet's backoff applies: restart at once after
-// the first exit, then 10, 20, 40, 80 s (doBackOff; see the CrashLoopBackOff test).
+// fault exits 1 s after its start, so the kubelet's backoff applies: the exit at 60 s (a relist
+// tick) restarts at that sync, then 10, 20, 40, 80 s backoffs, each restart at the first
+// requeued sync at or after expiry (doBackOff; see the CrashLoopBackOff test).
 #[test]
 fn crash_loop_fault_restarts_with_backoff() {
     let text = format!(
@@ -334,10 +417,22 @@ timeline:
     );
     let out = run_text("crashloop-fault", &text);
     let starts = times(&out, "Started", "Started container c");
-    assert_eq!(&starts[1..5], &[60 * S, 71 * S, 92 * S, 133 * S]);
-    // The fault ended at 160 s: the run started at 133 s crashed at 134 s (the fifth exit);
-    // the next start, 80 s later at 214 s, runs the pod's own behaviour (forever).
-    assert_eq!(&starts[5..], &[214 * S]);
+    assert_eq!(starts[1], 60 * S);
+    let backoffs = times(&out, "BackOff", "Back-off restarting failed container c");
+    // Every run started before the fault's end (160 s) crashes 1 s later and is restarted
+    // after its backoff; the first one started after the end runs the pod's own behaviour
+    // (forever), so it is the last.
+    let last = starts.len() - 1;
+    assert!(starts[last] >= 160 * S && starts[..last].iter().all(|&t| t < 160 * S));
+    for k in 1..last {
+        let exit = starts[k] + S;
+        let records: Vec<u64> = backoffs
+            .iter()
+            .copied()
+            .filter(|&b| b >= exit && b < starts[k + 1])
+            .collect();
+        assert_backoff_window(exit, (10 << (k - 1)) * S, starts[k + 1], &records);
+    }
 }
 
 // A `memoryLeak` fault of 16Mi/s on a container using its 128Mi request under a 256Mi limit:
@@ -361,8 +456,12 @@ timeline:
     );
     let out = run_text("leak", &text);
     let starts = times(&out, "Started", "Started container c");
-    // OOM at 69 → restart at once; OOM at 78 → +10 s: 88; OOM at 97 → +20 s: 117.
-    assert_eq!(&starts[1..4], &[69 * S, 88 * S, 117 * S]);
+    // OOM at 69 (a relist tick) → restarted by that sync; OOM at 78 → backoff 10 s: the
+    // first requeued sync, 88–93 s; OOM 9 s after that → backoff 20 s.
+    assert_eq!(starts[1], 69 * S);
+    assert_within(starts[2], 88 * S, 93 * S, "second restart");
+    let oom = starts[2] + 9 * S;
+    assert_within(starts[3], oom + 20 * S, oom + 34 * S, "third restart");
 }
 
 // Node-pressure eviction (pkg/kubelet/eviction): the manager ticks every 10 s from the kubelet

@@ -18,87 +18,116 @@ const PROBE_SCAN_LIMIT: usize = 10_000;
 impl Worker {
     /// Probe ticks with an observable result at `now`.
     pub(super) fn probes_due(&mut self, now: SimTime, out: &mut Outbox) {
-        let grace_default = SimDuration::from_secs(self.pod.spec.termination_grace_period_seconds);
         for i in 0..self.ctrs.len() {
             for j in 0..self.ctrs[i].probes.len() {
-                let c = &self.ctrs[i];
-                if !c.state.is_running() || c.kill.is_some() {
-                    continue;
+                self.probe_once(i, j, now, out);
+                // A manual run the result just asked for (Ready turned False) runs now too.
+                if self.ctrs[i].probes[j].manual.is_some_and(|m| m <= now) {
+                    self.probe_once(i, j, now, out);
                 }
-                let Some((at, tick)) = probe_due(c, &c.probes[j], self.eager_probes) else {
-                    continue;
+            }
+        }
+    }
+
+    /// Probe `j` of container `i`, if it has an observable result at `now`.
+    fn probe_once(&mut self, i: usize, j: usize, now: SimTime, out: &mut Outbox) {
+        let grace_default = SimDuration::from_secs(self.pod.spec.termination_grace_period_seconds);
+        // `shouldRestartOnFailure`.
+        let restart = self.pod.spec.restart_policy != crate::model::RestartPolicy::Never;
+        let c = &self.ctrs[i];
+        if !c.state.is_running() || c.kill.is_some() {
+            return;
+        }
+        let Some((at, tick)) = probe_due(c, &c.probes[j], self.eager_probes) else {
+            return;
+        };
+        // Never behind `now` (see the startup gating below), so this is `at == now`;
+        // `<=` keeps a missed tick from stalling the worker.
+        if at > now {
+            return;
+        }
+        let plan = c.plan.as_ref().expect("running container has a plan");
+        let kind = c.probes[j].kind;
+        let ok = probe_result(plan, kind, tick);
+        let hung = plan.hung(tick);
+        let name = c.spec.name.clone();
+        let c = &mut self.ctrs[i];
+        let was_ready = c.ready;
+        let p = &mut c.probes[j];
+        if p.manual == Some(tick) {
+            // A manual run leaves the ticker alone.
+            p.manual = None;
+        } else {
+            p.next_tick = tick + SimDuration::from_secs(p.spec.period_seconds);
+        }
+        if p.last == Some(ok) {
+            p.run += 1;
+        } else {
+            p.last = Some(ok);
+            p.run = 1;
+        }
+        if !ok {
+            let why = if hung {
+                "Get \"http://10.0.0.1:8080/\": context deadline exceeded \
+                 (Client.Timeout exceeded while awaiting headers)"
+                    .to_string()
+            } else {
+                "HTTP probe failed with statuscode: 503".to_string()
+            };
+            out.event("Unhealthy", format!("{} probe failed: {why}", kind.label()));
+        }
+        let threshold = if ok {
+            p.spec.success_threshold
+        } else {
+            p.spec.failure_threshold
+        };
+        if p.run < threshold {
+            return;
+        }
+        let probe_grace = p.spec.termination_grace_period_seconds;
+        match (kind, ok) {
+            (ProbeKind::Readiness, r) => {
+                c.ready = r;
+                if was_ready && !r {
+                    // The result changed: `handleProbeSync` syncs the pod, and that sync's
+                    // `prober_manager.UpdatePodStatus` finds a started container whose
+                    // readiness is not Success and triggers an immediate readiness run.
+                    c.probes[j].manual = Some(now);
+                }
+            }
+            (ProbeKind::Startup, true) => {
+                c.started = true;
+                // Readiness and liveness ticks until now were no-ops (`doProbe` returns
+                // early before the container has started): they resume after now.
+                for q in c.probes.iter_mut().filter(|q| q.kind != ProbeKind::Startup) {
+                    let period = SimDuration::from_secs(q.spec.period_seconds);
+                    q.next_tick =
+                        next_tick_at_or_after(q.origin, period, now + SimDuration::from_nanos(1));
+                }
+            }
+            (ProbeKind::Liveness, true) => {}
+            (ProbeKind::Startup | ProbeKind::Liveness, false) => {
+                p.on_hold = true;
+                p.run = 0;
+                let what = if kind == ProbeKind::Startup {
+                    "startup"
+                } else {
+                    "liveness"
                 };
-                // Never behind `now` (see the startup gating below), so this is `at == now`;
-                // `<=` keeps a missed tick from stalling the worker.
-                if at > now {
-                    continue;
-                }
-                let plan = c.plan.as_ref().expect("running container has a plan");
-                let kind = c.probes[j].kind;
-                let ok = probe_result(plan, kind, tick);
-                let hung = plan.hung(tick);
-                let name = c.spec.name.clone();
+                out.event(
+                    "Killing",
+                    format!("Container {name} failed {what} probe, will be restarted"),
+                );
+                let grace = probe_grace
+                    .map(SimDuration::from_secs)
+                    .unwrap_or(grace_default);
+                self.kill(i, now, grace);
+                // `computePodActions`: with a restarting policy the container is also in
+                // `ContainersToStart`; `doBackOff` will read the status from before the
+                // kill, whose latest exited instance is `last`.
                 let c = &mut self.ctrs[i];
-                let p = &mut c.probes[j];
-                p.next_tick = tick + SimDuration::from_secs(p.spec.period_seconds);
-                if p.last == Some(ok) {
-                    p.run += 1;
-                } else {
-                    p.last = Some(ok);
-                    p.run = 1;
-                }
-                if !ok {
-                    let why = if hung {
-                        "Get \"http://10.0.0.1:8080/\": context deadline exceeded \
-                         (Client.Timeout exceeded while awaiting headers)"
-                            .to_string()
-                    } else {
-                        "HTTP probe failed with statuscode: 503".to_string()
-                    };
-                    out.event("Unhealthy", format!("{} probe failed: {why}", kind.label()));
-                }
-                let threshold = if ok {
-                    p.spec.success_threshold
-                } else {
-                    p.spec.failure_threshold
-                };
-                if p.run < threshold {
-                    continue;
-                }
-                let probe_grace = p.spec.termination_grace_period_seconds;
-                match (kind, ok) {
-                    (ProbeKind::Readiness, r) => c.ready = r,
-                    (ProbeKind::Startup, true) => {
-                        c.started = true;
-                        // Readiness and liveness ticks until now were no-ops (`doProbe` returns
-                        // early before the container has started): they resume after now.
-                        for q in c.probes.iter_mut().filter(|q| q.kind != ProbeKind::Startup) {
-                            let period = SimDuration::from_secs(q.spec.period_seconds);
-                            q.next_tick = next_tick_at_or_after(
-                                q.origin,
-                                period,
-                                now + SimDuration::from_nanos(1),
-                            );
-                        }
-                    }
-                    (ProbeKind::Liveness, true) => {}
-                    (ProbeKind::Startup | ProbeKind::Liveness, false) => {
-                        p.on_hold = true;
-                        p.run = 0;
-                        let what = if kind == ProbeKind::Startup {
-                            "startup"
-                        } else {
-                            "liveness"
-                        };
-                        out.event(
-                            "Killing",
-                            format!("Container {name} failed {what} probe, will be restarted"),
-                        );
-                        let grace = probe_grace
-                            .map(SimDuration::from_secs)
-                            .unwrap_or(grace_default);
-                        self.kill(i, now, grace);
-                    }
+                if restart && c.kill.is_some() {
+                    c.probe_kill = Some(c.last.as_ref().map(|t| t.finished_at));
                 }
             }
         }
@@ -114,6 +143,7 @@ impl Worker {
                 p.next_tick = p.origin;
                 p.last = None;
                 p.run = 0;
+                p.manual = None;
             }
             if c.retry_at.is_some_and(|r| r < now) {
                 c.retry_at = Some(now);
@@ -156,6 +186,17 @@ pub(super) fn probe_due(c: &Ctr, p: &ProbeWorker, eager: bool) -> Option<(SimTim
     }
     let period = SimDuration::from_secs(p.spec.period_seconds);
     let initial = plan.started + SimDuration::from_secs(p.spec.initial_delay_seconds);
+    if let Some(m) = p.manual {
+        // A manual run (`manualTriggerCh`) is one more `doProbe`, now.
+        if m >= initial && plan.exit.as_ref().is_none_or(|e| e.at > m) {
+            let land = if plan.hung(m) {
+                m + SimDuration::from_secs(p.spec.timeout_seconds)
+            } else {
+                m
+            };
+            return Some((land, m));
+        }
+    }
     let mut tick = p.next_tick;
     for _ in 0..PROBE_SCAN_LIMIT {
         if tick < initial {

@@ -6,15 +6,16 @@
 //!
 //! Invariant: init containers start strictly in order (each regular one must succeed, each
 //! sidecar must have started, before the next); a container in back-off or whose image failed
-//! does not start and is looked at again exactly 10 s later (`retry_at`, the pod worker's
-//! requeue), one waiting for a pull when the pull completes.
+//! does not start and is looked at again at the pod's one requeued sync (`retry_at`, 10–15 s
+//! later on a 1 s tick, one draw per failed sync), one waiting for a pull when the pull
+//! completes.
 
 use super::probes::next_tick_at_or_after;
-use super::{Outbox, ProbeKind, Pull, Worker, BACKOFF_INITIAL, BACKOFF_MAX};
+use super::{Outbox, ProbeKind, Pull, Worker, BACKOFF_INITIAL, BACKOFF_MAX, WORKER_BACKOFF_JITTER};
 use crate::model::*;
 use crate::runtime::images::{PullOutcome, PullRequest};
 use crate::runtime::ContainerRuntime;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{rng, SimDuration, SimTime};
 
 /// `flowcontrol.Backoff` entry (no jitter: the kubelet's has none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,12 +25,16 @@ pub(super) struct Backoff {
 }
 
 impl Backoff {
-    /// `Backoff.Next(id, eventTime)`.
+    /// `hasExpired(eventTime, lastUpdate, maxDuration)`: eventTime − lastUpdate > 2 × the cap
+    /// ("consider stable if it's ok for twice the maxDuration").
+    fn expired(self, event_time: SimTime) -> bool {
+        event_time.saturating_since(self.last_update) > BACKOFF_MAX + BACKOFF_MAX
+    }
+    /// `Backoff.Next(id, eventTime)`: a new or expired entry starts at the initial 10 s, else
+    /// the backoff doubles to the cap; `lastUpdate` is now.
     fn next(entry: Option<Backoff>, event_time: SimTime, now: SimTime) -> Backoff {
         let dur = match entry {
-            Some(e) if event_time.saturating_since(e.last_update) <= BACKOFF_MAX + BACKOFF_MAX => {
-                (e.dur + e.dur).min(BACKOFF_MAX)
-            }
+            Some(e) if !e.expired(event_time) => (e.dur + e.dur).min(BACKOFF_MAX),
             _ => BACKOFF_INITIAL,
         };
         Backoff {
@@ -37,9 +42,10 @@ impl Backoff {
             last_update: now,
         }
     }
-    /// `IsInBackOffSince(id, eventTime)`: now − eventTime < backoff.
+    /// `IsInBackOffSince(id, eventTime)`: false without an entry or when it has expired
+    /// (`hasExpired(eventTime, lastUpdate)`), else now − eventTime < backoff.
     fn in_backoff_since(entry: Option<Backoff>, event_time: SimTime, now: SimTime) -> bool {
-        entry.is_some_and(|e| now.saturating_since(event_time) < e.dur)
+        entry.is_some_and(|e| !e.expired(event_time) && now.saturating_since(event_time) < e.dur)
     }
 }
 
@@ -47,6 +53,26 @@ impl Worker {
     /// `computePodActions` + `SyncPod`: start the next init container, or the app containers,
     /// restarting exited ones per the restart policy with CrashLoopBackOff.
     pub(super) fn sync(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
+        self.sync_containers(now, runtime, out);
+        // A sync that failed for a container (back-off, image errors) requeues the pod once.
+        if self.ctrs.iter().any(|c| c.requeue) {
+            let at = self.requeue_at(now);
+            for c in self.ctrs.iter_mut().filter(|c| c.requeue) {
+                c.requeue = false;
+                c.retry_at = Some(at);
+            }
+        }
+    }
+
+    /// `completeWork` after a sync error: the pod is enqueued `wait.Jitter(backOffPeriod,
+    /// workerBackOffPeriodJitterFactor)` = 10–15 s later, drawn from the pod worker's stream,
+    /// and synced at the first tick of the 1 s `syncCh` ticker at or after that (`getPodsToSync`).
+    fn requeue_at(&mut self, now: SimTime) -> SimTime {
+        let delay = rng::jitter(&mut self.sync_rng, BACKOFF_INITIAL, WORKER_BACKOFF_JITTER);
+        self.loop_tick(now + delay)
+    }
+
+    fn sync_containers(&mut self, now: SimTime, runtime: &mut ContainerRuntime, out: &mut Outbox) {
         if self.terminating.is_some() || self.failed.is_some() {
             return;
         }
@@ -110,56 +136,71 @@ impl Worker {
             return;
         }
         c.retry_at = None;
-        let name = c.spec.name.clone();
-        // doBackOff, keyed by the last exit.
-        if let Some(t) = c.state.terminated().cloned() {
-            if Backoff::in_backoff_since(c.crash_backoff, t.finished_at, now) {
-                out.event(
-                    "BackOff",
-                    format!(
-                        "Back-off restarting failed container {name} in pod {}",
-                        pod_ref(&self.pod)
-                    ),
-                );
-                let dur = c.crash_backoff.map(|b| b.dur).unwrap_or(BACKOFF_INITIAL);
-                c.last = Some(t.clone());
-                c.state = ContainerState::Waiting {
-                    reason: "CrashLoopBackOff".into(),
-                    message: format!(
-                        "back-off {} restarting failed container={name} pod={}",
-                        dur,
-                        pod_ref(&self.pod)
-                    ),
-                };
-                c.retry_at = Some(now + BACKOFF_INITIAL);
-                return;
-            }
-            c.crash_backoff = Some(Backoff::next(c.crash_backoff, t.finished_at, now));
-            c.last = Some(t);
-            c.restarts += 1;
-        } else if let ContainerState::Waiting { reason, .. } = &c.state {
-            if reason == "CrashLoopBackOff" {
-                // Still keyed by the last exit.
-                let t = c.last.clone().expect("CrashLoopBackOff follows an exit");
-                if Backoff::in_backoff_since(c.crash_backoff, t.finished_at, now) {
-                    out.event(
-                        "BackOff",
-                        format!(
-                            "Back-off restarting failed container {name} in pod {}",
-                            pod_ref(&self.pod)
-                        ),
-                    );
-                    c.retry_at = Some(now + BACKOFF_INITIAL);
-                    return;
-                }
-                c.crash_backoff = Some(Backoff::next(c.crash_backoff, t.finished_at, now));
-                c.restarts += 1;
-            }
+        if self.do_back_off(i, now, out) {
+            return;
         }
         if !self.ensure_image(i, now, runtime, out) {
             return;
         }
         self.start(i, now, runtime, out);
+    }
+
+    /// `doBackOff` for container `i`: true (with a `BackOff` event and the container waiting
+    /// in `CrashLoopBackOff`, looked at again at the pod worker's requeue) while
+    /// `IsInBackOffSince(key, finishedAt)` holds for the exited instance the sync's pod status
+    /// shows; else `Next(key, finishedAt)` and the restart counts.
+    ///
+    /// After a liveness/startup kill (`probe_kill`) the sync is the one that killed it:
+    /// `computePodActions` put the container in both `ContainersToKill` and
+    /// `ContainersToStart`, and `SyncPod` passes the status captured *before* the kill, so the
+    /// exited instance is the previous one — none for a first kill (no backoff, no `Next`).
+    fn do_back_off(&mut self, i: usize, now: SimTime, out: &mut Outbox) -> bool {
+        let c = &mut self.ctrs[i];
+        let current = match &c.state {
+            ContainerState::Terminated(t) => Some(t.clone()),
+            ContainerState::Waiting { reason, .. } if reason == "CrashLoopBackOff" => {
+                c.last.clone()
+            }
+            _ => None,
+        };
+        let Some(current) = current else {
+            return false;
+        };
+        let finished_at = match c.probe_kill.take() {
+            Some(None) => {
+                c.last = Some(current);
+                c.restarts += 1;
+                return false;
+            }
+            Some(Some(previous)) => previous,
+            None => current.finished_at,
+        };
+        if Backoff::in_backoff_since(c.crash_backoff, finished_at, now) {
+            let name = c.spec.name.clone();
+            out.event(
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {name} in pod {}",
+                    pod_ref(&self.pod)
+                ),
+            );
+            let dur = c.crash_backoff.map(|b| b.dur).unwrap_or(BACKOFF_INITIAL);
+            c.last = Some(current);
+            c.state = ContainerState::Waiting {
+                reason: "CrashLoopBackOff".into(),
+                message: format!(
+                    "back-off {} restarting failed container={name} pod={}",
+                    dur,
+                    pod_ref(&self.pod)
+                ),
+            };
+            c.requeue = true;
+            return true;
+        }
+        c.crash_backoff = Some(Backoff::next(c.crash_backoff, finished_at, now));
+        c.last = Some(current);
+        c.restarts += 1;
+        false
     }
 
     /// `EnsureImageExists`: true when the image is there to start the container.
@@ -188,7 +229,7 @@ impl Worker {
                     reason: "ErrImagePull".into(),
                     message: err,
                 };
-                c.retry_at = Some(now + BACKOFF_INITIAL);
+                c.requeue = true;
                 return false;
             }
             Pull::None => {}
@@ -210,7 +251,7 @@ impl Worker {
                         reason: "ErrImageNeverPull".into(),
                         message: msg,
                     };
-                    c.retry_at = Some(now + BACKOFF_INITIAL);
+                    c.requeue = true;
                     return false;
                 }
             }
@@ -231,7 +272,7 @@ impl Worker {
                     reason: "ImagePullBackOff".into(),
                     message: format!("Back-off pulling image \"{image}\""),
                 };
-                c.retry_at = Some(now + BACKOFF_INITIAL);
+                c.requeue = true;
                 return false;
             }
         }
@@ -293,6 +334,7 @@ impl Worker {
             p.last = None;
             p.run = 0;
             p.on_hold = false;
+            p.manual = None;
             let period = SimDuration::from_secs(p.spec.period_seconds);
             p.next_tick = next_tick_at_or_after(p.origin, period, now);
         }
@@ -332,5 +374,20 @@ mod tests {
         assert_eq!(Backoff::next(Some(b), t(607), t(607)).dur, BACKOFF_INITIAL);
         assert!(Backoff::in_backoff_since(Some(b1), t(0), t(9)));
         assert!(!Backoff::in_backoff_since(Some(b1), t(0), t(10)));
+    }
+
+    // client-go flowcontrol `IsInBackOffSince`: an entry whose lastUpdate is more than
+    // 2 × maxDuration (600 s) before the event time has expired, so the container is not in
+    // backoff however recent the event; at exactly 600 s it has not.
+    #[test]
+    fn is_in_backoff_since_ignores_an_entry_expired_at_the_event_time() {
+        let t = |s: u64| SimTime::ZERO + SimDuration::from_secs(s);
+        let e = Backoff {
+            dur: BACKOFF_MAX,
+            last_update: t(100),
+        };
+        assert!(Backoff::in_backoff_since(Some(e), t(700), t(700)));
+        assert!(!Backoff::in_backoff_since(Some(e), t(701), t(701)));
+        assert!(!Backoff::in_backoff_since(None, t(701), t(701)));
     }
 }

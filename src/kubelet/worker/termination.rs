@@ -9,6 +9,7 @@
 
 use super::{Outbox, Worker};
 use crate::model::*;
+use crate::runtime::behavior::Exit;
 use crate::sim::{SimDuration, SimTime};
 
 /// `minimumGracePeriodInSeconds` after a preStop hook.
@@ -44,11 +45,21 @@ impl Worker {
         }
     }
 
-    /// A `crashLoop` fault starts: every running container exits now with `code`.
+    /// A `crashLoop` fault starts: every running container exits now with `code`, an exit
+    /// of its own that the PLEG sees at its next relist.
     pub fn crash_now(&mut self, now: SimTime, code: i32) {
         for c in &mut self.ctrs {
-            if c.state.is_running() && c.kill.is_none() {
-                c.kill = Some((now, code));
+            if !c.state.is_running() || c.kill.is_some() {
+                continue;
+            }
+            if let Some(plan) = c.plan.as_mut() {
+                if plan.exit.as_ref().is_none_or(|e| e.at > now) {
+                    plan.exit = Some(Exit {
+                        at: now,
+                        exit_code: code,
+                        reason: if code == 0 { "Completed" } else { "Error" },
+                    });
+                }
             }
         }
     }
