@@ -335,3 +335,24 @@ runtime:
     assert!(msg.contains("unknown field `startuptime`"), "{msg}");
     assert_eq!(help, "did you mean `startupTime`?");
 }
+
+/// An expectation that names an object the scenario does not have says so, with the closest
+/// name (endpoints → Services, pdb → PodDisruptionBudgets, cronJob → CronJobs).
+#[test]
+fn expectation_naming_a_missing_object_says_which_and_suggests() {
+    let text = GOOD.replace(
+        "- podCount: {count: 0}",
+        "- endpoints: {service: web, ready: 1}",
+    );
+    let text = text.replace(
+        "timeline:",
+        "workloads:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: webb}\n  spec: {selector: {app: web}, ports: [{port: 80}]}\ntimeline:",
+    );
+    let (_, msg, help) = error_of(&text);
+    assert!(
+        msg.contains("expect[0].service")
+            && msg.contains("no Service default/web among the workloads"),
+        "{msg}"
+    );
+    assert!(help.contains("default/webb"), "{help}");
+}

@@ -66,6 +66,24 @@ impl Ctx<'_> {
         InputError::at_path(self.file, format!("{}.{field}", self.origin), m)
     }
 
+    /// `key` must be one of the scenario's workloads of `kind` (their keys by `key_of`); the
+    /// error at `field` suggests the closest one.
+    pub(super) fn known(
+        &self,
+        field: &str,
+        key: &str,
+        kind: &str,
+        key_of: impl Fn(&Workload) -> Option<String>,
+    ) -> Result<(), InputError> {
+        let all: Vec<String> = self.workloads.iter().filter_map(key_of).collect();
+        if all.iter().any(|k| k == key) {
+            return Ok(());
+        }
+        Err(self
+            .err(field, format!("no {kind} {key} among the workloads"))
+            .suggest(key, all.iter().map(|s| s.as_str())))
+    }
+
     pub(super) fn at(&self, a: &Option<DurationValue>) -> Result<Option<SimTime>, InputError> {
         self.time("at", a)
     }
@@ -366,19 +384,10 @@ fn endpoints(x: &RawEndpointsExpect, c: &Ctx) -> Result<Resolved, InputError> {
     } else {
         pod_key("default", &x.service)
     };
-    let services: Vec<String> = c
-        .workloads
-        .iter()
-        .filter_map(|w| match w {
-            Workload::Service(s) => Some(s.key()),
-            _ => None,
-        })
-        .collect();
-    if !services.contains(&key) {
-        return Err(c
-            .err("service", format!("no Service {key} among the c.workloads"))
-            .suggest(&key, services.iter().map(|s| s.as_str())));
-    }
+    c.known("service", &key, "Service", |w| match w {
+        Workload::Service(s) => Some(s.key()),
+        _ => None,
+    })?;
     let fields = [("ready", x.ready.is_some())];
     if let Some(e) = c.existence(x.exists, "Service", &key, &fields)? {
         return Ok((c.at(&x.at)?, e));
@@ -403,22 +412,10 @@ fn pdb(x: &RawPdbExpect, c: &Ctx) -> Result<Resolved, InputError> {
         .filter(|n| !n.is_empty())
         .unwrap_or("default");
     let key = pod_key(ns, &x.name);
-    let pdbs: Vec<String> = c
-        .workloads
-        .iter()
-        .filter_map(|w| match w {
-            Workload::PodDisruptionBudget(b) => Some(b.key()),
-            _ => None,
-        })
-        .collect();
-    if !pdbs.contains(&key) {
-        return Err(c
-            .err(
-                "name",
-                format!("no PodDisruptionBudget {key} among the c.workloads"),
-            )
-            .suggest(&key, pdbs.iter().map(|s| s.as_str())));
-    }
+    c.known("name", &key, "PodDisruptionBudget", |w| match w {
+        Workload::PodDisruptionBudget(b) => Some(b.key()),
+        _ => None,
+    })?;
     let fields = [
         ("disruptionsAllowed", x.disruptions_allowed.is_some()),
         ("currentHealthy", x.current_healthy.is_some()),

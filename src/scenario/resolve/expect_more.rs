@@ -346,19 +346,10 @@ pub(super) fn cron_job(x: &RawCronJobExpect, c: &Ctx) -> Result<Resolved, InputE
         .filter(|n| !n.is_empty())
         .unwrap_or("default");
     let key = pod_key(ns, &x.name);
-    let all: Vec<String> = c
-        .workloads
-        .iter()
-        .filter_map(|w| match w {
-            Workload::CronJob(j) => Some(j.key()),
-            _ => None,
-        })
-        .collect();
-    if !all.contains(&key) {
-        return Err(c
-            .err("name", format!("no CronJob {key} among the workloads"))
-            .suggest(&key, all.iter().map(|s| s.as_str())));
-    }
+    c.known("name", &key, "CronJob", |w| match w {
+        Workload::CronJob(j) => Some(j.key()),
+        _ => None,
+    })?;
     let fields = [
         ("lastScheduleTime", x.last_schedule_time.is_some()),
         ("lastSuccessfulTime", x.last_successful_time.is_some()),
