@@ -6,6 +6,7 @@
 //! `spec.template.spec.` before it is converted.
 
 use super::*;
+use crate::scenario::bounds;
 
 /// The parts a ReplicaSet and a Deployment share: replicas, selector, pod template and
 /// `minReadySeconds`, validated as the API server does.
@@ -26,6 +27,7 @@ fn workload_parts(
     if replicas < 0 {
         return Err(ctx.err("spec.replicas", "must be greater than or equal to 0"));
     }
+    bounds::check_pods(i64::from(replicas), 0).map_err(|m| ctx.err("spec.replicas", m))?;
     let min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
     if min_ready_seconds < 0 {
         return Err(ctx.err("spec.minReadySeconds", "must be greater than or equal to 0"));

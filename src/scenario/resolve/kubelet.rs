@@ -8,6 +8,7 @@ use super::{dur, intv, parse_taint_text, Resolver};
 use crate::kubelet::pressure::EvictionConfig;
 use crate::kubelet::KubeletConfig;
 use crate::model::Taint;
+use crate::scenario::bounds;
 use crate::scenario::flags::{self, ComponentFlags, FlagValue};
 use crate::scenario::raw::RawSimulation;
 use crate::scenario::InputError;
@@ -31,12 +32,14 @@ pub(super) fn kubelet(
 ) -> Result<(KubeletConfig, usize, Registration), InputError> {
     let (update, report, lease) = frequencies(r, kl)?;
     let max_parallel_pulls = image_pulls(r, kl)?;
-    if update == SimDuration::ZERO {
-        return Err(InputError::at_path(
-            r.file,
-            "components.kubelet.nodeStatusUpdateFrequency",
-            "must be greater than 0",
-        ));
+    for (name, d) in [
+        ("nodeStatusUpdateFrequency", update),
+        ("nodeStatusReportFrequency", report),
+    ] {
+        if let Err(m) = bounds::check_period(d) {
+            let f = format!("components.kubelet.{name}");
+            return Err(InputError::at_path(r.file, f, m));
+        }
     }
     let profile = r.profile.clone();
     let jitter = r.minor >= 34;
@@ -105,6 +108,13 @@ fn frequencies(
             r.file,
             "components.kubelet.nodeLeaseDurationSeconds",
             "must be greater than 0",
+        ));
+    }
+    if lease > i64::from(i32::MAX) {
+        return Err(InputError::at_path(
+            r.file,
+            "components.kubelet.nodeLeaseDurationSeconds",
+            format!("must be between 1 and {} (int32), got {lease}", i32::MAX),
         ));
     }
     Ok((update, report, lease))

@@ -134,7 +134,7 @@ pub(super) fn resolve(
     let scheduler = components::scheduler(&mut r, &raw.components.scheduler)?;
     let (kubelet, max_parallel_pulls, registration) =
         kubelet::kubelet(&mut r, &raw.components.kubelet, &raw.simulation)?;
-    let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet)?;
+    let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet, duration)?;
     let (nodes, static_pods) = cluster::nodes(
         &mut r,
         std::mem::take(&mut raw.cluster),

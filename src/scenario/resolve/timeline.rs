@@ -128,6 +128,9 @@ fn scale(
             "must be greater than or equal to 0",
         ));
     }
+    if let Err(m) = crate::scenario::bounds::check_pods(i64::from(a.replicas), 0) {
+        return Err(InputError::at_path(file, format!("{f}.replicas"), m));
+    }
     Ok((
         FaultKind::ScaleDeployment {
             kind: kind.to_string(),
