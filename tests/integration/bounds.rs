@@ -1,0 +1,307 @@
+//! Input bounds (issue 13, classes 2–6): every value that would panic, hang or exhaust memory in
+//! a run is rejected by `validate` with exit 2, the file, the field path (or line:col) and the
+//! allowed range, in well under a second.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kubesim::scenario;
+
+use crate::support::*;
+
+const BASE: &str = "name: t
+duration: 10m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    zones: [a]
+    capacity: {cpu: \"4\", memory: 16Gi}
+";
+
+/// A Pod workload with `spec` lines (4 spaces deep) and `container` lines (6 spaces deep).
+fn with_pod(spec: &str, container: &str) -> String {
+    format!(
+        "{BASE}workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: p}}
+  spec:
+{spec}
+    containers:
+    - name: c
+      image: nginx
+{container}
+"
+    )
+}
+
+fn deployment(replicas: &str) -> String {
+    format!(
+        "{BASE}workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: d}}
+  spec:
+    replicas: {replicas}
+    selector: {{matchLabels: {{a: b}}}}
+    template:
+      metadata: {{labels: {{a: b}}}}
+      spec:
+        containers: [{{name: c, image: x}}]
+"
+    )
+}
+
+fn write(name: &str, text: &[u8]) -> PathBuf {
+    let p = scratch("bounds").join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The error of loading `text`, with `set` overrides.
+fn error_set(name: &str, text: &str, set: &[&str]) -> String {
+    let p = write(name, text.as_bytes());
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    match scenario::load(&p, &set) {
+        Ok(_) => panic!("{name}: must be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn error_of(name: &str, text: &str) -> String {
+    error_set(name, text, &[])
+}
+
+fn assert_has(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "expected {p:?} in: {msg}");
+    }
+}
+
+/// `kubesim validate` exits 2 quickly, without a panic, naming the file.
+fn validate_exits_2(p: &Path) -> String {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .arg("validate")
+        .arg(p)
+        .output()
+        .unwrap();
+    // Generous for a loaded CI machine; the point is "no hang", not a benchmark.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{}",
+        p.display()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(&p.display().to_string()), "{stderr}");
+    stderr
+}
+
+const SECONDS_RANGE: &str = "must be between 0 and 9223372036";
+
+#[test]
+fn values_that_would_overflow_the_clock_or_int32_are_rejected() {
+    let big = "9223372036854775807";
+    let m = error_of(
+        "lease.yaml",
+        &format!("{BASE}components:\n  kubelet:\n    nodeLeaseDurationSeconds: {big}\n"),
+    );
+    assert_has(
+        &m,
+        &[
+            "components.kubelet.nodeLeaseDurationSeconds",
+            "between 1 and 2147483647",
+        ],
+    );
+    let m = error_set(
+        "lease-set.yaml",
+        BASE,
+        &["kubelet.nodeLeaseDurationSeconds=9223372036854775807"],
+    );
+    assert_has(&m, &["nodeLeaseDurationSeconds", "2147483647"]);
+    let m = error_set(
+        "tol-set.yaml",
+        BASE,
+        &["kube-apiserver.default-unreachable-toleration-seconds=9223372036854775807"],
+    );
+    assert_has(
+        &m,
+        &["default-unreachable-toleration-seconds", SECONDS_RANGE],
+    );
+    let tol = format!(
+        "    tolerations: [{{key: k, operator: Exists, effect: NoExecute, tolerationSeconds: {big}}}]"
+    );
+    let m = error_of("tol.yaml", &with_pod(&tol, ""));
+    assert_has(
+        &m,
+        &["spec.tolerations[0].tolerationSeconds", SECONDS_RANGE],
+    );
+    let grace = format!("    terminationGracePeriodSeconds: {big}");
+    let m = error_of("grace.yaml", &with_pod(&grace, ""));
+    assert_has(&m, &["spec.terminationGracePeriodSeconds", SECONDS_RANGE]);
+    let probe = format!("      livenessProbe: {{exec: {{command: [x]}}, periodSeconds: {big}}}");
+    let m = error_of("probe.yaml", &with_pod("", &probe));
+    assert_has(
+        &m,
+        &["livenessProbe.periodSeconds", "between 1 and 2147483647"],
+    );
+    let cron = format!(
+        "{BASE}workloads:
+- apiVersion: batch/v1
+  kind: CronJob
+  metadata: {{name: c}}
+  spec:
+    schedule: \"* * * * *\"
+    startingDeadlineSeconds: {big}
+    jobTemplate:
+      spec:
+        template:
+          spec:
+            restartPolicy: OnFailure
+            containers: [{{name: c, image: x}}]
+"
+    );
+    let m = error_of("cron.yaml", &cron);
+    assert_has(&m, &["spec.startingDeadlineSeconds", SECONDS_RANGE]);
+    // Durations stop at Go's maximum time.Duration, so `at + duration` always fits the clock.
+    let fault = format!(
+        "{BASE}timeline:\n- at: 1m\n  duration: 2562048h\n  nodeCrash: {{nodes: [w-a-0]}}\n"
+    );
+    let m = error_of("fault.yaml", &fault);
+    assert_has(&m, &[":11:", "too large", "2562047h47m16.854775807s"]);
+    let m = error_of("deploy.yaml", &deployment("2147483647"));
+    assert_has(&m, &["spec.replicas", "between 0 and 150000"]);
+    let scale = format!(
+        "{}timeline:\n- at: 1m\n  scaleDeployment: {{name: d, replicas: 2147483647}}\n",
+        deployment("1")
+    );
+    let m = error_of("scale.yaml", &scale);
+    assert_has(
+        &m,
+        &[
+            "timeline[0].scaleDeployment.replicas",
+            "between 0 and 150000",
+        ],
+    );
+    validate_exits_2(&write(
+        "deploy-cli.yaml",
+        deployment("2147483647").as_bytes(),
+    ));
+}
+
+#[test]
+fn periods_that_would_stall_the_clock_are_rejected() {
+    let kcm = |flags: &str| format!("{BASE}components:\n  kube-controller-manager:\n{flags}");
+    let m = error_of("retry.yaml", &kcm("    leader-elect-retry-period: 0s\n"));
+    assert_has(
+        &m,
+        &[
+            "components.kube-controller-manager.leader-elect-retry-period",
+            "greater than 0",
+        ],
+    );
+    let m = error_of("nmp.yaml", &kcm("    node-monitor-period: 1ns\n"));
+    assert_has(
+        &m,
+        &["node-monitor-period", "must be at least 1ms", "got 1ns"],
+    );
+    let m = error_of(
+        "nsuf.yaml",
+        &format!("{BASE}components:\n  kubelet:\n    nodeStatusUpdateFrequency: 1ns\n"),
+    );
+    assert_has(
+        &m,
+        &[
+            "components.kubelet.nodeStatusUpdateFrequency",
+            "at least 1ms",
+        ],
+    );
+    let m = error_of(
+        "sample.yaml",
+        &format!("{BASE}output:\n  sampleInterval: 1ns\n"),
+    );
+    assert_has(&m, &["output.sampleInterval", "at least 1ms"]);
+    let m = error_of(
+        "samples.yaml",
+        &format!("{BASE}output:\n  sampleInterval: 1ms\n").replace("10m", "24h"),
+    );
+    assert_has(&m, &["output.sampleInterval", "at most 1000000"]);
+    // client-go: lease duration > renew deadline > retry period × 1.2.
+    let m = error_of(
+        "renew.yaml",
+        &kcm("    leader-elect-renew-deadline: 2s\n    leader-elect-retry-period: 2s\n"),
+    );
+    assert_has(
+        &m,
+        &["leader-elect-renew-deadline", "× 1.2", "more than 2.4s"],
+    );
+    let m = error_of(
+        "lease.yaml",
+        &format!("{BASE}components:\n  kube-scheduler:\n    leader-elect-lease-duration: 10s\n"),
+    );
+    assert_has(
+        &m,
+        &[
+            "components.kube-scheduler.leader-elect-lease-duration",
+            "greater than",
+        ],
+    );
+    validate_exits_2(&write(
+        "retry-cli.yaml",
+        kcm("    leader-elect-retry-period: 0s\n").as_bytes(),
+    ));
+}
+
+#[test]
+fn unbounded_inputs_are_rejected_before_anything_large_is_allocated() {
+    let m = error_of("count.yaml", &BASE.replace("count: 1", "count: 1000000000"));
+    assert_has(&m, &["cluster.nodePools[0].count", "at most 10000"]);
+    let big = format!("{BASE}description: \"{}\"\n", "x".repeat(17 << 20));
+    let p = write("big.yaml", big.as_bytes());
+    assert_has(&validate_exits_2(&p), &["file too large", "16777216"]);
+    let deep = format!(
+        "{BASE}description: {}{}\n",
+        "[".repeat(40_000),
+        "]".repeat(40_000)
+    );
+    let p = write("deep.yaml", deep.as_bytes());
+    assert_has(&validate_exits_2(&p), &[":9:", "nesting too deep", "64"]);
+    for dev in ["/dev/zero", "/dev/urandom"] {
+        let text = format!("{BASE}workloads:\n- file: {dev}\n");
+        let m = error_of("dev.yaml", &text);
+        assert_has(&m, &["workloads[0].file", dev, "not a regular file"]);
+    }
+    let mut aliases = format!("{BASE}x: &a 1\ny: [");
+    aliases.push_str(&"*a, ".repeat(300));
+    aliases.push_str("]\n");
+    let m = error_of("aliases.yaml", &aliases);
+    assert_has(&m, &[":10:", "too many YAML aliases", "256"]);
+}
+
+#[test]
+fn errors_found_before_parsing_have_a_position() {
+    // A UTF-8 byte-order mark is accepted.
+    let mut bom = "\u{feff}".as_bytes().to_vec();
+    bom.extend_from_slice(BASE.as_bytes());
+    scenario::load(&write("bom.yaml", &bom), &[]).unwrap();
+    let mut bad = BASE.as_bytes().to_vec();
+    bad.extend_from_slice(b"description: \"caf\xe9\"\n");
+    let p = write("utf8.yaml", &bad);
+    let m = scenario::load(&p, &[]).unwrap_err().to_string();
+    assert!(m.starts_with(&format!("{}:9:18:", p.display())), "{m}");
+    assert_has(&m, &["invalid UTF-8"]);
+    let p = write("two.yaml", format!("{BASE}---\nname: u\n").as_bytes());
+    let m = scenario::load(&p, &[]).unwrap_err().to_string();
+    assert!(m.starts_with(&format!("{}:9:1:", p.display())), "{m}");
+    assert_has(&m, &["second YAML document"]);
+    let p = write(
+        "self.yaml",
+        format!("{BASE}workloads:\n- file: self.yaml\n").as_bytes(),
+    );
+    let m = scenario::load(&p, &[]).unwrap_err().to_string();
+    assert_has(&m, &["workloads[0].file", "the scenario file itself"]);
+}
