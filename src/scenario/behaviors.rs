@@ -235,6 +235,28 @@ pub fn resolve(
                 format!("behavior {:?} is defined twice", b.name),
             ));
         }
+        let codes = b.exit_code.iter().map(|c| ("exitCode".to_string(), *c));
+        let codes = codes.chain(
+            b.exit_codes
+                .iter()
+                .enumerate()
+                .map(|(j, c)| (format!("exitCodes[{j}]"), *c)),
+        );
+        let codes = codes.chain(
+            b.crash
+                .iter()
+                .filter_map(|c| c.exit_code)
+                .map(|c| ("crash.exitCode".to_string(), c)),
+        );
+        for (field, code) in codes {
+            if !(0..=255).contains(&code) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.{field}"),
+                    format!("must be between 0 and 255 (a process exit status), got {code}"),
+                ));
+            }
+        }
         let crash = match &b.crash {
             None => None,
             Some(c) => {

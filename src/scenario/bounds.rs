@@ -20,8 +20,9 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// The most YAML aliases (`*name`) in one file.
 pub const MAX_ALIASES: usize = 256;
-/// Nodes in a cluster: twice Kubernetes' tested scalability limit of 5,000 nodes.
-pub const MAX_NODES: u64 = 10_000;
+/// Nodes in a cluster: four times Kubernetes' tested scalability limit of 5,000 nodes
+/// (kubesim's own scale tests run 15,000).
+pub const MAX_NODES: u64 = 20_000;
 /// Pods one workload may ask for (replicas, completions, parallelism, `scale` actions):
 /// Kubernetes' tested limit of 150,000 pods per cluster.
 pub const MAX_PODS_PER_WORKLOAD: i64 = 150_000;

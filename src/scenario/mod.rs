@@ -14,6 +14,7 @@ pub mod convert;
 pub mod error;
 pub mod flags;
 pub mod manifest;
+pub mod names;
 pub mod raw;
 mod resolve;
 pub mod schedconfig;

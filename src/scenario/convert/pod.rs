@@ -24,6 +24,8 @@ pub(crate) fn containers(
             .clone()
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ctx.err(&format!("{f}.name"), "a container needs a name"))?;
+        crate::scenario::names::dns1123_label(&name)
+            .map_err(|m| ctx.err(&format!("{f}.name"), m))?;
         if !names.insert(name.clone()) {
             return Err(ctx.err(
                 &format!("{f}.name"),

@@ -65,7 +65,7 @@ fn build_nodes(
                 format!("cluster.nodePools[{i}].count"),
                 format!(
                     "the cluster would have {total} or more nodes; at most {MAX_NODES} \
-                     (kubesim's limit: twice Kubernetes' tested maximum of 5000 nodes)"
+                     (kubesim's limit: four times Kubernetes' tested maximum of 5000 nodes)"
                 ),
             ));
         }
@@ -124,6 +124,12 @@ fn pool_nodes(
         path: path.clone(),
         warnings,
     };
+    for (j, z) in pool.zones.iter().enumerate() {
+        crate::scenario::names::label_value(z)
+            .map_err(|m| InputError::at_path(file, format!("{path}.zones[{j}]"), m))?;
+    }
+    crate::scenario::names::labels(&pool.labels)
+        .map_err(|(k, m)| InputError::at_path(file, format!("{path}.labels.{k}"), m))?;
     let mut capacity = convert::resources(&pool.capacity, &ctx, "capacity", false)?;
     if capacity.pods == 0 {
         capacity.pods = 110;

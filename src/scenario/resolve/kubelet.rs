@@ -8,10 +8,10 @@ use super::{dur, intv, parse_taint_text, Resolver};
 use crate::kubelet::pressure::EvictionConfig;
 use crate::kubelet::KubeletConfig;
 use crate::model::Taint;
-use crate::scenario::bounds;
 use crate::scenario::flags::{self, ComponentFlags, FlagValue};
 use crate::scenario::raw::RawSimulation;
 use crate::scenario::InputError;
+use crate::scenario::{bounds, names};
 use crate::sim::SimDuration;
 
 type KubeletFlags = ComponentFlags<flags::Kubelet>;
@@ -127,8 +127,9 @@ fn image_pulls(r: &mut Resolver, kl: &KubeletFlags) -> Result<usize, InputError>
         r.get(kl, "serializeImagePulls", FlagValue::Bool(true), "default"),
         FlagValue::Bool(true)
     );
+    let pulls_set = kl.get("maxParallelImagePulls").is_some();
     let max_parallel = intv(r.get(kl, "maxParallelImagePulls", FlagValue::Int(0), "default"));
-    if max_parallel < 0 {
+    if max_parallel < 0 || (pulls_set && max_parallel < 1) {
         return Err(InputError::at_path(
             r.file,
             "components.kubelet.maxParallelImagePulls",
@@ -170,8 +171,15 @@ fn registration(r: &mut Resolver, kl: &KubeletFlags) -> Result<Registration, Inp
                 format!("expected `key=value[,key=value…]`; {pair:?} has no `=`"),
             ));
         };
-        out.labels
-            .push((k.trim().to_string(), v.trim().to_string()));
+        let (k, v) = (k.trim(), v.trim());
+        if let Err(m) = names::label_key(k).and_then(|_| names::label_value(v)) {
+            return Err(InputError::at_path(
+                r.file,
+                "components.kubelet.node-labels",
+                m,
+            ));
+        }
+        out.labels.push((k.to_string(), v.to_string()));
     }
     let taints_text = text(r, kl, "register-with-taints", "");
     for t in taints_text.split(',').filter(|p| !p.trim().is_empty()) {
@@ -188,6 +196,7 @@ fn registration(r: &mut Resolver, kl: &KubeletFlags) -> Result<Registration, Inp
 fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, InputError> {
     let file = r.file;
     let eviction_hard = text(r, kl, "evictionHard", "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%,imagefs.inodesFree<5%");
+    no_negative_threshold(file, "evictionHard", &eviction_hard)?;
     let (memory_available, nodefs_available, pid_available) =
         crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
             .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
@@ -198,6 +207,7 @@ fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, Input
         "default",
     ));
     let soft_text = text(r, kl, "evictionSoft", "");
+    no_negative_threshold(file, "evictionSoft", &soft_text)?;
     let (soft_mem, soft_fs, soft_pid) =
         crate::kubelet::pressure::parse_eviction_hard(&soft_text)
             .map_err(|m| InputError::at_path(file, "components.kubelet.evictionSoft", m))?;
@@ -245,4 +255,24 @@ fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, Input
         pid_available,
         pressure_transition_period: transition,
     })
+}
+
+/// A threshold is a quantity or percentage of what is left: a negative one is never met.
+fn no_negative_threshold(file: &std::path::Path, name: &str, text: &str) -> Result<(), InputError> {
+    for part in text.split(',') {
+        if let Some((signal, value)) = part.split_once('<') {
+            if value.trim().starts_with('-') {
+                return Err(InputError::at_path(
+                    file,
+                    format!("components.kubelet.{name}"),
+                    format!(
+                        "{}: threshold must not be negative, got {:?}",
+                        signal.trim(),
+                        value.trim()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
