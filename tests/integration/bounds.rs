@@ -305,3 +305,133 @@ fn errors_found_before_parsing_have_a_position() {
     let m = scenario::load(&p, &[]).unwrap_err().to_string();
     assert_has(&m, &["workloads[0].file", "the scenario file itself"]);
 }
+
+#[test]
+fn nonsense_values_are_rejected_with_their_field_and_syntax() {
+    let m = error_of("null.yaml", &BASE.replace("zones: [a]", "zones: [null]"));
+    assert_has(
+        &m,
+        &[":7:", "cluster.nodePools[0].zones[0]", "found YAML null"],
+    );
+    // A quoted "null" is text.
+    let p = write(
+        "qnull.yaml",
+        BASE.replace("zones: [a]", "zones: [\"null\"]").as_bytes(),
+    );
+    scenario::load(&p, &[]).unwrap();
+    let kubelet = |s: &str| format!("{BASE}components:\n  kubelet:\n{s}");
+    let m = error_of(
+        "pulls.yaml",
+        &kubelet("    serializeImagePulls: false\n    maxParallelImagePulls: 0\n"),
+    );
+    assert_has(
+        &m,
+        &["components.kubelet.maxParallelImagePulls", "greater than 0"],
+    );
+    let m = error_of(
+        "evict.yaml",
+        &kubelet("    evictionHard: \"memory.available<-100Mi\"\n"),
+    );
+    assert_has(
+        &m,
+        &["components.kubelet.evictionHard", "must not be negative"],
+    );
+    let m = error_of("nodelabels.yaml", &kubelet("    node-labels: \"=,=,=\"\n"));
+    assert_has(
+        &m,
+        &["components.kubelet.node-labels", "invalid label key \"\""],
+    );
+    let behaviour = |code: &str| {
+        format!("{BASE}runtime:\n  behaviors:\n  - name: b\n    image: x\n    run: 10s\n    exitCode: {code}\n")
+    };
+    for code in ["-1", "256"] {
+        let m = error_of("exit.yaml", &behaviour(code));
+        assert_has(&m, &["runtime.behaviors[0].exitCode", "between 0 and 255"]);
+    }
+    let m = error_of(
+        "pods.yaml",
+        &BASE.replace("memory: 16Gi}", "memory: 16Gi, pods: \"1.5\"}"),
+    );
+    assert_has(&m, &["cluster.nodePools[0].capacity.pods", "whole number"]);
+    let m = error_of(
+        "dist.yaml",
+        &format!("{BASE}runtime:\n  behaviors:\n  - name: b\n    image: x\n    run: {{uniform: [20s, 10s]}}\n"),
+    );
+    assert_has(&m, &["runtime.behaviors[0].run", "min must not exceed max"]);
+    let m = error_of("ver.yaml", &format!("{BASE}kubernetesVersion: \"1.034\"\n"));
+    assert_has(
+        &m,
+        &[
+            "kubernetesVersion",
+            "unsupported Kubernetes version \"1.034\"",
+        ],
+    );
+    let m = error_of(
+        "list.yaml",
+        &format!("{BASE}workloads:\n- apiVersion: v1\n  kind: List\n"),
+    );
+    assert_has(&m, &["workloads[0].items", "a List needs `items`"]);
+    let ns = format!(
+        "{BASE}workloads:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {{name: a.b}}\n"
+    );
+    assert_has(
+        &error_of("ns.yaml", &ns),
+        &["metadata.name", "RFC 1123 label"],
+    );
+    let m = error_of(
+        "cname.yaml",
+        &with_pod("", "").replace("name: c\n", "name: Bad_C\n"),
+    );
+    assert_has(&m, &["spec.containers[0].name", "RFC 1123 label"]);
+    let m = error_of(
+        "lkey.yaml",
+        &with_pod("", "").replace("{name: p}", "{name: p, labels: {\"bad key!\": v}}"),
+    );
+    assert_has(&m, &["metadata.labels.bad key!", "invalid label key"]);
+    let m = error_of(
+        "lval.yaml",
+        &with_pod("", "").replace("{name: p}", "{name: p, labels: {a: \"bad value!\"}}"),
+    );
+    assert_has(&m, &["metadata.labels.a", "invalid label value"]);
+    validate_exits_2(&write("exit-cli.yaml", behaviour("256").as_bytes()));
+}
+
+#[test]
+fn simkube_traces_with_out_of_range_replicas_or_time_are_rejected() {
+    let trace = |ts1: i64, replicas: &str| {
+        format!(
+            "version: 2
+events:
+- ts: 1000
+  applied_objs:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: d, namespace: default}}
+    spec:
+      replicas: 1
+      template: {{spec: {{containers: [{{name: c, image: x}}]}}}}
+- ts: {ts1}
+  applied_objs:
+  - apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: d, namespace: default}}
+    spec:
+      replicas: {replicas}
+      template: {{spec: {{containers: [{{name: c, image: x}}]}}}}
+"
+        )
+    };
+    let import = |t: &str| scenario::simkube::import(t, "t.sktrace.yaml", "t");
+    import(&trace(1060, "3")).unwrap();
+    let m = import(&trace(1060, "2147483648")).unwrap_err();
+    assert_has(
+        &m,
+        &[
+            "events[1].applied_objs[0]",
+            "spec.replicas",
+            "between 0 and 150000",
+        ],
+    );
+    let m = import(&trace(900, "3")).unwrap_err();
+    assert_has(&m, &["events[1].ts", "must not decrease"]);
+}
