@@ -435,3 +435,20 @@ events:
     let m = import(&trace(900, "3")).unwrap_err();
     assert_has(&m, &["events[1].ts", "must not decrease"]);
 }
+
+#[test]
+fn a_run_that_reaches_the_event_budget_says_why_and_exits_1() {
+    let p = write("budget.yaml", BASE.as_bytes());
+    let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["run", "--no-plots", "-q", "--max-events", "50", "--out"])
+        .arg(scratch("bounds-budget").join("out"))
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("stopped early (stop reason: event-limit): the event limit (50)"),
+        "{stdout}"
+    );
+}
