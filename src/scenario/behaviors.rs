@@ -141,6 +141,15 @@ impl<'de> Visitor<'de> for DistVisitor {
             }
             "exponential" => {
                 let mean: DurationValue = map.next_value()?;
+                // A draw is capped at 50 means, which must still fit Go's maximum duration.
+                let max = SimDuration(SimDuration::MAX_INPUT.as_nanos() / 50);
+                if mean.0 > max {
+                    return Err(de::Error::custom(format!(
+                        "exponential: the mean must be at most {max} (50 means, the longest \
+                         draw, must fit Go's maximum duration), got {}",
+                        mean.0
+                    )));
+                }
                 Dist::Exponential(mean.0)
             }
             other => {

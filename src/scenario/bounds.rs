@@ -29,6 +29,10 @@ pub const MAX_PODS_PER_WORKLOAD: i64 = 150_000;
 /// The most whole seconds a seconds field may hold: Go's largest `time.Duration` in seconds
 /// (about 292 years), so that it can be converted to nanoseconds and added to any instant.
 pub const MAX_SECONDS: i64 = SimDuration::MAX_INPUT_SECS as i64;
+/// The longest `nodeLeaseDurationSeconds` (one year; Kubernetes' own bound is int32): with lazy
+/// heartbeats the kubelet plans 60 renewals of a quarter lease each ahead, and that plan must
+/// fit the clock from any instant of a run.
+pub const MAX_NODE_LEASE_SECONDS: i64 = 365 * 24 * 3600;
 /// The shortest period of a repeating component loop (node monitor, node status, leader
 /// election retry) and of the sampler: below it a period only burns the event budget.
 pub const MIN_PERIOD: SimDuration = SimDuration::from_millis(1);

@@ -110,11 +110,15 @@ fn frequencies(
             "must be greater than 0",
         ));
     }
-    if lease > i64::from(i32::MAX) {
+    if lease > bounds::MAX_NODE_LEASE_SECONDS {
         return Err(InputError::at_path(
             r.file,
             "components.kubelet.nodeLeaseDurationSeconds",
-            format!("must be between 1 and {} (int32), got {lease}", i32::MAX),
+            format!(
+                "must be between 1 and {} (one year: the kubelet plans 60 renewals ahead, \
+                 which must fit the simulation clock), got {lease}",
+                bounds::MAX_NODE_LEASE_SECONDS
+            ),
         ));
     }
     Ok((update, report, lease))
