@@ -166,7 +166,9 @@ pub fn check_text(text: &str, path: &Path) -> Result<(), InputError> {
             depth += 1;
             rest = r.trim_start_matches(' ');
         }
-        let (mut quote, mut prev) = (None, ' ');
+        // `prev` is the previous character, `opened` whether it opened a flow collection
+        // (a bracket inside a plain scalar such as `x[[` opens nothing).
+        let (mut quote, mut prev, mut opened) = (None, ' ', false);
         let mut comment = body.len();
         for (j, c) in body.char_indices() {
             match (quote, c) {
@@ -180,19 +182,24 @@ pub fn check_text(text: &str, path: &Path) -> Result<(), InputError> {
                     comment = j;
                     break;
                 }
-                (None, '[' | '{') if matches!(prev, ' ' | '[' | '{' | ',' | ':') => {
+                (None, '[' | '{') if matches!(prev, ' ' | ',' | ':') || opened => {
                     flow += 1;
                     depth += 1;
+                    prev = c;
+                    opened = true;
+                    if depth > MAX_DEPTH {
+                        let m =
+                            format!("nesting too deep (at most {MAX_DEPTH} levels of collections)");
+                        return Err(at(path, i + 1, indent + j + 1, &m));
+                    }
+                    continue;
                 }
                 (None, ']' | '}') => flow = flow.saturating_sub(1),
                 (None, '*') if matches!(prev, ' ' | '[' | '{' | ',') => aliases += 1,
                 _ => {}
             }
             prev = c;
-            if depth > MAX_DEPTH {
-                let m = format!("nesting too deep (at most {MAX_DEPTH} levels of collections)");
-                return Err(at(path, i + 1, indent + j + 1, &m));
-            }
+            opened = false;
             if aliases > MAX_ALIASES {
                 let m = format!("too many YAML aliases (at most {MAX_ALIASES} per file)");
                 return Err(at(path, i + 1, indent + j + 1, &m));
