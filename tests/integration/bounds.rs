@@ -179,6 +179,18 @@ fn values_that_would_overflow_the_clock_or_int32_are_rejected() {
             "between 0 and 150000",
         ],
     );
+    let surge = deployment("3").replace(
+        "    selector:",
+        "    strategy: {rollingUpdate: {maxSurge: 2147483647}}\n    selector:",
+    );
+    let m = error_of("surge.yaml", &surge);
+    assert_has(
+        &m,
+        &[
+            "spec.strategy.rollingUpdate.maxSurge",
+            "between 0 and 150000",
+        ],
+    );
     validate_exits_2(&write(
         "deploy-cli.yaml",
         deployment("2147483647").as_bytes(),
