@@ -89,7 +89,7 @@ pub struct RawNodePool {
     pub region: Option<String>,
     pub capacity: BTreeMap<String, QuantityValue>,
     pub allocatable: Option<BTreeMap<String, QuantityValue>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::values::required_map")]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub taints: Vec<RawTaint>,

@@ -164,3 +164,11 @@ pub fn required_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::
 pub fn required_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     RequiredText::deserialize(d).map(|t| Some(t.0))
 }
+
+/// `deserialize_with` for a label map whose values are required (`{zone: null}` is an error).
+pub fn required_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    std::collections::BTreeMap::<String, RequiredText>::deserialize(d)
+        .map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}

@@ -317,6 +317,14 @@ fn nonsense_values_are_rejected_with_their_field_and_syntax() {
         &m,
         &[":7:", "cluster.nodePools[0].zones[0]", "found YAML null"],
     );
+    let m = error_of(
+        "nulllabel.yaml",
+        &BASE.replace("zones: [a]", "zones: [a]\n    labels: {disk: null}"),
+    );
+    assert_has(
+        &m,
+        &[":8:", "cluster.nodePools[0].labels.disk", "found YAML null"],
+    );
     // A quoted "null" is text.
     let p = write(
         "qnull.yaml",
