@@ -187,6 +187,10 @@ struct RunArgs {
     /// Check safety invariants after every event (slower); a violation exits 1.
     #[arg(long)]
     invariants: bool,
+    /// The simulation budget: stop after this many engine events (overrides the scenario's
+    /// `simulation.maxEvents`; a run stopped by it exits 1 with stop reason `event-limit`).
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
     /// Print only the final lines (and no progress line on a terminal).
     #[arg(long, short)]
     quiet: bool,
@@ -659,10 +663,17 @@ fn default_out(path: &Path) -> PathBuf {
 }
 
 fn run_command(a: &RunArgs, check: bool) -> i32 {
-    let s = match load(&a.scenario, &a.set) {
+    let mut s = match load(&a.scenario, &a.set) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(n) = a.max_events {
+        s.max_events = n;
+        for st in s.settings.iter_mut().filter(|st| st.name == "maxEvents") {
+            st.value = n.to_string();
+            st.source = "--max-events".into();
+        }
+    }
     let out_dir = match (&a.out, check) {
         (Some(d), _) => Some(d.clone()),
         (None, false) => Some(default_out(&a.scenario)),
@@ -706,7 +717,9 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
     let mut code = 0;
     if !out.stop.completed() {
         println!(
-            "stopped early: the event limit ({}) was reached at {}s; raise simulation.maxEvents",
+            "stopped early (stop reason: {}): the event limit ({}) was reached at {}s; raise \
+             simulation.maxEvents or --max-events",
+            out.stop.as_str(),
             s.max_events,
             format_secs(out.end.as_nanos(), 3)
         );

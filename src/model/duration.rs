@@ -17,7 +17,7 @@ pub enum DurationError {
     Unit(String, String),
     #[error("invalid duration {0:?}: negative durations are not allowed here")]
     Negative(String),
-    #[error("invalid duration {0:?}: too large")]
+    #[error("invalid duration {0:?}: too large (at most 2562047h47m16.854775807s, Go's maximum time.Duration)")]
     TooLarge(String),
 }
 
@@ -79,7 +79,9 @@ pub fn parse_go_duration(text: &str) -> Result<SimDuration, DurationError> {
             v += go_fraction(frac_part, scale);
         }
         total = total.checked_add(v).ok_or_else(too_large)?;
-        if total > u64::MAX as u128 {
+        // Go's ParseDuration stops at 2^63 − 1 ns (about 292 years): so does kubesim, which
+        // keeps every instant plus any one span within the u64 clock.
+        if total > SimDuration::MAX_INPUT.as_nanos() as u128 {
             return Err(too_large());
         }
         rest = r;

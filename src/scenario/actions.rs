@@ -103,6 +103,10 @@ pub fn resolve(
                     "must be -1 (each pod's own) or greater than or equal to 0",
                 ))
             }
+            Some(g) if g > super::bounds::MAX_SECONDS => {
+                let m = super::bounds::check_seconds(g, 0).err().unwrap_or_default();
+                return Err(InputError::at_path(file, format!("{p}.gracePeriod"), m));
+            }
             Some(g) => Some(g as u64),
         };
         let timeout = d
@@ -141,6 +145,14 @@ pub fn resolve(
                     format!("{p}.gracePeriodSeconds"),
                     "must be greater than or equal to 0",
                 ))
+            }
+            Some(g) if g > super::bounds::MAX_SECONDS => {
+                let m = super::bounds::check_seconds(g, 0).err().unwrap_or_default();
+                return Err(InputError::at_path(
+                    file,
+                    format!("{p}.gracePeriodSeconds"),
+                    m,
+                ));
             }
             Some(g) => Some(g as u64),
         };

@@ -5,6 +5,7 @@
 //! Invariant: errors name the field path; the cron schedule is parsed here once so a bad one
 //! fails at load time with the parser's message.
 
+use super::bounds;
 use super::convert::{
     check_fields, label_selector, object_meta, object_name, pod_spec, Ctx, JOB_FIELDS, POD_FIELDS,
 };
@@ -43,10 +44,19 @@ fn job_spec(mut spec: RawSpec, kind: &str, prefix: &str, ctx: &mut Ctx) -> Resul
     ] {
         non_negative(v, ctx, &f(name))?;
     }
+    for (v, name) in [
+        (spec.completions, "completions"),
+        (spec.parallelism, "parallelism"),
+    ] {
+        if let Some(Err(m)) = v.map(|x| bounds::check_pods(i64::from(x), 0)) {
+            return Err(ctx.err(&f(name), m));
+        }
+    }
     if let Some(a) = spec.active_deadline_seconds {
         if a <= 0 {
             return Err(ctx.err(&f("activeDeadlineSeconds"), "must be greater than 0"));
         }
+        bounds::check_seconds(a, 1).map_err(|m| ctx.err(&f("activeDeadlineSeconds"), m))?;
     }
     // SetDefaults_Job: both unset → 1 and 1; parallelism alone defaults to 1.
     let (completions, parallelism) = match (spec.completions, spec.parallelism) {
@@ -285,6 +295,12 @@ pub fn cronjob(
         ctx,
         "spec.startingDeadlineSeconds",
     )?;
+    if let Some(Err(m)) = spec
+        .starting_deadline_seconds
+        .map(|x| bounds::check_seconds(x, 0))
+    {
+        return Err(ctx.err("spec.startingDeadlineSeconds", m));
+    }
     let concurrency_policy = match spec.concurrency_policy.as_deref().unwrap_or("Allow") {
         "Allow" => ConcurrencyPolicy::Allow,
         "Forbid" => ConcurrencyPolicy::Forbid,

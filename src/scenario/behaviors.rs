@@ -141,6 +141,15 @@ impl<'de> Visitor<'de> for DistVisitor {
             }
             "exponential" => {
                 let mean: DurationValue = map.next_value()?;
+                // A draw is capped at 50 means, which must still fit Go's maximum duration.
+                let max = SimDuration(SimDuration::MAX_INPUT.as_nanos() / 50);
+                if mean.0 > max {
+                    return Err(de::Error::custom(format!(
+                        "exponential: the mean must be at most {max} (50 means, the longest \
+                         draw, must fit Go's maximum duration), got {}",
+                        mean.0
+                    )));
+                }
                 Dist::Exponential(mean.0)
             }
             other => {
@@ -234,6 +243,28 @@ pub fn resolve(
                 format!("{path}.name"),
                 format!("behavior {:?} is defined twice", b.name),
             ));
+        }
+        let codes = b.exit_code.iter().map(|c| ("exitCode".to_string(), *c));
+        let codes = codes.chain(
+            b.exit_codes
+                .iter()
+                .enumerate()
+                .map(|(j, c)| (format!("exitCodes[{j}]"), *c)),
+        );
+        let codes = codes.chain(
+            b.crash
+                .iter()
+                .filter_map(|c| c.exit_code)
+                .map(|c| ("crash.exitCode".to_string(), c)),
+        );
+        for (field, code) in codes {
+            if !(0..=255).contains(&code) {
+                return Err(InputError::at_path(
+                    file,
+                    format!("{path}.{field}"),
+                    format!("must be between 0 and 255 (a process exit status), got {code}"),
+                ));
+            }
         }
         let crash = match &b.crash {
             None => None,

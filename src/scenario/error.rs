@@ -80,6 +80,12 @@ impl InputError {
         }))
     }
 
+    /// Sets the line and column (1-based) of an error found before parsing.
+    pub fn set_position(&mut self, line: usize, column: usize) {
+        self.0.line = Some(line);
+        self.0.column = Some(column);
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> InputError {
         self.0.help = Some(help.into());
         self

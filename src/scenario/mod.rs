@@ -9,10 +9,12 @@
 pub mod actions;
 pub mod batch;
 pub mod behaviors;
+pub mod bounds;
 pub mod convert;
 pub mod error;
 pub mod flags;
 pub mod manifest;
+pub mod names;
 pub mod raw;
 mod resolve;
 pub mod schedconfig;
@@ -67,15 +69,31 @@ pub const DEFAULT_VERSION: &str = "1.34";
 /// Loads and validates a scenario file. `overrides` are `component.flag=value` strings
 /// (`--set`), applied over the file's flags.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::file(path, format!("cannot read scenario: {e}")))?;
+    let text = bounds::read_input(path)?;
     load_str(&text, path, overrides)
 }
 
+/// Validates scenario text (a leading BOM is dropped; depth and aliases are bounded first).
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
-    let raw: RawScenario =
-        serde_yaml::from_str(text).map_err(|e| InputError::from_yaml(path, &e))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    bounds::check_text(text, path)?;
+    let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
     resolve::resolve(raw, path, overrides)
+}
+
+/// A serde_yaml error with its position; "more than one document" gets the second one's.
+fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> InputError {
+    let mut err = InputError::from_yaml(path, e);
+    if err.line.is_none() && err.message.contains("more than one document") {
+        err = InputError::file(
+            path,
+            "a second YAML document: a scenario is one document (put manifests under `workloads`)",
+        );
+        if let Some((l, c)) = bounds::second_document(text) {
+            err.set_position(l, c);
+        }
+    }
+    err
 }
 
 /// A path written in a scenario is relative to the scenario file.
@@ -133,8 +151,7 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
     let (mut services, mut stateful_sets) = (Vec::new(), Vec::new());
     let mut classes = system_priority_classes();
     for p in paths {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| InputError::file(p, format!("cannot read: {e}")))?;
+        let text = bounds::read_input(p)?;
         for o in manifest_documents(&text, p, &mut warnings)? {
             match o {
                 Object::Node(n) => nodes.push(n),
@@ -203,13 +220,30 @@ pub(crate) fn load_entry(
             ));
         }
         let p = relative(file, f);
-        let text = std::fs::read_to_string(&p).map_err(|e| {
-            InputError::at_path(
+        let same = match (std::fs::canonicalize(&p), std::fs::canonicalize(file)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            return Err(InputError::at_path(
                 file,
                 format!("{path}.file"),
-                format!("cannot read {}: {e}", p.display()),
-            )
-        })?;
+                "is the scenario file itself; a manifest file holds Kubernetes objects",
+            ));
+        }
+        let why = match std::fs::metadata(&p) {
+            Err(e) => Some(e.to_string()),
+            Ok(m) if !m.is_file() => Some("not a regular file".to_string()),
+            Ok(_) => None,
+        };
+        if let Some(why) = why {
+            return Err(InputError::at_path(
+                file,
+                format!("{path}.file"),
+                format!("cannot read {}: {why}", p.display()),
+            ));
+        }
+        let text = bounds::read_input(&p)?;
         return manifest_documents(&text, &p, warnings);
     }
     let mut ctx = Ctx {

@@ -79,15 +79,17 @@ pub struct RawCluster {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawNodePool {
+    #[serde(deserialize_with = "super::values::required")]
     pub name: String,
     /// Nodes per zone (or in total when no zones are given).
     pub count: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::values::required_list")]
     pub zones: Vec<String>,
+    #[serde(default, deserialize_with = "super::values::required_opt")]
     pub region: Option<String>,
     pub capacity: BTreeMap<String, QuantityValue>,
     pub allocatable: Option<BTreeMap<String, QuantityValue>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::values::required_map")]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub taints: Vec<RawTaint>,

@@ -251,8 +251,7 @@ pub fn load(
     cfg: &mut SchedulerConfig,
     warnings: &mut BTreeSet<String>,
 ) -> Result<(), InputError> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| InputError::file(p, format!("cannot read KubeSchedulerConfiguration: {e}")))?;
+    let text = super::bounds::read_input(p)?;
     let raw: RawConfig = serde_yaml::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
     resolve(raw, p, cfg, warnings)
 }
@@ -321,7 +320,10 @@ fn resolve(
                 "must be greater than 0",
             ));
         }
-        cfg.pod_initial_backoff = SimDuration::from_secs(s as u64);
+        cfg.pod_initial_backoff = SimDuration::checked_from_secs(s as u64).ok_or_else(|| {
+            let m = super::bounds::check_seconds(s, 1).err().unwrap_or_default();
+            InputError::at_path(p, "podInitialBackoffSeconds", m)
+        })?;
     }
     if let Some(s) = raw.pod_max_backoff_seconds {
         if s <= 0 {
@@ -331,7 +333,10 @@ fn resolve(
                 "must be greater than 0",
             ));
         }
-        cfg.pod_max_backoff = SimDuration::from_secs(s as u64);
+        cfg.pod_max_backoff = SimDuration::checked_from_secs(s as u64).ok_or_else(|| {
+            let m = super::bounds::check_seconds(s, 1).err().unwrap_or_default();
+            InputError::at_path(p, "podMaxBackoffSeconds", m)
+        })?;
     }
     if cfg.pod_initial_backoff > cfg.pod_max_backoff {
         return Err(InputError::at_path(

@@ -51,11 +51,16 @@ fn obj(v: &Value, at: &str) -> Result<Obj, String> {
     })
 }
 
-fn replicas(v: &Value) -> i64 {
-    v.get("spec")
-        .and_then(|s| s.get("replicas"))
-        .and_then(Value::as_i64)
-        .unwrap_or(1)
+/// `spec.replicas` (default 1), within kubesim's pods-per-workload bound.
+fn replicas(v: &Value) -> Result<i64, String> {
+    let Some(r) = v.get("spec").and_then(|s| s.get("replicas")) else {
+        return Ok(1);
+    };
+    let n = r
+        .as_i64()
+        .ok_or_else(|| format!("spec.replicas: expected an integer, got {r:?}"))?;
+    super::bounds::check_pods(n, 0).map_err(|m| format!("spec.replicas: {m}"))?;
+    Ok(n)
 }
 
 /// The object without `spec.replicas` and the server-populated metadata, to compare applies.
@@ -111,8 +116,8 @@ fn pod_requests(v: &Value) -> (i64, i64) {
                 }
             })
         };
-        out.0 += req("cpu");
-        out.1 += req("memory");
+        out.0 = req("cpu").saturating_add(out.0);
+        out.1 = req("memory").saturating_add(out.1);
     }
     out
 }
@@ -195,7 +200,11 @@ fn replay(trace: &Value) -> Result<Replay, String> {
             .get("ts")
             .and_then(Value::as_i64)
             .ok_or(format!("events[{i}]: no `ts`"))?
-            - ts0;
+            .checked_sub(ts0)
+            .filter(|t| *t >= r.duration && *t <= super::bounds::MAX_SECONDS)
+            .ok_or(format!(
+                "events[{i}].ts: timestamps must not decrease (and must fit i64 seconds)"
+            ))?;
         r.duration = r.duration.max(t);
         let applied = e
             .get("applied_objs")
@@ -207,7 +216,10 @@ fn replay(trace: &Value) -> Result<Replay, String> {
             let o = obj(v, &at)?;
             let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
             match current.get(&key) {
-                None if t == 0 => r.workloads.push(o.value.clone()),
+                None if t == 0 => {
+                    replicas(&o.value).map_err(|m| format!("{at}: {m}"))?;
+                    r.workloads.push(o.value.clone())
+                }
                 None => {
                     return Err(format!(
                         "{at}: {} {}/{} first appears at +{t}s; kubesim applies workloads only at t = 0",
@@ -224,7 +236,7 @@ fn replay(trace: &Value) -> Result<Replay, String> {
                     return Err(format!("{at}: only Deployments can be re-scaled, not {}", o.kind))
                 }
                 Some(_) => {
-                    let n = replicas(&o.value);
+                    let n = replicas(&o.value).map_err(|m| format!("{at}: {m}"))?;
                     let target = map(vec![
                         ("name", Value::String(o.name.clone())),
                         ("namespace", Value::String(o.namespace.clone())),
@@ -277,19 +289,24 @@ fn replay(trace: &Value) -> Result<Replay, String> {
         let mut sum = (0i64, 0i64, 0i64);
         for v in current.values() {
             let (c, m) = pod_requests(v);
-            let n = replicas(v);
-            sum = (sum.0 + c * n, sum.1 + m * n, sum.2 + n);
+            // Bounded at t = 0 or when re-scaled (`replicas` above); saturating for the rest.
+            let n = replicas(v).unwrap_or(0);
+            sum = (
+                sum.0.saturating_add(c.saturating_mul(n)),
+                sum.1.saturating_add(m.saturating_mul(n)),
+                sum.2.saturating_add(n),
+            );
         }
         peak = (peak.0.max(sum.0), peak.1.max(sum.1), peak.2.max(sum.2));
     }
-    let need = |total: i64, per: i64| (total * 5 / 4 + per - 1) / per;
+    let need = |total: i64, per: i64| (total.saturating_mul(5) / 4).saturating_add(per - 1) / per;
     r.nodes = need(peak.0, NODE_CPU_MILLI)
         .max(need(peak.1, NODE_MEMORY_BYTES))
         .max(need(peak.2, NODE_PODS))
         .max(1);
     for ((kind, ns, name), v) in &current {
         if kind == "Deployment" {
-            let n = Value::Number(replicas(v).into());
+            let n = Value::Number(replicas(v).unwrap_or(0).into());
             r.expect.push(map(vec![(
                 "deployment",
                 map(vec![

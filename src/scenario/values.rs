@@ -111,3 +111,64 @@ impl<'de> Deserialize<'de> for ScalarText {
         d.deserialize_any(V)
     }
 }
+
+/// A string that must be given: YAML `null` (`~`, `null`, or nothing) is an error at its
+/// position instead of the text "null". Numbers and booleans are kept as their text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RequiredText(pub String);
+
+impl<'de> Deserialize<'de> for RequiredText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RequiredText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string (not null)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequiredText, E> {
+                Ok(RequiredText(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RequiredText, E> {
+                Ok(RequiredText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequiredText, E> {
+                Ok(RequiredText(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequiredText, E> {
+                Ok(RequiredText(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RequiredText, E> {
+                Ok(RequiredText(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RequiredText, E> {
+                Err(E::custom(
+                    "a value is required here, found YAML null (quote it, \"null\", if you mean the text)",
+                ))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `deserialize_with` for a required `String`.
+pub fn required<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    RequiredText::deserialize(d).map(|t| t.0)
+}
+
+/// `deserialize_with` for a list of required strings.
+pub fn required_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Vec::<RequiredText>::deserialize(d).map(|v| v.into_iter().map(|t| t.0).collect())
+}
+
+/// `deserialize_with` for an optional string that, when present, is not null.
+pub fn required_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    RequiredText::deserialize(d).map(|t| Some(t.0))
+}
+
+/// `deserialize_with` for a label map whose values are required (`{zone: null}` is an error).
+pub fn required_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    std::collections::BTreeMap::<String, RequiredText>::deserialize(d)
+        .map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}

@@ -2,6 +2,9 @@
 //!
 //! Invariant: every instant and span in a run is a `SimTime`/`SimDuration` holding whole
 //! nanoseconds; arithmetic is checked (overflow is a bug and panics, also in release).
+//! Input never reaches that panic: the scenario reader bounds every span by
+//! [`SimDuration::MAX_INPUT`] (Go's largest `time.Duration`) with the checked constructors here,
+//! so an instant within a run plus any one span fits `u64` nanoseconds.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
@@ -19,6 +22,19 @@ pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 impl SimDuration {
     pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest span an input may give: Go's `time.Duration` maximum, 2^63 − 1 ns
+    /// (about 292 years). Any two such spans add up without overflowing `u64`.
+    pub const MAX_INPUT: SimDuration = SimDuration(i64::MAX as u64);
+    /// The most whole seconds that fit [`Self::MAX_INPUT`] (9223372036).
+    pub const MAX_INPUT_SECS: u64 = i64::MAX as u64 / NANOS_PER_SEC;
+    /// `s` seconds, or `None` if that is more than [`Self::MAX_INPUT`].
+    pub const fn checked_from_secs(s: u64) -> Option<SimDuration> {
+        if s > Self::MAX_INPUT_SECS {
+            None
+        } else {
+            Some(SimDuration(s * NANOS_PER_SEC))
+        }
+    }
     pub const fn from_nanos(ns: u64) -> Self {
         SimDuration(ns)
     }
@@ -83,6 +99,10 @@ impl SimTime {
     }
     pub fn saturating_since(self, earlier: SimTime) -> SimDuration {
         SimDuration(self.0.saturating_sub(earlier.0))
+    }
+    /// `self + d`, or `None` past the end of the clock.
+    pub fn checked_add(self, d: SimDuration) -> Option<SimTime> {
+        self.0.checked_add(d.0).map(SimTime)
     }
 }
 
@@ -192,6 +212,20 @@ mod tests {
         assert_eq!(format_go_duration(SimDuration::from_millis(100)), "100ms");
         assert_eq!(format_go_duration(SimDuration::from_secs(3600)), "1h0m0s");
         assert_eq!(format_go_duration(SimDuration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn checked_conversions_stop_at_go_max_duration() {
+        assert_eq!(SimDuration::MAX_INPUT_SECS, 9_223_372_036);
+        assert_eq!(
+            SimDuration::checked_from_secs(9_223_372_036),
+            Some(SimDuration(9_223_372_036_000_000_000))
+        );
+        assert_eq!(SimDuration::checked_from_secs(9_223_372_037), None);
+        assert_eq!(SimDuration::checked_from_secs(u64::MAX), None);
+        let end = SimTime(SimDuration::MAX_INPUT.0);
+        assert!(end.checked_add(SimDuration::MAX_INPUT).is_some());
+        assert_eq!(SimTime::MAX.checked_add(SimDuration(1)), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `spec.template.spec.` before it is converted.
 
 use super::*;
+use crate::scenario::bounds;
 
 /// The parts a ReplicaSet and a Deployment share: replicas, selector, pod template and
 /// `minReadySeconds`, validated as the API server does.
@@ -26,6 +27,7 @@ fn workload_parts(
     if replicas < 0 {
         return Err(ctx.err("spec.replicas", "must be greater than or equal to 0"));
     }
+    bounds::check_pods(i64::from(replicas), 0).map_err(|m| ctx.err("spec.replicas", m))?;
     let min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
     if min_ready_seconds < 0 {
         return Err(ctx.err("spec.minReadySeconds", "must be greater than or equal to 0"));
@@ -176,7 +178,9 @@ pub(crate) fn int_or_percent(
             if i < 0 {
                 return Err(ctx.err(field, "must be greater than or equal to 0"));
             }
-            Ok(IntOrString::Int(i.min(i32::MAX as i64) as i32))
+            // A count of pods: `replicas + maxSurge` must not overflow int32.
+            bounds::check_pods(i, 0).map_err(|m| ctx.err(field, m))?;
+            Ok(IntOrString::Int(i as i32))
         }
         RawIntOrString::Str(s) => {
             let n = s
@@ -409,7 +413,9 @@ pub(crate) fn deployment_strategy(
                         if i < 0 {
                             return Err(ctx.err(&field(f), "must be greater than or equal to 0"));
                         }
-                        Ok(IntOrString::Int(i.min(i32::MAX as i64) as i32))
+                        // A count of pods: `replicas + maxSurge` must not overflow int32.
+                        bounds::check_pods(i, 0).map_err(|m| ctx.err(&field(f), m))?;
+                        Ok(IntOrString::Int(i as i32))
                     }
                     Some(RawIntOrString::Str(s)) => {
                         let ok = s
@@ -419,6 +425,15 @@ pub(crate) fn deployment_strategy(
                             return Err(ctx.err(
                                 &field(f),
                                 format!("{s:?}: a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+                            ));
+                        }
+                        // Above 100% is valid for maxSurge; bounded so that the scaled
+                        // value stays far from int32 overflow.
+                        let pct = s.trim_end_matches('%').parse::<u64>().unwrap_or(u64::MAX);
+                        if pct > 100_000 {
+                            return Err(ctx.err(
+                                &field(f),
+                                format!("must be at most 100000% (kubesim's bound, so that the scaled count fits int32), got {s}"),
                             ));
                         }
                         Ok(IntOrString::Str(s))

@@ -11,6 +11,7 @@ mod fields;
 mod objects;
 mod pod;
 
+use crate::scenario::names;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -208,7 +209,9 @@ pub fn convert(mut raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, Input
         return Err(ctx.err("file", "`file` cannot be combined with an inline manifest"));
     }
     if kind == Kind::List {
-        let items = raw.items.unwrap_or_default();
+        let items = raw
+            .items
+            .ok_or_else(|| ctx.err("items", "a List needs `items` (an empty list: `items: []`)"))?;
         let base = ctx.path.clone();
         let mut out = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
@@ -339,6 +342,10 @@ fn pod_phase(s: &str, ctx: &Ctx) -> Result<PodPhase, InputError> {
 }
 
 pub(super) fn object_name(meta: &RawObjectMeta, ctx: &Ctx) -> Result<String, InputError> {
+    if let Some(ns) = meta.namespace.as_deref().filter(|n| !n.is_empty()) {
+        names::dns1123_label(ns).map_err(|m| ctx.err("metadata.namespace", m))?;
+    }
+    names::labels(&meta.labels).map_err(|(k, m)| ctx.err(&format!("metadata.labels.{k}"), m))?;
     match (&meta.name, &meta.generate_name) {
         (Some(n), _) if !n.is_empty() => {
             validate_dns_name(n).map_err(|m| ctx.err("metadata.name", m))?;
@@ -415,6 +422,12 @@ pub fn resources(
             "cpu" => r.cpu_milli = q.milli_value(),
             "memory" => r.memory = q.value(),
             "ephemeral-storage" => r.ephemeral_storage = q.value(),
+            "pods" if q.milli_value() % 1000 != 0 => {
+                return Err(ctx.err(
+                    &format!("{field}.{k}"),
+                    format!("must be a whole number of pods, found {q}"),
+                ))
+            }
             "pods" => r.pods = q.value(),
             other if other.contains('/') || other.starts_with("hugepages-") => {
                 r.scalar.insert(other.to_string(), q.value());

@@ -209,6 +209,7 @@ pub(crate) fn namespace(
 ) -> Result<Namespace, InputError> {
     ctx.warn_unmodelled("Namespace", "spec.", spec.unmodelled());
     let name = object_name(&meta, ctx)?;
+    crate::scenario::names::dns1123_label(&name).map_err(|m| ctx.err("metadata.name", m))?;
     let mut meta = object_meta(meta, name);
     meta.namespace = String::new();
     meta.labels

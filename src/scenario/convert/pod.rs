@@ -6,6 +6,7 @@
 //! allow-list; every error names the field path under the caller's prefix.
 
 use super::*;
+use crate::scenario::bounds::{check_seconds, MAX_SECONDS};
 
 pub(crate) fn containers(
     list: &[RawContainer],
@@ -23,6 +24,8 @@ pub(crate) fn containers(
             .clone()
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ctx.err(&format!("{f}.name"), "a container needs a name"))?;
+        crate::scenario::names::dns1123_label(&name)
+            .map_err(|m| ctx.err(&format!("{f}.name"), m))?;
         if !names.insert(name.clone()) {
             return Err(ctx.err(
                 &format!("{f}.name"),
@@ -142,6 +145,10 @@ pub(crate) fn probe(
                 &field_of(name),
                 format!("must be greater than or equal to {min}"),
             )),
+            Some(x) if x > i64::from(i32::MAX) => Err(ctx.err(
+                &field_of(name),
+                format!("must be between {min} and {} (int32), got {x}", i32::MAX),
+            )),
             Some(x) => Ok(x as u64),
         }
     };
@@ -152,6 +159,10 @@ pub(crate) fn probe(
                 &field_of("terminationGracePeriodSeconds"),
                 "must be greater than 0",
             ))
+        }
+        Some(x) if x > MAX_SECONDS => {
+            let f = field_of("terminationGracePeriodSeconds");
+            return Err(ctx.err(&f, check_seconds(x, 1).err().unwrap_or_default()));
         }
         Some(x) => Some(x as u64),
     };
@@ -237,6 +248,7 @@ pub fn pod_spec(
             "must be greater than or equal to 0",
         ));
     }
+    check_seconds(grace, 0).map_err(|m| ctx.err(&f("terminationGracePeriodSeconds"), m))?;
     let mut tolerations = Vec::new();
     for (i, t) in spec
         .tolerations
@@ -275,6 +287,10 @@ pub fn pod_spec(
                 &format!("{tf}.effect"),
                 "effect must be 'NoExecute' when `tolerationSeconds` is set",
             ));
+        }
+        if let Some(Err(m)) = t.toleration_seconds.map(|x| check_seconds(x.max(0), 0)) {
+            // Negative values mean "evict at once" in Kubernetes; only the top is bounded.
+            return Err(ctx.err(&format!("{tf}.tolerationSeconds"), m));
         }
         tolerations.push(Toleration {
             key,
@@ -322,6 +338,10 @@ pub fn pod_spec(
             None => None,
             Some(x) if x < 1 => {
                 return Err(ctx.err(&f("activeDeadlineSeconds"), "must be greater than 0"))
+            }
+            Some(x) if x > MAX_SECONDS => {
+                let m = check_seconds(x, 1).err().unwrap_or_default();
+                return Err(ctx.err(&f("activeDeadlineSeconds"), m));
             }
             Some(x) => Some(x as u64),
         },

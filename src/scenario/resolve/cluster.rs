@@ -4,6 +4,7 @@
 //! Invariant: node names are unique and the cluster has at least one node; machines are
 //! numbered in the order built here (pools in order, zones in order, then `cluster.nodes`).
 
+use crate::scenario::bounds::MAX_NODES;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -54,6 +55,21 @@ fn build_nodes(
     file: &Path,
     warnings: &mut BTreeSet<String>,
 ) -> Result<NodesAndStaticPods, InputError> {
+    // The node count is bounded before any node is built.
+    let mut total: u64 = c.nodes.len() as u64;
+    for (i, pool) in c.node_pools.iter().enumerate() {
+        total += u64::from(pool.count) * pool.zones.len().max(1) as u64;
+        if total > MAX_NODES {
+            return Err(InputError::at_path(
+                file,
+                format!("cluster.nodePools[{i}].count"),
+                format!(
+                    "the cluster would have {total} or more nodes; at most {MAX_NODES} \
+                     (kubesim's limit: four times Kubernetes' tested maximum of 5000 nodes)"
+                ),
+            ));
+        }
+    }
     let mut nodes = Vec::new();
     let mut static_pods: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
     for (i, pool) in c.node_pools.into_iter().enumerate() {
@@ -108,6 +124,12 @@ fn pool_nodes(
         path: path.clone(),
         warnings,
     };
+    for (j, z) in pool.zones.iter().enumerate() {
+        crate::scenario::names::label_value(z)
+            .map_err(|m| InputError::at_path(file, format!("{path}.zones[{j}]"), m))?;
+    }
+    crate::scenario::names::labels(&pool.labels)
+        .map_err(|(k, m)| InputError::at_path(file, format!("{path}.labels.{k}"), m))?;
     let mut capacity = convert::resources(&pool.capacity, &ctx, "capacity", false)?;
     if capacity.pods == 0 {
         capacity.pods = 110;

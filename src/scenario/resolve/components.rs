@@ -9,6 +9,7 @@ use crate::api::ApiServerConfig;
 use crate::client::leader::LeaderElectionConfig;
 use crate::controllers::nodelifecycle::NodeLifecycleConfig;
 use crate::controllers::KcmConfig;
+use crate::scenario::bounds;
 use crate::scenario::flags::{self, Component, ComponentFlags, FlagValue};
 use crate::scenario::{relative, schedconfig, InputError};
 use crate::scheduler::SchedulerConfig;
@@ -42,6 +43,10 @@ pub(super) fn apiserver(
                 "must be greater than or equal to 0",
             ));
         }
+        if let Err(m) = bounds::check_seconds(v, 0) {
+            let f = format!("components.kube-apiserver.{n}");
+            return Err(InputError::at_path(r.file, f, m));
+        }
     }
     for w in &a.unmodelled {
         r.warnings.insert(format!(
@@ -60,12 +65,9 @@ pub(super) fn controller_manager(
     k: &ComponentFlags<flags::ControllerManager>,
 ) -> Result<KcmConfig, InputError> {
     let node_lifecycle = node_lifecycle(r, k);
-    if node_lifecycle.node_monitor_period == SimDuration::ZERO {
-        return Err(InputError::at_path(
-            r.file,
-            "components.kube-controller-manager.node-monitor-period",
-            "must be greater than 0",
-        ));
+    if let Err(m) = bounds::check_period(node_lifecycle.node_monitor_period) {
+        let f = "components.kube-controller-manager.node-monitor-period";
+        return Err(InputError::at_path(r.file, f, m));
     }
     let value = if r.minor >= 34 {
         "current Ready condition".into()
@@ -80,6 +82,7 @@ pub(super) fn controller_manager(
         profile,
     );
     let kcm_le = leader_election(r, k);
+    check_leader_election(r, &kcm_le, "kube-controller-manager")?;
     let terminated_pod_gc_threshold = intv(r.get(
         k,
         "terminated-pod-gc-threshold",
@@ -176,12 +179,53 @@ fn leader_election<C: Component>(r: &mut Resolver, f: &ComponentFlags<C>) -> Lea
     }
 }
 
+/// client-go's `NewLeaderElector` rules: lease duration > renew deadline > retry period ×
+/// `JitterFactor` (1.2), all > 0; the retry period also has kubesim's shortest period.
+fn check_leader_election(
+    r: &Resolver,
+    le: &LeaderElectionConfig,
+    component: &str,
+) -> Result<(), InputError> {
+    let err = |flag: &str, m: String| {
+        let f = format!("components.{component}.{flag}");
+        Err(InputError::at_path(r.file, f, m))
+    };
+    let (lease, renew, retry) = (le.lease_duration, le.renew_deadline, le.retry_period);
+    if let Err(m) = bounds::check_period(retry) {
+        return err("leader-elect-retry-period", m);
+    }
+    if renew == SimDuration::ZERO {
+        return err(
+            "leader-elect-renew-deadline",
+            "must be greater than 0".into(),
+        );
+    }
+    if lease <= renew {
+        return err(
+            "leader-elect-lease-duration",
+            format!("must be greater than leader-elect-renew-deadline ({renew}), got {lease}"),
+        );
+    }
+    let min_renew = retry.mul_f64(1.2);
+    if renew <= min_renew {
+        return err(
+            "leader-elect-renew-deadline",
+            format!(
+                "must be greater than leader-elect-retry-period × 1.2 (client-go's JitterFactor): \
+                 more than {min_renew}, got {renew}"
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// kube-scheduler: its leader election, its `config` file and the version profile.
 pub(super) fn scheduler(
     r: &mut Resolver,
     s: &ComponentFlags<flags::Scheduler>,
 ) -> Result<SchedulerConfig, InputError> {
     let sched_le = leader_election(r, s);
+    check_leader_election(r, &sched_le, "kube-scheduler")?;
     let mut scheduler = SchedulerConfig {
         leader_election: sched_le,
         ..SchedulerConfig::default()

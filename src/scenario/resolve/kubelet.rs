@@ -11,6 +11,7 @@ use crate::model::Taint;
 use crate::scenario::flags::{self, ComponentFlags, FlagValue};
 use crate::scenario::raw::RawSimulation;
 use crate::scenario::InputError;
+use crate::scenario::{bounds, names};
 use crate::sim::SimDuration;
 
 type KubeletFlags = ComponentFlags<flags::Kubelet>;
@@ -31,12 +32,14 @@ pub(super) fn kubelet(
 ) -> Result<(KubeletConfig, usize, Registration), InputError> {
     let (update, report, lease) = frequencies(r, kl)?;
     let max_parallel_pulls = image_pulls(r, kl)?;
-    if update == SimDuration::ZERO {
-        return Err(InputError::at_path(
-            r.file,
-            "components.kubelet.nodeStatusUpdateFrequency",
-            "must be greater than 0",
-        ));
+    for (name, d) in [
+        ("nodeStatusUpdateFrequency", update),
+        ("nodeStatusReportFrequency", report),
+    ] {
+        if let Err(m) = bounds::check_period(d) {
+            let f = format!("components.kubelet.{name}");
+            return Err(InputError::at_path(r.file, f, m));
+        }
     }
     let profile = r.profile.clone();
     let jitter = r.minor >= 34;
@@ -107,6 +110,17 @@ fn frequencies(
             "must be greater than 0",
         ));
     }
+    if lease > bounds::MAX_NODE_LEASE_SECONDS {
+        return Err(InputError::at_path(
+            r.file,
+            "components.kubelet.nodeLeaseDurationSeconds",
+            format!(
+                "must be between 1 and {} (one year: the kubelet plans 60 renewals ahead, \
+                 which must fit the simulation clock), got {lease}",
+                bounds::MAX_NODE_LEASE_SECONDS
+            ),
+        ));
+    }
     Ok((update, report, lease))
 }
 
@@ -117,8 +131,9 @@ fn image_pulls(r: &mut Resolver, kl: &KubeletFlags) -> Result<usize, InputError>
         r.get(kl, "serializeImagePulls", FlagValue::Bool(true), "default"),
         FlagValue::Bool(true)
     );
+    let pulls_set = kl.get("maxParallelImagePulls").is_some();
     let max_parallel = intv(r.get(kl, "maxParallelImagePulls", FlagValue::Int(0), "default"));
-    if max_parallel < 0 {
+    if max_parallel < 0 || (pulls_set && max_parallel < 1) {
         return Err(InputError::at_path(
             r.file,
             "components.kubelet.maxParallelImagePulls",
@@ -160,8 +175,15 @@ fn registration(r: &mut Resolver, kl: &KubeletFlags) -> Result<Registration, Inp
                 format!("expected `key=value[,key=value…]`; {pair:?} has no `=`"),
             ));
         };
-        out.labels
-            .push((k.trim().to_string(), v.trim().to_string()));
+        let (k, v) = (k.trim(), v.trim());
+        if let Err(m) = names::label_key(k).and_then(|_| names::label_value(v)) {
+            return Err(InputError::at_path(
+                r.file,
+                "components.kubelet.node-labels",
+                m,
+            ));
+        }
+        out.labels.push((k.to_string(), v.to_string()));
     }
     let taints_text = text(r, kl, "register-with-taints", "");
     for t in taints_text.split(',').filter(|p| !p.trim().is_empty()) {
@@ -178,6 +200,7 @@ fn registration(r: &mut Resolver, kl: &KubeletFlags) -> Result<Registration, Inp
 fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, InputError> {
     let file = r.file;
     let eviction_hard = text(r, kl, "evictionHard", "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%,imagefs.inodesFree<5%");
+    no_negative_threshold(file, "evictionHard", &eviction_hard)?;
     let (memory_available, nodefs_available, pid_available) =
         crate::kubelet::pressure::parse_eviction_hard(&eviction_hard)
             .map_err(|m| InputError::at_path(file, "components.kubelet.evictionHard", m))?;
@@ -188,6 +211,7 @@ fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, Input
         "default",
     ));
     let soft_text = text(r, kl, "evictionSoft", "");
+    no_negative_threshold(file, "evictionSoft", &soft_text)?;
     let (soft_mem, soft_fs, soft_pid) =
         crate::kubelet::pressure::parse_eviction_hard(&soft_text)
             .map_err(|m| InputError::at_path(file, "components.kubelet.evictionSoft", m))?;
@@ -235,4 +259,24 @@ fn eviction(r: &mut Resolver, kl: &KubeletFlags) -> Result<EvictionConfig, Input
         pid_available,
         pressure_transition_period: transition,
     })
+}
+
+/// A threshold is a quantity or percentage of what is left: a negative one is never met.
+fn no_negative_threshold(file: &std::path::Path, name: &str, text: &str) -> Result<(), InputError> {
+    for part in text.split(',') {
+        if let Some((signal, value)) = part.split_once('<') {
+            if value.trim().starts_with('-') {
+                return Err(InputError::at_path(
+                    file,
+                    format!("components.kubelet.{name}"),
+                    format!(
+                        "{}: threshold must not be negative, got {:?}",
+                        signal.trim(),
+                        value.trim()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

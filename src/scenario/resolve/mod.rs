@@ -134,7 +134,7 @@ pub(super) fn resolve(
     let scheduler = components::scheduler(&mut r, &raw.components.scheduler)?;
     let (kubelet, max_parallel_pulls, registration) =
         kubelet::kubelet(&mut r, &raw.components.kubelet, &raw.simulation)?;
-    let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet)?;
+    let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet, duration)?;
     let (nodes, static_pods) = cluster::nodes(
         &mut r,
         std::mem::take(&mut raw.cluster),
@@ -210,7 +210,12 @@ fn parse_version(v: &str) -> Option<u32> {
     if parts.next()? != "1" {
         return None;
     }
-    let minor: u32 = parts.next()?.parse().ok()?;
+    let minor_text = parts.next()?;
+    // Kubernetes versions have no leading zeros: "1.034" is not "1.34".
+    if minor_text.len() > 1 && minor_text.starts_with('0') {
+        return None;
+    }
+    let minor: u32 = minor_text.parse().ok()?;
     if let Some(patch) = parts.next() {
         patch.parse::<u32>().ok()?;
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::Resolver;
 use crate::kubelet::KubeletConfig;
 use crate::runtime::RuntimeConfig;
+use crate::scenario::bounds;
 use crate::scenario::raw::RawScenario;
 use crate::scenario::{behaviors, InputError};
 use crate::sim::SimDuration;
@@ -25,6 +26,7 @@ pub(super) fn resolve(
     raw: &RawScenario,
     max_parallel_pulls: usize,
     kubelet: &KubeletConfig,
+    duration: SimDuration,
 ) -> Result<Simulation, InputError> {
     let file = r.file;
     let sim = &raw.simulation;
@@ -54,11 +56,19 @@ pub(super) fn resolve(
         .sample_interval
         .map(|d| d.0)
         .unwrap_or(SimDuration::from_secs(10));
-    if sample_interval == SimDuration::ZERO {
+    if let Err(m) = bounds::check_period(sample_interval) {
+        return Err(InputError::at_path(file, "output.sampleInterval", m));
+    }
+    let samples = duration.as_nanos() / sample_interval.as_nanos();
+    if samples > bounds::MAX_SAMPLES {
         return Err(InputError::at_path(
             file,
             "output.sampleInterval",
-            "must be greater than 0",
+            format!(
+                "{sample_interval} gives {samples} samples in {duration}; at most {} \
+                 (kubesim's limit on timeseries.csv rows): use a longer interval",
+                bounds::MAX_SAMPLES
+            ),
         ));
     }
     for (n, v) in [

@@ -136,6 +136,9 @@ fn scale(
             "must be greater than or equal to 0",
         ));
     }
+    if let Err(m) = crate::scenario::bounds::check_pods(i64::from(a.replicas), 0) {
+        return Err(InputError::at_path(file, format!("{f}.replicas"), m));
+    }
     Ok((
         ActionKind::ScaleDeployment {
             kind: kind.to_string(),
