@@ -115,7 +115,8 @@ impl Kubelet {
             return;
         }
         let delay = self.runtime.start_delay();
-        let sync_rng = self.pod_worker_stream(&pod);
+        let sync_rng = self.pod_worker_stream(&pod, "");
+        let resync_rng = self.pod_worker_stream(&pod, "/resync");
         let mut worker = Worker::new(
             pod,
             now,
@@ -123,6 +124,7 @@ impl Kubelet {
             self.started_at,
             &mut self.runtime,
             sync_rng,
+            resync_rng,
         );
         worker.eager_probes = !self.config.lazy_probes;
         let labels = &worker.pod.meta.labels;
@@ -149,10 +151,12 @@ impl Kubelet {
         self.reschedule(ctx, &key);
     }
 
-    /// The pod worker's own named stream, so one pod's requeue jitter never shifts another's.
-    fn pod_worker_stream(&self, pod: &Pod) -> rand_chacha::ChaCha8Rng {
+    /// The pod worker's own named streams (`suffix` "" for the requeue jitter, "/resync" for
+    /// the regular resync), so one pod's jitter never shifts another's and a resync draw never
+    /// shifts a requeue.
+    fn pod_worker_stream(&self, pod: &Pod, suffix: &str) -> rand_chacha::ChaCha8Rng {
         let name = format!(
-            "kubelet/{}/podworker/{}/{}",
+            "kubelet/{}/podworker/{}/{}{suffix}",
             self.node_name,
             pod.key(),
             pod.meta.uid
@@ -197,7 +201,8 @@ impl Kubelet {
                 continue;
             }
             let delay = self.runtime.start_delay();
-            let sync_rng = self.pod_worker_stream(&pod);
+            let sync_rng = self.pod_worker_stream(&pod, "");
+            let resync_rng = self.pod_worker_stream(&pod, "/resync");
             let mut worker = Worker::new(
                 pod,
                 now,
@@ -205,6 +210,7 @@ impl Kubelet {
                 self.started_at,
                 &mut self.runtime,
                 sync_rng,
+                resync_rng,
             );
             worker.eager_probes = !self.config.lazy_probes;
             self.pods.insert(

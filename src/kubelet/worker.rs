@@ -18,12 +18,14 @@
 //! kubelet's start), a sync that failed (back-off, image errors) requeues the pod
 //! `wait.Jitter(10 s, 0.5)` later at the next 1 s `syncCh` tick, drawn from the pod worker's own
 //! stream, and the active deadline is acted on at a `syncCh` tick; so a CrashLoopBackOff
-//! restart lands at the first sync at or after backoff expiry. Regular resyncs (1 min) are not
-//! simulated: a sync that succeeded leaves nothing for them to do.
+//! restart lands at the first sync at or after backoff expiry. The regular resync (1 min,
+//! jitter 0.5) is kept only while it is observable — a started, not-ready container with a
+//! readiness probe, whose immediate readiness run it triggers (`worker/resync.rs`).
 //!
 //! This file holds the worker's state, construction and step ([`Worker::advance`],
 //! [`Worker::next_wake`]); its parts are `impl Worker` blocks beside it: `worker/probes.rs`,
-//! `worker/restarts.rs` (sync, CrashLoopBackOff, images), `worker/termination.rs` (kills),
+//! `worker/restarts.rs` (sync, CrashLoopBackOff, images), `worker/resync.rs` (the regular
+//! resync), `worker/termination.rs` (kills),
 //! `worker/usage.rs` (what the eviction manager reads) and `worker/status.rs` (the reported
 //! pod status).
 //!
@@ -32,6 +34,7 @@
 
 mod probes;
 mod restarts;
+mod resync;
 mod status;
 mod termination;
 mod usage;
@@ -168,6 +171,11 @@ pub struct Worker {
     /// When the kubelet process started: the PLEG relists and the `syncCh` ticks fall on
     /// this instant plus whole periods.
     loop_origin: SimTime,
+    /// The pod worker's resync stream (`kubelet/<node>/podworker/<key>/<uid>/resync`).
+    resync_rng: ChaCha8Rng,
+    /// The `syncCh` tick of the pending regular resync, kept only while it is observable
+    /// (`worker/resync.rs`).
+    resync_at: Option<SimTime>,
 }
 
 impl Worker {
@@ -181,6 +189,7 @@ impl Worker {
         kubelet_started: SimTime,
         runtime: &mut ContainerRuntime,
         sync_rng: ChaCha8Rng,
+        resync_rng: ChaCha8Rng,
     ) -> Worker {
         let key = pod.key();
         let mut ctrs = Vec::new();
@@ -267,6 +276,8 @@ impl Worker {
             eager_probes: false,
             sync_rng,
             loop_origin: kubelet_started,
+            resync_rng,
+            resync_at: None,
             pod,
         }
     }
@@ -350,6 +361,9 @@ impl Worker {
                 }
             }
         }
+        if let Some(r) = self.resync_at {
+            add(r);
+        }
         t
     }
 
@@ -378,6 +392,7 @@ impl Worker {
     /// The kubelet process (re)started at `now`: its 1 s loops tick from then.
     pub fn set_loop_origin(&mut self, now: SimTime) {
         self.loop_origin = now;
+        self.restart_resync(now);
     }
 
     fn deadline(&self) -> Option<SimTime> {
@@ -406,6 +421,7 @@ impl Worker {
         }
         let exited = self.exits_due(now);
         self.probes_due(now, out);
+        self.resync_due(now, out);
         if let Some(d) = self.deadline() {
             // `activeDeadlineHandler.ShouldSync` is asked at the `syncCh` ticks.
             if now >= self.loop_tick(d)
@@ -435,6 +451,7 @@ impl Worker {
         if self.sandbox_ready {
             self.sync(now, runtime, out);
         }
+        self.arm_resync(now);
     }
 
     /// Containers whose process exits (by itself, by OOM, or killed) at `now`; whether any did.

@@ -30,7 +30,7 @@ impl Worker {
     }
 
     /// Probe `j` of container `i`, if it has an observable result at `now`.
-    fn probe_once(&mut self, i: usize, j: usize, now: SimTime, out: &mut Outbox) {
+    pub(super) fn probe_once(&mut self, i: usize, j: usize, now: SimTime, out: &mut Outbox) {
         let grace_default = SimDuration::from_secs(self.pod.spec.termination_grace_period_seconds);
         // `shouldRestartOnFailure`.
         let restart = self.pod.spec.restart_policy != crate::model::RestartPolicy::Never;

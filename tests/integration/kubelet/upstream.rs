@@ -1,11 +1,12 @@
 //! Kubelet rules checked against the upstream source, at exact simulated times derived from
 //! it or, where the pod worker's jittered requeue decides, at upstream's windows (each test
 //! names the function it follows and writes out the derivation): the backoff entry's expiry,
-//! liveness kills restarted in the killing sync, and a sync blocked in an image pull.
+//! liveness kills restarted in the killing sync, a sync blocked in an image pull, and the
+//! regular resync's immediate readiness run (checked at several seeds and lazy = eager).
 
 use super::{
-    admitted, assert_backoff_window, assert_within, loop_tick, probed_deployment, times, CLUSTER,
-    REQUEUE_MAX, REQUEUE_MIN,
+    admitted, assert_backoff_window, assert_within, loop_tick, probed_deployment, ready_at, times,
+    CLUSTER, REQUEUE_MAX, REQUEUE_MIN,
 };
 use crate::support::*;
 
@@ -189,4 +190,46 @@ workloads:
     let deadline = times(&out, "DeadlineExceeded", "Pod was active on the node");
     assert_eq!(deadline, vec![back]);
     assert_eq!(times(&out, "Killing", "Stopping container c"), vec![back]);
+}
+
+// pod_workers.go `completeWork`: a sync that succeeded requeues the pod
+// `wait.Jitter(resyncInterval = --sync-frequency 1 min, workerResyncIntervalJitterFactor 0.5)`
+// later, i.e. 60–90 s, picked up at the next 1 s `syncCh` tick (`getPodsToSync`); each sync's
+// `generateAPIPodStatus` calls prober_manager.go `UpdatePodStatus`, which triggers an
+// immediate readiness run for a started, running container whose readiness is not Success.
+// The deployment scales at 400 s (> one probe period after the kubelet's start, so the probe
+// worker starts at admission a without jitter): readiness ticks at a + 300k, the container
+// starts at s = a + 2 (its start sync) and is not ready (readiness starts as Failure). Its
+// readiness passes from s + 100 s. Resync 1 at R1 in [s + 60, s + 90] (a whole-second tick):
+// the manual run fails (R1 − s ≤ 90 < 100): one `Unhealthy` at R1, nothing else before.
+// Resync 2 at R2 in [R1 + 60, R1 + 90] ⊆ [s + 120, s + 180]: the manual run passes, Ready at
+// R2 — not at the next regular tick a + 300 = s + 298.
+#[test]
+fn regular_resync_runs_the_readiness_probe_complete_work_update_pod_status() {
+    let base = probed_deployment(
+        "readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 300}",
+        "{name: slow, image: \"app:probed\", readyAfter: 100s}",
+    )
+    .replace("at: 100s, scaleDeployment", "at: 400s, scaleDeployment");
+    for seed in [3, 11, 77] {
+        let text = base.replace("seed: 3\n", &format!("seed: {seed}\n"));
+        let out = run_text(&format!("resync-{seed}"), &text);
+        let a = admitted(&out);
+        let s = a + 2 * S;
+        assert_eq!(starts_of(&out), vec![s]);
+        let unhealthy = times(&out, "Unhealthy", "Readiness probe failed");
+        assert_eq!(unhealthy.len(), 1, "seed {seed}: {unhealthy:?}");
+        let r1 = unhealthy[0];
+        assert_within(r1, s + 60 * S, s + 90 * S, "first resync");
+        assert_eq!(r1, loop_tick(r1), "a syncCh tick");
+        let name = format!("resync-{seed}-ready");
+        assert_eq!(ready_at(&format!("{name}-a"), &text, r1 + 60 * S - 1), 0);
+        assert_eq!(ready_at(&format!("{name}-b"), &text, r1 + 90 * S), 1);
+        // Lazy = eager: every probe tick and heartbeat as an event gives the same log.
+        let mut sc = from_yaml(&name, &text);
+        sc.kubelet.lazy_heartbeats = false;
+        sc.kubelet.lazy_probes = false;
+        let eager = kubesim::run::run(&sc, &Default::default());
+        assert_eq!(out.digest, eager.digest, "seed {seed}: lazy vs eager");
+    }
 }
