@@ -5,24 +5,45 @@
 //! Upstream: `pkg/controller/deployment/{deployment_controller,sync,rolling,recreate,progress}.go`.
 //! The arithmetic lives in [`super::deployment_util`] with the ported upstream tests.
 //!
+//! The workqueue is modelled as far as syncs' timing needs: an immediate add is deduplicated
+//! while queued; a delayed add (`AddAfter`) keeps the earlier ready time of one waiting per
+//! key (client-go's delaying queue); a rate-limited add (`AddRateLimited`) waits the larger of
+//! the per-item 5 ms (reset by `Forget` after every successful sync) and the queue-wide
+//! 10 qps / burst 100 bucket (`DefaultControllerRateLimiter`).
+//!
 //! Invariant: decisions come from the cache; within one sync the controller works on local
 //! copies of the objects it has written (as upstream works on the objects the API returned),
 //! and every change goes through an API request.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::cache::KcmCache;
 use super::deployment_util::*;
 use crate::api::{ApiError, ApiServer};
-use crate::client::workqueue::WorkQueue;
+use crate::client::tokenbucket::TokenBucket;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
-use crate::sim::{Ctx, Record, SimDuration, SimTime};
+use crate::sim::{Ctx, EventId, Record, SimDuration, SimTime};
 
 const SOURCE: &str = "deployment-controller";
 
 pub struct DeploymentController {
-    queue: WorkQueue,
+    queued: BTreeSet<String>,
+    /// Delayed adds waiting, one per key: ready time and the engine event.
+    waiting: BTreeMap<String, (SimTime, EventId)>,
+    /// `DefaultControllerRateLimiter`'s `BucketRateLimiter` (10 qps, burst 100).
+    bucket: TokenBucket,
     gen: u32,
+}
+
+/// How a sync asks to be looked at again.
+#[derive(Clone, Copy)]
+enum Requeue {
+    /// `enqueueAfter`.
+    After(SimDuration),
+    /// `enqueueRateLimited`.
+    RateLimited,
 }
 
 /// A sync stopped by a failed request; the workqueue retries it.
@@ -31,30 +52,53 @@ struct Failed;
 impl DeploymentController {
     pub fn new(gen: u32) -> Self {
         DeploymentController {
-            queue: WorkQueue::default(),
+            queued: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            bucket: TokenBucket::new(10.0, 100),
             gen,
         }
     }
 
     /// Queue a sync of deployment `key` (deduplicated, like a workqueue).
     pub fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
-        let gen = self.gen;
-        self.queue
-            .add(ctx, key, SimDuration::ZERO, |key| Event::DeploymentSync {
-                gen,
-                key,
-            });
+        if self.queued.insert(key.to_string()) {
+            ctx.schedule_in(
+                SimDuration::ZERO,
+                Event::DeploymentSync {
+                    gen: self.gen,
+                    key: key.to_string(),
+                },
+            );
+        }
     }
 
-    /// `enqueueAfter`.
+    /// `enqueueAfter` (`AddAfter`): the delaying queue keeps one waiting entry per key, at the
+    /// earlier ready time.
     fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, after: SimDuration) {
-        ctx.schedule_in(
+        let at = ctx.now() + after;
+        if let Some(&(t, id)) = self.waiting.get(key) {
+            if t <= at {
+                return;
+            }
+            ctx.cancel(id);
+        }
+        let id = ctx.schedule_in(
             after,
             Event::DeploymentSync {
                 gen: self.gen,
                 key: key.to_string(),
             },
         );
+        self.waiting.insert(key.to_string(), (at, id));
+    }
+
+    /// `enqueueRateLimited` (`AddRateLimited`) after a successful sync: the per-item
+    /// exponential limiter was reset by `Forget`, so it asks 5 ms; the bucket may ask more.
+    fn enqueue_rate_limited(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
+        let now = ctx.now();
+        let bucket = self.bucket.wait(now).unwrap_or(SimDuration::ZERO);
+        self.bucket.take(now);
+        self.enqueue_after(ctx, key, bucket.max(SimDuration::from_millis(5)));
     }
 
     pub fn sync(
@@ -64,7 +108,11 @@ impl DeploymentController {
         cache: &KcmCache,
         key: &str,
     ) {
-        self.queue.start(key);
+        self.queued.remove(key);
+        let now = ctx.now();
+        if self.waiting.get(key).is_some_and(|(t, _)| *t <= now) {
+            self.waiting.remove(key);
+        }
         let Some(d0) = cache.deployments.get(key).cloned() else {
             return;
         };
@@ -97,17 +145,22 @@ impl DeploymentController {
         };
         let requeue = s.requeue;
         match res {
-            Ok(()) => {
-                if let Some(after) = requeue {
-                    self.enqueue_after(ctx, key, after);
-                }
-            }
+            Ok(()) => match requeue {
+                Some(Requeue::After(after)) => self.enqueue_after(ctx, key, after),
+                Some(Requeue::RateLimited) => self.enqueue_rate_limited(ctx, key),
+                None => {}
+            },
             Err(Failed) => {
                 // Rate-limited requeue of a failed sync.
-                let gen = self.gen;
-                self.queue.add(ctx, key, SimDuration::from_secs(1), |key| {
-                    Event::DeploymentSync { gen, key }
-                });
+                if self.queued.insert(key.to_string()) {
+                    ctx.schedule_in(
+                        SimDuration::from_secs(1),
+                        Event::DeploymentSync {
+                            gen: self.gen,
+                            key: key.to_string(),
+                        },
+                    );
+                }
             }
         }
     }
@@ -169,7 +222,7 @@ struct Sync<'a, 'b> {
     api: &'a mut ApiServer,
     cache: &'b KcmCache,
     d_key: String,
-    requeue: Option<SimDuration>,
+    requeue: Option<Requeue>,
 }
 
 impl Sync<'_, '_> {
@@ -751,9 +804,9 @@ impl Sync<'_, '_> {
         };
         if after < SimDuration::from_secs(1) {
             // `enqueueRateLimited`: the workqueue's 5 ms base delay.
-            self.requeue = Some(SimDuration::from_millis(5));
+            self.requeue = Some(Requeue::RateLimited);
         } else {
-            self.requeue = Some(after + SimDuration::from_secs(1));
+            self.requeue = Some(Requeue::After(after + SimDuration::from_secs(1)));
         }
     }
 

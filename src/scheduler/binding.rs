@@ -37,9 +37,13 @@ impl Scheduler {
         if let Some((node, victims)) = preemption {
             self.preempt(ctx, api, key, pod, &node, &victims);
         }
+        // `AddUnschedulableIfNotPresent`: the pod waits in unschedulablePods with the plugins
+        // that rejected it, and its timestamp is refreshed ("the pod is re-added").
         self.unschedulable.insert(key.to_string());
+        let rejectors = self.last_rejectors;
         if let Some(i) = self.info.get_mut(key) {
-            i.unschedulable_since.get_or_insert(now);
+            i.timestamp = now;
+            i.rejectors = rejectors;
         }
     }
 

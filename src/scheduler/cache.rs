@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use super::hints::{self, ClusterEvent};
 use super::plugins::NodeInfo;
 use super::snapshot::count_images;
 use super::{framework, hot, Event, Scheduler};
@@ -20,8 +21,27 @@ impl Scheduler {
     pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, change: Change) {
         match change {
             Change::Node(n) => {
-                self.upsert_node(n);
-                self.move_all_unschedulable(ctx);
+                // `updateNodeInSchedulingQueue` / `addNodeToCache`: Node/Add, or Node/Update
+                // with the scheduling properties it changed; none (a heartbeat or condition
+                // write) moves nothing.
+                let old = self
+                    .slot_of
+                    .get(&n.meta.name)
+                    .and_then(|&s| self.slots[s].as_ref())
+                    .map(|info| info.node.clone());
+                let actions = match &old {
+                    None => hints::action::ADD,
+                    Some(o) => hints::node_actions(o, &n),
+                };
+                self.upsert_node(n.clone());
+                if actions != 0 {
+                    let ev = ClusterEvent::Node {
+                        old,
+                        new: &n,
+                        actions,
+                    };
+                    self.move_on(ctx, &ev);
+                }
             }
             Change::NodeDeleted(n) => {
                 self.spread_index.clear();
@@ -52,7 +72,7 @@ impl Scheduler {
                 self.pending.remove(&key);
                 self.forget_queued(&key);
                 if self.unassign(&key) {
-                    self.move_all_unschedulable(ctx);
+                    self.move_on(ctx, &ClusterEvent::AssignedPodDelete);
                 }
             }
             Change::ReplicaSet(rs) => self.spread_selectors.set_controller(
@@ -118,7 +138,7 @@ impl Scheduler {
             self.pending.remove(&key);
             self.forget_queued(&key);
             if self.unassign(&key) {
-                self.move_all_unschedulable(ctx);
+                self.move_on(ctx, &ClusterEvent::AssignedPodDelete);
             }
             return;
         }

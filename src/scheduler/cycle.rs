@@ -20,7 +20,7 @@ use super::framework::{self, CycleState, Failure, Profile};
 use super::plugins::*;
 use super::queue::QueuedInfo;
 use super::snapshot::cache_snapshot;
-use super::{cost, hot, preemption, ties, Event, Scheduler};
+use super::{cost, hints, hot, preemption, ties, Event, Scheduler};
 use crate::api::ApiServer;
 use crate::model::*;
 use crate::sim::{rng, Ctx, SimDuration};
@@ -55,6 +55,9 @@ struct Fit {
     failures: BTreeMap<Cow<'static, str>, usize>,
     /// Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
     potential: Vec<usize>,
+    /// The plugins that rejected some node (`QueuedPodInfo.UnschedulablePlugins`), as
+    /// `hints::bit`s.
+    rejectors: u16,
 }
 
 /// The Filter step for one node: the flat columns decide the plain nodes; the rest, and every
@@ -198,7 +201,8 @@ impl Scheduler {
         let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
             attempts: 0,
             last_attempt: now,
-            unschedulable_since: None,
+            timestamp: now,
+            rejectors: 0,
         });
         info.attempts += 1;
         info.last_attempt = now;
@@ -242,6 +246,7 @@ impl Scheduler {
             affinity_pods_scanned,
         };
         if fit.feasible.is_empty() {
+            self.last_rejectors = fit.rejectors;
             let message = fit_error_message(self.order.len(), &fit.failures);
             let preemption = self.post_filter(pi, key, pod, &state, &fit.potential);
             self.feasible = fit.feasible;
@@ -341,6 +346,7 @@ impl Scheduler {
             best: None,
             failures: BTreeMap::new(),
             potential: Vec::new(),
+            rejectors: 0,
         };
         fit.feasible.clear();
         let snap = cache_snapshot!(self, indexed);
@@ -393,10 +399,11 @@ impl Scheduler {
                     }
                 }
                 Err(Failure {
+                    plugin,
                     reasons,
                     unresolvable,
-                    ..
                 }) => {
+                    fit.rejectors |= hints::bit(plugin);
                     if !unresolvable {
                         fit.potential.push(idx);
                     }

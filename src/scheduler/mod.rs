@@ -28,6 +28,7 @@ pub mod cost;
 mod cycle;
 pub mod explain;
 pub mod framework;
+mod hints;
 pub mod hot;
 pub mod plugins;
 pub mod preemption;
@@ -155,6 +156,8 @@ pub struct Scheduler {
     seq: u64,
     cycle_scheduled: bool,
     last_leftover_flush: SimTime,
+    /// The rejector plugins of the last infeasible `decide` (`hints::bit`s).
+    last_rejectors: u16,
 }
 
 impl Scheduler {
@@ -209,6 +212,7 @@ impl Scheduler {
             seq: 0,
             cycle_scheduled: false,
             last_leftover_flush: SimTime::ZERO,
+            last_rejectors: 0,
         }
     }
 

@@ -1,26 +1,38 @@
-//! The scheduling queue (upstream's `PriorityQueue`): the active queue ordered by priority,
-//! then arrival; the backoff queue with per-pod exponential backoff; the unschedulable set,
-//! moved back on cluster events (`MoveAllToActiveOrBackoffQueue`) or after
-//! `podMaxInUnschedulablePodsDuration`; and the periodic flush.
+//! The scheduling queue (upstream's `PriorityQueue`, pkg/scheduler/backend/queue/
+//! scheduling_queue.go): the active queue ordered by priority, then arrival; the backoff queue
+//! with per-pod exponential backoff (`podInitialBackoffDuration` 1 s doubling to
+//! `podMaxBackoffDuration` 10 s); the unschedulable set, left only on a cluster event some
+//! rejecting plugin's QueueingHint answers `Queue` for (`movePodsToActiveOrBackoffQueue`,
+//! `isPodWorthRequeuing`, see `hints.rs`) or by the 30 s leftover flush after
+//! `podMaxInUnschedulablePodsDuration` (`flushUnschedulablePodsLeftover`); and the 1 s backoff
+//! flush (`flushBackoffQCompleted`).
 //!
 //! Invariant: a pending pod is in at most one of active, backoff and unschedulable; adding a
-//! pod to the active queue while leading makes sure a cycle is scheduled.
+//! pod to the active queue while leading makes sure a cycle is scheduled; a pod leaves the
+//! unschedulable set only through `requeue`.
 
 use std::cmp::Reverse;
 
+use super::hints::{self, ClusterEvent};
 use super::{Event, Scheduler};
 use crate::sim::{Ctx, SimDuration, SimTime};
 
-/// `podMaxInUnschedulablePodsDuration`.
+/// `DefaultPodMaxInUnschedulablePodsDuration`.
 const MAX_IN_UNSCHEDULABLE: SimDuration = SimDuration::from_mins(5);
-/// Period of the backoff-queue flush.
+/// Period of `flushBackoffQCompleted`.
 const FLUSH_PERIOD: SimDuration = SimDuration::from_secs(1);
+/// Period of `flushUnschedulablePodsLeftover` (`wait.Until(…, 30*time.Second, …)` in `Run`).
+const LEFTOVER_FLUSH_PERIOD: SimDuration = SimDuration::from_secs(30);
 
+/// Upstream's `QueuedPodInfo`, the part the queue reads.
 #[derive(Clone, Debug)]
 pub(super) struct QueuedInfo {
     pub(super) attempts: u32,
     pub(super) last_attempt: SimTime,
-    pub(super) unschedulable_since: Option<SimTime>,
+    /// `Timestamp`: refreshed each time the pod is re-added as unschedulable.
+    pub(super) timestamp: SimTime,
+    /// `UnschedulablePlugins` of the last failed attempt (`hints::bit`s).
+    pub(super) rejectors: u16,
 }
 
 impl Scheduler {
@@ -95,23 +107,43 @@ impl Scheduler {
         d.min(self.config.pod_max_backoff)
     }
 
-    /// A cluster event that may make unschedulable pods schedulable: move them to backoff or
-    /// active (`MoveAllToActiveOrBackoffQueue`).
-    pub(super) fn move_all_unschedulable(&mut self, ctx: &mut dyn Ctx<Event>) {
-        let now = ctx.now();
-        let keys: Vec<String> = std::mem::take(&mut self.unschedulable)
-            .into_iter()
+    /// A cluster event: every unschedulable pod some rejecting plugin's hint queues for it
+    /// moves to backoff or active (`movePodsToActiveOrBackoffQueue`); the others stay.
+    pub(super) fn move_on(&mut self, ctx: &mut dyn Ctx<Event>, ev: &ClusterEvent) {
+        let keys: Vec<String> = self
+            .unschedulable
+            .iter()
+            .filter(|k| self.worth_requeuing(k, ev))
+            .cloned()
             .collect();
         for k in keys {
-            let Some(info) = self.info.get(&k) else {
-                continue;
-            };
-            let expiry = info.last_attempt + self.backoff_duration(info.attempts);
-            if expiry > now {
-                self.push_backoff(expiry, k);
-            } else {
-                self.push_active(ctx, &k);
-            }
+            self.requeue(ctx, k);
+        }
+    }
+
+    fn worth_requeuing(&self, key: &str, ev: &ClusterEvent) -> bool {
+        let (Some(info), Some(pod)) = (self.info.get(key), self.pending.get(key)) else {
+            return true;
+        };
+        let Some(pi) = self.profile_index(pod) else {
+            return true;
+        };
+        hints::worth_requeuing(&self.config.profiles[pi], pod, info.rejectors, ev)
+    }
+
+    /// `requeuePodWithQueueingStrategy` with `queueAfterBackoff`: out of the unschedulable
+    /// set, to backoff while `isPodBackingoff`, else to active.
+    fn requeue(&mut self, ctx: &mut dyn Ctx<Event>, key: String) {
+        let now = ctx.now();
+        self.unschedulable.remove(&key);
+        let Some(info) = self.info.get(&key) else {
+            return;
+        };
+        let expiry = info.last_attempt + self.backoff_duration(info.attempts);
+        if expiry > now {
+            self.push_backoff(expiry, key);
+        } else {
+            self.push_active(ctx, &key);
         }
     }
 
@@ -125,22 +157,23 @@ impl Scheduler {
             self.backoff_index.remove(&k);
             self.push_active(ctx, &k);
         }
-        if now.since(self.last_leftover_flush) >= SimDuration::from_secs(30) {
+        if now.since(self.last_leftover_flush) >= LEFTOVER_FLUSH_PERIOD {
             self.last_leftover_flush = now;
+            // `flushUnschedulablePodsLeftover`: `currentTime.Sub(pInfo.Timestamp) >
+            // podMaxInUnschedulablePodsDuration`, then the wildcard `UnschedulableTimeout`
+            // event (queueAfterBackoff for every such pod).
             let stale: Vec<String> = self
                 .unschedulable
                 .iter()
                 .filter(|k| {
                     self.info
                         .get(*k)
-                        .and_then(|i| i.unschedulable_since)
-                        .is_some_and(|s| now.since(s) >= MAX_IN_UNSCHEDULABLE)
+                        .is_some_and(|i| now.since(i.timestamp) > MAX_IN_UNSCHEDULABLE)
                 })
                 .cloned()
                 .collect();
             for k in stale {
-                self.unschedulable.remove(&k);
-                self.push_active(ctx, &k);
+                self.requeue(ctx, k);
             }
         }
         ctx.schedule_in(FLUSH_PERIOD, Event::SchedulerFlush { gen: self.gen });

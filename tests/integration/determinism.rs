@@ -9,6 +9,7 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:13424856a2ba1cc6"),
+    ("capacity-zone-loss.yaml", "fnv1a64:bb4429e65624b18f"),
     ("cloud-node-deleted.yaml", "fnv1a64:5091f2523b046fd3"),
     (
         "controller-manager-restart.yaml",

@@ -712,3 +712,64 @@ workloads:
         assert!(max - min <= 2, "seed {seed}: {per_zone:?}");
     }
 }
+
+/// The scheduling queue's requeue rules (issue 14 item 2), checked on the times of
+/// `FailedScheduling` records. One node with 1 CPU, two bare pods asking 1 CPU each, the
+/// scheduler without leader election (its term, and so its flush timers, start at t = 0).
+///
+/// Derivation, from upstream's pkg/scheduler/backend/queue/scheduling_queue.go (1.34 defaults)
+/// and kubesim's cycle cost model (docs/scheduler-model.md):
+/// - t = 0: `a` then `b` enter the active queue (same priority, creation order). `a`'s cycle
+///   filters 1 node and binds it without scoring (one feasible node): 200 000 + 1 000 ns, so
+///   `b`'s cycle starts at 201 µs and fails ("Insufficient cpu"): T1 = 0.000201 s. `b` goes to
+///   unschedulablePods with UnschedulablePlugins = {NodeResourcesFit} and Timestamp = T1
+///   (`AddUnschedulableIfNotPresent` refreshes Timestamp on every failure).
+/// - Nothing that NodeResourcesFit's hints answer `Queue` for happens until 995 s: the kubelet's
+///   status writes and heartbeats change no scheduling property (`NodeSchedulingPropertiesChange`
+///   is empty); the NoSchedule taint at 100–150 s and the cordon at 400–450 s are
+///   UpdateNodeTaint / UpdateNodeUnschedulable, which NodeResourcesFit does not register
+///   (`Fit.EventsToRegister`: AssignedPod/Delete and Node `Add|UpdateNodeAllocatable`).
+/// - So `b` leaves only through `flushUnschedulablePodsLeftover`, every 30 s from the start,
+///   when `now − Timestamp > 5 min` (strictly): the first tick after T1 + 300 s is 330 s; the
+///   backoff (1 s after the first attempt) is long over, so it goes straight to activeQ and
+///   fails again at T2 = 330 s. Then 330 + 300 = 630 is a tick but not strictly later, so
+///   T3 = 660 s, T4 = 990 s.
+/// - At 995 s `a` is deleted (grace period 0; the kubelet confirms at once): AssignedPod/Delete,
+///   NodeResourcesFit's `isSchedulableAfterPodEvent` answers Queue. `b` has 4 attempts, so its
+///   backoff is 1·2³ = 8 s from its last attempt at 990 s: it waits in backoffQ until 998 s
+///   and the 1 s `flushBackoffQCompleted` tick at 998 s moves it to activeQ: Scheduled at 998 s.
+#[test]
+fn failed_scheduling_times_follow_the_upstream_queueing_rules() {
+    let out = run_text(
+        "queueing-rules",
+        "duration: 20m
+components:
+  kube-scheduler: {leader-elect: false}
+cluster:
+  nodePools:
+  - {name: w, count: 1, capacity: {cpu: \"1\", memory: 4Gi}}
+workloads:
+- {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {terminationGracePeriodSeconds: 0, containers: [{name: c, image: nginx, resources: {requests: {cpu: \"1\"}}}]}}
+- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, image: nginx, resources: {requests: {cpu: \"1\"}}}]}}
+timeline:
+- {at: 100s, duration: 50s, taintNodes: {nodes: [w-0], taint: \"x=y:NoSchedule\"}}
+- {at: 400s, cordon: {node: w-0}}
+- {at: 450s, uncordon: {node: w-0}}
+- {at: 995s, deleteObject: {kind: Pod, name: a}}
+",
+    );
+    let failed = event_times(&out, "FailedScheduling", "Pod/default/b", "");
+    assert_eq!(
+        failed,
+        vec![201_000, 330 * S, 660 * S, 990 * S],
+        "FailedScheduling times of b"
+    );
+    assert_eq!(
+        event_times(&out, "Scheduled", "Pod/default/b", ""),
+        vec![998 * S]
+    );
+    assert_eq!(
+        event_times(&out, "FailedScheduling", "Pod/default/a", ""),
+        Vec::<u64>::new()
+    );
+}
