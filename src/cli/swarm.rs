@@ -51,6 +51,15 @@ fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
 }
 
 pub fn swarm_command(a: &SwarmArgs) -> i32 {
+    // A panicking run is a finding, reported with its seed: one line on standard error here
+    // instead of the default hook's backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("panic at {at}: {}", panic_message(info.payload()));
+    }));
     if let Some(file) = &a.replay {
         return replay(file);
     }
@@ -78,6 +87,13 @@ pub fn swarm_command(a: &SwarmArgs) -> i32 {
         a.jobs
     );
     code
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 fn report_failure(r: &SeedResult, out: &std::path::Path) -> Result<(), ()> {
@@ -120,7 +136,10 @@ fn print_totals(results: &[SeedResult]) {
     let by_kind: Vec<String> = FailureKind::ALL
         .iter()
         .map(|k| {
-            let n = results.iter().filter(|r| r.verdict.kind() == Some(*k)).count();
+            let n = results
+                .iter()
+                .filter(|r| r.verdict.kind() == Some(*k))
+                .count();
             format!("{} {n}", k.name())
         })
         .collect();
@@ -154,7 +173,11 @@ fn replay(file: &std::path::Path) -> i32 {
     println!(
         "{}: {} ({} runs, {} engine events, digest {})",
         file.display(),
-        if v.failures.is_empty() { "PASS" } else { "FAIL" },
+        if v.failures.is_empty() {
+            "PASS"
+        } else {
+            "FAIL"
+        },
         v.runs,
         v.engine_events,
         v.digest

@@ -93,7 +93,10 @@ fn nodes(c: &Cluster, dead: &BTreeSet<String>, out: &mut Vec<String>) {
         }
         for t in &n.spec.taints {
             if t.effect == TaintEffect::NoExecute {
-                out.push(format!("Node/{name} still carries the NoExecute taint {}", t.key));
+                out.push(format!(
+                    "Node/{name} still carries the NoExecute taint {}",
+                    t.key
+                ));
             }
         }
     }

@@ -221,9 +221,18 @@ fn fault(
             let k = if kind == 1 { "nodeCrash" } else { "vmDeleted" };
             (None, format!("{k}: {{nodes: [{one}]}}"))
         }
-        0..=2 => (duration, format!("nodeCrash: {{{}}}", node_set(r, names, zones, true))),
-        3 => (duration, format!("kubeletStop: {{{}}}", node_set(r, names, zones, true))),
-        4 => (duration, format!("networkPartition: {{{}}}", node_set(r, names, zones, true))),
+        0..=2 => (
+            duration,
+            format!("nodeCrash: {{{}}}", node_set(r, names, zones, true)),
+        ),
+        3 => (
+            duration,
+            format!("kubeletStop: {{{}}}", node_set(r, names, zones, true)),
+        ),
+        4 => (
+            duration,
+            format!("networkPartition: {{{}}}", node_set(r, names, zones, true)),
+        ),
         5 => {
             let latency = r.random_range(100..=5000);
             let s = node_set(r, names, zones, true);
@@ -250,7 +259,10 @@ fn fault(
                 format!("registrySlow: {{registry: \"*\", factor: {factor}}}"),
             )
         }
-        11 => (duration, format!("runtimeHang: {{{}}}", node_set(r, names, zones, true))),
+        11 => (
+            duration,
+            format!("runtimeHang: {{{}}}", node_set(r, names, zones, true)),
+        ),
         _ if !apps.is_empty() => {
             let app = &apps[r.random_range(0..apps.len())];
             let code = r.random_range(1..=2);

@@ -125,9 +125,8 @@ pub fn liveness_bound(s: &Scenario) -> SimDuration {
         + lease_renew
         + SimDuration::from_secs(7);
     let backoff = SimDuration::from_secs(360) + s.scheduler.pod_max_backoff;
-    let pods = s.runtime.start_delay_max
-        + s.runtime.stop_delay
-        + SimDuration::from_secs(30 + 80 + 60);
+    let pods =
+        s.runtime.start_delay_max + s.runtime.stop_delay + SimDuration::from_secs(30 + 80 + 60);
     leader + node + backoff + pods
 }
 
