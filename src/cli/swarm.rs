@@ -29,6 +29,9 @@ pub struct SwarmArgs {
     /// Do not shrink failing scenarios (faster; the reproducer is the generated scenario).
     #[arg(long)]
     no_shrink: bool,
+    /// Write every seed's scenario to `--out`, not only the failing ones.
+    #[arg(long)]
+    keep_all: bool,
     /// Check one scenario file (a reproducer) instead of generating any.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
@@ -74,9 +77,13 @@ pub fn swarm_command(a: &SwarmArgs) -> i32 {
     let results = swarm::swarm(&seeds, a.jobs, !a.no_shrink);
     let wall = started.elapsed().as_secs_f64();
     let mut code = 0;
-    for r in results.iter().filter(|r| r.verdict.kind().is_some()) {
-        code = 1;
-        if report_failure(r, &a.out).is_err() {
+    for r in &results {
+        if r.verdict.kind().is_some() {
+            code = 1;
+            if report_failure(r, &a.out).is_err() {
+                code = 2;
+            }
+        } else if a.keep_all && write_scenario(r, &a.out).is_err() {
             code = 2;
         }
     }
@@ -102,10 +109,8 @@ fn report_failure(r: &SeedResult, out: &std::path::Path) -> Result<(), ()> {
     for (k, m) in r.verdict.failures.iter().take(10) {
         println!("  {}: {m}", k.name());
     }
-    let file = out.join(format!("seed-{}.yaml", r.seed));
-    let write = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&file, &r.scenario));
-    match write {
-        Ok(()) => {
+    match write_scenario(r, out) {
+        Ok(file) => {
             println!(
                 "  reproducer: {} ({} faults, {} workload entries)",
                 file.display(),
@@ -115,6 +120,14 @@ fn report_failure(r: &SeedResult, out: &std::path::Path) -> Result<(), ()> {
             println!("  replay: kubesim swarm --replay {}", file.display());
             Ok(())
         }
+        Err(()) => Err(()),
+    }
+}
+
+fn write_scenario(r: &SeedResult, out: &std::path::Path) -> Result<PathBuf, ()> {
+    let file = out.join(format!("seed-{}.yaml", r.seed));
+    match std::fs::create_dir_all(out).and_then(|()| std::fs::write(&file, &r.scenario)) {
+        Ok(()) => Ok(file),
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", file.display());
             Err(())

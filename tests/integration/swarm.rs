@@ -8,14 +8,25 @@ use kubesim::study::swarm::{self, check_text, finalize, FailureKind};
 
 use crate::support::scratch;
 
-/// The CI slice.
-const SEEDS: std::ops::RangeInclusive<u64> = 1..=KNOWN_END;
-const KNOWN_END: u64 = 30;
+/// The CI slice (debug builds run it too; about 1 s of CPU per seed there, 0.05 s in release).
+const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
 
 /// Seeds of the slice that fail through component bugs the swarm found (reported, not fixed
 /// here), with the kind they fail with. When a bug is fixed its seeds pass and this test asks
 /// for the list to be updated.
-const KNOWN: &[(u64, FailureKind)] = &[];
+/// - 1, 6, 11 (liveness): a pod the node lifecycle controller marked not Ready while its
+///   kubelet was stopped (`kubeletStop`) or cut off stays not Ready after the kubelet is back
+///   (nothing is restarted, and the kubelet never re-posts Ready), so its workload stays short
+///   of available replicas (reproducer: a DaemonSet and one 88 s kubeletStop, seed 1);
+/// - 3 (liveness): a kubelet that is not running when a `crashLoop` fault ends (its machine
+///   crashed meanwhile) never hears of the end, so its pods crash-loop for ever
+///   (src/cluster/faults.rs `crash_loop` only tells running kubelets).
+const KNOWN: &[(u64, FailureKind)] = &[
+    (1, FailureKind::Liveness),
+    (3, FailureKind::Liveness),
+    (6, FailureKind::Liveness),
+    (11, FailureKind::Liveness),
+];
 
 #[test]
 fn swarm_ci_slice() {
