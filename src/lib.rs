@@ -6,7 +6,7 @@
 //! (client-go analogues) and `runtime` (the container runtime) → the components `kubelet`,
 //! `controllers` and `scheduler` → `cluster` (wires them to the engine, injects faults) →
 //! `observe` (expectations, invariants, sampling; read-only) → `scenario` (input) → `run` (one
-//! run) → `output` (result files) → `cli` (the binary). A module imports only lower layers
+//! run) → `study` (many runs: the swarm) → `output` (result files) → `cli` (the binary). A module imports only lower layers
 //! (tests/integration/layers.rs).
 
 pub mod api;
@@ -24,3 +24,4 @@ pub mod runtime;
 pub mod scenario;
 pub mod scheduler;
 pub mod sim;
+pub mod study;

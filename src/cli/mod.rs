@@ -20,6 +20,8 @@ use crate::run::{self, RunOptions, RunOutput};
 use crate::scenario::{self, Scenario};
 use crate::sim::time::format_secs;
 
+mod swarm;
+
 const EXAMPLES_RUN: &str = "Examples:
   kubesim run scenarios/quick-start.yaml
   kubesim run scenarios/quick-start.yaml --seed 7 --out /tmp/qs
@@ -72,6 +74,13 @@ enum Command {
     /// Turn a trace from another tool into a scenario.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Random valid scenarios from seeds, checked for safety, liveness and determinism
+    /// (src/study/swarm.rs); a failing seed writes a reproducer.
+    #[command(after_help = "Examples:
+  kubesim swarm --seeds 100 --jobs 2
+  kubesim swarm --seeds 1..1000 --jobs 2
+  kubesim swarm --replay swarm-failures/seed-17.yaml")]
+    Swarm(swarm::SwarmArgs),
 }
 
 #[derive(Subcommand)]
@@ -222,6 +231,7 @@ pub fn main() -> i32 {
         Command::Explain(a) => explain(&a),
         Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
+        Command::Swarm(a) => swarm::swarm_command(&a),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod expect;
 pub mod invariants;
+pub mod liveness;
 pub mod objects;
 pub mod pods;
 pub mod timeseries;

@@ -20,8 +20,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("observe", 7),
     ("scenario", 8),
     ("run", 9),
-    ("output", 10),
-    ("cli", 11),
+    ("study", 10),
+    ("output", 11),
+    ("cli", 12),
 ];
 
 fn rank(module: &str) -> Option<u32> {

@@ -19,4 +19,5 @@ mod scenarios;
 mod scheduling;
 mod services;
 mod support;
+mod swarm;
 mod workloads;
