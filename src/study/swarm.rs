@@ -36,7 +36,7 @@ use super::generate::{generate, Generated};
 use crate::cluster::{Cluster, Event};
 use crate::observe::liveness;
 use crate::run::{self, RunOptions};
-use crate::scenario::{self, FaultKind, Scenario};
+use crate::scenario::{self, FaultKind, Scenario, TimelineKind};
 use crate::sim::{trace::digest_string, Engine, Limits, SimDuration, SimTime};
 
 /// What went wrong with a seed; the first failure's kind decides what the shrinker preserves.
@@ -137,8 +137,8 @@ pub fn last_heal(s: &Scenario) -> (SimDuration, BTreeSet<String>) {
     let mut dead = BTreeSet::new();
     for f in &s.timeline {
         let permanent = match f.kind {
-            FaultKind::VmDeleted { .. } => true,
-            FaultKind::NodeCrash { .. } => f.duration.is_none(),
+            TimelineKind::Fault(FaultKind::VmDeleted { .. }) => true,
+            TimelineKind::Fault(FaultKind::NodeCrash { .. }) => f.duration.is_none(),
             _ => false,
         };
         if permanent {
