@@ -674,6 +674,12 @@ impl NodeLifecycleController {
         for z in zone_conds.keys() {
             self.ensure_zone(z);
         }
+        // Upstream's loop deletes zones without nodes and `break`s at the first zone not fully
+        // disrupted, so a node-less zone after it (in Go's random map order) survives the pass
+        // and later reads the zero state of `newZoneStates` (which matches no limiter case).
+        // kubesim completes the deletion in this pass: the same outcome as the pass that
+        // reaches it first upstream, with no zone left that has no state (found by the swarm,
+        // seed 22: a panic on the missing state).
         let mut all_was_full = true;
         let zones: Vec<String> = self.zone_states.keys().cloned().collect();
         for z in zones {
@@ -683,7 +689,6 @@ impl NodeLifecycleController {
             }
             if self.zone_states[&z] != ZoneState::FullDisruption {
                 all_was_full = false;
-                break;
             }
         }
         if all_are_full && all_was_full {
