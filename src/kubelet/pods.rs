@@ -19,7 +19,7 @@ use crate::api::{ApiError, ApiServer};
 use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::InFlight;
-use crate::sim::{Ctx, SimDuration};
+use crate::sim::{Ctx, SimDuration, SimTime};
 
 impl Kubelet {
     /// LIST own pods (after boot or reconnect) and sync each; pods the API server no longer has
@@ -103,30 +103,12 @@ impl Kubelet {
         let node = api
             .get_node(self.caller(), &self.node_name)
             .unwrap_or_else(|_| Arc::new(self.template.clone()));
-        let usage = NodeUsage::of(
-            self.pods
-                .values()
-                .filter(|e| !e.worker.finished())
-                .map(|e| &*e.worker.pod),
-        );
-        let verdict = admit(&pod, &node, &usage);
+        let verdict = admit(&pod, &node, &self.admitted_usage());
         if !verdict.admit {
             self.reject(ctx, api, &pod, &verdict.reason, verdict.message);
             return;
         }
-        let delay = self.runtime.start_delay();
-        let sync_rng = self.pod_worker_stream(&pod, "");
-        let resync_rng = self.pod_worker_stream(&pod, "/resync");
-        let mut worker = Worker::new(
-            pod,
-            now,
-            delay,
-            self.started_at,
-            &mut self.runtime,
-            sync_rng,
-            resync_rng,
-        );
-        worker.eager_probes = !self.config.lazy_probes;
+        let mut worker = self.new_worker(pod, now);
         let labels = &worker.pod.meta.labels;
         worker.crash_override = self
             .crash_faults
@@ -182,6 +164,35 @@ impl Kubelet {
         }
     }
 
+    /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
+    fn admitted_usage(&self) -> NodeUsage {
+        NodeUsage::of(
+            self.pods
+                .values()
+                .filter(|e| !e.worker.finished())
+                .map(|e| &*e.worker.pod),
+        )
+    }
+
+    /// The pod worker of an admitted pod: its sandbox delay (drawn from the runtime's stream)
+    /// and its own sync and resync streams.
+    fn new_worker(&mut self, pod: Arc<Pod>, now: SimTime) -> Worker {
+        let delay = self.runtime.start_delay();
+        let sync_rng = self.pod_worker_stream(&pod, "");
+        let resync_rng = self.pod_worker_stream(&pod, "/resync");
+        let mut worker = Worker::new(
+            pod,
+            now,
+            delay,
+            self.started_at,
+            &mut self.runtime,
+            sync_rng,
+            resync_rng,
+        );
+        worker.eager_probes = !self.config.lazy_probes;
+        worker
+    }
+
     /// Static pods run at kubelet start without the API server (the file source).
     pub(super) fn start_static_pods(&mut self, ctx: &mut dyn Ctx<Event>) {
         let now = ctx.now();
@@ -191,28 +202,10 @@ impl Kubelet {
             if self.pods.contains_key(&key) {
                 continue;
             }
-            let usage = NodeUsage::of(
-                self.pods
-                    .values()
-                    .filter(|e| !e.worker.finished())
-                    .map(|e| &*e.worker.pod),
-            );
-            if !admit(&pod, &self.template, &usage).admit {
+            if !admit(&pod, &self.template, &self.admitted_usage()).admit {
                 continue;
             }
-            let delay = self.runtime.start_delay();
-            let sync_rng = self.pod_worker_stream(&pod, "");
-            let resync_rng = self.pod_worker_stream(&pod, "/resync");
-            let mut worker = Worker::new(
-                pod,
-                now,
-                delay,
-                self.started_at,
-                &mut self.runtime,
-                sync_rng,
-                resync_rng,
-            );
-            worker.eager_probes = !self.config.lazy_probes;
+            let worker = self.new_worker(pod, now);
             self.pods.insert(
                 key.clone(),
                 PodEntry {

@@ -216,8 +216,11 @@ fn an_old_style_result_is_replaced() {
     let s = scratch("out-legacy");
     let dir = s.join("quick-start");
     std::fs::create_dir(&dir).unwrap();
-    // The checked-in results predate the marker.
+    // A result of a kubesim that predates the marker: the checked-in files without it.
     for f in names(&root().join("results/quick-start")) {
+        if f == ".kubesim-result" {
+            continue;
+        }
         std::fs::copy(root().join("results/quick-start").join(&f), dir.join(&f)).unwrap();
     }
     assert!(!dir.join(".kubesim-result").exists());
