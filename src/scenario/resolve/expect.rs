@@ -61,6 +61,11 @@ pub(super) struct Ctx<'a> {
 
 pub(super) type Resolved = (Option<SimTime>, Expectation);
 
+/// An expectation's `namespace`: "default" when absent or empty, as kubectl's.
+pub(super) fn namespace_or_default(ns: Option<&str>) -> &str {
+    ns.filter(|n| !n.is_empty()).unwrap_or("default")
+}
+
 impl Ctx<'_> {
     pub(super) fn err(&self, field: &str, m: String) -> InputError {
         InputError::at_path(self.file, format!("{}.{field}", self.origin), m)
@@ -406,11 +411,7 @@ fn endpoints(x: &RawEndpointsExpect, c: &Ctx) -> Result<Resolved, InputError> {
 
 /// A PodDisruptionBudget's status.
 fn pdb(x: &RawPdbExpect, c: &Ctx) -> Result<Resolved, InputError> {
-    let ns = x
-        .namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default");
+    let ns = namespace_or_default(x.namespace.as_deref());
     let key = pod_key(ns, &x.name);
     c.known("name", &key, "PodDisruptionBudget", |w| match w {
         Workload::PodDisruptionBudget(b) => Some(b.key()),
@@ -558,11 +559,7 @@ fn zone_state(x: &RawZoneStateExpect, c: &Ctx) -> Result<Resolved, InputError> {
 /// A `job:` expectation: the Job may come from the workloads or from a CronJob, so its name
 /// is only checked for form; the condition type must be one of the Job condition types.
 fn job_expect(x: &raw::RawJobExpect, c: &Ctx) -> Result<JobExpect, InputError> {
-    let ns = x
-        .namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default");
+    let ns = namespace_or_default(x.namespace.as_deref());
     let types = [
         JobConditionType::Complete,
         JobConditionType::Failed,

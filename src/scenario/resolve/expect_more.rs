@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::expect::{filter, Ctx, Resolved};
+use super::expect::{filter, namespace_or_default, Ctx, Resolved};
 use super::timeline::find_deployment;
 use crate::model::*;
 use crate::observe::expect::{Expectation, TimeWindow};
@@ -340,11 +340,7 @@ pub(super) fn replica_set(x: &RawReplicaSetExpect, c: &Ctx) -> Result<Resolved, 
 
 /// A CronJob's status.
 pub(super) fn cron_job(x: &RawCronJobExpect, c: &Ctx) -> Result<Resolved, InputError> {
-    let ns = x
-        .namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("default");
+    let ns = namespace_or_default(x.namespace.as_deref());
     let key = pod_key(ns, &x.name);
     c.known("name", &key, "CronJob", |w| match w {
         Workload::CronJob(j) => Some(j.key()),
