@@ -123,3 +123,12 @@ impl ConditionStatus {
 pub fn pod_key(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
+
+/// `pod_key(namespace, name) == key`, without building the key.
+#[inline]
+pub fn is_pod_key(key: &str, namespace: &str, name: &str) -> bool {
+    key.len() == namespace.len() + 1 + name.len()
+        && key.as_bytes()[namespace.len()] == b'/'
+        && key.starts_with(namespace)
+        && key.ends_with(name)
+}

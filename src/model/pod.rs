@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::container::{ContainerStatus, Probes, PullPolicy};
-use super::meta::{pod_key, ConditionStatus, ObjectMeta, Resources};
+use super::meta::{is_pod_key, pod_key, ConditionStatus, ObjectMeta, Resources};
 use super::selectors::{Affinity, TopologySpreadConstraint};
 use super::taints::Toleration;
 use crate::sim::SimTime;
@@ -233,6 +233,11 @@ impl Pod {
     /// `namespace/name`, the key of a pod everywhere in kubesim.
     pub fn key(&self) -> String {
         pod_key(&self.meta.namespace, &self.meta.name)
+    }
+    /// `self.key() == key`, without building the key.
+    #[inline]
+    pub fn has_key(&self, key: &str) -> bool {
+        is_pod_key(key, &self.meta.namespace, &self.meta.name)
     }
     pub fn is_terminating(&self) -> bool {
         self.meta.deletion_timestamp.is_some()

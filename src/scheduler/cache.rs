@@ -51,6 +51,7 @@ impl Scheduler {
                     self.hot.set(slot, hot::HotNode::default());
                     self.affinity_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
+                    self.memo_key = None;
                     if let Some(info) = self.slots[slot].take() {
                         count_images(&mut self.image_nodes, &info, -1);
                         // Pods still bound there are no longer counted anywhere.
@@ -174,9 +175,16 @@ impl Scheduler {
                         self.ipa_index.clear();
                         self.affinity_memo.forget(slot);
                     }
-                    count_images(&mut self.image_nodes, info, -1);
-                    info.set_node(n);
-                    count_images(&mut self.image_nodes, info, 1);
+                    if info.node.status.images == n.status.images {
+                        // The image map is a function of `status.images`: keep it.
+                        info.node = n;
+                    } else {
+                        count_images(&mut self.image_nodes, info, -1);
+                        info.set_node(n);
+                        count_images(&mut self.image_nodes, info, 1);
+                        // ImageLocality's spreads may have moved: every memo is stale.
+                        self.memo_key = None;
+                    }
                     self.hot.set(slot, hot::HotNode::of(info));
                     self.memo[slot] = framework::Memo::default();
                 }
@@ -192,6 +200,8 @@ impl Scheduler {
                 self.slot_of.insert(name, slot);
                 let info = NodeInfo::new(n);
                 count_images(&mut self.image_nodes, &info, 1);
+                // The node count is ImageLocality's denominator: every memo is stale.
+                self.memo_key = None;
                 self.hot.push(hot::HotNode::of(&info));
                 self.memo.push(framework::Memo::default());
                 self.slots.push(Some(info));
@@ -210,7 +220,7 @@ impl Scheduler {
             info.add_pod(pod.clone());
             self.hot.set(slot, hot::HotNode::of(info));
             self.memo[slot] = framework::Memo::default();
-            self.spread_index.on_pod(&info.node, pod, 1);
+            self.spread_index.on_pod(slot, &info.node, pod, 1);
             self.totals.add(pod, 1);
             self.assigned.insert(key.to_string(), slot);
             self.ipa_index.on_pod(&self.slots, slot, pod, 1);
@@ -225,7 +235,7 @@ impl Scheduler {
             if let Some(old) = info.remove_pod(key) {
                 self.hot.set(slot, hot::HotNode::of(info));
                 self.memo[slot] = framework::Memo::default();
-                self.spread_index.on_pod(&info.node, &old, -1);
+                self.spread_index.on_pod(slot, &info.node, &old, -1);
                 self.totals.add(&old, -1);
                 self.ipa_index.on_pod(&self.slots, slot, &old, -1);
             }

@@ -282,12 +282,8 @@ impl Scheduler {
                 self.spread_index.ensure_domains(&k, &self.slots);
             }
             for (sel, k) in wanted {
-                self.spread_index.ensure(
-                    &pod.meta.namespace,
-                    &sel,
-                    &k,
-                    self.slots.iter().flatten(),
-                );
+                self.spread_index
+                    .ensure(&pod.meta.namespace, &sel, &k, &self.slots);
             }
         }
         if profile.uses(framework::Plugin::InterPodAffinity) && self.use_ipa_index {
@@ -539,14 +535,15 @@ impl Scheduler {
 }
 
 /// What the memoised part of a node's score depends on besides the node: the profile, the
-/// pod's requests (NodeResourcesFit, BalancedAllocation) and its image count (ImageLocality on
-/// nodes without images).
+/// pod's requests (NodeResourcesFit, BalancedAllocation) and its images (ImageLocality; the
+/// spreads it also reads change only with some node's images or the node count, and the
+/// cache then drops `memo_key`).
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct MemoKey {
     profile: usize,
     request: Resources,
     non_zero: (i64, i64),
-    images: usize,
+    images: Vec<String>,
 }
 
 impl MemoKey {
@@ -555,7 +552,13 @@ impl MemoKey {
             profile,
             request: req.request.clone(),
             non_zero: (req.non_zero_cpu_milli, req.non_zero_memory),
-            images: pod.spec.init_containers.len() + pod.spec.containers.len(),
+            images: pod
+                .spec
+                .init_containers
+                .iter()
+                .chain(&pod.spec.containers)
+                .map(|c| c.image.clone())
+                .collect(),
         }
     }
 }

@@ -202,7 +202,7 @@ enum PreScored {
     Spread(pts::ScoreState),
     Ipa(ipa::ScoreState),
     Balanced(balanced::ScoreState),
-    Images(Vec<String>),
+    Images(image_locality::Images),
 }
 
 /// Scores of the nodes of one cycle: per score plugin its raw and normalised scores, and each
@@ -247,6 +247,12 @@ impl<'s> ScoredNodes<'s> {
         match self {
             ScoredNodes::Infos(_) => None,
             ScoredNodes::Slots { slots, .. } => Some(slots[j]),
+        }
+    }
+    fn slots(&self) -> Option<&'s [usize]> {
+        match self {
+            ScoredNodes::Infos(_) => None,
+            ScoredNodes::Slots { slots, .. } => Some(slots),
         }
     }
     fn hot(&self, j: usize) -> Option<&'s HotNode> {
@@ -345,7 +351,12 @@ pub fn score_nodes(
             PreScored::Affinity => node_affinity::normalize(norm),
             PreScored::Spread(s) => {
                 let ignored: Vec<bool> = (0..n)
-                    .map(|j| pts::is_ignored(s, nodes.info(j, snap)))
+                    .map(|j| {
+                        nodes
+                            .slot(j)
+                            .and_then(|slot| pts::is_ignored_at(s, slot))
+                            .unwrap_or_else(|| pts::is_ignored(s, nodes.info(j, snap)))
+                    })
                     .collect();
                 pts::normalize(norm, &ignored)
             }
@@ -446,21 +457,21 @@ impl PlainScorer {
             return memo.total + self.offset;
         }
         let mut sum = 0;
-        let mut from_columns = true;
+        let mut memoise = true;
         let mut info = Some(info);
         let mut node: Option<&NodeInfo> = None;
         for (w, pre) in &self.direct {
             let v = match fast_raw(pre, profile, h) {
                 Some(v) => v,
                 None => {
-                    from_columns = false;
+                    memoise &= memoisable(pre);
                     let ni = *node.get_or_insert_with(|| (info.take().expect("once"))());
                     full_raw(pre, profile, pod, snap, ni)
                 }
             };
             sum += v * w;
         }
-        if from_columns {
+        if memoise {
             *memo = Memo { class, total: sum };
         }
         sum + self.offset
@@ -488,12 +499,12 @@ fn add_direct(
             }
         }
         let mut sum = 0;
-        let mut from_columns = true;
+        let mut memoise = true;
         for &(w, pre) in direct {
             let v = match nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
                 Some(v) => v,
                 None => {
-                    from_columns = false;
+                    memoise &= memoisable(pre);
                     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
                 }
             };
@@ -501,7 +512,7 @@ fn add_direct(
         }
         *t += sum;
         if let (Some((m, class)), Some(slot)) = (&mut memo, slot) {
-            if from_columns {
+            if memoise {
                 m[slot] = Memo {
                     class: *class,
                     total: sum,
@@ -545,7 +556,7 @@ fn pre_score_one<'s, 'a: 's>(
             if infos.is_empty() {
                 infos.extend((0..nodes.len()).map(|j| nodes.info(j, snap)));
             }
-            pts::pre_score(pod, snap, infos, &profile.spread)
+            pts::pre_score(pod, snap, infos, nodes.slots(), &profile.spread)
                 .map_or(PreScored::Skip, PreScored::Spread)
         }
         Plugin::InterPodAffinity => {
@@ -555,7 +566,7 @@ fn pre_score_one<'s, 'a: 's>(
             balanced::pre_score(&state.req, &profile.balanced)
                 .map_or(PreScored::Skip, PreScored::Balanced)
         }
-        Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod)),
+        Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod, snap)),
         _ => PreScored::Skip,
     }
 }
@@ -577,7 +588,20 @@ fn raw_score(
     if let (PreScored::Ipa(s), Some(slot)) = (pre, nodes.slot(j)) {
         return ipa::score_at(s, slot, nodes.info(j, snap));
     }
+    if let (PreScored::Spread(s), Some(slot)) = (pre, nodes.slot(j)) {
+        if let Some(v) = pts::score_at(s, slot, snap) {
+            return v;
+        }
+    }
     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
+}
+
+/// A direct plugin's raw score that is a function of the node and of inputs the memo class
+/// stands for, even when the columns cannot compute it: ImageLocality (the node's images and
+/// the cycle's spreads; the scheduler starts a new class whenever a node's images or the node
+/// count change).
+fn memoisable(pre: &PreScored) -> bool {
+    matches!(pre, PreScored::Images(_))
 }
 
 /// The raw score from the columns, when they decide it.
@@ -610,7 +634,7 @@ fn full_raw(
         PreScored::Spread(s) => pts::score(s, node, snap),
         PreScored::Ipa(s) => ipa::score(s, node),
         PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
-        PreScored::Images(i) => image_locality::score(i, node, snap),
+        PreScored::Images(i) => image_locality::score(i, node),
     }
 }
 

@@ -196,7 +196,7 @@ fn spread_index_gives_the_same_scores_as_counting() {
         let chosen = {
             let plain = snap.view();
             for (sel, key) in pts::index_requests(&p, &plain, &profile.spread) {
-                idx.ensure("default", &sel, &key, snap.slots.iter().flatten());
+                idx.ensure("default", &sel, &key, &snap.slots);
             }
             let mut fast = snap.view();
             fast.spread_index = Some(&idx);
@@ -225,10 +225,11 @@ fn spread_index_gives_the_same_scores_as_counting() {
             f1[j].node.meta.name.clone()
         };
         p.spec.node_name = Some(chosen.clone());
-        for ni in snap.slots.iter_mut().flatten() {
+        for (slot, ni) in snap.slots.iter_mut().enumerate() {
+            let Some(ni) = ni else { continue };
             if ni.node.meta.name == chosen {
                 ni.add_pod(Arc::new(p.clone()));
-                idx.on_pod(&ni.node, &p, 1);
+                idx.on_pod(slot, &ni.node, &p, 1);
             }
         }
     }

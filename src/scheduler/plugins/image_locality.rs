@@ -21,24 +21,53 @@ pub fn normalized_image_name(name: &str) -> String {
     }
 }
 
-/// PreScore: the pod's normalised image names (init containers first, as upstream).
-pub fn pre_score(pod: &Pod) -> Vec<String> {
-    pod.spec
+/// PreScore: the pod's normalised image names (init containers first, as upstream), each
+/// with its spread — the share of all nodes holding it — computed once per cycle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Images {
+    pub names: Vec<String>,
+    /// Per name: nodes with the image / all nodes (None without nodes: every score is the
+    /// floor).
+    pub spread: Option<Vec<f64>>,
+}
+
+impl Images {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+pub fn pre_score(pod: &Pod, snap: &Snapshot) -> Images {
+    let names: Vec<String> = pod
+        .spec
         .init_containers
         .iter()
         .chain(&pod.spec.containers)
         .map(|c| normalized_image_name(&c.image))
-        .collect()
+        .collect();
+    let total = snap.len();
+    let spread = (total > 0).then(|| {
+        names
+            .iter()
+            .map(|img| {
+                let with = snap.image_nodes.get(img).copied().unwrap_or(0);
+                with as f64 / total as f64
+            })
+            .collect()
+    });
+    Images { names, spread }
 }
 
-pub fn score(images: &[String], node: &NodeInfo, snap: &Snapshot) -> i64 {
-    let total = snap.len();
+/// A pure function of the node's images and the cycle's spreads, so the scheduler may keep
+/// it in a node's score memo until some node's images or the node count change.
+pub fn score(images: &Images, node: &NodeInfo) -> i64 {
     let mut sum = 0i64;
-    if total > 0 {
-        for img in images {
+    if let Some(spread) = &images.spread {
+        for (img, spread) in images.names.iter().zip(spread) {
             if let Some(size) = node.images.get(img) {
-                let with = snap.image_nodes.get(img).copied().unwrap_or(0);
-                let spread = with as f64 / total as f64;
                 sum += (*size as f64 * spread) as i64;
             }
         }
@@ -86,9 +115,9 @@ mod tests {
     }
     fn scores(nodes: Vec<Node>, p: &Pod) -> Vec<i64> {
         let snap = OwnedSnapshot::new(nodes, vec![]);
-        let imgs = pre_score(p);
         let v = snap.view();
-        v.iter().map(|n| score(&imgs, n, &v)).collect()
+        let imgs = pre_score(p, &v);
+        v.iter().map(|n| score(&imgs, n)).collect()
     }
 
     // image_locality_test.go (TestImageLocalityPriority, v1.29+ thresholds).

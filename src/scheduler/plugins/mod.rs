@@ -92,7 +92,7 @@ impl NodeInfo {
 
     /// Removes the pod with this key and returns it; None if it is not here.
     pub fn remove_pod(&mut self, key: &str) -> Option<Arc<Pod>> {
-        let i = self.pods.iter().position(|p| p.key() == key)?;
+        let i = self.pods.iter().position(|p| p.has_key(key))?;
         let pod = self.pods.remove(i);
         let req = PodRequest::of(&pod);
         self.requested.sub(&req.request);

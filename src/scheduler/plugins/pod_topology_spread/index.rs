@@ -31,6 +31,24 @@ pub struct SpreadEntry {
     pub key: String,
     /// Domain value → matching pods; every value of the key on any node is present.
     pub counts: BTreeMap<String, i64>,
+    /// The same counts by interned domain id of the key ([`Domains`] at `domains_at`); the
+    /// last element counts the nodes without the key ([`NO_DOMAIN`]).
+    pub by_domain: Vec<i64>,
+    /// Where the key's [`Domains`] are in the index.
+    pub domains_at: usize,
+}
+
+impl SpreadEntry {
+    /// Matching pods in the domain with this id ([`NO_DOMAIN`]: nodes without the key).
+    #[inline]
+    pub fn count_of(&self, domain: u32) -> i64 {
+        let i = if domain == NO_DOMAIN {
+            self.by_domain.len() - 1
+        } else {
+            domain as usize
+        };
+        self.by_domain[i]
+    }
 }
 
 /// Slot has no value for the key (no such label, or no node in the slot).
@@ -44,6 +62,9 @@ pub struct Domains {
     pub key: String,
     pub of_slot: Arc<[u32]>,
     pub values: Vec<String>,
+    /// Some node has the key with the empty value, which upstream's string-keyed counts merge
+    /// with "no label"; id-keyed readers fall back to the strings then.
+    pub has_empty_value: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -85,13 +106,14 @@ impl SpreadIndex {
             .find(|e| e.key == key && e.namespace == namespace && e.selector == *selector)
     }
 
-    /// Builds the entry from the node infos if it is not cached yet.
-    pub fn ensure<'a>(
+    /// Builds the entry from the node infos in the snapshot slots if it is not cached yet
+    /// (interning the key's values first).
+    pub fn ensure(
         &mut self,
         namespace: &str,
         selector: &LabelSelector,
         key: &str,
-        nodes: impl Iterator<Item = &'a NodeInfo>,
+        slots: &[Option<NodeInfo>],
     ) {
         if self.get(namespace, selector, key).is_some() {
             return;
@@ -99,17 +121,32 @@ impl SpreadIndex {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
+        self.ensure_domains(key, slots);
+        let domains_at = self
+            .domains
+            .iter()
+            .position(|d| d.key == key)
+            .expect("interned just above");
+        let dm = &self.domains[domains_at];
         let mut e = SpreadEntry {
             namespace: namespace.to_string(),
             selector: selector.clone(),
             key: key.to_string(),
             counts: BTreeMap::new(),
+            by_domain: vec![0; dm.values.len() + 1],
+            domains_at,
         };
-        for n in nodes {
+        for (slot, n) in slots.iter().enumerate() {
+            let Some(n) = n else { continue };
             let c = n.pods.iter().filter(|p| counts_pod(&e, p)).count() as i64;
             *e.counts
                 .entry(domain(&n.node, key).to_string())
                 .or_insert(0) += c;
+            let i = match dm.of_slot[slot] {
+                NO_DOMAIN => dm.values.len(),
+                d => d as usize,
+            };
+            e.by_domain[i] += c;
         }
         self.entries.push(e);
     }
@@ -121,12 +158,14 @@ impl SpreadIndex {
         }
         let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
         let mut values = Vec::new();
+        let mut has_empty_value = false;
         let of_slot: Vec<u32> = slots
             .iter()
             .map(|s| {
                 let Some(v) = s.as_ref().and_then(|n| n.node.meta.labels.get(key)) else {
                     return NO_DOMAIN;
                 };
+                has_empty_value |= v.is_empty();
                 *ids.entry(v.as_str()).or_insert_with(|| {
                     values.push(v.clone());
                     (values.len() - 1) as u32
@@ -137,6 +176,7 @@ impl SpreadIndex {
             key: key.to_string(),
             of_slot: of_slot.into(),
             values,
+            has_empty_value,
         });
     }
 
@@ -144,13 +184,21 @@ impl SpreadIndex {
         self.domains.iter().find(|d| d.key == key)
     }
 
-    /// A pod was added to (`sign` = 1) or removed from (−1) `node`.
-    pub fn on_pod(&mut self, node: &Node, pod: &Pod, sign: i64) {
+    /// A pod was added to (`sign` = 1) or removed from (−1) `node`, in snapshot slot `slot`.
+    pub fn on_pod(&mut self, slot: usize, node: &Node, pod: &Pod, sign: i64) {
         for e in &mut self.entries {
             if counts_pod(e, pod) {
-                *e.counts
-                    .entry(domain(node, &e.key).to_string())
-                    .or_insert(0) += sign;
+                if let Some(c) = e.counts.get_mut(domain(node, &e.key)) {
+                    *c += sign;
+                } else {
+                    e.counts.insert(domain(node, &e.key).to_string(), sign);
+                }
+                let dm = &self.domains[e.domains_at];
+                let i = match dm.of_slot.get(slot).copied().unwrap_or(NO_DOMAIN) {
+                    NO_DOMAIN => dm.values.len(),
+                    d => d as usize,
+                };
+                e.by_domain[i] += sign;
             }
         }
     }
@@ -175,17 +223,20 @@ mod tests {
         let snap = OwnedSnapshot::new(vec![n1.clone(), n2], vec![p.clone()]);
         let mut idx = SpreadIndex::default();
         let sel = selector(&[("app", "web")]);
-        idx.ensure("default", &sel, "zone", snap.slots.iter().flatten());
+        idx.ensure("default", &sel, "zone", &snap.slots);
         let e = idx.get("default", &sel, "zone").unwrap();
         assert_eq!(e.counts.get("z1"), Some(&1));
         assert_eq!(e.counts.get(""), Some(&0));
-        idx.on_pod(&n1, &p, 1);
-        idx.on_pod(&n1, &p, 1);
-        idx.on_pod(&n1, &p, -1);
-        assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
+        idx.on_pod(0, &n1, &p, 1);
+        idx.on_pod(0, &n1, &p, 1);
+        idx.on_pod(0, &n1, &p, -1);
+        let e = idx.get("default", &sel, "zone").unwrap();
+        assert_eq!(e.counts["z1"], 2);
+        assert_eq!(e.count_of(idx.domains("zone").unwrap().of_slot[0]), 2);
+        assert_eq!(e.count_of(NO_DOMAIN), 0);
         let mut other = p.clone();
         other.meta.namespace = "x".into();
-        idx.on_pod(&n1, &other, 1);
+        idx.on_pod(0, &n1, &other, 1);
         assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
     }
 

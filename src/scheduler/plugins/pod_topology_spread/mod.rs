@@ -16,7 +16,7 @@ use crate::model::{
     LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
     TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
 };
-use index::SpreadEntry;
+use index::{SpreadEntry, NO_DOMAIN};
 
 pub const NAME: &str = "PodTopologySpread";
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
@@ -485,13 +485,56 @@ pub struct ScoreState {
     pub namespace: String,
     /// Per constraint: the spread-index entry to read hostname counts from.
     pub host_entry: Vec<Option<usize>>,
+    /// Set when every constraint's counts come from the spread index by interned domain:
+    /// Score then reads two arrays per constraint and node (`score_at`), no label map.
+    pub by_slot: Option<SlotScore>,
 }
 
-/// None = Skip. `scored` are the nodes being scored (the feasible ones).
+/// Per constraint: the domain id of each snapshot slot and the spread-index entry whose
+/// `count_of` gives the domain's matching pods.
+#[derive(Clone, Debug)]
+pub struct SlotScore {
+    per_constraint: Vec<(std::sync::Arc<[u32]>, usize)>,
+}
+
+impl SlotScore {
+    /// The fast form when the index holds every constraint's all-node counts exactly as the
+    /// string-keyed PreScore below would read them: hostname constraints always (their count
+    /// is the node's own pods), others when `indexable` and not narrowed to nodes with every
+    /// key (`require_all` with several constraints); never when a node has a key with the
+    /// empty value (upstream's map merges it with "no label").
+    fn new(pod: &Pod, snap: &Snapshot, cs: &[Constraint], require_all: bool) -> Option<SlotScore> {
+        let index = snap.spread_index?;
+        let mut per_constraint = Vec::with_capacity(cs.len());
+        for c in cs {
+            let hostname = c.key == LABEL_HOSTNAME;
+            if !hostname && (!indexable(c, pod) || (require_all && cs.len() > 1)) {
+                return None;
+            }
+            let e = index.position(&pod.meta.namespace, c.selector.as_ref()?, &c.key)?;
+            let d = index.domains(&c.key)?;
+            if d.has_empty_value {
+                return None;
+            }
+            per_constraint.push((d.of_slot.clone(), e));
+        }
+        Some(SlotScore { per_constraint })
+    }
+
+    fn ignored(&self, slot: usize) -> bool {
+        self.per_constraint
+            .iter()
+            .any(|(of_slot, _)| of_slot.get(slot).is_none_or(|&d| d == NO_DOMAIN))
+    }
+}
+
+/// None = Skip. `scored` are the nodes being scored (the feasible ones), `slots` their
+/// snapshot slots when the caller walks slots.
 pub fn pre_score(
     pod: &Pod,
     snap: &Snapshot,
     scored: &[&NodeInfo],
+    slots: Option<&[usize]>,
     args: &SpreadArgs,
 ) -> Option<ScoreState> {
     if scored.is_empty() {
@@ -502,6 +545,11 @@ pub fn pre_score(
         return None;
     }
     let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
+    if let Some(slots) = slots {
+        if let Some(fast) = SlotScore::new(pod, snap, &cs, require_all) {
+            return Some(pre_score_by_slot(pod, cs, require_all, slots, fast));
+        }
+    }
     let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
     let mut ignored = 0usize;
     for node in scored {
@@ -589,11 +637,83 @@ pub fn pre_score(
         weights,
         namespace: pod.meta.namespace.clone(),
         host_entry,
+        by_slot: None,
     })
+}
+
+/// `pre_score` by interned domain: a constraint's weight is log(domains among the scored,
+/// not ignored nodes + 2) as above (hostname: one domain per such node; a missing key is one
+/// domain, as "" is), the counts are the index's.
+fn pre_score_by_slot(
+    pod: &Pod,
+    cs: Vec<Constraint>,
+    require_all: bool,
+    slots: &[usize],
+    fast: SlotScore,
+) -> ScoreState {
+    let kept: Vec<usize> = slots
+        .iter()
+        .copied()
+        .filter(|&s| !(require_all && fast.ignored(s)))
+        .collect();
+    let weights = cs
+        .iter()
+        .zip(&fast.per_constraint)
+        .map(|(c, (of_slot, _))| {
+            let sz = if c.key == LABEL_HOSTNAME {
+                kept.len()
+            } else {
+                let mut seen: Vec<u32> = kept
+                    .iter()
+                    .map(|&s| of_slot.get(s).copied().unwrap_or(NO_DOMAIN))
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                seen.len()
+            };
+            libm::log((sz + 2) as f64)
+        })
+        .collect();
+    ScoreState {
+        host_entry: vec![None; cs.len()],
+        counts: vec![BTreeMap::new(); cs.len()],
+        constraints: cs,
+        require_all,
+        weights,
+        namespace: pod.meta.namespace.clone(),
+        by_slot: Some(fast),
+    }
 }
 
 pub fn is_ignored(st: &ScoreState, node: &NodeInfo) -> bool {
     st.require_all && !has_all_keys(node, &st.constraints)
+}
+
+/// `is_ignored` for the node in snapshot slot `slot`, when PreScore took the slot form.
+pub fn is_ignored_at(st: &ScoreState, slot: usize) -> Option<bool> {
+    let fast = st.by_slot.as_ref()?;
+    Some(st.require_all && fast.ignored(slot))
+}
+
+/// `score` for the node in snapshot slot `slot`, when PreScore took the slot form: the same
+/// sum in the same order, each count read by the node's domain id.
+#[inline]
+pub fn score_at(st: &ScoreState, slot: usize, snap: &Snapshot) -> Option<i64> {
+    let fast = st.by_slot.as_ref()?;
+    let index = snap.spread_index?;
+    if st.require_all && fast.ignored(slot) {
+        return Some(0);
+    }
+    let mut s = 0.0f64;
+    for (i, (c, (of_slot, e))) in st.constraints.iter().zip(&fast.per_constraint).enumerate() {
+        let d = of_slot.get(slot).copied().unwrap_or(NO_DOMAIN);
+        if d == NO_DOMAIN {
+            continue;
+        }
+        let cnt = index.entry(*e)?.count_of(d);
+        s += cnt as f64 * st.weights[i] + (c.max_skew - 1) as f64;
+    }
+    Some(round_half_away(s))
 }
 
 pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {

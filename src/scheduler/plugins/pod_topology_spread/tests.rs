@@ -78,7 +78,7 @@ fn scores(
     snap.spread_selectors = snap_sel;
     let v = snap.view();
     let scored: Vec<&NodeInfo> = (0..k).map(|i| v.get(i)).collect();
-    let Some(st) = pre_score(p, &v, &scored, &SpreadArgs::default()) else {
+    let Some(st) = pre_score(p, &v, &scored, None, &SpreadArgs::default()) else {
         return vec![];
     };
     let mut s: Vec<i64> = scored.iter().map(|nd| score(&st, nd, &v)).collect();

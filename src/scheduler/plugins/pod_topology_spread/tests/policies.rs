@@ -568,7 +568,7 @@ fn pre_score_state(
     snap.spread_selectors = sources;
     let v = snap.view();
     let scored: Vec<&NodeInfo> = (0..k).map(|i| v.get(i)).collect();
-    pre_score(p, &v, &scored, args)
+    pre_score(p, &v, &scored, None, args)
 }
 
 /// scoring_test.go TestPreScoreStateEmptyNodes: default constraints whose selector comes
