@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::OutputFormat;
 use crate::output::plan as out;
-use crate::study::plan::{Plan, PlanReport, PlanRequest, DEFAULT_FAIL_AT, DEFAULT_GOAL};
+use crate::study::plan::{CaseKind, Plan, PlanReport, PlanRequest, DEFAULT_FAIL_AT, DEFAULT_GOAL};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -215,11 +215,15 @@ fn print_header(plan: &Plan) {
     );
     println!("grow: {}", grown.join(", "));
     let cases: Vec<&str> = plan.cases.iter().map(|c| c.name.as_str()).collect();
-    println!(
-        "cases: {} (synthetic faults at {})",
-        cases.join(", "),
-        plan.fail_at
-    );
+    if plan.cases.iter().any(|c| c.kind != CaseKind::Timeline) {
+        println!(
+            "cases: {} (synthetic faults at {})",
+            cases.join(", "),
+            plan.fail_at
+        );
+    } else {
+        println!("cases: {}", cases.join(", "));
+    }
     let goals: Vec<&str> = plan.goals.iter().map(|g| g.text.as_str()).collect();
     println!(
         "goals: {}{}",

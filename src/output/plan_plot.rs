@@ -1,7 +1,8 @@
 //! The headroom curve of `kubesim plan` (PNG and SVG, `plotters`): the goal metric — the
 //! lowest available replicas over the judged times, in percent of desired, of the deciding
-//! goal (the least margin above its threshold) — against the node count, one line per failure case; filled markers pass, hollow
-//! ones fail; the goals' thresholds are dashed horizontal lines and the answer a vertical one.
+//! goal (the least margin above its threshold) — against the node count, one line per failure
+//! case (drawn widest first, so coinciding lines show as nested bands); filled markers pass,
+//! hollow ones fail; the goals' thresholds are dashed horizontal lines and the answer a vertical one.
 //!
 //! Invariant: pure rendering of the plan's report with the bundled DejaVu Sans font (the same
 //! file as `plot.rs`), so the same report gives byte-identical files on any machine.
@@ -200,25 +201,33 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Curve) -> Result<
                 .map_err(e)?;
         }
     }
+    // Lines that coincide stay visible: the first case is drawn widest, each later one
+    // narrower on top of it, so equal values show as nested bands.
+    let n = c.lines.len();
     for (i, l) in c.lines.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        let width = 2 + 3 * (n - 1 - i).min(4) as u32;
+        let radius = 4 + 3 * (n - 1 - i).min(4) as i32;
         let pts: Vec<(f64, f64)> = l.points.iter().map(|p| (p.0, p.1)).collect();
         chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .draw_series(LineSeries::new(pts, color.stroke_width(width)))
             .map_err(e)?
             .label(l.case.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(width))
             });
         chart
             .draw_series(l.points.iter().map(|p| {
-                let style = if p.2 {
-                    color.filled()
-                } else {
-                    color.stroke_width(2)
-                };
-                Circle::new((p.0, p.1), 5, style)
+                let style = if p.2 { color.filled() } else { WHITE.filled() };
+                Circle::new((p.0, p.1), radius, style)
             }))
+            .map_err(e)?;
+        chart
+            .draw_series(
+                l.points
+                    .iter()
+                    .map(|p| Circle::new((p.0, p.1), radius, color.stroke_width(2))),
+            )
             .map_err(e)?;
     }
     if let Some(t) = c.thresholds.first() {
