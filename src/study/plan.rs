@@ -29,9 +29,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
 use serde_yaml::Value;
 
 pub use eval::{judged, pool_node_names, Outcome};
@@ -527,36 +525,26 @@ impl Plan {
     }
 }
 
-/// Counts runs across threads for the progress callback.
-pub(crate) struct Counter(AtomicUsize);
-
-impl Counter {
-    fn bump(&self) -> usize {
-        self.0.fetch_add(1, Ordering::Relaxed) + 1
+impl search::Oracle for Plan {
+    fn grow(&self) -> &[usize] {
+        &self.grow
     }
-}
-
-/// Evaluates `(candidate, case)` pairs on `pool` (or here), results in input order.
-fn run_pairs(
-    plan: &Plan,
-    pool: Option<&rayon::ThreadPool>,
-    pairs: &[(Vec<u32>, usize)],
-    counter: &Counter,
-    progress: &(dyn Fn(usize, &str) + Sync),
-    label: &str,
-) -> Vec<Outcome> {
-    let work = || {
-        pairs
-            .par_iter()
-            .map(|(counts, c)| {
-                let o = plan.evaluate(counts, &plan.cases[*c]);
-                progress(counter.bump(), label);
-                o
-            })
-            .collect()
-    };
-    match pool {
-        Some(p) => p.install(work),
-        None => work(),
+    fn pool_name(&self, p: usize) -> &str {
+        &self.pools[p].name
+    }
+    fn cases(&self) -> usize {
+        self.cases.len()
+    }
+    fn max_count(&self) -> u32 {
+        self.max_count
+    }
+    fn start(&self) -> Vec<u32> {
+        self.scenario_counts()
+    }
+    fn lower_bound(&self, counts: &[u32], p: usize) -> u32 {
+        Plan::lower_bound(self, counts, p)
+    }
+    fn evaluate(&self, counts: &[u32], case: usize) -> Outcome {
+        Plan::evaluate(self, counts, &self.cases[case])
     }
 }

@@ -5,26 +5,69 @@
 //! on the thread count or on which run finished first.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{run_pairs, Counter, Plan, PlanReport, Round, Trial};
+use rayon::prelude::*;
+
+use super::{Outcome, PlanReport, Round, Trial};
+
+/// What the search needs of a plan (`Plan` implements it; the tests use an oracle of their
+/// own, to check the search itself).
+pub(super) trait Oracle: Sync {
+    /// Indices of the pools that may grow, in search order.
+    fn grow(&self) -> &[usize];
+    fn pool_name(&self, p: usize) -> &str;
+    /// How many failure cases.
+    fn cases(&self) -> usize;
+    fn max_count(&self) -> u32;
+    /// The scenario's counts (every pool).
+    fn start(&self) -> Vec<u32>;
+    fn lower_bound(&self, counts: &[u32], p: usize) -> u32;
+    fn evaluate(&self, counts: &[u32], case: usize) -> Outcome;
+}
+
+/// Evaluates `(candidate, case)` pairs on `pool` (or on rayon's global pool), results in
+/// input order.
+fn run_pairs<O: Oracle + ?Sized>(
+    oracle: &O,
+    pool: Option<&rayon::ThreadPool>,
+    pairs: &[(Vec<u32>, usize)],
+    counter: &AtomicUsize,
+    progress: &(dyn Fn(usize, &str) + Sync),
+    label: &str,
+) -> Vec<Outcome> {
+    let work = || {
+        pairs
+            .par_iter()
+            .map(|(counts, c)| {
+                let o = oracle.evaluate(counts, *c);
+                progress(counter.fetch_add(1, Ordering::Relaxed) + 1, label);
+                o
+            })
+            .collect()
+    };
+    match pool {
+        Some(p) => p.install(work),
+        None => work(),
+    }
+}
 
 /// The longest linear scan of one pool's bracket (counts).
 const MAX_SCAN: u32 = 256;
 
-pub(super) struct Search<'a> {
-    plan: &'a Plan,
+pub(super) struct Search<'a, O: Oracle + ?Sized> {
+    plan: &'a O,
     pool: Option<rayon::ThreadPool>,
     progress: &'a (dyn Fn(usize, &str) + Sync),
-    counter: Counter,
+    counter: AtomicUsize,
     trials: Vec<Trial>,
     index: BTreeMap<Vec<u32>, usize>,
     notes: Vec<String>,
 }
 
-impl<'a> Search<'a> {
+impl<'a, O: Oracle + ?Sized> Search<'a, O> {
     pub(super) fn new(
-        plan: &'a Plan,
+        plan: &'a O,
         jobs: usize,
         progress: &'a (dyn Fn(usize, &str) + Sync),
     ) -> Self {
@@ -36,7 +79,7 @@ impl<'a> Search<'a> {
             plan,
             pool,
             progress,
-            counter: Counter(AtomicUsize::new(0)),
+            counter: AtomicUsize::new(0),
             trials: Vec::new(),
             index: BTreeMap::new(),
             notes: Vec::new(),
@@ -45,9 +88,9 @@ impl<'a> Search<'a> {
 
     fn label(&self, counts: &[u32]) -> String {
         self.plan
-            .grow
+            .grow()
             .iter()
-            .map(|p| format!("{}={}", self.plan.pools[*p].name, counts[*p]))
+            .map(|p| format!("{}={}", self.plan.pool_name(*p), counts[*p]))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -61,7 +104,7 @@ impl<'a> Search<'a> {
                 fresh.push(c.clone());
             }
         }
-        let ncases = self.plan.cases.len();
+        let ncases = self.plan.cases();
         let pairs: Vec<(Vec<u32>, usize)> = fresh
             .iter()
             .flat_map(|c| (0..ncases).map(move |k| (c.clone(), k)))
@@ -109,11 +152,11 @@ impl<'a> Search<'a> {
     /// Step 1: the first passing candidate from the start, doubling; `None` if `max_count`
     /// fails.
     fn upper_bound(&mut self, lower: &mut BTreeMap<String, u32>) -> Option<Vec<u32>> {
-        let max = self.plan.max_count;
-        let mut hi = self.plan.scenario_counts();
-        for &p in &self.plan.grow {
+        let max = self.plan.max_count();
+        let mut hi = self.plan.start();
+        for &p in self.plan.grow() {
             let lb = self.plan.lower_bound(&hi, p).min(max);
-            lower.insert(self.plan.pools[p].name.clone(), lb);
+            lower.insert(self.plan.pool_name(p).to_string(), lb);
             hi[p] = hi[p].max(lb).min(max);
         }
         let mut round = Round::Start;
@@ -121,10 +164,10 @@ impl<'a> Search<'a> {
             if self.eval(std::slice::from_ref(&hi), round)[0] {
                 return Some(hi);
             }
-            if self.plan.grow.iter().all(|&p| hi[p] >= max) {
+            if self.plan.grow().iter().all(|&p| hi[p] >= max) {
                 return None;
             }
-            for &p in &self.plan.grow {
+            for &p in self.plan.grow() {
                 hi[p] = hi[p].saturating_mul(2).min(max);
             }
             round = Round::Double;
@@ -149,13 +192,13 @@ impl<'a> Search<'a> {
         let Some(top) = self.upper_bound(&mut lower) else {
             self.notes.push(format!(
                 "no candidate up to {} nodes per zone meets every goal in every case",
-                self.plan.max_count
+                self.plan.max_count()
             ));
             return self.report(None, lower, true);
         };
         let mut answer = top.clone();
         let mut lows = BTreeMap::new();
-        for &p in &self.plan.grow.clone() {
+        for &p in &self.plan.grow().to_vec() {
             let lb = self.plan.lower_bound(&answer, p).clamp(1, answer[p]);
             let lo = lb - 1;
             lows.insert(p, lo);
@@ -163,7 +206,7 @@ impl<'a> Search<'a> {
         }
         let monotone = self.verify(&answer);
         if !monotone {
-            for &p in &self.plan.grow.clone() {
+            for &p in &self.plan.grow().to_vec() {
                 match self.scan(&answer, p, lows[&p], top[p]) {
                     Some(c) => answer[p] = c,
                     None => return self.report(None, lower, monotone),
@@ -180,9 +223,9 @@ impl<'a> Search<'a> {
     /// Step 3: count − 1 fails per pool, +1 and +2 pass, and no tried candidate fails above a
     /// passing one. Notes what breaks.
     fn verify(&mut self, answer: &[u32]) -> bool {
-        let max = self.plan.max_count;
+        let max = self.plan.max_count();
         let mut below = Vec::new();
-        for &p in &self.plan.grow {
+        for &p in self.plan.grow() {
             if answer[p] > 1 {
                 below.push(Self::with(answer, p, answer[p] - 1));
             }
@@ -191,7 +234,7 @@ impl<'a> Search<'a> {
             .iter()
             .map(|d| {
                 let mut c = answer.to_vec();
-                for &p in &self.plan.grow {
+                for &p in self.plan.grow() {
                     c[p] = c[p].saturating_add(*d).min(max);
                 }
                 c
@@ -205,7 +248,8 @@ impl<'a> Search<'a> {
             if *pass {
                 ok = false;
                 self.notes.push(format!(
-                    "non-monotone: {} passes below the bisection's answer",
+                    "non-monotone or a lower bound that is not one: {} passes below the \
+                     bisection's answer",
                     self.label(c)
                 ));
             }
@@ -246,12 +290,12 @@ impl<'a> Search<'a> {
         let from = if below_passed { 1 } else { lo.max(1) };
         let top = top
             .max(answer[p].saturating_add(2))
-            .min(self.plan.max_count);
+            .min(self.plan.max_count());
         let to = top.min(from.saturating_add(MAX_SCAN - 1));
         if to < top {
             self.notes.push(format!(
                 "the linear scan of {} stopped at {to} (at most {MAX_SCAN} counts)",
-                self.plan.pools[p].name
+                self.plan.pool_name(p)
             ));
         }
         let counts: Vec<u32> = (from..=to).collect();
@@ -260,7 +304,7 @@ impl<'a> Search<'a> {
         if passed.last() != Some(&true) {
             self.notes.push(format!(
                 "{} = {to} fails: no count of the bracket is safe",
-                self.plan.pools[p].name
+                self.plan.pool_name(p)
             ));
             return None;
         }
@@ -296,5 +340,145 @@ impl<'a> Search<'a> {
             runs,
             engine_events,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One pool, one case; a candidate passes iff `pass(count)`; runs are recorded.
+    struct Fake {
+        start: u32,
+        lower: u32,
+        max: u32,
+        pass: fn(u32) -> bool,
+    }
+
+    impl Oracle for Fake {
+        fn grow(&self) -> &[usize] {
+            &[0]
+        }
+        fn pool_name(&self, _: usize) -> &str {
+            "worker"
+        }
+        fn cases(&self) -> usize {
+            1
+        }
+        fn max_count(&self) -> u32 {
+            self.max
+        }
+        fn start(&self) -> Vec<u32> {
+            vec![self.start]
+        }
+        fn lower_bound(&self, _: &[u32], _: usize) -> u32 {
+            self.lower
+        }
+        fn evaluate(&self, counts: &[u32], _: usize) -> Outcome {
+            let passed = (self.pass)(counts[0]);
+            Outcome {
+                passed,
+                min_available_percent: if passed { 100.0 } else { 50.0 },
+                goal: String::new(),
+                worst: String::new(),
+                nodes: counts[0] as usize,
+                engine_events: 1,
+                error: None,
+            }
+        }
+    }
+
+    fn search(f: &Fake, jobs: usize) -> PlanReport {
+        Search::new(f, jobs, &|_, _| {}).run()
+    }
+
+    fn tried(r: &PlanReport) -> Vec<(u32, &'static str, bool)> {
+        r.trials
+            .iter()
+            .map(|t| (t.counts[0], t.round.name(), t.passed))
+            .collect()
+    }
+
+    #[test]
+    fn monotone_threshold_is_found_by_doubling_and_bisection_then_verified() {
+        let f = Fake {
+            start: 2,
+            lower: 2,
+            max: 100,
+            pass: |c| c >= 11,
+        };
+        let r = search(&f, 1);
+        assert_eq!(r.answer, Some(vec![11]));
+        assert!(r.monotone, "{:?}", r.notes);
+        // 2, 4, 8 fail and 16 passes; bisection of (1, 16]: 8 is known, then 12, 10, 11;
+        // verification: 10 (known) fails, 12 (known) and 13 pass.
+        assert_eq!(
+            tried(&r),
+            [
+                (2, "start", false),
+                (4, "double", false),
+                (8, "double", false),
+                (16, "double", true),
+                (12, "bisect", true),
+                (10, "bisect", false),
+                (11, "bisect", true),
+                (13, "verify", true),
+            ]
+        );
+        // The same trials on three threads.
+        assert_eq!(tried(&search(&f, 3)), tried(&r));
+    }
+
+    #[test]
+    fn a_lower_bound_that_is_too_high_is_caught_and_scanned_below() {
+        // The bound claims 10, but 6 is enough: verification finds 9 passing.
+        let f = Fake {
+            start: 5,
+            lower: 10,
+            max: 100,
+            pass: |c| c >= 6,
+        };
+        let r = search(&f, 1);
+        assert!(!r.monotone);
+        assert_eq!(r.answer, Some(vec![6]));
+        assert!(
+            r.notes.iter().any(|n| n.contains("worker=9 passes")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
+    fn a_non_monotone_outcome_falls_back_to_the_smallest_count_safe_above() {
+        // 9 fails although 8 passes: the answer is 10, from which every count tried passes.
+        let f = Fake {
+            start: 5,
+            lower: 3,
+            max: 100,
+            pass: |c| c >= 8 && c != 9,
+        };
+        let r = search(&f, 1);
+        assert!(!r.monotone);
+        assert_eq!(r.answer, Some(vec![10]));
+        assert!(
+            r.notes.iter().any(|n| n.contains("worker=9 fails")),
+            "{:?}",
+            r.notes
+        );
+        assert!(tried(&r).iter().any(|t| t.1 == "scan"));
+    }
+
+    #[test]
+    fn no_answer_when_the_largest_count_fails() {
+        let f = Fake {
+            start: 3,
+            lower: 1,
+            max: 20,
+            pass: |_| false,
+        };
+        let r = search(&f, 1);
+        assert_eq!(r.answer, None);
+        let counts: Vec<u32> = tried(&r).iter().map(|t| t.0).collect();
+        assert_eq!(counts, [3, 6, 12, 20]);
     }
 }
