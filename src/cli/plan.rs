@@ -144,6 +144,9 @@ pub fn plan_command(a: &PlanArgs) -> i32 {
             return 2;
         }
     };
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
     let dir = a.out.clone().unwrap_or_else(|| default_out(&a.scenario));
     if let Err(e) = crate::output::resultdir::check_target(&dir) {
         eprintln!("error: {e}");
@@ -277,7 +280,9 @@ fn print_answer(plan: &Plan, r: &PlanReport) {
         Some(a) => println!(
             "answer: {} nodes per zone ({}; {} runs)",
             out::counts_label(plan, a),
-            if r.monotone {
+            if r.monotone && plan.grow.iter().all(|p| a[*p] <= 1) {
+                "the smallest count; + 1 and + 2 pass: monotone"
+            } else if r.monotone {
                 "count − 1 fails, + 1 and + 2 pass: monotone"
             } else {
                 "NOT monotone: linear scan, see the notes"

@@ -262,6 +262,8 @@ pub struct Plan {
     pub goals: Vec<Goal>,
     pub fail_at: SimDuration,
     pub max_count: u32,
+    /// The scenario's warnings (unmodelled fields), as `kubesim check` prints them.
+    pub warnings: Vec<String>,
     base: Value,
     path: PathBuf,
     overrides: Vec<String>,
@@ -369,6 +371,7 @@ impl Plan {
             goals,
             fail_at,
             max_count: req.max_count,
+            warnings: s.warnings.clone(),
             base,
             path: req.path.clone(),
             overrides: req.overrides.clone(),
