@@ -20,6 +20,7 @@ use crate::run::{self, RunOptions, RunOutput};
 use crate::scenario::{self, Scenario};
 use crate::sim::time::format_secs;
 
+mod plan;
 mod swarm;
 
 const EXAMPLES_RUN: &str = "Examples:
@@ -81,6 +82,13 @@ enum Command {
   kubesim swarm --seeds 1..1000 --jobs 2
   kubesim swarm --replay swarm-failures/seed-17.yaml")]
     Swarm(swarm::SwarmArgs),
+    /// The fewest nodes per pool that keep every workload available in every failure case:
+    /// a search over node counts, verified for monotonicity (docs/plan.md).
+    #[command(after_help = "Examples:
+  kubesim plan scenarios/capacity-zone-loss.yaml
+  kubesim plan scenarios/capacity-zone-loss.yaml --case each-zone-down --goal web:available>=100%:within=10m --jobs 2
+  kubesim plan scenarios/capacity-zone-loss.yaml --case nodes-down:worker:2 --goal web:never-below=66% --output json")]
+    Plan(plan::PlanArgs),
 }
 
 #[derive(Subcommand)]
@@ -232,6 +240,7 @@ pub fn main() -> i32 {
         Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
+        Command::Plan(a) => plan::plan_command(&a),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Read-only observers of a run: scenario expectations (`expect:`), model invariants and the
-//! time-series sampler (`timeseries`).
+//! Read-only observers of a run: scenario expectations (`expect:`), model invariants, the
+//! time-series sampler (`timeseries`) and workloads' replica levels (`workload_levels`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
@@ -10,5 +10,6 @@ pub mod liveness;
 pub mod objects;
 pub mod pods;
 pub mod timeseries;
+pub mod workload_levels;
 
 pub use expect::{ExpectationResult, TimedExpectation};

@@ -7,6 +7,8 @@
 //! sees the old results or the new ones, never a mix. Everything but `perf.json` is a
 //! deterministic function of the run.
 
+pub mod plan;
+pub mod plan_plot;
 pub mod plot;
 pub mod resultdir;
 

@@ -1,0 +1,138 @@
+//! Parsing of cases and goals, and which times a goal judges.
+
+use super::*;
+use crate::sim::SimTime;
+
+fn pools() -> Vec<PoolInfo> {
+    vec![PoolInfo {
+        name: "worker".into(),
+        zones: vec!["a".into(), "b".into()],
+        scenario_count: 3,
+    }]
+}
+
+fn zones() -> Vec<String> {
+    vec!["a".into(), "b".into()]
+}
+
+#[test]
+fn cases_parse_and_each_zone_down_expands_per_zone() {
+    let c = parse_case("each-zone-down:10m", &zones(), &pools()).expect("valid");
+    let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["zone-down:a:10m0s", "zone-down:b:10m0s"]);
+    assert_eq!(
+        parse_case("nodes-down:worker:2", &zones(), &pools()).expect("valid")[0].kind,
+        CaseKind::NodesDown {
+            pool: "worker".into(),
+            k: 2,
+            duration: None
+        }
+    );
+    assert_eq!(
+        parse_case("timeline", &zones(), &pools()).expect("valid")[0].kind,
+        CaseKind::Timeline
+    );
+    for bad in [
+        "zone-down:c",
+        "nodes-down:gpu:1",
+        "nodes-down:worker:0",
+        "zone-down:a:10x",
+        "meteor",
+    ] {
+        assert!(parse_case(bad, &zones(), &pools()).is_err(), "{bad}");
+    }
+    let e = parse_case("zone-down:aa", &zones(), &pools()).expect_err("unknown zone");
+    assert!(e.contains("did you mean `a`"), "{e}");
+}
+
+#[test]
+fn goals_parse_and_never_below_is_available_without_grace() {
+    let g = parse_goal("web:available>=100%:within=10m").expect("valid");
+    assert_eq!(
+        (g.workload.as_str(), g.min_percent, g.within),
+        ("web", 100.0, SimDuration::from_mins(10))
+    );
+    let n = parse_goal("prod/api:never-below=66%").expect("valid");
+    assert_eq!((n.min_percent, n.within), (66.0, SimDuration::ZERO));
+    for bad in [
+        "web",
+        "web:available>=101%",
+        "web:available>=50",
+        "web:never-below=50%:within=1m",
+        "web:available>=50%:after=1m",
+        ":never-below=5%",
+    ] {
+        assert!(parse_goal(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn judged_times_skip_the_grace_after_each_fault() {
+    let t = |s: u64| SimTime::from_secs(s);
+    let w = SimDuration::from_secs(100);
+    let end = t(1000);
+    // One fault at 200 s: judged from 300 s to the end.
+    assert_eq!(judged(&[t(200)], w, end), vec![(t(300), end)]);
+    // A second fault at 500 s: 300 s up to just before 500 s, then from 600 s.
+    assert_eq!(
+        judged(&[t(200), t(500)], w, end),
+        vec![(t(300), SimTime(t(500).as_nanos() - 1)), (t(600), end)]
+    );
+    // Overlapping graces merge; no grace judges from the first fault on.
+    assert_eq!(judged(&[t(200), t(250)], w, end), vec![(t(350), end)]);
+    assert_eq!(
+        judged(&[t(200), t(250)], SimDuration::ZERO, end),
+        vec![(t(200), end)]
+    );
+    assert!(judged(&[], w, end).is_empty());
+}
+
+#[test]
+fn nodes_down_takes_the_first_nodes_in_build_order() {
+    assert_eq!(
+        pool_node_names(&pools()[0], 2),
+        ["worker-a-0", "worker-a-1", "worker-b-0", "worker-b-1"]
+    );
+}
+
+#[test]
+fn a_variant_sets_the_counts_drops_expect_and_replaces_the_timeline() {
+    let base: Value = serde_yaml::from_str(
+        "name: t\ncluster:\n  nodePools:\n  - {name: worker, count: 3, zones: [a, b]}\n\
+         timeline:\n- {at: 1m, nodeCrash: {zones: [a]}}\nexpect:\n- podCount: {count: 1}\n",
+    )
+    .expect("yaml");
+    let case = Case {
+        name: "nodes-down:worker:3:5m".into(),
+        kind: CaseKind::NodesDown {
+            pool: "worker".into(),
+            k: 3,
+            duration: Some(SimDuration::from_mins(5)),
+        },
+    };
+    let text = eval::variant_text(&base, &pools(), &[2], &case, SimDuration::from_secs(90))
+        .expect("variant");
+    let v: Value = serde_yaml::from_str(&text).expect("yaml");
+    assert_eq!(v["cluster"]["nodePools"][0]["count"], 2);
+    assert!(v.get("expect").is_none());
+    let t = &v["timeline"][0];
+    assert_eq!(
+        (t["at"].as_str(), t["duration"].as_str()),
+        (Some("1m30s"), Some("5m0s"))
+    );
+    let nodes: Vec<&str> = t["nodeCrash"]["nodes"]
+        .as_sequence()
+        .expect("nodes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(nodes, ["worker-a-0", "worker-a-1", "worker-b-0"]);
+    let own = Case {
+        name: "timeline".into(),
+        kind: CaseKind::Timeline,
+    };
+    let text = eval::variant_text(&base, &pools(), &[4], &own, SimDuration::ZERO).expect("variant");
+    let v: Value = serde_yaml::from_str(&text).expect("yaml");
+    assert_eq!(v["timeline"][0]["nodeCrash"]["zones"][0], "a");
+    assert_eq!(v["cluster"]["nodePools"][0]["count"], 4);
+}
