@@ -1,9 +1,10 @@
 //! Read-only observers of a run: scenario expectations (`expect:`), model invariants and the
-//! time-series sampler (`timeseries`).
+//! time-series sampler (`timeseries`, with its capacity columns in `capacity`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
 
+pub mod capacity;
 pub mod expect;
 pub mod invariants;
 pub mod liveness;

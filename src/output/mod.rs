@@ -503,6 +503,7 @@ fn stage(
     write("events.jsonl", &out.events_jsonl)?;
     hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
+    write("metrics.csv", &out.timeseries.to_metrics_csv())?;
     write("summary.json", &summary_json(s, out))?;
     let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");
     perf_json.push(b'\n');
