@@ -8,7 +8,9 @@
 //! deterministic function of the run.
 
 pub mod charts;
+pub mod json;
 pub mod plot;
+pub mod report;
 pub mod resultdir;
 
 use crate::observe::timeseries;
@@ -367,6 +369,23 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
     v
 }
 
+/// The files [`write_results`] writes (besides the marker), in order.
+pub fn result_files(plots: bool) -> Vec<String> {
+    let mut v: Vec<String> = ["events.jsonl", "timeseries.csv", "metrics.csv", "summary.json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    v.push("perf.json".into());
+    if plots {
+        for stem in charts::STEMS {
+            v.push(format!("{stem}.png"));
+            v.push(format!("{stem}.svg"));
+        }
+    }
+    v.push("report.html".into());
+    v
+}
+
 /// Writes every result file into `dir` by the rules of [`resultdir`]: only a new path, an empty
 /// directory or a previous kubesim result is written (anything else is
 /// [`OutputError::Refused`] with nothing on disk changed), and the result appears complete or
@@ -416,13 +435,20 @@ fn stage(
     hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
     write("metrics.csv", &out.timeseries.to_metrics_csv())?;
-    write("summary.json", &summary_json(s, out))?;
+    let summary = summary_json(s, out);
+    write("summary.json", &summary)?;
     let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");
     perf_json.push(b'\n');
     write("perf.json", &perf_json)?;
-    if plots {
-        charts::render_all(staging, s, out)?;
-    }
+    let rendered = if plots {
+        charts::render_all(staging, s, out)?
+    } else {
+        Vec::new()
+    };
+    let summary: serde_json::Value = serde_json::from_slice(&summary).expect("our own JSON");
+    let title = format!("kubesim report: {}", s.name);
+    let page = report::render(&title, &report::run_sections(s, out, &summary, &rendered));
+    write("report.html", page.as_bytes())?;
     hook(Stage::FilesWritten);
     resultdir::sync_tree(staging)?;
     hook(Stage::Synced);

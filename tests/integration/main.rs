@@ -2,6 +2,7 @@
 
 mod batch;
 mod bounds;
+mod capacity;
 mod cli;
 mod determinism;
 mod disruption;
