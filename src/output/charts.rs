@@ -342,6 +342,22 @@ pub fn windows(out: &RunOutput) -> Vec<plot::Window> {
         .collect()
 }
 
+/// Every chart as SVG text only (for a report without image files).
+pub fn svg_all(s: &Scenario, out: &RunOutput) -> Result<Vec<Rendered>, String> {
+    let windows = windows(out);
+    charts(s, out)
+        .into_iter()
+        .map(|c| {
+            let svg = plot::svg_text(&c.view(s.duration.as_secs_f64(), &windows))?;
+            Ok(Rendered {
+                stem: c.stem,
+                title: c.title,
+                svg,
+            })
+        })
+        .collect()
+}
+
 /// Writes every chart as `<stem>.png` and `<stem>.svg` into `dir`; returns their SVG text.
 pub fn render_all(
     dir: &Path,

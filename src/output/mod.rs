@@ -369,6 +369,14 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
     v
 }
 
+/// The `report.html` of a run with these rendered charts.
+pub fn report_page(s: &Scenario, out: &RunOutput, charts: &[charts::Rendered]) -> String {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&summary_json(s, out)).expect("our own JSON");
+    let title = format!("kubesim report: {}", s.name);
+    report::render(&title, &report::run_sections(s, out, &summary, charts))
+}
+
 /// The files [`write_results`] writes (besides the marker), in order.
 pub fn result_files(plots: bool) -> Vec<String> {
     let mut v: Vec<String> = ["events.jsonl", "timeseries.csv", "metrics.csv", "summary.json"]
@@ -445,10 +453,7 @@ fn stage(
     } else {
         Vec::new()
     };
-    let summary: serde_json::Value = serde_json::from_slice(&summary).expect("our own JSON");
-    let title = format!("kubesim report: {}", s.name);
-    let page = report::render(&title, &report::run_sections(s, out, &summary, &rendered));
-    write("report.html", page.as_bytes())?;
+    write("report.html", report_page(s, out, &rendered).as_bytes())?;
     hook(Stage::FilesWritten);
     resultdir::sync_tree(staging)?;
     hook(Stage::Synced);

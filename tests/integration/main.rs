@@ -15,6 +15,7 @@ mod fields;
 mod kubelet;
 mod layers;
 mod manifests;
+mod report;
 mod resultdir;
 mod scenarios;
 mod scheduling;

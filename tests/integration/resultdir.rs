@@ -104,10 +104,12 @@ fn assert_complete(dir: &Path) {
         "timeseries.csv",
         "summary.json",
         "perf.json",
+        "metrics.csv",
+        "report.html",
     ] {
         assert!(dir.join(f).is_file(), "{f} in {}", dir.display());
     }
-    assert_eq!(names(dir).len(), 5, "{:?}", names(dir));
+    assert_eq!(names(dir).len(), 7, "{:?}", names(dir));
 }
 
 #[test]
