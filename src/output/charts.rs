@@ -16,7 +16,13 @@ use crate::run::RunOutput;
 use crate::scenario::Scenario;
 
 /// The charts' file stems, in the order they are written.
-pub const STEMS: [&str; 5] = ["timeline", "capacity", "pending", "availability", "evictions"];
+pub const STEMS: [&str; 5] = [
+    "timeline",
+    "capacity",
+    "pending",
+    "availability",
+    "evictions",
+];
 
 /// Named series for one chart panel.
 type NamedSeries = Vec<(String, Vec<(f64, f64)>)>;

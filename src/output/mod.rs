@@ -379,10 +379,15 @@ pub fn report_page(s: &Scenario, out: &RunOutput, charts: &[charts::Rendered]) -
 
 /// The files [`write_results`] writes (besides the marker), in order.
 pub fn result_files(plots: bool) -> Vec<String> {
-    let mut v: Vec<String> = ["events.jsonl", "timeseries.csv", "metrics.csv", "summary.json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut v: Vec<String> = [
+        "events.jsonl",
+        "timeseries.csv",
+        "metrics.csv",
+        "summary.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     v.push("perf.json".into());
     if plots {
         for stem in charts::STEMS {

@@ -147,7 +147,10 @@ fn settings_section(s: &Scenario, seed: u64) -> Section {
         (None, vec!["scenario".into(), s.name.clone()]),
         (None, vec!["file".into(), s.file.display().to_string()]),
         (None, vec!["seed".into(), seed.to_string()]),
-        (None, vec!["Kubernetes".into(), s.kubernetes_version.clone()]),
+        (
+            None,
+            vec!["Kubernetes".into(), s.kubernetes_version.clone()],
+        ),
         (
             None,
             vec![
@@ -227,7 +230,12 @@ fn timeline_section(s: &Scenario, out: &RunOutput) -> Section {
                         Some(d) => format!("{}s", format_secs((f.at + d).as_nanos(), 3)),
                         None => "—".into(),
                     },
-                    if f.kind.is_action() { "action" } else { "fault" }.to_string(),
+                    if f.kind.is_action() {
+                        "action"
+                    } else {
+                        "fault"
+                    }
+                    .to_string(),
                     f.label.clone(),
                 ],
             )
@@ -277,8 +285,7 @@ fn events_section(out: &RunOutput, per_reason: usize) -> Section {
         let rows: Vec<_> = recs
             .iter()
             .map(|r| {
-                let extra: Vec<String> =
-                    r.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let extra: Vec<String> = r.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 (
                     None,
                     vec![
@@ -296,7 +303,10 @@ fn events_section(out: &RunOutput, per_reason: usize) -> Section {
             "<h3 id=\"events-{}\">{} ({count})</h3>{}",
             escape(reason),
             escape(reason),
-            table(&["time", "source", "object", "message", "cause / fields"], &rows)
+            table(
+                &["time", "source", "object", "message", "cause / fields"],
+                &rows
+            )
         );
     }
     Section::new("events", "Events by reason", html)
@@ -367,7 +377,11 @@ mod tests {
 
     #[test]
     fn figure_drops_the_xml_prolog() {
-        let f = figure("plot-x", "X", "<?xml version=\"1.0\"?>\n<svg width=\"1\"></svg>");
+        let f = figure(
+            "plot-x",
+            "X",
+            "<?xml version=\"1.0\"?>\n<svg width=\"1\"></svg>",
+        );
         assert!(f.starts_with("<figure id=\"plot-x\" class=\"plot\"><svg width"));
     }
 }

@@ -35,7 +35,11 @@ fn zone_requested_cpu_is_the_placed_pods_requests_and_drops_with_the_zone() {
                 .records
                 .iter()
                 .filter(|x| x.reason == "Scheduled" && x.t.as_secs_f64() <= *t)
-                .filter(|x| x.fields.iter().any(|(k, v)| *k == "node" && zone_of(v) == zone))
+                .filter(|x| {
+                    x.fields
+                        .iter()
+                        .any(|(k, v)| *k == "node" && zone_of(v) == zone)
+                })
                 .count() as f64;
             let down = zone == "a" && *t >= crash;
             assert_eq!(*r, if down { 0.0 } else { placed }, "zone {zone} at {t}s");
@@ -51,7 +55,14 @@ fn zone_requested_cpu_is_the_placed_pods_requests_and_drops_with_the_zone() {
     // tainted (5), so their reason is Insufficient cpu.
     let pending = ts.column("pending_insufficient_cpu").unwrap();
     assert_eq!(pending.last().unwrap().1, 20.0);
-    assert_eq!(ts.column("pods_running_on_up_nodes").unwrap().last().unwrap().1, 40.0);
+    assert_eq!(
+        ts.column("pods_running_on_up_nodes")
+            .unwrap()
+            .last()
+            .unwrap()
+            .1,
+        40.0
+    );
 }
 
 /// The same figures computed from the cluster's state at a few sample times, independently of

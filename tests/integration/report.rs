@@ -142,7 +142,10 @@ fn run_output_json_is_one_document_with_the_paths_written() {
     );
     let paths = doc["paths"].as_array().unwrap();
     for f in ["events.jsonl", "metrics.csv", "summary.json", "report.html"] {
-        assert!(paths.iter().any(|p| p.as_str().unwrap().ends_with(f)), "{f}");
+        assert!(
+            paths.iter().any(|p| p.as_str().unwrap().ends_with(f)),
+            "{f}"
+        );
     }
     for p in paths {
         assert!(Path::new(p.as_str().unwrap()).is_file(), "{p}");
