@@ -187,7 +187,8 @@ struct RunArgs {
     /// replaced atomically; anything else is refused (docs/outputs.md).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Do not render timeline.png/timeline.svg.
+    /// Do not render the charts (timeline, capacity, pending, availability, evictions as PNG and
+    /// SVG); report.html then has none.
     #[arg(long)]
     no_plots: bool,
     /// Shuffle same-time events by seed, to expose hidden order dependence.
