@@ -140,7 +140,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let mut scenario = s.clone();
     scenario.seed = seed;
     let mut cluster = Cluster::build(&scenario, &mut engine);
-    let mut sampler = Sampler::new(&cluster);
+    let mut sampler = Sampler::new(&cluster, &scenario.node_pools);
 
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
     let mut violations = Vec::new();

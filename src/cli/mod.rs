@@ -195,7 +195,8 @@ struct RunArgs {
     /// replaced atomically; anything else is refused (docs/outputs.md).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Do not render timeline.png/timeline.svg.
+    /// Do not render the charts (timeline, capacity, pending, availability, evictions as PNG and
+    /// SVG); report.html then has none.
     #[arg(long)]
     no_plots: bool,
     /// Shuffle same-time events by seed, to expose hidden order dependence.
@@ -211,6 +212,10 @@ struct RunArgs {
     /// Print only the final lines (and no progress line on a terminal).
     #[arg(long, short)]
     quiet: bool,
+    /// `json`: print one JSON document (summary, expectations, paths written) and nothing
+    /// else on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    output: OutputFormat,
 }
 
 #[derive(Args)]
@@ -710,10 +715,12 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         Err(msg) => return usage(&msg),
     };
     let seed = a.seed.unwrap_or(s.seed);
-    if !a.quiet {
+    let json = a.output == OutputFormat::Json;
+    let quiet = a.quiet || json;
+    if !quiet {
         print_header(&s, &a.scenario, seed);
     }
-    let bar = progress::Progress::for_terminal(a.quiet, crate::sim::SimTime::ZERO + s.duration);
+    let bar = progress::Progress::for_terminal(quiet, crate::sim::SimTime::ZERO + s.duration);
     let opts = RunOptions {
         seed: a.seed,
         perturb_ties: a.perturb_ties,
@@ -733,54 +740,80 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         simulated_seconds_per_wall_second: out.end.as_secs_f64() / wall.max(1e-9),
         peak_memory_bytes: peak_memory_bytes(),
     };
+    let mut doc = json.then(|| {
+        let summary = serde_json::from_slice(&output::summary_json(&s, &out))
+            .unwrap_or(serde_json::Value::Null);
+        output::json::CommandJson::of_run(if check { "check" } else { "run" }, &out, summary)
+    });
     let mut code = 0;
     if !out.stop.completed() {
-        println!(
+        let msg = format!(
             "stopped early (stop reason: {}): the event limit ({}) was reached at {}s; raise \
              simulation.maxEvents or --max-events",
             out.stop.as_str(),
             s.max_events,
             format_secs(out.end.as_nanos(), 3)
         );
+        match &mut doc {
+            Some(d) => d.errors.push(msg),
+            None => println!("{msg}"),
+        }
         code = 1;
     }
-    if !a.quiet {
+    if !quiet {
         print_summary(&out, &perf);
     }
-    if check || !out.expectations.is_empty() && !a.quiet {
+    if !json && (check || !out.expectations.is_empty() && !a.quiet) {
         print_expectations(&out);
     }
     if check && !out.expectations_passed() {
         code = 1;
     }
     if !out.invariant_violations.is_empty() {
-        println!(
-            "invariant violations ({} shown):",
-            out.invariant_violations.len()
-        );
-        for v in &out.invariant_violations {
-            println!("  {v}");
+        if !json {
+            println!(
+                "invariant violations ({} shown):",
+                out.invariant_violations.len()
+            );
+            for v in &out.invariant_violations {
+                println!("  {v}");
+            }
         }
         code = 1;
     }
     if let Some(dir) = out_dir {
         match output::write_results(&dir, &s, &out, &perf, !a.no_plots, &mut hook) {
-            Ok(()) => println!(
-                "results: {}/ (events.jsonl, timeseries.csv, summary.json, perf.json{})",
-                dir.display(),
-                if a.no_plots {
-                    ""
-                } else {
-                    ", timeline.png, timeline.svg"
+            Ok(()) if json => {
+                if let Some(d) = &mut doc {
+                    d.results_dir = Some(dir.display().to_string());
+                    d.paths = output::result_files(!a.no_plots)
+                        .iter()
+                        .map(|f| dir.join(f).display().to_string())
+                        .collect();
                 }
+            }
+            Ok(()) => println!(
+                "results: {}/ ({})",
+                dir.display(),
+                output::result_files(!a.no_plots).join(", ")
             ),
             Err(e) => {
                 eprintln!("error: {e}");
-                return 2;
+                code = 2;
+                match &mut doc {
+                    Some(d) => d.errors.push(e.to_string()),
+                    None => return code,
+                }
             }
         }
     }
-    println!("digest: {}", out.digest);
+    match &mut doc {
+        Some(d) => {
+            d.exit_code = code;
+            print!("{}", d.to_text());
+        }
+        None => println!("digest: {}", out.digest),
+    }
     code
 }
 

@@ -190,6 +190,12 @@ impl Cluster {
         }
     }
 
+    /// Whether machine `m` is running: no crash fault holds it down and its VM was not deleted.
+    /// For observers (the capacity time series).
+    pub fn machine_running(&self, m: u32) -> bool {
+        self.down.get(m as usize).is_none_or(|d| *d == 0)
+    }
+
     pub fn handle(&mut self, ctx: &mut Engine<Event>, ev: Event) {
         self.api.set_now(ctx.now());
         let kcm_gen = self.kcm.gen();

@@ -251,6 +251,9 @@ pub struct ClusterSpec {
     pub duration: SimDuration,
     pub kubernetes_version: String,
     pub nodes: Vec<Node>,
+    /// The `cluster.nodePools` entry each node came from, by node index (empty for the nodes
+    /// of `cluster.nodes`); read by the capacity time series only.
+    pub node_pools: Vec<String>,
     /// Static pods of each node (its `staticPodPath` manifests), by node name.
     pub static_pods: BTreeMap<String, Vec<Pod>>,
     pub workloads: Vec<Workload>,

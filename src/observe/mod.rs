@@ -1,9 +1,11 @@
 //! Read-only observers of a run: scenario expectations (`expect:`), model invariants, the
-//! time-series sampler (`timeseries`) and workloads' replica levels (`workload_levels`).
+//! time-series sampler (`timeseries`, with its capacity columns in `capacity`) and workloads'
+//! replica levels (`workload_levels`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
 
+pub mod capacity;
 pub mod expect;
 pub mod invariants;
 pub mod liveness;

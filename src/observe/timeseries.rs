@@ -1,5 +1,6 @@
-//! `timeseries.csv`: metrics sampled between events at a fixed interval. Every column is
-//! documented in docs/outputs.md.
+//! `timeseries.csv`: metrics sampled between events at a fixed interval, and the same values in
+//! long format (`metrics.csv`), each column under a Prometheus metric name with labels. Every
+//! column and metric is documented in docs/outputs.md.
 //!
 //! Invariant: sampling reads the API server's objects and the trace; it never changes the run.
 
@@ -10,17 +11,80 @@ use crate::controllers::nodelifecycle::ZoneState;
 use crate::model::*;
 use crate::sim::{Record, SimTime};
 
+use super::capacity::{sanitize, Capacity};
+
 #[derive(Clone, Debug, Default)]
 pub struct TimeSeries {
     pub columns: Vec<String>,
+    /// Per column: its Prometheus metric name and its label set as Prometheus writes it
+    /// between the braces (`zone="a"`), empty for `time_s`.
+    pub metrics: Vec<(String, String)>,
     /// One row per sample; the first value is the time in seconds.
     pub rows: Vec<Vec<f64>>,
+}
+
+/// A Prometheus label set, `k="v",…`, values escaped as the text format requires.
+pub fn label_text(labels: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        for ch in v.chars() {
+            match ch {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out
+}
+
+fn fmt_value(i: usize, v: f64) -> String {
+    if i == 0 || v.fract() != 0.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{}", v as i64)
+    }
 }
 
 impl TimeSeries {
     pub fn column(&self, name: &str) -> Option<Vec<(f64, f64)>> {
         let i = self.columns.iter().position(|c| c == name)?;
-        Some(self.rows.iter().map(|r| (r[0], r[i])).collect())
+        Some(
+            self.rows
+                .iter()
+                .map(|r| (r[0], r.get(i).copied().unwrap_or(0.0)))
+                .collect(),
+        )
+    }
+
+    fn push_column(&mut self, column: String, metric: String, labels: &[(&str, String)]) {
+        self.columns.push(column);
+        self.metrics.push((metric, label_text(labels)));
+    }
+
+    /// `metrics.csv`: one line per sample and column, `timestamp_s,metric,labels,value`, in
+    /// sample order then column order. `labels` is the Prometheus label set without braces, so
+    /// `{metric}{{{labels}}} {value} {timestamp_s}` is an OpenMetrics sample line.
+    pub fn to_metrics_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["timestamp_s", "metric", "labels", "value"])
+            .expect("in-memory write");
+        for row in &self.rows {
+            let t = fmt_value(0, row[0]);
+            for (i, (metric, labels)) in self.metrics.iter().enumerate().skip(1) {
+                let v = fmt_value(i, row.get(i).copied().unwrap_or(0.0));
+                w.write_record([t.as_str(), metric, labels, &v])
+                    .expect("in-memory write");
+            }
+        }
+        w.into_inner().expect("in-memory write")
     }
 
     /// CSV text: integers print without decimals, time with 3 decimals.
@@ -31,13 +95,7 @@ impl TimeSeries {
             let cells: Vec<String> = row
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    if i == 0 || v.fract() != 0.0 {
-                        format!("{v:.3}")
-                    } else {
-                        format!("{}", *v as i64)
-                    }
-                })
+                .map(|(i, v)| fmt_value(i, *v))
                 .collect();
             w.write_record(&cells).expect("in-memory write");
         }
@@ -70,6 +128,9 @@ pub struct Sampler {
     /// The scenario's StatefulSets and DaemonSets, with their status columns.
     statefulsets: Vec<String>,
     daemonsets: Vec<String>,
+    capacity: Capacity,
+    /// Columns before the pending-by-reason ones, which are added as reasons appear.
+    fixed: usize,
 }
 
 /// Per-Service column: `svc_<name>_ready_endpoints` (`svc_<namespace>_<name>_…` outside
@@ -134,49 +195,123 @@ const POD_COLUMNS: &[&str] = &[
     "nlc_queued_nodes",
 ];
 
+/// `namespace` and `name` labels of a `namespace/name` key.
+fn object_labels(kind: &'static str, key: &str) -> Vec<(&'static str, String)> {
+    let (ns, name) = key.split_once('/').unwrap_or(("default", key));
+    vec![
+        ("kind", kind.to_string()),
+        ("namespace", ns.to_string()),
+        ("name", name.to_string()),
+    ]
+}
+
+/// The metric of a per-workload column: `kubesim_workload_<what>_replicas` (`…_pods`).
+fn workload_metric(what: &str) -> String {
+    if what == "pods" {
+        "kubesim_workload_pods".into()
+    } else {
+        format!("kubesim_workload_{what}_replicas")
+    }
+}
+
 impl Sampler {
-    pub fn new(c: &Cluster) -> Self {
+    pub fn new(c: &Cluster, node_pools: &[String]) -> Self {
         let mut zones: Vec<String> = c.api.nodes().values().map(|n| n.zone_key()).collect();
         zones.sort();
         zones.dedup();
-        let mut columns = vec!["time_s".to_string()];
+        let mut ts = TimeSeries::default();
+        ts.push_column("time_s".into(), String::new(), &[]);
         for z in &zones {
             let name = zone_column_name(z);
+            let zone = || vec![("zone", name.clone())];
             for s in ["ready", "not_ready", "unknown"] {
-                columns.push(format!("nodes_{s}_{name}"));
+                let mut l = zone();
+                l.push(("status", s.to_string()));
+                ts.push_column(format!("nodes_{s}_{name}"), "kubesim_zone_nodes".into(), &l);
             }
-            columns.push(format!("zone_state_{name}"));
-            columns.push(format!("nlc_queue_{name}"));
-            columns.push(format!("nlc_tokens_{name}"));
+            for (col, metric) in [
+                ("zone_state", "kubesim_zone_state"),
+                ("nlc_queue", "kubesim_zone_nlc_queue"),
+                ("nlc_tokens", "kubesim_zone_nlc_tokens"),
+            ] {
+                ts.push_column(format!("{col}_{name}"), metric.into(), &zone());
+            }
         }
-        columns.extend(POD_COLUMNS.iter().map(|s| s.to_string()));
-        for d in &c.deployment_keys {
-            let prefix = deployment_column_prefix(d);
-            columns.extend(DEPLOYMENT_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        for p in POD_COLUMNS {
+            ts.push_column(p.to_string(), format!("kubesim_{p}"), &[]);
         }
-        columns.extend(c.service_keys.iter().map(|k| service_column(k)));
-        for k in &c.statefulset_keys {
-            let prefix = column_prefix("sts", k);
-            columns.extend(STATEFULSET_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        let workloads = [
+            (
+                "deploy",
+                "Deployment",
+                &c.deployment_keys,
+                DEPLOYMENT_COLUMNS,
+            ),
+            (
+                "sts",
+                "StatefulSet",
+                &c.statefulset_keys,
+                STATEFULSET_COLUMNS,
+            ),
+            ("ds", "DaemonSet", &c.daemonset_keys, DAEMONSET_COLUMNS),
+        ];
+        for (short, kind, keys, whats) in workloads {
+            if short == "sts" {
+                // Services come between Deployments and StatefulSets.
+                for k in &c.service_keys {
+                    let l = object_labels("Service", k);
+                    ts.push_column(
+                        service_column(k),
+                        "kubesim_service_ready_endpoints".into(),
+                        &l[1..],
+                    );
+                }
+            }
+            for k in keys {
+                let prefix = column_prefix(short, k);
+                for w in whats {
+                    ts.push_column(
+                        format!("{prefix}_{w}"),
+                        workload_metric(w),
+                        &object_labels(kind, k),
+                    );
+                }
+            }
         }
-        for k in &c.daemonset_keys {
-            let prefix = column_prefix("ds", k);
-            columns.extend(DAEMONSET_COLUMNS.iter().map(|w| format!("{prefix}_{w}")));
+        let capacity = Capacity::new(c, &zones, node_pools);
+        for col in capacity.columns() {
+            ts.push_column(col.column, col.metric, &col.labels);
         }
-        Sampler {
+        let fixed = ts.columns.len();
+        let mut sampler = Sampler {
             statefulsets: c.statefulset_keys.clone(),
             daemonsets: c.daemonset_keys.clone(),
             services: c.service_keys.clone(),
             deployments: c.deployment_keys.clone(),
             zone_of: BTreeMap::new(),
             zones,
-            series: TimeSeries {
-                columns,
-                rows: Vec::new(),
-            },
+            series: ts,
             trace_pos: 0,
             evictions: 0,
+            capacity,
+            fixed,
+        };
+        sampler.add_reason_column(0);
+        sampler
+    }
+
+    /// The column of pending pods for reason `i` (named at its first appearance).
+    fn add_reason_column(&mut self, i: usize) {
+        let reason = self.capacity.reasons[i].clone();
+        let mut col = format!("pending_{}", sanitize(&reason));
+        if self.series.columns.contains(&col) {
+            col = format!("{col}_{i}");
         }
+        self.series.push_column(
+            col,
+            "kubesim_pods_pending_by_reason".into(),
+            &[("reason", reason)],
+        );
     }
 
     pub fn sample(&mut self, c: &Cluster, trace: &[Record], now: SimTime) {
@@ -184,6 +319,9 @@ impl Sampler {
             if r.reason == "TaintManagerEviction" && r.message.starts_with("Marking") {
                 self.evictions += 1;
             }
+        }
+        for i in self.capacity.observe(&trace[self.trace_pos..]) {
+            self.add_reason_column(i);
         }
         self.trace_pos = trace.len();
         let mut per_zone: Vec<[u64; 3]> = vec![[0; 3]; self.zones.len()];
@@ -281,6 +419,9 @@ impl Sampler {
                 None => row.extend([0.0; 5]),
             }
         }
+        let pending = self.capacity.sample(c, &mut row);
+        debug_assert_eq!(row.len(), self.fixed);
+        row.extend(pending.iter().map(|v| *v as f64));
         self.series.rows.push(row);
     }
 
@@ -325,7 +466,12 @@ impl Sampler {
         }
     }
 
-    pub fn finish(self) -> TimeSeries {
+    /// The series, every row padded with zeros to the columns of reasons that appeared after it.
+    pub fn finish(mut self) -> TimeSeries {
+        let n = self.series.columns.len();
+        for r in &mut self.series.rows {
+            r.resize(n, 0.0);
+        }
         self.series
     }
 }

@@ -7,9 +7,12 @@
 //! sees the old results or the new ones, never a mix. Everything but `perf.json` is a
 //! deterministic function of the run.
 
+pub mod charts;
+pub mod json;
 pub mod plan;
 pub mod plan_plot;
 pub mod plot;
+pub mod report;
 pub mod resultdir;
 
 use crate::observe::timeseries;
@@ -368,93 +371,34 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
     v
 }
 
-/// Named series for one chart panel.
-type NamedSeries = Vec<(String, Vec<(f64, f64)>)>;
-
-fn chart_series(out: &RunOutput) -> (NamedSeries, NamedSeries) {
-    let ts = &out.timeseries;
-    let mut nodes = Vec::new();
-    let mut pods = Vec::new();
-    for c in ts.columns.iter().skip(1) {
-        let points = ts.column(c).unwrap_or_default();
-        if let Some(rest) = c.strip_prefix("nodes_") {
-            let (status, zone) = if let Some(z) = rest.strip_prefix("not_ready_") {
-                ("NotReady", z)
-            } else if let Some(z) = rest.strip_prefix("ready_") {
-                ("Ready", z)
-            } else if let Some(z) = rest.strip_prefix("unknown_") {
-                ("Unknown", z)
-            } else {
-                continue;
-            };
-            nodes.push((format!("{zone} {status}"), points));
-        } else if let Some(p) = c.strip_prefix("pods_") {
-            pods.push((p.to_string(), points));
-        }
-    }
-    // A sample holds until the next one: draw steps, not slopes.
-    for (_, pts) in nodes.iter_mut().chain(pods.iter_mut()) {
-        *pts = to_steps(pts);
-    }
-    // Series that stay at zero only clutter the legend.
-    let nonzero = |v: &mut NamedSeries| v.retain(|(_, pts)| pts.iter().any(|(_, y)| *y != 0.0));
-    nonzero(&mut nodes);
-    nonzero(&mut pods);
-    (nodes, pods)
+/// The `report.html` of a run with these rendered charts.
+pub fn report_page(s: &Scenario, out: &RunOutput, charts: &[charts::Rendered]) -> String {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&summary_json(s, out)).expect("our own JSON");
+    let title = format!("kubesim report: {}", s.name);
+    report::render(&title, &report::run_sections(s, out, &summary, charts))
 }
 
-fn to_steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut out = Vec::with_capacity(pts.len() * 2);
-    for (i, p) in pts.iter().enumerate() {
-        if i > 0 && pts[i - 1].1 != p.1 {
-            out.push((p.0, pts[i - 1].1));
+/// The files [`write_results`] writes (besides the marker), in order.
+pub fn result_files(plots: bool) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "events.jsonl",
+        "timeseries.csv",
+        "metrics.csv",
+        "summary.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push("perf.json".into());
+    if plots {
+        for stem in charts::STEMS {
+            v.push(format!("{stem}.png"));
+            v.push(format!("{stem}.svg"));
         }
-        out.push(*p);
     }
-    out
-}
-
-fn render_plots(dir: &Path, s: &Scenario, out: &RunOutput) -> Result<(), OutputError> {
-    let (nodes, pods) = chart_series(out);
-    let windows: Vec<plot::Window> = out
-        .faults
-        .iter()
-        .map(|f| plot::Window {
-            start_s: f.start.as_secs_f64(),
-            end_s: f.end.as_secs_f64(),
-            label: f.label.clone(),
-        })
-        .collect();
-    let title = format!(
-        "{} (seed {}, Kubernetes {})",
-        s.name, out.seed, s.kubernetes_version
-    );
-    let chart = plot::Chart {
-        title: &title,
-        duration_s: s.duration.as_secs_f64(),
-        panels: vec![
-            plot::Panel {
-                title: "Nodes by Ready status, per zone",
-                y_label: "nodes",
-                series: nodes
-                    .iter()
-                    .map(|(n, p)| plot::Series { name: n, points: p })
-                    .collect(),
-            },
-            plot::Panel {
-                title: "Pods by phase",
-                y_label: "pods",
-                series: pods
-                    .iter()
-                    .map(|(n, p)| plot::Series { name: n, points: p })
-                    .collect(),
-            },
-        ],
-        windows: &windows,
-    };
-    plot::render_png(&chart, &dir.join("timeline.png"))?;
-    plot::render_svg(&chart, &dir.join("timeline.svg"))?;
-    Ok(())
+    v.push("report.html".into());
+    v
 }
 
 /// Writes every result file into `dir` by the rules of [`resultdir`]: only a new path, an empty
@@ -505,13 +449,18 @@ fn stage(
     write("events.jsonl", &out.events_jsonl)?;
     hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
-    write("summary.json", &summary_json(s, out))?;
+    write("metrics.csv", &out.timeseries.to_metrics_csv())?;
+    let summary = summary_json(s, out);
+    write("summary.json", &summary)?;
     let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");
     perf_json.push(b'\n');
     write("perf.json", &perf_json)?;
-    if plots {
-        render_plots(staging, s, out)?;
-    }
+    let rendered = if plots {
+        charts::render_all(staging, s, out)?
+    } else {
+        Vec::new()
+    };
+    write("report.html", report_page(s, out, &rendered).as_bytes())?;
     hook(Stage::FilesWritten);
     resultdir::sync_tree(staging)?;
     hook(Stage::Synced);

@@ -8,23 +8,16 @@
 //! file as `plot.rs`), so the same report gives byte-identical files on any machine.
 
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 
-use super::plot::PlotError;
+use super::plot::{ensure_font, PlotError};
 use crate::study::plan::{Plan, PlanReport};
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 620;
 const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/DejaVuSans.ttf"
-));
-static FONT_INIT: Once = Once::new();
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -36,12 +29,6 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
 ];
-
-fn ensure_font() {
-    FONT_INIT.call_once(|| {
-        let _ = register_font(FONT, FontStyle::Normal, FONT_BYTES);
-    });
-}
 
 /// One case's points: `(x, percent, passed)`, by x.
 pub struct Line {

@@ -2,6 +2,7 @@
 
 mod batch;
 mod bounds;
+mod capacity;
 mod cli;
 mod determinism;
 mod disruption;
@@ -15,6 +16,7 @@ mod kubelet;
 mod layers;
 mod manifests;
 mod plan;
+mod report;
 mod resultdir;
 mod scenarios;
 mod scheduling;

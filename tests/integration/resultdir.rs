@@ -104,10 +104,12 @@ fn assert_complete(dir: &Path) {
         "timeseries.csv",
         "summary.json",
         "perf.json",
+        "metrics.csv",
+        "report.html",
     ] {
         assert!(dir.join(f).is_file(), "{f} in {}", dir.display());
     }
-    assert_eq!(names(dir).len(), 5, "{:?}", names(dir));
+    assert_eq!(names(dir).len(), 7, "{:?}", names(dir));
 }
 
 #[test]
@@ -216,9 +218,17 @@ fn an_old_style_result_is_replaced() {
     let s = scratch("out-legacy");
     let dir = s.join("quick-start");
     std::fs::create_dir(&dir).unwrap();
-    // A result of a kubesim that predates the marker: the checked-in files without it.
+    // A result of a kubesim that predates the marker: the checked-in files it wrote too
+    // (not the later metrics.csv, capacity charts and report.html), without the marker.
+    let legacy = [
+        "events.jsonl",
+        "timeseries.csv",
+        "summary.json",
+        "timeline.png",
+        "timeline.svg",
+    ];
     for f in names(&root().join("results/quick-start")) {
-        if f == ".kubesim-result" {
+        if !legacy.contains(&f.as_str()) {
             continue;
         }
         std::fs::copy(root().join("results/quick-start").join(&f), dir.join(&f)).unwrap();

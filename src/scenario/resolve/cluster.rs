@@ -16,8 +16,9 @@ use crate::scenario::convert::{self, Ctx, Object};
 use crate::scenario::raw::{RawCluster, RawNodePool};
 use crate::scenario::{load_entry, InputError};
 
-/// Nodes, and the static pods of each node (by node name).
-type NodesAndStaticPods = (Vec<Node>, BTreeMap<String, Vec<Pod>>);
+/// Nodes, the static pods of each node (by node name), and each node's pool name (by node
+/// index; empty for the nodes of `cluster.nodes`).
+type NodesAndStaticPods = (Vec<Node>, BTreeMap<String, Vec<Pod>>, Vec<String>);
 
 /// Every Node of the cluster, ready to register.
 pub(super) fn nodes(
@@ -26,7 +27,7 @@ pub(super) fn nodes(
     runtime: &RuntimeConfig,
     registration: &Registration,
 ) -> Result<NodesAndStaticPods, InputError> {
-    let (mut nodes, static_pods) = build_nodes(cluster, r.file, &mut r.warnings)?;
+    let (mut nodes, static_pods, pools) = build_nodes(cluster, r.file, &mut r.warnings)?;
     // Pre-pulled images take their sizes from `runtime.images`.
     for n in &mut nodes {
         for im in &mut n.status.images {
@@ -47,7 +48,7 @@ pub(super) fn nodes(
             }
         }
     }
-    Ok((nodes, static_pods))
+    Ok((nodes, static_pods, pools))
 }
 
 fn build_nodes(
@@ -72,8 +73,11 @@ fn build_nodes(
     }
     let mut nodes = Vec::new();
     let mut static_pods: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    let mut pools: Vec<String> = Vec::new();
     for (i, pool) in c.node_pools.into_iter().enumerate() {
+        let name = pool.name.clone();
         pool_nodes(pool, i, file, warnings, &mut nodes, &mut static_pods)?;
+        pools.resize(nodes.len(), name);
     }
     for (i, entry) in c.nodes.into_iter().enumerate() {
         for obj in load_entry(entry, file, &format!("cluster.nodes[{i}]"), warnings)? {
@@ -106,7 +110,8 @@ fn build_nodes(
             "the cluster has no nodes (add cluster.nodePools or cluster.nodes)",
         ));
     }
-    Ok((nodes, static_pods))
+    pools.resize(nodes.len(), String::new());
+    Ok((nodes, static_pods, pools))
 }
 
 /// The nodes of `cluster.nodePools[i]`: `count` per zone (or `count` without zones).

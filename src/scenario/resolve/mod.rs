@@ -135,7 +135,7 @@ pub(super) fn resolve(
     let (kubelet, max_parallel_pulls, registration) =
         kubelet::kubelet(&mut r, &raw.components.kubelet, &raw.simulation)?;
     let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet, duration)?;
-    let (nodes, static_pods) = cluster::nodes(
+    let (nodes, static_pods, node_pools) = cluster::nodes(
         &mut r,
         std::mem::take(&mut raw.cluster),
         &sim.runtime,
@@ -164,6 +164,7 @@ pub(super) fn resolve(
         duration,
         kubernetes_version: version,
         nodes,
+        node_pools,
         workloads,
         apiserver,
         kcm,

@@ -3,7 +3,11 @@
 //! A [`Chart`] is a stack of [`Panel`]s sharing one x axis (simulated time).
 //! Each panel draws one line per [`Series`] with a legend to the right of its
 //! plot, and every fault [`Window`] is shaded across the full y range of every
-//! panel (its label is written in the first panel only).
+//! panel (its label is written in the first panel only). Series that coincide
+//! stay visible: series `i` has its own colour and line style (solid and wide,
+//! then dashed, dotted, long-dashed, narrower each time), so a later line drawn
+//! over an earlier one leaves the earlier one showing. A stacked panel fills
+//! the band between consecutive (cumulative) series instead.
 //!
 //! Invariant: this module is pure rendering of already-computed series; it
 //! holds no simulation state, reads no clock and uses no randomness, so the
@@ -17,6 +21,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
@@ -31,6 +36,9 @@ pub struct Series<'a> {
 pub struct Panel<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
+    /// The series are cumulative tops (each at least the one before), drawn as filled bands
+    /// between consecutive series (the first down to zero).
+    pub stacked: bool,
     pub series: Vec<Series<'a>>,
 }
 
@@ -102,7 +110,8 @@ static FONT_BYTES: &[u8] = include_bytes!(concat!(
 ));
 static FONT_INIT: Once = Once::new();
 
-fn ensure_font() {
+/// Registers the bundled font once per process (every chart of the crate draws with it).
+pub(crate) fn ensure_font() {
     FONT_INIT.call_once(|| {
         // The bundled font is a valid TTF; should registration ever fail, text
         // drawing reports FontUnavailable, which surfaces as a PlotError.
@@ -120,10 +129,28 @@ pub fn render_png(chart: &Chart, path: &Path) -> Result<(), PlotError> {
 
 /// Render `chart` as an SVG with the same layout as [`render_png`].
 pub fn render_svg(chart: &Chart, path: &Path) -> Result<(), PlotError> {
+    let text = svg_text(chart).map_err(|m| draw_error(path, m))?;
+    std::fs::write(path, text).map_err(|e| draw_error(path, e.to_string()))
+}
+
+/// The SVG document of `chart` (what [`render_svg`] writes), for embedding.
+pub fn svg_text(chart: &Chart) -> Result<String, String> {
     ensure_font();
-    let root = SVGBackend::new(path, canvas_size(chart)).into_drawing_area();
-    draw_chart(&root, chart).map_err(|m| draw_error(path, m))?;
-    root.present().map_err(|e| draw_error(path, e.to_string()))
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, canvas_size(chart)).into_drawing_area();
+        draw_chart(&root, chart)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+/// Line style of series `i`: (stroke width, dash length and gap in pixels; 0 = solid).
+fn line_style(i: usize) -> (u32, i32, i32) {
+    const STYLES: [(i32, i32); 4] = [(0, 0), (9, 5), (2, 4), (16, 6)];
+    let (dash, gap) = STYLES[i % STYLES.len()];
+    let width = [4, 3, 3, 2][i % STYLES.len()];
+    (width, dash, gap)
 }
 
 fn draw_error(path: &Path, message: String) -> PlotError {
@@ -185,15 +212,20 @@ struct Prepared {
 }
 
 fn prepare(points: &[(f64, f64)], axis: &TimeAxis) -> Prepared {
-    let finite = points
-        .iter()
-        .map(|&(t, v)| (t * axis.scale, v))
-        .filter(|(t, v)| t.is_finite() && v.is_finite());
+    let scaled = points.iter().map(|&(t, v)| (t * axis.scale, v));
     let (x0, x1) = (0.0, axis.max);
     let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut current: Vec<(f64, f64)> = Vec::new();
     let mut prev: Option<(f64, f64)> = None;
-    for p in finite {
+    for p in scaled {
+        // A value that is not a number (a ratio over nothing) is a gap in the line.
+        if !(p.0.is_finite() && p.1.is_finite()) {
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            prev = None;
+            continue;
+        }
         match prev {
             None => {
                 if p.0 >= x0 && p.0 <= x1 {
@@ -525,8 +557,16 @@ fn draw_panel<DB: DrawingBackend>(
 
     let (px_range, py_range) = cc.plotting_area().get_pixel_range();
     let plot_w = (px_range.end - px_range.start).max(1) as f64;
+    if panel.stacked {
+        draw_bands(&mut cc, &prepared)?;
+    }
     for (i, series) in prepared.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        let (width, dash, gap) = if panel.stacked {
+            (1, 0, 0)
+        } else {
+            line_style(i)
+        };
         for line in &series.lines {
             let pts = decimate(line, axis.max, plot_w * 2.0);
             // Thick bitmap polylines get miter spikes on dense zigzags, so
@@ -534,13 +574,23 @@ fn draw_panel<DB: DrawingBackend>(
             let width = if pts.len() as f64 > plot_w / 3.0 {
                 1
             } else {
-                2
+                width
             };
-            cc.draw_series(std::iter::once(PathElement::new(
-                pts,
-                color.stroke_width(width),
-            )))
-            .map_err(err_str)?;
+            if dash > 0 && pts.len() as f64 <= plot_w / 3.0 {
+                cc.draw_series(std::iter::once(DashedPathElement::new(
+                    pts,
+                    dash,
+                    gap,
+                    color.stroke_width(width),
+                )))
+                .map_err(err_str)?;
+            } else {
+                cc.draw_series(std::iter::once(PathElement::new(
+                    pts,
+                    color.stroke_width(width),
+                )))
+                .map_err(err_str)?;
+            }
         }
     }
 
@@ -558,12 +608,42 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+type Coords =
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
+
+/// A stacked panel's bands: between series `i - 1` and `i` (the first down to zero).
+fn draw_bands<DB: DrawingBackend>(
+    cc: &mut ChartContext<DB, Coords>,
+    prepared: &[Prepared],
+) -> Result<(), String> {
+    let flat = |p: &Prepared| -> Vec<(f64, f64)> { p.lines.iter().flatten().copied().collect() };
+    let mut below: Vec<(f64, f64)> = Vec::new();
+    for (i, series) in prepared.iter().enumerate() {
+        let top = flat(series);
+        if top.is_empty() {
+            continue;
+        }
+        let mut poly = top.clone();
+        if below.is_empty() {
+            poly.push((top[top.len() - 1].0, 0.0));
+            poly.push((top[0].0, 0.0));
+        } else {
+            poly.extend(below.iter().rev().copied());
+        }
+        let color = PALETTE[i % PALETTE.len()];
+        cc.draw_series(std::iter::once(Polygon::new(
+            poly,
+            color.mix(0.55).filled(),
+        )))
+        .map_err(err_str)?;
+        below = top;
+    }
+    Ok(())
+}
+
 fn draw_window_labels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    cc: &ChartContext<
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    cc: &ChartContext<DB, Coords>,
     windows: &[(f64, f64, &str)],
     y_hi: f64,
     px_range: &std::ops::Range<i32>,
@@ -650,10 +730,26 @@ fn draw_legend<DB: DrawingBackend>(
     for (i, s) in panel.series.iter().take(shown as usize).enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let cy = top + pad + i as i32 * row_h + row_h / 2;
-        root.draw(&PathElement::new(
-            vec![(left + pad, cy), (left + pad + LEGEND_SWATCH_PX, cy)],
-            color.stroke_width(3),
-        ))
+        let swatch = vec![(left + pad, cy), (left + pad + LEGEND_SWATCH_PX, cy)];
+        let (width, dash, gap) = line_style(i);
+        if panel.stacked {
+            root.draw(&Rectangle::new(
+                [
+                    (left + pad, cy - 5),
+                    (left + pad + LEGEND_SWATCH_PX, cy + 5),
+                ],
+                color.mix(0.55).filled(),
+            ))
+        } else if dash > 0 {
+            root.draw(&DashedPathElement::new(
+                swatch,
+                dash.min(8),
+                gap.min(4),
+                color.stroke_width(width),
+            ))
+        } else {
+            root.draw(&PathElement::new(swatch, color.stroke_width(width)))
+        }
         .map_err(err_str)?;
         let name = fit_text(root, s.name, &style, text_w);
         root.draw(&Text::new(
@@ -678,230 +774,4 @@ fn draw_legend<DB: DrawingBackend>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    fn scratch_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("kubesim-plot-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// Step function sampled every 5 s over 0..=900 s.
-    fn steps(f: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
-        (0..=180)
-            .map(|i| i as f64 * 5.0)
-            .map(|t| (t, f(t)))
-            .collect()
-    }
-
-    struct Example {
-        names: Vec<String>,
-        nodes: Vec<Vec<(f64, f64)>>,
-        pods: Vec<(&'static str, Vec<(f64, f64)>)>,
-        windows: Vec<Window>,
-    }
-
-    fn example() -> Example {
-        let mut names = Vec::new();
-        let mut nodes = Vec::new();
-        for zone in ["zone-a", "zone-b", "zone-c"] {
-            let hit = zone == "zone-a";
-            let down = move |t: f64| hit && (110.0..605.0).contains(&t);
-            names.push(format!("{zone} Ready"));
-            nodes.push(steps(move |t| if down(t) { 1.0 } else { 2.0 }));
-            names.push(format!("{zone} NotReady"));
-            nodes.push(steps(|_| 0.0));
-            names.push(format!("{zone} Unknown"));
-            nodes.push(steps(move |t| if down(t) { 1.0 } else { 0.0 }));
-        }
-        let pods = vec![
-            (
-                "Pending",
-                steps(|t| {
-                    if t < 20.0 {
-                        14.0
-                    } else if (400.0..620.0).contains(&t) {
-                        4.0
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-            (
-                "Running",
-                steps(|t| {
-                    if t < 20.0 {
-                        0.0
-                    } else if (400.0..620.0).contains(&t) {
-                        10.0
-                    } else {
-                        14.0
-                    }
-                }),
-            ),
-            (
-                "Terminating",
-                steps(|t| {
-                    if (400.0..650.0).contains(&t) {
-                        4.0
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-        ];
-        let windows = vec![Window {
-            start_s: 58.0,
-            end_s: 600.0,
-            label: "node crash worker-zone-a-0".into(),
-        }];
-        Example {
-            names,
-            nodes,
-            pods,
-            windows,
-        }
-    }
-
-    fn chart_of(ex: &Example) -> Chart<'_> {
-        Chart {
-            title: "kubesim timeline: zone-a node crash",
-            duration_s: 900.0,
-            panels: vec![
-                Panel {
-                    title: "Nodes by Ready status",
-                    y_label: "nodes",
-                    series: ex
-                        .names
-                        .iter()
-                        .zip(&ex.nodes)
-                        .map(|(n, p)| Series { name: n, points: p })
-                        .collect(),
-                },
-                Panel {
-                    title: "Pods by phase",
-                    y_label: "pods",
-                    series: ex
-                        .pods
-                        .iter()
-                        .map(|(n, p)| Series { name: n, points: p })
-                        .collect(),
-                },
-            ],
-            windows: &ex.windows,
-        }
-    }
-
-    #[test]
-    fn renders_example_png_and_deterministic_svg() {
-        let dir = scratch_dir("example");
-        let ex = example();
-        let chart = chart_of(&ex);
-        let png = dir.join("timeline.png");
-        render_png(&chart, &png).unwrap();
-        let png_bytes = std::fs::read(&png).unwrap();
-        assert!(png_bytes.len() > 1000 && png_bytes.starts_with(b"\x89PNG"));
-
-        let (a, b) = (dir.join("a.svg"), dir.join("b.svg"));
-        render_svg(&chart, &a).unwrap();
-        render_svg(&chart, &b).unwrap();
-        let (sa, sb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-        assert_eq!(sa, sb, "SVG output must be byte-deterministic");
-        let text = String::from_utf8(sa).unwrap();
-        assert!(text.contains("kubesim timeline: zone-a node crash"));
-        assert!(text.contains("Nodes by Ready status"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn degenerate_inputs_do_not_panic() {
-        let dir = scratch_dir("degenerate");
-        let nan = [
-            (f64::NAN, 1.0),
-            (1.0, f64::NAN),
-            (2.0, f64::INFINITY),
-            (3.0, 2.0),
-            (f64::NAN, f64::NAN),
-        ];
-        let all_nan = [(f64::NAN, f64::NAN)];
-        let outside = [(-50.0, 3.0), (-10.0, 5.0), (5000.0, 7.0)];
-        let windows = [
-            Window {
-                start_s: -100.0,
-                end_s: 1e9,
-                label: "everything".into(),
-            },
-            Window {
-                start_s: f64::NAN,
-                end_s: 5.0,
-                label: "nan".into(),
-            },
-            Window {
-                start_s: 50.0,
-                end_s: 10.0,
-                label: "reversed".into(),
-            },
-            Window {
-                start_s: 1e6,
-                end_s: 2e6,
-                label: String::new(),
-            },
-        ];
-        for duration_s in [0.0, -5.0, f64::NAN, f64::INFINITY, 100.0, 1e6] {
-            let chart = Chart {
-                title: "degenerate",
-                duration_s,
-                panels: vec![
-                    Panel {
-                        title: "empty",
-                        y_label: "",
-                        series: vec![],
-                    },
-                    Panel {
-                        title: "odd",
-                        y_label: "v",
-                        series: vec![
-                            Series {
-                                name: "none",
-                                points: &[],
-                            },
-                            Series {
-                                name: "nan",
-                                points: &nan,
-                            },
-                            Series {
-                                name: "all nan",
-                                points: &all_nan,
-                            },
-                            Series {
-                                name: "outside",
-                                points: &outside,
-                            },
-                        ],
-                    },
-                ],
-                windows: &windows,
-            };
-            if duration_s == 0.0 || duration_s == 1e6 {
-                // PNG is slow in debug builds; two layouts are enough here.
-                render_png(&chart, &dir.join("d.png")).unwrap();
-            }
-            render_svg(&chart, &dir.join("d.svg")).unwrap();
-        }
-        let no_panels = Chart {
-            title: "nothing",
-            duration_s: 0.0,
-            panels: vec![],
-            windows: &[],
-        };
-        render_png(&no_panels, &dir.join("e.png")).unwrap();
-        render_svg(&no_panels, &dir.join("e.svg")).unwrap();
-        // Unwritable destination is an error carrying the path, not a panic.
-        let bad = dir.join("missing-dir").join("x.png");
-        let err = render_png(&no_panels, &bad).unwrap_err();
-        assert!(err.to_string().contains("missing-dir"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

@@ -1,0 +1,382 @@
+//! The capacity columns of `timeseries.csv`: per zone and per node pool, allocatable and
+//! requested CPU, memory, pods and each extended resource; pending pods by the scheduler's
+//! `FailedScheduling` reason; pods running on machines that are up. Documented in
+//! docs/outputs.md ("Capacity columns").
+//!
+//! Invariant: read-only, and O(nodes + pods) per sample without a string built per pod or per
+//! node: node slots are cached by uid, pods find their node through a name → slot map, and a
+//! pending pod's reason is kept from the trace records as they arrive.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::cluster::Cluster;
+use crate::model::*;
+use crate::sim::Record;
+
+/// Per group (a zone or a pool): allocatable then requested, for CPU (cores), memory (bytes),
+/// pods, then each extended resource.
+const BASE: &[(&str, &str)] = &[("cpu", "cores"), ("memory", "bytes"), ("pods", "")];
+
+/// The reason of a pending pod no `FailedScheduling` has named yet.
+pub const AWAITING: &str = "awaiting scheduler";
+
+/// One column of the capacity block: its wide name, its metric and its labels.
+pub struct CapColumn {
+    pub column: String,
+    pub metric: String,
+    pub labels: Vec<(&'static str, String)>,
+}
+
+/// A node as the sampler last saw it.
+struct Slot {
+    node: Arc<Node>,
+    zone: Option<usize>,
+    pool: usize,
+    machine: Option<u32>,
+}
+
+pub struct Capacity {
+    zones: Vec<String>,
+    pools: Vec<String>,
+    extended: Vec<String>,
+    pool_of: BTreeMap<String, usize>,
+    slot_of: BTreeMap<String, usize>,
+    slots: Vec<Slot>,
+    /// Per slot, this sample: (zone, pool) if the node exists and its machine is up.
+    up: Vec<Option<(Option<usize>, usize)>>,
+    /// Pending pods' latest `FailedScheduling` reason (index into `reasons`), by `ns/name`.
+    pending_reason: BTreeMap<String, usize>,
+    /// Reasons in the order they first appeared; index 0 is [`AWAITING`].
+    pub reasons: Vec<String>,
+}
+
+/// Lower-case, every run of other characters than `[a-z0-9]` one `_`, no `_` at either end.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// The reason a `FailedScheduling` message gives for the most nodes (the first of equals), e.g.
+/// `Insufficient cpu` from `0/15 nodes are available: 10 Insufficient cpu, 5 node(s) had
+/// untolerated taint {…}. preemption: …`; a message of another shape is its own reason.
+pub fn primary_reason(message: &str) -> &str {
+    let body = message
+        .split_once("nodes are available: ")
+        .map(|(_, b)| b)
+        .unwrap_or(message);
+    let body = body.split(" preemption:").next().unwrap_or(body);
+    let body = body.trim().trim_end_matches('.');
+    let mut best: Option<(u64, &str)> = None;
+    let (mut depth, mut start) = (0i32, 0usize);
+    let mut parts: Vec<&str> = Vec::new();
+    for (i, ch) in body.char_indices() {
+        match ch {
+            '{' | '[' | '(' => depth += 1,
+            '}' | ']' | ')' => depth -= 1,
+            ',' if depth <= 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    for part in parts {
+        let part = part.trim();
+        if let Some((n, r)) = part.split_once(' ') {
+            if let Ok(n) = n.parse::<u64>() {
+                if best.is_none_or(|(b, _)| n > b) {
+                    best = Some((n, r.trim()));
+                }
+            }
+        }
+    }
+    best.map(|(_, r)| r).unwrap_or(body)
+}
+
+impl Capacity {
+    pub fn new(c: &Cluster, zones: &[String], node_pools: &[String]) -> Self {
+        let mut pool_names: Vec<String> = node_pools
+            .iter()
+            .map(|p| {
+                if p.is_empty() {
+                    "none".into()
+                } else {
+                    p.clone()
+                }
+            })
+            .collect();
+        pool_names.sort();
+        pool_names.dedup();
+        let mut pool_of = BTreeMap::new();
+        for (name, m) in &c.machine_by_name {
+            let p = node_pools
+                .get(*m as usize)
+                .map(|p| if p.is_empty() { "none" } else { p.as_str() })
+                .unwrap_or("none");
+            let idx = pool_names.iter().position(|x| x == p).unwrap_or(0);
+            pool_of.insert(name.clone(), idx);
+        }
+        if pool_names.is_empty() {
+            pool_names.push("none".into());
+        }
+        let mut extended: Vec<String> = c
+            .api
+            .nodes()
+            .values()
+            .flat_map(|n| n.status.allocatable.scalar.keys().cloned())
+            .collect();
+        extended.sort();
+        extended.dedup();
+        Capacity {
+            zones: zones.to_vec(),
+            pools: pool_names,
+            extended,
+            pool_of,
+            slot_of: BTreeMap::new(),
+            slots: Vec::new(),
+            up: Vec::new(),
+            pending_reason: BTreeMap::new(),
+            reasons: vec![AWAITING.to_string()],
+        }
+    }
+
+    fn per_group(&self) -> usize {
+        2 * (BASE.len() + self.extended.len())
+    }
+
+    /// The fixed capacity columns, in row order: zones then pools, then
+    /// `pods_running_on_up_nodes`.
+    pub fn columns(&self) -> Vec<CapColumn> {
+        let mut out = Vec::new();
+        let groups = [("zone", &self.zones), ("pool", &self.pools)];
+        for (kind, names) in groups {
+            for raw in names.iter() {
+                let name = if kind == "zone" {
+                    super::timeseries::zone_column_name(raw)
+                } else {
+                    raw.clone()
+                };
+                for (res, unit) in BASE {
+                    for what in ["allocatable", "requested"] {
+                        let suffix = if unit.is_empty() {
+                            format!("{res}_{what}")
+                        } else {
+                            format!("{res}_{what}_{unit}")
+                        };
+                        out.push(CapColumn {
+                            column: format!("{kind}_{suffix}_{name}"),
+                            metric: format!("kubesim_{kind}_{suffix}"),
+                            labels: vec![(kind_label(kind), name.clone())],
+                        });
+                    }
+                }
+                for res in &self.extended {
+                    for what in ["allocatable", "requested"] {
+                        out.push(CapColumn {
+                            column: format!("{kind}_{}_{what}_{name}", sanitize(res)),
+                            metric: format!("kubesim_{kind}_extended_{what}"),
+                            labels: vec![
+                                (kind_label(kind), name.clone()),
+                                ("resource", res.clone()),
+                            ],
+                        });
+                    }
+                }
+            }
+        }
+        out.push(CapColumn {
+            column: "pods_running_on_up_nodes".into(),
+            metric: "kubesim_pods_running_on_up_nodes".into(),
+            labels: Vec::new(),
+        });
+        out
+    }
+
+    /// Reads the new trace records: a pod's latest `FailedScheduling` reason, forgotten when
+    /// it is `Scheduled`. Returns the index of each reason seen for the first time.
+    pub fn observe(&mut self, records: &[Record]) -> Vec<usize> {
+        let mut new = Vec::new();
+        for r in records {
+            let failed = r.reason == "FailedScheduling";
+            if !failed && r.reason != "Scheduled" {
+                continue;
+            }
+            let Some(key) = r.object.strip_prefix("Pod/") else {
+                continue;
+            };
+            if !failed {
+                self.pending_reason.remove(key);
+                continue;
+            }
+            let reason = primary_reason(&r.message);
+            let idx = match self.reasons.iter().position(|x| x == reason) {
+                Some(i) => i,
+                None => {
+                    self.reasons.push(reason.to_string());
+                    new.push(self.reasons.len() - 1);
+                    self.reasons.len() - 1
+                }
+            };
+            match self.pending_reason.get_mut(key) {
+                Some(v) => *v = idx,
+                None => {
+                    self.pending_reason.insert(key.to_string(), idx);
+                }
+            }
+        }
+        new
+    }
+
+    /// The node's slot, refreshed when its object changed.
+    fn slot(&mut self, n: &Arc<Node>, c: &Cluster) -> usize {
+        if let Some(&i) = self.slot_of.get(n.meta.name.as_str()) {
+            if !Arc::ptr_eq(&self.slots[i].node, n) {
+                let key = n.zone_key();
+                self.slots[i].zone = self.zones.iter().position(|x| *x == key);
+                self.slots[i].node = n.clone();
+            }
+            return i;
+        }
+        let key = n.zone_key();
+        let i = self.slots.len();
+        self.slots.push(Slot {
+            node: n.clone(),
+            zone: self.zones.iter().position(|x| *x == key),
+            pool: self.pool_of.get(n.meta.name.as_str()).copied().unwrap_or(0),
+            machine: c.machine_by_name.get(n.meta.name.as_str()).copied(),
+        });
+        self.slot_of.insert(n.meta.name.clone(), i);
+        i
+    }
+
+    /// Appends the fixed capacity values to `row`, and returns the pending pods per reason.
+    pub fn sample(&mut self, c: &Cluster, row: &mut Vec<f64>) -> Vec<u64> {
+        let per = self.per_group();
+        let groups = self.zones.len() + self.pools.len();
+        let mut acc = vec![0i64; groups * per];
+        self.up.clear();
+        self.up.resize(self.slots.len(), None);
+        for n in c.api.nodes().values() {
+            let i = self.slot(n, c);
+            if self.up.len() <= i {
+                self.up.resize(i + 1, None);
+            }
+            let s = &self.slots[i];
+            if !s.machine.is_none_or(|m| c.machine_running(m)) {
+                continue;
+            }
+            self.up[i] = Some((s.zone, s.pool));
+            let a = &n.status.allocatable;
+            let mut add = |base: usize| {
+                acc[base] += a.cpu_milli;
+                acc[base + 2] += a.memory;
+                acc[base + 4] += a.pods;
+                for (j, r) in self.extended.iter().enumerate() {
+                    acc[base + 6 + 2 * j] += a.scalar.get(r).copied().unwrap_or(0);
+                }
+            };
+            if let Some(z) = s.zone {
+                add(z * per);
+            }
+            add((self.zones.len() + s.pool) * per);
+        }
+        let mut pending = vec![0u64; self.reasons.len()];
+        let mut running_up = 0u64;
+        for (key, p) in c.api.pods() {
+            if p.status.phase.is_terminal() {
+                continue;
+            }
+            let Some(node) = p.spec.node_name.as_deref() else {
+                if !p.is_terminating() {
+                    let r = self.pending_reason.get(key.as_str()).copied().unwrap_or(0);
+                    pending[r] += 1;
+                }
+                continue;
+            };
+            let Some((zone, pool)) = self
+                .slot_of
+                .get(node)
+                .and_then(|i| self.up.get(*i).copied().flatten())
+            else {
+                continue;
+            };
+            if p.status.phase == PodPhase::Running {
+                running_up += 1;
+            }
+            let req = p.spec.effective_request();
+            let mut add = |base: usize| {
+                acc[base + 1] += req.cpu_milli;
+                acc[base + 3] += req.memory;
+                acc[base + 5] += req.pods;
+                for (r, v) in &req.scalar {
+                    if let Some(j) = self.extended.iter().position(|x| x == r) {
+                        acc[base + 7 + 2 * j] += v;
+                    }
+                }
+            };
+            if let Some(z) = zone {
+                add(z * per);
+            }
+            add((self.zones.len() + pool) * per);
+        }
+        for g in 0..groups {
+            let v = &acc[g * per..(g + 1) * per];
+            row.push(v[0] as f64 / 1000.0);
+            row.push(v[1] as f64 / 1000.0);
+            row.extend(v[2..].iter().map(|x| *x as f64));
+        }
+        row.push(running_up as f64);
+        pending
+    }
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    if kind == "zone" {
+        "zone"
+    } else {
+        "pool"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primary_reason_is_the_one_of_most_nodes() {
+        // The message format of upstream's FitError.Error() (pkg/scheduler/framework/types.go).
+        let m = "0/15 nodes are available: 5 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 10 Insufficient cpu. preemption: 0/15 nodes are available: 15 No preemption victims found for incoming pod.";
+        assert_eq!(primary_reason(m), "Insufficient cpu");
+        let m = "0/3 nodes are available: 3 node(s) didn't match pod topology spread constraints.";
+        assert_eq!(
+            primary_reason(m),
+            "node(s) didn't match pod topology spread constraints"
+        );
+        // Equal counts: the first (upstream sorts the reasons by text).
+        let m = "0/4 nodes are available: 2 Insufficient cpu, 2 Insufficient memory.";
+        assert_eq!(primary_reason(m), "Insufficient cpu");
+        assert_eq!(
+            primary_reason("no nodes available to schedule pods"),
+            "no nodes available to schedule pods"
+        );
+    }
+
+    #[test]
+    fn sanitize_makes_prometheus_safe_names() {
+        assert_eq!(sanitize("nvidia.com/gpu"), "nvidia_com_gpu");
+        assert_eq!(sanitize("Insufficient cpu"), "insufficient_cpu");
+        assert_eq!(
+            sanitize("node(s) had untolerated taint {node.kubernetes.io/unreachable: }"),
+            "node_s_had_untolerated_taint_node_kubernetes_io_unreachable"
+        );
+    }
+}
