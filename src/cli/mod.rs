@@ -21,6 +21,7 @@ use crate::scenario::{self, Scenario};
 use crate::sim::time::format_secs;
 
 mod swarm;
+mod sweep;
 
 const EXAMPLES_RUN: &str = "Examples:
   kubesim run scenarios/quick-start.yaml
@@ -81,6 +82,16 @@ enum Command {
   kubesim swarm --seeds 1..1000 --jobs 2
   kubesim swarm --replay swarm-failures/seed-17.yaml")]
     Swarm(swarm::SwarmArgs),
+    /// Flag values × seeds: every cell a `kubesim run`, in parallel and resumable, with
+    /// cells.csv, aggregate.csv (mean, std, 95 % CI) and a plot; `--shard`, `--emit-job`
+    /// (a Kubernetes Indexed Job) and `merge` (docs/sweep.md).
+    #[command(after_help = "Examples:
+  kubesim sweep scenarios/zone-full-one-of-two.yaml --set-grid kube-controller-manager.node-eviction-rate=0.05,0.1,0.2 --seeds 1..20
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --set-grid kubelet.node-status-update-frequency=5s,10s --seeds 5
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --shard 0/2 --out results/shard-0
+  kubesim sweep merge results/shard-0 results/shard-1 --out results/merged
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --emit-job --image ghcr.io/me/kubesim:dev --shards 4 > job.yaml")]
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(Subcommand)]
@@ -232,6 +243,7 @@ pub fn main() -> i32 {
         Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
+        Command::Sweep(a) => sweep::sweep_command(&a),
     }
 }
 

@@ -9,6 +9,8 @@
 
 pub mod plot;
 pub mod resultdir;
+pub mod sweep;
+pub mod sweepplot;
 
 use crate::observe::timeseries;
 

@@ -102,7 +102,7 @@ static FONT_BYTES: &[u8] = include_bytes!(concat!(
 ));
 static FONT_INIT: Once = Once::new();
 
-fn ensure_font() {
+pub(super) fn ensure_font() {
     FONT_INIT.call_once(|| {
         // The bundled font is a valid TTF; should registration ever fail, text
         // drawing reports FontUnavailable, which surfaces as a PlotError.
@@ -325,7 +325,7 @@ fn all_integral(panel: &Panel) -> bool {
         .all(|(_, v)| v.fract() == 0.0)
 }
 
-fn fmt_num(v: &f64) -> String {
+pub(super) fn fmt_num(v: &f64) -> String {
     let v = *v;
     if v == 0.0 {
         return "0".to_string();
@@ -341,11 +341,11 @@ fn fmt_num(v: &f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn font(px: f64) -> TextStyle<'static> {
+pub(super) fn font(px: f64) -> TextStyle<'static> {
     (FONT, px).into_font().color(&BLACK)
 }
 
-fn err_str<E: std::error::Error + Send + Sync>(
+pub(super) fn err_str<E: std::error::Error + Send + Sync>(
     e: plotters::drawing::DrawingAreaErrorKind<E>,
 ) -> String {
     e.to_string()
