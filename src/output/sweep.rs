@@ -37,7 +37,9 @@ fn refuse(path: &Path, reason: impl Into<String>) -> OutputError {
 /// Whether `dir` carries a sweep's marker.
 pub fn is_sweep(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join(resultdir::MARKER)).is_ok_and(|t| {
-        t.lines().next().is_some_and(|l| l.starts_with("kubesim-result "))
+        t.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("kubesim-result "))
             && t.lines().nth(1).is_some_and(|l| l.starts_with(SWEEP_MARK))
     })
 }
@@ -85,7 +87,11 @@ impl SweepDir {
     pub fn commit_cell(&self, rec: &CellRecord) -> Result<(), OutputError> {
         let mut bytes = serde_json::to_vec_pretty(rec).unwrap_or_default();
         bytes.push(b'\n');
-        write_atomic(&self.dir.join("cells"), &format!("{}.json", rec.key), &bytes)
+        write_atomic(
+            &self.dir.join("cells"),
+            &format!("{}.json", rec.key),
+            &bytes,
+        )
     }
 
     /// Writes `name` in the sweep directory, replacing an earlier one atomically.
@@ -252,7 +258,10 @@ fn plot_of(m: &Manifest, records: &[CellRecord], metric: &str) -> Option<SweepPl
             .iter()
             .find(|g| {
                 g.assignment.len() == assignment.len()
-                    && g.assignment.iter().zip(assignment).all(|((_, v), w)| v == w)
+                    && g.assignment
+                        .iter()
+                        .zip(assignment)
+                        .all(|((_, v), w)| v == w)
             })
             .and_then(|g| g.metrics.iter().find(|(k, _)| k == metric))
             .and_then(|(_, s)| *s)

@@ -114,7 +114,11 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
         return (0.0, 1.0);
     }
     if hi - lo < 1e-12 {
-        let d = if lo.abs() > 1e-12 { lo.abs() * 0.1 } else { 1.0 };
+        let d = if lo.abs() > 1e-12 {
+            lo.abs() * 0.1
+        } else {
+            1.0
+        };
         return (lo - d, hi + d);
     }
     let d = (hi - lo) * 0.08;
@@ -141,8 +145,12 @@ fn draw_line<DB: DrawingBackend>(
         xs.iter().copied().fold(f64::INFINITY, f64::min),
         xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     );
-    let lows = pts.iter().map(|(_, s)| s.min.min(s.ci95.map_or(s.mean, |c| c.0)));
-    let highs = pts.iter().map(|(_, s)| s.max.max(s.ci95.map_or(s.mean, |c| c.1)));
+    let lows = pts
+        .iter()
+        .map(|(_, s)| s.min.min(s.ci95.map_or(s.mean, |c| c.0)));
+    let highs = pts
+        .iter()
+        .map(|(_, s)| s.max.max(s.ci95.map_or(s.mean, |c| c.1)));
     let (y_lo, y_hi) = padded(
         lows.fold(f64::INFINITY, f64::min),
         highs.fold(f64::NEG_INFINITY, f64::max),
@@ -192,15 +200,24 @@ fn draw_line<DB: DrawingBackend>(
             .draw_series(std::iter::once(Polygon::new(band, LINE.mix(0.22).filled())))
             .map_err(err_str)?
             .label("95 % confidence interval of the mean")
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], LINE.mix(0.22).filled()));
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 22, y + 6)], LINE.mix(0.22).filled())
+            });
     }
     chart
-        .draw_series(pts.iter().map(|(x, s)| {
-            PathElement::new(vec![(*x, s.min), (*x, s.max)], RANGE.stroke_width(2))
-        }))
+        .draw_series(
+            pts.iter().map(|(x, s)| {
+                PathElement::new(vec![(*x, s.min), (*x, s.max)], RANGE.stroke_width(2))
+            }),
+        )
         .map_err(err_str)?
         .label("min – max over the seeds")
-        .legend(|(x, y)| PathElement::new(vec![(x + 11, y - 7), (x + 11, y + 7)], RANGE.stroke_width(2)));
+        .legend(|(x, y)| {
+            PathElement::new(
+                vec![(x + 11, y - 7), (x + 11, y + 7)],
+                RANGE.stroke_width(2),
+            )
+        });
     let n = pts.iter().map(|(_, s)| s.n).max().unwrap_or(0);
     chart
         .draw_series(LineSeries::new(
@@ -293,7 +310,11 @@ fn draw_heatmap<DB: DrawingBackend>(
                 )))
                 .map_err(err_str)?;
             let text = v.map_or("–".to_string(), |v| fmt_num(&v));
-            let ink = if v.is_some_and(|v| scale(v) > 0.6) { BLACK } else { WHITE };
+            let ink = if v.is_some_and(|v| scale(v) > 0.6) {
+                BLACK
+            } else {
+                WHITE
+            };
             chart
                 .draw_series(std::iter::once(Text::new(
                     text,
@@ -325,7 +346,13 @@ fn draw_colour_bar<DB: DrawingBackend>(
         ))
         .map_err(err_str)?;
     }
-    let label = |v: f64| if v.is_finite() { fmt_num(&v) } else { "–".into() };
+    let label = |v: f64| {
+        if v.is_finite() {
+            fmt_num(&v)
+        } else {
+            "–".into()
+        }
+    };
     let style = font(13.0).pos(Pos::new(HPos::Left, VPos::Center));
     area.draw(&Text::new(label(hi), (x1 + 6, top), style.clone()))
         .map_err(err_str)?;

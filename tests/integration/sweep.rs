@@ -40,7 +40,15 @@ fn sweep(out: &Path, grid: &str, seeds: &str, extra: &[&str], env: &[(&str, &str
     let scenario = zone_full();
     let out = out.display().to_string();
     let mut args = vec![
-        "sweep", &scenario, "--set-grid", grid, "--seeds", seeds, "--out", &out, "-q",
+        "sweep",
+        &scenario,
+        "--set-grid",
+        grid,
+        "--seeds",
+        seeds,
+        "--out",
+        &out,
+        "-q",
     ];
     args.extend_from_slice(extra);
     kubesim(&args, env)
@@ -53,11 +61,20 @@ fn read(p: PathBuf) -> Vec<u8> {
 /// `cells.csv` rows as maps from column name to value.
 fn rows(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut r = csv::Reader::from_path(dir.join("cells.csv")).expect("cells.csv");
-    let header: Vec<String> = r.headers().expect("header").iter().map(String::from).collect();
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
     r.records()
         .map(|x| {
             let x = x.expect("row");
-            header.iter().cloned().zip(x.iter().map(String::from)).collect()
+            header
+                .iter()
+                .cloned()
+                .zip(x.iter().map(String::from))
+                .collect()
         })
         .collect()
 }
@@ -65,7 +82,13 @@ fn rows(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
 #[test]
 fn a_cell_is_byte_identical_to_the_single_run_with_the_same_set_and_seed() {
     let d = scratch("sweep-cell");
-    ok(&sweep(&d.join("s"), &format!("{RATE}=0.05,0.2"), "2..3", &[], &[]));
+    ok(&sweep(
+        &d.join("s"),
+        &format!("{RATE}=0.05,0.2"),
+        "2..3",
+        &[],
+        &[],
+    ));
     let cells = rows(&d.join("s"));
     assert_eq!(cells.len(), 4);
     // Cell order: rate 0.05 with seeds 2, 3, then rate 0.2.
@@ -73,7 +96,10 @@ fn a_cell_is_byte_identical_to_the_single_run_with_the_same_set_and_seed() {
         .iter()
         .map(|c| (c[RATE].as_str(), c["seed"].as_str()))
         .collect();
-    assert_eq!(order, [("0.05", "2"), ("0.05", "3"), ("0.2", "2"), ("0.2", "3")]);
+    assert_eq!(
+        order,
+        [("0.05", "2"), ("0.05", "3"), ("0.2", "2"), ("0.2", "3")]
+    );
     let c = &cells[3];
     let set = format!("{RATE}=0.2");
     let run = kubesim(
@@ -118,7 +144,15 @@ fn evictions_within_the_run_follow_the_eviction_rate() {
     let out = d.join("out").display().to_string();
     let grid = format!("{RATE}=0.05,0.1,0.2");
     let args = [
-        "sweep", p.to_str().expect("utf8"), "--set-grid", &grid, "--seeds", "1..2", "--out", &out, "-q",
+        "sweep",
+        p.to_str().expect("utf8"),
+        "--set-grid",
+        &grid,
+        "--seeds",
+        "1..2",
+        "--out",
+        &out,
+        "-q",
     ];
     ok(&kubesim(&args, &[]));
     let cells = rows(&d.join("out"));
@@ -128,10 +162,20 @@ fn evictions_within_the_run_follow_the_eviction_rate() {
         .collect();
     assert_eq!(
         evicted,
-        [("0.05", "3"), ("0.05", "3"), ("0.1", "4"), ("0.1", "4"), ("0.2", "4"), ("0.2", "4")]
+        [
+            ("0.05", "3"),
+            ("0.05", "3"),
+            ("0.1", "4"),
+            ("0.1", "4"),
+            ("0.2", "4"),
+            ("0.2", "4")
+        ]
     );
     let agg = String::from_utf8(read(d.join("out/aggregate.csv"))).expect("utf8");
-    assert!(agg.contains("\n0.05,evictions_total,2,3,0,3,3,3,3\n"), "{agg}");
+    assert!(
+        agg.contains("\n0.05,evictions_total,2,3,0,3,3,3,3\n"),
+        "{agg}"
+    );
     for plot in ["sweep.png", "sweep.svg"] {
         assert!(d.join("out").join(plot).is_file(), "{plot}");
     }
@@ -202,7 +246,13 @@ fn an_interrupted_sweep_resumes_and_shards_merge_into_the_same_tables() {
     }
     // One shard alone is not the sweep.
     let lone = kubesim(
-        &["sweep", "merge", &shard_dirs[0], "--out", &d.join("lone").display().to_string()],
+        &[
+            "sweep",
+            "merge",
+            &shard_dirs[0],
+            "--out",
+            &d.join("lone").display().to_string(),
+        ],
         &[],
     );
     assert_eq!(lone.status.code(), Some(2));
@@ -210,15 +260,24 @@ fn an_interrupted_sweep_resumes_and_shards_merge_into_the_same_tables() {
 
     // A new value reruns only its own cells; a changed scenario (a fixed --set) all of them.
     let wider = ok(&sweep(&part, &format!("{grid},0.1"), "3", &[], &[]));
-    assert!(wider.contains("6 reused from") && wider.contains(", 3 to run"), "{wider}");
+    assert!(
+        wider.contains("6 reused from") && wider.contains(", 3 to run"),
+        "{wider}"
+    );
     let changed = ok(&sweep(
         &part,
         &grid,
         "3",
-        &["--set", "kube-controller-manager.node-monitor-grace-period=45s"],
+        &[
+            "--set",
+            "kube-controller-manager.node-monitor-grace-period=45s",
+        ],
         &[],
     ));
-    assert!(changed.contains("0 reused from") && changed.contains(", 6 to run"), "{changed}");
+    assert!(
+        changed.contains("0 reused from") && changed.contains(", 6 to run"),
+        "{changed}"
+    );
 }
 
 #[test]

@@ -100,10 +100,7 @@ fn pod_spec(r: &JobRequest, items: Vec<Value>, scenario: &str) -> Value {
     let results = match r.results_pvc {
         Some(claim) => map(vec![
             ("name", s("results")),
-            (
-                "persistentVolumeClaim",
-                map(vec![("claimName", s(claim))]),
-            ),
+            ("persistentVolumeClaim", map(vec![("claimName", s(claim))])),
         ]),
         None => map(vec![("name", s("results")), ("emptyDir", map(vec![]))]),
     };

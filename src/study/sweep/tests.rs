@@ -53,7 +53,12 @@ fn combinations_turn_like_an_odometer_first_flag_slowest() {
     ];
     let got: Vec<String> = assignments(&axes)
         .iter()
-        .map(|a| a.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(""))
+        .map(|a| {
+            a.iter()
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join("")
+        })
         .collect();
     assert_eq!(got, strings(&["1p", "1q", "1r", "2p", "2q", "2r"]));
     assert_eq!(assignments(&[]), vec![Vec::new()]);
@@ -170,8 +175,16 @@ fn tables_have_one_row_per_cell_and_per_combination_and_metric() {
         values: strings(&["0.1", "0.2"]),
     }];
     let records = vec![
-        rec("0.1", 1, &[("faults.10.t", Some("1.000")), ("faults.2.t", None)]),
-        rec("0.1", 2, &[("faults.10.t", Some("3.000")), ("faults.2.t", Some("7"))]),
+        rec(
+            "0.1",
+            1,
+            &[("faults.10.t", Some("1.000")), ("faults.2.t", None)],
+        ),
+        rec(
+            "0.1",
+            2,
+            &[("faults.10.t", Some("3.000")), ("faults.2.t", Some("7"))],
+        ),
         rec("0.2", 1, &[("faults.10.t", Some("5.5"))]),
     ];
     let cells = String::from_utf8(table::cells_csv(&axes, &records)).expect("utf8");
@@ -257,7 +270,10 @@ fn the_emitted_job_is_an_indexed_job_with_the_shard_from_the_completion_index() 
     assert_eq!(&args[..2], &["sweep", "/scenario/demo.yaml"]);
     let after = |flag: &str| args.iter().position(|a| *a == flag).map(|i| args[i + 1]);
     assert_eq!(after("--shard"), Some("$(JOB_COMPLETION_INDEX)/3"));
-    assert_eq!(after("--out"), Some("/results/shard-$(JOB_COMPLETION_INDEX)"));
+    assert_eq!(
+        after("--out"),
+        Some("/results/shard-$(JOB_COMPLETION_INDEX)")
+    );
     assert_eq!(after("--seeds"), Some("1..4"));
     assert_eq!(
         pod["volumes"][1]["persistentVolumeClaim"]["claimName"].as_str(),
