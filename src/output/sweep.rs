@@ -236,8 +236,8 @@ pub fn write_tables(
         d.remove_own("sweep.png");
         d.remove_own("sweep.svg");
         return Ok(Plotted::Nothing(format!(
-            "no plot for {} swept flags (one: a line, two: a heatmap)",
-            m.axes.len()
+            "no plot for {} swept flags with several values (one: a line, two: a heatmap)",
+            m.axes.iter().filter(|a| a.values.len() > 1).count()
         )));
     };
     // Rendered beside the target and renamed in, like every other file.
@@ -251,50 +251,70 @@ pub fn write_tables(
     Ok(Plotted::Metric(metric))
 }
 
+/// The plot of `metric`: flags swept over one value only are held at it, so one flag with
+/// several values gives a line and two give a heatmap (a lone single-valued flag: a line of
+/// one point); no plot without flags or with three or more varying ones.
 fn plot_of(m: &Manifest, records: &[CellRecord], metric: &str) -> Option<SweepPlot> {
     let groups = table::groups(records);
-    let stats_of = |assignment: &[&str]| -> Option<Stats> {
+    let varying: Vec<usize> = (0..m.axes.len())
+        .filter(|i| m.axes[*i].values.len() > 1)
+        .collect();
+    // The statistics where the varying flags take `values` and the others their one value.
+    let stats_of = |values: &[&String]| -> Option<Stats> {
+        let mut want: Vec<&String> = m.axes.iter().map(|a| &a.values[0]).collect();
+        for (i, v) in varying.iter().zip(values) {
+            want[*i] = v;
+        }
         groups
             .iter()
             .find(|g| {
-                g.assignment.len() == assignment.len()
-                    && g.assignment
-                        .iter()
-                        .zip(assignment)
-                        .all(|((_, v), w)| v == w)
+                g.assignment.len() == want.len()
+                    && g.assignment.iter().zip(&want).all(|((_, v), w)| v == *w)
             })
             .and_then(|g| g.metrics.iter().find(|(k, _)| k == metric))
             .and_then(|(_, s)| *s)
     };
-    match m.axes.as_slice() {
-        [a] => Some(SweepPlot::Line {
-            title: format!("{}: {metric} by {}", m.scenario, a.flag),
-            flag: a.flag.clone(),
-            metric: metric.to_string(),
-            points: a
-                .values
-                .iter()
-                .map(|v| (v.clone(), stats_of(&[v.as_str()])))
-                .collect(),
-        }),
-        [x, y] => Some(SweepPlot::Heatmap {
-            title: format!("{}: mean {metric}", m.scenario),
-            x_flag: x.flag.clone(),
-            y_flag: y.flag.clone(),
-            metric: metric.to_string(),
-            x_values: x.values.clone(),
-            y_values: y.values.clone(),
-            cells: y
-                .values
-                .iter()
-                .map(|yv| {
-                    x.values
-                        .iter()
-                        .map(|xv| stats_of(&[xv.as_str(), yv.as_str()]).map(|s| s.mean))
-                        .collect()
-                })
-                .collect(),
-        }),
+    let axis = |k: usize| &m.axes[varying[k]];
+    match (varying.len(), m.axes.len()) {
+        (_, 0) => None,
+        (0, _) | (1, _) => {
+            let a = if varying.is_empty() {
+                &m.axes[0]
+            } else {
+                axis(0)
+            };
+            Some(SweepPlot::Line {
+                title: format!("{}: {metric} by {}", m.scenario, a.flag),
+                flag: a.flag.clone(),
+                metric: metric.to_string(),
+                points: a
+                    .values
+                    .iter()
+                    .map(|v| (v.clone(), stats_of(&[v])))
+                    .collect(),
+            })
+        }
+        (2, _) => {
+            let (x, y) = (axis(0), axis(1));
+            Some(SweepPlot::Heatmap {
+                title: format!("{}: mean {metric}", m.scenario),
+                x_flag: x.flag.clone(),
+                y_flag: y.flag.clone(),
+                metric: metric.to_string(),
+                x_values: x.values.clone(),
+                y_values: y.values.clone(),
+                cells: y
+                    .values
+                    .iter()
+                    .map(|yv| {
+                        x.values
+                            .iter()
+                            .map(|xv| stats_of(&[xv, yv]).map(|s| s.mean))
+                            .collect()
+                    })
+                    .collect(),
+            })
+        }
         _ => None,
     }
 }

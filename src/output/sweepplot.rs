@@ -73,18 +73,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &SweepPlot) -> 
             title,
             x_flag,
             y_flag,
-            metric,
+            metric: _,
             x_values,
             y_values,
             cells,
-        } => draw_heatmap(
-            root,
-            title,
-            (x_flag, x_values),
-            (y_flag, y_values),
-            metric,
-            cells,
-        ),
+        } => draw_heatmap(root, title, (x_flag, x_values), (y_flag, y_values), cells),
     }
 }
 
@@ -265,7 +258,6 @@ fn draw_heatmap<DB: DrawingBackend>(
     title: &str,
     (x_flag, xs): (&str, &[String]),
     (y_flag, ys): (&str, &[String]),
-    metric: &str,
     cells: &[Vec<Option<f64>>],
 ) -> Result<(), String> {
     let (plot_area, bar_area) = root.split_horizontally(WIDTH - 130);
@@ -279,7 +271,11 @@ fn draw_heatmap<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(90)
-        .build_cartesian_2d((0..nx).into_segmented(), (0..ny).into_segmented())
+        // `(0..n - 1).into_segmented()` has the n segments 0, …, n − 1.
+        .build_cartesian_2d(
+            (0..(nx - 1).max(0)).into_segmented(),
+            (0..(ny - 1).max(0)).into_segmented(),
+        )
         .map_err(err_str)?;
     let name = |vals: &[String], v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) => vals.get(*i as usize).cloned().unwrap_or_default(),
@@ -326,12 +322,11 @@ fn draw_heatmap<DB: DrawingBackend>(
                 .map_err(err_str)?;
         }
     }
-    draw_colour_bar(&bar_area, metric, lo, hi)
+    draw_colour_bar(&bar_area, lo, hi)
 }
 
 fn draw_colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    metric: &str,
     lo: f64,
     hi: f64,
 ) -> Result<(), String> {
@@ -359,7 +354,7 @@ fn draw_colour_bar<DB: DrawingBackend>(
     area.draw(&Text::new(label(lo), (x1 + 6, bottom), style))
         .map_err(err_str)?;
     area.draw(&Text::new(
-        format!("mean {metric}"),
+        "mean",
         (x0, top - 24),
         font(12.0).pos(Pos::new(HPos::Left, VPos::Center)),
     ))
