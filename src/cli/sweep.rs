@@ -114,7 +114,11 @@ pub fn sweep_command(a: &SweepArgs) -> i32 {
     };
     let plan = match plan(a, path) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => {
+            // Scenario errors carry their own `file: error:` prefix.
+            eprintln!("{e}");
+            return 2;
+        }
     };
     if a.emit_job {
         return emit_job(a, path, &plan);
@@ -132,8 +136,8 @@ pub fn sweep_command(a: &SweepArgs) -> i32 {
 }
 
 fn plan(a: &SweepArgs, path: &Path) -> Result<Plan, String> {
-    let axes = sweep::parse_axes(&a.set_grid, &a.set)?;
-    let seeds = sweep::parse_seeds(&a.seeds)?;
+    let axes = sweep::parse_axes(&a.set_grid, &a.set).map_err(|e| format!("error: {e}"))?;
+    let seeds = sweep::parse_seeds(&a.seeds).map_err(|e| format!("error: {e}"))?;
     let mut warned = false;
     let mut load = |sets: &[String]| {
         let s = scenario::load(path, sets).map_err(|e| e.to_string())?;
@@ -145,7 +149,13 @@ fn plan(a: &SweepArgs, path: &Path) -> Result<Plan, String> {
         }
         Ok(s)
     };
-    Plan::new(axes, seeds, a.set.clone(), &mut load)
+    Plan::new(axes, seeds, a.set.clone(), &mut load).map_err(|e| {
+        if e.contains("error:") {
+            e
+        } else {
+            format!("error: {e}")
+        }
+    })
 }
 
 fn default_out(path: &Path) -> PathBuf {
@@ -195,12 +205,15 @@ fn run_sweep(a: &SweepArgs, plan: &Plan, shard: Option<Shard>, d: &SweepDir) -> 
         .collect();
     let n_reused = cells.len() - todo.len();
     println!(
-        "sweep of {}: {} flag combinations × {} seeds = {} cells{}; {n_reused} reused from {}, {} to run",
+        "sweep of {}: {} × {} = {} cells{}; {n_reused} reused from {}, {} to run",
         plan.combos.first().map_or("", |c| c.scenario.name.as_str()),
-        plan.combos.len(),
-        plan.seeds.len(),
+        plural(plan.combos.len(), "flag combination"),
+        plural(plan.seeds.len(), "seed"),
         plan.cells.len(),
-        shard.map_or(String::new(), |s| format!(", shard {s}: {} cells", cells.len())),
+        shard.map_or(String::new(), |s| format!(
+            ", shard {s}: {} cells",
+            cells.len()
+        )),
         d.dir.join("cells").display(),
         todo.len()
     );
@@ -260,12 +273,20 @@ fn run_sweep(a: &SweepArgs, plan: &Plan, shard: Option<Shard>, d: &SweepDir) -> 
     finish(d, &plan.manifest(shard), &records, a.metric.as_deref())
 }
 
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn finish(d: &SweepDir, m: &sweep::Manifest, records: &[CellRecord], metric: Option<&str>) -> i32 {
     match dir::write_tables(d, m, records, metric) {
         Ok(p) => {
             let plot = match p {
                 Plotted::Metric(x) => format!(", sweep.png and sweep.svg ({x})"),
                 Plotted::Nothing(why) => format!(" (no plot: {why})"),
+                Plotted::UnknownMetric(msg) => {
+                    println!("results: {}/ (cells.csv, aggregate.csv)", d.dir.display());
+                    return fail(msg);
+                }
             };
             println!(
                 "results: {}/ (cells.csv, aggregate.csv{plot})",

@@ -201,11 +201,13 @@ pub fn gather(dirs: &[PathBuf]) -> Result<(Manifest, Vec<CellRecord>), OutputErr
 pub enum Plotted {
     Metric(String),
     Nothing(String),
+    /// `--metric` names no column (the message suggests the closest); tables are written.
+    UnknownMetric(String),
 }
 
 /// Writes `sweep.json`, `cells.csv`, `aggregate.csv` and (one or two swept flags) the plot
 /// of `metric` (default: [`table::default_metric`]) for `records` in cell order. An unknown
-/// metric is an error naming the closest column; the tables are written first.
+/// metric is reported (naming the closest column) after the tables are written.
 pub fn write_tables(
     d: &SweepDir,
     m: &Manifest,
@@ -222,10 +224,9 @@ pub fn write_tables(
             let hint = crate::model::suggest::closest(x, cols.iter().map(|c| c.as_str()))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            return Err(refuse(
-                &d.dir,
-                format!("--metric {x:?} is no column of cells.csv{hint}"),
-            ));
+            return Ok(Plotted::UnknownMetric(format!(
+                "--metric {x:?} is no column of cells.csv{hint}"
+            )));
         }
         None => match table::default_metric(records) {
             Some(x) => x,
