@@ -22,6 +22,7 @@ use crate::sim::time::format_secs;
 
 mod plan;
 mod swarm;
+mod sweep;
 
 const EXAMPLES_RUN: &str = "Examples:
   kubesim run scenarios/quick-start.yaml
@@ -89,6 +90,16 @@ enum Command {
   kubesim plan scenarios/capacity-zone-loss.yaml --case each-zone-down --goal web:available>=100%:within=10m --jobs 2
   kubesim plan scenarios/capacity-zone-loss.yaml --case nodes-down:worker:2 --goal web:never-below=66% --output json")]
     Plan(plan::PlanArgs),
+    /// Flag values × seeds: every cell a `kubesim run`, in parallel and resumable, with
+    /// cells.csv, aggregate.csv (mean, std, 95 % CI) and a plot; `--shard`, `--emit-job`
+    /// (a Kubernetes Indexed Job) and `merge` (docs/sweep.md).
+    #[command(after_help = "Examples:
+  kubesim sweep scenarios/zone-full-one-of-two.yaml --set-grid kube-controller-manager.node-eviction-rate=0.05,0.1,0.2 --seeds 1..20
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --set-grid kubelet.node-status-update-frequency=5s,10s --seeds 5
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --shard 0/2 --out results/shard-0
+  kubesim sweep merge results/shard-0 results/shard-1 --out results/merged
+  kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --emit-job --image ghcr.io/me/kubesim:dev --shards 4 > job.yaml")]
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(Subcommand)]
@@ -246,6 +257,7 @@ pub fn main() -> i32 {
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
         Command::Plan(a) => plan::plan_command(&a),
+        Command::Sweep(a) => sweep::sweep_command(&a),
     }
 }
 

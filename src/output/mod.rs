@@ -14,6 +14,8 @@ pub mod plan_plot;
 pub mod plot;
 pub mod report;
 pub mod resultdir;
+pub mod sweep;
+pub mod sweepplot;
 
 use crate::observe::timeseries;
 

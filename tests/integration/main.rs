@@ -23,4 +23,5 @@ mod scheduling;
 mod services;
 mod support;
 mod swarm;
+mod sweep;
 mod workloads;

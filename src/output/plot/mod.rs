@@ -357,7 +357,7 @@ fn all_integral(panel: &Panel) -> bool {
         .all(|(_, v)| v.fract() == 0.0)
 }
 
-fn fmt_num(v: &f64) -> String {
+pub(super) fn fmt_num(v: &f64) -> String {
     let v = *v;
     if v == 0.0 {
         return "0".to_string();
@@ -373,11 +373,11 @@ fn fmt_num(v: &f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn font(px: f64) -> TextStyle<'static> {
+pub(super) fn font(px: f64) -> TextStyle<'static> {
     (FONT, px).into_font().color(&BLACK)
 }
 
-fn err_str<E: std::error::Error + Send + Sync>(
+pub(super) fn err_str<E: std::error::Error + Send + Sync>(
     e: plotters::drawing::DrawingAreaErrorKind<E>,
 ) -> String {
     e.to_string()
