@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, Event};
+use crate::observe::availability::{AvailabilityLog, AvailabilityTracker};
 use crate::observe::expect::ExpectationResult;
 use crate::observe::invariants;
 use crate::observe::timeseries::{Sampler, TimeSeries};
@@ -80,6 +81,8 @@ pub struct RunOutput {
     pub expectations: Vec<ExpectationResult>,
     pub invariant_violations: Vec<String>,
     pub faults: Vec<FaultWindow>,
+    /// Desired and available replicas per workload and Pending pods, after every event.
+    pub availability: AvailabilityLog,
     pub final_nodes: usize,
     pub final_pods: usize,
 }
@@ -141,6 +144,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     scenario.seed = seed;
     let mut cluster = Cluster::build(&scenario, &mut engine);
     let mut sampler = Sampler::new(&cluster);
+    let mut tracker = AvailabilityTracker::new(&s.workloads);
 
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
     let mut violations = Vec::new();
@@ -148,6 +152,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     for cp in checkpoints(s, end) {
         let r = engine.run_until(cp, |ctx, ev| {
             cluster.handle(ctx, ev);
+            tracker.observe(&cluster, ctx.now());
             if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
                 for v in invariants::check(&cluster) {
                     violations.push(format!("t={}: {v}", ctx.now()));
@@ -237,6 +242,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         expectations: results.into_iter().map(|(_, r)| r).collect(),
         invariant_violations: violations,
         faults,
+        availability: tracker.finish(),
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
     }

@@ -1,9 +1,11 @@
-//! Read-only observers of a run: scenario expectations (`expect:`), model invariants and the
-//! time-series sampler (`timeseries`).
+//! Read-only observers of a run: scenario expectations (`expect:`), model invariants, the
+//! time-series sampler (`timeseries`) and the event-exact availability tracker
+//! (`availability`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
 
+pub mod availability;
 pub mod expect;
 pub mod invariants;
 pub mod liveness;

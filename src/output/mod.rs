@@ -7,6 +7,7 @@
 //! sees the old results or the new ones, never a mix. Everything but `perf.json` is a
 //! deterministic function of the run.
 
+pub mod metrics;
 pub mod plot;
 pub mod resultdir;
 
@@ -80,6 +81,8 @@ struct Summary<'a> {
     nodes_marked_not_ready: usize,
     failed_scheduling_events: usize,
     faults: Vec<FaultSummary>,
+    /// The study metrics over the whole run from the first fault's start (docs/outputs.md).
+    metrics: metrics::Metrics,
     expectations_passed: usize,
     expectations_failed: usize,
     expectations: Vec<ExpectationSummary<'a>>,
@@ -107,6 +110,8 @@ struct FaultSummary {
     /// Per Service of the scenario: the fewest ready endpoints sampled in the window.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<ServiceAvailability>,
+    /// The study metrics of the fault's attribution window (docs/outputs.md).
+    metrics: metrics::Metrics,
 }
 
 #[derive(Serialize)]
@@ -287,6 +292,7 @@ fn fault_summary(
         pods_evicted,
         workloads: availability(f, ts),
         services: service_availability(f, ts),
+        metrics: metrics::Metrics::default(),
     }
 }
 
@@ -345,8 +351,13 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
             faults: out
                 .faults
                 .iter()
-                .map(|f| fault_summary(f, &out.records, &out.timeseries))
+                .zip(metrics::fault_windows(&out.faults, out.end))
+                .map(|(f, w)| FaultSummary {
+                    metrics: metrics::compute(s, out, &w),
+                    ..fault_summary(f, &out.records, &out.timeseries)
+                })
                 .collect(),
+            metrics: metrics::compute(s, out, &metrics::overall_window(&out.faults, out.end)),
             expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
             expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
             expectations: out
