@@ -14,6 +14,7 @@ mod fields;
 mod kubelet;
 mod layers;
 mod manifests;
+mod metrics;
 mod resultdir;
 mod scenarios;
 mod scheduling;
