@@ -141,8 +141,15 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         perturb,
     );
     let mut scenario = s.clone();
+    if seed != s.seed {
+        // The failure models' faults for this seed. More than a model's `maxFaults` is
+        // reported by `Scenario::with_seed`, which the CLI calls first; a library caller
+        // that skips it runs each model's first `maxFaults` faults.
+        let _ = scenario.reseed(seed);
+    }
     scenario.seed = seed;
-    let mut cluster = Cluster::build(&scenario, &mut engine);
+    let s = &scenario;
+    let mut cluster = Cluster::build(s, &mut engine);
     let mut sampler = Sampler::new(&cluster);
     let mut tracker = AvailabilityTracker::new(&s.workloads);
 

@@ -435,7 +435,10 @@ fn explain_scenario(
         };
     }
     if let Some(seed) = a.seed {
-        s.seed = seed;
+        if let Err(m) = s.reseed(seed) {
+            eprintln!("{}: error: {m}", path.display());
+            return Err(2);
+        }
     }
     if at > s.duration {
         return Err(usage(&format!(
@@ -677,6 +680,16 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(seed) = a.seed {
+        // The failure models' faults for this seed (an error if one draws too many).
+        s = match s.with_seed(seed) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        };
+    }
     if let Some(n) = a.max_events {
         s.max_events = n;
         for st in s.settings.iter_mut().filter(|st| st.name == "maxEvents") {

@@ -8,6 +8,7 @@ mod disruption;
 mod docs;
 mod errors;
 mod expectations;
+mod failure_models;
 mod faults;
 mod fidelity;
 mod fields;
