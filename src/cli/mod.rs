@@ -20,6 +20,7 @@ use crate::run::{self, RunOptions, RunOutput};
 use crate::scenario::{self, Scenario};
 use crate::sim::time::format_secs;
 
+mod diff;
 mod swarm;
 
 const EXAMPLES_RUN: &str = "Examples:
@@ -81,6 +82,14 @@ enum Command {
   kubesim swarm --seeds 1..1000 --jobs 2
   kubesim swarm --replay swarm-failures/seed-17.yaml")]
     Swarm(swarm::SwarmArgs),
+    /// Compare two runs (results directories, or scenarios it runs): summary metrics side by
+    /// side, the first divergence of the event logs, events per reason; `--fail-on` for CI
+    /// (docs/diff.md).
+    #[command(after_help = "Examples:
+  kubesim diff results/a results/b
+  kubesim diff scenarios/quick-start.yaml scenarios/quick-start.yaml --set-b kube-controller-manager.node-monitor-grace-period=40s --out /tmp/grace-diff
+  kubesim diff results/main results/pr --fail-on 'unavailable_pod_seconds>60'")]
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Subcommand)]
@@ -232,6 +241,7 @@ pub fn main() -> i32 {
         Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
+        Command::Diff(a) => diff::diff_command(&a),
     }
 }
 

@@ -7,6 +7,7 @@
 //! sees the old results or the new ones, never a mix. Everything but `perf.json` is a
 //! deterministic function of the run.
 
+pub mod diff;
 pub mod metrics;
 pub mod plot;
 pub mod resultdir;

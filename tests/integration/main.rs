@@ -4,6 +4,7 @@ mod batch;
 mod bounds;
 mod cli;
 mod determinism;
+mod diff;
 mod disruption;
 mod docs;
 mod errors;
