@@ -234,7 +234,12 @@ fn resolve_name<'a>(name: &'a str, a: &Side, b: &Side) -> Result<String, String>
     if known(&m) {
         return Ok(m);
     }
-    let all = a.metrics.keys().chain(b.metrics.keys()).map(String::as_str);
+    // Overall metrics may be named without their `metrics.` prefix.
+    let all = a
+        .metrics
+        .keys()
+        .chain(b.metrics.keys())
+        .map(|k| k.strip_prefix("metrics.").unwrap_or(k));
     let hint = crate::model::suggest::closest(name, all)
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default();
