@@ -5,7 +5,7 @@
 //! Invariant: thin: it reads arguments, runs or reads the two sides, prints the library's
 //! report and maps verdicts to the exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -46,7 +46,7 @@ pub struct DiffArgs {
     quiet: bool,
 }
 
-fn load_side(label: &str, path: &PathBuf, a: &DiffArgs, own: &[String]) -> Result<Side, String> {
+fn load_side(label: &str, path: &Path, a: &DiffArgs, own: &[String]) -> Result<Side, String> {
     if path.is_dir() {
         if !own.is_empty() || !a.set.is_empty() || a.seed.is_some() {
             return Err(format!(

@@ -147,12 +147,11 @@ impl AvailabilityTracker {
                     .statefulsets()
                     .get(&t.key)
                     .map(|s| (s.replicas, s.status.available_replicas)),
-                Kind::DaemonSet => c.api.daemonsets().get(&t.key).map(|d| {
-                    (
-                        d.status.desired_number_scheduled,
-                        d.status.number_available,
-                    )
-                }),
+                Kind::DaemonSet => c
+                    .api
+                    .daemonsets()
+                    .get(&t.key)
+                    .map(|d| (d.status.desired_number_scheduled, d.status.number_available)),
             }
             .unwrap_or((0, 0));
             let level = Level {

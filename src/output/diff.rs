@@ -49,14 +49,15 @@ pub fn side(label: &str, summary: &[u8], events: &[u8], timeseries: &[u8]) -> Re
                 .collect()
         })
         .unwrap_or_default();
-    let text = std::str::from_utf8(events).map_err(|_| format!("{label}: events.jsonl is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(events).map_err(|_| format!("{label}: events.jsonl is not UTF-8"))?;
     let mut ev = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let r: Value = serde_json::from_str(line)
             .map_err(|e| format!("{label}: events.jsonl line {}: {e}", i + 1))?;
-        let t = r["t_ns"].as_u64().ok_or_else(|| {
-            format!("{label}: events.jsonl line {}: no integer t_ns", i + 1)
-        })?;
+        let t = r["t_ns"]
+            .as_u64()
+            .ok_or_else(|| format!("{label}: events.jsonl line {}: no integer t_ns", i + 1))?;
         let reason = r["reason"].as_str().unwrap_or("").to_string();
         ev.push((t, reason, line.to_string()));
     }
@@ -70,7 +71,11 @@ pub fn side(label: &str, summary: &[u8], events: &[u8], timeseries: &[u8]) -> Re
     let mut rows = Vec::new();
     for rec in rd.records() {
         let rec = rec.map_err(|e| format!("{label}: timeseries.csv: {e}"))?;
-        rows.push(rec.iter().map(|x| x.parse::<f64>().unwrap_or(0.0)).collect());
+        rows.push(
+            rec.iter()
+                .map(|x| x.parse::<f64>().unwrap_or(0.0))
+                .collect(),
+        );
     }
     Ok(Side {
         label: label.to_string(),
@@ -85,8 +90,7 @@ pub fn side(label: &str, summary: &[u8], events: &[u8], timeseries: &[u8]) -> Re
 /// Reads a side from a results directory written by `kubesim run --out`.
 pub fn read_dir(label: &str, dir: &Path) -> Result<Side, String> {
     let read = |f: &str| {
-        std::fs::read(dir.join(f))
-            .map_err(|e| format!("{}: cannot read {f}: {e}", dir.display()))
+        std::fs::read(dir.join(f)).map_err(|e| format!("{}: cannot read {f}: {e}", dir.display()))
     };
     side(
         label,
@@ -225,7 +229,7 @@ pub fn parse_fail_on(text: &str) -> Result<FailOn, String> {
 }
 
 /// The summary path a `--fail-on` name means, or an error with a suggestion.
-fn resolve_name<'a>(name: &'a str, a: &Side, b: &Side) -> Result<String, String> {
+fn resolve_name(name: &str, a: &Side, b: &Side) -> Result<String, String> {
     let known = |n: &str| a.metrics.contains_key(n) || b.metrics.contains_key(n);
     if known(name) {
         return Ok(name.to_string());
@@ -243,7 +247,9 @@ fn resolve_name<'a>(name: &'a str, a: &Side, b: &Side) -> Result<String, String>
     let hint = crate::model::suggest::closest(name, all)
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default();
-    Err(format!("--fail-on: no metric {name:?} in either summary{hint}"))
+    Err(format!(
+        "--fail-on: no metric {name:?} in either summary{hint}"
+    ))
 }
 
 /// Each condition's verdict: `Ok(message)` when it holds (not violated), `Err(message)` when
@@ -298,15 +304,25 @@ pub fn report(a: &Side, b: &Side, all: bool) -> String {
     names.sort();
     names.dedup();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(s, "{:width$}  {:>14}  {:>14}  {:>14}", "metric", "A", "B", "B − A");
+    let _ = writeln!(
+        s,
+        "{:width$}  {:>14}  {:>14}  {:>14}",
+        "metric", "A", "B", "B − A"
+    );
     let mut same = 0;
     for n in names {
-        let (x, y) = (a.metrics.get(n).copied().flatten(), b.metrics.get(n).copied().flatten());
+        let (x, y) = (
+            a.metrics.get(n).copied().flatten(),
+            b.metrics.get(n).copied().flatten(),
+        );
         if x == y && !all {
             same += 1;
             continue;
         }
-        let d = x.zip(y).map(|(x, y)| num(y - x)).unwrap_or_else(|| "—".into());
+        let d = x
+            .zip(y)
+            .map(|(x, y)| num(y - x))
+            .unwrap_or_else(|| "—".into());
         let _ = writeln!(s, "{n:width$}  {:>14}  {:>14}  {:>14}", opt(x), opt(y), d);
     }
     if same > 0 {
@@ -328,7 +344,11 @@ pub fn report(a: &Side, b: &Side, all: bool) -> String {
             let _ = writeln!(s, "  B: {}", d.b.as_deref().unwrap_or("<end of log>"));
         }
     }
-    let _ = writeln!(s, "\n{:32}  {:>8}  {:>8}  {:>8}", "events by reason", "A", "B", "B − A");
+    let _ = writeln!(
+        s,
+        "\n{:32}  {:>8}  {:>8}  {:>8}",
+        "events by reason", "A", "B", "B − A"
+    );
     for (r, (x, y)) in reason_counts(a, b) {
         let _ = writeln!(s, "{r:32}  {x:>8}  {y:>8}  {:>8}", y as i64 - x as i64);
     }
@@ -340,7 +360,11 @@ const PANELS: &[(&str, &str, &[&str])] = &[
     ("Ready nodes", "nodes", &["nodes_ready_"]),
     ("Ready pods", "pods", &["pods_ready"]),
     ("Pending pods", "pods", &["pods_pending"]),
-    ("NoExecute-tainted nodes", "nodes", &["nodes_noexecute_tainted"]),
+    (
+        "NoExecute-tainted nodes",
+        "nodes",
+        &["nodes_noexecute_tainted"],
+    ),
     ("Pods evicted (cumulative)", "pods", &["evictions_total"]),
 ];
 
@@ -352,9 +376,13 @@ fn series(s: &Side, prefixes: &[&str]) -> Vec<(f64, f64)> {
         .iter()
         .enumerate()
         .filter(|(_, c)| {
-            prefixes
-                .iter()
-                .any(|p| if p.ends_with('_') { c.starts_with(p) } else { *c == p })
+            prefixes.iter().any(|p| {
+                if p.ends_with('_') {
+                    c.starts_with(p)
+                } else {
+                    *c == p
+                }
+            })
         })
         .map(|(i, _)| i)
         .collect();
@@ -383,9 +411,13 @@ pub fn write(dir: &Path, a: &Side, b: &Side, text: &str) -> Result<(), OutputErr
 }
 
 fn stage(staging: &Path, a: &Side, b: &Side, text: &str) -> Result<(), OutputError> {
-    resultdir::write_new(staging, resultdir::MARKER, resultdir::marker_text().as_bytes())?;
+    resultdir::write_new(
+        staging,
+        resultdir::MARKER,
+        resultdir::marker_text().as_bytes(),
+    )?;
     resultdir::write_new(staging, "diff.txt", text.as_bytes())?;
-    let data: Vec<Vec<(String, Vec<(f64, f64)>)>> = PANELS
+    let data: Vec<super::NamedSeries> = PANELS
         .iter()
         .map(|(_, _, cols)| {
             vec![
@@ -397,7 +429,10 @@ fn stage(staging: &Path, a: &Side, b: &Side, text: &str) -> Result<(), OutputErr
     let mut windows: Vec<plot::Window> = Vec::new();
     for (side, w) in [("A", &a.windows), ("B", &b.windows)] {
         for (start_s, end_s, label) in w.iter() {
-            if !windows.iter().any(|x| x.start_s == *start_s && x.end_s == *end_s) {
+            if !windows
+                .iter()
+                .any(|x| x.start_s == *start_s && x.end_s == *end_s)
+            {
                 windows.push(plot::Window {
                     start_s: *start_s,
                     end_s: *end_s,
@@ -440,8 +475,13 @@ mod tests {
     use super::*;
 
     fn side_of(events: &str, summary: &str) -> Side {
-        side("x", summary.as_bytes(), events.as_bytes(), b"time_s,pods_ready\n0.000,1\n")
-            .expect("valid")
+        side(
+            "x",
+            summary.as_bytes(),
+            events.as_bytes(),
+            b"time_s,pods_ready\n0.000,1\n",
+        )
+        .expect("valid")
     }
 
     #[test]
@@ -464,12 +504,21 @@ mod tests {
 
     #[test]
     fn fail_on_compares_the_difference_or_one_side() {
-        let a = side_of("", "{\"metrics\":{\"pods_evicted\":2,\"t\":null},\"x\":\"1.500\"}");
+        let a = side_of(
+            "",
+            "{\"metrics\":{\"pods_evicted\":2,\"t\":null},\"x\":\"1.500\"}",
+        );
         let b = side_of("", "{\"metrics\":{\"pods_evicted\":5,\"t\":3}}");
-        let conds: Vec<FailOn> = ["pods_evicted>2", "pods_evicted>3", "B:metrics.pods_evicted<5", "a:x<2", "t>0"]
-            .iter()
-            .map(|t| parse_fail_on(t).expect("parses"))
-            .collect();
+        let conds: Vec<FailOn> = [
+            "pods_evicted>2",
+            "pods_evicted>3",
+            "B:metrics.pods_evicted<5",
+            "a:x<2",
+            "t>0",
+        ]
+        .iter()
+        .map(|t| parse_fail_on(t).expect("parses"))
+        .collect();
         let v = check_fail_on(&conds, &a, &b).expect("known names");
         assert!(v[0].is_err(), "{v:?}");
         assert!(v[1].is_ok(), "{v:?}");

@@ -99,7 +99,11 @@ pub fn fault_windows<'a>(faults: &'a [FaultWindow], end: SimTime) -> Vec<Window<
 /// node.
 pub fn overall_window<'a>(faults: &[FaultWindow], end: SimTime) -> Window<'a> {
     Window {
-        start: faults.iter().map(|f| f.start).min().unwrap_or(SimTime::ZERO),
+        start: faults
+            .iter()
+            .map(|f| f.start)
+            .min()
+            .unwrap_or(SimTime::ZERO),
         end,
         nodes: None,
     }
@@ -122,7 +126,8 @@ pub fn compute(s: &Scenario, out: &RunOutput, w: &Window) -> Metrics {
         .iter()
         .filter(|r| r.t >= w.start && r.t <= w.end && mine(r))
         .collect();
-    let first = |p: &dyn Fn(&Record) -> bool| inside.iter().find(|r| p(r)).map(|r| secs(w.start, r.t));
+    let first =
+        |p: &dyn Fn(&Record) -> bool| inside.iter().find(|r| p(r)).map(|r| secs(w.start, r.t));
     let last = |p: &dyn Fn(&Record) -> bool| {
         inside
             .iter()

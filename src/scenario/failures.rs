@@ -102,12 +102,23 @@ pub struct FailureModel {
     pub max_faults: u32,
 }
 
-const TARGETS: &[&str] = &["node", "zone", "apiServer", "controllerManager", "scheduler"];
+const TARGETS: &[&str] = &[
+    "node",
+    "zone",
+    "apiServer",
+    "controllerManager",
+    "scheduler",
+];
 
 /// The faults a target may use; the first is the default.
 fn faults_for(target: &str) -> &'static [&'static str] {
     match target {
-        "node" => &["nodeCrash", "kubeletStop", "networkPartition", "runtimeHang"],
+        "node" => &[
+            "nodeCrash",
+            "kubeletStop",
+            "networkPartition",
+            "runtimeHang",
+        ],
         "zone" => &["networkPartition", "nodeCrash", "kubeletStop"],
         "apiServer" => &["apiServerUnavailable"],
         _ => &["controllerManagerRestart"],
@@ -164,7 +175,10 @@ fn resolve_one(
         .suggest(fault, allowed.iter().copied()));
     }
     if m.select.is_some() && !matches!(m.target.as_str(), "node" | "zone") {
-        return Err(err("select", "only node and zone targets select nodes".into()));
+        return Err(err(
+            "select",
+            "only node and zone targets select nodes".into(),
+        ));
     }
     let failures = process(file, &format!("{path}.failures"), &m.failures, "mtbf")?;
     let repairs = match &m.repairs {
@@ -300,7 +314,10 @@ fn process(file: &Path, path: &str, p: &RawProcess, mean_key: &str) -> Result<Di
             if p.shape.is_some() || p.scale.is_some() {
                 return Err(err(
                     "shape",
-                    &format!("`shape` and `scale` belong to weibull; {} takes `{mean_key}`", p.distribution),
+                    &format!(
+                        "`shape` and `scale` belong to weibull; {} takes `{mean_key}`",
+                        p.distribution
+                    ),
                 ));
             }
             let v = positive(mean, mean_key)?;
@@ -370,11 +387,8 @@ pub fn expand_capped(
         'targets: for t in &m.targets {
             let mut r = rng::stream(seed, &format!("failure-model/{}/{}", m.index, t.name));
             let mut now = SimTime::ZERO;
-            loop {
-                let Some(at) = duration(m.failures.draw(&mut r)).and_then(|d| now.checked_add(d))
-                else {
-                    break;
-                };
+            while let Some(at) = duration(m.failures.draw(&mut r)).and_then(|d| now.checked_add(d))
+            {
                 if at.since(SimTime::ZERO) > end {
                     break;
                 }

@@ -39,7 +39,12 @@ fn diff_names_the_first_divergence_of_two_grace_periods() {
         out.join("d").to_str().expect("utf-8"),
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(text.contains("event logs diverge at record"), "{text}");
     assert!(text.contains("(t = 100.000s)"), "{text}");
     let b_line = text
@@ -47,7 +52,8 @@ fn diff_names_the_first_divergence_of_two_grace_periods() {
         .find(|l| l.starts_with("  B: "))
         .expect("B's record");
     assert!(
-        b_line.contains("\"t_ns\":100000000000") && b_line.contains("\"reason\":\"NodeNotReady\"")
+        b_line.contains("\"t_ns\":100000000000")
+            && b_line.contains("\"reason\":\"NodeNotReady\"")
             && b_line.contains("Node/worker-zone-a-0"),
         "{b_line}"
     );
@@ -58,8 +64,9 @@ fn diff_names_the_first_divergence_of_two_grace_periods() {
     assert!(a_line.contains("\"t_ns\":110000000000"), "{a_line}");
     // Detection 10 s earlier, side by side.
     assert!(
-        text.lines().any(|l| l.starts_with("metrics.time_to_detect_s")
-            && l.split_whitespace().collect::<Vec<_>>()[1..] == ["52", "42", "-10"]),
+        text.lines()
+            .any(|l| l.starts_with("metrics.time_to_detect_s")
+                && l.split_whitespace().collect::<Vec<_>>()[1..] == ["52", "42", "-10"]),
         "{text}"
     );
     for f in ["diff.txt", "diff.png", "diff.svg"] {
@@ -76,16 +83,31 @@ fn diff_of_result_directories_and_fail_on() {
     let dir = scratch("diff-dirs");
     let (a, b) = (dir.join("a"), dir.join("b"));
     let (a, b) = (a.to_str().expect("utf-8"), b.to_str().expect("utf-8"));
-    assert_eq!(kubesim(&["run", "-q", "--no-plots", qs, "--out", a]).status.code(), Some(0));
+    assert_eq!(
+        kubesim(&["run", "-q", "--no-plots", qs, "--out", a])
+            .status
+            .code(),
+        Some(0)
+    );
     let o = kubesim(&["run", "-q", "--no-plots", qs, "--out", b, "--set", GRACE_40]);
     assert_eq!(o.status.code(), Some(0));
     let same = kubesim(&["diff", a, a]);
     assert!(String::from_utf8_lossy(&same.stdout).contains("event logs: identical"));
     // B detects 10 s earlier: B − A = −10.
     let held = kubesim(&["diff", "-q", a, b, "--fail-on", "time_to_detect_s>0"]);
-    assert_eq!(held.status.code(), Some(0), "{}", String::from_utf8_lossy(&held.stdout));
+    assert_eq!(
+        held.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&held.stdout)
+    );
     let broke = kubesim(&["diff", "-q", a, b, "--fail-on", "time_to_detect_s<-5"]);
-    assert_eq!(broke.status.code(), Some(1), "{}", String::from_utf8_lossy(&broke.stdout));
+    assert_eq!(
+        broke.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&broke.stdout)
+    );
     let side = kubesim(&["diff", "-q", a, b, "--fail-on", "B:pods_evicted>1"]);
     assert_eq!(side.status.code(), Some(1));
     // The library sees the same divergence from the directories.
@@ -98,6 +120,14 @@ fn diff_of_result_directories_and_fail_on() {
         Some(100 * S)
     );
     // Usage errors exit 2: an unknown metric, --set on a directory.
-    assert_eq!(kubesim(&["diff", a, b, "--fail-on", "nope>1"]).status.code(), Some(2));
-    assert_eq!(kubesim(&["diff", a, b, "--set-a", GRACE_40]).status.code(), Some(2));
+    assert_eq!(
+        kubesim(&["diff", a, b, "--fail-on", "nope>1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        kubesim(&["diff", a, b, "--set-a", GRACE_40]).status.code(),
+        Some(2)
+    );
 }

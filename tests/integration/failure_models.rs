@@ -70,7 +70,10 @@ fn another_seed_draws_other_faults() {
         s.timeline.iter().map(|e| e.at.as_nanos()).collect()
     };
     assert_ne!(times(&s), times(&reseeded));
-    assert_eq!(times(&s), times(&s.clone().with_seed(3).expect("under the cap")));
+    assert_eq!(
+        times(&s),
+        times(&s.clone().with_seed(3).expect("under the cap"))
+    );
     let out = run(
         &s,
         &RunOptions {

@@ -66,12 +66,19 @@ fn last_taint_and_evictions_follow_the_eviction_rate() {
     let p = zone_full();
     let mut last = Vec::new();
     for r in [0.05, 0.1, 0.2] {
-        let m = metrics(&p, &[&format!("kube-controller-manager.node-eviction-rate={r}")]);
+        let m = metrics(
+            &p,
+            &[&format!("kube-controller-manager.node-eviction-rate={r}")],
+        );
         assert_eq!(num(&m, "time_to_detect_s"), 52.0, "rate {r}: {m}");
         let first = num(&m, "time_to_first_taint_s");
         assert!((52.0..=52.1).contains(&first), "rate {r}: {m}");
         let spread = num(&m, "time_to_last_taint_s") - first;
-        assert!((spread - 3.0 / r).abs() <= 0.1, "rate {r}: {spread} vs {}", 3.0 / r);
+        assert!(
+            (spread - 3.0 / r).abs() <= 0.1,
+            "rate {r}: {spread} vs {}",
+            3.0 / r
+        );
         let delay = num(&m, "time_to_last_eviction_s") - num(&m, "time_to_last_taint_s");
         assert!((delay - 300.0).abs() <= 0.1, "rate {r}: {m}");
         assert_eq!(m["pods_evicted"], 4, "rate {r}: {m}");
@@ -123,13 +130,20 @@ fn evictions_and_unavailability_follow_the_toleration() {
         assert_eq!(m["pods_evicted"], 2, "{m}");
         assert_eq!(m["false_evictions"], false_ev, "{m}");
         // Both pods short from 110 s to at least the eviction.
-        assert!(num(m, "unavailable_pod_seconds") >= 2.0 * (52.0 + tol - 52.0), "{m}");
+        assert!(
+            num(m, "unavailable_pod_seconds") >= 2.0 * (52.0 + tol - 52.0),
+            "{m}"
+        );
         // Back at 12 available after the replacements start: after the eviction, and well
         // before the next 10 s.
         let back = num(m, "time_to_full_availability_s");
         assert!(back >= 52.0 + tol && back < 52.0 + tol + 10.0, "{m}");
         assert_eq!(m["peak_noexecute_tainted_nodes"], 1, "{m}");
-        assert_eq!(m["peak_pending_pods"].as_u64().map(|p| p <= 2), Some(true), "{m}");
+        assert_eq!(
+            m["peak_pending_pods"].as_u64().map(|p| p <= 2),
+            Some(true),
+            "{m}"
+        );
     }
     let saved = num(&long, "unavailable_pod_seconds") - num(&short, "unavailable_pod_seconds");
     assert!((saved - 400.0).abs() < 10.0, "{saved}");

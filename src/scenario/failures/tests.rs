@@ -25,7 +25,9 @@ fn days(d: u64) -> SimDuration {
 type Key = (SimDuration, Option<SimDuration>, String);
 
 fn keys(e: &[TimelineEntry]) -> Vec<Key> {
-    e.iter().map(|x| (x.at, x.duration, x.label.clone())).collect()
+    e.iter()
+        .map(|x| (x.at, x.duration, x.label.clone()))
+        .collect()
 }
 
 /// Mean and standard error of the mean.
@@ -51,12 +53,20 @@ fn mean_node_failures_match_the_poisson_rate() {
         Some(Dist::Fixed { value: 1e-9 }),
     );
     let counts: Vec<f64> = (0..seeds)
-        .map(|seed| expand(std::slice::from_ref(&model), seed, days(t)).expect("under the cap").len() as f64)
+        .map(|seed| {
+            expand(std::slice::from_ref(&model), seed, days(t))
+                .expect("under the cap")
+                .len() as f64
+        })
         .collect();
     let expected = f64::from(n) * (t as f64 * DAY) / m;
     let (mean, _) = mean_se(&counts);
     let se = (expected / seeds as f64).sqrt();
-    assert!((mean - expected).abs() < 4.0 * se, "mean {mean}, expected {expected} ± {}", 4.0 * se);
+    assert!(
+        (mean - expected).abs() < 4.0 * se,
+        "mean {mean}, expected {expected} ± {}",
+        4.0 * se
+    );
 }
 
 /// With exponential repairs of mean R as well, each node is a two-state Markov chain (up → down
@@ -74,14 +84,22 @@ fn mean_node_failures_match_the_alternating_renewal_with_repairs() {
         Some(Dist::Exponential { mean: r }),
     );
     let counts: Vec<f64> = (0..seeds)
-        .map(|seed| expand(std::slice::from_ref(&model), seed, days(t)).expect("under the cap").len() as f64)
+        .map(|seed| {
+            expand(std::slice::from_ref(&model), seed, days(t))
+                .expect("under the cap")
+                .len() as f64
+        })
         .collect();
     let (l, mu, tt) = (1.0 / m, 1.0 / r, t as f64 * DAY);
     let s = l + mu;
     let per_node = l * (mu * tt / s + l * (1.0 - libm::exp(-s * tt)) / (s * s));
     let expected = f64::from(n) * per_node;
     let (mean, se) = mean_se(&counts);
-    assert!((mean - expected).abs() < 4.0 * se, "mean {mean}, expected {expected} ± {}", 4.0 * se);
+    assert!(
+        (mean - expected).abs() < 4.0 * se,
+        "mean {mean}, expected {expected} ± {}",
+        4.0 * se
+    );
     // No node fails again while it is down: a node's faults never overlap.
     let entries = expand(std::slice::from_ref(&model), 3, days(t)).expect("under the cap");
     for node in 0..n {
@@ -90,7 +108,10 @@ fn mean_node_failures_match_the_alternating_renewal_with_repairs() {
             .filter(|e| e.label == format!("node crash node-{node}"))
             .collect();
         for w in mine.windows(2) {
-            let end = w[0].at.checked_add(w[0].duration.expect("repaired")).expect("fits");
+            let end = w[0]
+                .at
+                .checked_add(w[0].duration.expect("repaired"))
+                .expect("fits");
             assert!(w[1].at >= end, "{w:?}");
         }
     }
@@ -100,7 +121,10 @@ fn mean_node_failures_match_the_alternating_renewal_with_repairs() {
 /// errors of it (shape 1.5, scale 10 days: mean 9.0275 days).
 #[test]
 fn weibull_draws_have_the_weibull_mean() {
-    let d = Dist::Weibull { shape: 1.5, scale: 10.0 * DAY };
+    let d = Dist::Weibull {
+        shape: 1.5,
+        scale: 10.0 * DAY,
+    };
     let mut r = rng::stream(1, "test/weibull");
     let xs: Vec<f64> = (0..20_000).map(|_| d.draw(&mut r)).collect();
     let (mean, se) = mean_se(&xs);
@@ -112,7 +136,12 @@ fn weibull_draws_have_the_weibull_mean() {
 /// its faults come after them; another seed gives other faults.
 #[test]
 fn draws_are_per_seed_and_per_model_streams() {
-    let a = nodes_model(0, 3, Dist::Exponential { mean: DAY }, Some(Dist::Fixed { value: 600.0 }));
+    let a = nodes_model(
+        0,
+        3,
+        Dist::Exponential { mean: DAY },
+        Some(Dist::Fixed { value: 600.0 }),
+    );
     let b = nodes_model(1, 2, Dist::Exponential { mean: DAY }, None);
     let one = keys(&expand(std::slice::from_ref(&a), 9, days(10)).expect("under the cap"));
     let again = keys(&expand(std::slice::from_ref(&a), 9, days(10)).expect("under the cap"));
@@ -131,10 +160,18 @@ fn draws_are_per_seed_and_per_model_streams() {
 /// `maxFaults` of them.
 #[test]
 fn too_many_faults_is_an_error() {
-    let mut m = nodes_model(2, 4, Dist::Fixed { value: 60.0 }, Some(Dist::Fixed { value: 1.0 }));
+    let mut m = nodes_model(
+        2,
+        4,
+        Dist::Fixed { value: 60.0 },
+        Some(Dist::Fixed { value: 1.0 }),
+    );
     m.max_faults = 10;
     let e = expand(std::slice::from_ref(&m), 1, days(1)).expect_err("over the cap");
-    assert!(e.contains("failureModels[2]") && e.contains("maxFaults (10)"), "{e}");
+    assert!(
+        e.contains("failureModels[2]") && e.contains("maxFaults (10)"),
+        "{e}"
+    );
     let (kept, err) = expand_capped(std::slice::from_ref(&m), 1, days(1));
     assert_eq!(kept.len(), 10);
     assert!(err.is_some());
@@ -144,11 +181,19 @@ fn too_many_faults_is_an_error() {
 /// 100 + 10 + 100 = 210 s, 320 s, …; a restart (instantaneous) recurs every up-time.
 #[test]
 fn fixed_processes_give_exact_times() {
-    let m = nodes_model(0, 1, Dist::Fixed { value: 100.0 }, Some(Dist::Fixed { value: 10.0 }));
-    let e = expand(std::slice::from_ref(&m), 1, SimDuration::from_secs(330)).expect("under the cap");
+    let m = nodes_model(
+        0,
+        1,
+        Dist::Fixed { value: 100.0 },
+        Some(Dist::Fixed { value: 10.0 }),
+    );
+    let e =
+        expand(std::slice::from_ref(&m), 1, SimDuration::from_secs(330)).expect("under the cap");
     let at: Vec<u64> = e.iter().map(|x| x.at.as_nanos() / 1_000_000_000).collect();
     assert_eq!(at, vec![100, 210, 320]);
-    assert!(e.iter().all(|x| x.duration == Some(SimDuration::from_secs(10))));
+    assert!(e
+        .iter()
+        .all(|x| x.duration == Some(SimDuration::from_secs(10))));
     let restart = FailureModel {
         index: 0,
         targets: vec![Target {
