@@ -109,22 +109,52 @@ pub fn overall_window<'a>(faults: &[FaultWindow], end: SimTime) -> Window<'a> {
     }
 }
 
+/// What every window's metrics read, prepared once per run: the records (in time order),
+/// the zone of each node, the `NodeReady` times of each node, the NoExecute-tainted node
+/// count as a step function, and the availability log.
+pub struct Context<'a> {
+    records: &'a [Record],
+    log: &'a AvailabilityLog,
+    zone_of: BTreeMap<&'a str, String>,
+    ready_at: BTreeMap<&'a str, Vec<SimTime>>,
+    tainted: Steps,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(s: &'a Scenario, out: &'a RunOutput) -> Self {
+        let mut ready_at: BTreeMap<&str, Vec<SimTime>> = BTreeMap::new();
+        for r in out.records.iter().filter(|r| r.reason == "NodeReady") {
+            if let Some(n) = r.object.strip_prefix("Node/") {
+                ready_at.entry(n).or_default().push(r.t);
+            }
+        }
+        Context {
+            records: &out.records,
+            log: &out.availability,
+            zone_of: s
+                .nodes
+                .iter()
+                .map(|n| (n.meta.name.as_str(), n.zone_label()))
+                .collect(),
+            ready_at,
+            tainted: tainted_steps(&out.records),
+        }
+    }
+}
+
 /// The metrics of one window.
-pub fn compute(s: &Scenario, out: &RunOutput, w: &Window) -> Metrics {
-    let zone_of: BTreeMap<&str, String> = s
-        .nodes
-        .iter()
-        .map(|n| (n.meta.name.as_str(), n.zone_label()))
-        .collect();
+pub fn compute(c: &Context, w: &Window) -> Metrics {
     let mine = |r: &Record| match (&w.nodes, node_of(r)) {
         (None, _) => true,
         (Some(set), Some(n)) => set.contains(n),
         (Some(_), None) => false,
     };
-    let inside: Vec<&Record> = out
-        .records
+    // Records are in time order: the window is one slice.
+    let from = c.records.partition_point(|r| r.t < w.start);
+    let to = c.records.partition_point(|r| r.t <= w.end);
+    let inside: Vec<&Record> = c.records[from..to.max(from)]
         .iter()
-        .filter(|r| r.t >= w.start && r.t <= w.end && mine(r))
+        .filter(|r| mine(r))
         .collect();
     let first =
         |p: &dyn Fn(&Record) -> bool| inside.iter().find(|r| p(r)).map(|r| secs(w.start, r.t));
@@ -147,32 +177,29 @@ pub fn compute(s: &Scenario, out: &RunOutput, w: &Window) -> Metrics {
     for r in inside.iter().filter(|r| is_eviction(r)) {
         m.pods_evicted += 1;
         let zone = node_of(r)
-            .and_then(|n| zone_of.get(n))
+            .and_then(|n| c.zone_of.get(n))
             .filter(|z| !z.is_empty())
             .cloned()
             .unwrap_or_else(|| "none".to_string());
         *m.pods_evicted_by_zone.entry(zone).or_insert(0) += 1;
-        if is_false_eviction(r, &out.records) {
+        if is_false_eviction(r, &c.ready_at) {
             m.false_evictions += 1;
         }
     }
-    availability(&out.availability, w, &mut m);
-    m.peak_noexecute_tainted_nodes = peak_tainted(&out.records, w);
+    availability(c.log, w, &mut m);
+    m.peak_noexecute_tainted_nodes = peak(&c.tainted, w.start, w.end).max(0) as u64;
     m
 }
 
 /// An eviction at `te` of a pod tolerating its taint for `K` s is false when its node posts
 /// `NodeReady` in `(te, te + K]`: a toleration twice as long would have kept the pod.
-fn is_false_eviction(r: &Record, records: &[Record]) -> bool {
-    let Some(node) = field(r, "node") else {
+fn is_false_eviction(r: &Record, ready_at: &BTreeMap<&str, Vec<SimTime>>) -> bool {
+    let Some(times) = field(r, "node").and_then(|n| ready_at.get(n)) else {
         return false;
     };
     let until = r.t.checked_add(tolerated_for(r)).unwrap_or(SimTime::MAX);
-    records
-        .iter()
-        .skip_while(|x| x.t <= r.t)
-        .take_while(|x| x.t <= until)
-        .any(|x| x.reason == "NodeReady" && x.object.strip_prefix("Node/") == Some(node))
+    let next = times.partition_point(|t| *t <= r.t);
+    times.get(next).is_some_and(|t| *t <= until)
 }
 
 /// The value of a step function at `t` (0 before its first entry).
@@ -188,9 +215,12 @@ fn at<T: Copy + Default>(steps: &[(SimTime, T)], t: SimTime) -> T {
 /// The highest value of a step function over `[start, end]`.
 fn peak(steps: &Steps, start: SimTime, end: SimTime) -> i64 {
     let from = at(steps, start);
-    steps
+    let (i, j) = (
+        steps.partition_point(|(t, _)| *t <= start),
+        steps.partition_point(|(t, _)| *t <= end),
+    );
+    steps[i..j.max(i)]
         .iter()
-        .filter(|(t, _)| *t > start && *t <= end)
         .map(|(_, v)| *v)
         .fold(from, i64::max)
 }
@@ -217,7 +247,11 @@ fn availability(log: &AvailabilityLog, w: &Window, m: &mut Metrics) {
         let mut cur = at(&ws.steps, from).deficit();
         let mut since = from;
         let mut back = (cur == 0).then_some(from);
-        for (t, l) in ws.steps.iter().filter(|(t, _)| *t > from && *t <= w.end) {
+        let (i, j) = (
+            ws.steps.partition_point(|(t, _)| *t <= from),
+            ws.steps.partition_point(|(t, _)| *t <= w.end),
+        );
+        for (t, l) in &ws.steps[i..j.max(i)] {
             total += cur as f64 * secs(since, *t);
             cur = l.deficit();
             since = *t;
@@ -242,39 +276,88 @@ fn availability(log: &AvailabilityLog, w: &Window, m: &mut Metrics) {
     m.peak_pending_pods = peak(&log.pending, w.start, w.end).max(0) as u64;
 }
 
-/// The most nodes carrying at least one NoExecute taint at once during `[start, end]`, from
-/// the `TaintAdded` / `TaintRemoved` records (any writer); a deleted Node (`RemovingNode`,
-/// `DeletingNode`) carries none.
-fn peak_tainted(records: &[Record], w: &Window) -> u64 {
+/// How many nodes carry at least one NoExecute taint, as a step function (the state after
+/// each instant's last record), from the `TaintAdded` / `TaintRemoved` records (any writer);
+/// a deleted Node (`RemovingNode`, `DeletingNode`) carries none.
+fn tainted_steps(records: &[Record]) -> Steps {
     let mut taints: BTreeMap<&str, i64> = BTreeMap::new();
     let mut tainted = 0i64;
-    let mut best = 0i64;
-    let mut i = 0;
-    while i < records.len() && records[i].t <= w.end {
-        let t = records[i].t;
-        // One instant at a time: only the state after its last record counts.
-        while i < records.len() && records[i].t == t {
-            let r = &records[i];
-            i += 1;
-            let Some(node) = r.object.strip_prefix("Node/") else {
-                continue;
-            };
-            let noexec = field(r, "taint").is_some_and(|x| x.ends_with(":NoExecute"));
-            let before = taints.get(node).copied().unwrap_or(0) > 0;
-            match r.reason {
-                "TaintAdded" if noexec => *taints.entry(node).or_insert(0) += 1,
-                "TaintRemoved" if noexec => *taints.entry(node).or_insert(0) -= 1,
-                "RemovingNode" | "DeletingNode" => {
-                    taints.remove(node);
-                }
-                _ => continue,
+    let mut steps: Steps = Vec::new();
+    for r in records {
+        let Some(node) = r.object.strip_prefix("Node/") else {
+            continue;
+        };
+        let noexec = field(r, "taint").is_some_and(|x| x.ends_with(":NoExecute"));
+        let before = taints.get(node).copied().unwrap_or(0) > 0;
+        match r.reason {
+            "TaintAdded" if noexec => *taints.entry(node).or_insert(0) += 1,
+            "TaintRemoved" if noexec => *taints.entry(node).or_insert(0) -= 1,
+            "RemovingNode" | "DeletingNode" => {
+                taints.remove(node);
             }
-            let after = taints.get(node).copied().unwrap_or(0) > 0;
-            tainted += i64::from(after) - i64::from(before);
+            _ => continue,
         }
-        if t >= w.start || i == records.len() || records[i].t > w.start {
-            best = best.max(tainted);
+        let after = taints.get(node).copied().unwrap_or(0) > 0;
+        tainted += i64::from(after) - i64::from(before);
+        match steps.last_mut() {
+            Some(last) if last.0 == r.t => last.1 = tainted,
+            _ => steps.push((r.t, tainted)),
         }
     }
-    best.max(0) as u64
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::availability::{Level, WorkloadSteps};
+
+    fn t(s: u64) -> SimTime {
+        SimTime::from_secs(s)
+    }
+
+    /// 3 desired: the rollout reaches 3 at 10 s (not counted), 2 short from 100 s, 1 short
+    /// from 150 s, whole again at 200 s. Over [50 s, 300 s]: 2·50 + 1·50 = 150 replica·s, back
+    /// 150 s after the window's start; Pending peaks at 4 inside, 9 before it does not count.
+    #[test]
+    fn unavailability_is_the_exact_integral_after_first_full_availability() {
+        let lv = |available| Level {
+            desired: 3,
+            available,
+        };
+        let log = AvailabilityLog {
+            workloads: vec![WorkloadSteps {
+                name: "deploy_web".into(),
+                steps: vec![
+                    (t(0), lv(0)),
+                    (t(10), lv(3)),
+                    (t(100), lv(1)),
+                    (t(150), lv(2)),
+                    (t(200), lv(3)),
+                ],
+            }],
+            pending: vec![(t(0), 9), (t(20), 0), (t(120), 4), (t(130), 1)],
+        };
+        let w = Window {
+            start: t(50),
+            end: t(300),
+            nodes: None,
+        };
+        let mut m = Metrics::default();
+        availability(&log, &w, &mut m);
+        assert_eq!(m.unavailable_pod_seconds, 150.0);
+        assert_eq!(m.unavailable_pod_seconds_by_workload["deploy_web"], 150.0);
+        assert_eq!(m.time_to_full_availability_s, Some(150.0));
+        assert_eq!(m.peak_pending_pods, 4);
+        // Still short at the window's end: no restore time.
+        let short = Window {
+            start: t(50),
+            end: t(180),
+            nodes: None,
+        };
+        let mut m = Metrics::default();
+        availability(&log, &short, &mut m);
+        assert_eq!(m.time_to_full_availability_s, None);
+        assert_eq!(m.unavailable_pod_seconds, 2.0 * 50.0 + 30.0);
+    }
 }

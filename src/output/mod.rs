@@ -298,6 +298,7 @@ fn fault_summary(
 }
 
 pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
+    let ctx = metrics::Context::new(s, out);
     let count = |reason: &str, obj_prefix: &str| {
         out.records
             .iter()
@@ -354,11 +355,11 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
                 .iter()
                 .zip(metrics::fault_windows(&out.faults, out.end))
                 .map(|(f, w)| FaultSummary {
-                    metrics: metrics::compute(s, out, &w),
+                    metrics: metrics::compute(&ctx, &w),
                     ..fault_summary(f, &out.records, &out.timeseries)
                 })
                 .collect(),
-            metrics: metrics::compute(s, out, &metrics::overall_window(&out.faults, out.end)),
+            metrics: metrics::compute(&ctx, &metrics::overall_window(&out.faults, out.end)),
             expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
             expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
             expectations: out
