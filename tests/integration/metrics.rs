@@ -56,8 +56,9 @@ timeline:
 /// 110 − 58 = 52. ≥1.34 queues the four nodes in that pass; zone-a is FullDisruption while
 /// zone-b is Normal, so zone-a keeps `node-eviction-rate` r with a full bucket: the first
 /// NoExecute taint at 110 s (within the 100 ms tainting pass), then one every 1/r s (a token
-/// per float32(r) refill, taken at the next 100 ms pass), so the last of the four at
-/// first + 3/r. Each pod is evicted 300 s (DefaultTolerationSeconds) after its node's taint,
+/// per float32(r) refill, taken at the next 100 ms pass; float32 rounds 0.05, 0.1 and 0.2 up,
+/// so each token is ready a fraction of a µs before the pass at exactly +1/r), so the last of
+/// the four at first + 3/r. Each pod is evicted 300 s (DefaultTolerationSeconds) after its node's taint,
 /// so the last eviction is at last taint + 300 s, and all four are evicted by 500 s
 /// (r = 0.05: last taint 170 s, eviction 470 s). Nothing heals: no false evictions; the
 /// four tainted nodes stay tainted (not every zone is Full, so no taint is lifted).
@@ -88,8 +89,8 @@ fn last_taint_and_evictions_follow_the_eviction_rate() {
         last.push(num(&m, "time_to_last_taint_s"));
     }
     // Between rates: 3/0.05 − 3/0.1 = 30 s, 3/0.1 − 3/0.2 = 15 s.
-    assert!((last[0] - last[1] - 30.0).abs() <= 0.1, "{last:?}");
-    assert!((last[1] - last[2] - 15.0).abs() <= 0.1, "{last:?}");
+    assert!((last[0] - last[1] - 30.0).abs() < 0.05, "{last:?}");
+    assert!((last[1] - last[2] - 15.0).abs() < 0.05, "{last:?}");
 }
 
 /// The quick start (a node crash at 58 s, last lease seen at the 55 s pass): detection at the
@@ -151,4 +152,32 @@ fn evictions_and_unavailability_follow_the_toleration() {
         long["unavailable_pod_seconds_by_workload"]["rs_web"],
         long["unavailable_pod_seconds"]
     );
+}
+
+/// The bundled scenarios/zone-full-one-of-two.yaml as shipped (450 s): with rate r the k-th
+/// zone-a node (k = 0..3) is tainted at 110 + k/r s and its pod evicted 300 s later, so only the
+/// evictions at 410 + k/r ≤ 450 s happen within the run: r = 0.1 → 410, 420, 430, 440 (4);
+/// r = 0.04 (25 s apart) → 410, 435 (2; the next would be 460); r = 0.02 (50 s) → 410 (1).
+/// The margins to 450 s are 10 s or more, far beyond the 100 ms tainting pass.
+/// The rate is a float32 (§4.1): float32(0.1) = 0.100000001 refills a token 0.15 µs before
+/// each 10 s, so the pass at exactly +10 s takes it; float32(0.04) = 0.0399999991 refills 0.6 µs
+/// *after* each 25 s, so the token is taken at the next 100 ms pass, 25.1 s apart: the second
+/// taint at 135.1 s and its eviction at 435.1 s, 377.1 s after the partition.
+#[test]
+fn evicted_pods_within_the_run_follow_the_eviction_rate() {
+    let p = root().join("scenarios/zone-full-one-of-two.yaml");
+    for (r, evicted, last_eviction) in [(0.1, 4, 382.0), (0.04, 2, 377.1), (0.02, 1, 352.0)] {
+        let m = metrics(
+            &p,
+            &[&format!("kube-controller-manager.node-eviction-rate={r}")],
+        );
+        assert_eq!(m["pods_evicted"], evicted, "rate {r}: {m}");
+        assert_eq!(
+            m["pods_evicted_by_zone"]["zone-a"], evicted,
+            "rate {r}: {m}"
+        );
+        // Seconds after the partition at 58 s.
+        let last = num(&m, "time_to_last_eviction_s");
+        assert!((last - last_eviction).abs() < 0.05, "rate {r}: {m}");
+    }
 }
