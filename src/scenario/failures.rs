@@ -9,7 +9,9 @@
 //!
 //! Invariant: the expansion is a pure function of (models, seed, duration): the same seed
 //! gives the same faults, a model or target added never shifts another's draws, and it is
-//! bounded: more than a model's `maxFaults` is an error, never a silent cut.
+//! bounded: [`expand`] makes more than a model's `maxFaults` an error (what `load`, the CLI's
+//! `--seed` and `Scenario::with_seed` report); only [`expand_capped`], which `run::run` uses
+//! for a seed the caller did not check, keeps the first `maxFaults`.
 
 use std::collections::BTreeSet;
 use std::path::Path;

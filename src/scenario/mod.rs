@@ -59,7 +59,7 @@ impl Scenario {
     /// it (a model generating more than its `maxFaults` is an input error).
     pub fn with_seed(mut self, seed: u64) -> Result<Scenario, InputError> {
         self.reseed(seed)
-            .map_err(|m| InputError::at_path(&self.spec.file, "failureModels", m))?;
+            .map_err(|m| InputError::file(&self.spec.file, m))?;
         Ok(self)
     }
 
