@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, Event};
+use crate::observe::availability::{AvailabilityLog, AvailabilityTracker};
 use crate::observe::expect::ExpectationResult;
 use crate::observe::invariants;
 use crate::observe::timeseries::{Sampler, TimeSeries};
@@ -80,6 +81,8 @@ pub struct RunOutput {
     pub expectations: Vec<ExpectationResult>,
     pub invariant_violations: Vec<String>,
     pub faults: Vec<FaultWindow>,
+    /// Desired and available replicas per workload and Pending pods, after every event.
+    pub availability: AvailabilityLog,
     pub final_nodes: usize,
     pub final_pods: usize,
 }
@@ -138,9 +141,17 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         perturb,
     );
     let mut scenario = s.clone();
+    if seed != s.seed {
+        // The failure models' faults for this seed. More than a model's `maxFaults` is
+        // reported by `Scenario::with_seed`, which the CLI calls first; a library caller
+        // that skips it runs each model's first `maxFaults` faults.
+        let _ = scenario.reseed(seed);
+    }
     scenario.seed = seed;
-    let mut cluster = Cluster::build(&scenario, &mut engine);
-    let mut sampler = Sampler::new(&cluster, &scenario.node_pools);
+    let s = &scenario;
+    let mut cluster = Cluster::build(s, &mut engine);
+    let mut sampler = Sampler::new(&cluster, &s.node_pools);
+    let mut tracker = AvailabilityTracker::new(&s.workloads);
 
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
     let mut violations = Vec::new();
@@ -148,6 +159,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     for cp in checkpoints(s, end) {
         let r = engine.run_until(cp, |ctx, ev| {
             cluster.handle(ctx, ev);
+            tracker.observe(&cluster, ctx.now());
             if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
                 for v in invariants::check(&cluster) {
                     violations.push(format!("t={}: {v}", ctx.now()));
@@ -237,6 +249,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         expectations: results.into_iter().map(|(_, r)| r).collect(),
         invariant_violations: violations,
         faults,
+        availability: tracker.finish(),
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
     }

@@ -20,6 +20,7 @@ use crate::run::{self, RunOptions, RunOutput};
 use crate::scenario::{self, Scenario};
 use crate::sim::time::format_secs;
 
+mod diff;
 mod plan;
 mod swarm;
 mod sweep;
@@ -100,6 +101,14 @@ enum Command {
   kubesim sweep merge results/shard-0 results/shard-1 --out results/merged
   kubesim sweep scenarios/quick-start.yaml --set-grid kube-controller-manager.node-monitor-grace-period=20s,40s --emit-job --image ghcr.io/me/kubesim:dev --shards 4 > job.yaml")]
     Sweep(sweep::SweepArgs),
+    /// Compare two runs (results directories, or scenarios it runs): summary metrics side by
+    /// side, the first divergence of the event logs, events per reason; `--fail-on` for CI
+    /// (docs/diff.md).
+    #[command(after_help = "Examples:
+  kubesim diff results/a results/b
+  kubesim diff scenarios/quick-start.yaml scenarios/quick-start.yaml --set-b kube-controller-manager.node-monitor-grace-period=40s --out /tmp/grace-diff
+  kubesim diff results/main results/pr --fail-on 'unavailable_pod_seconds>60'")]
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Subcommand)]
@@ -258,6 +267,7 @@ pub fn main() -> i32 {
         Command::Swarm(a) => swarm::swarm_command(&a),
         Command::Plan(a) => plan::plan_command(&a),
         Command::Sweep(a) => sweep::sweep_command(&a),
+        Command::Diff(a) => diff::diff_command(&a),
     }
 }
 
@@ -461,7 +471,10 @@ fn explain_scenario(
         };
     }
     if let Some(seed) = a.seed {
-        s.seed = seed;
+        if let Err(m) = s.reseed(seed) {
+            eprintln!("{}: error: {m}", path.display());
+            return Err(2);
+        }
     }
     if at > s.duration {
         return Err(usage(&format!(
@@ -703,6 +716,16 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(seed) = a.seed {
+        // The failure models' faults for this seed (an error if one draws too many).
+        s = match s.with_seed(seed) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        };
+    }
     if let Some(n) = a.max_events {
         s.max_events = n;
         for st in s.settings.iter_mut().filter(|st| st.name == "maxEvents") {

@@ -1,10 +1,12 @@
 //! Read-only observers of a run: scenario expectations (`expect:`), model invariants, the
-//! time-series sampler (`timeseries`, with its capacity columns in `capacity`) and workloads'
-//! replica levels (`workload_levels`).
+//! time-series sampler (`timeseries`, with its capacity columns in `capacity`), workloads'
+//! replica levels (`workload_levels`) and the event-exact availability tracker
+//! (`availability`).
 //!
 //! Architecture invariant: nothing here mutates simulation state; checkers live outside the
 //! components they check.
 
+pub mod availability;
 pub mod capacity;
 pub mod expect;
 pub mod invariants;

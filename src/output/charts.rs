@@ -25,7 +25,7 @@ pub const STEMS: [&str; 5] = [
 ];
 
 /// Named series for one chart panel.
-type NamedSeries = Vec<(String, Vec<(f64, f64)>)>;
+pub(crate) type NamedSeries = Vec<(String, Vec<(f64, f64)>)>;
 
 /// A chart with owned data; [`OwnedChart::view`] lends it to the renderer.
 pub struct OwnedChart {
@@ -273,7 +273,7 @@ fn evictions(ts: &TimeSeries) -> Vec<OwnedPanel> {
     ]
 }
 
-fn to_steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
+pub(crate) fn to_steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(pts.len() * 2);
     for (i, p) in pts.iter().enumerate() {
         if i > 0 && pts[i - 1].1 != p.1 && !(pts[i - 1].1.is_nan() && p.1.is_nan()) {

@@ -8,7 +8,9 @@
 //! deterministic function of the run.
 
 pub mod charts;
+pub mod diff;
 pub mod json;
+pub mod metrics;
 pub mod plan;
 pub mod plan_plot;
 pub mod plot;
@@ -87,6 +89,8 @@ struct Summary<'a> {
     nodes_marked_not_ready: usize,
     failed_scheduling_events: usize,
     faults: Vec<FaultSummary>,
+    /// The study metrics over the whole run from the first fault's start (docs/outputs.md).
+    metrics: metrics::Metrics,
     expectations_passed: usize,
     expectations_failed: usize,
     expectations: Vec<ExpectationSummary<'a>>,
@@ -114,6 +118,8 @@ struct FaultSummary {
     /// Per Service of the scenario: the fewest ready endpoints sampled in the window.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<ServiceAvailability>,
+    /// The study metrics of the fault's attribution window (docs/outputs.md).
+    metrics: metrics::Metrics,
 }
 
 #[derive(Serialize)]
@@ -294,10 +300,12 @@ fn fault_summary(
         pods_evicted,
         workloads: availability(f, ts),
         services: service_availability(f, ts),
+        metrics: metrics::Metrics::default(),
     }
 }
 
 pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
+    let ctx = metrics::Context::new(s, out);
     let count = |reason: &str, obj_prefix: &str| {
         out.records
             .iter()
@@ -352,8 +360,13 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
             faults: out
                 .faults
                 .iter()
-                .map(|f| fault_summary(f, &out.records, &out.timeseries))
+                .zip(metrics::fault_windows(&out.faults, out.end))
+                .map(|(f, w)| FaultSummary {
+                    metrics: metrics::compute(&ctx, &w),
+                    ..fault_summary(f, &out.records, &out.timeseries)
+                })
                 .collect(),
+            metrics: metrics::compute(&ctx, &metrics::overall_window(&out.faults, out.end)),
             expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
             expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
             expectations: out

@@ -12,6 +12,7 @@ pub mod behaviors;
 pub mod bounds;
 pub mod convert;
 pub mod error;
+pub mod failures;
 pub mod flags;
 pub mod manifest;
 pub mod names;
@@ -47,6 +48,31 @@ use raw::*;
 pub struct Scenario {
     pub spec: ClusterSpec,
     pub expectations: Vec<crate::observe::expect::TimedExpectation>,
+    /// `failureModels:`; their faults for the current seed follow the fixed timeline.
+    pub failure_models: Vec<failures::FailureModel>,
+    /// How many timeline entries the file wrote (the rest were drawn from the failure models).
+    pub fixed_timeline: usize,
+}
+
+impl Scenario {
+    /// This scenario at `seed`: the seed set and the failure models' faults drawn again for
+    /// it (a model generating more than its `maxFaults` is an input error).
+    pub fn with_seed(mut self, seed: u64) -> Result<Scenario, InputError> {
+        self.reseed(seed)
+            .map_err(|m| InputError::file(&self.spec.file, m))?;
+        Ok(self)
+    }
+
+    /// As [`Scenario::with_seed`], in place. On an error (the message alone) the scenario
+    /// still holds each model's first `maxFaults` faults.
+    pub fn reseed(&mut self, seed: u64) -> Result<(), String> {
+        let (drawn, exceeded) =
+            failures::expand_capped(&self.failure_models, seed, self.spec.duration);
+        self.spec.seed = seed;
+        self.spec.timeline.truncate(self.fixed_timeline);
+        self.spec.timeline.extend(drawn);
+        exceeded.map_or(Ok(()), Err)
+    }
 }
 
 impl std::ops::Deref for Scenario {

@@ -32,6 +32,9 @@ pub struct RawScenario {
     pub workloads: Vec<RawManifestEntry>,
     #[serde(default)]
     pub timeline: Vec<RawTimelineEntry>,
+    /// Random faults next to the timeline (`scenario::failures`).
+    #[serde(default)]
+    pub failure_models: Vec<super::failures::RawFailureModel>,
     #[serde(default)]
     pub expect: Vec<RawExpectEntry>,
 }

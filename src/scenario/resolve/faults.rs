@@ -222,7 +222,7 @@ pub fn parse_taint_text(text: &str) -> Result<Taint, String> {
 
 /// The machines a fault names, by node name, by zone and by label selector, in machine
 /// order, without repeats; and a label for plots and summaries.
-fn resolve_node_set(
+pub(in crate::scenario) fn resolve_node_set(
     set: &RawNodeSet,
     file: &Path,
     path: &str,

@@ -10,6 +10,7 @@ mod components;
 mod expect;
 mod expect_more;
 mod faults;
+pub(in crate::scenario) use faults::resolve_node_set as node_set;
 mod kubelet;
 mod simulation;
 mod timeline;
@@ -151,6 +152,8 @@ pub(super) fn resolve(
         &static_pods,
     )?;
     let expectations = expect::resolve(file, &raw.expect, duration, &nodes, &workloads)?;
+    let failure_models = crate::scenario::failures::resolve(file, &raw.failure_models, &nodes)?;
+    let fixed_timeline = timeline.len();
 
     let spec = ClusterSpec {
         name: raw.name.unwrap_or_else(|| {
@@ -179,7 +182,14 @@ pub(super) fn resolve(
         settings: r.settings,
         warnings: r.warnings.into_iter().collect(),
     };
-    Ok(Scenario { spec, expectations })
+    let seed = spec.seed;
+    Scenario {
+        spec,
+        expectations,
+        failure_models,
+        fixed_timeline,
+    }
+    .with_seed(seed)
 }
 
 /// `kubernetesVersion` (default [`DEFAULT_VERSION`]) and its minor, which must be supported.
