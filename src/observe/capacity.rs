@@ -47,8 +47,39 @@ pub struct Capacity {
     up: Vec<Option<(Option<usize>, usize)>>,
     /// Pending pods' latest `FailedScheduling` reason (index into `reasons`), by `ns/name`.
     pending_reason: BTreeMap<String, usize>,
+    /// The last sample's nodes in the API server's (name) order, with their slots: an
+    /// unchanged object (same `Arc`) at the same position keeps its slot without a lookup.
+    node_order: Vec<(Arc<Node>, usize)>,
+    /// The last sample's pods in the API server's (key) order with what each contributes; a
+    /// sample walks them next to the current pods and recomputes only changed objects.
+    pod_cache: Vec<(Arc<Pod>, PodShare)>,
     /// Reasons in the order they first appeared; index 0 is [`AWAITING`].
     pub reasons: Vec<String>,
+}
+
+/// What a non-terminal pod adds to a sample, from its object alone.
+enum PodShare {
+    /// Terminal: nothing.
+    None,
+    /// Not bound and not terminating: pending.
+    Pending,
+    /// Not bound, terminating: nothing.
+    Leaving,
+    /// Bound to the node in this slot (None: a node the sampler has never seen).
+    Bound {
+        slot: Option<usize>,
+        running: bool,
+        req: Box<Resources>,
+    },
+}
+
+/// `pod_key(ns, name).cmp(key)` without building the key.
+fn cmp_key(p: &Pod, key: &str) -> std::cmp::Ordering {
+    let (ns, name) = (p.meta.namespace.as_bytes(), p.meta.name.as_bytes());
+    ns.iter()
+        .chain(std::iter::once(&b'/'))
+        .chain(name)
+        .cmp(key.as_bytes().iter())
 }
 
 /// Lower-case, every run of other characters than `[a-z0-9]` one `_`, no `_` at either end.
@@ -145,6 +176,8 @@ impl Capacity {
             slots: Vec::new(),
             up: Vec::new(),
             pending_reason: BTreeMap::new(),
+            node_order: Vec::new(),
+            pod_cache: Vec::new(),
             reasons: vec![AWAITING.to_string()],
         }
     }
@@ -265,8 +298,14 @@ impl Capacity {
         let mut acc = vec![0i64; groups * per];
         self.up.clear();
         self.up.resize(self.slots.len(), None);
-        for n in c.api.nodes().values() {
-            let i = self.slot(n, c);
+        let old_order = std::mem::take(&mut self.node_order);
+        let mut order = Vec::with_capacity(old_order.len());
+        for (k, n) in c.api.nodes().values().enumerate() {
+            let i = match old_order.get(k) {
+                Some((o, i)) if Arc::ptr_eq(o, n) => *i,
+                _ => self.slot(n, c),
+            };
+            order.push((n.clone(), i));
             if self.up.len() <= i {
                 self.up.resize(i + 1, None);
             }
@@ -289,30 +328,47 @@ impl Capacity {
             }
             add((self.zones.len() + s.pool) * per);
         }
+        self.node_order = order;
         let mut pending = vec![0u64; self.reasons.len()];
         let mut running_up = 0u64;
+        let mut old = std::mem::take(&mut self.pod_cache);
+        let mut cache = Vec::with_capacity(old.len());
+        let mut j = 0;
         for (key, p) in c.api.pods() {
-            if p.status.phase.is_terminal() {
-                continue;
+            // Skip the cached pods that are gone (their keys sort before this one).
+            while j < old.len()
+                && !Arc::ptr_eq(&old[j].0, p)
+                && cmp_key(&old[j].0, key) == std::cmp::Ordering::Less
+            {
+                j += 1;
             }
-            let Some(node) = p.spec.node_name.as_deref() else {
-                if !p.is_terminating() {
+            let share = match old.get(j) {
+                Some((o, share))
+                    if Arc::ptr_eq(o, p)
+                        && !matches!(share, PodShare::Bound { slot: None, .. }) =>
+                {
+                    j += 1;
+                    std::mem::replace(&mut old[j - 1].1, PodShare::None)
+                }
+                _ => self.share_of(p),
+            };
+            cache.push((p.clone(), share));
+            let share = &cache.last().expect("just pushed").1;
+            let (slot, running, req) = match share {
+                PodShare::None | PodShare::Leaving => continue,
+                PodShare::Pending => {
                     let r = self.pending_reason.get(key.as_str()).copied().unwrap_or(0);
                     pending[r] += 1;
+                    continue;
                 }
+                PodShare::Bound { slot, running, req } => (slot, running, req),
+            };
+            let Some((zone, pool)) = slot.and_then(|i| self.up.get(i).copied().flatten()) else {
                 continue;
             };
-            let Some((zone, pool)) = self
-                .slot_of
-                .get(node)
-                .and_then(|i| self.up.get(*i).copied().flatten())
-            else {
-                continue;
-            };
-            if p.status.phase == PodPhase::Running {
+            if *running {
                 running_up += 1;
             }
-            let req = p.spec.effective_request();
             let mut add = |base: usize| {
                 acc[base + 1] += req.cpu_milli;
                 acc[base + 3] += req.memory;
@@ -334,8 +390,28 @@ impl Capacity {
             row.push(v[1] as f64 / 1000.0);
             row.extend(v[2..].iter().map(|x| *x as f64));
         }
+        self.pod_cache = cache;
         row.push(running_up as f64);
         pending
+    }
+
+    /// What the pod object contributes (its node's slot, phase and effective request).
+    fn share_of(&self, p: &Pod) -> PodShare {
+        if p.status.phase.is_terminal() {
+            return PodShare::None;
+        }
+        let Some(node) = p.spec.node_name.as_deref() else {
+            return if p.is_terminating() {
+                PodShare::Leaving
+            } else {
+                PodShare::Pending
+            };
+        };
+        PodShare::Bound {
+            slot: self.slot_of.get(node).copied(),
+            running: p.status.phase == PodPhase::Running,
+            req: Box::new(p.spec.effective_request()),
+        }
     }
 }
 
