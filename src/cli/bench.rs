@@ -278,7 +278,7 @@ fn load_case(a: &BenchSchedulerArgs) -> Result<Case, i32> {
     match (workload, &a.nodes_from, &a.pods_from) {
         (None, None, _) | (None, _, None) => {
             return Err(usage(
-                "give --workload NAME, or --nodes-from FILE and --pods-from FILE (or both kinds: the workload fills the side without a file)",
+                "give --workload NAME (a --nodes-from or --pods-from file then replaces that side of it), or both --nodes-from FILE and --pods-from FILE",
             ))
         }
         (Some(_), Some(_), Some(_)) => {
