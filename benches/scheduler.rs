@@ -1,7 +1,8 @@
-//! The scheduler alone: scheduler_perf-shaped workloads through `Scheduler::decide` (the same
-//! path as `kubesim run`), reported as pods per second. Sizes are small so the bench stays
-//! quick; `kubesim bench scheduler --nodes 5000` is the full-size measurement
-//! (docs/scheduler-model.md).
+//! The scheduler alone: scheduler_perf-shaped workloads and kubesim's own SchedulingReplicaSet
+//! (pods of one ReplicaSet, so the system-default PodTopologySpread constraints apply) through
+//! `Scheduler::decide` (the same path as `kubesim run`), reported as pods per second. Sizes are
+//! small so the bench stays quick; `kubesim bench scheduler --nodes 5000` is the full-size
+//! measurement (docs/scheduler-model.md).
 //!
 //! `cargo bench --bench scheduler`
 
@@ -26,6 +27,7 @@ fn scheduler(c: &mut Criterion) {
         Workload::TopologySpreading,
         Workload::PodAntiAffinity,
         Workload::PodAffinity,
+        Workload::SchedulingReplicaSet,
     ] {
         let init = w.default_init_pods(NODES);
         g.bench_function(format!("{}/{NODES}nodes/{PODS}pods", w.name()), |b| {

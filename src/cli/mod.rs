@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
 mod progress;
 
 use crate::output::{self, Perf};
@@ -131,35 +132,15 @@ struct ImportArgs {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// scheduler_perf-shaped workloads through the scheduler's own decision path: wall-clock
-    /// pods/s and the modelled virtual-time pods/s.
+    /// scheduler_perf-shaped workloads, or your nodes and pods under your scheduler
+    /// configuration, through the scheduler's own decision path: the simulator's wall-clock
+    /// pods/s, the modelled scheduler's virtual-time pods/s and per-pod latency.
     #[command(after_help = "Examples:
   kubesim bench scheduler --workload SchedulingBasic --nodes 5000 --pods 10000
-  kubesim bench scheduler --workload PodAntiAffinity --nodes 5000 --pods 2000 --runs 1")]
-    Scheduler(BenchSchedulerArgs),
-}
-
-#[derive(Args)]
-struct BenchSchedulerArgs {
-    /// SchedulingBasic, NodeAffinity, TopologySpreading, PodAntiAffinity or PodAffinity.
-    #[arg(long)]
-    workload: String,
-    #[arg(long, default_value_t = 5000)]
-    nodes: usize,
-    /// Measured pods.
-    #[arg(long, default_value_t = 10000)]
-    pods: usize,
-    /// Pods scheduled before measuring (default: scheduler_perf's count, scaled to --nodes).
-    #[arg(long)]
-    init_pods: Option<usize>,
-    /// Timed runs; the median is reported.
-    #[arg(long, default_value_t = 5)]
-    runs: usize,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Skip the check that placements equal the plain (uncached) evaluation.
-    #[arg(long)]
-    no_verify: bool,
+  kubesim bench scheduler --workload SchedulingReplicaSet --nodes 5000 --pods 10000 --runs 3
+  kubesim bench scheduler --workload PodAntiAffinity --nodes 5000 --pods 2000 --runs 1
+  kubesim bench scheduler --nodes-from nodes.yaml --pods-from pods.yaml --scheduler-config sched.yaml --output json")]
+    Scheduler(bench::BenchSchedulerArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -262,7 +243,7 @@ pub fn main() -> i32 {
         Command::Check(a) => run_command(&a, true),
         Command::Validate(a) => validate(&a),
         Command::Explain(a) => explain(&a),
-        Command::Bench(BenchCommand::Scheduler(a)) => bench_scheduler(&a),
+        Command::Bench(BenchCommand::Scheduler(a)) => bench::bench_scheduler(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
         Command::Plan(a) => plan::plan_command(&a),
@@ -312,89 +293,6 @@ fn import_simkube(a: &ImportArgs) -> i32 {
             2
         }
     }
-}
-
-fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
-    use crate::scheduler::bench::{self, Workload, COST_MODEL, WORKLOADS};
-    let Some(w) = Workload::from_name(&a.workload) else {
-        let hint = crate::scenario::suggest::closest(&a.workload, WORKLOADS.iter().copied())
-            .map(|s| format!("\n  help: did you mean `{s}`?"))
-            .unwrap_or_default();
-        eprintln!(
-            "error: unknown workload {:?} (one of {}){hint}",
-            a.workload,
-            WORKLOADS.join(", ")
-        );
-        return 2;
-    };
-    if a.runs == 0 || a.pods == 0 || a.nodes == 0 {
-        return usage("--runs, --pods and --nodes must be at least 1");
-    }
-    let init = a.init_pods.unwrap_or_else(|| w.default_init_pods(a.nodes));
-    let mut secs = Vec::new();
-    let mut last = None;
-    for _ in 0..a.runs {
-        let t = Instant::now();
-        let r = bench::run(w, a.nodes, init, a.pods, a.seed, true);
-        let total = t.elapsed().as_secs_f64();
-        // Time per measured pod: the run also schedules the initial pods.
-        let share = a.pods as f64 / (a.pods + init) as f64;
-        secs.push(total * share);
-        last = Some(r);
-    }
-    let Some(r) = last else {
-        return 2;
-    };
-    secs.sort_by(|x, y| x.total_cmp(y));
-    let median = secs[secs.len() / 2];
-    println!(
-        "wall: {:.0} pods/s (median of {} runs)",
-        a.pods as f64 / median.max(1e-12),
-        a.runs
-    );
-    let modelled = COST_MODEL.pods_per_second(w, &r, 5000.0, 5000);
-    println!(
-        "modelled: {:.0} pods/s virtual time (scheduler_perf threshold at 5,000 nodes: {:.0} pods/s; client QPS 5000, burst 5000 as scheduler_perf)",
-        modelled,
-        w.threshold()
-    );
-    let n = r.stats.len().max(1) as f64;
-    let avg = |f: &dyn Fn(&crate::scheduler::CycleStats) -> usize| {
-        r.stats.iter().map(|s| f(s) as f64).sum::<f64>() / n
-    };
-    println!(
-        "workload {} · {} nodes · {} initial + {} measured pods · seed {} · unschedulable {} · per cycle: {:.0} nodes filtered, {:.0} scored, {:.0} + {:.0} pods upstream's PodTopologySpread + InterPodAffinity would walk",
-        w.name(),
-        a.nodes,
-        init,
-        a.pods,
-        a.seed,
-        r.unschedulable,
-        avg(&|s| s.filtered),
-        avg(&|s| s.scored),
-        avg(&|s| s.spread_pods_scanned),
-        avg(&|s| s.affinity_pods_scanned)
-    );
-    if !a.no_verify {
-        let plain = bench::run(w, a.nodes, init, a.pods, a.seed, false);
-        if plain.placements != r.placements {
-            let first = plain
-                .placements
-                .iter()
-                .zip(&r.placements)
-                .position(|(x, y)| x != y)
-                .unwrap_or(0);
-            println!(
-                "placements: DIFFER from the plain evaluation (first at measured pod {first})"
-            );
-            return 1;
-        }
-        println!(
-            "placements: identical to the plain evaluation (spread-count cache, InterPodAffinity index, flat columns and score memo off) for all {} pods",
-            r.placements.len()
-        );
-    }
-    0
 }
 
 fn usage(msg: &str) -> i32 {

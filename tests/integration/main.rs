@@ -1,6 +1,7 @@
 //! kubesim's integration tests: one binary, one module per concern.
 
 mod batch;
+mod bench;
 mod bounds;
 mod capacity;
 mod cli;
