@@ -30,7 +30,7 @@ mod store;
 mod workloads;
 
 pub use namespace::{NAMESPACE_FINALIZER, SYSTEM_NAMESPACES};
-pub use pods::PodCounts;
+pub use pods::{NodeLoad, PodCounts};
 pub use policy::{EVICTION_DENIED_MESSAGE, MAX_DISRUPTED_POD_SIZE};
 pub use store::Deletion;
 use store::Store;
@@ -142,6 +142,8 @@ pub struct ApiServer {
     /// Pods by phase, terminating and unscheduled, kept up to date on every write so that
     /// samplers need not scan the store.
     pod_counts: PodCounts,
+    /// Per node: requests and Running pods of its non-terminal pods, kept on every write.
+    node_loads: BTreeMap<String, NodeLoad>,
     /// Node name -> machine index, for the kubelets' field-selector watches.
     kubelet_of_node: BTreeMap<String, u32>,
     /// Notifications produced by writes, drained by the cluster after each event.
@@ -179,6 +181,7 @@ impl ApiServer {
             cronjobs: Store::default(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
+            node_loads: BTreeMap::new(),
             kubelet_of_node: BTreeMap::new(),
             outbox: Vec::new(),
             records: Vec::new(),

@@ -2,7 +2,7 @@
 //! `pods/binding` subresource, graceful deletion (reference §6.1) with finalizers, the
 //! by-node index of the kubelets' field-selector watches, and the pod totals.
 //!
-//! Invariant: `pods_by_node` and `pod_counts` always match the stored pods; every pod write is
+//! Invariant: `pods_by_node`, `pod_counts` and `node_loads` always match the stored pods; every pod write is
 //! announced to the controller manager, the scheduler and — when bound, or bound before — the
 //! kubelet of its node.
 
@@ -23,6 +23,35 @@ pub struct PodCounts {
     pub unscheduled: u64,
     /// Pods whose `Ready` condition is True.
     pub ready: u64,
+    /// Pods waiting for the scheduler: not terminal, not bound, not being deleted.
+    pub pending: u64,
+}
+
+/// What the non-terminal pods bound to one node hold (the store keeps one per node name).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeLoad {
+    /// Sum of the pods' effective requests (`PodSpec::effective_request`).
+    pub requested: Resources,
+    /// Pods in phase Running.
+    pub running: u64,
+}
+
+/// A pod's share of its node's load: (node, running, request), None when it holds nothing.
+fn load_share(p: &Pod) -> Option<(&str, bool)> {
+    if p.status.phase.is_terminal() {
+        return None;
+    }
+    let node = p.spec.node_name.as_deref()?;
+    Some((node, p.status.phase == PodPhase::Running))
+}
+
+/// The containers' requests are equal (so are the effective requests).
+fn same_requests(a: &Pod, b: &Pod) -> bool {
+    let eq = |x: &[Container], y: &[Container]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(c, d)| c.requests == d.requests)
+    };
+    eq(&a.spec.containers, &b.spec.containers)
+        && eq(&a.spec.init_containers, &b.spec.init_containers)
 }
 
 impl PodCounts {
@@ -37,6 +66,9 @@ impl PodCounts {
         }
         if p.is_ready() {
             d(&mut self.ready);
+        }
+        if !p.status.phase.is_terminal() && p.spec.node_name.is_none() && !p.is_terminating() {
+            d(&mut self.pending);
         }
     }
 }
@@ -74,6 +106,39 @@ impl ApiServer {
 
     pub fn pod_counts(&self) -> PodCounts {
         self.pod_counts
+    }
+
+    /// Per node name, what its non-terminal pods hold; a node without such pods may be absent.
+    pub fn node_loads(&self) -> &std::collections::BTreeMap<String, NodeLoad> {
+        &self.node_loads
+    }
+
+    /// Moves the node loads from `old`'s share to `new`'s (either may be absent).
+    fn move_load(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        let (a, b) = (old.and_then(load_share), new.and_then(load_share));
+        if let (Some(o), Some(n), Some(op), Some(np)) = (a, b, old, new) {
+            if o == n && same_requests(op, np) {
+                return;
+            }
+        }
+        for (p, share, sign) in [(old, a, -1i64), (new, b, 1)] {
+            let (Some(p), Some((node, running))) = (p, share) else {
+                continue;
+            };
+            let load = match self.node_loads.get_mut(node) {
+                Some(l) => l,
+                None => self.node_loads.entry(node.to_string()).or_default(),
+            };
+            let req = p.spec.effective_request();
+            if sign > 0 {
+                load.requested.add(&req);
+            } else {
+                load.requested.sub(&req);
+            }
+            if running {
+                load.running = (load.running as i64 + sign) as u64;
+            }
+        }
     }
 
     /// GET a pod.
@@ -128,6 +193,7 @@ impl ApiServer {
         })?;
         self.index_pod(pod.spec.node_name.as_ref(), &pod.key());
         self.pod_counts.apply(&pod, true);
+        self.move_load(None, Some(&pod));
         self.notify_kubelet(&pod, Write::Created, None);
         Ok(pod)
     }
@@ -156,6 +222,7 @@ impl ApiServer {
         }
         self.pod_counts.apply(&old, false);
         self.pod_counts.apply(&new, true);
+        self.move_load(Some(&old), Some(&new));
         self.notify(&new, Write::Updated);
         self.notify_kubelet(&new, Write::Updated, old.spec.node_name.as_deref());
         if finalizers_released(&old, &new) {
@@ -259,6 +326,7 @@ impl ApiServer {
         };
         self.notify_kubelet(&pod, Write::Deleted, None);
         self.pod_counts.apply(&pod, false);
+        self.move_load(Some(&pod), None);
         if let Some(n) = &pod.spec.node_name {
             if let Some(set) = self.pods_by_node.get_mut(n) {
                 set.remove(key);

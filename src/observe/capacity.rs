@@ -3,9 +3,10 @@
 //! `FailedScheduling` reason; pods running on machines that are up. Documented in
 //! docs/outputs.md ("Capacity columns").
 //!
-//! Invariant: read-only, and O(nodes + pods) per sample without a string built per pod or per
-//! node: node slots are cached by uid, pods find their node through a name → slot map, and a
-//! pending pod's reason is kept from the trace records as they arrive.
+//! Invariant: read-only, and O(nodes + pending pods) per sample, never O(pods): requests and
+//! Running pods per node come from the API server's kept node loads, walked next to the node
+//! slots (both by name); unchanged node objects keep their slot; a pending pod's reason is
+//! kept from the trace records as they arrive, the rest of the pending count is "awaiting".
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,36 +51,9 @@ pub struct Capacity {
     /// The last sample's nodes in the API server's (name) order, with their slots: an
     /// unchanged object (same `Arc`) at the same position keeps its slot without a lookup.
     node_order: Vec<(Arc<Node>, usize)>,
-    /// The last sample's pods in the API server's (key) order with what each contributes; a
-    /// sample walks them next to the current pods and recomputes only changed objects.
-    pod_cache: Vec<(Arc<Pod>, PodShare)>,
+
     /// Reasons in the order they first appeared; index 0 is [`AWAITING`].
     pub reasons: Vec<String>,
-}
-
-/// What a non-terminal pod adds to a sample, from its object alone.
-enum PodShare {
-    /// Terminal: nothing.
-    None,
-    /// Not bound and not terminating: pending.
-    Pending,
-    /// Not bound, terminating: nothing.
-    Leaving,
-    /// Bound to the node in this slot (None: a node the sampler has never seen).
-    Bound {
-        slot: Option<usize>,
-        running: bool,
-        req: Box<Resources>,
-    },
-}
-
-/// `pod_key(ns, name).cmp(key)` without building the key.
-fn cmp_key(p: &Pod, key: &str) -> std::cmp::Ordering {
-    let (ns, name) = (p.meta.namespace.as_bytes(), p.meta.name.as_bytes());
-    ns.iter()
-        .chain(std::iter::once(&b'/'))
-        .chain(name)
-        .cmp(key.as_bytes().iter())
 }
 
 /// Lower-case, every run of other characters than `[a-z0-9]` one `_`, no `_` at either end.
@@ -177,7 +151,6 @@ impl Capacity {
             up: Vec::new(),
             pending_reason: BTreeMap::new(),
             node_order: Vec::new(),
-            pod_cache: Vec::new(),
             reasons: vec![AWAITING.to_string()],
         }
     }
@@ -329,46 +302,20 @@ impl Capacity {
             add((self.zones.len() + s.pool) * per);
         }
         self.node_order = order;
-        let mut pending = vec![0u64; self.reasons.len()];
+        // Requests and Running pods per node, kept by the API server on every pod write.
         let mut running_up = 0u64;
-        let mut old = std::mem::take(&mut self.pod_cache);
-        let mut cache = Vec::with_capacity(old.len());
-        let mut j = 0;
-        for (key, p) in c.api.pods() {
-            // Skip the cached pods that are gone (their keys sort before this one).
-            while j < old.len()
-                && !Arc::ptr_eq(&old[j].0, p)
-                && cmp_key(&old[j].0, key) == std::cmp::Ordering::Less
-            {
-                j += 1;
-            }
-            let share = match old.get(j) {
-                Some((o, share))
-                    if Arc::ptr_eq(o, p)
-                        && !matches!(share, PodShare::Bound { slot: None, .. }) =>
-                {
-                    j += 1;
-                    std::mem::replace(&mut old[j - 1].1, PodShare::None)
-                }
-                _ => self.share_of(p),
-            };
-            cache.push((p.clone(), share));
-            let share = &cache.last().expect("just pushed").1;
-            let (slot, running, req) = match share {
-                PodShare::None | PodShare::Leaving => continue,
-                PodShare::Pending => {
-                    let r = self.pending_reason.get(key.as_str()).copied().unwrap_or(0);
-                    pending[r] += 1;
-                    continue;
-                }
-                PodShare::Bound { slot, running, req } => (slot, running, req),
-            };
-            let Some((zone, pool)) = slot.and_then(|i| self.up.get(i).copied().flatten()) else {
+        // Both maps are by node name: walk them together.
+        let mut slots = self.slot_of.iter().peekable();
+        for (node, load) in c.api.node_loads() {
+            while slots.next_if(|(n, _)| n.as_str() < node.as_str()).is_some() {}
+            let Some((zone, pool)) = slots
+                .next_if(|(n, _)| n.as_str() == node.as_str())
+                .and_then(|(_, i)| self.up.get(*i).copied().flatten())
+            else {
                 continue;
             };
-            if *running {
-                running_up += 1;
-            }
+            running_up += load.running;
+            let req = &load.requested;
             let mut add = |base: usize| {
                 acc[base + 1] += req.cpu_milli;
                 acc[base + 3] += req.memory;
@@ -384,34 +331,28 @@ impl Capacity {
             }
             add((self.zones.len() + pool) * per);
         }
-        for g in 0..groups {
-            let v = &acc[g * per..(g + 1) * per];
-            row.push(v[0] as f64 / 1000.0);
-            row.push(v[1] as f64 / 1000.0);
-            row.extend(v[2..].iter().map(|x| *x as f64));
-        }
-        self.pod_cache = cache;
+        let pending = self.pending_by_reason(c);
         row.push(running_up as f64);
         pending
     }
 
-    /// What the pod object contributes (its node's slot, phase and effective request).
-    fn share_of(&self, p: &Pod) -> PodShare {
-        if p.status.phase.is_terminal() {
-            return PodShare::None;
-        }
-        let Some(node) = p.spec.node_name.as_deref() else {
-            return if p.is_terminating() {
-                PodShare::Leaving
-            } else {
-                PodShare::Pending
-            };
-        };
-        PodShare::Bound {
-            slot: self.slot_of.get(node).copied(),
-            running: p.status.phase == PodPhase::Running,
-            req: Box::new(p.spec.effective_request()),
-        }
+    /// Pending pods per reason: those a `FailedScheduling` named (entries of pods no longer
+    /// pending are dropped), the rest of the API server's pending count awaiting.
+    fn pending_by_reason(&mut self, c: &Cluster) -> Vec<u64> {
+        let mut pending = vec![0u64; self.reasons.len()];
+        let pods = c.api.pods();
+        self.pending_reason.retain(|key, r| {
+            let still = pods.get(key.as_str()).is_some_and(|p| {
+                !p.status.phase.is_terminal() && p.spec.node_name.is_none() && !p.is_terminating()
+            });
+            if still {
+                pending[*r] += 1;
+            }
+            still
+        });
+        let named: u64 = pending.iter().sum();
+        pending[0] += c.api.pod_counts().pending.saturating_sub(named);
+        pending
     }
 }
 

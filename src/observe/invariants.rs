@@ -45,6 +45,11 @@ pub fn check(c: &Cluster) -> Vec<String> {
     if scanned_pod_counts(c) != c.api.pod_counts() {
         out.push("API server pod counters disagree with its store".to_string());
     }
+    if let Some(node) = node_load_mismatch(c) {
+        out.push(format!(
+            "API server's load of node {node} disagrees with its pods"
+        ));
+    }
     // A kubelet never runs a pod the API server bound elsewhere. (A pod the API server has
     // already removed may still run until the kubelet's watch tells it: that lag is real.)
     for k in &c.kubelets {
@@ -62,6 +67,53 @@ pub fn check(c: &Cluster) -> Vec<String> {
     out
 }
 
+/// The first node whose kept load differs from a scan of the pods (zero entries and absent
+/// ones are equal).
+fn node_load_mismatch(c: &Cluster) -> Option<String> {
+    let mut scanned: BTreeMap<&str, crate::api::NodeLoad> = BTreeMap::new();
+    for p in c.api.pods().values() {
+        let Some(node) = p.spec.node_name.as_deref() else {
+            continue;
+        };
+        if p.status.phase.is_terminal() {
+            continue;
+        }
+        let l = scanned.entry(node).or_default();
+        l.requested.add(&p.spec.effective_request());
+        l.running += u64::from(p.status.phase == PodPhase::Running);
+    }
+    let zero = |l: &crate::api::NodeLoad| {
+        let r = &l.requested;
+        l.running == 0
+            && r.cpu_milli == 0
+            && r.memory == 0
+            && r.ephemeral_storage == 0
+            && r.pods == 0
+            && r.scalar.values().all(|v| *v == 0)
+    };
+    let same = |a: &crate::api::NodeLoad, b: &crate::api::NodeLoad| {
+        let (x, y) = (&a.requested, &b.requested);
+        a.running == b.running
+            && (x.cpu_milli, x.memory, x.ephemeral_storage, x.pods)
+                == (y.cpu_milli, y.memory, y.ephemeral_storage, y.pods)
+            && x.scalar
+                .iter()
+                .chain(&y.scalar)
+                .all(|(k, _)| x.scalar.get(k).unwrap_or(&0) == y.scalar.get(k).unwrap_or(&0))
+    };
+    for (node, kept) in c.api.node_loads() {
+        match scanned.get(node.as_str()) {
+            Some(s) if same(s, kept) => {}
+            None if zero(kept) => {}
+            _ => return Some(node.clone()),
+        }
+    }
+    scanned
+        .iter()
+        .find(|(n, l)| !zero(l) && !c.api.node_loads().contains_key(**n))
+        .map(|(n, _)| n.to_string())
+}
+
 fn scanned_pod_counts(c: &Cluster) -> crate::api::PodCounts {
     let mut k = crate::api::PodCounts::default();
     for p in c.api.pods().values() {
@@ -69,6 +121,9 @@ fn scanned_pod_counts(c: &Cluster) -> crate::api::PodCounts {
         k.terminating += u64::from(p.is_terminating());
         k.unscheduled += u64::from(p.spec.node_name.is_none());
         k.ready += u64::from(p.is_ready());
+        k.pending += u64::from(
+            !p.status.phase.is_terminal() && p.spec.node_name.is_none() && !p.is_terminating(),
+        );
     }
     k
 }
