@@ -169,6 +169,7 @@ pub fn plan_command(a: &PlanArgs) -> i32 {
     if !a.no_plots {
         files.extend(["plan.png", "plan.svg"]);
     }
+    files.push("report.html");
     if json {
         let mut doc = out::json(&plan, &report);
         doc["paths"] = serde_json::json!({
@@ -276,22 +277,8 @@ fn print_answer(plan: &Plan, r: &PlanReport) {
     for n in &r.notes {
         println!("note: {n}");
     }
-    match &r.answer {
-        Some(a) => println!(
-            "answer: {} nodes per zone ({}; {} runs)",
-            out::counts_label(plan, a),
-            if r.monotone && plan.grow.iter().all(|p| a[*p] <= 1) {
-                "the smallest count; + 1 and + 2 pass: monotone"
-            } else if r.monotone {
-                "count − 1 fails, + 1 and + 2 pass: monotone"
-            } else {
-                "NOT monotone: linear scan, see the notes"
-            },
-            r.runs
-        ),
-        None => println!(
-            "answer: none — no candidate up to {} per zone meets every goal in every case",
-            plan.max_count
-        ),
-    }
+    println!(
+        "answer: {}",
+        crate::output::report_study::answer_line(plan, r)
+    );
 }
