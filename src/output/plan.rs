@@ -102,6 +102,7 @@ pub fn json(plan: &Plan, r: &PlanReport) -> Value {
         "cases": plan.cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
         "goals": plan.goals.iter().map(|g| g.text.clone()).collect::<Vec<_>>(),
         "fail_at": plan.fail_at.to_string(),
+        "seeds": plan.seeds,
         "lower_bounds": r.lower_bounds,
         "monotone": r.monotone,
         "notes": r.notes,

@@ -261,6 +261,9 @@ fn case_text(plan: &Plan, kind: &CaseKind) -> String {
     };
     match kind {
         CaseKind::Timeline => "the scenario's own timeline".into(),
+        CaseKind::FailureModels => {
+            "the scenario's failureModels, drawn at every seed (its fixed timeline removed)".into()
+        }
         CaseKind::ZoneDown { zone, duration } => format!(
             "every node of zone {zone} crashes at {} {}",
             plan.fail_at,
@@ -308,11 +311,20 @@ fn cases_section(plan: &Plan) -> Section {
         .iter()
         .map(|p| plan.pools[*p].name.clone())
         .collect();
+    let seeds: Vec<String> = plan.seeds.iter().map(u64::to_string).collect();
     let html = format!(
-        "<p>Scenario <code>{}</code>; grown pools: {}.</p><h3>Failure cases</h3>{}\
+        "<p>Scenario <code>{}</code>; grown pools: {}; seeds: {}.</p><h3>Failure cases</h3>{}\
          <h3>Goals</h3>{}",
         escape(&plan.scenario_name),
         escape(&grown.join(", ")),
+        escape(&if seeds.is_empty() {
+            "one run per case (--seed or the scenario's)".to_string()
+        } else {
+            format!(
+                "{} (a case passes only if every seed passes)",
+                seeds.join(", ")
+            )
+        }),
         table(&["case", "what happens"], &cases),
         table(&["goal", "holds when"], &goals)
     );
