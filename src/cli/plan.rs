@@ -29,6 +29,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "POOL")]
     grow: Vec<String>,
     /// A failure case (repeatable; default: `timeline`): `timeline` (the scenario's own),
+    /// `failure-models` (the scenario's failureModels drawn at every seed of --seeds),
     /// `zone-down:ZONE[:DURATION]`, `each-zone-down[:DURATION]` (one case per zone) or
     /// `nodes-down:POOL:K[:DURATION]` (the pool's first K nodes in build order); no DURATION:
     /// for good.
@@ -49,8 +50,12 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 1)]
     jobs: usize,
     /// Seed of every run (overrides the scenario's `seed`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
+    /// Run every case at each of these seeds, `N` (1 to N) or `A..B`; a candidate passes only
+    /// if every seed passes (for `--case failure-models`: the faults drawn at each seed).
+    #[arg(long, value_name = "N|A..B")]
+    seeds: Option<String>,
     /// Override a component flag, as for `run`.
     #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
     set: Vec<String>,
@@ -126,11 +131,20 @@ pub fn plan_command(a: &PlanArgs) -> i32 {
             return 2;
         }
     };
+    let seeds = match a.seeds.as_deref().map(crate::study::sweep::parse_seeds) {
+        None => Vec::new(),
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let req = PlanRequest {
         text,
         path: a.scenario.clone(),
         overrides: a.set.clone(),
         seed: a.seed,
+        seeds,
         grow: a.grow.clone(),
         cases: a.cases.clone(),
         goals: a.goals.clone(),
@@ -169,6 +183,7 @@ pub fn plan_command(a: &PlanArgs) -> i32 {
     if !a.no_plots {
         files.extend(["plan.png", "plan.svg"]);
     }
+    files.push("report.html");
     if json {
         let mut doc = out::json(&plan, &report);
         doc["paths"] = serde_json::json!({
@@ -227,6 +242,12 @@ fn print_header(plan: &Plan) {
     } else {
         println!("cases: {}", cases.join(", "));
     }
+    if let (Some(a), Some(b)) = (plan.seeds.first(), plan.seeds.last()) {
+        println!(
+            "seeds: {a}..{b} ({} runs per candidate and case; every seed must pass)",
+            plan.seeds.len()
+        );
+    }
     let goals: Vec<&str> = plan.goals.iter().map(|g| g.text.as_str()).collect();
     println!(
         "goals: {}{}",
@@ -276,22 +297,8 @@ fn print_answer(plan: &Plan, r: &PlanReport) {
     for n in &r.notes {
         println!("note: {n}");
     }
-    match &r.answer {
-        Some(a) => println!(
-            "answer: {} nodes per zone ({}; {} runs)",
-            out::counts_label(plan, a),
-            if r.monotone && plan.grow.iter().all(|p| a[*p] <= 1) {
-                "the smallest count; + 1 and + 2 pass: monotone"
-            } else if r.monotone {
-                "count − 1 fails, + 1 and + 2 pass: monotone"
-            } else {
-                "NOT monotone: linear scan, see the notes"
-            },
-            r.runs
-        ),
-        None => println!(
-            "answer: none — no candidate up to {} per zone meets every goal in every case",
-            plan.max_count
-        ),
-    }
+    println!(
+        "answer: {}",
+        crate::output::report_study::answer_line(plan, r)
+    );
 }

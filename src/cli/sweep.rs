@@ -16,6 +16,8 @@ use std::time::Instant;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::OutputFormat;
+use crate::output::json::{sweep_summary, CommandJson};
 use crate::output::sweep::{self as dir, Plotted, SweepDir};
 use crate::output::{self, Perf};
 use crate::scenario;
@@ -77,6 +79,10 @@ pub struct SweepArgs {
     /// Print only the final lines (and no progress bar).
     #[arg(long, short)]
     quiet: bool,
+    /// Output format: text lines, or one JSON document on standard output (the directory,
+    /// cells run and reused, the paths written and the aggregate per flag combination).
+    #[arg(long, value_enum, default_value = "text", conflicts_with = "emit_job")]
+    output: OutputFormat,
 }
 
 #[derive(Subcommand)]
@@ -204,7 +210,8 @@ fn run_sweep(a: &SweepArgs, plan: &Plan, shard: Option<Shard>, d: &SweepDir) -> 
         .map(|(c, _)| *c)
         .collect();
     let n_reused = cells.len() - todo.len();
-    println!(
+    let json = a.output == OutputFormat::Json;
+    let head = format!(
         "sweep of {}: {} × {} = {} cells{}; {n_reused} reused from {}, {} to run",
         plan.combos.first().map_or("", |c| c.scenario.name.as_str()),
         plural(plan.combos.len(), "flag combination"),
@@ -217,6 +224,12 @@ fn run_sweep(a: &SweepArgs, plan: &Plan, shard: Option<Shard>, d: &SweepDir) -> 
         d.dir.join("cells").display(),
         todo.len()
     );
+    // With --output json, stdout holds the document alone.
+    if json {
+        eprintln!("{head}");
+    } else {
+        println!("{head}");
+    }
     let bar = progress_bar(a.quiet, todo.len());
     let committed = AtomicUsize::new(0);
     let commit = |rec: &CellRecord, s: &scenario::Scenario, out: &crate::run::RunOutput| {
@@ -270,32 +283,83 @@ fn run_sweep(a: &SweepArgs, plan: &Plan, shard: Option<Shard>, d: &SweepDir) -> 
             a.jobs.to_string()
         }
     );
-    finish(d, &plan.manifest(shard), &records, a.metric.as_deref())
+    let counts = json.then_some((todo.len(), n_reused));
+    finish(
+        d,
+        &plan.manifest(shard),
+        &records,
+        a.metric.as_deref(),
+        counts,
+    )
 }
 
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-fn finish(d: &SweepDir, m: &sweep::Manifest, records: &[CellRecord], metric: Option<&str>) -> i32 {
-    match dir::write_tables(d, m, records, metric) {
-        Ok(p) => {
-            let plot = match p {
-                Plotted::Metric(x) => format!(", sweep.png and sweep.svg ({x})"),
-                Plotted::Nothing(why) => format!(" (no plot: {why})"),
-                Plotted::UnknownMetric(msg) => {
-                    println!("results: {}/ (cells.csv, aggregate.csv)", d.dir.display());
-                    return fail(msg);
-                }
-            };
+/// Writes the tables, plot and report; prints the results line, or with `json` (the cells
+/// run and reused) the one JSON document.
+fn finish(
+    d: &SweepDir,
+    m: &sweep::Manifest,
+    records: &[CellRecord],
+    metric: Option<&str>,
+    json: Option<(usize, usize)>,
+) -> i32 {
+    let written = dir::write_tables(d, m, records, metric).map_err(|e| e.to_string());
+    let Some((run, reused)) = json else {
+        let results = |plot: &str| {
             println!(
-                "results: {}/ (cells.csv, aggregate.csv{plot})",
+                "results: {}/ (cells.csv, aggregate.csv, report.html{plot})",
                 d.dir.display()
             );
-            0
+        };
+        return match written {
+            Ok(Plotted::Metric(x)) => {
+                results(&format!(", sweep.png and sweep.svg ({x})"));
+                0
+            }
+            Ok(Plotted::Nothing(why)) => {
+                results(&format!(" (no plot: {why})"));
+                0
+            }
+            Ok(Plotted::UnknownMetric(msg)) => {
+                results("");
+                fail(msg)
+            }
+            Err(e) => fail(e),
+        };
+    };
+    let mut files = vec!["sweep.json", "cells.csv", "aggregate.csv", "report.html"];
+    let (code, plotted, error) = match written {
+        Ok(Plotted::Metric(x)) => {
+            files.extend(["sweep.png", "sweep.svg"]);
+            (0, Some(x), None)
         }
-        Err(e) => fail(e),
+        Ok(Plotted::Nothing(_)) => (0, None, None),
+        Ok(Plotted::UnknownMetric(msg)) => (2, None, Some(msg)),
+        Err(e) => (2, None, Some(e)),
+    };
+    let mut doc = CommandJson::of_study(
+        "sweep",
+        sweep_summary(m, records, run, reused, plotted.as_deref()),
+    );
+    doc.exit_code = code;
+    doc.results_dir = Some(d.dir.display().to_string());
+    doc.paths = files
+        .iter()
+        .map(|f| d.dir.join(f))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    if code != 0 {
+        if let Some(e) = &error {
+            eprintln!("error: {e}");
+            doc.errors.push(e.clone());
+        }
     }
+    print!("{}", doc.to_text());
+    code
 }
 
 fn merge(m: &MergeArgs) -> i32 {
@@ -318,7 +382,7 @@ fn merge(m: &MergeArgs) -> i32 {
         records.len(),
         manifest.scenario
     );
-    finish(&d, &manifest, &records, m.metric.as_deref())
+    finish(&d, &manifest, &records, m.metric.as_deref(), None)
 }
 
 /// The files a scenario names with `file:` (relative, inside its directory), recursively.

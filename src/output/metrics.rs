@@ -1,6 +1,6 @@
 //! The study metrics of `summary.json` (`metrics`, overall and per fault): detection, tainting
-//! and eviction times, evictions by zone, false evictions, pod-unavailability seconds, time to
-//! full availability and peaks. Every field is defined in docs/outputs.md ("Study metrics").
+//! and eviction times, evictions by zone, false evictions, pod-unavailability seconds, the
+//! longest stretch below half of desired replicas, time to full availability and peaks. Every field is defined in docs/outputs.md ("Study metrics").
 //!
 //! Invariant: a pure function of the event log, the fault windows and the event-exact
 //! availability log of one run; every value is a number or null (sweeps flatten them into CSV
@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::observe::availability::{AvailabilityLog, Steps};
+use crate::observe::availability::{AvailabilityLog, Level, Steps};
 use crate::run::{FaultWindow, RunOutput};
 use crate::scenario::Scenario;
 use crate::sim::{Record, SimDuration, SimTime};
@@ -30,6 +30,11 @@ pub struct Metrics {
     pub unavailable_pod_seconds: f64,
     pub unavailable_pod_seconds_by_workload: BTreeMap<String, f64>,
     pub time_to_full_availability_s: Option<f64>,
+    /// Per workload: the longest stretch of the window with available < 50 % of desired, s.
+    pub longest_below_half_available_s_by_workload: BTreeMap<String, f64>,
+    /// Per workload: 1 if that stretch is longer than 5 minutes, else 0 (the mean over a
+    /// sweep's seeds estimates the probability).
+    pub below_half_over_5m_by_workload: BTreeMap<String, u64>,
     pub peak_pending_pods: u64,
     pub peak_noexecute_tainted_nodes: u64,
 }
@@ -225,8 +230,45 @@ fn peak(steps: &Steps, start: SimTime, end: SimTime) -> i64 {
         .fold(from, i64::max)
 }
 
+/// The threshold of `below_half_over_5m_by_workload`: strictly longer than 5 minutes.
+pub const BELOW_HALF_LIMIT_S: f64 = 300.0;
+
+/// Fewer than half of the desired replicas available (`2 · available < desired`).
+fn below_half(l: Level) -> bool {
+    l.desired > 0 && 2 * l.available < l.desired
+}
+
+/// The longest stretch of `[from, end]` during which the workload is [`below_half`], in
+/// seconds (a stretch still open at `end` is cut there).
+fn longest_below_half(steps: &[(SimTime, Level)], from: SimTime, end: SimTime) -> f64 {
+    if end <= from {
+        return 0.0;
+    }
+    let mut since = below_half(at(steps, from)).then_some(from);
+    let mut longest = 0.0_f64;
+    let (i, j) = (
+        steps.partition_point(|(t, _)| *t <= from),
+        steps.partition_point(|(t, _)| *t <= end),
+    );
+    for (t, l) in &steps[i..j.max(i)] {
+        match (since, below_half(*l)) {
+            (None, true) => since = Some(*t),
+            (Some(s), false) => {
+                longest = longest.max(secs(s, *t));
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = since {
+        longest = longest.max(secs(s, end));
+    }
+    longest
+}
+
 /// Unavailability (integral of desired − available, counted from the workload's first full
-/// availability), the time until every workload is fully available again, and peak pending.
+/// availability), the longest stretch below half of desired, the time until every workload
+/// is fully available again, and peak pending.
 fn availability(log: &AvailabilityLog, w: &Window, m: &mut Metrics) {
     let mut restored: Option<SimTime> = Some(w.start);
     for ws in &log.workloads {
@@ -240,9 +282,17 @@ fn availability(log: &AvailabilityLog, w: &Window, m: &mut Metrics) {
         else {
             m.unavailable_pod_seconds_by_workload
                 .insert(ws.name.clone(), 0.0);
+            m.longest_below_half_available_s_by_workload
+                .insert(ws.name.clone(), 0.0);
+            m.below_half_over_5m_by_workload.insert(ws.name.clone(), 0);
             continue;
         };
         let from = w.start.max(settled);
+        let longest = longest_below_half(&ws.steps, from, w.end);
+        m.longest_below_half_available_s_by_workload
+            .insert(ws.name.clone(), longest);
+        m.below_half_over_5m_by_workload
+            .insert(ws.name.clone(), u64::from(longest > BELOW_HALF_LIMIT_S));
         let mut total = 0.0;
         let mut cur = at(&ws.steps, from).deficit();
         let mut since = from;
@@ -359,5 +409,57 @@ mod tests {
         availability(&log, &short, &mut m);
         assert_eq!(m.time_to_full_availability_s, None);
         assert_eq!(m.unavailable_pod_seconds, 2.0 * 50.0 + 30.0);
+    }
+
+    /// 4 desired, fully available at 10 s (the rollout before does not count). Below half
+    /// means fewer than 2 available: 1 from 100 s, 3 (not below) from 160 s, 0 from 200 s to
+    /// 560 s, 2 (exactly half: not below) from 560 s, 1 again from 900 s to the end at 1000 s.
+    /// Stretches below: 60 s, 360 s, 100 s (cut at the end): the longest is 360 s > 300 s.
+    /// A window from 300 s sees 260 s of the middle stretch: not over 5 minutes.
+    #[test]
+    fn longest_below_half_is_the_longest_exact_stretch() {
+        let lv = |available| Level {
+            desired: 4,
+            available,
+        };
+        let log = AvailabilityLog {
+            workloads: vec![WorkloadSteps {
+                name: "deploy_web".into(),
+                steps: vec![
+                    (t(0), lv(0)),
+                    (t(10), lv(4)),
+                    (t(100), lv(1)),
+                    (t(160), lv(3)),
+                    (t(200), lv(0)),
+                    (t(560), lv(2)),
+                    (t(900), lv(1)),
+                ],
+            }],
+            pending: Vec::new(),
+        };
+        let whole = Window {
+            start: t(0),
+            end: t(1000),
+            nodes: None,
+        };
+        let mut m = Metrics::default();
+        availability(&log, &whole, &mut m);
+        assert_eq!(
+            m.longest_below_half_available_s_by_workload["deploy_web"],
+            360.0
+        );
+        assert_eq!(m.below_half_over_5m_by_workload["deploy_web"], 1);
+        let late = Window {
+            start: t(300),
+            end: t(1000),
+            nodes: None,
+        };
+        let mut m = Metrics::default();
+        availability(&log, &late, &mut m);
+        assert_eq!(
+            m.longest_below_half_available_s_by_workload["deploy_web"],
+            260.0
+        );
+        assert_eq!(m.below_half_over_5m_by_workload["deploy_web"], 0);
     }
 }

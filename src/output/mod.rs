@@ -15,6 +15,7 @@ pub mod plan;
 pub mod plan_plot;
 pub mod plot;
 pub mod report;
+pub mod report_study;
 pub mod resultdir;
 pub mod sweep;
 pub mod sweepplot;

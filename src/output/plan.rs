@@ -1,6 +1,6 @@
 //! The result files of `kubesim plan`: `plan.csv` (one row per candidate × case),
-//! `plan.json` (answer, bounds, notes, every trial), and the headroom curve `plan.png` /
-//! `plan.svg` (`plan_plot.rs`), written by the rules of [`super::resultdir`].
+//! `plan.json` (answer, bounds, notes, every trial), the headroom curve `plan.png` /
+//! `plan.svg` (`plan_plot.rs`) and `report.html` (`report_study.rs`), written by the rules of [`super::resultdir`].
 //!
 //! Invariant: every file is a deterministic function of the plan's report (no wall time in
 //! them), and the directory appears complete or not at all, only over a new or empty path or
@@ -102,6 +102,7 @@ pub fn json(plan: &Plan, r: &PlanReport) -> Value {
         "cases": plan.cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
         "goals": plan.goals.iter().map(|g| g.text.clone()).collect::<Vec<_>>(),
         "fail_at": plan.fail_at.to_string(),
+        "seeds": plan.seeds,
         "lower_bounds": r.lower_bounds,
         "monotone": r.monotone,
         "notes": r.notes,
@@ -110,7 +111,8 @@ pub fn json(plan: &Plan, r: &PlanReport) -> Value {
     })
 }
 
-/// Writes `plan.csv`, `plan.json` and (with `plots`) `plan.png` / `plan.svg` into `dir`.
+/// Writes `plan.csv`, `plan.json`, `report.html` and (with `plots`) `plan.png` / `plan.svg`
+/// into `dir`.
 pub fn write_plan(dir: &Path, plan: &Plan, r: &PlanReport, plots: bool) -> Result<(), OutputError> {
     let target = resultdir::check_target(dir)?;
     std::fs::create_dir_all(&target.parent).map_err(super::io(&target.parent))?;
@@ -135,10 +137,18 @@ fn stage(staging: &Path, plan: &Plan, r: &PlanReport, plots: bool) -> Result<(),
     let mut j = serde_json::to_vec_pretty(&json(plan, r)).unwrap_or_default();
     j.push(b'\n');
     write("plan.json", &j)?;
-    if plots {
+    let svg = if plots {
         let curve = plan_plot::curve(plan, r);
         plan_plot::render_png(&curve, &staging.join("plan.png"))?;
-        plan_plot::render_svg(&curve, &staging.join("plan.svg"))?;
-    }
+        let svg_path = staging.join("plan.svg");
+        plan_plot::render_svg(&curve, &svg_path)?;
+        Some(std::fs::read_to_string(&svg_path).map_err(super::io(&svg_path))?)
+    } else {
+        None
+    };
+    write(
+        "report.html",
+        super::report_study::plan_page(plan, r, svg.as_deref()).as_bytes(),
+    )?;
     resultdir::sync_tree(staging)
 }

@@ -1,6 +1,7 @@
 //! The directory of a sweep (`kubesim sweep --out DIR`): `cells/<key>.json` (one committed
 //! record per finished cell), `sweep.json` (the plan: axes, seeds, every cell's key, the
-//! shard), `cells.csv`, `aggregate.csv`, the plot `sweep.png` / `sweep.svg`, and with
+//! shard), `cells.csv`, `aggregate.csv`, the plot `sweep.png` / `sweep.svg`, `report.html`
+//! (`report_study.rs`), and with
 //! `--keep-runs` every cell's full result under `runs/<key>/`.
 //!
 //! Invariant: a sweep writes only into a new or empty directory or a directory an earlier
@@ -13,6 +14,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::report_study::sweep_page;
 use super::resultdir::{self, Occupant};
 use super::sweepplot::{self, SweepPlot};
 use super::{io, OutputError};
@@ -205,7 +207,8 @@ pub enum Plotted {
     UnknownMetric(String),
 }
 
-/// Writes `sweep.json`, `cells.csv`, `aggregate.csv` and (one or two swept flags) the plot
+/// Writes `sweep.json`, `cells.csv`, `aggregate.csv`, `report.html` and (one or two swept
+/// flags) the plot
 /// of `metric` (default: [`table::default_metric`]) for `records` in cell order. An unknown
 /// metric is reported (naming the closest column) after the tables are written.
 pub fn write_tables(
@@ -224,18 +227,23 @@ pub fn write_tables(
             let hint = crate::model::suggest::closest(x, cols.iter().map(|c| c.as_str()))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
+            d.write("report.html", sweep_page(m, records, None).as_bytes())?;
             return Ok(Plotted::UnknownMetric(format!(
                 "--metric {x:?} is no column of cells.csv{hint}"
             )));
         }
         None => match table::default_metric(records) {
             Some(x) => x,
-            None => return Ok(Plotted::Nothing("no numeric metric to plot".into())),
+            None => {
+                d.write("report.html", sweep_page(m, records, None).as_bytes())?;
+                return Ok(Plotted::Nothing("no numeric metric to plot".into()));
+            }
         },
     };
     let Some(plot) = plot_of(m, records, &metric) else {
         d.remove_own("sweep.png");
         d.remove_own("sweep.svg");
+        d.write("report.html", sweep_page(m, records, None).as_bytes())?;
         return Ok(Plotted::Nothing(format!(
             "no plot for {} swept flags with several values (one: a line, two: a heatmap)",
             m.axes.iter().filter(|a| a.values.len() > 1).count()
@@ -244,11 +252,17 @@ pub fn write_tables(
     // Rendered beside the target and renamed in, like every other file.
     let tmp = d.dir.join(format!(".sweep.tmp-{}", std::process::id()));
     sweepplot::render(&plot, &tmp)?;
+    let svg_path = tmp.with_extension("svg");
+    let svg = std::fs::read_to_string(&svg_path).map_err(io(&svg_path))?;
     for ext in ["png", "svg"] {
         let from = tmp.with_extension(ext);
         let to = d.dir.join(format!("sweep.{ext}"));
         std::fs::rename(&from, &to).map_err(io(&to))?;
     }
+    d.write(
+        "report.html",
+        sweep_page(m, records, Some((&metric, &svg))).as_bytes(),
+    )?;
     Ok(Plotted::Metric(metric))
 }
 

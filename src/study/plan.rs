@@ -53,6 +53,8 @@ pub struct PoolInfo {
 pub enum CaseKind {
     /// The scenario's own timeline.
     Timeline,
+    /// The scenario's `failureModels:`, drawn at every seed, its fixed timeline removed.
+    FailureModels,
     /// Every node of the zone crashes at `fail_at` (for `duration`, or for good).
     ZoneDown {
         zone: String,
@@ -101,14 +103,16 @@ fn opt_duration(parts: &[&str], i: usize, what: &str) -> Result<Option<SimDurati
     }
 }
 
-/// Parses `--case`: `timeline`, `zone-down:ZONE[:DURATION]`, `each-zone-down[:DURATION]`
-/// (one case per zone of the cluster) or `nodes-down:POOL:K[:DURATION]`; no duration: for good.
+/// Parses `--case`: `timeline`, `failure-models`, `zone-down:ZONE[:DURATION]`,
+/// `each-zone-down[:DURATION]` (one case per zone of the cluster) or
+/// `nodes-down:POOL:K[:DURATION]`; no duration: for good.
 pub fn parse_case(text: &str, zones: &[String], pools: &[PoolInfo]) -> Result<Vec<Case>, String> {
     let parts: Vec<&str> = text.split(':').collect();
     let bad = |why: &str| {
         format!(
-            "--case {text:?}: {why} (expected timeline, zone-down:ZONE[:DURATION], \
-             each-zone-down[:DURATION] or nodes-down:POOL:K[:DURATION])"
+            "--case {text:?}: {why} (expected timeline, failure-models, \
+             zone-down:ZONE[:DURATION], each-zone-down[:DURATION] or \
+             nodes-down:POOL:K[:DURATION])"
         )
     };
     let known_zone = |z: &str| -> Result<(), String> {
@@ -131,6 +135,7 @@ pub fn parse_case(text: &str, zones: &[String], pools: &[PoolInfo]) -> Result<Ve
     };
     match parts[0] {
         "timeline" if parts.len() == 1 => one(CaseKind::Timeline),
+        "failure-models" if parts.len() == 1 => one(CaseKind::FailureModels),
         "zone-down" if (2..=3).contains(&parts.len()) => {
             known_zone(parts[1])?;
             one(CaseKind::ZoneDown {
@@ -240,6 +245,9 @@ pub struct PlanRequest {
     /// `--set` overrides.
     pub overrides: Vec<String>,
     pub seed: Option<u64>,
+    /// `--seeds`: every case of a candidate runs at each; it passes only if every seed
+    /// passes (empty: the one seed above, or the scenario's).
+    pub seeds: Vec<u64>,
     /// Pools that may grow (empty: all).
     pub grow: Vec<String>,
     /// `--case` texts (empty: `timeline`).
@@ -262,6 +270,8 @@ pub struct Plan {
     pub goals: Vec<Goal>,
     pub fail_at: SimDuration,
     pub max_count: u32,
+    /// The seeds every case runs at (empty: one run at `--seed` or the scenario's seed).
+    pub seeds: Vec<u64>,
     /// The scenario's warnings (unmodelled fields), as `kubesim check` prints them.
     pub warnings: Vec<String>,
     base: Value,
@@ -331,6 +341,16 @@ impl Plan {
                 }
             }
         }
+        if cases.iter().any(|c| c.kind == CaseKind::FailureModels) && s.failure_models.is_empty() {
+            return Err(
+                "--case failure-models: the scenario declares no failureModels \
+                 (docs/failure-models.md)"
+                    .into(),
+            );
+        }
+        if req.seed.is_some() && !req.seeds.is_empty() {
+            return Err("give --seed or --seeds, not both".into());
+        }
         if cases.iter().any(|c| c.kind == CaseKind::Timeline) && eval::fault_starts(&s).is_empty() {
             return Err(
                 "--case timeline: the scenario's timeline has no fault; give a --case \
@@ -371,6 +391,7 @@ impl Plan {
             goals,
             fail_at,
             max_count: req.max_count,
+            seeds: req.seeds.clone(),
             warnings: s.warnings.clone(),
             base,
             path: req.path.clone(),
@@ -384,21 +405,40 @@ impl Plan {
         eval::variant_text(&self.base, &self.pools, counts, case, self.fail_at)
     }
 
+    /// The variant at the first seed to run (`--seeds`' first, `--seed`, or the file's), its
+    /// failure models' faults drawn for it.
     fn load(&self, counts: &[u32], case: &Case) -> Result<Scenario, String> {
         let text = self.variant(counts, case)?;
         let mut s = eval::load_variant(&text, &self.path, &self.overrides)?;
-        if let Some(seed) = self.seed {
-            s.seed = seed;
+        if let Some(seed) = self.seeds.first().copied().or(self.seed) {
+            s.reseed(seed)?;
         }
         Ok(s)
     }
 
-    /// Runs one candidate under one case.
+    /// Runs one candidate under one case, at every seed of `--seeds` (one after the other):
+    /// it passes only if every seed passes, and reports the seed with the lowest goal metric.
     pub fn evaluate(&self, counts: &[u32], case: &Case) -> Outcome {
-        match self.load(counts, case) {
-            Ok(s) => eval::evaluate(&s, &self.goals),
-            Err(e) => Outcome::failed(e),
+        let s = match self.load(counts, case) {
+            Ok(s) => s,
+            Err(e) => return Outcome::failed(e),
+        };
+        if self.seeds.len() <= 1 {
+            return eval::evaluate(&s, &self.goals);
         }
+        let outcomes: Vec<(u64, Outcome)> = self
+            .seeds
+            .iter()
+            .map(|&seed| {
+                let mut s = s.clone();
+                let o = match s.reseed(seed) {
+                    Ok(()) => eval::evaluate(&s, &self.goals),
+                    Err(e) => Outcome::failed(e),
+                };
+                (seed, o)
+            })
+            .collect();
+        eval::combine_seeds(outcomes)
     }
 
     /// The resource lower bound of grown pool `p` with the others at `counts` (the largest
@@ -524,7 +564,10 @@ impl Plan {
     /// Searches (module header); `jobs` threads (0: one per core); `progress` is told the
     /// runs done so far and what the round tries.
     pub fn search(&self, jobs: usize, progress: &(dyn Fn(usize, &str) + Sync)) -> PlanReport {
-        search::Search::new(self, jobs, progress).run()
+        let mut r = search::Search::new(self, jobs, progress).run();
+        // Each evaluation ran once per seed.
+        r.runs *= self.seeds.len().max(1);
+        r
     }
 }
 

@@ -181,3 +181,75 @@ fn evicted_pods_within_the_run_follow_the_eviction_rate() {
         assert!((last - last_eviction).abs() < 0.05, "rate {r}: {m}");
     }
 }
+
+/// `longest_below_half_available_s_by_workload` and `below_half_over_5m_by_workload`
+/// (docs/outputs.md), from the quick start's reference timing (its header: the node crashes at
+/// 58 s, NodeNotReady and the pods marked not ready at 110 s, the machine back at 600 s and its
+/// unreachable taint removed at 605 s).
+/// - The quick start loses the 2 pods of one node of six: 10 of 12 stay available, never
+///   below half: 0 s, indicator 0.
+/// - The same crash on a one-node cluster with 2 replicas: its only zone is fully disrupted,
+///   so every zone is (shared/reference/node-lifecycle.md §3.2, "master disruption mode": no
+///   NoExecute taint, no eviction). Both pods stay bound and are unavailable from when they are
+///   marked not ready (the NodeNotReady pass at 110 s; allow 5 s for the ReplicaSet's status)
+///   until the machine is back (600 s) and they run again, at the latest the end (900 s): the
+///   stretch is in [600 − 115, 900 − 110] s, over 5 minutes.
+#[test]
+fn longest_below_half_follows_the_reference_timing() {
+    let m = metrics(&quick_start(), &[]);
+    assert_eq!(
+        m["longest_below_half_available_s_by_workload"]["rs_web"].as_f64(),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(m["below_half_over_5m_by_workload"]["rs_web"], 0);
+
+    let dir = scratch("below-half");
+    let p = dir.join("one-node.yaml");
+    std::fs::write(
+        &p,
+        "name: one-node
+seed: 42
+duration: 15m
+kubernetesVersion: \"1.34\"
+cluster:
+  nodePools:
+  - name: worker
+    count: 1
+    zones: [zone-a]
+    capacity: {cpu: \"4\", memory: 16Gi, pods: \"110\"}
+workloads:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {name: web}
+  spec:
+    replicas: 2
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers:
+        - name: nginx
+          image: nginx:1.27
+          resources:
+            requests: {cpu: \"1\", memory: 1Gi}
+timeline:
+- at: 58s
+  duration: 542s
+  nodeCrash:
+    nodes: [worker-zone-a-0]
+",
+    )
+    .expect("write");
+    let m = metrics(&p, &[]);
+    let longest = num(&m["longest_below_half_available_s_by_workload"], "rs_web");
+    assert!(
+        (600.0 - 115.0..=900.0 - 110.0).contains(&longest),
+        "{longest}: {m}"
+    );
+    assert_eq!(m["below_half_over_5m_by_workload"]["rs_web"], 1);
+    assert_eq!(
+        m["pods_evicted"], 0,
+        "no eviction when every zone is down: {m}"
+    );
+}

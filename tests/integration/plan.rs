@@ -123,3 +123,98 @@ fn plan_refuses_bad_input_with_exit_2() {
         assert!(err.contains(msg), "{args:?}: {err}");
     }
 }
+
+/// Zone a of a 2-zone cluster of 2-CPU nodes crashes for good at 2m, as a failure model
+/// (`fixed` time to failure 2m, no repair: the same fault at every seed, docs/failure-models.md).
+/// 4 replicas of 1 CPU must all be available from 10m (2m + 8m) to the end at 12m. The pods
+/// of zone a are evicted about 6 minutes after the crash (50 s grace period, then the 300 s
+/// default toleration) and must fit in zone b: 4 CPU, 2 nodes of 2 CPU. So the answer is 2
+/// per zone, and 1 (2 of 4 pods) fails, at every seed.
+const MODEL_TEXT: &str = "name: plan-models
+seed: 1
+duration: 12m
+cluster:
+  nodePools:
+  - name: worker
+    count: 1
+    zones: [a, b]
+    capacity: {cpu: \"2\", memory: 8Gi}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    replicas: 4
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers:
+        - name: app
+          image: nginx
+          resources:
+            requests: {cpu: \"1\"}
+failureModels:
+- target: zone
+  select: {zones: [a]}
+  fault: nodeCrash
+  failures: {distribution: fixed, mtbf: 2m}
+";
+
+/// `--case failure-models --seeds 1..3`: the scenario's failure models drawn at each seed,
+/// every seed must pass; the answer the arithmetic above gives, each candidate run at the
+/// three seeds (the worst point names its seed), and `plan.json` lists the seeds.
+#[test]
+fn plan_with_failure_models_runs_every_seed() {
+    let dir = scratch("plan-models");
+    let file = dir.join("models.yaml");
+    std::fs::write(&file, MODEL_TEXT).expect("write");
+    let out = dir.join("plan");
+    let r = kubesim(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--case",
+        "failure-models",
+        "--goal",
+        "web:available>=100%:within=8m",
+        "--seeds",
+        "1..3",
+        "--max-count",
+        "4",
+        "--jobs",
+        "2",
+        "--no-plots",
+        "--output",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&r.stdout).expect("one JSON document");
+    assert_eq!(doc["answer"]["worker"], 2, "{doc:#}");
+    assert_eq!(doc["seeds"], serde_json::json!([1, 2, 3]));
+    assert_eq!(doc["cases"], serde_json::json!(["failure-models"]));
+    let trials = doc["trials"].as_array().expect("trials");
+    assert_eq!(doc["runs"].as_u64(), Some(3 * trials.len() as u64));
+    for t in trials {
+        let c = &t["cases"][0];
+        assert!(
+            c["worst"].as_str().expect("text").starts_with("seed "),
+            "{c}"
+        );
+        assert_eq!(
+            t["passed"],
+            t["counts"]["worker"].as_u64() >= Some(2),
+            "{t}"
+        );
+    }
+    // The report names the case and the seeds.
+    let page = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    assert!(page.contains("failureModels, drawn at every seed"));
+    assert!(page.contains("1, 2, 3 (a case passes only if every seed passes)"));
+}

@@ -75,8 +75,9 @@ pub fn pool_node_names(pool: &PoolInfo, count: u32) -> Vec<String> {
 }
 
 /// The scenario text for `counts` (one per pool of `pools`, all the scenario's pools in order) under `case`: the pools'
-/// `count`s set, `expect:` removed (the plan's goals replace it), and for a synthetic case the
-/// timeline replaced by the one fault at `fail_at`.
+/// `count`s set, `expect:` removed (the plan's goals replace it); for a synthetic case the
+/// timeline replaced by the one fault at `fail_at` and `failureModels:` removed; for the
+/// failure-models case the timeline removed (the models' faults are drawn at load).
 pub fn variant_text(
     base: &Value,
     pools: &[PoolInfo],
@@ -101,8 +102,15 @@ pub fn variant_text(
         mapping_mut(entry, "cluster.nodePools[]")?
             .insert(key("count"), Value::Number((*count).into()));
     }
-    if let Some(entry) = case_entry(&case.kind, pools, counts, fail_at) {
-        root.insert(key("timeline"), Value::Sequence(vec![entry]));
+    match case_entry(&case.kind, pools, counts, fail_at) {
+        Some(entry) => {
+            root.insert(key("timeline"), Value::Sequence(vec![entry]));
+            root.remove(key("failureModels"));
+        }
+        None if case.kind == CaseKind::FailureModels => {
+            root.remove(key("timeline"));
+        }
+        None => {}
     }
     serde_yaml::to_string(&v).map_err(|e| format!("cannot render the variant: {e}"))
 }
@@ -115,7 +123,7 @@ fn case_entry(
     fail_at: SimDuration,
 ) -> Option<Value> {
     let (set, duration) = match kind {
-        CaseKind::Timeline => return None,
+        CaseKind::Timeline | CaseKind::FailureModels => return None,
         CaseKind::ZoneDown { zone, duration } => {
             let mut m = Mapping::new();
             m.insert(key("zones"), Value::Sequence(vec![key(zone)]));
@@ -269,6 +277,35 @@ pub fn evaluate(s: &Scenario, goals: &[Goal]) -> Outcome {
         nodes: s.nodes.len(),
         engine_events: engine.processed(),
         error: stopped.then(|| "the event limit was reached; raise simulation.maxEvents".into()),
+    }
+}
+
+/// One case's outcome over several seeds `(seed, outcome)`: passed only if every seed
+/// passed; the goal metric, goal and worst point of the seed with the lowest metric (the
+/// first on a tie), its worst point prefixed `seed N:`; the first error, prefixed the same
+/// way; the engine events summed.
+pub fn combine_seeds(outcomes: Vec<(u64, Outcome)>) -> Outcome {
+    let passed = outcomes.iter().all(|(_, o)| o.passed);
+    let engine_events = outcomes.iter().map(|(_, o)| o.engine_events).sum();
+    let error = outcomes
+        .iter()
+        .find_map(|(seed, o)| o.error.as_ref().map(|e| format!("seed {seed}: {e}")));
+    let worst = outcomes.into_iter().reduce(|a, b| {
+        if b.1.min_available_percent < a.1.min_available_percent - 1e-9 {
+            b
+        } else {
+            a
+        }
+    });
+    match worst {
+        None => Outcome::failed("no seed to run".into()),
+        Some((seed, o)) => Outcome {
+            passed,
+            worst: format!("seed {seed}: {}", o.worst),
+            engine_events,
+            error,
+            ..o
+        },
     }
 }
 

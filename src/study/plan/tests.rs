@@ -136,3 +136,58 @@ fn a_variant_sets_the_counts_drops_expect_and_replaces_the_timeline() {
     assert_eq!(v["timeline"][0]["nodeCrash"]["zones"][0], "a");
     assert_eq!(v["cluster"]["nodePools"][0]["count"], 4);
 }
+
+/// `failure-models` keeps the models and drops the fixed timeline; a synthetic case drops the
+/// models (it is its one fault); `timeline` keeps both as written.
+#[test]
+fn failure_models_case_keeps_the_models_and_synthetic_cases_drop_them() {
+    let base: Value = serde_yaml::from_str(
+        "name: t\ncluster:\n  nodePools:\n  - {name: worker, count: 3, zones: [a, b]}\n\
+         timeline:\n- {at: 1m, nodeCrash: {zones: [a]}}\nfailureModels:\n\
+         - {target: zone, failures: {distribution: fixed, mtbf: 2m}}\n",
+    )
+    .expect("yaml");
+    let models = parse_case("failure-models", &zones(), &pools()).expect("valid");
+    assert_eq!(models[0].kind, CaseKind::FailureModels);
+    let v = |case: &Case| -> Value {
+        let text = eval::variant_text(&base, &pools(), &[3], case, SimDuration::from_secs(90))
+            .expect("variant");
+        serde_yaml::from_str(&text).expect("yaml")
+    };
+    let m = v(&models[0]);
+    assert!(m.get("timeline").is_none());
+    assert_eq!(m["failureModels"][0]["target"], "zone");
+    let zone = &parse_case("zone-down:b", &zones(), &pools()).expect("valid")[0];
+    let z = v(zone);
+    assert!(z.get("failureModels").is_none());
+    assert_eq!(z["timeline"][0]["nodeCrash"]["zones"][0], "b");
+    let own = v(&parse_case("timeline", &zones(), &pools()).expect("valid")[0]);
+    assert!(own.get("failureModels").is_some() && own.get("timeline").is_some());
+}
+
+/// Over seeds: passed only if every seed passed; the lowest goal metric and its worst point
+/// (named by seed); the first error; engine events summed.
+#[test]
+fn seeds_combine_into_the_worst_one() {
+    let o = |passed, pct: f64, worst: &str, error: Option<&str>| Outcome {
+        passed,
+        min_available_percent: pct,
+        goal: "g".into(),
+        worst: worst.into(),
+        nodes: 4,
+        engine_events: 10,
+        error: error.map(String::from),
+    };
+    let c = eval::combine_seeds(vec![
+        (1, o(true, 100.0, "w1", None)),
+        (2, o(false, 50.0, "w2", None)),
+        (3, o(false, 50.0, "w3", Some("stopped"))),
+    ]);
+    assert!(!c.passed);
+    assert_eq!(c.min_available_percent, 50.0);
+    assert_eq!(c.worst, "seed 2: w2");
+    assert_eq!(c.error.as_deref(), Some("seed 3: stopped"));
+    assert_eq!((c.engine_events, c.nodes), (30, 4));
+    let all = eval::combine_seeds(vec![(5, o(true, 100.0, "w", None))]);
+    assert!(all.passed && all.error.is_none());
+}
