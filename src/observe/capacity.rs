@@ -331,9 +331,14 @@ impl Capacity {
             }
             add((self.zones.len() + pool) * per);
         }
-        let pending = self.pending_by_reason(c);
+        for g in 0..groups {
+            let v = &acc[g * per..(g + 1) * per];
+            row.push(v[0] as f64 / 1000.0);
+            row.push(v[1] as f64 / 1000.0);
+            row.extend(v[2..].iter().map(|x| *x as f64));
+        }
         row.push(running_up as f64);
-        pending
+        self.pending_by_reason(c)
     }
 
     /// Pending pods per reason: those a `FailedScheduling` named (entries of pods no longer
