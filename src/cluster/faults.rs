@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{Cluster, Event, FaultKind, TimelineKind};
+use crate::kubelet::StoppedFault;
 use crate::model::Taint;
 use crate::network::Caller;
 use crate::sim::{Engine, Record, SimDuration};
@@ -285,6 +286,13 @@ impl Cluster {
         for k in &mut self.kubelets {
             if k.running {
                 k.crash_loop(ctx, &mut self.api, labels, exit_code, after, start);
+            } else {
+                let fault = StoppedFault::CrashLoop {
+                    labels,
+                    code: exit_code,
+                    after,
+                };
+                k.note_fault_while_stopped(fault, start);
             }
         }
         edge(
@@ -305,6 +313,8 @@ impl Cluster {
         for k in &mut self.kubelets {
             if k.running {
                 k.memory_leak(ctx, &mut self.api, labels, rate, start);
+            } else {
+                k.note_fault_while_stopped(StoppedFault::MemoryLeak { labels, rate }, start);
             }
         }
         edge(

@@ -145,6 +145,71 @@ impl Kubelet {
         }
     }
 
+    /// The fault lists and the matching workers' crash behaviour follow a `crashLoop` or
+    /// `memoryLeak` fault that starts or ends while this kubelet is not running (its machine
+    /// is down or the kubelet stopped): the containers' behaviour is the application's, not
+    /// the kubelet's, so a kubelet that comes back sees the faults as they are then. Nothing
+    /// is scheduled or written (the kubelet acts on them when it runs again).
+    pub fn note_fault_while_stopped(&mut self, fault: StoppedFault, start: bool) {
+        match fault {
+            StoppedFault::CrashLoop {
+                labels,
+                code,
+                after,
+            } => {
+                self.set_crash_fault(labels, code, after, start);
+            }
+            StoppedFault::MemoryLeak { labels, rate } => self.set_leak_fault(labels, rate, start),
+        }
+    }
+
+    /// Adds or removes the `crashLoop` fault and sets the matching workers' crash override
+    /// from the faults now in force; returns the keys of the matching pods.
+    fn set_crash_fault(
+        &mut self,
+        labels: &BTreeMap<String, String>,
+        code: i32,
+        after: SimDuration,
+        start: bool,
+    ) -> Vec<String> {
+        if start {
+            self.crash_faults.push((labels.clone(), code, after));
+        } else if let Some(i) = self
+            .crash_faults
+            .iter()
+            .position(|(l, c, a)| l == labels && *c == code && *a == after)
+        {
+            self.crash_faults.remove(i);
+        }
+        let mut matching = Vec::new();
+        let faults = &self.crash_faults;
+        for (k, entry) in self.pods.iter_mut() {
+            let pod_labels = &entry.worker.pod.meta.labels;
+            if !matches_labels(labels, pod_labels) {
+                continue;
+            }
+            entry.worker.crash_override = faults
+                .iter()
+                .rev()
+                .find(|(sel, _, _)| matches_labels(sel, pod_labels))
+                .map(|(_, c, a)| (*c, *a));
+            matching.push(k.clone());
+        }
+        matching
+    }
+
+    fn set_leak_fault(&mut self, labels: &BTreeMap<String, String>, rate: i64, start: bool) {
+        if start {
+            self.leak_faults.push((labels.clone(), rate));
+        } else if let Some(i) = self
+            .leak_faults
+            .iter()
+            .position(|(l, r)| l == labels && *r == rate)
+        {
+            self.leak_faults.remove(i);
+        }
+    }
+
     /// A `crashLoop` fault starts or ends for pods matching `labels`.
     pub fn crash_loop(
         &mut self,
@@ -155,30 +220,10 @@ impl Kubelet {
         after: SimDuration,
         start: bool,
     ) {
-        if start {
-            self.crash_faults.push((labels.clone(), code, after));
-        } else if let Some(i) = self
-            .crash_faults
-            .iter()
-            .position(|(l, c, a)| l == labels && *c == code && *a == after)
-        {
-            self.crash_faults.remove(i);
-        }
         let now = ctx.now();
-        let keys: Vec<String> = self.pods.keys().cloned().collect();
-        for k in keys {
-            let faults = &self.crash_faults;
-            let entry = self.pods.get_mut(&k).expect("listed key");
-            if !matches_labels(labels, &entry.worker.pod.meta.labels) {
-                continue;
-            }
-            let pod_labels = &entry.worker.pod.meta.labels;
-            entry.worker.crash_override = faults
-                .iter()
-                .rev()
-                .find(|(sel, _, _)| matches_labels(sel, pod_labels))
-                .map(|(_, c, a)| (*c, *a));
+        for k in self.set_crash_fault(labels, code, after, start) {
             if start && self.runtime_hung_since.is_none() {
+                let entry = self.pods.get_mut(&k).expect("listed key");
                 entry.worker.crash_now(now, code);
                 let mut out = Outbox::default();
                 if entry.worker.advance(now, &mut out) {
@@ -200,15 +245,7 @@ impl Kubelet {
         rate: i64,
         start: bool,
     ) {
-        if start {
-            self.leak_faults.push((labels.clone(), rate));
-        } else if let Some(i) = self
-            .leak_faults
-            .iter()
-            .position(|(l, r)| l == labels && *r == rate)
-        {
-            self.leak_faults.remove(i);
-        }
+        self.set_leak_fault(labels, rate, start);
         let now = ctx.now();
         let delta = if start { rate } else { -rate };
         let keys: Vec<String> = self.pods.keys().cloned().collect();
@@ -222,4 +259,17 @@ impl Kubelet {
         let _ = api;
         self.arm_eviction(ctx);
     }
+}
+
+/// A container-behaviour fault that changes while a kubelet is not running.
+pub enum StoppedFault<'a> {
+    CrashLoop {
+        labels: &'a BTreeMap<String, String>,
+        code: i32,
+        after: SimDuration,
+    },
+    MemoryLeak {
+        labels: &'a BTreeMap<String, String>,
+        rate: i64,
+    },
 }

@@ -23,6 +23,7 @@ pub mod phase;
 pub mod qos;
 
 mod faults;
+pub use faults::StoppedFault;
 mod lease;
 mod pods;
 mod status;

@@ -18,12 +18,8 @@ const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
 ///   kubelet was stopped (`kubeletStop`) or cut off stays not Ready after the kubelet is back
 ///   (nothing is restarted, and the kubelet never re-posts Ready), so its workload stays short
 ///   of available replicas (reproducer: a DaemonSet and one 88 s kubeletStop, seed 1);
-/// - 3 (liveness): a kubelet that is not running when a `crashLoop` fault ends (its machine
-///   crashed meanwhile) never hears of the end, so its pods crash-loop for ever
-///   (src/cluster/faults.rs `crash_loop` only tells running kubelets).
 const KNOWN: &[(u64, FailureKind)] = &[
     (1, FailureKind::Liveness),
-    (3, FailureKind::Liveness),
     (6, FailureKind::Liveness),
     (11, FailureKind::Liveness),
 ];
