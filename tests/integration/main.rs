@@ -4,6 +4,7 @@ mod batch;
 mod bounds;
 mod capacity;
 mod cli;
+mod client_limits;
 mod determinism;
 mod diff;
 mod disruption;
