@@ -204,6 +204,12 @@ impl Component for Kubelet {
     const UNMODELLED: &'static [&'static str] = &[
         "maxPods",
         "max-pods",
+        // The kubelet's client budget (default 50 / 100 since 1.27) is not modelled yet
+        // (docs/client-rate-limits.md).
+        "kubeAPIQPS",
+        "kubeAPIBurst",
+        "kube-api-qps",
+        "kube-api-burst",
         "registryPullQPS",
         "registryBurst",
         "imageGCHighThresholdPercent",
