@@ -32,7 +32,7 @@ impl TokenBucket {
         let allow_at = self
             .tat
             .as_nanos()
-            .saturating_sub((self.burst - 1) * interval);
+            .saturating_sub((self.burst - 1).saturating_mul(interval));
         (allow_at > now.as_nanos()).then(|| SimDuration::from_nanos(allow_at - now.as_nanos()))
     }
 
@@ -48,8 +48,9 @@ impl TokenBucket {
     /// Spends one token at `now`.
     pub fn take(&mut self, now: SimTime) {
         if let Some(interval) = self.interval {
+            // Saturating: a tiny qps cannot overflow the clock, its tokens just never come.
             let base = self.tat.max(now);
-            self.tat = base + SimDuration::from_nanos(interval);
+            self.tat = SimTime(base.as_nanos().saturating_add(interval));
         }
     }
 }

@@ -68,7 +68,8 @@ pub struct ClientStats {
     pub requests: u64,
     /// Requests reserved and not yet sent.
     pub waiting: u64,
-    /// Sum of the waits of the sent and reserved requests.
+    /// Sum of the waits of the reserved requests (a request's whole wait counts from the
+    /// instant it reserves its token).
     pub waited: SimDuration,
     /// The longest single wait.
     pub longest: SimDuration,
@@ -117,7 +118,8 @@ impl ControllerClients {
         self.taint_eviction
     }
 
-    /// A new leadership term (a new process upstream): fresh buckets, nothing deferred.
+    /// A new leadership term, or the end of one (a new process upstream): fresh buckets,
+    /// nothing deferred.
     pub fn begin_term(&mut self, gen: u32) {
         self.clients.clear();
         self.deferred.clear();
@@ -203,6 +205,20 @@ mod tests {
         }
         .bucket()
         .is_none());
+    }
+
+    // Input is never a panic: a vanishing qps only makes the tokens never come.
+    #[test]
+    fn a_tiny_qps_saturates_instead_of_overflowing() {
+        let t0 = SimTime::ZERO;
+        for burst in [1, i32::MAX] {
+            let mut b = ClientLimits { qps: 1e-30, burst }
+                .bucket()
+                .expect("limited");
+            for _ in 0..3 {
+                assert!(b.reserve(t0) >= t0);
+            }
+        }
     }
 
     // kube-api-qps 20 / burst 30: 30 requests at once, then one per 50 ms, FIFO.

@@ -202,6 +202,7 @@ impl ControllerManager {
                 // The process exits; its successor must first wait out the old lease.
                 self.leading = false;
                 self.gen += 1;
+                self.clients.begin_term(self.gen);
             }
             Outcome::Nothing => {}
         }
@@ -214,6 +215,7 @@ impl ControllerManager {
         self.elector.restart();
         self.leading = false;
         self.gen += 1;
+        self.clients.begin_term(self.gen);
         self.process += 1;
         self.start(ctx, api);
     }
