@@ -28,4 +28,5 @@ mod services;
 mod support;
 mod swarm;
 mod sweep;
+mod workload_updates;
 mod workloads;
