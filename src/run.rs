@@ -85,6 +85,9 @@ pub struct RunOutput {
     pub availability: AvailabilityLog,
     pub final_nodes: usize,
     pub final_pods: usize,
+    /// Per kube-controller-manager client (user agent) that sent a request: its token-bucket
+    /// statistics at the end (docs/client-rate-limits.md).
+    pub client_waits: Vec<(&'static str, crate::controllers::clients::ClientStats)>,
 }
 
 impl RunOutput {
@@ -252,6 +255,13 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         availability: tracker.finish(),
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
+        client_waits: cluster
+            .kcm
+            .clients
+            .stats()
+            .iter()
+            .map(|(a, st)| (*a, st.clone()))
+            .collect(),
     }
 }
 

@@ -32,15 +32,25 @@ impl TokenBucket {
         let allow_at = self
             .tat
             .as_nanos()
-            .saturating_sub((self.burst - 1) * interval);
+            .saturating_sub((self.burst - 1).saturating_mul(interval));
         (allow_at > now.as_nanos()).then(|| SimDuration::from_nanos(allow_at - now.as_nanos()))
+    }
+
+    /// client-go's `Wait`: reserves the next token for a request issued at `now` and returns
+    /// the instant it is sent (`now` if a token is free). Reservations are served in call order
+    /// (x/time/rate's `Reserve`), so a client's requests leave FIFO.
+    pub fn reserve(&mut self, now: SimTime) -> SimTime {
+        let at = now + self.wait(now).unwrap_or(SimDuration::ZERO);
+        self.take(at);
+        at
     }
 
     /// Spends one token at `now`.
     pub fn take(&mut self, now: SimTime) {
         if let Some(interval) = self.interval {
+            // Saturating: a tiny qps cannot overflow the clock, its tokens just never come.
             let base = self.tat.max(now);
-            self.tat = base + SimDuration::from_nanos(interval);
+            self.tat = SimTime(base.as_nanos().saturating_add(interval));
         }
     }
 }
@@ -59,6 +69,12 @@ mod tests {
             b.take(t0);
         }
         assert_eq!(b.wait(t0), Some(SimDuration::from_millis(100)));
+        // Reservations queue: qps 20 / burst 30 sends the k-th request at (k - 30) * 50 ms.
+        let mut c = TokenBucket::new(20.0, 30);
+        let times: Vec<SimTime> = (0..32).map(|_| c.reserve(t0)).collect();
+        assert_eq!(times[29], t0);
+        assert_eq!(times[30], SimTime::ZERO + SimDuration::from_millis(50));
+        assert_eq!(times[31], SimTime::ZERO + SimDuration::from_millis(100));
         let unlimited = TokenBucket::new(0.0, 1);
         assert_eq!(unlimited.wait(t0), None);
     }

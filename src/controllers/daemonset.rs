@@ -26,6 +26,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::clients::{self, ControllerClients};
 use super::deployment_util::{compute_hash, scaled_value};
 use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
@@ -310,6 +311,7 @@ impl DaemonSetController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
         key: &str,
     ) {
         self.queue.start(key);
@@ -324,7 +326,7 @@ impl DaemonSetController {
         let hash = template_hash(&ds);
         // `updateDaemonSet`: the rolling update only runs when manage changed nothing.
         if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
-            self.manage(ctx, api, &ds, &view, &hash);
+            self.manage(ctx, api, clients, &ds, &view, &hash);
         }
         if self.satisfied(key) && ds.meta.deletion_timestamp.is_none() {
             if let DaemonSetUpdateStrategy::RollingUpdate {
@@ -332,7 +334,15 @@ impl DaemonSetController {
                 max_surge,
             } = &ds.update_strategy
             {
-                self.rolling_update(ctx, api, &ds, &view, &hash, (max_unavailable, max_surge));
+                self.rolling_update(
+                    ctx,
+                    api,
+                    clients,
+                    &ds,
+                    &view,
+                    &hash,
+                    (max_unavailable, max_surge),
+                );
             }
         }
         self.update_status(ctx, api, &ds, &view, &hash);
@@ -343,6 +353,7 @@ impl DaemonSetController {
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         ds: &DaemonSet,
         view: &View,
         hash: &str,
@@ -424,15 +435,17 @@ impl DaemonSetController {
             }
         }
         // Pods whose node is gone are left to pod GC, as upstream.
-        self.sync_nodes(ctx, api, ds, delete, create_on, hash);
+        self.sync_nodes(ctx, api, clients, ds, delete, create_on, hash);
     }
 
     /// `rollingUpdate` (update.go): choose old pods to delete (no surge) or nodes to start a
     /// new pod on next to the old one (surge).
+    #[allow(clippy::too_many_arguments)]
     fn rolling_update(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         ds: &DaemonSet,
         view: &View,
         hash: &str,
@@ -489,7 +502,7 @@ impl DaemonSetController {
             }
             let room = (max_unavailable - unavailable).clamp(0, candidates.len() as i32);
             replace.extend(candidates.into_iter().take(room as usize));
-            self.sync_nodes(ctx, api, ds, replace, Vec::new(), hash);
+            self.sync_nodes(ctx, api, clients, ds, replace, Vec::new(), hash);
             return;
         }
         let mut surging = 0;
@@ -521,15 +534,17 @@ impl DaemonSetController {
         }
         let room = (max_surge - surging).clamp(0, candidate_new.len() as i32);
         allowed_new.extend(candidate_new.into_iter().take(room as usize));
-        self.sync_nodes(ctx, api, ds, old_to_delete, allowed_new, hash);
+        self.sync_nodes(ctx, api, clients, ds, old_to_delete, allowed_new, hash);
     }
 
     /// `syncNodes`: create pods on `create_on` (slow-start batches, at most `BurstReplicas`)
     /// and delete `delete`.
+    #[allow(clippy::too_many_arguments)]
     fn sync_nodes(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         ds: &DaemonSet,
         mut delete: Vec<Arc<Pod>>,
         mut create_on: Vec<String>,
@@ -539,32 +554,77 @@ impl DaemonSetController {
         delete.truncate(BURST_REPLICAS);
         let mut nodes = create_on.into_iter();
         let n = nodes.len();
+        let key = ds.key();
+        let shared = Arc::new(ds.clone());
+        // Each request waits for the `daemon-set-controller` client's token; one that cannot go
+        // now is deferred and counted as expected until it is sent.
         let created = slow_start_batch(n, 1, || match nodes.next() {
-            Some(node) => self.create_pod(ctx, api, ds, &node, hash),
+            Some(node) => match clients.admit(ctx.now(), clients::DAEMONSET) {
+                None => self.create_pod(ctx, api, ds, &node, hash),
+                Some(at) => {
+                    self.expected_creates.expect_later(&key);
+                    let (d, h) = (Arc::clone(&shared), hash.to_string());
+                    let write: clients::Write = Box::new(move |cm, ctx, api| {
+                        let dsc = &mut cm.daemonset;
+                        dsc.expected_creates.sent(&d.key());
+                        if !dsc.create_pod(ctx, api, &d, &node, &h) {
+                            dsc.retry(ctx, &d.key());
+                        }
+                    });
+                    clients.defer(ctx, clients::DAEMONSET, at, write);
+                    true
+                }
+            },
             None => true,
         });
         if created < n {
-            let gen = self.gen;
-            self.queue
-                .add(ctx, &ds.key(), SimDuration::from_secs(1), |key| {
-                    Event::DaemonSetSync { gen, key }
-                });
+            self.retry(ctx, &key);
         }
         for p in delete {
-            if api
-                .delete_pod(Caller::ControllerManager, &p.key(), None)
-                .is_ok()
-            {
-                self.expected_deletes.expect(ds.key(), &p.meta.name);
-                ctx.record(Record {
-                    t: ctx.now(),
-                    reason: "SuccessfulDelete",
-                    source: SOURCE,
-                    object: format!("DaemonSet/{}", ds.key()),
-                    message: format!("Deleted pod: {}", p.meta.name),
-                    fields: vec![],
-                });
+            match clients.admit(ctx.now(), clients::DAEMONSET) {
+                None => self.delete_pod(ctx, api, ds, &p),
+                Some(at) => {
+                    self.expected_deletes.expect_later(&key);
+                    let d = Arc::clone(&shared);
+                    let write: clients::Write = Box::new(move |cm, ctx, api| {
+                        cm.daemonset.expected_deletes.sent(&d.key());
+                        cm.daemonset.delete_pod(ctx, api, &d, &p);
+                    });
+                    clients.defer(ctx, clients::DAEMONSET, at, write);
+                }
             }
+        }
+    }
+
+    /// The rate-limited requeue of a sync whose creations failed.
+    fn retry(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
+        let gen = self.gen;
+        self.queue.add(ctx, key, SimDuration::from_secs(1), |key| {
+            Event::DaemonSetSync { gen, key }
+        });
+    }
+
+    /// One DELETE of `syncNodes`, logged when it succeeds.
+    fn delete_pod(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        ds: &DaemonSet,
+        p: &Pod,
+    ) {
+        if api
+            .delete_pod(Caller::ControllerManager, &p.key(), None)
+            .is_ok()
+        {
+            self.expected_deletes.expect(ds.key(), &p.meta.name);
+            ctx.record(Record {
+                t: ctx.now(),
+                reason: "SuccessfulDelete",
+                source: SOURCE,
+                object: format!("DaemonSet/{}", ds.key()),
+                message: format!("Deleted pod: {}", p.meta.name),
+                fields: vec![],
+            });
         }
     }
 

@@ -73,6 +73,11 @@ pub enum Event {
     CloudNodeMonitor {
         gen: u32,
     },
+    /// A controller's write whose client-side token has come (`clients::ControllerClients`).
+    ClientWrite {
+        gen: u32,
+        id: u64,
+    },
 }
 
 impl Event {
@@ -94,7 +99,8 @@ impl Event {
             | Event::JobTtlExpired { gen, .. }
             | Event::CronJobSync { gen, .. }
             | Event::PodGcPass { gen }
-            | Event::CloudNodeMonitor { gen } => gen,
+            | Event::CloudNodeMonitor { gen }
+            | Event::ClientWrite { gen, .. } => gen,
         }
     }
 }

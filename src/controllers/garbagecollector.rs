@@ -11,15 +11,18 @@
 //! Invariant: the graph changes only from watch notifications (and a rebuild from the cache at
 //! the start of a leadership term); every deletion is an API request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
 
 use super::cache::KcmCache;
+use super::clients::{self, ControllerClients};
+use super::Event;
 use crate::api::{ApiServer, Change};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::Ctx;
 
 /// The kinds that own or are owned in kubesim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +72,8 @@ struct GraphNode {
 pub struct GarbageCollector {
     graph: StableDiGraph<GraphNode, ()>,
     index: BTreeMap<ObjId, NodeIndex>,
+    /// DELETEs waiting for the `generic-garbage-collector` client's token.
+    deferred: BTreeSet<ObjId>,
 }
 
 /// What the collector needs of an object.
@@ -144,7 +149,12 @@ fn has_finalizer(meta: &ObjectMeta, f: &str) -> bool {
 
 impl GarbageCollector {
     /// A new leadership term: the graph from the cache, then every object checked once.
-    pub fn rebuild(api: &mut ApiServer, cache: &KcmCache) -> GarbageCollector {
+    pub fn rebuild(
+        ctx: &mut dyn Ctx<Event>,
+        clients: &mut ControllerClients,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+    ) -> GarbageCollector {
         let mut gc = GarbageCollector::default();
         let mut changes: Vec<Change> = Vec::new();
         changes.extend(cache.deployments.values().cloned().map(Change::Deployment));
@@ -164,7 +174,7 @@ impl GarbageCollector {
             }
         }
         for c in &changes {
-            gc.observe(api, cache, c);
+            gc.observe(ctx, clients, api, cache, c);
         }
         gc
     }
@@ -259,7 +269,14 @@ impl GarbageCollector {
     }
 
     /// A watch notification (after the cache has applied it).
-    pub fn observe(&mut self, api: &mut ApiServer, cache: &KcmCache, change: &Change) {
+    pub fn observe(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        clients: &mut ControllerClients,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        change: &Change,
+    ) {
         let Some((s, present)) = seen(change) else {
             return;
         };
@@ -270,21 +287,28 @@ impl GarbageCollector {
             return; // a bare pod: nothing owns it and it owns nothing
         }
         if !present {
-            self.on_deleted(api, cache, &s.id);
+            self.on_deleted(ctx, clients, api, cache, &s.id);
             return;
         }
         if self.upsert_edges(&s) {
-            self.attempt_to_delete(api, cache, &s.id);
+            self.attempt_to_delete(ctx, clients, api, cache, &s.id);
         }
         if has_finalizer(s.meta, FINALIZER_FOREGROUND) {
-            self.process_deleting_dependents(api, cache, &s.id, true);
+            self.process_deleting_dependents(ctx, clients, api, cache, &s.id, true);
         }
         if has_finalizer(s.meta, FINALIZER_ORPHAN) {
             self.orphan_dependents(api, cache, &s.id);
         }
     }
 
-    fn on_deleted(&mut self, api: &mut ApiServer, cache: &KcmCache, id: &ObjId) {
+    fn on_deleted(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        clients: &mut ControllerClients,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        id: &ObjId,
+    ) {
         let Some(&i) = self.index.get(id) else {
             return;
         };
@@ -297,13 +321,13 @@ impl GarbageCollector {
         }
         // Dependents whose owners may now all be gone.
         for d in self.dependents(id) {
-            self.attempt_to_delete(api, cache, &d);
+            self.attempt_to_delete(ctx, clients, api, cache, &d);
         }
         self.drop_if_unused(i);
         // An owner waiting for its dependents may now be free to go.
         for o in &owners {
             if meta_of(cache, o).is_some_and(|m| has_finalizer(m, FINALIZER_FOREGROUND)) {
-                self.process_deleting_dependents(api, cache, o, false);
+                self.process_deleting_dependents(ctx, clients, api, cache, o, false);
             }
             if let Some(&oi) = self.index.get(o) {
                 self.drop_if_unused(oi);
@@ -314,7 +338,14 @@ impl GarbageCollector {
     /// `attemptToDeleteItem`: an object with owner references none of which is solid (present
     /// and not waiting for its dependents) is deleted — with Foreground when an owner is
     /// waiting for its dependents and it has dependents of its own, else Background.
-    fn attempt_to_delete(&mut self, api: &mut ApiServer, cache: &KcmCache, id: &ObjId) {
+    fn attempt_to_delete(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        clients: &mut ControllerClients,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        id: &ObjId,
+    ) {
         let Some(&i) = self.index.get(id) else {
             return;
         };
@@ -350,13 +381,30 @@ impl GarbageCollector {
         } else {
             PropagationPolicy::Background
         };
-        delete(api, id, policy);
+        // A DELETE already waiting for the client's token is not asked for twice.
+        if self.deferred.contains(id) {
+            return;
+        }
+        match clients.admit(ctx.now(), clients::GARBAGE_COLLECTOR) {
+            None => delete(api, id, policy),
+            Some(at) => {
+                self.deferred.insert(id.clone());
+                let id = id.clone();
+                let write: clients::Write = Box::new(move |cm, _, api| {
+                    cm.gc.deferred.remove(&id);
+                    delete(api, &id, policy);
+                });
+                clients.defer(ctx, clients::GARBAGE_COLLECTOR, at, write);
+            }
+        }
     }
 
     /// `processDeletingDependentsItem`: delete the dependents (once, when the owner is first
     /// seen waiting), and remove `foregroundDeletion` when none is left.
     fn process_deleting_dependents(
         &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        clients: &mut ControllerClients,
         api: &mut ApiServer,
         cache: &KcmCache,
         id: &ObjId,
@@ -369,7 +417,7 @@ impl GarbageCollector {
         }
         if delete_them {
             for d in deps {
-                self.attempt_to_delete(api, cache, &d);
+                self.attempt_to_delete(ctx, clients, api, cache, &d);
             }
         }
     }

@@ -8,6 +8,7 @@
 //! restarted kube-controller-manager does (reference node-lifecycle §2.7).
 
 pub mod cache;
+pub mod clients;
 pub mod event;
 pub use event::Event;
 pub mod cloudnode;
@@ -50,6 +51,11 @@ pub struct KcmConfig {
     pub leader_election: LeaderElectionConfig,
     /// `--terminated-pod-gc-threshold` (<= 0 disables collecting terminated pods).
     pub terminated_pod_gc_threshold: i32,
+    /// `--kube-api-qps` / `--kube-api-burst`: every controller's client budget.
+    pub client_limits: clients::ClientLimits,
+    /// Whether taint-based eviction has its own client (`taint-eviction-controller`, 1.29+);
+    /// before, the taint manager used the node lifecycle controller's.
+    pub taint_eviction_own_client: bool,
 }
 
 pub struct ControllerManager {
@@ -62,6 +68,8 @@ pub struct ControllerManager {
     /// Generation of the process (its leader-election loop); bumped by a restart.
     process: u32,
     leading: bool,
+    /// The controllers' API clients and their token buckets.
+    pub clients: clients::ControllerClients,
     pub nlc: NodeLifecycleController,
     pub taint: TaintEvictionController,
     pub rs: ReplicaSetController,
@@ -87,6 +95,10 @@ impl ControllerManager {
             rng::stream(seed, "kube-controller-manager/leader-election"),
         );
         ControllerManager {
+            clients: clients::ControllerClients::new(
+                config.client_limits,
+                config.taint_eviction_own_client,
+            ),
             nlc: NodeLifecycleController::new(config.node_lifecycle.clone()),
             taint: TaintEvictionController::new(0),
             rs: ReplicaSetController::new(rng::stream(seed, "replicaset-controller/1"), 0),
@@ -166,6 +178,11 @@ impl ControllerManager {
             Event::CronJobSync { key, .. } => self.on_cronjob_sync(ctx, api, &key),
             Event::PodGcPass { .. } => self.on_pod_gc_pass(ctx, api),
             Event::CloudNodeMonitor { .. } => self.on_cloud_monitor(ctx, api, cloud),
+            Event::ClientWrite { id, .. } => {
+                if let Some(write) = self.clients.take(id) {
+                    write(self, ctx, api);
+                }
+            }
         }
     }
 
@@ -185,6 +202,7 @@ impl ControllerManager {
                 // The process exits; its successor must first wait out the old lease.
                 self.leading = false;
                 self.gen += 1;
+                self.clients.begin_term(self.gen);
             }
             Outcome::Nothing => {}
         }
@@ -197,6 +215,7 @@ impl ControllerManager {
         self.elector.restart();
         self.leading = false;
         self.gen += 1;
+        self.clients.begin_term(self.gen);
         self.process += 1;
         self.start(ctx, api);
     }
@@ -206,6 +225,7 @@ impl ControllerManager {
         self.leading = true;
         self.gen += 1;
         let gen = self.gen;
+        self.clients.begin_term(gen);
         self.nlc = NodeLifecycleController::new(self.config.node_lifecycle.clone());
         self.taint = TaintEvictionController::new(gen);
         self.rs = ReplicaSetController::new(
@@ -221,7 +241,8 @@ impl ControllerManager {
             self.statefulset.enqueue(ctx, &k);
         }
         self.begin_batch_term(ctx, gen);
-        self.gc = garbagecollector::GarbageCollector::rebuild(api, &self.cache);
+        self.gc =
+            garbagecollector::GarbageCollector::rebuild(ctx, &mut self.clients, api, &self.cache);
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         self.disruption = disruption::DisruptionController::new(gen);
         self.disruption.start(ctx, &self.cache);
@@ -286,11 +307,11 @@ impl ControllerManager {
         pod: &str,
         timer: u64,
     ) {
-        self.taint.on_fire(ctx, api, pod, timer);
+        self.taint.on_fire(ctx, api, &mut self.clients, pod, timer);
     }
 
     pub fn on_rs_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, rs: &str) {
-        self.rs.sync(ctx, api, &self.cache, rs);
+        self.rs.sync(ctx, api, &self.cache, &mut self.clients, rs);
     }
 
     pub fn on_statefulset_sync(
@@ -299,11 +320,13 @@ impl ControllerManager {
         api: &mut ApiServer,
         key: &str,
     ) {
-        self.statefulset.sync(ctx, api, &self.cache, key);
+        self.statefulset
+            .sync(ctx, api, &self.cache, &mut self.clients, key);
     }
 
     pub fn on_daemonset_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
-        self.daemonset.sync(ctx, api, &self.cache, key);
+        self.daemonset
+            .sync(ctx, api, &self.cache, &mut self.clients, key);
     }
 
     pub fn on_endpointslice_sync(
@@ -341,7 +364,8 @@ impl ControllerManager {
     }
 
     pub fn on_job_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
-        self.job.on_fire(ctx, api, &self.cache, key);
+        self.job
+            .on_fire(ctx, api, &self.cache, &mut self.clients, key);
     }
 
     pub fn on_job_ttl(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
@@ -510,6 +534,7 @@ impl ControllerManager {
 
             _ => {}
         }
-        self.gc.observe(api, &self.cache, &change);
+        self.gc
+            .observe(ctx, &mut self.clients, api, &self.cache, &change);
     }
 }

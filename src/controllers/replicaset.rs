@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use rand_chacha::ChaCha8Rng;
 
 use super::cache::KcmCache;
+use super::clients::{self, ControllerClients};
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer};
 use crate::client::expectations::CreateExpectations;
@@ -74,6 +75,7 @@ impl ReplicaSetController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
         rs_key: &str,
     ) {
         self.queue.start(rs_key);
@@ -89,7 +91,7 @@ impl ReplicaSetController {
         // `rsNeedsSync`: only once the cache has seen every creation of the last sync; the
         // status is written either way (replica_set.go `syncReplicaSet`).
         if self.expected_creates.satisfied(rs_key) && rs.meta.deletion_timestamp.is_none() {
-            self.manage_replicas(ctx, api, cache, &rs, &adopted);
+            self.manage_replicas(ctx, api, cache, clients, &rs, &adopted);
         }
         self.update_status(ctx, cache, api, &rs, &adopted);
     }
@@ -188,15 +190,21 @@ impl ReplicaSetController {
     }
 
     /// `manageReplicas`: create the difference in slow-start batches, or delete the
-    /// surplus in `ActivePodsWithRanks` order (at most the burst per sync).
+    /// surplus in `ActivePodsWithRanks` order (at most the burst per sync). Each request waits
+    /// for the controller's client token: one that cannot go now is deferred to its token's
+    /// instant and counted as expected, so no later sync repeats it (upstream's worker blocks
+    /// in client-go's `Wait`; a deferred creation is assumed to succeed for the slow-start
+    /// accounting, and a failure at its instant requeues the sync).
     fn manage_replicas(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
-        rs: &ReplicaSet,
+        clients: &mut ControllerClients,
+        rs: &std::sync::Arc<ReplicaSet>,
         adopted: &[std::sync::Arc<Pod>],
     ) {
+        let client = client_of(rs);
         let rs_key = rs.key();
         let rs_key = rs_key.as_str();
         let cached = cache.active_by_owner.get(rs_key);
@@ -205,7 +213,17 @@ impl ReplicaSetController {
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
             let created = slow_start_batch(n, SLOW_START_INITIAL_BATCH_SIZE, || {
-                self.create_pod(ctx, api, rs)
+                match clients.admit(ctx.now(), client) {
+                    None => self.create_pod(ctx, api, rs),
+                    Some(at) => {
+                        self.expected_creates.expect_later(rs_key);
+                        let r = std::sync::Arc::clone(rs);
+                        let write: clients::Write =
+                            Box::new(move |cm, ctx, api| cm.rs.create_deferred(ctx, api, &r));
+                        clients.defer(ctx, client, at, write);
+                        true
+                    }
+                }
             });
             if created < n {
                 // The workqueue retries a failed sync later (rate-limited requeue).
@@ -225,21 +243,37 @@ impl ReplicaSetController {
             all.extend(adopted.iter());
             let victims = pods_to_delete(cache, rs, &all, n, ctx.now());
             for p in victims {
-                let key = p.key();
-                if api
-                    .delete_pod(Caller::ControllerManager, &key, None)
-                    .is_ok()
-                {
-                    ctx.record(Record {
-                        t: ctx.now(),
-                        reason: "SuccessfulDelete",
-                        source: source(rs),
-                        object: rs.object_ref(),
-                        message: format!("Deleted pod: {}", p.meta.name),
-                        fields: vec![],
-                    });
+                let (key, name) = (p.key(), p.meta.name.clone());
+                match clients.admit(ctx.now(), client) {
+                    None => delete_pod(ctx, api, rs, &key, &name),
+                    Some(at) => {
+                        self.expected_creates.expect_later(rs_key);
+                        let r = std::sync::Arc::clone(rs);
+                        let write: clients::Write = Box::new(move |cm, ctx, api| {
+                            cm.rs.expected_creates.sent(&r.key());
+                            delete_pod(ctx, api, &r, &key, &name);
+                        });
+                        clients.defer(ctx, client, at, write);
+                    }
                 }
             }
+        }
+    }
+
+    /// A creation whose client token has come.
+    fn create_deferred(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        rs: &std::sync::Arc<ReplicaSet>,
+    ) {
+        let key = rs.key();
+        self.expected_creates.sent(&key);
+        if !self.create_pod(ctx, api, rs) {
+            let gen = self.gen;
+            let retry = crate::sim::SimDuration::from_secs(1);
+            self.queue
+                .add(ctx, &key, retry, |rs| Event::ReplicaSetSync { gen, rs });
         }
     }
 
@@ -291,6 +325,34 @@ impl ReplicaSetController {
             }
         }
         false
+    }
+}
+
+/// The controller's client: ReplicaSets and ReplicationControllers each have their own.
+fn client_of(rs: &ReplicaSet) -> &'static str {
+    match rs.kind {
+        ReplicaSetKind::ReplicaSet => clients::REPLICASET,
+        ReplicaSetKind::ReplicationController => clients::REPLICATION,
+    }
+}
+
+/// A DELETE of one surplus pod, logged when it succeeds.
+fn delete_pod(
+    ctx: &mut dyn Ctx<Event>,
+    api: &mut ApiServer,
+    rs: &ReplicaSet,
+    key: &str,
+    name: &str,
+) {
+    if api.delete_pod(Caller::ControllerManager, key, None).is_ok() {
+        ctx.record(Record {
+            t: ctx.now(),
+            reason: "SuccessfulDelete",
+            source: source(rs),
+            object: rs.object_ref(),
+            message: format!("Deleted pod: {name}"),
+            fields: vec![],
+        });
     }
 }
 

@@ -28,6 +28,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::cache::KcmCache;
+use super::clients::{self, ControllerClients};
 use super::deployment_util::compute_hash;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer};
@@ -47,6 +48,8 @@ pub struct StatefulSetController {
     queue: WorkQueue,
     /// Pending availability re-checks (minReadySeconds).
     recheck: Rechecks,
+    /// Pods (`namespace/name`) with a create or delete waiting for the client's token.
+    in_flight: BTreeSet<String>,
     gen: u32,
 }
 
@@ -139,6 +142,7 @@ impl StatefulSetController {
         StatefulSetController {
             queue: WorkQueue::default(),
             recheck: Rechecks::default(),
+            in_flight: BTreeSet::new(),
             gen,
         }
     }
@@ -163,6 +167,7 @@ impl StatefulSetController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
         key: &str,
     ) {
         self.queue.start(key);
@@ -199,7 +204,7 @@ impl StatefulSetController {
                 current_template: template(&current),
                 update: &update,
             };
-            self.update(ctx, api, &set, &pods, &revs, &mut status);
+            self.update(ctx, api, clients, &set, &pods, &revs, &mut status);
         }
         self.count_status(ctx, &set, &pods, &mut status);
         // completeRollingUpdate.
@@ -227,10 +232,12 @@ impl StatefulSetController {
     /// `updateStatefulSet`: create missing ordinals, replace failed or succeeded pods, wait
     /// on terminating or unavailable ones under OrderedReady, delete condemned ordinals from
     /// the highest, then (RollingUpdate) replace the highest outdated ordinal ≥ partition.
+    #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         set: &StatefulSet,
         pods: &[(i32, Arc<Pod>)],
         revs: &Revs,
@@ -265,7 +272,7 @@ impl StatefulSetController {
         };
         for o in 0..set.replicas.max(0) {
             let Some(p) = pod_at(o) else {
-                self.create_pod(ctx, api, set, o, revs);
+                self.send_create(ctx, api, clients, set, o, revs);
                 if monotonic {
                     return;
                 }
@@ -275,7 +282,7 @@ impl StatefulSetController {
                 // A failed or succeeded pod is deleted and recreated under the same name on
                 // a sync after its object is gone.
                 if !p.is_terminating() {
-                    self.delete_pod(ctx, api, set, p, "");
+                    self.send_delete(ctx, api, clients, set, p, "");
                 }
                 if monotonic {
                     return;
@@ -301,7 +308,7 @@ impl StatefulSetController {
                 self.recheck(ctx, set, p, min_ready);
                 return;
             }
-            self.delete_pod(ctx, api, set, p, "");
+            self.send_delete(ctx, api, clients, set, p, "");
             if monotonic {
                 return;
             }
@@ -316,7 +323,7 @@ impl StatefulSetController {
                 return;
             };
             if pod_revision(p) != revs.update && !p.is_terminating() {
-                self.delete_pod(ctx, api, set, p, " for update");
+                self.send_delete(ctx, api, clients, set, p, " for update");
                 status.current_replicas -= 1;
                 return;
             }
@@ -348,6 +355,70 @@ impl StatefulSetController {
                 },
             );
         }
+    }
+
+    /// A creation through the `statefulset-controller` client: at once with a free token,
+    /// else at the token's instant; a pod with a request in flight is not asked for again.
+    fn send_create(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        clients: &mut ControllerClients,
+        set: &StatefulSet,
+        o: i32,
+        revs: &Revs,
+    ) {
+        let name = format!("{}/{}-{o}", set.meta.namespace, set.meta.name);
+        if self.in_flight.contains(&name) {
+            return;
+        }
+        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET) else {
+            return self.create_pod(ctx, api, set, o, revs);
+        };
+        self.in_flight.insert(name.clone());
+        let set = set.clone();
+        let (current, template, update) = (
+            revs.current.to_string(),
+            revs.current_template.clone(),
+            revs.update.to_string(),
+        );
+        let write: clients::Write = Box::new(move |cm, ctx, api| {
+            let c = &mut cm.statefulset;
+            c.in_flight.remove(&name);
+            let revs = Revs {
+                current: &current,
+                current_template: template,
+                update: &update,
+            };
+            c.create_pod(ctx, api, &set, o, &revs);
+        });
+        clients.defer(ctx, clients::STATEFULSET, at, write);
+    }
+
+    /// A deletion through the client, as `send_create`.
+    fn send_delete(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        clients: &mut ControllerClients,
+        set: &StatefulSet,
+        p: &Pod,
+        why: &'static str,
+    ) {
+        let name = p.key();
+        if self.in_flight.contains(&name) {
+            return;
+        }
+        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET) else {
+            return self.delete_pod(ctx, api, set, p, why);
+        };
+        self.in_flight.insert(name.clone());
+        let (set, p) = (set.clone(), p.clone());
+        let write: clients::Write = Box::new(move |cm, ctx, api| {
+            cm.statefulset.in_flight.remove(&name);
+            cm.statefulset.delete_pod(ctx, api, &set, &p, why);
+        });
+        clients.defer(ctx, clients::STATEFULSET, at, write);
     }
 
     /// `newVersionedStatefulSetPod`: ordinals below the partition come from the current

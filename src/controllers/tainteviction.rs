@@ -3,12 +3,15 @@
 //! are never lengthened or shortened by re-evaluation, and are cancelled when the taints go.
 //!
 //! Invariant: a timer's start is this controller's clock at observation; deletion goes through
-//! the API (DisruptionTarget condition, then a graceful DELETE); nothing is deleted directly.
+//! the API (GET, DisruptionTarget condition, then a graceful DELETE, each after its client
+//! token);
+//! nothing is deleted directly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::cache::KcmCache;
+use super::clients::{ControllerClients, Write};
 use crate::api::ApiServer;
 use crate::controllers::Event;
 use crate::model::*;
@@ -215,11 +218,15 @@ impl TaintEvictionController {
         }
     }
 
-    /// A timer fired: mark DisruptionTarget, then DELETE with the pod's own grace period.
+    /// A timer fired: `addConditionAndDeletePod` — GET the pod, PATCH its DisruptionTarget
+    /// condition, then DELETE it with its own grace period. Each of the three requests waits
+    /// for the client's token, and each reserves its token only once the previous one is done,
+    /// as upstream's worker goroutine does (pkg/controller/tainteviction/taint_eviction.go).
     pub fn on_fire(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         key: &str,
         timer: u64,
     ) {
@@ -231,46 +238,113 @@ impl TaintEvictionController {
         }
         let t = self.timers.remove(key).expect("present");
         assert!(ctx.now() >= t.fire_at, "taint eviction timer fired early");
-        let now = ctx.now();
-        let caller = Caller::ControllerManager;
-        let patched = api.update_pod(caller, key, |p| {
-            p.set_condition(
-                PodConditionType::DisruptionTarget,
-                ConditionStatus::True,
-                "DeletionByTaintManager",
-                now,
-            )
-        });
-        if patched.is_err() {
-            return;
+        let e = Eviction {
+            key: key.to_string(),
+            timer: t,
+            node: String::new(),
+            zone: String::new(),
+        };
+        send(ctx, api, clients, e, Step::Get);
+    }
+}
+
+/// The requests of one eviction, in order.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Get,
+    Patch,
+    Delete,
+}
+
+/// One pod's eviction in progress.
+struct Eviction {
+    key: String,
+    timer: Timer,
+    node: String,
+    zone: String,
+}
+
+/// Sends `step` at once if the client has a token, else at the token's instant.
+fn send(
+    ctx: &mut dyn Ctx<Event>,
+    api: &mut ApiServer,
+    clients: &mut ControllerClients,
+    e: Eviction,
+    step: Step,
+) {
+    let client = clients.taint_eviction();
+    match clients.admit(ctx.now(), client) {
+        None => run(ctx, api, clients, e, step),
+        Some(at) => {
+            let write: Write =
+                Box::new(move |cm, ctx, api| run(ctx, api, &mut cm.clients, e, step));
+            clients.defer(ctx, client, at, write);
         }
-        let node = patched
-            .ok()
-            .and_then(|p| p.spec.node_name.clone())
-            .unwrap_or_default();
-        let zone = api
-            .nodes()
-            .get(&node)
-            .map(|n| n.zone_label())
-            .unwrap_or_default();
-        if api.delete_pod(caller, key, None).is_ok() {
-            ctx.record(Record {
-                t: now,
-                reason: "TaintManagerEviction",
-                source: SOURCE,
-                object: format!("Pod/{key}"),
-                message: format!("Marking for deletion Pod {key}"),
-                fields: vec![
-                    ("node", node),
-                    ("zone", zone),
-                    ("cause", t.cause),
-                    (
-                        "timer_started",
-                        crate::sim::time::format_secs(t.created_at.as_nanos(), 3),
-                    ),
-                ],
+    }
+}
+
+/// One request of an eviction, then the next one's token.
+fn run(
+    ctx: &mut dyn Ctx<Event>,
+    api: &mut ApiServer,
+    clients: &mut ControllerClients,
+    mut e: Eviction,
+    step: Step,
+) {
+    let now = ctx.now();
+    let caller = Caller::ControllerManager;
+    let next = match step {
+        Step::Get => {
+            if api.get_pod(caller, &e.key).is_err() {
+                return;
+            }
+            Step::Patch
+        }
+        Step::Patch => {
+            let patched = api.update_pod(caller, &e.key, |p| {
+                p.set_condition(
+                    PodConditionType::DisruptionTarget,
+                    ConditionStatus::True,
+                    "DeletionByTaintManager",
+                    now,
+                )
             });
+            let Ok(patched) = patched else {
+                return;
+            };
+            e.node = patched.spec.node_name.clone().unwrap_or_default();
+            e.zone = api
+                .nodes()
+                .get(&e.node)
+                .map(|n| n.zone_label())
+                .unwrap_or_default();
+            Step::Delete
         }
+        Step::Delete => return delete_evicted(ctx, api, e),
+    };
+    send(ctx, api, clients, e, next);
+}
+
+/// The graceful DELETE of an evicted pod, logged at the instant it is sent.
+fn delete_evicted(ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, e: Eviction) {
+    let key = &e.key;
+    if api.delete_pod(Caller::ControllerManager, key, None).is_ok() {
+        ctx.record(Record {
+            t: ctx.now(),
+            reason: "TaintManagerEviction",
+            source: SOURCE,
+            object: format!("Pod/{key}"),
+            message: format!("Marking for deletion Pod {key}"),
+            fields: vec![
+                ("node", e.node),
+                ("zone", e.zone),
+                ("cause", e.timer.cause),
+                (
+                    "timer_started",
+                    crate::sim::time::format_secs(e.timer.created_at.as_nanos(), 3),
+                ),
+            ],
+        });
     }
 }
 

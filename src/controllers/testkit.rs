@@ -97,6 +97,12 @@ impl Kit {
                     ..LeaderElectionConfig::default()
                 },
                 terminated_pod_gc_threshold: 12500,
+                // Upstream's tests run on a fake clientset without a rate limiter.
+                client_limits: crate::controllers::clients::ClientLimits {
+                    qps: -1.0,
+                    burst: 0,
+                },
+                taint_eviction_own_client: true,
             },
             1,
         );

@@ -131,6 +131,11 @@ pub struct Sampler {
     capacity: Capacity,
     /// Columns before the pending-by-reason ones, which are added as reasons appear.
     fixed: usize,
+    /// The controller clients that have waited for a token, in order of their first wait;
+    /// their two columns each come last, after every pending-by-reason column.
+    clients: Vec<&'static str>,
+    /// Per sample: the clients' values known then (two per client).
+    client_rows: Vec<Vec<f64>>,
 }
 
 /// Per-Service column: `svc_<name>_ready_endpoints` (`svc_<namespace>_<name>_…` outside
@@ -295,6 +300,8 @@ impl Sampler {
             evictions: 0,
             capacity,
             fixed,
+            clients: Vec::new(),
+            client_rows: Vec::new(),
         };
         sampler.add_reason_column(0);
         sampler
@@ -423,6 +430,27 @@ impl Sampler {
         debug_assert_eq!(row.len(), self.fixed);
         row.extend(pending.iter().map(|v| *v as f64));
         self.series.rows.push(row);
+        self.sample_clients(c);
+    }
+
+    /// Per kube-controller-manager client that has had to wait for a token: the seconds its
+    /// requests have waited so far and the requests waiting now.
+    fn sample_clients(&mut self, c: &Cluster) {
+        let stats = c.kcm.clients.stats();
+        for (agent, st) in stats {
+            if st.waited > crate::sim::SimDuration::ZERO && !self.clients.contains(agent) {
+                self.clients.push(agent);
+            }
+        }
+        let row = self
+            .clients
+            .iter()
+            .flat_map(|a| {
+                let st = &stats[a];
+                [st.waited.as_secs_f64(), st.waiting as f64]
+            })
+            .collect();
+        self.client_rows.push(row);
     }
 
     /// Status as `kubectl get deployment` shows it, and `pods`: pods of its ReplicaSets that
@@ -469,8 +497,28 @@ impl Sampler {
     /// The series, every row padded with zeros to the columns of reasons that appeared after it.
     pub fn finish(mut self) -> TimeSeries {
         let n = self.series.columns.len();
-        for r in &mut self.series.rows {
+        let m = 2 * self.clients.len();
+        for (r, cr) in self.series.rows.iter_mut().zip(&self.client_rows) {
             r.resize(n, 0.0);
+            r.extend(cr);
+            r.resize(n + m, 0.0);
+        }
+        for a in &self.clients {
+            let labels = [
+                ("component", "kube-controller-manager".to_string()),
+                ("controller", a.to_string()),
+            ];
+            let name = sanitize(a);
+            self.series.push_column(
+                format!("client_wait_seconds_{name}"),
+                "kubesim_client_wait_seconds_total".into(),
+                &labels,
+            );
+            self.series.push_column(
+                format!("client_requests_waiting_{name}"),
+                "kubesim_client_requests_waiting".into(),
+                &labels,
+            );
         }
         self.series
     }

@@ -95,6 +95,33 @@ struct Summary<'a> {
     expectations_passed: usize,
     expectations_failed: usize,
     expectations: Vec<ExpectationSummary<'a>>,
+    /// Per kube-controller-manager client that had to wait for a token (docs/outputs.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    client_rate_limits: Vec<ClientWait>,
+}
+
+#[derive(Serialize)]
+struct ClientWait {
+    component: &'static str,
+    controller: &'static str,
+    requests: u64,
+    waited_s: String,
+    longest_wait_s: String,
+}
+
+/// The clients whose requests waited, with their longest single wait.
+fn client_waits(out: &RunOutput) -> Vec<ClientWait> {
+    out.client_waits
+        .iter()
+        .filter(|(_, st)| st.longest > crate::sim::SimDuration::ZERO)
+        .map(|(a, st)| ClientWait {
+            component: "kube-controller-manager",
+            controller: a,
+            requests: st.requests,
+            waited_s: format_secs(st.waited.as_nanos(), 3),
+            longest_wait_s: format_secs(st.longest.as_nanos(), 3),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -381,6 +408,7 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
                     passed: e.passed,
                 })
                 .collect(),
+            client_rate_limits: client_waits(out),
         };
     let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");
     v.push(b'\n');

@@ -99,6 +99,8 @@ impl Component for ControllerManager {
         flag("leader-elect-lease-duration", Duration),
         flag("leader-elect-renew-deadline", Duration),
         flag("leader-elect-retry-period", Duration),
+        flag("kube-api-qps", Float32),
+        flag("kube-api-burst", Int),
     ];
     const UNMODELLED: &'static [&'static str] = &[
         "concurrent-deployment-syncs",
@@ -106,8 +108,6 @@ impl Component for ControllerManager {
         "concurrent-statefulset-syncs",
         "concurrent-gc-syncs",
         "concurrent-endpoint-syncs",
-        "kube-api-qps",
-        "kube-api-burst",
         "controllers",
         "cluster-cidr",
         "allocate-node-cidrs",
@@ -204,6 +204,12 @@ impl Component for Kubelet {
     const UNMODELLED: &'static [&'static str] = &[
         "maxPods",
         "max-pods",
+        // The kubelet's client budget (default 50 / 100 since 1.27) is not modelled yet
+        // (docs/client-rate-limits.md).
+        "kubeAPIQPS",
+        "kubeAPIBurst",
+        "kube-api-qps",
+        "kube-api-burst",
         "registryPullQPS",
         "registryBurst",
         "imageGCHighThresholdPercent",

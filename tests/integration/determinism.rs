@@ -9,7 +9,7 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:13424856a2ba1cc6"),
-    ("capacity-zone-loss.yaml", "fnv1a64:bb4429e65624b18f"),
+    ("capacity-zone-loss.yaml", "fnv1a64:57f0afcdbb19dce1"),
     ("cloud-node-deleted.yaml", "fnv1a64:5091f2523b046fd3"),
     (
         "controller-manager-restart.yaml",
@@ -17,6 +17,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("cronjob-schedule.yaml", "fnv1a64:89d7fa4a4ac6ff10"),
     ("job-partition.yaml", "fnv1a64:eb7002ecaf49303b"),
+    ("kube-api-qps-zone-loss.yaml", "fnv1a64:84fc2ecb4acd6654"),
     ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
         "network-partition-eviction.yaml",

@@ -14,6 +14,7 @@ use super::indexed::{completion_index, first_pending_indexes};
 use super::status::{record, remove_finalizer};
 use super::{only_replace_failed_pods, JobController, SyncCtx, SYNC_JOB_BATCH_PERIOD};
 use crate::api::{ApiError, ApiServer};
+use crate::controllers::clients::{self, ControllerClients};
 use crate::controllers::podranking::{compare, slow_start_batch, RankedPod};
 use crate::controllers::Event;
 use crate::model::*;
@@ -32,6 +33,7 @@ impl JobController {
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        clients: &mut ControllerClients,
         sc: &mut SyncCtx,
         _status: &JobStatus,
     ) -> i32 {
@@ -82,11 +84,50 @@ impl JobController {
             Vec::new()
         };
         let mut it = indexes.into_iter();
+        // Each creation waits for the `job-controller` client's token; one that cannot go now
+        // is deferred, with a placeholder among the expected creations until it is sent.
         let created = slow_start_batch(diff, 1, || {
             let ix = it.next();
-            self.create_pod(ctx, api, &job, ix)
+            match clients.admit(ctx.now(), clients::JOB) {
+                None => self.create_pod(ctx, api, &job, ix),
+                Some(at) => {
+                    let placeholder = format!("\u{0}deferred-{}", self.deferred_seq);
+                    self.deferred_seq += 1;
+                    self.expected_creates
+                        .entry(job.key())
+                        .or_default()
+                        .insert(placeholder.clone());
+                    let j = Arc::clone(&job);
+                    let write: clients::Write = Box::new(move |cm, ctx, api| {
+                        cm.job.create_deferred(ctx, api, &j, ix, &placeholder)
+                    });
+                    clients.defer(ctx, clients::JOB, at, write);
+                    true
+                }
+            }
         });
         active + created as i32
+    }
+
+    /// A creation whose client token has come: its placeholder leaves the expectations.
+    fn create_deferred(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        job: &Job,
+        index: Option<i32>,
+        placeholder: &str,
+    ) {
+        let key = job.key();
+        if let Some(set) = self.expected_creates.get_mut(&key) {
+            set.remove(placeholder);
+            if set.is_empty() {
+                self.expected_creates.remove(&key);
+            }
+        }
+        if !self.create_pod(ctx, api, job, index) {
+            self.enqueue_after(ctx, &key, SYNC_JOB_BATCH_PERIOD);
+        }
     }
 
     pub(super) fn create_pod(

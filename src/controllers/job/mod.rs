@@ -43,6 +43,7 @@ pub use pod_failure_policy::match_pod_failure_policy;
 
 use super::cache::{job_of, KcmCache};
 use crate::api::ApiServer;
+use crate::controllers::clients::ControllerClients;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::sim::{rng, Ctx, SimDuration, SimTime};
@@ -104,6 +105,8 @@ pub struct JobController {
     due: BTreeMap<String, SimTime>,
     /// Creations not yet seen in the cache, per Job.
     expected_creates: BTreeMap<String, BTreeSet<String>>,
+    /// Numbers the placeholders of creations waiting for the client's token.
+    deferred_seq: u64,
     /// Pods whose tracking finalizer this controller removed and has not seen removed.
     expected_rm_finalizers: BTreeMap<String, BTreeSet<u64>>,
     backoff: BTreeMap<String, BackoffRecord>,
@@ -116,6 +119,7 @@ impl JobController {
             rng: rng::stream(seed, &format!("job-controller/{gen}")),
             due: BTreeMap::new(),
             expected_creates: BTreeMap::new(),
+            deferred_seq: 0,
             expected_rm_finalizers: BTreeMap::new(),
             backoff: BTreeMap::new(),
         }
@@ -206,13 +210,14 @@ impl JobController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
         key: &str,
     ) {
         if self.due.get(key) != Some(&ctx.now()) {
             return;
         }
         self.due.remove(key);
-        self.sync(ctx, api, cache, key);
+        self.sync(ctx, api, cache, clients, key);
     }
 
     /// `syncJob`.
@@ -221,6 +226,7 @@ impl JobController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
         key: &str,
     ) {
         let Some(job) = cache.jobs.get(key).cloned() else {
@@ -254,7 +260,7 @@ impl JobController {
         } else {
             let mut called = false;
             if satisfied && job.meta.deletion_timestamp.is_none() {
-                active = self.manage_job(ctx, api, &mut sc, &status);
+                active = self.manage_job(ctx, api, clients, &mut sc, &status);
                 called = true;
             }
             let complete = match job.completions {

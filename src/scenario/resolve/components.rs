@@ -7,6 +7,7 @@
 use super::{boolv, dur, f32v, intv, Resolver};
 use crate::api::ApiServerConfig;
 use crate::client::leader::LeaderElectionConfig;
+use crate::controllers::clients::ClientLimits;
 use crate::controllers::nodelifecycle::NodeLifecycleConfig;
 use crate::controllers::KcmConfig;
 use crate::scenario::bounds;
@@ -94,10 +95,43 @@ pub(super) fn controller_manager(
             "kube-controller-manager flag `{w}` is not modelled by kubesim; it is ignored"
         ));
     }
+    let client_limits = kube_api_limits(r, k)?;
     Ok(KcmConfig {
         node_lifecycle,
         leader_election: kcm_le,
         terminated_pod_gc_threshold,
+        client_limits,
+        // 1.29 moved taint-based eviction out of the node lifecycle controller into its own
+        // controller with its own client (cmd/kube-controller-manager/app/core.go
+        // `startTaintEvictionController`: `ClientOrDie("taint-eviction-controller")`).
+        taint_eviction_own_client: r.minor >= 29,
+    })
+}
+
+/// `--kube-api-qps` (default 20) / `--kube-api-burst` (default 30): each controller's client.
+/// 0 follows client-go (5 qps / burst 10), a negative qps disables the limiter; a negative burst
+/// is refused (client-go's limiter would then refuse every request).
+fn kube_api_limits(
+    r: &mut Resolver,
+    k: &ComponentFlags<flags::ControllerManager>,
+) -> Result<ClientLimits, InputError> {
+    let qps = f32v(r.get(k, "kube-api-qps", FlagValue::Float32(20.0), "default"));
+    let burst = intv(r.get(k, "kube-api-burst", FlagValue::Int(30), "default"));
+    if !qps.is_finite() {
+        let f = "components.kube-controller-manager.kube-api-qps";
+        return Err(InputError::at_path(r.file, f, "must be a finite number"));
+    }
+    if !(0..=i64::from(i32::MAX)).contains(&burst) {
+        let f = "components.kube-controller-manager.kube-api-burst";
+        return Err(InputError::at_path(
+            r.file,
+            f,
+            format!("must be between 0 and {} (got {burst})", i32::MAX),
+        ));
+    }
+    Ok(ClientLimits {
+        qps,
+        burst: burst as i32,
     })
 }
 

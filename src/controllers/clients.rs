@@ -1,0 +1,242 @@
+//! kube-controller-manager's API clients and their request budgets (`--kube-api-qps`,
+//! `--kube-api-burst`). Upstream builds one clientset per controller from the same rest config
+//! (cmd/kube-controller-manager/app/controllermanager.go: `ControllerClientBuilder`, and each
+//! `start…Controller` in cmd/kube-controller-manager/app/{apps,core,batch}.go calls
+//! `ClientBuilder.ClientOrDie("<controller>-controller")`), and client-go gives every clientset
+//! its own `flowcontrol.NewTokenBucketRateLimiter(qps, burst)` (k8s.io/client-go/rest/config.go
+//! `RESTClientForConfigAndClient`: qps 0 means `DefaultQPS` 5, burst 0 `DefaultBurst` 10, a
+//! negative qps no limiter). So each controller waits for its own tokens, at the same qps/burst.
+//!
+//! A write that finds its client's bucket empty is *deferred*: it runs as its own engine event at
+//! the instant its token comes, in reservation order (client-go's `Wait`), so the event log shows
+//! the write (a pod created, a pod deleted, a taint) at the delayed time. A write with a free
+//! token runs inline, exactly as without a limit.
+//!
+//! Invariant: a client's writes leave in the order they reserved their tokens, and never before
+//! the token's instant; a new leadership term drops every deferred write with the old buckets.
+
+use std::collections::BTreeMap;
+
+use super::{ControllerManager, Event};
+use crate::api::ApiServer;
+use crate::client::tokenbucket::TokenBucket;
+use crate::sim::{Ctx, SimDuration, SimTime};
+
+/// A deferred write: runs at its token's instant against the controller manager.
+pub type Write = Box<dyn FnOnce(&mut ControllerManager, &mut dyn Ctx<Event>, &mut ApiServer)>;
+
+/// The controllers' user agents (`ClientOrDie` names), as upstream spells them.
+pub const REPLICASET: &str = "replicaset-controller";
+pub const REPLICATION: &str = "replication-controller";
+pub const JOB: &str = "job-controller";
+pub const DAEMONSET: &str = "daemon-set-controller";
+pub const STATEFULSET: &str = "statefulset-controller";
+pub const NODE: &str = "node-controller";
+pub const TAINT_EVICTION: &str = "taint-eviction-controller";
+pub const GARBAGE_COLLECTOR: &str = "generic-garbage-collector";
+
+/// `--kube-api-qps` / `--kube-api-burst` as given (defaults 20 / 30).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClientLimits {
+    pub qps: f32,
+    pub burst: i32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            qps: 20.0,
+            burst: 30,
+        }
+    }
+}
+
+impl ClientLimits {
+    /// client-go's reading of a rest config: 0 means the default 5 qps / burst 10, a negative
+    /// qps means no rate limiter at all (`None`).
+    pub fn bucket(self) -> Option<TokenBucket> {
+        let qps = if self.qps == 0.0 { 5.0 } else { self.qps };
+        let burst = if self.burst == 0 { 10 } else { self.burst };
+        (qps > 0.0).then(|| TokenBucket::new(f64::from(qps), burst.max(1) as u32))
+    }
+}
+
+/// What a client's requests waited, for the time series and the summary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientStats {
+    /// Requests sent through the bucket.
+    pub requests: u64,
+    /// Requests reserved and not yet sent.
+    pub waiting: u64,
+    /// Sum of the waits of the reserved requests (a request's whole wait counts from the
+    /// instant it reserves its token).
+    pub waited: SimDuration,
+    /// The longest single wait.
+    pub longest: SimDuration,
+}
+
+/// One client's bucket (None: unlimited).
+struct Client {
+    bucket: Option<TokenBucket>,
+}
+
+pub struct ControllerClients {
+    limits: ClientLimits,
+    /// Which user agent the taint-eviction deletions go through (`node-controller` before 1.29,
+    /// when the taint manager ran inside the node lifecycle controller).
+    taint_eviction: &'static str,
+    clients: BTreeMap<&'static str, Client>,
+    stats: BTreeMap<&'static str, ClientStats>,
+    deferred: BTreeMap<u64, (&'static str, Write)>,
+    next: u64,
+    gen: u32,
+}
+
+impl ControllerClients {
+    pub fn new(limits: ClientLimits, taint_eviction_own_client: bool) -> Self {
+        ControllerClients {
+            limits,
+            taint_eviction: if taint_eviction_own_client {
+                TAINT_EVICTION
+            } else {
+                NODE
+            },
+            clients: BTreeMap::new(),
+            stats: BTreeMap::new(),
+            deferred: BTreeMap::new(),
+            next: 0,
+            gen: 0,
+        }
+    }
+
+    pub fn limits(&self) -> ClientLimits {
+        self.limits
+    }
+
+    /// The user agent of the taint-eviction deletions.
+    pub fn taint_eviction(&self) -> &'static str {
+        self.taint_eviction
+    }
+
+    /// A new leadership term, or the end of one (a new process upstream): fresh buckets,
+    /// nothing deferred.
+    pub fn begin_term(&mut self, gen: u32) {
+        self.clients.clear();
+        self.deferred.clear();
+        self.gen = gen;
+        for s in self.stats.values_mut() {
+            s.waiting = 0;
+        }
+    }
+
+    /// Reserves a token of `client` for a request issued now: `None` if it goes at once,
+    /// otherwise the instant it may go (pass it to `defer`).
+    pub fn admit(&mut self, now: SimTime, client: &'static str) -> Option<SimTime> {
+        let limits = self.limits;
+        let c = self.clients.entry(client).or_insert_with(|| Client {
+            bucket: limits.bucket(),
+        });
+        let at = match c.bucket.as_mut() {
+            Some(b) => b.reserve(now),
+            None => now,
+        };
+        let s = self.stats.entry(client).or_default();
+        s.requests += 1;
+        let wait = at.saturating_since(now);
+        s.waited = s.waited + wait;
+        s.longest = s.longest.max(wait);
+        (at > now).then(|| {
+            s.waiting += 1;
+            at
+        })
+    }
+
+    /// Runs `write` at `at` (from `admit`), after every earlier reservation of its client.
+    pub fn defer(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        client: &'static str,
+        at: SimTime,
+        write: Write,
+    ) {
+        let id = self.next;
+        self.next += 1;
+        self.deferred.insert(id, (client, write));
+        ctx.schedule_in(
+            at.saturating_since(ctx.now()),
+            Event::ClientWrite { gen: self.gen, id },
+        );
+    }
+
+    /// The deferred write `id`, now due.
+    pub fn take(&mut self, id: u64) -> Option<Write> {
+        let (client, w) = self.deferred.remove(&id)?;
+        if let Some(s) = self.stats.get_mut(client) {
+            s.waiting = s.waiting.saturating_sub(1);
+        }
+        Some(w)
+    }
+
+    /// Per client that has sent or reserved a request: its statistics.
+    pub fn stats(&self) -> &BTreeMap<&'static str, ClientStats> {
+        &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // client-go rest/config.go: qps 0 → DefaultQPS 5 / burst 0 → DefaultBurst 10; qps < 0 → no
+    // limiter.
+    #[test]
+    fn zero_means_client_go_default_and_negative_unlimited() {
+        let t0 = SimTime::ZERO;
+        let mut d = ClientLimits { qps: 0.0, burst: 0 }
+            .bucket()
+            .expect("limited");
+        for _ in 0..10 {
+            assert_eq!(d.reserve(t0), t0);
+        }
+        assert_eq!(d.reserve(t0), t0 + SimDuration::from_millis(200));
+        assert!(ClientLimits {
+            qps: -1.0,
+            burst: 30
+        }
+        .bucket()
+        .is_none());
+    }
+
+    // Input is never a panic: a vanishing qps only makes the tokens never come.
+    #[test]
+    fn a_tiny_qps_saturates_instead_of_overflowing() {
+        let t0 = SimTime::ZERO;
+        for burst in [1, i32::MAX] {
+            let mut b = ClientLimits { qps: 1e-30, burst }
+                .bucket()
+                .expect("limited");
+            for _ in 0..3 {
+                assert!(b.reserve(t0) >= t0);
+            }
+        }
+    }
+
+    // kube-api-qps 20 / burst 30: 30 requests at once, then one per 50 ms, FIFO.
+    #[test]
+    fn defaults_send_thirty_then_one_per_fifty_ms() {
+        let mut c = ControllerClients::new(ClientLimits::default(), true);
+        let t0 = SimTime::ZERO;
+        for _ in 0..30 {
+            assert_eq!(c.admit(t0, REPLICASET), None);
+        }
+        assert_eq!(
+            c.admit(t0, REPLICASET),
+            Some(t0 + SimDuration::from_millis(50))
+        );
+        // Another controller has its own bucket.
+        assert_eq!(c.admit(t0, JOB), None);
+        let s = &c.stats()[REPLICASET];
+        assert_eq!((s.requests, s.waiting), (31, 1));
+        assert_eq!(s.longest, SimDuration::from_millis(50));
+    }
+}
