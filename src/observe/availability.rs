@@ -75,7 +75,7 @@ fn name(prefix: &str, key: &str) -> String {
 }
 
 /// Pushes `v` at `now`: replaces an entry of the same instant, skips an unchanged value.
-fn push<T: PartialEq + Copy>(steps: &mut Vec<(SimTime, T)>, now: SimTime, v: T) {
+pub(crate) fn push<T: PartialEq + Copy>(steps: &mut Vec<(SimTime, T)>, now: SimTime, v: T) {
     if let Some(last) = steps.last_mut() {
         if last.0 == now {
             last.1 = v;

@@ -7,6 +7,7 @@
 //! event, so a value that exists only between two events of the same instant is never seen
 //! (the expectations see the same: they are evaluated after every event of their instant).
 
+use super::availability::push;
 use crate::cluster::spec::Workload;
 use crate::cluster::Cluster;
 use crate::sim::SimTime;
@@ -137,24 +138,6 @@ impl LevelTracker {
     pub fn finish(self) -> Vec<WorkloadSteps> {
         self.tracked
     }
-}
-
-/// Pushes `v` at `now`: replaces an entry of the same instant, skips an unchanged value.
-fn push(steps: &mut Vec<(SimTime, Level)>, now: SimTime, v: Level) {
-    if let Some(last) = steps.last_mut() {
-        if last.0 == now {
-            last.1 = v;
-            let n = steps.len();
-            if n >= 2 && steps[n - 2].1 == v {
-                steps.pop();
-            }
-            return;
-        }
-        if last.1 == v {
-            return;
-        }
-    }
-    steps.push((now, v));
 }
 
 #[cfg(test)]
