@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use super::{Cluster, Event, FaultKind, TimelineKind};
-use crate::kubelet::StoppedFault;
 use crate::model::Taint;
 use crate::network::Caller;
 use crate::sim::{Engine, Record, SimDuration};
@@ -283,17 +282,9 @@ impl Cluster {
         after: SimDuration,
         start: bool,
     ) -> (&'static str, String) {
+        // Every kubelet, running or not (a stopped one only records the fault).
         for k in &mut self.kubelets {
-            if k.running {
-                k.crash_loop(ctx, &mut self.api, labels, exit_code, after, start);
-            } else {
-                let fault = StoppedFault::CrashLoop {
-                    labels,
-                    code: exit_code,
-                    after,
-                };
-                k.note_fault_while_stopped(fault, start);
-            }
+            k.crash_loop(ctx, &mut self.api, labels, exit_code, after, start);
         }
         edge(
             start,
@@ -310,12 +301,9 @@ impl Cluster {
         rate: i64,
         start: bool,
     ) -> (&'static str, String) {
+        // Every kubelet, running or not (a stopped one only records the fault).
         for k in &mut self.kubelets {
-            if k.running {
-                k.memory_leak(ctx, &mut self.api, labels, rate, start);
-            } else {
-                k.note_fault_while_stopped(StoppedFault::MemoryLeak { labels, rate }, start);
-            }
+            k.memory_leak(ctx, &mut self.api, labels, rate, start);
         }
         edge(
             start,

@@ -145,24 +145,6 @@ impl Kubelet {
         }
     }
 
-    /// The fault lists and the matching workers' crash behaviour follow a `crashLoop` or
-    /// `memoryLeak` fault that starts or ends while this kubelet is not running (its machine
-    /// is down or the kubelet stopped): the containers' behaviour is the application's, not
-    /// the kubelet's, so a kubelet that comes back sees the faults as they are then. Nothing
-    /// is scheduled or written (the kubelet acts on them when it runs again).
-    pub fn note_fault_while_stopped(&mut self, fault: StoppedFault, start: bool) {
-        match fault {
-            StoppedFault::CrashLoop {
-                labels,
-                code,
-                after,
-            } => {
-                self.set_crash_fault(labels, code, after, start);
-            }
-            StoppedFault::MemoryLeak { labels, rate } => self.set_leak_fault(labels, rate, start),
-        }
-    }
-
     /// Adds or removes the `crashLoop` fault and sets the matching workers' crash override
     /// from the faults now in force; returns the keys of the matching pods.
     fn set_crash_fault(
@@ -210,7 +192,10 @@ impl Kubelet {
         }
     }
 
-    /// A `crashLoop` fault starts or ends for pods matching `labels`.
+    /// A `crashLoop` fault starts or ends for pods matching `labels`. A kubelet that is not
+    /// running (machine down, kubelet stopped) only records it and its pods' crash behaviour:
+    /// the containers' behaviour is the application's, so a kubelet that comes back sees the
+    /// faults as they are then.
     pub fn crash_loop(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -220,8 +205,12 @@ impl Kubelet {
         after: SimDuration,
         start: bool,
     ) {
+        let matching = self.set_crash_fault(labels, code, after, start);
+        if !self.running {
+            return;
+        }
         let now = ctx.now();
-        for k in self.set_crash_fault(labels, code, after, start) {
+        for k in matching {
             if start && self.runtime_hung_since.is_none() {
                 let entry = self.pods.get_mut(&k).expect("listed key");
                 entry.worker.crash_now(now, code);
@@ -236,7 +225,8 @@ impl Kubelet {
         }
     }
 
-    /// A `memoryLeak` fault starts or ends for pods matching `labels`.
+    /// A `memoryLeak` fault starts or ends for pods matching `labels` (only recorded by a
+    /// kubelet that is not running, as `crash_loop`).
     pub fn memory_leak(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -246,6 +236,9 @@ impl Kubelet {
         start: bool,
     ) {
         self.set_leak_fault(labels, rate, start);
+        if !self.running {
+            return;
+        }
         let now = ctx.now();
         let delta = if start { rate } else { -rate };
         let keys: Vec<String> = self.pods.keys().cloned().collect();
@@ -259,17 +252,4 @@ impl Kubelet {
         let _ = api;
         self.arm_eviction(ctx);
     }
-}
-
-/// A container-behaviour fault that changes while a kubelet is not running.
-pub enum StoppedFault<'a> {
-    CrashLoop {
-        labels: &'a BTreeMap<String, String>,
-        code: i32,
-        after: SimDuration,
-    },
-    MemoryLeak {
-        labels: &'a BTreeMap<String, String>,
-        rate: i64,
-    },
 }

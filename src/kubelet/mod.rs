@@ -23,7 +23,6 @@ pub mod phase;
 pub mod qos;
 
 mod faults;
-pub use faults::StoppedFault;
 mod lease;
 mod pods;
 mod status;
