@@ -1,6 +1,7 @@
 //! client-go's client-side rate limiter (`flowcontrol.NewTokenBucketRateLimiter(qps, burst)`,
 //! as `clientConnection.qps` / `burst` configure it for kube-scheduler), in the GCRA form of a
-//! token bucket: one theoretical arrival time instead of a token count, in whole nanoseconds.
+//! token bucket: one theoretical arrival time instead of a token count, in whole nanoseconds;
+//! and `ClientStats`, what a client's requests waited (every rate-limited client reports it).
 //!
 //! Invariant: a request is allowed at `now` exactly when at most `burst - 1` intervals of
 //! `1/qps` are still owed; only `take` advances the bucket, and a qps of 0 or less means no limit.
@@ -52,6 +53,41 @@ impl TokenBucket {
             let base = self.tat.max(now);
             self.tat = SimTime(base.as_nanos().saturating_add(interval));
         }
+    }
+}
+
+/// What a client's requests waited, for the time series and the summary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientStats {
+    /// Requests sent through the bucket.
+    pub requests: u64,
+    /// Requests reserved and not yet sent.
+    pub waiting: u64,
+    /// Sum of the waits of the reserved requests (a request's whole wait counts from the
+    /// instant it reserves its token).
+    pub waited: SimDuration,
+    /// The longest single wait.
+    pub longest: SimDuration,
+}
+
+impl ClientStats {
+    /// Counts one request issued at `now` whose token comes at `at`.
+    pub fn count(&mut self, now: SimTime, at: SimTime) {
+        self.requests += 1;
+        let wait = at.saturating_since(now);
+        self.waited = self.waited + wait;
+        self.longest = self.longest.max(wait);
+        if at > now {
+            self.waiting += 1;
+        }
+    }
+
+    /// Adds another client's statistics (the kubelets' total, as one row).
+    pub fn add(&mut self, other: &ClientStats) {
+        self.requests += other.requests;
+        self.waiting += other.waiting;
+        self.waited = self.waited + other.waited;
+        self.longest = self.longest.max(other.longest);
     }
 }
 

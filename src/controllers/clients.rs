@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 
 use super::{ControllerManager, Event};
 use crate::api::ApiServer;
+pub use crate::client::tokenbucket::ClientStats;
 use crate::client::tokenbucket::TokenBucket;
-use crate::sim::{Ctx, SimDuration, SimTime};
+use crate::sim::{Ctx, SimTime};
 
 /// A deferred write: runs at its token's instant against the controller manager.
 pub type Write = Box<dyn FnOnce(&mut ControllerManager, &mut dyn Ctx<Event>, &mut ApiServer)>;
@@ -59,20 +60,6 @@ impl ClientLimits {
         let burst = if self.burst == 0 { 10 } else { self.burst };
         (qps > 0.0).then(|| TokenBucket::new(f64::from(qps), burst.max(1) as u32))
     }
-}
-
-/// What a client's requests waited, for the time series and the summary.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ClientStats {
-    /// Requests sent through the bucket.
-    pub requests: u64,
-    /// Requests reserved and not yet sent.
-    pub waiting: u64,
-    /// Sum of the waits of the reserved requests (a request's whole wait counts from the
-    /// instant it reserves its token).
-    pub waited: SimDuration,
-    /// The longest single wait.
-    pub longest: SimDuration,
 }
 
 /// One client's bucket (None: unlimited).
@@ -140,15 +127,8 @@ impl ControllerClients {
             Some(b) => b.reserve(now),
             None => now,
         };
-        let s = self.stats.entry(client).or_default();
-        s.requests += 1;
-        let wait = at.saturating_since(now);
-        s.waited = s.waited + wait;
-        s.longest = s.longest.max(wait);
-        (at > now).then(|| {
-            s.waiting += 1;
-            at
-        })
+        self.stats.entry(client).or_default().count(now, at);
+        (at > now).then_some(at)
     }
 
     /// Runs `write` at `at` (from `admit`), after every earlier reservation of its client.
@@ -186,6 +166,7 @@ impl ControllerClients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimDuration;
 
     // client-go rest/config.go: qps 0 → DefaultQPS 5 / burst 0 → DefaultBurst 10; qps < 0 → no
     // limiter.

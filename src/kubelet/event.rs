@@ -44,6 +44,12 @@ pub enum Event {
         gen: u32,
         id: u64,
     },
+    /// A write that waited for the kubelet client's token (`client.rs`) is sent.
+    KubeletClientWrite {
+        machine: u32,
+        gen: u32,
+        id: u64,
+    },
 }
 
 impl Event {
@@ -57,7 +63,8 @@ impl Event {
             | Event::KubeletLeaseLanded { machine, gen, .. }
             | Event::KubeletPodWake { machine, gen, .. }
             | Event::KubeletEvictionTick { machine, gen }
-            | Event::KubeletPullDone { machine, gen, .. } => (machine, gen),
+            | Event::KubeletPullDone { machine, gen, .. }
+            | Event::KubeletClientWrite { machine, gen, .. } => (machine, gen),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! its timers ([`Kubelet::handle`]) and of its pod watch ([`Kubelet::on_watch`]), and the
 //! helpers its loops share. The loops live beside it, each an `impl Kubelet` block:
 //! `status.rs` (registration and the node status loop), `lease.rs` (the Lease heartbeat),
-//! `pods.rs` (pod admission, sync and status writes), `pressure.rs` (the eviction manager) and
-//! `faults.rs` (crashes, process restarts, network and runtime faults). `worker.rs` is the pod
+//! `pods.rs` (pod admission, sync and status writes), `pressure.rs` (the eviction manager),
+//! `faults.rs` (crashes, process restarts, network and runtime faults) and `client.rs` (the
+//! rate-limited API client's budget). `worker.rs` is the pod
 //! worker of one pod.
 //!
 //! Architecture invariant: a kubelet talks to the API server only through requests that the
@@ -15,6 +16,7 @@
 //! generation; a crash bumps the generation and so cancels them all.
 
 pub mod admission;
+pub mod client;
 pub mod event;
 pub use event::Event;
 pub mod conditions;
@@ -62,6 +64,8 @@ pub struct KubeletConfig {
     /// event (same event log; `false` runs every tick of every probe, as a cross-check).
     pub lazy_probes: bool,
     pub eviction: EvictionConfig,
+    /// `kubeAPIQPS` / `kubeAPIBurst`: the budget of the kubelet's rate-limited client.
+    pub client: client::KubeletClientLimits,
 }
 
 impl Default for KubeletConfig {
@@ -74,6 +78,7 @@ impl Default for KubeletConfig {
             lazy_heartbeats: true,
             lazy_probes: true,
             eviction: EvictionConfig::default(),
+            client: client::KubeletClientLimits::default(),
         }
     }
 }
@@ -162,6 +167,10 @@ pub struct Kubelet {
     restarting: bool,
     /// The run's master seed (pod workers draw from their own named streams).
     seed: u64,
+    /// The rate-limited `KubeClient` (`kubeAPIQPS` / `kubeAPIBurst`) and its deferred writes.
+    client: client::KubeletClient,
+    /// The next registration attempt already holds its client token.
+    register_token: bool,
 }
 
 impl Kubelet {
@@ -173,6 +182,7 @@ impl Kubelet {
         seed: u64,
     ) -> Self {
         let name = template.meta.name.clone();
+        let client = client::KubeletClient::new(config.client);
         Kubelet {
             machine,
             rng: rng::stream(seed, &format!("kubelet/{name}")),
@@ -211,6 +221,8 @@ impl Kubelet {
             slow_lease_faults: 0,
             restarting: false,
             seed,
+            client,
+            register_token: false,
         }
     }
 
@@ -260,6 +272,8 @@ impl Kubelet {
         self.lease_parked = None;
         self.last_report = None;
         self.started_at = ctx.now();
+        self.client.restart(self.config.client);
+        self.register_token = false;
         self.draw_report_offset();
         let object = format!("Node/{}", self.node_name);
         self.record(ctx, "Starting", object.clone(), "Starting kubelet.".into());
@@ -305,6 +319,7 @@ impl Kubelet {
             Event::KubeletPodWake { pod, .. } => self.on_pod_wake(ctx, api, &pod),
             Event::KubeletEvictionTick { .. } => self.on_eviction_tick(ctx, api),
             Event::KubeletPullDone { id, .. } => self.on_pull_done(ctx, api, id),
+            Event::KubeletClientWrite { id, .. } => self.on_client_write(ctx, api, id),
         }
     }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::admission::{admit, NodeUsage};
+use super::client::{Op, Write};
 use super::worker::{Outbox, Worker};
 use super::{intern, matches_labels, Event, Kubelet, PodEntry};
 use crate::api::{ApiError, ApiServer};
@@ -74,15 +75,23 @@ impl Kubelet {
         if self.static_pods.contains_key(&key) {
             // The mirror of a static pod: deleting it deletes only the mirror (recreated on the
             // delete notification); the static pod keeps running.
-            if pod.is_terminating() {
-                let _ = api.delete_pod(self.caller(), &key, Some(0));
+            if pod.is_terminating() && !self.client.is_queued(Op::MirrorDelete, &key) {
+                let caller = self.caller();
+                let k = key.clone();
+                let w: Write = Box::new(move |_, _, api| {
+                    let _ = api.delete_pod(caller, &k, Some(0));
+                });
+                match self.reserve_tokens(now, 1) {
+                    Some(at) => self.defer_write(ctx, Op::MirrorDelete, &key, at, w),
+                    None => w(self, ctx, api),
+                }
             }
             return;
         }
         if pod.is_terminating() {
             let Some(entry) = self.pods.get_mut(&key) else {
                 // Nothing runs (never started, or the machine rebooted): confirm at once.
-                self.confirm_deleted(api, &key);
+                self.confirm_deleted(ctx, api, &key);
                 return;
             };
             let grace = SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
@@ -218,14 +227,33 @@ impl Kubelet {
         }
     }
 
-    /// Mirror pods (`kubernetes.io/config.mirror`) for static pods the API server lacks.
+    /// Mirror pods (`kubernetes.io/config.mirror`) for static pods the API server lacks (each
+    /// POST one token of the rate-limited client).
     pub(super) fn ensure_mirror_pods(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let keys: Vec<String> = self.static_pods.keys().cloned().collect();
         for key in keys {
             // A checked GET (unreachable: skipped, as the POST would fail all the same).
             let in_api = !matches!(api.get_pod(self.caller(), &key), Err(ApiError::NotFound(_)));
-            if !self.pods.contains_key(&key) || in_api {
+            if !self.pods.contains_key(&key) || in_api || self.client.is_queued(Op::MirrorCreate, &key)
+            {
                 continue;
+            }
+            if let Some(at) = self.reserve_tokens(ctx.now(), 1) {
+                let k = key.clone();
+                let w: Write = Box::new(move |kl, ctx, api| kl.create_mirror_pod(ctx, api, &k));
+                self.defer_write(ctx, Op::MirrorCreate, &key, at, w);
+                continue;
+            }
+            self.create_mirror_pod(ctx, api, &key);
+        }
+    }
+
+    /// The mirror pod's POST (its token is spent).
+    fn create_mirror_pod(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
+        let key = key.to_string();
+        {
+            if !self.pods.contains_key(&key) {
+                return;
             }
             let mut mirror = (*self.static_pods[&key]).clone();
             let hash = mirror.meta.annotations["kubernetes.io/config.hash"].clone();
@@ -257,14 +285,25 @@ impl Kubelet {
         message: String,
     ) {
         let key = pod.key();
+        if self.client.is_queued(Op::Status, &key) {
+            return;
+        }
         self.record(ctx, intern(reason), format!("Pod/{key}"), message.clone());
         let caller = self.caller();
         let reason = reason.to_string();
-        let _ = api.update_pod(caller, &key, |p| {
-            p.status.phase = PodPhase::Failed;
-            p.status.reason = reason;
-            p.status.message = message;
+        // Through the status manager: a GET and a PATCH.
+        let k = key.clone();
+        let w: Write = Box::new(move |_, _, api| {
+            let _ = api.update_pod(caller, &k, |p| {
+                p.status.phase = PodPhase::Failed;
+                p.status.reason = reason;
+                p.status.message = message;
+            });
         });
+        match self.reserve_tokens(ctx.now(), 2) {
+            Some(at) => self.defer_write(ctx, Op::Status, &key, at, w),
+            None => w(self, ctx, api),
+        }
     }
 
     /// A pod worker's wake-up: do what is due and sync.
@@ -378,7 +417,7 @@ impl Kubelet {
             if let Some((_, ev)) = entry.wake.take() {
                 ctx.cancel(ev);
             }
-            self.confirm_deleted(api, key);
+            self.confirm_deleted(ctx, api, key);
             return;
         }
         self.write_status(ctx, api, key);
@@ -412,12 +451,34 @@ impl Kubelet {
     }
 
     /// The status manager: write the worker's status if it differs from the last written.
+    /// A sync is a GET and a PATCH of the rate-limited client (`syncPod`); one that must wait
+    /// writes the status as it is when its tokens come, and meanwhile absorbs later changes.
     pub(super) fn write_status(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         key: &str,
     ) {
+        let now = ctx.now();
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
+        if entry.written.as_ref() == Some(&entry.worker.status(now))
+            || self.client.is_queued(Op::Status, key)
+        {
+            return;
+        }
+        if let Some(at) = self.reserve_tokens(now, 2) {
+            let k = key.to_string();
+            let w: Write = Box::new(move |kl, ctx, api| kl.send_status(ctx, api, &k));
+            self.defer_write(ctx, Op::Status, key, at, w);
+            return;
+        }
+        self.send_status(ctx, api, key);
+    }
+
+    /// The status PATCH itself (its tokens are spent).
+    fn send_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         let now = ctx.now();
         let Some(entry) = self.pods.get_mut(key) else {
             return;
@@ -450,8 +511,21 @@ impl Kubelet {
         }
     }
 
-    /// The status manager's final DELETE with grace 0 once nothing runs any more.
-    fn confirm_deleted(&mut self, api: &mut ApiServer, key: &str) {
+    /// The status manager's final DELETE with grace 0 once nothing runs any more (one token).
+    fn confirm_deleted(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
+        if self.client.is_queued(Op::Delete, key) {
+            return;
+        }
+        if let Some(at) = self.reserve_tokens(ctx.now(), 1) {
+            let k = key.to_string();
+            let w: Write = Box::new(move |kl, _, api| kl.send_delete(api, &k));
+            self.defer_write(ctx, Op::Delete, key, at, w);
+            return;
+        }
+        self.send_delete(api, key);
+    }
+
+    fn send_delete(&mut self, api: &mut ApiServer, key: &str) {
         if api.delete_pod(self.caller(), key, Some(0)).is_ok() {
             self.pods.remove(key);
         }

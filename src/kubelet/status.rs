@@ -149,6 +149,15 @@ impl Kubelet {
 
     pub fn on_register(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let now = ctx.now();
+        // The POST goes through the rate-limited client: wait for its token first.
+        if !std::mem::take(&mut self.register_token) {
+            if let Some(at) = self.reserve_tokens(now, 1) {
+                self.register_token = true;
+                let (machine, gen) = (self.machine, self.gen);
+                ctx.schedule_at(at, Event::KubeletRegister { machine, gen });
+                return;
+            }
+        }
         let mut node = self.template.clone();
         node.status.conditions = healthy_conditions(now, None);
         match api.create_node(self.caller(), node) {

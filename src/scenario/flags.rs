@@ -194,6 +194,10 @@ impl Component for Kubelet {
         alias("eviction-soft", "evictionSoft", Str),
         flag("evictionSoftGracePeriod", Str),
         alias("eviction-soft-grace-period", "evictionSoftGracePeriod", Str),
+        flag("kubeAPIQPS", Int),
+        alias("kube-api-qps", "kubeAPIQPS", Int),
+        flag("kubeAPIBurst", Int),
+        alias("kube-api-burst", "kubeAPIBurst", Int),
         flag("evictionMaxPodGracePeriod", Int),
         alias(
             "eviction-max-pod-grace-period",
@@ -204,12 +208,6 @@ impl Component for Kubelet {
     const UNMODELLED: &'static [&'static str] = &[
         "maxPods",
         "max-pods",
-        // The kubelet's client budget (default 50 / 100 since 1.27) is not modelled yet
-        // (docs/client-rate-limits.md).
-        "kubeAPIQPS",
-        "kubeAPIBurst",
-        "kube-api-qps",
-        "kube-api-burst",
         "registryPullQPS",
         "registryBurst",
         "imageGCHighThresholdPercent",

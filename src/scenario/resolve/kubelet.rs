@@ -6,6 +6,7 @@
 
 use super::{dur, intv, parse_taint_text, Resolver};
 use crate::kubelet::pressure::EvictionConfig;
+use crate::kubelet::client::KubeletClientLimits;
 use crate::kubelet::KubeletConfig;
 use crate::model::Taint;
 use crate::scenario::flags::{self, ComponentFlags, FlagValue};
@@ -51,6 +52,7 @@ pub(super) fn kubelet(
     );
     let registration = registration(r, kl)?;
     let eviction = eviction(r, kl)?;
+    let client = kube_api_limits(r, kl)?;
     let kubelet = KubeletConfig {
         eviction,
         node_status_update_frequency: update,
@@ -59,6 +61,7 @@ pub(super) fn kubelet(
         report_jitter: jitter,
         lazy_heartbeats: sim.lazy_heartbeats.unwrap_or(true),
         lazy_probes: sim.lazy_probes.unwrap_or(true),
+        client,
     };
     for w in &kl.unmodelled {
         r.warnings.insert(format!(
@@ -66,6 +69,30 @@ pub(super) fn kubelet(
         ));
     }
     Ok((kubelet, max_parallel_pulls, registration))
+}
+
+/// `kubeAPIQPS` (default 50) / `kubeAPIBurst` (default 100, both since 1.27): the budget of the
+/// kubelet's rate-limited client. Negative values are refused as by the kubelet's validation
+/// (pkg/kubelet/apis/config/validation: "must not be a negative number"); 0 is kept (see
+/// `KubeletClientLimits::bucket`).
+fn kube_api_limits(r: &mut Resolver, kl: &KubeletFlags) -> Result<KubeletClientLimits, InputError> {
+    let qps = intv(r.get(kl, "kubeAPIQPS", FlagValue::Int(50), "default"));
+    let burst = intv(r.get(kl, "kubeAPIBurst", FlagValue::Int(100), "default"));
+    let mut out = [0i32; 2];
+    for (i, (name, v)) in [("kubeAPIQPS", qps), ("kubeAPIBurst", burst)].into_iter().enumerate() {
+        if !(0..=i64::from(i32::MAX)).contains(&v) {
+            return Err(InputError::at_path(
+                r.file,
+                format!("components.kubelet.{name}"),
+                format!("must not be a negative number and at most {} (got {v})", i32::MAX),
+            ));
+        }
+        out[i] = v as i32;
+    }
+    Ok(KubeletClientLimits {
+        qps: out[0],
+        burst: out[1],
+    })
 }
 
 /// Status update and report frequencies and the lease duration: the report frequency
