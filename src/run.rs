@@ -87,7 +87,11 @@ pub struct RunOutput {
     pub final_pods: usize,
     /// Per kube-controller-manager client (user agent) that sent a request: its token-bucket
     /// statistics at the end (docs/client-rate-limits.md).
-    pub client_waits: Vec<(&'static str, crate::controllers::clients::ClientStats)>,
+    pub client_waits: Vec<(
+        &'static str,
+        &'static str,
+        crate::client::tokenbucket::ClientStats,
+    )>,
 }
 
 impl RunOutput {
@@ -255,13 +259,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         availability: tracker.finish(),
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
-        client_waits: cluster
-            .kcm
-            .clients
-            .stats()
-            .iter()
-            .map(|(a, st)| (*a, st.clone()))
-            .collect(),
+        client_waits: cluster.client_stats(),
     }
 }
 

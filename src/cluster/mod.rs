@@ -23,6 +23,7 @@ pub use event::Event;
 use spec::{ActionKind, ClusterSpec, FaultKind, TimelineKind, Workload};
 
 use crate::api::{ApiServer, Watcher};
+use crate::client::tokenbucket::ClientStats;
 use crate::controllers::cloudnode::Cloud;
 use crate::controllers::{self, ControllerManager};
 use crate::kubelet::Kubelet;
@@ -192,6 +193,23 @@ impl Cluster {
 
     /// Whether machine `m` is running: no crash fault holds it down and its VM was not deleted.
     /// For observers (the capacity time series).
+    /// Per rate-limited client that has sent a request: (component, user agent, statistics);
+    /// the kube-controller-manager's controllers one by one, then every kubelet's `KubeClient`
+    /// summed as one `kubelet` row (longest: the longest of any kubelet).
+    pub fn client_stats(&self) -> Vec<(&'static str, &'static str, ClientStats)> {
+        let mut out: Vec<_> = (self.kcm.clients.stats().iter())
+            .map(|(a, st)| ("kube-controller-manager", *a, st.clone()))
+            .collect();
+        let mut kubelets = ClientStats::default();
+        for k in &self.kubelets {
+            kubelets.add(k.client_stats());
+        }
+        if kubelets.requests > 0 {
+            out.push(("kubelet", "kubelet", kubelets));
+        }
+        out
+    }
+
     pub fn machine_running(&self, m: u32) -> bool {
         self.down.get(m as usize).is_none_or(|d| *d == 0)
     }

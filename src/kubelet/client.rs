@@ -39,7 +39,10 @@ pub struct KubeletClientLimits {
 
 impl Default for KubeletClientLimits {
     fn default() -> Self {
-        KubeletClientLimits { qps: 50, burst: 100 }
+        KubeletClientLimits {
+            qps: 50,
+            burst: 100,
+        }
     }
 }
 
@@ -143,10 +146,12 @@ impl Kubelet {
         let key = key.to_string();
         self.client.deferred.insert(
             id,
-            Box::new(move |k: &mut Kubelet, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer| {
-                k.client.queued.remove(&(op, key));
-                write(k, ctx, api)
-            }),
+            Box::new(
+                move |k: &mut Kubelet, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer| {
+                    k.client.queued.remove(&(op, key));
+                    write(k, ctx, api)
+                },
+            ),
         );
         let (machine, gen) = (self.machine, self.gen);
         ctx.schedule_at(at, Event::KubeletClientWrite { machine, gen, id });

@@ -234,7 +234,9 @@ impl Kubelet {
         for key in keys {
             // A checked GET (unreachable: skipped, as the POST would fail all the same).
             let in_api = !matches!(api.get_pod(self.caller(), &key), Err(ApiError::NotFound(_)));
-            if !self.pods.contains_key(&key) || in_api || self.client.is_queued(Op::MirrorCreate, &key)
+            if !self.pods.contains_key(&key)
+                || in_api
+                || self.client.is_queued(Op::MirrorCreate, &key)
             {
                 continue;
             }
@@ -465,6 +467,13 @@ impl Kubelet {
         };
         if entry.written.as_ref() == Some(&entry.worker.status(now))
             || self.client.is_queued(Op::Status, key)
+        {
+            return;
+        }
+        // A static pod's status is synced only through its mirror pod: none yet, no request
+        // (status_manager.go "Static pod does not have a corresponding mirror pod; skipping").
+        if self.static_pods.contains_key(key)
+            && matches!(api.get_pod(self.caller(), key), Err(ApiError::NotFound(_)))
         {
             return;
         }

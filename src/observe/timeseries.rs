@@ -131,9 +131,10 @@ pub struct Sampler {
     capacity: Capacity,
     /// Columns before the pending-by-reason ones, which are added as reasons appear.
     fixed: usize,
-    /// The controller clients that have waited for a token, in order of their first wait;
-    /// their two columns each come last, after every pending-by-reason column.
-    clients: Vec<&'static str>,
+    /// The rate-limited clients (component, user agent) that have waited for a token, in order
+    /// of their first wait; their two columns each come last, after every pending-by-reason
+    /// column.
+    clients: Vec<(&'static str, &'static str)>,
     /// Per sample: the clients' values known then (two per client).
     client_rows: Vec<Vec<f64>>,
 }
@@ -436,17 +437,22 @@ impl Sampler {
     /// Per kube-controller-manager client that has had to wait for a token: the seconds its
     /// requests have waited so far and the requests waiting now.
     fn sample_clients(&mut self, c: &Cluster) {
-        let stats = c.kcm.clients.stats();
-        for (agent, st) in stats {
-            if st.waited > crate::sim::SimDuration::ZERO && !self.clients.contains(agent) {
-                self.clients.push(agent);
+        let stats = c.client_stats();
+        for (component, agent, st) in &stats {
+            let id = (*component, *agent);
+            if st.waited > crate::sim::SimDuration::ZERO && !self.clients.contains(&id) {
+                self.clients.push(id);
             }
         }
         let row = self
             .clients
             .iter()
-            .flat_map(|a| {
-                let st = &stats[a];
+            .flat_map(|id| {
+                let st = stats
+                    .iter()
+                    .find(|(c, a, _)| (*c, *a) == *id)
+                    .map(|(_, _, st)| st.clone())
+                    .unwrap_or_default();
                 [st.waited.as_secs_f64(), st.waiting as f64]
             })
             .collect();
@@ -503,9 +509,9 @@ impl Sampler {
             r.extend(cr);
             r.resize(n + m, 0.0);
         }
-        for a in &self.clients {
+        for (component, a) in &self.clients {
             let labels = [
-                ("component", "kube-controller-manager".to_string()),
+                ("component", component.to_string()),
                 ("controller", a.to_string()),
             ];
             let name = sanitize(a);

@@ -113,9 +113,9 @@ struct ClientWait {
 fn client_waits(out: &RunOutput) -> Vec<ClientWait> {
     out.client_waits
         .iter()
-        .filter(|(_, st)| st.longest > crate::sim::SimDuration::ZERO)
-        .map(|(a, st)| ClientWait {
-            component: "kube-controller-manager",
+        .filter(|(_, _, st)| st.longest > crate::sim::SimDuration::ZERO)
+        .map(|(component, a, st)| ClientWait {
+            component,
             controller: a,
             requests: st.requests,
             waited_s: format_secs(st.waited.as_nanos(), 3),

@@ -81,8 +81,8 @@ fn the_summary_and_time_series_report_each_clients_waits() {
     let rs = out
         .client_waits
         .iter()
-        .find(|(a, _)| *a == "replicaset-controller")
-        .map(|(_, st)| st.clone())
+        .find(|(_, a, _)| *a == "replicaset-controller")
+        .map(|(_, _, st)| st.clone())
         .expect("replicaset-controller");
     assert_eq!(rs.longest.as_nanos(), 25_000_000_000);
     assert_eq!(rs.waited.as_nanos(), 24_321_750_000_000);
@@ -98,4 +98,70 @@ fn the_summary_and_time_series_report_each_clients_waits() {
         .expect("column");
     assert_eq!(waiting.last().map(|(_, v)| *v), Some(0.0));
     assert!(waiting.iter().any(|(_, v)| *v > 0.0));
+}
+
+fn kubelet_scenario(kubelet: &str) -> String {
+    format!(
+        r#"name: kubelet-budget
+duration: 2m
+cluster:
+  nodePools:
+  - {{name: worker, count: 1, capacity: {{cpu: "8", memory: 32Gi}}}}
+components:
+  kubelet: {kubelet}
+output: {{sampleInterval: 1s}}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: web}}
+  spec:
+    replicas: 5
+    selector: {{matchLabels: {{app: web}}}}
+    template:
+      metadata: {{labels: {{app: web}}}}
+      spec:
+        containers: [{{name: c, image: busybox, resources: {{requests: {{cpu: 10m}}}}}}]
+"#
+    )
+}
+
+/// (seconds of the first Scheduled event, first sample with all five pods Ready in the API,
+/// the kubelet client's longest wait in ns).
+fn kubelet_ready(kubelet: &str) -> (f64, f64, u64) {
+    let out = run_text("kubelet-budget", &kubelet_scenario(kubelet));
+    let bound = event_times(&out, "Scheduled", "Pod/default/web", "")[0] as f64 / S as f64;
+    let ready = out.timeseries.column("pods_ready").expect("pods_ready");
+    let all = ready.iter().find(|(_, v)| *v == 5.0).expect("all ready").0;
+    let longest = out
+        .client_waits
+        .iter()
+        .find(|(c, _, _)| *c == "kubelet")
+        .map_or(0, |(_, _, st)| st.longest.as_nanos());
+    (bound, all, longest)
+}
+
+// The kubelet's KubeClient (kubeAPIQPS / kubeAPIBurst, cmd/kubelet/app/server.go): each pod
+// status sync is a GET and a PATCH (status_manager.go `syncPod`). With qps 1 / burst 1 the five
+// pods' Ready statuses need at least 10 requests after the first bind, the k-th no earlier than
+// k − 1 s after the first: all five are Ready in the API no earlier than 9 s after it. At the
+// defaults (50 / 100) five pods' syncs never wait.
+#[test]
+fn kubelet_status_syncs_wait_for_the_kube_client_token() {
+    let (bound, ready, longest) = kubelet_ready("{}");
+    assert_eq!(longest, 0);
+    assert!(ready < bound + 9.0, "{bound} {ready}");
+    let (bound, ready, longest) = kubelet_ready("{kubeAPIQPS: 1, kubeAPIBurst: 1}");
+    assert!(ready >= bound + 9.0, "{bound} {ready}");
+    assert!(longest > 0);
+}
+
+// pkg/kubelet/apis/config/validation: kubeAPIQPS / kubeAPIBurst "must not be a negative number".
+#[test]
+fn a_negative_kubelet_qps_is_an_input_error() {
+    for flags in ["{kubeAPIQPS: -1}", "{kube-api-burst: -1}"] {
+        let p = scratch("kubelet-budget-bad").join("s.yaml");
+        std::fs::write(&p, kubelet_scenario(flags)).unwrap();
+        let err = kubesim::scenario::load(&p, &[]).unwrap_err().to_string();
+        assert!(err.contains("kubeAPI"), "{err}");
+    }
 }

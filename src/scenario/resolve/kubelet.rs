@@ -5,8 +5,8 @@
 //! threshold without a grace period is an input error); every value read is echoed.
 
 use super::{dur, intv, parse_taint_text, Resolver};
-use crate::kubelet::pressure::EvictionConfig;
 use crate::kubelet::client::KubeletClientLimits;
+use crate::kubelet::pressure::EvictionConfig;
 use crate::kubelet::KubeletConfig;
 use crate::model::Taint;
 use crate::scenario::flags::{self, ComponentFlags, FlagValue};
@@ -79,12 +79,18 @@ fn kube_api_limits(r: &mut Resolver, kl: &KubeletFlags) -> Result<KubeletClientL
     let qps = intv(r.get(kl, "kubeAPIQPS", FlagValue::Int(50), "default"));
     let burst = intv(r.get(kl, "kubeAPIBurst", FlagValue::Int(100), "default"));
     let mut out = [0i32; 2];
-    for (i, (name, v)) in [("kubeAPIQPS", qps), ("kubeAPIBurst", burst)].into_iter().enumerate() {
+    for (i, (name, v)) in [("kubeAPIQPS", qps), ("kubeAPIBurst", burst)]
+        .into_iter()
+        .enumerate()
+    {
         if !(0..=i64::from(i32::MAX)).contains(&v) {
             return Err(InputError::at_path(
                 r.file,
                 format!("components.kubelet.{name}"),
-                format!("must not be a negative number and at most {} (got {v})", i32::MAX),
+                format!(
+                    "must not be a negative number and at most {} (got {v})",
+                    i32::MAX
+                ),
             ));
         }
         out[i] = v as i32;
