@@ -28,6 +28,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("out-of-service.yaml", "fnv1a64:be4bc952c85a7284"),
     ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
     ("quick-start.yaml", "fnv1a64:f731bd96d874cb4e"),
+    ("registry-outage-zone-loss.yaml", "fnv1a64:f4280ae094f57a3b"),
     (
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:f47e67d202d58a0a",
