@@ -5,9 +5,10 @@
 //! completions and pod status writes. The pod worker itself is `worker.rs`.
 //!
 //! Invariant: every worker step ends in [`Kubelet::flush`], which records the worker's events,
-//! starts its pulls, writes its status if it changed (a failed write is retried by the next
-//! status tick), confirms a terminated pod's deletion, and keeps exactly one wake-up event per
-//! pod at the worker's next instant.
+//! starts its pulls, writes its status if it changed (at once, or at its client tokens'
+//! instant when the kubelet's `kubeAPIQPS` budget makes it wait; a failed write is retried by the
+//! next status tick), confirms a terminated pod's deletion, and keeps exactly one wake-up event
+//! per pod at the worker's next instant.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -252,28 +253,28 @@ impl Kubelet {
 
     /// The mirror pod's POST (its token is spent).
     fn create_mirror_pod(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
-        let key = key.to_string();
-        {
-            if !self.pods.contains_key(&key) {
-                return;
+        let Some(static_pod) = self.static_pods.get(key) else {
+            return;
+        };
+        if !self.pods.contains_key(key) {
+            return;
+        }
+        let mut mirror = (**static_pod).clone();
+        let hash = mirror.meta.annotations["kubernetes.io/config.hash"].clone();
+        mirror
+            .meta
+            .annotations
+            .insert("kubernetes.io/config.mirror".into(), hash);
+        mirror.meta.owner_references = vec![OwnerRef {
+            kind: "Node".into(),
+            name: self.node_name.clone(),
+            controller: true,
+        }];
+        if api.create_pod(self.caller(), mirror).is_ok() {
+            if let Some(e) = self.pods.get_mut(key) {
+                e.written = None;
             }
-            let mut mirror = (*self.static_pods[&key]).clone();
-            let hash = mirror.meta.annotations["kubernetes.io/config.hash"].clone();
-            mirror
-                .meta
-                .annotations
-                .insert("kubernetes.io/config.mirror".into(), hash);
-            mirror.meta.owner_references = vec![OwnerRef {
-                kind: "Node".into(),
-                name: self.node_name.clone(),
-                controller: true,
-            }];
-            if api.create_pod(self.caller(), mirror).is_ok() {
-                if let Some(e) = self.pods.get_mut(&key) {
-                    e.written = None;
-                }
-                self.write_status(ctx, api, &key);
-            }
+            self.write_status(ctx, api, key);
         }
     }
 
