@@ -18,7 +18,7 @@ use crate::controllers::cronjob::{Civil, EPOCH_UNIX_SECONDS};
 use crate::observe::components::{ComponentSeries, Kind, FAMILIES};
 use crate::observe::timeseries::TimeSeries;
 use crate::scheduler::metrics::ATTEMPT_BUCKETS_NS;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 /// The default start: the CronJob clock's t = 0, in nanoseconds since the epoch.
 pub const DEFAULT_START_NS: i128 = EPOCH_UNIX_SECONDS as i128 * 1_000_000_000;
@@ -26,12 +26,7 @@ pub const DEFAULT_START_NS: i128 = EPOCH_UNIX_SECONDS as i128 * 1_000_000_000;
 /// Parses an RFC 3339 instant, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, at or after
 /// 1970-01-01T00:00:00Z, into nanoseconds since the epoch.
 pub fn parse_start(text: &str) -> Result<i128, String> {
-    let bad = |why: &str| {
-        format!(
-            "--metrics-start {text:?}: {why}; expected an RFC 3339 time such as \
-             2025-01-01T00:00:00Z"
-        )
-    };
+    let bad = |why: &str| format!("{why}; expected an RFC 3339 time such as 2025-01-01T00:00:00Z");
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Result<i64, String> {
         let s = text.get(r).ok_or_else(|| bad("too short"))?;
@@ -148,7 +143,20 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 pub fn render(ts: &TimeSeries, comp: &ComponentSeries, start_ns: i128) -> Vec<u8> {
     let mut out = String::new();
     let times: Vec<String> = comp.times.iter().map(|t| timestamp(start_ns, *t)).collect();
-    render_kubesim(&mut out, ts, &times);
+    if times.len() == ts.rows.len() {
+        render_kubesim(&mut out, ts, &times);
+    } else {
+        // Not sampled together (a series built by hand): the rows' own times, in ms.
+        let own: Vec<String> = ts
+            .rows
+            .iter()
+            .map(|r| {
+                let ms = (r[0] * 1000.0).round().max(0.0) as u64;
+                timestamp(start_ns, SimTime::ZERO + SimDuration::from_millis(ms))
+            })
+            .collect();
+        render_kubesim(&mut out, ts, &own);
+    }
     for (f, fam) in FAMILIES.iter().enumerate() {
         let values: Vec<_> = comp
             .values
@@ -268,7 +276,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_exact_seconds() {
-        let t = SimTime::ZERO + crate::sim::SimDuration::from_millis(12_500);
+        let t = SimTime::ZERO + SimDuration::from_millis(12_500);
         assert_eq!(timestamp(DEFAULT_START_NS, t), "1735689612.5");
         assert_eq!(timestamp(DEFAULT_START_NS, SimTime::ZERO), "1735689600");
     }

@@ -132,6 +132,38 @@ fn every_component_family_is_documented() {
     }
 }
 
+/// A bad `--metrics-start` is a usage error (exit 2, the reason on stderr) before anything
+/// runs, and `--metrics-start` alone (without `--metrics`) is refused too.
+#[test]
+fn bad_metrics_start_is_a_clear_usage_error() {
+    let dir = scratch("openmetrics-bad-start");
+    for args in [
+        &[
+            "--metrics",
+            "openmetrics",
+            "--metrics-start",
+            "2025-02-29T00:00:00Z",
+        ][..],
+        &["--metrics", "openmetrics", "--metrics-start", "yesterday"][..],
+        &["--metrics-start", "2025-01-01T00:00:00Z"][..],
+        &["--metrics", "prometheus"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+            .args(["run", "scenarios/quick-start.yaml", "-q", "--out"])
+            .arg(dir.join("r"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--metrics"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!dir.join("r").exists(), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// promtool on PATH, or None (skip) locally; under CI its absence fails the test.
 fn promtool() -> Option<&'static str> {
     let found = Command::new("promtool")
