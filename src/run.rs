@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::cluster::{Cluster, Event};
 use crate::observe::availability::{AvailabilityLog, AvailabilityTracker};
+use crate::observe::components::{ComponentSampler, ComponentSeries};
 use crate::observe::expect::ExpectationResult;
 use crate::observe::invariants;
 use crate::observe::timeseries::{Sampler, TimeSeries};
@@ -78,6 +79,8 @@ pub struct RunOutput {
     pub end: SimTime,
     pub engine_events: u64,
     pub timeseries: TimeSeries,
+    /// The components' own metrics under upstream names, at the same sample times (metrics.om).
+    pub components: ComponentSeries,
     pub expectations: Vec<ExpectationResult>,
     pub invariant_violations: Vec<String>,
     pub faults: Vec<FaultWindow>,
@@ -158,6 +161,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     let s = &scenario;
     let mut cluster = Cluster::build(s, &mut engine);
     let mut sampler = Sampler::new(&cluster, &s.node_pools);
+    let mut components = ComponentSampler::new(&s.kubernetes_version);
     let mut tracker = AvailabilityTracker::new(&s.workloads);
 
     let mut results: Vec<(usize, ExpectationResult)> = Vec::new();
@@ -188,6 +192,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         }
         if (now.as_nanos() % s.sample_interval.as_nanos() == 0) || now == end {
             sampler.sample(&cluster, engine.trace.records(), now);
+            components.sample(&cluster, engine.trace.records(), now);
         }
         for (i, e) in s.expectations.iter().enumerate() {
             if e.at == Some(now) && e.needs_state() {
@@ -253,6 +258,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         end: now,
         engine_events: engine.processed(),
         timeseries: sampler.finish(),
+        components: components.finish(),
         expectations: results.into_iter().map(|(_, r)| r).collect(),
         invariant_violations: violations,
         faults,

@@ -217,6 +217,20 @@ struct RunArgs {
     /// else on stdout.
     #[arg(long, value_enum, default_value = "text")]
     output: OutputFormat,
+    /// `openmetrics`: also write `metrics.om`, every series of metrics.csv and the components'
+    /// own metrics under their upstream names, in the OpenMetrics text format that `promtool
+    /// tsdb create-blocks-from openmetrics` loads (docs/outputs.md).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    metrics: Option<MetricsFormat>,
+    /// The wall-clock instant of simulated t = 0 in metrics.om (RFC 3339; the CronJob clock's).
+    #[arg(long, value_name = "TIME", default_value = "2025-01-01T00:00:00Z",
+          value_parser = output::openmetrics::parse_start, requires = "metrics")]
+    metrics_start: i128,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum MetricsFormat {
+    Openmetrics,
 }
 
 #[derive(Args)]
@@ -715,11 +729,15 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         code = 1;
     }
     if let Some(dir) = out_dir {
-        match output::write_results(&dir, &s, &out, &perf, !a.no_plots, &mut hook) {
+        let wopts = output::WriteOptions {
+            plots: !a.no_plots,
+            openmetrics_start_ns: a.metrics.map(|_| a.metrics_start),
+        };
+        match output::write_results_with(&dir, &s, &out, &perf, &wopts, &mut hook) {
             Ok(()) if json => {
                 if let Some(d) = &mut doc {
                     d.results_dir = Some(dir.display().to_string());
-                    d.paths = output::result_files(!a.no_plots)
+                    d.paths = output::result_files_with(&wopts)
                         .iter()
                         .map(|f| dir.join(f).display().to_string())
                         .collect();
@@ -728,7 +746,7 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
             Ok(()) => println!(
                 "results: {}/ ({})",
                 dir.display(),
-                output::result_files(!a.no_plots).join(", ")
+                output::result_files_with(&wopts).join(", ")
             ),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -3,6 +3,10 @@
 //! leaves it when its sync starts (`Get`), after which it may be queued again. The queue is
 //! the engine's: a queued key is a scheduled sync event of the controller's own type.
 //!
+//! It keeps upstream's two cheapest metrics (component-base's workqueue provider):
+//! `workqueue_depth` (keys waiting for their sync) and `workqueue_adds_total` (adds that
+//! queued a key, not the deduplicated ones), read by observers only.
+//!
 //! Invariant: at most one pending sync per key through this queue.
 
 use std::collections::BTreeSet;
@@ -12,6 +16,7 @@ use crate::sim::{Ctx, SimDuration};
 #[derive(Debug, Default)]
 pub struct WorkQueue {
     queued: BTreeSet<String>,
+    adds: u64,
 }
 
 impl WorkQueue {
@@ -25,6 +30,7 @@ impl WorkQueue {
         sync: impl FnOnce(String) -> E,
     ) {
         if self.queued.insert(key.to_string()) {
+            self.adds += 1;
             ctx.schedule_in(delay, sync(key.to_string()));
         }
     }
@@ -32,5 +38,16 @@ impl WorkQueue {
     /// `Get`: the key's sync starts, so a new `add` queues it again.
     pub fn start(&mut self, key: &str) {
         self.queued.remove(key);
+    }
+
+    /// `workqueue_depth`: keys queued and not yet started (a rate-limited requeue counts from
+    /// its `add`, where upstream's delaying queue counts it once its delay is over).
+    pub fn depth(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// `workqueue_adds_total`: adds that queued a key.
+    pub fn adds_total(&self) -> u64 {
+        self.adds
     }
 }

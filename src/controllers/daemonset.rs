@@ -220,7 +220,7 @@ pub struct DaemonSetController {
     expected_creates: CreateExpectations,
     /// Pods deleted and not yet seen terminating or gone (upstream's deletion expectations).
     expected_deletes: CreateExpectations,
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     /// Pending availability re-checks (minReadySeconds).
     recheck: Rechecks,
     gen: u32,

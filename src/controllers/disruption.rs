@@ -38,7 +38,7 @@ const SYNC_RETRY: SimDuration = SimDuration::from_secs(1);
 
 pub struct DisruptionController {
     gen: u32,
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     /// Budget key → the facts of the pods its selector matches.
     pods_by_pdb: BTreeMap<String, PdbIndex>,
 }

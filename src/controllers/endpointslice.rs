@@ -46,7 +46,7 @@ struct ServiceSlices {
 pub struct EndpointSliceController {
     gen: u32,
     rng: ChaCha8Rng,
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     services: BTreeMap<String, ServiceSlices>,
 }
 

@@ -127,6 +127,20 @@ impl ControllerManager {
         self.gen
     }
 
+    /// The controllers' work queues under upstream's queue names (`workqueue_*{name}`), in a
+    /// fixed order. The ReplicaSet controller's queue also holds ReplicationControllers
+    /// (upstream's second instance, `replicationmanager`, has its own).
+    pub fn workqueues(&self) -> [(&'static str, &crate::client::workqueue::WorkQueue); 6] {
+        [
+            ("daemonset", &self.daemonset.queue),
+            ("disruption", &self.disruption.queue),
+            ("endpoint_slice", &self.endpointslice.queue),
+            ("namespace", &self.namespace.queue),
+            ("replicaset", &self.rs.queue),
+            ("statefulset", &self.statefulset.queue),
+        ]
+    }
+
     pub fn is_leading(&self) -> bool {
         self.leading
     }

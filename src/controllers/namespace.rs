@@ -27,7 +27,7 @@ const RETRY: SimDuration = SimDuration::from_secs(1);
 
 pub struct NamespaceController {
     gen: u32,
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     /// Terminating namespaces whose content has been deleted: later syncs (one per pod that
     /// goes) only look whether a pod is left, in O(log pods), not O(pods of the namespace).
     cleaned: BTreeSet<String>,

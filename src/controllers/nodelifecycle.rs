@@ -128,6 +128,8 @@ pub struct NodeLifecycleController {
     zone_ids: BTreeMap<String, usize>,
     /// `nodesToRetry`: nodes whose pods could not all be marked NotReady; retried next pass.
     nodes_to_retry: BTreeSet<String>,
+    /// The `node_collector_*` figures (read by observers only).
+    metrics: metrics::ZoneMetrics,
 }
 
 /// `isNodeExcludedFromDisruptionChecks` (reference §7.3 N3): only the label counts; the
@@ -162,6 +164,7 @@ impl NodeLifecycleController {
             zone_names: Vec::new(),
             zone_ids: BTreeMap::new(),
             nodes_to_retry: BTreeSet::new(),
+            metrics: metrics::ZoneMetrics::default(),
         }
     }
 
@@ -617,7 +620,7 @@ impl NodeLifecycleController {
 
     /// `doNoExecuteTaintingPass`, every 100 ms: each zone's queue in key order.
     pub fn tainting_pass(&mut self, api: &mut ApiServer, cache: &KcmCache, now: SimTime) {
-        for q in self.zone_queues.values_mut() {
+        for (zone, q) in self.zone_queues.iter_mut() {
             q.try_process(now, |name, queued_at| {
                 let Some(node) = cache.nodes.get(name) else {
                     return Processed::Done;
@@ -631,6 +634,7 @@ impl NodeLifecycleController {
                     ConditionStatus::True => return Processed::Done,
                 };
                 if swap_noexecute_taint(api, name, key, now) {
+                    self.metrics.count_eviction(zone);
                     // The TaintAdded record is still in the API server's buffer: add how long
                     // the node waited in its zone queue for a token.
                     let object = format!("Node/{name}");
@@ -666,6 +670,8 @@ impl NodeLifecycleController {
         now: SimTime,
     ) {
         let threshold = self.config.unhealthy_zone_threshold;
+        self.metrics
+            .observe_pass(zone_conds, self.zone_states.keys());
         let new_states: BTreeMap<&String, ZoneState> = zone_conds
             .iter()
             .map(|(z, c)| (z, compute_zone_state(c, threshold)))
@@ -797,6 +803,11 @@ impl NodeLifecycleController {
     }
 
     /// Nodes in the NoExecute queues (for the time series).
+    /// The `node_collector_*` figures per zone (metrics.om).
+    pub fn zone_metrics(&self) -> &metrics::ZoneMetrics {
+        &self.metrics
+    }
+
     pub fn queued_nodes(&self) -> usize {
         self.zone_queues.values().map(|q| q.queued()).sum()
     }
@@ -961,5 +972,6 @@ fn mark_unknown(node: &Node, now: SimTime) -> Node {
     updated
 }
 
+pub mod metrics;
 #[cfg(test)]
 mod tests;

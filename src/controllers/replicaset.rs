@@ -39,7 +39,7 @@ pub struct ReplicaSetController {
     rng: ChaCha8Rng,
     /// Creations not yet seen in the cache, per ReplicaSet.
     expected_creates: CreateExpectations,
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     gen: u32,
 }
 

@@ -45,7 +45,7 @@ pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
 
 pub struct StatefulSetController {
-    queue: WorkQueue,
+    pub(super) queue: WorkQueue,
     /// Pending availability re-checks (minReadySeconds).
     recheck: Rechecks,
     /// Pods (`namespace/name`) with a create or delete waiting for the client's token.

@@ -343,6 +343,17 @@ impl Kubelet {
         }
     }
 
+    /// `kubelet_running_pods`: pods whose sandbox is running (0 while the machine is down).
+    pub fn running_pods(&self) -> usize {
+        if !self.running {
+            return 0;
+        }
+        self.pods
+            .values()
+            .filter(|e| e.worker.sandbox_running())
+            .count()
+    }
+
     /// Pods this kubelet has started or is starting (for invariant checks).
     pub fn pod_keys(&self) -> impl Iterator<Item = &String> {
         self.pods.keys()

@@ -1,5 +1,6 @@
 //! Read-only observers of a run: scenario expectations (`expect:`), model invariants, the
-//! time-series sampler (`timeseries`, with its capacity columns in `capacity`), workloads'
+//! time-series sampler (`timeseries`, with its capacity columns in `capacity`), the components'
+//! own metrics under upstream names (`components`), workloads'
 //! replica levels (`workload_levels`) and the event-exact availability tracker
 //! (`availability`).
 //!
@@ -8,6 +9,7 @@
 
 pub mod availability;
 pub mod capacity;
+pub mod components;
 pub mod expect;
 pub mod invariants;
 pub mod liveness;

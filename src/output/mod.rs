@@ -1,5 +1,6 @@
-//! Result files of a run: `events.jsonl`, `timeseries.csv`, `summary.json`, `perf.json`,
-//! `timeline.png` and `timeline.svg`, written into a run directory.
+//! Result files of a run: `events.jsonl`, `timeseries.csv`, `metrics.csv` (and `metrics.om`
+//! when asked, `openmetrics.rs`), `summary.json`, `perf.json`, the charts and `report.html`,
+//! written into a run directory.
 //!
 //! Architecture invariant: the only writer of result files, and it writes atomically and only
 //! over its own results: [`resultdir`] refuses any target that is not new, empty or a previous
@@ -11,6 +12,7 @@ pub mod charts;
 pub mod diff;
 pub mod json;
 pub mod metrics;
+pub mod openmetrics;
 pub mod plan;
 pub mod plan_plot;
 pub mod plot;
@@ -423,6 +425,28 @@ pub fn report_page(s: &Scenario, out: &RunOutput, charts: &[charts::Rendered]) -
     report::render(&title, &report::run_sections(s, out, &summary, charts))
 }
 
+/// What a run's result holds besides the default files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Render the charts (PNG and SVG).
+    pub plots: bool,
+    /// Write `metrics.om` with timestamps from this wall-clock start (ns since the epoch).
+    pub openmetrics_start_ns: Option<i128>,
+}
+
+/// The files [`write_results_with`] writes (besides the marker), in order.
+pub fn result_files_with(opts: &WriteOptions) -> Vec<String> {
+    let mut v = result_files(opts.plots);
+    if opts.openmetrics_start_ns.is_some() {
+        let at = v
+            .iter()
+            .position(|f| f == "metrics.csv")
+            .map_or(0, |i| i + 1);
+        v.insert(at, "metrics.om".into());
+    }
+    v
+}
+
 /// The files [`write_results`] writes (besides the marker), in order.
 pub fn result_files(plots: bool) -> Vec<String> {
     let mut v: Vec<String> = [
@@ -457,13 +481,29 @@ pub fn write_results(
     plots: bool,
     hook: &mut dyn FnMut(Stage),
 ) -> Result<(), OutputError> {
+    let opts = WriteOptions {
+        plots,
+        openmetrics_start_ns: None,
+    };
+    write_results_with(dir, s, out, perf, &opts, hook)
+}
+
+/// [`write_results`] with the optional files of `opts` (`metrics.om`).
+pub fn write_results_with(
+    dir: &Path,
+    s: &Scenario,
+    out: &RunOutput,
+    perf: &Perf,
+    opts: &WriteOptions,
+    hook: &mut dyn FnMut(Stage),
+) -> Result<(), OutputError> {
     let target = resultdir::check_target(dir)?;
     std::fs::create_dir_all(&target.parent).map_err(io(&target.parent))?;
     resultdir::clean_leftovers(&target.parent, &target.name)?;
     let staging = target.parent.join(resultdir::staging_name(&target.name));
     std::fs::create_dir(&staging).map_err(io(&staging))?;
     hook(Stage::StagingCreated);
-    let result = stage(&staging, s, out, perf, plots, hook)
+    let result = stage(&staging, s, out, perf, opts, hook)
         .and_then(|()| resultdir::install(&staging, &target, hook));
     if result.is_err() {
         // Only our own staging directory (with the new files, or the old result it was
@@ -484,9 +524,10 @@ fn stage(
     s: &Scenario,
     out: &RunOutput,
     perf: &Perf,
-    plots: bool,
+    opts: &WriteOptions,
     hook: &mut dyn FnMut(Stage),
 ) -> Result<(), OutputError> {
+    let plots = opts.plots;
     let write = |file: &str, bytes: &[u8]| resultdir::write_new(staging, file, bytes);
     write(resultdir::MARKER, resultdir::marker_text().as_bytes())?;
     hook(Stage::MarkerWritten);
@@ -494,6 +535,10 @@ fn stage(
     hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
     write("metrics.csv", &out.timeseries.to_metrics_csv())?;
+    if let Some(start) = opts.openmetrics_start_ns {
+        let om = openmetrics::render(&out.timeseries, &out.components, start);
+        write("metrics.om", &om)?;
+    }
     let summary = summary_json(s, out);
     write("summary.json", &summary)?;
     let mut perf_json = serde_json::to_vec_pretty(perf).expect("serialisable");

@@ -209,16 +209,24 @@ impl Scheduler {
         let Some((outcome, stats)) = self.decide(key, pod) else {
             return (CycleStats::default(), false);
         };
-        let bound = match outcome {
+        let (bound, result) = match outcome {
             Outcome::Infeasible {
                 message,
                 preemption,
             } => {
                 self.handle_failure(ctx, api, key, pod, message, preemption);
-                false
+                (false, "unschedulable")
             }
-            Outcome::Feasible { node } => self.bind(ctx, api, key, node),
+            Outcome::Feasible { node } => match self.bind(ctx, api, key, node) {
+                true => (true, "scheduled"),
+                false => (false, "error"),
+            },
         };
+        if let Some(pi) = self.profile_index(pod) {
+            let cost = cost::cycle_cost(&stats, has_required_node_affinity(pod));
+            let profile = &self.config.profiles[pi].scheduler_name;
+            self.metrics.observe(result, profile, cost);
+        }
         (stats, bound)
     }
 

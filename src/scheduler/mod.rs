@@ -30,6 +30,7 @@ pub mod explain;
 pub mod framework;
 mod hints;
 pub mod hot;
+pub mod metrics;
 pub mod plugins;
 pub mod preemption;
 pub mod profile;
@@ -158,6 +159,8 @@ pub struct Scheduler {
     last_leftover_flush: SimTime,
     /// The rejector plugins of the last infeasible `decide` (`hints::bit`s).
     last_rejectors: u16,
+    /// Attempts by result and profile, for observers (`metrics.rs`).
+    metrics: metrics::SchedulerMetrics,
 }
 
 impl Scheduler {
@@ -213,6 +216,7 @@ impl Scheduler {
             cycle_scheduled: false,
             last_leftover_flush: SimTime::ZERO,
             last_rejectors: 0,
+            metrics: metrics::SchedulerMetrics::default(),
         }
     }
 
@@ -222,6 +226,22 @@ impl Scheduler {
 
     pub fn pending_pods(&self) -> usize {
         self.pending.len()
+    }
+
+    /// `scheduler_pending_pods{queue}`: active, backoff, unschedulable, gated (scheduling
+    /// gates are not modelled: always 0).
+    pub fn queue_sizes(&self) -> [(&'static str, usize); 4] {
+        [
+            ("active", self.active.len()),
+            ("backoff", self.backoff.len()),
+            ("unschedulable", self.unschedulable.len()),
+            ("gated", 0),
+        ]
+    }
+
+    /// The attempts counted so far (`scheduler_schedule_attempts_total` and the latency).
+    pub fn metrics(&self) -> &metrics::SchedulerMetrics {
+        &self.metrics
     }
 
     pub fn start(&mut self, ctx: &mut dyn Ctx<Event>) {

@@ -20,6 +20,7 @@ mod kubelet;
 mod layers;
 mod manifests;
 mod metrics;
+mod openmetrics;
 mod plan;
 mod report;
 mod resultdir;

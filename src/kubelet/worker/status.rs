@@ -73,6 +73,12 @@ impl Worker {
         )
     }
 
+    /// Whether the pod's sandbox is up, as the status's `PodReadyToStartContainers` reports it
+    /// (`kubelet_running_pods` counts these pods).
+    pub fn sandbox_running(&self) -> bool {
+        self.sandbox_ready && !(self.pod_is_terminal() && self.all_stopped())
+    }
+
     /// The status the kubelet reports now (`generateAPIPodStatus`): phase, conditions
     /// (`status/generate.go`, in `conditions.rs`), container statuses, reason and message.
     pub fn status(&mut self, now: SimTime) -> PodStatus {
