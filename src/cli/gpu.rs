@@ -184,7 +184,12 @@ pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
     let mut rows = Vec::new();
     for &(policy, sel) in &policies {
         for &seed in &seeds {
-            let r = fgd::run(&nodes, &pods, policy, sel, seed, a.tune);
+            let o = fgd::Options {
+                sel,
+                tune: a.tune,
+                ..fgd::Options::paper(policy, seed)
+            };
+            let r = fgd::run(&nodes, &pods, o);
             rows.push(Row {
                 policy: policy.short_name(),
                 seed,

@@ -105,15 +105,23 @@ impl FragMemo<'_> {
     }
 }
 
-/// The pods of a run: sorted by name, shuffled, tuned to `tune` × the cluster's milli-GPU
-/// (`tune` ≤ 0: untouched). Tuned copies are named `<name>-tuned-<i>`.
-pub fn tuned_pods(workload: &[Pod], total_milli: i64, tune: f64, rng: &mut ChaCha8Rng) -> Vec<Pod> {
+/// The pods of a run: sorted by name, shuffled (Fisher–Yates) if `shuffle`, tuned to `tune` ×
+/// the cluster's milli-GPU (`tune` ≤ 0: untouched). Tuned copies are named `<name>-tuned-<i>`.
+pub fn tuned_pods(
+    workload: &[Pod],
+    total_milli: i64,
+    tune: f64,
+    shuffle: bool,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Pod> {
     let mut by_name: Vec<&Pod> = workload.iter().collect();
     by_name.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
     let mut pods: Vec<Pod> = by_name.iter().map(|p| (*p).clone()).collect();
-    for i in (1..pods.len()).rev() {
-        let j = rng::below(rng, i as u64 + 1) as usize;
-        pods.swap(i, j);
+    if shuffle {
+        for i in (1..pods.len()).rev() {
+            let j = rng::below(rng, i as u64 + 1) as usize;
+            pods.swap(i, j);
+        }
     }
     if tune <= 0.0 || by_name.is_empty() {
         return pods;
@@ -145,16 +153,35 @@ pub fn tuned_pods(workload: &[Pod], total_milli: i64, tune: f64, rng: &mut ChaCh
     pods
 }
 
-/// Schedules one run. `workload` is the trace's pods (typical pods and tuning draw from it);
-/// `sel` is Open-Gpu-Share's device choice for sharing pods (`policy.gpu_sel()` in the paper).
-pub fn run(
-    nodes: &[Node],
-    workload: &[Pod],
-    policy: Policy,
-    sel: GpuSel,
-    seed: u64,
-    tune: f64,
-) -> FgdRun {
+/// One run's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    pub policy: Policy,
+    /// Open-Gpu-Share's device choice for sharing pods (`policy.gpu_sel()` in the paper).
+    pub sel: GpuSel,
+    pub seed: u64,
+    /// Total GPU request as a multiple of the cluster's GPUs (≤ 0: no tuning).
+    pub tune: f64,
+    /// Shuffle the pods (the paper does); else they keep name order.
+    pub shuffle: bool,
+}
+
+impl Options {
+    /// The paper's set-up for a policy: its device choice, shuffled, tuned to 130 %.
+    pub fn paper(policy: Policy, seed: u64) -> Options {
+        Options {
+            policy,
+            sel: policy.gpu_sel(),
+            seed,
+            tune: 1.3,
+            shuffle: true,
+        }
+    }
+}
+
+/// Schedules one run. `workload` is the trace's pods (typical pods and tuning draw from it).
+pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
+    let (policy, sel) = (o.policy, o.sel);
     let shapes: Vec<PodGpu> = workload
         .iter()
         .map(|p| PodGpu::of(p, PodRequest::of(p).non_zero_cpu_milli))
@@ -163,9 +190,9 @@ pub fn run(
     let mut infos: Vec<NodeInfo> = nodes.iter().map(|n| NodeInfo::new(Arc::new(n.clone()))).collect();
     let mut gpus: Vec<NodeGpu> = nodes.iter().map(NodeGpu::of_node).collect();
     let total_milli: i64 = gpus.iter().map(|g| g.gpu_number() as i64 * gpu::MILLI).sum();
-    let mut wrng = rng::stream(seed, "fgd/workload");
-    let pods = tuned_pods(workload, total_milli, tune, &mut wrng);
-    let mut srng = rng::stream(seed, "kube-scheduler/select-host");
+    let mut wrng = rng::stream(o.seed, "fgd/workload");
+    let pods = tuned_pods(workload, total_milli, o.tune, o.shuffle, &mut wrng);
+    let mut srng = rng::stream(o.seed, "kube-scheduler/select-host");
     let mut memo = FragMemo {
         typical: &typical,
         models: BTreeMap::new(),
