@@ -56,6 +56,10 @@ pub(super) struct BenchFgdArgs {
     /// Arrival points (% of cluster GPUs) to report.
     #[arg(long, default_value = "100,130")]
     at: String,
+    /// Break score ties uniformly at random (upstream kube-scheduler) instead of by the
+    /// artifact's seeded node-name order.
+    #[arg(long)]
+    uniform_ties: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
 }
@@ -187,6 +191,11 @@ pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
             let o = fgd::Options {
                 sel,
                 tune: a.tune,
+                ties: if a.uniform_ties {
+                    fgd::Ties::Uniform
+                } else {
+                    fgd::Ties::SeededNodeOrder
+                },
                 ..fgd::Options::paper(policy, seed)
             };
             let r = fgd::run(&nodes, &pods, o);

@@ -164,6 +164,19 @@ pub struct Options {
     pub tune: f64,
     /// Shuffle the pods (the paper does); else they keep name order.
     pub shuffle: bool,
+    /// How `selectHost` breaks ties among the top scores.
+    pub ties: Ties,
+}
+
+/// `selectHost`'s tie-break. Upstream draws uniformly among the top-scored nodes; the
+/// artifact's kube-scheduler fork (`mental2008/kubernetes` v1.20.5-minor,
+/// `core/generic_scheduler.go`) picks the lexicographically smallest node name instead, and its
+/// simulator prefixes every node name with a seeded random permutation index (`%04d-`,
+/// `syncClusterResourceList`): every tie goes to the same seeded node order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ties {
+    Uniform,
+    SeededNodeOrder,
 }
 
 impl Options {
@@ -175,6 +188,7 @@ impl Options {
             seed,
             tune: 1.3,
             shuffle: true,
+            ties: Ties::SeededNodeOrder,
         }
     }
 }
@@ -193,6 +207,7 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
     let mut wrng = rng::stream(o.seed, "fgd/workload");
     let pods = tuned_pods(workload, total_milli, o.tune, o.shuffle, &mut wrng);
     let mut srng = rng::stream(o.seed, "kube-scheduler/select-host");
+    let rank = node_ranks(nodes, &mut rng::stream(o.seed, "fgd/node-names"));
     let mut memo = FragMemo {
         typical: &typical,
         models: BTreeMap::new(),
@@ -218,7 +233,12 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
                 feasible.push(i);
             }
         }
-        let chosen = choose(policy, &pg, &feasible, &gpus, &mut memo, &mut totals, &mut srng);
+        let ctx = Choice {
+            policy,
+            ties: o.ties,
+            rank: &rank,
+        };
+        let chosen = ctx.choose(&pg, &feasible, &gpus, &mut memo, &mut totals, &mut srng);
         let placed = chosen.and_then(|i| {
             gpu::assign_devices(&gpus[i], &pg, sel, &typical, &mut srng)
                 .map(|d| (i, d))
@@ -252,43 +272,84 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
     out
 }
 
-/// Score and selectHost over the feasible nodes (None: none fits, or a score errs).
-fn choose(
+/// Each node's place in the seeded name order (the artifact's `%04d-` prefix): nodes sorted by
+/// name get a random permutation of 0..n.
+fn node_ranks(nodes: &[Node], rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut by_name: Vec<usize> = (0..nodes.len()).collect();
+    by_name.sort_by(|&a, &b| nodes[a].meta.name.cmp(&nodes[b].meta.name));
+    let mut perm: Vec<usize> = (0..nodes.len()).collect();
+    for i in (1..perm.len()).rev() {
+        let j = rng::below(rng, i as u64 + 1) as usize;
+        perm.swap(i, j);
+    }
+    let mut rank = vec![0; nodes.len()];
+    for (k, &i) in by_name.iter().enumerate() {
+        rank[i] = perm[k];
+    }
+    rank
+}
+
+/// What picks a node for a pod.
+struct Choice<'a> {
     policy: Policy,
-    pg: &PodGpu,
-    feasible: &[usize],
-    gpus: &[NodeGpu],
-    memo: &mut FragMemo,
-    totals: &mut Vec<i64>,
-    rng: &mut ChaCha8Rng,
-) -> Option<usize> {
-    if feasible.is_empty() {
-        return None;
-    }
-    if policy == Policy::Random {
-        // PreScore draws one feasible node: it alone scores 100.
-        return Some(feasible[rng::below(rng, feasible.len() as u64) as usize]);
-    }
-    totals.clear();
-    for &i in feasible {
-        let g = &gpus[i];
-        let s = match policy {
-            Policy::DotProduct => score::dot_product(g, pg),
-            Policy::GpuClustering => score::gpu_clustering(g, pg),
-            Policy::GpuPacking => score::gpu_packing(g, pg),
-            Policy::BestFit => score::best_fit(g, pg),
-            Policy::Fgd => score::fgd_with(g, pg, &mut |n| memo.frag(n)).0,
-            Policy::Random => 0,
-        };
-        if s < 0 {
+    ties: Ties,
+    rank: &'a [usize],
+}
+
+impl Choice<'_> {
+    /// Score and selectHost over the feasible nodes (None: none fits, or a score errs).
+    fn choose(
+        &self,
+        pg: &PodGpu,
+        feasible: &[usize],
+        gpus: &[NodeGpu],
+        memo: &mut FragMemo,
+        totals: &mut Vec<i64>,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<usize> {
+        if feasible.is_empty() {
             return None;
         }
-        totals.push(s);
+        if self.policy == Policy::Random {
+            // PreScore draws one feasible node: it alone scores 100.
+            return Some(feasible[rng::below(rng, feasible.len() as u64) as usize]);
+        }
+        totals.clear();
+        for &i in feasible {
+            let g = &gpus[i];
+            let s = match self.policy {
+                Policy::DotProduct => score::dot_product(g, pg),
+                Policy::GpuClustering => score::gpu_clustering(g, pg),
+                Policy::GpuPacking => score::gpu_packing(g, pg),
+                Policy::BestFit => score::best_fit(g, pg),
+                Policy::Fgd => score::fgd_with(g, pg, &mut |n| memo.frag(n)).0,
+                Policy::Random => 0,
+            };
+            if s < 0 {
+                return None;
+            }
+            totals.push(s);
+        }
+        if self.policy == Policy::BestFit {
+            score::normalize(totals);
+        }
+        let k = match self.ties {
+            Ties::Uniform => select_host(totals, rng),
+            Ties::SeededNodeOrder => {
+                let mut best = 0;
+                for k in 1..totals.len() {
+                    let better = totals[k] > totals[best]
+                        || (totals[k] == totals[best]
+                            && self.rank[feasible[k]] < self.rank[feasible[best]]);
+                    if better {
+                        best = k;
+                    }
+                }
+                best
+            }
+        };
+        Some(feasible[k])
     }
-    if policy == Policy::BestFit {
-        score::normalize(totals);
-    }
-    Some(feasible[select_host(totals, rng)])
 }
 
 #[cfg(test)]
