@@ -123,13 +123,18 @@ pub(super) fn import_openb(a: &ImportOpenbArgs) -> i32 {
 fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     let bad = || format!("--seeds: `{s}` is not a seed, a list or a range like 42..51");
     if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
         if a > b || b - a >= 1000 {
             return Err(bad());
         }
         return Ok((a..=b).collect());
     }
-    s.split(',').map(|x| x.trim().parse().map_err(|_| bad())).collect()
+    s.split(',')
+        .map(|x| x.trim().parse().map_err(|_| bad()))
+        .collect()
 }
 
 fn parse_policies(s: &str) -> Result<Vec<Policy>, String> {
@@ -231,7 +236,10 @@ pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
                 .enumerate()
                 .map(|(k, &pct)| {
                     let v: Vec<f64> = mine.iter().filter_map(|r| r.alloc[k].1).collect();
-                    (pct, (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
+                    (
+                        pct,
+                        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64),
+                    )
                 })
                 .collect();
             (p.short_name(), m)
@@ -239,11 +247,17 @@ pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
         .collect();
     match a.output {
         OutputFormat::Text => {
-            println!("\nGPU allocation %, mean of {} seeds (tune {}):", seeds.len(), a.tune);
+            println!(
+                "\nGPU allocation %, mean of {} seeds (tune {}):",
+                seeds.len(),
+                a.tune
+            );
             for (p, m) in &means {
                 let cells: Vec<String> = m
                     .iter()
-                    .map(|(pct, v)| format!("{pct}%: {}", v.map_or("-".into(), |v| format!("{v:.2}"))))
+                    .map(|(pct, v)| {
+                        format!("{pct}%: {}", v.map_or("-".into(), |v| format!("{v:.2}")))
+                    })
                     .collect();
                 println!("{p:<14} {}", cells.join("  "));
             }

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 
 use crate::model::{Container, Node, Pod};
 use crate::scheduler::plugins::outoftree::score::{Policy, POLICIES};
-use crate::scheduler::plugins::outoftree::{GpuSel, GPU_COUNT, GPU_MILLI, GPU_MODEL, OPEN_GPU_SHARE};
+use crate::scheduler::plugins::outoftree::{
+    GpuSel, GPU_COUNT, GPU_MILLI, GPU_MODEL, OPEN_GPU_SHARE,
+};
 
 /// Pods per node in the artifact's node YAML (no 110-pod cap).
 pub const NODE_PODS: i64 = 1001;
@@ -47,7 +49,11 @@ pub struct OpenbPod {
 }
 
 /// Rows of a CSV as (line, column name → value).
-fn rows(text: &str, source: &str, required: &[&str]) -> Result<Vec<(u64, BTreeMap<String, String>)>, String> {
+fn rows(
+    text: &str,
+    source: &str,
+    required: &[&str],
+) -> Result<Vec<(u64, BTreeMap<String, String>)>, String> {
     let mut rd = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers: Vec<String> = rd
         .headers()
@@ -57,7 +63,10 @@ fn rows(text: &str, source: &str, required: &[&str]) -> Result<Vec<(u64, BTreeMa
         .collect();
     for r in required {
         if !headers.iter().any(|h| h == r) {
-            return Err(format!("{source}:1: missing column `{r}` (header: {})", headers.join(",")));
+            return Err(format!(
+                "{source}:1: missing column `{r}` (header: {})",
+                headers.join(",")
+            ));
         }
     }
     let mut out = Vec::new();
@@ -88,7 +97,11 @@ fn int(row: &BTreeMap<String, String>, col: &str, source: &str, line: u64) -> Re
 /// `openb_node_list_*.csv`.
 pub fn parse_nodes(text: &str, source: &str) -> Result<Vec<OpenbNode>, String> {
     let mut out = Vec::new();
-    for (line, r) in rows(text, source, &["sn", "cpu_milli", "memory_mib", "gpu", "model"])? {
+    for (line, r) in rows(
+        text,
+        source,
+        &["sn", "cpu_milli", "memory_mib", "gpu", "model"],
+    )? {
         let name = r.get("sn").cloned().unwrap_or_default();
         if name.is_empty() {
             return Err(format!("{source}:{line}: column `sn`: empty node name"));
@@ -137,7 +150,12 @@ pub fn parse_pods(text: &str, source: &str) -> Result<Vec<OpenbPod>, String> {
             gpu_milli: if num_gpu > 0 { gpu_milli } else { 0 },
             gpu_spec: r
                 .get("gpu_spec")
-                .map(|s| s.split('|').filter(|m| !m.is_empty()).collect::<Vec<_>>().join("|"))
+                .map(|s| {
+                    s.split('|')
+                        .filter(|m| !m.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
                 .unwrap_or_default(),
             creation_time,
         });
@@ -262,14 +280,12 @@ pub fn scenario_yaml(name: &str, nodes_file: &str, pods_file: &str, duration: &s
 /// must enable the `Open-Gpu-Share` filter and one of the six score plugins (the one with the
 /// largest weight, as the artifact's scripts pick it); `pluginConfig` of `Open-Gpu-Share` may
 /// set `gpuSelMethod` (best, worst, random, FGDScore), else the policy's own.
-pub fn policy_from_scheduler_config(
-    text: &str,
-    source: &str,
-) -> Result<(Policy, GpuSel), String> {
-    let v: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("{source}: {e}"))?;
+pub fn policy_from_scheduler_config(text: &str, source: &str) -> Result<(Policy, GpuSel), String> {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("{source}: {e}"))?;
     if v.get("kind").and_then(|k| k.as_str()) != Some("KubeSchedulerConfiguration") {
-        return Err(format!("{source}: kind: expected KubeSchedulerConfiguration"));
+        return Err(format!(
+            "{source}: kind: expected KubeSchedulerConfiguration"
+        ));
     }
     let profile = v
         .get("profiles")

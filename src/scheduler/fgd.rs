@@ -201,9 +201,15 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
         .map(|p| PodGpu::of(p, PodRequest::of(p).non_zero_cpu_milli))
         .collect();
     let typical = TypicalPods::of(&shapes, POPULARITY_THRESHOLD);
-    let mut infos: Vec<NodeInfo> = nodes.iter().map(|n| NodeInfo::new(Arc::new(n.clone()))).collect();
+    let mut infos: Vec<NodeInfo> = nodes
+        .iter()
+        .map(|n| NodeInfo::new(Arc::new(n.clone())))
+        .collect();
     let mut gpus: Vec<NodeGpu> = nodes.iter().map(NodeGpu::of_node).collect();
-    let total_milli: i64 = gpus.iter().map(|g| g.gpu_number() as i64 * gpu::MILLI).sum();
+    let total_milli: i64 = gpus
+        .iter()
+        .map(|g| g.gpu_number() as i64 * gpu::MILLI)
+        .sum();
     let mut wrng = rng::stream(o.seed, "fgd/workload");
     let pods = tuned_pods(workload, total_milli, o.tune, o.shuffle, &mut wrng);
     let mut srng = rng::stream(o.seed, "kube-scheduler/select-host");
@@ -240,8 +246,7 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
         };
         let chosen = ctx.choose(&pg, &feasible, &gpus, &mut memo, &mut totals, &mut srng);
         let placed = chosen.and_then(|i| {
-            gpu::assign_devices(&gpus[i], &pg, sel, &typical, &mut srng)
-                .map(|d| (i, d))
+            gpu::assign_devices(&gpus[i], &pg, sel, &typical, &mut srng).map(|d| (i, d))
         });
         match placed {
             Some((i, devices)) => {

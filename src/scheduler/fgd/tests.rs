@@ -14,7 +14,10 @@ fn gpu_node(name: &str, gpus: i64) -> Node {
     n.status.capacity.memory = 256_000 << 20;
     n.status.capacity.pods = 110;
     n.status.capacity.scalar.insert(GPU_COUNT.into(), gpus);
-    n.status.capacity.scalar.insert(GPU_MILLI.into(), gpus * 1000);
+    n.status
+        .capacity
+        .scalar
+        .insert(GPU_MILLI.into(), gpus * 1000);
     n.status.allocatable = n.status.capacity.clone();
     n
 }
@@ -31,8 +34,12 @@ fn gpu_pod(name: &str, cpu: i64, mem_mi: i64, gpu: Option<(i64, i64)>) -> Pod {
     c.requests.memory = mem_mi << 20;
     p.spec.containers.push(c);
     if let Some((milli, count)) = gpu {
-        p.meta.annotations.insert(GPU_MILLI.into(), milli.to_string());
-        p.meta.annotations.insert(GPU_COUNT.into(), count.to_string());
+        p.meta
+            .annotations
+            .insert(GPU_MILLI.into(), milli.to_string());
+        p.meta
+            .annotations
+            .insert(GPU_COUNT.into(), count.to_string());
     }
     p
 }
@@ -60,15 +67,34 @@ fn unshuffled(policy: Policy) -> Options {
 fn fgd_places_the_example_cluster_as_derived() {
     let (nodes, pods) = example();
     for seed in [1, 2, 3] {
-        let r = run(&nodes, &pods, Options { seed, ..unshuffled(Policy::Fgd) });
+        let r = run(
+            &nodes,
+            &pods,
+            Options {
+                seed,
+                ..unshuffled(Policy::Fgd)
+            },
+        );
         assert_eq!((r.pods, r.failed, r.total_milli), (3, 0, 6000));
         // gpu-pod-00: 41 on the 2-GPU node, 50 on the 4-GPU node → pai-node-01, device 0.
-        assert_eq!(r.placements[0], ("gpu-pod-00".into(), "pai-node-01".into(), vec![0]));
+        assert_eq!(
+            r.placements[0],
+            ("gpu-pod-00".into(), "pai-node-01".into(), vec![0])
+        );
         // gpu-pod-01 (CPU only) scores 50 on both: either node.
         assert_eq!(r.placements[1].2, Vec::<usize>::new());
         // gpu-pod-02 (2 GPUs): 66 on pai-node-00 against 58 → devices 0 and 1.
-        assert_eq!(r.placements[2], ("gpu-pod-02".into(), "pai-node-00".into(), vec![0, 1]));
-        assert_eq!(r.samples.last(), Some(&Sample { arrived_milli: 2500, used_milli: 2500 }));
+        assert_eq!(
+            r.placements[2],
+            ("gpu-pod-02".into(), "pai-node-00".into(), vec![0, 1])
+        );
+        assert_eq!(
+            r.samples.last(),
+            Some(&Sample {
+                arrived_milli: 2500,
+                used_milli: 2500
+            })
+        );
     }
 }
 
@@ -78,8 +104,14 @@ fn gpu_packing_shares_then_fills_used_nodes() {
     let r = run(&nodes, &pods, unshuffled(Policy::GpuPacking));
     // gpu-pod-00 on free nodes: 33 − 2 = 31 against 33 − 4 = 29 → pai-node-00, device 0
     // (best fit); gpu-pod-02 then needs 2 free GPUs: pai-node-00 has one, pai-node-01 (free) → 29.
-    assert_eq!(r.placements[0], ("gpu-pod-00".into(), "pai-node-00".into(), vec![0]));
-    assert_eq!(r.placements[2], ("gpu-pod-02".into(), "pai-node-01".into(), vec![0, 1]));
+    assert_eq!(
+        r.placements[0],
+        ("gpu-pod-00".into(), "pai-node-00".into(), vec![0])
+    );
+    assert_eq!(
+        r.placements[2],
+        ("gpu-pod-02".into(), "pai-node-01".into(), vec![0, 1])
+    );
 }
 
 #[test]
@@ -114,7 +146,10 @@ fn tuning_stops_at_the_target_share_of_gpus() {
 
 #[test]
 fn allocation_is_binned_as_the_artifact_does() {
-    let s = |a, u| Sample { arrived_milli: a, used_milli: u };
+    let s = |a, u| Sample {
+        arrived_milli: a,
+        used_milli: u,
+    };
     let r = FgdRun {
         total_milli: 100_000,
         samples: vec![
@@ -126,9 +161,17 @@ fn allocation_is_binned_as_the_artifact_does() {
         ],
         ..FgdRun::default()
     };
-    assert_eq!(r.alloc_at(100), Some(90.25), "100.0 and 100.4 both round to 100");
+    assert_eq!(
+        r.alloc_at(100),
+        Some(90.25),
+        "100.0 and 100.4 both round to 100"
+    );
     assert_eq!(r.alloc_at(130), Some(95.0));
-    assert_eq!(r.alloc_at(51), Some(50.0), "none at 51: the neighbours within ±1");
+    assert_eq!(
+        r.alloc_at(51),
+        Some(50.0),
+        "none at 51: the neighbours within ±1"
+    );
     assert_eq!(r.alloc_at(120), None);
 }
 

@@ -27,7 +27,8 @@ impl TypicalPods {
             *counts.entry(p).or_insert(0.0) += 1.0;
         }
         let total = pods.len() as f64;
-        let mut list: Vec<(PodGpu, f64)> = counts.into_iter().map(|(p, c)| (p.clone(), c)).collect();
+        let mut list: Vec<(PodGpu, f64)> =
+            counts.into_iter().map(|(p, c)| (p.clone(), c)).collect();
         // sort.Reverse of (Percentage, then PodResource.Less).
         list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
         let expected = threshold * total / 100.0;
@@ -102,11 +103,7 @@ pub fn node_frag_amount(node: &NodeGpu, typical: &TypicalPods) -> [f64; 7] {
     for (pod, freq) in &typical.0 {
         let kind = node_pod_frag(node, pod);
         if kind == FragKind::Q3Satisfied {
-            let frag: i64 = node
-                .gpu_left
-                .iter()
-                .filter(|&&l| l < pod.gpu_milli)
-                .sum();
+            let frag: i64 = node.gpu_left.iter().filter(|&&l| l < pod.gpu_milli).sum();
             data[FragKind::Q2LackGpu as usize] += freq * frag as f64;
             data[FragKind::Q3Satisfied as usize] += freq * (left_total - frag) as f64;
         } else {
