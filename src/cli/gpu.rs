@@ -150,14 +150,16 @@ fn parse_policies(s: &str) -> Result<Vec<Policy>, String> {
         .collect()
 }
 
+/// (arrived %, allocation %) at each `--at` point.
+type Points = Vec<(i64, Option<f64>)>;
+
 #[derive(Serialize)]
 struct Row {
     policy: &'static str,
     seed: u64,
     pods: usize,
     failed: usize,
-    /// (arrived %, allocation %)
-    alloc: Vec<(i64, Option<f64>)>,
+    alloc: Points,
 }
 
 pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
@@ -227,7 +229,7 @@ pub(super) fn bench_fgd(a: &BenchFgdArgs) -> i32 {
             }
         }
     }
-    let means: Vec<(&'static str, Vec<(i64, Option<f64>)>)> = policies
+    let means: Vec<(&'static str, Points)> = policies
         .iter()
         .map(|(p, _)| {
             let mine: Vec<&Row> = rows.iter().filter(|r| r.policy == p.short_name()).collect();

@@ -48,12 +48,11 @@ pub struct OpenbPod {
     pub creation_time: Option<i64>,
 }
 
+/// A CSV row: its line and column name → value.
+type Row = (u64, BTreeMap<String, String>);
+
 /// Rows of a CSV as (line, column name → value).
-fn rows(
-    text: &str,
-    source: &str,
-    required: &[&str],
-) -> Result<Vec<(u64, BTreeMap<String, String>)>, String> {
+fn rows(text: &str, source: &str, required: &[&str]) -> Result<Vec<Row>, String> {
     let mut rd = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers: Vec<String> = rd
         .headers()
