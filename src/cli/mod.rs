@@ -14,6 +14,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod gpu;
 mod progress;
 
 use crate::output::{self, Perf};
@@ -119,6 +120,11 @@ enum ImportCommand {
     #[command(after_help = "Examples:
   kubesim import simkube dsb-scaling.sktrace.yaml -o scenarios/simkube-dsb-scaling.yaml")]
     Simkube(ImportArgs),
+    /// The Alibaba GPU trace "openb" (cluster-trace-gpu-v2023): node and pod CSVs written as
+    /// Kubernetes YAML (GPU annotations as the FGD artifact has them) plus a scenario.
+    #[command(after_help = "Examples:
+  kubesim import alibaba-openb openb_node_list_gpu_node.csv openb_pod_list_default.csv --out openb/")]
+    AlibabaOpenb(gpu::ImportOpenbArgs),
 }
 
 #[derive(Args)]
@@ -141,6 +147,12 @@ enum BenchCommand {
   kubesim bench scheduler --workload PodAntiAffinity --nodes 5000 --pods 2000 --runs 1
   kubesim bench scheduler --nodes-from nodes.yaml --pods-from pods.yaml --scheduler-config sched.yaml --output json")]
     Scheduler(bench::BenchSchedulerArgs),
+    /// The FGD paper's experiment (USENIX ATC'23): GPU-sharing pods shuffled, tuned to a share
+    /// of the cluster's GPUs and scheduled one by one under each GPU score plugin; GPU
+    /// allocation at given arrival points (docs/gpu.md).
+    #[command(after_help = "Examples:
+  kubesim bench fgd --nodes openb_node_list_gpu_node.csv --pods openb_pod_list_default.csv --policy FGD --seeds 42..51 --tune 1.3")]
+    Fgd(gpu::BenchFgdArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -258,7 +270,9 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate(&a),
         Command::Explain(a) => explain(&a),
         Command::Bench(BenchCommand::Scheduler(a)) => bench::bench_scheduler(&a),
+        Command::Bench(BenchCommand::Fgd(a)) => gpu::bench_fgd(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
+        Command::Import(ImportCommand::AlibabaOpenb(a)) => gpu::import_openb(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
         Command::Plan(a) => plan::plan_command(&a),
         Command::Sweep(a) => sweep::sweep_command(&a),

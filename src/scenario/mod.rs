@@ -16,6 +16,7 @@ pub mod failures;
 pub mod flags;
 pub mod manifest;
 pub mod names;
+pub mod openb;
 pub mod raw;
 mod resolve;
 pub mod schedconfig;

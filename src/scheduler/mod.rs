@@ -27,6 +27,7 @@ mod cache;
 pub mod cost;
 mod cycle;
 pub mod explain;
+pub mod fgd;
 pub mod framework;
 mod hints;
 pub mod hot;

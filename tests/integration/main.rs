@@ -16,6 +16,7 @@ mod failure_models;
 mod faults;
 mod fidelity;
 mod fields;
+mod gpu;
 mod kubelet;
 mod layers;
 mod manifests;

@@ -1,0 +1,210 @@
+//! GPUs as a user meets them: `kubesim import alibaba-openb` on CSVs in the trace's exact
+//! schema (the written scenario validates and runs), and `kubesim bench fgd` on the FGD
+//! artifact's quick-start cluster (two V100 nodes of 2 and 4 GPUs; pods of 0.5 GPU, CPU only
+//! and 2 GPUs), through its text, JSON and scheduler-configuration paths, with bad input.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const NODES_CSV: &str = "sn,cpu_milli,memory_mib,gpu,model\n\
+pai-node-00,64000,256000,2,V100\n\
+pai-node-01,64000,256000,4,V100\n";
+
+const PODS_CSV: &str = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
+gpu-pod-00,4000,9216,1,500,,LS,Running,0,100,0\n\
+gpu-pod-01,8000,17408,0,0,,BE,Running,10,200,10\n\
+gpu-pod-02,12000,18432,2,1000,V100|V100M32,LS,Running,20,300,20\n";
+
+fn kubesim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn inputs(dir: &Path) -> (String, String) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let (n, p) = (dir.join("nodes.csv"), dir.join("pods.csv"));
+    std::fs::write(&n, NODES_CSV).expect("write");
+    std::fs::write(&p, PODS_CSV).expect("write");
+    (n.display().to_string(), p.display().to_string())
+}
+
+#[test]
+fn imported_openb_trace_validates_and_runs() {
+    let dir = scratch("gpu-import");
+    let (n, p) = inputs(&dir);
+    let out = dir.join("out");
+    let (code, _, err) = kubesim(&[
+        "import",
+        "alibaba-openb",
+        &n,
+        &p,
+        "--out",
+        &out.display().to_string(),
+        "--duration",
+        "2m",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pods = std::fs::read_to_string(out.join("pods.yaml")).expect("pods.yaml");
+    // The artifact's annotations; whole GPUs also as the upstream extended resource.
+    assert!(
+        pods.contains("alibabacloud.com/gpu-milli: \"500\""),
+        "{pods}"
+    );
+    assert!(
+        pods.contains("alibabacloud.com/gpu-card-model: \"V100|V100M32\""),
+        "{pods}"
+    );
+    assert!(pods.contains("nvidia.com/gpu: \"2\""), "{pods}");
+    let nodes = std::fs::read_to_string(out.join("nodes.yaml")).expect("nodes.yaml");
+    assert!(
+        nodes.contains("alibabacloud.com/gpu-count: \"4\"") && nodes.contains("pods: \"1001\"")
+    );
+    let scenario = out.join("scenario.yaml").display().to_string();
+    let (code, _, err) = kubesim(&["validate", &scenario]);
+    assert_eq!(code, 0, "{err}");
+    let run = run_with(Path::new(&scenario), &[], None);
+    // All three fit: 2 GPUs + 1 of 6 as nvidia.com/gpu, CPU and memory ample.
+    assert_eq!(event_times(&run, "Scheduled", "Pod/openb/", "").len(), 3);
+}
+
+fn bench_json(args: &[&str]) -> Value {
+    let dir = scratch(&format!(
+        "gpu-bench-{}",
+        args.join("-").replace(['/', '.'], "_")
+    ));
+    let (n, p) = inputs(&dir);
+    let mut all = vec![
+        "bench", "fgd", "--nodes", &n, "--pods", &p, "--output", "json",
+    ];
+    all.extend_from_slice(args);
+    let (code, out, err) = kubesim(&all);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+// Everything fits, in any order: 2.5 of 6 GPUs arrive and are allocated, 41.67 % (the last
+// samples' arrived share rounds to 42 %).
+#[test]
+fn bench_fgd_reports_allocation_at_the_arrival_points() {
+    let v = bench_json(&[
+        "--policy", "all", "--seeds", "1..3", "--tune", "0", "--at", "42",
+    ]);
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 18);
+    for r in runs {
+        assert_eq!(r["failed"], 0, "{r}");
+        assert_eq!(r["alloc"][0][1].as_f64(), Some(41.67), "{r}");
+    }
+    assert_eq!(v["means"].as_array().map(Vec::len), Some(6));
+}
+
+// Tuned to 130 % of the 6 GPUs, copies of the pods are appended.
+#[test]
+fn bench_fgd_tunes_the_workload_up() {
+    let v = bench_json(&["--policy", "FGD", "--seeds", "42", "--tune", "1.3"]);
+    let r = &v["runs"][0];
+    assert!(r["pods"].as_u64() > Some(3), "{r}");
+}
+
+#[test]
+fn bench_fgd_takes_the_artifacts_scheduler_configuration() {
+    let dir = scratch("gpu-schedconfig");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cfg = dir.join("sched.yaml");
+    let text = r#"apiVersion: kubescheduler.config.k8s.io/v1beta1
+kind: KubeSchedulerConfiguration
+percentageOfNodesToScore: 100
+profiles:
+- schedulerName: simon-scheduler
+  plugins:
+    filter:
+      enabled:
+      - name: Open-Gpu-Share
+    score:
+      enabled:
+      - name: GpuPackingScore
+        weight: 1000
+  pluginConfig:
+  - name: Open-Gpu-Share
+    args:
+      gpuSelMethod: worst
+"#;
+    std::fs::write(&cfg, text).expect("write");
+    let v = bench_json(&[
+        "--scheduler-config",
+        &cfg.display().to_string(),
+        "--seeds",
+        "1",
+        "--tune",
+        "0",
+    ]);
+    assert_eq!(v["runs"][0]["policy"], "GpuPacking");
+    std::fs::write(&cfg, "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    score:\n      enabled:\n      - name: FGDScore\n").expect("write");
+    let (n, p) = inputs(&dir);
+    let (code, _, err) = kubesim(&[
+        "bench",
+        "fgd",
+        "--nodes",
+        &n,
+        "--pods",
+        &p,
+        "--scheduler-config",
+        &cfg.display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Open-Gpu-Share") && err.contains("must be enabled"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_csv_names_the_file_line_and_column() {
+    let dir = scratch("gpu-bad-csv");
+    let (n, _) = inputs(&dir);
+    let p = dir.join("bad.csv");
+    std::fs::write(
+        &p,
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,4000,1,1,500\ny,lots,1,0,0\n",
+    )
+    .expect("write");
+    let (code, _, err) = kubesim(&[
+        "bench",
+        "fgd",
+        "--nodes",
+        &n,
+        "--pods",
+        &p.display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.csv:3") && err.contains("cpu_milli") && err.contains("lots"),
+        "{err}"
+    );
+    std::fs::write(&p, "name,cpu_milli,memory_mib,num_gpu\nx,1,1,1\n").expect("write");
+    let (code, _, err) = kubesim(&[
+        "import",
+        "alibaba-openb",
+        &n,
+        &p.display().to_string(),
+        "--out",
+        &dir.join("o").display().to_string(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing column `gpu_milli`"), "{err}");
+    let (code, _, err) = kubesim(&[
+        "bench", "fgd", "--nodes", &n, "--pods", &n, "--seeds", "9..1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
