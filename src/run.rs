@@ -88,6 +88,8 @@ pub struct RunOutput {
     /// Per kube-controller-manager client (user agent) that sent a request: its token-bucket
     /// statistics at the end (docs/client-rate-limits.md).
     pub client_waits: Vec<(&'static str, crate::controllers::clients::ClientStats)>,
+    /// The synthetic traffic's counts (`traffic:`; docs/traffic.md).
+    pub traffic: Option<crate::proxy::traffic::Report>,
 }
 
 impl RunOutput {
@@ -240,7 +242,9 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
             }
         })
         .collect();
+    let traffic = cluster.traffic_report(now);
     RunOutput {
+        traffic,
         seed,
         digest,
         events_jsonl,

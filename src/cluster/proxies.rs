@@ -11,7 +11,7 @@ use super::spec::{ClusterSpec, TimelineKind};
 use super::{Cluster, Event};
 use crate::api::Change;
 use crate::network::Caller;
-use crate::proxy::traffic::{Outcome, Traffic, View};
+use crate::proxy::traffic::{Outcome, Report, Traffic, View};
 use crate::proxy::{self, KubeProxy};
 use crate::sim::{Engine, SimTime};
 
@@ -101,6 +101,13 @@ impl Cluster {
             down: &self.down,
             machine_by_name: &self.machine_by_name,
         }
+    }
+
+    /// The traffic counts of the run, every request before `end` counted (None without
+    /// `traffic:`).
+    pub fn traffic_report(&mut self, end: SimTime) -> Option<Report> {
+        self.advance_traffic(end);
+        self.traffic.as_ref().map(|t| t.report())
     }
 
     /// Per Service with traffic: requests before `t` (for the sampler; changes nothing).

@@ -80,6 +80,14 @@ impl Outcome {
     }
 }
 
+/// The counts of a run: per Service over the run, and per Service and fault ordinal (the
+/// requests from that fault's start to the next fault's; `None`: before the first fault).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub totals: BTreeMap<String, Outcome>,
+    pub per_fault: BTreeMap<(String, Option<usize>), Outcome>,
+}
+
 /// What the traffic reads from the cluster between two events.
 pub struct View<'a> {
     pub api: &'a ApiServer,
@@ -165,9 +173,12 @@ impl Traffic {
         out
     }
 
-    /// Per Service and fault ordinal (`None`: before the first fault), as counted so far.
-    pub fn per_fault(&self) -> &BTreeMap<(String, Option<usize>), Outcome> {
-        &self.per_fault
+    /// What was counted so far: per Service, and per Service and fault.
+    pub fn report(&self) -> Report {
+        Report {
+            totals: self.totals.clone(),
+            per_fault: self.per_fault.clone(),
+        }
     }
 
     /// The requests in `[a, b)`, per Service, in the state of the view.

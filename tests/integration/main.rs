@@ -28,6 +28,7 @@ mod scheduling;
 mod services;
 mod support;
 mod swarm;
+mod traffic;
 mod sweep;
 mod workload_updates;
 mod workloads;
