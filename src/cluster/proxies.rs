@@ -62,7 +62,12 @@ impl Cluster {
 
     /// After a fault starts or ends: proxies follow their machines and links; a fault's start
     /// opens its traffic attribution window.
-    pub(super) fn proxies_after_fault(&mut self, ctx: &mut Engine<Event>, index: usize, start: bool) {
+    pub(super) fn proxies_after_fault(
+        &mut self,
+        ctx: &mut Engine<Event>,
+        index: usize,
+        start: bool,
+    ) {
         if start {
             if let Some(t) = &mut self.traffic {
                 let ordinal = self.timeline[..index]
@@ -113,7 +118,10 @@ impl Cluster {
     /// Per Service with traffic: requests before `t` (for the sampler; changes nothing).
     pub fn traffic_totals(&self, t: SimTime) -> Vec<(String, Outcome)> {
         match &self.traffic {
-            Some(tr) => tr.totals_until(t, &self.traffic_view()).into_iter().collect(),
+            Some(tr) => tr
+                .totals_until(t, &self.traffic_view())
+                .into_iter()
+                .collect(),
             None => Vec::new(),
         }
     }

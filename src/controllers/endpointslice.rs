@@ -114,9 +114,8 @@ impl EndpointSliceController {
     /// `AddAfter`: a key already queued keeps its earlier sync.
     fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, delay: SimDuration) {
         let gen = self.gen;
-        self.queue.add(ctx, key, delay, |key| {
-            Event::EndpointSliceSync { gen, key }
-        });
+        self.queue
+            .add(ctx, key, delay, |key| Event::EndpointSliceSync { gen, key });
     }
 
     /// A Service was added or changed: reconcile all its pods.

@@ -155,7 +155,10 @@ pub fn service_column(key: &str) -> String {
 /// (docs/traffic.md; the requests of one interval are the difference of two rows).
 pub const TRAFFIC_COLUMNS: &[(&str, &str)] = &[
     ("requests_total", "kubesim_service_requests_total"),
-    ("requests_failed_total", "kubesim_service_requests_failed_total"),
+    (
+        "requests_failed_total",
+        "kubesim_service_requests_failed_total",
+    ),
 ];
 
 /// Per-Deployment columns: `deploy_<name>_<what>` (`<namespace>_<name>` outside `default`).

@@ -40,7 +40,12 @@ impl From<&Outcome> for ServiceTraffic {
 /// Per Service, the whole run (None without `traffic:`).
 pub(super) fn totals(out: &RunOutput) -> Option<BTreeMap<String, ServiceTraffic>> {
     let r = out.traffic.as_ref()?;
-    Some(r.totals.iter().map(|(k, o)| (k.clone(), o.into())).collect())
+    Some(
+        r.totals
+            .iter()
+            .map(|(k, o)| (k.clone(), o.into()))
+            .collect(),
+    )
 }
 
 /// Per Service, the requests of fault number `ordinal`'s attribution window (empty without

@@ -238,7 +238,10 @@ impl KubeProxy {
             }
             Change::EndpointSlice(s) => {
                 let Some(svc) = s.service_key() else { return };
-                self.slices.entry(svc).or_default().insert(s.key(), s.clone());
+                self.slices
+                    .entry(svc)
+                    .or_default()
+                    .insert(s.key(), s.clone());
             }
             Change::EndpointSliceDeleted(s) => {
                 let Some(svc) = s.service_key() else { return };

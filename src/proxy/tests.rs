@@ -70,7 +70,13 @@ fn change(p: &mut KubeProxy, e: &mut Engine<Event>, at: SimTime, c: Change) -> V
     let mut times = run(p, e, at);
     // The notification arrives at `at` (a marker event no proxy generation matches).
     let marker = u32::MAX;
-    e.schedule_at(at, Event::Sync { machine: 0, gen: marker });
+    e.schedule_at(
+        at,
+        Event::Sync {
+            machine: 0,
+            gen: marker,
+        },
+    );
     e.run_until(at, |ctx, ev| {
         if ev.target().1 == marker {
             p.on_watch(ctx, &c);
@@ -117,7 +123,10 @@ fn syncs_respect_min_sync_period_and_coalesce() {
     assert!(change(&mut p, &mut e, at2, s2).is_empty());
     assert_eq!(run(&mut p, &mut e, secs(12)), vec![secs(11)]);
     let prog = p.programmed("default/web").expect("programmed");
-    assert_eq!(prog.used().map(|e| e.pod.as_str()).collect::<Vec<_>>(), ["b"]);
+    assert_eq!(
+        prog.used().map(|e| e.pod.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
     assert_eq!(p.rules(), 1);
 }
 

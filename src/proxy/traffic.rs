@@ -146,10 +146,7 @@ impl Traffic {
             if let Some(t) = self.totals.get_mut(&svc) {
                 t.add(&o);
             }
-            self.per_fault
-                .entry((svc, self.fault))
-                .or_default()
-                .add(&o);
+            self.per_fault.entry((svc, self.fault)).or_default().add(&o);
         }
         self.counted_to = now;
     }
@@ -244,7 +241,11 @@ fn serves(view: &View, origin: u32, service: &str, e: &crate::model::Endpoint) -
         .pods()
         .get(&pod_key(ns, &e.pod))
         .is_some_and(|p| p.status.phase == PodPhase::Running && p.is_ready());
-    let node_ok = match e.node_name.as_ref().and_then(|n| view.machine_by_name.get(n)) {
+    let node_ok = match e
+        .node_name
+        .as_ref()
+        .and_then(|n| view.machine_by_name.get(n))
+    {
         Some(&m) => view.up(m) && view.api.net.path_open(origin, m),
         None => true,
     };
@@ -262,7 +263,10 @@ mod tests {
         o.fail(2, t(5), t(7));
         o.fail(1, t(3), t(3));
         o.fail(0, t(1), t(9));
-        assert_eq!((o.failed, o.first_failed, o.last_failed), (3, Some(t(3)), Some(t(7))));
+        assert_eq!(
+            (o.failed, o.first_failed, o.last_failed),
+            (3, Some(t(3)), Some(t(7)))
+        );
         assert_eq!(o.window(), Some(SimDuration::from_secs(4)));
     }
 }

@@ -88,9 +88,7 @@ pub fn resolve(
             ));
         }
         let origins = match &c.from {
-            Some(set) => {
-                super::resolve::node_set(set, file, &format!("{path}.from"), nodes)?.0
-            }
+            Some(set) => super::resolve::node_set(set, file, &format!("{path}.from"), nodes)?.0,
             None => (0..nodes.len() as u32).collect(),
         };
         out.push(TrafficClient {

@@ -28,7 +28,7 @@ mod scheduling;
 mod services;
 mod support;
 mod swarm;
-mod traffic;
 mod sweep;
+mod traffic;
 mod workload_updates;
 mod workloads;

@@ -48,9 +48,10 @@ fn outcome(out: &RunOutput, fault: Option<usize>) -> Outcome {
 
 /// The header's derivation: requests k ∈ [570, last_k] fail for the dead endpoint j; 266 (or,
 /// with a 49 s grace period, 241) per surviving node.
-fn check(set: &[&str], last_k_base: u64, per_node: u64, window_s: u64) {
+fn check(set: &[&str], detect_s: u64, last_k_base: u64, per_node: u64, window_s: u64) {
     let out = run_with(&scenario(), set, None);
-    assert!(out.expectations_passed(), "{:?}", out.expectations);
+    let detect = event_times(&out, "NodeNotReady", "Node/worker-zone-a-0", "");
+    assert_eq!(detect.first(), Some(&(detect_s * S)));
     let j = dead_index(set);
     let o = outcome(&out, None);
     assert_eq!(o.sent, 2 * 3300 + 570);
@@ -60,7 +61,9 @@ fn check(set: &[&str], last_k_base: u64, per_node: u64, window_s: u64) {
     assert_eq!(
         o.window(),
         Some(SimDuration::from_nanos(
-            request_time(last_k_base).saturating_since(request_time(570)).as_nanos()
+            request_time(last_k_base)
+                .saturating_since(request_time(570))
+                .as_nanos()
         ))
     );
     assert_eq!(o.window().map(|d| d.as_nanos() / S), Some(window_s));
@@ -71,15 +74,25 @@ fn check(set: &[&str], last_k_base: u64, per_node: u64, window_s: u64) {
 // requests, a 53.0 s window (the scenario's header).
 #[test]
 fn node_crash_blackhole_matches_the_derivation() {
-    check(&[], 1365, 266, 53);
+    check(&[], 110, 1365, 266, 53);
     let out = run_with(&scenario(), &[], None);
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
     for node in ["worker-zone-b-0", "worker-zone-c-0"] {
         let syncs = event_times(&out, "SyncProxyRules", &format!("Node/{node}"), "");
-        assert!(syncs.contains(&(111 * S + 200_000_000)), "{node}: {syncs:?}");
-        assert!(!syncs.iter().any(|t| *t > 10 * S && *t < 111 * S), "{syncs:?}");
+        assert!(
+            syncs.contains(&(111 * S + 200_000_000)),
+            "{node}: {syncs:?}"
+        );
+        assert!(
+            !syncs.iter().any(|t| *t > 10 * S && *t < 111 * S),
+            "{syncs:?}"
+        );
     }
     let a = event_times(&out, "SyncProxyRules", "Node/worker-zone-a-0", "");
-    assert!(a.iter().all(|t| *t < 58 * S), "a crashed proxy syncs nothing: {a:?}");
+    assert!(
+        a.iter().all(|t| *t < 58 * S),
+        "a crashed proxy syncs nothing: {a:?}"
+    );
 }
 
 // node-monitor-grace-period 49 s: NodeNotReady at 105 s, everything 5 s earlier: 482 failed,
@@ -87,8 +100,8 @@ fn node_crash_blackhole_matches_the_derivation() {
 #[test]
 fn grace_period_moves_the_window_by_the_derived_amount() {
     let g = "kube-controller-manager.node-monitor-grace-period";
-    check(&[&format!("{g}=49s")], 1290, 241, 48);
-    check(&[&format!("{g}=51s")], 1365, 266, 53);
+    check(&[&format!("{g}=49s")], 105, 1290, 241, 48);
+    check(&[&format!("{g}=51s")], 110, 1365, 266, 53);
 }
 
 const PARTITION: &str = r#"
@@ -162,4 +175,43 @@ fn a_partitioned_node_keeps_routing_to_its_stale_endpoints() {
     let c = state_at(&s, at(200));
     assert_eq!(c.proxies[2].last_sync(), Some(at(200)));
     assert!(!used_nodes(&c, 2).contains(&all[0].to_string()));
+}
+
+/// The load error of a scenario text, as the CLI prints it.
+fn load_error(name: &str, text: &str) -> String {
+    let p = scratch(name).join("s.yaml");
+    std::fs::write(&p, text).expect("write scenario");
+    match kubesim::scenario::load(&p, &[]) {
+        Ok(_) => panic!("{name}: loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+// Bad `traffic:`/`kubeProxy:` input is a clear error naming the field, never a panic.
+#[test]
+fn bad_traffic_input_names_the_field() {
+    let base = PARTITION.replace("kubeProxy: {}\n", "");
+    let with = |extra: &str| format!("{base}{extra}");
+    let e = load_error(
+        "t1",
+        &with("traffic:\n- {service: wbe, requestsPerSecond: 5}\n"),
+    );
+    assert!(
+        e.contains("traffic[0].service") && e.contains("default/web"),
+        "{e}"
+    );
+    let e = load_error(
+        "t2",
+        &with("traffic:\n- {service: web, requestsPerSecond: 0}\n"),
+    );
+    assert!(e.contains("traffic[0].requestsPerSecond"), "{e}");
+    let e = load_error(
+        "t3",
+        &with("traffic:\n- {service: web, requestsPerSecond: 1, from: {zones: [zone-q]}}\n"),
+    );
+    assert!(e.contains("traffic[0].from.zones"), "{e}");
+    let e = load_error("t4", &with("kubeProxy: {mode: ipvs}\n"));
+    assert!(e.contains("kubeProxy.mode"), "{e}");
+    let e = load_error("t5", &with("kubeProxy: {minSyncPeriod: 2h}\n"));
+    assert!(e.contains("kubeProxy.minSyncPeriod"), "{e}");
 }
