@@ -4,7 +4,7 @@
 //! Bottom to top: `sim` (the engine; knows nothing of Kubernetes) → `model` (plain data) →
 //! `network` (who reaches the API server) → `api` (the one store of objects) → `client`
 //! (client-go analogues) and `runtime` (the container runtime) → the components `kubelet`,
-//! `controllers` and `scheduler` → `cluster` (wires them to the engine, injects faults) →
+//! `proxy` (kube-proxy and synthetic traffic), `controllers` and `scheduler` → `cluster` (wires them to the engine, injects faults) →
 //! `observe` (expectations, invariants, sampling; read-only) → `scenario` (input) → `run` (one
 //! run) → `study` (many runs: the swarm) → `output` (result files) → `cli` (the binary). A module imports only lower layers
 //! (tests/integration/layers.rs).
@@ -19,6 +19,7 @@ pub mod model;
 pub mod network;
 pub mod observe;
 pub mod output;
+pub mod proxy;
 pub mod run;
 pub mod runtime;
 pub mod scenario;

@@ -95,6 +95,8 @@ pub struct RunOutput {
         &'static str,
         crate::client::tokenbucket::ClientStats,
     )>,
+    /// The synthetic traffic's counts (`traffic:`; docs/traffic.md).
+    pub traffic: Option<crate::proxy::traffic::Report>,
 }
 
 impl RunOutput {
@@ -249,7 +251,9 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
             }
         })
         .collect();
+    let traffic = cluster.traffic_report(now);
     RunOutput {
+        traffic,
         seed,
         digest,
         events_jsonl,

@@ -64,6 +64,10 @@ pub enum Watcher {
     Scheduler,
     /// The kubelet of machine `i`: only pods bound to its node (field selector `spec.nodeName`).
     Kubelet(u32),
+    /// Every node's kube-proxy (Services and EndpointSlices): one notification, which the
+    /// cluster hands to each proxy whose machine reaches the API server when it arrives, and
+    /// drops when the scenario runs no proxies.
+    KubeProxy,
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +93,8 @@ pub enum Change {
     PodDisruptionBudgetDeleted(Arc<PodDisruptionBudget>),
     Service(Arc<Service>),
     ServiceDeleted(Arc<Service>),
+    EndpointSlice(Arc<EndpointSlice>),
+    EndpointSliceDeleted(Arc<EndpointSlice>),
     Namespace(Arc<Namespace>),
     NamespaceDeleted(Arc<Namespace>),
     NamespacedObject(Arc<NamespacedObject>),

@@ -2,13 +2,13 @@
 //!
 //! Invariant: slices are indexed by the Service they belong to (their
 //! `kubernetes.io/service-name` label), so readers count a Service's endpoints without scanning
-//! every slice. Services are watched by the controller manager; slices by nobody (kube-proxy is
-//! not modelled), so writing one emits no notification.
+//! every slice. Services are watched by the controller manager, the scheduler and kube-proxy;
+//! slices by kube-proxy only (the cluster drops those notifications when it runs no proxies).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::store::{stored_in, ApiObject, Store, Write, CM_AND_SCHEDULER};
+use super::store::{stored_in, ApiObject, Store, Write, CM_SCHEDULER_AND_PROXY};
 use super::{ApiError, ApiServer, Change, Watcher};
 use crate::model::*;
 use crate::network::Caller;
@@ -33,24 +33,27 @@ impl ApiObject for Service {
             _ => Change::Service(obj),
         })
     }
-    /// kube-scheduler's Service lister (default spreading selectors).
+    /// kube-scheduler's Service lister (default spreading selectors) and kube-proxy's.
     fn watchers(_: Write) -> &'static [Watcher] {
-        CM_AND_SCHEDULER
+        CM_SCHEDULER_AND_PROXY
     }
 }
 
-/// Nobody watches slices (kube-proxy is not modelled).
+/// kube-proxy watches slices (pkg/proxy/config `EndpointSliceConfig`).
 impl ApiObject for EndpointSlice {
     const KIND: &'static str = "EndpointSlice";
     stored_in!(svc.slices);
     fn store_key(&self) -> String {
         self.key()
     }
-    fn change(_: Arc<Self>, _: Write) -> Option<Change> {
-        None
+    fn change(obj: Arc<Self>, write: Write) -> Option<Change> {
+        Some(match write {
+            Write::Deleted => Change::EndpointSliceDeleted(obj),
+            _ => Change::EndpointSlice(obj),
+        })
     }
     fn watchers(_: Write) -> &'static [Watcher] {
-        &[]
+        &[Watcher::KubeProxy]
     }
 }
 
@@ -72,6 +75,19 @@ impl ApiServer {
             .flatten()
             .filter_map(|k| self.svc.slices.get(k).cloned())
             .collect()
+    }
+
+    /// LIST every Service and EndpointSlice (kube-proxy's informers starting or re-listing).
+    #[allow(clippy::type_complexity)]
+    pub fn list_services_and_slices(
+        &self,
+        caller: Caller,
+    ) -> Result<(Vec<Arc<Service>>, Vec<Arc<EndpointSlice>>), ApiError> {
+        self.check(caller)?;
+        Ok((
+            self.svc.services.map().values().cloned().collect(),
+            self.svc.slices.map().values().cloned().collect(),
+        ))
     }
 
     /// Endpoints of a Service whose `ready` condition is true, over all its slices.
@@ -116,7 +132,13 @@ impl ApiServer {
                 s.meta.creation_timestamp = self.now;
             }
         }
+        let write = if self.svc.slices.get(&key).is_some() {
+            Write::Updated
+        } else {
+            Write::Created
+        };
         let s = self.commit(&key, s);
+        self.notify(&s, write);
         if let Some(svc) = s.service_key() {
             self.svc
                 .slices_by_service

@@ -64,6 +64,12 @@ pub(crate) enum Write {
 pub(super) const CM: &[Watcher] = &[Watcher::ControllerManager];
 /// Kinds the scheduler also lists (spreading selectors, preemption, node state).
 pub(super) const CM_AND_SCHEDULER: &[Watcher] = &[Watcher::ControllerManager, Watcher::Scheduler];
+/// Services: also every node's kube-proxy.
+pub(super) const CM_SCHEDULER_AND_PROXY: &[Watcher] = &[
+    Watcher::ControllerManager,
+    Watcher::Scheduler,
+    Watcher::KubeProxy,
+];
 
 /// A kind the API server stores: its key, its metadata, its store, and how its writes are
 /// announced.

@@ -6,7 +6,7 @@
 //! of the old instance are ignored (cancellation by generation).
 
 use crate::api::{Change, Watcher};
-use crate::{controllers, kubelet, scheduler};
+use crate::{controllers, kubelet, proxy, scheduler};
 
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -38,6 +38,14 @@ pub enum Event {
     Kcm(controllers::Event),
     /// A kube-scheduler timer (see `scheduler::Event`).
     Scheduler(scheduler::Event),
+    /// A kube-proxy timer (see `proxy::Event`).
+    Proxy(proxy::Event),
+}
+
+impl From<proxy::Event> for Event {
+    fn from(e: proxy::Event) -> Self {
+        Event::Proxy(e)
+    }
 }
 
 impl From<kubelet::Event> for Event {

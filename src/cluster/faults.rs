@@ -75,6 +75,9 @@ impl Cluster {
             }
             FaultKind::ApiServerUnavailable => self.api_server_unavailable(ctx, start),
         };
+        if !self.proxies.is_empty() {
+            self.proxies_after_fault(ctx, index, start);
+        }
         ctx.record(Record {
             t: ctx.now(),
             reason,

@@ -6,7 +6,8 @@
 //! after the configured propagation delay. `Cluster::handle` is the one dispatch point.
 //!
 //! This module builds the cluster and dispatches; `faults` starts and ends the timeline's
-//! faults, `cloud` takes machines down and up (crashes, VM deletion), `kubectl` makes the
+//! faults, `cloud` takes machines down and up (crashes, VM deletion), `proxies` runs each
+//! machine's kube-proxy and counts the synthetic traffic, `kubectl` makes the
 //! operator's requests (apply, scale, set image, rollout undo, delete) and `drain` its
 //! cordon, drain and eviction.
 
@@ -15,6 +16,7 @@ pub mod drain;
 pub mod event;
 mod faults;
 mod kubectl;
+mod proxies;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,10 @@ pub struct Cluster {
     /// The scenario's StatefulSets and DaemonSets, for their availability columns.
     pub statefulset_keys: Vec<String>,
     pub daemonset_keys: Vec<String>,
+    /// kube-proxy of each machine (empty unless the scenario has `kubeProxy:`/`traffic:`).
+    pub proxies: Vec<crate::proxy::KubeProxy>,
+    /// The synthetic traffic (`traffic:`), counted before every event.
+    pub traffic: Option<crate::proxy::traffic::Traffic>,
 }
 
 impl Cluster {
@@ -96,7 +102,10 @@ impl Cluster {
             kubelets.push(k);
         }
         create_namespaces(&mut api, &s.workloads);
+        let (proxies, traffic) = proxies::build(s);
         let mut c = Cluster {
+            proxies,
+            traffic,
             api,
             kubelets,
             kcm: ControllerManager::new(s.kcm.clone(), s.seed),
@@ -152,6 +161,7 @@ impl Cluster {
         }
         c.kcm.start(ctx, &mut c.api);
         c.scheduler.start(ctx);
+        c.start_proxies(ctx);
         ctx.schedule_at(crate::sim::SimTime::ZERO, Event::ApplyWorkloads);
         for (i, f) in s.timeline.iter().enumerate() {
             let start = crate::sim::SimTime::ZERO + f.at;
@@ -187,6 +197,9 @@ impl Cluster {
             ctx.record(r);
         }
         for (w, change) in self.api.outbox.drain(..) {
+            if w == Watcher::KubeProxy && self.proxies.is_empty() {
+                continue;
+            }
             ctx.deliver_in(self.watch_delay, Event::Watch(w, change));
         }
     }
@@ -216,6 +229,7 @@ impl Cluster {
 
     pub fn handle(&mut self, ctx: &mut Engine<Event>, ev: Event) {
         self.api.set_now(ctx.now());
+        self.advance_traffic(ctx.now());
         let kcm_gen = self.kcm.gen();
         match ev {
             Event::ApplyWorkloads => self.apply_workloads(ctx),
@@ -223,6 +237,7 @@ impl Cluster {
             Event::Watch(w, change) => match w {
                 Watcher::ControllerManager => self.kcm.on_watch(ctx, &mut self.api, change),
                 Watcher::Scheduler => self.scheduler.on_watch(ctx, change),
+                Watcher::KubeProxy => self.on_proxy_watch(ctx, change),
                 Watcher::Kubelet(m) => {
                     let reachable = self.api.net.reachable(Caller::Kubelet(m));
                     let k = &mut self.kubelets[m as usize];
@@ -255,6 +270,7 @@ impl Cluster {
             Event::DrainPoll { drain, pod } => {
                 self.on_drain_event(ctx, drain::DrainTimer::Poll(drain, pod))
             }
+            Event::Proxy(ev) => self.on_proxy_event(ctx, ev),
             Event::Scheduler(ev) => {
                 let current = match ev {
                     scheduler::Event::SchedulerLeaderTick { .. } => true,

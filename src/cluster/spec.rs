@@ -267,6 +267,11 @@ pub struct ClusterSpec {
     pub sample_interval: SimDuration,
     /// Faults and operator actions in the scenario's order (same-time entries keep it).
     pub timeline: Vec<TimelineEntry>,
+    /// kube-proxy on every node (`kubeProxy:`, or implied by `traffic:`); None: no proxies,
+    /// and no proxy event in the run (docs/traffic.md).
+    pub kube_proxy: Option<crate::proxy::ProxyConfig>,
+    /// The synthetic traffic clients (`traffic:`).
+    pub traffic: Vec<crate::proxy::traffic::TrafficClient>,
     pub settings: Vec<Setting>,
     pub warnings: Vec<String>,
 }

@@ -244,6 +244,8 @@ impl KcmCache {
             }
             Change::CronJob(c) => put(&mut self.cronjobs, c.key(), c),
             Change::CronJobDeleted(c) => drop_key(&mut self.cronjobs, &c.key()),
+            // kube-proxy's kinds: the controller manager never receives them.
+            Change::EndpointSlice(_) | Change::EndpointSliceDeleted(_) => Previous::None,
         }
     }
 

@@ -9,7 +9,10 @@
 //! slices before a new one is made, one empty placeholder slice for a Service without
 //! endpoints, slices named `<service>-<5 random characters>` with the `kubernetes.io/service-name`
 //! and `endpointslice.kubernetes.io/managed-by` labels and the Service as controller owner.
-//! kubesim models no pod IPs: a pod "has an IP" once it is bound and Running.
+//! kubesim models no pod IPs: a pod "has an IP" once it is bound and Running. A pod change
+//! queues its Services after `--endpointslice-updates-batch-period` (default 0; upstream
+//! `endpointslice_controller.go` `addPod`/`updatePod`: `AddAfter(key,
+//! endpointUpdatesBatchPeriod)`), a Service change at once.
 //!
 //! Invariant: a pod event touches only the Services of its namespace whose selector matches
 //! it, and only the slice holding that pod; a sync writes only the slices that changed.
@@ -45,6 +48,8 @@ struct ServiceSlices {
 
 pub struct EndpointSliceController {
     gen: u32,
+    /// `--endpointslice-updates-batch-period`: pod changes queue their Service this much later.
+    batch_period: SimDuration,
     rng: ChaCha8Rng,
     pub(super) queue: WorkQueue,
     services: BTreeMap<String, ServiceSlices>,
@@ -71,9 +76,10 @@ pub fn endpoint_for(p: &Pod, svc: &Service, zone: Option<&String>) -> Option<End
 }
 
 impl EndpointSliceController {
-    pub fn new(seed: u64, gen: u32) -> Self {
+    pub fn new(seed: u64, gen: u32, batch_period: SimDuration) -> Self {
         EndpointSliceController {
             gen,
+            batch_period,
             rng: rng::stream(seed, &format!("endpointslice-controller/{gen}")),
             queue: WorkQueue::default(),
             services: BTreeMap::new(),
@@ -102,10 +108,14 @@ impl EndpointSliceController {
     }
 
     fn enqueue(&mut self, ctx: &mut dyn Ctx<Event>, key: &str) {
+        self.enqueue_after(ctx, key, SimDuration::ZERO);
+    }
+
+    /// `AddAfter`: a key already queued keeps its earlier sync.
+    fn enqueue_after(&mut self, ctx: &mut dyn Ctx<Event>, key: &str, delay: SimDuration) {
         let gen = self.gen;
-        self.queue.add(ctx, key, SimDuration::ZERO, |key| {
-            Event::EndpointSliceSync { gen, key }
-        });
+        self.queue
+            .add(ctx, key, delay, |key| Event::EndpointSliceSync { gen, key });
     }
 
     /// A Service was added or changed: reconcile all its pods.
@@ -181,8 +191,9 @@ impl EndpointSliceController {
                 touched.push(key.clone());
             }
         }
+        // addPod/updatePod/deletePod: `serviceQueue.AddAfter(key, endpointUpdatesBatchPeriod)`.
         for k in touched {
-            self.enqueue(ctx, &k);
+            self.enqueue_after(ctx, &k, self.batch_period);
         }
     }
 

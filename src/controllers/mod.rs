@@ -56,6 +56,9 @@ pub struct KcmConfig {
     /// Whether taint-based eviction has its own client (`taint-eviction-controller`, 1.29+);
     /// before, the taint manager used the node lifecycle controller's.
     pub taint_eviction_own_client: bool,
+    /// `--endpointslice-updates-batch-period` (default 0): how long a pod change waits in the
+    /// EndpointSlice controller's queue to join later ones.
+    pub endpoint_updates_batch_period: SimDuration,
 }
 
 pub struct ControllerManager {
@@ -108,7 +111,11 @@ impl ControllerManager {
             gc: garbagecollector::GarbageCollector::default(),
             pod_gc: PodGc::new(config.terminated_pod_gc_threshold),
             disruption: disruption::DisruptionController::new(0),
-            endpointslice: endpointslice::EndpointSliceController::new(seed, 0),
+            endpointslice: endpointslice::EndpointSliceController::new(
+                seed,
+                0,
+                config.endpoint_updates_batch_period,
+            ),
             namespace: namespace::NamespaceController::new(0),
             job: job::JobController::new(seed, 0),
             ttl: ttlafterfinished::TtlAfterFinishedController::new(0),
@@ -260,7 +267,11 @@ impl ControllerManager {
         self.pod_gc = PodGc::new(self.config.terminated_pod_gc_threshold);
         self.disruption = disruption::DisruptionController::new(gen);
         self.disruption.start(ctx, &self.cache);
-        self.endpointslice = endpointslice::EndpointSliceController::new(self.seed, gen);
+        self.endpointslice = endpointslice::EndpointSliceController::new(
+            self.seed,
+            gen,
+            self.config.endpoint_updates_batch_period,
+        );
         self.endpointslice.start(ctx, api, &self.cache);
         self.namespace = namespace::NamespaceController::new(gen);
         self.namespace.start(ctx, api, &self.cache);

@@ -103,6 +103,7 @@ impl Kit {
                     burst: 0,
                 },
                 taint_eviction_own_client: true,
+                endpoint_updates_batch_period: SimDuration::ZERO,
             },
             1,
         );

@@ -113,6 +113,22 @@ impl Network {
         }
     }
 
+    /// Whether machines `a` and `b` reach each other (the data path of a Service request):
+    /// a machine always reaches itself; otherwise neither machine's link may be cut (two
+    /// machines meet at their zone switch or through the control plane's, whose links no
+    /// fault cuts). The API server's availability plays no part.
+    pub fn path_open(&self, a: u32, b: u32) -> bool {
+        if a == b {
+            return true;
+        }
+        let open = |m: u32| {
+            self.machine_link
+                .get(m as usize)
+                .is_none_or(|e| self.cuts[e.index()] == 0)
+        };
+        open(a) && open(b)
+    }
+
     pub fn reachable(&self, caller: Caller) -> bool {
         if !self.api_available() {
             return false;
@@ -144,6 +160,17 @@ mod tests {
         assert!(n.reachable(Caller::Kubelet(2)));
         n.cut_machine(3, false);
         assert!(n.reachable(Caller::Kubelet(3)));
+    }
+
+    #[test]
+    fn a_cut_link_closes_the_data_path_of_its_machine_only() {
+        let mut n = Network::new(&[0, 0, 1]);
+        assert!(n.path_open(0, 2));
+        n.cut_machine(1, true);
+        assert!(!n.path_open(0, 1) && !n.path_open(1, 2));
+        assert!(n.path_open(0, 2) && n.path_open(1, 1));
+        n.set_api_down(true);
+        assert!(n.path_open(0, 2));
     }
 
     #[test]

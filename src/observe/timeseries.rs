@@ -4,7 +4,7 @@
 //!
 //! Invariant: sampling reads the API server's objects and the trace; it never changes the run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cluster::Cluster;
 use crate::controllers::nodelifecycle::ZoneState;
@@ -125,6 +125,8 @@ pub struct Sampler {
     deployments: Vec<String>,
     /// The scenario's Services, each with a ready-endpoints column.
     services: Vec<String>,
+    /// The Services with `traffic:` clients: two more columns each (`TRAFFIC_COLUMNS`).
+    traffic: BTreeSet<String>,
     /// The scenario's StatefulSets and DaemonSets, with their status columns.
     statefulsets: Vec<String>,
     daemonsets: Vec<String>,
@@ -148,6 +150,17 @@ pub fn service_column(key: &str) -> String {
         None => format!("svc_{key}_ready_endpoints"),
     }
 }
+
+/// Per-Service columns of a Service with `traffic:` clients, after its ready-endpoints column:
+/// requests sent and failed before the sample instant, counters over the run
+/// (docs/traffic.md; the requests of one interval are the difference of two rows).
+pub const TRAFFIC_COLUMNS: &[(&str, &str)] = &[
+    ("requests_total", "kubesim_service_requests_total"),
+    (
+        "requests_failed_total",
+        "kubesim_service_requests_failed_total",
+    ),
+];
 
 /// Per-Deployment columns: `deploy_<name>_<what>` (`<namespace>_<name>` outside `default`).
 pub fn deployment_column_prefix(key: &str) -> String {
@@ -222,6 +235,11 @@ fn workload_metric(what: &str) -> String {
 
 impl Sampler {
     pub fn new(c: &Cluster, node_pools: &[String]) -> Self {
+        let traffic: BTreeSet<String> = c
+            .traffic
+            .as_ref()
+            .map(|t| t.services().cloned().collect())
+            .unwrap_or_default();
         let mut zones: Vec<String> = c.api.nodes().values().map(|n| n.zone_key()).collect();
         zones.sort();
         zones.dedup();
@@ -271,6 +289,12 @@ impl Sampler {
                         "kubesim_service_ready_endpoints".into(),
                         &l[1..],
                     );
+                    if traffic.contains(k) {
+                        for (what, metric) in TRAFFIC_COLUMNS {
+                            let col = format!("{}_{what}", column_prefix("svc", k));
+                            ts.push_column(col, metric.to_string(), &l[1..]);
+                        }
+                    }
                 }
             }
             for k in keys {
@@ -293,6 +317,7 @@ impl Sampler {
             statefulsets: c.statefulset_keys.clone(),
             daemonsets: c.daemonset_keys.clone(),
             services: c.service_keys.clone(),
+            traffic,
             deployments: c.deployment_keys.clone(),
             zone_of: BTreeMap::new(),
             zones,
@@ -393,8 +418,18 @@ impl Sampler {
         if !self.deployments.is_empty() {
             self.sample_deployments(c, &mut row);
         }
+        let requests: BTreeMap<String, crate::proxy::traffic::Outcome> = if self.traffic.is_empty()
+        {
+            BTreeMap::new()
+        } else {
+            c.traffic_totals(now).into_iter().collect()
+        };
         for k in &self.services {
             row.push(c.api.ready_endpoints(k) as f64);
+            if self.traffic.contains(k) {
+                let o = requests.get(k).cloned().unwrap_or_default();
+                row.extend([o.sent as f64, o.failed as f64]);
+            }
         }
         for k in &self.statefulsets {
             match c.api.statefulsets().get(k) {

@@ -21,6 +21,7 @@ pub mod report_study;
 pub mod resultdir;
 pub mod sweep;
 pub mod sweepplot;
+mod traffic;
 
 use crate::observe::timeseries;
 
@@ -100,6 +101,9 @@ struct Summary<'a> {
     /// Per kube-controller-manager client that had to wait for a token (docs/outputs.md).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     client_rate_limits: Vec<ClientWait>,
+    /// Per Service with `traffic:` clients: requests over the run (docs/traffic.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic: Option<BTreeMap<String, traffic::ServiceTraffic>>,
 }
 
 #[derive(Serialize)]
@@ -150,6 +154,10 @@ struct FaultSummary {
     services: Vec<ServiceAvailability>,
     /// The study metrics of the fault's attribution window (docs/outputs.md).
     metrics: metrics::Metrics,
+    /// Per Service with `traffic:` clients: the requests of this fault's attribution window
+    /// (docs/traffic.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    traffic: BTreeMap<String, traffic::ServiceTraffic>,
 }
 
 #[derive(Serialize)]
@@ -331,6 +339,7 @@ fn fault_summary(
         workloads: availability(f, ts),
         services: service_availability(f, ts),
         metrics: metrics::Metrics::default(),
+        traffic: BTreeMap::new(),
     }
 }
 
@@ -391,8 +400,10 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
                 .faults
                 .iter()
                 .zip(metrics::fault_windows(&out.faults, out.end))
-                .map(|(f, w)| FaultSummary {
+                .enumerate()
+                .map(|(i, (f, w))| FaultSummary {
                     metrics: metrics::compute(&ctx, &w),
+                    traffic: traffic::of_fault(out, i),
                     ..fault_summary(f, &out.records, &out.timeseries)
                 })
                 .collect(),
@@ -411,6 +422,7 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
                 })
                 .collect(),
             client_rate_limits: client_waits(out),
+            traffic: traffic::totals(out),
         };
     let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");
     v.push(b'\n');

@@ -101,6 +101,7 @@ impl Component for ControllerManager {
         flag("leader-elect-retry-period", Duration),
         flag("kube-api-qps", Float32),
         flag("kube-api-burst", Int),
+        flag("endpointslice-updates-batch-period", Duration),
     ];
     const UNMODELLED: &'static [&'static str] = &[
         "concurrent-deployment-syncs",

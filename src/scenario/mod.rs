@@ -21,6 +21,7 @@ pub mod raw;
 mod resolve;
 pub mod schedconfig;
 pub mod simkube;
+pub mod traffic;
 pub mod values;
 pub mod vocabulary;
 

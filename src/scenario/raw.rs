@@ -35,6 +35,11 @@ pub struct RawScenario {
     /// Random faults next to the timeline (`scenario::failures`).
     #[serde(default)]
     pub failure_models: Vec<super::failures::RawFailureModel>,
+    /// kube-proxy's sync periods (`scenario::traffic`).
+    pub kube_proxy: Option<super::traffic::RawKubeProxy>,
+    /// Synthetic Service clients (`scenario::traffic`).
+    #[serde(default)]
+    pub traffic: Vec<super::traffic::RawTrafficClient>,
     #[serde(default)]
     pub expect: Vec<RawExpectEntry>,
 }

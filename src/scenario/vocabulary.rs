@@ -121,6 +121,7 @@ pub const EVENT_REASONS: &[&str] = &[
     "SuccessfulCreate",
     "SuccessfulDelete",
     "Suspended",
+    "SyncProxyRules",
     "TaintAdded",
     "TaintManagerEviction",
     "TaintRemoved",

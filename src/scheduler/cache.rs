@@ -112,6 +112,8 @@ impl Scheduler {
             | Change::CronJob(_)
             | Change::CronJobDeleted(_)
             | Change::LeasePlan { .. }
+            | Change::EndpointSlice(_)
+            | Change::EndpointSliceDeleted(_)
             | Change::Deployment(_)
             | Change::DeploymentDeleted(_)
             | Change::DaemonSet(_)

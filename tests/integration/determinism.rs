@@ -49,6 +49,10 @@ const GOLDEN: &[(&str, &str)] = &[
         "service-endpoints-node-crash.yaml",
         "fnv1a64:f731bd96d874cb4e",
     ),
+    (
+        "service-node-crash-traffic.yaml",
+        "fnv1a64:421fa99f2b7e3e7a",
+    ),
     ("zone-partial-large.yaml", "fnv1a64:38a46c840f52fa06"),
     ("zone-partial-small.yaml", "fnv1a64:f43d8e71d1bb36d5"),
 ];

@@ -1,6 +1,6 @@
 //! The crate's layering (ARCHITECTURE.md "Layers"), enforced: every `crate::MODULE` path in a
 //! source file under `src/` must name its own top-level module or one of a strictly lower
-//! layer. Components of one layer (kubelet, controllers, scheduler; client and runtime) never
+//! layer. Components of one layer (kubelet, proxy, controllers, scheduler; client and runtime) never
 //! import each other. Also the size rules: no non-test source file over 1,000 lines.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("client", 4),
     ("runtime", 4),
     ("kubelet", 5),
+    ("proxy", 5),
     ("controllers", 5),
     ("scheduler", 5),
     ("cluster", 6),

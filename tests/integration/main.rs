@@ -31,5 +31,6 @@ mod services;
 mod support;
 mod swarm;
 mod sweep;
+mod traffic;
 mod workload_updates;
 mod workloads;

@@ -96,7 +96,14 @@ pub(super) fn controller_manager(
         ));
     }
     let client_limits = kube_api_limits(r, k)?;
+    let endpoint_updates_batch_period = dur(r.get(
+        k,
+        "endpointslice-updates-batch-period",
+        FlagValue::Duration(SimDuration::ZERO),
+        "default",
+    ));
     Ok(KcmConfig {
+        endpoint_updates_batch_period,
         node_lifecycle,
         leader_election: kcm_le,
         terminated_pod_gc_threshold,

@@ -153,6 +153,13 @@ pub(super) fn resolve(
     )?;
     let expectations = expect::resolve(file, &raw.expect, duration, &nodes, &workloads)?;
     let failure_models = crate::scenario::failures::resolve(file, &raw.failure_models, &nodes)?;
+    let (kube_proxy, traffic) = crate::scenario::traffic::resolve(
+        file,
+        raw.kube_proxy.as_ref(),
+        &raw.traffic,
+        &nodes,
+        &workloads,
+    )?;
     let fixed_timeline = timeline.len();
 
     let spec = ClusterSpec {
@@ -179,6 +186,8 @@ pub(super) fn resolve(
         max_events: sim.max_events,
         sample_interval: sim.sample_interval,
         timeline,
+        kube_proxy,
+        traffic,
         settings: r.settings,
         warnings: r.warnings.into_iter().collect(),
     };
