@@ -9,9 +9,11 @@
 //! one. kube-controller-manager's series exist only while it leads (a scrape of the leader);
 //! its counters restart with each leadership term, as a new process's do.
 //!
-//! kube-proxy's figures (issue 19, e.g. `kubeproxy_sync_proxy_rules_last_timestamp_seconds`) are
-//! a hook left for the proxy model: add the family to [`FAMILIES`] and its values in
-//! [`ComponentSampler::sample`], read from the proxies' read-only accessors.
+//! kube-proxy's `kubeproxy_sync_proxy_rules_last_timestamp_seconds` is one series per proxy
+//! (label `node`, standing for the `instance` a scrape adds), only in scenarios that run
+//! proxies (`traffic:` or `kubeProxy:`); a proxy that is down or has not synced yet has no
+//! point (nothing to scrape). Its value
+//! is a point in simulated time; `metrics.om` maps it to the wall clock like the timestamps.
 //!
 //! Invariant: read-only — it reads the components' counters and the trace between events and
 //! never feeds back into the run.
@@ -155,6 +157,13 @@ pub const FAMILIES: &[Family] = &[
         help: "Number of pods that have a running pod sandbox",
         source: "pkg/kubelet/metrics/metrics.go (v1.27–v1.34); summed over the kubelets",
     },
+    Family {
+        name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+        kind: Kind::Gauge,
+        labels: &["node"],
+        help: "The last time proxy rules were successfully synced",
+        source: "pkg/proxy/metrics/metrics.go (v1.27–v1.34); one series per proxy",
+    },
 ];
 
 const ZONE_HEALTH: usize = 0;
@@ -168,6 +177,7 @@ const ATTEMPT_DURATION: usize = 7;
 const WQ_DEPTH: usize = 8;
 const WQ_ADDS: usize = 9;
 const RUNNING_PODS: usize = 10;
+const PROXY_LAST_SYNC: usize = 11;
 
 /// The sampled component series.
 #[derive(Clone, Debug, Default)]
@@ -258,6 +268,12 @@ impl ComponentSampler {
         }
         let running: usize = c.kubelets.iter().map(|k| k.running_pods()).sum();
         self.push(RUNNING_PODS, &[], running as f64);
+        for p in c.proxies.iter().filter(|p| p.running) {
+            if let Some(t) = p.last_sync() {
+                let secs = t.as_nanos() as f64 / 1e9;
+                self.push(PROXY_LAST_SYNC, &[("node", p.node_name.clone())], secs);
+            }
+        }
     }
 
     fn sample_kcm(&mut self, c: &Cluster) {

@@ -171,13 +171,20 @@ pub fn render(ts: &TimeSeries, comp: &ComponentSeries, start_ns: i128) -> Vec<u8
         }
         header(&mut out, fam.name, fam.kind.as_str(), fam.help);
         let sample = fam.sample_name();
+        // A `_timestamp_seconds` gauge holds a point in simulated time: mapped like the
+        // sample timestamps, so `time() - x` is the age.
+        let offset = if fam.name.ends_with("_timestamp_seconds") {
+            start_ns as f64 / 1e9
+        } else {
+            0.0
+        };
         for ((_, labels), points) in values {
             for (i, v) in points {
                 let _ = writeln!(
                     out,
                     "{sample}{} {} {}",
                     braces(labels),
-                    value(*v),
+                    value(*v + offset),
                     times[*i]
                 );
             }

@@ -299,3 +299,42 @@ fn every_bundled_scenarios_metrics_om_loads_with_promtool() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// service-node-crash-traffic.yaml's header: the crashed node's proxy stops at 58 s (nothing to
+/// scrape); the two surviving proxies get the rewritten slice at 111.2 s and sync at once (their
+/// last sync, at start-up, is more than minSyncPeriod ago). Nothing else changes before 240 s.
+#[test]
+fn kube_proxy_last_sync_follows_the_derived_crash() {
+    let out = run_with(
+        &root().join("scenarios/service-node-crash-traffic.yaml"),
+        &[],
+        None,
+    );
+    let c = &out.components;
+    let f = FAMILIES
+        .iter()
+        .position(|f| f.name == "kubeproxy_sync_proxy_rules_last_timestamp_seconds")
+        .expect("family");
+    let at_time = |secs: u64| -> Vec<f64> {
+        let i = c.times.iter().position(|t| *t == at(secs)).expect("sample");
+        let mut v: Vec<f64> = c
+            .values
+            .range((f, String::new())..(f + 1, String::new()))
+            .filter_map(|(_, points)| points.iter().find(|(j, _)| *j == i).map(|p| p.1))
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let before = at_time(50);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert!(before.iter().all(|t| *t < 10.0), "{before:?}");
+    assert_eq!(at_time(110).len(), 2);
+    assert!(at_time(110).iter().all(|t| *t < 10.0));
+    for secs in [120, 240] {
+        let after = at_time(secs);
+        assert_eq!(after.len(), 2, "{after:?}");
+        for t in after {
+            assert!((t - 111.2).abs() < 1e-9, "{t}");
+        }
+    }
+}
