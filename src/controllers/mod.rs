@@ -431,6 +431,7 @@ impl ControllerManager {
 
     /// A watch notification: update the cache, then let the event handlers react.
     pub fn on_watch(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, change: Change) {
+        self.nlc.before_watch(&change, &self.cache);
         let previous = self.cache.apply(&change);
         if !self.leading {
             return;
@@ -438,27 +439,24 @@ impl ControllerManager {
         match (&change, previous) {
             (Change::Node(n), Previous::Node(old)) => {
                 self.nlc.reconcile_noschedule_taints(api, n, ctx.now());
-                let noexec = |node: &crate::model::Node| -> Vec<crate::model::Taint> {
+                // Compared in place (a node status write changes neither): no copies.
+                fn noexec(node: &crate::model::Node) -> impl Iterator<Item = &crate::model::Taint> {
                     node.spec
                         .taints
                         .iter()
                         .filter(|t| t.effect == crate::model::TaintEffect::NoExecute)
-                        .cloned()
-                        .collect()
-                };
-                if old.as_deref().map(noexec) != Some(noexec(n)) {
+                }
+                if old.as_deref().is_none_or(|o| !noexec(o).eq(noexec(n))) {
                     self.taint.on_node_update(ctx, &self.cache, n);
                 }
                 // The DaemonSet controller's addNode/updateNode: a new node, or one whose
                 // labels, taints or schedulability changed.
-                let placement = |x: &crate::model::Node| {
-                    (
-                        x.meta.labels.clone(),
-                        x.spec.taints.clone(),
-                        x.spec.unschedulable,
-                    )
+                let moved = |x: &crate::model::Node| {
+                    x.meta.labels != n.meta.labels
+                        || x.spec.taints != n.spec.taints
+                        || x.spec.unschedulable != n.spec.unschedulable
                 };
-                if old.as_deref().map(placement) != Some(placement(n)) {
+                if old.as_deref().is_none_or(moved) {
                     self.daemonset.enqueue_all(ctx, &self.cache);
                 }
             }

@@ -29,6 +29,9 @@ pub struct NodeLifecycleConfig {
     /// ≥ 1.34 (#120816): NoExecute tainting decided from the current (just written) Ready
     /// condition; before, from the one observed at the start of the pass (one pass later).
     pub taint_from_current_condition: bool,
+    /// Monitor passes skip steady nodes (`nodelifecycle/lazy.rs`); off: every node, every
+    /// pass (the same decisions, for tests).
+    pub lazy_monitor: bool,
 }
 
 /// `NodeEvictionPeriod`: the NoExecute tainting loop period.
@@ -59,7 +62,11 @@ pub fn compute_zone_state(conds: &[Option<ConditionStatus>], threshold: f32) -> 
         .iter()
         .filter(|c| **c == Some(ConditionStatus::True))
         .count();
-    let not_ready = conds.len() - ready;
+    zone_state_of(ready, conds.len() - ready, threshold)
+}
+
+/// `ComputeZoneState` from the counts of Ready and not-Ready nodes.
+fn zone_state_of(ready: usize, not_ready: usize, threshold: f32) -> ZoneState {
     if ready == 0 && not_ready > 0 {
         ZoneState::FullDisruption
     } else if not_ready > 2 && (not_ready as f32) / ((ready + not_ready) as f32) >= threshold {
@@ -130,6 +137,8 @@ pub struct NodeLifecycleController {
     nodes_to_retry: BTreeSet<String>,
     /// The `node_collector_*` figures (read by observers only).
     metrics: metrics::ZoneMetrics,
+    /// Which nodes a pass visits (`nodelifecycle/lazy.rs`).
+    lazy: lazy::Lazy,
 }
 
 /// `isNodeExcludedFromDisruptionChecks` (reference §7.3 N3): only the label counts; the
@@ -165,6 +174,7 @@ impl NodeLifecycleController {
             zone_ids: BTreeMap::new(),
             nodes_to_retry: BTreeSet::new(),
             metrics: metrics::ZoneMetrics::default(),
+            lazy: lazy::Lazy::default(),
         }
     }
 
@@ -255,90 +265,6 @@ impl NodeLifecycleController {
                 .entry(zone.to_string())
                 .or_insert_with(|| RateLimitedQueue::new(self.config.node_eviction_rate));
         }
-    }
-
-    /// `monitorNodeHealth` (reference §2.4).
-    pub fn monitor_pass(
-        &mut self,
-        ctx: &mut dyn Ctx<Event>,
-        api: &mut ApiServer,
-        cache: &KcmCache,
-    ) {
-        let now = ctx.now();
-        let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
-        // Registration and removal only when the cache's node set changed.
-        if self.known_version != Some(cache.node_set_version) {
-            self.known_version = Some(cache.node_set_version);
-            self.reconcile_known(ctx, api, &nodes);
-        }
-        // Ready conditions by zone id.
-        let mut by_zone: Vec<Vec<Option<ConditionStatus>>> = Vec::new();
-        // Nodes and leases are both sorted by name: walk them together.
-        let mut leases = cache.leases.iter().peekable();
-        for n in &nodes {
-            let name = n.meta.name.as_str();
-            while leases.next_if(|(k, _)| k.as_str() < name).is_some() {}
-            let lease = leases
-                .next_if(|(k, _)| k.as_str() == name)
-                .and_then(|(_, l)| l.renew_time_at(now, cache.watch_delay));
-            let Some(Observed {
-                observed,
-                current,
-                node,
-                zone,
-                excluded,
-                queued,
-            }) = self.try_update_node_health(api, lease, n, now)
-            else {
-                continue;
-            };
-            if !excluded {
-                if by_zone.len() <= zone {
-                    by_zone.resize_with(zone + 1, Vec::new);
-                }
-                by_zone[zone].push(current);
-            }
-            if let Some(cur) = current {
-                let decide = if self.config.taint_from_current_condition {
-                    Some(cur)
-                } else {
-                    observed
-                };
-                if let Some(decide) = decide {
-                    self.process_taint_based_eviction(api, &node, decide, queued, now);
-                }
-                let needs_retry = !self.nodes_to_retry.is_empty()
-                    && self.nodes_to_retry.contains(&node.meta.name);
-                let transition =
-                    cur != ConditionStatus::True && observed == Some(ConditionStatus::True);
-                if transition {
-                    node_record(
-                        ctx,
-                        "NodeNotReady",
-                        &node,
-                        format!("Node {} status is now: NodeNotReady", node.meta.name),
-                    );
-                }
-                if transition || (needs_retry && cur != ConditionStatus::True) {
-                    let pods: Vec<Arc<Pod>> = cache.pods_on_node(&node.meta.name);
-                    let pods: Vec<Pod> = pods.iter().map(|p| (**p).clone()).collect();
-                    if mark_pods_not_ready(ctx, api, &pods, &node.meta.name, now).is_err() {
-                        self.nodes_to_retry.insert(node.meta.name.clone());
-                        continue;
-                    }
-                }
-            }
-            if !self.nodes_to_retry.is_empty() {
-                self.nodes_to_retry.remove(&node.meta.name);
-            }
-        }
-        let zone_conds: BTreeMap<String, Vec<Option<ConditionStatus>>> = by_zone
-            .into_iter()
-            .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(id, v)| (self.zone_names[id].clone(), v))
-            .collect();
-        self.handle_disruption(ctx, api, &zone_conds, &nodes, now);
     }
 
     /// New nodes are registered (`RegisteredNode`, no NLC taints); vanished ones forgotten.
@@ -449,7 +375,21 @@ impl NodeLifecycleController {
                 queued,
             });
         }
-        // Grace expired: Ready and the pressure conditions become Unknown.
+        // Grace expired: Ready and the pressure conditions become Unknown. A node already
+        // Unknown keeps its Ready condition as it is: no write (and no copy to find out).
+        if node
+            .ready()
+            .is_some_and(|c| c.status == ConditionStatus::Unknown)
+        {
+            return Some(Observed {
+                observed,
+                current: Some(ConditionStatus::Unknown),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
+        }
         let updated = mark_unknown(node, now);
         let new_ready = updated.ready().cloned();
         if new_ready.as_ref().map(|c| (c.status, &c.reason))
@@ -665,8 +605,8 @@ impl NodeLifecycleController {
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
-        zone_conds: &BTreeMap<String, Vec<Option<ConditionStatus>>>,
-        nodes: &[Arc<Node>],
+        zone_conds: &BTreeMap<String, (usize, usize)>,
+        cache: &KcmCache,
         now: SimTime,
     ) {
         let threshold = self.config.unhealthy_zone_threshold;
@@ -674,7 +614,7 @@ impl NodeLifecycleController {
             .observe_pass(zone_conds, self.zone_states.keys());
         let new_states: BTreeMap<&String, ZoneState> = zone_conds
             .iter()
-            .map(|(z, c)| (z, compute_zone_state(c, threshold)))
+            .map(|(z, &(ready, total))| (z, zone_state_of(ready, total - ready, threshold)))
             .collect();
         let all_are_full = new_states.values().all(|s| *s == ZoneState::FullDisruption);
         for z in zone_conds.keys() {
@@ -701,7 +641,7 @@ impl NodeLifecycleController {
             return;
         }
         if all_are_full {
-            for n in nodes {
+            for n in cache.nodes.values() {
                 let latest = cacheless_latest(api, n);
                 self.mark_node_as_reachable(api, &latest);
             }
@@ -729,7 +669,7 @@ impl NodeLifecycleController {
         for z in zones {
             let new = new_states[&z];
             if all_was_full || self.zone_states[&z] != new {
-                let size = zone_conds[&z].len();
+                let size = zone_conds[&z].1;
                 self.set_limiter(now, &z, size, new);
                 self.set_zone_state(ctx, &z, new, "");
             }
@@ -973,5 +913,6 @@ fn mark_unknown(node: &Node, now: SimTime) -> Node {
 }
 
 pub mod metrics;
+mod lazy;
 #[cfg(test)]
 mod tests;

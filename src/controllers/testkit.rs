@@ -36,6 +36,7 @@ pub fn upstream_test_config() -> NodeLifecycleConfig {
         unhealthy_zone_threshold: 0.55,
         large_cluster_size_threshold: 20,
         taint_from_current_condition: true,
+        lazy_monitor: true,
     }
 }
 

@@ -50,6 +50,7 @@ impl Scheduler {
                 if let Some(slot) = self.slot_of.remove(name) {
                     self.hot.set(slot, hot::HotNode::default());
                     self.affinity_memo.forget(slot);
+                    self.taint_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
                     self.memo_key = None;
                     if let Some(info) = self.slots[slot].take() {
@@ -176,6 +177,11 @@ impl Scheduler {
                         self.spread_index.clear();
                         self.ipa_index.clear();
                         self.affinity_memo.forget(slot);
+                    }
+                    if info.node.spec.taints != n.spec.taints
+                        || info.node.spec.unschedulable != n.spec.unschedulable
+                    {
+                        self.taint_memo.forget(slot);
                     }
                     if info.node.status.images == n.status.images {
                         // The image map is a function of `status.images`: keep it.

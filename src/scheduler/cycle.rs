@@ -51,7 +51,8 @@ struct Fit {
     nominated: bool,
     /// The fused `selectHost`'s pick (plain pods scored while filtering).
     best: Option<(i64, usize)>,
-    /// Failing nodes per reason, for the FitError message.
+    /// Failing nodes per reason, for the FitError message (the `TaintMemo`'s counts are
+    /// added only when nothing fits: only the message reads them).
     failures: BTreeMap<Cow<'static, str>, usize>,
     /// Nodes whose failure preemption might resolve (not UnschedulableAndUnresolvable).
     potential: Vec<usize>,
@@ -74,6 +75,20 @@ struct NodeFilter<'c> {
     plan: Option<hot::FilterPlan>,
     hot_rows: &'c [hot::HotNode],
     affinity_memo: &'c mut hot::AffinityMemo,
+    taint_memo: &'c mut hot::TaintMemo,
+}
+
+/// Why `NodeFilter::check_at` rejected a node: the plugins' own failure, or the `TaintMemo`'s
+/// interned one (NodeUnschedulable / TaintToleration, both UnschedulableAndUnresolvable).
+enum Rejected {
+    Failure(Failure),
+    Gate(u16),
+}
+
+impl From<Failure> for Rejected {
+    fn from(f: Failure) -> Rejected {
+        Rejected::Failure(f)
+    }
 }
 
 impl NodeFilter<'_> {
@@ -93,13 +108,30 @@ impl NodeFilter<'_> {
         framework::filter_with_nominated(self.profile, self.pod, self.state, ni, &mine)
     }
 
-    /// `check` on the idx-th node of the snapshot, through the columns where they decide.
-    fn check_at(&mut self, idx: usize) -> Result<(), Failure> {
-        let (snap, pod, state) = (self.snap, self.pod, self.state);
+    /// `check` on the idx-th node of the snapshot, through the columns where they decide:
+    /// a cordoned or hard-tainted node's NodeUnschedulable / TaintToleration verdict comes
+    /// from the `TaintMemo` (nodes with nominated pods excepted: they take `check`).
+    fn check_at(&mut self, idx: usize) -> Result<(), Rejected> {
+        let (snap, pod, state, profile) = (self.snap, self.pod, self.state, self.profile);
         if let Some(plan) = &self.plan {
             let slot = snap.order[idx];
-            if !self.reserved_slots.contains(&slot)
-                && plan.passes(&self.hot_rows[slot])
+            let reserved = self.reserved_slots.contains(&slot);
+            let h = &self.hot_rows[slot];
+            let gated = !reserved && plan.needs_gate(h);
+            if gated {
+                let gate = plan.gate.as_deref().unwrap_or(&[]);
+                self.taint_memo
+                    .verdict(slot, || {
+                        gate.iter().try_for_each(|&p| {
+                            framework::filter_one(p, profile, pod, state, snap.get(idx)).map_err(
+                                |f| (f.plugin, f.reasons.into_iter().next().unwrap_or_default()),
+                            )
+                        })
+                    })
+                    .map_err(Rejected::Gate)?;
+            }
+            if !reserved
+                && plan.passes(h, gated)
                 && (!plan.spread_by_slot
                     || state
                         .spread
@@ -121,7 +153,7 @@ impl NodeFilter<'_> {
                 }
             }
         }
-        self.check(snap.get(idx))
+        Ok(self.check(snap.get(idx))?)
     }
 }
 
@@ -342,6 +374,10 @@ impl Scheduler {
         if plan.as_ref().is_some_and(|p| p.affinity) {
             self.affinity_memo.prepare(pod, self.slots.len());
         }
+        if plan.as_ref().is_some_and(|p| p.gate.is_some()) {
+            self.taint_memo.prepare(pod, self.slots.len());
+        }
+        let gate_on = plan.as_ref().is_some_and(|p| p.gate.is_some());
         let (fused, memo_class) = self.fused_scorer(pi, key, pod, state, &reserved_slots);
         let mut fit = Fit {
             feasible: std::mem::take(&mut self.feasible),
@@ -364,6 +400,7 @@ impl Scheduler {
             plan,
             hot_rows: self.hot.as_slice(),
             affinity_memo: &mut self.affinity_memo,
+            taint_memo: &mut self.taint_memo,
         };
         // A pod nominated by an earlier preemption tries its node first (§3.3 step 3).
         let nominated_idx = self
@@ -402,11 +439,14 @@ impl Scheduler {
                         reservoir.offer(total, idx, ties, rng);
                     }
                 }
-                Err(Failure {
+                Err(Rejected::Gate(id)) => {
+                    fit.rejectors |= hints::bit(filter.taint_memo.count(id));
+                }
+                Err(Rejected::Failure(Failure {
                     plugin,
                     reasons,
                     unresolvable,
-                }) => {
+                })) => {
                     fit.rejectors |= hints::bit(plugin);
                     if !unresolvable {
                         fit.potential.push(idx);
@@ -419,6 +459,9 @@ impl Scheduler {
         }
         if n > 0 {
             self.next_start = (self.next_start + fit.examined) % n;
+        }
+        if gate_on && fit.feasible.is_empty() {
+            filter.taint_memo.add_counts(&mut fit.failures);
         }
         fit.best = reservoir.best;
         fit

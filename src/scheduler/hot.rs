@@ -12,11 +12,12 @@
 //! Architecture invariant: `HotNode::of(info)` is the only writer; the scheduler refreshes a
 //! slot's row after every change to its `NodeInfo`, so a row never disagrees with its node.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::framework::{Plugin, Profile};
 use super::plugins::{NodeInfo, ResKey};
-use crate::model::{NodeSelectorTerm, Pod, TaintEffect};
+use crate::model::{NodeSelectorTerm, Pod, TaintEffect, Toleration};
 
 /// The node is cordoned (`spec.unschedulable`).
 pub const UNSCHEDULABLE: u32 = 1;
@@ -136,6 +137,10 @@ pub struct FilterPlan {
     /// Filter plugins the columns cannot decide for this pod, run on the `NodeInfo`, in the
     /// profile's order (so the first failure among them is the framework's).
     pub slow: Vec<Plugin>,
+    /// The profile's filters up to its last NodeUnschedulable / TaintToleration, when they
+    /// are only those two and a NodeName that cannot fail: a cordoned or hard-tainted node's
+    /// first failure, if any, is among them, and the `TaintMemo` answers it.
+    pub gate: Option<Vec<Plugin>>,
 }
 
 impl FilterPlan {
@@ -146,6 +151,7 @@ impl FilterPlan {
             affinity: false,
             spread_by_slot: false,
             slow: Vec::new(),
+            gate: gate_of(profile, pod),
         };
         for &p in &profile.filters {
             match p {
@@ -192,10 +198,20 @@ impl FilterPlan {
         plan
     }
 
+    /// The node needs the gate's verdict (`TaintMemo`) before the columns can say more.
+    pub fn needs_gate(&self, h: &HotNode) -> bool {
+        self.gate.is_some() && h.flags & self.look_closer & GATE_FLAGS != 0
+    }
+
     /// True when the columns alone show that every column-decided filter passes; false means
-    /// "fails, or look closer".
-    pub fn passes(&self, h: &HotNode) -> bool {
-        if h.flags & self.look_closer != 0 {
+    /// "fails, or look closer". With `gated`, the gate's plugins are known to pass.
+    pub fn passes(&self, h: &HotNode, gated: bool) -> bool {
+        let look = if gated {
+            self.look_closer & !GATE_FLAGS
+        } else {
+            self.look_closer
+        };
+        if h.flags & look != 0 {
             return false;
         }
         match self.fit {
@@ -203,6 +219,19 @@ impl FilterPlan {
             Some((ask, nothing)) => fits(h, &ask, nothing),
         }
     }
+}
+
+/// `FilterPlan::gate`: the profile's filters up to the last NodeUnschedulable or
+/// TaintToleration, if every one of them is either of those or NodeName with no `nodeName` on
+/// the pod (it then passes everywhere).
+fn gate_of(profile: &Profile, pod: &Pod) -> Option<Vec<Plugin>> {
+    let gated = |p: &Plugin| matches!(p, Plugin::NodeUnschedulable | Plugin::TaintToleration);
+    let last = profile.filters.iter().rposition(gated)?;
+    let prefix = &profile.filters[..=last];
+    let ok = prefix
+        .iter()
+        .all(|p| gated(p) || (*p == Plugin::NodeName && pod.spec.node_name.is_none()));
+    ok.then(|| prefix.iter().copied().filter(gated).collect())
 }
 
 /// NodeAffinity's required verdict per slot (`node_affinity::required_matches`: the pod's
@@ -256,6 +285,119 @@ impl AffinityMemo {
                 let m = compute();
                 self.verdict[slot] = if m { 1 } else { 2 };
                 m
+            }
+        }
+    }
+}
+
+/// The filters a [`TaintMemo`] verdict stands for: NodeUnschedulable and TaintToleration, and
+/// NodeName when it cannot fail (the pod names no node).
+const GATE_FLAGS: u32 = UNSCHEDULABLE | HARD_TAINTS;
+
+/// At most this many toleration sets are remembered at once (a new one past it starts over).
+const MAX_TOLERATION_SETS: usize = 8;
+/// At most this many distinct failure reasons are interned (past it the memo starts over).
+const MAX_REASONS: usize = 256;
+
+/// NodeUnschedulable's and TaintToleration's verdict per slot, for a few interned toleration
+/// sets (the only pod input either plugin reads): a cordoned or hard-tainted node costs one
+/// lookup per cycle instead of the plugins, their reason text and a string-keyed count. A
+/// failure is kept as an interned (plugin, reason) id; the cycle counts failures per id in a
+/// flat array and turns the counts into the FitError's reason map only when nothing fits.
+///
+/// The scheduler forgets a slot's verdicts whenever its node's taints or `unschedulable`
+/// change (or the node leaves), so a verdict always equals the plugins' answer.
+#[derive(Clone, Debug, Default)]
+pub struct TaintMemo {
+    /// (tolerations, per-slot verdict: 0 unknown, 1 passes, 2 + k fails with reason k).
+    sets: Vec<(Vec<Toleration>, Vec<u16>)>,
+    /// The set of the current cycle.
+    current: usize,
+    /// Interned failures: the rejecting plugin and its reason.
+    reasons: Vec<(Plugin, Cow<'static, str>)>,
+    /// This cycle's failing nodes per reason id.
+    counts: Vec<usize>,
+}
+
+impl TaintMemo {
+    /// Makes the memo stand for this pod's tolerations over `slots` slots, with the cycle's
+    /// failure counts at zero.
+    pub fn prepare(&mut self, pod: &Pod, slots: usize) {
+        if self.reasons.len() > MAX_REASONS {
+            // Bounded: past this many distinct reasons, start over.
+            self.reasons.clear();
+            self.sets.clear();
+        }
+        let tols = &pod.spec.tolerations;
+        self.current = match self.sets.iter().position(|(t, _)| t == tols) {
+            Some(i) => i,
+            None => {
+                if self.sets.len() >= MAX_TOLERATION_SETS {
+                    self.sets.clear();
+                }
+                self.sets.push((tols.clone(), Vec::new()));
+                self.sets.len() - 1
+            }
+        };
+        self.sets[self.current].1.resize(slots, 0);
+        self.counts.clear();
+        self.counts.resize(self.reasons.len(), 0);
+    }
+
+    /// The slot's node changed its taints or cordon (or left).
+    pub fn forget(&mut self, slot: usize) {
+        for (_, v) in &mut self.sets {
+            if let Some(x) = v.get_mut(slot) {
+                *x = 0;
+            }
+        }
+    }
+
+    /// The verdict for `slot` under the prepared tolerations, from `compute` (the gate's
+    /// plugins on the node info, in profile order) the first time: Err is a reason id.
+    pub fn verdict(
+        &mut self,
+        slot: usize,
+        compute: impl FnOnce() -> Result<(), (Plugin, Cow<'static, str>)>,
+    ) -> Result<(), u16> {
+        match self.sets[self.current].1[slot] {
+            0 => {}
+            1 => return Ok(()),
+            v => return Err(v - 2),
+        }
+        let v = match compute() {
+            Ok(()) => 1,
+            Err(failure) => {
+                let id = match self.reasons.iter().position(|r| *r == failure) {
+                    Some(id) => id,
+                    None => {
+                        self.reasons.push(failure);
+                        self.counts.push(0);
+                        self.reasons.len() - 1
+                    }
+                };
+                id as u16 + 2
+            }
+        };
+        self.sets[self.current].1[slot] = v;
+        if v == 1 {
+            Ok(())
+        } else {
+            Err(v - 2)
+        }
+    }
+
+    /// Counts one failing node for reason `id`; returns the rejecting plugin.
+    pub fn count(&mut self, id: u16) -> Plugin {
+        self.counts[id as usize] += 1;
+        self.reasons[id as usize].0
+    }
+
+    /// Adds this cycle's counts to a FitError reason map.
+    pub fn add_counts(&self, failures: &mut BTreeMap<Cow<'static, str>, usize>) {
+        for (id, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                *failures.entry(self.reasons[id].1.clone()).or_insert(0) += c;
             }
         }
     }
@@ -391,6 +533,66 @@ mod tests {
             assert!(fast.iter().any(|o| matches!(o, Outcome::Infeasible { .. })));
             assert_eq!(fast, plain, "soft taints: {soft_taints}");
         }
+    }
+
+    /// The taint memo follows taint and cordon changes: nodes are tainted, untainted,
+    /// cordoned and uncordoned between cycles of pods with alternating tolerations, and every
+    /// decision (node or FitError message) equals the plain evaluation's.
+    #[test]
+    fn taint_memo_follows_node_changes() {
+        use crate::model::{Taint, Toleration, TolerationOperator};
+        use crate::scheduler::{Outcome, Scheduler, SchedulerConfig};
+        use std::sync::Arc;
+        let shaped = |i: usize, round: usize| {
+            let mut n = node(&format!("n{i}"), 4000, 8 << 30, &[]);
+            if (i + round) % 3 == 0 {
+                n.spec.taints.push(Taint::new(
+                    "node.kubernetes.io/unreachable",
+                    TaintEffect::NoSchedule,
+                ));
+            }
+            n.spec.unschedulable = (i + 2 * round) % 5 == 0;
+            n
+        };
+        let run = |optimised: bool| {
+            let mut s = Scheduler::new(SchedulerConfig::default(), 7);
+            s.set_optimised(optimised);
+            let mut out = Vec::new();
+            for round in 0..6 {
+                for i in 0..12 {
+                    s.bench_add_node(Arc::new(shaped(i, round)));
+                }
+                for k in 0..8 {
+                    let mut p = pod(&format!("p{round}-{k}"), &[&[("cpu", 100)]]);
+                    if k % 2 == 1 {
+                        p.spec.tolerations.push(Toleration {
+                            key: "node.kubernetes.io/unreachable".into(),
+                            operator: TolerationOperator::Exists,
+                            value: String::new(),
+                            effect: None,
+                            toleration_seconds: None,
+                        });
+                    }
+                    if k == 6 {
+                        // Fits nowhere: the message counts every node's first failure.
+                        p.spec.containers[0].requests.cpu_milli = 64_000;
+                    }
+                    let p = Arc::new(p);
+                    let Some((outcome, _)) = s.decide(&p.key(), &p) else {
+                        continue;
+                    };
+                    out.push(outcome);
+                }
+            }
+            out
+        };
+        let (fast, plain) = (run(true), run(false));
+        let taint_msgs = fast.iter().filter(|o| match o {
+            Outcome::Infeasible { message, .. } => message.contains("untolerated taint"),
+            _ => false,
+        });
+        assert!(taint_msgs.count() > 0);
+        assert_eq!(fast, plain);
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct Scheduler {
     ties: ties::Ties,
     /// NodeAffinity's required verdicts per slot for the last pod shape (`hot.rs`).
     affinity_memo: hot::AffinityMemo,
+    /// NodeUnschedulable / TaintToleration verdicts per slot by toleration set (`hot.rs`).
+    taint_memo: hot::TaintMemo,
     slot_of: BTreeMap<String, usize>,
     /// Zones in order of first appearance, each with its nodes' slots in insertion order.
     zones: Vec<(String, Vec<usize>)>,
@@ -185,6 +187,7 @@ impl Scheduler {
             memo_class: 0,
             ties: ties::Ties::default(),
             affinity_memo: hot::AffinityMemo::default(),
+            taint_memo: hot::TaintMemo::default(),
             slot_of: BTreeMap::new(),
             zones: Vec::new(),
             order: Vec::new(),

@@ -144,6 +144,21 @@ fn two_processes_write_identical_event_logs() {
 /// Lazy heartbeats (planned lease renewals) must not change anything observable: every
 /// bundled scenario, and every pair of overlapping faults, gives the same event log with the
 /// lease loop run eagerly, one event per renewal (issue 3: "test both ways").
+/// The node lifecycle controller's lazy monitor pass (steady nodes parked until their probe
+/// could expire or they change) decides exactly as visiting every node at every pass: every
+/// bundled scenario gives the same event log both ways.
+#[test]
+fn lazy_and_eager_monitor_passes_give_identical_logs() {
+    use kubesim::run::{run, RunOptions};
+    for path in bundled_scenarios() {
+        let mut s = load(&path, &[]);
+        let lazy = run(&s, &RunOptions::default());
+        s.kcm.node_lifecycle.lazy_monitor = false;
+        let eager = run(&s, &RunOptions::default());
+        assert_eq!(lazy.digest, eager.digest, "{}", path.display());
+    }
+}
+
 #[test]
 fn lazy_and_eager_heartbeats_give_identical_logs() {
     use kubesim::run::{run, RunOptions};

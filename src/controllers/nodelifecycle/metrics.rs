@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::ConditionStatus;
 
 /// One zone's figures (the zone key is the controller's, `region:\0:zone`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -36,15 +35,12 @@ impl ZoneMetrics {
     /// (upstream keeps the series at those values rather than deleting it).
     pub fn observe_pass<'a>(
         &mut self,
-        zone_conds: &BTreeMap<String, Vec<Option<ConditionStatus>>>,
+        zone_conds: &BTreeMap<String, (usize, usize)>,
         known: impl Iterator<Item = &'a String>,
     ) {
-        for (zone, conds) in zone_conds {
-            let size = conds.len();
-            let unhealthy = conds
-                .iter()
-                .filter(|c| **c != Some(ConditionStatus::True))
-                .count();
+        // Per zone (Ready nodes, nodes): unhealthy is every node whose Ready is not True.
+        for (zone, &(ready, size)) in zone_conds {
+            let unhealthy = size - ready;
             let f = self.zones.entry(zone.clone()).or_default();
             f.size = size;
             f.unhealthy = unhealthy;
@@ -88,15 +84,8 @@ mod tests {
     fn health_is_the_percentage_of_ready_nodes() {
         let mut m = ZoneMetrics::default();
         let mut conds = BTreeMap::new();
-        conds.insert(
-            "a".to_string(),
-            vec![
-                Some(ConditionStatus::True),
-                Some(ConditionStatus::Unknown),
-                None,
-                Some(ConditionStatus::True),
-            ],
-        );
+        // Ready True, Unknown, missing, True: 2 Ready of 4 (the pass counts them per zone).
+        conds.insert("a".to_string(), (2, 4));
         let known = ["a".to_string(), "gone".to_string()];
         m.observe_pass(&conds, known.iter());
         m.count_eviction("a");

@@ -192,6 +192,7 @@ fn node_lifecycle(
             "default",
         )) as i32,
         taint_from_current_condition: r.minor >= 34,
+        lazy_monitor: true,
     }
 }
 

@@ -1,0 +1,371 @@
+//! Which nodes a monitor pass visits (the lazy `monitorNodeHealth`). After a visit that finds
+//! a node *steady* — Ready True in its object and not expired, not queued for tainting, no
+//! NoExecute taint of the controller's, not to be retried — the node is *parked*: passes skip
+//! it until its probe could first expire (`probe + grace`), until its Node object or its lease
+//! changes (the controller manager's watch calls [`Lazy::on_change`]), or until it leaves.
+//! A skipped pass would have done nothing for a steady node but read its lease: the record's
+//! lease renewal and probe time are brought up to the eager pass's values by replaying those
+//! reads over the logged pass times ([`Lazy::catch_up`]) before the record is next used.
+//! Parked nodes are counted into their zone's Ready counts as Ready.
+//!
+//! Invariant: a parked node's record, whenever it is read, equals what visiting the node at
+//! every pass would have left; every node in the cache is either active (visited every pass)
+//! or parked.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use std::sync::Arc;
+
+use super::{mark_pods_not_ready, node_record, NodeLifecycleController, Observed};
+use crate::api::ApiServer;
+use crate::controllers::cache::{CachedLease, KcmCache};
+use crate::controllers::Event;
+use crate::model::*;
+use crate::sim::{Ctx, SimDuration, SimTime};
+
+/// Passes kept in the log; a node is never parked for more than `MAX_PARKED_PASSES` passes,
+/// so the log always covers every pass a parked node skipped.
+const PASS_LOG: usize = 4096;
+const MAX_PARKED_PASSES: u64 = 1000;
+
+/// A parked node: when it must be visited again, the last pass its record reflects, its zone
+/// id and whether it counts toward its zone (not excluded from disruption checks).
+#[derive(Clone, Copy, Debug)]
+struct Parked {
+    due: SimTime,
+    synced: u64,
+    zone: usize,
+    counted: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Lazy {
+    /// (sequence number, time) of the latest passes, oldest first.
+    passes: VecDeque<(u64, SimTime)>,
+    next_seq: u64,
+    /// Nodes visited every pass, by name.
+    active: BTreeSet<String>,
+    parked: BTreeMap<String, Parked>,
+    due: BTreeSet<(SimTime, String)>,
+    /// Per zone id, the parked nodes that count toward it (all Ready).
+    parked_ready: Vec<usize>,
+    /// Per active node: the pass its record last reflected (absent: the previous pass).
+    synced: BTreeMap<String, u64>,
+}
+
+impl Lazy {
+    /// Starts a pass at `now`; returns its sequence number. Parked nodes due by now become
+    /// active.
+    pub fn begin_pass(&mut self, now: SimTime) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.passes.push_back((seq, now));
+        if self.passes.len() > PASS_LOG {
+            self.passes.pop_front();
+        }
+        while let Some((t, _)) = self.due.first() {
+            if *t > now {
+                break;
+            }
+            if let Some((_, name)) = self.due.pop_first() {
+                self.unpark(&name);
+            }
+        }
+        seq
+    }
+
+    /// Every cached node not parked is active (a new term, or the node set changed).
+    pub fn reset_active<'a>(&mut self, names: impl Iterator<Item = &'a String>) {
+        for n in names {
+            if !self.parked.contains_key(n) {
+                self.active.insert(n.clone());
+            }
+        }
+    }
+
+    /// The active nodes, in name order.
+    pub fn active(&self) -> Vec<String> {
+        self.active.iter().cloned().collect()
+    }
+
+    /// The node left the cache.
+    pub fn forget(&mut self, name: &str) {
+        self.active.remove(name);
+        self.synced.remove(name);
+    }
+
+    /// Per zone id, the parked nodes counted as Ready.
+    pub fn parked_ready(&self) -> &[usize] {
+        &self.parked_ready
+    }
+
+    /// The node's object or lease is about to change (or the node leaves): it is visited at
+    /// the next pass. For a lease change, `replay` first brings the parked node's record up
+    /// to the last pass with the lease as it was.
+    pub fn on_change(&mut self, name: &str, replay: Option<(&CachedLease, SimDuration)>) -> Replay {
+        let Some(p) = self.parked.get(name).copied() else {
+            return Replay::default();
+        };
+        self.unpark(name);
+        let Some((lease, delay)) = replay else {
+            return Replay::default();
+        };
+        let r = self.replay(p.synced, None, Some(lease), delay);
+        if let Some(&(last, _)) = self.passes.back() {
+            self.synced.insert(name.to_string(), last);
+        }
+        r
+    }
+
+    /// The lease reads of the passes an active node skipped (after its last synced pass and
+    /// before pass `seq`), for its record.
+    pub fn catch_up(
+        &mut self,
+        name: &str,
+        seq: u64,
+        lease: Option<&CachedLease>,
+        delay: SimDuration,
+    ) -> Replay {
+        match self.synced.remove(name) {
+            Some(s) => self.replay(s, Some(seq), lease, delay),
+            None => Replay::default(),
+        }
+    }
+
+    /// The renewals the passes after `synced` (and before `until`) would have seen, in order.
+    fn replay(
+        &self,
+        synced: u64,
+        until: Option<u64>,
+        lease: Option<&CachedLease>,
+        delay: SimDuration,
+    ) -> Replay {
+        let mut r = Replay::default();
+        let Some(lease) = lease else {
+            return r;
+        };
+        for &(seq, t) in &self.passes {
+            if seq <= synced || until.is_some_and(|u| seq >= u) {
+                continue;
+            }
+            if let Some(renew) = lease.renew_time_at(t, delay) {
+                r.reads.push((t, renew));
+            }
+        }
+        r
+    }
+
+    /// Parks a node found steady at pass `seq`: visited again at the first pass at or after
+    /// `due` (or after `MAX_PARKED_PASSES` passes).
+    pub fn park(
+        &mut self,
+        name: &str,
+        seq: u64,
+        due: SimTime,
+        period: SimDuration,
+        zone: usize,
+        counted: bool,
+    ) {
+        let now = self.passes.back().map_or(SimTime::ZERO, |p| p.1);
+        let cap = now + SimDuration::from_nanos(period.as_nanos() * MAX_PARKED_PASSES);
+        let due = due.min(cap);
+        self.active.remove(name);
+        self.synced.remove(name);
+        if counted {
+            if self.parked_ready.len() <= zone {
+                self.parked_ready.resize(zone + 1, 0);
+            }
+            self.parked_ready[zone] += 1;
+        }
+        self.due.insert((due, name.to_string()));
+        self.parked.insert(
+            name.to_string(),
+            Parked {
+                due,
+                synced: seq,
+                zone,
+                counted,
+            },
+        );
+    }
+
+    fn unpark(&mut self, name: &str) {
+        let Some(p) = self.parked.remove(name) else {
+            return;
+        };
+        self.due.remove(&(p.due, name.to_string()));
+        if p.counted {
+            self.parked_ready[p.zone] -= 1;
+        }
+        self.synced.insert(name.to_string(), p.synced);
+        self.active.insert(name.to_string());
+    }
+}
+
+/// The lease renewals skipped passes would have read: (pass time, renewTime seen).
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub reads: Vec<(SimTime, SimTime)>,
+}
+
+impl NodeLifecycleController {
+    /// `monitorNodeHealth` (reference §2.4), visiting the active nodes only (`lazy.rs`: a
+    /// parked node is steady and a pass would do nothing for it but read its lease).
+    pub fn monitor_pass(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+    ) {
+        let now = ctx.now();
+        let seq = self.lazy.begin_pass(now);
+        // Registration and removal only when the cache's node set changed.
+        if self.known_version != Some(cache.node_set_version) {
+            self.known_version = Some(cache.node_set_version);
+            let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
+            self.reconcile_known(ctx, api, &nodes);
+            self.lazy.reset_active(cache.nodes.keys());
+        }
+        // (Ready, counted) nodes by zone id; parked nodes are Ready.
+        let mut by_zone: Vec<(usize, usize)> =
+            self.lazy.parked_ready().iter().map(|&n| (n, n)).collect();
+        for name in self.lazy.active() {
+            let Some(n) = cache.nodes.get(&name) else {
+                self.lazy.forget(&name);
+                continue;
+            };
+            let cached = cache.leases.get(&name);
+            let replay = self.lazy.catch_up(&name, seq, cached, cache.watch_delay);
+            self.apply_replay(n.meta.uid, &replay);
+            let lease = cached.and_then(|l| l.renew_time_at(now, cache.watch_delay));
+            let Some(Observed {
+                observed,
+                current,
+                node,
+                zone,
+                excluded,
+                queued,
+            }) = self.try_update_node_health(api, lease, n, now)
+            else {
+                continue;
+            };
+            if !excluded {
+                if by_zone.len() <= zone {
+                    by_zone.resize(zone + 1, (0, 0));
+                }
+                by_zone[zone].0 += usize::from(current == Some(ConditionStatus::True));
+                by_zone[zone].1 += 1;
+            }
+            if let Some(cur) = current {
+                let decide = if self.config.taint_from_current_condition {
+                    Some(cur)
+                } else {
+                    observed
+                };
+                if let Some(decide) = decide {
+                    self.process_taint_based_eviction(api, &node, decide, queued, now);
+                }
+                let needs_retry = !self.nodes_to_retry.is_empty()
+                    && self.nodes_to_retry.contains(&node.meta.name);
+                let transition =
+                    cur != ConditionStatus::True && observed == Some(ConditionStatus::True);
+                if transition {
+                    node_record(
+                        ctx,
+                        "NodeNotReady",
+                        &node,
+                        format!("Node {} status is now: NodeNotReady", node.meta.name),
+                    );
+                }
+                if transition || (needs_retry && cur != ConditionStatus::True) {
+                    let pods: Vec<Arc<Pod>> = cache.pods_on_node(&node.meta.name);
+                    let pods: Vec<Pod> = pods.iter().map(|p| (**p).clone()).collect();
+                    if mark_pods_not_ready(ctx, api, &pods, &node.meta.name, now).is_err() {
+                        self.nodes_to_retry.insert(node.meta.name.clone());
+                        continue;
+                    }
+                }
+            }
+            if !self.nodes_to_retry.is_empty() {
+                self.nodes_to_retry.remove(&node.meta.name);
+            }
+            let steady =
+                observed == Some(ConditionStatus::True) && current == Some(ConditionStatus::True);
+            self.maybe_park(&node, seq, steady, zone, !excluded);
+        }
+        let zone_conds: BTreeMap<String, (usize, usize)> = by_zone
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, total))| *total > 0)
+            .map(|(id, c)| (self.zone_names[id].clone(), c))
+            .collect();
+        self.handle_disruption(ctx, api, &zone_conds, cache, now);
+    }
+
+    /// The lease reads of the passes a parked node skipped, applied as `record_health` would
+    /// have at each (probe times only move forward: a pass may also have reset them).
+    pub(super) fn apply_replay(&mut self, uid: u64, replay: &Replay) {
+        if replay.reads.is_empty() {
+            return;
+        }
+        if let Some(rec) = self.records.get_mut(&uid) {
+            for &(t, renew) in &replay.reads {
+                if rec.lease_renew.is_none_or(|l| l < renew) {
+                    rec.lease_renew = Some(renew);
+                    rec.probe = rec.probe.max(t);
+                }
+            }
+        }
+    }
+
+    /// Parks a node the pass left steady (`lazy.rs`): Ready True and not expired, not queued,
+    /// no NoExecute taint of the controller's, not to be retried; due when its probe could
+    /// first expire.
+    pub(super) fn maybe_park(
+        &mut self,
+        node: &Arc<Node>,
+        seq: u64,
+        steady: bool,
+        zone: usize,
+        counted: bool,
+    ) {
+        if !steady
+            || !self.config.lazy_monitor
+            || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
+            || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
+            || self.nodes_to_retry.contains(&node.meta.name)
+        {
+            return;
+        }
+        let Some(rec) = self.records.get(&node.meta.uid) else {
+            return;
+        };
+        if rec.queued || rec.saved_ready.is_none() {
+            return;
+        }
+        let due = rec.probe + self.config.node_monitor_grace_period;
+        let period = self.config.node_monitor_period;
+        self.lazy
+            .park(&node.meta.name, seq, due, period, zone, counted);
+    }
+
+    /// The controller manager's watch is about to apply `change` to the cache: a parked node
+    /// whose object or lease changes is visited at the next pass (for a lease, after its record
+    /// has read the old lease at every pass it skipped).
+    pub fn before_watch(&mut self, change: &crate::api::Change, cache: &KcmCache) {
+        use crate::api::Change;
+        let (name, lease) = match change {
+            Change::Node(n) | Change::NodeDeleted(n) => (n.meta.name.as_str(), false),
+            Change::Lease(l) => (l.name.as_str(), true),
+            Change::LeasePlan { name, .. } => (name.as_str(), true),
+            _ => return,
+        };
+        let old = lease
+            .then(|| cache.leases.get(name).map(|l| (l, cache.watch_delay)))
+            .flatten();
+        let replay = self.lazy.on_change(name, old);
+        if let Some(n) = cache.nodes.get(name) {
+            self.apply_replay(n.meta.uid, &replay);
+        }
+    }
+}
