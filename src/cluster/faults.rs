@@ -313,7 +313,7 @@ impl Cluster {
     }
 
     /// `apiServerUnavailable`: every client loses the API server; when it is back the
-    /// running kubelets wake up.
+    /// running kubelets wake up (and one whose pod LIST failed lists again).
     fn api_server_unavailable(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -322,7 +322,7 @@ impl Cluster {
         self.api.net.set_api_down(start);
         if !start && self.api.net.api_available() {
             for k in self.kubelets.iter_mut().filter(|k| k.running) {
-                k.wake_reachable(ctx);
+                k.api_server_back(ctx, &mut self.api);
             }
         }
         edge(

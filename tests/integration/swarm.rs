@@ -13,16 +13,10 @@ const SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
 
 /// Seeds of the slice that fail through component bugs the swarm found (reported, not fixed
 /// here), with the kind they fail with. When a bug is fixed its seeds pass and this test asks
-/// for the list to be updated.
-/// - 1, 6, 11 (liveness): a pod the node lifecycle controller marked not Ready while its
-///   kubelet was stopped (`kubeletStop`) or cut off stays not Ready after the kubelet is back
-///   (nothing is restarted, and the kubelet never re-posts Ready), so its workload stays short
-///   of available replicas (reproducer: a DaemonSet and one 88 s kubeletStop, seed 1);
-const KNOWN: &[(u64, FailureKind)] = &[
-    (1, FailureKind::Liveness),
-    (6, FailureKind::Liveness),
-    (11, FailureKind::Liveness),
-];
+/// for the list to be updated. Empty: seeds 1, 6 and 11 (a pod the node lifecycle controller
+/// marked not Ready while its kubelet was stopped or cut off stayed not Ready) pass since the
+/// kubelet status manager reconciles (`needsReconcile`, tests/integration/faults.rs).
+const KNOWN: &[(u64, FailureKind)] = &[];
 
 #[test]
 fn swarm_ci_slice() {
