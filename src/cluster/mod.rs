@@ -55,6 +55,9 @@ pub struct Cluster {
     /// The scenario's StatefulSets and DaemonSets, for their availability columns.
     pub statefulset_keys: Vec<String>,
     pub daemonset_keys: Vec<String>,
+    /// `taintNodes` edges whose request failed while the API server was down: (machine,
+    /// taint, add), retried when it is back.
+    taint_retries: Vec<(u32, crate::model::Taint, bool)>,
 }
 
 impl Cluster {
@@ -116,6 +119,7 @@ impl Cluster {
                 })
                 .collect(),
             drains: Vec::new(),
+            taint_retries: Vec::new(),
             service_keys: s
                 .workloads
                 .iter()

@@ -83,8 +83,14 @@ impl Kubelet {
         self.relist(ctx, api);
     }
 
+    /// A partition of this machine ended while the API server was down: the pod watch broke
+    /// with the link and is re-established (with a LIST) once the API server is back.
+    pub fn watch_broken(&mut self) {
+        self.listed = false;
+    }
+
     /// The API server is back after an outage. A process whose pod LIST failed (it started
-    /// during the outage) lists now: the kubelet's pod config source is a client-go reflector,
+    /// during the outage) or whose watch broke lists now: the kubelet's pod config source is a client-go reflector,
     /// whose `ListAndWatch` is retried until the LIST succeeds (tools/cache/reflector.go
     /// `Run`: `wait.BackoffUntil`); like [`Kubelet::reconnect`], kubesim lists at once
     /// rather than at the reflector's next backoff step. A process that had listed missed

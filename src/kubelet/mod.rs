@@ -158,8 +158,8 @@ pub struct Kubelet {
     /// them (`needsReconcile`), and the status manager tick that re-checks them.
     reconcile: BTreeSet<String>,
     reconcile_tick: Option<SimTime>,
-    /// Whether the pod LIST of the current process has succeeded (the config source's
-    /// reflector retries a failed LIST until it does).
+    /// Whether the pod watch is current: the last pod LIST succeeded and the link has not
+    /// been cut since (the config source's reflector retries a failed LIST until it does).
     listed: bool,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
     /// faults are active.

@@ -27,6 +27,7 @@ impl Kubelet {
     /// are killed (`HandlePodCleanups`).
     pub(super) fn relist(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) else {
+            self.listed = false;
             return;
         };
         self.listed = true;

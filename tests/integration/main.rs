@@ -16,6 +16,7 @@ mod failure_models;
 mod faults;
 mod fidelity;
 mod fields;
+mod fuzz;
 mod kubelet;
 mod layers;
 mod manifests;
