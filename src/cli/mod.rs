@@ -281,10 +281,11 @@ pub fn main() -> i32 {
 }
 
 fn import_simkube(a: &ImportArgs) -> i32 {
-    let text = match std::fs::read_to_string(&a.trace) {
+    // A regular UTF-8 file of bounded size, as every input (`/dev/zero` is an error).
+    let text = match crate::scenario::bounds::read_input(&a.trace) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{}: error: cannot read: {e}", a.trace.display());
+            eprintln!("{e}");
             return 2;
         }
     };
@@ -317,7 +318,7 @@ fn import_simkube(a: &ImportArgs) -> i32 {
             }
         },
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{e}");
             2
         }
     }

@@ -179,21 +179,8 @@ impl Cluster {
         taint: &Taint,
         start: bool,
     ) -> (&'static str, String) {
-        let now = ctx.now();
         for &m in machines {
-            let name = self.kubelets[m as usize].node_name.clone();
-            let _ = self.api.update_node(Caller::Operator, &name, |n| {
-                if start {
-                    if !n.spec.taints.iter().any(|t| t.matches(taint)) {
-                        n.spec.taints.push(Taint {
-                            time_added: Some(now),
-                            ..taint.clone()
-                        });
-                    }
-                } else {
-                    n.spec.taints.retain(|t| !t.matches(taint));
-                }
-            });
+            self.edit_taint(ctx, m, taint, start);
         }
         let names = self.names(machines);
         let t = taint.to_text();
@@ -202,6 +189,29 @@ impl Cluster {
             format!("operator tainted {t}: {names}"),
             format!("operator removed {t}: {names}"),
         )
+    }
+
+    /// The operator adds (`add`) or removes a taint on a machine's node; a request the API
+    /// server refused because it was down is retried when it is back (the operator keeps
+    /// trying, so the fault's window ends as the scenario says).
+    fn edit_taint(&mut self, ctx: &mut Engine<Event>, m: u32, taint: &Taint, add: bool) {
+        let now = ctx.now();
+        let name = self.kubelets[m as usize].node_name.clone();
+        let res = self.api.update_node(Caller::Operator, &name, |n| {
+            if add {
+                if !n.spec.taints.iter().any(|t| t.matches(taint)) {
+                    n.spec.taints.push(Taint {
+                        time_added: Some(now),
+                        ..taint.clone()
+                    });
+                }
+            } else {
+                n.spec.taints.retain(|t| !t.matches(taint));
+            }
+        });
+        if matches!(res, Err(crate::api::ApiError::Unavailable)) {
+            self.taint_retries.push((m, taint.clone(), add));
+        }
     }
 
     /// `networkPartition`: the machines lose the API server; when the link is back each
@@ -215,12 +225,14 @@ impl Cluster {
         self.api.net.cut_machines(machines, start);
         if !start {
             for &m in machines {
-                if self.api.net.reachable(Caller::Kubelet(m)) {
-                    let k = &mut self.kubelets[m as usize];
-                    if k.running {
-                        k.wake_reachable(ctx);
-                        k.reconnect(ctx, &mut self.api);
-                    }
+                let reachable = self.api.net.reachable(Caller::Kubelet(m));
+                let k = &mut self.kubelets[m as usize];
+                if k.running && reachable {
+                    k.wake_reachable(ctx);
+                    k.reconnect(ctx, &mut self.api);
+                } else if k.running && !self.api.net.api_available() {
+                    // Its link is back but the API server is down: it lists when that is back.
+                    k.watch_broken();
                 }
             }
         }
@@ -250,7 +262,9 @@ impl Cluster {
         edge(start, what, format!("registry {registry} back to normal"))
     }
 
-    /// `runtimeHang`: the running kubelets' container runtimes stop answering, then resume.
+    /// `runtimeHang`: the running kubelets' container runtimes stop answering, then resume
+    /// (on every machine it hung, also one whose kubelet stopped or crashed meanwhile, so
+    /// that it does not come back to a runtime it believes hung).
     fn runtime_hang(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -259,7 +273,7 @@ impl Cluster {
     ) -> (&'static str, String) {
         for &m in machines {
             let k = &mut self.kubelets[m as usize];
-            if !k.running {
+            if start && !k.running {
                 continue;
             }
             if start {
@@ -316,7 +330,7 @@ impl Cluster {
     }
 
     /// `apiServerUnavailable`: every client loses the API server; when it is back the
-    /// running kubelets wake up.
+    /// running kubelets wake up (and one whose pod LIST failed lists again).
     fn api_server_unavailable(
         &mut self,
         ctx: &mut Engine<Event>,
@@ -325,7 +339,10 @@ impl Cluster {
         self.api.net.set_api_down(start);
         if !start && self.api.net.api_available() {
             for k in self.kubelets.iter_mut().filter(|k| k.running) {
-                k.wake_reachable(ctx);
+                k.api_server_back(ctx, &mut self.api);
+            }
+            for (m, taint, add) in std::mem::take(&mut self.taint_retries) {
+                self.edit_taint(ctx, m, &taint, add);
             }
         }
         edge(

@@ -62,6 +62,9 @@ pub struct Cluster {
     pub proxies: Vec<crate::proxy::KubeProxy>,
     /// The synthetic traffic (`traffic:`), counted before every event.
     pub traffic: Option<crate::proxy::traffic::Traffic>,
+    /// `taintNodes` edges whose request failed while the API server was down: (machine,
+    /// taint, add), retried when it is back.
+    taint_retries: Vec<(u32, crate::model::Taint, bool)>,
 }
 
 impl Cluster {
@@ -126,6 +129,7 @@ impl Cluster {
                 })
                 .collect(),
             drains: Vec::new(),
+            taint_retries: Vec::new(),
             service_keys: s
                 .workloads
                 .iter()

@@ -38,6 +38,12 @@ pub enum Event {
         machine: u32,
         gen: u32,
     },
+    /// The status manager's `syncBatch(all)` tick (every 10 s from process start), scheduled
+    /// only while a pod's API status disagrees with what the kubelet last wrote.
+    KubeletPodStatusSync {
+        machine: u32,
+        gen: u32,
+    },
     /// An image pull on the machine finishes.
     KubeletPullDone {
         machine: u32,
@@ -63,6 +69,7 @@ impl Event {
             | Event::KubeletLeaseLanded { machine, gen, .. }
             | Event::KubeletPodWake { machine, gen, .. }
             | Event::KubeletEvictionTick { machine, gen }
+            | Event::KubeletPodStatusSync { machine, gen }
             | Event::KubeletPullDone { machine, gen, .. }
             | Event::KubeletClientWrite { machine, gen, .. } => (machine, gen),
         }

@@ -31,6 +31,8 @@ impl Kubelet {
         self.runtime.images.reset_pulls();
         self.eviction = EvictionState::default();
         self.pending_status.clear();
+        self.reconcile.clear();
+        self.reconcile_tick = None;
     }
 
     /// The kubelet process stops (the machine and its containers keep running). Pods in the
@@ -47,6 +49,8 @@ impl Kubelet {
         self.runtime.images.reset_pulls();
         self.eviction.next_tick = None;
         self.pending_status.clear();
+        self.reconcile.clear();
+        self.reconcile_tick = None;
     }
 
     /// The kubelet process starts again and adopts the containers still running.
@@ -77,6 +81,25 @@ impl Kubelet {
     /// fresh LIST. (Lease and status loops recover on their own retries.)
     pub fn reconnect(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         self.relist(ctx, api);
+    }
+
+    /// A partition of this machine ended while the API server was down: the pod watch broke
+    /// with the link and is re-established (with a LIST) once the API server is back.
+    pub fn watch_broken(&mut self) {
+        self.listed = false;
+    }
+
+    /// The API server is back after an outage. A process whose pod LIST failed (it started
+    /// during the outage) or whose watch broke lists now: the kubelet's pod config source is a client-go reflector,
+    /// whose `ListAndWatch` is retried until the LIST succeeds (tools/cache/reflector.go
+    /// `Run`: `wait.BackoffUntil`); like [`Kubelet::reconnect`], kubesim lists at once
+    /// rather than at the reflector's next backoff step. A process that had listed missed
+    /// nothing, as no object changes while the API server is down.
+    pub fn api_server_back(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
+        self.wake_reachable(ctx);
+        if !self.listed && api.net.reachable(self.caller()) {
+            self.relist(ctx, api);
+        }
     }
 
     /// Lazy heartbeats: the API server may be reachable again (a partition or an outage

@@ -159,6 +159,13 @@ pub struct Kubelet {
     static_pods: BTreeMap<String, Arc<Pod>>,
     /// Pod status writes that failed and are retried at the next status tick.
     pending_status: BTreeSet<String>,
+    /// Pods whose API status disagreed with the status last written when the watch delivered
+    /// them (`needsReconcile`), and the status manager tick that re-checks them.
+    reconcile: BTreeSet<String>,
+    reconcile_tick: Option<SimTime>,
+    /// Whether the pod watch is current: the last pod LIST succeeded and the link has not
+    /// been cut since (the config source's reflector retries a failed LIST until it does).
+    listed: bool,
     /// Added latency of lease renewals (the `slowLeaseRenewals` fault), and how many such
     /// faults are active.
     lease_latency: SimDuration,
@@ -209,6 +216,9 @@ impl Kubelet {
             report_offset_ns: 0,
             pods: BTreeMap::new(),
             pending_status: BTreeSet::new(),
+            reconcile: BTreeSet::new(),
+            reconcile_tick: None,
+            listed: false,
             started_at: SimTime::ZERO,
             registry_faults: RegistryFaults::default(),
             eviction: EvictionState::default(),
@@ -271,6 +281,7 @@ impl Kubelet {
         self.lease_cached = false;
         self.lease_parked = None;
         self.last_report = None;
+        self.listed = false;
         self.started_at = ctx.now();
         self.client.restart(self.config.client);
         self.register_token = false;
@@ -320,6 +331,7 @@ impl Kubelet {
             Event::KubeletEvictionTick { .. } => self.on_eviction_tick(ctx, api),
             Event::KubeletPullDone { id, .. } => self.on_pull_done(ctx, api, id),
             Event::KubeletClientWrite { id, .. } => self.on_client_write(ctx, api, id),
+            Event::KubeletPodStatusSync { .. } => self.on_pod_status_sync(ctx, api),
         }
     }
 

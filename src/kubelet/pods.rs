@@ -8,7 +8,8 @@
 //! starts its pulls, writes its status if it changed (at once, or at its client tokens'
 //! instant when the kubelet's `kubeAPIQPS` budget makes it wait; a failed write is retried by the
 //! next status tick), confirms a terminated pod's deletion, and keeps exactly one wake-up event
-//! per pod at the worker's next instant.
+//! per pod at the worker's next instant. A pod whose API status another writer changed is
+//! written again at the status manager's next 10 s tick (`needsReconcile`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -28,8 +29,10 @@ impl Kubelet {
     /// are killed (`HandlePodCleanups`).
     pub(super) fn relist(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
         let Ok(pods) = api.list_pods_on_node(self.caller(), &self.node_name) else {
+            self.listed = false;
             return;
         };
+        self.listed = true;
         let listed: BTreeSet<String> = pods.iter().map(|p| p.key()).collect();
         let unwanted: Vec<String> = self
             .pods
@@ -103,7 +106,14 @@ impl Kubelet {
             return;
         }
         if let Some(entry) = self.pods.get_mut(&key) {
+            let stale = entry
+                .written
+                .as_ref()
+                .is_some_and(|w| !status_matches(&pod, w));
             entry.worker.update_pod(pod);
+            if stale {
+                self.schedule_reconcile(ctx, key);
+            }
             return;
         }
         if pod.status.phase.is_terminal() {
@@ -521,6 +531,46 @@ impl Kubelet {
         }
     }
 
+    /// `needsReconcile` (status_manager.go): the API pod's kubelet-owned status differs from
+    /// what this kubelet last wrote (another writer changed it, e.g. the node lifecycle
+    /// controller's `MarkPodsNotReady` while the kubelet was stopped or cut off). The status
+    /// manager's `syncBatch(all)` runs on a 10 s ticker started with the process; the first
+    /// tick after now re-checks the pod and writes the kubelet's status again.
+    fn schedule_reconcile(&mut self, ctx: &mut dyn Ctx<Event>, key: String) {
+        self.reconcile.insert(key);
+        if self.reconcile_tick.is_some() {
+            return;
+        }
+        let now = ctx.now();
+        let period = STATUS_SYNC_PERIOD.as_nanos();
+        let ticks = now.since(self.started_at).as_nanos() / period + 1;
+        let at = self.started_at + SimDuration::from_nanos(ticks * period);
+        let (machine, gen) = (self.machine, self.gen);
+        ctx.schedule_at(at, Event::KubeletPodStatusSync { machine, gen });
+        self.reconcile_tick = Some(at);
+    }
+
+    /// The status manager tick: every pod still out of step with the API (as the watch last
+    /// delivered it) gets the kubelet's status written again.
+    pub(super) fn on_pod_status_sync(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
+        self.reconcile_tick = None;
+        let keys = std::mem::take(&mut self.reconcile);
+        for key in keys {
+            let Some(entry) = self.pods.get_mut(&key) else {
+                continue;
+            };
+            let stale = entry
+                .written
+                .as_ref()
+                .is_some_and(|w| !status_matches(&entry.worker.pod, w));
+            if stale {
+                // Upstream deletes `apiStatusVersions[uid]` to force the update.
+                entry.written = None;
+                self.write_status(ctx, api, &key);
+            }
+        }
+    }
+
     /// The status manager's final DELETE with grace 0 once nothing runs any more (one token).
     fn confirm_deleted(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         if self.client.is_queued(Op::Delete, key) {
@@ -542,6 +592,42 @@ impl Kubelet {
     }
 }
 
+/// `syncBatch`'s period (`syncPeriod`, pkg/kubelet/status/status_manager.go).
+const STATUS_SYNC_PERIOD: SimDuration = SimDuration::from_secs(10);
+
+/// Whether `pod` already holds the kubelet-owned part of `st` (what [`apply_status`] writes):
+/// `isPodStatusByKubeletEqual`, which compares the kubelet's conditions by status and reason
+/// (kubesim's pod conditions carry no message), and the rest of the status as a whole.
+fn status_matches(pod: &Pod, st: &PodStatus) -> bool {
+    let p = &pod.status;
+    p.phase == st.phase
+        && p.start_time == st.start_time
+        && p.reason == st.reason
+        && p.message == st.message
+        && p.init_container_statuses == st.init_container_statuses
+        && p.container_statuses == st.container_statuses
+        && st
+            .conditions
+            .iter()
+            .filter(|c| kubelet_owned(c.type_))
+            .all(|c| {
+                p.conditions
+                    .iter()
+                    .any(|x| x.type_ == c.type_ && x.status == c.status && x.reason == c.reason)
+            })
+}
+
+/// The pod conditions the kubelet owns (`PodConditionByKubelet`, pkg/kubelet/types).
+fn kubelet_owned(t: PodConditionType) -> bool {
+    matches!(
+        t,
+        PodConditionType::PodReadyToStartContainers
+            | PodConditionType::Initialized
+            | PodConditionType::ContainersReady
+            | PodConditionType::Ready
+    )
+}
+
 /// The kubelet's part of a pod status PATCH: phase, times, reason, container statuses and the
 /// conditions it owns (others, such as `PodScheduled` or `DisruptionTarget`, are kept).
 fn apply_status(p: &mut Pod, st: &PodStatus) {
@@ -552,13 +638,7 @@ fn apply_status(p: &mut Pod, st: &PodStatus) {
     p.status.init_container_statuses = st.init_container_statuses.clone();
     p.status.container_statuses = st.container_statuses.clone();
     for c in &st.conditions {
-        if matches!(
-            c.type_,
-            PodConditionType::PodReadyToStartContainers
-                | PodConditionType::Initialized
-                | PodConditionType::ContainersReady
-                | PodConditionType::Ready
-        ) {
+        if kubelet_owned(c.type_) {
             match p.status.conditions.iter_mut().find(|x| x.type_ == c.type_) {
                 Some(x) => *x = c.clone(),
                 None => p.status.conditions.push(c.clone()),

@@ -13,7 +13,8 @@
 //! `vmDeleted`), passed as `dead`: their nodes are exempt from the node checks, pods bound to
 //! them may stay Terminating (Kubernetes never confirms their deletion: reference §6.1), and
 //! StatefulSets and DaemonSets are exempt while such a node still exists (a StatefulSet's pod on
-//! it is never replaced until it is gone; a DaemonSet still wants a pod there).
+//! it is never replaced until it is gone; a DaemonSet still wants a pod there), and a Job whose
+//! success or failure criteria are met may wait for its pods Terminating there.
 //!
 //! Invariant: read-only; each message names the object and what it shows.
 
@@ -72,7 +73,7 @@ pub fn check(c: &Cluster, dead: &BTreeSet<String>) -> Vec<String> {
         }
     }
     for (k, j) in c.api.jobs() {
-        if !j.is_finished() {
+        if !j.is_finished() && !waits_for_dead_node(c, dead, j) {
             out.push(format!(
                 "Job/{k} has not finished ({} active, {} succeeded, {} failed)",
                 j.status.active, j.status.succeeded, j.status.failed
@@ -80,6 +81,29 @@ pub fn check(c: &Cluster, dead: &BTreeSet<String>) -> Vec<String> {
         }
     }
     out
+}
+
+/// A Job whose interim condition (SuccessCriteriaMet or FailureTarget) is set but whose
+/// terminal one waits for a pod Terminating on a machine that never comes back: upstream's
+/// `enactJobFinished` delays the terminal condition while any pod terminates (JobManagedBy /
+/// JobPodReplacementPolicy, on in 1.34), and such a pod's deletion is never confirmed.
+fn waits_for_dead_node(c: &Cluster, dead: &BTreeSet<String>, j: &Job) -> bool {
+    let interim = j.status.conditions.iter().any(|x| {
+        matches!(
+            x.type_,
+            JobConditionType::SuccessCriteriaMet | JobConditionType::FailureTarget
+        ) && x.status == ConditionStatus::True
+    });
+    interim
+        && c.api.pods().values().any(|p| {
+            p.meta.namespace == j.meta.namespace
+                && p.meta.deletion_timestamp.is_some()
+                && p.spec.node_name.as_ref().is_some_and(|n| dead.contains(n))
+                && p.meta
+                    .owner_references
+                    .iter()
+                    .any(|o| o.kind == "Job" && o.name == j.meta.name)
+        })
 }
 
 fn nodes(c: &Cluster, dead: &BTreeSet<String>, out: &mut Vec<String>) {

@@ -322,10 +322,16 @@ fn replay(trace: &Value) -> Result<Replay, String> {
     Ok(r)
 }
 
-/// The scenario text for a trace (`source` names it in the header comment).
+/// The scenario text for a trace (`source` names it in the header comment). An error reads
+/// like every input error: `SOURCE:LINE:COL: error: …` for YAML syntax, `SOURCE: error: …`
+/// with the field path for what the trace says.
 pub fn import(trace_text: &str, source: &str, name: &str) -> Result<String, String> {
-    let trace: Value = serde_yaml::from_str(trace_text).map_err(|e| format!("{source}: {e}"))?;
-    let r = replay(&trace).map_err(|e| format!("{source}: {e}"))?;
+    let file = std::path::Path::new(source);
+    let trace_text = trace_text.strip_prefix('\u{feff}').unwrap_or(trace_text);
+    super::bounds::check_text(trace_text, file).map_err(|e| e.to_string())?;
+    let trace: Value = serde_yaml::from_str(trace_text)
+        .map_err(|e| super::InputError::from_yaml(file, &e).to_string())?;
+    let r = replay(&trace).map_err(|e| super::InputError::file(file, e).to_string())?;
     let pool = map(vec![
         ("name", Value::String("worker".into())),
         ("count", Value::Number(r.nodes.into())),

@@ -446,6 +446,12 @@ events:
     );
     let m = import(&trace(900, "3")).unwrap_err();
     assert_has(&m, &["events[1].ts", "must not decrease"]);
+    // Every import error reads like any input error: `FILE:LINE:COL: error:` for YAML syntax
+    // (the unclosed flow sequence is found at the end of the input, line 3 column 1),
+    // `FILE: error:` with the field path otherwise.
+    assert!(m.starts_with("t.sktrace.yaml: error: events[1].ts"), "{m}");
+    let m = import("version: 2\nevents: [\n").unwrap_err();
+    assert!(m.starts_with("t.sktrace.yaml:3:1: error: "), "{m}");
 }
 
 #[test]

@@ -224,3 +224,131 @@ fn node_status_infrequent_lease_renewed_status_rarely_posted() {
         }
     }
 }
+
+/// A pod the node lifecycle controller marked not Ready while its kubelet was away, on a
+/// 3-node zone (kubelet-stop.yaml's timings, Kubernetes 1.34 defaults).
+fn away_scenario(fault: &str) -> String {
+    format!(
+        r#"name: ready-again
+seed: 14
+duration: 240s
+kubernetesVersion: "1.34"
+cluster:
+  nodePools:
+  - name: worker
+    count: 3
+    zones: [zone-a]
+    capacity: {{cpu: "4", memory: 16Gi}}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {{name: p}}
+  spec:
+    nodeName: worker-zone-a-0
+    containers: [{{name: app, image: "registry.k8s.io/pause:3.10"}}]
+timeline:
+- {{at: 58s, {fault}}}
+expect:
+- podCondition: {{at: 109.999s, pod: p, type: Ready, status: "True"}}
+- podCondition: {{at: 110s, pod: p, type: Ready, status: "False"}}
+- podCondition: {{at: 209.999s, pod: p, type: Ready, status: "False"}}
+- podCondition: {{at: 210s, pod: p, type: Ready, status: "True"}}
+"#
+    )
+}
+
+/// The kubelet status manager re-writes a pod status another writer changed
+/// (pkg/kubelet/status/status_manager.go: `syncBatch(all)` on its 10 s `syncPeriod` ticker
+/// calls `needsReconcile`, which compares the API pod with the kubelet's cached status by
+/// `isPodStatusByKubeletEqual`). Expected times, derived from upstream before running: the
+/// kubelet last renews at 55 s, so the node controller's `MarkPodsNotReady` sets Ready=False
+/// at 110 s (as kubelet-stop.yaml derives). Stopped process: it starts again at 200 s, its
+/// LIST sees the stale pod and its status manager's ticker, started with the process, first
+/// fires at 210 s: Ready=True again then. Partition: the kubelet process has run since 0 s
+/// (ticks at 10 s multiples); the link returns at 205 s, the re-list sees the stale pod, and
+/// the tick at 210 s writes Ready=True. Partition ending at 158 s inside an API server
+/// outage (150 s to 200 s): the watch broke with the link, so the kubelet lists again when the
+/// API server is back at 200 s (client-go's reflector retries `ListAndWatch`), and the tick at
+/// 210 s writes Ready=True. Before the fix the pod stayed not Ready for ever.
+#[test]
+fn a_pod_marked_not_ready_while_its_kubelet_was_away_is_ready_again() {
+    for fault in [
+        "duration: 142s, kubeletStop: {nodes: [worker-zone-a-0]}",
+        "duration: 147s, networkPartition: {nodes: [worker-zone-a-0]}",
+        "duration: 100s, networkPartition: {nodes: [worker-zone-a-0]}}\n- {at: 150s, duration: 50s, apiServerUnavailable: {}",
+    ] {
+        let out = super::support::run_text("ready-again", &away_scenario(fault));
+        let failed: Vec<String> = out
+            .expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| format!("{}: {} / {}", e.description, e.expected, e.observed))
+            .collect();
+        assert!(failed.is_empty(), "{fault}: {failed:#?}");
+    }
+}
+
+/// A machine that reboots while the API server is down cannot LIST its pods at start; the
+/// kubelet's pod source is a client-go reflector, which retries a failed LIST until it
+/// succeeds (tools/cache/reflector.go `Run`: `wait.BackoffUntil(ListAndWatch)`), so once the
+/// API server is back the kubelet sees the pod still bound to it and starts it again (swarm
+/// seed 51: a ReplicaSet stayed one replica short for ever). Expected: the crash at 240 s
+/// kills the container; the reboot at 408 s falls inside the outage (386 s to 503 s); the pod
+/// (tolerating unreachable for 300 s, and the controller manager is down from 396 s) is not
+/// evicted, so at 503 s the kubelet lists it and starts its container again: Running and
+/// Ready by the end.
+#[test]
+fn a_node_rebooted_during_an_api_server_outage_restarts_its_pods_when_the_api_is_back() {
+    let text = away_scenario("duration: 168s, nodeCrash: {nodes: [worker-zone-a-0]}")
+        .replace("duration: 240s", "duration: 600s")
+        .replace(
+            "- {at: 58s,",
+            "- {at: 386s, duration: 117s, apiServerUnavailable: {}}\n- {at: 240s,",
+        );
+    let text = text.split("expect:").next().unwrap_or_default().to_string()
+        + "expect:\n- podCondition: {at: 590s, pod: p, type: Ready, status: \"True\"}\n";
+    let out = super::support::run_text("reboot-in-outage", &text);
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+    let started = event_times(&out, "Started", "Pod/default/p", "");
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert!(started[1] >= 503_000_000_000, "{started:?}");
+}
+
+/// A container runtime hang that ends while the kubelet is stopped or its machine is down:
+/// the kubelet that comes back finds a runtime that answers, so its PLEG is healthy and the
+/// node Ready (pkg/kubelet/pleg/generic.go `Healthy` only fails while a relist has not
+/// completed for 3 min). Before the fix the end of the hang was lost for a stopped kubelet,
+/// and it reported "PLEG is not healthy" for ever after its restart (swarm seeds 56, 234).
+/// Expected: the hang runs from 30 s to 130 s; the kubelet stops (or the machine crashes) at
+/// 58 s and is back at 200 s, registers after its 100 ms sleep and posts Ready=True at
+/// 200.1 s (as kubelet-stop.yaml derives), and stays Ready to the end.
+#[test]
+fn a_runtime_hang_that_ends_while_the_kubelet_is_away_leaves_the_node_ready() {
+    for fault in ["kubeletStop", "nodeCrash"] {
+        let text = away_scenario(&format!(
+            "duration: 142s, {fault}: {{nodes: [worker-zone-a-0]}}}}\n- {{at: 30s, duration: 100s, runtimeHang: {{nodes: [worker-zone-a-0]}}"
+        ))
+        .replace("duration: 240s", "duration: 500s");
+        let text = text.split("expect:").next().unwrap_or_default().to_string()
+            + "expect:\n- nodeCondition: {at: 200.1s, node: worker-zone-a-0, status: \"True\"}\n- nodeCondition: {at: 499s, node: worker-zone-a-0, status: \"True\"}\n";
+        let out = super::support::run_text("hang-away", &text);
+        assert!(out.expectations_passed(), "{fault}: {:?}", out.expectations);
+    }
+}
+
+/// `taintNodes` is an operator's `kubectl taint`: a request refused while the API server is
+/// down is retried once it is back, so the fault's window still ends (swarm seed 400: the
+/// NoExecute taint stayed for ever). Expected: the taint is added at 15 s; its removal at
+/// 120 s falls in the outage (100 s to 150 s) and takes effect at 150 s.
+#[test]
+fn a_taint_removal_refused_during_an_api_server_outage_happens_when_it_is_back() {
+    let fault = "duration: 105s, taintNodes: {nodes: [worker-zone-a-0], taint: \"example.com/t=x:NoSchedule\"}";
+    let text = away_scenario(fault).replace(
+        "- {at: 58s,",
+        "- {at: 100s, duration: 50s, apiServerUnavailable: {}}\n- {at: 15s,",
+    );
+    let text = text.split("expect:").next().unwrap_or_default().to_string()
+        + "expect:\n- nodeTaint: {at: 16s, node: worker-zone-a-0, taint: \"example.com/t:NoSchedule\"}\n- nodeTaint: {at: 149.999s, node: worker-zone-a-0, taint: \"example.com/t:NoSchedule\"}\n- nodeTaint: {at: 150s, node: worker-zone-a-0, taint: \"example.com/t:NoSchedule\", present: false}\n";
+    let out = super::support::run_text("taint-outage", &text);
+    assert!(out.expectations_passed(), "{:?}", out.expectations);
+}

@@ -17,6 +17,7 @@ mod faults;
 mod fidelity;
 mod fields;
 mod gpu;
+mod fuzz;
 mod kubelet;
 mod layers;
 mod manifests;
