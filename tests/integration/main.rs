@@ -10,6 +10,7 @@ mod determinism;
 mod diff;
 mod disruption;
 mod docs;
+mod dumps;
 mod errors;
 mod expectations;
 mod failure_models;
