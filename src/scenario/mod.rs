@@ -7,6 +7,7 @@
 //! inside a scenario are relative to the scenario file.
 
 pub mod actions;
+pub mod arrivals;
 pub mod batch;
 pub mod behaviors;
 pub mod bounds;

@@ -37,6 +37,11 @@ pub struct RawScenario {
     pub failure_models: Vec<super::failures::RawFailureModel>,
     #[serde(default)]
     pub expect: Vec<RawExpectEntry>,
+    /// Pods or Jobs created over time (`scenario::arrivals`).
+    #[serde(default)]
+    pub arrivals: Vec<super::arrivals::RawArrivals>,
+    /// End the run early when this holds (`arrivalsFinished`).
+    pub stop_when: Option<String>,
 }
 
 /// A version must be a string: `1.30` as a YAML number would read as 1.3.
@@ -173,6 +178,10 @@ pub struct RawTimelineEntry {
     pub uncordon: Option<super::actions::RawCordon>,
     pub drain: Option<super::actions::RawDrain>,
     pub evict_pod: Option<super::actions::RawEvictPod>,
+    /// `kubectl apply` of a manifest (inline or `file:`) at `at`.
+    pub apply: Option<Box<RawManifestEntry>>,
+    pub add_nodes: Option<super::arrivals::RawAddNodes>,
+    pub delete_nodes: Option<super::arrivals::RawDeleteNodes>,
 }
 
 /// `registryOutage` / `registrySlow`: a registry host (`*`: every registry) refuses pulls, or

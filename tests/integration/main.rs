@@ -1,5 +1,6 @@
 //! kubesim's integration tests: one binary, one module per concern.
 
+mod arrivals;
 mod batch;
 mod bench;
 mod bounds;

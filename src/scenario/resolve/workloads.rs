@@ -52,9 +52,43 @@ pub(super) fn resolve(
             workloads.push(w);
         }
     }
-    check_behaviors(&workloads, runtime, file)?;
-    resolve_priorities(&mut workloads, &classes, file)?;
+    check_behaviors(&workloads, runtime, file, &|i| format!("workloads[{i}]"))?;
+    resolve_priorities(&mut workloads, &classes, file, &|i| {
+        format!("workloads[{i}]")
+    })?;
+    r.classes = classes;
     Ok(workloads)
+}
+
+/// Objects created after t = 0 (an `apply`, an arrival shape), checked as workloads are;
+/// PriorityClasses and Nodes belong under `workloads` and `cluster`.
+pub(super) fn later(
+    r: &mut Resolver,
+    entry: RawManifestEntry,
+    path: &str,
+    runtime: &RuntimeConfig,
+) -> Result<Vec<Workload>, InputError> {
+    let file = r.file;
+    let mut out = Vec::new();
+    for obj in load_entry(entry, file, path, &mut r.warnings)? {
+        if let Object::PriorityClass(pc) = &obj {
+            return Err(InputError::at_path(
+                file,
+                path,
+                format!(
+                    "PriorityClass {} belongs under workloads (it exists from t = 0)",
+                    pc.name
+                ),
+            ));
+        }
+        let mut classes = r.classes.clone();
+        if let Some((_, _, w)) = classify(obj, &mut classes, file, 0)? {
+            out.push(w);
+        }
+    }
+    check_behaviors(&out, runtime, file, &|_| path.to_string())?;
+    resolve_priorities(&mut out, &r.classes, file, &|_| path.to_string())?;
+    Ok(out)
 }
 
 /// A workload with its kind and key; `None` for a PriorityClass (added to `classes`).
@@ -127,6 +161,7 @@ fn check_behaviors(
     workloads: &[Workload],
     runtime: &RuntimeConfig,
     file: &Path,
+    path_of: &dyn Fn(usize) -> String,
 ) -> Result<(), InputError> {
     for (i, w) in workloads.iter().enumerate() {
         let annotations = match w {
@@ -135,6 +170,7 @@ fn check_behaviors(
             Workload::Deployment(d) => &d.template.annotations,
             Workload::DaemonSet(d) => &d.template.annotations,
             Workload::StatefulSet(d) => &d.template.annotations,
+            Workload::Job(j) => &j.template.annotations,
             _ => continue,
         };
         for (k, v) in annotations {
@@ -146,7 +182,7 @@ fn check_behaviors(
             if !runtime.behaviors.iter().any(|b| b.name == *v) {
                 return Err(InputError::at_path(
                     file,
-                    format!("workloads[{i}]"),
+                    path_of(i),
                     format!("annotation {k}: no behavior {v:?} in runtime.behaviors"),
                 )
                 .suggest(v, runtime.behaviors.iter().map(|b| b.name.as_str())));
@@ -161,6 +197,7 @@ fn resolve_priorities(
     workloads: &mut [Workload],
     classes: &[PriorityClass],
     file: &Path,
+    path_of: &dyn Fn(usize) -> String,
 ) -> Result<(), InputError> {
     for (i, w) in workloads.iter_mut().enumerate() {
         let (spec, what) = match w {
@@ -189,7 +226,7 @@ fn resolve_priorities(
         resolve_priority(spec, classes).map_err(|missing| {
             InputError::at_path(
                 file,
-                format!("workloads[{i}]"),
+                path_of(i),
                 format!("{what}: no PriorityClass with name {missing} was found"),
             )
             .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
