@@ -550,6 +550,9 @@ fn validate(a: &ValidateArgs) -> i32 {
                 s.expectations.len(),
                 s.kubernetes_version
             );
+            for line in scenario::dump::cluster_summary(&s) {
+                println!("  {line}");
+            }
             0
         }
         Err(code) => code,

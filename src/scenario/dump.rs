@@ -12,7 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::convert::Object;
 use super::manifest::RawManifest;
+use super::{ClusterSpec, InputError, Workload};
+use crate::model::*;
 
 /// `metadata` fields only the API server writes.
 pub const SERVER_METADATA: &[&str] = &[
@@ -223,6 +226,123 @@ impl Tally {
             ));
         }
     }
+}
+
+/// Labels that name a node's pool, by cloud (GKE, EKS, Karpenter, AKS), first found wins.
+pub const POOL_LABELS: &[&str] = &[
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "karpenter.sh/nodepool",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+];
+
+/// `cluster.fromDump`: the dump files' Nodes (with their pool, from [`POOL_LABELS`]) and every
+/// other object. The images of a bound pod's containers are on its node already (a running
+/// pod's image was pulled), so the pods of the dump start without pulling.
+pub fn load_cluster(
+    files: &[String],
+    scenario: &Path,
+    warnings: &mut BTreeSet<String>,
+) -> Result<(Vec<(Node, String)>, Vec<Object>), InputError> {
+    let mut nodes: Vec<(Node, String)> = Vec::new();
+    let mut rest = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let mut entry = RawManifest::default();
+        entry.file = Some(f.clone());
+        for obj in super::load_entry(entry, scenario, &format!("cluster.fromDump[{i}]"), warnings)?
+        {
+            match obj {
+                Object::Node(n) => {
+                    let pool = POOL_LABELS
+                        .iter()
+                        .find_map(|l| n.meta.labels.get(*l))
+                        .cloned()
+                        .unwrap_or_default();
+                    nodes.push((n, pool));
+                }
+                other => rest.push(other),
+            }
+        }
+    }
+    for o in &rest {
+        let Object::Pod(p) = o else { continue };
+        let Some(node) = &p.spec.node_name else {
+            continue;
+        };
+        let Some((n, _)) = nodes.iter_mut().find(|(n, _)| n.meta.name == *node) else {
+            continue;
+        };
+        for c in p.spec.containers.iter().chain(&p.spec.init_containers) {
+            if !n.status.images.iter().any(|im| im.names.contains(&c.image)) {
+                n.status.images.push(ContainerImage {
+                    names: vec![c.image.clone()],
+                    size_bytes: 0,
+                });
+            }
+        }
+    }
+    Ok((nodes, rest))
+}
+
+/// `kubesim validate`'s picture of the cluster it built: nodes per zone, then per node pool
+/// the bound pods and their requests against the pool's allocatable.
+pub fn cluster_summary(s: &ClusterSpec) -> Vec<String> {
+    let mut zones: BTreeMap<String, usize> = BTreeMap::new();
+    let first_late = s.nodes.len() - s.late_nodes.min(s.nodes.len());
+    for n in &s.nodes[..first_late] {
+        let z = zone_key_display(&n.zone_key());
+        let z = if z.is_empty() {
+            "(none)".to_string()
+        } else {
+            z
+        };
+        *zones.entry(z).or_default() += 1;
+    }
+    let zl: Vec<String> = zones.iter().map(|(z, n)| format!("{z}: {n}")).collect();
+    let mut out = vec![format!("nodes per zone: {}", zl.join(", "))];
+    // pool → (nodes, pods, requested, allocatable)
+    let mut pools: BTreeMap<String, (usize, usize, Resources, Resources)> = BTreeMap::new();
+    let pool_of = |m: usize| {
+        let p = s.node_pools.get(m).map_or("", |p| p.as_str());
+        if p.is_empty() {
+            "none".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    let mut machine: BTreeMap<&str, usize> = BTreeMap::new();
+    for (m, n) in s.nodes[..first_late].iter().enumerate() {
+        machine.insert(n.meta.name.as_str(), m);
+        let e = pools.entry(pool_of(m)).or_default();
+        e.0 += 1;
+        e.3.add(&n.status.allocatable);
+    }
+    for w in &s.workloads {
+        let Workload::Pod(p) = w else { continue };
+        let Some(m) = p.spec.node_name.as_deref().and_then(|n| machine.get(n)) else {
+            continue;
+        };
+        let e = pools.entry(pool_of(*m)).or_default();
+        e.1 += 1;
+        e.2.add(&p.spec.effective_request());
+    }
+    let pending = s
+        .workloads
+        .iter()
+        .filter(|w| matches!(w, Workload::Pod(p) if p.spec.node_name.is_none()))
+        .count();
+    for (pool, (n, pods, req, alloc)) in pools {
+        out.push(format!(
+            "pool {pool}: {n} nodes, {pods} bound pods, cpu {}m of {}m, memory {}Mi of {}Mi requested",
+            req.cpu_milli,
+            alloc.cpu_milli,
+            req.memory >> 20,
+            alloc.memory >> 20
+        ));
+    }
+    out.push(format!("pods to schedule: {pending}"));
+    out
 }
 
 fn plural(n: usize) -> &'static str {

@@ -82,6 +82,10 @@ pub struct RawCluster {
     pub node_pools: Vec<RawNodePool>,
     #[serde(default)]
     pub nodes: Vec<RawManifestEntry>,
+    /// `kubectl get nodes,pods,… -o yaml` dumps: Nodes become the cluster, the rest workloads
+    /// (`scenario::dump`).
+    #[serde(default, deserialize_with = "super::values::one_or_many")]
+    pub from_dump: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

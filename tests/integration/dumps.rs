@@ -281,3 +281,147 @@ fn strict_turns_the_dump_warnings_into_errors() {
         );
     }
 }
+
+/// `cluster: {fromDump: …}` of `tests/integration/dumps/cluster.yaml`, a
+/// `kubectl get nodes,pods,deploy,rs,pdb,svc,priorityclass -A -o yaml` of a 3-zone cluster.
+fn from_dump_scenario(extra: &str) -> PathBuf {
+    let dir = scratch("from-dump");
+    std::fs::copy(fixture("cluster.yaml"), dir.join("cluster.yaml")).unwrap();
+    let p = dir.join("s.yaml");
+    std::fs::write(
+        &p,
+        format!("duration: 10m\ncluster:\n  fromDump: cluster.yaml\n{extra}"),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn from_dump_builds_the_nodes_of_the_dump() {
+    let s = load(&from_dump_scenario(""), &[]);
+    assert_eq!(s.nodes.len(), 7);
+    let zones: std::collections::BTreeSet<String> =
+        s.nodes.iter().map(|n| n.zone_label()).collect();
+    assert_eq!(
+        zones.into_iter().collect::<Vec<_>>(),
+        [
+            "eu-west-1/eu-west-1a",
+            "eu-west-1/eu-west-1b",
+            "eu-west-1/eu-west-1c"
+        ]
+    );
+    let n = |name: &str| {
+        s.nodes
+            .iter()
+            .find(|n| n.meta.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let general = n("ip-10-0-0-10.eu-west-1.compute.internal");
+    assert_eq!(general.status.capacity.cpu_milli, 4000);
+    assert_eq!(general.status.allocatable.cpu_milli, 3910);
+    assert_eq!(general.status.allocatable.pods, 58);
+    assert!(
+        n("ip-10-0-2-11.eu-west-1.compute.internal")
+            .spec
+            .unschedulable
+    );
+    let batch = n("ip-10-0-0-99.eu-west-1.compute.internal");
+    assert_eq!(batch.spec.taints[0].to_text(), "dedicated=batch:NoSchedule");
+    // The pool comes from the EKS node-group label.
+    let i = s
+        .nodes
+        .iter()
+        .position(|x| x.meta.name == batch.meta.name)
+        .unwrap();
+    assert_eq!(s.node_pools[i], "batch");
+}
+
+#[test]
+fn from_dump_pods_at_t0_are_the_dumps_pods_on_their_nodes_and_a_zone_failure_replaces_them() {
+    let p =
+        from_dump_scenario("timeline:\n- at: 2m\n  nodeCrash: {zones: [eu-west-1/eu-west-1b]}\n");
+    let s = load(&p, &[]);
+    let dumped: Vec<(String, Option<String>)> = vec![
+        (
+            "default/report".into(),
+            Some("ip-10-0-0-99.eu-west-1.compute.internal".into()),
+        ),
+        ("default/waiting".into(), None),
+        (
+            "shop/web-5d8f7c9b6-m9q4r".into(),
+            Some("ip-10-0-1-10.eu-west-1.compute.internal".into()),
+        ),
+        (
+            "shop/web-5d8f7c9b6-t3v8w".into(),
+            Some("ip-10-0-2-10.eu-west-1.compute.internal".into()),
+        ),
+        (
+            "shop/web-5d8f7c9b6-x7k2p".into(),
+            Some("ip-10-0-0-10.eu-west-1.compute.internal".into()),
+        ),
+    ];
+    let c = kubesim::run::state_at(&s, kubesim::sim::SimTime::ZERO);
+    let at0: Vec<(String, Option<String>)> = c
+        .api
+        .pods()
+        .iter()
+        .filter(|(k, _)| *k != "default/waiting")
+        .map(|(k, p)| (k.clone(), p.spec.node_name.clone()))
+        .collect();
+    let bound: Vec<_> = dumped
+        .iter()
+        .filter(|(_, n)| n.is_some())
+        .cloned()
+        .collect();
+    assert_eq!(
+        at0, bound,
+        "the bound pods at t = 0 are exactly the dump's, on their nodes"
+    );
+    assert!(
+        c.api.pods().contains_key("default/waiting"),
+        "the pending pod is there too"
+    );
+    // The dump's ReplicaSet adopts its pods and the Deployment its ReplicaSet: nothing is
+    // created before the failure.
+    let out = kubesim::run::run(&s, &kubesim::run::RunOptions::default());
+    let created: Vec<f64> = out
+        .records
+        .iter()
+        .filter(|r| r.reason == "SuccessfulCreate" || r.reason == "ScalingReplicaSet")
+        .map(|r| r.t.as_secs_f64())
+        .collect();
+    assert!(
+        !created.is_empty() && created.iter().all(|t| *t > 120.0),
+        "{created:?}"
+    );
+    // Zone b's web pod is evicted after the default 300 s unreachable toleration
+    // (NotReady at 120 s + 50 s grace) and replaced.
+    let evicted = out
+        .records
+        .iter()
+        .find(|r| r.reason == "TaintManagerEviction")
+        .expect("an eviction");
+    assert_eq!(evicted.object, "Pod/shop/web-5d8f7c9b6-m9q4r");
+    assert_eq!(evicted.t.as_secs_f64(), 470.0);
+}
+
+#[test]
+fn validate_prints_the_cluster_it_built() {
+    let p = from_dump_scenario("");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["validate", p.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nodes per zone: eu-west-1/eu-west-1a: 3, eu-west-1/eu-west-1b: 2, eu-west-1/eu-west-1c: 2"), "{text}");
+    assert!(
+        text.contains("pool general: 6 nodes, 3 bound pods, cpu 1500m of 23460m"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pool batch: 1 nodes, 1 bound pods, cpu 2000m of 7910m"),
+        "{text}"
+    );
+    assert!(text.contains("pods to schedule: 1"), "{text}");
+}

@@ -39,6 +39,8 @@ pub(super) struct Resolver<'a> {
     profile: String,
     /// The PriorityClasses of `workloads` (and the system ones), for objects created later.
     classes: Vec<crate::model::PriorityClass>,
+    /// The objects of `cluster.fromDump` other than Nodes, resolved with the workloads.
+    dumped: Vec<crate::scenario::convert::Object>,
 }
 
 impl Resolver<'_> {
@@ -133,6 +135,7 @@ pub(super) fn resolve(
         minor,
         profile: format!("profile {version}"),
         classes: Vec::new(),
+        dumped: Vec::new(),
     };
     let apiserver = components::apiserver(&mut r, &raw.components.apiserver)?;
     let kcm = components::controller_manager(&mut r, &raw.components.controller_manager)?;

@@ -25,8 +25,23 @@ pub(super) fn resolve(
     let mut workloads = Vec::new();
     let mut classes = system_priority_classes();
     let mut seen = BTreeSet::new();
+    // The objects of `cluster.fromDump` come first, as `workloads[0]`… of their own.
+    let dumped = std::mem::take(&mut r.dumped);
+    let mut groups: Vec<Vec<Object>> = if dumped.is_empty() {
+        Vec::new()
+    } else {
+        vec![dumped]
+    };
     for (i, entry) in entries.into_iter().enumerate() {
-        for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut r.warnings)? {
+        groups.push(load_entry(
+            entry,
+            file,
+            &format!("workloads[{i}]"),
+            &mut r.warnings,
+        )?);
+    }
+    for (i, objs) in groups.into_iter().enumerate() {
+        for obj in objs {
             let Some((kind, key, w)) = classify(obj, &mut classes, file, i)? else {
                 continue;
             };
