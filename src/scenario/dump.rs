@@ -237,6 +237,9 @@ pub const POOL_LABELS: &[&str] = &[
     "agentpool",
 ];
 
+/// The Nodes of a dump with their pool names, and its other objects.
+pub type DumpedCluster = (Vec<(Node, String)>, Vec<Object>);
+
 /// `cluster.fromDump`: the dump files' Nodes (with their pool, from [`POOL_LABELS`]) and every
 /// other object. The images of a bound pod's containers are on its node already (a running
 /// pod's image was pulled), so the pods of the dump start without pulling.
@@ -244,7 +247,7 @@ pub fn load_cluster(
     files: &[String],
     scenario: &Path,
     warnings: &mut BTreeSet<String>,
-) -> Result<(Vec<(Node, String)>, Vec<Object>), InputError> {
+) -> Result<DumpedCluster, InputError> {
     let mut nodes: Vec<(Node, String)> = Vec::new();
     let mut rest = Vec::new();
     for (i, f) in files.iter().enumerate() {
