@@ -192,7 +192,8 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
             stop = r;
             break;
         }
-        if (now.as_nanos() % s.sample_interval.as_nanos() == 0) || now == end {
+        let stopped_early = r == Some(StopReason::StopWhen);
+        if (now.as_nanos() % s.sample_interval.as_nanos() == 0) || now == end || stopped_early {
             sampler.sample(&cluster, engine.trace.records(), now);
             components.sample(&cluster, engine.trace.records(), now);
         }

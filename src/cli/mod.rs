@@ -238,6 +238,10 @@ struct RunArgs {
     #[arg(long, value_name = "TIME", default_value = "2025-01-01T00:00:00Z",
           value_parser = output::openmetrics::parse_start, requires = "metrics")]
     metrics_start: i128,
+    /// Input warnings are errors: server-populated fields of dumps, skipped kinds and
+    /// unmodelled fields make the scenario invalid (exit 2) instead of being ignored.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -252,6 +256,10 @@ struct ValidateArgs {
     /// Override a component flag, as for `run`.
     #[arg(long = "set", value_name = "COMPONENT.FLAG=VALUE")]
     set: Vec<String>,
+    /// Input warnings are errors: server-populated fields of dumps, skipped kinds and
+    /// unmodelled fields make the scenario invalid (exit 2) instead of being ignored.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Entry point of the binary; returns the exit code.
@@ -390,7 +398,7 @@ fn explain_scenario(
         Ok(d) => d,
         Err(e) => return Err(usage(&format!("--at {at:?}: {e}"))),
     };
-    let mut s = load(path, &a.set)?;
+    let mut s = load(path, &a.set, false)?;
     if let Some(c) = sched_cfg {
         s.scheduler = crate::scheduler::SchedulerConfig {
             leader_election: s.scheduler.leader_election.clone(),
@@ -533,8 +541,19 @@ fn explain_manifests(
     ))
 }
 
-fn load(path: &Path, set: &[String]) -> Result<Scenario, i32> {
+fn load(path: &Path, set: &[String], strict: bool) -> Result<Scenario, i32> {
     match scenario::load(path, set) {
+        Ok(s) if strict && !s.warnings.is_empty() => {
+            for w in &s.warnings {
+                eprintln!("error: {w}");
+            }
+            eprintln!(
+                "{}: error: {} input warning(s) with --strict",
+                path.display(),
+                s.warnings.len()
+            );
+            Err(2)
+        }
         Ok(s) => {
             for w in &s.warnings {
                 eprintln!("warning: {w}");
@@ -549,7 +568,7 @@ fn load(path: &Path, set: &[String]) -> Result<Scenario, i32> {
 }
 
 fn validate(a: &ValidateArgs) -> i32 {
-    match load(&a.scenario, &a.set) {
+    match load(&a.scenario, &a.set, a.strict) {
         Ok(s) => {
             println!(
                 "{}: valid — {} nodes, {} workloads, {} timeline entries, {} expectations, Kubernetes {}",
@@ -560,6 +579,9 @@ fn validate(a: &ValidateArgs) -> i32 {
                 s.expectations.len(),
                 s.kubernetes_version
             );
+            for line in scenario::dump::cluster_summary(&s) {
+                println!("  {line}");
+            }
             0
         }
         Err(code) => code,
@@ -639,7 +661,7 @@ fn default_out(path: &Path) -> PathBuf {
 }
 
 fn run_command(a: &RunArgs, check: bool) -> i32 {
-    let mut s = match load(&a.scenario, &a.set) {
+    let mut s = match load(&a.scenario, &a.set, a.strict) {
         Ok(s) => s,
         Err(code) => return code,
     };

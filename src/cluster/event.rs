@@ -12,6 +12,10 @@ use crate::{controllers, kubelet, proxy, scheduler};
 pub enum Event {
     /// Bring the initial workloads in (scenario manifests), at time 0.
     ApplyWorkloads,
+    /// The next object of `arrivals[generator]` is created (one pending per generator).
+    Arrival {
+        generator: usize,
+    },
     /// A fault of the scenario timeline starts (`start = true`) or ends.
     Fault {
         index: usize,

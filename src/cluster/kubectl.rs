@@ -40,7 +40,10 @@ impl Cluster {
     }
 
     /// One workload's create request: its kind, its key and the outcome.
-    fn create_workload(&mut self, w: Workload) -> (&'static str, String, Result<(), ApiError>) {
+    pub(super) fn create_workload(
+        &mut self,
+        w: Workload,
+    ) -> (&'static str, String, Result<(), ApiError>) {
         let api = &mut self.api;
         let op = Caller::Operator;
         match w {
@@ -126,6 +129,9 @@ impl Cluster {
             ActionKind::DeleteObject { kind, key, policy } => {
                 return self.delete_object(ctx, kind, key, *policy)
             }
+            ActionKind::Apply { .. }
+            | ActionKind::AddNodes { .. }
+            | ActionKind::DeleteNodes { .. } => return self.lifecycle_action(ctx, kind),
         };
         let (reason, message) = match res {
             Ok(_) => ("ActionApplied", command),

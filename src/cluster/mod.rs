@@ -11,6 +11,7 @@
 //! operator's requests (apply, scale, set image, rollout undo, delete) and `drain` its
 //! cordon, drain and eviction.
 
+pub mod arrivals;
 mod cloud;
 pub mod drain;
 pub mod event;
@@ -65,6 +66,10 @@ pub struct Cluster {
     /// `taintNodes` edges whose request failed while the API server was down: (machine,
     /// taint, add), retried when it is back.
     taint_retries: Vec<(u32, crate::model::Taint, bool)>,
+    /// The `arrivals:` generators and `stopWhen` (None without arrivals).
+    arrivals: Option<arrivals::Arrivals>,
+    /// The timeline's `apply` manifests.
+    applies: Vec<Vec<Workload>>,
 }
 
 impl Cluster {
@@ -83,15 +88,19 @@ impl Cluster {
         api.net = crate::network::Network::new(&zone_of);
         let mut kubelets = Vec::with_capacity(s.nodes.len());
         let mut machine_by_name = BTreeMap::new();
+        // The last `late_nodes` machines are off until an `addNodes` action boots them.
+        let first_late = s.nodes.len() - s.late_nodes.min(s.nodes.len());
         for (i, template) in s.nodes.iter().enumerate() {
             let m = i as u32;
             machine_by_name.insert(template.meta.name.clone(), m);
-            let mut node = template.clone();
-            node.status.conditions =
-                crate::kubelet::healthy_conditions(crate::sim::SimTime::ZERO, None);
-            api.create_node(Caller::Operator, node)
-                .expect("node names are validated unique");
-            api.register_kubelet_watch(&template.meta.name, m);
+            if i < first_late {
+                let mut node = template.clone();
+                node.status.conditions =
+                    crate::kubelet::healthy_conditions(crate::sim::SimTime::ZERO, None);
+                api.create_node(Caller::Operator, node)
+                    .expect("node names are validated unique");
+                api.register_kubelet_watch(&template.meta.name, m);
+            }
             let mut k = Kubelet::new(
                 m,
                 template.clone(),
@@ -104,7 +113,23 @@ impl Cluster {
             }
             kubelets.push(k);
         }
-        create_namespaces(&mut api, &s.workloads);
+        let later = s.applies.iter().flatten().cloned();
+        let shapes = s
+            .arrivals
+            .iter()
+            .flat_map(|a| a.shapes.iter().map(|x| x.template.clone()));
+        if s.applies.is_empty() && s.arrivals.is_empty() {
+            create_namespaces(&mut api, &s.workloads);
+        } else {
+            let all: Vec<Workload> = s
+                .workloads
+                .iter()
+                .cloned()
+                .chain(later)
+                .chain(shapes)
+                .collect();
+            create_namespaces(&mut api, &all);
+        }
         let (proxies, traffic) = proxies::build(s);
         let mut c = Cluster {
             proxies,
@@ -117,7 +142,9 @@ impl Cluster {
             watch_delay: s.watch_delay,
             workloads: s.workloads.clone(),
             timeline: s.timeline.iter().map(|f| f.kind.clone()).collect(),
-            down: vec![0; s.nodes.len()],
+            down: (0..s.nodes.len())
+                .map(|i| u32::from(i >= first_late))
+                .collect(),
             stopped: vec![0; s.nodes.len()],
             cloud: Cloud::default(),
             deployment_keys: s
@@ -154,10 +181,13 @@ impl Cluster {
                     _ => None,
                 })
                 .collect(),
+            arrivals: (!s.arrivals.is_empty())
+                .then(|| arrivals::Arrivals::new(&s.arrivals, s.stop_when, s.seed)),
+            applies: s.applies.clone(),
         };
         c.kcm.cache.watch_delay = s.watch_delay;
         c.flush(ctx);
-        for m in 0..c.kubelets.len() as u32 {
+        for m in 0..first_late as u32 {
             ctx.schedule_at(
                 crate::sim::SimTime::ZERO,
                 Event::KubeletStart { machine: m },
@@ -167,6 +197,7 @@ impl Cluster {
         c.scheduler.start(ctx);
         c.start_proxies(ctx);
         ctx.schedule_at(crate::sim::SimTime::ZERO, Event::ApplyWorkloads);
+        c.start_arrivals(ctx);
         for (i, f) in s.timeline.iter().enumerate() {
             let start = crate::sim::SimTime::ZERO + f.at;
             ctx.schedule_at(
@@ -199,6 +230,9 @@ impl Cluster {
         }
         for r in self.api.records.drain(..) {
             ctx.record(r);
+        }
+        if self.arrivals.is_some() {
+            self.note_arrival_changes(ctx);
         }
         for (w, change) in self.api.outbox.drain(..) {
             if w == Watcher::KubeProxy && self.proxies.is_empty() {
@@ -237,6 +271,7 @@ impl Cluster {
         let kcm_gen = self.kcm.gen();
         match ev {
             Event::ApplyWorkloads => self.apply_workloads(ctx),
+            Event::Arrival { generator } => self.on_arrival(ctx, generator),
             Event::Fault { index, start } => self.fault(ctx, index, start),
             Event::Watch(w, change) => match w {
                 Watcher::ControllerManager => self.kcm.on_watch(ctx, &mut self.api, change),

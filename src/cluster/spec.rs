@@ -123,6 +123,13 @@ pub enum ActionKind {
         labels: BTreeMap<String, String>,
         grace: Option<u64>,
     },
+    /// `kubectl apply` of manifests at a time: creates `ClusterSpec::applies[index]`.
+    Apply { index: usize },
+    /// New machines of a pool boot and their kubelets register their Nodes (the machines are
+    /// the last `ClusterSpec::late_nodes` of `nodes`, off until this action).
+    AddNodes { machines: Vec<u32> },
+    /// `kubectl delete node NAME…`: the Node objects go away at once (the machines run on).
+    DeleteNodes { nodes: Vec<String> },
 }
 
 impl FaultKind {
@@ -177,6 +184,9 @@ impl ActionKind {
             ActionKind::Cordon { .. } => "uncordon",
             ActionKind::Drain { .. } => "drain",
             ActionKind::EvictPod { .. } => "evictPod",
+            ActionKind::Apply { .. } => "apply",
+            ActionKind::AddNodes { .. } => "addNodes",
+            ActionKind::DeleteNodes { .. } => "deleteNodes",
         }
     }
 }
@@ -274,6 +284,14 @@ pub struct ClusterSpec {
     pub traffic: Vec<crate::proxy::traffic::TrafficClient>,
     pub settings: Vec<Setting>,
     pub warnings: Vec<String>,
+    /// The manifests of the timeline's `apply` actions, by `ActionKind::Apply::index`.
+    pub applies: Vec<Vec<Workload>>,
+    /// How many of `nodes` (the last ones) are machines that `addNodes` actions boot later.
+    pub late_nodes: usize,
+    /// `arrivals:` generators (pods or Jobs created over time).
+    pub arrivals: Vec<super::arrivals::ArrivalSpec>,
+    /// `stopWhen:`: end the run before `duration` when this holds.
+    pub stop_when: Option<super::arrivals::StopWhen>,
 }
 
 /// `kubectl drain` options, resolved.

@@ -185,28 +185,22 @@ k8s_struct! {
     }
 }
 
-k8s_struct! {
-    /// The union of NodeStatus, PodStatus and ReplicaSetStatus; only capacity and allocatable
-    /// are read (they set a node's size).
-    pub struct RawStatus {
-        pub capacity: Option<BTreeMap<String, QuantityValue>>,
-        pub allocatable: Option<BTreeMap<String, QuantityValue>>,
-        /// A Pod's phase (a dump of pods already Succeeded or Failed sets the starting state).
-        pub phase: Option<String>,
-        pub images: Option<Vec<RawContainerImage>>,
-    }
-    unmodelled {
-        conditions: "conditions", addresses: "addresses", daemon_endpoints: "daemonEndpoints", node_info: "nodeInfo",
-        volumes_in_use: "volumesInUse", volumes_attached: "volumesAttached", config: "config",
-        runtime_handlers: "runtimeHandlers", features: "features", host_ip: "hostIP",
-        host_ips: "hostIPs", pod_ip: "podIP", pod_ips: "podIPs", start_time: "startTime",
-        container_statuses: "containerStatuses", init_container_statuses: "initContainerStatuses",
-        ephemeral_container_statuses: "ephemeralContainerStatuses", qos_class: "qosClass", message: "message",
-        reason: "reason", nominated_node_name: "nominatedNodeName", resize: "resize",
-        resource_claim_statuses: "resourceClaimStatuses", replicas: "replicas",
-        fully_labeled_replicas: "fullyLabeledReplicas", ready_replicas: "readyReplicas",
-        available_replicas: "availableReplicas", observed_generation: "observedGeneration",
-    }
+/// The union of NodeStatus, PodStatus, ReplicaSetStatus, DeploymentStatus, …: only a Node's
+/// `capacity`, `allocatable` and `images` and a Pod's `phase` are read. `status` is written by
+/// the server, so any other field is accepted and dropped (`scenario::dump` counts it in the
+/// file's one warning).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawStatus {
+    #[serde(default)]
+    pub capacity: Option<BTreeMap<String, QuantityValue>>,
+    #[serde(default)]
+    pub allocatable: Option<BTreeMap<String, QuantityValue>>,
+    /// A Pod's phase (a dump of pods already Succeeded or Failed sets the starting state).
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub images: Option<Vec<RawContainerImage>>,
 }
 
 k8s_struct! {

@@ -7,10 +7,12 @@
 //! inside a scenario are relative to the scenario file.
 
 pub mod actions;
+pub mod arrivals;
 pub mod batch;
 pub mod behaviors;
 pub mod bounds;
 pub mod convert;
+pub mod dump;
 pub mod error;
 pub mod failures;
 pub mod flags;
@@ -134,21 +136,33 @@ pub(crate) fn relative(scenario: &Path, p: &str) -> PathBuf {
     }
 }
 
-/// Every document of a manifest file (multi-document YAML, `List`s; empty documents skipped).
+/// Every document of a manifest file (multi-document YAML, `List`s; empty documents skipped;
+/// server-populated fields dropped and unmodelled kinds skipped, with the file's warnings).
 fn manifest_documents(
     text: &str,
     p: &Path,
     warnings: &mut BTreeSet<String>,
 ) -> Result<Vec<Object>, InputError> {
     let mut out = Vec::new();
+    let mut tally = dump::Tally::default();
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let raw = RawManifest::deserialize(doc).map_err(|e| InputError::from_yaml(p, &e))?;
+        let mut raw = match RawManifest::deserialize(doc) {
+            Ok(raw) => raw,
+            Err(e) => match lenient_document(text, i, &mut tally) {
+                Some(Ok(raw)) => raw,
+                Some(Err(m)) => return Err(InputError::file(p, format!("document[{i}]: {m}"))),
+                None => return Err(InputError::from_yaml(p, &e)),
+            },
+        };
         if raw.kind.is_none()
             && raw.metadata.is_none()
             && raw.spec.is_none()
             && raw.api_version.is_none()
         {
             continue; // an empty document
+        }
+        if !tally.sift(&mut raw) {
+            continue;
         }
         let mut ctx = Ctx {
             file: p,
@@ -157,7 +171,27 @@ fn manifest_documents(
         };
         out.extend(convert::convert(raw, &mut ctx)?);
     }
+    tally.warn(p, warnings);
     Ok(out)
+}
+
+/// Document `i` again, when it did not parse as a manifest: if it is (or its `List` holds)
+/// objects of kinds kubesim skips (custom resources have fields of their own), those are
+/// removed and the rest parsed; `None` if there was nothing to skip (the parse error stands).
+fn lenient_document(
+    text: &str,
+    i: usize,
+    tally: &mut dump::Tally,
+) -> Option<Result<RawManifest, String>> {
+    let doc = serde_yaml::Deserializer::from_str(text).nth(i)?;
+    let mut v = serde_yaml::Value::deserialize(doc).ok()?;
+    if !tally.sift_value(&mut v) {
+        return None;
+    }
+    if v.is_null() {
+        return Some(Ok(RawManifest::default()));
+    }
+    Some(serde_yaml::from_value(v).map_err(|e| e.to_string()))
 }
 
 /// The objects of plain manifest files, by kind, and the warnings for unmodelled fields.
@@ -274,10 +308,19 @@ pub(crate) fn load_entry(
         let text = bounds::read_input(&p)?;
         return manifest_documents(&text, &p, warnings);
     }
+    let mut entry = entry;
+    let mut tally = dump::Tally::default();
+    let keep = tally.sift(&mut entry);
     let mut ctx = Ctx {
         file,
         path: path.to_string(),
         warnings,
     };
-    convert::convert(entry, &mut ctx)
+    let out = if keep {
+        convert::convert(entry, &mut ctx)?
+    } else {
+        Vec::new()
+    };
+    tally.warn(file, warnings);
+    Ok(out)
 }

@@ -42,6 +42,11 @@ pub struct RawScenario {
     pub traffic: Vec<super::traffic::RawTrafficClient>,
     #[serde(default)]
     pub expect: Vec<RawExpectEntry>,
+    /// Pods or Jobs created over time (`scenario::arrivals`).
+    #[serde(default)]
+    pub arrivals: Vec<super::arrivals::RawArrivals>,
+    /// End the run early when this holds (`arrivalsFinished`).
+    pub stop_when: Option<String>,
 }
 
 /// A version must be a string: `1.30` as a YAML number would read as 1.3.
@@ -82,6 +87,10 @@ pub struct RawCluster {
     pub node_pools: Vec<RawNodePool>,
     #[serde(default)]
     pub nodes: Vec<RawManifestEntry>,
+    /// `kubectl get nodes,pods,… -o yaml` dumps: Nodes become the cluster, the rest workloads
+    /// (`scenario::dump`).
+    #[serde(default, deserialize_with = "super::values::one_or_many")]
+    pub from_dump: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +187,10 @@ pub struct RawTimelineEntry {
     pub uncordon: Option<super::actions::RawCordon>,
     pub drain: Option<super::actions::RawDrain>,
     pub evict_pod: Option<super::actions::RawEvictPod>,
+    /// `kubectl apply` of a manifest (inline or `file:`) at `at`.
+    pub apply: Option<Box<RawManifestEntry>>,
+    pub add_nodes: Option<super::arrivals::RawAddNodes>,
+    pub delete_nodes: Option<super::arrivals::RawDeleteNodes>,
 }
 
 /// `registryOutage` / `registrySlow`: a registry host (`*`: every registry) refuses pulls, or

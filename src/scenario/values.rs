@@ -172,3 +172,17 @@ pub fn required_map<'de, D: Deserializer<'de>>(
     std::collections::BTreeMap::<String, RequiredText>::deserialize(d)
         .map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
+
+/// A string or a list of strings (`fromDump: a.yaml` or `fromDump: [a.yaml, b.yaml]`).
+pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}

@@ -35,6 +35,9 @@ pub const ACTIONS: &[&str] = &[
     "uncordon",
     "drain",
     "evictPod",
+    "apply",
+    "addNodes",
+    "deleteNodes",
 ];
 
 /// Expectation kinds (`expect[]` entries), in the parser's order.
@@ -118,6 +121,7 @@ pub const EVENT_REASONS: &[&str] = &[
     "Scheduled",
     "Started",
     "Starting",
+    "StopWhen",
     "SuccessfulCreate",
     "SuccessfulDelete",
     "Suspended",

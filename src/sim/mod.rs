@@ -55,6 +55,8 @@ pub enum StopReason {
     QueueEmpty,
     /// The event limit was hit first; the run is incomplete.
     EventLimit(u64),
+    /// The scenario's `stopWhen` condition held (`Engine::request_stop`); the run is complete.
+    StopWhen,
 }
 
 impl StopReason {
@@ -63,6 +65,7 @@ impl StopReason {
             StopReason::DurationReached => "duration-reached",
             StopReason::QueueEmpty => "queue-empty",
             StopReason::EventLimit(_) => "event-limit",
+            StopReason::StopWhen => "stop-when",
         }
     }
     /// Whether the run covered its whole duration.
@@ -83,6 +86,8 @@ pub struct Engine<E> {
     limits: Limits,
     processed: u64,
     pub trace: Trace,
+    /// Set by [`Engine::request_stop`]: the run ends after the current event.
+    stop_requested: bool,
 }
 
 impl<E> Engine<E> {
@@ -93,6 +98,7 @@ impl<E> Engine<E> {
             limits,
             processed: 0,
             trace: Trace::default(),
+            stop_requested: false,
         }
     }
 
@@ -137,6 +143,12 @@ impl<E> Engine<E> {
         self.trace.push(record);
     }
 
+    /// Ends the run after the current event (a scenario's `stopWhen` held): `run_until`
+    /// returns [`StopReason::StopWhen`] and the run's end becomes now.
+    pub fn request_stop(&mut self) {
+        self.stop_requested = true;
+    }
+
     /// Processes every event with time <= `until` (and <= the run's end), in (time, seq) order.
     /// Returns `Some(reason)` if the run is over.
     pub fn run_until<F>(&mut self, until: SimTime, mut handle: F) -> Option<StopReason>
@@ -165,6 +177,10 @@ impl<E> Engine<E> {
             self.now = t;
             self.processed += 1;
             handle(self, ev);
+            if self.stop_requested {
+                self.limits.end = self.now;
+                return Some(StopReason::StopWhen);
+            }
         }
         self.now = until;
         if until == self.limits.end {

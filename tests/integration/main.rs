@@ -1,5 +1,6 @@
 //! kubesim's integration tests: one binary, one module per concern.
 
+mod arrivals;
 mod batch;
 mod bench;
 mod bounds;
@@ -10,6 +11,7 @@ mod determinism;
 mod diff;
 mod disruption;
 mod docs;
+mod dumps;
 mod errors;
 mod expectations;
 mod failure_models;

@@ -41,10 +41,17 @@ impl Ctx<'_> {
         };
         InputError::at_path(self.file, p, message)
     }
+    /// One warning per unmodelled field per file; the server-populated metadata fields are
+    /// left to the file's one summary (`scenario::dump`).
     pub(super) fn warn_unmodelled(&mut self, kind: &str, prefix: &str, fields: Vec<&'static str>) {
         for f in fields {
+            if prefix.ends_with("metadata.") && crate::scenario::dump::SERVER_METADATA.contains(&f)
+            {
+                continue;
+            }
             self.warnings.insert(format!(
-                "{kind} field `{prefix}{f}` is not modelled by kubesim; it is ignored"
+                "{}: {kind} field `{prefix}{f}` is not modelled by kubesim; it is ignored",
+                self.file.display()
             ));
         }
     }
@@ -250,7 +257,6 @@ pub fn convert(mut raw: RawManifest, ctx: &mut Ctx) -> Result<Vec<Object>, Input
     };
     let spec = raw.spec.take().unwrap_or_default();
     let status = raw.status.take().unwrap_or_default();
-    ctx.warn_unmodelled(name, "status.", status.unmodelled());
     fields::check(&spec, name, allowed, "spec.", ctx)?;
     convert_kind(kind, meta, spec, status, ctx)
 }

@@ -13,9 +13,6 @@ pub(crate) fn node(
     ctx: &mut Ctx,
 ) -> Result<Node, InputError> {
     ctx.warn_unmodelled("Node", "spec.", spec.unmodelled());
-    if status.phase.is_some() {
-        ctx.warn_unmodelled("Node", "status.", vec!["phase"]);
-    }
     let name = object_name(&meta, ctx)?;
     let capacity = status.capacity.as_ref().ok_or_else(|| {
         ctx.err(

@@ -27,7 +27,8 @@ pub(super) fn nodes(
     runtime: &RuntimeConfig,
     registration: &Registration,
 ) -> Result<NodesAndStaticPods, InputError> {
-    let (mut nodes, static_pods, pools) = build_nodes(cluster, r.file, &mut r.warnings)?;
+    let (mut nodes, static_pods, pools) =
+        build_nodes(cluster, r.file, &mut r.warnings, &mut r.dumped)?;
     // Pre-pulled images take their sizes from `runtime.images`.
     for n in &mut nodes {
         for im in &mut n.status.images {
@@ -55,6 +56,7 @@ fn build_nodes(
     c: RawCluster,
     file: &Path,
     warnings: &mut BTreeSet<String>,
+    dumped: &mut Vec<Object>,
 ) -> Result<NodesAndStaticPods, InputError> {
     // The node count is bounded before any node is built.
     let mut total: u64 = c.nodes.len() as u64;
@@ -93,6 +95,22 @@ fn build_nodes(
             }
         }
     }
+    if !c.from_dump.is_empty() {
+        pools.resize(nodes.len(), String::new());
+        let (dump_nodes, rest) = crate::scenario::dump::load_cluster(&c.from_dump, file, warnings)?;
+        if nodes.len() + dump_nodes.len() > MAX_NODES as usize {
+            return Err(InputError::at_path(
+                file,
+                "cluster.fromDump",
+                format!("more than {MAX_NODES} nodes"),
+            ));
+        }
+        for (n, pool) in dump_nodes {
+            nodes.push(n);
+            pools.push(pool);
+        }
+        *dumped = rest;
+    }
     let mut names = BTreeSet::new();
     for n in &nodes {
         if !names.insert(n.meta.name.clone()) {
@@ -107,7 +125,7 @@ fn build_nodes(
         return Err(InputError::at_path(
             file,
             "cluster",
-            "the cluster has no nodes (add cluster.nodePools or cluster.nodes)",
+            "the cluster has no nodes (add cluster.nodePools, cluster.nodes or cluster.fromDump)",
         ));
     }
     pools.resize(nodes.len(), String::new());

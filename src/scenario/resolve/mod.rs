@@ -12,6 +12,7 @@ mod expect_more;
 mod faults;
 pub(in crate::scenario) use faults::resolve_node_set as node_set;
 mod kubelet;
+mod later;
 mod simulation;
 mod timeline;
 mod workloads;
@@ -36,6 +37,10 @@ pub(super) struct Resolver<'a> {
     /// The Kubernetes minor version, and its settings source (`profile 1.NN`).
     minor: u32,
     profile: String,
+    /// The PriorityClasses of `workloads` (and the system ones), for objects created later.
+    classes: Vec<crate::model::PriorityClass>,
+    /// The objects of `cluster.fromDump` other than Nodes, resolved with the workloads.
+    dumped: Vec<crate::scenario::convert::Object>,
 }
 
 impl Resolver<'_> {
@@ -129,6 +134,8 @@ pub(super) fn resolve(
         overridden,
         minor,
         profile: format!("profile {version}"),
+        classes: Vec::new(),
+        dumped: Vec::new(),
     };
     let apiserver = components::apiserver(&mut r, &raw.components.apiserver)?;
     let kcm = components::controller_manager(&mut r, &raw.components.controller_manager)?;
@@ -136,13 +143,31 @@ pub(super) fn resolve(
     let (kubelet, max_parallel_pulls, registration) =
         kubelet::kubelet(&mut r, &raw.components.kubelet, &raw.simulation)?;
     let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet, duration)?;
-    let (nodes, static_pods, node_pools) = cluster::nodes(
+    let (mut nodes, mut static_pods, mut node_pools) = cluster::nodes(
         &mut r,
         std::mem::take(&mut raw.cluster),
         &sim.runtime,
         &registration,
     )?;
+    let late = crate::scenario::arrivals::late_nodes(
+        &raw.timeline,
+        file,
+        &mut nodes,
+        &mut node_pools,
+        &mut static_pods,
+    )?;
     let workloads = workloads::resolve(&mut r, raw.workloads, &nodes, &sim.runtime)?;
+    let (mut later_actions, applies) = later::actions(
+        &mut r,
+        &mut raw.timeline,
+        &nodes,
+        &node_pools,
+        &late,
+        &sim.runtime,
+    )?;
+    let arrivals = later::generators(&mut r, std::mem::take(&mut raw.arrivals), &sim.runtime)?;
+    let stop_when =
+        crate::scenario::arrivals::stop_when(raw.stop_when.as_deref(), file, !arrivals.is_empty())?;
     let timeline = timeline::resolve(
         file,
         &raw.timeline,
@@ -150,6 +175,7 @@ pub(super) fn resolve(
         &nodes,
         &workloads,
         &static_pods,
+        &mut later_actions,
     )?;
     let expectations = expect::resolve(file, &raw.expect, duration, &nodes, &workloads)?;
     let failure_models = crate::scenario::failures::resolve(file, &raw.failure_models, &nodes)?;
@@ -190,6 +216,10 @@ pub(super) fn resolve(
         traffic,
         settings: r.settings,
         warnings: r.warnings.into_iter().collect(),
+        applies,
+        late_nodes: late.values().map(|m| m.len()).sum(),
+        arrivals,
+        stop_when,
     };
     let seed = spec.seed;
     Scenario {

@@ -24,6 +24,7 @@ pub(super) fn resolve(
     nodes: &[Node],
     workloads: &[Workload],
     static_pods: &BTreeMap<String, Vec<Pod>>,
+    later: &mut BTreeMap<usize, LabelledAction>,
 ) -> Result<Vec<TimelineEntry>, InputError> {
     let node_names: Vec<&str> = nodes.iter().map(|n| n.meta.name.as_str()).collect();
     let mut timeline = Vec::new();
@@ -39,6 +40,8 @@ pub(super) fn resolve(
         let mut faults = faults::node_faults(t, file, &path, nodes)?;
         faults.extend(faults::other_faults(t, file, &path, nodes)?);
         let mut actions = workload_actions(t, file, &path, workloads, static_pods)?;
+        // `apply`, `addNodes`, `deleteNodes` (resolved first: `resolve::later`).
+        actions.extend(later.remove(&i));
         actions.extend(actions::resolve(
             t.cordon.as_ref(),
             t.uncordon.as_ref(),
@@ -58,7 +61,7 @@ pub(super) fn resolve(
             _ => return Err(InputError::at_path(
                 file,
                 path,
-                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment, deleteObject, cordon, uncordon, drain or evictPod)",
+                "each timeline entry needs exactly one fault or action (nodeCrash, kubeletStop, vmDeleted, networkPartition, slowLeaseRenewals, taintNodes, apiServerUnavailable, controllerManagerRestart, registryOutage, registrySlow, runtimeHang, crashLoop, memoryLeak, scaleDeployment, setImage, rollbackDeployment, deleteObject, cordon, uncordon, drain, evictPod, apply, addNodes or deleteNodes)",
             )),
         };
         timeline.push(TimelineEntry {

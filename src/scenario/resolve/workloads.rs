@@ -25,8 +25,23 @@ pub(super) fn resolve(
     let mut workloads = Vec::new();
     let mut classes = system_priority_classes();
     let mut seen = BTreeSet::new();
+    // The objects of `cluster.fromDump` come first, as `workloads[0]`… of their own.
+    let dumped = std::mem::take(&mut r.dumped);
+    let mut groups: Vec<Vec<Object>> = if dumped.is_empty() {
+        Vec::new()
+    } else {
+        vec![dumped]
+    };
     for (i, entry) in entries.into_iter().enumerate() {
-        for obj in load_entry(entry, file, &format!("workloads[{i}]"), &mut r.warnings)? {
+        groups.push(load_entry(
+            entry,
+            file,
+            &format!("workloads[{i}]"),
+            &mut r.warnings,
+        )?);
+    }
+    for (i, objs) in groups.into_iter().enumerate() {
+        for obj in objs {
             let Some((kind, key, w)) = classify(obj, &mut classes, file, i)? else {
                 continue;
             };
@@ -52,9 +67,43 @@ pub(super) fn resolve(
             workloads.push(w);
         }
     }
-    check_behaviors(&workloads, runtime, file)?;
-    resolve_priorities(&mut workloads, &classes, file)?;
+    check_behaviors(&workloads, runtime, file, &|i| format!("workloads[{i}]"))?;
+    resolve_priorities(&mut workloads, &classes, file, &|i| {
+        format!("workloads[{i}]")
+    })?;
+    r.classes = classes;
     Ok(workloads)
+}
+
+/// Objects created after t = 0 (an `apply`, an arrival shape), checked as workloads are;
+/// PriorityClasses and Nodes belong under `workloads` and `cluster`.
+pub(super) fn later(
+    r: &mut Resolver,
+    entry: RawManifestEntry,
+    path: &str,
+    runtime: &RuntimeConfig,
+) -> Result<Vec<Workload>, InputError> {
+    let file = r.file;
+    let mut out = Vec::new();
+    for obj in load_entry(entry, file, path, &mut r.warnings)? {
+        if let Object::PriorityClass(pc) = &obj {
+            return Err(InputError::at_path(
+                file,
+                path,
+                format!(
+                    "PriorityClass {} belongs under workloads (it exists from t = 0)",
+                    pc.name
+                ),
+            ));
+        }
+        let mut classes = r.classes.clone();
+        if let Some((_, _, w)) = classify(obj, &mut classes, file, 0)? {
+            out.push(w);
+        }
+    }
+    check_behaviors(&out, runtime, file, &|_| path.to_string())?;
+    resolve_priorities(&mut out, &r.classes, file, &|_| path.to_string())?;
+    Ok(out)
 }
 
 /// A workload with its kind and key; `None` for a PriorityClass (added to `classes`).
@@ -127,6 +176,7 @@ fn check_behaviors(
     workloads: &[Workload],
     runtime: &RuntimeConfig,
     file: &Path,
+    path_of: &dyn Fn(usize) -> String,
 ) -> Result<(), InputError> {
     for (i, w) in workloads.iter().enumerate() {
         let annotations = match w {
@@ -135,6 +185,7 @@ fn check_behaviors(
             Workload::Deployment(d) => &d.template.annotations,
             Workload::DaemonSet(d) => &d.template.annotations,
             Workload::StatefulSet(d) => &d.template.annotations,
+            Workload::Job(j) => &j.template.annotations,
             _ => continue,
         };
         for (k, v) in annotations {
@@ -146,7 +197,7 @@ fn check_behaviors(
             if !runtime.behaviors.iter().any(|b| b.name == *v) {
                 return Err(InputError::at_path(
                     file,
-                    format!("workloads[{i}]"),
+                    path_of(i),
                     format!("annotation {k}: no behavior {v:?} in runtime.behaviors"),
                 )
                 .suggest(v, runtime.behaviors.iter().map(|b| b.name.as_str())));
@@ -161,6 +212,7 @@ fn resolve_priorities(
     workloads: &mut [Workload],
     classes: &[PriorityClass],
     file: &Path,
+    path_of: &dyn Fn(usize) -> String,
 ) -> Result<(), InputError> {
     for (i, w) in workloads.iter_mut().enumerate() {
         let (spec, what) = match w {
@@ -189,7 +241,7 @@ fn resolve_priorities(
         resolve_priority(spec, classes).map_err(|missing| {
             InputError::at_path(
                 file,
-                format!("workloads[{i}]"),
+                path_of(i),
                 format!("{what}: no PriorityClass with name {missing} was found"),
             )
             .suggest(&missing, classes.iter().map(|c| c.name.as_str()))
