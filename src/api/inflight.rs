@@ -146,6 +146,29 @@ impl Seats {
         true
     }
 
+    /// Whether a request of `verb` sent at `now` would find a free seat (a client that asks
+    /// before it sends; a refusal counts as a rejected request, as the 429 it stands for).
+    pub fn free(&self, config: &InflightConfig, verb: Verb, now: SimTime) -> bool {
+        let (class, limit) = if verb.mutating() {
+            (1, config.max_mutating_requests_inflight)
+        } else {
+            (0, config.max_requests_inflight)
+        };
+        if config.service(verb) == SimDuration::ZERO || limit == 0 {
+            return true;
+        }
+        let mut busy = self.busy.borrow_mut();
+        let heap = &mut busy[class];
+        while heap.peek().is_some_and(|Reverse(t)| *t <= now) {
+            heap.pop();
+        }
+        let free = heap.len() < limit as usize;
+        if !free {
+            self.rejected.borrow_mut()[class] += 1;
+        }
+        free
+    }
+
     /// Marks the start / end of a request's internal steps.
     pub fn enter(&self) {
         self.nested.set(self.nested.get() + 1);

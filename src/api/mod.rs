@@ -4,7 +4,9 @@
 //! Architecture invariant: only this module writes canonical objects. Every write bumps the
 //! store-wide `resourceVersion` and emits watch notifications (delivered by the cluster after
 //! the configured propagation delay); components read only their caches. A request from a caller
-//! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing.
+//! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing;
+//! with a service time (`inflight`), one that finds every seat of its class busy fails with 429
+//! ([`ApiError::TooManyRequests`]) and changes nothing.
 //!
 //! Layout: `store` holds the generic `Store<T: ApiObject>` and the create / update / delete /
 //! finalizer logic shared by every kind; the kinds' modules (`nodes`, `pods`, `workloads`,
@@ -239,6 +241,16 @@ impl ApiServer {
         let r = f(self);
         self.seats.leave();
         r
+    }
+
+    /// Whether a request of `verb` from `caller` sent now would be served rather than
+    /// rejected with 429 (always true without service times, for the operator, or when the
+    /// caller cannot reach the server — that request fails otherwise). A `false` counts as a
+    /// rejected request.
+    pub fn seat_free(&self, caller: Caller, verb: Verb) -> bool {
+        caller == Caller::Operator
+            || !self.net.reachable(caller)
+            || self.seats.free(&self.config.inflight, verb, self.now)
     }
 
     /// Requests rejected with 429 by the inflight limits: (read-only, mutating).
