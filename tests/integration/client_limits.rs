@@ -246,3 +246,26 @@ fn inflight_settings_are_checked() {
     assert!(err.contains("lazyHeartbeats"), "{err}");
     assert!(load(r#"{kubesim-service-time: "update=1ms"}"#, "{}").is_ok());
 }
+
+// Issue 18's acceptance: the header's creation times are the token bucket's, so moving
+// `kube-api-qps` by 1 either way breaks them (the 2,000th creation at 93.81 s with 21 qps,
+// 103.68 s with 19, instead of 98.5 s) and `check` fails.
+#[test]
+fn moving_kube_api_qps_by_one_fails_the_bundled_check() {
+    let path = root().join("scenarios/kube-api-qps-zone-loss.yaml");
+    for qps in ["19", "21"] {
+        let set = format!("kube-controller-manager.kube-api-qps={qps}");
+        let out = run_with(&path, &[set.as_str()], None);
+        let failed: Vec<&str> = out
+            .expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| e.origin.as_str())
+            .collect();
+        // expect[4]: the 2,000th SuccessfulCreate at 98.5 s.
+        assert!(
+            failed.contains(&"expect[4]"),
+            "qps {qps}: failed {failed:?}"
+        );
+    }
+}
