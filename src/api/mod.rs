@@ -4,7 +4,9 @@
 //! Architecture invariant: only this module writes canonical objects. Every write bumps the
 //! store-wide `resourceVersion` and emits watch notifications (delivered by the cluster after
 //! the configured propagation delay); components read only their caches. A request from a caller
-//! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing.
+//! that cannot reach the API server fails with [`ApiError::Unavailable`] and changes nothing;
+//! with a service time (`inflight`), one that finds every seat of its class busy fails with 429
+//! ([`ApiError::TooManyRequests`]) and changes nothing.
 //!
 //! Layout: `store` holds the generic `Store<T: ApiObject>` and the create / update / delete /
 //! finalizer logic shared by every kind; the kinds' modules (`nodes`, `pods`, `workloads`,
@@ -21,6 +23,7 @@ use crate::network::{Caller, Network};
 use crate::sim::{Record, SimDuration, SimTime};
 
 mod batch;
+mod inflight;
 mod namespace;
 mod nodes;
 mod pods;
@@ -29,6 +32,7 @@ mod service;
 mod store;
 mod workloads;
 
+pub use inflight::{InflightConfig, Verb};
 pub use namespace::{NAMESPACE_FINALIZER, SYSTEM_NAMESPACES};
 pub use pods::{NodeLoad, PodCounts};
 pub use policy::{EVICTION_DENIED_MESSAGE, MAX_DISRUPTED_POD_SIZE};
@@ -56,6 +60,9 @@ pub enum ApiError {
     #[error("{0}")]
     InternalError(String),
 }
+
+/// maxinflight.go `tooManyRequests`: the body of the 429 (sent with `Retry-After: 1`).
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, please try again later.";
 
 /// Who receives a watch notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,6 +128,8 @@ pub struct LeaderRecord {
 pub struct ApiServerConfig {
     pub default_not_ready_toleration: SimDuration,
     pub default_unreachable_toleration: SimDuration,
+    /// `max-requests-inflight` / `max-mutating-requests-inflight` and the service times.
+    pub inflight: InflightConfig,
 }
 
 pub struct ApiServer {
@@ -161,6 +170,8 @@ pub struct ApiServer {
     /// Nodes whose conditions someone other than their kubelet changed (lazy heartbeats: the
     /// cluster wakes those kubelets' status loops).
     pub status_wakeups: Vec<String>,
+    /// The seats requests hold while served (only with a service time > 0).
+    seats: inflight::Seats,
 }
 
 impl ApiServer {
@@ -193,6 +204,7 @@ impl ApiServer {
             records: Vec::new(),
             inject_pod_write_failures: 0,
             status_wakeups: Vec::new(),
+            seats: inflight::Seats::default(),
         }
     }
 
@@ -208,12 +220,48 @@ impl ApiServer {
         self.kubelet_of_node.insert(node.to_string(), machine);
     }
 
-    fn check(&self, caller: Caller) -> Result<(), ApiError> {
-        if self.net.reachable(caller) {
-            Ok(())
-        } else {
-            Err(ApiError::Unavailable)
+    /// The entry check of every component request: the caller must reach the server, and a
+    /// seat of the verb's class must be free (maxinflight.go; `system:masters`, kubesim's
+    /// operator, is never rejected).
+    fn check(&self, caller: Caller, verb: Verb) -> Result<(), ApiError> {
+        if !self.net.reachable(caller) {
+            return Err(ApiError::Unavailable);
         }
+        let exempt = caller == Caller::Operator;
+        if !self
+            .seats
+            .admit(&self.config.inflight, verb, self.now, exempt)
+        {
+            return Err(ApiError::TooManyRequests {
+                message: TOO_MANY_REQUESTS.to_string(),
+                cause: String::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the internal steps of an admitted request (e.g. a bind's pod update): they hold
+    /// no seat of their own.
+    fn within<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.seats.enter();
+        let r = f(self);
+        self.seats.leave();
+        r
+    }
+
+    /// Whether a request of `verb` from `caller` sent now would be served rather than
+    /// rejected with 429 (always true without service times, for the operator, or when the
+    /// caller cannot reach the server — that request fails otherwise). A `false` counts as a
+    /// rejected request.
+    pub fn seat_free(&self, caller: Caller, verb: Verb) -> bool {
+        caller == Caller::Operator
+            || !self.net.reachable(caller)
+            || self.seats.free(&self.config.inflight, verb, self.now)
+    }
+
+    /// Requests rejected with 429 by the inflight limits: (read-only, mutating).
+    pub fn inflight_rejections(&self) -> (u64, u64) {
+        self.seats.rejected()
     }
 
     fn next_rv(&mut self) -> u64 {
@@ -267,6 +315,7 @@ mod tests {
         ApiServer::new(ApiServerConfig {
             default_not_ready_toleration: SimDuration::from_secs(300),
             default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight: InflightConfig::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Store, Write, CM};
-use super::{ApiError, ApiServer, Change, Deletion, Watcher};
+use super::{ApiError, ApiServer, Change, Deletion, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
@@ -106,15 +106,17 @@ impl ApiServer {
     /// DELETE a Namespace: it becomes `Terminating` until the namespace controller has
     /// deleted its content.
     pub fn delete_namespace(&mut self, caller: Caller, name: &str) -> Result<Deletion, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Delete)?;
         let old: Arc<Namespace> = self.stored(name)?;
         if old.terminating {
             return Ok(Deletion::Terminating);
         }
         let now = self.now;
-        self.update_object::<Namespace>(caller, name, |n| {
-            n.terminating = true;
-            n.meta.deletion_timestamp = Some(now);
+        self.within(|a| {
+            a.update_object::<Namespace>(caller, name, |n| {
+                n.terminating = true;
+                n.meta.deletion_timestamp = Some(now);
+            })
         })?;
         Ok(Deletion::Terminating)
     }
@@ -131,7 +133,7 @@ impl ApiServer {
         caller: Caller,
         o: NamespacedObject,
     ) -> Result<Arc<NamespacedObject>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Create)?;
         self.admit_namespace(&o.meta.namespace)?;
         self.create_object(caller, o, |_, _| Ok(()))
     }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Staged, Write, CM_AND_SCHEDULER};
-use super::{latest_planned, source_name, ApiError, ApiServer, Change, LeaderRecord, Watcher};
+use super::{
+    latest_planned, source_name, ApiError, ApiServer, Change, LeaderRecord, Verb, Watcher,
+};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::{Record, SimTime};
@@ -53,7 +55,7 @@ impl ApiServer {
         name: &str,
         mutate: impl FnOnce(&mut Node),
     ) -> Result<Arc<Node>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         let (old, new) = match self.stage_update(name, mutate)? {
             Staged::Unchanged(old) => return Ok(old),
             Staged::Changed { old, new } => (old, self.commit(name, new)),
@@ -107,7 +109,7 @@ impl ApiServer {
     }
 
     pub fn get_lease(&self, caller: Caller, name: &str) -> Result<Arc<Lease>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Get)?;
         let lease =
             self.leases.get(name).cloned().ok_or_else(|| {
                 ApiError::NotFound(format!("Lease/{NODE_LEASE_NAMESPACE}/{name}"))
@@ -123,7 +125,7 @@ impl ApiServer {
 
     /// Creates the lease if missing (POST) or replaces it (PUT). A PUT supersedes any plan.
     pub fn put_lease(&mut self, caller: Caller, mut lease: Lease) -> Result<Arc<Lease>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         lease.resource_version = self.next_rv();
         let lease = Arc::new(lease);
         self.leases.insert(lease.name.clone(), lease.clone());
@@ -180,7 +182,7 @@ impl ApiServer {
         caller: Caller,
         name: &str,
     ) -> Result<Option<LeaderRecord>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Get)?;
         Ok(self.leader_records.get(name).cloned())
     }
 
@@ -192,7 +194,7 @@ impl ApiServer {
         expected_rv: Option<u64>,
         mut record: LeaderRecord,
     ) -> Result<LeaderRecord, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         let current = self.leader_records.get(name).map(|r| r.resource_version);
         if current != expected_rv {
             return Err(ApiError::Invalid(format!(

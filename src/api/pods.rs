@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Deletion, Staged, Write, CM_AND_SCHEDULER};
-use super::{ApiError, ApiServer, Change, Watcher};
+use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::SimDuration;
@@ -148,7 +148,7 @@ impl ApiServer {
 
     /// LIST pods with `spec.nodeName=node` (the kubelet's relist).
     pub fn list_pods_on_node(&self, caller: Caller, node: &str) -> Result<Vec<Arc<Pod>>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::List)?;
         Ok(self
             .pods_by_node
             .get(node)
@@ -204,7 +204,7 @@ impl ApiServer {
         key: &str,
         mutate: impl FnOnce(&mut Pod),
     ) -> Result<Arc<Pod>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         if self.inject_pod_write_failures > 0 {
             self.inject_pod_write_failures -= 1;
             return Err(ApiError::Unavailable);
@@ -258,7 +258,7 @@ impl ApiServer {
         key: &str,
         node: &str,
     ) -> Result<Arc<Pod>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Create)?;
         match self.pods.get(key) {
             None => return Err(ApiError::NotFound(format!("Pod/{key}"))),
             Some(p) if p.spec.node_name.is_some() => {
@@ -275,14 +275,16 @@ impl ApiServer {
             return Err(ApiError::NotFound(format!("Node/{node}")));
         }
         let now = self.now;
-        self.update_pod(caller, key, |p| {
-            p.spec.node_name = Some(node.to_string());
-            p.set_condition(
-                PodConditionType::PodScheduled,
-                ConditionStatus::True,
-                "",
-                now,
-            );
+        self.within(|a| {
+            a.update_pod(caller, key, |p| {
+                p.spec.node_name = Some(node.to_string());
+                p.set_condition(
+                    PodConditionType::PodScheduled,
+                    ConditionStatus::True,
+                    "",
+                    now,
+                );
+            })
         })
     }
 
@@ -296,12 +298,12 @@ impl ApiServer {
         key: &str,
         grace: Option<u64>,
     ) -> Result<Deletion, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Delete)?;
         let pod: Arc<Pod> = self.stored(key)?;
         let grace = grace.unwrap_or(pod.spec.termination_grace_period_seconds);
         if grace == 0 || pod.spec.node_name.is_none() || pod.status.phase.is_terminal() {
             if !pod.meta.finalizers.is_empty() {
-                return self.hold_for_finalizers(caller, key, &pod);
+                return self.within(|a| a.hold_for_finalizers(caller, key, &pod));
             }
             self.remove_pod(key);
             return Ok(Deletion::Removed);
@@ -313,9 +315,11 @@ impl ApiServer {
                 return Ok(Deletion::Terminating);
             }
         }
-        self.update_pod(caller, key, |p| {
-            p.meta.deletion_timestamp = Some(deadline);
-            p.meta.deletion_grace_period_seconds = Some(grace);
+        self.within(|a| {
+            a.update_pod(caller, key, |p| {
+                p.meta.deletion_timestamp = Some(deadline);
+                p.meta.deletion_grace_period_seconds = Some(grace);
+            })
         })?;
         Ok(Deletion::Terminating)
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Write, CM_AND_SCHEDULER};
-use super::{ApiError, ApiServer, Change, Deletion, Watcher};
+use super::{ApiError, ApiServer, Change, Deletion, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
@@ -113,7 +113,17 @@ impl ApiServer {
         key: &str,
         grace: Option<u64>,
     ) -> Result<Deletion, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Create)?;
+        self.within(|a| a.evict_admitted(caller, key, grace))
+    }
+
+    /// The eviction's steps once the request holds its seat.
+    fn evict_admitted(
+        &mut self,
+        caller: Caller,
+        key: &str,
+        grace: Option<u64>,
+    ) -> Result<Deletion, ApiError> {
         let pod: Arc<Pod> = self.stored(key)?;
         if !can_ignore_pdb(&pod) {
             let pdbs = self.pdbs_for_pod(&pod);
@@ -231,6 +241,7 @@ mod tests {
         let mut a = ApiServer::new(ApiServerConfig {
             default_not_ready_toleration: SimDuration::from_secs(300),
             default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight: Default::default(),
         });
         let mut n = Node::default();
         n.meta.name = "foo".into();

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Store, Write, CM_SCHEDULER_AND_PROXY};
-use super::{ApiError, ApiServer, Change, Watcher};
+use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
@@ -83,7 +83,7 @@ impl ApiServer {
         &self,
         caller: Caller,
     ) -> Result<(Vec<Arc<Service>>, Vec<Arc<EndpointSlice>>), ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::List)?;
         Ok((
             self.svc.services.map().values().cloned().collect(),
             self.svc.slices.map().values().cloned().collect(),
@@ -100,7 +100,7 @@ impl ApiServer {
 
     /// POST a Service (`NamespaceLifecycle` admission comes before the name-conflict check).
     pub fn create_service(&mut self, caller: Caller, s: Service) -> Result<Arc<Service>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Create)?;
         self.admit_namespace(&s.meta.namespace)?;
         self.create_object(caller, s, |_, _| Ok(()))
     }
@@ -115,7 +115,7 @@ impl ApiServer {
         caller: Caller,
         mut s: EndpointSlice,
     ) -> Result<Arc<EndpointSlice>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         let key = s.key();
         match self.svc.slices.get(&key) {
             Some(old) => {

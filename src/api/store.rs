@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{ApiError, ApiServer, Change, Watcher};
+use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
 
@@ -131,7 +131,7 @@ pub(super) fn finalizer_for(policy: PropagationPolicy) -> Option<&'static str> {
 impl ApiServer {
     /// A checked GET of any stored kind.
     pub(crate) fn get<T: ApiObject>(&self, caller: Caller, key: &str) -> Result<Arc<T>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Get)?;
         self.stored(key)
     }
 
@@ -160,7 +160,7 @@ impl ApiServer {
         mut obj: T,
         admit: impl FnOnce(&Self, &mut T) -> Result<(), ApiError>,
     ) -> Result<Arc<T>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Create)?;
         let key = obj.store_key();
         if T::store(self).contains(&key) {
             return Err(ApiError::AlreadyExists(T::describe(&key)));
@@ -227,7 +227,7 @@ impl ApiServer {
         key: &str,
         mutate: impl FnOnce(&mut T),
     ) -> Result<Arc<T>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Update)?;
         match self.stage_update(key, mutate)? {
             Staged::Unchanged(old) => Ok(old),
             Staged::Changed { new, .. } => {
@@ -252,7 +252,7 @@ impl ApiServer {
         caller: Caller,
         key: &str,
     ) -> Result<Arc<T>, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Delete)?;
         self.remove_object(key)
             .ok_or_else(|| ApiError::NotFound(T::describe(key)))
     }
@@ -267,7 +267,7 @@ impl ApiServer {
         key: &str,
         policy: PropagationPolicy,
     ) -> Result<Deletion, ApiError> {
-        self.check(caller)?;
+        self.check(caller, Verb::Delete)?;
         let obj: Arc<T> = self.stored(key)?;
         if obj.meta().deletion_timestamp.is_some() {
             return Ok(Deletion::Terminating);
@@ -279,14 +279,16 @@ impl ApiServer {
             }
             f => {
                 let now = self.now;
-                self.update_object::<T>(caller, key, |x| {
-                    let m = x.meta_mut();
-                    m.deletion_timestamp = Some(now);
-                    if let Some(f) = f {
-                        if !m.finalizers.iter().any(|y| y == f) {
-                            m.finalizers.push(f.to_string());
+                self.within(|a| {
+                    a.update_object::<T>(caller, key, |x| {
+                        let m = x.meta_mut();
+                        m.deletion_timestamp = Some(now);
+                        if let Some(f) = f {
+                            if !m.finalizers.iter().any(|y| y == f) {
+                                m.finalizers.push(f.to_string());
+                            }
                         }
-                    }
+                    })
                 })?;
                 Ok(Deletion::Terminating)
             }

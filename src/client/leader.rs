@@ -212,6 +212,7 @@ mod tests {
         ApiServer::new(ApiServerConfig {
             default_not_ready_toleration: SimDuration::from_secs(300),
             default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight: Default::default(),
         })
     }
 

@@ -12,16 +12,30 @@
 //! the write (a pod created, a pod deleted, a taint) at the delayed time. A write with a free
 //! token runs inline, exactly as without a limit.
 //!
+//! With kube-apiserver service times (`kubesim-service-time`), a request that would find every
+//! seat of its class busy is answered 429 with `Retry-After: 1` (maxinflight.go); client-go
+//! sleeps the Retry-After (k8s.io/client-go/rest/with_retry.go `BeforeNextRetry`), takes a new
+//! token (`tryThrottle` before every attempt) and sends again, at most `maxRetries` = 10 times
+//! (rest/request.go `NewRequest`) before the caller sees the error. kubesim asks the server
+//! before each attempt ([`ApiServer::seat_free`]) and defers the write to its retry; after the
+//! last retry the write runs and meets the 429 like any failed request.
+//!
 //! Invariant: a client's writes leave in the order they reserved their tokens, and never before
 //! the token's instant; a new leadership term drops every deferred write with the old buckets.
 
 use std::collections::BTreeMap;
 
 use super::{ControllerManager, Event};
-use crate::api::ApiServer;
+use crate::api::{ApiServer, Verb};
 pub use crate::client::tokenbucket::ClientStats;
 use crate::client::tokenbucket::TokenBucket;
-use crate::sim::{Ctx, SimTime};
+use crate::network::Caller;
+use crate::sim::{Ctx, SimDuration, SimTime};
+
+/// maxinflight.go `retryAfter = "1"`: the seconds client-go sleeps after a 429.
+pub const RETRY_AFTER: SimDuration = SimDuration::from_secs(1);
+/// client-go rest/request.go: `maxRetries: 10` for every request.
+pub const MAX_RETRIES: u32 = 10;
 
 /// A deferred write: runs at its token's instant against the controller manager.
 pub type Write = Box<dyn FnOnce(&mut ControllerManager, &mut dyn Ctx<Event>, &mut ApiServer)>;
@@ -62,6 +76,15 @@ impl ClientLimits {
     }
 }
 
+/// A write waiting for its token or for its retry after a 429.
+struct Deferred {
+    client: &'static str,
+    verb: Verb,
+    /// Attempts the server has already answered 429.
+    rejected: u32,
+    write: Write,
+}
+
 /// One client's bucket (None: unlimited).
 struct Client {
     bucket: Option<TokenBucket>,
@@ -74,7 +97,9 @@ pub struct ControllerClients {
     taint_eviction: &'static str,
     clients: BTreeMap<&'static str, Client>,
     stats: BTreeMap<&'static str, ClientStats>,
-    deferred: BTreeMap<u64, (&'static str, Write)>,
+    deferred: BTreeMap<u64, Deferred>,
+    /// The verb and attempts of the request `admit` just deferred, for the `defer` that follows.
+    pending: Option<(Verb, u32)>,
     next: u64,
     gen: u32,
 }
@@ -91,6 +116,7 @@ impl ControllerClients {
             clients: BTreeMap::new(),
             stats: BTreeMap::new(),
             deferred: BTreeMap::new(),
+            pending: None,
             next: 0,
             gen: 0,
         }
@@ -116,9 +142,44 @@ impl ControllerClients {
         }
     }
 
-    /// Reserves a token of `client` for a request issued now: `None` if it goes at once,
-    /// otherwise the instant it may go (pass it to `defer`).
-    pub fn admit(&mut self, now: SimTime, client: &'static str) -> Option<SimTime> {
+    /// Reserves a token of `client` for a request of `verb` issued now: `None` if it goes at
+    /// once, otherwise the instant it may go (pass it to `defer` next): its token's instant, or
+    /// its retry after a 429 when the server has no free seat now.
+    pub fn admit(
+        &mut self,
+        now: SimTime,
+        client: &'static str,
+        api: &ApiServer,
+        verb: Verb,
+    ) -> Option<SimTime> {
+        let at = self.reserve(now, client);
+        if at > now {
+            self.pending = Some((verb, 0));
+            return Some(at);
+        }
+        if api.seat_free(Caller::ControllerManager, verb) {
+            return None;
+        }
+        self.pending = Some((verb, 1));
+        Some(self.reserve_retry(now, client))
+    }
+
+    /// The token of a retry after a 429 at `now`: client-go sleeps `RETRY_AFTER`, then waits
+    /// for a token. Its wait counts from the 429.
+    fn reserve_retry(&mut self, now: SimTime, client: &'static str) -> SimTime {
+        let after = now + RETRY_AFTER;
+        let at = self.reserve(after, client);
+        if let Some(s) = self.stats.get_mut(client) {
+            s.waited = s.waited + RETRY_AFTER;
+            s.longest = s.longest.max(at.saturating_since(now));
+            if at <= after {
+                s.waiting += 1;
+            }
+        }
+        at
+    }
+
+    fn reserve(&mut self, now: SimTime, client: &'static str) -> SimTime {
         let limits = self.limits;
         let c = self.clients.entry(client).or_insert_with(|| Client {
             bucket: limits.bucket(),
@@ -128,10 +189,11 @@ impl ControllerClients {
             None => now,
         };
         self.stats.entry(client).or_default().count(now, at);
-        (at > now).then_some(at)
+        at
     }
 
-    /// Runs `write` at `at` (from `admit`), after every earlier reservation of its client.
+    /// Runs `write` at `at` (from the `admit` just before), after every earlier reservation of
+    /// its client.
     pub fn defer(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -139,22 +201,49 @@ impl ControllerClients {
         at: SimTime,
         write: Write,
     ) {
+        let (verb, rejected) = self.pending.take().unwrap_or((Verb::Create, 0));
+        self.defer_attempt(ctx, client, at, verb, rejected, write);
+    }
+
+    fn defer_attempt(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        client: &'static str,
+        at: SimTime,
+        verb: Verb,
+        rejected: u32,
+        write: Write,
+    ) {
         let id = self.next;
         self.next += 1;
-        self.deferred.insert(id, (client, write));
+        self.deferred.insert(
+            id,
+            Deferred {
+                client,
+                verb,
+                rejected,
+                write,
+            },
+        );
         ctx.schedule_in(
             at.saturating_since(ctx.now()),
             Event::ClientWrite { gen: self.gen, id },
         );
     }
 
-    /// The deferred write `id`, now due.
-    pub fn take(&mut self, id: u64) -> Option<Write> {
-        let (client, w) = self.deferred.remove(&id)?;
-        if let Some(s) = self.stats.get_mut(client) {
+    /// The deferred write `id`, now due; `None` if it is gone, or if the server would answer
+    /// 429 and client-go retries it (deferred again, `RETRY_AFTER` and a token later).
+    pub fn take(&mut self, ctx: &mut dyn Ctx<Event>, api: &ApiServer, id: u64) -> Option<Write> {
+        let d = self.deferred.remove(&id)?;
+        if let Some(s) = self.stats.get_mut(d.client) {
             s.waiting = s.waiting.saturating_sub(1);
         }
-        Some(w)
+        if d.rejected < MAX_RETRIES && !api.seat_free(Caller::ControllerManager, d.verb) {
+            let at = self.reserve_retry(ctx.now(), d.client);
+            self.defer_attempt(ctx, d.client, at, d.verb, d.rejected + 1, d.write);
+            return None;
+        }
+        Some(d.write)
     }
 
     /// Per client that has sent or reserved a request: its statistics.
@@ -202,22 +291,60 @@ mod tests {
         }
     }
 
+    fn api(inflight: crate::api::InflightConfig) -> ApiServer {
+        ApiServer::new(crate::api::ApiServerConfig {
+            default_not_ready_toleration: SimDuration::from_secs(300),
+            default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight,
+        })
+    }
+
     // kube-api-qps 20 / burst 30: 30 requests at once, then one per 50 ms, FIFO.
     #[test]
     fn defaults_send_thirty_then_one_per_fifty_ms() {
         let mut c = ControllerClients::new(ClientLimits::default(), true);
+        let a = api(Default::default());
         let t0 = SimTime::ZERO;
         for _ in 0..30 {
-            assert_eq!(c.admit(t0, REPLICASET), None);
+            assert_eq!(c.admit(t0, REPLICASET, &a, Verb::Create), None);
         }
         assert_eq!(
-            c.admit(t0, REPLICASET),
+            c.admit(t0, REPLICASET, &a, Verb::Create),
             Some(t0 + SimDuration::from_millis(50))
         );
         // Another controller has its own bucket.
-        assert_eq!(c.admit(t0, JOB), None);
+        assert_eq!(c.admit(t0, JOB, &a, Verb::Create), None);
         let s = &c.stats()[REPLICASET];
         assert_eq!((s.requests, s.waiting), (31, 1));
         assert_eq!(s.longest, SimDuration::from_millis(50));
+    }
+
+    // maxinflight.go: 429 with Retry-After 1; client-go sleeps 1 s, takes a new token, retries.
+    #[test]
+    fn a_full_server_defers_the_request_by_retry_after() {
+        let mut cfg = crate::api::InflightConfig {
+            max_mutating_requests_inflight: 1,
+            ..Default::default()
+        };
+        cfg.service_time = crate::api::InflightConfig::parse_service_times("create=5s").unwrap();
+        let mut a = api(cfg);
+        let mut c = ControllerClients::new(ClientLimits::default(), true);
+        let t0 = SimTime::ZERO;
+        assert_eq!(c.admit(t0, JOB, &a, Verb::Create), None);
+        a.create_pod(
+            Caller::ControllerManager,
+            crate::model::Pod::named("default", "p"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.admit(t0, JOB, &a, Verb::Create),
+            Some(t0 + SimDuration::from_secs(1))
+        );
+        // Deletions have their own service time (none here): they go at once.
+        assert_eq!(c.admit(t0, JOB, &a, Verb::Delete), None);
+        assert_eq!(a.inflight_rejections(), (0, 1));
+        let s = &c.stats()[JOB];
+        assert_eq!((s.requests, s.waiting), (4, 1));
+        assert_eq!(s.longest, SimDuration::from_secs(1));
     }
 }

@@ -30,7 +30,7 @@ use super::clients::{self, ControllerClients};
 use super::deployment_util::{compute_hash, scaled_value};
 use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
-use crate::api::{ApiError, ApiServer};
+use crate::api::{ApiError, ApiServer, Verb};
 use crate::client::expectations::CreateExpectations;
 use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
@@ -559,7 +559,7 @@ impl DaemonSetController {
         // Each request waits for the `daemon-set-controller` client's token; one that cannot go
         // now is deferred and counted as expected until it is sent.
         let created = slow_start_batch(n, 1, || match nodes.next() {
-            Some(node) => match clients.admit(ctx.now(), clients::DAEMONSET) {
+            Some(node) => match clients.admit(ctx.now(), clients::DAEMONSET, api, Verb::Create) {
                 None => self.create_pod(ctx, api, ds, &node, hash),
                 Some(at) => {
                     self.expected_creates.expect_later(&key);
@@ -581,7 +581,7 @@ impl DaemonSetController {
             self.retry(ctx, &key);
         }
         for p in delete {
-            match clients.admit(ctx.now(), clients::DAEMONSET) {
+            match clients.admit(ctx.now(), clients::DAEMONSET, api, Verb::Delete) {
                 None => self.delete_pod(ctx, api, ds, &p),
                 Some(at) => {
                     self.expected_deletes.expect_later(&key);

@@ -19,7 +19,7 @@ use petgraph::Direction;
 use super::cache::KcmCache;
 use super::clients::{self, ControllerClients};
 use super::Event;
-use crate::api::{ApiServer, Change};
+use crate::api::{ApiServer, Change, Verb};
 use crate::model::*;
 use crate::network::Caller;
 use crate::sim::Ctx;
@@ -385,7 +385,7 @@ impl GarbageCollector {
         if self.deferred.contains(id) {
             return;
         }
-        match clients.admit(ctx.now(), clients::GARBAGE_COLLECTOR) {
+        match clients.admit(ctx.now(), clients::GARBAGE_COLLECTOR, api, Verb::Delete) {
             None => delete(api, id, policy),
             Some(at) => {
                 self.deferred.insert(id.clone());

@@ -200,7 +200,7 @@ impl ControllerManager {
             Event::PodGcPass { .. } => self.on_pod_gc_pass(ctx, api),
             Event::CloudNodeMonitor { .. } => self.on_cloud_monitor(ctx, api, cloud),
             Event::ClientWrite { id, .. } => {
-                if let Some(write) = self.clients.take(id) {
+                if let Some(write) = self.clients.take(ctx, api, id) {
                     write(self, ctx, api);
                 }
             }

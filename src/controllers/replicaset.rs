@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::cache::KcmCache;
 use super::clients::{self, ControllerClients};
 use super::podranking::{compare, slow_start_batch, RankedPod};
-use crate::api::{ApiError, ApiServer};
+use crate::api::{ApiError, ApiServer, Verb};
 use crate::client::expectations::CreateExpectations;
 use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
@@ -213,7 +213,7 @@ impl ReplicaSetController {
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
             let created = slow_start_batch(n, SLOW_START_INITIAL_BATCH_SIZE, || {
-                match clients.admit(ctx.now(), client) {
+                match clients.admit(ctx.now(), client, api, Verb::Create) {
                     None => self.create_pod(ctx, api, rs),
                     Some(at) => {
                         self.expected_creates.expect_later(rs_key);
@@ -244,7 +244,7 @@ impl ReplicaSetController {
             let victims = pods_to_delete(cache, rs, &all, n, ctx.now());
             for p in victims {
                 let (key, name) = (p.key(), p.meta.name.clone());
-                match clients.admit(ctx.now(), client) {
+                match clients.admit(ctx.now(), client, api, Verb::Delete) {
                     None => delete_pod(ctx, api, rs, &key, &name),
                     Some(at) => {
                         self.expected_creates.expect_later(rs_key);

@@ -31,7 +31,7 @@ use super::cache::KcmCache;
 use super::clients::{self, ControllerClients};
 use super::deployment_util::compute_hash;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
-use crate::api::{ApiError, ApiServer};
+use crate::api::{ApiError, ApiServer, Verb};
 use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
@@ -372,7 +372,7 @@ impl StatefulSetController {
         if self.in_flight.contains(&name) {
             return;
         }
-        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET) else {
+        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET, api, Verb::Create) else {
             return self.create_pod(ctx, api, set, o, revs);
         };
         self.in_flight.insert(name.clone());
@@ -409,7 +409,7 @@ impl StatefulSetController {
         if self.in_flight.contains(&name) {
             return;
         }
-        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET) else {
+        let Some(at) = clients.admit(ctx.now(), clients::STATEFULSET, api, Verb::Delete) else {
             return self.delete_pod(ctx, api, set, p, why);
         };
         self.in_flight.insert(name.clone());

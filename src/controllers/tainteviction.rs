@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::cache::KcmCache;
 use super::clients::{ControllerClients, Write};
-use crate::api::ApiServer;
+use crate::api::{ApiServer, Verb};
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -256,6 +256,17 @@ enum Step {
     Delete,
 }
 
+impl Step {
+    /// The request's verb, for the API server's inflight limits.
+    fn verb(self) -> Verb {
+        match self {
+            Step::Get => Verb::Get,
+            Step::Patch => Verb::Update,
+            Step::Delete => Verb::Delete,
+        }
+    }
+}
+
 /// One pod's eviction in progress.
 struct Eviction {
     key: String,
@@ -273,7 +284,7 @@ fn send(
     step: Step,
 ) {
     let client = clients.taint_eviction();
-    match clients.admit(ctx.now(), client) {
+    match clients.admit(ctx.now(), client, api, step.verb()) {
         None => run(ctx, api, clients, e, step),
         Some(at) => {
             let write: Write =

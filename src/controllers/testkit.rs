@@ -89,6 +89,7 @@ impl Kit {
         let mut api = ApiServer::new(ApiServerConfig {
             default_not_ready_toleration: SimDuration::from_secs(300),
             default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight: Default::default(),
         });
         let mut kcm = ControllerManager::new(
             KcmConfig {

@@ -39,6 +39,7 @@ fn started() -> (KubeProxy, Engine<Event>, ApiServer) {
     let api = ApiServer::new(crate::api::ApiServerConfig {
         default_not_ready_toleration: SimDuration::from_secs(300),
         default_unreachable_toleration: SimDuration::from_secs(300),
+        inflight: Default::default(),
     });
     let mut e: Engine<Event> = Engine::new(
         Limits {

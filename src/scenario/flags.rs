@@ -146,10 +146,11 @@ impl Component for ApiServer {
     const FLAGS: &'static [FlagSpec] = &[
         flag("default-not-ready-toleration-seconds", Int),
         flag("default-unreachable-toleration-seconds", Int),
+        flag("max-requests-inflight", Int),
+        flag("max-mutating-requests-inflight", Int),
+        flag("kubesim-service-time", Str),
     ];
     const UNMODELLED: &'static [&'static str] = &[
-        "max-requests-inflight",
-        "max-mutating-requests-inflight",
         "enable-admission-plugins",
         "disable-admission-plugins",
         "etcd-servers",

@@ -165,3 +165,107 @@ fn a_negative_kubelet_qps_is_an_input_error() {
         assert!(err.contains("kubeAPI"), "{err}");
     }
 }
+
+fn inflight_scenario(apiserver: &str, simulation: &str) -> String {
+    format!(
+        r#"name: inflight-job
+duration: 30s
+cluster:
+  nodePools:
+  - {{name: worker, count: 1, capacity: {{cpu: "8", memory: 32Gi}}}}
+components:
+  kube-apiserver: {apiserver}
+simulation: {simulation}
+workloads:
+- apiVersion: batch/v1
+  kind: Job
+  metadata: {{name: wide}}
+  spec:
+    parallelism: 8
+    completions: 8
+    template:
+      spec:
+        restartPolicy: Never
+        nodeSelector: {{zone: nowhere}}
+        containers: [{{name: c, image: busybox, resources: {{requests: {{cpu: 10m}}}}}}]
+"#
+    )
+}
+
+// kube-apiserver maxinflight.go with 3 mutating seats and POSTs held 2 s: at t = 0 the
+// operator's POSTs (system:masters: served, and holding a free seat) of the Node, the `default`
+// Namespace and the Job fill all three until 2 s. The job controller's 8 creations (slow start:
+// 1 + 2 + 4 + 1, none refused by its 20 qps / burst 30 bucket) are each answered 429 with
+// `Retry-After: 1`; client-go sleeps 1 s and sends again (rest/with_retry.go, at most 10
+// retries): at 1 s all are refused, at 2 s three get the freed seats (held to 4 s), at 4 s three
+// more (to 6 s), at 6 s the last two. The pods never bind (no node matches), so no other POST
+// competes.
+#[test]
+fn inflight_limit_defers_creations_by_retry_after() {
+    let times = |apiserver: &str| {
+        let out = run_text("inflight-job", &inflight_scenario(apiserver, "{}"));
+        let t: Vec<u64> = event_times(&out, "SuccessfulCreate", "Job/default/wide", "")
+            .into_iter()
+            .map(|t| t / S)
+            .collect();
+        t
+    };
+    let limited =
+        times(r#"{max-mutating-requests-inflight: 3, kubesim-service-time: "create=2s"}"#);
+    assert_eq!(limited, vec![2, 2, 2, 4, 4, 4, 6, 6]);
+    // The defaults (400 / 200, no service time): all at once, as without a server limit.
+    assert_eq!(times("{}"), vec![0; 8]);
+    // A limit of 0 is no limit (maxinflight.go), whatever the service time.
+    let unlimited =
+        times(r#"{max-mutating-requests-inflight: 0, kubesim-service-time: "create=2s"}"#);
+    assert_eq!(unlimited, vec![0; 8]);
+}
+
+#[test]
+fn inflight_settings_are_checked() {
+    let load = |apiserver: &str, simulation: &str| {
+        let p = scratch("inflight-bad").join("s.yaml");
+        std::fs::write(&p, inflight_scenario(apiserver, simulation)).unwrap();
+        kubesim::scenario::load(&p, &[])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let err = load(r#"{kubesim-service-time: "patch=1s"}"#, "{}").unwrap_err();
+    assert!(
+        err.contains("kubesim-service-time") && err.contains("patch"),
+        "{err}"
+    );
+    let err = load("{max-requests-inflight: -1}", "{}").unwrap_err();
+    assert!(err.contains("max-requests-inflight"), "{err}");
+    // Planned heartbeats are no requests: they could hold no seat.
+    let err = load(
+        r#"{kubesim-service-time: "update=1ms"}"#,
+        "{lazyHeartbeats: true}",
+    )
+    .unwrap_err();
+    assert!(err.contains("lazyHeartbeats"), "{err}");
+    assert!(load(r#"{kubesim-service-time: "update=1ms"}"#, "{}").is_ok());
+}
+
+// Issue 18's acceptance: the header's creation times are the token bucket's, so moving
+// `kube-api-qps` by 1 either way breaks them (the 2,000th creation at 93.81 s with 21 qps,
+// 103.68 s with 19, instead of 98.5 s) and `check` fails.
+#[test]
+fn moving_kube_api_qps_by_one_fails_the_bundled_check() {
+    let path = root().join("scenarios/kube-api-qps-zone-loss.yaml");
+    for qps in ["19", "21"] {
+        let set = format!("kube-controller-manager.kube-api-qps={qps}");
+        let out = run_with(&path, &[set.as_str()], None);
+        let failed: Vec<&str> = out
+            .expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| e.origin.as_str())
+            .collect();
+        // expect[4]: the 2,000th SuccessfulCreate at 98.5 s.
+        assert!(
+            failed.contains(&"expect[4]"),
+            "qps {qps}: failed {failed:?}"
+        );
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::indexed::{completion_index, first_pending_indexes};
 use super::status::{record, remove_finalizer};
 use super::{only_replace_failed_pods, JobController, SyncCtx, SYNC_JOB_BATCH_PERIOD};
-use crate::api::{ApiError, ApiServer};
+use crate::api::{ApiError, ApiServer, Verb};
 use crate::controllers::clients::{self, ControllerClients};
 use crate::controllers::podranking::{compare, slow_start_batch, RankedPod};
 use crate::controllers::Event;
@@ -88,7 +88,7 @@ impl JobController {
         // is deferred, with a placeholder among the expected creations until it is sent.
         let created = slow_start_batch(diff, 1, || {
             let ix = it.next();
-            match clients.admit(ctx.now(), clients::JOB) {
+            match clients.admit(ctx.now(), clients::JOB, api, Verb::Create) {
                 None => self.create_pod(ctx, api, &job, ix),
                 Some(at) => {
                     let placeholder = format!("\u{0}deferred-{}", self.deferred_seq);

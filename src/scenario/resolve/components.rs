@@ -5,7 +5,7 @@
 //! echoed once as a setting, in flag-table order.
 
 use super::{boolv, dur, f32v, intv, Resolver};
-use crate::api::ApiServerConfig;
+use crate::api::{ApiServerConfig, InflightConfig};
 use crate::client::leader::LeaderElectionConfig;
 use crate::controllers::clients::ClientLimits;
 use crate::controllers::nodelifecycle::NodeLifecycleConfig;
@@ -54,9 +54,50 @@ pub(super) fn apiserver(
             "kube-apiserver flag `{w}` is not modelled by kubesim; it is ignored"
         ));
     }
+    let inflight = inflight(r, a)?;
     Ok(ApiServerConfig {
         default_not_ready_toleration: SimDuration::from_secs(nr as u64),
         default_unreachable_toleration: SimDuration::from_secs(ur as u64),
+        inflight,
+    })
+}
+
+/// `max-requests-inflight` (400) / `max-mutating-requests-inflight` (200), 0 meaning no limit
+/// (maxinflight.go), and kubesim's `kubesim-service-time` (`verb=duration,…`, default none).
+fn inflight(
+    r: &mut Resolver,
+    a: &ComponentFlags<flags::ApiServer>,
+) -> Result<InflightConfig, InputError> {
+    let mut limits = [0u32; 2];
+    for (i, (n, default)) in [
+        ("max-requests-inflight", 400),
+        ("max-mutating-requests-inflight", 200),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let v = intv(r.get(a, n, FlagValue::Int(default), "default"));
+        limits[i] = u32::try_from(v).map_err(|_| {
+            let f = format!("components.kube-apiserver.{n}");
+            InputError::at_path(r.file, f, "must be between 0 and 4294967295")
+        })?;
+    }
+    let text = match r.get(
+        a,
+        "kubesim-service-time",
+        FlagValue::Str(String::new()),
+        "default",
+    ) {
+        FlagValue::Str(t) => t,
+        other => other.to_string(),
+    };
+    let service_time = InflightConfig::parse_service_times(&text).map_err(|m| {
+        InputError::at_path(r.file, "components.kube-apiserver.kubesim-service-time", m)
+    })?;
+    Ok(InflightConfig {
+        max_requests_inflight: limits[0],
+        max_mutating_requests_inflight: limits[1],
+        service_time,
     })
 }
 

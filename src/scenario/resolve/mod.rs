@@ -140,8 +140,21 @@ pub(super) fn resolve(
     let apiserver = components::apiserver(&mut r, &raw.components.apiserver)?;
     let kcm = components::controller_manager(&mut r, &raw.components.controller_manager)?;
     let scheduler = components::scheduler(&mut r, &raw.components.scheduler)?;
-    let (kubelet, max_parallel_pulls, registration) =
+    let (mut kubelet, max_parallel_pulls, registration) =
         kubelet::kubelet(&mut r, &raw.components.kubelet, &raw.simulation)?;
+    if apiserver.inflight.active() {
+        // A planned (lazy) heartbeat is no request, so it could hold no seat: with service
+        // times the kubelets' heartbeats run eagerly, as requests.
+        if raw.simulation.lazy_heartbeats == Some(true) {
+            return Err(InputError::at_path(
+                file,
+                "simulation.lazyHeartbeats",
+                "cannot be true with components.kube-apiserver.kubesim-service-time: \
+                 heartbeats must be requests that hold seats",
+            ));
+        }
+        kubelet.lazy_heartbeats = false;
+    }
     let sim = simulation::resolve(&mut r, &raw, max_parallel_pulls, &kubelet, duration)?;
     let (mut nodes, mut static_pods, mut node_pools) = cluster::nodes(
         &mut r,
