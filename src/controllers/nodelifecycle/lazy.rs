@@ -144,9 +144,12 @@ impl Lazy {
         let Some(lease) = lease else {
             return r;
         };
-        for &(seq, t) in &self.passes {
-            if seq <= synced || until.is_some_and(|u| seq >= u) {
-                continue;
+        // Sequence numbers in the log are consecutive: start right after `synced`.
+        let first = self.passes.front().map_or(0, |p| p.0);
+        let skip = (synced + 1).saturating_sub(first) as usize;
+        for &(seq, t) in self.passes.iter().skip(skip) {
+            if until.is_some_and(|u| seq >= u) {
+                break;
             }
             if let Some(renew) = lease.renew_time_at(t, delay) {
                 r.reads.push((t, renew));
