@@ -29,6 +29,10 @@ pub(super) struct ImportOpenbArgs {
     /// The scenario's simulated duration.
     #[arg(long, default_value = "10m")]
     duration: String,
+    /// Create the pods at their `creation_time` (an `arrivals:` trace, arrivals.csv), each
+    /// running `deletion_time − creation_time`, instead of all at t = 0.
+    #[arg(long)]
+    replay_times: bool,
 }
 
 #[derive(Args)]
@@ -94,14 +98,29 @@ pub(super) fn import_openb(a: &ImportOpenbArgs) -> i32 {
         .pods
         .file_stem()
         .map_or("openb".into(), |s| s.to_string_lossy().replace('_', "-"));
-    let files = [
+    let mut files = vec![
         ("nodes.yaml", openb::nodes_yaml(&nodes)),
         ("pods.yaml", openb::pods_yaml(&pods)),
-        (
+    ];
+    if a.replay_times {
+        let (tail, csv) = match openb::arrivals(&pods, &a.pods.display().to_string()) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
+        files.push((
+            "scenario.yaml",
+            openb::scenario_yaml_with(&name, "nodes.yaml", &tail, &a.duration),
+        ));
+        files.push(("arrivals.csv", csv));
+    } else {
+        files.push((
             "scenario.yaml",
             openb::scenario_yaml(&name, "nodes.yaml", "pods.yaml", &a.duration),
-        ),
-    ];
+        ));
+    }
     for (f, text) in files {
         let p = a.out.join(f);
         if let Err(e) = std::fs::write(&p, text) {
@@ -110,6 +129,15 @@ pub(super) fn import_openb(a: &ImportOpenbArgs) -> i32 {
         }
     }
     let timed = pods.iter().filter(|p| p.creation_time.is_some()).count();
+    if a.replay_times {
+        eprintln!(
+            "wrote {} nodes and {} pods to {} (scenario.yaml: each pod arrives at its creation_time, arrivals.csv)",
+            nodes.len(),
+            pods.len(),
+            a.out.display()
+        );
+        return 0;
+    }
     eprintln!(
         "wrote {} nodes and {} pods to {} (scenario.yaml: every pod at t = 0; {timed} pods carry a creation time, not replayed)",
         nodes.len(),

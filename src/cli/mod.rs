@@ -125,6 +125,22 @@ enum ImportCommand {
     #[command(after_help = "Examples:
   kubesim import alibaba-openb openb_node_list_gpu_node.csv openb_pod_list_default.csv --out openb/")]
     AlibabaOpenb(gpu::ImportOpenbArgs),
+    /// The Kubernetriks generic trace (YAML events !CreateNode, !RemoveNode, !CreatePod,
+    /// !RemovePod; cluster and workload traces may be separate files): a scenario.yaml with node
+    /// pools, addNodes/deleteNodes and a trace-driven arrivals generator reading pods.csv.
+    #[command(after_help = "Examples:
+  kubesim import kubernetriks cluster_trace.yaml workload_trace.yaml --out kubernetriks/")]
+    Kubernetriks(KubernetriksArgs),
+}
+
+#[derive(Args)]
+struct KubernetriksArgs {
+    /// The trace file(s); their events are merged by timestamp.
+    #[arg(required = true)]
+    traces: Vec<PathBuf>,
+    /// Directory to write scenario.yaml and pods.csv into (created if absent).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -281,6 +297,7 @@ pub fn main() -> i32 {
         Command::Bench(BenchCommand::Fgd(a)) => gpu::bench_fgd(&a),
         Command::Import(ImportCommand::Simkube(a)) => import_simkube(&a),
         Command::Import(ImportCommand::AlibabaOpenb(a)) => gpu::import_openb(&a),
+        Command::Import(ImportCommand::Kubernetriks(a)) => import_kubernetriks(&a),
         Command::Swarm(a) => swarm::swarm_command(&a),
         Command::Plan(a) => plan::plan_command(&a),
         Command::Sweep(a) => sweep::sweep_command(&a),
@@ -330,6 +347,48 @@ fn import_simkube(a: &ImportArgs) -> i32 {
             2
         }
     }
+}
+
+fn import_kubernetriks(a: &KubernetriksArgs) -> i32 {
+    let mut files = Vec::new();
+    for p in &a.traces {
+        match crate::scenario::bounds::read_input(p) {
+            Ok(t) => files.push((p.display().to_string(), t)),
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        }
+    }
+    let name = a
+        .out
+        .file_name()
+        .map_or("kubernetriks".into(), |s| s.to_string_lossy().into_owned());
+    let r = match crate::scenario::kubernetriks::import(&files, &name) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&a.out) {
+        eprintln!("{}: error: cannot create: {e}", a.out.display());
+        return 2;
+    }
+    for (f, text) in [("scenario.yaml", &r.scenario), ("pods.csv", &r.pods_csv)] {
+        let p = a.out.join(f);
+        if let Err(e) = std::fs::write(&p, text) {
+            eprintln!("{}: error: cannot write: {e}", p.display());
+            return 2;
+        }
+    }
+    eprintln!(
+        "wrote {} nodes and {} pods to {}",
+        r.nodes,
+        r.pods,
+        a.out.display()
+    );
+    0
 }
 
 fn usage(msg: &str) -> i32 {

@@ -912,7 +912,7 @@ fn mark_unknown(node: &Node, now: SimTime) -> Node {
     updated
 }
 
-pub mod metrics;
 mod lazy;
+pub mod metrics;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ pub mod dump;
 pub mod error;
 pub mod failures;
 pub mod flags;
+pub mod kubernetriks;
 pub mod manifest;
 pub mod names;
 pub mod openb;

@@ -2,7 +2,8 @@
 //! `openb_node_list_*.csv` (`sn,cpu_milli,memory_mib,gpu,model`) and `openb_pod_list_*.csv`
 //! (`name,cpu_milli,memory_mib,num_gpu,gpu_milli[,gpu_spec,qos,pod_phase,creation_time,…]`)
 //! read into records, turned into model objects for `kubesim bench fgd`, and written as
-//! Kubernetes YAML plus a scenario by `kubesim import alibaba-openb` — in the shape of the
+//! Kubernetes YAML plus a scenario by `kubesim import alibaba-openb` (with `--replay-times`, the
+//! pods as an `arrivals:` trace by `creation_time`, run until `deletion_time`) — in the shape of the
 //! artifact's `pod_csv_to_yaml.py` and node YAML: GPU nodes with `alibabacloud.com/gpu-count`
 //! and `gpu-milli` capacity, the model label and 1001 pods; GPU pods with the `gpu-milli`,
 //! `gpu-count` and (when constrained) `gpu-card-model` annotations. Whole GPUs are also given
@@ -46,6 +47,8 @@ pub struct OpenbPod {
     pub gpu_spec: String,
     /// Seconds from the trace's start, when the file has the column.
     pub creation_time: Option<i64>,
+    /// Seconds from the trace's start, when the file has the column and the pod ended.
+    pub deletion_time: Option<i64>,
 }
 
 /// A CSV row: its line and column name → value.
@@ -141,8 +144,13 @@ pub fn parse_pods(text: &str, source: &str) -> Result<Vec<OpenbPod>, String> {
             None | Some("") => None,
             Some(_) => Some(int(&r, "creation_time", source, line)?),
         };
+        let deletion_time = match r.get("deletion_time").map(String::as_str) {
+            None | Some("") => None,
+            Some(_) => Some(int(&r, "deletion_time", source, line)?),
+        };
         out.push(OpenbPod {
             name,
+            deletion_time,
             cpu_milli: int(&r, "cpu_milli", source, line)?,
             memory_mib: int(&r, "memory_mib", source, line)?,
             num_gpu,
@@ -263,15 +271,94 @@ pub fn pods_yaml(pods: &[OpenbPod]) -> String {
     out
 }
 
+/// `--replay-times`: the pods as a trace-driven `arrivals:` generator `openb` — its section,
+/// the behaviours it names, and the trace CSV (`time,shape,name`, by `creation_time`, stable).
+/// One shape per distinct pod (requests, GPU annotations, run time); the run time is
+/// `deletion_time − creation_time` as a fixed-run behaviour (a pod without one runs on).
+pub fn arrivals(pods: &[OpenbPod], source: &str) -> Result<(String, String), String> {
+    let mut order: Vec<(i64, usize)> = Vec::with_capacity(pods.len());
+    for (i, p) in pods.iter().enumerate() {
+        let c = p
+            .creation_time
+            .ok_or_else(|| format!("{source}: pod {}: no creation_time to replay", p.name))?;
+        order.push((c, i));
+    }
+    order.sort_by_key(|&(c, i)| (c, i));
+    let mut shapes: Vec<String> = Vec::new();
+    let mut runs: Vec<i64> = Vec::new();
+    let mut csv = String::from("time,shape,name\n");
+    for &(c, i) in &order {
+        let p = &pods[i];
+        let run = p.deletion_time.filter(|d| *d >= c).map(|d| d - c);
+        let mut anno = String::new();
+        if let Some(r) = run {
+            anno += &format!("kubesim.io/behavior: run-{r}, ");
+            if !runs.contains(&r) {
+                runs.push(r);
+            }
+        }
+        let mut res = format!("cpu: {}m, memory: {}Mi", p.cpu_milli, p.memory_mib);
+        if p.num_gpu > 0 {
+            if p.gpu_milli >= 1000 {
+                res += &format!(", {NVIDIA_GPU}: \"{}\"", p.num_gpu);
+            }
+            anno += &format!(
+                "{GPU_MILLI}: \"{}\", {GPU_COUNT}: \"{}\", ",
+                p.gpu_milli, p.num_gpu
+            );
+            if !p.gpu_spec.is_empty() {
+                anno += &format!("{GPU_MODEL}: {}, ", q(&p.gpu_spec));
+            }
+        }
+        let body = format!(
+            "namespace: {NAMESPACE}, annotations: {{{}}}}}, spec: {{restartPolicy: OnFailure, containers: [{{name: main, image: {}, resources: {{requests: {{{res}}}, limits: {{{res}}}}}}}]}}}}",
+            anno.trim_end_matches(", "),
+            q(IMAGE)
+        );
+        let si = match shapes.iter().position(|s| *s == body) {
+            Some(s) => s,
+            None => {
+                shapes.push(body);
+                shapes.len() - 1
+            }
+        };
+        csv += &format!("{c},s{si},{}\n", p.name);
+    }
+    let mut section = String::from("runtime:\n  behaviors:\n");
+    for r in &runs {
+        section += &format!("  - {{name: run-{r}, run: {r}s, exitCode: 0}}\n");
+    }
+    if runs.is_empty() {
+        section = String::new();
+    }
+    section += "arrivals:\n- name: openb\n  trace: arrivals.csv\n  shapes:\n";
+    for (i, body) in shapes.iter().enumerate() {
+        section +=
+            &format!("  - template: {{apiVersion: v1, kind: Pod, metadata: {{name: s{i}, {body}\n");
+    }
+    Ok((section, csv))
+}
+
 /// The scenario that runs the imported files: every pod created at t = 0 (the trace's
 /// creation times are not replayed here), the default scheduler, `duration` long.
 pub fn scenario_yaml(name: &str, nodes_file: &str, pods_file: &str, duration: &str) -> String {
+    scenario_yaml_with(
+        name,
+        nodes_file,
+        &format!("- file: {pods_file}\n"),
+        duration,
+    )
+}
+
+/// The scenario with `tail` after the Namespace workload (the pods file, or `arrivals()`'s
+/// sections for `--replay-times`).
+pub fn scenario_yaml_with(name: &str, nodes_file: &str, tail: &str, duration: &str) -> String {
     format!(
         "# Imported by `kubesim import alibaba-openb` (Alibaba cluster-trace-gpu-v2023, Weng et al.,\n\
          # USENIX ATC'23). Whole GPUs are scheduled as the nvidia.com/gpu extended resource; GPU\n\
          # sharing (the gpu-milli annotations) is modelled by `kubesim bench fgd` (docs/gpu.md).\n\
          name: {name}\nseed: 42\nduration: {duration}\ncluster:\n  nodes:\n  - file: {nodes_file}\n\
-         workloads:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {{name: {NAMESPACE}}}\n- file: {pods_file}\n"
+         workloads:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {{name: {NAMESPACE}}}\n{tail}"
     )
 }
 

@@ -208,3 +208,36 @@ fn bad_csv_names_the_file_line_and_column() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn replayed_openb_pods_arrive_at_their_creation_times_and_run_until_deletion() {
+    let dir = scratch("gpu-replay");
+    let (n, p) = inputs(&dir);
+    let out = dir.join("out");
+    let (code, _, err) = kubesim(&[
+        "import",
+        "alibaba-openb",
+        &n,
+        &p,
+        "--out",
+        &out.display().to_string(),
+        "--replay-times",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let scenario = out.join("scenario.yaml");
+    let (code, _, err) = kubesim(&["validate", &scenario.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let s = load(&scenario, &[]);
+    let c = kubesim::run::state_at(&s, kubesim::sim::SimTime::from_secs(150));
+    // creation_time 0, 10, 20 s; deletion_time 100, 200, 300 s: runs of 100, 190, 280 s.
+    let pod = |i: usize| &c.api.pods()[&format!("openb/openb-{i}")];
+    for (i, t) in [0u64, 10, 20].iter().enumerate() {
+        assert_eq!(
+            pod(i).meta.creation_timestamp,
+            kubesim::sim::SimTime::from_secs(*t)
+        );
+    }
+    assert_eq!(pod(0).status.phase, kubesim::model::PodPhase::Succeeded);
+    assert_eq!(pod(1).status.phase, kubesim::model::PodPhase::Running);
+    assert_eq!(pod(2).status.phase, kubesim::model::PodPhase::Running);
+}

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-
 /// One zone's figures (the zone key is the controller's, `region:\0:zone`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ZoneFigures {
