@@ -186,7 +186,13 @@ impl FilterPlan {
                         plan.slow.push(p)
                     }
                 }
-                Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => {}
+                // Open-Gpu-Share reads the node's devices from its pods.
+                Plugin::OpenGpuShare => {
+                    if state.gpu.is_some() {
+                        plan.slow.push(p)
+                    }
+                }
+                _ => {}
             }
         }
         plan
