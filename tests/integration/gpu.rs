@@ -317,3 +317,52 @@ fn imported_scenario_runs_the_gpu_plugins_as_the_bench_does() {
         );
     }
 }
+
+// The GPU plugins are names a scenario's configuration may use; a bad `gpuSelMethod` is an
+// input error at its field, and `--policy` takes only the six policies or `none`.
+#[test]
+fn scheduler_config_names_gpu_plugins_and_rejects_bad_args() {
+    let dir = scratch("gpu-config-args");
+    let (n, p) = inputs(&dir);
+    let out = dir.join("out");
+    let import = |policy: &str| {
+        kubesim(&[
+            "import",
+            "alibaba-openb",
+            &n,
+            &p,
+            "--out",
+            &out.display().to_string(),
+            "--policy",
+            policy,
+        ])
+    };
+    let (code, _, err) = import("GpuPacking");
+    assert_eq!(code, 0, "{err}");
+    let cfg = std::fs::read_to_string(out.join("scheduler-config.yaml")).expect("config");
+    assert!(
+        cfg.contains("- name: GpuPackingScore") && cfg.contains("gpuSelMethod: best"),
+        "{cfg}"
+    );
+    let scenario = out.join("scenario.yaml").display().to_string();
+    let (code, _, err) = kubesim(&["validate", &scenario]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        out.join("scheduler-config.yaml"),
+        cfg.replace("gpuSelMethod: best", "gpuSelMethod: tightest"),
+    )
+    .expect("write");
+    let (code, _, err) = kubesim(&["validate", &scenario]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("gpuSelMethod") && err.contains("tightest"),
+        "{err}"
+    );
+    let (code, _, err) = import("Tetris");
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = import("none");
+    assert_eq!(code, 0, "{err}");
+    assert!(!std::fs::read_to_string(out.join("scenario.yaml"))
+        .expect("scenario")
+        .contains("kube-scheduler"));
+}
