@@ -81,7 +81,8 @@ fn node_registration(p: Plugin) -> u8 {
 }
 
 /// Whether `p` registers AssignedPod/Delete: NodeResourcesFit (`isSchedulableAfterPodEvent`:
-/// Queue for any deleted scheduled pod), NodePorts, PodTopologySpread, InterPodAffinity.
+/// Queue for any deleted scheduled pod), NodePorts, PodTopologySpread, InterPodAffinity, and
+/// the out-of-tree Open-Gpu-Share (a deleted pod frees its devices).
 fn registers_pod_delete(p: Plugin) -> bool {
     matches!(
         p,
