@@ -33,6 +33,11 @@ pub(super) struct ImportOpenbArgs {
     /// running `deletion_time − creation_time`, instead of all at t = 0.
     #[arg(long)]
     replay_times: bool,
+    /// The GPU score plugin `scheduler-config.yaml` enables (Random, DotProd, GpuClustering,
+    /// GpuPacking, BestFit, FGD or the plugin names), or `none`: the default scheduler, whole
+    /// GPUs only.
+    #[arg(long, default_value = "FGD")]
+    policy: String,
 }
 
 #[derive(Args)]
@@ -94,6 +99,16 @@ pub(super) fn import_openb(a: &ImportOpenbArgs) -> i32 {
         eprintln!("{}: error: cannot create: {e}", a.out.display());
         return 2;
     }
+    let policy = if a.policy.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        match parse_policies(&a.policy) {
+            Ok(p) if p.len() == 1 => Some(p[0]),
+            Ok(_) => return super::usage("--policy: name one policy (or none)"),
+            Err(e) => return super::usage(&e),
+        }
+    };
+    const SCHED: &str = "scheduler-config.yaml";
     let name = a
         .pods
         .file_stem()
@@ -112,14 +127,29 @@ pub(super) fn import_openb(a: &ImportOpenbArgs) -> i32 {
         };
         files.push((
             "scenario.yaml",
-            openb::scenario_yaml_with(&name, "nodes.yaml", &tail, &a.duration),
+            openb::scenario_yaml_with(
+                &name,
+                "nodes.yaml",
+                &tail,
+                &a.duration,
+                policy.map(|_| SCHED),
+            ),
         ));
         files.push(("arrivals.csv", csv));
     } else {
         files.push((
             "scenario.yaml",
-            openb::scenario_yaml(&name, "nodes.yaml", "pods.yaml", &a.duration),
+            openb::scenario_yaml(
+                &name,
+                "nodes.yaml",
+                "pods.yaml",
+                &a.duration,
+                policy.map(|_| SCHED),
+            ),
         ));
+    }
+    if let Some(p) = policy {
+        files.push((SCHED, openb::scheduler_config_yaml(p)));
     }
     for (f, text) in files {
         let p = a.out.join(f);

@@ -340,25 +340,73 @@ pub fn arrivals(pods: &[OpenbPod], source: &str) -> Result<(String, String), Str
 }
 
 /// The scenario that runs the imported files: every pod created at t = 0 (the trace's
-/// creation times are not replayed here), the default scheduler, `duration` long.
-pub fn scenario_yaml(name: &str, nodes_file: &str, pods_file: &str, duration: &str) -> String {
+/// creation times are not replayed here), `duration` long, with the kube-scheduler
+/// configuration `sched_file` (the GPU plugins, [`scheduler_config_yaml`]) or, without one,
+/// the default scheduler (whole GPUs only, as `nvidia.com/gpu`).
+pub fn scenario_yaml(
+    name: &str,
+    nodes_file: &str,
+    pods_file: &str,
+    duration: &str,
+    sched_file: Option<&str>,
+) -> String {
     scenario_yaml_with(
         name,
         nodes_file,
         &format!("- file: {pods_file}\n"),
         duration,
+        sched_file,
     )
 }
 
 /// The scenario with `tail` after the Namespace workload (the pods file, or `arrivals()`'s
 /// sections for `--replay-times`).
-pub fn scenario_yaml_with(name: &str, nodes_file: &str, tail: &str, duration: &str) -> String {
+pub fn scenario_yaml_with(
+    name: &str,
+    nodes_file: &str,
+    tail: &str,
+    duration: &str,
+    sched_file: Option<&str>,
+) -> String {
+    let (how, components) = match sched_file {
+        Some(f) => (
+            format!("# sharing is placed on devices by the GPU plugins {f} enables (docs/gpu.md).\n"),
+            format!("components:\n  kube-scheduler: {{config: {f}}}\n"),
+        ),
+        None => (
+            "# sharing (the gpu-milli annotations) is modelled by `kubesim bench fgd` (docs/gpu.md).\n"
+                .to_string(),
+            String::new(),
+        ),
+    };
     format!(
         "# Imported by `kubesim import alibaba-openb` (Alibaba cluster-trace-gpu-v2023, Weng et al.,\n\
-         # USENIX ATC'23). Whole GPUs are scheduled as the nvidia.com/gpu extended resource; GPU\n\
-         # sharing (the gpu-milli annotations) is modelled by `kubesim bench fgd` (docs/gpu.md).\n\
-         name: {name}\nseed: 42\nduration: {duration}\ncluster:\n  nodes:\n  - file: {nodes_file}\n\
+         # USENIX ATC'23). Whole GPUs are also the nvidia.com/gpu extended resource; GPU\n\
+         {how}name: {name}\nseed: 42\nduration: {duration}\n{components}cluster:\n  nodes:\n  - file: {nodes_file}\n\
          workloads:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {{name: {NAMESPACE}}}\n{tail}"
+    )
+}
+
+/// A `KubeSchedulerConfiguration` for `kubesim run` in the FGD study's set-up (docs/gpu.md):
+/// the default profile filters with `Open-Gpu-Share` as well, scores with `policy`'s plugin
+/// alone (every upstream score plugin disabled), examines every node, and chooses devices with
+/// the `gpuSelMethod` the artifact's scripts pair with the policy.
+pub fn scheduler_config_yaml(policy: Policy) -> String {
+    let sel = match policy.gpu_sel() {
+        GpuSel::Best => "best",
+        GpuSel::Worst => "worst",
+        GpuSel::Random => "random",
+        GpuSel::Fgd => "FGDScore",
+    };
+    format!(
+        "# Written by `kubesim import alibaba-openb --policy {short}` (docs/gpu.md).\n\
+         apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n\
+         percentageOfNodesToScore: 100\nprofiles:\n- schedulerName: default-scheduler\n  plugins:\n\
+         \x20   filter:\n      enabled:\n      - name: {OPEN_GPU_SHARE}\n\
+         \x20   score:\n      disabled:\n      - name: \"*\"\n      enabled:\n      - name: {plugin}\n        weight: 1\n\
+         \x20 pluginConfig:\n  - name: {OPEN_GPU_SHARE}\n    args:\n      gpuSelMethod: {sel}\n",
+        short = policy.short_name(),
+        plugin = policy.plugin_name(),
     )
 }
 

@@ -16,6 +16,7 @@ use super::error::InputError;
 use super::manifest::{RawNodeAffinity, RawTopologySpreadConstraint};
 use crate::scheduler::framework::{Plugin, Profile};
 use crate::scheduler::plugins::node_resources_fit::ScoringStrategy;
+use crate::scheduler::plugins::outoftree::GpuSel;
 use crate::scheduler::preemption::{
     PreemptionArgs, MIN_CANDIDATE_NODES_ABSOLUTE, MIN_CANDIDATE_NODES_PERCENTAGE,
 };
@@ -24,10 +25,20 @@ use crate::sim::SimDuration;
 
 macro_rules! plugin_names {
     ($($v:ident),* $(,)?) => {
-        /// Every plugin name kube-scheduler knows in its default registry.
+        /// Every plugin name kube-scheduler knows in its default registry, then the
+        /// out-of-tree GPU plugins kubesim registers (docs/gpu.md).
         #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
         pub enum PluginName {
             $($v,)*
+            #[serde(rename = "Open-Gpu-Share")]
+            OpenGpuShare,
+            RandomScore,
+            DotProductScore,
+            GpuClusteringScore,
+            GpuPackingScore,
+            BestFitScore,
+            #[serde(rename = "FGDScore")]
+            FgdScore,
             #[serde(rename = "*")]
             All,
         }
@@ -35,6 +46,13 @@ macro_rules! plugin_names {
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(PluginName::$v => stringify!($v),)*
+                    PluginName::OpenGpuShare => "Open-Gpu-Share",
+                    PluginName::RandomScore => "RandomScore",
+                    PluginName::DotProductScore => "DotProductScore",
+                    PluginName::GpuClusteringScore => "GpuClusteringScore",
+                    PluginName::GpuPackingScore => "GpuPackingScore",
+                    PluginName::BestFitScore => "BestFitScore",
+                    PluginName::FgdScore => "FGDScore",
                     PluginName::All => "*",
                 }
             }
@@ -144,6 +162,26 @@ pub enum RawPluginConfig {
     NodeAffinity(RawNodeAffinityArgs),
     VolumeBinding(IgnoredAny),
     DynamicResources(IgnoredAny),
+    #[serde(rename = "Open-Gpu-Share")]
+    OpenGpuShare(RawGpuArgs),
+    RandomScore(RawGpuArgs),
+    DotProductScore(RawGpuArgs),
+    GpuClusteringScore(RawGpuArgs),
+    GpuPackingScore(RawGpuArgs),
+    BestFitScore(RawGpuArgs),
+    #[serde(rename = "FGDScore")]
+    FgdScore(RawGpuArgs),
+}
+
+/// The out-of-tree GPU plugins' args (the FGD artifact's): `gpuSelMethod` of Open-Gpu-Share
+/// is read; `dimExtMethod` and `normMethod` are accepted and ignored (kubesim models the
+/// artifact's experiment settings, docs/gpu.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawGpuArgs {
+    pub gpu_sel_method: Option<String>,
+    pub dim_ext_method: Option<String>,
+    pub norm_method: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,6 +481,13 @@ fn plugin_config_name(pc: &RawPluginConfig) -> &'static str {
         RawPluginConfig::NodeAffinity(_) => "NodeAffinity",
         RawPluginConfig::VolumeBinding(_) => "VolumeBinding",
         RawPluginConfig::DynamicResources(_) => "DynamicResources",
+        RawPluginConfig::OpenGpuShare(_) => "Open-Gpu-Share",
+        RawPluginConfig::RandomScore(_) => "RandomScore",
+        RawPluginConfig::DotProductScore(_) => "DotProductScore",
+        RawPluginConfig::GpuClusteringScore(_) => "GpuClusteringScore",
+        RawPluginConfig::GpuPackingScore(_) => "GpuPackingScore",
+        RawPluginConfig::BestFitScore(_) => "BestFitScore",
+        RawPluginConfig::FgdScore(_) => "FGDScore",
     }
 }
 
@@ -690,6 +735,23 @@ fn apply_args(
                 };
             }
         }
+        RawPluginConfig::OpenGpuShare(a) => {
+            if let Some(m) = &a.gpu_sel_method {
+                prof.gpu_sel = Some(GpuSel::from_name(m).ok_or_else(|| {
+                    InputError::at_path(
+                        p,
+                        format!("{path}.gpuSelMethod"),
+                        format!("`{m}` is not best, worst, random or FGDScore"),
+                    )
+                })?);
+            }
+        }
+        RawPluginConfig::RandomScore(_)
+        | RawPluginConfig::DotProductScore(_)
+        | RawPluginConfig::GpuClusteringScore(_)
+        | RawPluginConfig::GpuPackingScore(_)
+        | RawPluginConfig::BestFitScore(_)
+        | RawPluginConfig::FgdScore(_) => {}
         RawPluginConfig::VolumeBinding(_) | RawPluginConfig::DynamicResources(_) => {
             warnings.insert(format!(
                 "pluginConfig for {} is not modelled by kubesim; it is ignored",

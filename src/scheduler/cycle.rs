@@ -249,9 +249,15 @@ impl Scheduler {
                 self.handle_failure(ctx, api, key, pod, message, preemption);
                 (false, "unschedulable")
             }
-            Outcome::Feasible { node } => match self.bind(ctx, api, key, node) {
-                true => (true, "scheduled"),
-                false => (false, "error"),
+            Outcome::Feasible { node } => match self.reserve_gpu(api, key, pod, &node) {
+                Err(()) => {
+                    self.retry_after_error(ctx.now(), key);
+                    (false, "error")
+                }
+                Ok(devices) => match self.bind(ctx, api, key, node, devices) {
+                    true => (true, "scheduled"),
+                    false => (false, "error"),
+                },
             },
         };
         if let Some(pi) = self.profile_index(pod) {
@@ -271,11 +277,14 @@ impl Scheduler {
         self.rebuild_order();
         let pi = self.profile_index(pod)?;
         self.prepare_indexes(pi, pod);
-        let state = framework::pre_filter(
+        let mut state = framework::pre_filter(
             &self.config.profiles[pi],
             pod,
             &cache_snapshot!(self, indexed),
         );
+        if let Some(g) = state.gpu.as_mut() {
+            g.shared = Some(self.gpu_shared());
+        }
         let fit = self.find_nodes_that_fit(pi, key, pod, &state);
         let (spread_pods_scanned, affinity_pods_scanned) =
             upstream_scan(pod, &cache_snapshot!(self, indexed), state.spread.is_some());

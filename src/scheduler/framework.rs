@@ -17,6 +17,9 @@ use super::hot::{self, HotNode};
 use super::plugins::balanced_allocation as balanced;
 use super::plugins::inter_pod_affinity as ipa;
 use super::plugins::node_resources_fit as fit;
+use super::plugins::outoftree::score::{self as gpu_score, Policy};
+use super::plugins::outoftree::state::GpuCycle;
+use super::plugins::outoftree::{self as gpu, NodeGpu};
 use super::plugins::pod_topology_spread as pts;
 use super::plugins::*;
 use crate::model::{Pod, Toleration, WhenUnsatisfiable};
@@ -39,6 +42,8 @@ pub struct CycleState {
     pub ports: node_ports::PreState,
     pub spread: Option<pts::FilterState>,
     pub ipa: Option<ipa::FilterState>,
+    /// The out-of-tree GPU plugins' view of the pod (profiles that use them).
+    pub gpu: Option<GpuCycle>,
 }
 
 /// `RunPreFilterExtensionAddPod` (`delta` 1) / `RemovePod` (−1): the PreFilter states of
@@ -81,8 +86,10 @@ pub fn filter_with_nominated(
 
 pub fn pre_filter(profile: &Profile, pod: &Pod, snap: &Snapshot) -> CycleState {
     let on = |p| profile.filters.contains(&p);
+    let req = PodRequest::of(pod);
     CycleState {
-        req: PodRequest::of(pod),
+        gpu: profile.uses_gpu().then(|| GpuCycle::of(pod, &req)),
+        req,
         ports: if on(Plugin::NodePorts) {
             host_ports(pod)
         } else {
@@ -167,7 +174,14 @@ pub fn filter_one(
             }),
             None => Ok(()),
         },
-        Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => Ok(()),
+        Plugin::OpenGpuShare => match &state.gpu {
+            Some(g) => one(
+                gpu::filter(&NodeGpu::of_info(node), &g.pod).map_err(Cow::Borrowed),
+                false,
+            ),
+            None => Ok(()),
+        },
+        _ => Ok(()),
     }
 }
 
@@ -203,6 +217,10 @@ enum PreScored {
     Ipa(ipa::ScoreState),
     Balanced(balanced::ScoreState),
     Images(image_locality::Images),
+    /// RandomScore: the one node PreScore drew (None outside the scheduler).
+    Random(Option<String>),
+    /// The other GPU score plugins.
+    Gpu(Policy, Box<GpuCycle>),
 }
 
 /// Scores of the nodes of one cycle: per score plugin its raw and normalised scores, and each
@@ -361,6 +379,7 @@ pub fn score_nodes(
                 pts::normalize(norm, &ignored)
             }
             PreScored::Ipa(_) => ipa::normalize(norm),
+            PreScored::Gpu(Policy::BestFit, _) => gpu_score::normalize(norm),
             _ => {}
         }
         for (t, s) in table.total.iter_mut().zip(norm.iter()) {
@@ -374,7 +393,11 @@ pub fn score_nodes(
 fn normalizes(pre: &PreScored) -> bool {
     matches!(
         pre,
-        PreScored::Taint(_) | PreScored::Affinity | PreScored::Spread(_) | PreScored::Ipa(_)
+        PreScored::Taint(_)
+            | PreScored::Affinity
+            | PreScored::Spread(_)
+            | PreScored::Ipa(_)
+            | PreScored::Gpu(Policy::BestFit, _)
     )
 }
 
@@ -408,6 +431,9 @@ impl PlainScorer {
         };
         for &(p, w) in &profile.scores {
             match p {
+                // The GPU plugins read the node's devices from its pods (and RandomScore
+                // draws in PreScore): never from the columns.
+                p if p.is_out_of_tree() => return None,
                 Plugin::TaintToleration if soft_taints => return None,
                 Plugin::TaintToleration => sc.offset += w * MAX_NODE_SCORE,
                 Plugin::NodeAffinity
@@ -567,7 +593,21 @@ fn pre_score_one<'s, 'a: 's>(
                 .map_or(PreScored::Skip, PreScored::Balanced)
         }
         Plugin::ImageLocality => PreScored::Images(image_locality::pre_score(pod, snap)),
-        _ => PreScored::Skip,
+        Plugin::RandomScore => match &state.gpu {
+            Some(g) if nodes.len() > 0 => {
+                let n = nodes.len() as u64;
+                let pick = g.lock().map(|mut s| {
+                    let j = crate::sim::rng::below(&mut s.rng, n) as usize;
+                    nodes.info(j, snap).node.meta.name.clone()
+                });
+                PreScored::Random(pick)
+            }
+            _ => PreScored::Skip,
+        },
+        p => match (p.gpu_policy(), &state.gpu) {
+            (Some(policy), Some(g)) => PreScored::Gpu(policy, Box::new(g.clone())),
+            _ => PreScored::Skip,
+        },
     }
 }
 
@@ -635,6 +675,27 @@ fn full_raw(
         PreScored::Ipa(s) => ipa::score(s, node),
         PreScored::Balanced(s) => balanced::score(s, node, &profile.balanced),
         PreScored::Images(i) => image_locality::score(i, node),
+        PreScored::Random(pick) => match pick {
+            Some(name) if *name == node.node.meta.name => MAX_NODE_SCORE,
+            _ => 0,
+        },
+        PreScored::Gpu(policy, g) => gpu_raw(*policy, g, node),
+    }
+}
+
+/// A GPU score plugin's raw score of a node (RandomScore aside).
+fn gpu_raw(policy: Policy, g: &GpuCycle, node: &NodeInfo) -> i64 {
+    let n = NodeGpu::of_info(node);
+    match policy {
+        Policy::DotProduct => gpu_score::dot_product(&n, &g.pod),
+        Policy::GpuClustering => gpu_score::gpu_clustering(&n, &g.pod),
+        Policy::GpuPacking => gpu_score::gpu_packing(&n, &g.pod),
+        Policy::BestFit => gpu_score::best_fit(&n, &g.pod),
+        Policy::Fgd => match g.lock() {
+            Some(mut s) => gpu_score::fgd_with(&n, &g.pod, &mut |x| s.frag(x)).0,
+            None => gpu_score::fgd(&n, &g.pod, &Default::default()).0,
+        },
+        Policy::Random => 0,
     }
 }
 

@@ -74,12 +74,15 @@ fn node_registration(p: Plugin) -> u8 {
         Plugin::NodeUnschedulable => ADD | UPDATE_UNSCHEDULABLE | UPDATE_TAINT,
         Plugin::NodeName | Plugin::NodePorts => ADD,
         Plugin::PodTopologySpread => ADD | UPDATE_LABEL | UPDATE_TAINT,
-        Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => 0,
+        // Open-Gpu-Share (out of tree): a new node, or more allocatable, may bring devices.
+        Plugin::OpenGpuShare => ADD | UPDATE_ALLOCATABLE,
+        _ => 0,
     }
 }
 
 /// Whether `p` registers AssignedPod/Delete: NodeResourcesFit (`isSchedulableAfterPodEvent`:
-/// Queue for any deleted scheduled pod), NodePorts, PodTopologySpread, InterPodAffinity.
+/// Queue for any deleted scheduled pod), NodePorts, PodTopologySpread, InterPodAffinity, and
+/// the out-of-tree Open-Gpu-Share (a deleted pod frees its devices).
 fn registers_pod_delete(p: Plugin) -> bool {
     matches!(
         p,
@@ -87,12 +90,14 @@ fn registers_pod_delete(p: Plugin) -> bool {
             | Plugin::NodePorts
             | Plugin::PodTopologySpread
             | Plugin::InterPodAffinity
+            | Plugin::OpenGpuShare
     )
 }
 
-/// Bit of a plugin in a rejector set (`QueuedPodInfo.UnschedulablePlugins`).
+/// Bit of a plugin in a rejector set (`QueuedPodInfo.UnschedulablePlugins`). Only filter
+/// plugins reject, and they all fit in 16 bits (the out-of-tree score plugins get none).
 pub(super) fn bit(p: Plugin) -> u16 {
-    1 << (p as u16)
+    1u16.checked_shl(p as u32).unwrap_or(0)
 }
 
 /// `isPodWorthRequeuing` for one pod: no rejector plugins (an unexpected failure) → Queue;
@@ -106,8 +111,7 @@ pub(super) fn worth_requeuing(
     if rejectors == 0 {
         return true;
     }
-    Plugin::ALL
-        .into_iter()
+    Plugin::registry()
         .filter(|&p| rejectors & bit(p) != 0)
         .any(|p| match ev {
             ClusterEvent::AssignedPodDelete => registers_pod_delete(p),

@@ -157,21 +157,13 @@ impl FilterPlan {
             match p {
                 Plugin::NodeUnschedulable => plan.look_closer |= UNSCHEDULABLE,
                 Plugin::TaintToleration => plan.look_closer |= HARD_TAINTS,
-                Plugin::NodeName => {
-                    if pod.spec.node_name.is_some() {
-                        plan.slow.push(p)
-                    }
-                }
+                Plugin::NodeName if pod.spec.node_name.is_some() => plan.slow.push(p),
                 // The profile's added required affinity is checked by the plugin itself.
                 Plugin::NodeAffinity if profile.node_affinity.added_required.is_some() => {
                     plan.slow.push(p)
                 }
                 Plugin::NodeAffinity => plan.affinity = super::has_required_node_affinity(pod),
-                Plugin::NodePorts => {
-                    if !state.ports.is_empty() {
-                        plan.slow.push(p)
-                    }
-                }
+                Plugin::NodePorts if !state.ports.is_empty() => plan.slow.push(p),
                 Plugin::NodeResourcesFit => {
                     let q = &state.req.request;
                     if q.scalar.values().any(|v| *v != 0) {
@@ -187,12 +179,11 @@ impl FilterPlan {
                     Some(_) => plan.slow.push(p),
                     None => {}
                 },
-                Plugin::InterPodAffinity => {
-                    if state.ipa.is_some() {
-                        plan.slow.push(p)
-                    }
-                }
-                Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality => {}
+                Plugin::InterPodAffinity if state.ipa.is_some() => plan.slow.push(p),
+                // Open-Gpu-Share reads the node's devices from its pods.
+                Plugin::OpenGpuShare if state.gpu.is_some() => plan.slow.push(p),
+                // The rest pass without a look (nothing to check for this pod, or no filter).
+                _ => {}
             }
         }
         plan

@@ -141,6 +141,9 @@ pub struct Scheduler {
     pdbs: BTreeMap<String, Arc<crate::model::PodDisruptionBudget>>,
     pdb_list: Vec<Arc<crate::model::PodDisruptionBudget>>,
     preempt_rng: ChaCha8Rng,
+    /// The out-of-tree GPU plugins' state across cycles (typical pods, fragmentation memo,
+    /// their random stream); untouched unless a profile enables them.
+    gpu: Arc<std::sync::Mutex<plugins::outoftree::state::GpuShared>>,
     use_spread_index: bool,
     use_ipa_index: bool,
     /// Filter and score plain pods from the flat columns (off: the plain evaluation).
@@ -205,6 +208,9 @@ impl Scheduler {
             pdbs: BTreeMap::new(),
             pdb_list: Vec::new(),
             preempt_rng: rng::stream(seed, "kube-scheduler/preemption"),
+            gpu: Arc::new(std::sync::Mutex::new(
+                plugins::outoftree::state::GpuShared::new(rng::stream(seed, "kube-scheduler/gpu")),
+            )),
             use_spread_index: true,
             use_ipa_index: true,
             use_hot: true,

@@ -2,12 +2,17 @@
 //! default order and weights, one resolved `KubeSchedulerConfiguration` profile per
 //! `schedulerName` with its plugin args, and which profile a pod belongs to.
 //!
+//! The out-of-tree GPU-sharing plugins (`plugins/outoftree`, docs/gpu.md) are registered after
+//! the upstream ones (`Plugin::OUT_OF_TREE`), outside `Plugin::ALL`, so no default profile
+//! runs them: a configuration must enable them by name.
+//!
 //! Invariant: the modelled plugins are listed once (`modelled_plugins!`); a pod whose `schedulerName`
 //! names no profile is not this scheduler's.
 
 use super::plugins::balanced_allocation::{self as balanced, BalancedArgs};
 use super::plugins::inter_pod_affinity::{self as ipa, IpaArgs};
 use super::plugins::node_resources_fit::{self as fit, FitArgs};
+use super::plugins::outoftree::{score::Policy, GpuSel, OPEN_GPU_SHARE};
 use super::plugins::pod_topology_spread::{self as pts, SpreadArgs};
 use super::plugins::{
     image_locality, node_affinity, node_name, node_ports, node_unschedulable, taint_toleration,
@@ -40,13 +45,22 @@ pub(crate) use modelled_plugins;
 /// Declares [`Plugin`] and `Plugin::ALL` from the list.
 macro_rules! plugins {
     ($($v:ident),* $(,)?) => {
-        /// The plugins kubesim models, in the default `multiPoint` order.
+        /// The plugins kubesim models, in the default `multiPoint` order, then the
+        /// out-of-tree GPU plugins (never in a default profile).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
         pub enum Plugin {
             $($v,)*
+            OpenGpuShare,
+            RandomScore,
+            DotProductScore,
+            GpuClusteringScore,
+            GpuPackingScore,
+            BestFitScore,
+            FgdScore,
         }
 
         impl Plugin {
+            /// The upstream plugins (the default profile's).
             pub const ALL: [Plugin; [$(Plugin::$v),*].len()] = [$(Plugin::$v),*];
         }
     };
@@ -67,18 +81,57 @@ impl Plugin {
             Plugin::InterPodAffinity => ipa::NAME,
             Plugin::NodeResourcesBalancedAllocation => balanced::NAME,
             Plugin::ImageLocality => image_locality::NAME,
+            Plugin::OpenGpuShare => OPEN_GPU_SHARE,
+            p => match p.gpu_policy() {
+                Some(policy) => policy.plugin_name(),
+                None => unreachable!("every score plugin out of tree is a GPU policy"),
+            },
         }
     }
 
+    /// The out-of-tree GPU plugins (docs/gpu.md): the `Open-Gpu-Share` filter (and its
+    /// Reserve) and the six FGD-study score plugins.
+    pub const OUT_OF_TREE: [Plugin; 7] = [
+        Plugin::OpenGpuShare,
+        Plugin::RandomScore,
+        Plugin::DotProductScore,
+        Plugin::GpuClusteringScore,
+        Plugin::GpuPackingScore,
+        Plugin::BestFitScore,
+        Plugin::FgdScore,
+    ];
+
+    /// Every plugin a configuration may name: upstream, then out of tree.
+    pub fn registry() -> impl Iterator<Item = Plugin> {
+        Plugin::ALL.into_iter().chain(Plugin::OUT_OF_TREE)
+    }
+
     pub fn from_name(name: &str) -> Option<Plugin> {
-        Plugin::ALL.into_iter().find(|p| p.name() == name)
+        Plugin::registry().find(|p| p.name() == name)
+    }
+
+    /// The FGD-study policy of an out-of-tree score plugin.
+    pub fn gpu_policy(self) -> Option<Policy> {
+        Some(match self {
+            Plugin::RandomScore => Policy::Random,
+            Plugin::DotProductScore => Policy::DotProduct,
+            Plugin::GpuClusteringScore => Policy::GpuClustering,
+            Plugin::GpuPackingScore => Policy::GpuPacking,
+            Plugin::BestFitScore => Policy::BestFit,
+            Plugin::FgdScore => Policy::Fgd,
+            _ => return None,
+        })
+    }
+
+    pub fn is_out_of_tree(self) -> bool {
+        Plugin::OUT_OF_TREE.contains(&self)
     }
 
     pub fn has_filter(self) -> bool {
         !matches!(
             self,
             Plugin::NodeResourcesBalancedAllocation | Plugin::ImageLocality
-        )
+        ) && (self == Plugin::OpenGpuShare || !self.is_out_of_tree())
     }
 
     pub fn has_score(self) -> bool {
@@ -91,7 +144,7 @@ impl Plugin {
                 | Plugin::InterPodAffinity
                 | Plugin::NodeResourcesBalancedAllocation
                 | Plugin::ImageLocality
-        )
+        ) || self.gpu_policy().is_some()
     }
 
     /// The default score weight (reference scheduler §1).
@@ -124,6 +177,9 @@ pub struct Profile {
     pub preemption: bool,
     /// `DefaultPreemptionArgs`.
     pub preemption_args: super::preemption::PreemptionArgs,
+    /// `Open-Gpu-Share`'s `gpuSelMethod` (None: the artifact's choice for the profile's GPU
+    /// score plugin, [`Profile::gpu_sel`]).
+    pub gpu_sel: Option<GpuSel>,
 }
 
 impl Default for Profile {
@@ -144,6 +200,7 @@ impl Default for Profile {
             percentage_of_nodes_to_score: None,
             preemption: true,
             preemption_args: Default::default(),
+            gpu_sel: None,
         }
     }
 }
@@ -152,6 +209,29 @@ impl Profile {
     /// Whether the profile runs `p` at Filter or Score.
     pub fn uses(&self, p: Plugin) -> bool {
         self.filters.contains(&p) || self.scores.iter().any(|(q, _)| *q == p)
+    }
+
+    /// Whether the profile runs any out-of-tree GPU plugin.
+    pub fn uses_gpu(&self) -> bool {
+        Plugin::OUT_OF_TREE.into_iter().any(|p| self.uses(p))
+    }
+
+    /// The device choice of `Open-Gpu-Share`'s Reserve: the configured `gpuSelMethod`, else
+    /// the one the artifact's scripts pair with the heaviest GPU score plugin (`best` without
+    /// one).
+    pub fn gpu_sel(&self) -> GpuSel {
+        if let Some(s) = self.gpu_sel {
+            return s;
+        }
+        let mut best: Option<(Policy, i64)> = None;
+        for &(p, w) in &self.scores {
+            if let Some(policy) = p.gpu_policy() {
+                if best.is_none_or(|(_, bw)| w > bw) {
+                    best = Some((policy, w));
+                }
+            }
+        }
+        best.map_or(GpuSel::Best, |(p, _)| p.gpu_sel())
     }
 }
 

@@ -241,3 +241,161 @@ fn replayed_openb_pods_arrive_at_their_creation_times_and_run_until_deletion() {
     assert_eq!(pod(1).status.phase, kubesim::model::PodPhase::Running);
     assert_eq!(pod(2).status.phase, kubesim::model::PodPhase::Running);
 }
+
+// A contended little cluster for the run-vs-bench comparison: 4.75 of 6 GPUs asked for, in
+// shares that make the policies differ (names sort in file order).
+const SHARE_PODS_CSV: &str = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n\
+share-00,4000,9216,1,500\n\
+share-01,8000,17408,0,0\n\
+share-02,12000,18432,2,1000\n\
+share-03,2000,4096,1,300\n\
+share-04,6000,8192,1,700\n\
+share-05,1000,2048,1,250\n\
+share-06,4000,4096,1,600\n\
+share-07,2000,4096,1,400\n";
+
+/// (pod, node, gpu-index) of every `Scheduled` record, in order.
+fn run_placements(out: &kubesim::run::RunOutput) -> Vec<(String, String, String)> {
+    out.records
+        .iter()
+        .filter(|r| r.reason == "Scheduled" && r.object.starts_with("Pod/openb/"))
+        .map(|r| {
+            let field = |k: &str| {
+                r.fields
+                    .iter()
+                    .find(|(f, _)| *f == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            let pod = r.object.trim_start_matches("Pod/openb/").to_string();
+            (pod, field("node"), field("gpu-index"))
+        })
+        .collect()
+}
+
+// `kubesim run` of an imported scenario places the sharing pods on devices through the GPU
+// plugins its scheduler configuration enables: with the run's scheduling order (creation order,
+// here name order) equal to the bench's unshuffled, untuned order, and upstream's uniform
+// selectHost tie-break drawn from the same seeded stream, every pod lands on the same node and
+// devices as `kubesim bench fgd` puts it — and no device is ever given more than 1000 milli-GPU.
+#[test]
+fn imported_scenario_runs_the_gpu_plugins_as_the_bench_does() {
+    use kubesim::scenario::openb;
+    use kubesim::scheduler::fgd;
+    use kubesim::scheduler::plugins::outoftree::score::Policy;
+
+    let nodes = openb::parse_nodes(NODES_CSV, "nodes.csv").expect("nodes");
+    let pods = openb::parse_pods(SHARE_PODS_CSV, "pods.csv").expect("pods");
+    let node_objs: Vec<_> = nodes.iter().map(openb::node_object).collect();
+    let pod_objs: Vec<_> = pods.iter().map(openb::pod_object).collect();
+    for policy in [
+        Policy::Fgd,
+        Policy::BestFit,
+        Policy::GpuPacking,
+        Policy::GpuClustering,
+        Policy::DotProduct,
+    ] {
+        let dir = scratch(&format!("gpu-run-{}", policy.short_name()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let (n, p) = (dir.join("nodes.csv"), dir.join("pods.csv"));
+        std::fs::write(&n, NODES_CSV).expect("write");
+        std::fs::write(&p, SHARE_PODS_CSV).expect("write");
+        let out = dir.join("out");
+        let (code, _, err) = kubesim(&[
+            "import",
+            "alibaba-openb",
+            &n.display().to_string(),
+            &p.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--duration",
+            "2m",
+            "--policy",
+            policy.short_name(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let run = run_with(&out.join("scenario.yaml"), &[], Some(42));
+        let got = run_placements(&run);
+        let bench = fgd::run(
+            &node_objs,
+            &pod_objs,
+            fgd::Options {
+                tune: 0.0,
+                shuffle: false,
+                ties: fgd::Ties::Uniform,
+                ..fgd::Options::paper(policy, 42)
+            },
+        );
+        assert_eq!(bench.failed, 0, "{policy:?}");
+        let want: Vec<(String, String, String)> = bench
+            .placements
+            .iter()
+            .map(|(pod, node, d)| {
+                let d: Vec<String> = d.iter().map(|x| x.to_string()).collect();
+                (pod.clone(), node.clone(), d.join("-"))
+            })
+            .collect();
+        assert_eq!(got, want, "{policy:?}");
+        // Per (node, device), the milli-GPU handed out never exceeds one device.
+        let mut used: std::collections::BTreeMap<(String, String), i64> = Default::default();
+        for (pod, node, devices) in &got {
+            let row = pods.iter().find(|p| p.name == *pod).expect("pod");
+            for d in devices.split('-').filter(|d| !d.is_empty()) {
+                *used.entry((node.clone(), d.to_string())).or_insert(0) += row.gpu_milli;
+            }
+        }
+        assert!(used.values().all(|&m| m <= 1000), "{policy:?} {used:?}");
+        assert!(
+            got.iter().filter(|g| !g.2.is_empty()).count() == 7,
+            "{got:?}"
+        );
+    }
+}
+
+// The GPU plugins are names a scenario's configuration may use; a bad `gpuSelMethod` is an
+// input error at its field, and `--policy` takes only the six policies or `none`.
+#[test]
+fn scheduler_config_names_gpu_plugins_and_rejects_bad_args() {
+    let dir = scratch("gpu-config-args");
+    let (n, p) = inputs(&dir);
+    let out = dir.join("out");
+    let import = |policy: &str| {
+        kubesim(&[
+            "import",
+            "alibaba-openb",
+            &n,
+            &p,
+            "--out",
+            &out.display().to_string(),
+            "--policy",
+            policy,
+        ])
+    };
+    let (code, _, err) = import("GpuPacking");
+    assert_eq!(code, 0, "{err}");
+    let cfg = std::fs::read_to_string(out.join("scheduler-config.yaml")).expect("config");
+    assert!(
+        cfg.contains("- name: GpuPackingScore") && cfg.contains("gpuSelMethod: best"),
+        "{cfg}"
+    );
+    let scenario = out.join("scenario.yaml").display().to_string();
+    let (code, _, err) = kubesim(&["validate", &scenario]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        out.join("scheduler-config.yaml"),
+        cfg.replace("gpuSelMethod: best", "gpuSelMethod: tightest"),
+    )
+    .expect("write");
+    let (code, _, err) = kubesim(&["validate", &scenario]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("gpuSelMethod") && err.contains("tightest"),
+        "{err}"
+    );
+    let (code, _, err) = import("Tetris");
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = import("none");
+    assert_eq!(code, 0, "{err}");
+    assert!(!std::fs::read_to_string(out.join("scenario.yaml"))
+        .expect("scenario")
+        .contains("kube-scheduler"));
+}

@@ -3,7 +3,8 @@
 //! `hkust-adsl/kubernetes-scheduler-simulator`), the `Open-Gpu-Share` filter with its device
 //! assignment (Reserve), and the six score plugins `RandomScore`, `DotProductScore`,
 //! `GpuClusteringScore`, `GpuPackingScore`, `BestFitScore` and `FGDScore` (`score.rs`), with the
-//! fragmentation measure FGD descends (`frag.rs`).
+//! fragmentation measure FGD descends (`frag.rs`), and their state inside `kubesim run`'s
+//! scheduler (`state.rs`: a node's devices read from its pods' `gpu-index`).
 //!
 //! A GPU node carries N devices of 1000 milli-GPU each (`alibabacloud.com/gpu-count` in
 //! `status.capacity`, the model in the `alibabacloud.com/gpu-card-model` label); a pod asks, by
@@ -16,6 +17,7 @@
 
 pub mod frag;
 pub mod score;
+pub mod state;
 
 #[cfg(test)]
 mod tests;

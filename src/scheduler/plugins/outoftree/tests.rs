@@ -279,3 +279,77 @@ fn policies_by_name() {
     assert_eq!(Policy::Random.gpu_sel(), GpuSel::Random);
     assert_eq!(Policy::BestFit.gpu_sel(), GpuSel::Best);
 }
+
+fn gpu_pod(name: &str, cpu: i64, milli: i64, count: i64, index: Option<&str>) -> Pod {
+    let mut p = Pod::named("gpu", name);
+    let mut c = crate::model::Container::default();
+    c.requests.cpu_milli = cpu;
+    c.has_cpu_request = true;
+    p.spec.containers.push(c);
+    if count > 0 {
+        let a = &mut p.meta.annotations;
+        a.insert(GPU_MILLI.into(), milli.to_string());
+        a.insert(GPU_COUNT.into(), count.to_string());
+    }
+    if let Some(i) = index {
+        p.meta.annotations.insert(GPU_INDEX.into(), i.into());
+    }
+    p
+}
+
+// A node's devices in `kubesim run` are its capacity less what the pods in its info hold by
+// their `gpu-index`; a deleted pod's devices are free again.
+#[test]
+fn node_devices_follow_the_pods_gpu_index() {
+    use crate::scheduler::plugins::NodeInfo;
+    use std::sync::Arc;
+    let mut n = Node::default();
+    n.meta.name = "g".into();
+    n.status.allocatable.cpu_milli = 64_000;
+    n.status.allocatable.pods = 110;
+    n.status.allocatable.scalar.insert(GPU_COUNT.into(), 4);
+    n.status.capacity = n.status.allocatable.clone();
+    let mut info = NodeInfo::new(Arc::new(n));
+    info.add_pod(Arc::new(gpu_pod("a", 4000, 500, 1, Some("2"))));
+    info.add_pod(Arc::new(gpu_pod("b", 2000, 1000, 2, Some("0-1"))));
+    info.add_pod(Arc::new(gpu_pod("c", 1000, 0, 0, None)));
+    let g = NodeGpu::of_info(&info);
+    assert_eq!(g.gpu_left, vec![0, 0, 500, 1000]);
+    assert_eq!(g.cpu_left, 64_000 - 7000);
+    let tags: Vec<(Affinity, usize)> = g.affinity.into_iter().collect();
+    assert_eq!(tags, vec![(Affinity::Share, 1), (Affinity::Whole(2), 1)]);
+    info.remove_pod("gpu/a");
+    let g = NodeGpu::of_info(&info);
+    assert_eq!(g.gpu_left, vec![0, 0, 1000, 1000]);
+    assert_eq!(g.affinity.get(&Affinity::Share), None);
+    // A malformed or absent index holds no device.
+    assert!(state::devices_of(&gpu_pod("x", 1, 500, 1, Some("1-x"))).is_empty());
+}
+
+// The GPU plugins are registered under the artifact's names, never in the default profile,
+// and Open-Gpu-Share's device choice defaults to the one the artifact pairs with the score.
+#[test]
+fn gpu_plugins_are_registered_but_off_by_default() {
+    use crate::scheduler::framework::{Plugin, Profile};
+    let d = Profile::default();
+    assert!(!d.uses_gpu());
+    assert_eq!(
+        Plugin::from_name("Open-Gpu-Share"),
+        Some(Plugin::OpenGpuShare)
+    );
+    assert_eq!(Plugin::from_name("FGDScore"), Some(Plugin::FgdScore));
+    assert!(Plugin::OpenGpuShare.has_filter() && !Plugin::OpenGpuShare.has_score());
+    assert!(Plugin::FgdScore.has_score() && !Plugin::FgdScore.has_filter());
+    let with = |p: Plugin| Profile {
+        scores: vec![(p, 1)],
+        ..Profile::default()
+    };
+    assert_eq!(with(Plugin::FgdScore).gpu_sel(), GpuSel::Fgd);
+    assert_eq!(with(Plugin::RandomScore).gpu_sel(), GpuSel::Random);
+    assert_eq!(with(Plugin::BestFitScore).gpu_sel(), GpuSel::Best);
+    let set = Profile {
+        gpu_sel: Some(GpuSel::Worst),
+        ..with(Plugin::FgdScore)
+    };
+    assert_eq!(set.gpu_sel(), GpuSel::Worst);
+}
