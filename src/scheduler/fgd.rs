@@ -11,14 +11,13 @@
 //! Invariant: no I/O and no wall clock; a run depends only on (nodes, pods, policy, seed,
 //! tune), with the workload's draws and the scheduler's draws from separate named streams.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
 use super::cycle::select_host;
 use super::plugins::node_resources_fit::{self as fit, FitArgs};
-use super::plugins::outoftree::frag::{node_frag_score, TypicalPods, POPULARITY_THRESHOLD};
+use super::plugins::outoftree::frag::{FragMemo, TypicalPods, POPULARITY_THRESHOLD};
 use super::plugins::outoftree::score::{self, Policy};
 use super::plugins::outoftree::{self as gpu, GpuSel, NodeGpu, PodGpu};
 use super::plugins::{NodeInfo, PodRequest};
@@ -78,30 +77,6 @@ impl FgdRun {
         }
         let mean = pick.iter().sum::<f64>() / pick.len() as f64;
         Some((mean * 100.0).round_ties_even() / 100.0)
-    }
-}
-
-/// The FGD score with the fragmentation memoised by node state (it depends only on the model,
-/// the CPU left and the multiset of device milli left).
-struct FragMemo<'a> {
-    typical: &'a TypicalPods,
-    models: BTreeMap<String, u32>,
-    memo: BTreeMap<(u32, i64, Vec<i64>), f64>,
-}
-
-impl FragMemo<'_> {
-    fn frag(&mut self, n: &NodeGpu) -> f64 {
-        let next = self.models.len() as u32;
-        let model = *self.models.entry(n.gpu_model.clone()).or_insert(next);
-        let mut left = n.gpu_left.clone();
-        left.sort_unstable();
-        let key = (model, n.cpu_left, left);
-        if let Some(v) = self.memo.get(&key) {
-            return *v;
-        }
-        let v = node_frag_score(n, self.typical);
-        self.memo.insert(key, v);
-        v
     }
 }
 
@@ -214,11 +189,7 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
     let pods = tuned_pods(workload, total_milli, o.tune, o.shuffle, &mut wrng);
     let mut srng = rng::stream(o.seed, "kube-scheduler/select-host");
     let rank = node_ranks(nodes, &mut rng::stream(o.seed, "fgd/node-names"));
-    let mut memo = FragMemo {
-        typical: &typical,
-        models: BTreeMap::new(),
-        memo: BTreeMap::new(),
-    };
+    let mut memo = FragMemo::default();
     let args = FitArgs::default();
     let mut out = FgdRun {
         total_milli,
@@ -243,6 +214,7 @@ pub fn run(nodes: &[Node], workload: &[Pod], o: Options) -> FgdRun {
             policy,
             ties: o.ties,
             rank: &rank,
+            typical: &typical,
         };
         let chosen = ctx.choose(&pg, &feasible, &gpus, &mut memo, &mut totals, &mut srng);
         let placed = chosen.and_then(|i| {
@@ -299,6 +271,7 @@ struct Choice<'a> {
     policy: Policy,
     ties: Ties,
     rank: &'a [usize],
+    typical: &'a TypicalPods,
 }
 
 impl Choice<'_> {
@@ -327,7 +300,7 @@ impl Choice<'_> {
                 Policy::GpuClustering => score::gpu_clustering(g, pg),
                 Policy::GpuPacking => score::gpu_packing(g, pg),
                 Policy::BestFit => score::best_fit(g, pg),
-                Policy::Fgd => score::fgd_with(g, pg, &mut |n| memo.frag(n)).0,
+                Policy::Fgd => score::fgd_with(g, pg, &mut |n| memo.frag(n, self.typical)).0,
                 Policy::Random => 0,
             };
             if s < 0 {

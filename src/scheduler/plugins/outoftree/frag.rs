@@ -124,3 +124,28 @@ pub fn node_frag_score(node: &NodeGpu, typical: &TypicalPods) -> f64 {
     }
     out
 }
+
+/// A node's fragmentation memoised by what it depends on: the GPU model, the CPU left and the
+/// multiset of device milli left (one typical-pod set per memo). Shared by the scheduler's
+/// FGDScore state and `kubesim bench fgd`.
+#[derive(Debug, Default)]
+pub struct FragMemo {
+    models: BTreeMap<String, u32>,
+    memo: BTreeMap<(u32, i64, Vec<i64>), f64>,
+}
+
+impl FragMemo {
+    pub fn frag(&mut self, n: &NodeGpu, typical: &TypicalPods) -> f64 {
+        let next = self.models.len() as u32;
+        let model = *self.models.entry(n.gpu_model.clone()).or_insert(next);
+        let mut left = n.gpu_left.clone();
+        left.sort_unstable();
+        let key = (model, n.cpu_left, left);
+        if let Some(v) = self.memo.get(&key) {
+            return *v;
+        }
+        let v = node_frag_score(n, typical);
+        self.memo.insert(key, v);
+        v
+    }
+}

@@ -8,12 +8,11 @@
 //! the devices its `gpu-index` names while it is in the node's info (assumed or bound), so a
 //! deleted pod frees them; nothing here is written except the memo and the stream.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand_chacha::ChaCha8Rng;
 
-use super::frag::{node_frag_score, TypicalPods, POPULARITY_THRESHOLD};
+use super::frag::{FragMemo, TypicalPods, POPULARITY_THRESHOLD};
 use super::{NodeGpu, PodGpu, GPU_INDEX, MILLI};
 use crate::model::Pod;
 use crate::scheduler::plugins::{NodeInfo, PodRequest};
@@ -84,8 +83,7 @@ impl GpuCycle {
 pub struct GpuShared {
     /// The workload's typical pods, fixed at the first cycle that needs them.
     pub typical: Option<TypicalPods>,
-    models: BTreeMap<String, u32>,
-    memo: BTreeMap<(u32, i64, Vec<i64>), f64>,
+    memo: FragMemo,
     /// RandomScore's PreScore and `gpuSelMethod: random` draw from this stream.
     pub rng: ChaCha8Rng,
 }
@@ -94,8 +92,7 @@ impl GpuShared {
     pub fn new(rng: ChaCha8Rng) -> GpuShared {
         GpuShared {
             typical: None,
-            models: BTreeMap::new(),
-            memo: BTreeMap::new(),
+            memo: FragMemo::default(),
             rng,
         }
     }
@@ -114,17 +111,7 @@ impl GpuShared {
     /// The node's fragmentation under the typical pods, memoised by (model, CPU left, sorted
     /// device milli left) — all it depends on.
     pub fn frag(&mut self, n: &NodeGpu) -> f64 {
-        let next = self.models.len() as u32;
-        let model = *self.models.entry(n.gpu_model.clone()).or_insert(next);
-        let mut left = n.gpu_left.clone();
-        left.sort_unstable();
-        let key = (model, n.cpu_left, left);
-        if let Some(v) = self.memo.get(&key) {
-            return *v;
-        }
         let empty = TypicalPods::default();
-        let v = node_frag_score(n, self.typical.as_ref().unwrap_or(&empty));
-        self.memo.insert(key, v);
-        v
+        self.memo.frag(n, self.typical.as_ref().unwrap_or(&empty))
     }
 }
