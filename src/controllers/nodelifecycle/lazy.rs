@@ -170,8 +170,12 @@ impl Lazy {
         counted: bool,
     ) {
         let now = self.passes.back().map_or(SimTime::ZERO, |p| p.1);
-        let cap = now + SimDuration::from_nanos(period.as_nanos() * MAX_PARKED_PASSES);
-        let due = due.min(cap);
+        // A period near the clock's limit (292 years is valid input) leaves no cap to apply.
+        let cap = period
+            .as_nanos()
+            .checked_mul(MAX_PARKED_PASSES)
+            .and_then(|n| now.checked_add(SimDuration::from_nanos(n)));
+        let due = cap.map_or(due, |cap| due.min(cap));
         self.active.remove(name);
         self.synced.remove(name);
         if counted {
