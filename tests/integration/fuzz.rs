@@ -451,7 +451,7 @@ fn fuzz_long() {
 
 /// Fuzz finding 148474 (seed 7): the longest valid `node-monitor-period` (9,223,372,036 s, the
 /// clock's limit) overflowed the lazy monitor pass's parking cap. The run must reach its
-/// duration with both nodes.
+/// duration with its 4 nodes (2 per zone).
 #[test]
 fn fuzz_finding_148474_longest_node_monitor_period_runs() {
     let text = "name: longest-monitor-period\nseed: 48\ncluster:\n  nodePools:\n  - name: w\n    count: 2\n    zones: [z0, z1]\n    capacity: {cpu: \"4\", memory: 8Gi, pods: \"110\"}\ncomponents:\n  kube-controller-manager: {node-monitor-period: 9223372036s, node-monitor-grace-period: 29s}\nduration: 120s\n";
@@ -462,5 +462,5 @@ fn fuzz_finding_148474_longest_node_monitor_period_runs() {
         out.end,
         kubesim::sim::SimTime::ZERO + SimDuration::from_secs(120)
     );
-    assert_eq!(out.final_nodes, 2);
+    assert_eq!(out.final_nodes, 4);
 }
