@@ -99,7 +99,7 @@ impl Kubelet {
                 return;
             };
             let grace = SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
-            entry.worker.update_pod(pod);
+            entry.update_pod(pod);
             let mut out = Outbox::default();
             entry.worker.terminate(now, grace, &mut out);
             self.flush(ctx, api, &key, out);
@@ -110,7 +110,7 @@ impl Kubelet {
                 .written
                 .as_ref()
                 .is_some_and(|w| !status_matches(&pod, w));
-            entry.worker.update_pod(pod);
+            entry.update_pod(pod);
             if stale {
                 self.schedule_reconcile(ctx, key);
             }
@@ -144,11 +144,7 @@ impl Kubelet {
             .sum();
         self.pods.insert(
             key.clone(),
-            PodEntry {
-                worker,
-                wake: None,
-                written: None,
-            },
+            PodEntry::new(worker),
         );
         self.reschedule(ctx, &key);
     }
@@ -186,12 +182,12 @@ impl Kubelet {
 
     /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
     fn admitted_usage(&self) -> NodeUsage {
-        NodeUsage::of(
-            self.pods
-                .values()
-                .filter(|e| !e.worker.finished())
-                .map(|e| &*e.worker.pod),
-        )
+        let mut u = NodeUsage::default();
+        for e in self.pods.values().filter(|e| !e.worker.finished()) {
+            u.requested.add(&e.usage.requested);
+            u.used_ports.extend(e.usage.used_ports.iter().cloned());
+        }
+        u
     }
 
     /// The pod worker of an admitted pod: its sandbox delay (drawn from the runtime's stream)
@@ -228,11 +224,7 @@ impl Kubelet {
             let worker = self.new_worker(pod, now);
             self.pods.insert(
                 key.clone(),
-                PodEntry {
-                    worker,
-                    wake: None,
-                    written: None,
-                },
+                PodEntry::new(worker),
             );
             self.reschedule(ctx, &key);
         }
