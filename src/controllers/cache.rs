@@ -255,61 +255,96 @@ impl KcmCache {
     fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
         let owner = owner_key(p);
-        let old = self.pods.get(&key).cloned();
-        if let Some(old) = &old {
-            self.index_daemon_pod(old, &key, false);
-            // Owner references removed or changed (orphaning, adoption).
-            let old_owner = owner_key(old);
-            if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
-                remove_index(&mut self.active_by_owner, o, &key);
-                remove_index(&mut self.pods_by_owner, o, &key);
-            }
-            if ready_entry(old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
-                self.index_ready(old, &key, false);
-                self.index_ready(p, &key, true);
-            }
-            // Only an orphan is in the orphan indexes (under its own labels).
-            let same_orphan = is_orphan(old) == is_orphan(p)
-                && (!is_orphan(p)
-                    || (old.meta.namespace == p.meta.namespace
-                        && old.meta.labels == p.meta.labels));
-            if !same_orphan {
-                if is_orphan(old) {
-                    self.index_orphan(old, &key, false);
-                }
-                if is_orphan(p) {
-                    self.index_orphan(p, &key, true);
-                }
-            }
-        } else {
+        let Some(old) = self.pods.get(&key).cloned() else {
             if is_orphan(p) {
                 self.index_orphan(p, &key, true);
             }
             self.index_ready(p, &key, true);
+            self.index_pod_buckets(p, &key, owner, None);
+            return Previous::Pod(self.pods.insert(key, p.clone()));
+        };
+        self.index_daemon_pod(&old, &key, false);
+        // Owner references removed or changed (orphaning, adoption).
+        let old_owner = owner_key(&old);
+        if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
+            remove_index(&mut self.active_by_owner, o, &key);
+            remove_index(&mut self.pods_by_owner, o, &key);
         }
-        self.index_daemon_pod(p, &key, true);
-        if let Some(d) = statefulset_of(p) {
-            add_index(&mut self.pods_by_statefulset, d, &key);
+        if ready_entry(&old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
+            self.index_ready(&old, &key, false);
+            self.index_ready(p, &key, true);
         }
-        if let Some(j) = job_of(p) {
-            add_index(&mut self.pods_by_job, j, &key);
-        }
-        if let Some(n) = &p.spec.node_name {
-            add_index_ref(&mut self.pods_by_node, n, &key);
-        }
-        if let Some(o) = owner {
-            if is_active(p) {
-                add_index_ref(&mut self.active_by_owner, &o, &key);
-            } else {
-                remove_index(&mut self.active_by_owner, &o, &key);
+        // Only an orphan is in the orphan indexes (under its own labels).
+        let same_orphan = is_orphan(&old) == is_orphan(p)
+            && (!is_orphan(p)
+                || (old.meta.namespace == p.meta.namespace && old.meta.labels == p.meta.labels));
+        if !same_orphan {
+            if is_orphan(&old) {
+                self.index_orphan(&old, &key, false);
             }
-            add_index(&mut self.pods_by_owner, o, &key);
+            if is_orphan(p) {
+                self.index_orphan(p, &key, true);
+            }
         }
-        set_flag(&mut self.terminal, &key, p.status.phase.is_terminal());
-        set_flag(&mut self.terminating, &key, p.is_terminating());
+        self.index_pod_buckets(p, &key, owner, Some((&old, old_owner)));
         match self.pods.get_mut(&key) {
             Some(slot) => Previous::Pod(Some(std::mem::replace(slot, p.clone()))),
             None => Previous::Pod(self.pods.insert(key, p.clone())),
+        }
+    }
+
+    /// The pod's entries in the indexes keyed by what it belongs to (DaemonSet, StatefulSet,
+    /// Job, node, owner) and the terminal/terminating sets. With the cached version `old`
+    /// (and its owner key), an entry `old` already has is known to be present (only a removal
+    /// or an owner change takes one out) and is not looked up again.
+    fn index_pod_buckets(
+        &mut self,
+        p: &Arc<Pod>,
+        key: &str,
+        owner: Option<String>,
+        old: Option<(&Arc<Pod>, Option<String>)>,
+    ) {
+        self.index_daemon_pod(p, key, true);
+        let (old, old_owner) = match old {
+            Some((o, k)) => (Some(&**o), k),
+            None => (None, None),
+        };
+        if let Some(d) = statefulset_of(p) {
+            if old.and_then(statefulset_of).as_ref() != Some(&d) {
+                add_index(&mut self.pods_by_statefulset, d, key);
+            }
+        }
+        if let Some(j) = job_of(p) {
+            if old.and_then(job_of).as_ref() != Some(&j) {
+                add_index(&mut self.pods_by_job, j, key);
+            }
+        }
+        if let Some(n) = &p.spec.node_name {
+            if old.and_then(|o| o.spec.node_name.as_ref()) != Some(n) {
+                add_index_ref(&mut self.pods_by_node, n, key);
+            }
+        }
+        if let Some(o) = owner {
+            let same_owner = old_owner.as_ref() == Some(&o);
+            let was_active = same_owner && old.is_some_and(is_active);
+            if is_active(p) {
+                if !was_active {
+                    add_index_ref(&mut self.active_by_owner, &o, key);
+                }
+            } else if was_active || !same_owner {
+                remove_index(&mut self.active_by_owner, &o, key);
+            }
+            if !same_owner {
+                add_index(&mut self.pods_by_owner, o, key);
+            }
+        }
+        let terminal = p.status.phase.is_terminal();
+        if old.is_none_or(|o| o.status.phase.is_terminal() != terminal) {
+            set_flag(&mut self.terminal, key, terminal);
+        }
+        let terminating = p.is_terminating();
+        if old.is_none_or(|o| o.is_terminating() != terminating) {
+            set_flag(&mut self.terminating, key, terminating);
         }
     }
 
