@@ -142,10 +142,7 @@ impl Kubelet {
             .filter(|(sel, _)| matches_labels(sel, labels))
             .map(|(_, r)| r)
             .sum();
-        self.pods.insert(
-            key.clone(),
-            PodEntry::new(worker),
-        );
+        self.pods.insert(key.clone(), PodEntry::new(worker));
         self.reschedule(ctx, &key);
     }
 
@@ -222,10 +219,7 @@ impl Kubelet {
                 continue;
             }
             let worker = self.new_worker(pod, now);
-            self.pods.insert(
-                key.clone(),
-                PodEntry::new(worker),
-            );
+            self.pods.insert(key.clone(), PodEntry::new(worker));
             self.reschedule(ctx, &key);
         }
     }
