@@ -462,9 +462,8 @@ impl Kubelet {
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
-        if entry.written.as_ref() == Some(&entry.worker.status(now))
-            || self.client.is_queued(Op::Status, key)
-        {
+        let st = entry.worker.status(now);
+        if entry.written.as_ref() == Some(&st) || self.client.is_queued(Op::Status, key) {
             return;
         }
         // A static pod's status is synced only through its mirror pod: none yet, no request
@@ -480,16 +479,32 @@ impl Kubelet {
             self.defer_write(ctx, Op::Status, key, at, w);
             return;
         }
-        self.send_status(ctx, api, key);
+        // Nothing moved the worker since `st` was generated (same instant): it is what
+        // `send_status` would generate again.
+        self.patch_status(ctx, api, key, st);
     }
 
-    /// The status PATCH itself (its tokens are spent).
+    /// The status PATCH itself (its tokens are spent): the status as it is now.
     fn send_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         let now = ctx.now();
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
         let st = entry.worker.status(now);
+        self.patch_status(ctx, api, key, st);
+    }
+
+    /// PATCHes `st` (the worker's status now) unless it is what was last written.
+    fn patch_status(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        st: PodStatus,
+    ) {
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
         if entry.written.as_ref() == Some(&st) {
             return;
         }
