@@ -4,7 +4,9 @@
 //! owning ReplicaSet, DaemonSet, StatefulSet or Job; ReplicaSets by Deployment; Jobs by
 //! CronJob).
 //!
-//! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
+//! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications; every
+//! pod index holds exactly the entries of the cached pods (a pod write moves only the entries
+//! that changed, which relies on this).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
