@@ -47,6 +47,17 @@ impl<T> Store<T> {
         self.objects.insert(key, obj);
     }
 
+    /// Stores `obj` under `key`, replacing the stored version in place (no key allocated for
+    /// an update, the common write).
+    pub(super) fn put(&mut self, key: &str, obj: Arc<T>) {
+        match self.objects.get_mut(key) {
+            Some(slot) => *slot = obj,
+            None => {
+                self.objects.insert(key.to_string(), obj);
+            }
+        }
+    }
+
     pub(super) fn remove(&mut self, key: &str) -> Option<Arc<T>> {
         self.objects.remove(key)
     }
@@ -216,7 +227,7 @@ impl ApiServer {
         }
         new.meta_mut().resource_version = rv;
         let new = Arc::new(new);
-        T::store_mut(self).insert(key.to_string(), new.clone());
+        T::store_mut(self).put(key, new.clone());
         new
     }
 

@@ -4,7 +4,9 @@
 //! owning ReplicaSet, DaemonSet, StatefulSet or Job; ReplicaSets by Deployment; Jobs by
 //! CronJob).
 //!
-//! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications.
+//! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications; every
+//! pod index holds exactly the entries of the cached pods (a pod write moves only the entries
+//! that changed, which relies on this).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -249,54 +251,103 @@ impl KcmCache {
         }
     }
 
-    /// A pod added or updated: every index moves from the old version to the new one.
+    /// A pod added or updated: every index moves from the old version to the new one. Each
+    /// index is touched only where the pod's entry in it changes (most updates are status
+    /// writes that move none), and no key is cloned for an entry already present.
     fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
-        if let Some(old) = self.pods.get(&key).cloned() {
-            self.index_daemon_pod(&old, &key, false);
+        let owner = owner_key(p);
+        let Some(old) = self.pods.get(&key).cloned() else {
+            if is_orphan(p) {
+                self.index_orphan(p, &key, true);
+            }
+            self.index_ready(p, &key, true);
+            self.index_pod_buckets(p, &key, owner, None);
+            return Previous::Pod(self.pods.insert(key, p.clone()));
+        };
+        self.index_daemon_pod(&old, &key, false);
+        // Owner references removed or changed (orphaning, adoption).
+        let old_owner = owner_key(&old);
+        if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
+            remove_index(&mut self.active_by_owner, o, &key);
+            remove_index(&mut self.pods_by_owner, o, &key);
+        }
+        if ready_entry(&old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
             self.index_ready(&old, &key, false);
-            self.index_orphan(&old, &key, false);
-            // Owner references removed or changed (orphaning, adoption).
-            if let Some(o) = owner_key(&old).filter(|o| Some(o) != owner_key(p).as_ref()) {
-                remove_index(&mut self.active_by_owner, &o, &key);
-                remove_index(&mut self.pods_by_owner, &o, &key);
+            self.index_ready(p, &key, true);
+        }
+        // Only an orphan is in the orphan indexes (under its own labels).
+        let same_orphan = is_orphan(&old) == is_orphan(p)
+            && (!is_orphan(p)
+                || (old.meta.namespace == p.meta.namespace && old.meta.labels == p.meta.labels));
+        if !same_orphan {
+            if is_orphan(&old) {
+                self.index_orphan(&old, &key, false);
+            }
+            if is_orphan(p) {
+                self.index_orphan(p, &key, true);
             }
         }
-        self.index_orphan(p, &key, true);
-        self.index_ready(p, &key, true);
-        self.index_daemon_pod(p, &key, true);
+        self.index_pod_buckets(p, &key, owner, Some((&old, old_owner)));
+        match self.pods.get_mut(&key) {
+            Some(slot) => Previous::Pod(Some(std::mem::replace(slot, p.clone()))),
+            None => Previous::Pod(self.pods.insert(key, p.clone())),
+        }
+    }
+
+    /// The pod's entries in the indexes keyed by what it belongs to (DaemonSet, StatefulSet,
+    /// Job, node, owner) and the terminal/terminating sets. With the cached version `old`
+    /// (and its owner key), an entry `old` already has is known to be present (only a removal
+    /// or an owner change takes one out) and is not looked up again.
+    fn index_pod_buckets(
+        &mut self,
+        p: &Arc<Pod>,
+        key: &str,
+        owner: Option<String>,
+        old: Option<(&Arc<Pod>, Option<String>)>,
+    ) {
+        self.index_daemon_pod(p, key, true);
+        let (old, old_owner) = match old {
+            Some((o, k)) => (Some(&**o), k),
+            None => (None, None),
+        };
         if let Some(d) = statefulset_of(p) {
-            self.pods_by_statefulset
-                .entry(d)
-                .or_default()
-                .insert(key.clone());
+            if old.and_then(statefulset_of).as_ref() != Some(&d) {
+                add_index(&mut self.pods_by_statefulset, d, key);
+            }
         }
         if let Some(j) = job_of(p) {
-            self.pods_by_job.entry(j).or_default().insert(key.clone());
-        }
-        if let Some(n) = &p.spec.node_name {
-            self.pods_by_node
-                .entry(n.clone())
-                .or_default()
-                .insert(key.clone());
-        }
-        if let Some(o) = owner_key(p) {
-            self.pods_by_owner
-                .entry(o.clone())
-                .or_default()
-                .insert(key.clone());
-            if is_active(p) {
-                self.active_by_owner
-                    .entry(o)
-                    .or_default()
-                    .insert(key.clone());
-            } else {
-                remove_index(&mut self.active_by_owner, &o, &key);
+            if old.and_then(job_of).as_ref() != Some(&j) {
+                add_index(&mut self.pods_by_job, j, key);
             }
         }
-        set_flag(&mut self.terminal, &key, p.status.phase.is_terminal());
-        set_flag(&mut self.terminating, &key, p.is_terminating());
-        Previous::Pod(self.pods.insert(key, p.clone()))
+        if let Some(n) = &p.spec.node_name {
+            if old.and_then(|o| o.spec.node_name.as_ref()) != Some(n) {
+                add_index_ref(&mut self.pods_by_node, n, key);
+            }
+        }
+        if let Some(o) = owner {
+            let same_owner = old_owner.as_ref() == Some(&o);
+            let was_active = same_owner && old.is_some_and(is_active);
+            if is_active(p) {
+                if !was_active {
+                    add_index_ref(&mut self.active_by_owner, &o, key);
+                }
+            } else if was_active || !same_owner {
+                remove_index(&mut self.active_by_owner, &o, key);
+            }
+            if !same_owner {
+                add_index(&mut self.pods_by_owner, o, key);
+            }
+        }
+        let terminal = p.status.phase.is_terminal();
+        if old.is_none_or(|o| o.status.phase.is_terminal() != terminal) {
+            set_flag(&mut self.terminal, key, terminal);
+        }
+        let terminating = p.is_terminating();
+        if old.is_none_or(|o| o.is_terminating() != terminating) {
+            set_flag(&mut self.terminating, key, terminating);
+        }
     }
 
     /// A pod deleted: out of every index.
@@ -483,6 +534,43 @@ fn set_flag(set: &mut BTreeSet<String>, key: &str, on: bool) {
     } else {
         set.remove(key);
     }
+}
+
+/// Adds `key` to `bucket`, cloning the key only if it is not there yet.
+fn add_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: String, key: &str) {
+    let set = index.entry(bucket).or_default();
+    if !set.contains(key) {
+        set.insert(key.to_string());
+    }
+}
+
+/// [`add_index`] for a borrowed bucket name: nothing is cloned when both are there.
+fn add_index_ref(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {
+    match index.get_mut(bucket) {
+        Some(set) => {
+            if !set.contains(key) {
+                set.insert(key.to_string());
+            }
+        }
+        None => {
+            index.insert(bucket.to_string(), BTreeSet::from([key.to_string()]));
+        }
+    }
+}
+
+/// An active pod without a controller: in the orphan indexes, for adoption.
+fn is_orphan(p: &Pod) -> bool {
+    p.meta.controller_ref().is_none() && is_active(p)
+}
+
+/// A pod's entry in `ready_by_owner`, if it has one: its owner and the Ready condition's
+/// lastTransitionTime (`owner` is `owner_key(p)`).
+fn ready_entry<'a>(p: &Pod, owner: Option<&'a String>) -> Option<(&'a String, SimTime)> {
+    let o = owner?;
+    let c = p
+        .condition(PodConditionType::Ready)
+        .filter(|c| c.status == ConditionStatus::True)?;
+    is_active(p).then_some((o, c.last_transition_time))
 }
 
 fn remove_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {

@@ -190,6 +190,9 @@ impl DisruptionController {
     /// `getPdbForPod` picks (the first by name; several make a `MultiplePodDisruptionBudgets`
     /// warning on the pod).
     pub fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, pod: &Pod, deleted: bool) {
+        if cache.pdbs.is_empty() {
+            return; // no budget to index the pod for or to enqueue
+        }
         let key = pod.key();
         let prefix = format!("{}/", pod.meta.namespace);
         let facts = PodFacts::of(pod);

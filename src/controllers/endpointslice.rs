@@ -172,6 +172,9 @@ impl EndpointSliceController {
     /// A pod was added, changed or deleted: update its endpoint in every Service of its
     /// namespace that selects it (or selected it before).
     pub fn on_pod(&mut self, ctx: &mut dyn Ctx<Event>, cache: &KcmCache, p: &Pod, deleted: bool) {
+        if cache.services.is_empty() {
+            return; // no Service selects anything
+        }
         let prefix = format!("{}/", p.meta.namespace);
         let mut touched = Vec::new();
         for (key, svc) in cache

@@ -132,6 +132,35 @@ fn seen(change: &Change) -> Option<(Seen<'_>, bool)> {
     Some((Seen { id, meta }, present))
 }
 
+/// Whether `meta`'s owner references map, in their order, exactly onto `owners` (sorted and
+/// without duplicates, as `upsert_edges` keeps them). False when unsure (e.g. references not in
+/// sorted order): the caller then builds the list and compares it.
+fn owners_unchanged(owners: &[ObjId], meta: &ObjectMeta) -> bool {
+    let mut it = owners.iter();
+    let mut prev: Option<&ObjId> = None;
+    for o in &meta.owner_references {
+        let kind = match o.kind.as_str() {
+            "Deployment" => ObjKind::Deployment,
+            "ReplicaSet" => ObjKind::ReplicaSet,
+            "Job" => ObjKind::Job,
+            // `rc:` keys: not worth an in-place comparison.
+            "ReplicationController" => return false,
+            _ => continue,
+        };
+        let Some(want) = it.next() else {
+            return false;
+        };
+        if want.kind != kind || !is_pod_key(&want.key, &meta.namespace, &o.name) {
+            return false;
+        }
+        if prev.is_some_and(|p| p >= want) {
+            return false;
+        }
+        prev = Some(want);
+    }
+    it.next().is_none()
+}
+
 fn meta_of<'a>(cache: &'a KcmCache, id: &ObjId) -> Option<&'a ObjectMeta> {
     match id.kind {
         ObjKind::Deployment => cache.deployments.get(&id.key).map(|d| &d.meta),
@@ -194,6 +223,14 @@ impl GarbageCollector {
 
     /// Records the object and its owner edges; true if they changed (or it is new).
     fn upsert_edges(&mut self, s: &Seen) -> bool {
+        // Most notifications are status writes of an object already in the graph: its owner
+        // list is compared in place, without building it.
+        if let Some(&i) = self.index.get(&s.id) {
+            let node = &self.graph[i];
+            if node.present && owners_unchanged(&node.owners, s.meta) {
+                return false;
+            }
+        }
         let mut owners: Vec<ObjId> = s
             .meta
             .owner_references

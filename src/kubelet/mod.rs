@@ -113,6 +113,27 @@ struct PodEntry {
     wake: Option<(SimTime, crate::sim::EventId)>,
     /// The status last written to the API server.
     written: Option<PodStatus>,
+    /// What the worker's pod adds to the node's `NodeUsage` (its requests and host ports),
+    /// recomputed whenever the worker's pod object is replaced, so that admission sums the
+    /// admitted pods' shares instead of recomputing each one.
+    usage: admission::NodeUsage,
+}
+
+impl PodEntry {
+    fn new(worker: Worker) -> PodEntry {
+        PodEntry {
+            usage: admission::NodeUsage::of([&*worker.pod]),
+            worker,
+            wake: None,
+            written: None,
+        }
+    }
+
+    /// The API server's newer version of the pod, for the worker.
+    fn update_pod(&mut self, pod: Arc<Pod>) {
+        self.usage = admission::NodeUsage::of([&*pod]);
+        self.worker.update_pod(pod);
+    }
 }
 
 pub struct Kubelet {

@@ -99,7 +99,7 @@ impl Kubelet {
                 return;
             };
             let grace = SimDuration::from_secs(pod.meta.deletion_grace_period_seconds.unwrap_or(0));
-            entry.worker.update_pod(pod);
+            entry.update_pod(pod);
             let mut out = Outbox::default();
             entry.worker.terminate(now, grace, &mut out);
             self.flush(ctx, api, &key, out);
@@ -110,7 +110,7 @@ impl Kubelet {
                 .written
                 .as_ref()
                 .is_some_and(|w| !status_matches(&pod, w));
-            entry.worker.update_pod(pod);
+            entry.update_pod(pod);
             if stale {
                 self.schedule_reconcile(ctx, key);
             }
@@ -142,14 +142,7 @@ impl Kubelet {
             .filter(|(sel, _)| matches_labels(sel, labels))
             .map(|(_, r)| r)
             .sum();
-        self.pods.insert(
-            key.clone(),
-            PodEntry {
-                worker,
-                wake: None,
-                written: None,
-            },
-        );
+        self.pods.insert(key.clone(), PodEntry::new(worker));
         self.reschedule(ctx, &key);
     }
 
@@ -186,12 +179,12 @@ impl Kubelet {
 
     /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
     fn admitted_usage(&self) -> NodeUsage {
-        NodeUsage::of(
-            self.pods
-                .values()
-                .filter(|e| !e.worker.finished())
-                .map(|e| &*e.worker.pod),
-        )
+        let mut u = NodeUsage::default();
+        for e in self.pods.values().filter(|e| !e.worker.finished()) {
+            u.requested.add(&e.usage.requested);
+            u.used_ports.extend(e.usage.used_ports.iter().cloned());
+        }
+        u
     }
 
     /// The pod worker of an admitted pod: its sandbox delay (drawn from the runtime's stream)
@@ -226,14 +219,7 @@ impl Kubelet {
                 continue;
             }
             let worker = self.new_worker(pod, now);
-            self.pods.insert(
-                key.clone(),
-                PodEntry {
-                    worker,
-                    wake: None,
-                    written: None,
-                },
-            );
+            self.pods.insert(key.clone(), PodEntry::new(worker));
             self.reschedule(ctx, &key);
         }
     }
@@ -476,9 +462,8 @@ impl Kubelet {
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
-        if entry.written.as_ref() == Some(&entry.worker.status(now))
-            || self.client.is_queued(Op::Status, key)
-        {
+        let st = entry.worker.status(now);
+        if entry.written.as_ref() == Some(&st) || self.client.is_queued(Op::Status, key) {
             return;
         }
         // A static pod's status is synced only through its mirror pod: none yet, no request
@@ -494,16 +479,32 @@ impl Kubelet {
             self.defer_write(ctx, Op::Status, key, at, w);
             return;
         }
-        self.send_status(ctx, api, key);
+        // Nothing moved the worker since `st` was generated (same instant): it is what
+        // `send_status` would generate again.
+        self.patch_status(ctx, api, key, st);
     }
 
-    /// The status PATCH itself (its tokens are spent).
+    /// The status PATCH itself (its tokens are spent): the status as it is now.
     fn send_status(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer, key: &str) {
         let now = ctx.now();
         let Some(entry) = self.pods.get_mut(key) else {
             return;
         };
         let st = entry.worker.status(now);
+        self.patch_status(ctx, api, key, st);
+    }
+
+    /// PATCHes `st` (the worker's status now) unless it is what was last written.
+    fn patch_status(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        key: &str,
+        st: PodStatus,
+    ) {
+        let Some(entry) = self.pods.get_mut(key) else {
+            return;
+        };
         if entry.written.as_ref() == Some(&st) {
             return;
         }

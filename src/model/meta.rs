@@ -120,8 +120,13 @@ impl ConditionStatus {
     }
 }
 
+/// `namespace/name` (built with one exact allocation: keys are made on every watch event).
 pub fn pod_key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
+    let mut k = String::with_capacity(namespace.len() + 1 + name.len());
+    k.push_str(namespace);
+    k.push('/');
+    k.push_str(name);
+    k
 }
 
 /// `pod_key(namespace, name) == key`, without building the key.
