@@ -113,6 +113,10 @@ struct PodEntry {
     wake: Option<(SimTime, crate::sim::EventId)>,
     /// The status last written to the API server.
     written: Option<PodStatus>,
+    /// A worker kept across a process restart that the new process's status manager has not
+    /// written yet (no `apiStatusVersions` entry): it compares the API status with the
+    /// worker's own, not with `written` (the old process's, which may never have landed).
+    unsynced: bool,
 }
 
 pub struct Kubelet {

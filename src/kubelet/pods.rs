@@ -106,10 +106,14 @@ impl Kubelet {
             return;
         }
         if let Some(entry) = self.pods.get_mut(&key) {
-            let stale = entry
-                .written
-                .as_ref()
-                .is_some_and(|w| !status_matches(&pod, w));
+            let stale = if entry.unsynced {
+                !status_matches(&pod, &entry.worker.status(now))
+            } else {
+                entry
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| !status_matches(&pod, w))
+            };
             entry.worker.update_pod(pod);
             if stale {
                 self.schedule_reconcile(ctx, key);
@@ -148,6 +152,7 @@ impl Kubelet {
                 worker,
                 wake: None,
                 written: None,
+                unsynced: false,
             },
         );
         self.reschedule(ctx, &key);
@@ -232,6 +237,7 @@ impl Kubelet {
                     worker,
                     wake: None,
                     written: None,
+                    unsynced: false,
                 },
             );
             self.reschedule(ctx, &key);
@@ -512,6 +518,7 @@ impl Kubelet {
         match res {
             Ok(_) => {
                 entry.written = Some(st);
+                entry.unsynced = false;
                 self.pending_status.remove(key);
             }
             Err(ApiError::NotFound(_)) => {}
@@ -559,10 +566,15 @@ impl Kubelet {
             let Some(entry) = self.pods.get_mut(&key) else {
                 continue;
             };
-            let stale = entry
-                .written
-                .as_ref()
-                .is_some_and(|w| !status_matches(&entry.worker.pod, w));
+            let stale = if entry.unsynced {
+                let st = entry.worker.status(ctx.now());
+                !status_matches(&entry.worker.pod, &st)
+            } else {
+                entry
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| !status_matches(&entry.worker.pod, w))
+            };
             if stale {
                 // Upstream deletes `apiStatusVersions[uid]` to force the update.
                 entry.written = None;
