@@ -46,6 +46,14 @@ impl Kubelet {
         // Workers with nothing running are rebuilt from the API server at restart; the pulls
         // the process was making are lost.
         self.pods.retain(|_, e| !e.worker.all_stopped());
+        // The status manager dies with the process, and with it the writes it had not got
+        // through (failed, or waiting for tokens). The next process's starts with no
+        // `apiStatusVersions` (pkg/kubelet/status/status_manager.go `syncPod`: `needsUpdate`
+        // is true for a pod it has not written, and the PATCH goes out unless
+        // `isPodStatusByKubeletEqual`): it compares each kept pod's API status with its own.
+        for e in self.pods.values_mut() {
+            e.unsynced = true;
+        }
         self.runtime.images.reset_pulls();
         self.eviction.next_tick = None;
         self.pending_status.clear();

@@ -117,6 +117,10 @@ struct PodEntry {
     /// recomputed whenever the worker's pod object is replaced, so that admission sums the
     /// admitted pods' shares instead of recomputing each one.
     usage: admission::NodeUsage,
+    /// A worker kept across a process restart that the new process's status manager has not
+    /// written yet (no `apiStatusVersions` entry): it compares the API status with the
+    /// worker's own, not with `written` (the old process's, which may never have landed).
+    unsynced: bool,
 }
 
 impl PodEntry {
@@ -126,6 +130,7 @@ impl PodEntry {
             worker,
             wake: None,
             written: None,
+            unsynced: false,
         }
     }
 

@@ -106,10 +106,14 @@ impl Kubelet {
             return;
         }
         if let Some(entry) = self.pods.get_mut(&key) {
-            let stale = entry
-                .written
-                .as_ref()
-                .is_some_and(|w| !status_matches(&pod, w));
+            let stale = if entry.unsynced {
+                !status_matches(&pod, &entry.worker.status(now))
+            } else {
+                entry
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| !status_matches(&pod, w))
+            };
             entry.update_pod(pod);
             if stale {
                 self.schedule_reconcile(ctx, key);
@@ -513,6 +517,7 @@ impl Kubelet {
         match res {
             Ok(_) => {
                 entry.written = Some(st);
+                entry.unsynced = false;
                 self.pending_status.remove(key);
             }
             Err(ApiError::NotFound(_)) => {}
@@ -560,10 +565,15 @@ impl Kubelet {
             let Some(entry) = self.pods.get_mut(&key) else {
                 continue;
             };
-            let stale = entry
-                .written
-                .as_ref()
-                .is_some_and(|w| !status_matches(&entry.worker.pod, w));
+            let stale = if entry.unsynced {
+                let st = entry.worker.status(ctx.now());
+                !status_matches(&entry.worker.pod, &st)
+            } else {
+                entry
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| !status_matches(&entry.worker.pod, w))
+            };
             if stale {
                 // Upstream deletes `apiStatusVersions[uid]` to force the update.
                 entry.written = None;

@@ -195,3 +195,59 @@ fn lazy_and_eager_heartbeats_give_identical_logs() {
         }
     }
 }
+
+/// Swarm seed 4377: an operator's taint (a Node write) unparks a node in the lazy monitor
+/// pass, and its kubelet's lease renewal lands before the next pass. That pass is the first
+/// to see the renewal, so it resets the probe time
+/// (pkg/controller/nodelifecycle/node_lifecycle_controller.go `tryUpdateNodeHealth`); the
+/// skipped passes before it must read the old lease. Before the fix they read the new one,
+/// the probe moved back and the node went NotReady two passes early with eager heartbeats (a
+/// real PUT per renewal) but not with lazy ones. Every way of running it (lazy or eager
+/// heartbeats, lazy or eager monitor pass) gives the same log.
+#[test]
+fn a_lease_renewal_after_a_node_write_is_seen_alike_lazy_or_eager() {
+    use kubesim::run::{run, RunOptions};
+    let text = r#"name: swarm-4377
+seed: 4377
+kubernetesVersion: "1.27"
+cluster:
+  nodePools:
+  - name: w
+    count: 3
+    zones: [z0, z1, z2]
+    capacity: {cpu: "4", memory: 8Gi, pods: "110"}
+components:
+  kube-apiserver: {default-not-ready-toleration-seconds: 42, default-unreachable-toleration-seconds: 99}
+  kube-controller-manager: {node-monitor-period: 1s, node-monitor-grace-period: 35s}
+  kubelet: {nodeStatusUpdateFrequency: 9s}
+simulation:
+  watchDelay: 57ms
+duration: 700s
+workloads: []
+timeline:
+- {at: 400s, duration: 183s, networkPartition: {nodes: [w-z2-2]}}
+- {at: 397s, duration: 42s, taintNodes: {nodes: [w-z2-2], taint: "swarm/fault=x:NoSchedule"}}
+"#;
+    let base = super::support::from_yaml("lease-after-taint", text);
+    let mut digests = Vec::new();
+    for (lazy_heartbeats, lazy_monitor) in [(true, true), (false, true), (false, false)] {
+        let mut s = base.clone();
+        s.kubelet.lazy_heartbeats = lazy_heartbeats;
+        s.kubelet.lazy_probes = lazy_heartbeats;
+        s.kcm.node_lifecycle.lazy_monitor = lazy_monitor;
+        let out = run(&s, &RunOptions::default());
+        assert!(
+            !out.records.iter().all(|r| r.reason != "NodeNotReady"),
+            "the partition makes the node NotReady"
+        );
+        digests.push(out.digest);
+    }
+    assert_eq!(
+        digests[0], digests[2],
+        "lazy heartbeats vs the eager reference"
+    );
+    assert_eq!(
+        digests[1], digests[2],
+        "eager heartbeats, lazy vs eager monitor pass"
+    );
+}

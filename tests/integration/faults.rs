@@ -352,3 +352,34 @@ fn a_taint_removal_refused_during_an_api_server_outage_happens_when_it_is_back()
     let out = super::support::run_text("taint-outage", &text);
     assert!(out.expectations_passed(), "{:?}", out.expectations);
 }
+
+/// A kubelet restarted after its pod was marked not Ready, whose status write then fails (the
+/// API server is down at the status manager's tick) and which is stopped again before a retry
+/// succeeds: the next process has never written the pod's status, so its status manager
+/// (pkg/kubelet/status/status_manager.go `syncPod`: `needsUpdate` is true without an
+/// `apiStatusVersions` entry, and the PATCH goes out unless `isPodStatusByKubeletEqual`)
+/// writes Ready=True again. Before the fix the lost write was forgotten and the pod stayed not
+/// Ready for ever (swarm seeds 2684, 4713, 5571). Expected, derived from upstream before
+/// running: Ready=False at 110 s and the first restart at 200 s as above; the tick at 210 s
+/// falls in the outage (205 s to 230 s); the process stops at 215 s and starts again at
+/// 275 s; its LIST sees the stale pod and its ticker, started with the process, first fires
+/// at 285 s: Ready=True from then on.
+#[test]
+fn a_status_write_lost_with_a_stopped_kubelet_is_written_by_the_next_process() {
+    let text = away_scenario("duration: 142s, kubeletStop: {nodes: [worker-zone-a-0]}")
+        .replace("duration: 240s", "duration: 400s")
+        .replace(
+            "- {at: 58s,",
+            "- {at: 205s, duration: 25s, apiServerUnavailable: {}}\n- {at: 215s, duration: 60s, kubeletStop: {nodes: [worker-zone-a-0]}}\n- {at: 58s,",
+        );
+    let text = text.split("expect:").next().unwrap_or_default().to_string()
+        + "expect:\n- podCondition: {at: 284.999s, pod: p, type: Ready, status: \"False\"}\n- podCondition: {at: 285s, pod: p, type: Ready, status: \"True\"}\n- podCondition: {at: 399s, pod: p, type: Ready, status: \"True\"}\n";
+    let out = super::support::run_text("lost-status", &text);
+    let failed: Vec<String> = out
+        .expectations
+        .iter()
+        .filter(|e| !e.passed)
+        .map(|e| format!("{}: {} / {}", e.description, e.expected, e.observed))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}

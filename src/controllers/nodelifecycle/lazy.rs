@@ -100,17 +100,23 @@ impl Lazy {
     }
 
     /// The node's object or lease is about to change (or the node leaves): it is visited at
-    /// the next pass. For a lease change, `replay` first brings the parked node's record up
-    /// to the last pass with the lease as it was.
+    /// the next pass. For a lease change, `replay` first brings the record of a node that has
+    /// skipped passes (parked, or unparked by an earlier change and not visited since) up to
+    /// the last pass with the lease as it was: the passes it skipped read the old lease, so
+    /// the new renewal is first seen, and the probe time reset, at the next pass
+    /// (pkg/controller/nodelifecycle/node_lifecycle_controller.go `tryUpdateNodeHealth`: the
+    /// probe is set when a pass observes a newer lease).
     pub fn on_change(&mut self, name: &str, replay: Option<(&CachedLease, SimDuration)>) -> Replay {
-        let Some(p) = self.parked.get(name).copied() else {
-            return Replay::default();
-        };
-        self.unpark(name);
+        if self.parked.contains_key(name) {
+            self.unpark(name);
+        }
         let Some((lease, delay)) = replay else {
             return Replay::default();
         };
-        let r = self.replay(p.synced, None, Some(lease), delay);
+        let Some(&synced) = self.synced.get(name) else {
+            return Replay::default();
+        };
+        let r = self.replay(synced, None, Some(lease), delay);
         if let Some(&(last, _)) = self.passes.back() {
             self.synced.insert(name.to_string(), last);
         }
