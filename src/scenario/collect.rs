@@ -4,7 +4,9 @@
 //! validation (which knows the field path) gets the line and column of that path.
 //!
 //! A YAML syntax error, an error outside those lists (`duration`, a flag) or in a file a
-//! `file:` entry names stops the search: what follows it cannot be read independently.
+//! `file:` entry names stops the search: what follows it cannot be read independently. An
+//! error outside the lists found once an item was left out is not reported (it may only be a
+//! consequence, as "no nodes" once the only pool is left out).
 //! Invariant: a file with one error reports exactly what a single pass reports (plus a
 //! position found from its path), and a valid file is read once.
 
@@ -42,6 +44,11 @@ pub fn all_errors<T>(
             }
         }
         let item = item_of(&err).filter(|_| err.file == file);
+        if item.is_none() && !skip.items.is_empty() {
+            // Outside the lists, after an item was left out: maybe only a consequence (a
+            // cluster without its only pool has no nodes). Not reported; the search ends.
+            break;
+        }
         errors.push(err);
         if errors.len() >= MAX_ERRORS {
             stopped = item.is_some();

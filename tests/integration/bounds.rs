@@ -548,10 +548,10 @@ fn yaml_null_is_an_error_where_a_value_is_required() {
             "timeline[0]",
         ),
         (
-            "image",
-            with_pod("", "").replace("image: nginx", "image: null"),
-            ":17:",
-            "workloads[0].spec.containers[0].image",
+            "label",
+            with_pod("", "").replace("{name: p}", "{name: p, labels: {app: ~}}"),
+            ":12:",
+            "workloads[0].metadata.labels.app",
         ),
         (
             "selector",
@@ -578,7 +578,16 @@ fn yaml_null_is_an_error_where_a_value_is_required() {
         let m = error_of(&format!("{name}.yaml"), &text);
         assert_has(&m, &[at, path, "found YAML null"]);
     }
-    // Optional fields: null is unset.
+    // Optional fields: null is unset, and a required one then missing (Kubernetes:
+    // `spec.containers[0].image: Required value`).
+    let m = error_of(
+        "image-null.yaml",
+        &with_pod("", "").replace("image: nginx", "image: null"),
+    );
+    assert_has(
+        &m,
+        &[":17:", "containers[0].image", "a container needs an image"],
+    );
     let p = write(
         "optional.yaml",
         with_pod("    priorityClassName: null\n", "      command: ~\n").as_bytes(),
@@ -607,7 +616,7 @@ fn explain_with_an_object_twice_is_an_error() {
     let nodes = dir.join("nodes.yaml");
     std::fs::write(
         &nodes,
-        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {allocatable: {cpu: \"4\", memory: 8Gi, pods: \"10\"}}\n",
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {capacity: {cpu: \"4\", memory: 8Gi, pods: \"10\"}}\n",
     )
     .unwrap();
     let pod = dir.join("pod.yaml");

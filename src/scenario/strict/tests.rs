@@ -87,12 +87,7 @@ fn pattern(path: &[Seg]) -> String {
                 if !s.is_empty() {
                     s.push('.');
                 }
-                s.push_str(
-                    &serde_yaml::to_string(k)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                );
+                s.push_str(serde_yaml::to_string(k).unwrap_or_default().trim());
             }
             Seg::Index(_) => s.push_str("[]"),
         }
