@@ -18,6 +18,10 @@ use super::strict::{Skip, LISTS};
 /// The most errors reported for one file.
 pub const MAX_ERRORS: usize = 20;
 
+/// The search reads at most this many bytes in all (the file once per pass): a large file
+/// gets fewer passes, so that a 700 KB scenario with many errors is still reported at once.
+pub const MAX_READ_BYTES: usize = 2 << 20;
+
 /// Reads and validates `text` by `read`, which parses with the given items skipped, again
 /// after each error in a list item; the errors sorted by position.
 pub fn all_errors<T>(
@@ -50,7 +54,8 @@ pub fn all_errors<T>(
             break;
         }
         errors.push(err);
-        if errors.len() >= MAX_ERRORS {
+        let read = (errors.len() + 1).saturating_mul(text.len().max(1));
+        if errors.len() >= MAX_ERRORS || read > MAX_READ_BYTES {
             stopped = item.is_some();
             break;
         }
