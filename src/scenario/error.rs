@@ -19,6 +19,11 @@ pub struct Details {
     pub path: Option<String>,
     pub message: String,
     pub help: Option<String>,
+    /// The file's further errors (`scenario::collect`), sorted by position; printed after
+    /// this one, then a line with the count.
+    pub more: Vec<InputError>,
+    /// Collection stopped at the limit: there may be more errors than these.
+    pub stopped: bool,
 }
 
 impl std::error::Error for InputError {}
@@ -44,6 +49,15 @@ impl fmt::Display for InputError {
         if let Some(h) = &self.help {
             write!(f, "\n  help: {h}")?;
         }
+        for e in &self.more {
+            write!(f, "\n{e}")?;
+        }
+        if !self.more.is_empty() {
+            write!(f, "\n{} errors", self.more.len() + 1)?;
+            if self.stopped {
+                write!(f, " (the first {}; there may be more)", self.more.len() + 1)?;
+            }
+        }
         Ok(())
     }
 }
@@ -57,7 +71,13 @@ impl InputError {
             path: Some(path.into()),
             message: message.into(),
             help: None,
+            more: Vec::new(),
+            stopped: false,
         }))
+    }
+
+    pub fn from_details(d: Details) -> InputError {
+        InputError(Box::new(d))
     }
 
     /// Moves a trailing "; did you mean `x`?" of the message into the help line.
@@ -77,7 +97,21 @@ impl InputError {
             path: None,
             message: message.into(),
             help: None,
+            more: Vec::new(),
+            stopped: false,
         }))
+    }
+
+    /// One error for several of a file, sorted by position (those without one last, in the
+    /// order found); `stopped` when collection stopped at the limit. `None` if `errors` is
+    /// empty.
+    pub fn many(mut errors: Vec<InputError>, stopped: bool) -> Option<InputError> {
+        errors.sort_by_key(|e| (e.line.is_none(), e.line, e.column));
+        let mut it = errors.into_iter();
+        let mut first = it.next()?;
+        first.0.more = it.collect();
+        first.0.stopped = stopped;
+        Some(first)
     }
 
     /// Sets the line and column (1-based) of an error found before parsing.
@@ -136,6 +170,8 @@ impl InputError {
             path: None,
             message,
             help,
+            more: Vec::new(),
+            stopped: false,
         }))
     }
 }

@@ -128,7 +128,7 @@ fn events(files: &[(String, String)]) -> Result<Vec<(f64, String, EventType)>, S
         let file = std::path::Path::new(source);
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         super::bounds::check_text(text, file).map_err(|e| e.to_string())?;
-        let t: Trace = serde_yaml::from_str(text)
+        let t: Trace = super::strict::from_str(text)
             .map_err(|e| super::InputError::from_yaml(file, &e).to_string())?;
         for (i, e) in t.events.into_iter().enumerate() {
             if !e.timestamp.is_finite() || e.timestamp < 0.0 {

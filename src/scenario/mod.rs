@@ -11,6 +11,7 @@ pub mod arrivals;
 pub mod batch;
 pub mod behaviors;
 pub mod bounds;
+pub mod collect;
 pub mod convert;
 pub mod dump;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod raw;
 mod resolve;
 pub mod schedconfig;
 pub mod simkube;
+pub mod strict;
 pub mod traffic;
 pub mod values;
 pub mod vocabulary;
@@ -104,12 +106,16 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
     load_str(&text, path, overrides)
 }
 
-/// Validates scenario text (a leading BOM is dropped; depth and aliases are bounded first).
+/// Validates scenario text (a leading BOM is dropped; depth and aliases are bounded first),
+/// reporting every independent error at once (`collect`).
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     bounds::check_text(text, path)?;
-    let raw: RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
-    resolve::resolve(raw, path, overrides)
+    collect::all_errors(text, path, |skip| {
+        let raw: RawScenario = strict::from_str_skipping(text, skip)
+            .map_err(|e| (yaml_error(path, text, &e), false))?;
+        resolve::resolve(raw, path, overrides).map_err(|e| (e, true))
+    })
 }
 
 /// A serde_yaml error with its position; "more than one document" gets the second one's.
@@ -146,8 +152,9 @@ fn manifest_documents(
 ) -> Result<Vec<Object>, InputError> {
     let mut out = Vec::new();
     let mut tally = dump::Tally::default();
+    let all = strict::Skip::default();
     for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let mut raw = match RawManifest::deserialize(doc) {
+        let mut raw = match RawManifest::deserialize(strict::Strict::new(doc, &all)) {
             Ok(raw) => raw,
             Err(e) => match lenient_document(text, i, &mut tally) {
                 Some(Ok(raw)) => raw,
@@ -213,9 +220,27 @@ pub fn load_manifest_files(paths: &[PathBuf]) -> Result<ManifestObjects, InputEr
     let (mut nodes, mut pods, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     let (mut services, mut stateful_sets) = (Vec::new(), Vec::new());
     let mut classes = system_priority_classes();
+    // The API server's AlreadyExists: one object per kind, namespace and name.
+    let mut seen: std::collections::BTreeMap<(&str, String), &Path> = Default::default();
     for p in paths {
         let text = bounds::read_input(p)?;
         for o in manifest_documents(&text, p, &mut warnings)? {
+            let key = match &o {
+                Object::Node(n) => Some(("Node", n.meta.name.clone())),
+                Object::Pod(x) => Some(("Pod", x.key())),
+                _ => None,
+            };
+            if let Some((kind, name)) = key {
+                if let Some(first) = seen.insert((kind, name.clone()), p) {
+                    return Err(InputError::file(
+                        p,
+                        format!(
+                            "{kind} {name:?} already exists (in {}): each object once",
+                            first.display()
+                        ),
+                    ));
+                }
+            }
             match o {
                 Object::Node(n) => nodes.push(n),
                 Object::Pod(x) => pods.push(x),

@@ -290,7 +290,8 @@ pub fn load(
     warnings: &mut BTreeSet<String>,
 ) -> Result<(), InputError> {
     let text = super::bounds::read_input(p)?;
-    let raw: RawConfig = serde_yaml::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
+    let raw: RawConfig =
+        super::strict::from_str(&text).map_err(|e| InputError::from_yaml(p, &e))?;
     resolve(raw, p, cfg, warnings)
 }
 

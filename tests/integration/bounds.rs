@@ -470,3 +470,171 @@ fn a_run_that_reaches_the_event_budget_says_why_and_exits_1() {
         "{stdout}"
     );
 }
+
+/// Issue 13, class 6: every independent error of a file at once, each with its position,
+/// sorted by position, and a count (docs/input-errors.md).
+#[test]
+fn every_independent_error_of_a_file_is_reported_with_its_position() {
+    let text = "name: t
+duration: 10m
+cluster:
+  nodePools:
+  - name: u
+    count: 1
+    zones: [a]
+    capacity: {cpu: \"4\", memory: 16Gi}
+  - name: w
+    count: 1000000000
+    zones: [a]
+    capacity: {cpu: \"4\", memory: 16Gi}
+  - name: v
+    count: 1
+    zones: [null]
+    capacity: {cpu: \"4\", memory: 16Gi}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: p}
+  spec:
+    containers:
+    - name: c
+      image: nginx
+      imagePullPolicyy: Always
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: q}
+  spec:
+    containers:
+    - name: Bad_C
+      image: nginx
+";
+    let p = write("three.yaml", text.as_bytes());
+    let m = validate_exits_2(&p);
+    let f = p.display().to_string();
+    let lines: Vec<&str> = m.lines().filter(|l| l.starts_with(&f)).collect();
+    assert_eq!(lines.len(), 4, "{m}");
+    // Kubernetes' limits and schema, one per item, in file order.
+    assert!(lines[0].starts_with(&format!("{f}:10:")), "{m}");
+    assert_has(lines[0], &["cluster.nodePools[1].count", "at most 20000"]);
+    assert!(lines[1].starts_with(&format!("{f}:15:")), "{m}");
+    assert_has(
+        lines[1],
+        &["cluster.nodePools[2].zones[0]", "found YAML null"],
+    );
+    assert!(lines[2].starts_with(&format!("{f}:25:")), "{m}");
+    assert_has(lines[2], &["unknown field `imagePullPolicyy`"]);
+    assert!(lines[3].starts_with(&format!("{f}:31:")), "{m}");
+    assert_has(
+        lines[3],
+        &["workloads[1].spec.containers[0].name", "RFC 1123 label"],
+    );
+    assert_has(&m, &["did you mean `imagePullPolicy`?", "\n4 errors"]);
+    // One error: as before, no count.
+    let one = BASE.replace("count: 1", "count: 1000000000");
+    let m = error_of("one.yaml", &one);
+    assert!(!m.contains("errors"), "{m}");
+}
+
+/// Issue 13, class 5: YAML null is never text, in a scenario's sections and in the manifests
+/// `kubesim explain` reads; null for an optional field is as if it were left out (as in
+/// Kubernetes' API).
+#[test]
+fn yaml_null_is_an_error_where_a_value_is_required() {
+    let cases = [
+        (
+            "timeline",
+            format!("{BASE}timeline:\n- at: 1m\n  nodeCrash: {{nodes: [~]}}\n  duration: 1m\n"),
+            ":11:",
+            "timeline[0]",
+        ),
+        (
+            "label",
+            with_pod("", "").replace("{name: p}", "{name: p, labels: {app: ~}}"),
+            ":12:",
+            "workloads[0].metadata.labels.app",
+        ),
+        (
+            "selector",
+            with_pod("    nodeSelector: {disk: }\n", ""),
+            ":14:",
+            "nodeSelector.disk",
+        ),
+        (
+            "expect",
+            format!(
+                "{BASE}expect:\n- nodeCondition: {{node: null, type: Ready, status: \"True\"}}\n"
+            ),
+            ":10:",
+            "expect[0]",
+        ),
+        (
+            "runtime",
+            format!("{BASE}runtime:\n  images:\n  - name: Null\n    size: 10Mi\n"),
+            ":11:",
+            "runtime.images[0].name",
+        ),
+    ];
+    for (name, text, at, path) in cases {
+        let m = error_of(&format!("{name}.yaml"), &text);
+        assert_has(&m, &[at, path, "found YAML null"]);
+    }
+    // Optional fields: null is unset, and a required one then missing (Kubernetes:
+    // `spec.containers[0].image: Required value`).
+    let m = error_of(
+        "image-null.yaml",
+        &with_pod("", "").replace("image: nginx", "image: null"),
+    );
+    assert_has(
+        &m,
+        &[":17:", "containers[0].image", "a container needs an image"],
+    );
+    let p = write(
+        "optional.yaml",
+        with_pod("    priorityClassName: null\n", "      command: ~\n").as_bytes(),
+    );
+    scenario::load(&p, &[]).unwrap();
+    // Manifests read by `kubesim explain`.
+    let dir = scratch("bounds-explain");
+    let nodes = dir.join("nodes.yaml");
+    std::fs::write(
+        &nodes,
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels: {zone: null}\n",
+    )
+    .unwrap();
+    let e = scenario::load_manifest_files(std::slice::from_ref(&nodes)).unwrap_err();
+    assert_has(
+        &e.to_string(),
+        &[":5:", "metadata.labels.zone", "found YAML null"],
+    );
+}
+
+/// Issue 13, class 5: `explain` with the same cluster file twice is the API server's
+/// AlreadyExists (exit 2), not every node listed twice.
+#[test]
+fn explain_with_an_object_twice_is_an_error() {
+    let dir = scratch("bounds-twice");
+    let nodes = dir.join("nodes.yaml");
+    std::fs::write(
+        &nodes,
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {capacity: {cpu: \"4\", memory: 8Gi, pods: \"10\"}}\n",
+    )
+    .unwrap();
+    let pod = dir.join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .arg("explain")
+        .arg("--cluster")
+        .arg(&nodes)
+        .arg(&nodes)
+        .arg("--pod")
+        .arg(&pod)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_has(&stderr, &["Node \"n1\" already exists"]);
+}
