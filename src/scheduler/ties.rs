@@ -44,7 +44,7 @@ impl Ties {
     /// 0 exactly when the low 128 bits of m·v are below m (Lemire, Kaser and Kurz,
     /// "Faster Remainder by Direct Computation", divisibility test), one multiplication
     /// instead of `fastmod`'s three.
-    #[inline(always)]
+    #[inline]
     pub fn draws_zero(&mut self, rng: &mut ChaCha8Rng, k: u64) -> bool {
         assert!(k > 0);
         let (zone, m) = self.entry(k);
