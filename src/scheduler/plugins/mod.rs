@@ -329,7 +329,7 @@ pub fn div_floor(a: i64, b: i64) -> i64 {
 #[inline]
 pub fn round_half_away(x: f64) -> i64 {
     const INTEGRAL_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
-    if !(x.abs() < INTEGRAL_FROM) {
+    if x.is_nan() || x.abs() >= INTEGRAL_FROM {
         return x as i64;
     }
     let t = x as i64;
