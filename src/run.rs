@@ -17,7 +17,8 @@ use crate::observe::expect::ExpectationResult;
 use crate::observe::invariants;
 use crate::observe::timeseries::{Sampler, TimeSeries};
 use crate::scenario::Scenario;
-use crate::sim::{rng, trace::digest_string, Engine, Limits, Record, SimTime, StopReason};
+use crate::sim::trace::{digest_string, render_jsonl};
+use crate::sim::{rng, Engine, Limits, Record, SimTime, StopReason};
 
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -140,6 +141,12 @@ fn checkpoints(s: &Scenario, end: SimTime) -> BTreeSet<SimTime> {
 }
 
 pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
+    run_keeping_cluster(s, opts).0
+}
+
+/// [`run`], handing back the cluster as it stands at the end instead of dropping it: a caller
+/// about to exit (the CLI) can skip the drop, a few percent of a large run.
+pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Cluster) {
     let seed = opts.seed.unwrap_or(s.seed);
     let end = SimTime::ZERO + s.duration;
     let perturb = opts
@@ -209,7 +216,12 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     }
     let stop = stop.unwrap_or(StopReason::DurationReached);
     let now = engine.now();
-    let records = engine.trace.records().to_vec();
+    let engine_events = engine.processed();
+    // The records leave the trace uncopied, and the engine's queue goes before the log is
+    // rendered: at this point the run's memory peaks (the log is held twice, as records and
+    // as bytes).
+    let records = std::mem::take(&mut engine.trace).into_records();
+    drop(engine);
     for (i, e) in s.expectations.iter().enumerate() {
         let done = results.iter().any(|(j, _)| *j == i);
         if done {
@@ -224,7 +236,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
     }
     results.sort_by_key(|(i, _)| *i);
 
-    let events_jsonl = engine.trace.render_jsonl();
+    let events_jsonl = render_jsonl(&records);
     let digest = digest_string(&events_jsonl);
     let faults = s
         .timeline
@@ -253,7 +265,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         })
         .collect();
     let traffic = cluster.traffic_report(now);
-    RunOutput {
+    let out = RunOutput {
         traffic,
         seed,
         digest,
@@ -261,7 +273,7 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         records,
         stop,
         end: now,
-        engine_events: engine.processed(),
+        engine_events,
         timeseries: sampler.finish(),
         components: components.finish(),
         expectations: results.into_iter().map(|(_, r)| r).collect(),
@@ -271,7 +283,8 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> RunOutput {
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
         client_waits: cluster.client_stats(),
-    }
+    };
+    (out, cluster)
 }
 
 #[cfg(test)]

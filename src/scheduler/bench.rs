@@ -353,7 +353,7 @@ pub fn run_case(
     }
     let mut out = BenchRun::default();
     for i in 0..init_pods + pods {
-        let pod = Arc::new(case.pod(i));
+        let mut pod = Arc::new(case.pod(i));
         let key = pod.key();
         let Some((outcome, stats)) = s.decide(&key, &pod) else {
             continue;
@@ -361,9 +361,9 @@ pub fn run_case(
         let measured = i >= init_pods;
         match outcome {
             Outcome::Feasible { node } => {
-                let mut bound = (*pod).clone();
-                bound.spec.node_name = Some(node.clone());
-                s.bench_assume(&Arc::new(bound), &node);
+                // `decide` keeps no handle on the pod, so it is bound in place (no copy).
+                Arc::make_mut(&mut pod).spec.node_name = Some(node.clone());
+                s.bench_assume(&pod, &node);
                 if measured {
                     out.placements.push(node);
                 }

@@ -343,10 +343,14 @@ impl Scheduler {
     /// The score memo's class for this pod's score inputs: a new class whenever they differ
     /// from the last pod's (so every slot's memo is stale).
     fn memo_class_for(&mut self, pi: usize, req: &PodRequest, pod: &Pod) -> u64 {
-        let key = MemoKey::of(pi, req, pod);
-        if self.memo_key.as_ref() != Some(&key) {
+        // Compared in place: a new key is built only when the class changes.
+        if !self
+            .memo_key
+            .as_ref()
+            .is_some_and(|k| k.matches(pi, req, pod))
+        {
             self.memo_class += 1;
-            self.memo_key = Some(key);
+            self.memo_key = Some(MemoKey::of(pi, req, pod));
         }
         self.memo_class
     }
@@ -420,6 +424,13 @@ impl Scheduler {
         if let Some(i) = nominated_idx.filter(|&i| filter.check(snap.get(i)).is_ok()) {
             fit.feasible.push(i);
         }
+        // When the columns decide every filter for this pod, a node they pass needs no
+        // `check_at` (which would answer the same); the others still go through it.
+        let columns = filter
+            .plan
+            .as_ref()
+            .and_then(hot::FilterPlan::column_check)
+            .filter(|_| filter.reserved_slots.is_empty());
         let (memo, ties, rng) = (&mut self.memo, &mut self.ties, &mut self.rng);
         let mut reservoir = Reservoir::default();
         // (next_start + i) mod n, advanced without a division per node.
@@ -431,7 +442,11 @@ impl Scheduler {
             fit.examined += 1;
             let idx = next_idx;
             next_idx = if idx + 1 == n { 0 } else { idx + 1 };
-            match filter.check_at(idx) {
+            let verdict = match &columns {
+                Some(c) if c.passes(&filter.hot_rows[snap.order[idx]]) => Ok(()),
+                _ => filter.check_at(idx),
+            };
+            match verdict {
                 Ok(()) => {
                     fit.feasible.push(idx);
                     if let Some(sc) = &fused {
@@ -607,6 +622,19 @@ pub(super) struct MemoKey {
 }
 
 impl MemoKey {
+    /// `*self == MemoKey::of(profile, req, pod)`, without building the key.
+    fn matches(&self, profile: usize, req: &PodRequest, pod: &Pod) -> bool {
+        self.profile == profile
+            && self.non_zero == (req.non_zero_cpu_milli, req.non_zero_memory)
+            && self.request == req.request
+            && self.images.iter().map(String::as_str).eq(pod
+                .spec
+                .init_containers
+                .iter()
+                .chain(&pod.spec.containers)
+                .map(|c| c.image.as_str()))
+    }
+
     fn of(profile: usize, req: &PodRequest, pod: &Pod) -> MemoKey {
         MemoKey {
             profile,

@@ -189,6 +189,16 @@ impl FilterPlan {
         plan
     }
 
+    /// The columns' whole verdict for this pod, when they decide every filter of the profile
+    /// (nothing slow, no required node affinity, no spread verdict by slot): a node that
+    /// passes it passes `check_at`; any other node still goes through `check_at`.
+    pub fn column_check(&self) -> Option<ColumnCheck> {
+        (self.slow.is_empty() && !self.affinity && !self.spread_by_slot).then_some(ColumnCheck {
+            look_closer: self.look_closer,
+            fit: self.fit,
+        })
+    }
+
     /// The node needs the gate's verdict (`TaintMemo`) before the columns can say more.
     pub fn needs_gate(&self, h: &HotNode) -> bool {
         self.gate.is_some() && h.flags & self.look_closer & GATE_FLAGS != 0
@@ -196,6 +206,7 @@ impl FilterPlan {
 
     /// True when the columns alone show that every column-decided filter passes; false means
     /// "fails, or look closer". With `gated`, the gate's plugins are known to pass.
+    #[inline]
     pub fn passes(&self, h: &HotNode, gated: bool) -> bool {
         let look = if gated {
             self.look_closer & !GATE_FLAGS
@@ -209,6 +220,26 @@ impl FilterPlan {
             None => true,
             Some((ask, nothing)) => fits(h, &ask, nothing),
         }
+    }
+}
+
+/// [`FilterPlan::column_check`]: `FilterPlan::passes` ungated, as a small copy the filter walk
+/// keeps in registers.
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnCheck {
+    look_closer: u32,
+    fit: Option<([i64; 4], bool)>,
+}
+
+impl ColumnCheck {
+    /// `FilterPlan::passes(h, false)`: no flag asks for a closer look and the columns fit.
+    #[inline]
+    pub fn passes(&self, h: &HotNode) -> bool {
+        h.flags & self.look_closer == 0
+            && match &self.fit {
+                None => true,
+                Some((ask, nothing)) => fits(h, ask, *nothing),
+            }
     }
 }
 
@@ -395,6 +426,7 @@ impl TaintMemo {
 }
 
 /// `node_resources_fit::filter` without extended resources: true when nothing is reported.
+#[inline]
 fn fits(h: &HotNode, ask: &[i64; 4], nothing: bool) -> bool {
     let (a, r) = (&h.allocatable, &h.requested);
     if r[3] + 1 > a[3] {
@@ -584,6 +616,36 @@ mod tests {
         });
         assert!(taint_msgs.count() > 0);
         assert_eq!(fast, plain);
+    }
+
+    /// `column_check` only ever answers "passes" where every filter plugin of the default
+    /// profile passes on the node info (the walk then skips `check_at`), and answers for the
+    /// plain pods (no slow filter, no required node affinity).
+    #[test]
+    fn column_check_passes_only_where_the_plugins_pass() {
+        use crate::scheduler::framework::{self, Profile};
+        let nodes: Vec<_> = (0..60).map(mixed_node).collect();
+        let snap = OwnedSnapshot::new(nodes, vec![]);
+        let view = snap.view();
+        let profile = Profile::default();
+        let (mut decided, mut passed) = (0, 0);
+        for k in 0..60 {
+            let pod = mixed_pod(k);
+            let state = framework::pre_filter(&profile, &pod, &view);
+            let Some(check) = FilterPlan::new(&profile, &pod, &state).column_check() else {
+                continue;
+            };
+            decided += 1;
+            for i in 0..view.len() {
+                let info = view.get(i);
+                if check.passes(&HotNode::of(info)) {
+                    passed += 1;
+                    let verdict = framework::filter(&profile, &pod, &state, info);
+                    assert!(verdict.is_ok(), "pod {k} node {i}: {verdict:?}");
+                }
+            }
+        }
+        assert!(decided > 0 && passed > 0, "{decided} pods, {passed} passes");
     }
 
     #[test]

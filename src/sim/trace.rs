@@ -48,12 +48,22 @@ impl Trace {
 
     /// Renders `events.jsonl`: one JSON object per line, keys in a fixed order.
     pub fn render_jsonl(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.records.len() * 160);
-        for r in &self.records {
-            render_record(r, &mut out);
-        }
-        out
+        render_jsonl(&self.records)
     }
+
+    /// The records, without copying them (the trace is used up).
+    pub fn into_records(self) -> Vec<Record> {
+        self.records
+    }
+}
+
+/// `events.jsonl` of these records (what [`Trace::render_jsonl`] renders for them).
+pub fn render_jsonl(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.len() * 160);
+    for r in records {
+        render_record(r, &mut out);
+    }
+    out
 }
 
 pub fn render_record(r: &Record, out: &mut Vec<u8>) {
