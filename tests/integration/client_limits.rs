@@ -359,3 +359,32 @@ fn the_node_controller_marks_pods_not_ready_at_its_client_rate() {
         );
     }
 }
+
+// The same run, counted: each POST the max-inflight filter refuses is one 429, and
+// `RecordDroppedRequest` (k8s.io/apiserver pkg/endpoints/metrics) increments
+// `apiserver_request_total{code="429"}` for it; a client-go retry refused again counts again.
+// The job controller's 8 POSTs: the 3 served at 2 s were refused at 0 and 1 s (2 each), the 3
+// served at 4 s at 0, 1, 2 and 3 s (4 each), the 2 served at 6 s at 0–5 s (6 each): 30, all
+// mutating, from kube-controller-manager. Without a service time nothing is refused.
+#[test]
+fn inflight_rejections_are_counted_per_component_and_kind() {
+    let limited = r#"{max-mutating-requests-inflight: 3, kubesim-service-time: "create=2s"}"#;
+    let out = run_text("inflight-job", &inflight_scenario(limited, "{}"));
+    let kcm = out
+        .rejections
+        .iter()
+        .find(|(c, _, _)| *c == "kube-controller-manager")
+        .copied();
+    assert_eq!(kcm, Some(("kube-controller-manager", "mutating", 30)));
+    assert!(out
+        .rejections
+        .iter()
+        .all(|(_, kind, _)| *kind == "mutating"));
+    let col = out
+        .timeseries
+        .column("apiserver_rejected_kube_controller_manager_mutating")
+        .expect("column");
+    assert_eq!(col.last().map(|(_, v)| *v), Some(30.0));
+    let none = run_text("inflight-job", &inflight_scenario("{}", "{}"));
+    assert!(none.rejections.is_empty());
+}
