@@ -362,8 +362,8 @@ impl NodeLifecycleController {
         cache: &KcmCache,
         lease: Option<SimTime>,
         node: &Arc<Node>,
-        now: SimTime,
     ) -> Option<Observed> {
+        let now = ctx.now();
         let name = node.meta.name.as_str();
         let uid = node.meta.uid;
         let cur = node.ready().map(SavedReady::of);

@@ -252,8 +252,7 @@ impl NodeLifecycleController {
             let replay = self.lazy.catch_up(&name, seq, cached, cache.watch_delay);
             self.apply_replay(n.meta.uid, &replay);
             let lease = cached.and_then(|l| l.renew_time_at(now, cache.watch_delay));
-            let Some(o) = self.try_update_node_health(&mut w, ctx, api, cache, lease, n, now)
-            else {
+            let Some(o) = self.try_update_node_health(&mut w, ctx, api, cache, lease, n) else {
                 continue;
             };
             if !o.excluded {
