@@ -98,6 +98,8 @@ pub struct RunOutput {
     )>,
     /// The synthetic traffic's counts (`traffic:`; docs/traffic.md).
     pub traffic: Option<crate::proxy::traffic::Report>,
+    /// Requests the API server answered 429 (inflight limits), per (component, request kind).
+    pub rejections: Vec<(&'static str, &'static str, u64)>,
 }
 
 impl RunOutput {
@@ -283,6 +285,10 @@ pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Clust
         final_nodes: cluster.api.nodes().len(),
         final_pods: cluster.api.pods().len(),
         client_waits: cluster.client_stats(),
+        rejections: crate::observe::timeseries::rejections_by_kind(&cluster)
+            .into_iter()
+            .map(|((c, k), n)| (c, k, n))
+            .collect(),
     };
     (out, cluster)
 }

@@ -15,7 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use crate::sim::{SimDuration, SimTime};
 
@@ -108,8 +108,8 @@ impl InflightConfig {
 #[derive(Debug, Default)]
 pub struct Seats {
     busy: RefCell<[BinaryHeap<Reverse<SimTime>>; 2]>,
-    /// Requests rejected with 429, per class (read-only, mutating).
-    rejected: RefCell<[u64; 2]>,
+    /// Requests rejected with 429, per (component, verb).
+    rejected: RefCell<BTreeMap<(&'static str, Verb), u64>>,
     /// Depth of internal steps of one request (a bind's or a delete's pod update, an
     /// eviction's writes): they are part of the request that holds the seat.
     nested: Cell<u32>,
@@ -118,7 +118,15 @@ pub struct Seats {
 impl Seats {
     /// Admits a request of `verb` arriving at `now`, or rejects it (all seats of its class
     /// busy). An `exempt` request (`system:masters`) is served even without a free seat.
-    pub fn admit(&self, config: &InflightConfig, verb: Verb, now: SimTime, exempt: bool) -> bool {
+    /// `who` is the component sending it (for the rejection counts).
+    pub fn admit(
+        &self,
+        config: &InflightConfig,
+        verb: Verb,
+        now: SimTime,
+        exempt: bool,
+        who: &'static str,
+    ) -> bool {
         let service = config.service(verb);
         if service == SimDuration::ZERO || self.nested.get() > 0 {
             return true;
@@ -138,7 +146,7 @@ impl Seats {
         }
         if heap.len() >= limit as usize {
             if !exempt {
-                self.rejected.borrow_mut()[class] += 1;
+                self.reject(who, verb);
             }
             return exempt;
         }
@@ -148,7 +156,13 @@ impl Seats {
 
     /// Whether a request of `verb` sent at `now` would find a free seat (a client that asks
     /// before it sends; a refusal counts as a rejected request, as the 429 it stands for).
-    pub fn free(&self, config: &InflightConfig, verb: Verb, now: SimTime) -> bool {
+    pub fn free(
+        &self,
+        config: &InflightConfig,
+        verb: Verb,
+        now: SimTime,
+        who: &'static str,
+    ) -> bool {
         let (class, limit) = if verb.mutating() {
             (1, config.max_mutating_requests_inflight)
         } else {
@@ -164,7 +178,7 @@ impl Seats {
         }
         let free = heap.len() < limit as usize;
         if !free {
-            self.rejected.borrow_mut()[class] += 1;
+            self.reject(who, verb);
         }
         free
     }
@@ -177,10 +191,25 @@ impl Seats {
         self.nested.set(self.nested.get().saturating_sub(1));
     }
 
+    fn reject(&self, who: &'static str, verb: Verb) {
+        *self.rejected.borrow_mut().entry((who, verb)).or_default() += 1;
+    }
+
     /// Requests rejected so far: (read-only, mutating).
     pub fn rejected(&self) -> (u64, u64) {
         let r = self.rejected.borrow();
-        (r[0], r[1])
+        let of = |m: bool| {
+            r.iter()
+                .filter(|((_, v), _)| v.mutating() == m)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        (of(false), of(true))
+    }
+
+    /// Requests rejected so far, per (component, verb), in key order.
+    pub fn rejections(&self) -> BTreeMap<(&'static str, Verb), u64> {
+        self.rejected.borrow().clone()
     }
 }
 
@@ -203,22 +232,22 @@ mod tests {
         };
         c.service_time = InflightConfig::parse_service_times("create=100ms, get=1s").unwrap();
         let s = Seats::default();
-        assert!(s.admit(&c, Verb::Create, ms(0), false));
-        assert!(s.admit(&c, Verb::Create, ms(0), false));
-        assert!(!s.admit(&c, Verb::Create, ms(99), false));
+        assert!(s.admit(&c, Verb::Create, ms(0), false, "t"));
+        assert!(s.admit(&c, Verb::Create, ms(0), false, "t"));
+        assert!(!s.admit(&c, Verb::Create, ms(99), false, "t"));
         // Updates take no time here: they hold no seat and always pass.
-        assert!(s.admit(&c, Verb::Update, ms(99), false));
+        assert!(s.admit(&c, Verb::Update, ms(99), false, "t"));
         // Read-only requests have their own seats.
-        assert!(s.admit(&c, Verb::Get, ms(99), false));
-        assert!(!s.admit(&c, Verb::Get, ms(500), false));
-        assert!(s.admit(&c, Verb::Create, ms(100), false));
-        assert!(s.admit(&c, Verb::Create, ms(100), false));
-        assert!(!s.admit(&c, Verb::Create, ms(150), false));
+        assert!(s.admit(&c, Verb::Get, ms(99), false, "t"));
+        assert!(!s.admit(&c, Verb::Get, ms(500), false, "t"));
+        assert!(s.admit(&c, Verb::Create, ms(100), false, "t"));
+        assert!(s.admit(&c, Verb::Create, ms(100), false, "t"));
+        assert!(!s.admit(&c, Verb::Create, ms(150), false, "t"));
         // system:masters is served without a seat; it takes none when none is free.
-        assert!(s.admit(&c, Verb::Create, ms(150), true));
-        assert!(s.admit(&c, Verb::Create, ms(200), true));
-        assert!(s.admit(&c, Verb::Create, ms(200), false));
-        assert!(!s.admit(&c, Verb::Create, ms(200), false));
+        assert!(s.admit(&c, Verb::Create, ms(150), true, "t"));
+        assert!(s.admit(&c, Verb::Create, ms(200), true, "t"));
+        assert!(s.admit(&c, Verb::Create, ms(200), false, "t"));
+        assert!(!s.admit(&c, Verb::Create, ms(200), false, "t"));
         assert_eq!(s.rejected(), (1, 3));
     }
 
@@ -228,7 +257,7 @@ mod tests {
         assert!(!c.active());
         let s = Seats::default();
         for _ in 0..1000 {
-            assert!(s.admit(&c, Verb::Create, ms(0), false));
+            assert!(s.admit(&c, Verb::Create, ms(0), false, "t"));
         }
         let c = InflightConfig {
             max_mutating_requests_inflight: 0,
@@ -236,7 +265,7 @@ mod tests {
             ..Default::default()
         };
         for _ in 0..1000 {
-            assert!(s.admit(&c, Verb::Delete, ms(0), false));
+            assert!(s.admit(&c, Verb::Delete, ms(0), false, "t"));
         }
         assert_eq!(s.rejected(), (0, 0));
         assert!(InflightConfig::parse_service_times("patch=1s").is_err());

@@ -228,10 +228,13 @@ impl ApiServer {
             return Err(ApiError::Unavailable);
         }
         let exempt = caller == Caller::Operator;
-        if !self
-            .seats
-            .admit(&self.config.inflight, verb, self.now, exempt)
-        {
+        if !self.seats.admit(
+            &self.config.inflight,
+            verb,
+            self.now,
+            exempt,
+            component_name(caller),
+        ) {
             return Err(ApiError::TooManyRequests {
                 message: TOO_MANY_REQUESTS.to_string(),
                 cause: String::new(),
@@ -256,12 +259,22 @@ impl ApiServer {
     pub fn seat_free(&self, caller: Caller, verb: Verb) -> bool {
         caller == Caller::Operator
             || !self.net.reachable(caller)
-            || self.seats.free(&self.config.inflight, verb, self.now)
+            || self.seats.free(
+                &self.config.inflight,
+                verb,
+                self.now,
+                component_name(caller),
+            )
     }
 
     /// Requests rejected with 429 by the inflight limits: (read-only, mutating).
     pub fn inflight_rejections(&self) -> (u64, u64) {
         self.seats.rejected()
+    }
+
+    /// Requests rejected with 429 by the inflight limits, per (component, verb).
+    pub fn inflight_rejections_by(&self) -> BTreeMap<(&'static str, Verb), u64> {
+        self.seats.rejections()
     }
 
     fn next_rv(&mut self) -> u64 {
@@ -295,6 +308,16 @@ pub fn latest_planned(plan: Option<&Arc<Vec<SimTime>>>, now: SimTime) -> Option<
     let plan = plan?;
     let n = plan.partition_point(|t| *t <= now);
     n.checked_sub(1).map(|i| plan[i])
+}
+
+/// The component a caller belongs to (the 429 counts' `component`).
+pub fn component_name(caller: Caller) -> &'static str {
+    match caller {
+        Caller::Kubelet(_) => "kubelet",
+        Caller::ControllerManager => "kube-controller-manager",
+        Caller::Scheduler => "kube-scheduler",
+        Caller::Operator => "kubectl",
+    }
 }
 
 /// The name Kubernetes gives each caller as an event source.

@@ -79,7 +79,11 @@ impl ClientLimits {
 /// A write waiting for its token or for its retry after a 429.
 struct Deferred {
     client: &'static str,
-    verb: Verb,
+    /// None: a write with no 429 retries of its own (the node lifecycle controller's, which
+    /// meets a 429 like any failed request).
+    verb: Option<Verb>,
+    /// Reserved tokens this write still counts as waiting.
+    waiting: u64,
     /// Attempts the server has already answered 429.
     rejected: u32,
     write: Write,
@@ -192,6 +196,49 @@ impl ControllerClients {
         at
     }
 
+    /// Whether `client`'s bucket has a token at `now` (without taking it).
+    pub fn token_free(&self, now: SimTime, client: &'static str) -> bool {
+        match self.clients.get(client) {
+            Some(c) => c.bucket.as_ref().is_none_or(|b| b.wait(now).is_none()),
+            None => true,
+        }
+    }
+
+    /// Reserves one token of `client` for a request issued at `now` (no 429 retries: the
+    /// caller meets a rejection as a failed request); returns the instant it is sent.
+    pub fn reserve_token(&mut self, now: SimTime, client: &'static str) -> SimTime {
+        self.reserve(now, client)
+    }
+
+    /// Runs `write` at `at`, a later instant than now, as one of `client`'s deferred writes
+    /// (dropped with the term); `waiting` is how many of its reserved tokens it counts as
+    /// waiting until then. No seat check: see `reserve_token`.
+    pub fn run_at(
+        &mut self,
+        ctx: &mut dyn Ctx<Event>,
+        client: &'static str,
+        at: SimTime,
+        waiting: u64,
+        write: Write,
+    ) {
+        let id = self.next;
+        self.next += 1;
+        self.deferred.insert(
+            id,
+            Deferred {
+                client,
+                verb: None,
+                waiting,
+                rejected: 0,
+                write,
+            },
+        );
+        ctx.schedule_in(
+            at.saturating_since(ctx.now()),
+            Event::ClientWrite { gen: self.gen, id },
+        );
+    }
+
     /// Runs `write` at `at` (from the `admit` just before), after every earlier reservation of
     /// its client.
     pub fn defer(
@@ -220,7 +267,8 @@ impl ControllerClients {
             id,
             Deferred {
                 client,
-                verb,
+                verb: Some(verb),
+                waiting: 1,
                 rejected,
                 write,
             },
@@ -236,12 +284,14 @@ impl ControllerClients {
     pub fn take(&mut self, ctx: &mut dyn Ctx<Event>, api: &ApiServer, id: u64) -> Option<Write> {
         let d = self.deferred.remove(&id)?;
         if let Some(s) = self.stats.get_mut(d.client) {
-            s.waiting = s.waiting.saturating_sub(1);
+            s.waiting = s.waiting.saturating_sub(d.waiting);
         }
-        if d.rejected < MAX_RETRIES && !api.seat_free(Caller::ControllerManager, d.verb) {
-            let at = self.reserve_retry(ctx.now(), d.client);
-            self.defer_attempt(ctx, d.client, at, d.verb, d.rejected + 1, d.write);
-            return None;
+        if let Some(verb) = d.verb {
+            if d.rejected < MAX_RETRIES && !api.seat_free(Caller::ControllerManager, verb) {
+                let at = self.reserve_retry(ctx.now(), d.client);
+                self.defer_attempt(ctx, d.client, at, verb, d.rejected + 1, d.write);
+                return None;
+            }
         }
         Some(d.write)
     }

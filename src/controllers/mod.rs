@@ -291,16 +291,14 @@ impl ControllerManager {
     }
 
     pub fn on_monitor_pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
-        self.nlc.monitor_pass(ctx, api, &self.cache);
         let gen = self.gen;
-        ctx.schedule_in(
-            self.config.node_lifecycle.node_monitor_period,
-            Event::NlcMonitorPass { gen },
-        );
+        self.nlc
+            .monitor_pass(ctx, api, &self.cache, &mut self.clients, Some(gen));
     }
 
     pub fn on_taint_pass(&mut self, ctx: &mut dyn Ctx<Event>, api: &mut ApiServer) {
-        self.nlc.tainting_pass(api, &self.cache, ctx.now());
+        self.nlc
+            .tainting_pass(ctx, api, &self.cache, &mut self.clients);
         let gen = self.gen;
         ctx.schedule_in(NODE_EVICTION_PERIOD, Event::NlcTaintPass { gen });
     }
@@ -438,7 +436,8 @@ impl ControllerManager {
         }
         match (&change, previous) {
             (Change::Node(n), Previous::Node(old)) => {
-                self.nlc.reconcile_noschedule_taints(api, n, ctx.now());
+                self.nlc
+                    .reconcile_noschedule_taints(ctx, api, &mut self.clients, n);
                 // Compared in place (a node status write changes neither): no copies.
                 fn noexec(node: &crate::model::Node) -> impl Iterator<Item = &crate::model::Taint> {
                     node.spec
@@ -480,7 +479,8 @@ impl ControllerManager {
                     .as_ref()
                     .is_none_or(|o| o.spec.node_name != p.spec.node_name)
                 {
-                    self.nlc.on_pod_update(ctx, api, &self.cache, p);
+                    self.nlc
+                        .on_pod_update(ctx, api, &self.cache, &mut self.clients, p);
                 }
                 self.rs.observe_pod(ctx, p);
                 self.daemonset.observe_pod_update(ctx, old.as_deref(), p);

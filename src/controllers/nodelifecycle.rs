@@ -3,15 +3,17 @@
 //! through one rate-limited queue per zone, zone states and master-disruption mode.
 //!
 //! Invariant: every timestamp it keeps is its own clock at observation time, never a kubelet's;
-//! it decides only from its informer cache and acts only through API requests. Iteration is in
-//! name order (nodes) and key order (zones), where upstream uses parallel workers and map order.
+//! it decides only from its informer cache and acts only through API requests, each sent when
+//! its `node-controller` client's tokens come (`nodelifecycle/writes.rs`). Iteration is in name
+//! order (nodes) and key order (zones), where upstream uses parallel workers and map order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cache::KcmCache;
 use crate::api::ApiServer;
-use crate::client::ratelimit::{Processed, RateLimitedQueue};
+use crate::client::ratelimit::RateLimitedQueue;
+use crate::controllers::clients::ControllerClients;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
@@ -139,6 +141,16 @@ pub struct NodeLifecycleController {
     metrics: metrics::ZoneMetrics,
     /// Which nodes a pass visits (`nodelifecycle/lazy.rs`).
     lazy: lazy::Lazy,
+    /// Nodes some of whose pods' NotReady updates failed in this pass (`writes.rs`).
+    mark_failed: BTreeSet<String>,
+    /// Node uids whose deferred status write failed in this pass: their later steps are
+    /// skipped, as upstream's worker skips the node.
+    pass_failed: BTreeSet<u64>,
+    /// Nodes whose NoSchedule taint update waits for its tokens (the NoSchedule workqueue
+    /// holds a node once).
+    noschedule_pending: BTreeSet<String>,
+    /// The monitor pass's requests on the `node-controller` client (`writes.rs`).
+    stream: writes::Stream,
 }
 
 /// `isNodeExcludedFromDisruptionChecks` (reference §7.3 N3): only the label counts; the
@@ -147,7 +159,10 @@ pub fn is_node_excluded_from_disruption_checks(node: &Node) -> bool {
     node.meta.labels.contains_key(LABEL_EXCLUDE_DISRUPTION)
 }
 
-const CALLER: Caller = Caller::ControllerManager;
+use taints::swap_noexecute_taint;
+use writes::Writes;
+
+pub(super) const CALLER: Caller = Caller::ControllerManager;
 
 fn node_record(ctx: &mut dyn Ctx<Event>, reason: &'static str, node: &Node, message: String) {
     ctx.record(Record {
@@ -175,6 +190,10 @@ impl NodeLifecycleController {
             nodes_to_retry: BTreeSet::new(),
             metrics: metrics::ZoneMetrics::default(),
             lazy: lazy::Lazy::default(),
+            mark_failed: BTreeSet::new(),
+            pass_failed: BTreeSet::new(),
+            noschedule_pending: BTreeSet::new(),
+            stream: writes::Stream::default(),
         }
     }
 
@@ -198,7 +217,8 @@ impl NodeLifecycleController {
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
-        pod: &Pod,
+        clients: &mut ControllerClients,
+        pod: &Arc<Pod>,
     ) {
         let Some(node) = &pod.spec.node_name else {
             return;
@@ -209,8 +229,10 @@ impl NodeLifecycleController {
         match self.saved_ready_status(n) {
             Some(ConditionStatus::True) | None => {}
             Some(_) => {
-                let now = ctx.now();
-                let _ = mark_pods_not_ready(ctx, api, std::slice::from_ref(pod), node, now);
+                let mut w = Writes::new(clients);
+                let node = node.clone();
+                let pods = std::slice::from_ref(pod);
+                self.mark_pods_not_ready(&mut w, ctx, api, cache, pods, &node, false);
             }
         }
     }
@@ -270,8 +292,10 @@ impl NodeLifecycleController {
     /// New nodes are registered (`RegisteredNode`, no NLC taints); vanished ones forgotten.
     fn reconcile_known(
         &mut self,
+        w: &mut Writes,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        cache: &KcmCache,
         nodes: &[Arc<Node>],
     ) {
         for n in nodes {
@@ -285,7 +309,7 @@ impl NodeLifecycleController {
                     n,
                     format!("Registered Node {name} in Controller"),
                 );
-                self.mark_node_as_reachable(api, n);
+                self.mark_node_as_reachable(w, ctx, api, cache, n);
             }
         }
         // Every cached node is known now, so some known node is gone only if the counts differ.
@@ -332,11 +356,14 @@ impl NodeLifecycleController {
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
     fn try_update_node_health(
         &mut self,
+        w: &mut Writes,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        cache: &KcmCache,
         lease: Option<SimTime>,
         node: &Arc<Node>,
-        now: SimTime,
     ) -> Option<Observed> {
+        let now = ctx.now();
         let name = node.meta.name.as_str();
         let uid = node.meta.uid;
         let cur = node.ready().map(SavedReady::of);
@@ -405,6 +432,40 @@ impl NodeLifecycleController {
             });
         }
         let conditions = updated.status.conditions.clone();
+        if !(self.stream.idle() && w.token_free(now)) {
+            // The status write waits for its token: the node's later steps follow it, decided
+            // now as if it succeeds (a failure skips them, as upstream skips the node).
+            let name = name.to_string();
+            w.send(
+                self,
+                ctx,
+                api,
+                cache,
+                1,
+                Box::new(move |nlc, ctx, api, _| {
+                    match api.update_node(CALLER, &name, |n| n.status.conditions = conditions) {
+                        Ok(written) => {
+                            if let Some(rec) = nlc.records.get_mut(&uid) {
+                                rec.ready_transition = ctx.now();
+                                rec.saved_ready = written.ready().map(SavedReady::of);
+                            }
+                        }
+                        Err(_) => {
+                            nlc.pass_failed.insert(uid);
+                        }
+                    }
+                }),
+            );
+            return Some(Observed {
+                observed,
+                current: updated.ready_status(),
+                node: node.clone(),
+                zone,
+                excluded,
+                queued,
+            });
+        }
+        let _ = w.reserve(now, 1);
         match api.update_node(CALLER, name, |n| n.status.conditions = conditions) {
             Ok(written) => {
                 let rec = self.records.get_mut(&uid).expect("exists");
@@ -484,39 +545,62 @@ impl NodeLifecycleController {
         rec
     }
 
-    /// `processTaintBaseEviction` (reference §2.5).
+    /// `processTaintBaseEviction` (reference §2.5): a taint swap, a queue add, or
+    /// `markNodeAsReachable`, as steps of the pass's stream.
+    #[allow(clippy::too_many_arguments)]
     fn process_taint_based_eviction(
         &mut self,
+        w: &mut Writes,
+        ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
+        cache: &KcmCache,
         node: &Arc<Node>,
         status: ConditionStatus,
         queued: bool,
-        now: SimTime,
     ) {
-        match status {
-            ConditionStatus::False => {
-                if node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute) {
-                    swap_noexecute_taint(api, &node.meta.name, TAINT_NOT_READY, now);
-                } else {
-                    self.mark_node_for_tainting(node, TAINT_NOT_READY, now);
-                }
-            }
-            ConditionStatus::Unknown => {
-                if node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute) {
-                    swap_noexecute_taint(api, &node.meta.name, TAINT_UNREACHABLE, now);
-                } else {
-                    self.mark_node_for_tainting(node, TAINT_UNREACHABLE, now);
-                }
-            }
+        let (key, other) = match status {
+            ConditionStatus::False => (TAINT_NOT_READY, TAINT_UNREACHABLE),
+            ConditionStatus::Unknown => (TAINT_UNREACHABLE, TAINT_NOT_READY),
             ConditionStatus::True => {
                 // A healthy node that is not queued and carries no NLC taint: nothing to do.
                 if queued
                     || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
                     || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
                 {
-                    self.mark_node_as_reachable(api, node);
+                    self.mark_node_as_reachable(w, ctx, api, cache, node);
                 }
+                return;
             }
+        };
+        let uid = node.meta.uid;
+        let n = node.clone();
+        if node.has_taint(other, TaintEffect::NoExecute) {
+            let tokens = writes::swap_tokens(node, key);
+            w.send(
+                self,
+                ctx,
+                api,
+                cache,
+                tokens,
+                Box::new(move |nlc, ctx, api, _| {
+                    if !nlc.pass_failed.contains(&uid) {
+                        swap_noexecute_taint(api, &n.meta.name, key, ctx.now());
+                    }
+                }),
+            );
+        } else {
+            w.send(
+                self,
+                ctx,
+                api,
+                cache,
+                0,
+                Box::new(move |nlc, ctx, _, _| {
+                    if !nlc.pass_failed.contains(&uid) {
+                        nlc.mark_node_for_tainting(&n, key, ctx.now());
+                    }
+                }),
+            );
         }
     }
 
@@ -533,76 +617,10 @@ impl NodeLifecycleController {
         }
     }
 
-    /// `markNodeAsReachable`: remove both NoExecute taints and forget the node in its queue.
-    fn mark_node_as_reachable(&mut self, api: &mut ApiServer, node: &Arc<Node>) {
-        if node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
-            || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
-        {
-            let _ = api.update_node(CALLER, &node.meta.name, |n| {
-                n.spec.taints.retain(|t| {
-                    !(t.effect == TaintEffect::NoExecute
-                        && (t.key == TAINT_UNREACHABLE || t.key == TAINT_NOT_READY))
-                })
-            });
-        }
-        let queued = match self.records.get_mut(&node.meta.uid) {
-            Some(rec) => std::mem::replace(&mut rec.queued, false),
-            // No record yet (a node seen for the first time): ask the queue.
-            None => true,
-        };
-        if queued {
-            let zone = self.zone_of(node);
-            if let Some(q) = self.zone_queues.get_mut(&zone) {
-                q.remove(&node.meta.name);
-            }
-        }
-    }
-
-    /// `doNoExecuteTaintingPass`, every 100 ms: each zone's queue in key order.
-    pub fn tainting_pass(&mut self, api: &mut ApiServer, cache: &KcmCache, now: SimTime) {
-        for (zone, q) in self.zone_queues.iter_mut() {
-            q.try_process(now, |name, queued_at| {
-                let Some(node) = cache.nodes.get(name) else {
-                    return Processed::Done;
-                };
-                let Some(ready) = node.ready() else {
-                    return Processed::Retry(SimDuration::from_millis(50));
-                };
-                let key = match ready.status {
-                    ConditionStatus::False => TAINT_NOT_READY,
-                    ConditionStatus::Unknown => TAINT_UNREACHABLE,
-                    ConditionStatus::True => return Processed::Done,
-                };
-                if swap_noexecute_taint(api, name, key, now) {
-                    self.metrics.count_eviction(zone);
-                    // The TaintAdded record is still in the API server's buffer: add how long
-                    // the node waited in its zone queue for a token.
-                    let object = format!("Node/{name}");
-                    if let Some(r) = api
-                        .records
-                        .iter_mut()
-                        .rev()
-                        .find(|r| r.reason == "TaintAdded" && r.object == object)
-                    {
-                        r.fields.push((
-                            "queue_wait",
-                            crate::sim::time::format_secs(
-                                now.saturating_since(queued_at).as_nanos(),
-                                3,
-                            ),
-                        ));
-                    }
-                    Processed::Done
-                } else {
-                    Processed::Retry(SimDuration::ZERO)
-                }
-            });
-        }
-    }
-
     /// `handleDisruption` (reference §3.2).
     fn handle_disruption(
         &mut self,
+        w: &mut Writes,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         zone_conds: &BTreeMap<String, (usize, usize)>,
@@ -643,7 +661,7 @@ impl NodeLifecycleController {
         if all_are_full {
             for n in cache.nodes.values() {
                 let latest = cacheless_latest(api, n);
-                self.mark_node_as_reachable(api, &latest);
+                self.mark_node_as_reachable(w, ctx, api, cache, &latest);
             }
             for q in self.zone_queues.values_mut() {
                 q.swap_limiter(now, 0.0);
@@ -751,67 +769,6 @@ impl NodeLifecycleController {
     pub fn queued_nodes(&self) -> usize {
         self.zone_queues.values().map(|q| q.queued()).sum()
     }
-
-    /// `doNoScheduleTaintingPass` for one node (reference §2.6), on every node add/update.
-    pub fn reconcile_noschedule_taints(&self, api: &mut ApiServer, node: &Node, now: SimTime) {
-        let desired = desired_noschedule_taints(node);
-        let managed = [
-            TAINT_NOT_READY,
-            TAINT_UNREACHABLE,
-            TAINT_MEMORY_PRESSURE,
-            TAINT_DISK_PRESSURE,
-            TAINT_NETWORK_UNAVAILABLE,
-            TAINT_PID_PRESSURE,
-            TAINT_UNSCHEDULABLE,
-        ];
-        let is_managed =
-            |t: &Taint| t.effect == TaintEffect::NoSchedule && managed.contains(&t.key.as_str());
-        let current: Vec<&str> = node
-            .spec
-            .taints
-            .iter()
-            .filter(|t| is_managed(t))
-            .map(|t| t.key.as_str())
-            .collect();
-        if current.len() == desired.len() && desired.iter().all(|d| current.contains(d)) {
-            return;
-        }
-        let _ = api.update_node(CALLER, &node.meta.name, |n| {
-            n.spec
-                .taints
-                .retain(|t| !is_managed(t) || desired.contains(&t.key.as_str()));
-            for key in &desired {
-                if !n.has_taint(key, TaintEffect::NoSchedule) {
-                    n.spec.taints.push(Taint {
-                        time_added: Some(now),
-                        ..Taint::new(key, TaintEffect::NoSchedule)
-                    });
-                }
-            }
-        });
-    }
-}
-
-fn desired_noschedule_taints(node: &Node) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    for c in &node.status.conditions {
-        let key = match (c.type_, c.status) {
-            (NodeConditionType::Ready, ConditionStatus::False) => TAINT_NOT_READY,
-            (NodeConditionType::Ready, ConditionStatus::Unknown) => TAINT_UNREACHABLE,
-            (NodeConditionType::MemoryPressure, ConditionStatus::True) => TAINT_MEMORY_PRESSURE,
-            (NodeConditionType::DiskPressure, ConditionStatus::True) => TAINT_DISK_PRESSURE,
-            (NodeConditionType::NetworkUnavailable, ConditionStatus::True) => {
-                TAINT_NETWORK_UNAVAILABLE
-            }
-            (NodeConditionType::PIDPressure, ConditionStatus::True) => TAINT_PID_PRESSURE,
-            _ => continue,
-        };
-        out.push(key);
-    }
-    if node.spec.unschedulable {
-        out.push(TAINT_UNSCHEDULABLE);
-    }
-    out
 }
 
 /// The node as the API server has it now (the controller GETs before writing taints).
@@ -820,65 +777,6 @@ fn cacheless_latest(api: &ApiServer, node: &Arc<Node>) -> Arc<Node> {
         .get(&node.meta.name)
         .cloned()
         .unwrap_or_else(|| node.clone())
-}
-
-/// Adds the NoExecute taint `key` and removes the other NLC NoExecute taint, in one update.
-fn swap_noexecute_taint(api: &mut ApiServer, node: &str, key: &str, now: SimTime) -> bool {
-    let other = if key == TAINT_NOT_READY {
-        TAINT_UNREACHABLE
-    } else {
-        TAINT_NOT_READY
-    };
-    api.update_node(CALLER, node, |n| {
-        n.spec
-            .taints
-            .retain(|t| !(t.effect == TaintEffect::NoExecute && t.key == other));
-        if !n.has_taint(key, TaintEffect::NoExecute) {
-            n.spec.taints.push(Taint {
-                time_added: Some(now),
-                ..Taint::new(key, TaintEffect::NoExecute)
-            });
-        }
-    })
-    .is_ok()
-}
-
-/// `MarkPodsNotReady`: pods with a Ready condition that is not False get Ready=False, with an
-/// event. Err if some update failed (the node is then retried on the next pass).
-fn mark_pods_not_ready(
-    ctx: &mut dyn Ctx<Event>,
-    api: &mut ApiServer,
-    pods: &[Pod],
-    node: &str,
-    now: SimTime,
-) -> Result<(), crate::api::ApiError> {
-    let mut result = Ok(());
-    for pod in pods {
-        let Some(c) = pod.condition(PodConditionType::Ready) else {
-            continue;
-        };
-        if c.status == ConditionStatus::False {
-            continue;
-        }
-        let key = pod.key();
-        let res = api.update_pod(CALLER, &key, |p| {
-            p.set_condition(PodConditionType::Ready, ConditionStatus::False, "", now)
-        });
-        match res {
-            Ok(_) => ctx.record(Record {
-                t: now,
-                reason: "NodeNotReady",
-                source: "node-controller",
-                object: format!("Pod/{key}"),
-                message: "Node is not ready".into(),
-                fields: vec![("node", node.to_string())],
-            }),
-            // A pod deleted meanwhile needs nothing more.
-            Err(crate::api::ApiError::NotFound(_)) => {}
-            Err(e) => result = Err(e),
-        }
-    }
-    result
 }
 
 /// Grace expired: Ready and the pressure conditions become Unknown (`NodeStatusUnknown`, or
@@ -914,5 +812,7 @@ fn mark_unknown(node: &Node, now: SimTime) -> Node {
 
 mod lazy;
 pub mod metrics;
+mod taints;
 #[cfg(test)]
 mod tests;
+mod writes;

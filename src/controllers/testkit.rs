@@ -181,16 +181,17 @@ impl Kit {
     pub fn pass(&mut self, t: SimTime) {
         self.advance(t);
         let Kit { eng, api, kcm, .. } = self;
-        kcm.nlc.monitor_pass(eng, api, &kcm.cache);
+        kcm.nlc
+            .monitor_pass(eng, api, &kcm.cache, &mut kcm.clients, None);
         self.deliver();
     }
 
     /// One `doNoExecuteTaintingPass` at `t`.
     pub fn taint_pass(&mut self, t: SimTime) {
         self.advance(t);
-        let now = self.eng.now();
-        let Kit { api, kcm, .. } = self;
-        kcm.nlc.tainting_pass(api, &kcm.cache, now);
+        let Kit { eng, api, kcm, .. } = self;
+        kcm.nlc
+            .tainting_pass(eng, api, &kcm.cache, &mut kcm.clients);
         self.deliver();
     }
 

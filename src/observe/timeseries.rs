@@ -139,6 +139,26 @@ pub struct Sampler {
     clients: Vec<(&'static str, &'static str)>,
     /// Per sample: the clients' values known then (two per client).
     client_rows: Vec<Vec<f64>>,
+    /// The (component, request kind) pairs the API server has answered 429, in order of their
+    /// first rejection; one column each, after the clients' columns.
+    rejected: Vec<(&'static str, &'static str)>,
+    /// Per sample: the rejections counted then (one per pair).
+    rejected_rows: Vec<Vec<f64>>,
+}
+
+/// The 429 counts per (component, request kind): upstream's `request_kind` values
+/// (k8s.io/apiserver endpoints/metrics `ReadOnlyKind`, `MutatingKind`).
+pub fn rejections_by_kind(c: &Cluster) -> BTreeMap<(&'static str, &'static str), u64> {
+    let mut out = BTreeMap::new();
+    for ((who, verb), n) in c.api.inflight_rejections_by() {
+        let kind = if verb.mutating() {
+            "mutating"
+        } else {
+            "readOnly"
+        };
+        *out.entry((who, kind)).or_default() += n;
+    }
+    out
 }
 
 /// Per-Service column: `svc_<name>_ready_endpoints` (`svc_<namespace>_<name>_…` outside
@@ -328,6 +348,8 @@ impl Sampler {
             fixed,
             clients: Vec::new(),
             client_rows: Vec::new(),
+            rejected: Vec::new(),
+            rejected_rows: Vec::new(),
         };
         sampler.add_reason_column(0);
         sampler
@@ -492,6 +514,18 @@ impl Sampler {
             })
             .collect();
         self.client_rows.push(row);
+        let counts = rejections_by_kind(c);
+        for id in counts.keys() {
+            if !self.rejected.contains(id) {
+                self.rejected.push(*id);
+            }
+        }
+        let row = self
+            .rejected
+            .iter()
+            .map(|id| counts.get(id).copied().unwrap_or(0) as f64)
+            .collect();
+        self.rejected_rows.push(row);
     }
 
     /// Status as `kubectl get deployment` shows it, and `pods`: pods of its ReplicaSets that
@@ -539,10 +573,14 @@ impl Sampler {
     pub fn finish(mut self) -> TimeSeries {
         let n = self.series.columns.len();
         let m = 2 * self.clients.len();
-        for (r, cr) in self.series.rows.iter_mut().zip(&self.client_rows) {
+        let k = self.rejected.len();
+        let rows = self.client_rows.iter().zip(&self.rejected_rows);
+        for (r, (cr, rr)) in self.series.rows.iter_mut().zip(rows) {
             r.resize(n, 0.0);
             r.extend(cr);
             r.resize(n + m, 0.0);
+            r.extend(rr);
+            r.resize(n + m + k, 0.0);
         }
         for (component, a) in &self.clients {
             let labels = [
@@ -558,6 +596,22 @@ impl Sampler {
             self.series.push_column(
                 format!("client_requests_waiting_{name}"),
                 "kubesim_client_requests_waiting".into(),
+                &labels,
+            );
+        }
+        for (component, kind) in &self.rejected {
+            let labels = [
+                ("code", "429".to_string()),
+                ("client", component.to_string()),
+                ("request_kind", kind.to_string()),
+            ];
+            self.series.push_column(
+                format!(
+                    "apiserver_rejected_{}_{}",
+                    sanitize(component),
+                    sanitize(kind)
+                ),
+                "apiserver_request_total".into(),
                 &labels,
             );
         }

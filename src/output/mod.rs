@@ -101,6 +101,10 @@ struct Summary<'a> {
     /// Per kube-controller-manager client that had to wait for a token (docs/outputs.md).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     client_rate_limits: Vec<ClientWait>,
+    /// Requests kube-apiserver answered 429 (its inflight limits), per component and request
+    /// kind (docs/outputs.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    apiserver_rejections: Vec<Rejections>,
     /// Per Service with `traffic:` clients: requests over the run (docs/traffic.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     traffic: Option<BTreeMap<String, traffic::ServiceTraffic>>,
@@ -113,6 +117,13 @@ struct ClientWait {
     requests: u64,
     waited_s: String,
     longest_wait_s: String,
+}
+
+#[derive(Serialize)]
+struct Rejections {
+    component: &'static str,
+    request_kind: &'static str,
+    requests: u64,
 }
 
 /// The clients whose requests waited, with their longest single wait.
@@ -422,6 +433,15 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
                 })
                 .collect(),
             client_rate_limits: client_waits(out),
+            apiserver_rejections: out
+                .rejections
+                .iter()
+                .map(|&(component, request_kind, requests)| Rejections {
+                    component,
+                    request_kind,
+                    requests,
+                })
+                .collect(),
             traffic: traffic::totals(out),
         };
     let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");

@@ -269,3 +269,126 @@ fn moving_kube_api_qps_by_one_fails_the_bundled_check() {
         );
     }
 }
+
+/// A zone of one node with 60 Ready pods, partitioned at 58 s; kube-controller-manager at
+/// `qps` / burst 30, version 1.33 (NoExecute tainting decided from the Ready condition seen at
+/// the start of the pass, so the pass that marks the node makes no taint request).
+fn nlc_scenario(qps: u32) -> String {
+    format!(
+        r#"name: nlc-budget
+duration: 130s
+kubernetesVersion: "1.33"
+cluster:
+  nodePools:
+  - name: worker
+    count: 1
+    zones: [zone-a, zone-b]
+    capacity: {{cpu: "8", memory: 32Gi, pods: "60"}}
+components:
+  kube-controller-manager: {{kube-api-qps: {qps}, kube-api-burst: 30}}
+workloads:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {{name: web}}
+  spec:
+    replicas: 120
+    selector: {{matchLabels: {{app: web}}}}
+    template:
+      metadata: {{labels: {{app: web}}}}
+      spec:
+        containers: [{{name: c, image: busybox, resources: {{requests: {{cpu: 10m}}}}}}]
+timeline:
+- at: 58s
+  networkPartition:
+    zones: [zone-a]
+"#
+    )
+}
+
+// The node-controller client (cmd/kube-controller-manager/app/core.go: the node lifecycle
+// controller's `ClientOrDie("node-controller")`) at 20 qps / burst 30. As in
+// scenarios/kube-api-qps-zone-loss.yaml, the zone-a node goes Unknown at the 110 s pass. That
+// pass sends the node's status write (token 1), then `MarkPodsNotReady`: one UpdateStatus per
+// pod, one after the other. The bucket is full (idle since start-up), so token k leaves at
+// 110 s + max(0, k − 30) × 50 ms. Tokens 1–30 (the status write, pods 1–29) go at 110 s; the
+// pass's 8 workers then hold tokens 31–38 (pods 30–37, 110.05–110.4 s). The status write's
+// watch brings the NoSchedule worker's `unreachable:NoSchedule` taint, a GET and a PATCH:
+// tokens 39–40, the taint at 110.5 s. Pods 38–60 take tokens 41–63: pod 60 at
+// 110 + 33 × 0.05 = 111.65 s. `wait.UntilWithContext` is sliding: the next pass starts 5 s after
+// the pass ends, at 116.65 s (not 115 s); it queues the node for its NoExecute taint (decided
+// from the Unknown it now observes), and the next 100 ms tainting pass, at 116.7 s, adds it.
+// At 21 qps pod 60 would be at 110 + 33/21 = 111.571 s, at 19 qps at 111.737 s.
+#[test]
+fn the_node_controller_marks_pods_not_ready_at_its_client_rate() {
+    let expect = |qps: u32| {
+        let out = run_text("nlc-budget", &nlc_scenario(qps));
+        let node = event_times(&out, "NodeNotReady", "Node/worker-zone-a-0", "");
+        let pods = event_times(&out, "NodeNotReady", "Pod/default/web", "");
+        let taint = event_times(
+            &out,
+            "TaintAdded",
+            "Node/worker-zone-a-0",
+            "Taint node.kubernetes.io/unreachable:NoExecute",
+        );
+        let noschedule = event_times(
+            &out,
+            "TaintAdded",
+            "Node/worker-zone-a-0",
+            "Taint node.kubernetes.io/unreachable:NoSchedule",
+        );
+        (node, pods, taint, noschedule)
+    };
+    let (node, pods, taint, noschedule) = expect(20);
+    assert_eq!(node, vec![110 * S]);
+    assert_eq!(pods.len(), 60);
+    assert!(pods[..29].iter().all(|&t| t == 110 * S), "{pods:?}");
+    assert_eq!(pods[29], 110 * S + 50_000_000);
+    assert_eq!(pods[36], 110 * S + 400_000_000);
+    assert_eq!(noschedule, vec![110 * S + 500_000_000]);
+    assert_eq!(pods[37], 110 * S + 550_000_000);
+    assert_eq!(pods[59], 111 * S + 650_000_000);
+    assert_eq!(taint, vec![116 * S + 700_000_000]);
+    // Moving the qps by 1 moves the last write.
+    for qps in [19, 21] {
+        let (_, pods, _, _) = expect(qps);
+        let last = 110.0 + 33.0 / qps as f64;
+        assert!(
+            (pods[59] as f64 / S as f64 - last).abs() < 1e-3,
+            "qps {qps}: {:?}",
+            pods[59]
+        );
+    }
+}
+
+// The same run, counted: each POST the max-inflight filter refuses is one 429, and
+// `RecordDroppedRequest` (k8s.io/apiserver pkg/endpoints/metrics) increments
+// `apiserver_request_total{code="429"}` for it; a client-go retry refused again counts again.
+// The job controller's 8 POSTs: the 3 served at 2 s were refused at 0 and 1 s (2 each), the 3
+// served at 4 s at 0, 1, 2 and 3 s (4 each), the 2 served at 6 s at 0–5 s (6 each): 30, all
+// mutating, from kube-controller-manager. Other kube-controller-manager POSTs at those instants
+// (e.g. its leader-election Lease) may be refused too, so the count is at least 30. Without a
+// service time nothing is refused.
+#[test]
+fn inflight_rejections_are_counted_per_component_and_kind() {
+    let limited = r#"{max-mutating-requests-inflight: 3, kubesim-service-time: "create=2s"}"#;
+    let out = run_text("inflight-job", &inflight_scenario(limited, "{}"));
+    let kcm = out
+        .rejections
+        .iter()
+        .find(|(c, _, _)| *c == "kube-controller-manager")
+        .copied();
+    let (_, kind, n) = kcm.expect("kube-controller-manager was refused");
+    assert_eq!(kind, "mutating");
+    assert!(n >= 30, "{n}");
+    assert!(out
+        .rejections
+        .iter()
+        .all(|(_, kind, _)| *kind == "mutating"));
+    let col = out
+        .timeseries
+        .column("apiserver_rejected_kube_controller_manager_mutating")
+        .expect("column");
+    assert_eq!(col.last().map(|(_, v)| *v), Some(n as f64));
+    let none = run_text("inflight-job", &inflight_scenario("{}", "{}"));
+    assert!(none.rejections.is_empty());
+}

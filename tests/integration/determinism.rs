@@ -9,7 +9,7 @@ use crate::support::*;
 /// log changed: review the diff of events.jsonl before updating the value.
 const GOLDEN: &[(&str, &str)] = &[
     ("apiserver-outage.yaml", "fnv1a64:13424856a2ba1cc6"),
-    ("capacity-zone-loss.yaml", "fnv1a64:57f0afcdbb19dce1"),
+    ("capacity-zone-loss.yaml", "fnv1a64:7297a9ef07c287ea"),
     ("cloud-node-deleted.yaml", "fnv1a64:5091f2523b046fd3"),
     (
         "controller-manager-restart.yaml",
@@ -17,7 +17,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("cronjob-schedule.yaml", "fnv1a64:89d7fa4a4ac6ff10"),
     ("job-partition.yaml", "fnv1a64:eb7002ecaf49303b"),
-    ("kube-api-qps-zone-loss.yaml", "fnv1a64:84fc2ecb4acd6654"),
+    ("kube-api-qps-zone-loss.yaml", "fnv1a64:82cf50d78ac38506"),
     ("kubelet-stop.yaml", "fnv1a64:54c4144f65811734"),
     (
         "network-partition-eviction.yaml",
@@ -28,7 +28,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("out-of-service.yaml", "fnv1a64:be4bc952c85a7284"),
     ("pod-gc-threshold.yaml", "fnv1a64:168a0c314a0f9a6c"),
     ("quick-start.yaml", "fnv1a64:f731bd96d874cb4e"),
-    ("registry-outage-zone-loss.yaml", "fnv1a64:f4280ae094f57a3b"),
+    ("registry-outage-zone-loss.yaml", "fnv1a64:466443fe997b263c"),
     (
         "rc-partition-eager-replacement.yaml",
         "fnv1a64:f47e67d202d58a0a",

@@ -16,9 +16,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use std::sync::Arc;
 
-use super::{mark_pods_not_ready, node_record, NodeLifecycleController, Observed};
+use super::writes::Writes;
+use super::{node_record, NodeLifecycleController, Observed};
 use crate::api::ApiServer;
 use crate::controllers::cache::{CachedLease, KcmCache};
+use crate::controllers::clients::{ControllerClients, Write};
+use crate::controllers::ControllerManager;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::sim::{Ctx, SimDuration, SimTime};
@@ -223,20 +226,28 @@ pub struct Replay {
 
 impl NodeLifecycleController {
     /// `monitorNodeHealth` (reference §2.4), visiting the active nodes only (`lazy.rs`: a
-    /// parked node is steady and a pass would do nothing for it but read its lease).
+    /// parked node is steady and a pass would do nothing for it but read its lease). Its
+    /// requests are one stream on the `node-controller` client (`writes.rs`): decided now,
+    /// each sent when its token comes; `handleDisruption` runs after the last, and with
+    /// `next` (the term) the next pass is scheduled `node-monitor-period` after it.
     pub fn monitor_pass(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
         api: &mut ApiServer,
         cache: &KcmCache,
+        clients: &mut ControllerClients,
+        next: Option<u32>,
     ) {
         let now = ctx.now();
         let seq = self.lazy.begin_pass(now);
+        self.mark_failed.clear();
+        self.pass_failed.clear();
+        let mut w = Writes::workers(clients);
         // Registration and removal only when the cache's node set changed.
         if self.known_version != Some(cache.node_set_version) {
             self.known_version = Some(cache.node_set_version);
             let nodes: Vec<Arc<Node>> = cache.nodes.values().cloned().collect();
-            self.reconcile_known(ctx, api, &nodes);
+            self.reconcile_known(&mut w, ctx, api, cache, &nodes);
             self.lazy.reset_active(cache.nodes.keys());
         }
         // (Ready, counted) nodes by zone id; parked nodes are Ready.
@@ -251,60 +262,17 @@ impl NodeLifecycleController {
             let replay = self.lazy.catch_up(&name, seq, cached, cache.watch_delay);
             self.apply_replay(n.meta.uid, &replay);
             let lease = cached.and_then(|l| l.renew_time_at(now, cache.watch_delay));
-            let Some(Observed {
-                observed,
-                current,
-                node,
-                zone,
-                excluded,
-                queued,
-            }) = self.try_update_node_health(api, lease, n, now)
-            else {
+            let Some(o) = self.try_update_node_health(&mut w, ctx, api, cache, lease, n) else {
                 continue;
             };
-            if !excluded {
-                if by_zone.len() <= zone {
-                    by_zone.resize(zone + 1, (0, 0));
+            if !o.excluded {
+                if by_zone.len() <= o.zone {
+                    by_zone.resize(o.zone + 1, (0, 0));
                 }
-                by_zone[zone].0 += usize::from(current == Some(ConditionStatus::True));
-                by_zone[zone].1 += 1;
+                by_zone[o.zone].0 += usize::from(o.current == Some(ConditionStatus::True));
+                by_zone[o.zone].1 += 1;
             }
-            if let Some(cur) = current {
-                let decide = if self.config.taint_from_current_condition {
-                    Some(cur)
-                } else {
-                    observed
-                };
-                if let Some(decide) = decide {
-                    self.process_taint_based_eviction(api, &node, decide, queued, now);
-                }
-                let needs_retry = !self.nodes_to_retry.is_empty()
-                    && self.nodes_to_retry.contains(&node.meta.name);
-                let transition =
-                    cur != ConditionStatus::True && observed == Some(ConditionStatus::True);
-                if transition {
-                    node_record(
-                        ctx,
-                        "NodeNotReady",
-                        &node,
-                        format!("Node {} status is now: NodeNotReady", node.meta.name),
-                    );
-                }
-                if transition || (needs_retry && cur != ConditionStatus::True) {
-                    let pods: Vec<Arc<Pod>> = cache.pods_on_node(&node.meta.name);
-                    let pods: Vec<Pod> = pods.iter().map(|p| (**p).clone()).collect();
-                    if mark_pods_not_ready(ctx, api, &pods, &node.meta.name, now).is_err() {
-                        self.nodes_to_retry.insert(node.meta.name.clone());
-                        continue;
-                    }
-                }
-            }
-            if !self.nodes_to_retry.is_empty() {
-                self.nodes_to_retry.remove(&node.meta.name);
-            }
-            let steady =
-                observed == Some(ConditionStatus::True) && current == Some(ConditionStatus::True);
-            self.maybe_park(&node, seq, steady, zone, !excluded);
+            self.visit_node(&mut w, ctx, api, cache, &o, seq);
         }
         let zone_conds: BTreeMap<String, (usize, usize)> = by_zone
             .into_iter()
@@ -312,7 +280,124 @@ impl NodeLifecycleController {
             .filter(|(_, (_, total))| *total > 0)
             .map(|(id, c)| (self.zone_names[id].clone(), c))
             .collect();
-        self.handle_disruption(ctx, api, &zone_conds, cache, now);
+        if self.stream.idle() {
+            return self.end_pass(&mut w, ctx, api, cache, &zone_conds, next);
+        }
+        let end: Write = Box::new(move |cm, ctx, api| {
+            let ControllerManager {
+                nlc,
+                cache,
+                clients,
+                ..
+            } = cm;
+            let mut w = Writes::workers(clients);
+            nlc.end_pass(&mut w, ctx, api, cache, &zone_conds, next);
+        });
+        w.then(self, ctx, end);
+    }
+
+    /// The end of a pass, after its last request: `handleDisruption`, then (with `next`, the
+    /// term) the next pass `node-monitor-period` after its own requests are sent
+    /// (`wait.UntilWithContext` is sliding).
+    fn end_pass(
+        &mut self,
+        w: &mut Writes,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        zone_conds: &BTreeMap<String, (usize, usize)>,
+        next: Option<u32>,
+    ) {
+        let now = ctx.now();
+        self.handle_disruption(w, ctx, api, zone_conds, cache, now);
+        let Some(gen) = next else {
+            return;
+        };
+        let period = self.config.node_monitor_period;
+        if self.stream.idle() {
+            ctx.schedule_in(period, Event::NlcMonitorPass { gen });
+            return;
+        }
+        let schedule: Write = Box::new(move |_, ctx, _| {
+            ctx.schedule_in(period, Event::NlcMonitorPass { gen });
+        });
+        w.then(self, ctx, schedule);
+    }
+
+    /// A node's steps after `tryUpdateNodeHealth`: its taint, its NotReady record and pods,
+    /// the retry bookkeeping, and parking it if it is steady.
+    fn visit_node(
+        &mut self,
+        w: &mut Writes,
+        ctx: &mut dyn Ctx<Event>,
+        api: &mut ApiServer,
+        cache: &KcmCache,
+        o: &Observed,
+        seq: u64,
+    ) {
+        let node = &o.node;
+        let name = node.meta.name.clone();
+        if let Some(cur) = o.current {
+            let decide = if self.config.taint_from_current_condition {
+                Some(cur)
+            } else {
+                o.observed
+            };
+            if let Some(decide) = decide {
+                self.process_taint_based_eviction(w, ctx, api, cache, node, decide, o.queued);
+            }
+            let needs_retry =
+                !self.nodes_to_retry.is_empty() && self.nodes_to_retry.contains(&name);
+            let transition =
+                cur != ConditionStatus::True && o.observed == Some(ConditionStatus::True);
+            if transition {
+                let (n, uid) = (node.clone(), node.meta.uid);
+                w.send(
+                    self,
+                    ctx,
+                    api,
+                    cache,
+                    0,
+                    Box::new(move |nlc, ctx, _, _| {
+                        if !nlc.pass_failed.contains(&uid) {
+                            let message =
+                                format!("Node {} status is now: NodeNotReady", n.meta.name);
+                            node_record(ctx, "NodeNotReady", &n, message);
+                        }
+                    }),
+                );
+            }
+            if transition || (needs_retry && cur != ConditionStatus::True) {
+                let pods: Vec<Arc<Pod>> = cache.pods_on_node(&name);
+                self.mark_pods_not_ready(w, ctx, api, cache, &pods, &name, true);
+                // After the pods: a failed update retries the node next pass.
+                let uid = node.meta.uid;
+                w.send(
+                    self,
+                    ctx,
+                    api,
+                    cache,
+                    0,
+                    Box::new(move |nlc, _, _, _| {
+                        if nlc.pass_failed.contains(&uid) {
+                            return;
+                        }
+                        if nlc.mark_failed.remove(&name) {
+                            nlc.nodes_to_retry.insert(name);
+                        } else {
+                            nlc.nodes_to_retry.remove(&name);
+                        }
+                    }),
+                );
+                return;
+            }
+        }
+        if !self.nodes_to_retry.is_empty() {
+            self.nodes_to_retry.remove(&name);
+        }
+        let steady =
+            o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
+        self.maybe_park(node, seq, steady, o.zone, !o.excluded);
     }
 
     /// The lease reads of the passes a parked node skipped, applied as `record_health` would
