@@ -1,5 +1,5 @@
 //! `kubesim bench scheduler`: loads the case (a workload, or the user's node and pod manifests
-//! as templates, under a `KubeSchedulerConfiguration`), times `scheduler::bench::run_case`
+//! as templates, under a `KubeSchedulerConfiguration`), times `scheduler::bench::Prepared::measure`
 //! (wall clock: the simulator's own speed), applies the cost model (virtual time: the modelled
 //! kube-scheduler's throughput and per-pod latency), and prints text or one JSON document.
 //!
@@ -140,12 +140,14 @@ pub(super) fn bench_scheduler(a: &BenchSchedulerArgs) -> i32 {
     let mut runs = Vec::new();
     let mut last = None;
     for _ in 0..a.runs {
+        // As scheduler_perf's SchedulingThroughput: the measured pods alone; the nodes, the
+        // initial pods and the teardown are outside the timed op.
+        let mut prepared = bench::Prepared::new(&case, a.nodes, init, a.seed, true);
         let t = Instant::now();
-        let r = bench::run_case(&case, a.nodes, init, a.pods, a.seed, true);
-        let total = t.elapsed().as_secs_f64();
-        // Time per measured pod: the run also schedules the initial pods.
-        let share = a.pods as f64 / (a.pods + init) as f64;
-        runs.push(a.pods as f64 / (total * share).max(1e-12));
+        let r = prepared.measure(&case, a.pods);
+        let measured = t.elapsed().as_secs_f64();
+        drop(prepared);
+        runs.push(a.pods as f64 / measured.max(1e-12));
         last = Some(r);
     }
     let Some(r) = last else {

@@ -7,7 +7,8 @@
 //! per-pod latency percentiles; docs/scheduler-model.md).
 //!
 //! Architecture invariant: no wall clock and no file reading here; the CLI loads the inputs and
-//! times `run_case`, and a case's pods and nodes depend only on the case and their index.
+//! times `Prepared::measure` (or `run_case`), and a case's pods and nodes depend only on the case
+//! and their index.
 
 use std::sync::Arc;
 
@@ -344,43 +345,72 @@ pub fn run_case(
     seed: u64,
     optimised: bool,
 ) -> BenchRun {
-    let mut s = Scheduler::new(case.config.clone(), seed);
-    s.set_optimised(optimised);
-    // As the informer's ReplicaSet/StatefulSet/Service handlers would (`cache.rs`).
-    s.spread_selectors = case.selectors.clone();
-    for i in 0..nodes {
-        s.bench_add_node(Arc::new(case.node(i)));
+    let mut prepared = Prepared::new(case, nodes, init_pods, seed, optimised);
+    prepared.measure(case, pods)
+}
+
+/// A scheduler with the case's nodes and its initial pods placed: scheduler_perf's
+/// `createNodes` and unmeasured `createPods` ops, done before the measured op so that the
+/// throughput covers the measured pods alone (its SchedulingThroughput collector runs only
+/// during the op with `collectMetrics: true`).
+pub struct Prepared {
+    s: Scheduler,
+    /// Index of the next pod the case creates.
+    next: usize,
+}
+
+impl Prepared {
+    pub fn new(case: &Case, nodes: usize, init_pods: usize, seed: u64, optimised: bool) -> Self {
+        let mut s = Scheduler::new(case.config.clone(), seed);
+        s.set_optimised(optimised);
+        // As the informer's ReplicaSet/StatefulSet/Service handlers would (`cache.rs`).
+        s.spread_selectors = case.selectors.clone();
+        for i in 0..nodes {
+            s.bench_add_node(Arc::new(case.node(i)));
+        }
+        let mut p = Prepared { s, next: 0 };
+        p.schedule(case, init_pods, None);
+        p
     }
-    let mut out = BenchRun::default();
-    for i in 0..init_pods + pods {
-        let mut pod = Arc::new(case.pod(i));
-        let key = pod.key();
-        let Some((outcome, stats)) = s.decide(&key, &pod) else {
-            continue;
-        };
-        let measured = i >= init_pods;
-        match outcome {
-            Outcome::Feasible { node } => {
-                // `decide` keeps no handle on the pod, so it is bound in place (no copy).
-                Arc::make_mut(&mut pod).spec.node_name = Some(node.clone());
-                s.bench_assume(&pod, &node);
-                if measured {
-                    out.placements.push(node);
+
+    /// Schedules the case's next `pods` pods, recording them: the measured op.
+    pub fn measure(&mut self, case: &Case, pods: usize) -> BenchRun {
+        let mut out = BenchRun::default();
+        self.schedule(case, pods, Some(&mut out));
+        out
+    }
+
+    fn schedule(&mut self, case: &Case, pods: usize, mut out: Option<&mut BenchRun>) {
+        let s = &mut self.s;
+        for i in self.next..self.next + pods {
+            let mut pod = Arc::new(case.pod(i));
+            let key = pod.key();
+            let Some((outcome, stats)) = s.decide(&key, &pod) else {
+                continue;
+            };
+            match outcome {
+                Outcome::Feasible { node } => {
+                    // `decide` keeps no handle on the pod, so it is bound in place (no copy).
+                    Arc::make_mut(&mut pod).spec.node_name = Some(node.clone());
+                    s.bench_assume(&pod, &node);
+                    if let Some(out) = out.as_deref_mut() {
+                        out.placements.push(node);
+                    }
+                }
+                Outcome::Infeasible { .. } => {
+                    if let Some(out) = out.as_deref_mut() {
+                        out.placements.push(String::new());
+                        out.unschedulable += 1;
+                    }
                 }
             }
-            Outcome::Infeasible { .. } => {
-                if measured {
-                    out.placements.push(String::new());
-                    out.unschedulable += 1;
-                }
+            if let Some(out) = out.as_deref_mut() {
+                out.stats.push(stats);
+                out.node_affinity.push(has_required_node_affinity(&pod));
             }
         }
-        if measured {
-            out.stats.push(stats);
-            out.node_affinity.push(has_required_node_affinity(&pod));
-        }
+        self.next += pods;
     }
-    out
 }
 
 pub use super::cost::{CostModel, COST_MODEL};
