@@ -221,18 +221,21 @@ impl ControllerClients {
         waiting: u64,
         write: Write,
     ) {
+        let d = Deferred {
+            client,
+            verb: None,
+            waiting,
+            rejected: 0,
+            write,
+        };
+        self.push_deferred(ctx, at, d);
+    }
+
+    /// Keeps `d` until `at`, when its `ClientWrite` event runs it.
+    fn push_deferred(&mut self, ctx: &mut dyn Ctx<Event>, at: SimTime, d: Deferred) {
         let id = self.next;
         self.next += 1;
-        self.deferred.insert(
-            id,
-            Deferred {
-                client,
-                verb: None,
-                waiting,
-                rejected: 0,
-                write,
-            },
-        );
+        self.deferred.insert(id, d);
         ctx.schedule_in(
             at.saturating_since(ctx.now()),
             Event::ClientWrite { gen: self.gen, id },
@@ -261,22 +264,14 @@ impl ControllerClients {
         rejected: u32,
         write: Write,
     ) {
-        let id = self.next;
-        self.next += 1;
-        self.deferred.insert(
-            id,
-            Deferred {
-                client,
-                verb: Some(verb),
-                waiting: 1,
-                rejected,
-                write,
-            },
-        );
-        ctx.schedule_in(
-            at.saturating_since(ctx.now()),
-            Event::ClientWrite { gen: self.gen, id },
-        );
+        let d = Deferred {
+            client,
+            verb: Some(verb),
+            waiting: 1,
+            rejected,
+            write,
+        };
+        self.push_deferred(ctx, at, d);
     }
 
     /// The deferred write `id`, now due; `None` if it is gone, or if the server would answer

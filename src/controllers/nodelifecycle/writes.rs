@@ -94,15 +94,9 @@ impl<'a> Writes<'a> {
     /// Reserves `tokens` requests issued at `now`: None if the step runs inline now, else the
     /// instant it must run (pass it to `defer` next).
     pub fn reserve(&mut self, now: SimTime, tokens: u32) -> Option<SimTime> {
-        let mut at = self.behind.unwrap_or(now);
-        self.waiting = 0;
-        for _ in 0..tokens {
-            let t = self.clients.reserve_token(now, NODE);
-            if t > now {
-                self.waiting += 1;
-            }
-            at = at.max(t);
-        }
+        let at = self
+            .reserve_tokens(now, tokens)
+            .max(self.behind.unwrap_or(now));
         if at == now && self.behind.is_none() {
             return None;
         }
