@@ -4,6 +4,7 @@
 //! only clock and the only queue; handlers see time only through [`Engine::now`] and act only by
 //! scheduling events and appending trace records.
 
+pub mod lookup;
 pub mod queue;
 pub mod rng;
 pub mod time;
