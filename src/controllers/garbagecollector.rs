@@ -11,7 +11,7 @@
 //! Invariant: the graph changes only from watch notifications (and a rebuild from the cache at
 //! the start of a leadership term); every deletion is an API request.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::Direction;
@@ -22,10 +22,11 @@ use super::Event;
 use crate::api::{ApiServer, Change, Verb};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::lookup::LookupMap;
 use crate::sim::Ctx;
 
 /// The kinds that own or are owned in kubesim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjKind {
     Deployment,
     ReplicaSet,
@@ -35,7 +36,7 @@ pub enum ObjKind {
 }
 
 /// An object in the graph: its kind and its store key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjId {
     pub kind: ObjKind,
     pub key: String,
@@ -71,7 +72,8 @@ struct GraphNode {
 #[derive(Default)]
 pub struct GarbageCollector {
     graph: StableDiGraph<GraphNode, ()>,
-    index: BTreeMap<ObjId, NodeIndex>,
+    /// Graph node of each object (found by id only: never walked).
+    index: LookupMap<ObjId, NodeIndex>,
     /// DELETEs waiting for the `generic-garbage-collector` client's token.
     deferred: BTreeSet<ObjId>,
 }

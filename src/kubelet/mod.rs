@@ -106,6 +106,69 @@ fn matches_labels(selector: &BTreeMap<String, String>, labels: &BTreeMap<String,
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// The kubelet's pod workers by key, with `kubelet_running_pods` kept between changes.
+///
+/// Invariant: every way to change an entry (`get_mut`, `insert`, `remove`, `retain`,
+/// `values_mut`, `iter_mut`, `clear`) forgets the kept count, and reads go through `Deref`, so
+/// the count [`PodMap::running`] gives is always the scan's: the samplers read it for every
+/// kubelet every sample, while most kubelets' pods did not change since the last one.
+#[derive(Default)]
+struct PodMap {
+    map: BTreeMap<String, PodEntry>,
+    running: std::cell::Cell<Option<usize>>,
+}
+
+impl std::ops::Deref for PodMap {
+    type Target = BTreeMap<String, PodEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl PodMap {
+    fn changed(&mut self) -> &mut BTreeMap<String, PodEntry> {
+        self.running.set(None);
+        &mut self.map
+    }
+    fn get_mut(&mut self, key: &str) -> Option<&mut PodEntry> {
+        self.changed().get_mut(key)
+    }
+    fn insert(&mut self, key: String, e: PodEntry) -> Option<PodEntry> {
+        self.changed().insert(key, e)
+    }
+    fn remove(&mut self, key: &str) -> Option<PodEntry> {
+        self.changed().remove(key)
+    }
+    fn retain(&mut self, f: impl FnMut(&String, &mut PodEntry) -> bool) {
+        self.changed().retain(f)
+    }
+    fn values_mut(&mut self) -> std::collections::btree_map::ValuesMut<'_, String, PodEntry> {
+        self.changed().values_mut()
+    }
+    fn iter_mut(&mut self) -> std::collections::btree_map::IterMut<'_, String, PodEntry> {
+        self.changed().iter_mut()
+    }
+    fn clear(&mut self) {
+        self.changed().clear()
+    }
+    /// Pods whose sandbox is running (`Worker::sandbox_running`), counted again only after a
+    /// change.
+    fn running(&self) -> usize {
+        if let Some(n) = self.running.get() {
+            return n;
+        }
+        let n = self.scan();
+        self.running.set(Some(n));
+        n
+    }
+    fn scan(&self) -> usize {
+        self.map
+            .values()
+            .filter(|e| e.worker.sandbox_running())
+            .count()
+    }
+}
+
 /// A pod worker and the kubelet's bookkeeping for it.
 struct PodEntry {
     worker: Worker,
@@ -168,7 +231,7 @@ pub struct Kubelet {
     last_report: Option<SimTime>,
     report_offset_ns: i64,
     /// Pod workers: the pods this kubelet runs or is starting or stopping, by key.
-    pods: BTreeMap<String, PodEntry>,
+    pods: PodMap,
     /// When the kubelet process last started (probe workers jitter their start after it).
     started_at: SimTime,
     /// Registry outages and slowdowns, as the scenario's faults set them.
@@ -240,7 +303,7 @@ impl Kubelet {
             lease_backoff: SimDuration::ZERO,
             last_report: None,
             report_offset_ns: 0,
-            pods: BTreeMap::new(),
+            pods: PodMap::default(),
             pending_status: BTreeSet::new(),
             reconcile: BTreeSet::new(),
             reconcile_tick: None,
@@ -386,10 +449,13 @@ impl Kubelet {
         if !self.running {
             return 0;
         }
-        self.pods
-            .values()
-            .filter(|e| e.worker.sandbox_running())
-            .count()
+        self.pods.running()
+    }
+
+    /// Whether the running-pod count kept since the last change is what a scan of the
+    /// workers gives now (for invariant checks: true when nothing is kept).
+    pub fn running_pods_kept_matches_scan(&self) -> bool {
+        self.pods.running.get().is_none_or(|n| n == self.pods.scan())
     }
 
     /// Pods this kubelet has started or is starting (for invariant checks).

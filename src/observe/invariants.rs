@@ -53,6 +53,13 @@ pub fn check(c: &Cluster) -> Vec<String> {
     // A kubelet never runs a pod the API server bound elsewhere. (A pod the API server has
     // already removed may still run until the kubelet's watch tells it: that lag is real.)
     for k in &c.kubelets {
+        // The kept `kubelet_running_pods` count is the scan's.
+        if !k.running_pods_kept_matches_scan() {
+            out.push(format!(
+                "kubelet {}'s kept running-pod count disagrees with its workers",
+                k.node_name
+            ));
+        }
         for key in k.pod_keys() {
             if let Some(p) = c.api.pods().get(key) {
                 if p.spec.node_name.as_deref() != Some(k.node_name.as_str()) {

@@ -113,11 +113,27 @@ pub fn zone_column_name(zone_key: &str) -> String {
     }
 }
 
+/// A node object as the sampler last counted it.
+struct SeenNode {
+    node: std::sync::Arc<Node>,
+    row: SampledNode,
+}
+
+/// What one node version adds to a sample.
+#[derive(Clone, Copy)]
+struct SampledNode {
+    /// Its zone's column index (None: a zone without columns).
+    zone: Option<usize>,
+    /// 0 Ready True, 1 False, 2 Unknown or absent.
+    ready: usize,
+    /// It carries a NoExecute taint.
+    tainted: bool,
+}
+
 pub struct Sampler {
     zones: Vec<String>,
-    /// Per node uid: the object its zone index was computed from, and that index (None: a
-    /// zone without columns).
-    zone_of: BTreeMap<u64, (std::sync::Arc<Node>, Option<usize>)>,
+    /// Per node uid: the object its row was computed from, and that row.
+    zone_of: BTreeMap<u64, SeenNode>,
     series: TimeSeries,
     trace_pos: usize,
     evictions: u64,
@@ -382,28 +398,39 @@ impl Sampler {
         let mut per_zone: Vec<[u64; 3]> = vec![[0; 3]; self.zones.len()];
         let mut tainted = 0;
         for n in c.api.nodes().values() {
-            let idx = match n.ready_status() {
-                Some(ConditionStatus::True) => 0,
-                Some(ConditionStatus::False) => 1,
-                _ => 2,
-            };
-            let zone = match self.zone_of.get(&n.meta.uid) {
-                Some((seen, z)) if std::sync::Arc::ptr_eq(seen, n) => *z,
+            // What a node version contributes is kept with it: most nodes are the same object
+            // (the same `Arc`) from one sample to the next.
+            let seen = match self.zone_of.get(&n.meta.uid) {
+                Some(seen) if std::sync::Arc::ptr_eq(&seen.node, n) => seen.row,
                 _ => {
                     let key = n.zone_key();
-                    let z = self.zones.iter().position(|x| *x == key);
-                    self.zone_of.insert(n.meta.uid, (n.clone(), z));
-                    z
+                    let row = SampledNode {
+                        zone: self.zones.iter().position(|x| *x == key),
+                        ready: match n.ready_status() {
+                            Some(ConditionStatus::True) => 0,
+                            Some(ConditionStatus::False) => 1,
+                            _ => 2,
+                        },
+                        tainted: n
+                            .spec
+                            .taints
+                            .iter()
+                            .any(|t| t.effect == TaintEffect::NoExecute),
+                    };
+                    self.zone_of.insert(
+                        n.meta.uid,
+                        SeenNode {
+                            node: n.clone(),
+                            row,
+                        },
+                    );
+                    row
                 }
             };
-            if let Some(z) = zone {
-                per_zone[z][idx] += 1;
+            if let Some(z) = seen.zone {
+                per_zone[z][seen.ready] += 1;
             }
-            if n.spec
-                .taints
-                .iter()
-                .any(|t| t.effect == TaintEffect::NoExecute)
-            {
+            if seen.tainted {
                 tainted += 1;
             }
         }
