@@ -864,6 +864,8 @@ fn run_command(a: &RunArgs, check: bool) -> i32 {
         }
         None => println!("digest: {}", out.digest),
     }
+    // Like the cluster above: the records and series go with the process.
+    std::mem::forget(out);
     code
 }
 

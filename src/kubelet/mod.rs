@@ -455,7 +455,10 @@ impl Kubelet {
     /// Whether the running-pod count kept since the last change is what a scan of the
     /// workers gives now (for invariant checks: true when nothing is kept).
     pub fn running_pods_kept_matches_scan(&self) -> bool {
-        self.pods.running.get().is_none_or(|n| n == self.pods.scan())
+        self.pods
+            .running
+            .get()
+            .is_none_or(|n| n == self.pods.scan())
     }
 
     /// Pods this kubelet has started or is starting (for invariant checks).

@@ -3,7 +3,7 @@
 //! Invariant: the rendered bytes of the trace (`events.jsonl`) are a pure function of the
 //! records in order; the digest is FNV-1a 64 over exactly those bytes.
 
-use super::time::{format_secs, SimTime};
+use super::time::SimTime;
 
 /// One observable event (a Kubernetes Event, or a state change Kubernetes has no event for).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,9 +68,17 @@ pub fn render_jsonl(records: &[Record]) -> Vec<u8> {
 
 pub fn render_record(r: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"t_ns\":");
-    out.extend_from_slice(r.t.0.to_string().as_bytes());
+    push_u64(out, r.t.0);
     out.extend_from_slice(b",\"t\":");
-    out.extend_from_slice(format_secs(r.t.0, 3).as_bytes());
+    // `format_secs(t, 3)`, written in place: seconds, a point, milliseconds in 3 digits.
+    push_u64(out, r.t.0 / 1_000_000_000);
+    let ms = (r.t.0 % 1_000_000_000) / 1_000_000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (ms / 100) as u8,
+        b'0' + (ms / 10 % 10) as u8,
+        b'0' + (ms % 10) as u8,
+    ]);
     push_field(out, "reason", r.reason);
     push_field(out, "source", r.source);
     push_field(out, "object", &r.object);
@@ -88,8 +96,30 @@ fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
     push_json_string(out, value);
 }
 
+/// `n` in decimal, without allocating.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 /// JSON string with the escapes RFC 8259 requires; everything else verbatim UTF-8.
 pub fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    // Almost every value needs no escape: copied whole (the same bytes the loop below gives).
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     out.push(b'"');
     for c in s.chars() {
         match c {
@@ -135,6 +165,50 @@ mod tests {
         assert_eq!(fnv1a64(b""), 0xcbf29ce484222325);
         assert_eq!(fnv1a64(b"a"), 0xaf63dc4c8601ec8c);
         assert_eq!(fnv1a64(b"foobar"), 0x85944171f73967e8);
+    }
+
+    #[test]
+    fn times_and_strings_render_as_the_formatting_machinery_would() {
+        use crate::sim::time::format_secs;
+        for t in [
+            0u64,
+            1,
+            999_999,
+            1_000_000,
+            999_999_999,
+            1_000_000_000,
+            110_000_000_000,
+            3_600_123_456_789,
+            u64::MAX,
+        ] {
+            let r = Record {
+                t: SimTime(t),
+                reason: "R",
+                source: "s",
+                object: "Pod/default/a-é\u{1F600}".into(),
+                message: "tab\there \"q\" back\\slash \u{1}".into(),
+                fields: vec![],
+            };
+            let mut out = Vec::new();
+            render_record(&r, &mut out);
+            let mut escaped = String::from("\"");
+            for c in r.message.chars() {
+                match c {
+                    '"' => escaped.push_str("\\\""),
+                    '\\' => escaped.push_str("\\\\"),
+                    '\t' => escaped.push_str("\\t"),
+                    c if (c as u32) < 0x20 => escaped.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => escaped.push(c),
+                }
+            }
+            escaped.push('"');
+            let want = format!(
+                "{{\"t_ns\":{t},\"t\":{},\"reason\":\"R\",\"source\":\"s\",\"object\":\"{}\",\"message\":{escaped}}}\n",
+                format_secs(t, 3),
+                r.object
+            );
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
     }
 
     #[test]
