@@ -257,7 +257,13 @@ impl KcmCache {
     fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
         let owner = owner_key(p);
-        let Some(old) = self.pods.get(&key).cloned() else {
+        // The new version goes in first (one search of the map); the indexes below read the
+        // versions they are given, never the map.
+        let Some(old) = self
+            .pods
+            .get_mut(&key)
+            .map(|slot| std::mem::replace(slot, p.clone()))
+        else {
             if is_orphan(p) {
                 self.index_orphan(p, &key, true);
             }
@@ -289,10 +295,7 @@ impl KcmCache {
             }
         }
         self.index_pod_buckets(p, &key, owner, Some((&old, old_owner)));
-        match self.pods.get_mut(&key) {
-            Some(slot) => Previous::Pod(Some(std::mem::replace(slot, p.clone()))),
-            None => Previous::Pod(self.pods.insert(key, p.clone())),
-        }
+        Previous::Pod(Some(old))
     }
 
     /// The pod's entries in the indexes keyed by what it belongs to (DaemonSet, StatefulSet,

@@ -113,12 +113,6 @@ pub fn zone_column_name(zone_key: &str) -> String {
     }
 }
 
-/// A node object as the sampler last counted it.
-struct SeenNode {
-    node: std::sync::Arc<Node>,
-    row: SampledNode,
-}
-
 /// What one node version adds to a sample.
 #[derive(Clone, Copy)]
 struct SampledNode {
@@ -132,8 +126,9 @@ struct SampledNode {
 
 pub struct Sampler {
     zones: Vec<String>,
-    /// Per node uid: the object its row was computed from, and that row.
-    zone_of: BTreeMap<u64, SeenNode>,
+    /// The nodes of the last sample in store order: the object each row was computed from,
+    /// and that row.
+    node_rows: Vec<(std::sync::Arc<Node>, SampledNode)>,
     series: TimeSeries,
     trace_pos: usize,
     evictions: u64,
@@ -355,7 +350,7 @@ impl Sampler {
             services: c.service_keys.clone(),
             traffic,
             deployments: c.deployment_keys.clone(),
-            zone_of: BTreeMap::new(),
+            node_rows: Vec::new(),
             zones,
             series: ts,
             trace_pos: 0,
@@ -397,14 +392,17 @@ impl Sampler {
         self.trace_pos = trace.len();
         let mut per_zone: Vec<[u64; 3]> = vec![[0; 3]; self.zones.len()];
         let mut tainted = 0;
-        for n in c.api.nodes().values() {
-            // What a node version contributes is kept with it: most nodes are the same object
-            // (the same `Arc`) from one sample to the next.
-            let seen = match self.zone_of.get(&n.meta.uid) {
-                Some(seen) if std::sync::Arc::ptr_eq(&seen.node, n) => seen.row,
+        // What a node version contributes is kept with it, by its position in the name-ordered
+        // store: most nodes are the same object (the same `Arc`) at the same position from one
+        // sample to the next, so neither the node nor a map is read for them.
+        let old = std::mem::take(&mut self.node_rows);
+        let mut rows = Vec::with_capacity(c.api.nodes().len());
+        for (k, n) in c.api.nodes().values().enumerate() {
+            let row = match old.get(k) {
+                Some((seen, row)) if std::sync::Arc::ptr_eq(seen, n) => *row,
                 _ => {
                     let key = n.zone_key();
-                    let row = SampledNode {
+                    SampledNode {
                         zone: self.zones.iter().position(|x| *x == key),
                         ready: match n.ready_status() {
                             Some(ConditionStatus::True) => 0,
@@ -416,24 +414,18 @@ impl Sampler {
                             .taints
                             .iter()
                             .any(|t| t.effect == TaintEffect::NoExecute),
-                    };
-                    self.zone_of.insert(
-                        n.meta.uid,
-                        SeenNode {
-                            node: n.clone(),
-                            row,
-                        },
-                    );
-                    row
+                    }
                 }
             };
-            if let Some(z) = seen.zone {
-                per_zone[z][seen.ready] += 1;
+            rows.push((n.clone(), row));
+            if let Some(z) = row.zone {
+                per_zone[z][row.ready] += 1;
             }
-            if seen.tainted {
+            if row.tainted {
                 tainted += 1;
             }
         }
+        self.node_rows = rows;
         let counts = c.api.pod_counts();
         let (phases, terminating, unscheduled) =
             (counts.phase, counts.terminating, counts.unscheduled);
