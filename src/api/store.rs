@@ -48,12 +48,13 @@ impl<T> Store<T> {
     }
 
     /// Stores `obj` under `key`, replacing the stored version in place (no key allocated for
-    /// an update, the common write).
-    pub(super) fn put(&mut self, key: &str, obj: Arc<T>) {
+    /// an update, the common write); returns the version replaced.
+    pub(super) fn put(&mut self, key: &str, obj: Arc<T>) -> Option<Arc<T>> {
         match self.objects.get_mut(key) {
-            Some(slot) => *slot = obj,
+            Some(slot) => Some(std::mem::replace(slot, obj)),
             None => {
                 self.objects.insert(key.to_string(), obj);
+                None
             }
         }
     }
@@ -218,16 +219,15 @@ impl ApiServer {
     /// Writes a staged object with the next resourceVersion (no notification).
     pub(super) fn commit<T: ApiObject>(&mut self, key: &str, mut new: T) -> Arc<T> {
         let rv = self.next_rv();
-        if let Some(old) = T::store(self).get(key) {
+        new.meta_mut().resource_version = rv;
+        let new = Arc::new(new);
+        if let Some(old) = T::store_mut(self).put(key, new.clone()) {
             // Paired with every watcher's cache: a write never moves an object back in time.
             assert!(
                 rv > old.meta().resource_version,
                 "resourceVersion of {key} went backwards"
             );
         }
-        new.meta_mut().resource_version = rv;
-        let new = Arc::new(new);
-        T::store_mut(self).put(key, new.clone());
         new
     }
 
