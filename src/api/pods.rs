@@ -213,7 +213,10 @@ impl ApiServer {
             Staged::Unchanged(old) => return Ok(old),
             Staged::Changed { old, new } => (old, new),
         };
-        assert!(new.has_key(key), "a pod update may not rename the pod ({key})");
+        assert!(
+            new.has_key(key),
+            "a pod update may not rename the pod ({key})"
+        );
         let new = self.commit(key, new);
         if old.spec.node_name != new.spec.node_name {
             // Binding is the only change of nodeName the API allows, and only once.

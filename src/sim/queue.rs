@@ -28,32 +28,34 @@ pub enum Class {
     Timer = 1,
 }
 
-struct Entry<E> {
+/// A heap entry: the ordering key and where the event waits. The events themselves stay put
+/// in the slab, so the heap's sift moves 32-byte entries instead of whole events.
+struct Entry {
     time: SimTime,
     class: Class,
+    slot: u32,
     tie: u64,
     seq: u64,
-    event: E,
 }
 
-impl<E> Entry<E> {
+impl Entry {
     fn key(&self) -> (SimTime, Class, u64, u64) {
         (self.time, self.class, self.tie, self.seq)
     }
 }
 
-impl<E> PartialEq for Entry<E> {
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.key() == other.key()
     }
 }
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl Eq for Entry {}
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+impl Ord for Entry {
     // Reversed: BinaryHeap is a max-heap and we want the earliest key on top.
     fn cmp(&self, other: &Self) -> Ordering {
         other.key().cmp(&self.key())
@@ -61,7 +63,10 @@ impl<E> Ord for Entry<E> {
 }
 
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Entry>,
+    /// The events by slot (`Entry::slot`); a popped event's slot is reused.
+    slab: Vec<Option<E>>,
+    free: Vec<u32>,
     next_seq: u64,
     cancelled: BTreeSet<u64>,
     perturb: Option<ChaCha8Rng>,
@@ -71,6 +76,8 @@ impl<E> EventQueue<E> {
     pub fn new(perturb: Option<ChaCha8Rng>) -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
             cancelled: BTreeSet::new(),
             perturb,
@@ -90,12 +97,23 @@ impl<E> EventQueue<E> {
             (Some(rng), Class::Timer) => rng.next_u64(),
             _ => 0,
         };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slab.len()).expect("fewer than 2^32 pending events");
+                self.slab.push(Some(event));
+                slot
+            }
+        };
         self.heap.push(Entry {
             time,
             class,
+            slot,
             tie,
             seq,
-            event,
         });
         EventId(seq)
     }
@@ -113,7 +131,16 @@ impl<E> EventQueue<E> {
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.drop_cancelled_top();
-        self.heap.pop().map(|e| (e.time, e.event))
+        let e = self.heap.pop()?;
+        Some((e.time, self.take(e.slot)))
+    }
+
+    fn take(&mut self, slot: u32) -> E {
+        let event = self.slab[slot as usize]
+            .take()
+            .expect("a queued entry's slot holds its event");
+        self.free.push(slot);
+        event
     }
 
     fn drop_cancelled_top(&mut self) {
@@ -121,7 +148,9 @@ impl<E> EventQueue<E> {
             if self.cancelled.is_empty() || !self.cancelled.remove(&top.seq) {
                 return;
             }
-            self.heap.pop();
+            if let Some(e) = self.heap.pop() {
+                drop(self.take(e.slot));
+            }
         }
     }
 
