@@ -5,7 +5,9 @@
 //!
 //! Invariant: every change to a slot's node info refreshes its columns and clears its score
 //! memo in the same step, and keeps the spread and affinity indexes and pod totals in step
-//! (or clears the indexes when node labels change).
+//! (or clears the indexes when node labels change). The one exception is a later version of
+//! an assigned pod that changes nothing they are computed from (`replace_unchanged`): it only
+//! takes the old version's place.
 
 use std::sync::Arc;
 
@@ -151,9 +153,12 @@ impl Scheduler {
                 self.pending.remove(&key);
                 self.forget_queued(&key);
                 // A later version of an assigned pod (terminating, relabelled) replaces the
-                // one the node info holds.
-                self.unassign(&key);
-                self.assign(&key, node, &p);
+                // one the node info holds; one that changes nothing the cache counts (a
+                // kubelet status write) just takes its place.
+                if !self.replace_unchanged(&key, node, &p) {
+                    self.unassign(&key);
+                    self.assign(&key, node, &p);
+                }
             }
             None => {
                 if p.is_terminating() || self.profile_index(&p).is_none() {
@@ -235,6 +240,32 @@ impl Scheduler {
         }
     }
 
+    /// `unassign` + `assign` for a later version of an assigned pod that stays on the same
+    /// node and changes nothing the cache computes from it (`same_for_cache`): the new version
+    /// moves to the end of the node info's pods, as the pair would put it, and the totals,
+    /// indexes, columns and score memo stay as they are (the pair would leave them equal).
+    /// False, with nothing changed, when the pair is needed.
+    pub(super) fn replace_unchanged(&mut self, key: &str, node: &str, pod: &Arc<Pod>) -> bool {
+        let Some(&slot) = self.assigned.get(key) else {
+            return false;
+        };
+        if self.slot_of.get(node) != Some(&slot) {
+            return false;
+        }
+        let Some(info) = self.slots[slot].as_mut() else {
+            return false;
+        };
+        let Some(i) = info.pods.iter().position(|q| q.has_key(key)) else {
+            return false;
+        };
+        if !same_for_cache(&info.pods[i], pod) {
+            return false;
+        }
+        info.pods.remove(i);
+        info.pods.push(pod.clone());
+        true
+    }
+
     pub(super) fn unassign(&mut self, key: &str) -> bool {
         let Some(slot) = self.assigned.remove(key) else {
             return false;
@@ -270,5 +301,110 @@ impl Scheduler {
         self.use_spread_index = on;
         self.use_ipa_index = on;
         self.use_hot = on;
+    }
+}
+
+/// Whether `new`, a later version of the assigned pod `old`, leaves everything the cache
+/// computes from a pod as it is: `NodeInfo::add_pod` (requests, affinity counts, host ports),
+/// `PodTotals::add`, `HotNode::of`, the spread index (namespace, labels, deletion) and the
+/// affinity index (namespace, labels, terms) read the spec and these metadata only; the GPU
+/// plugins read the annotations. Status (preemption's start time) is read from the node
+/// info's pod at decision time. Pods with host ports or pod (anti-)affinity terms are left to
+/// `unassign` + `assign`: those move their port entries and sole-owner affinity groups to the
+/// end of their lists.
+fn same_for_cache(old: &Pod, new: &Pod) -> bool {
+    old.meta.uid == new.meta.uid
+        && old.meta.namespace == new.meta.namespace
+        && old.meta.name == new.meta.name
+        && old.meta.deletion_timestamp == new.meta.deletion_timestamp
+        && old.meta.labels == new.meta.labels
+        && old.meta.annotations == new.meta.annotations
+        && old.meta.owner_references == new.meta.owner_references
+        && old.spec == new.spec
+        && !super::plugins::has_pod_affinity(new)
+        && !has_host_ports(new)
+}
+
+fn has_host_ports(pod: &Pod) -> bool {
+    pod.spec
+        .init_containers
+        .iter()
+        .chain(&pod.spec.containers)
+        .any(|c| c.ports.iter().any(|p| p.host_port > 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plugins::testutil::*;
+    use super::super::SchedulerConfig;
+    use super::*;
+    use crate::sim::SimTime;
+
+    /// Two nodes in two zones, three `app=web` pods on `a` and one on `b`, with the spread
+    /// and affinity indexes built.
+    fn cache() -> (Scheduler, Vec<Arc<Pod>>) {
+        let mut s = Scheduler::new(SchedulerConfig::default(), 7);
+        s.bench_add_node(Arc::new(label(node("a", 4000, 8 << 30, &[]), "zone", "z1")));
+        s.bench_add_node(Arc::new(label(node("b", 4000, 8 << 30, &[]), "zone", "z2")));
+        let mut pods = Vec::new();
+        for (name, n) in [("p1", "a"), ("p2", "a"), ("p3", "a"), ("p4", "b")] {
+            let p = labels(
+                pod(name, &[&[("cpu", 100), ("memory", 1 << 20)]]),
+                &[("app", "web")],
+            );
+            let p = Arc::new(on(p, n));
+            s.bench_assume(&p, n);
+            pods.push(p);
+        }
+        s.spread_index
+            .ensure("default", &selector(&[("app", "web")]), "zone", &s.slots);
+        s.ipa_index.ensure(&pods[0], &s.slots);
+        (s, pods)
+    }
+
+    fn state(s: &Scheduler) -> String {
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            s.slots, s.hot, s.memo, s.spread_index, s.ipa_index, s.totals, s.assigned
+        )
+    }
+
+    #[test]
+    fn a_status_only_update_leaves_the_cache_as_unassign_and_assign_would() {
+        let (mut fast, pods) = cache();
+        let (mut slow, _) = cache();
+        let mut running = (*pods[0]).clone();
+        running.status.phase = PodPhase::Running;
+        running.status.start_time = Some(SimTime::from_secs(3));
+        running.meta.resource_version += 1;
+        let running = Arc::new(running);
+        assert!(fast.replace_unchanged("default/p1", "a", &running));
+        slow.unassign("default/p1");
+        slow.assign("default/p1", "a", &running);
+        assert_eq!(state(&fast), state(&slow));
+        // The new version went to the end of the node's pods, as unassign + assign put it.
+        let a = fast.slots[0].as_ref().unwrap();
+        let keys: Vec<String> = a.pods.iter().map(|p| p.key()).collect();
+        assert_eq!(keys, ["default/p2", "default/p3", "default/p1"]);
+        assert!(Arc::ptr_eq(&a.pods[2], &running));
+    }
+
+    #[test]
+    fn an_update_the_cache_counts_takes_the_slow_path() {
+        let (mut s, pods) = cache();
+        let before = state(&s);
+        let mut relabelled = (*pods[1]).clone();
+        relabelled.meta.labels.insert("app".into(), "db".into());
+        assert!(!s.replace_unchanged("default/p2", "a", &Arc::new(relabelled)));
+        let mut terminating = (*pods[1]).clone();
+        terminating.meta.deletion_timestamp = Some(SimTime::from_secs(5));
+        assert!(!s.replace_unchanged("default/p2", "a", &Arc::new(terminating)));
+        let mut resized = (*pods[1]).clone();
+        resized.spec.containers[0].requests.cpu_milli = 200;
+        assert!(!s.replace_unchanged("default/p2", "a", &Arc::new(resized)));
+        // Another node (not a real update, but the pair would move it).
+        assert!(!s.replace_unchanged("default/p2", "b", &pods[1]));
+        assert!(!s.replace_unchanged("default/nope", "a", &pods[1]));
+        assert_eq!(state(&s), before);
     }
 }
