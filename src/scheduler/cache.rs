@@ -173,8 +173,7 @@ impl Scheduler {
     }
 
     pub(super) fn upsert_node(&mut self, n: Arc<Node>) {
-        let name = n.meta.name.clone();
-        match self.slot_of.get(&name) {
+        match self.slot_of.get(n.meta.name.as_str()) {
             Some(&slot) => {
                 if let Some(info) = self.slots[slot].as_mut() {
                     // Spread counts are by label value: only a label change invalidates them.
@@ -210,7 +209,7 @@ impl Scheduler {
                     None => self.zones.push((zone, vec![slot])),
                 }
                 self.order_dirty = true;
-                self.slot_of.insert(name, slot);
+                self.slot_of.insert(n.meta.name.clone(), slot);
                 let info = NodeInfo::new(n);
                 count_images(&mut self.image_nodes, &info, 1);
                 // The node count is ImageLocality's denominator: every memo is stale.
@@ -363,9 +362,14 @@ mod tests {
     }
 
     fn state(s: &Scheduler) -> String {
+        // `assigned` by lookup: the order a LookupMap stores entries in is not observable.
+        let assigned: Vec<_> = ["p1", "p2", "p3", "p4", "nope"]
+            .iter()
+            .map(|n| s.assigned.get(format!("default/{n}").as_str()))
+            .collect();
         format!(
             "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-            s.slots, s.hot, s.memo, s.spread_index, s.ipa_index, s.totals, s.assigned
+            s.slots, s.hot, s.memo, s.spread_index, s.ipa_index, s.totals, assigned
         )
     }
 

@@ -230,12 +230,16 @@ impl Scheduler {
         pod: &Arc<Pod>,
     ) -> (CycleStats, bool) {
         let now = ctx.now();
-        let info = self.info.entry(key.to_string()).or_insert(QueuedInfo {
-            attempts: 0,
-            last_attempt: now,
-            timestamp: now,
-            rejectors: 0,
-        });
+        if !self.info.contains_key(key) {
+            let fresh = QueuedInfo {
+                attempts: 0,
+                last_attempt: now,
+                timestamp: now,
+                rejectors: 0,
+            };
+            self.info.insert(key.to_string(), fresh);
+        }
+        let info = self.info.get_mut(key).expect("inserted above");
         info.attempts += 1;
         info.last_attempt = now;
         let Some((outcome, stats)) = self.decide(key, pod) else {

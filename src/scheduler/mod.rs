@@ -56,6 +56,7 @@ use crate::client::leader::{self, LeaderElectionConfig, LeaderElector};
 use crate::client::tokenbucket::TokenBucket;
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::lookup::LookupMap;
 use crate::sim::{rng, Ctx, SimDuration, SimTime};
 use cycle::MemoKey;
 use framework::{Profile, ScoreTable};
@@ -113,7 +114,7 @@ pub struct Scheduler {
     affinity_memo: hot::AffinityMemo,
     /// NodeUnschedulable / TaintToleration verdicts per slot by toleration set (`hot.rs`).
     taint_memo: hot::TaintMemo,
-    slot_of: BTreeMap<String, usize>,
+    slot_of: LookupMap<String, usize>,
     /// Zones in order of first appearance, each with its nodes' slots in insertion order.
     zones: Vec<(String, Vec<usize>)>,
     /// The snapshot's zone-interleaved node list, as slots.
@@ -123,7 +124,7 @@ pub struct Scheduler {
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
     pending: BTreeMap<String, Arc<Pod>>,
     /// Slot of each assigned pod.
-    assigned: BTreeMap<String, usize>,
+    assigned: LookupMap<String, usize>,
     /// Image name → nodes that have it (ImageLocality).
     image_nodes: BTreeMap<String, usize>,
     /// Services, ReplicationControllers, ReplicaSets and StatefulSets, for default spreading
@@ -155,11 +156,11 @@ pub struct Scheduler {
     /// waits for a token.
     limiter: TokenBucket,
     active: BTreeSet<(Reverse<i32>, SimTime, u64, String)>,
-    active_index: BTreeMap<String, (Reverse<i32>, SimTime, u64, String)>,
-    info: BTreeMap<String, QueuedInfo>,
+    active_index: LookupMap<String, (Reverse<i32>, SimTime, u64, String)>,
+    info: LookupMap<String, QueuedInfo>,
     unschedulable: BTreeSet<String>,
     backoff: BTreeSet<(SimTime, String)>,
-    backoff_index: BTreeMap<String, SimTime>,
+    backoff_index: LookupMap<String, SimTime>,
     seq: u64,
     cycle_scheduled: bool,
     last_leftover_flush: SimTime,
@@ -191,13 +192,13 @@ impl Scheduler {
             ties: ties::Ties::default(),
             affinity_memo: hot::AffinityMemo::default(),
             taint_memo: hot::TaintMemo::default(),
-            slot_of: BTreeMap::new(),
+            slot_of: LookupMap::new(),
             zones: Vec::new(),
             order: Vec::new(),
             order_dirty: false,
             next_start: 0,
             pending: BTreeMap::new(),
-            assigned: BTreeMap::new(),
+            assigned: LookupMap::new(),
             image_nodes: BTreeMap::new(),
             spread_selectors: Default::default(),
             table: ScoreTable::default(),
@@ -217,11 +218,11 @@ impl Scheduler {
             totals: PodTotals::default(),
             busy_until: SimTime::ZERO,
             active: BTreeSet::new(),
-            active_index: BTreeMap::new(),
-            info: BTreeMap::new(),
+            active_index: LookupMap::new(),
+            info: LookupMap::new(),
             unschedulable: BTreeSet::new(),
             backoff: BTreeSet::new(),
-            backoff_index: BTreeMap::new(),
+            backoff_index: LookupMap::new(),
             seq: 0,
             cycle_scheduled: false,
             last_leftover_flush: SimTime::ZERO,
