@@ -208,6 +208,7 @@ pub fn filter_one_at(
 }
 
 /// Per-plugin PreScore results for one cycle.
+#[derive(Clone, Debug)]
 enum PreScored {
     Skip,
     Taint(Vec<Toleration>),
@@ -232,6 +233,11 @@ pub struct ScoreTable {
     pub raw: Vec<Vec<i64>>,
     pub normalized: Vec<Vec<i64>>,
     pub total: Vec<i64>,
+    /// Per score plugin its PreScore result (empty between cycles: the states may hold
+    /// shares of the indexes' counts).
+    pres: Vec<PreScored>,
+    /// PodTopologySpread's ignored nodes, for its normalisation.
+    ignored: Vec<bool>,
 }
 
 /// The nodes a cycle scores: node infos, or slots of the snapshot with the scheduler's flat
@@ -332,11 +338,14 @@ pub fn score_nodes(
     table.total.resize(n, 0);
     // PodTopologySpread's PreScore reads the scored nodes' infos; built only when it runs.
     let mut infos: Vec<&NodeInfo> = Vec::new();
-    let pres: Vec<PreScored> = profile
-        .scores
-        .iter()
-        .map(|&(p, _)| pre_score_one(p, profile, pod, state, snap, nodes, &mut infos))
-        .collect();
+    let mut pres = std::mem::take(&mut table.pres);
+    pres.clear();
+    pres.extend(
+        profile
+            .scores
+            .iter()
+            .map(|&(p, _)| pre_score_one(p, profile, pod, state, snap, nodes, &mut infos)),
+    );
     if !keep_rows {
         // Scores without NormalizeScore go straight into the totals.
         let direct: Vec<(i64, &PreScored)> = profile
@@ -368,15 +377,15 @@ pub fn score_nodes(
             PreScored::Taint(_) => taint_toleration::normalize(norm),
             PreScored::Affinity => node_affinity::normalize(norm),
             PreScored::Spread(s) => {
-                let ignored: Vec<bool> = (0..n)
-                    .map(|j| {
-                        nodes
-                            .slot(j)
-                            .and_then(|slot| pts::is_ignored_at(s, slot))
-                            .unwrap_or_else(|| pts::is_ignored(s, nodes.info(j, snap)))
-                    })
-                    .collect();
-                pts::normalize(norm, &ignored)
+                let ignored = &mut table.ignored;
+                ignored.clear();
+                ignored.extend((0..n).map(|j| {
+                    nodes
+                        .slot(j)
+                        .and_then(|slot| pts::is_ignored_at(s, slot))
+                        .unwrap_or_else(|| pts::is_ignored(s, nodes.info(j, snap)))
+                }));
+                pts::normalize(norm, ignored)
             }
             PreScored::Ipa(_) => ipa::normalize(norm),
             PreScored::Gpu(Policy::BestFit, _) => gpu_score::normalize(norm),
@@ -388,6 +397,8 @@ pub fn score_nodes(
     }
     table.raw.truncate(profile.scores.len());
     table.normalized.truncate(profile.scores.len());
+    pres.clear();
+    table.pres = pres;
 }
 
 fn normalizes(pre: &PreScored) -> bool {
@@ -579,11 +590,23 @@ fn pre_score_one<'s, 'a: 's>(
             {
                 return PreScored::Skip;
             }
-            if infos.is_empty() {
-                infos.extend((0..nodes.len()).map(|j| nodes.info(j, snap)));
-            }
-            pts::pre_score(pod, snap, infos, nodes.slots(), &profile.spread)
-                .map_or(PreScored::Skip, PreScored::Spread)
+            // The infos are built only if the slot form cannot be used.
+            let scored = move || -> &[&'s NodeInfo] {
+                let infos = infos; // moved: the closure is FnOnce and may return the borrow
+                if infos.is_empty() {
+                    infos.extend((0..nodes.len()).map(|j| nodes.info(j, snap)));
+                }
+                infos
+            };
+            pts::pre_score_lazy(
+                pod,
+                snap,
+                nodes.len(),
+                scored,
+                nodes.slots(),
+                &profile.spread,
+            )
+            .map_or(PreScored::Skip, PreScored::Spread)
         }
         Plugin::InterPodAffinity => {
             ipa::pre_score(pod, snap, &profile.ipa).map_or(PreScored::Skip, PreScored::Ipa)

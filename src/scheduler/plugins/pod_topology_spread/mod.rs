@@ -537,7 +537,20 @@ pub fn pre_score(
     slots: Option<&[usize]>,
     args: &SpreadArgs,
 ) -> Option<ScoreState> {
-    if scored.is_empty() {
+    pre_score_lazy(pod, snap, scored.len(), || scored, slots, args)
+}
+
+/// `pre_score` with the scored nodes' infos asked for only when the slot form cannot be used
+/// (`n_scored`: how many there are).
+pub fn pre_score_lazy<'i, 'n: 'i>(
+    pod: &Pod,
+    snap: &Snapshot,
+    n_scored: usize,
+    scored: impl FnOnce() -> &'i [&'n NodeInfo],
+    slots: Option<&[usize]>,
+    args: &SpreadArgs,
+) -> Option<ScoreState> {
+    if n_scored == 0 {
         return None;
     }
     let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
@@ -550,6 +563,7 @@ pub fn pre_score(
             return Some(pre_score_by_slot(pod, cs, require_all, slots, fast));
         }
     }
+    let scored = scored();
     let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
     let mut ignored = 0usize;
     for node in scored {
@@ -651,11 +665,17 @@ fn pre_score_by_slot(
     slots: &[usize],
     fast: SlotScore,
 ) -> ScoreState {
-    let kept: Vec<usize> = slots
-        .iter()
-        .copied()
-        .filter(|&s| !(require_all && fast.ignored(s)))
-        .collect();
+    let filtered: Vec<usize>;
+    let kept: &[usize] = if require_all {
+        filtered = slots
+            .iter()
+            .copied()
+            .filter(|&s| !fast.ignored(s))
+            .collect();
+        &filtered
+    } else {
+        slots
+    };
     let weights = cs
         .iter()
         .zip(&fast.per_constraint)
@@ -663,13 +683,10 @@ fn pre_score_by_slot(
             let sz = if c.key == LABEL_HOSTNAME {
                 kept.len()
             } else {
-                let mut seen: Vec<u32> = kept
-                    .iter()
-                    .map(|&s| of_slot.get(s).copied().unwrap_or(NO_DOMAIN))
-                    .collect();
-                seen.sort_unstable();
-                seen.dedup();
-                seen.len()
+                distinct_domains(
+                    kept.iter()
+                        .map(|&s| of_slot.get(s).copied().unwrap_or(NO_DOMAIN)),
+                )
             };
             libm::log((sz + 2) as f64)
         })
@@ -683,6 +700,25 @@ fn pre_score_by_slot(
         namespace: pod.meta.namespace.clone(),
         by_slot: Some(fast),
     }
+}
+
+/// How many distinct ids `ids` has: a short list searched while there are few (zones), a
+/// sort past that.
+fn distinct_domains(ids: impl Iterator<Item = u32> + Clone) -> usize {
+    const FEW: usize = 16;
+    let mut seen: Vec<u32> = Vec::with_capacity(FEW);
+    for d in ids.clone() {
+        if !seen.contains(&d) {
+            if seen.len() == FEW {
+                let mut all: Vec<u32> = ids.collect();
+                all.sort_unstable();
+                all.dedup();
+                return all.len();
+            }
+            seen.push(d);
+        }
+    }
+    seen.len()
 }
 
 pub fn is_ignored(st: &ScoreState, node: &NodeInfo) -> bool {
