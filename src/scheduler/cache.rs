@@ -234,7 +234,13 @@ impl Scheduler {
             self.memo[slot] = framework::Memo::default();
             self.spread_index.on_pod(slot, &info.node, pod, 1);
             self.totals.add(pod, 1);
-            self.assigned.insert(key.to_string(), slot);
+            if self
+                .assigned
+                .insert(key.to_string(), (slot, pod.clone()))
+                .is_some()
+            {
+                self.assigned_once = false;
+            }
             self.ipa_index.on_pod(&self.slots, slot, pod, 1);
         }
     }
@@ -245,16 +251,17 @@ impl Scheduler {
     /// indexes, columns and score memo stay as they are (the pair would leave them equal).
     /// False, with nothing changed, when the pair is needed.
     pub(super) fn replace_unchanged(&mut self, key: &str, node: &str, pod: &Arc<Pod>) -> bool {
-        let Some(&slot) = self.assigned.get(key) else {
+        let by_pointer = self.assigned_once;
+        let Some((slot, held)) = self.assigned.get_mut(key) else {
             return false;
         };
-        if self.slot_of.get(node) != Some(&slot) {
+        if self.slot_of.get(node) != Some(slot) {
             return false;
         }
-        let Some(info) = self.slots[slot].as_mut() else {
+        let Some(info) = self.slots[*slot].as_mut() else {
             return false;
         };
-        let Some(i) = info.pods.iter().position(|q| q.has_key(key)) else {
+        let Some(i) = position_of(info, key, held, by_pointer) else {
             return false;
         };
         if !same_for_cache(&info.pods[i], pod) {
@@ -262,15 +269,17 @@ impl Scheduler {
         }
         info.pods.remove(i);
         info.pods.push(pod.clone());
+        *held = pod.clone();
         true
     }
 
     pub(super) fn unassign(&mut self, key: &str) -> bool {
-        let Some(slot) = self.assigned.remove(key) else {
+        let Some((slot, held)) = self.assigned.remove(key) else {
             return false;
         };
         if let Some(info) = self.slots[slot].as_mut() {
-            if let Some(old) = info.remove_pod(key) {
+            let at = position_of(info, key, &held, self.assigned_once);
+            if let Some(old) = at.map(|i| info.remove_pod_at(i)) {
                 self.hot.set(slot, hot::HotNode::of(info));
                 self.memo[slot] = framework::Memo::default();
                 self.spread_index.on_pod(slot, &info.node, &old, -1);
@@ -300,6 +309,19 @@ impl Scheduler {
         self.use_spread_index = on;
         self.use_ipa_index = on;
         self.use_hot = on;
+    }
+}
+
+/// Where in `info.pods` the assigned pod `key` is: the first pod with that key (what
+/// `NodeInfo::remove_pod` finds), found by pointer to `held` (the version `assigned` holds)
+/// while `Scheduler::assigned_once` says that is the same pod.
+fn position_of(info: &NodeInfo, key: &str, held: &Arc<Pod>, by_pointer: bool) -> Option<usize> {
+    if by_pointer {
+        let i = info.pods.iter().position(|p| Arc::ptr_eq(p, held));
+        debug_assert_eq!(i, info.pods.iter().position(|p| p.has_key(key)));
+        i
+    } else {
+        info.pods.iter().position(|p| p.has_key(key))
     }
 }
 
@@ -391,6 +413,22 @@ mod tests {
         let keys: Vec<String> = a.pods.iter().map(|p| p.key()).collect();
         assert_eq!(keys, ["default/p2", "default/p3", "default/p1"]);
         assert!(Arc::ptr_eq(&a.pods[2], &running));
+    }
+
+    #[test]
+    fn a_pod_assigned_twice_is_found_by_key_as_before() {
+        let (mut s, pods) = cache();
+        assert!(s.assigned_once);
+        // A second copy of p1 on `a` (a bind of a pod the cache already holds).
+        let again = Arc::new((*pods[0]).clone());
+        s.bench_assume(&again, "a");
+        assert!(!s.assigned_once);
+        // Unassign removes the first pod with the key, as `NodeInfo::remove_pod` does.
+        assert!(s.unassign("default/p1"));
+        let a = s.slots[0].as_ref().unwrap();
+        let keys: Vec<String> = a.pods.iter().map(|p| p.key()).collect();
+        assert_eq!(keys, ["default/p2", "default/p3", "default/p1"]);
+        assert!(Arc::ptr_eq(&a.pods[2], &again));
     }
 
     #[test]

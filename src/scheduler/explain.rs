@@ -218,7 +218,7 @@ impl Scheduler {
         let bound_to = self
             .assigned
             .get(&key)
-            .and_then(|s| self.slots[*s].as_ref())
+            .and_then(|(s, _)| self.slots[*s].as_ref())
             .map(|n| n.node.meta.name.clone());
         self.unassign(&key);
         let mut unbound = (**pod).clone();

@@ -123,8 +123,12 @@ pub struct Scheduler {
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
     pending: BTreeMap<String, Arc<Pod>>,
-    /// Slot of each assigned pod.
-    assigned: LookupMap<String, usize>,
+    /// Slot of each assigned pod, and the version of it that slot's node info holds.
+    assigned: LookupMap<String, (usize, Arc<Pod>)>,
+    /// No pod was ever assigned while already assigned: every pod in a node info is the one
+    /// `assigned` holds for its key, and the only one with its key there, so it is found by
+    /// pointer. False after such a second assign: then by key, first match, as ever.
+    assigned_once: bool,
     /// Image name → nodes that have it (ImageLocality).
     image_nodes: BTreeMap<String, usize>,
     /// Services, ReplicationControllers, ReplicaSets and StatefulSets, for default spreading
@@ -199,6 +203,7 @@ impl Scheduler {
             next_start: 0,
             pending: BTreeMap::new(),
             assigned: LookupMap::new(),
+            assigned_once: true,
             image_nodes: BTreeMap::new(),
             spread_selectors: Default::default(),
             table: ScoreTable::default(),

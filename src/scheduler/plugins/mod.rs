@@ -94,6 +94,11 @@ impl NodeInfo {
     /// Removes the pod with this key and returns it; None if it is not here.
     pub fn remove_pod(&mut self, key: &str) -> Option<Arc<Pod>> {
         let i = self.pods.iter().position(|p| p.has_key(key))?;
+        Some(self.remove_pod_at(i))
+    }
+
+    /// Removes the i-th of `pods` and returns it.
+    pub fn remove_pod_at(&mut self, i: usize) -> Arc<Pod> {
         let pod = self.pods.remove(i);
         let req = PodRequest::of(&pod);
         self.requested.sub(&req.request);
@@ -110,7 +115,7 @@ impl NodeInfo {
                 self.used_ports.remove(j);
             }
         }
-        Some(pod)
+        pod
     }
 }
 
