@@ -54,9 +54,9 @@ impl Scheduler {
                     self.affinity_memo.forget(slot);
                     self.taint_memo.forget(slot);
                     self.memo[slot] = framework::Memo::default();
-                    self.memo_key = None;
                     if let Some(info) = self.slots[slot].take() {
                         count_images(&mut self.image_nodes, &info, -1);
+                        self.image_sizes.set(&info, slot, false);
                         // Pods still bound there are no longer counted anywhere.
                         for p in &info.pods {
                             self.assigned.remove(&p.key());
@@ -191,11 +191,13 @@ impl Scheduler {
                         // The image map is a function of `status.images`: keep it.
                         info.node = n;
                     } else {
+                        // ImageLocality's spreads may move: it is not memoised (its
+                        // score is read from the counts and size columns every cycle).
                         count_images(&mut self.image_nodes, info, -1);
+                        self.image_sizes.set(info, slot, false);
                         info.set_node(n);
                         count_images(&mut self.image_nodes, info, 1);
-                        // ImageLocality's spreads may have moved: every memo is stale.
-                        self.memo_key = None;
+                        self.image_sizes.set(info, slot, true);
                     }
                     self.hot.set(slot, hot::HotNode::of(info));
                     self.memo[slot] = framework::Memo::default();
@@ -212,8 +214,7 @@ impl Scheduler {
                 self.slot_of.insert(n.meta.name.clone(), slot);
                 let info = NodeInfo::new(n);
                 count_images(&mut self.image_nodes, &info, 1);
-                // The node count is ImageLocality's denominator: every memo is stale.
-                self.memo_key = None;
+                self.image_sizes.set(&info, slot, true);
                 self.hot.push(hot::HotNode::of(&info));
                 self.memo.push(framework::Memo::default());
                 self.slots.push(Some(info));

@@ -346,15 +346,11 @@ impl Scheduler {
 
     /// The score memo's class for this pod's score inputs: a new class whenever they differ
     /// from the last pod's (so every slot's memo is stale).
-    fn memo_class_for(&mut self, pi: usize, req: &PodRequest, pod: &Pod) -> u64 {
+    fn memo_class_for(&mut self, pi: usize, req: &PodRequest) -> u64 {
         // Compared in place: a new key is built only when the class changes.
-        if !self
-            .memo_key
-            .as_ref()
-            .is_some_and(|k| k.matches(pi, req, pod))
-        {
+        if !self.memo_key.as_ref().is_some_and(|k| k.matches(pi, req)) {
             self.memo_class += 1;
-            self.memo_key = Some(MemoKey::of(pi, req, pod));
+            self.memo_key = Some(MemoKey::of(pi, req));
         }
         self.memo_class
     }
@@ -460,6 +456,7 @@ impl Scheduler {
                             pod,
                             &snap,
                             &filter.hot_rows[slot],
+                            slot,
                             || snap.get(idx),
                             &mut memo[slot],
                             memo_class,
@@ -517,7 +514,7 @@ impl Scheduler {
                 None
             };
         let memo_class = match fused {
-            Some(_) => self.memo_class_for(pi, &state.req, pod),
+            Some(_) => self.memo_class_for(pi, &state.req),
             None => self.memo_class,
         };
         (fused, memo_class)
@@ -583,7 +580,7 @@ impl Scheduler {
     ) -> usize {
         let j = if self.use_hot {
             let slots: Vec<usize> = feasible.iter().map(|&i| self.order[i]).collect();
-            let class = self.memo_class_for(pi, &state.req, pod);
+            let class = self.memo_class_for(pi, &state.req);
             let snap = cache_snapshot!(self, indexed);
             let nodes = framework::ScoredNodes::Slots {
                 slots: &slots,
@@ -613,44 +610,29 @@ impl Scheduler {
     }
 }
 
-/// What the memoised part of a node's score depends on besides the node: the profile, the
-/// pod's requests (NodeResourcesFit, BalancedAllocation) and its images (ImageLocality; the
-/// spreads it also reads change only with some node's images or the node count, and the
-/// cache then drops `memo_key`).
+/// What the memoised part of a node's score depends on besides the node: the profile and
+/// the pod's requests (NodeResourcesFit, BalancedAllocation). ImageLocality is not memoised:
+/// its spreads move with any node's images and the node count.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct MemoKey {
     profile: usize,
     request: Resources,
     non_zero: (i64, i64),
-    images: Vec<String>,
 }
 
 impl MemoKey {
-    /// `*self == MemoKey::of(profile, req, pod)`, without building the key.
-    fn matches(&self, profile: usize, req: &PodRequest, pod: &Pod) -> bool {
+    /// `*self == MemoKey::of(profile, req)`, without building the key.
+    fn matches(&self, profile: usize, req: &PodRequest) -> bool {
         self.profile == profile
             && self.non_zero == (req.non_zero_cpu_milli, req.non_zero_memory)
             && self.request == req.request
-            && self.images.iter().map(String::as_str).eq(pod
-                .spec
-                .init_containers
-                .iter()
-                .chain(&pod.spec.containers)
-                .map(|c| c.image.as_str()))
     }
 
-    fn of(profile: usize, req: &PodRequest, pod: &Pod) -> MemoKey {
+    fn of(profile: usize, req: &PodRequest) -> MemoKey {
         MemoKey {
             profile,
             request: req.request.clone(),
             non_zero: (req.non_zero_cpu_milli, req.non_zero_memory),
-            images: pod
-                .spec
-                .init_containers
-                .iter()
-                .chain(&pod.spec.containers)
-                .map(|c| c.image.clone())
-                .collect(),
         }
     }
 }

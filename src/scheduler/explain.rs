@@ -227,6 +227,7 @@ impl Scheduler {
             slots: &self.slots,
             order: &self.order,
             image_nodes: &self.image_nodes,
+            image_sizes: None,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
             ipa_index: None,

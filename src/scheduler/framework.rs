@@ -418,7 +418,10 @@ fn normalizes(pre: &PreScored) -> bool {
 /// score 0, reverse-normalised to 100 on every node). A node's total then depends on the node
 /// alone, so the scheduler can compute it as the filter walk finds the node.
 pub struct PlainScorer {
+    /// The memoised part: NodeResourcesFit and BalancedAllocation.
     direct: Vec<(i64, PreScored)>,
+    /// ImageLocality (weight, PreScore), computed for every node (`image_raw`).
+    images: Vec<(i64, image_locality::Images)>,
     /// Σ weight × normalised score of the plugins that score every node alike.
     offset: i64,
 }
@@ -438,6 +441,7 @@ impl PlainScorer {
         const SOFT: WhenUnsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
         let mut sc = PlainScorer {
             direct: Vec::new(),
+            images: Vec::new(),
             offset: 0,
         };
         for &(p, w) in &profile.scores {
@@ -467,6 +471,7 @@ impl PlainScorer {
                     let nodes = ScoredNodes::Infos(&[]);
                     match pre_score_one(p, profile, pod, state, snap, nodes, &mut none) {
                         PreScored::Skip => {}
+                        PreScored::Images(i) => sc.images.push((w, i)),
                         pre => sc.direct.push((w, pre)),
                     }
                 }
@@ -477,7 +482,8 @@ impl PlainScorer {
     }
 
     /// The node's total score (`score_nodes`' total), with the direct part from the slot's
-    /// memo or computed and memoised as `add_direct` does.
+    /// memo or computed and memoised as `add_direct` does, and ImageLocality's from the
+    /// columns (`image_raw`).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn total<'n>(
@@ -486,37 +492,44 @@ impl PlainScorer {
         pod: &Pod,
         snap: &Snapshot,
         h: &HotNode,
+        slot: usize,
         info: impl FnOnce() -> &'n NodeInfo,
         memo: &mut Memo,
         class: u64,
     ) -> i64 {
-        if memo.class == class {
-            return memo.total + self.offset;
-        }
-        let mut sum = 0;
-        let mut memoise = true;
         let mut info = Some(info);
         let mut node: Option<&NodeInfo> = None;
-        for (w, pre) in &self.direct {
-            let v = match fast_raw(pre, profile, h) {
-                Some(v) => v,
-                None => {
-                    memoise &= memoisable(pre);
-                    let ni = *node.get_or_insert_with(|| (info.take().expect("once"))());
-                    full_raw(pre, profile, pod, snap, ni)
-                }
-            };
-            sum += v * w;
-        }
-        if memoise {
-            *memo = Memo { class, total: sum };
+        let mut node_info = || *node.get_or_insert_with(|| (info.take().expect("once"))());
+        let mut sum = if memo.class == class {
+            memo.total
+        } else {
+            let mut sum = 0;
+            let mut memoise = true;
+            for (w, pre) in &self.direct {
+                let v = match fast_raw(pre, profile, h) {
+                    Some(v) => v,
+                    None => {
+                        memoise = false;
+                        full_raw(pre, profile, pod, snap, node_info())
+                    }
+                };
+                sum += v * w;
+            }
+            if memoise {
+                *memo = Memo { class, total: sum };
+            }
+            sum
+        };
+        for (w, i) in &self.images {
+            sum += w * image_raw(i, snap, h, slot, &mut node_info);
         }
         sum + self.offset
     }
 }
 
 /// Adds Σ weight × raw of the plugins without normalisation to each node's total; a sum the
-/// columns decided entirely is memoised per slot.
+/// columns decided entirely is memoised per slot, ImageLocality aside (its spreads move with
+/// every node's images: it is computed for every node, from the columns where they exist).
 fn add_direct(
     direct: &[(i64, &PreScored)],
     profile: &Profile,
@@ -526,8 +539,20 @@ fn add_direct(
     total: &mut [i64],
     mut memo: Option<(&mut [Memo], u64)>,
 ) {
+    let (images, direct): (Vec<(i64, &PreScored)>, Vec<(i64, &PreScored)>) = direct
+        .iter()
+        .partition(|(_, pre)| matches!(pre, PreScored::Images(_)));
     for (j, t) in total.iter_mut().enumerate() {
         let slot = nodes.slot(j);
+        for &(w, pre) in &images {
+            if let PreScored::Images(i) = pre {
+                let v = match (nodes.hot(j), slot) {
+                    (Some(h), Some(slot)) => image_raw(i, snap, h, slot, || nodes.info(j, snap)),
+                    _ => image_locality::score(i, nodes.info(j, snap)),
+                };
+                *t += v * w;
+            }
+        }
         if let (Some((m, class)), Some(slot)) = (&memo, slot) {
             let e = m[slot];
             if e.class == *class {
@@ -537,11 +562,11 @@ fn add_direct(
         }
         let mut sum = 0;
         let mut memoise = true;
-        for &(w, pre) in direct {
+        for &(w, pre) in &direct {
             let v = match nodes.hot(j).and_then(|h| fast_raw(pre, profile, h)) {
                 Some(v) => v,
                 None => {
-                    memoise &= memoisable(pre);
+                    memoise = false;
                     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
                 }
             };
@@ -556,6 +581,29 @@ fn add_direct(
                 };
             }
         }
+    }
+}
+
+/// ImageLocality's raw score of the node in `slot` (`h` its columns): the floor for a node
+/// without images, else from the size columns (`image_locality::score_at`), else from the
+/// node's image map.
+#[inline]
+fn image_raw<'n>(
+    i: &image_locality::Images,
+    snap: &Snapshot,
+    h: &HotNode,
+    slot: usize,
+    info: impl FnOnce() -> &'n NodeInfo,
+) -> i64 {
+    if h.flags & hot::IMAGES == 0 {
+        return i.floor;
+    }
+    match snap
+        .image_sizes
+        .and_then(|s| image_locality::score_at(i, s, slot))
+    {
+        Some(v) => v,
+        None => image_locality::score(i, info()),
     }
 }
 
@@ -659,23 +707,13 @@ fn raw_score(
     full_raw(pre, profile, pod, snap, nodes.info(j, snap))
 }
 
-/// A direct plugin's raw score that is a function of the node and of inputs the memo class
-/// stands for, even when the columns cannot compute it: ImageLocality (the node's images and
-/// the cycle's spreads; the scheduler starts a new class whenever a node's images or the node
-/// count change).
-fn memoisable(pre: &PreScored) -> bool {
-    matches!(pre, PreScored::Images(_))
-}
-
 /// The raw score from the columns, when they decide it.
 #[inline]
 fn fast_raw(pre: &PreScored, profile: &Profile, h: &HotNode) -> Option<i64> {
     match pre {
         PreScored::Skip => Some(0),
         PreScored::Taint(_) if h.flags & hot::PREFER_TAINTS == 0 => Some(0),
-        PreScored::Images(i) if h.flags & hot::IMAGES == 0 => {
-            Some(image_locality::score_of_sum(0, i.len()))
-        }
+        PreScored::Images(i) if h.flags & hot::IMAGES == 0 => Some(i.floor),
         PreScored::Fit(s) => fit::try_score_with(s, &profile.fit, |k, r| h.alloc_reqd(k, r, false)),
         PreScored::Balanced(s) => balanced::try_score_with(s, |k, r| h.alloc_reqd(k, r, true)),
         _ => None,

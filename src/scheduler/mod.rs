@@ -131,6 +131,8 @@ pub struct Scheduler {
     assigned_once: bool,
     /// Image name → nodes that have it (ImageLocality).
     image_nodes: BTreeMap<String, usize>,
+    /// The same names' per-slot sizes (ImageLocality's scores from columns).
+    image_sizes: plugins::image_locality::ImageSizes,
     /// Services, ReplicationControllers, ReplicaSets and StatefulSets, for default spreading
     /// (PodTopologySpread's `helper.DefaultSelector`).
     spread_selectors: pod_topology_spread::SelectorSources,
@@ -205,6 +207,7 @@ impl Scheduler {
             assigned: LookupMap::new(),
             assigned_once: true,
             image_nodes: BTreeMap::new(),
+            image_sizes: Default::default(),
             spread_selectors: Default::default(),
             table: ScoreTable::default(),
             feasible: Vec::new(),

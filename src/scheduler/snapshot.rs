@@ -18,20 +18,22 @@ use crate::model::{Node, Pod};
 /// `cache_snapshot!(s, indexed)` with those the scheduler uses.
 macro_rules! cache_snapshot {
     ($s:expr) => {
-        cache_snapshot!($s, None, None)
+        cache_snapshot!($s, None, None, None)
     };
     ($s:expr, indexed) => {
         cache_snapshot!(
             $s,
             $s.use_spread_index.then_some(&$s.spread_index),
-            $s.use_ipa_index.then_some(&$s.ipa_index)
+            $s.use_ipa_index.then_some(&$s.ipa_index),
+            $s.use_hot.then_some(&$s.image_sizes)
         )
     };
-    ($s:expr, $spread:expr, $ipa:expr) => {
+    ($s:expr, $spread:expr, $ipa:expr, $sizes:expr) => {
         $crate::scheduler::plugins::Snapshot {
             slots: &$s.slots,
             order: &$s.order,
             image_nodes: &$s.image_nodes,
+            image_sizes: $sizes,
             spread_selectors: &$s.spread_selectors,
             spread_index: $spread,
             ipa_index: $ipa,
@@ -129,6 +131,7 @@ impl OwnedSnapshot {
             slots: &self.slots,
             order: &self.order,
             image_nodes: &self.image_nodes,
+            image_sizes: None,
             spread_selectors: &self.spread_selectors,
             spread_index: None,
             ipa_index: None,

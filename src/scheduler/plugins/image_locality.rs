@@ -1,6 +1,8 @@
 //! ImageLocality (reference scheduler §2.5, v1.29+ form): prefer nodes that already hold the
 //! pod's images (init and regular containers), weighted by how widely each image is spread.
 
+use std::collections::BTreeMap;
+
 use super::{NodeInfo, Snapshot, MAX_NODE_SCORE};
 use crate::model::Pod;
 
@@ -29,6 +31,11 @@ pub struct Images {
     /// Per name: nodes with the image / all nodes (None without nodes: every score is the
     /// floor).
     pub spread: Option<Vec<f64>>,
+    /// Per name on some node, in order: its [`ImageSizes`] column and spread (None without
+    /// the columns or without nodes: `score` reads the node's image map).
+    pub dense: Option<Vec<(u32, f64)>>,
+    /// The score of a node with none of the images (`score_of_sum(0, len)`), once per cycle.
+    pub floor: i64,
 }
 
 impl Images {
@@ -58,7 +65,22 @@ pub fn pre_score(pod: &Pod, snap: &Snapshot) -> Images {
             })
             .collect()
     });
-    Images { names, spread }
+    let dense = match (snap.image_sizes, &spread) {
+        (Some(sizes), Some(spread)) => Some(
+            names
+                .iter()
+                .zip(spread)
+                .filter_map(|(img, &s)| sizes.column(img).map(|c| (c, s)))
+                .collect(),
+        ),
+        _ => None,
+    };
+    Images {
+        floor: score_of_sum(0, names.len()),
+        names,
+        spread,
+        dense,
+    }
 }
 
 /// A pure function of the node's images and the cycle's spreads, so the scheduler may keep
@@ -73,6 +95,86 @@ pub fn score(images: &Images, node: &NodeInfo) -> i64 {
         }
     }
     score_of_sum(sum, images.len())
+}
+
+/// `score` of the node in slot `slot` from the size columns (each name's column holds the
+/// node's size for it, 0 where absent; a name on no node adds nothing to any node's sum);
+/// None when PreScore had no columns.
+#[inline]
+pub fn score_at(images: &Images, sizes: &ImageSizes, slot: usize) -> Option<i64> {
+    let dense = images.dense.as_ref()?;
+    let mut sum = 0i64;
+    for &(c, spread) in dense {
+        let size = sizes.size(c, slot);
+        if size != 0 {
+            sum += (size as f64 * spread) as i64;
+        }
+    }
+    Some(score_of_sum(sum, images.len()))
+}
+
+/// Per image name some node has, a dense column of each slot's size for it (0 where the node
+/// does not have it): ImageLocality's per-node lookups as array reads. Kept by the scheduler's
+/// cache beside the image counts, changed with every node info's images.
+#[derive(Clone, Debug, Default)]
+pub struct ImageSizes {
+    /// Name → column, while some node has the image.
+    index: BTreeMap<String, u32>,
+    /// Columns by number, each as long as the highest slot written + 1.
+    cols: Vec<Vec<i64>>,
+    /// Column numbers no name holds (their columns are all 0).
+    free: Vec<u32>,
+    /// Slots written per column, so a column is freed when no node has its image.
+    nodes: Vec<usize>,
+}
+
+impl ImageSizes {
+    pub fn column(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    #[inline]
+    pub fn size(&self, col: u32, slot: usize) -> i64 {
+        self.cols[col as usize].get(slot).copied().unwrap_or(0)
+    }
+
+    /// Writes (`add`) or clears the node info's sizes in slot `slot`'s row.
+    pub fn set(&mut self, info: &NodeInfo, slot: usize, add: bool) {
+        for (name, &size) in &info.images {
+            if add {
+                let c = match self.index.get(name) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.free.pop().unwrap_or_else(|| {
+                            self.cols.push(Vec::new());
+                            self.nodes.push(0);
+                            (self.cols.len() - 1) as u32
+                        });
+                        self.index.insert(name.clone(), c);
+                        c
+                    }
+                };
+                let col = &mut self.cols[c as usize];
+                if col.len() <= slot {
+                    col.resize(slot + 1, 0);
+                }
+                col[slot] = size;
+                self.nodes[c as usize] += 1;
+            } else if let Some(&c) = self.index.get(name) {
+                let col = &mut self.cols[c as usize];
+                if let Some(v) = col.get_mut(slot) {
+                    *v = 0;
+                }
+                let n = &mut self.nodes[c as usize];
+                *n -= 1;
+                if *n == 0 {
+                    self.index.remove(name);
+                    col.clear();
+                    self.free.push(c);
+                }
+            }
+        }
+    }
 }
 
 /// The score from the spread-weighted size sum of the pod's images present on the node.

@@ -144,6 +144,8 @@ pub struct Snapshot<'a> {
     pub order: &'a [usize],
     /// Image name → number of nodes that have it (ImageLocality's spread).
     pub image_nodes: &'a BTreeMap<String, usize>,
+    /// The same names' per-slot size columns (None: ImageLocality reads each node's map).
+    pub image_sizes: Option<&'a image_locality::ImageSizes>,
     /// The Services and controllers `helper.DefaultSelector` derives default spreading
     /// selectors from (PodTopologySpread's default constraints).
     pub spread_selectors: &'a pod_topology_spread::SelectorSources,
