@@ -539,9 +539,9 @@ fn add_direct(
     total: &mut [i64],
     mut memo: Option<(&mut [Memo], u64)>,
 ) {
-    let (images, direct): (Vec<(i64, &PreScored)>, Vec<(i64, &PreScored)>) = direct
-        .iter()
-        .partition(|(_, pre)| matches!(pre, PreScored::Images(_)));
+    let is_images = |&&(_, pre): &&(i64, &PreScored)| matches!(pre, PreScored::Images(_));
+    let images: Vec<(i64, &PreScored)> = direct.iter().filter(is_images).copied().collect();
+    let direct: Vec<(i64, &PreScored)> = direct.iter().filter(|e| !is_images(e)).copied().collect();
     for (j, t) in total.iter_mut().enumerate() {
         let slot = nodes.slot(j);
         for &(w, pre) in &images {
