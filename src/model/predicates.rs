@@ -43,6 +43,15 @@ pub fn required_node_affinity_matches(pod: &Pod, node: &Node) -> bool {
     }
 }
 
+/// Whether [`host_ports`] would list anything, without building the list.
+pub fn has_host_ports(pod: &Pod) -> bool {
+    pod.spec
+        .init_containers
+        .iter()
+        .chain(&pod.spec.containers)
+        .any(|c| c.ports.iter().any(|p| p.host_port > 0))
+}
+
 /// The pod's host ports as (protocol, hostIP, port), with Kubernetes' defaults (TCP, 0.0.0.0).
 pub fn host_ports(pod: &Pod) -> Vec<(String, String, i32)> {
     let mut out = Vec::new();

@@ -344,15 +344,7 @@ fn same_for_cache(old: &Pod, new: &Pod) -> bool {
         && old.meta.owner_references == new.meta.owner_references
         && old.spec == new.spec
         && !super::plugins::has_pod_affinity(new)
-        && !has_host_ports(new)
-}
-
-fn has_host_ports(pod: &Pod) -> bool {
-    pod.spec
-        .init_containers
-        .iter()
-        .chain(&pod.spec.containers)
-        .any(|c| c.ports.iter().any(|p| p.host_port > 0))
+        && !crate::model::predicates::has_host_ports(new)
 }
 
 #[cfg(test)]
