@@ -4,7 +4,6 @@
 //! Invariant: Jobs and CronJobs are written only through the generic store ([`super::store`]);
 //! every write bumps the resourceVersion and notifies the controller manager only.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Write, CM};
@@ -67,11 +66,11 @@ impl ApiObject for CronJob {
 }
 
 impl ApiServer {
-    pub fn jobs(&self) -> &BTreeMap<String, Arc<Job>> {
+    pub fn jobs(&self) -> &crate::sim::namemap::NameMap<Arc<Job>> {
         self.jobs.map()
     }
 
-    pub fn cronjobs(&self) -> &BTreeMap<String, Arc<CronJob>> {
+    pub fn cronjobs(&self) -> &crate::sim::namemap::NameMap<Arc<CronJob>> {
         self.cronjobs.map()
     }
 

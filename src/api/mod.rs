@@ -286,19 +286,19 @@ impl ApiServer {
     // The stores themselves, read-only, for observers outside the simulation (checks,
     // samplers); components read through the network-checked `get_*` / `list_*` requests.
 
-    pub fn replicasets(&self) -> &BTreeMap<String, Arc<ReplicaSet>> {
+    pub fn replicasets(&self) -> &crate::sim::namemap::NameMap<Arc<ReplicaSet>> {
         self.replicasets.map()
     }
-    pub fn deployments(&self) -> &BTreeMap<String, Arc<Deployment>> {
+    pub fn deployments(&self) -> &crate::sim::namemap::NameMap<Arc<Deployment>> {
         self.deployments.map()
     }
-    pub fn daemonsets(&self) -> &BTreeMap<String, Arc<DaemonSet>> {
+    pub fn daemonsets(&self) -> &crate::sim::namemap::NameMap<Arc<DaemonSet>> {
         self.daemonsets.map()
     }
-    pub fn statefulsets(&self) -> &BTreeMap<String, Arc<StatefulSet>> {
+    pub fn statefulsets(&self) -> &crate::sim::namemap::NameMap<Arc<StatefulSet>> {
         self.statefulsets.map()
     }
-    pub fn nodes(&self) -> &BTreeMap<String, Arc<Node>> {
+    pub fn nodes(&self) -> &crate::sim::namemap::NameMap<Arc<Node>> {
         self.nodes.map()
     }
 }

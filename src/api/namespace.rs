@@ -6,7 +6,6 @@
 //! Namespace objects take no uid from the store's counter, so declaring them does not shift
 //! the uids of other objects. All writes go through the generic store ([`super::store`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Store, Write, CM};
@@ -77,11 +76,11 @@ impl ApiObject for NamespacedObject {
 }
 
 impl ApiServer {
-    pub fn namespaces(&self) -> &BTreeMap<String, Arc<Namespace>> {
+    pub fn namespaces(&self) -> &crate::sim::namemap::NameMap<Arc<Namespace>> {
         self.ns.namespaces.map()
     }
 
-    pub fn namespaced_objects(&self) -> &BTreeMap<String, Arc<NamespacedObject>> {
+    pub fn namespaced_objects(&self) -> &crate::sim::namemap::NameMap<Arc<NamespacedObject>> {
         self.ns.objects.map()
     }
 

@@ -6,7 +6,6 @@
 //! that kubelet's status loop; a Lease read shows the latest planned renewal not after now,
 //! exactly what the eager PUTs would have written.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Staged, Write, CM_AND_SCHEDULER};
@@ -104,7 +103,7 @@ impl ApiServer {
 
     // ----- node leases (kube-node-lease) -----
 
-    pub fn leases(&self) -> &BTreeMap<String, Arc<Lease>> {
+    pub fn leases(&self) -> &crate::sim::namemap::NameMap<Arc<Lease>> {
         self.leases.map()
     }
 

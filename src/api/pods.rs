@@ -100,7 +100,7 @@ fn finalizers_released(old: &Pod, new: &Pod) -> bool {
 }
 
 impl ApiServer {
-    pub fn pods(&self) -> &std::collections::BTreeMap<String, Arc<Pod>> {
+    pub fn pods(&self) -> &crate::sim::namemap::NameMap<Arc<Pod>> {
         self.pods.map()
     }
 

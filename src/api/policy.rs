@@ -7,7 +7,6 @@
 //! one request, so no other request can interleave (upstream's optimistic-concurrency retries
 //! never fail in a single-threaded store).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::store::{stored_in, ApiObject, Write, CM_AND_SCHEDULER};
@@ -62,7 +61,7 @@ impl ApiObject for PodDisruptionBudget {
 }
 
 impl ApiServer {
-    pub fn pdbs(&self) -> &BTreeMap<String, Arc<PodDisruptionBudget>> {
+    pub fn pdbs(&self) -> &crate::sim::namemap::NameMap<Arc<PodDisruptionBudget>> {
         self.pdbs.map()
     }
 

@@ -58,11 +58,11 @@ impl ApiObject for EndpointSlice {
 }
 
 impl ApiServer {
-    pub fn services(&self) -> &BTreeMap<String, Arc<Service>> {
+    pub fn services(&self) -> &crate::sim::namemap::NameMap<Arc<Service>> {
         self.svc.services.map()
     }
 
-    pub fn endpointslices(&self) -> &BTreeMap<String, Arc<EndpointSlice>> {
+    pub fn endpointslices(&self) -> &crate::sim::namemap::NameMap<Arc<EndpointSlice>> {
         self.svc.slices.map()
     }
 

@@ -1,4 +1,4 @@
-//! The generic object store of the API server: one `BTreeMap<String, Arc<T>>` per kind and the
+//! The generic object store of the API server: one name-ordered, hash-indexed map (`NameMap`) per kind and the
 //! create / update / delete / finalizer logic every kind shares, written once for any
 //! [`ApiObject`].
 //!
@@ -9,29 +9,30 @@
 //! them. Kind-specific rules (admission, pod binding and graceful deletion, indexes) are
 //! layered on these primitives by the kinds' own modules.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 
-/// The stored objects of one kind, keyed by `namespace/name` (or the kind's own key).
+/// The stored objects of one kind, keyed by `namespace/name` (or the kind's own key): walked
+/// in name order, found by hash ([`NameMap`]).
 pub(crate) struct Store<T> {
-    objects: BTreeMap<String, Arc<T>>,
+    objects: NameMap<Arc<T>>,
 }
 
 impl<T> Default for Store<T> {
     fn default() -> Self {
         Store {
-            objects: BTreeMap::new(),
+            objects: NameMap::new(),
         }
     }
 }
 
 impl<T> Store<T> {
     /// The read-only view handed to observers.
-    pub(crate) fn map(&self) -> &BTreeMap<String, Arc<T>> {
+    pub(crate) fn map(&self) -> &NameMap<Arc<T>> {
         &self.objects
     }
 
@@ -52,10 +53,7 @@ impl<T> Store<T> {
     pub(super) fn put(&mut self, key: &str, obj: Arc<T>) -> Option<Arc<T>> {
         match self.objects.get_mut(key) {
             Some(slot) => Some(std::mem::replace(slot, obj)),
-            None => {
-                self.objects.insert(key.to_string(), obj);
-                None
-            }
+            None => self.objects.insert(key.to_string(), obj),
         }
     }
 

@@ -5,6 +5,7 @@
 //! scheduling events and appending trace records.
 
 pub mod lookup;
+pub mod namemap;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -1,0 +1,247 @@
+//! A map by name that is walked in name order and found by hash: a `BTreeMap` of the names
+//! (for order and ranges) next to a [`LookupMap`] from name to a slot that holds the value.
+//!
+//! Architecture invariant: every walk ([`NameMap::iter`], `keys`, `values`, `range`) goes
+//! through the name-ordered index, exactly as a `BTreeMap<String, V>` walks; the hash index
+//! and the slots are only searched, never walked, so neither the hash nor slot reuse can reach
+//! a decision or an output. Replacing the value of an existing name (`get_mut`, `insert` over
+//! it) touches only the hash index; only adding or removing a name touches the ordered one.
+//!
+//! Why: the API server's stores and the informer caches are ordered by name because
+//! controllers list in that order, but nearly every access is a lookup or an in-place update
+//! of one object by name (a status write, a bind, a watch notification). A `BTreeMap` of
+//! `namespace/name` strings pays ~17 string comparisons for each, over a long shared prefix
+//! (docs/performance.md, round 7).
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Bound, Index, RangeBounds};
+
+use super::lookup::LookupMap;
+
+/// `namespace/name` (or any string key) → `V`, in name order for walks, by hash for lookups.
+#[derive(Clone)]
+pub struct NameMap<V> {
+    order: BTreeMap<String, u32>,
+    index: LookupMap<String, u32>,
+    slots: Vec<Option<V>>,
+    free: Vec<u32>,
+}
+
+impl<V> Default for NameMap<V> {
+    fn default() -> Self {
+        NameMap {
+            order: BTreeMap::new(),
+            index: LookupMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for NameMap<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<V: PartialEq> PartialEq for NameMap<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<V> NameMap<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    #[inline]
+    fn slot(&self, i: u32) -> &V {
+        self.slots[i as usize]
+            .as_ref()
+            .expect("NameMap: an indexed slot holds a value")
+    }
+
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.index.get(key).map(|&i| self.slot(i))
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        let i = *self.index.get(key)?;
+        self.slots[i as usize].as_mut()
+    }
+
+    #[inline]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// Inserts or replaces; returns the value replaced. A replacement allocates nothing and
+    /// leaves the name order untouched.
+    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
+        if let Some(&i) = self.index.get(key.as_str()) {
+            return self.slots[i as usize].replace(value);
+        }
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(value);
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len()).expect("NameMap: fewer than 2^32 names");
+                self.slots.push(Some(value));
+                i
+            }
+        };
+        self.index.insert(key.clone(), i);
+        self.order.insert(key, i);
+        None
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        let i = self.index.remove(key)?;
+        self.order.remove(key);
+        self.free.push(i);
+        self.slots[i as usize].take()
+    }
+
+    /// Removes every entry for which `keep` is false, visiting in name order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
+        let mut gone = Vec::new();
+        for (k, &i) in &self.order {
+            let v = self.slots[i as usize]
+                .as_mut()
+                .expect("NameMap: an indexed slot holds a value");
+            if !keep(k, v) {
+                gone.push(k.clone());
+            }
+        }
+        for k in gone {
+            self.remove(&k);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Entries in name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &V)> + '_ {
+        self.order.iter().map(|(k, &i)| (k, self.slot(i)))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + '_ {
+        self.order.keys()
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + '_ {
+        self.order.values().map(|&i| self.slot(i))
+    }
+
+    /// Entries whose names are in `range`, in name order (as `BTreeMap::range`).
+    pub fn range<Q, R>(&self, range: R) -> impl DoubleEndedIterator<Item = (&String, &V)> + '_
+    where
+        Q: Ord + ?Sized,
+        String: Borrow<Q>,
+        R: RangeBounds<Q>,
+    {
+        self.order.range(range).map(|(k, &i)| (k, self.slot(i)))
+    }
+
+    /// Entries whose name starts with `prefix`, in name order.
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a V)> + 'a {
+        self.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+
+    pub fn first_key_value(&self) -> Option<(&String, &V)> {
+        self.iter().next()
+    }
+
+    pub fn last_key_value(&self) -> Option<(&String, &V)> {
+        self.iter().next_back()
+    }
+}
+
+impl<V> Index<&str> for NameMap<V> {
+    type Output = V;
+    fn index(&self, key: &str) -> &V {
+        self.get(key)
+            .unwrap_or_else(|| panic!("NameMap: no entry {key:?}"))
+    }
+}
+
+impl<V> FromIterator<(String, V)> for NameMap<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        let mut m = NameMap::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl<'a, V> IntoIterator for &'a NameMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a String, &'a V)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The map behaves as a `BTreeMap<String, V>` under any sequence of inserts, replacements
+    /// and removals (slots are reused), and walks in the same order.
+    #[test]
+    fn agrees_with_a_btreemap_under_churn() {
+        let mut m: NameMap<u64> = NameMap::new();
+        let mut b: BTreeMap<String, u64> = BTreeMap::new();
+        let mut x: u64 = 12345;
+        for step in 0..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let k = format!("ns-{}/pod-{}", (x >> 40) % 3, (x >> 20) % 500);
+            match (x >> 60) % 4 {
+                0 | 1 => assert_eq!(m.insert(k.clone(), step), b.insert(k, step)),
+                2 => assert_eq!(m.remove(&k), b.remove(&k)),
+                _ => {
+                    if let Some(v) = m.get_mut(&k) {
+                        *v += 1;
+                    }
+                    if let Some(v) = b.get_mut(&k) {
+                        *v += 1;
+                    }
+                }
+            }
+            assert_eq!(m.len(), b.len());
+        }
+        assert!(m.iter().eq(b.iter()));
+        assert!(m.iter().rev().eq(b.iter().rev()));
+        assert!(m.with_prefix("ns-1/").eq(b.range::<str, _>("ns-1/".."ns-1/\u{10ffff}")));
+        for (k, v) in &b {
+            assert_eq!(m.get(k), Some(v));
+            assert_eq!(m[k.as_str()], *v);
+        }
+        assert_eq!(m.get("ns-9/none"), None);
+        m.retain(|k, _| !k.starts_with("ns-0/"));
+        b.retain(|k, _| !k.starts_with("ns-0/"));
+        assert!(m.iter().eq(b.iter()));
+    }
+}
