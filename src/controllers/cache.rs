@@ -13,13 +13,14 @@ use std::sync::Arc;
 
 use crate::api::Change;
 use crate::model::*;
+use crate::sim::namemap::NameMap;
 use crate::sim::{SimDuration, SimTime};
 
 #[derive(Default)]
 pub struct KcmCache {
-    pub nodes: BTreeMap<String, Arc<Node>>,
+    pub nodes: NameMap<Arc<Node>>,
     pub leases: BTreeMap<String, CachedLease>,
-    pub pods: BTreeMap<String, Arc<Pod>>,
+    pub pods: NameMap<Arc<Pod>>,
     pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     pub deployments: BTreeMap<String, Arc<Deployment>>,

@@ -32,6 +32,7 @@ use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer, Verb};
 use crate::client::expectations::CreateExpectations;
+use crate::sim::namemap::NameMap;
 use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
@@ -180,7 +181,7 @@ struct View<'a> {
 impl<'a> View<'a> {
     fn new(
         spec: &PodSpec,
-        nodes: &'a BTreeMap<String, Arc<Node>>,
+        nodes: &'a NameMap<Arc<Node>>,
         pods: Option<&'a BTreeMap<(String, String), Arc<Pod>>>,
     ) -> Self {
         // A merge of the nodes (by name) with the pods (by node name, then key).
@@ -191,7 +192,7 @@ impl<'a> View<'a> {
             elsewhere: BTreeMap::new(),
         };
         let mut pods = pods.into_iter().flatten().peekable();
-        for (name, n) in nodes {
+        for (name, n) in nodes.iter() {
             while let Some(((pn, _), p)) = pods.next_if(|((pn, _), _)| pn < name) {
                 view.elsewhere.entry(pn.as_str()).or_default().push(p);
             }

@@ -183,7 +183,7 @@ impl NamespaceController {
                 results.push(api.delete_namespaced_object(c, &k));
             }
         }
-        let pods = keys_in(&cache.pods, &p);
+        let pods: Vec<String> = cache.pods.with_prefix(&p).map(|(k, _)| k.clone()).collect();
         for k in &pods {
             if !cache.pods[k].is_terminating() {
                 results.push(api.delete_pod(c, k, None).map(|_| ()));

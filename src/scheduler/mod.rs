@@ -122,7 +122,7 @@ pub struct Scheduler {
     order_dirty: bool,
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
-    pending: BTreeMap<String, Arc<Pod>>,
+    pending: crate::sim::namemap::NameMap<Arc<Pod>>,
     /// Slot of each assigned pod, and the version of it that slot's node info holds.
     assigned: LookupMap<String, (usize, Arc<Pod>)>,
     /// No pod was ever assigned while already assigned: every pod in a node info is the one
@@ -203,7 +203,7 @@ impl Scheduler {
             order: Vec::new(),
             order_dirty: false,
             next_start: 0,
-            pending: BTreeMap::new(),
+            pending: crate::sim::namemap::NameMap::new(),
             assigned: LookupMap::new(),
             assigned_once: true,
             image_nodes: BTreeMap::new(),

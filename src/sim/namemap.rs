@@ -138,8 +138,11 @@ impl<V> NameMap<V> {
     }
 
     /// Entries in name order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &V)> + '_ {
-        self.order.iter().map(|(k, &i)| (k, self.slot(i)))
+    pub fn iter(&self) -> Iter<'_, V> {
+        Iter {
+            order: self.order.iter(),
+            slots: &self.slots,
+        }
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + '_ {
@@ -196,11 +199,48 @@ impl<V> FromIterator<(String, V)> for NameMap<V> {
     }
 }
 
+/// The entries of a [`NameMap`] in name order.
+pub struct Iter<'a, V> {
+    order: std::collections::btree_map::Iter<'a, String, u32>,
+    slots: &'a [Option<V>],
+}
+
+impl<'a, V> Iter<'a, V> {
+    #[inline]
+    fn entry(&self, (k, &i): (&'a String, &'a u32)) -> (&'a String, &'a V) {
+        let v = self.slots[i as usize]
+            .as_ref()
+            .expect("NameMap: an indexed slot holds a value");
+        (k, v)
+    }
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a String, &'a V);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.order.next()?;
+        Some(self.entry(e))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+impl<V> DoubleEndedIterator for Iter<'_, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let e = self.order.next_back()?;
+        Some(self.entry(e))
+    }
+}
+
+impl<V> ExactSizeIterator for Iter<'_, V> {}
+
 impl<'a, V> IntoIterator for &'a NameMap<V> {
     type Item = (&'a String, &'a V);
-    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a String, &'a V)> + 'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    type IntoIter = Iter<'a, V>;
+    fn into_iter(self) -> Iter<'a, V> {
+        self.iter()
     }
 }
 
