@@ -17,7 +17,7 @@ use crate::observe::expect::ExpectationResult;
 use crate::observe::invariants;
 use crate::observe::timeseries::{Sampler, TimeSeries};
 use crate::scenario::Scenario;
-use crate::sim::trace::{digest_string, render_jsonl};
+use crate::sim::trace::{digest_records, render_jsonl};
 use crate::sim::{rng, Engine, Limits, Record, SimTime, StopReason};
 
 #[derive(Clone, Debug, Default)]
@@ -73,7 +73,7 @@ pub struct FaultWindow {
 
 pub struct RunOutput {
     pub seed: u64,
-    pub events_jsonl: Vec<u8>,
+    /// `fnv1a64` of `events.jsonl` (see [`RunOutput::events_jsonl`]).
     pub digest: String,
     pub records: Vec<Record>,
     pub stop: StopReason,
@@ -103,6 +103,12 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// `events.jsonl`, rendered from the records (a run does not keep the bytes; the CLI
+    /// streams them to the file).
+    pub fn events_jsonl(&self) -> Vec<u8> {
+        render_jsonl(&self.records)
+    }
+
     pub fn expectations_passed(&self) -> bool {
         self.expectations.iter().all(|e| e.passed)
     }
@@ -238,8 +244,8 @@ pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Clust
     }
     results.sort_by_key(|(i, _)| *i);
 
-    let events_jsonl = render_jsonl(&records);
-    let digest = digest_string(&events_jsonl);
+    // The log is digested (and later written) record by record, never held as bytes.
+    let digest = digest_records(&records);
     let faults = s
         .timeline
         .iter()
@@ -271,7 +277,6 @@ pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Clust
         traffic,
         seed,
         digest,
-        events_jsonl,
         records,
         stop,
         end: now,

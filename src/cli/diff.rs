@@ -70,7 +70,7 @@ fn load_side(label: &str, path: &Path, a: &DiffArgs, own: &[String]) -> Result<S
     diff::side(
         &name,
         &crate::output::summary_json(&s, &out),
-        &out.events_jsonl,
+        &out.events_jsonl(),
         &out.timeseries.to_csv(),
     )
 }

@@ -563,7 +563,9 @@ fn stage(
     let write = |file: &str, bytes: &[u8]| resultdir::write_new(staging, file, bytes);
     write(resultdir::MARKER, resultdir::marker_text().as_bytes())?;
     hook(Stage::MarkerWritten);
-    write("events.jsonl", &out.events_jsonl)?;
+    resultdir::write_new_with(staging, "events.jsonl", |w| {
+        crate::sim::trace::write_jsonl(&out.records, w)
+    })?;
     hook(Stage::EventsWritten);
     write("timeseries.csv", &out.timeseries.to_csv())?;
     write("metrics.csv", &out.timeseries.to_metrics_csv())?;

@@ -434,6 +434,22 @@ pub fn write_new(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), OutputError
     f.write_all(bytes).map_err(io(&p))
 }
 
+/// `write_new` of what `fill` writes, through a buffer (for a file too large to hold).
+pub fn write_new_with(
+    dir: &Path,
+    file: &str,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let p = dir.join(file);
+    let f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .map_err(io(&p))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+    fill(&mut w).and_then(|()| w.flush()).map_err(io(&p))
+}
+
 /// The marker's content.
 pub fn marker_text() -> String {
     format!(

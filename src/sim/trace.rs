@@ -142,12 +142,44 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &str) {
 
 /// FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a64_update(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// FNV-1a 64 of a byte stream fed in pieces: `update(update(basis, a), b)` is `fnv1a64(a ++ b)`.
+fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// The digest of `events.jsonl` of these records (`digest_string(&render_jsonl(records))`),
+/// rendered record by record into one small buffer: the log is never held as bytes.
+pub fn digest_records(records: &[Record]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = Vec::with_capacity(1024);
+    for r in records {
+        buf.clear();
+        render_record(r, &mut buf);
+        h = fnv1a64_update(h, &buf);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// Writes `events.jsonl` of these records to `w` (the bytes [`render_jsonl`] renders), in
+/// chunks of about 64 KiB: the log is never held as bytes.
+pub fn write_jsonl(records: &[Record], w: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+    const CHUNK: usize = 1 << 16;
+    let mut buf = Vec::with_capacity(CHUNK + 1024);
+    for r in records {
+        render_record(r, &mut buf);
+        if buf.len() >= CHUNK {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    w.write_all(&buf)
 }
 
 /// The digest as printed and stored: `fnv1a64:<16 hex digits>`.
@@ -158,6 +190,28 @@ pub fn digest_string(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streamed digest and writer give exactly the bytes and digest of the rendered log.
+    #[test]
+    fn streamed_digest_and_writer_match_the_rendered_log() {
+        let records: Vec<Record> = (0..5000u64)
+            .map(|i| Record {
+                t: SimTime(i * 1_234_567),
+                reason: "NodeNotReady",
+                source: "node-controller",
+                object: format!("Node/node-{i}"),
+                message: format!("Node node-{i} status is now: \"NodeNotReady\""),
+                fields: vec![("zone", format!("zone-{}", i % 3))],
+            })
+            .collect();
+        let bytes = render_jsonl(&records);
+        assert!(bytes.len() > 1 << 17, "spans several write chunks");
+        assert_eq!(digest_records(&records), digest_string(&bytes));
+        let mut written = Vec::new();
+        write_jsonl(&records, &mut written).unwrap();
+        assert_eq!(written, bytes);
+        assert_eq!(digest_records(&[]), digest_string(b""));
+    }
 
     #[test]
     fn fnv1a64_known_vectors() {

@@ -37,7 +37,7 @@ use crate::cluster::{Cluster, Event};
 use crate::observe::liveness;
 use crate::run::{self, RunOptions};
 use crate::scenario::{self, FaultKind, Scenario, TimelineKind};
-use crate::sim::{trace::digest_string, Engine, Limits, SimDuration, SimTime};
+use crate::sim::{trace::digest_records, Engine, Limits, SimDuration, SimTime};
 
 /// What went wrong with a seed; the first failure's kind decides what the shrinker preserves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,7 +180,7 @@ fn liveness_run(s: &Scenario, dead: &BTreeSet<String>) -> (Vec<String>, String, 
     let mut cluster = Cluster::build(s, &mut engine);
     let stop = engine.run_until(end, |ctx, ev| cluster.handle(ctx, ev));
     let completed = stop.is_none_or(|r| r.completed());
-    let digest = digest_string(&engine.trace.render_jsonl());
+    let digest = digest_records(engine.trace.records());
     (
         liveness::check(&cluster, dead),
         digest,

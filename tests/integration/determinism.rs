@@ -62,10 +62,10 @@ fn same_seed_gives_identical_bytes_in_process() {
     for path in bundled_scenarios() {
         let a = run_with(&path, &[], None);
         let b = run_with(&path, &[], None);
-        assert_eq!(a.events_jsonl, b.events_jsonl, "{}", path.display());
+        assert_eq!(a.events_jsonl(), b.events_jsonl(), "{}", path.display());
         assert_eq!(a.digest, b.digest);
         assert_eq!(a.timeseries.to_csv(), b.timeseries.to_csv());
-        let digest = kubesim::sim::trace::digest_string(&a.events_jsonl);
+        let digest = kubesim::sim::trace::digest_string(&a.events_jsonl());
         assert_eq!(a.digest, digest, "the digest is the hash of events.jsonl");
     }
 }
@@ -94,7 +94,7 @@ fn a_different_seed_changes_the_log() {
     let a = run_with(&quick_start(), &[], Some(1));
     let b = run_with(&quick_start(), &[], Some(2));
     assert_ne!(a.digest, b.digest);
-    assert_ne!(a.events_jsonl, b.events_jsonl);
+    assert_ne!(a.events_jsonl(), b.events_jsonl());
 }
 
 #[test]

@@ -466,7 +466,7 @@ fn explain_json_matches_the_documented_schema() {
 fn explain_on_a_scenario_at_a_time() {
     // A pod the run scheduled (names are generated from the scenario's seed).
     let run = run_with(&quick_start(), &[], None);
-    let log = String::from_utf8(run.events_jsonl).unwrap();
+    let log = String::from_utf8(run.events_jsonl()).unwrap();
     let line = log
         .lines()
         .find(|l| l.contains("\"reason\":\"Scheduled\""))
@@ -557,7 +557,7 @@ workloads:
     let path = dir.join("preempt.yaml");
     std::fs::write(&path, scenario("PreemptLowerPriority")).unwrap();
     let out = run_with(&path, &[], None);
-    let log = String::from_utf8(out.events_jsonl).unwrap();
+    let log = String::from_utf8(out.events_jsonl()).unwrap();
     let preempted: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("\"reason\":\"Preempted\""))
@@ -574,7 +574,7 @@ workloads:
     // preemptionPolicy Never: the pod waits, nothing is preempted.
     std::fs::write(&path, scenario("Never")).unwrap();
     let out = run_with(&path, &[], None);
-    let log = String::from_utf8(out.events_jsonl).unwrap();
+    let log = String::from_utf8(out.events_jsonl()).unwrap();
     assert!(!log.contains("\"reason\":\"Preempted\""));
     assert!(
         log.contains("0/1 nodes are available: 1 Insufficient cpu."),
@@ -626,7 +626,7 @@ cluster:
         )
         .unwrap();
         let out = run_with(&path, &[], None);
-        let log = String::from_utf8(out.events_jsonl).unwrap();
+        let log = String::from_utf8(out.events_jsonl()).unwrap();
         let times: Vec<u64> = log
             .lines()
             .filter(|l| l.contains("\"reason\":\"Scheduled\""))
