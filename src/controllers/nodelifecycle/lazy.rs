@@ -218,6 +218,37 @@ impl Lazy {
     }
 }
 
+/// The latest time a steady node's probe is sure to have reached before it could expire,
+/// given the renewals its lease plan announces: the record's probe `probe` moves to the time
+/// of the first pass that sees a renewal newer than `lease_renew`, and a renewal planned at
+/// `r` is seen from `r + watch delay` on. So at any pass the probe is at least the latest
+/// `r + delay` visible by then, and `now > probe + grace` (`tryUpdateNodeHealth`) cannot hold
+/// before the first renewal that comes later than `grace` after the one before it (or the
+/// plan's end). Returns that anchor (the node is due at anchor + grace), at most about
+/// `horizon` (the walk stops there).
+fn probe_covered(
+    plan: &[SimTime],
+    lease_renew: Option<SimTime>,
+    probe: SimTime,
+    cache: &KcmCache,
+    grace: SimDuration,
+    horizon: SimTime,
+) -> SimTime {
+    let first = lease_renew.map_or(0, |l| plan.partition_point(|t| *t <= l));
+    let mut anchor = probe;
+    for &r in &plan[first..] {
+        let seen = r.saturating_add(cache.watch_delay);
+        if seen > anchor.saturating_add(grace) {
+            break;
+        }
+        anchor = anchor.max(seen);
+        if anchor >= horizon {
+            break;
+        }
+    }
+    anchor
+}
+
 /// The lease renewals skipped passes would have read: (pass time, renewTime seen).
 #[derive(Debug, Default)]
 pub struct Replay {
@@ -397,7 +428,7 @@ impl NodeLifecycleController {
         }
         let steady =
             o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
-        self.maybe_park(node, seq, steady, o.zone, !o.excluded);
+        self.maybe_park(cache, node, seq, steady, o.zone, !o.excluded);
     }
 
     /// The lease reads of the passes a parked node skipped, applied as `record_health` would
@@ -418,9 +449,10 @@ impl NodeLifecycleController {
 
     /// Parks a node the pass left steady (`lazy.rs`): Ready True and not expired, not queued,
     /// no NoExecute taint of the controller's, not to be retried; due when its probe could
-    /// first expire.
+    /// first expire, given the lease renewals its kubelet has announced ([`probe_covered`]).
     pub(super) fn maybe_park(
         &mut self,
+        cache: &KcmCache,
         node: &Arc<Node>,
         seq: u64,
         steady: bool,
@@ -441,8 +473,21 @@ impl NodeLifecycleController {
         if rec.queued || rec.saved_ready.is_none() {
             return;
         }
-        let due = rec.probe + self.config.node_monitor_grace_period;
+        let grace = self.config.node_monitor_grace_period;
         let period = self.config.node_monitor_period;
+        let plan = cache
+            .leases
+            .get(&node.meta.name)
+            .and_then(|l| l.plan.as_deref());
+        let due = match plan {
+            Some(plan) => {
+                let cap = period.as_nanos().saturating_mul(MAX_PARKED_PASSES);
+                let horizon = rec.probe.saturating_add(SimDuration::from_nanos(cap));
+                let covered = probe_covered(plan, rec.lease_renew, rec.probe, cache, grace, horizon);
+                covered.saturating_add(grace)
+            }
+            None => rec.probe + grace,
+        };
         self.lazy
             .park(&node.meta.name, seq, due, period, zone, counted);
     }
