@@ -114,27 +114,46 @@ pub fn overall_window<'a>(faults: &[FaultWindow], end: SimTime) -> Window<'a> {
     }
 }
 
-/// What every window's metrics read, prepared once per run: the records (in time order),
-/// the zone of each node, the `NodeReady` times of each node, the NoExecute-tainted node
-/// count as a step function, and the availability log.
+/// What every window's metrics read, prepared once per run in one pass over the records: the
+/// records any metric or fault summary reads ([`is_study_record`], in time order), the zone of
+/// each node, the `NodeReady` times of each node, the NoExecute-tainted node count as a step
+/// function, and the availability log. A window then reads a slice of the study records, never
+/// the whole log.
 pub struct Context<'a> {
-    records: &'a [Record],
+    study: Vec<&'a Record>,
     log: &'a AvailabilityLog,
     zone_of: BTreeMap<&'a str, String>,
     ready_at: BTreeMap<&'a str, Vec<SimTime>>,
     tainted: Steps,
 }
 
+/// The reasons a metric (here or in `summary.json`'s per-fault figures) reads: node readiness,
+/// taints, node removal and taint-manager evictions.
+pub fn is_study_record(r: &Record) -> bool {
+    matches!(
+        r.reason,
+        "NodeNotReady"
+            | "NodeReady"
+            | "TaintAdded"
+            | "TaintRemoved"
+            | "RemovingNode"
+            | "DeletingNode"
+            | "TaintManagerEviction"
+    )
+}
+
 impl<'a> Context<'a> {
     pub fn new(s: &'a Scenario, out: &'a RunOutput) -> Self {
+        let study: Vec<&Record> = out.records.iter().filter(|r| is_study_record(r)).collect();
         let mut ready_at: BTreeMap<&str, Vec<SimTime>> = BTreeMap::new();
-        for r in out.records.iter().filter(|r| r.reason == "NodeReady") {
+        for r in study.iter().filter(|r| r.reason == "NodeReady") {
             if let Some(n) = r.object.strip_prefix("Node/") {
                 ready_at.entry(n).or_default().push(r.t);
             }
         }
+        let tainted = tainted_steps(study.iter().copied());
         Context {
-            records: &out.records,
+            study,
             log: &out.availability,
             zone_of: s
                 .nodes
@@ -142,8 +161,13 @@ impl<'a> Context<'a> {
                 .map(|n| (n.meta.name.as_str(), n.zone_label()))
                 .collect(),
             ready_at,
-            tainted: tainted_steps(&out.records),
+            tainted,
         }
+    }
+
+    /// The records of [`is_study_record`] reasons, in time order.
+    pub fn study_records(&self) -> &[&'a Record] {
+        &self.study
     }
 }
 
@@ -154,12 +178,15 @@ pub fn compute(c: &Context, w: &Window) -> Metrics {
         (Some(set), Some(n)) => set.contains(n),
         (Some(_), None) => false,
     };
-    // Records are in time order: the window is one slice.
-    let from = c.records.partition_point(|r| r.t < w.start);
-    let to = c.records.partition_point(|r| r.t <= w.end);
-    let inside: Vec<&Record> = c.records[from..to.max(from)]
+    let detect = |r: &Record| r.reason == "NodeNotReady" && r.object.starts_with("Node/");
+    // Records are in time order: the window is one slice of the study records; only the
+    // records the metrics below read are kept (the cheap reason test before the node's).
+    let from = c.study.partition_point(|r| r.t < w.start);
+    let to = c.study.partition_point(|r| r.t <= w.end);
+    let inside: Vec<&Record> = c.study[from..to.max(from)]
         .iter()
-        .filter(|r| mine(r))
+        .copied()
+        .filter(|r| (detect(r) || is_nlc_noexecute_taint(r) || is_eviction(r)) && mine(r))
         .collect();
     let first =
         |p: &dyn Fn(&Record) -> bool| inside.iter().find(|r| p(r)).map(|r| secs(w.start, r.t));
@@ -170,7 +197,6 @@ pub fn compute(c: &Context, w: &Window) -> Metrics {
             .find(|r| p(r))
             .map(|r| secs(w.start, r.t))
     };
-    let detect = |r: &Record| r.reason == "NodeNotReady" && r.object.starts_with("Node/");
     let mut m = Metrics {
         time_to_detect_s: first(&detect),
         time_to_first_taint_s: first(&is_nlc_noexecute_taint),
@@ -329,7 +355,7 @@ fn availability(log: &AvailabilityLog, w: &Window, m: &mut Metrics) {
 /// How many nodes carry at least one NoExecute taint, as a step function (the state after
 /// each instant's last record), from the `TaintAdded` / `TaintRemoved` records (any writer);
 /// a deleted Node (`RemovingNode`, `DeletingNode`) carries none.
-fn tainted_steps(records: &[Record]) -> Steps {
+fn tainted_steps<'a>(records: impl IntoIterator<Item = &'a Record>) -> Steps {
     let mut taints: BTreeMap<&str, i64> = BTreeMap::new();
     let mut tainted = 0i64;
     let mut steps: Steps = Vec::new();

@@ -268,10 +268,11 @@ fn availability(
     out
 }
 
-/// The per-fault figures of `summary.json`, read from the event log.
+/// The per-fault figures of `summary.json`, read from the event log's study records
+/// ([`metrics::is_study_record`], in time order: every record read here is one of them).
 fn fault_summary(
     f: &crate::run::FaultWindow,
-    records: &[crate::sim::Record],
+    records: &[&crate::sim::Record],
     ts: &timeseries::TimeSeries,
 ) -> FaultSummary {
     // O(log nodes) per record: a zone-wide fault names thousands of nodes.
@@ -284,12 +285,12 @@ fn fault_summary(
             .iter()
             .any(|(k, v)| *k == "node" && names.contains(v.as_str()))
     };
-    let after_start = |r: &&crate::sim::Record| r.t >= f.start;
+    // Records are in time order: those from the fault's start on are one slice.
+    let records = &records[records.partition_point(|r| r.t < f.start)..];
     let secs = |t: SimTime| format_secs(t.saturating_since(f.start).as_nanos(), 3);
     let first = |pred: &dyn Fn(&crate::sim::Record) -> bool| {
         records
             .iter()
-            .filter(after_start)
             .find(|r| pred(r) && mine(r))
             .map(|r| secs(r.t))
     };
@@ -303,15 +304,11 @@ fn fault_summary(
         r.reason == "TaintManagerEviction" && r.message.starts_with("Marking")
     };
     let eviction = first(&|r| is_eviction(r));
-    let pods_evicted = records
-        .iter()
-        .filter(after_start)
-        .filter(|r| is_eviction(r) && mine(r))
-        .count() as u64;
+    let pods_evicted = records.iter().filter(|r| is_eviction(r) && mine(r)).count() as u64;
     // Recovery: every node that went NotReady during the fault is Ready again after its end.
     let went_down: BTreeSet<&str> = records
         .iter()
-        .filter(|r| r.t >= f.start && r.t <= f.end && r.reason == "NodeNotReady")
+        .filter(|r| r.t <= f.end && r.reason == "NodeNotReady")
         .filter_map(|r| r.object.strip_prefix("Node/"))
         .filter(|n| names.contains(n))
         .collect();
@@ -356,94 +353,90 @@ fn fault_summary(
 
 pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
     let ctx = metrics::Context::new(s, out);
-    let count = |reason: &str, obj_prefix: &str| {
-        out.records
-            .iter()
-            .filter(|r| r.reason == reason && r.object.starts_with(obj_prefix))
-            .count()
-    };
-    let evictions = out
-        .records
-        .iter()
-        .filter(|r| r.reason == "TaintManagerEviction" && r.message.starts_with("Marking"))
-        .count() as u64;
-    let summary =
-        Summary {
-            scenario: &s.name,
-            kubernetes_version: &s.kubernetes_version,
-            seed: out.seed,
-            digest: &out.digest,
-            simulated_seconds: format_secs(out.end.as_nanos(), 3),
-            stop_reason: out.stop.as_str(),
-            events_logged: out.records.len(),
-            nodes: out.final_nodes,
-            pods_at_end: out.final_pods,
-            evictions_total: evictions,
-            evictions_by_zone: {
-                let zone_of: BTreeMap<&str, String> = s
-                    .nodes
+    // Node readiness and evictions are study records: counted over those, not the whole log.
+    let study = ctx.study_records();
+    let evictions = study.iter().filter(|r| metrics::is_eviction(r)).count() as u64;
+    let summary = Summary {
+        scenario: &s.name,
+        kubernetes_version: &s.kubernetes_version,
+        seed: out.seed,
+        digest: &out.digest,
+        simulated_seconds: format_secs(out.end.as_nanos(), 3),
+        stop_reason: out.stop.as_str(),
+        events_logged: out.records.len(),
+        nodes: out.final_nodes,
+        pods_at_end: out.final_pods,
+        evictions_total: evictions,
+        evictions_by_zone: {
+            let zone_of: BTreeMap<&str, String> = s
+                .nodes
+                .iter()
+                .map(|n| (n.meta.name.as_str(), n.zone_label()))
+                .collect();
+            let mut m = BTreeMap::new();
+            for r in study.iter().filter(|r| metrics::is_eviction(r)) {
+                let node = r
+                    .fields
                     .iter()
-                    .map(|n| (n.meta.name.as_str(), n.zone_label()))
-                    .collect();
-                let mut m = BTreeMap::new();
-                for r in out.records.iter().filter(|r| {
-                    r.reason == "TaintManagerEviction" && r.message.starts_with("Marking")
-                }) {
-                    let node = r
-                        .fields
-                        .iter()
-                        .find(|(k, _)| *k == "node")
-                        .map(|(_, v)| v.as_str())
-                        .unwrap_or("");
-                    let zone = zone_of.get(node).cloned().unwrap_or_default();
-                    *m.entry(if zone.is_empty() {
-                        "none".to_string()
-                    } else {
-                        zone
-                    })
-                    .or_insert(0) += 1;
-                }
-                m
-            },
-            nodes_marked_not_ready: count("NodeNotReady", "Node/"),
-            failed_scheduling_events: count("FailedScheduling", ""),
-            faults: out
-                .faults
-                .iter()
-                .zip(metrics::fault_windows(&out.faults, out.end))
-                .enumerate()
-                .map(|(i, (f, w))| FaultSummary {
-                    metrics: metrics::compute(&ctx, &w),
-                    traffic: traffic::of_fault(out, i),
-                    ..fault_summary(f, &out.records, &out.timeseries)
+                    .find(|(k, _)| *k == "node")
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("");
+                let zone = zone_of.get(node).cloned().unwrap_or_default();
+                *m.entry(if zone.is_empty() {
+                    "none".to_string()
+                } else {
+                    zone
                 })
-                .collect(),
-            metrics: metrics::compute(&ctx, &metrics::overall_window(&out.faults, out.end)),
-            expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
-            expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
-            expectations: out
-                .expectations
-                .iter()
-                .map(|e| ExpectationSummary {
-                    origin: &e.origin,
-                    description: &e.description,
-                    expected: &e.expected,
-                    observed: &e.observed,
-                    passed: e.passed,
-                })
-                .collect(),
-            client_rate_limits: client_waits(out),
-            apiserver_rejections: out
-                .rejections
-                .iter()
-                .map(|&(component, request_kind, requests)| Rejections {
-                    component,
-                    request_kind,
-                    requests,
-                })
-                .collect(),
-            traffic: traffic::totals(out),
-        };
+                .or_insert(0) += 1;
+            }
+            m
+        },
+        nodes_marked_not_ready: study
+            .iter()
+            .filter(|r| r.reason == "NodeNotReady" && r.object.starts_with("Node/"))
+            .count(),
+        failed_scheduling_events: out
+            .records
+            .iter()
+            .filter(|r| r.reason == "FailedScheduling")
+            .count(),
+        faults: out
+            .faults
+            .iter()
+            .zip(metrics::fault_windows(&out.faults, out.end))
+            .enumerate()
+            .map(|(i, (f, w))| FaultSummary {
+                metrics: metrics::compute(&ctx, &w),
+                traffic: traffic::of_fault(out, i),
+                ..fault_summary(f, study, &out.timeseries)
+            })
+            .collect(),
+        metrics: metrics::compute(&ctx, &metrics::overall_window(&out.faults, out.end)),
+        expectations_passed: out.expectations.iter().filter(|e| e.passed).count(),
+        expectations_failed: out.expectations.iter().filter(|e| !e.passed).count(),
+        expectations: out
+            .expectations
+            .iter()
+            .map(|e| ExpectationSummary {
+                origin: &e.origin,
+                description: &e.description,
+                expected: &e.expected,
+                observed: &e.observed,
+                passed: e.passed,
+            })
+            .collect(),
+        client_rate_limits: client_waits(out),
+        apiserver_rejections: out
+            .rejections
+            .iter()
+            .map(|&(component, request_kind, requests)| Rejections {
+                component,
+                request_kind,
+                requests,
+            })
+            .collect(),
+        traffic: traffic::totals(out),
+    };
     let mut v = serde_json::to_vec_pretty(&summary).expect("serialisable");
     v.push(b'\n');
     v
@@ -451,8 +444,17 @@ pub fn summary_json(s: &Scenario, out: &RunOutput) -> Vec<u8> {
 
 /// The `report.html` of a run with these rendered charts.
 pub fn report_page(s: &Scenario, out: &RunOutput, charts: &[charts::Rendered]) -> String {
-    let summary: serde_json::Value =
-        serde_json::from_slice(&summary_json(s, out)).expect("our own JSON");
+    report_page_with(s, out, &summary_json(s, out), charts)
+}
+
+/// [`report_page`] from the run's `summary.json` bytes, already rendered.
+pub fn report_page_with(
+    s: &Scenario,
+    out: &RunOutput,
+    summary_json: &[u8],
+    charts: &[charts::Rendered],
+) -> String {
+    let summary: serde_json::Value = serde_json::from_slice(summary_json).expect("our own JSON");
     let title = format!("kubesim report: {}", s.name);
     report::render(&title, &report::run_sections(s, out, &summary, charts))
 }
@@ -583,7 +585,10 @@ fn stage(
     } else {
         Vec::new()
     };
-    write("report.html", report_page(s, out, &rendered).as_bytes())?;
+    write(
+        "report.html",
+        report_page_with(s, out, &summary, &rendered).as_bytes(),
+    )?;
     hook(Stage::FilesWritten);
     resultdir::sync_tree(staging)?;
     hook(Stage::Synced);
