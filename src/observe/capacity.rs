@@ -4,9 +4,16 @@
 //! docs/outputs.md ("Capacity columns").
 //!
 //! Invariant: read-only, and O(nodes + pending pods) per sample, never O(pods): requests and
-//! Running pods per node come from the API server's kept node loads, walked next to the node
-//! slots (both by name); unchanged node objects keep their slot; a pending pod's reason is
+//! Running pods per node come from the API server's kept node loads; a pending pod's reason is
 //! kept from the trace records as they arrive, the rest of the pending count is "awaiting".
+//! No node name is compared in a sample where nothing changed: an unchanged node object (the
+//! same `Arc` at the same position of the name-ordered store) keeps its slot and the
+//! allocatable figures read when it was new; each node load keeps the slot found by a walk
+//! next to the node slots (both by name), done again only when the loads or the slots are not
+//! the ones of that walk: another count of either, or a load key that is not the same string
+//! (its heap address) at the same position. The API server never removes a node's load entry
+//! (`api/pods.rs`, `move_load` only inserts), so the same count means the same keys; the
+//! addresses guard that too. A sample allocates nothing once the slots exist.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +42,9 @@ struct Slot {
     zone: Option<usize>,
     pool: usize,
     machine: Option<u32>,
+    /// Its allocatable CPU (milli), memory, pods, then each extended resource (in
+    /// `Capacity::extended` order), read from `node`.
+    allocatable: Vec<i64>,
 }
 
 pub struct Capacity {
@@ -51,6 +61,13 @@ pub struct Capacity {
     /// The last sample's nodes in the API server's (name) order, with their slots: an
     /// unchanged object (same `Arc`) at the same position keeps its slot without a lookup.
     node_order: Vec<(Arc<Node>, usize)>,
+    /// Per entry of the API server's node loads, in its (name) order, as the last walk found
+    /// it: the address of its key's text and its node's slot (None: no node seen by that name).
+    load_slots: Vec<(usize, Option<usize>)>,
+    /// `slots.len()` at that walk.
+    load_slots_for: usize,
+    /// This sample's sums per group (reused).
+    acc: Vec<i64>,
 
     /// Reasons in the order they first appeared; index 0 is [`AWAITING`].
     pub reasons: Vec<String>,
@@ -151,6 +168,9 @@ impl Capacity {
             up: Vec::new(),
             pending_reason: BTreeMap::new(),
             node_order: Vec::new(),
+            load_slots: Vec::new(),
+            load_slots_for: 0,
+            acc: Vec::new(),
             reasons: vec![AWAITING.to_string()],
         }
     }
@@ -242,12 +262,26 @@ impl Capacity {
         new
     }
 
+    /// What a node object adds to its groups' allocatable sums, in [`Slot::allocatable`] order.
+    fn allocatable(&self, n: &Node) -> Vec<i64> {
+        let a = &n.status.allocatable;
+        let mut v = Vec::with_capacity(BASE.len() + self.extended.len());
+        v.extend([a.cpu_milli, a.memory, a.pods]);
+        v.extend(
+            self.extended
+                .iter()
+                .map(|r| a.scalar.get(r).copied().unwrap_or(0)),
+        );
+        v
+    }
+
     /// The node's slot, refreshed when its object changed.
     fn slot(&mut self, n: &Arc<Node>, c: &Cluster) -> usize {
         if let Some(&i) = self.slot_of.get(n.meta.name.as_str()) {
             if !Arc::ptr_eq(&self.slots[i].node, n) {
                 let key = n.zone_key();
                 self.slots[i].zone = self.zones.iter().position(|x| *x == key);
+                self.slots[i].allocatable = self.allocatable(n);
                 self.slots[i].node = n.clone();
             }
             return i;
@@ -259,6 +293,7 @@ impl Capacity {
             zone: self.zones.iter().position(|x| *x == key),
             pool: self.pool_of.get(n.meta.name.as_str()).copied().unwrap_or(0),
             machine: c.machine_by_name.get(n.meta.name.as_str()).copied(),
+            allocatable: self.allocatable(n),
         });
         self.slot_of.insert(n.meta.name.clone(), i);
         i
@@ -268,17 +303,29 @@ impl Capacity {
     pub fn sample(&mut self, c: &Cluster, row: &mut Vec<f64>) -> Vec<u64> {
         let per = self.per_group();
         let groups = self.zones.len() + self.pools.len();
-        let mut acc = vec![0i64; groups * per];
+        let mut acc = std::mem::take(&mut self.acc);
+        acc.clear();
+        acc.resize(groups * per, 0);
         self.up.clear();
         self.up.resize(self.slots.len(), None);
-        let old_order = std::mem::take(&mut self.node_order);
-        let mut order = Vec::with_capacity(old_order.len());
-        for (k, n) in c.api.nodes().values().enumerate() {
-            let i = match old_order.get(k) {
-                Some((o, i)) if Arc::ptr_eq(o, n) => *i,
-                _ => self.slot(n, c),
+        let nodes = c.api.nodes();
+        self.node_order.truncate(nodes.len());
+        for (k, n) in nodes.values().enumerate() {
+            let kept = match self.node_order.get(k) {
+                Some((o, i)) if Arc::ptr_eq(o, n) => Some(*i),
+                _ => None,
             };
-            order.push((n.clone(), i));
+            let i = match kept {
+                Some(i) => i,
+                None => {
+                    let i = self.slot(n, c);
+                    match self.node_order.get_mut(k) {
+                        Some(e) => *e = (n.clone(), i),
+                        None => self.node_order.push((n.clone(), i)),
+                    }
+                    i
+                }
+            };
             if self.up.len() <= i {
                 self.up.resize(i + 1, None);
             }
@@ -287,13 +334,9 @@ impl Capacity {
                 continue;
             }
             self.up[i] = Some((s.zone, s.pool));
-            let a = &n.status.allocatable;
             let mut add = |base: usize| {
-                acc[base] += a.cpu_milli;
-                acc[base + 2] += a.memory;
-                acc[base + 4] += a.pods;
-                for (j, r) in self.extended.iter().enumerate() {
-                    acc[base + 6 + 2 * j] += a.scalar.get(r).copied().unwrap_or(0);
+                for (j, v) in s.allocatable.iter().enumerate() {
+                    acc[base + 2 * j] += v;
                 }
             };
             if let Some(z) = s.zone {
@@ -301,17 +344,20 @@ impl Capacity {
             }
             add((self.zones.len() + s.pool) * per);
         }
-        self.node_order = order;
         // Requests and Running pods per node, kept by the API server on every pod write.
+        let loads = c.api.node_loads();
+        let walked = self.load_slots.len() == loads.len()
+            && self.load_slots_for == self.slots.len()
+            && loads
+                .keys()
+                .zip(&self.load_slots)
+                .all(|(k, (at, _))| k.as_ptr() as usize == *at);
+        if !walked {
+            self.walk_loads(c);
+        }
         let mut running_up = 0u64;
-        // Both maps are by node name: walk them together.
-        let mut slots = self.slot_of.iter().peekable();
-        for (node, load) in c.api.node_loads() {
-            while slots.next_if(|(n, _)| n.as_str() < node.as_str()).is_some() {}
-            let Some((zone, pool)) = slots
-                .next_if(|(n, _)| n.as_str() == node.as_str())
-                .and_then(|(_, i)| self.up.get(*i).copied().flatten())
-            else {
+        for (load, (_, slot)) in loads.values().zip(&self.load_slots) {
+            let Some((zone, pool)) = slot.and_then(|i| self.up.get(i).copied().flatten()) else {
                 continue;
             };
             running_up += load.running;
@@ -337,8 +383,24 @@ impl Capacity {
             row.push(v[1] as f64 / 1000.0);
             row.extend(v[2..].iter().map(|x| *x as f64));
         }
+        self.acc = acc;
         row.push(running_up as f64);
         self.pending_by_reason(c)
+    }
+
+    /// Finds each node load's slot: the loads and the slots are both by node name, walked
+    /// together.
+    fn walk_loads(&mut self, c: &Cluster) {
+        self.load_slots.clear();
+        let mut slots = self.slot_of.iter().peekable();
+        for node in c.api.node_loads().keys() {
+            while slots.next_if(|(n, _)| n.as_str() < node.as_str()).is_some() {}
+            let slot = slots
+                .next_if(|(n, _)| n.as_str() == node.as_str())
+                .map(|(_, i)| *i);
+            self.load_slots.push((node.as_ptr() as usize, slot));
+        }
+        self.load_slots_for = self.slots.len();
     }
 
     /// Pending pods per reason: those a `FailedScheduling` named (entries of pods no longer
