@@ -394,15 +394,16 @@ impl Sampler {
         let mut tainted = 0;
         // What a node version contributes is kept with it, by its position in the name-ordered
         // store: most nodes are the same object (the same `Arc`) at the same position from one
-        // sample to the next, so neither the node nor a map is read for them.
-        let old = std::mem::take(&mut self.node_rows);
-        let mut rows = Vec::with_capacity(c.api.nodes().len());
-        for (k, n) in c.api.nodes().values().enumerate() {
-            let row = match old.get(k) {
+        // sample to the next, so neither the node nor a map is read for them, and their entry
+        // is left as it is (only changed positions are written).
+        let nodes = c.api.nodes();
+        self.node_rows.truncate(nodes.len());
+        for (k, n) in nodes.values().enumerate() {
+            let row = match self.node_rows.get(k) {
                 Some((seen, row)) if std::sync::Arc::ptr_eq(seen, n) => *row,
                 _ => {
                     let key = n.zone_key();
-                    SampledNode {
+                    let row = SampledNode {
                         zone: self.zones.iter().position(|x| *x == key),
                         ready: match n.ready_status() {
                             Some(ConditionStatus::True) => 0,
@@ -414,10 +415,14 @@ impl Sampler {
                             .taints
                             .iter()
                             .any(|t| t.effect == TaintEffect::NoExecute),
+                    };
+                    match self.node_rows.get_mut(k) {
+                        Some(e) => *e = (n.clone(), row),
+                        None => self.node_rows.push((n.clone(), row)),
                     }
+                    row
                 }
             };
-            rows.push((n.clone(), row));
             if let Some(z) = row.zone {
                 per_zone[z][row.ready] += 1;
             }
@@ -425,7 +430,6 @@ impl Sampler {
                 tainted += 1;
             }
         }
-        self.node_rows = rows;
         let counts = c.api.pod_counts();
         let (phases, terminating, unscheduled) =
             (counts.phase, counts.terminating, counts.unscheduled);
