@@ -344,12 +344,14 @@ impl KcmCache {
                 add_index(&mut self.pods_by_owner, o, key);
             }
         }
+        // A new pod is in neither set (the indexes hold exactly the cached pods): only a
+        // flag that is on needs a write.
         let terminal = p.status.phase.is_terminal();
-        if old.is_none_or(|o| o.status.phase.is_terminal() != terminal) {
+        if old.map_or(terminal, |o| o.status.phase.is_terminal() != terminal) {
             set_flag(&mut self.terminal, key, terminal);
         }
         let terminating = p.is_terminating();
-        if old.is_none_or(|o| o.is_terminating() != terminating) {
+        if old.map_or(terminating, |o| o.is_terminating() != terminating) {
             set_flag(&mut self.terminating, key, terminating);
         }
     }
@@ -532,29 +534,24 @@ impl KcmCache {
 
 fn set_flag(set: &mut BTreeSet<String>, key: &str, on: bool) {
     if on {
-        if !set.contains(key) {
-            set.insert(key.to_string());
-        }
+        set.insert(key.to_string());
     } else {
         set.remove(key);
     }
 }
 
-/// Adds `key` to `bucket`, cloning the key only if it is not there yet.
+/// Adds `key` to `bucket`. Callers add a key only where it is not yet (the indexes hold
+/// exactly the cached pods, and a pod is added when it enters a bucket), so the key is
+/// cloned and inserted with one search, not looked for first.
 fn add_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: String, key: &str) {
-    let set = index.entry(bucket).or_default();
-    if !set.contains(key) {
-        set.insert(key.to_string());
-    }
+    index.entry(bucket).or_default().insert(key.to_string());
 }
 
-/// [`add_index`] for a borrowed bucket name: nothing is cloned when both are there.
+/// [`add_index`] for a borrowed bucket name: the bucket's name is cloned only when new.
 fn add_index_ref(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {
     match index.get_mut(bucket) {
         Some(set) => {
-            if !set.contains(key) {
-                set.insert(key.to_string());
-            }
+            set.insert(key.to_string());
         }
         None => {
             index.insert(bucket.to_string(), BTreeSet::from([key.to_string()]));
