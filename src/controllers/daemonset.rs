@@ -32,11 +32,11 @@ use super::podranking::slow_start_batch;
 use super::replicaset::{becomes_available_at, is_pod_available, Rechecks};
 use crate::api::{ApiError, ApiServer, Verb};
 use crate::client::expectations::CreateExpectations;
-use crate::sim::namemap::NameMap;
 use crate::client::workqueue::WorkQueue;
 use crate::controllers::Event;
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 use crate::sim::{rng, Ctx, Record, SimDuration};
 
 const SOURCE: &str = "daemonset-controller";

@@ -256,7 +256,9 @@ mod tests {
         let mut b: BTreeMap<String, u64> = BTreeMap::new();
         let mut x: u64 = 12345;
         for step in 0..20_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let k = format!("ns-{}/pod-{}", (x >> 40) % 3, (x >> 20) % 500);
             match (x >> 60) % 4 {
                 0 | 1 => assert_eq!(m.insert(k.clone(), step), b.insert(k, step)),

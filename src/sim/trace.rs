@@ -114,7 +114,7 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 /// JSON string with the escapes RFC 8259 requires; everything else verbatim UTF-8.
 pub fn push_json_string(out: &mut Vec<u8>, s: &str) {
     // Almost every value needs no escape: copied whole (the same bytes the loop below gives).
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -138,6 +138,34 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+/// Whether some byte is `"`, `\\` or a control character (< 0x20): eight bytes at a time.
+/// A word has a byte below `n` (n ≤ 0x80) iff `(w - n·0x01…01) & !w & 0x80…80` is non-zero,
+/// and a byte equal to `c` iff the word XOR `c·0x01…01` has a zero byte (a byte below 1); both
+/// tests are exact, so the answer is the byte-by-byte one.
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[inline]
+    fn below(w: u64, n: u64) -> u64 {
+        w.wrapping_sub(ONES * n) & !w & HIGH
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let hit = below(w, 0x20)
+            | below(w ^ (ONES * b'"' as u64), 1)
+            | below(w ^ (ONES * b'\\' as u64), 1);
+        if hit != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
@@ -169,7 +197,10 @@ pub fn digest_records(records: &[Record]) -> String {
 
 /// Writes `events.jsonl` of these records to `w` (the bytes [`render_jsonl`] renders), in
 /// chunks of about 64 KiB: the log is never held as bytes.
-pub fn write_jsonl(records: &[Record], w: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+pub fn write_jsonl(
+    records: &[Record],
+    w: &mut (impl std::io::Write + ?Sized),
+) -> std::io::Result<()> {
     const CHUNK: usize = 1 << 16;
     let mut buf = Vec::with_capacity(CHUNK + 1024);
     for r in records {
@@ -190,6 +221,35 @@ pub fn digest_string(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time escape test answers as the byte-by-byte one for every byte value at
+    /// every position of words and remainders.
+    #[test]
+    fn needs_escape_is_the_bytewise_test() {
+        let bytewise = |b: &[u8]| b.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        for len in 0..20usize {
+            for pos in 0..len.max(1) {
+                for v in 0..=255u8 {
+                    let mut buf = vec![b'a'; len];
+                    if len > 0 {
+                        buf[pos] = v;
+                    }
+                    assert_eq!(
+                        needs_escape(&buf),
+                        bytewise(&buf),
+                        "len {len} pos {pos} {v}"
+                    );
+                }
+            }
+        }
+        // Bytes next to the thresholds, and high bytes (UTF-8) around them.
+        for w in [
+            [0x1fu8, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x80, 0xff],
+            [0xa2, 0xdc, 0x9f, 0xa0, 0xe2, 0x82, 0xac, 0x20],
+        ] {
+            assert_eq!(needs_escape(&w), bytewise(&w));
+        }
+    }
 
     /// The streamed digest and writer give exactly the bytes and digest of the rendered log.
     #[test]

@@ -483,7 +483,8 @@ impl NodeLifecycleController {
             Some(plan) => {
                 let cap = period.as_nanos().saturating_mul(MAX_PARKED_PASSES);
                 let horizon = rec.probe.saturating_add(SimDuration::from_nanos(cap));
-                let covered = probe_covered(plan, rec.lease_renew, rec.probe, cache, grace, horizon);
+                let covered =
+                    probe_covered(plan, rec.lease_renew, rec.probe, cache, grace, horizon);
                 covered.saturating_add(grace)
             }
             None => rec.probe + grace,
