@@ -579,7 +579,9 @@ impl Scheduler {
         feasible: &[usize],
     ) -> usize {
         let j = if self.use_hot {
-            let slots: Vec<usize> = feasible.iter().map(|&i| self.order[i]).collect();
+            let mut slots = std::mem::take(&mut self.scored_slots);
+            slots.clear();
+            slots.extend(feasible.iter().map(|&i| self.order[i]));
             let class = self.memo_class_for(pi, &state.req);
             let snap = cache_snapshot!(self, indexed);
             let nodes = framework::ScoredNodes::Slots {
@@ -598,6 +600,7 @@ impl Scheduler {
                 false,
                 memo,
             );
+            self.scored_slots = slots;
             self.ties.select_host(&self.table.total, &mut self.rng)
         } else {
             let snap = cache_snapshot!(self, indexed);

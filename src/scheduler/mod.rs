@@ -139,6 +139,8 @@ pub struct Scheduler {
     /// Reused score buffers.
     table: ScoreTable,
     feasible: Vec<usize>,
+    /// The feasible nodes' slots in a cycle that scores them (a buffer kept across cycles).
+    scored_slots: Vec<usize>,
     spread_index: spread_index::SpreadIndex,
     /// InterPodAffinity's kept counts (`plugins/inter_pod_affinity/index.rs`).
     ipa_index: ipa_index::IpaIndex,
@@ -211,6 +213,7 @@ impl Scheduler {
             spread_selectors: Default::default(),
             table: ScoreTable::default(),
             feasible: Vec::new(),
+            scored_slots: Vec::new(),
             spread_index: spread_index::SpreadIndex::default(),
             ipa_index: ipa_index::IpaIndex::default(),
             nominated: BTreeMap::new(),
