@@ -51,7 +51,7 @@ impl PodGc {
             .terminating
             .iter()
             .filter(|k| {
-                let Some(p) = cache.pods.get(*k) else {
+                let Some(p) = cache.pods.get(k) else {
                     return false;
                 };
                 let Some(n) = p.spec.node_name.as_ref().and_then(|n| cache.nodes.get(n)) else {
@@ -72,7 +72,7 @@ impl PodGc {
             .filter(|k| {
                 cache
                     .pods
-                    .get(*k)
+                    .get(k)
                     .is_some_and(|p| p.spec.node_name.is_none())
             })
             .cloned()

@@ -179,7 +179,7 @@ impl Scheduler {
                 n.as_str() == node
                     && self
                         .pending
-                        .get(*k)
+                        .get(k)
                         .is_some_and(|p| p.spec.priority < pod.spec.priority)
             })
             .map(|(k, _)| k.clone())
