@@ -230,14 +230,14 @@ fn probe_covered(
     plan: &[SimTime],
     lease_renew: Option<SimTime>,
     probe: SimTime,
-    cache: &KcmCache,
+    watch_delay: SimDuration,
     grace: SimDuration,
     horizon: SimTime,
 ) -> SimTime {
     let first = lease_renew.map_or(0, |l| plan.partition_point(|t| *t <= l));
     let mut anchor = probe;
     for &r in &plan[first..] {
-        let seen = r.saturating_add(cache.watch_delay);
+        let seen = r.saturating_add(watch_delay);
         if seen > anchor.saturating_add(grace) {
             break;
         }
@@ -483,8 +483,14 @@ impl NodeLifecycleController {
             Some(plan) => {
                 let cap = period.as_nanos().saturating_mul(MAX_PARKED_PASSES);
                 let horizon = rec.probe.saturating_add(SimDuration::from_nanos(cap));
-                let covered =
-                    probe_covered(plan, rec.lease_renew, rec.probe, cache, grace, horizon);
+                let covered = probe_covered(
+                    plan,
+                    rec.lease_renew,
+                    rec.probe,
+                    cache.watch_delay,
+                    grace,
+                    horizon,
+                );
                 covered.saturating_add(grace)
             }
             None => rec.probe + grace,
@@ -511,5 +517,88 @@ impl NodeLifecycleController {
         if let Some(n) = cache.nodes.get(name) {
             self.apply_replay(n.meta.uid, &replay);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: u64) -> SimTime {
+        SimTime(s * 1_000_000_000)
+    }
+
+    fn dur(s: u64) -> SimDuration {
+        SimDuration::from_nanos(s * 1_000_000_000)
+    }
+
+    /// Reference §2.3 (`tryUpdateNodeHealth`: expired when `now > probe + grace`; the probe
+    /// moves to the pass that first sees a newer renewal). Renewals every 10 s seen 1 s late
+    /// with a 40 s grace: the probe keeps up until the plan ends at 100 s, so the node cannot
+    /// expire before 101 s + 40 s.
+    #[test]
+    fn a_regular_plan_covers_the_probe_to_its_last_renewal() {
+        let plan: Vec<SimTime> = (1..=10).map(|i| secs(10 * i)).collect();
+        let anchor = probe_covered(
+            &plan,
+            Some(secs(10)),
+            secs(11),
+            dur(1),
+            dur(40),
+            secs(10_000),
+        );
+        assert_eq!(anchor, secs(101));
+    }
+
+    /// A gap of more than the grace between two visible renewals ends the cover at the renewal
+    /// before it; a gap of exactly the grace does not (the check is strict).
+    #[test]
+    fn a_gap_longer_than_the_grace_ends_the_cover() {
+        let plan = [secs(20), secs(30), secs(71), secs(80)];
+        assert_eq!(
+            probe_covered(
+                &plan,
+                None,
+                secs(10),
+                SimDuration::ZERO,
+                dur(40),
+                secs(10_000)
+            ),
+            secs(30)
+        );
+        let plan = [secs(20), secs(30), secs(70), secs(80)];
+        assert_eq!(
+            probe_covered(
+                &plan,
+                None,
+                secs(10),
+                SimDuration::ZERO,
+                dur(40),
+                secs(10_000)
+            ),
+            secs(80)
+        );
+        // Renewals already seen (not after `lease_renew`) move nothing; the first new one
+        // is itself more than the grace away.
+        let plan = [secs(5), secs(9), secs(60)];
+        assert_eq!(
+            probe_covered(
+                &plan,
+                Some(secs(9)),
+                secs(10),
+                SimDuration::ZERO,
+                dur(40),
+                secs(10_000)
+            ),
+            secs(10)
+        );
+    }
+
+    /// The walk stops at the horizon (the park cap), even on an endless regular plan.
+    #[test]
+    fn the_walk_stops_at_the_horizon() {
+        let plan: Vec<SimTime> = (1..=1000).map(|i| secs(10 * i)).collect();
+        let anchor = probe_covered(&plan, None, secs(0), SimDuration::ZERO, dur(40), secs(95));
+        assert_eq!(anchor, secs(100));
     }
 }
