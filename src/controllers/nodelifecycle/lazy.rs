@@ -551,45 +551,30 @@ mod tests {
     }
 
     /// A gap of more than the grace between two visible renewals ends the cover at the renewal
-    /// before it; a gap of exactly the grace does not (the check is strict).
+    /// before it; a gap of exactly the grace does not (the check is strict). Renewals already
+    /// seen (not after `lease_renew`) move nothing.
     #[test]
     fn a_gap_longer_than_the_grace_ends_the_cover() {
-        let plan = [secs(20), secs(30), secs(71), secs(80)];
-        assert_eq!(
+        let cover = |plan: &[SimTime], renew| {
             probe_covered(
-                &plan,
-                None,
+                plan,
+                renew,
                 secs(10),
                 SimDuration::ZERO,
                 dur(40),
-                secs(10_000)
-            ),
+                secs(10_000),
+            )
+        };
+        assert_eq!(
+            cover(&[secs(20), secs(30), secs(71), secs(80)], None),
             secs(30)
         );
-        let plan = [secs(20), secs(30), secs(70), secs(80)];
         assert_eq!(
-            probe_covered(
-                &plan,
-                None,
-                secs(10),
-                SimDuration::ZERO,
-                dur(40),
-                secs(10_000)
-            ),
+            cover(&[secs(20), secs(30), secs(70), secs(80)], None),
             secs(80)
         );
-        // Renewals already seen (not after `lease_renew`) move nothing; the first new one
-        // is itself more than the grace away.
-        let plan = [secs(5), secs(9), secs(60)];
         assert_eq!(
-            probe_covered(
-                &plan,
-                Some(secs(9)),
-                secs(10),
-                SimDuration::ZERO,
-                dur(40),
-                secs(10_000)
-            ),
+            cover(&[secs(5), secs(9), secs(60)], Some(secs(9))),
             secs(10)
         );
     }
