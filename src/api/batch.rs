@@ -10,6 +10,7 @@ use super::store::{stored_in, ApiObject, Write, CM};
 use super::{ApiError, ApiServer, Change, Deletion, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 
 impl ApiObject for Job {
     const KIND: &'static str = "Job";
@@ -66,11 +67,11 @@ impl ApiObject for CronJob {
 }
 
 impl ApiServer {
-    pub fn jobs(&self) -> &crate::sim::namemap::NameMap<Arc<Job>> {
+    pub fn jobs(&self) -> &NameMap<Arc<Job>> {
         self.jobs.map()
     }
 
-    pub fn cronjobs(&self) -> &crate::sim::namemap::NameMap<Arc<CronJob>> {
+    pub fn cronjobs(&self) -> &NameMap<Arc<CronJob>> {
         self.cronjobs.map()
     }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::model::*;
 use crate::network::{Caller, Network};
+use crate::sim::namemap::NameMap;
 use crate::sim::{Record, SimDuration, SimTime};
 
 mod batch;
@@ -286,19 +287,19 @@ impl ApiServer {
     // The stores themselves, read-only, for observers outside the simulation (checks,
     // samplers); components read through the network-checked `get_*` / `list_*` requests.
 
-    pub fn replicasets(&self) -> &crate::sim::namemap::NameMap<Arc<ReplicaSet>> {
+    pub fn replicasets(&self) -> &NameMap<Arc<ReplicaSet>> {
         self.replicasets.map()
     }
-    pub fn deployments(&self) -> &crate::sim::namemap::NameMap<Arc<Deployment>> {
+    pub fn deployments(&self) -> &NameMap<Arc<Deployment>> {
         self.deployments.map()
     }
-    pub fn daemonsets(&self) -> &crate::sim::namemap::NameMap<Arc<DaemonSet>> {
+    pub fn daemonsets(&self) -> &NameMap<Arc<DaemonSet>> {
         self.daemonsets.map()
     }
-    pub fn statefulsets(&self) -> &crate::sim::namemap::NameMap<Arc<StatefulSet>> {
+    pub fn statefulsets(&self) -> &NameMap<Arc<StatefulSet>> {
         self.statefulsets.map()
     }
-    pub fn nodes(&self) -> &crate::sim::namemap::NameMap<Arc<Node>> {
+    pub fn nodes(&self) -> &NameMap<Arc<Node>> {
         self.nodes.map()
     }
 }

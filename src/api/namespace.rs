@@ -12,6 +12,7 @@ use super::store::{stored_in, ApiObject, Store, Write, CM};
 use super::{ApiError, ApiServer, Change, Deletion, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 
 /// The namespaces every cluster has.
 pub const SYSTEM_NAMESPACES: [&str; 4] =
@@ -76,11 +77,11 @@ impl ApiObject for NamespacedObject {
 }
 
 impl ApiServer {
-    pub fn namespaces(&self) -> &crate::sim::namemap::NameMap<Arc<Namespace>> {
+    pub fn namespaces(&self) -> &NameMap<Arc<Namespace>> {
         self.ns.namespaces.map()
     }
 
-    pub fn namespaced_objects(&self) -> &crate::sim::namemap::NameMap<Arc<NamespacedObject>> {
+    pub fn namespaced_objects(&self) -> &NameMap<Arc<NamespacedObject>> {
         self.ns.objects.map()
     }
 

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 use crate::sim::{Record, SimTime};
 
 impl ApiObject for Node {
@@ -103,7 +104,7 @@ impl ApiServer {
 
     // ----- node leases (kube-node-lease) -----
 
-    pub fn leases(&self) -> &crate::sim::namemap::NameMap<Arc<Lease>> {
+    pub fn leases(&self) -> &NameMap<Arc<Lease>> {
         self.leases.map()
     }
 

@@ -12,6 +12,7 @@ use super::store::{stored_in, ApiObject, Deletion, Staged, Write, CM_AND_SCHEDUL
 use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 use crate::sim::SimDuration;
 
 /// Pod totals maintained by the store.
@@ -100,7 +101,7 @@ fn finalizers_released(old: &Pod, new: &Pod) -> bool {
 }
 
 impl ApiServer {
-    pub fn pods(&self) -> &crate::sim::namemap::NameMap<Arc<Pod>> {
+    pub fn pods(&self) -> &NameMap<Arc<Pod>> {
         self.pods.map()
     }
 

@@ -13,6 +13,7 @@ use super::store::{stored_in, ApiObject, Write, CM_AND_SCHEDULER};
 use super::{ApiError, ApiServer, Change, Deletion, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 
 /// The 429 message of a denied eviction (`createTooManyRequestsError`, `checkAndDecrement`).
 pub const EVICTION_DENIED_MESSAGE: &str =
@@ -61,7 +62,7 @@ impl ApiObject for PodDisruptionBudget {
 }
 
 impl ApiServer {
-    pub fn pdbs(&self) -> &crate::sim::namemap::NameMap<Arc<PodDisruptionBudget>> {
+    pub fn pdbs(&self) -> &NameMap<Arc<PodDisruptionBudget>> {
         self.pdbs.map()
     }
 

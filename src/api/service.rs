@@ -12,6 +12,7 @@ use super::store::{stored_in, ApiObject, Store, Write, CM_SCHEDULER_AND_PROXY};
 use super::{ApiError, ApiServer, Change, Verb, Watcher};
 use crate::model::*;
 use crate::network::Caller;
+use crate::sim::namemap::NameMap;
 
 /// Services, slices and the slice index.
 #[derive(Default)]
@@ -58,11 +59,11 @@ impl ApiObject for EndpointSlice {
 }
 
 impl ApiServer {
-    pub fn services(&self) -> &crate::sim::namemap::NameMap<Arc<Service>> {
+    pub fn services(&self) -> &NameMap<Arc<Service>> {
         self.svc.services.map()
     }
 
-    pub fn endpointslices(&self) -> &crate::sim::namemap::NameMap<Arc<EndpointSlice>> {
+    pub fn endpointslices(&self) -> &NameMap<Arc<EndpointSlice>> {
         self.svc.slices.map()
     }
 

@@ -1,6 +1,6 @@
-//! The generic object store of the API server: one name-ordered, hash-indexed map (`NameMap`) per kind and the
-//! create / update / delete / finalizer logic every kind shares, written once for any
-//! [`ApiObject`].
+//! The generic object store of the API server: one map per kind, walked in name order and
+//! found by hash (`NameMap`), and the create / update / delete / finalizer logic every kind
+//! shares, written once for any [`ApiObject`].
 //!
 //! Invariant: every write that changes an object takes the next value of the store-wide
 //! `resourceVersion` and emits the kind's watch notifications ([`ApiObject::change`] to

@@ -425,13 +425,7 @@ fn leftover_kind(entry: &str, name: &str) -> Option<Leftover> {
 
 /// Writes `bytes` to `dir/file` (a new file).
 pub fn write_new(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), OutputError> {
-    let p = dir.join(file);
-    let mut f = File::options()
-        .write(true)
-        .create_new(true)
-        .open(&p)
-        .map_err(io(&p))?;
-    f.write_all(bytes).map_err(io(&p))
+    write_new_with(dir, file, |w| w.write_all(bytes))
 }
 
 /// `write_new` of what `fill` writes, through a buffer (for a file too large to hold).
