@@ -117,26 +117,6 @@ impl<V> NameMap<V> {
         self.slots[i as usize].take()
     }
 
-    /// Removes every entry for which `keep` is false, visiting in name order.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
-        let mut gone = Vec::new();
-        for (k, &i) in &self.order {
-            let v = self.slots[i as usize]
-                .as_mut()
-                .expect("NameMap: an indexed slot holds a value");
-            if !keep(k, v) {
-                gone.push(k.clone());
-            }
-        }
-        for k in gone {
-            self.remove(&k);
-        }
-    }
-
-    pub fn clear(&mut self) {
-        *self = Self::default();
-    }
-
     /// Entries in name order.
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {
@@ -170,14 +150,6 @@ impl<V> NameMap<V> {
     ) -> impl Iterator<Item = (&'a String, &'a V)> + 'a {
         self.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
-    }
-
-    pub fn first_key_value(&self) -> Option<(&String, &V)> {
-        self.iter().next()
-    }
-
-    pub fn last_key_value(&self) -> Option<(&String, &V)> {
-        self.iter().next_back()
     }
 }
 
@@ -286,8 +258,5 @@ mod tests {
             assert_eq!(m[k.as_str()], *v);
         }
         assert_eq!(m.get("ns-9/none"), None);
-        m.retain(|k, _| !k.starts_with("ns-0/"));
-        b.retain(|k, _| !k.starts_with("ns-0/"));
-        assert!(m.iter().eq(b.iter()));
     }
 }
