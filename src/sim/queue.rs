@@ -1,4 +1,5 @@
-//! The event queue: a binary heap ordered by (time, class, tie, seq).
+//! The event queue: a binary heap ordered by (time, class, tie, seq), beside a FIFO for
+//! message deliveries.
 //!
 //! Invariant: two events of the same time and class pop in the order they were pushed (`seq`
 //! is a global counter), unless the opt-in tie perturbation is on, in which case a seeded draw
@@ -6,9 +7,14 @@
 //! [`Class::Delivery`] (zero-latency message deliveries) pops before [`Class::Timer`] at the
 //! same instant: a message sent at t with no latency is in its receiver's hands before any
 //! timer due at t acts, so no loop ever acts on a cache that is stale by zero time.
+//!
+//! Deliveries are pushed with one fixed latency, so they arrive in key order; they wait in a
+//! FIFO instead of the heap (most events of a cluster run are watch deliveries), and `pop`
+//! takes the smaller of the two fronts. A delivery that would not keep the FIFO in key order
+//! goes to the heap, so the pop order is the same as one heap's whatever the pushes.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
@@ -64,6 +70,8 @@ impl Ord for Entry {
 
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry>,
+    /// Deliveries in key order: (time, seq, event); their class is `Delivery`, their tie 0.
+    fifo: VecDeque<(SimTime, u64, E)>,
     /// The events by slot (`Entry::slot`); a popped event's slot is reused.
     slab: Vec<Option<E>>,
     free: Vec<u32>,
@@ -76,6 +84,7 @@ impl<E> EventQueue<E> {
     pub fn new(perturb: Option<ChaCha8Rng>) -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            fifo: VecDeque::new(),
             slab: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -97,6 +106,11 @@ impl<E> EventQueue<E> {
             (Some(rng), Class::Timer) => rng.next_u64(),
             _ => 0,
         };
+        if class == Class::Delivery && self.fifo.back().is_none_or(|b| b.0 <= time) {
+            // After the FIFO's last entry: its time is not earlier and its seq is larger.
+            self.fifo.push_back((time, seq, event));
+            return EventId(seq);
+        }
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slab[slot as usize] = Some(event);
@@ -125,14 +139,31 @@ impl<E> EventQueue<E> {
 
     /// Time of the next live event.
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        self.drop_cancelled_top();
-        self.heap.peek().map(|e| e.time)
+        self.drop_cancelled_fronts();
+        match (self.heap.peek(), self.fifo.front()) {
+            (Some(h), Some(f)) => Some(h.time.min(f.0)),
+            (Some(h), None) => Some(h.time),
+            (None, Some(f)) => Some(f.0),
+            (None, None) => None,
+        }
     }
 
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.drop_cancelled_top();
+        self.drop_cancelled_fronts();
+        if self.fifo_first() {
+            return self.fifo.pop_front().map(|(t, _, e)| (t, e));
+        }
         let e = self.heap.pop()?;
         Some((e.time, self.take(e.slot)))
+    }
+
+    /// Whether the FIFO's front comes before the heap's top (both fronts live).
+    fn fifo_first(&self) -> bool {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some(&(time, seq, _)), Some(h)) => (time, Class::Delivery, 0, seq) < h.key(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
     }
 
     fn take(&mut self, slot: u32) -> E {
@@ -143,23 +174,32 @@ impl<E> EventQueue<E> {
         event
     }
 
-    fn drop_cancelled_top(&mut self) {
+    fn drop_cancelled_fronts(&mut self) {
+        if self.cancelled.is_empty() {
+            return;
+        }
         while let Some(top) = self.heap.peek() {
-            if self.cancelled.is_empty() || !self.cancelled.remove(&top.seq) {
-                return;
+            if !self.cancelled.remove(&top.seq) {
+                break;
             }
             if let Some(e) = self.heap.pop() {
                 drop(self.take(e.slot));
             }
         }
+        while let Some(front) = self.fifo.front() {
+            if !self.cancelled.remove(&front.1) {
+                break;
+            }
+            self.fifo.pop_front();
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.fifo.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.fifo.is_empty()
     }
 }
 
@@ -196,6 +236,60 @@ mod tests {
         q.push(SimTime(2), 2);
         q.cancel(a);
         assert_eq!(q.pop(), Some((SimTime(2), 2)));
+        assert_eq!(q.pop(), None);
+    }
+
+    /// The FIFO of deliveries changes no pop order: random pushes of timers and deliveries
+    /// (most in time order as the cluster makes them, some out of order), cancellations and
+    /// pops interleaved, against the order of the (time, class, seq) keys.
+    #[test]
+    fn delivery_fifo_pops_as_one_ordered_queue() {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut q = EventQueue::new(None);
+        // The live events: key → payload (the payload is the seq).
+        let mut live: std::collections::BTreeMap<(SimTime, Class, u64), u64> =
+            std::collections::BTreeMap::new();
+        let mut now = 0u64;
+        // Each push's payload is its sequence number (pushes are counted from 0, as seq is).
+        let mut pushed = 0u64;
+        for _ in 0..20_000 {
+            match rng.gen_range(0..10) {
+                0..=3 => {
+                    let delay = if rng.gen_range(0..20) == 0 { 0 } else { 5 };
+                    let t = SimTime(now + delay);
+                    let id = q.push_class(t, Class::Delivery, pushed);
+                    assert_eq!(id.0, pushed);
+                    pushed += 1;
+                    live.insert((t, Class::Delivery, id.0), id.0);
+                }
+                4..=6 => {
+                    let t = SimTime(now + rng.gen_range(0..8));
+                    let id = q.push(t, pushed);
+                    assert_eq!(id.0, pushed);
+                    pushed += 1;
+                    live.insert((t, Class::Timer, id.0), id.0);
+                }
+                7 => {
+                    if let Some(&key) = live.keys().nth(rng.gen_range(0..live.len().max(1))) {
+                        q.cancel(EventId(key.2));
+                        live.remove(&key);
+                    }
+                }
+                _ => {
+                    let want = live.pop_first();
+                    assert_eq!(q.pop(), want.map(|(k, seq)| (k.0, seq)));
+                    if let Some((k, _)) = want {
+                        now = k.0 .0;
+                    }
+                    assert!(q.len() >= live.len());
+                }
+            }
+        }
+        while let Some((k, seq)) = live.pop_first() {
+            assert_eq!(q.peek_time(), Some(k.0));
+            assert_eq!(q.pop(), Some((k.0, seq)));
+        }
         assert_eq!(q.pop(), None);
     }
 
