@@ -95,26 +95,44 @@ impl Node {
     /// The zone key the node lifecycle controller uses (`GetZoneKey`, reference §2.4): region
     /// and zone from the beta labels first, then the GA ones, joined by ":\0:"; "" if both empty.
     pub fn zone_key(&self) -> String {
-        let l = &self.meta.labels;
-        let pick = |beta: &str, ga: &str| {
-            l.get(beta)
-                .filter(|v| !v.is_empty())
-                .or_else(|| l.get(ga))
-                .cloned()
-                .unwrap_or_default()
-        };
-        let region = pick(LABEL_REGION_BETA, LABEL_REGION);
-        let zone = pick(LABEL_ZONE_BETA, LABEL_ZONE);
-        if region.is_empty() && zone.is_empty() {
-            String::new()
-        } else {
-            format!("{region}:\0:{zone}")
+        match self.zone_parts() {
+            ("", "") => String::new(),
+            (region, zone) => format!("{region}:\0:{zone}"),
         }
+    }
+    /// The region and zone [`Node::zone_key`] joins, borrowed from the labels.
+    pub fn zone_parts(&self) -> (&str, &str) {
+        let l = &self.meta.labels;
+        let pick = |beta: &str, ga: &str| -> &str {
+            match l.get(beta).filter(|v| !v.is_empty()).or_else(|| l.get(ga)) {
+                Some(v) => v.as_str(),
+                None => "",
+            }
+        };
+        (
+            pick(LABEL_REGION_BETA, LABEL_REGION),
+            pick(LABEL_ZONE_BETA, LABEL_ZONE),
+        )
+    }
+    /// Whether `key` is this node's [`Node::zone_key`], without building it.
+    pub fn has_zone_key(&self, key: &str) -> bool {
+        zone_key_is(key, self.zone_parts())
     }
     /// The zone as shown in events and columns: the zone key in readable form (`zone`, or
     /// `region/zone` when a region label is set; "" when unlabelled).
     pub fn zone_label(&self) -> String {
         zone_key_display(&self.zone_key())
+    }
+}
+
+/// Whether `key` is the zone key [`Node::zone_key`] makes of these (region, zone) parts.
+pub fn zone_key_is(key: &str, parts: (&str, &str)) -> bool {
+    match parts {
+        ("", "") => key.is_empty(),
+        (region, zone) => key
+            .strip_prefix(region)
+            .and_then(|k| k.strip_prefix(":\0:"))
+            .is_some_and(|z| z == zone),
     }
 }
 
@@ -152,5 +170,7 @@ mod tests {
         n.meta.labels.insert(LABEL_REGION.into(), "r".into());
         assert_eq!(n.zone_key(), "r:\0:beta");
         assert_eq!(zone_key_display(&n.zone_key()), "r/beta");
+        assert!(n.has_zone_key("r:\0:beta"));
+        assert!(!n.has_zone_key(":\0:beta") && !n.has_zone_key("r:\0:bet") && !n.has_zone_key(""));
     }
 }

@@ -279,18 +279,18 @@ impl Capacity {
     fn slot(&mut self, n: &Arc<Node>, c: &Cluster) -> usize {
         if let Some(&i) = self.slot_of.get(n.meta.name.as_str()) {
             if !Arc::ptr_eq(&self.slots[i].node, n) {
-                let key = n.zone_key();
-                self.slots[i].zone = self.zones.iter().position(|x| *x == key);
+                let parts = n.zone_parts();
+                self.slots[i].zone = self.zones.iter().position(|x| zone_key_is(x, parts));
                 self.slots[i].allocatable = self.allocatable(n);
                 self.slots[i].node = n.clone();
             }
             return i;
         }
-        let key = n.zone_key();
+        let parts = n.zone_parts();
         let i = self.slots.len();
         self.slots.push(Slot {
             node: n.clone(),
-            zone: self.zones.iter().position(|x| *x == key),
+            zone: self.zones.iter().position(|x| zone_key_is(x, parts)),
             pool: self.pool_of.get(n.meta.name.as_str()).copied().unwrap_or(0),
             machine: c.machine_by_name.get(n.meta.name.as_str()).copied(),
             allocatable: self.allocatable(n),

@@ -402,9 +402,9 @@ impl Sampler {
             let row = match self.node_rows.get(k) {
                 Some((seen, row)) if std::sync::Arc::ptr_eq(seen, n) => *row,
                 _ => {
-                    let key = n.zone_key();
+                    let parts = n.zone_parts();
                     let row = SampledNode {
-                        zone: self.zones.iter().position(|x| *x == key),
+                        zone: self.zones.iter().position(|x| zone_key_is(x, parts)),
                         ready: match n.ready_status() {
                             Some(ConditionStatus::True) => 0,
                             Some(ConditionStatus::False) => 1,
