@@ -205,7 +205,7 @@ impl GarbageCollector {
             }
         }
         for c in &changes {
-            gc.observe(ctx, clients, api, cache, c);
+            gc.observe(ctx, clients, api, cache, c, false);
         }
         gc
     }
@@ -307,7 +307,15 @@ impl GarbageCollector {
         v
     }
 
-    /// A watch notification (after the cache has applied it).
+    /// A watch notification (after the cache has applied it). `owners_kept`: the change is a
+    /// pod update whose owner references equal those of the version the cache held before it.
+    ///
+    /// Why that version is the one this collector last recorded: the collector observes every
+    /// change while leading, and a term starts with a [`GarbageCollector::rebuild`] from the
+    /// cache, so every cached pod's version was recorded (its owners, or nothing for a bare pod,
+    /// which `observe` skips). With the same owner references `upsert_edges` would find no
+    /// change (no `attemptToDelete`), and without a waiting finalizer nothing else runs: such a
+    /// status write leaves the graph alone without building the pod's id or searching for it.
     pub fn observe(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -315,7 +323,16 @@ impl GarbageCollector {
         api: &mut ApiServer,
         cache: &KcmCache,
         change: &Change,
+        owners_kept: bool,
     ) {
+        if let (true, Change::Pod(p)) = (owners_kept, change) {
+            if !has_finalizer(&p.meta, FINALIZER_FOREGROUND)
+                && !has_finalizer(&p.meta, FINALIZER_ORPHAN)
+            {
+                debug_assert!(self.records_owners_of(p));
+                return;
+            }
+        }
         let Some((s, present)) = seen(change) else {
             return;
         };
@@ -338,6 +355,27 @@ impl GarbageCollector {
         if has_finalizer(s.meta, FINALIZER_ORPHAN) {
             self.orphan_dependents(api, cache, &s.id);
         }
+    }
+
+    /// Whether the graph holds `p`'s owners as they are (or, for a bare pod, nothing):
+    /// `upsert_edges` would change nothing (the invariant `observe`'s `owners_kept` relies on).
+    fn records_owners_of(&self, p: &Pod) -> bool {
+        let id = ObjId {
+            kind: ObjKind::Pod,
+            key: p.key(),
+        };
+        let Some(&i) = self.index.get(&id) else {
+            return p.meta.owner_references.is_empty();
+        };
+        let mut owners: Vec<ObjId> = p
+            .meta
+            .owner_references
+            .iter()
+            .filter_map(|o| ObjId::owner(&p.meta.namespace, o))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        self.graph[i].present && self.graph[i].owners == owners
     }
 
     fn on_deleted(
