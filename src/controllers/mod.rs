@@ -564,7 +564,13 @@ impl ControllerManager {
 
             _ => {}
         }
-        self.gc
-            .observe(ctx, &mut self.clients, api, &self.cache, &change, owners_kept);
+        self.gc.observe(
+            ctx,
+            &mut self.clients,
+            api,
+            &self.cache,
+            &change,
+            owners_kept,
+        );
     }
 }
