@@ -412,16 +412,19 @@ impl KcmCache {
     /// A ReplicaSet added or updated, indexed by its controlling Deployment.
     fn apply_replicaset(&mut self, rs: &Arc<ReplicaSet>) -> Previous {
         let key = rs.key();
-        if let Some(old) = self.replicasets.get(&key) {
-            if let Some(d) = deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref()) {
+        let new_d = deployment_of(rs);
+        let old_d = self.replicasets.get(&key).map(|old| deployment_of(old));
+        // A cached version under the same Deployment (a status write): already indexed.
+        if old_d.as_ref() != Some(&new_d) {
+            if let Some(d) = old_d.flatten() {
                 remove_index(&mut self.rs_by_deployment, &d, &key);
             }
-        }
-        if let Some(d) = deployment_of(rs) {
-            self.rs_by_deployment
-                .entry(d)
-                .or_default()
-                .insert(key.clone());
+            if let Some(d) = new_d {
+                self.rs_by_deployment
+                    .entry(d)
+                    .or_default()
+                    .insert(key.clone());
+            }
         }
         self.replicasets.insert(key, rs.clone());
         Previous::None
@@ -453,7 +456,11 @@ impl KcmCache {
         let same = daemon_pod_node(p) == Some(on) && daemonset_of(p).as_ref() == Some(&od);
         if same {
             let k = (on.to_string(), key.to_string());
-            if let Some(slot) = self.pods_by_daemonset.get_mut(&od).and_then(|m| m.get_mut(&k)) {
+            if let Some(slot) = self
+                .pods_by_daemonset
+                .get_mut(&od)
+                .and_then(|m| m.get_mut(&k))
+            {
                 *slot = p.clone();
                 return;
             }
@@ -533,6 +540,11 @@ impl KcmCache {
 
     /// Orphan pods in `namespace` that `selector` matches (`ClaimPods` candidates).
     pub fn orphans_matching(&self, namespace: &str, selector: &LabelSelector) -> Vec<Arc<Pod>> {
+        // Every orphan is in `orphans_by_ns` (next to its label buckets): a namespace without
+        // one (every sync of a ReplicaSet whose pods are all owned) needs no bucket key built.
+        if !self.orphans_by_ns.contains_key(namespace) {
+            return Vec::new();
+        }
         let candidates = match selector.match_labels.iter().next() {
             Some((k, v)) => {
                 self.orphans_by_label
