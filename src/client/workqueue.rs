@@ -29,7 +29,9 @@ impl WorkQueue {
         delay: SimDuration,
         sync: impl FnOnce(String) -> E,
     ) {
-        if self.queued.insert(key.to_string()) {
+        // Most adds find the key queued: it is cloned only when it goes in.
+        if !self.queued.contains(key) {
+            self.queued.insert(key.to_string());
             self.adds += 1;
             ctx.schedule_in(delay, sync(key.to_string()));
         }

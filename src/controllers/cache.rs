@@ -257,7 +257,6 @@ impl KcmCache {
     /// writes that move none), and no key is cloned for an entry already present.
     fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
-        let owner = owner_key(p);
         // The new version goes in first (one search of the map); the indexes below read the
         // versions they are given, never the map.
         let Some(old) = self
@@ -269,19 +268,38 @@ impl KcmCache {
                 self.index_orphan(p, &key, true);
             }
             self.index_ready(p, &key, true);
-            self.index_pod_buckets(p, &key, owner, None);
+            self.index_daemon_pod(p, &key, true);
+            if let Some(o) = owner_key(p) {
+                if is_active(p) {
+                    add_index_ref(&mut self.active_by_owner, &o, &key);
+                }
+                add_index(&mut self.pods_by_owner, o, &key);
+            }
+            self.index_pod_buckets(p, &key, None);
             return Previous::Pod(self.pods.insert(key, p.clone()));
         };
-        self.index_daemon_pod(&old, &key, false);
-        // Owner references removed or changed (orphaning, adoption).
-        let old_owner = owner_key(&old);
-        if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
-            remove_index(&mut self.active_by_owner, o, &key);
-            remove_index(&mut self.pods_by_owner, o, &key);
-        }
-        if ready_entry(&old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
-            self.index_ready(&old, &key, false);
-            self.index_ready(p, &key, true);
+        self.move_daemon_pod(&old, p, &key);
+        if old.meta.controller_ref() == p.meta.controller_ref() {
+            // The same owner (most updates): its key is built only if an entry moves.
+            let owned = p
+                .meta
+                .controller_ref()
+                .is_some_and(|o| ReplicaSetKind::from_owner_kind(&o.kind).is_some());
+            if owned && ready_time(&old) != ready_time(p) {
+                self.index_ready(&old, &key, false);
+                self.index_ready(p, &key, true);
+            }
+            if owned && is_active(&old) != is_active(p) {
+                if let Some(o) = owner_key(p) {
+                    if is_active(p) {
+                        add_index_ref(&mut self.active_by_owner, &o, &key);
+                    } else {
+                        remove_index(&mut self.active_by_owner, &o, &key);
+                    }
+                }
+            }
+        } else {
+            self.move_owner(&old, p, &key);
         }
         // Only an orphan is in the orphan indexes (under its own labels).
         let same_orphan = is_orphan(&old) == is_orphan(p)
@@ -295,26 +313,45 @@ impl KcmCache {
                 self.index_orphan(p, &key, true);
             }
         }
-        self.index_pod_buckets(p, &key, owner, Some((&old, old_owner)));
+        self.index_pod_buckets(p, &key, Some(&old));
         Previous::Pod(Some(old))
     }
 
-    /// The pod's entries in the indexes keyed by what it belongs to (DaemonSet, StatefulSet,
-    /// Job, node, owner) and the terminal/terminating sets. With the cached version `old`
-    /// (and its owner key), an entry `old` already has is known to be present (only a removal
-    /// or an owner change takes one out) and is not looked up again.
-    fn index_pod_buckets(
-        &mut self,
-        p: &Arc<Pod>,
-        key: &str,
-        owner: Option<String>,
-        old: Option<(&Arc<Pod>, Option<String>)>,
-    ) {
-        self.index_daemon_pod(p, key, true);
-        let (old, old_owner) = match old {
-            Some((o, k)) => (Some(&**o), k),
-            None => (None, None),
-        };
+    /// A pod update that changed its controller reference (orphaning, adoption): its entries
+    /// in the owner indexes (`ready_by_owner`, `active_by_owner`, `pods_by_owner`) move.
+    fn move_owner(&mut self, old: &Pod, p: &Pod, key: &str) {
+        let owner = owner_key(p);
+        let old_owner = owner_key(old);
+        if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
+            remove_index(&mut self.active_by_owner, o, key);
+            remove_index(&mut self.pods_by_owner, o, key);
+        }
+        if ready_entry(old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
+            self.index_ready(old, key, false);
+            self.index_ready(p, key, true);
+        }
+        if let Some(o) = owner {
+            let same_owner = old_owner.as_ref() == Some(&o);
+            let was_active = same_owner && is_active(old);
+            if is_active(p) {
+                if !was_active {
+                    add_index_ref(&mut self.active_by_owner, &o, key);
+                }
+            } else if was_active || !same_owner {
+                remove_index(&mut self.active_by_owner, &o, key);
+            }
+            if !same_owner {
+                add_index(&mut self.pods_by_owner, o, key);
+            }
+        }
+    }
+
+    /// The pod's entries in the indexes keyed by what it belongs to (StatefulSet, Job, node)
+    /// and the terminal/terminating sets. With the cached version `old`, an entry `old`
+    /// already has is known to be present (only a removal or an owner change takes one out)
+    /// and is not looked up again.
+    fn index_pod_buckets(&mut self, p: &Arc<Pod>, key: &str, old: Option<&Arc<Pod>>) {
+        let old = old.map(|o| &**o);
         if let Some(d) = statefulset_of(p) {
             if old.and_then(statefulset_of).as_ref() != Some(&d) {
                 add_index(&mut self.pods_by_statefulset, d, key);
@@ -328,20 +365,6 @@ impl KcmCache {
         if let Some(n) = &p.spec.node_name {
             if old.and_then(|o| o.spec.node_name.as_ref()) != Some(n) {
                 add_index_ref(&mut self.pods_by_node, n, key);
-            }
-        }
-        if let Some(o) = owner {
-            let same_owner = old_owner.as_ref() == Some(&o);
-            let was_active = same_owner && old.is_some_and(is_active);
-            if is_active(p) {
-                if !was_active {
-                    add_index_ref(&mut self.active_by_owner, &o, key);
-                }
-            } else if was_active || !same_owner {
-                remove_index(&mut self.active_by_owner, &o, key);
-            }
-            if !same_owner {
-                add_index(&mut self.pods_by_owner, o, key);
             }
         }
         // A new pod is in neither set (the indexes hold exactly the cached pods): only a
@@ -389,16 +412,19 @@ impl KcmCache {
     /// A ReplicaSet added or updated, indexed by its controlling Deployment.
     fn apply_replicaset(&mut self, rs: &Arc<ReplicaSet>) -> Previous {
         let key = rs.key();
-        if let Some(old) = self.replicasets.get(&key) {
-            if let Some(d) = deployment_of(old).filter(|d| Some(d) != deployment_of(rs).as_ref()) {
+        let new_d = deployment_of(rs);
+        let old_d = self.replicasets.get(&key).map(|old| deployment_of(old));
+        // A cached version under the same Deployment (a status write): already indexed.
+        if old_d.as_ref() != Some(&new_d) {
+            if let Some(d) = old_d.flatten() {
                 remove_index(&mut self.rs_by_deployment, &d, &key);
             }
-        }
-        if let Some(d) = deployment_of(rs) {
-            self.rs_by_deployment
-                .entry(d)
-                .or_default()
-                .insert(key.clone());
+            if let Some(d) = new_d {
+                self.rs_by_deployment
+                    .entry(d)
+                    .or_default()
+                    .insert(key.clone());
+            }
         }
         self.replicasets.insert(key, rs.clone());
         Previous::None
@@ -418,6 +444,29 @@ impl KcmCache {
         } else {
             Previous::None
         }
+    }
+
+    /// A daemon pod's entry from its cached version to the new one: replaced in place when
+    /// it stays under the same DaemonSet and node (a status write), else moved.
+    fn move_daemon_pod(&mut self, old: &Arc<Pod>, p: &Arc<Pod>, key: &str) {
+        let (Some(od), Some(on)) = (daemonset_of(old), daemon_pod_node(old)) else {
+            self.index_daemon_pod(p, key, true);
+            return;
+        };
+        let same = daemon_pod_node(p) == Some(on) && daemonset_of(p).as_ref() == Some(&od);
+        if same {
+            let k = (on.to_string(), key.to_string());
+            if let Some(slot) = self
+                .pods_by_daemonset
+                .get_mut(&od)
+                .and_then(|m| m.get_mut(&k))
+            {
+                *slot = p.clone();
+                return;
+            }
+        }
+        self.index_daemon_pod(old, key, false);
+        self.index_daemon_pod(p, key, true);
     }
 
     fn index_daemon_pod(&mut self, p: &Arc<Pod>, key: &str, add: bool) {
@@ -491,6 +540,11 @@ impl KcmCache {
 
     /// Orphan pods in `namespace` that `selector` matches (`ClaimPods` candidates).
     pub fn orphans_matching(&self, namespace: &str, selector: &LabelSelector) -> Vec<Arc<Pod>> {
+        // Every orphan is in `orphans_by_ns` (next to its label buckets): a namespace without
+        // one (every sync of a ReplicaSet whose pods are all owned) needs no bucket key built.
+        if !self.orphans_by_ns.contains_key(namespace) {
+            return Vec::new();
+        }
         let candidates = match selector.match_labels.iter().next() {
             Some((k, v)) => {
                 self.orphans_by_label
@@ -562,6 +616,15 @@ fn add_index_ref(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, k
 /// An active pod without a controller: in the orphan indexes, for adoption.
 fn is_orphan(p: &Pod) -> bool {
     p.meta.controller_ref().is_none() && is_active(p)
+}
+
+/// The Ready condition's lastTransitionTime of an active pod whose Ready is True: with its
+/// owner, its entry in `ready_by_owner`.
+fn ready_time(p: &Pod) -> Option<SimTime> {
+    let c = p
+        .condition(PodConditionType::Ready)
+        .filter(|c| c.status == ConditionStatus::True)?;
+    is_active(p).then_some(c.last_transition_time)
 }
 
 /// A pod's entry in `ready_by_owner`, if it has one: its owner and the Ready condition's

@@ -1,4 +1,7 @@
-//! The garbage collector: owner references as a `petgraph` graph (owner → dependent), and
+//! The garbage collector: owner references as a graph (owner → dependent) whose nodes live in a
+//! `petgraph` `StableGraph` and whose edges are kept on both ends (a node's owners, and its
+//! dependents as a set: petgraph's edge lists are singly linked, so removing one edge walks the
+//! owner's whole list, O(dependents) for each deleted pod of a large ReplicaSet), and
 //! cascading deletion — Background (the owner goes at once, dependents whose owners are all gone
 //! are deleted), Foreground (the owner waits with the `foregroundDeletion` finalizer until every
 //! dependent is gone) and Orphan (the owner's references are removed from its dependents, then
@@ -14,7 +17,6 @@
 use std::collections::BTreeSet;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
-use petgraph::Direction;
 
 use super::cache::KcmCache;
 use super::clients::{self, ControllerClients};
@@ -67,6 +69,9 @@ struct GraphNode {
     /// Observed in the cache (false: a virtual node, an owner referenced but absent).
     present: bool,
     owners: Vec<ObjId>,
+    /// The nodes whose `owners` name this one (the edges owner → dependent; only searched and
+    /// tested for emptiness: a walk sorts them by id first).
+    dependents: BTreeSet<NodeIndex>,
 }
 
 #[derive(Default)]
@@ -205,7 +210,7 @@ impl GarbageCollector {
             }
         }
         for c in &changes {
-            gc.observe(ctx, clients, api, cache, c);
+            gc.observe(ctx, clients, api, cache, c, false);
         }
         gc
     }
@@ -218,6 +223,7 @@ impl GarbageCollector {
             id: id.clone(),
             present: false,
             owners: Vec::new(),
+            dependents: BTreeSet::new(),
         });
         self.index.insert(id.clone(), i);
         i
@@ -255,9 +261,7 @@ impl GarbageCollector {
         }
         for o in &owners {
             let oi = self.ensure(o);
-            // Old edges are gone and owners are unique, so no duplicate edge (and no walk
-            // over the owner's possibly huge list of dependents).
-            self.graph.add_edge(oi, i, ());
+            self.graph[oi].dependents.insert(i);
         }
         let node = &mut self.graph[i];
         node.owners = owners;
@@ -265,28 +269,14 @@ impl GarbageCollector {
         true
     }
 
-    /// Removes the edge owner → dependent, found from the dependent's side (few owners)
-    /// rather than the owner's (possibly thousands of dependents).
+    /// Removes the edge owner → dependent (a search of the owner's set of dependents).
     fn remove_owner_edge(&mut self, owner: NodeIndex, dependent: NodeIndex) {
-        use petgraph::visit::EdgeRef;
-        let e = self
-            .graph
-            .edges_directed(dependent, Direction::Incoming)
-            .find(|e| e.source() == owner)
-            .map(|e| e.id());
-        if let Some(e) = e {
-            self.graph.remove_edge(e);
-        }
+        self.graph[owner].dependents.remove(&dependent);
     }
 
     /// A virtual node that nobody depends on any more leaves the graph.
     fn drop_if_unused(&mut self, i: NodeIndex) {
-        let unused = !self.graph[i].present
-            && self
-                .graph
-                .neighbors_directed(i, Direction::Outgoing)
-                .next()
-                .is_none();
+        let unused = !self.graph[i].present && self.graph[i].dependents.is_empty();
         if unused {
             let id = self.graph[i].id.clone();
             self.graph.remove_node(i);
@@ -298,16 +288,24 @@ impl GarbageCollector {
         let Some(&i) = self.index.get(id) else {
             return Vec::new();
         };
-        let mut v: Vec<ObjId> = self
-            .graph
-            .neighbors_directed(i, Direction::Outgoing)
-            .map(|d| self.graph[d].id.clone())
+        let mut v: Vec<ObjId> = self.graph[i]
+            .dependents
+            .iter()
+            .map(|&d| self.graph[d].id.clone())
             .collect();
         v.sort();
         v
     }
 
-    /// A watch notification (after the cache has applied it).
+    /// A watch notification (after the cache has applied it). `owners_kept`: the change is a
+    /// pod update whose owner references equal those of the version the cache held before it.
+    ///
+    /// Why that version is the one this collector last recorded: the collector observes every
+    /// change while leading, and a term starts with a [`GarbageCollector::rebuild`] from the
+    /// cache, so every cached pod's version was recorded (its owners, or nothing for a bare pod,
+    /// which `observe` skips). With the same owner references `upsert_edges` would find no
+    /// change (no `attemptToDelete`), and without a waiting finalizer nothing else runs: such a
+    /// status write leaves the graph alone without building the pod's id or searching for it.
     pub fn observe(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -315,7 +313,16 @@ impl GarbageCollector {
         api: &mut ApiServer,
         cache: &KcmCache,
         change: &Change,
+        owners_kept: bool,
     ) {
+        if let (true, Change::Pod(p)) = (owners_kept, change) {
+            if !has_finalizer(&p.meta, FINALIZER_FOREGROUND)
+                && !has_finalizer(&p.meta, FINALIZER_ORPHAN)
+            {
+                debug_assert!(self.records_owners_of(p));
+                return;
+            }
+        }
         let Some((s, present)) = seen(change) else {
             return;
         };
@@ -338,6 +345,27 @@ impl GarbageCollector {
         if has_finalizer(s.meta, FINALIZER_ORPHAN) {
             self.orphan_dependents(api, cache, &s.id);
         }
+    }
+
+    /// Whether the graph holds `p`'s owners as they are (or, for a bare pod, nothing):
+    /// `upsert_edges` would change nothing (the invariant `observe`'s `owners_kept` relies on).
+    fn records_owners_of(&self, p: &Pod) -> bool {
+        let id = ObjId {
+            kind: ObjKind::Pod,
+            key: p.key(),
+        };
+        let Some(&i) = self.index.get(&id) else {
+            return p.meta.owner_references.is_empty();
+        };
+        let mut owners: Vec<ObjId> = p
+            .meta
+            .owner_references
+            .iter()
+            .filter_map(|o| ObjId::owner(&p.meta.namespace, o))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        self.graph[i].present && self.graph[i].owners == owners
     }
 
     fn on_deleted(
@@ -410,11 +438,7 @@ impl GarbageCollector {
         if solid {
             return;
         }
-        let has_dependents = self
-            .graph
-            .neighbors_directed(i, Direction::Outgoing)
-            .next()
-            .is_some();
+        let has_dependents = !node.dependents.is_empty();
         let policy = if waiting && has_dependents {
             PropagationPolicy::Foreground
         } else {

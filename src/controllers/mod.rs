@@ -434,6 +434,13 @@ impl ControllerManager {
         if !self.leading {
             return;
         }
+        // A pod update that keeps its owner references: the garbage collector's graph stays.
+        let owners_kept = match (&change, &previous) {
+            (Change::Pod(p), Previous::Pod(Some(o))) => {
+                o.meta.owner_references == p.meta.owner_references
+            }
+            _ => false,
+        };
         match (&change, previous) {
             (Change::Node(n), Previous::Node(old)) => {
                 self.nlc
@@ -557,7 +564,13 @@ impl ControllerManager {
 
             _ => {}
         }
-        self.gc
-            .observe(ctx, &mut self.clients, api, &self.cache, &change);
+        self.gc.observe(
+            ctx,
+            &mut self.clients,
+            api,
+            &self.cache,
+            &change,
+            owners_kept,
+        );
     }
 }

@@ -46,37 +46,32 @@ impl PodGc {
         if self.threshold > 0 {
             self.gc_terminated(ctx, api, cache);
         }
-        // Terminating pods on out-of-service, not-Ready nodes (non-graceful node shutdown).
-        let out_of_service: Vec<String> = cache
-            .terminating
-            .iter()
-            .filter(|k| {
-                let Some(p) = cache.pods.get(k) else {
-                    return false;
-                };
-                let Some(n) = p.spec.node_name.as_ref().and_then(|n| cache.nodes.get(n)) else {
-                    return false;
-                };
-                n.ready_status() != Some(ConditionStatus::True)
-                    && n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
-            })
-            .cloned()
-            .collect();
+        // Terminating pods on out-of-service, not-Ready nodes (non-graceful node shutdown), and
+        // unscheduled terminating pods: both found in one walk (the cache does not change
+        // during a pass), deleted in that order around the orphans.
+        let mut out_of_service: Vec<String> = Vec::new();
+        let mut unscheduled: Vec<String> = Vec::new();
+        for k in &cache.terminating {
+            let Some(p) = cache.pods.get(k) else {
+                continue;
+            };
+            let Some(name) = p.spec.node_name.as_ref() else {
+                unscheduled.push(k.clone());
+                continue;
+            };
+            let Some(n) = cache.nodes.get(name) else {
+                continue;
+            };
+            if n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
+                && n.ready_status() != Some(ConditionStatus::True)
+            {
+                out_of_service.push(k.clone());
+            }
+        }
         for key in out_of_service {
             force_delete(ctx, api, &key, "out-of-service node", None);
         }
         self.gc_orphaned(ctx, api, cache, now);
-        let unscheduled: Vec<String> = cache
-            .terminating
-            .iter()
-            .filter(|k| {
-                cache
-                    .pods
-                    .get(k)
-                    .is_some_and(|p| p.spec.node_name.is_none())
-            })
-            .cloned()
-            .collect();
         for key in unscheduled {
             force_delete(ctx, api, &key, "unscheduled terminating pod", None);
         }

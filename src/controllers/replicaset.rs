@@ -284,13 +284,14 @@ impl ReplicaSetController {
         rs: &ReplicaSet,
     ) -> bool {
         for _attempt in 0..8 {
-            let suffix: String = (0..5)
-                .map(|_| {
-                    NAME_ALPHABET[rng::below(&mut self.rng, NAME_ALPHABET.len() as u64) as usize]
-                        as char
-                })
-                .collect();
-            let name = format!("{}-{suffix}", rs.meta.name);
+            // `{rs name}-{5 random characters}`, built without `format!`.
+            let mut name = String::with_capacity(rs.meta.name.len() + 6);
+            name.push_str(&rs.meta.name);
+            name.push('-');
+            for _ in 0..5 {
+                let i = rng::below(&mut self.rng, NAME_ALPHABET.len() as u64) as usize;
+                name.push(NAME_ALPHABET[i] as char);
+            }
             let pod = Pod {
                 meta: ObjectMeta {
                     name: name.clone(),
@@ -314,8 +315,8 @@ impl ReplicaSetController {
                         t: ctx.now(),
                         reason: "SuccessfulCreate",
                         source: source(rs),
-                        object: rs.object_ref(),
-                        message: format!("Created pod: {name}"),
+                        object: object_ref(rs),
+                        message: ["Created pod: ", &name].concat(),
                         fields: vec![],
                     });
                     return true;
@@ -326,6 +327,18 @@ impl ReplicaSetController {
         }
         false
     }
+}
+
+/// `rs.object_ref()` (`Kind/namespace/name`), built without `format!` (one per created pod).
+fn object_ref(rs: &ReplicaSet) -> String {
+    [
+        rs.kind.as_str(),
+        "/",
+        &rs.meta.namespace,
+        "/",
+        &rs.meta.name,
+    ]
+    .concat()
 }
 
 /// The controller's client: ReplicaSets and ReplicationControllers each have their own.
@@ -349,7 +362,7 @@ fn delete_pod(
             t: ctx.now(),
             reason: "SuccessfulDelete",
             source: source(rs),
-            object: rs.object_ref(),
+            object: object_ref(rs),
             message: format!("Deleted pod: {name}"),
             fields: vec![],
         });

@@ -110,9 +110,7 @@ impl Lazy {
     /// (pkg/controller/nodelifecycle/node_lifecycle_controller.go `tryUpdateNodeHealth`: the
     /// probe is set when a pass observes a newer lease).
     pub fn on_change(&mut self, name: &str, replay: Option<(&CachedLease, SimDuration)>) -> Replay {
-        if self.parked.contains_key(name) {
-            self.unpark(name);
-        }
+        self.unpark(name);
         let Some((lease, delay)) = replay else {
             return Replay::default();
         };
@@ -185,7 +183,8 @@ impl Lazy {
             .checked_mul(MAX_PARKED_PASSES)
             .and_then(|n| now.checked_add(SimDuration::from_nanos(n)));
         let due = cap.map_or(due, |cap| due.min(cap));
-        self.active.remove(name);
+        // The name leaving `active` is the one `parked` and `due` keep (one clone, not two).
+        let key = self.active.take(name).unwrap_or_else(|| name.to_string());
         self.synced.remove(name);
         if counted {
             if self.parked_ready.len() <= zone {
@@ -193,9 +192,9 @@ impl Lazy {
             }
             self.parked_ready[zone] += 1;
         }
-        self.due.insert((due, name.to_string()));
+        self.due.insert((due, key.clone()));
         self.parked.insert(
-            name.to_string(),
+            key,
             Parked {
                 due,
                 synced: seq,
@@ -206,15 +205,18 @@ impl Lazy {
     }
 
     fn unpark(&mut self, name: &str) {
-        let Some(p) = self.parked.remove(name) else {
+        // The name `parked` held serves to find the `due` entry and goes on into `active`.
+        let Some((key, p)) = self.parked.remove_entry(name) else {
             return;
         };
-        self.due.remove(&(p.due, name.to_string()));
+        let entry = (p.due, key);
+        self.due.remove(&entry);
+        let key = entry.1;
         if p.counted {
             self.parked_ready[p.zone] -= 1;
         }
-        self.synced.insert(name.to_string(), p.synced);
-        self.active.insert(name.to_string());
+        self.synced.insert(key.clone(), p.synced);
+        self.active.insert(key);
     }
 }
 
