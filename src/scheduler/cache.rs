@@ -233,7 +233,7 @@ impl Scheduler {
             info.add_pod(pod.clone());
             self.hot.set(slot, hot::HotNode::of(info));
             self.memo[slot] = framework::Memo::default();
-            self.spread_index.on_pod(slot, &info.node, pod, 1);
+            self.spread_index.on_pod(slot, pod, 1);
             self.totals.add(pod, 1);
             if self
                 .assigned
@@ -283,7 +283,7 @@ impl Scheduler {
             if let Some(old) = at.map(|i| info.remove_pod_at(i)) {
                 self.hot.set(slot, hot::HotNode::of(info));
                 self.memo[slot] = framework::Memo::default();
-                self.spread_index.on_pod(slot, &info.node, &old, -1);
+                self.spread_index.on_pod(slot, &old, -1);
                 self.totals.add(&old, -1);
                 self.ipa_index.on_pod(&self.slots, slot, &old, -1);
             }

@@ -330,14 +330,13 @@ impl Scheduler {
         if profile.uses(framework::Plugin::PodTopologySpread) && self.use_spread_index {
             let plain = cache_snapshot!(self);
             let keys = pod_topology_spread::filter_keys(pod, &plain, &profile.spread);
-            let wanted = pod_topology_spread::index_requests(pod, &plain, &profile.spread);
             for k in keys {
                 self.spread_index.ensure_domains(&k, &self.slots);
             }
-            for (sel, k) in wanted {
-                self.spread_index
-                    .ensure(&pod.meta.namespace, &sel, &k, &self.slots);
-            }
+            let (index, slots) = (&mut self.spread_index, &self.slots);
+            pod_topology_spread::index_requests(pod, &plain, &profile.spread, |sel, k| {
+                index.ensure(&pod.meta.namespace, sel, k, slots)
+            });
         }
         if profile.uses(framework::Plugin::InterPodAffinity) && self.use_ipa_index {
             self.ipa_index.ensure(pod, &self.slots);
@@ -695,7 +694,7 @@ fn upstream_scan(pod: &Pod, snap: &Snapshot, hard_spread: bool) -> (usize, usize
         .iter()
         .any(|c| c.when_unsatisfiable == crate::model::WhenUnsatisfiable::ScheduleAnyway)
         || (pod.spec.topology_spread_constraints.is_empty()
-            && pod_topology_spread::default_selector(pod, snap).is_some());
+            && pod_topology_spread::has_default_selector(pod, snap));
     let spread = total * (usize::from(hard_spread) + usize::from(soft_spread));
     // PreFilter always walks the pods with required anti-affinity (existingAntiAffinityCounts).
     let affinity = snap.totals.with_required_anti_affinity

@@ -238,6 +238,8 @@ pub struct ScoreTable {
     pres: Vec<PreScored>,
     /// PodTopologySpread's ignored nodes, for its normalisation.
     ignored: Vec<bool>,
+    /// Raw scores of the plugin `add_normalized_by_slot` adds (no rows kept).
+    raw_buf: Vec<i64>,
 }
 
 /// The nodes a cycle scores: node infos, or slots of the snapshot with the scheduler's flat
@@ -371,6 +373,11 @@ pub fn score_nodes(
         if !keep_rows && (skipped || !normalizes(pre)) {
             continue;
         }
+        if !keep_rows && add_normalized_by_slot(pre, w, snap, nodes, table) {
+            continue;
+        }
+        let raw = &mut table.raw[k];
+        let norm = &mut table.normalized[k];
         raw.extend((0..n).map(|j| raw_score(pre, profile, pod, snap, nodes, j)));
         norm.extend_from_slice(raw);
         match pre {
@@ -399,6 +406,52 @@ pub fn score_nodes(
     table.normalized.truncate(profile.scores.len());
     pres.clear();
     table.pres = pres;
+}
+
+/// Σ weight × normalised score of one normalising plugin added to the totals in a pass or two
+/// over the slots, without its rows, where the columns or the spread index decide every raw
+/// score: TaintToleration when no scored node has a PreferNoSchedule taint (every raw score
+/// 0, reverse-normalised to 100), PodTopologySpread in its slot form (`pts::score_slots`, the
+/// same arithmetic as `raw_score` then `pts::normalize`). False: nothing added, the caller
+/// takes the general path.
+fn add_normalized_by_slot(
+    pre: &PreScored,
+    w: i64,
+    snap: &Snapshot,
+    nodes: ScoredNodes,
+    table: &mut ScoreTable,
+) -> bool {
+    let ScoredNodes::Slots { slots, hot } = nodes else {
+        return false;
+    };
+    match pre {
+        PreScored::Taint(_) => {
+            if slots
+                .iter()
+                .any(|&s| hot[s].flags & hot::PREFER_TAINTS != 0)
+            {
+                return false;
+            }
+            table
+                .total
+                .iter_mut()
+                .for_each(|t| *t += MAX_NODE_SCORE * w);
+            true
+        }
+        PreScored::Spread(s) => {
+            let (raw, ignored) = (&mut table.raw_buf, &mut table.ignored);
+            let Some((min, max)) = pts::score_slots(s, slots, snap, raw, ignored) else {
+                return false;
+            };
+            for ((t, &v), &ig) in table.total.iter_mut().zip(raw.iter()).zip(ignored.iter()) {
+                if !ig {
+                    *t += pts::normalized(v, min, max) * w;
+                }
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 fn normalizes(pre: &PreScored) -> bool {

@@ -195,9 +195,9 @@ fn spread_index_gives_the_same_scores_as_counting() {
         }
         let chosen = {
             let plain = snap.view();
-            for (sel, key) in pts::index_requests(&p, &plain, &profile.spread) {
-                idx.ensure("default", &sel, &key, &snap.slots);
-            }
+            pts::index_requests(&p, &plain, &profile.spread, |sel, key| {
+                idx.ensure("default", sel, key, &snap.slots)
+            });
             let mut fast = snap.view();
             fast.spread_index = Some(&idx);
             let (s1, s2) = (
@@ -229,7 +229,7 @@ fn spread_index_gives_the_same_scores_as_counting() {
             let Some(ni) = ni else { continue };
             if ni.node.meta.name == chosen {
                 ni.add_pod(Arc::new(p.clone()));
-                idx.on_pod(slot, &ni.node, &p, 1);
+                idx.on_pod(slot, &p, 1);
             }
         }
     }

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::model::{LabelSelector, Node, Pod};
+use crate::model::{LabelSelector, Pod};
 use crate::scheduler::plugins::NodeInfo;
 
 /// At most this many entries are kept; past it the cache starts over.
@@ -29,10 +29,8 @@ pub struct SpreadEntry {
     pub namespace: String,
     pub selector: LabelSelector,
     pub key: String,
-    /// Domain value → matching pods; every value of the key on any node is present.
-    pub counts: BTreeMap<String, i64>,
-    /// The same counts by interned domain id of the key ([`Domains`] at `domains_at`); the
-    /// last element counts the nodes without the key ([`NO_DOMAIN`]).
+    /// Matching pods by interned domain id of the key ([`Domains`] at `domains_at`); the last
+    /// element counts the nodes without the key ([`NO_DOMAIN`]). By value: `SpreadIndex::count`.
     pub by_domain: Vec<i64>,
     /// Where the key's [`Domains`] are in the index.
     pub domains_at: usize,
@@ -62,9 +60,21 @@ pub struct Domains {
     pub key: String,
     pub of_slot: Arc<[u32]>,
     pub values: Vec<String>,
+    /// Value → id (the inverse of `values`).
+    pub ids: BTreeMap<String, u32>,
     /// Some node has the key with the empty value, which upstream's string-keyed counts merge
     /// with "no label"; id-keyed readers fall back to the strings then.
     pub has_empty_value: bool,
+    /// Some slot of `of_slot` is [`NO_DOMAIN`] (a node without the key, or no node).
+    pub missing: bool,
+}
+
+impl Domains {
+    /// At most how many distinct ids (with [`NO_DOMAIN`]) slots below `slots` can have; None
+    /// when `of_slot` does not cover them all.
+    pub fn max_distinct(&self, slots: usize) -> Option<usize> {
+        (self.of_slot.len() >= slots).then_some(self.values.len() + usize::from(self.missing))
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -77,10 +87,6 @@ fn counts_pod(e: &SpreadEntry, pod: &Pod) -> bool {
     pod.meta.namespace == e.namespace
         && !pod.is_terminating()
         && e.selector.matches(&pod.meta.labels)
-}
-
-fn domain<'a>(node: &'a Node, key: &str) -> &'a str {
-    node.meta.labels.get(key).map_or("", |v| v.as_str())
 }
 
 impl SpreadIndex {
@@ -132,16 +138,12 @@ impl SpreadIndex {
             namespace: namespace.to_string(),
             selector: selector.clone(),
             key: key.to_string(),
-            counts: BTreeMap::new(),
             by_domain: vec![0; dm.values.len() + 1],
             domains_at,
         };
         for (slot, n) in slots.iter().enumerate() {
             let Some(n) = n else { continue };
             let c = n.pods.iter().filter(|p| counts_pod(&e, p)).count() as i64;
-            *e.counts
-                .entry(domain(&n.node, key).to_string())
-                .or_insert(0) += c;
             let i = match dm.of_slot[slot] {
                 NO_DOMAIN => dm.values.len(),
                 d => d as usize,
@@ -172,7 +174,10 @@ impl SpreadIndex {
                 })
             })
             .collect();
+        let ids = ids.into_iter().map(|(v, d)| (v.to_string(), d)).collect();
         self.domains.push(Domains {
+            missing: of_slot.contains(&NO_DOMAIN),
+            ids,
             key: key.to_string(),
             of_slot: of_slot.into(),
             values,
@@ -184,15 +189,34 @@ impl SpreadIndex {
         self.domains.iter().find(|d| d.key == key)
     }
 
-    /// A pod was added to (`sign` = 1) or removed from (−1) `node`, in snapshot slot `slot`.
-    pub fn on_pod(&mut self, slot: usize, node: &Node, pod: &Pod, sign: i64) {
+    /// The entry's matching pods in the domain `value` (`""`: the nodes without the key, with
+    /// those whose value is empty, as upstream's string-keyed counts merge them); 0 for a value
+    /// no node has.
+    pub fn count(&self, e: &SpreadEntry, value: &str) -> i64 {
+        let dm = &self.domains[e.domains_at];
+        let named = dm.ids.get(value).map_or(0, |&d| e.by_domain[d as usize]);
+        if value.is_empty() {
+            named + e.count_of(NO_DOMAIN)
+        } else {
+            named
+        }
+    }
+
+    /// The entry's counts by value over the non-empty values of the key on the nodes.
+    pub fn counts(&self, e: &SpreadEntry) -> BTreeMap<String, i64> {
+        let dm = &self.domains[e.domains_at];
+        dm.ids
+            .iter()
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, &d)| (v.clone(), e.by_domain[d as usize]))
+            .collect()
+    }
+
+    /// A pod was added to (`sign` = 1) or removed from (−1) the node in snapshot slot `slot`
+    /// (whose labels the interned domains hold: a label change clears the index).
+    pub fn on_pod(&mut self, slot: usize, pod: &Pod, sign: i64) {
         for e in &mut self.entries {
             if counts_pod(e, pod) {
-                if let Some(c) = e.counts.get_mut(domain(node, &e.key)) {
-                    *c += sign;
-                } else {
-                    e.counts.insert(domain(node, &e.key).to_string(), sign);
-                }
                 let dm = &self.domains[e.domains_at];
                 let i = match dm.of_slot.get(slot).copied().unwrap_or(NO_DOMAIN) {
                     NO_DOMAIN => dm.values.len(),
@@ -220,24 +244,29 @@ mod tests {
         let n1 = label(node("a", 0, 0, &[]), "zone", "z1");
         let n2 = node("b", 0, 0, &[]);
         let p = labels(on(pod("p1", &[]), "a"), &[("app", "web")]);
-        let snap = OwnedSnapshot::new(vec![n1.clone(), n2], vec![p.clone()]);
+        let snap = OwnedSnapshot::new(vec![n1, n2], vec![p.clone()]);
         let mut idx = SpreadIndex::default();
         let sel = selector(&[("app", "web")]);
         idx.ensure("default", &sel, "zone", &snap.slots);
         let e = idx.get("default", &sel, "zone").unwrap();
-        assert_eq!(e.counts.get("z1"), Some(&1));
-        assert_eq!(e.counts.get(""), Some(&0));
-        idx.on_pod(0, &n1, &p, 1);
-        idx.on_pod(0, &n1, &p, 1);
-        idx.on_pod(0, &n1, &p, -1);
+        assert_eq!(idx.count(e, "z1"), 1);
+        assert_eq!(idx.count(e, ""), 0);
+        assert_eq!(idx.counts(e), BTreeMap::from([("z1".to_string(), 1)]));
+        idx.on_pod(0, &p, 1);
+        idx.on_pod(0, &p, 1);
+        idx.on_pod(0, &p, -1);
+        idx.on_pod(1, &p, 1);
         let e = idx.get("default", &sel, "zone").unwrap();
-        assert_eq!(e.counts["z1"], 2);
+        assert_eq!(idx.count(e, "z1"), 2);
+        assert_eq!(idx.count(e, ""), 1);
+        assert_eq!(idx.count(e, "z9"), 0);
         assert_eq!(e.count_of(idx.domains("zone").unwrap().of_slot[0]), 2);
-        assert_eq!(e.count_of(NO_DOMAIN), 0);
+        assert_eq!(e.count_of(NO_DOMAIN), 1);
         let mut other = p.clone();
         other.meta.namespace = "x".into();
-        idx.on_pod(0, &n1, &other, 1);
-        assert_eq!(idx.get("default", &sel, "zone").unwrap().counts["z1"], 2);
+        idx.on_pod(0, &other, 1);
+        let e = idx.get("default", &sel, "zone").unwrap();
+        assert_eq!(idx.count(e, "z1"), 2);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::model::{
     LabelSelector, Pod, SelectorOperator, SelectorRequirement, TaintEffect,
     TopologySpreadConstraint, WhenUnsatisfiable, LABEL_HOSTNAME, LABEL_ZONE,
 };
-use index::{SpreadEntry, NO_DOMAIN};
+use index::{SpreadEntry, SpreadIndex, NO_DOMAIN};
 
 pub const NAME: &str = "PodTopologySpread";
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
@@ -99,7 +99,7 @@ fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
 /// What `helper.DefaultSelector` reads (upstream `pkg/scheduler/framework/plugins/helper/spread.go`):
 /// the Services of each namespace (`GetPodServices`) and the controllers a pod's controller
 /// ownerReference can name — ReplicationControllers, ReplicaSets and StatefulSets.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct SelectorSources {
     /// (namespace, name) → `spec.selector` of each Service whose selector is not nil
     /// ("services with nil selectors match nothing, not everything").
@@ -107,15 +107,91 @@ pub struct SelectorSources {
     /// (kind, namespace, name) → `spec.selector`; kind is `ReplicationController`,
     /// `ReplicaSet` or `StatefulSet`.
     pub controllers: BTreeMap<(String, String, String), LabelSelector>,
+    /// The last ReplicaSet / ReplicationController pod's default constraints (`DefaultMemo`);
+    /// emptied by every change above.
+    memo: std::cell::RefCell<Option<DefaultMemo>>,
+    /// The empty constraint list, shared.
+    none: Constraints,
+}
+
+/// The memo's sources are the only state: two `SelectorSources` are equal when their Services
+/// and controllers are.
+impl PartialEq for SelectorSources {
+    fn eq(&self, other: &Self) -> bool {
+        self.services == other.services && self.controllers == other.controllers
+    }
+}
+impl Eq for SelectorSources {}
+
+/// A pod's constraints as PreFilter / PreScore use them, shared (the default ones are built
+/// once per ReplicaSet, not per call).
+pub type Constraints = std::sync::Arc<[Constraint]>;
+
+/// `default_selector` and the default constraints of one action for the pods of one
+/// ReplicaSet or ReplicationController: what `helper.DefaultSelector` derives depends on the
+/// pod's namespace, labels and controller only (and on the sources, whose changes empty the
+/// memo), the constraints besides on the profile's defaults. Pods of such a controller share
+/// their template's labels, so consecutive cycles hit; other pods are not memoised.
+#[derive(Clone, Debug)]
+struct DefaultMemo {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    /// The controller ownerReference's (kind, name).
+    owner: (String, String),
+    selector: Option<LabelSelector>,
+    /// (action, the profile's default constraints, the result).
+    built: Option<(
+        WhenUnsatisfiable,
+        Vec<TopologySpreadConstraint>,
+        Constraints,
+    )>,
+}
+
+impl DefaultMemo {
+    fn is_for(&self, pod: &Pod, owner: &crate::model::OwnerRef) -> bool {
+        self.owner.1 == owner.name
+            && self.owner.0 == owner.kind
+            && self.namespace == pod.meta.namespace
+            && self.labels == pod.meta.labels
+    }
+}
+
+/// The pod's controller ownerReference when its pods' default constraints are memoised.
+fn memoised_owner(pod: &Pod) -> Option<&crate::model::OwnerRef> {
+    pod.meta
+        .controller_ref()
+        .filter(|o| matches!(o.kind.as_str(), "ReplicaSet" | "ReplicationController"))
 }
 
 impl SelectorSources {
+    /// Runs `f` on the memo for `pod` (refreshed if it was for other pods); None when the
+    /// pod's constraints are not memoised.
+    fn with_memo<T>(&self, pod: &Pod, f: impl FnOnce(&mut DefaultMemo) -> T) -> Option<T> {
+        let owner = memoised_owner(pod)?;
+        let mut memo = self.memo.borrow_mut();
+        if !memo.as_ref().is_some_and(|m| m.is_for(pod, owner)) {
+            *memo = Some(DefaultMemo {
+                namespace: pod.meta.namespace.clone(),
+                labels: pod.meta.labels.clone(),
+                owner: (owner.kind.clone(), owner.name.clone()),
+                selector: build_default_selector(pod, self),
+                built: None,
+            });
+        }
+        memo.as_mut().map(f)
+    }
+
+    fn forget(&mut self) {
+        *self.memo.get_mut() = None;
+    }
+
     pub fn set_service(
         &mut self,
         namespace: &str,
         name: &str,
         sel: Option<&BTreeMap<String, String>>,
     ) {
+        self.forget();
         let key = (namespace.to_string(), name.to_string());
         match sel {
             Some(s) => {
@@ -127,16 +203,19 @@ impl SelectorSources {
         }
     }
     pub fn remove_service(&mut self, namespace: &str, name: &str) {
+        self.forget();
         self.services
             .remove(&(namespace.to_string(), name.to_string()));
     }
     pub fn set_controller(&mut self, kind: &str, namespace: &str, name: &str, sel: &LabelSelector) {
+        self.forget();
         self.controllers.insert(
             (kind.to_string(), namespace.to_string(), name.to_string()),
             sel.clone(),
         );
     }
     pub fn remove_controller(&mut self, kind: &str, namespace: &str, name: &str) {
+        self.forget();
         self.controllers
             .remove(&(kind.to_string(), namespace.to_string(), name.to_string()));
     }
@@ -148,10 +227,26 @@ impl SelectorSources {
 /// selector's requirements added) that exists in the pod's namespace, that selector too.
 /// None when the result has no requirements (`selector.Empty()`: no default constraints).
 pub fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
+    let sources = snap.spread_selectors;
+    match sources.with_memo(pod, |m| m.selector.clone()) {
+        Some(sel) => sel,
+        None => build_default_selector(pod, sources),
+    }
+}
+
+/// Whether `default_selector` finds requirements for the pod.
+pub fn has_default_selector(pod: &Pod, snap: &Snapshot) -> bool {
+    let sources = snap.spread_selectors;
+    match sources.with_memo(pod, |m| m.selector.is_some()) {
+        Some(has) => has,
+        None => build_default_selector(pod, sources).is_some(),
+    }
+}
+
+fn build_default_selector(pod: &Pod, sources: &SelectorSources) -> Option<LabelSelector> {
     let ns = &pod.meta.namespace;
     let mut merged = LabelSelector::default();
-    for ((_, _), sel) in snap
-        .spread_selectors
+    for ((_, _), sel) in sources
         .services
         .range((ns.clone(), String::new())..)
         .take_while(|((n, _), _)| n == ns)
@@ -168,7 +263,7 @@ pub fn default_selector(pod: &Pod, snap: &Snapshot) -> Option<LabelSelector> {
             "ReplicationController" | "ReplicaSet" | "StatefulSet"
         ) {
             let key = (owner.kind.clone(), ns.clone(), owner.name.clone());
-            if let Some(sel) = snap.spread_selectors.controllers.get(&key) {
+            if let Some(sel) = sources.controllers.get(&key) {
                 for (k, v) in &sel.match_labels {
                     merged.match_labels.insert(k.clone(), v.clone());
                 }
@@ -187,23 +282,49 @@ pub fn constraints(
     snap: &Snapshot,
     args: &SpreadArgs,
     action: WhenUnsatisfiable,
-) -> Vec<Constraint> {
+) -> Constraints {
+    let sources = snap.spread_selectors;
     if !pod.spec.topology_spread_constraints.is_empty() {
-        return from_pod(pod, action);
+        return from_pod(pod, action).into();
     }
-    let defaults: Vec<&TopologySpreadConstraint> = args
+    if !args
         .default_constraints
         .iter()
-        .filter(|c| c.when_unsatisfiable == action)
-        .collect();
-    if defaults.is_empty() {
-        return vec![];
+        .any(|c| c.when_unsatisfiable == action)
+    {
+        return sources.none.clone();
     }
-    let Some(sel) = default_selector(pod, snap) else {
-        return vec![];
-    };
-    defaults
-        .into_iter()
+    let memoised = sources.with_memo(pod, |m| {
+        if let Some((a, d, out)) = &m.built {
+            if *a == action && *d == args.default_constraints {
+                return out.clone();
+            }
+        }
+        let out = match &m.selector {
+            Some(sel) => defaults_with(sel, args, action).into(),
+            None => sources.none.clone(),
+        };
+        m.built = Some((action, args.default_constraints.clone(), out.clone()));
+        out
+    });
+    if let Some(out) = memoised {
+        return out;
+    }
+    match build_default_selector(pod, sources) {
+        Some(sel) => defaults_with(&sel, args, action).into(),
+        None => sources.none.clone(),
+    }
+}
+
+/// The profile's default constraints of one action with the pod's default selector.
+fn defaults_with(
+    sel: &LabelSelector,
+    args: &SpreadArgs,
+    action: WhenUnsatisfiable,
+) -> Vec<Constraint> {
+    args.default_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
         .map(|c| Constraint {
             max_skew: c.max_skew as i64,
             key: c.topology_key.clone(),
@@ -228,41 +349,46 @@ fn indexable(c: &Constraint, pod: &Pod) -> bool {
     c.selector.is_some() && !(c.affinity_honor && has_required) && !c.taints_honor
 }
 
-fn index_entry<'a>(snap: &Snapshot<'a>, pod: &Pod, c: &Constraint) -> Option<&'a SpreadEntry> {
+fn index_entry<'a>(
+    snap: &Snapshot<'a>,
+    pod: &Pod,
+    c: &Constraint,
+) -> Option<(&'a SpreadIndex, &'a SpreadEntry)> {
     let sel = c.selector.as_ref()?;
-    snap.spread_index?.get(&pod.meta.namespace, sel, &c.key)
+    let index = snap.spread_index?;
+    Some((index, index.get(&pod.meta.namespace, sel, &c.key)?))
 }
 
-/// The (namespace, selector, key) counts this pod's cycle can use from the spread index; the
-/// scheduler makes sure they are cached before the cycle.
+/// The (selector, key) counts (in the pod's namespace) this pod's cycle can use from the
+/// spread index, each handed to `want`; the scheduler makes sure they are cached before the
+/// cycle.
 pub fn index_requests(
     pod: &Pod,
     snap: &Snapshot,
     args: &SpreadArgs,
-) -> Vec<(LabelSelector, String)> {
-    let mut out = Vec::new();
+    mut want: impl FnMut(&LabelSelector, &str),
+) {
     let hard = constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule);
     if hard.len() == 1 && indexable(&hard[0], pod) {
         if let Some(s) = &hard[0].selector {
-            out.push((s.clone(), hard[0].key.clone()));
+            want(s, &hard[0].key);
         }
     }
-    for c in constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway) {
+    for c in constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway).iter() {
         if let Some(s) = &c.selector {
-            if c.key == LABEL_HOSTNAME || indexable(&c, pod) {
-                out.push((s.clone(), c.key.clone()));
+            if c.key == LABEL_HOSTNAME || indexable(c, pod) {
+                want(s, &c.key);
             }
         }
     }
-    out
 }
 
 /// The topology keys of this pod's hard constraints: the scheduler interns their values per
 /// slot (`SpreadIndex::ensure_domains`) so the filter reads verdicts by slot.
 pub fn filter_keys(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Vec<String> {
     constraints(pod, snap, args, WhenUnsatisfiable::DoNotSchedule)
-        .into_iter()
-        .map(|c| c.key)
+        .iter()
+        .map(|c| c.key.clone())
         .collect()
 }
 
@@ -304,7 +430,7 @@ pub fn count_matching(node: &NodeInfo, sel: Option<&LabelSelector>, namespace: &
 /// PreFilter state.
 #[derive(Clone, Debug)]
 pub struct FilterState {
-    pub constraints: Vec<Constraint>,
+    pub constraints: Constraints,
     /// Per constraint: domain value → matching pods.
     pub counts: Vec<BTreeMap<String, i64>>,
     /// Per constraint: the global minimum (0 when fewer domains than minDomains).
@@ -349,14 +475,9 @@ pub fn pre_filter(pod: &Pod, snap: &Snapshot, args: &SpreadArgs) -> Option<Filte
     } else {
         None
     };
-    if let Some(e) = cached {
-        // Nodes without the key are not eligible: drop the "" domain.
-        counts[0] = e
-            .counts
-            .iter()
-            .filter(|(v, _)| !v.is_empty())
-            .map(|(v, c)| (v.clone(), *c))
-            .collect();
+    if let Some((index, e)) = cached {
+        // Nodes without the key are not eligible: no "" domain.
+        counts[0] = index.counts(e);
     } else {
         for node in snap.iter() {
             if !has_all_keys(node, &cs) {
@@ -478,7 +599,7 @@ pub fn filter(st: &FilterState, node: &NodeInfo) -> Result<(), (Cow<'static, str
 /// PreScore state.
 #[derive(Clone, Debug)]
 pub struct ScoreState {
-    pub constraints: Vec<Constraint>,
+    pub constraints: Constraints,
     pub require_all: bool,
     pub counts: Vec<BTreeMap<String, i64>>,
     pub weights: Vec<f64>,
@@ -490,11 +611,13 @@ pub struct ScoreState {
     pub by_slot: Option<SlotScore>,
 }
 
-/// Per constraint: the domain id of each snapshot slot and the spread-index entry whose
-/// `count_of` gives the domain's matching pods.
+/// Per constraint: the domain id of each snapshot slot, the spread-index entry whose
+/// `count_of` gives the domain's matching pods, and at most how many distinct domain ids the
+/// slots can have (`Domains::max_distinct`; `usize::MAX` when unknown).
 #[derive(Clone, Debug)]
 pub struct SlotScore {
     per_constraint: Vec<(std::sync::Arc<[u32]>, usize)>,
+    max_distinct: Vec<usize>,
 }
 
 impl SlotScore {
@@ -506,6 +629,7 @@ impl SlotScore {
     fn new(pod: &Pod, snap: &Snapshot, cs: &[Constraint], require_all: bool) -> Option<SlotScore> {
         let index = snap.spread_index?;
         let mut per_constraint = Vec::with_capacity(cs.len());
+        let mut max_distinct = Vec::with_capacity(cs.len());
         for c in cs {
             let hostname = c.key == LABEL_HOSTNAME;
             if !hostname && (!indexable(c, pod) || (require_all && cs.len() > 1)) {
@@ -517,8 +641,12 @@ impl SlotScore {
                 return None;
             }
             per_constraint.push((d.of_slot.clone(), e));
+            max_distinct.push(d.max_distinct(snap.slots.len()).unwrap_or(usize::MAX));
         }
-        Some(SlotScore { per_constraint })
+        Some(SlotScore {
+            per_constraint,
+            max_distinct,
+        })
     }
 
     fn ignored(&self, slot: usize) -> bool {
@@ -606,9 +734,9 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
         if c.key == LABEL_HOSTNAME || !indexable(c, pod) || (require_all && cs.len() > 1) {
             continue;
         }
-        if let Some(e) = index_entry(snap, pod, c) {
+        if let Some((index, e)) = index_entry(snap, pod, c) {
             for (v, n) in counts[i].iter_mut() {
-                *n = e.counts.get(v).copied().unwrap_or(0);
+                *n = index.count(e, v);
             }
             from_index[i] = true;
         }
@@ -660,7 +788,7 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
 /// domain, as "" is), the counts are the index's.
 fn pre_score_by_slot(
     pod: &Pod,
-    cs: Vec<Constraint>,
+    cs: Constraints,
     require_all: bool,
     slots: &[usize],
     fast: SlotScore,
@@ -678,14 +806,15 @@ fn pre_score_by_slot(
     };
     let weights = cs
         .iter()
-        .zip(&fast.per_constraint)
-        .map(|(c, (of_slot, _))| {
+        .zip(fast.per_constraint.iter().zip(&fast.max_distinct))
+        .map(|(c, ((of_slot, _), &most))| {
             let sz = if c.key == LABEL_HOSTNAME {
                 kept.len()
             } else {
                 distinct_domains(
                     kept.iter()
                         .map(|&s| of_slot.get(s).copied().unwrap_or(NO_DOMAIN)),
+                    most,
                 )
             };
             libm::log((sz + 2) as f64)
@@ -703,11 +832,14 @@ fn pre_score_by_slot(
 }
 
 /// How many distinct ids `ids` has: a short list searched while there are few (zones), a
-/// sort past that.
-fn distinct_domains(ids: impl Iterator<Item = u32> + Clone) -> usize {
+/// sort past that; the walk stops once `most` (a bound on the count) are seen.
+fn distinct_domains(ids: impl Iterator<Item = u32> + Clone, most: usize) -> usize {
     const FEW: usize = 16;
     let mut seen: Vec<u32> = Vec::with_capacity(FEW);
     for d in ids.clone() {
+        if seen.len() >= most {
+            break;
+        }
         if !seen.contains(&d) {
             if seen.len() == FEW {
                 let mut all: Vec<u32> = ids.collect();
@@ -752,6 +884,66 @@ pub fn score_at(st: &ScoreState, slot: usize, snap: &Snapshot) -> Option<i64> {
     Some(round_half_away(s))
 }
 
+/// `score_at` of every slot in `slots` into `raw` (with `ignored` per slot, when PreScore
+/// requires every key), each count read through the index entries resolved once; the same
+/// sum in the same order per node. Returns the (min, max) over the non-ignored nodes as
+/// `normalize` computes them, or None (nothing written) unless PreScore took the slot form
+/// and the index holds every entry.
+pub fn score_slots(
+    st: &ScoreState,
+    slots: &[usize],
+    snap: &Snapshot,
+    raw: &mut Vec<i64>,
+    ignored: &mut Vec<bool>,
+) -> Option<(i64, i64)> {
+    let fast = st.by_slot.as_ref()?;
+    let index = snap.spread_index?;
+    let mut cs = Vec::with_capacity(fast.per_constraint.len());
+    for (i, (c, (of_slot, e))) in st.constraints.iter().zip(&fast.per_constraint).enumerate() {
+        let by_domain = &index.entry(*e)?.by_domain[..];
+        cs.push((
+            &of_slot[..],
+            by_domain,
+            st.weights[i],
+            (c.max_skew - 1) as f64,
+        ));
+    }
+    raw.clear();
+    ignored.clear();
+    let (mut min, mut max) = (i64::MAX, 0i64);
+    for &slot in slots {
+        if st.require_all && fast.ignored(slot) {
+            raw.push(0);
+            ignored.push(true);
+            continue;
+        }
+        let mut s = 0.0f64;
+        for &(of_slot, by_domain, weight, skew) in &cs {
+            let d = of_slot.get(slot).copied().unwrap_or(NO_DOMAIN);
+            if d == NO_DOMAIN {
+                continue;
+            }
+            s += by_domain[d as usize] as f64 * weight + skew;
+        }
+        let v = round_half_away(s);
+        min = min.min(v);
+        max = max.max(v);
+        raw.push(v);
+        ignored.push(false);
+    }
+    Some((min, max))
+}
+
+/// `normalize`'s score of a non-ignored node with raw score `s`.
+#[inline]
+pub fn normalized(s: i64, min: i64, max: i64) -> i64 {
+    if max == 0 {
+        MAX_NODE_SCORE
+    } else {
+        MAX_NODE_SCORE * (max + min - s) / max
+    }
+}
+
 pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
     if is_ignored(st, node) {
         return 0;
@@ -764,9 +956,8 @@ pub fn score(st: &ScoreState, node: &NodeInfo, snap: &Snapshot) -> i64 {
         let cnt = if c.key == LABEL_HOSTNAME {
             // The hostname domain is the node itself (hostname labels are unique).
             let cached = st.host_entry[i].and_then(|e| {
-                snap.spread_index?
-                    .entry(e)
-                    .map(|e| e.counts.get(v).copied().unwrap_or(0))
+                let index = snap.spread_index?;
+                index.entry(e).map(|e| index.count(e, v))
             });
             cached.unwrap_or_else(|| count_matching(node, c.selector.as_ref(), &st.namespace))
         } else {
@@ -789,13 +980,7 @@ pub fn normalize(scores: &mut [i64], ignored: &[bool]) {
         max = max.max(*s);
     }
     for (s, ig) in scores.iter_mut().zip(ignored) {
-        if *ig {
-            *s = 0;
-        } else if max == 0 {
-            *s = MAX_NODE_SCORE;
-        } else {
-            *s = MAX_NODE_SCORE * (max + min - *s) / max;
-        }
+        *s = if *ig { 0 } else { normalized(*s, min, max) };
     }
 }
 

@@ -679,6 +679,67 @@ fn get_pod_services_upstream_cases() {
     }
 }
 
+/// kubesim: the memoised default constraints of a ReplicaSet's pods follow every input —
+/// the ReplicaSet's selector, the Services, the pod's labels, the action and the profile's
+/// defaults — and equal what building them afresh gives.
+#[test]
+fn default_constraints_memo_follows_its_inputs() {
+    let mut snap = OwnedSnapshot::new(vec![h("node-a")], vec![]);
+    let rs = |s: &mut SelectorSources, key: &str| {
+        s.set_controller("ReplicaSet", "default", "rs1", &exists_selector(key))
+    };
+    rs(&mut snap.spread_selectors, "foo");
+    let p = owned_by(
+        labels(pod("p", &[]), &[("foo", "tar")]),
+        "ReplicaSet",
+        "rs1",
+    );
+    let q = owned_by(labels(pod("q", &[]), &[("foo", "x")]), "ReplicaSet", "rs1");
+    let args = SpreadArgs::default();
+    let sels = |snap: &OwnedSnapshot, p: &Pod, args: &SpreadArgs, action| {
+        let cs = constraints(p, &snap.view(), args, action);
+        cs.iter().map(|c| c.selector.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(sels(&snap, &p, &args, ANY), vec![foo(), foo()]);
+    assert_eq!(sels(&snap, &p, &args, ANY), vec![foo(), foo()], "memoised");
+    assert!(sels(&snap, &p, &args, HARD).is_empty());
+    rs(&mut snap.spread_selectors, "bar");
+    assert_eq!(
+        sels(&snap, &p, &args, ANY),
+        vec![bar(), bar()],
+        "selector changed"
+    );
+    let tar: BTreeMap<String, String> = [("foo".to_string(), "tar".to_string())].into();
+    snap.spread_selectors
+        .set_service("default", "svc", Some(&tar));
+    let mut both = exists_selector("bar");
+    both.match_labels = tar.clone();
+    assert_eq!(sels(&snap, &p, &args, ANY), vec![Some(both.clone()); 2]);
+    assert_eq!(
+        sels(&snap, &q, &args, ANY),
+        vec![bar(), bar()],
+        "other labels"
+    );
+    assert_eq!(default_selector(&p, &snap.view()), Some(both.clone()));
+    assert!(has_default_selector(&q, &snap.view()));
+    let list = list_args(vec![tsc(1, LABEL_HOSTNAME, ANY, None)]);
+    assert_eq!(
+        sels(&snap, &p, &list, ANY),
+        vec![Some(both)],
+        "other defaults"
+    );
+    snap.spread_selectors.remove_service("default", "svc");
+    assert_eq!(
+        sels(&snap, &p, &args, ANY),
+        vec![bar(), bar()],
+        "service gone"
+    );
+    snap.spread_selectors
+        .remove_controller("ReplicaSet", "default", "rs1");
+    assert!(sels(&snap, &p, &args, ANY).is_empty(), "replicaset gone");
+    assert!(!has_default_selector(&p, &snap.view()));
+}
+
 /// scoring_test.go TestPodTopologySpreadScore: NodeInclusionPolicy and matchLabelKeys
 /// cases.
 #[test]
