@@ -255,11 +255,23 @@ impl NodeLifecycleController {
         match self.zone_cache.get(&node.meta.uid) {
             Some((seen, id)) if Arc::ptr_eq(seen, node) => *id,
             _ => {
-                let id = self.intern_zone(node.zone_key());
+                let id = self.intern_zone_of(node);
                 self.zone_cache.insert(node.meta.uid, (node.clone(), id));
                 id
             }
         }
+    }
+
+    /// The node's zone id: a few zones are matched against the node's labels without
+    /// building its key (the id is the same either way: the first-seen order).
+    fn intern_zone_of(&mut self, node: &Node) -> usize {
+        if self.zone_names.len() <= 32 {
+            let parts = node.zone_parts();
+            if let Some(id) = self.zone_names.iter().position(|k| zone_key_is(k, parts)) {
+                return id;
+            }
+        }
+        self.intern_zone(node.zone_key())
     }
 
     fn intern_zone(&mut self, key: String) -> usize {
@@ -384,7 +396,7 @@ impl NodeLifecycleController {
         let (zone, excluded) = match seen {
             Some(z) => z,
             None => {
-                let zone = self.intern_zone(node.zone_key());
+                let zone = self.intern_zone_of(node);
                 let excluded = is_node_excluded_from_disruption_checks(node);
                 if let Some(rec) = self.records.get_mut(&uid) {
                     rec.seen = Some((node.clone(), zone, excluded));
