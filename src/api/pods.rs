@@ -91,6 +91,12 @@ impl ApiObject for Pod {
     fn watchers(_: Write) -> &'static [Watcher] {
         CM_AND_SCHEDULER
     }
+    /// Most pod writes are status writes: the status is compared first.
+    fn unchanged(old: &Self, new: &Self) -> bool {
+        // Every field, so that a new one cannot be forgotten.
+        let Pod { meta, spec, status } = old;
+        *status == new.status && *spec == new.spec && *meta == new.meta
+    }
 }
 
 /// The last finalizer of a pod whose deletion is complete (grace 0) was just removed.
@@ -238,7 +244,7 @@ impl ApiServer {
             new.has_key(key),
             "a pod update may not rename the pod ({key})"
         );
-        let new = self.commit(key, new);
+        let new = self.commit_staged(key, new);
         if old.spec.node_name != new.spec.node_name {
             // Binding is the only change of nodeName the API allows, and only once.
             assert!(old.spec.node_name.is_none(), "pod {key} bound twice");
