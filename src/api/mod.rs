@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use crate::model::*;
 use crate::network::{Caller, Network};
+use crate::sim::lookup::LookupMap;
 use crate::sim::namemap::NameMap;
 use crate::sim::{Record, SimDuration, SimTime};
 
@@ -144,7 +145,8 @@ pub struct ApiServer {
     /// Renewals a kubelet has announced and that happen unless withdrawn (lazy heartbeats).
     lease_plans: BTreeMap<String, Arc<Vec<SimTime>>>,
     pods: Store<Pod>,
-    pods_by_node: BTreeMap<String, BTreeSet<String>>,
+    /// Node name -> keys of the pods bound to it (searched by node, walked in key order).
+    pods_by_node: LookupMap<String, BTreeSet<String>>,
     replicasets: Store<ReplicaSet>,
     deployments: Store<Deployment>,
     daemonsets: Store<DaemonSet>,
@@ -159,9 +161,9 @@ pub struct ApiServer {
     /// samplers need not scan the store.
     pod_counts: PodCounts,
     /// Per node: requests and Running pods of its non-terminal pods, kept on every write.
-    node_loads: BTreeMap<String, NodeLoad>,
-    /// Node name -> machine index, for the kubelets' field-selector watches.
-    kubelet_of_node: BTreeMap<String, u32>,
+    node_loads: NameMap<NodeLoad>,
+    /// Node name -> machine index, for the kubelets' field-selector watches (only searched).
+    kubelet_of_node: LookupMap<String, u32>,
     /// Notifications produced by writes, drained by the cluster after each event.
     pub outbox: Vec<(Watcher, Change)>,
     /// Observable changes (taints added/removed), drained into the trace by the cluster.
@@ -187,7 +189,7 @@ impl ApiServer {
             leases: Store::default(),
             lease_plans: BTreeMap::new(),
             pods: Store::default(),
-            pods_by_node: BTreeMap::new(),
+            pods_by_node: LookupMap::new(),
             replicasets: Store::default(),
             deployments: Store::default(),
             daemonsets: Store::default(),
@@ -199,8 +201,8 @@ impl ApiServer {
             cronjobs: Store::default(),
             leader_records: BTreeMap::new(),
             pod_counts: PodCounts::default(),
-            node_loads: BTreeMap::new(),
-            kubelet_of_node: BTreeMap::new(),
+            node_loads: NameMap::new(),
+            kubelet_of_node: LookupMap::new(),
             outbox: Vec::new(),
             records: Vec::new(),
             inject_pod_write_failures: 0,

@@ -32,6 +32,13 @@ impl ApiObject for Node {
     fn watchers(_: Write) -> &'static [Watcher] {
         CM_AND_SCHEDULER
     }
+    /// Most node writes are status writes (heartbeats, conditions): the status is compared
+    /// first.
+    fn unchanged(old: &Self, new: &Self) -> bool {
+        // Every field, so that a new one cannot be forgotten.
+        let Node { meta, spec, status } = old;
+        *status == new.status && *spec == new.spec && *meta == new.meta
+    }
 }
 
 impl ApiServer {
@@ -58,7 +65,7 @@ impl ApiServer {
         self.check(caller, Verb::Update)?;
         let (old, new) = match self.stage_update(name, mutate)? {
             Staged::Unchanged(old) => return Ok(old),
-            Staged::Changed { old, new } => (old, self.commit(name, new)),
+            Staged::Changed { old, new } => (old, self.commit_staged(name, new)),
         };
         for t in &old.spec.taints {
             if !new.spec.taints.iter().any(|n| n.matches(t)) {

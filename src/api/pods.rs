@@ -91,6 +91,12 @@ impl ApiObject for Pod {
     fn watchers(_: Write) -> &'static [Watcher] {
         CM_AND_SCHEDULER
     }
+    /// Most pod writes are status writes: the status is compared first.
+    fn unchanged(old: &Self, new: &Self) -> bool {
+        // Every field, so that a new one cannot be forgotten.
+        let Pod { meta, spec, status } = old;
+        *status == new.status && *spec == new.spec && *meta == new.meta
+    }
 }
 
 /// The last finalizer of a pod whose deletion is complete (grace 0) was just removed.
@@ -110,15 +116,27 @@ impl ApiServer {
     }
 
     /// Per node name, what its non-terminal pods hold; a node without such pods may be absent.
-    pub fn node_loads(&self) -> &std::collections::BTreeMap<String, NodeLoad> {
+    pub fn node_loads(&self) -> &NameMap<NodeLoad> {
         &self.node_loads
     }
 
     /// Moves the node loads from `old`'s share to `new`'s (either may be absent).
     fn move_load(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
         let (a, b) = (old.and_then(load_share), new.and_then(load_share));
-        if let (Some(o), Some(n), Some(op), Some(np)) = (a, b, old, new) {
-            if o == n && same_requests(op, np) {
+        if let (Some((on, or)), Some((nn, nr)), Some(op), Some(np)) = (a, b, old, new) {
+            if on == nn && same_requests(op, np) {
+                // The request leaves and comes back to the same node: only Running can move.
+                if or != nr {
+                    let load = self
+                        .node_loads
+                        .get_mut(nn)
+                        .expect("a node holding a pod has a load");
+                    load.running = if nr {
+                        load.running + 1
+                    } else {
+                        load.running - 1
+                    };
+                }
                 return;
             }
         }
@@ -128,7 +146,11 @@ impl ApiServer {
             };
             let load = match self.node_loads.get_mut(node) {
                 Some(l) => l,
-                None => self.node_loads.entry(node.to_string()).or_default(),
+                None => {
+                    self.node_loads
+                        .insert(node.to_string(), NodeLoad::default());
+                    self.node_loads.get_mut(node).expect("the load just added")
+                }
             };
             let req = p.spec.effective_request();
             if sign > 0 {
@@ -171,13 +193,15 @@ impl ApiServer {
         }
     }
 
-    fn index_pod(&mut self, node: Option<&String>, key: &str) {
-        if let Some(n) = node {
-            self.pods_by_node
-                .entry(n.clone())
-                .or_default()
-                .insert(key.to_string());
-        }
+    fn index_pod(&mut self, node: &str, key: &str) {
+        let set = match self.pods_by_node.get_mut(node) {
+            Some(set) => set,
+            None => self
+                .pods_by_node
+                .get_or_insert_with(node.to_string(), |_| Default::default())
+                .unwrap_or_else(|added| added),
+        };
+        set.insert(key.to_string());
     }
 
     /// POST a pod: name from `generateName` is chosen by the caller; admission adds the
@@ -192,7 +216,9 @@ impl ApiServer {
             );
             Ok(())
         })?;
-        self.index_pod(pod.spec.node_name.as_ref(), &pod.key());
+        if let Some(node) = &pod.spec.node_name {
+            self.index_pod(node, &pod.key());
+        }
         self.pod_counts.apply(&pod, true);
         self.move_load(None, Some(&pod));
         self.notify_kubelet(&pod, Write::Created, None);
@@ -218,11 +244,13 @@ impl ApiServer {
             new.has_key(key),
             "a pod update may not rename the pod ({key})"
         );
-        let new = self.commit(key, new);
+        let new = self.commit_staged(key, new);
         if old.spec.node_name != new.spec.node_name {
             // Binding is the only change of nodeName the API allows, and only once.
             assert!(old.spec.node_name.is_none(), "pod {key} bound twice");
-            self.index_pod(new.spec.node_name.as_ref(), key);
+            if let Some(node) = &new.spec.node_name {
+                self.index_pod(node, key);
+            }
         }
         self.pod_counts.apply(&old, false);
         self.pod_counts.apply(&new, true);

@@ -99,6 +99,11 @@ pub(crate) trait ApiObject: Clone + PartialEq + Sized {
     fn describe(key: &str) -> String {
         format!("{}/{key}", Self::KIND)
     }
+    /// Whether a staged update equals the stored object (so writes nothing): `old == new`, in
+    /// whatever field order finds a difference soonest.
+    fn unchanged(old: &Self, new: &Self) -> bool {
+        old == new
+    }
     /// Whether an update changed the spec (so bumps `metadata.generation`).
     fn spec_changed(_old: &Self, _new: &Self) -> bool {
         false
@@ -117,8 +122,9 @@ pub(crate) trait ApiObject: Clone + PartialEq + Sized {
 pub(super) enum Staged<T> {
     /// The mutation changed nothing: nothing is written.
     Unchanged(Arc<T>),
-    /// The new object, generation already bumped; its resourceVersion is set on commit.
-    Changed { old: Arc<T>, new: T },
+    /// The new object, generation already bumped, not shared yet; its resourceVersion is set
+    /// on commit.
+    Changed { old: Arc<T>, new: Arc<T> },
 }
 
 /// Outcome of a DELETE.
@@ -156,8 +162,11 @@ impl ApiServer {
     /// Sends the kind's notification of `write` to its watchers.
     pub(super) fn notify<T: ApiObject>(&mut self, obj: &Arc<T>, write: Write) {
         if let Some(change) = T::change(obj.clone(), write) {
-            for w in T::watchers(write) {
-                self.outbox.push((*w, change.clone()));
+            if let Some((last, rest)) = T::watchers(write).split_last() {
+                for w in rest {
+                    self.outbox.push((*w, change.clone()));
+                }
+                self.outbox.push((*last, change));
             }
         }
     }
@@ -201,24 +210,34 @@ impl ApiServer {
         mutate: impl FnOnce(&mut T),
     ) -> Result<Staged<T>, ApiError> {
         let old: Arc<T> = self.stored(key)?;
-        let mut new = (*old).clone();
-        mutate(&mut new);
-        new.meta_mut().resource_version = old.meta().resource_version;
-        new.meta_mut().generation = old.meta().generation;
-        if new == *old {
+        // The store holds `old`, so this clones it, straight into the new allocation.
+        let mut new = Arc::clone(&old);
+        let x = Arc::make_mut(&mut new);
+        mutate(x);
+        x.meta_mut().resource_version = old.meta().resource_version;
+        x.meta_mut().generation = old.meta().generation;
+        if T::unchanged(&old, x) {
             return Ok(Staged::Unchanged(old));
         }
-        if T::spec_changed(&old, &new) {
-            new.meta_mut().generation += 1;
+        if T::spec_changed(&old, x) {
+            x.meta_mut().generation += 1;
         }
         Ok(Staged::Changed { old, new })
     }
 
-    /// Writes a staged object with the next resourceVersion (no notification).
-    pub(super) fn commit<T: ApiObject>(&mut self, key: &str, mut new: T) -> Arc<T> {
+    /// Writes an object with the next resourceVersion (no notification).
+    pub(super) fn commit<T: ApiObject>(&mut self, key: &str, new: T) -> Arc<T> {
+        self.commit_staged(key, Arc::new(new))
+    }
+
+    /// Writes a staged (not yet shared) object with the next resourceVersion (no
+    /// notification).
+    pub(super) fn commit_staged<T: ApiObject>(&mut self, key: &str, mut new: Arc<T>) -> Arc<T> {
         let rv = self.next_rv();
-        new.meta_mut().resource_version = rv;
-        let new = Arc::new(new);
+        Arc::get_mut(&mut new)
+            .expect("a staged object is not shared yet")
+            .meta_mut()
+            .resource_version = rv;
         if let Some(old) = T::store_mut(self).put(key, new.clone()) {
             // Paired with every watcher's cache: a write never moves an object back in time.
             assert!(
@@ -240,7 +259,7 @@ impl ApiServer {
         match self.stage_update(key, mutate)? {
             Staged::Unchanged(old) => Ok(old),
             Staged::Changed { new, .. } => {
-                let new = self.commit(key, new);
+                let new = self.commit_staged(key, new);
                 self.notify(&new, Write::Updated);
                 Ok(new)
             }

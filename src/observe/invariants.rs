@@ -117,7 +117,7 @@ fn node_load_mismatch(c: &Cluster) -> Option<String> {
     }
     scanned
         .iter()
-        .find(|(n, l)| !zero(l) && !c.api.node_loads().contains_key(**n))
+        .find(|(n, l)| !zero(l) && !c.api.node_loads().contains_key(n))
         .map(|(n, _)| n.to_string())
 }
 

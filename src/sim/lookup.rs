@@ -131,6 +131,23 @@ impl<K: Hash + Eq, V> LookupMap<K, V> {
         self.map.insert(k, v)
     }
 
+    /// The value of `k` if present (`Ok`, `k` dropped); otherwise inserts `make(&k)` under
+    /// `k` (`Err`, the new value). One hash and one probe either way.
+    #[inline]
+    pub fn get_or_insert_with(
+        &mut self,
+        k: K,
+        make: impl FnOnce(&K) -> V,
+    ) -> Result<&mut V, &mut V> {
+        match self.map.entry(k) {
+            indexmap::map::Entry::Occupied(o) => Ok(o.into_mut()),
+            indexmap::map::Entry::Vacant(v) => {
+                let value = make(v.key());
+                Err(v.insert(value))
+            }
+        }
+    }
+
     #[inline]
     pub fn remove<Q>(&mut self, k: &Q) -> Option<V>
     where
@@ -173,6 +190,15 @@ mod tests {
         assert!(m.contains_key("default/app-999"));
         *m.get_mut("default/app-999").unwrap() += 1;
         assert_eq!(m.get("default/app-999"), Some(&1000));
+        assert_eq!(
+            m.get_or_insert_with("default/app-7".into(), |_| 0),
+            Ok(&mut 70)
+        );
+        assert_eq!(
+            m.get_or_insert_with("default/app-8".into(), |k| k.len() as u32),
+            Err(&mut 13)
+        );
+        assert_eq!(m.get("default/app-8"), Some(&13));
     }
 
     #[test]

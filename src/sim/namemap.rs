@@ -89,25 +89,36 @@ impl<V> NameMap<V> {
     }
 
     /// Inserts or replaces; returns the value replaced. A replacement allocates nothing and
-    /// leaves the name order untouched.
+    /// leaves the name order untouched; a new name is hashed once and searched once in the
+    /// order.
     pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        if let Some(&i) = self.index.get(key.as_str()) {
-            return self.slots[i as usize].replace(value);
+        let (slots, free, order) = (&mut self.slots, &mut self.free, &mut self.order);
+        let mut value = Some(value);
+        let found = self.index.get_or_insert_with(key, |key| {
+            let value = value.take();
+            let i = match free.pop() {
+                Some(i) => {
+                    slots[i as usize] = value;
+                    i
+                }
+                None => {
+                    let i = u32::try_from(slots.len()).expect("NameMap: fewer than 2^32 names");
+                    slots.push(value);
+                    i
+                }
+            };
+            order.insert(key.clone(), i);
+            i
+        });
+        match found {
+            Ok(&mut i) => {
+                let value = value
+                    .take()
+                    .expect("NameMap: a replacement keeps its value");
+                slots[i as usize].replace(value)
+            }
+            Err(_) => None,
         }
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(value);
-                i
-            }
-            None => {
-                let i = u32::try_from(self.slots.len()).expect("NameMap: fewer than 2^32 names");
-                self.slots.push(Some(value));
-                i
-            }
-        };
-        self.index.insert(key.clone(), i);
-        self.order.insert(key, i);
-        None
     }
 
     pub fn remove(&mut self, key: &str) -> Option<V> {
