@@ -192,7 +192,7 @@ impl Kubelet {
     /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
     fn admitted_usage(&self) -> NodeUsage {
         let mut u = NodeUsage::default();
-        for e in self.pods.values().filter(|e| !e.worker.finished()) {
+        for e in self.pods.values().filter(|e| !e.finished()) {
             u.requested.add(&e.usage.requested);
             u.used_ports.extend(e.usage.used_ports.iter().cloned());
         }
