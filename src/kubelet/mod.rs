@@ -30,6 +30,7 @@ mod pods;
 mod status;
 pub use status::{healthy_conditions, node_conditions};
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -106,16 +107,18 @@ fn matches_labels(selector: &BTreeMap<String, String>, labels: &BTreeMap<String,
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// The kubelet's pod workers by key, with `kubelet_running_pods` kept between changes.
+/// The kubelet's pod workers by key, with `kubelet_running_pods` kept between changes, and
+/// each entry's [`PodEntry::finished`] and [`PodEntry::sandbox_running`] kept until it changes.
 ///
 /// Invariant: every way to change an entry (`get_mut`, `insert`, `remove`, `retain`,
-/// `values_mut`, `iter_mut`, `clear`) forgets the kept count, and reads go through `Deref`, so
-/// the count [`PodMap::running`] gives is always the scan's: the samplers read it for every
-/// kubelet every sample, while most kubelets' pods did not change since the last one.
+/// `values_mut`, `iter_mut`, `clear`) forgets the kept count and the changed entries' kept
+/// answers, and reads go through `Deref`, so what [`PodMap::running`] and the entries give is
+/// always the scan's: the samplers read the count for every kubelet every sample, and admission
+/// asks every entry whether it finished, while most pods did not change since the last time.
 #[derive(Default)]
 struct PodMap {
     map: BTreeMap<String, PodEntry>,
-    running: std::cell::Cell<Option<usize>>,
+    running: Cell<Option<usize>>,
 }
 
 impl std::ops::Deref for PodMap {
@@ -131,7 +134,7 @@ impl PodMap {
         &mut self.map
     }
     fn get_mut(&mut self, key: &str) -> Option<&mut PodEntry> {
-        self.changed().get_mut(key)
+        self.changed().get_mut(key).map(PodEntry::changed)
     }
     fn insert(&mut self, key: String, e: PodEntry) -> Option<PodEntry> {
         self.changed().insert(key, e)
@@ -139,14 +142,14 @@ impl PodMap {
     fn remove(&mut self, key: &str) -> Option<PodEntry> {
         self.changed().remove(key)
     }
-    fn retain(&mut self, f: impl FnMut(&String, &mut PodEntry) -> bool) {
-        self.changed().retain(f)
+    fn retain(&mut self, mut f: impl FnMut(&String, &mut PodEntry) -> bool) {
+        self.changed().retain(|k, e| f(k, e.changed()))
     }
-    fn values_mut(&mut self) -> std::collections::btree_map::ValuesMut<'_, String, PodEntry> {
-        self.changed().values_mut()
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut PodEntry> {
+        self.changed().values_mut().map(PodEntry::changed)
     }
-    fn iter_mut(&mut self) -> std::collections::btree_map::IterMut<'_, String, PodEntry> {
-        self.changed().iter_mut()
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut PodEntry)> {
+        self.changed().iter_mut().map(|(k, e)| (k, e.changed()))
     }
     fn clear(&mut self) {
         self.changed().clear()
@@ -157,15 +160,37 @@ impl PodMap {
         if let Some(n) = self.running.get() {
             return n;
         }
-        let n = self.scan();
+        let n = self.map.values().filter(|e| e.sandbox_running()).count();
         self.running.set(Some(n));
         n
     }
-    fn scan(&self) -> usize {
-        self.map
-            .values()
-            .filter(|e| e.worker.sandbox_running())
-            .count()
+    /// Whether everything kept (the count, each entry's answers) is what the workers say now
+    /// (for invariant checks and tests).
+    fn kept_matches_scan(&self) -> bool {
+        let scan = || {
+            self.map
+                .values()
+                .filter(|e| e.worker.sandbox_running())
+                .count()
+        };
+        self.running.get().is_none_or(|n| n == scan())
+            && self.map.values().all(|e| {
+                let k = e.kept.get();
+                let w = &e.worker;
+                k.finished.is_none_or(|f| f == w.finished())
+                    && k.running.is_none_or(|r| r == w.sandbox_running())
+                    && k.growing
+                        .is_none_or(|g| g == (w.memory_growing() || w.disk_growing()))
+                    && k.flat.is_none_or(|f| {
+                        f.is_none_or(|[m, d, p]| {
+                            w.usage_flat() && p == w.pids() && {
+                                // Flat usage is the same at any instant: ask at the plans' origin.
+                                let t = SimTime::ZERO;
+                                m == w.memory_at(t) && d == w.disk_at(t)
+                            }
+                        })
+                    })
+            })
     }
 }
 
@@ -184,6 +209,20 @@ struct PodEntry {
     /// written yet (no `apiStatusVersions` entry): it compares the API status with the
     /// worker's own, not with `written` (the old process's, which may never have landed).
     unsynced: bool,
+    /// What was last asked of the worker, forgotten whenever the entry is borrowed mutably
+    /// (only [`PodMap`] lends it so).
+    kept: Cell<Kept>,
+}
+
+/// Answers of a worker kept until it changes.
+#[derive(Clone, Copy, Default)]
+struct Kept {
+    finished: Option<bool>,
+    running: Option<bool>,
+    growing: Option<bool>,
+    /// (memory, disk, processes) of the running containers when none of it moves with time
+    /// (`Some(None)`: some of it does, ask the worker at each instant).
+    flat: Option<Option<[i64; 3]>>,
 }
 
 impl PodEntry {
@@ -194,7 +233,64 @@ impl PodEntry {
             wake: None,
             written: None,
             unsynced: false,
+            kept: Cell::new(Kept::default()),
         }
+    }
+
+    /// The entry about to be changed: what was kept about its worker is forgotten.
+    fn changed(&mut self) -> &mut PodEntry {
+        self.kept.set(Kept::default());
+        self
+    }
+
+    /// `worker.finished()`, asked again only after a change.
+    fn finished(&self) -> bool {
+        self.keep(|k| &mut k.finished, || self.worker.finished())
+    }
+
+    /// `worker.sandbox_running()`, asked again only after a change.
+    fn sandbox_running(&self) -> bool {
+        self.keep(|k| &mut k.running, || self.worker.sandbox_running())
+    }
+
+    /// Whether a running container's memory or ephemeral storage grows (the eviction manager
+    /// must keep watching), asked again only after a change.
+    fn usage_growing(&self) -> bool {
+        self.keep(
+            |k| &mut k.growing,
+            || self.worker.memory_growing() || self.worker.disk_growing(),
+        )
+    }
+
+    /// What the running containers use of `signal`'s resource at `now` (`memory_at`,
+    /// `disk_at` or `pids` of the worker), kept while no change could move it.
+    fn used_at(&self, signal: pressure::Signal, now: SimTime) -> i64 {
+        let w = &self.worker;
+        let at = |s| match s {
+            pressure::Signal::Memory => w.memory_at(now),
+            pressure::Signal::NodeFs => w.disk_at(now),
+            pressure::Signal::Pid => w.pids(),
+        };
+        let flat = self.keep(
+            |k| &mut k.flat,
+            || w.usage_flat().then(|| pressure::Signal::ALL.map(at)),
+        );
+        flat.map_or_else(|| at(signal), |f| f[signal.index()])
+    }
+
+    fn keep<T: Copy>(
+        &self,
+        field: impl Fn(&mut Kept) -> &mut Option<T>,
+        ask: impl FnOnce() -> T,
+    ) -> T {
+        let mut k = self.kept.get();
+        if let Some(v) = *field(&mut k) {
+            return v;
+        }
+        let v = ask();
+        *field(&mut k) = Some(v);
+        self.kept.set(k);
+        v
     }
 
     /// The API server's newer version of the pod, for the worker.
@@ -452,13 +548,10 @@ impl Kubelet {
         self.pods.running()
     }
 
-    /// Whether the running-pod count kept since the last change is what a scan of the
-    /// workers gives now (for invariant checks: true when nothing is kept).
+    /// Whether the running-pod count and the per-pod answers kept since the last change are
+    /// what a scan of the workers gives now (for invariant checks: true when nothing is kept).
     pub fn running_pods_kept_matches_scan(&self) -> bool {
-        self.pods
-            .running
-            .get()
-            .is_none_or(|n| n == self.pods.scan())
+        self.pods.kept_matches_scan()
     }
 
     /// Pods this kubelet has started or is starting (for invariant checks).

@@ -22,6 +22,7 @@ use crate::api::{ApiError, ApiServer};
 use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::InFlight;
+use crate::sim::rng::StreamName;
 use crate::sim::{Ctx, SimDuration, SimTime};
 
 impl Kubelet {
@@ -150,17 +151,24 @@ impl Kubelet {
         self.reschedule(ctx, &key);
     }
 
-    /// The pod worker's own named streams (`suffix` "" for the requeue jitter, "/resync" for
-    /// the regular resync), so one pod's jitter never shifts another's and a resync draw never
-    /// shifts a requeue.
-    fn pod_worker_stream(&self, pod: &Pod, suffix: &str) -> rand_chacha::ChaCha8Rng {
-        let name = format!(
-            "kubelet/{}/podworker/{}/{}{suffix}",
-            self.node_name,
-            pod.key(),
-            pod.meta.uid
-        );
-        crate::sim::rng::stream(self.seed, &name)
+    /// The pod worker's own named streams, `kubelet/<node>/podworker/<key>/<uid>` for the
+    /// requeue jitter and the same with `/resync` for the regular resync, so one pod's jitter
+    /// never shifts another's and a resync draw never shifts a requeue. (The names are hashed
+    /// in pieces: no string is built per pod.)
+    fn pod_worker_streams(&self, pod: &Pod) -> (rand_chacha::ChaCha8Rng, rand_chacha::ChaCha8Rng) {
+        let name = StreamName::new()
+            .push("kubelet/")
+            .push(&self.node_name)
+            .push("/podworker/")
+            .push(&pod.meta.namespace)
+            .push("/")
+            .push(&pod.meta.name)
+            .push("/")
+            .push_u64(pod.meta.uid);
+        (
+            name.stream(self.seed),
+            name.push("/resync").stream(self.seed),
+        )
     }
 
     /// The node's static pods: named `<name>-<node>`, bound to this node, marked as coming
@@ -184,7 +192,7 @@ impl Kubelet {
     /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
     fn admitted_usage(&self) -> NodeUsage {
         let mut u = NodeUsage::default();
-        for e in self.pods.values().filter(|e| !e.worker.finished()) {
+        for e in self.pods.values().filter(|e| !e.finished()) {
             u.requested.add(&e.usage.requested);
             u.used_ports.extend(e.usage.used_ports.iter().cloned());
         }
@@ -195,8 +203,7 @@ impl Kubelet {
     /// and its own sync and resync streams.
     fn new_worker(&mut self, pod: Arc<Pod>, now: SimTime) -> Worker {
         let delay = self.runtime.start_delay();
-        let sync_rng = self.pod_worker_stream(&pod, "");
-        let resync_rng = self.pod_worker_stream(&pod, "/resync");
+        let (sync_rng, resync_rng) = self.pod_worker_streams(&pod);
         let mut worker = Worker::new(
             pod,
             now,

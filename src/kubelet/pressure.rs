@@ -277,15 +277,23 @@ impl Kubelet {
     /// What is left of the signal's resource at `now`.
     fn signal_available(&self, s: Signal, now: SimTime) -> i64 {
         let used: i64 = match s {
-            Signal::Memory => self.pods.values().map(|e| e.worker.memory_at(now)).sum(),
+            Signal::Memory => self
+                .pods
+                .values()
+                .map(|e| e.used_at(Signal::Memory, now))
+                .sum(),
             Signal::NodeFs => {
                 self.pods
                     .values()
-                    .map(|e| e.worker.disk_at(now))
+                    .map(|e| e.used_at(Signal::NodeFs, now))
                     .sum::<i64>()
                     + self.runtime.images.total_size()
             }
-            Signal::Pid => self.pods.values().map(|e| e.worker.pids()).sum(),
+            Signal::Pid => self
+                .pods
+                .values()
+                .map(|e| e.used_at(Signal::Pid, now))
+                .sum(),
         };
         self.signal_capacity(s) - used
     }
@@ -316,10 +324,7 @@ impl Kubelet {
         }
         let now = ctx.now();
         let needed = self.eviction.pressure.iter().any(|p| *p)
-            || self
-                .pods
-                .values()
-                .any(|e| e.worker.memory_growing() || e.worker.disk_growing())
+            || self.pods.values().any(|e| e.usage_growing())
             || Signal::ALL
                 .iter()
                 .any(|s| self.signal_met(*s, now) || self.soft_met(*s, now));

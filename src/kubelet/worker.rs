@@ -192,7 +192,8 @@ impl Worker {
         resync_rng: ChaCha8Rng,
     ) -> Worker {
         let key = pod.key();
-        let mut ctrs = Vec::new();
+        let mut ctrs =
+            Vec::with_capacity(pod.spec.init_containers.len() + pod.spec.containers.len());
         for (is_init, list) in [
             (true, &pod.spec.init_containers),
             (false, &pod.spec.containers),

@@ -174,7 +174,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// FNV-1a 64 of a byte stream fed in pieces: `update(update(basis, a), b)` is `fnv1a64(a ++ b)`.
-fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
+pub fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);

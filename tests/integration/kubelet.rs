@@ -920,3 +920,60 @@ fn evictions(out: &RunOutput) -> Vec<(u64, String, String)> {
         .map(|r| (r.t.as_nanos(), r.object.clone(), r.message.clone()))
         .collect()
 }
+
+// The kubelet keeps, per pod, whether it finished, whether its sandbox runs, whether its usage
+// grows and its usage when flat, and the node's running-pod count, until the pod changes; the
+// invariant checker compares every kept answer with a fresh scan of the workers after every
+// event. Here pods go through all of it on one node: one completes (restartPolicy Never, exit
+// 0) and so stops counting for admission, one crash-loops until it is deleted, and one leaks
+// memory until it is evicted.
+#[test]
+fn kept_pod_answers_match_a_rescan_after_every_event() {
+    let text = "name: kept
+seed: 3
+duration: 4m
+cluster:
+  nodePools:
+  - name: w
+    count: 1
+    capacity: {cpu: \"4\", memory: 1Gi, pods: \"110\"}
+simulation:
+  containerStartDelay: {min: 2s, max: 2s}
+runtime:
+  behaviors:
+  - {name: task, image: \"task:1\", run: 20s, exitCode: 0}
+  - {name: crashy, image: \"app:crash\", run: 5s, exitCode: 1}
+workloads:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: done}
+  spec:
+    restartPolicy: Never
+    containers:
+    - {name: c, image: \"task:1\", resources: {requests: {memory: 128Mi}}}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: crash}
+  spec:
+    containers:
+    - {name: c, image: \"app:crash\"}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: leak, labels: {app: leak}}
+  spec:
+    containers:
+    - {name: c, image: \"app:1\", resources: {requests: {memory: 256Mi}}}
+timeline:
+- {at: 60s, memoryLeak: {labels: {app: leak}, rate: 50Mi}}
+- {at: 150s, deleteObject: {kind: Pod, name: crash}}
+";
+    let out = run_text("kept", text);
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
+    );
+    // The paths were taken: the eviction of the leaking pod, the crash loop's restarts.
+    assert_eq!(evictions(&out).len(), 1);
+    assert!(times(&out, "BackOff", "Back-off restarting failed container c").len() >= 2);
+}

@@ -6,7 +6,7 @@
 //! Invariant: a pod the kubelet failed (evicted, past its deadline) is Failed whatever its
 //! containers say; every condition keeps its `lastTransitionTime` while its status holds.
 
-use super::super::conditions::{kubelet_conditions, Sandbox};
+use super::super::conditions::{kubelet_conditions, GeneratedCondition, Sandbox};
 use super::super::phase::{get_phase, Statuses};
 use super::{Ctr, ProbeKind, Worker};
 use crate::model::*;
@@ -97,28 +97,49 @@ impl Worker {
             Sandbox::NotReady
         };
         let generated = kubelet_conditions(&self.pod, statuses, phase, sandbox);
-        let mut pod = Pod {
-            status: self.pod.status.clone(),
-            ..Pod::default()
-        };
-        pod.status.conditions = std::mem::take(&mut self.conditions);
         for g in &generated {
             if g.type_ != PodConditionType::PodScheduled {
-                g.apply_to(&mut pod, now);
+                set_condition(&mut self.conditions, g, now);
             }
         }
-        self.conditions = pod.status.conditions.clone();
-        let mut st = pod.status;
-        st.phase = phase;
-        if st.start_time.is_none() {
-            st.start_time = Some(self.start_time);
+        // The API status as the pod worker last saw it, with the kubelet's parts replaced (the
+        // struct is spelled out so that a new status field has to be decided on here).
+        let api = &self.pod.status;
+        let (reason, message) = match &self.failed {
+            Some((r, m)) => (r.clone(), m.clone()),
+            None => (api.reason.clone(), api.message.clone()),
+        };
+        PodStatus {
+            phase,
+            conditions: self.conditions.clone(),
+            start_time: api.start_time.or(Some(self.start_time)),
+            nominated_node_name: api.nominated_node_name.clone(),
+            reason,
+            message,
+            init_container_statuses: init,
+            container_statuses: app,
         }
-        if let Some((r, m)) = &self.failed {
-            st.reason = r.clone();
-            st.message = m.clone();
+    }
+}
+
+/// [`Pod::set_condition`] on the worker's own conditions: `lastTransitionTime` is kept while
+/// the status holds.
+fn set_condition(conditions: &mut Vec<PodCondition>, g: &GeneratedCondition, now: SimTime) {
+    match conditions.iter_mut().find(|c| c.type_ == g.type_) {
+        Some(c) => {
+            if c.status != g.status {
+                c.last_transition_time = now;
+            }
+            c.status = g.status;
+            if c.reason != g.reason {
+                c.reason.clone_from(&g.reason);
+            }
         }
-        st.init_container_statuses = init;
-        st.container_statuses = app;
-        st
+        None => conditions.push(PodCondition {
+            type_: g.type_,
+            status: g.status,
+            reason: g.reason.clone(),
+            last_transition_time: now,
+        }),
     }
 }

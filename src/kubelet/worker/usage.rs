@@ -37,6 +37,16 @@ impl Worker {
             .sum()
     }
 
+    /// Whether no running container's memory or ephemeral storage moves with time (every
+    /// plan's growth is zero): `memory_at` and `disk_at` then give the same at every instant.
+    pub fn usage_flat(&self) -> bool {
+        self.ctrs.iter().filter(|c| c.state.is_running()).all(|c| {
+            c.plan
+                .as_ref()
+                .is_none_or(|p| p.memory_growth_per_sec == 0 && p.disk_growth_per_sec == 0)
+        })
+    }
+
     /// Whether a running container's memory grows (the eviction manager must keep watching).
     pub fn memory_growing(&self) -> bool {
         self.ctrs.iter().any(|c| {
