@@ -254,9 +254,9 @@ mod tests {
         // Each push's payload is its sequence number (pushes are counted from 0, as seq is).
         let mut pushed = 0u64;
         for _ in 0..20_000 {
-            match rng.gen_range(0..10) {
+            match rng.random_range(0..10) {
                 0..=3 => {
-                    let delay = if rng.gen_range(0..20) == 0 { 0 } else { 5 };
+                    let delay = if rng.random_range(0..20) == 0 { 0 } else { 5 };
                     let t = SimTime(now + delay);
                     let id = q.push_class(t, Class::Delivery, pushed);
                     assert_eq!(id.0, pushed);
@@ -264,14 +264,14 @@ mod tests {
                     live.insert((t, Class::Delivery, id.0), id.0);
                 }
                 4..=6 => {
-                    let t = SimTime(now + rng.gen_range(0..8));
+                    let t = SimTime(now + rng.random_range(0..8));
                     let id = q.push(t, pushed);
                     assert_eq!(id.0, pushed);
                     pushed += 1;
                     live.insert((t, Class::Timer, id.0), id.0);
                 }
                 7 => {
-                    if let Some(&key) = live.keys().nth(rng.gen_range(0..live.len().max(1))) {
+                    if let Some(&key) = live.keys().nth(rng.random_range(0..live.len().max(1))) {
                         q.cancel(EventId(key.2));
                         live.remove(&key);
                     }
