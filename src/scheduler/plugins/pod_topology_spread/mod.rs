@@ -103,12 +103,13 @@ fn from_pod(pod: &Pod, action: WhenUnsatisfiable) -> Vec<Constraint> {
 pub struct SelectorSources {
     /// (namespace, name) → `spec.selector` of each Service whose selector is not nil
     /// ("services with nil selectors match nothing, not everything").
-    pub services: BTreeMap<(String, String), BTreeMap<String, String>>,
+    services: BTreeMap<(String, String), BTreeMap<String, String>>,
     /// (kind, namespace, name) → `spec.selector`; kind is `ReplicationController`,
     /// `ReplicaSet` or `StatefulSet`.
-    pub controllers: BTreeMap<(String, String, String), LabelSelector>,
+    controllers: BTreeMap<(String, String, String), LabelSelector>,
     /// The last ReplicaSet / ReplicationController pod's default constraints (`DefaultMemo`);
-    /// emptied by every change above.
+    /// emptied by every change above (the sources are private, so every change goes through
+    /// a method that empties it).
     memo: std::cell::RefCell<Option<DefaultMemo>>,
     /// The empty constraint list, shared.
     none: Constraints,
