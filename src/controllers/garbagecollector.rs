@@ -139,6 +139,19 @@ fn seen(change: &Change) -> Option<(Seen<'_>, bool)> {
     Some((Seen { id, meta }, present))
 }
 
+/// The owners an object's ownerReferences name, sorted and without repeats (as the graph keeps
+/// them).
+fn owner_ids(meta: &ObjectMeta) -> Vec<ObjId> {
+    let mut owners: Vec<ObjId> = meta
+        .owner_references
+        .iter()
+        .filter_map(|o| ObjId::owner(&meta.namespace, o))
+        .collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
 /// Whether `meta`'s owner references map, in their order, exactly onto `owners` (sorted and
 /// without duplicates, as `upsert_edges` keeps them). False when unsure (e.g. references not in
 /// sorted order): the caller then builds the list and compares it.
@@ -239,14 +252,7 @@ impl GarbageCollector {
                 return false;
             }
         }
-        let mut owners: Vec<ObjId> = s
-            .meta
-            .owner_references
-            .iter()
-            .filter_map(|o| ObjId::owner(&s.meta.namespace, o))
-            .collect();
-        owners.sort();
-        owners.dedup();
+        let owners = owner_ids(s.meta);
         let i = self.ensure(&s.id);
         let node = &self.graph[i];
         if node.present && node.owners == owners {
@@ -357,15 +363,7 @@ impl GarbageCollector {
         let Some(&i) = self.index.get(&id) else {
             return p.meta.owner_references.is_empty();
         };
-        let mut owners: Vec<ObjId> = p
-            .meta
-            .owner_references
-            .iter()
-            .filter_map(|o| ObjId::owner(&p.meta.namespace, o))
-            .collect();
-        owners.sort();
-        owners.dedup();
-        self.graph[i].present && self.graph[i].owners == owners
+        self.graph[i].present && self.graph[i].owners == owner_ids(&p.meta)
     }
 
     fn on_deleted(

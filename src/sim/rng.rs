@@ -7,7 +7,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::time::SimDuration;
-use super::trace::{fnv1a64, fnv1a64_update};
+use super::trace::{decimal, fnv1a64, fnv1a64_update};
 
 /// The stream for component `name` under `master_seed`.
 pub fn stream(master_seed: u64, name: &str) -> ChaCha8Rng {
@@ -50,20 +50,12 @@ impl StreamName {
         }
     }
     /// Appends `n` in decimal (as `format!("{n}")` writes it).
-    pub fn push_u64(self, mut n: u64) -> StreamName {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
+    pub fn push_u64(self, n: u64) -> StreamName {
+        let mut buf = [0u8; 20];
+        let d = decimal(n, &mut buf);
         StreamName {
-            hash: fnv1a64_update(self.hash, &digits[i..]),
-            len: self.len + (digits.len() - i),
+            hash: fnv1a64_update(self.hash, d),
+            len: self.len + d.len(),
         }
     }
     pub fn stream(self, master_seed: u64) -> ChaCha8Rng {

@@ -97,8 +97,12 @@ fn push_field(out: &mut Vec<u8>, key: &str, value: &str) {
 }
 
 /// `n` in decimal, without allocating.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(decimal(n, &mut [0u8; 20]));
+}
+
+/// `n`'s decimal digits (as `format!("{n}")` writes them), in the tail of `buf`.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -108,7 +112,7 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    &buf[i..]
 }
 
 /// JSON string with the escapes RFC 8259 requires; everything else verbatim UTF-8.
