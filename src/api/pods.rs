@@ -31,6 +31,8 @@ pub struct PodCounts {
 /// What the non-terminal pods bound to one node hold (the store keeps one per node name).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeLoad {
+    /// The node's name (the entry's key), for readers that walk the loads in slot order.
+    pub node: String,
     /// Sum of the pods' effective requests (`PodSpec::effective_request`).
     pub requested: Resources,
     /// Pods in phase Running.
@@ -147,8 +149,11 @@ impl ApiServer {
             let load = match self.node_loads.get_mut(node) {
                 Some(l) => l,
                 None => {
-                    self.node_loads
-                        .insert(node.to_string(), NodeLoad::default());
+                    let load = NodeLoad {
+                        node: node.to_string(),
+                        ..NodeLoad::default()
+                    };
+                    self.node_loads.insert(node.to_string(), load);
                     self.node_loads.get_mut(node).expect("the load just added")
                 }
             };

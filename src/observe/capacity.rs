@@ -6,14 +6,15 @@
 //! Invariant: read-only, and O(nodes + pending pods) per sample, never O(pods): requests and
 //! Running pods per node come from the API server's kept node loads; a pending pod's reason is
 //! kept from the trace records as they arrive, the rest of the pending count is "awaiting".
-//! No node name is compared in a sample where nothing changed: an unchanged node object (the
-//! same `Arc` at the same position of the name-ordered store) keeps its slot and the
-//! allocatable figures read when it was new; each node load keeps the slot found by a walk
-//! next to the node slots (both by name), done again only when the loads or the slots are not
-//! the ones of that walk: another count of either, or a load key that is not the same string
-//! (its heap address) at the same position. The API server never removes a node's load entry
-//! (`api/pods.rs`, `move_load` only inserts), so the same count means the same keys; the
-//! addresses guard that too. A sample allocates nothing once the slots exist.
+//! No node name is compared or hashed in a sample where nothing changed: the nodes are walked
+//! in the store's slot order (a sum, so the order cannot show), and an unchanged node object
+//! (the same `Arc` in the same store slot) keeps its sampler slot and the allocatable figures
+//! read when it was new. The loads are walked in their own slot order too; each load slot
+//! keeps the sampler slot of its node (looked up by name once, again only while the node has
+//! none yet and sampler slots have been added since). A load's slot keeps its node until a
+//! load is removed, which the API server never does (`api/pods.rs`, `move_load` only inserts);
+//! a removal ([`crate::sim::namemap::NameMap::removals`]) would empty the kept slots. A sample
+//! allocates nothing once the slots exist.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,9 +43,11 @@ struct Slot {
     zone: Option<usize>,
     pool: usize,
     machine: Option<u32>,
-    /// Its allocatable CPU (milli), memory, pods, then each extended resource (in
-    /// `Capacity::extended` order), read from `node`.
-    allocatable: Vec<i64>,
+    /// Its allocatable CPU (milli), memory and pods, read from `node`…
+    allocatable: [i64; 3],
+    /// …then each extended resource's (in `Capacity::extended` order; empty when there are
+    /// none, so the common walk reads nothing off the slot).
+    extended: Vec<i64>,
 }
 
 pub struct Capacity {
@@ -54,18 +57,18 @@ pub struct Capacity {
     pool_of: BTreeMap<String, usize>,
     slot_of: BTreeMap<String, usize>,
     slots: Vec<Slot>,
-    /// Per slot, this sample: (zone, pool) if the node exists and its machine is up.
-    up: Vec<Option<(Option<usize>, usize)>>,
     /// Pending pods' latest `FailedScheduling` reason (index into `reasons`), by `ns/name`.
     pending_reason: BTreeMap<String, usize>,
-    /// The last sample's nodes in the API server's (name) order, with their slots: an
-    /// unchanged object (same `Arc`) at the same position keeps its slot without a lookup.
-    node_order: Vec<(Arc<Node>, usize)>,
-    /// Per entry of the API server's node loads, in its (name) order, as the last walk found
-    /// it: the address of its key's text and its node's slot (None: no node seen by that name).
-    load_slots: Vec<(usize, Option<usize>)>,
-    /// `slots.len()` at that walk.
-    load_slots_for: usize,
+    /// Per slot of the API server's node store: the node object seen there and its slot here.
+    by_store_slot: Vec<Option<(Arc<Node>, usize)>>,
+    /// Per slot of the API server's node loads: the slot here of the load's node, and the
+    /// number of slots here when that was looked up (a load whose node had no slot yet is
+    /// looked up again when slots are added).
+    load_owner: Vec<Option<(Option<u32>, usize)>>,
+    /// The loads' removals when `load_owner` was filled (a removal empties it).
+    load_removals: u64,
+    /// Per slot, this sample: (zone, pool) if the node exists and its machine is up.
+    up: Vec<Option<(Option<u32>, u32)>>,
     /// This sample's sums per group (reused).
     acc: Vec<i64>,
 
@@ -165,11 +168,11 @@ impl Capacity {
             pool_of,
             slot_of: BTreeMap::new(),
             slots: Vec::new(),
-            up: Vec::new(),
             pending_reason: BTreeMap::new(),
-            node_order: Vec::new(),
-            load_slots: Vec::new(),
-            load_slots_for: 0,
+            by_store_slot: Vec::new(),
+            load_owner: Vec::new(),
+            load_removals: 0,
+            up: Vec::new(),
             acc: Vec::new(),
             reasons: vec![AWAITING.to_string()],
         }
@@ -262,17 +265,16 @@ impl Capacity {
         new
     }
 
-    /// What a node object adds to its groups' allocatable sums, in [`Slot::allocatable`] order.
-    fn allocatable(&self, n: &Node) -> Vec<i64> {
+    /// What a node object adds to its groups' allocatable sums: [`Slot::allocatable`] and
+    /// [`Slot::extended`].
+    fn allocatable(&self, n: &Node) -> ([i64; 3], Vec<i64>) {
         let a = &n.status.allocatable;
-        let mut v = Vec::with_capacity(BASE.len() + self.extended.len());
-        v.extend([a.cpu_milli, a.memory, a.pods]);
-        v.extend(
-            self.extended
-                .iter()
-                .map(|r| a.scalar.get(r).copied().unwrap_or(0)),
-        );
-        v
+        let extended = self
+            .extended
+            .iter()
+            .map(|r| a.scalar.get(r).copied().unwrap_or(0))
+            .collect();
+        ([a.cpu_milli, a.memory, a.pods], extended)
     }
 
     /// The node's slot, refreshed when its object changed.
@@ -281,19 +283,21 @@ impl Capacity {
             if !Arc::ptr_eq(&self.slots[i].node, n) {
                 let parts = n.zone_parts();
                 self.slots[i].zone = self.zones.iter().position(|x| zone_key_is(x, parts));
-                self.slots[i].allocatable = self.allocatable(n);
+                (self.slots[i].allocatable, self.slots[i].extended) = self.allocatable(n);
                 self.slots[i].node = n.clone();
             }
             return i;
         }
         let parts = n.zone_parts();
         let i = self.slots.len();
+        let (allocatable, extended) = self.allocatable(n);
         self.slots.push(Slot {
             node: n.clone(),
             zone: self.zones.iter().position(|x| zone_key_is(x, parts)),
             pool: self.pool_of.get(n.meta.name.as_str()).copied().unwrap_or(0),
             machine: c.machine_by_name.get(n.meta.name.as_str()).copied(),
-            allocatable: self.allocatable(n),
+            allocatable,
+            extended,
         });
         self.slot_of.insert(n.meta.name.clone(), i);
         i
@@ -306,23 +310,23 @@ impl Capacity {
         let mut acc = std::mem::take(&mut self.acc);
         acc.clear();
         acc.resize(groups * per, 0);
+        let nodes = c.api.nodes();
+        // Requests and Running pods per node, kept by the API server on every pod write.
+        let loads = c.api.node_loads();
+        if loads.removals() != self.load_removals {
+            self.load_owner.clear();
+            self.load_removals = loads.removals();
+        }
+        self.by_store_slot.resize(nodes.slot_count(), None);
+        self.load_owner.resize(loads.slot_count(), None);
         self.up.clear();
         self.up.resize(self.slots.len(), None);
-        let nodes = c.api.nodes();
-        self.node_order.truncate(nodes.len());
-        for (k, n) in nodes.values().enumerate() {
-            let kept = match self.node_order.get(k) {
-                Some((o, i)) if Arc::ptr_eq(o, n) => Some(*i),
-                _ => None,
-            };
-            let i = match kept {
-                Some(i) => i,
-                None => {
+        for (k, n) in nodes.slots() {
+            let i = match &self.by_store_slot[k] {
+                Some((o, i)) if Arc::ptr_eq(o, n) => *i,
+                _ => {
                     let i = self.slot(n, c);
-                    match self.node_order.get_mut(k) {
-                        Some(e) => *e = (n.clone(), i),
-                        None => self.node_order.push((n.clone(), i)),
-                    }
+                    self.by_store_slot[k] = Some((n.clone(), i));
                     i
                 }
             };
@@ -333,9 +337,9 @@ impl Capacity {
             if !s.machine.is_none_or(|m| c.machine_running(m)) {
                 continue;
             }
-            self.up[i] = Some((s.zone, s.pool));
+            self.up[i] = Some((s.zone.map(|z| z as u32), s.pool as u32));
             let mut add = |base: usize| {
-                for (j, v) in s.allocatable.iter().enumerate() {
+                for (j, v) in s.allocatable.iter().chain(&s.extended).enumerate() {
                     acc[base + 2 * j] += v;
                 }
             };
@@ -344,20 +348,19 @@ impl Capacity {
             }
             add((self.zones.len() + s.pool) * per);
         }
-        // Requests and Running pods per node, kept by the API server on every pod write.
-        let loads = c.api.node_loads();
-        let walked = self.load_slots.len() == loads.len()
-            && self.load_slots_for == self.slots.len()
-            && loads
-                .keys()
-                .zip(&self.load_slots)
-                .all(|(k, (at, _))| k.as_ptr() as usize == *at);
-        if !walked {
-            self.walk_loads(c);
-        }
+        // The loads in their own slot order (contiguous), each added to its node's groups.
         let mut running_up = 0u64;
-        for (load, (_, slot)) in loads.values().zip(&self.load_slots) {
-            let Some((zone, pool)) = slot.and_then(|i| self.up.get(i).copied().flatten()) else {
+        let slots_now = self.slots.len();
+        for (j, load) in loads.slots() {
+            let owner = match self.load_owner[j] {
+                Some((owner, seen)) if owner.is_some() || seen == slots_now => owner,
+                _ => {
+                    let owner = self.slot_of.get(load.node.as_str()).map(|&i| i as u32);
+                    self.load_owner[j] = Some((owner, slots_now));
+                    owner
+                }
+            };
+            let Some((zone, pool)) = owner.and_then(|i| self.up[i as usize]) else {
                 continue;
             };
             running_up += load.running;
@@ -373,9 +376,9 @@ impl Capacity {
                 }
             };
             if let Some(z) = zone {
-                add(z * per);
+                add(z as usize * per);
             }
-            add((self.zones.len() + pool) * per);
+            add((self.zones.len() + pool as usize) * per);
         }
         for g in 0..groups {
             let v = &acc[g * per..(g + 1) * per];
@@ -386,21 +389,6 @@ impl Capacity {
         self.acc = acc;
         row.push(running_up as f64);
         self.pending_by_reason(c)
-    }
-
-    /// Finds each node load's slot: the loads and the slots are both by node name, walked
-    /// together.
-    fn walk_loads(&mut self, c: &Cluster) {
-        self.load_slots.clear();
-        let mut slots = self.slot_of.iter().peekable();
-        for node in c.api.node_loads().keys() {
-            while slots.next_if(|(n, _)| n.as_str() < node.as_str()).is_some() {}
-            let slot = slots
-                .next_if(|(n, _)| n.as_str() == node.as_str())
-                .map(|(_, i)| *i);
-            self.load_slots.push((node.as_ptr() as usize, slot));
-        }
-        self.load_slots_for = self.slots.len();
     }
 
     /// Pending pods per reason: those a `FailedScheduling` named (entries of pods no longer

@@ -109,6 +109,9 @@ fn node_load_mismatch(c: &Cluster) -> Option<String> {
                 .all(|(k, _)| x.scalar.get(k).unwrap_or(&0) == y.scalar.get(k).unwrap_or(&0))
     };
     for (node, kept) in c.api.node_loads() {
+        if kept.node != *node {
+            return Some(node.clone());
+        }
         match scanned.get(node.as_str()) {
             Some(s) if same(s, kept) => {}
             None if zero(kept) => {}

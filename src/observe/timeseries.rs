@@ -126,9 +126,9 @@ struct SampledNode {
 
 pub struct Sampler {
     zones: Vec<String>,
-    /// The nodes of the last sample in store order: the object each row was computed from,
+    /// Per slot of the API server's node store: the object the row was last computed from,
     /// and that row.
-    node_rows: Vec<(std::sync::Arc<Node>, SampledNode)>,
+    node_rows: Vec<Option<(std::sync::Arc<Node>, SampledNode)>>,
     series: TimeSeries,
     trace_pos: usize,
     evictions: u64,
@@ -392,14 +392,16 @@ impl Sampler {
         self.trace_pos = trace.len();
         let mut per_zone: Vec<[u64; 3]> = vec![[0; 3]; self.zones.len()];
         let mut tainted = 0;
-        // What a node version contributes is kept with it, by its position in the name-ordered
-        // store: most nodes are the same object (the same `Arc`) at the same position from one
-        // sample to the next, so neither the node nor a map is read for them, and their entry
-        // is left as it is (only changed positions are written).
+        // What a node version contributes is kept with it, by its slot in the API server's
+        // store: most nodes are the same object (the same `Arc`) in the same slot from one
+        // sample to the next, so neither the node nor a map is read for them. The walk is in
+        // slot order (contiguous memory, no name index), which only counts, so the order cannot
+        // show; a reused slot holds another `Arc`, so its entry is refreshed.
         let nodes = c.api.nodes();
-        self.node_rows.truncate(nodes.len());
-        for (k, n) in nodes.values().enumerate() {
-            let row = match self.node_rows.get(k) {
+        self.node_rows.resize(nodes.slot_count(), None);
+        for (k, n) in nodes.slots() {
+            let kept = &mut self.node_rows[k];
+            let row = match kept {
                 Some((seen, row)) if std::sync::Arc::ptr_eq(seen, n) => *row,
                 _ => {
                     let parts = n.zone_parts();
@@ -416,10 +418,7 @@ impl Sampler {
                             .iter()
                             .any(|t| t.effect == TaintEffect::NoExecute),
                     };
-                    match self.node_rows.get_mut(k) {
-                        Some(e) => *e = (n.clone(), row),
-                        None => self.node_rows.push((n.clone(), row)),
-                    }
+                    *kept = Some((n.clone(), row));
                     row
                 }
             };

@@ -3,9 +3,12 @@
 //!
 //! Architecture invariant: every walk ([`NameMap::iter`], `keys`, `values`, `range`) goes
 //! through the name-ordered index, exactly as a `BTreeMap<String, V>` walks; the hash index
-//! and the slots are only searched, never walked, so neither the hash nor slot reuse can reach
-//! a decision or an output. Replacing the value of an existing name (`get_mut`, `insert` over
-//! it) touches only the hash index; only adding or removing a name touches the ordered one.
+//! is only searched, never walked, so the hash cannot reach a decision or an output. The one
+//! walk in slot order, [`NameMap::slots`], is for folds whose result cannot depend on the
+//! order (the samplers' sums and counts) and for memos kept by slot number; a slot keeps its
+//! name until that name is removed ([`NameMap::removals`] counts removals, so a memo can tell).
+//! Replacing the value of an existing name (`get_mut`, `insert` over it) touches only the hash
+//! index; only adding or removing a name touches the ordered one.
 //!
 //! Why: the API server's stores and the informer caches are ordered by name because
 //! controllers list in that order, but nearly every access is a lookup or an in-place update
@@ -27,6 +30,8 @@ pub struct NameMap<V> {
     index: LookupMap<String, u32>,
     slots: Vec<Option<V>>,
     free: Vec<u32>,
+    /// Names removed so far (each frees a slot that a later name may take).
+    removals: u64,
 }
 
 impl<V> Default for NameMap<V> {
@@ -36,6 +41,7 @@ impl<V> Default for NameMap<V> {
             index: LookupMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
+            removals: 0,
         }
     }
 }
@@ -125,7 +131,39 @@ impl<V> NameMap<V> {
         let i = self.index.remove(key)?;
         self.order.remove(key);
         self.free.push(i);
+        self.removals += 1;
         self.slots[i as usize].take()
+    }
+
+    /// Every value with its slot number, in slot order — *not* name order: only for folds
+    /// whose result does not depend on the order (sums, counts) and for memos kept by slot.
+    /// A name keeps its slot while it stays in the map.
+    pub fn slots(&self) -> impl Iterator<Item = (usize, &V)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i, v)))
+    }
+
+    /// One more than the highest slot number in use (a length for memos kept by slot).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The slot that holds `key`'s value.
+    pub fn slot_of(&self, key: &str) -> Option<usize> {
+        self.index.get(key).map(|&i| i as usize)
+    }
+
+    /// The value in slot `slot`, if that slot is in use.
+    pub fn at_slot(&self, slot: usize) -> Option<&V> {
+        self.slots.get(slot).and_then(Option::as_ref)
+    }
+
+    /// How many names have been removed so far: while it is unchanged, every slot a memo found
+    /// for a name still holds that name's value.
+    pub fn removals(&self) -> u64 {
+        self.removals
     }
 
     /// Entries in name order.
@@ -269,5 +307,17 @@ mod tests {
             assert_eq!(m[k.as_str()], *v);
         }
         assert_eq!(m.get("ns-9/none"), None);
+        // The slot walk holds the same entries (in another order), each at its name's slot.
+        let mut by_slot: Vec<(usize, u64)> = m.slots().map(|(i, v)| (i, *v)).collect();
+        assert_eq!(by_slot.len(), b.len());
+        for (k, v) in &b {
+            let i = m.slot_of(k).expect("every name has a slot");
+            assert!(i < m.slot_count());
+            assert_eq!(m.at_slot(i), Some(v));
+        }
+        by_slot.sort_unstable();
+        by_slot.dedup_by_key(|e| e.0);
+        assert_eq!(by_slot.len(), b.len());
+        assert!(m.removals() > 0);
     }
 }
