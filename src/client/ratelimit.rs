@@ -155,6 +155,11 @@ impl RateLimitedQueue {
         }
     }
 
+    /// Whether the name is in the queue's set (added and not removed, queued or processed).
+    pub fn contains(&self, name: &str) -> bool {
+        self.set.contains_key(name)
+    }
+
     pub fn queued(&self) -> usize {
         self.heap.len()
     }

@@ -600,7 +600,7 @@ impl NodeLifecycleController {
                     }
                 }),
             );
-        } else {
+        } else if !(self.stream.idle() && self.tainting_is_noop(node, key, queued)) {
             w.send(
                 self,
                 ctx,
@@ -614,6 +614,32 @@ impl NodeLifecycleController {
                 }),
             );
         }
+    }
+
+    /// Whether `mark_node_for_tainting(node, key)` run now would change nothing: the node is
+    /// already NoExecute-tainted with `key` and in its zone's queue set (so the queue's `Add`
+    /// is a no-op), its record already says queued, and its zone is known with this object
+    /// (no memo to refresh). A step of no tokens sent while the stream is idle runs inline at
+    /// once (`writes.rs`), so the step is left out only then: the same state, no deferred write.
+    fn tainting_is_noop(&self, node: &Arc<Node>, key: &str, queued: bool) -> bool {
+        if self.pass_failed.contains(&node.meta.uid) {
+            return true;
+        }
+        if !queued || !node.has_taint(key, TaintEffect::NoExecute) {
+            return false;
+        }
+        let Some((seen, id)) = self.zone_cache.get(&node.meta.uid) else {
+            return false;
+        };
+        if !Arc::ptr_eq(seen, node) {
+            return false;
+        }
+        let zone = &self.zone_names[*id];
+        self.zone_states.contains_key(zone)
+            && self
+                .zone_queues
+                .get(zone)
+                .is_some_and(|q| q.contains(&node.meta.name))
     }
 
     fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime) {

@@ -369,7 +369,7 @@ impl NodeLifecycleController {
         seq: u64,
     ) {
         let node = &o.node;
-        let name = node.meta.name.clone();
+        let name = &node.meta.name;
         if let Some(cur) = o.current {
             let decide = if self.config.taint_from_current_condition {
                 Some(cur)
@@ -379,8 +379,7 @@ impl NodeLifecycleController {
             if let Some(decide) = decide {
                 self.process_taint_based_eviction(w, ctx, api, cache, node, decide, o.queued);
             }
-            let needs_retry =
-                !self.nodes_to_retry.is_empty() && self.nodes_to_retry.contains(&name);
+            let needs_retry = !self.nodes_to_retry.is_empty() && self.nodes_to_retry.contains(name);
             let transition =
                 cur != ConditionStatus::True && o.observed == Some(ConditionStatus::True);
             if transition {
@@ -401,10 +400,10 @@ impl NodeLifecycleController {
                 );
             }
             if transition || (needs_retry && cur != ConditionStatus::True) {
-                let pods: Vec<Arc<Pod>> = cache.pods_on_node(&name);
-                self.mark_pods_not_ready(w, ctx, api, cache, &pods, &name, true);
+                let pods: Vec<Arc<Pod>> = cache.pods_on_node(name);
+                self.mark_pods_not_ready(w, ctx, api, cache, &pods, name, true);
                 // After the pods: a failed update retries the node next pass.
-                let uid = node.meta.uid;
+                let (uid, name) = (node.meta.uid, name.clone());
                 w.send(
                     self,
                     ctx,
@@ -426,7 +425,7 @@ impl NodeLifecycleController {
             }
         }
         if !self.nodes_to_retry.is_empty() {
-            self.nodes_to_retry.remove(&name);
+            self.nodes_to_retry.remove(name);
         }
         let steady =
             o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
