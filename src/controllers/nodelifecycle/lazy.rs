@@ -626,6 +626,54 @@ mod tests {
         );
     }
 
+    /// The active set a pass walks equals the plain set computation (every name reset or
+    /// unparked and not parked since, in name order, once), whatever the order of the
+    /// unparks, resets and parks between passes.
+    #[test]
+    fn active_nodes_are_the_plain_set_in_name_order() {
+        let names: Vec<String> = (0..40).map(|i| format!("n-{}", (i * 17) % 40)).collect();
+        let mut lazy = Lazy::default();
+        let mut plain = std::collections::BTreeSet::new();
+        lazy.reset_active(names.iter());
+        plain.extend(names.iter().cloned());
+        let park = |zone| Park {
+            due: secs(1_000),
+            zone,
+            counted: true,
+        };
+        for pass in 0..12u64 {
+            let seq = lazy.begin_pass(secs(pass));
+            let walked = lazy.take_active();
+            assert_eq!(
+                walked,
+                plain.iter().cloned().collect::<Vec<_>>(),
+                "pass {pass}"
+            );
+            for (i, name) in walked.into_iter().enumerate() {
+                // Park every third node the pass visits, at a varying stride.
+                if (i as u64 + pass) % 3 == 0 {
+                    plain.remove(&name);
+                    lazy.park(name, seq, park(i % 2), dur(5));
+                } else {
+                    lazy.keep(name);
+                }
+            }
+            // Between passes: unpark some names (parked or not), and reset now and then.
+            for (i, n) in names.iter().enumerate().rev() {
+                if (i as u64 * 7 + pass) % 5 == 0 {
+                    lazy.unpark(n);
+                    plain.insert(n.clone());
+                }
+            }
+            // A reset re-adds every name not parked: all active already (duplicates).
+            if pass % 4 == 3 {
+                lazy.reset_active(names.iter());
+            }
+            let ready: usize = lazy.parked_ready().iter().sum();
+            assert_eq!(ready, names.len() - plain.len());
+        }
+    }
+
     /// The walk stops at the horizon (the park cap), even on an endless regular plan.
     #[test]
     fn the_walk_stops_at_the_horizon() {
