@@ -585,8 +585,8 @@ impl NodeLifecycleController {
             }
         };
         let uid = node.meta.uid;
-        let n = node.clone();
         if node.has_taint(other, TaintEffect::NoExecute) {
+            let n = node.clone();
             let tokens = writes::swap_tokens(node, key);
             w.send(
                 self,
@@ -600,7 +600,14 @@ impl NodeLifecycleController {
                     }
                 }),
             );
+        } else if self.stream.idle() {
+            // A step of no tokens sent while nothing of the stream waits runs inline at once
+            // (`writes.rs`): run it here, without boxing it.
+            if !self.pass_failed.contains(&uid) {
+                self.mark_node_for_tainting(node, key, ctx.now(), queued);
+            }
         } else {
+            let n = node.clone();
             w.send(
                 self,
                 ctx,
@@ -609,21 +616,34 @@ impl NodeLifecycleController {
                 0,
                 Box::new(move |nlc, ctx, _, _| {
                     if !nlc.pass_failed.contains(&uid) {
-                        nlc.mark_node_for_tainting(&n, key, ctx.now());
+                        nlc.mark_node_for_tainting(&n, key, ctx.now(), false);
                     }
                 }),
             );
         }
     }
 
-    fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime) {
-        let zone = self.zone_of(node);
-        self.ensure_zone(&zone);
-        let q = self.zone_queues.get_mut(&zone).expect("ensured");
-        if !node.has_taint(key, TaintEffect::NoExecute) {
-            q.remove(&node.meta.name);
+    /// `markNodeForTainting`: a node without the taint is queued again from the back (the
+    /// queue's `Remove` and `Add`); one with it is added if it is not in the queue's set.
+    /// `queued`: the node's record is known to say queued already.
+    fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime, queued: bool) {
+        let id = self.zone_id(node);
+        if !self.zone_states.contains_key(&self.zone_names[id]) {
+            let zone = self.zone_names[id].clone();
+            self.ensure_zone(&zone);
         }
-        q.add(&node.meta.name, now);
+        let q = self
+            .zone_queues
+            .get_mut(&self.zone_names[id])
+            .expect("ensured");
+        if node.has_taint(key, TaintEffect::NoExecute) {
+            q.add(&node.meta.name, now);
+        } else {
+            q.readd(&node.meta.name, now);
+        }
+        if queued {
+            return;
+        }
         if let Some(rec) = self.records.get_mut(&node.meta.uid) {
             rec.queued = true;
         }

@@ -2,28 +2,34 @@
 //! a node *steady* — Ready True in its object and not expired, not queued for tainting, no
 //! NoExecute taint of the controller's, not to be retried — the node is *parked*: passes skip
 //! it until its probe could first expire (`probe + grace`), until its Node object or its lease
-//! changes (the controller manager's watch calls [`Lazy::on_change`]), or until it leaves.
-//! A skipped pass would have done nothing for a steady node but read its lease: the record's
-//! lease renewal and probe time are brought up to the eager pass's values by replaying those
-//! reads over the logged pass times ([`Lazy::catch_up`]) before the record is next used.
-//! Parked nodes are counted into their zone's Ready counts as Ready.
+//! changes (the controller manager's watch calls [`Lazy::unpark`] through `before_watch`), or
+//! until it leaves. A skipped pass would have done nothing for a steady node but read its
+//! lease: the record's lease renewal and probe time are brought up to the eager pass's values
+//! by replaying those reads over the logged pass times ([`Lazy::reads`]) before the record is
+//! next used. Parked nodes are counted into their zone's Ready counts as Ready.
+//!
+//! The active nodes are a name-sorted `Vec` that a pass walks and rebuilds (moving the names,
+//! no copies); nodes unparked between passes wait in `woken` and are merged into it, in name
+//! order, when the next pass starts. Parked nodes and sync marks are found by hash (never
+//! walked), and the parked nodes' due times are ordered by (time, park number).
 //!
 //! Invariant: a parked node's record, whenever it is read, equals what visiting the node at
-//! every pass would have left; every node in the cache is either active (visited every pass)
-//! or parked.
+//! every pass would have left; every node in the cache is either active (visited every pass:
+//! in `active` or `woken`) or parked.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use std::sync::Arc;
 
 use super::writes::Writes;
-use super::{node_record, NodeLifecycleController, Observed};
+use super::{node_record, HealthRecord, NodeLifecycleController, Observed};
 use crate::api::ApiServer;
 use crate::controllers::cache::{CachedLease, KcmCache};
 use crate::controllers::clients::{ControllerClients, Write};
 use crate::controllers::ControllerManager;
 use crate::controllers::Event;
 use crate::model::*;
+use crate::sim::lookup::LookupMap;
 use crate::sim::{Ctx, SimDuration, SimTime};
 
 /// Passes kept in the log; a node is never parked for more than `MAX_PARKED_PASSES` passes,
@@ -31,12 +37,21 @@ use crate::sim::{Ctx, SimDuration, SimTime};
 const PASS_LOG: usize = 4096;
 const MAX_PARKED_PASSES: u64 = 1000;
 
-/// A parked node: when it must be visited again, the last pass its record reflects, its zone
-/// id and whether it counts toward its zone (not excluded from disruption checks).
+/// A parked node: when it must be visited again (and its number in `due`), the last pass its
+/// record reflects, its zone id and whether it counts toward its zone (not excluded from
+/// disruption checks).
 #[derive(Clone, Copy, Debug)]
 struct Parked {
     due: SimTime,
+    number: u64,
     synced: u64,
+    zone: usize,
+    counted: bool,
+}
+
+/// What a visit decided for a steady node: park it until `due` (see [`Lazy::park`]).
+pub struct Park {
+    due: SimTime,
     zone: usize,
     counted: bool,
 }
@@ -46,14 +61,19 @@ pub struct Lazy {
     /// (sequence number, time) of the latest passes, oldest first.
     passes: VecDeque<(u64, SimTime)>,
     next_seq: u64,
-    /// Nodes visited every pass, by name.
-    active: BTreeSet<String>,
-    parked: BTreeMap<String, Parked>,
-    due: BTreeSet<(SimTime, String)>,
+    /// Nodes visited every pass, in name order (no duplicates).
+    active: Vec<String>,
+    /// Nodes to visit from the next pass on, in no order (duplicates of `active` allowed):
+    /// merged into `active` when the pass starts.
+    woken: Vec<String>,
+    parked: LookupMap<String, Parked>,
+    /// Parked nodes by (due time, park number).
+    due: BTreeMap<(SimTime, u64), String>,
+    next_park: u64,
     /// Per zone id, the parked nodes that count toward it (all Ready).
     parked_ready: Vec<usize>,
     /// Per active node: the pass its record last reflected (absent: the previous pass).
-    synced: BTreeMap<String, u64>,
+    synced: LookupMap<String, u64>,
 }
 
 impl Lazy {
@@ -66,12 +86,13 @@ impl Lazy {
         if self.passes.len() > PASS_LOG {
             self.passes.pop_front();
         }
-        while let Some((t, _)) = self.due.first() {
-            if *t > now {
+        while let Some(entry) = self.due.first_entry() {
+            if entry.key().0 > now {
                 break;
             }
-            if let Some((_, name)) = self.due.pop_first() {
-                self.unpark(&name);
+            let name = entry.remove();
+            if let Some(p) = self.parked.remove(&name) {
+                self.woke(name, p);
             }
         }
         seq
@@ -81,20 +102,45 @@ impl Lazy {
     pub fn reset_active<'a>(&mut self, names: impl Iterator<Item = &'a String>) {
         for n in names {
             if !self.parked.contains_key(n) {
-                self.active.insert(n.clone());
+                self.woken.push(n.clone());
             }
         }
     }
 
-    /// The active nodes, in name order.
-    pub fn active(&self) -> Vec<String> {
-        self.active.iter().cloned().collect()
+    /// The active nodes, in name order, for a pass to walk: the pass puts back the ones that
+    /// stay active ([`Lazy::keep`], in the same order) and parks the others.
+    pub fn take_active(&mut self) -> Vec<String> {
+        let active = std::mem::take(&mut self.active);
+        if self.woken.is_empty() {
+            return active;
+        }
+        let mut woken = std::mem::take(&mut self.woken);
+        woken.sort_unstable();
+        woken.dedup();
+        let mut merged = Vec::with_capacity(active.len() + woken.len());
+        let mut b = woken.into_iter().peekable();
+        for a in active {
+            while let Some(w) = b.next_if(|w| *w < a) {
+                merged.push(w);
+            }
+            b.next_if(|w| *w == a);
+            merged.push(a);
+        }
+        merged.extend(b);
+        self.active = Vec::with_capacity(merged.len());
+        merged
+    }
+
+    /// A node the pass visited (or could not) stays active; called in name order.
+    pub fn keep(&mut self, name: String) {
+        self.active.push(name);
     }
 
     /// The node left the cache.
     pub fn forget(&mut self, name: &str) {
-        self.active.remove(name);
-        self.synced.remove(name);
+        if !self.synced.is_empty() {
+            self.synced.remove(name);
+        }
     }
 
     /// Per zone id, the parked nodes counted as Ready.
@@ -102,80 +148,54 @@ impl Lazy {
         &self.parked_ready
     }
 
-    /// The node's object or lease is about to change (or the node leaves): it is visited at
-    /// the next pass. For a lease change, `replay` first brings the record of a node that has
-    /// skipped passes (parked, or unparked by an earlier change and not visited since) up to
-    /// the last pass with the lease as it was: the passes it skipped read the old lease, so
-    /// the new renewal is first seen, and the probe time reset, at the next pass
-    /// (pkg/controller/nodelifecycle/node_lifecycle_controller.go `tryUpdateNodeHealth`: the
-    /// probe is set when a pass observes a newer lease).
-    pub fn on_change(&mut self, name: &str, replay: Option<(&CachedLease, SimDuration)>) -> Replay {
-        self.unpark(name);
-        let Some((lease, delay)) = replay else {
-            return Replay::default();
-        };
-        let Some(&synced) = self.synced.get(name) else {
-            return Replay::default();
-        };
-        let r = self.replay(synced, None, Some(lease), delay);
+    /// The pass an active node's record last reflected, if it skipped passes since (parked,
+    /// or unparked by a change and not visited since); the mark is cleared (the caller
+    /// replays the passes after it, [`Lazy::reads`]).
+    pub fn take_synced(&mut self, name: &str) -> Option<u64> {
+        if self.synced.is_empty() {
+            return None;
+        }
+        self.synced.remove(name)
+    }
+
+    /// The pass an active node's record last reflected, if it skipped passes since.
+    pub fn synced(&self, name: &str) -> Option<u64> {
+        if self.synced.is_empty() {
+            return None;
+        }
+        self.synced.get(name).copied()
+    }
+
+    /// The node's record now reflects the latest pass.
+    pub fn mark_synced(&mut self, name: &str) {
         if let Some(&(last, _)) = self.passes.back() {
             self.synced.insert(name.to_string(), last);
         }
-        r
     }
 
-    /// The lease reads of the passes an active node skipped (after its last synced pass and
-    /// before pass `seq`), for its record.
-    pub fn catch_up(
-        &mut self,
-        name: &str,
-        seq: u64,
-        lease: Option<&CachedLease>,
-        delay: SimDuration,
-    ) -> Replay {
-        match self.synced.remove(name) {
-            Some(s) => self.replay(s, Some(seq), lease, delay),
-            None => Replay::default(),
-        }
-    }
-
-    /// The renewals the passes after `synced` (and before `until`) would have seen, in order.
-    fn replay(
-        &self,
+    /// The renewals the passes after `synced` (and before `until`) would have seen, in order:
+    /// (pass time, renewTime seen).
+    pub fn reads<'a>(
+        &'a self,
         synced: u64,
         until: Option<u64>,
-        lease: Option<&CachedLease>,
+        lease: &'a CachedLease,
         delay: SimDuration,
-    ) -> Replay {
-        let mut r = Replay::default();
-        let Some(lease) = lease else {
-            return r;
-        };
+    ) -> impl Iterator<Item = (SimTime, SimTime)> + 'a {
         // Sequence numbers in the log are consecutive: start right after `synced`.
         let first = self.passes.front().map_or(0, |p| p.0);
         let skip = (synced + 1).saturating_sub(first) as usize;
-        for &(seq, t) in self.passes.iter().skip(skip) {
-            if until.is_some_and(|u| seq >= u) {
-                break;
-            }
-            if let Some(renew) = lease.renew_time_at(t, delay) {
-                r.reads.push((t, renew));
-            }
-        }
-        r
+        self.passes
+            .iter()
+            .skip(skip)
+            .take_while(move |(seq, _)| until.is_none_or(|u| *seq < u))
+            .filter_map(move |&(_, t)| lease.renew_time_at(t, delay).map(|r| (t, r)))
     }
 
-    /// Parks a node found steady at pass `seq`: visited again at the first pass at or after
+    /// Parks `name`, found steady at pass `seq`: visited again at the first pass at or after
     /// `due` (or after `MAX_PARKED_PASSES` passes).
-    pub fn park(
-        &mut self,
-        name: &str,
-        seq: u64,
-        due: SimTime,
-        period: SimDuration,
-        zone: usize,
-        counted: bool,
-    ) {
+    pub fn park(&mut self, name: String, seq: u64, park: Park, period: SimDuration) {
+        let Park { due, zone, counted } = park;
         let now = self.passes.back().map_or(SimTime::ZERO, |p| p.1);
         // A period near the clock's limit (292 years is valid input) leaves no cap to apply.
         let cap = period
@@ -183,40 +203,50 @@ impl Lazy {
             .checked_mul(MAX_PARKED_PASSES)
             .and_then(|n| now.checked_add(SimDuration::from_nanos(n)));
         let due = cap.map_or(due, |cap| due.min(cap));
-        // The name leaving `active` is the one `parked` and `due` keep (one clone, not two).
-        let key = self.active.take(name).unwrap_or_else(|| name.to_string());
-        self.synced.remove(name);
+        if !self.synced.is_empty() {
+            self.synced.remove(&name);
+        }
         if counted {
             if self.parked_ready.len() <= zone {
                 self.parked_ready.resize(zone + 1, 0);
             }
             self.parked_ready[zone] += 1;
         }
-        self.due.insert((due, key.clone()));
+        let number = self.next_park;
+        self.next_park += 1;
         self.parked.insert(
-            key,
+            name.clone(),
             Parked {
                 due,
+                number,
                 synced: seq,
                 zone,
                 counted,
             },
         );
+        self.due.insert((due, number), name);
     }
 
-    fn unpark(&mut self, name: &str) {
-        // The name `parked` held serves to find the `due` entry and goes on into `active`.
-        let Some((key, p)) = self.parked.remove_entry(name) else {
+    /// The node's object or lease is about to change (or the node leaves): a parked node is
+    /// visited at the next pass.
+    pub fn unpark(&mut self, name: &str) {
+        let Some(p) = self.parked.remove(name) else {
             return;
         };
-        let entry = (p.due, key);
-        self.due.remove(&entry);
-        let key = entry.1;
+        // The name `due` held goes on into `woken`.
+        let name = self
+            .due
+            .remove(&(p.due, p.number))
+            .unwrap_or_else(|| name.to_string());
+        self.woke(name, p);
+    }
+
+    fn woke(&mut self, name: String, p: Parked) {
         if p.counted {
             self.parked_ready[p.zone] -= 1;
         }
-        self.synced.insert(key.clone(), p.synced);
-        self.active.insert(key);
+        self.synced.insert(name.clone(), p.synced);
+        self.woken.push(name);
     }
 }
 
@@ -251,12 +281,6 @@ fn probe_covered(
     anchor
 }
 
-/// The lease renewals skipped passes would have read: (pass time, renewTime seen).
-#[derive(Debug, Default)]
-pub struct Replay {
-    pub reads: Vec<(SimTime, SimTime)>,
-}
-
 impl NodeLifecycleController {
     /// `monitorNodeHealth` (reference §2.4), visiting the active nodes only (`lazy.rs`: a
     /// parked node is steady and a pass would do nothing for it but read its lease). Its
@@ -286,16 +310,21 @@ impl NodeLifecycleController {
         // (Ready, counted) nodes by zone id; parked nodes are Ready.
         let mut by_zone: Vec<(usize, usize)> =
             self.lazy.parked_ready().iter().map(|&n| (n, n)).collect();
-        for name in self.lazy.active() {
+        let period = self.config.node_monitor_period;
+        for name in self.lazy.take_active() {
             let Some(n) = cache.nodes.get(&name) else {
                 self.lazy.forget(&name);
                 continue;
             };
             let cached = cache.leases.get(&name);
-            let replay = self.lazy.catch_up(&name, seq, cached, cache.watch_delay);
-            self.apply_replay(n.meta.uid, &replay);
+            // The lease reads of the passes the node skipped, for its record.
+            if let (Some(synced), Some(l)) = (self.lazy.take_synced(&name), cached) {
+                let reads = self.lazy.reads(synced, Some(seq), l, cache.watch_delay);
+                apply_reads(&mut self.records, n.meta.uid, reads);
+            }
             let lease = cached.and_then(|l| l.renew_time_at(now, cache.watch_delay));
             let Some(o) = self.try_update_node_health(&mut w, ctx, api, cache, lease, n) else {
+                self.lazy.keep(name);
                 continue;
             };
             if !o.excluded {
@@ -305,7 +334,10 @@ impl NodeLifecycleController {
                 by_zone[o.zone].0 += usize::from(o.current == Some(ConditionStatus::True));
                 by_zone[o.zone].1 += 1;
             }
-            self.visit_node(&mut w, ctx, api, cache, &o, seq);
+            match self.visit_node(&mut w, ctx, api, cache, &o) {
+                Some(park) => self.lazy.park(name, seq, park, period),
+                None => self.lazy.keep(name),
+            }
         }
         let zone_conds: BTreeMap<String, (usize, usize)> = by_zone
             .into_iter()
@@ -358,7 +390,7 @@ impl NodeLifecycleController {
     }
 
     /// A node's steps after `tryUpdateNodeHealth`: its taint, its NotReady record and pods,
-    /// the retry bookkeeping, and parking it if it is steady.
+    /// the retry bookkeeping; returns how to park it if it is steady.
     fn visit_node(
         &mut self,
         w: &mut Writes,
@@ -366,10 +398,9 @@ impl NodeLifecycleController {
         api: &mut ApiServer,
         cache: &KcmCache,
         o: &Observed,
-        seq: u64,
-    ) {
+    ) -> Option<Park> {
         let node = &o.node;
-        let name = node.meta.name.clone();
+        let name = &node.meta.name;
         if let Some(cur) = o.current {
             let decide = if self.config.taint_from_current_condition {
                 Some(cur)
@@ -379,8 +410,7 @@ impl NodeLifecycleController {
             if let Some(decide) = decide {
                 self.process_taint_based_eviction(w, ctx, api, cache, node, decide, o.queued);
             }
-            let needs_retry =
-                !self.nodes_to_retry.is_empty() && self.nodes_to_retry.contains(&name);
+            let needs_retry = !self.nodes_to_retry.is_empty() && self.nodes_to_retry.contains(name);
             let transition =
                 cur != ConditionStatus::True && o.observed == Some(ConditionStatus::True);
             if transition {
@@ -401,10 +431,10 @@ impl NodeLifecycleController {
                 );
             }
             if transition || (needs_retry && cur != ConditionStatus::True) {
-                let pods: Vec<Arc<Pod>> = cache.pods_on_node(&name);
-                self.mark_pods_not_ready(w, ctx, api, cache, &pods, &name, true);
+                let pods: Vec<Arc<Pod>> = cache.pods_on_node(name);
+                self.mark_pods_not_ready(w, ctx, api, cache, &pods, name, true);
                 // After the pods: a failed update retries the node next pass.
-                let uid = node.meta.uid;
+                let (uid, name) = (node.meta.uid, name.clone());
                 w.send(
                     self,
                     ctx,
@@ -422,58 +452,39 @@ impl NodeLifecycleController {
                         }
                     }),
                 );
-                return;
+                return None;
             }
         }
         if !self.nodes_to_retry.is_empty() {
-            self.nodes_to_retry.remove(&name);
+            self.nodes_to_retry.remove(name);
         }
         let steady =
             o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
-        self.maybe_park(cache, node, seq, steady, o.zone, !o.excluded);
-    }
-
-    /// The lease reads of the passes a parked node skipped, applied as `record_health` would
-    /// have at each (probe times only move forward: a pass may also have reset them).
-    pub(super) fn apply_replay(&mut self, uid: u64, replay: &Replay) {
-        if replay.reads.is_empty() {
-            return;
-        }
-        if let Some(rec) = self.records.get_mut(&uid) {
-            for &(t, renew) in &replay.reads {
-                if rec.lease_renew.is_none_or(|l| l < renew) {
-                    rec.lease_renew = Some(renew);
-                    rec.probe = rec.probe.max(t);
-                }
-            }
-        }
+        self.maybe_park(cache, node, steady, o.zone, !o.excluded)
     }
 
     /// Parks a node the pass left steady (`lazy.rs`): Ready True and not expired, not queued,
     /// no NoExecute taint of the controller's, not to be retried; due when its probe could
     /// first expire, given the lease renewals its kubelet has announced ([`probe_covered`]).
     pub(super) fn maybe_park(
-        &mut self,
+        &self,
         cache: &KcmCache,
         node: &Arc<Node>,
-        seq: u64,
         steady: bool,
         zone: usize,
         counted: bool,
-    ) {
+    ) -> Option<Park> {
         if !steady
             || !self.config.lazy_monitor
             || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
             || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
             || self.nodes_to_retry.contains(&node.meta.name)
         {
-            return;
+            return None;
         }
-        let Some(rec) = self.records.get(&node.meta.uid) else {
-            return;
-        };
+        let rec = self.records.get(&node.meta.uid)?;
         if rec.queued || rec.saved_ready.is_none() {
-            return;
+            return None;
         }
         let grace = self.config.node_monitor_grace_period;
         let period = self.config.node_monitor_period;
@@ -497,8 +508,7 @@ impl NodeLifecycleController {
             }
             None => rec.probe + grace,
         };
-        self.lazy
-            .park(&node.meta.name, seq, due, period, zone, counted);
+        Some(Park { due, zone, counted })
     }
 
     /// The controller manager's watch is about to apply `change` to the cache: a parked node
@@ -512,12 +522,47 @@ impl NodeLifecycleController {
             Change::LeasePlan { name, .. } => (name.as_str(), true),
             _ => return,
         };
-        let old = lease
-            .then(|| cache.leases.get(name).map(|l| (l, cache.watch_delay)))
-            .flatten();
-        let replay = self.lazy.on_change(name, old);
+        self.lazy.unpark(name);
+        if !lease {
+            return;
+        }
+        // A lease change: the record of a node that has skipped passes (parked, or unparked
+        // by an earlier change and not visited since) is first brought up to the last pass
+        // with the lease as it was: the passes it skipped read the old lease, so the new
+        // renewal is first seen, and the probe time reset, at the next pass
+        // (pkg/controller/nodelifecycle/node_lifecycle_controller.go `tryUpdateNodeHealth`:
+        // the probe is set when a pass observes a newer lease).
+        let Some(synced) = self.lazy.synced(name) else {
+            return;
+        };
+        let Some(l) = cache.leases.get(name) else {
+            return;
+        };
         if let Some(n) = cache.nodes.get(name) {
-            self.apply_replay(n.meta.uid, &replay);
+            let reads = self.lazy.reads(synced, None, l, cache.watch_delay);
+            apply_reads(&mut self.records, n.meta.uid, reads);
+        }
+        self.lazy.mark_synced(name);
+    }
+}
+
+/// The lease reads of the passes a parked node skipped, applied to its record as
+/// `record_health` would have at each (probe times only move forward: a pass may also have
+/// reset them).
+fn apply_reads(
+    records: &mut BTreeMap<u64, HealthRecord>,
+    uid: u64,
+    mut reads: impl Iterator<Item = (SimTime, SimTime)>,
+) {
+    let Some(first) = reads.next() else {
+        return;
+    };
+    if let Some(rec) = records.get_mut(&uid) {
+        for (t, renew) in std::iter::once(first).chain(reads) {
+            if rec.lease_renew.is_none_or(|l| l < renew) {
+                rec.lease_renew = Some(renew);
+                rec.probe = rec.probe.max(t);
+            }
         }
     }
 }
@@ -579,6 +624,54 @@ mod tests {
             cover(&[secs(5), secs(9), secs(60)], Some(secs(9))),
             secs(10)
         );
+    }
+
+    /// The active set a pass walks equals the plain set computation (every name reset or
+    /// unparked and not parked since, in name order, once), whatever the order of the
+    /// unparks, resets and parks between passes.
+    #[test]
+    fn active_nodes_are_the_plain_set_in_name_order() {
+        let names: Vec<String> = (0..40).map(|i| format!("n-{}", (i * 17) % 40)).collect();
+        let mut lazy = Lazy::default();
+        let mut plain = std::collections::BTreeSet::new();
+        lazy.reset_active(names.iter());
+        plain.extend(names.iter().cloned());
+        let park = |zone| Park {
+            due: secs(1_000),
+            zone,
+            counted: true,
+        };
+        for pass in 0..12u64 {
+            let seq = lazy.begin_pass(secs(pass));
+            let walked = lazy.take_active();
+            assert_eq!(
+                walked,
+                plain.iter().cloned().collect::<Vec<_>>(),
+                "pass {pass}"
+            );
+            for (i, name) in walked.into_iter().enumerate() {
+                // Park every third node the pass visits, at a varying stride.
+                if (i as u64 + pass) % 3 == 0 {
+                    plain.remove(&name);
+                    lazy.park(name, seq, park(i % 2), dur(5));
+                } else {
+                    lazy.keep(name);
+                }
+            }
+            // Between passes: unpark some names (parked or not), and reset now and then.
+            for (i, n) in names.iter().enumerate().rev() {
+                if (i as u64 * 7 + pass) % 5 == 0 {
+                    lazy.unpark(n);
+                    plain.insert(n.clone());
+                }
+            }
+            // A reset re-adds every name not parked: all active already (duplicates).
+            if pass % 4 == 3 {
+                lazy.reset_active(names.iter());
+            }
+            let ready: usize = lazy.parked_ready().iter().sum();
+            assert_eq!(ready, names.len() - plain.len());
+        }
     }
 
     /// The walk stops at the horizon (the park cap), even on an endless regular plan.
