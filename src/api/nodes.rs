@@ -264,8 +264,27 @@ impl ApiServer {
 mod tests {
     use super::super::ApiServerConfig;
     use super::*;
-    use crate::kubelet::{healthy_conditions, node_conditions};
     use crate::sim::SimDuration;
+
+    /// Two conditions as a kubelet posts them at `secs` (all `ready`, with `reason`).
+    fn conditions(secs: u64, ready: bool, reason: &str) -> Vec<NodeCondition> {
+        let t = SimTime::from_secs(secs);
+        let status = if ready {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        };
+        [NodeConditionType::MemoryPressure, NodeConditionType::Ready]
+            .map(|type_| NodeCondition {
+                type_,
+                status,
+                last_heartbeat_time: t,
+                last_transition_time: SimTime::ZERO,
+                reason: reason.into(),
+                message: format!("{reason} message"),
+            })
+            .to_vec()
+    }
 
     fn api() -> ApiServer {
         let mut a = ApiServer::new(ApiServerConfig {
@@ -279,7 +298,7 @@ mod tests {
             .labels
             .insert("topology.kubernetes.io/zone".into(), "z1".into());
         n.spec.taints = vec![Taint::new("dedicated", TaintEffect::NoSchedule)];
-        n.status.conditions = healthy_conditions(SimTime::ZERO, None);
+        n.status.conditions = conditions(0, true, "KubeletReady");
         n.status.images = vec![ContainerImage {
             names: vec!["app:1".into()],
             size_bytes: 7,
@@ -301,35 +320,35 @@ mod tests {
         let writes: Vec<(Caller, Vec<NodeCondition>, Option<Vec<ContainerImage>>)> = vec![
             (
                 Caller::Kubelet(1),
-                healthy_conditions(SimTime::ZERO, None),
+                conditions(0, true, "KubeletReady"),
                 None,
             ),
             (
                 Caller::Kubelet(1),
-                healthy_conditions(SimTime::from_secs(10), None),
+                conditions(10, true, "KubeletReady"),
                 None,
             ),
             (
                 Caller::Kubelet(1),
-                node_conditions(SimTime::from_secs(20), None, [true, false, false], None),
+                conditions(20, true, "Pressure"),
                 Some(images.clone()),
             ),
             (
                 Caller::Kubelet(1),
-                node_conditions(SimTime::from_secs(20), None, [true, false, false], None),
+                conditions(20, true, "Pressure"),
                 Some(images),
             ),
             (
                 Caller::Kubelet(2),
-                node_conditions(SimTime::from_secs(30), None, [false; 3], Some("PLEG")),
+                conditions(30, false, "NotReady"),
                 Some(Vec::new()),
             ),
         ];
         let (mut by_status, mut by_mutation) = (api(), api());
-        for (caller, conditions, images) in writes {
-            let a = by_status.update_node_status(caller, "n1", conditions.clone(), images.clone());
+        for (caller, conds, images) in writes {
+            let a = by_status.update_node_status(caller, "n1", conds.clone(), images.clone());
             let b = by_mutation.update_node(caller, "n1", |n| {
-                n.status.conditions = conditions;
+                n.status.conditions = conds;
                 if let Some(i) = images {
                     n.status.images = i;
                 }
