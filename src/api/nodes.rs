@@ -67,14 +67,61 @@ impl ApiServer {
             Staged::Unchanged(old) => return Ok(old),
             Staged::Changed { old, new } => (old, self.commit_staged(name, new)),
         };
+        self.node_updated(caller, name, &old, &new);
+        Ok(new)
+    }
+
+    /// A status write that replaces the Node's conditions (and its images, when given): the
+    /// same as [`ApiServer::update_node`] with a mutation that sets them, but the new object is
+    /// built from the stored one's other fields, so the conditions and images it replaces are
+    /// never copied (the kubelets' status loop writes one on every change and report).
+    pub fn update_node_status(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        conditions: Vec<NodeCondition>,
+        images: Option<Vec<ContainerImage>>,
+    ) -> Result<Arc<Node>, ApiError> {
+        self.check(caller, Verb::Update)?;
+        let old: Arc<Node> = self.stored(name)?;
+        // Every field, so that a new one cannot be forgotten.
+        let Node { meta, spec, status } = &*old;
+        let NodeStatus {
+            capacity,
+            allocatable,
+            conditions: _,
+            images: old_images,
+        } = status;
+        let new = Node {
+            meta: meta.clone(),
+            spec: spec.clone(),
+            status: NodeStatus {
+                capacity: capacity.clone(),
+                allocatable: allocatable.clone(),
+                conditions,
+                images: images.unwrap_or_else(|| old_images.clone()),
+            },
+        };
+        // A status write changes no spec: no generation bump (`spec_changed` is false).
+        if Node::unchanged(&old, &new) {
+            return Ok(old);
+        }
+        let new = self.commit_staged(name, Arc::new(new));
+        self.node_updated(caller, name, &old, &new);
+        Ok(new)
+    }
+
+    /// What follows a committed Node write: its taint records, the wake-up of its kubelet's
+    /// status loop when someone else changed its conditions, the watch notification.
+    fn node_updated(&mut self, caller: Caller, name: &str, old: &Node, new: &Arc<Node>) {
         for t in &old.spec.taints {
             if !new.spec.taints.iter().any(|n| n.matches(t)) {
-                self.taint_record(caller, &new, t, false);
+                self.taint_record(caller, new, t, false);
             }
         }
         for t in &new.spec.taints {
             if !old.spec.taints.iter().any(|o| o.matches(t)) {
-                self.taint_record(caller, &new, t, true);
+                self.taint_record(caller, new, t, true);
             }
         }
         if old.status.conditions != new.status.conditions {
@@ -84,8 +131,7 @@ impl ApiServer {
                 self.status_wakeups.push(name.to_string());
             }
         }
-        self.notify(&new, Write::Updated);
-        Ok(new)
+        self.notify(new, Write::Updated);
     }
 
     /// DELETE a Node object (its pods stay until pod GC collects them).
@@ -211,5 +257,121 @@ impl ApiServer {
         record.resource_version = self.next_rv();
         self.leader_records.insert(name.to_string(), record.clone());
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ApiServerConfig;
+    use super::*;
+    use crate::sim::SimDuration;
+
+    /// Two conditions as a kubelet posts them at `secs` (all `ready`, with `reason`).
+    fn conditions(secs: u64, ready: bool, reason: &str) -> Vec<NodeCondition> {
+        let t = SimTime::from_secs(secs);
+        let status = if ready {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        };
+        [NodeConditionType::MemoryPressure, NodeConditionType::Ready]
+            .map(|type_| NodeCondition {
+                type_,
+                status,
+                last_heartbeat_time: t,
+                last_transition_time: SimTime::ZERO,
+                reason: reason.into(),
+                message: format!("{reason} message"),
+            })
+            .to_vec()
+    }
+
+    fn api() -> ApiServer {
+        let mut a = ApiServer::new(ApiServerConfig {
+            default_not_ready_toleration: SimDuration::from_secs(300),
+            default_unreachable_toleration: SimDuration::from_secs(300),
+            inflight: Default::default(),
+        });
+        let mut n = Node::default();
+        n.meta.name = "n1".into();
+        n.meta
+            .labels
+            .insert("topology.kubernetes.io/zone".into(), "z1".into());
+        n.spec.taints = vec![Taint::new("dedicated", TaintEffect::NoSchedule)];
+        n.status.conditions = conditions(0, true, "KubeletReady");
+        n.status.images = vec![ContainerImage {
+            names: vec!["app:1".into()],
+            size_bytes: 7,
+        }];
+        a.create_node(Caller::Operator, n).unwrap();
+        a.register_kubelet_watch("n1", 1);
+        a
+    }
+
+    /// `update_node_status` writes, returns and announces exactly what `update_node` with the
+    /// equivalent mutation does: changed and unchanged conditions, with and without images,
+    /// by the node's own kubelet and by someone else.
+    #[test]
+    fn status_write_is_the_mutation_write() {
+        let images = vec![ContainerImage {
+            names: vec!["app:2".into(), "app@sha".into()],
+            size_bytes: 9,
+        }];
+        let writes: Vec<(Caller, Vec<NodeCondition>, Option<Vec<ContainerImage>>)> = vec![
+            (
+                Caller::Kubelet(1),
+                conditions(0, true, "KubeletReady"),
+                None,
+            ),
+            (
+                Caller::Kubelet(1),
+                conditions(10, true, "KubeletReady"),
+                None,
+            ),
+            (
+                Caller::Kubelet(1),
+                conditions(20, true, "Pressure"),
+                Some(images.clone()),
+            ),
+            (
+                Caller::Kubelet(1),
+                conditions(20, true, "Pressure"),
+                Some(images),
+            ),
+            (
+                Caller::Kubelet(2),
+                conditions(30, false, "NotReady"),
+                Some(Vec::new()),
+            ),
+        ];
+        let (mut by_status, mut by_mutation) = (api(), api());
+        for (caller, conds, images) in writes {
+            let a = by_status.update_node_status(caller, "n1", conds.clone(), images.clone());
+            let b = by_mutation.update_node(caller, "n1", |n| {
+                n.status.conditions = conds;
+                if let Some(i) = images {
+                    n.status.images = i;
+                }
+            });
+            assert_eq!(a, b);
+            assert_eq!(
+                by_status.get_node(caller, "n1"),
+                by_mutation.get_node(caller, "n1")
+            );
+            assert_eq!(
+                format!("{:?}", by_status.outbox),
+                format!("{:?}", by_mutation.outbox)
+            );
+            assert_eq!(by_status.records, by_mutation.records);
+            assert_eq!(by_status.status_wakeups, by_mutation.status_wakeups);
+        }
+        assert!(
+            by_status.status_wakeups == ["n1"],
+            "the other writer woke the kubelet"
+        );
+        assert_eq!(
+            by_status.update_node_status(Caller::Kubelet(1), "n2", Vec::new(), None),
+            Err(ApiError::NotFound(Node::describe("n2")))
+        );
     }
 }

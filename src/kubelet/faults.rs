@@ -51,9 +51,7 @@ impl Kubelet {
         // `apiStatusVersions` (pkg/kubelet/status/status_manager.go `syncPod`: `needsUpdate`
         // is true for a pod it has not written, and the PATCH goes out unless
         // `isPodStatusByKubeletEqual`): it compares each kept pod's API status with its own.
-        for e in self.pods.values_mut() {
-            e.unsynced = true;
-        }
+        self.pods.for_each_mut(|_, e| e.unsynced = true);
         self.runtime.images.reset_pulls();
         self.eviction.next_tick = None;
         self.pending_status.clear();
@@ -196,10 +194,10 @@ impl Kubelet {
         }
         let mut matching = Vec::new();
         let faults = &self.crash_faults;
-        for (k, entry) in self.pods.iter_mut() {
+        self.pods.for_each_mut(|k, entry| {
             let pod_labels = &entry.worker.pod.meta.labels;
             if !matches_labels(labels, pod_labels) {
-                continue;
+                return;
             }
             entry.worker.crash_override = faults
                 .iter()
@@ -207,7 +205,7 @@ impl Kubelet {
                 .find(|(sel, _, _)| matches_labels(sel, pod_labels))
                 .map(|(_, c, a)| (*c, *a));
             matching.push(k.clone());
-        }
+        });
         matching
     }
 

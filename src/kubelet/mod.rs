@@ -41,6 +41,7 @@ use crate::model::*;
 use crate::network::Caller;
 use crate::runtime::images::RegistryFaults;
 use crate::runtime::{ContainerRuntime, RuntimeConfig};
+use crate::sim::namemap::NameMap;
 use lease::LeasePlan;
 use pressure::{EvictionConfig, EvictionState};
 use status::StatusPlan;
@@ -109,27 +110,30 @@ fn matches_labels(selector: &BTreeMap<String, String>, labels: &BTreeMap<String,
 
 /// The kubelet's pod workers by key, with `kubelet_running_pods` kept between changes, and
 /// each entry's [`PodEntry::finished`] and [`PodEntry::sandbox_running`] kept until it changes.
+/// The entries are a [`NameMap`]: every walk is in key order (as a `BTreeMap` walks), every
+/// lookup of one pod (each wake-up, sync and status write) is a hash lookup, and adding a pod
+/// moves no other entry (a worker is large).
 ///
 /// Invariant: every way to change an entry (`get_mut`, `insert`, `remove`, `retain`,
-/// `values_mut`, `iter_mut`, `clear`) forgets the kept count and the changed entries' kept
+/// `for_each_mut`, `clear`) forgets the kept count and the changed entries' kept
 /// answers, and reads go through `Deref`, so what [`PodMap::running`] and the entries give is
 /// always the scan's: the samplers read the count for every kubelet every sample, and admission
 /// asks every entry whether it finished, while most pods did not change since the last time.
 #[derive(Default)]
 struct PodMap {
-    map: BTreeMap<String, PodEntry>,
+    map: NameMap<PodEntry>,
     running: Cell<Option<usize>>,
 }
 
 impl std::ops::Deref for PodMap {
-    type Target = BTreeMap<String, PodEntry>;
+    type Target = NameMap<PodEntry>;
     fn deref(&self) -> &Self::Target {
         &self.map
     }
 }
 
 impl PodMap {
-    fn changed(&mut self) -> &mut BTreeMap<String, PodEntry> {
+    fn changed(&mut self) -> &mut NameMap<PodEntry> {
         self.running.set(None);
         &mut self.map
     }
@@ -142,17 +146,25 @@ impl PodMap {
     fn remove(&mut self, key: &str) -> Option<PodEntry> {
         self.changed().remove(key)
     }
+    /// Keeps the entries `f` approves, asking in key order (as `BTreeMap::retain`).
     fn retain(&mut self, mut f: impl FnMut(&String, &mut PodEntry) -> bool) {
-        self.changed().retain(|k, e| f(k, e.changed()))
+        let keys: Vec<String> = self.map.keys().cloned().collect();
+        for k in keys {
+            let e = self.get_mut(&k).expect("listed key");
+            if !f(&k, e) {
+                self.remove(&k);
+            }
+        }
     }
-    fn values_mut(&mut self) -> impl Iterator<Item = &mut PodEntry> {
-        self.changed().values_mut().map(PodEntry::changed)
-    }
-    fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut PodEntry)> {
-        self.changed().iter_mut().map(|(k, e)| (k, e.changed()))
+    /// Runs `f` on every entry in key order (as `BTreeMap::iter_mut`).
+    fn for_each_mut(&mut self, mut f: impl FnMut(&String, &mut PodEntry)) {
+        let keys: Vec<String> = self.map.keys().cloned().collect();
+        for k in keys {
+            f(&k, self.get_mut(&k).expect("listed key"));
+        }
     }
     fn clear(&mut self) {
-        self.changed().clear()
+        *self.changed() = NameMap::new();
     }
     /// Pods whose sandbox is running (`Worker::sandbox_running`), counted again only after a
     /// change.

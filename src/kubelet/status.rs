@@ -214,12 +214,7 @@ impl Kubelet {
         }
         let was_ready = current.ready_status();
         let desired = node_conditions(now, Some(&current), self.eviction.pressure, pleg.as_deref());
-        let result = api.update_node(self.caller(), &self.node_name, |n| {
-            n.status.conditions = desired;
-            if let Some(i) = images {
-                n.status.images = i;
-            }
-        });
+        let result = api.update_node_status(self.caller(), &self.node_name, desired, images);
         if result.is_ok() {
             self.last_report = Some(now);
             if changed {
