@@ -401,11 +401,17 @@ impl KcmCache {
     fn remove_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
         let k = KeyCell::new(&key);
+        // Only an orphan has entries in the orphan indexes (the others would build a bucket
+        // key per label to find nothing).
         if let Some(old) = self.pods.get(&key).cloned() {
-            self.index_orphan(&old, &key, false);
+            if is_orphan(&old) {
+                self.index_orphan(&old, &key, false);
+            }
             self.index_ready(&old, &k, false);
         }
-        self.index_orphan(p, &key, false);
+        if is_orphan(p) {
+            self.index_orphan(p, &key, false);
+        }
         if let Some(old) = self.pods.get(&key).cloned() {
             self.index_daemon_pod(&old, &key, false);
         }
@@ -534,9 +540,8 @@ impl KcmCache {
     }
 
     fn index_ready(&mut self, p: &Pod, key: &KeyCell, add: bool) {
-        let Some(o) = owner_key(p) else {
-            return;
-        };
+        // The condition first: most pods it is called for are not Ready, and their owner's
+        // key is then never built.
         let Some(c) = p
             .condition(PodConditionType::Ready)
             .filter(|c| c.status == ConditionStatus::True)
@@ -546,6 +551,9 @@ impl KcmCache {
         if !is_active(p) {
             return;
         }
+        let Some(o) = owner_key(p) else {
+            return;
+        };
         let entry = (c.last_transition_time, key.get().clone());
         if add {
             self.ready_by_owner.entry(o).or_default().insert(entry);
