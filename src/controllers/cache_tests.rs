@@ -174,7 +174,10 @@ fn pod_indexes_agree_with_a_walk_of_the_pods() {
                         ..Default::default()
                     });
                 match next(6) {
-                    0 => p.spec.node_name = Some(format!("node-{}", next(8))),
+                    // A binding is final (`spec.nodeName` is immutable once set).
+                    0 if p.spec.node_name.is_none() => {
+                        p.spec.node_name = Some(format!("node-{}", next(8)))
+                    }
                     1 => {
                         p.meta.owner_references = match next(3) {
                             0 => vec![],
@@ -189,11 +192,12 @@ fn pod_indexes_agree_with_a_walk_of_the_pods() {
                         let s = [ConditionStatus::True, ConditionStatus::False][next(2) as usize];
                         p.set_condition(PodConditionType::Ready, s, "", t);
                     }
-                    3 => {
+                    // A terminal phase is final.
+                    3 if !p.status.phase.is_terminal() => {
                         p.status.phase = [PodPhase::Running, PodPhase::Succeeded, PodPhase::Failed]
                             [next(3) as usize]
                     }
-                    4 => p.meta.deletion_timestamp = Some(t),
+                    4 if p.meta.deletion_timestamp.is_none() => p.meta.deletion_timestamp = Some(t),
                     _ => {}
                 }
                 c.apply(&Change::Pod(Arc::new(p)));
