@@ -6,22 +6,35 @@
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications; every
 //! pod index holds exactly the entries of the cached pods (a pod write moves only the entries
-//! that changed, which relies on this).
+//! that changed, which relies on this). `nodeless` holds exactly the names in `pods_by_node`
+//! that `nodes` lacks.
+//!
+//! The pod indexes the hot paths fill (by node, by owner, ready, terminal, terminating) hold
+//! [`PodKey`]s: one shared allocation per pod write, and a comparison that reads the first 16
+//! bytes as integers (all pods of one ReplicaSet share a long `namespace/name-` prefix). They
+//! sort exactly as the key strings, so every walk keeps its order.
 
+use std::borrow::Borrow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::api::Change;
 use crate::model::*;
-use crate::sim::namemap::NameMap;
+use crate::sim::namemap::{NameMap, SharedKey};
 use crate::sim::{SimDuration, SimTime};
+
+/// A pod's `namespace/name` key as the pod indexes hold it (sorts as the string).
+pub type PodKey = SharedKey;
 
 #[derive(Default)]
 pub struct KcmCache {
     pub nodes: NameMap<Arc<Node>>,
     pub leases: BTreeMap<String, CachedLease>,
     pub pods: NameMap<Arc<Pod>>,
-    pub pods_by_node: BTreeMap<String, BTreeSet<String>>,
+    pub pods_by_node: BTreeMap<String, BTreeSet<PodKey>>,
+    /// The names in `pods_by_node` that `nodes` lacks (pod GC's orphan candidates).
+    pub nodeless: BTreeSet<String>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
     pub deployments: BTreeMap<String, Arc<Deployment>>,
     pub daemonsets: BTreeMap<String, Arc<DaemonSet>>,
@@ -50,9 +63,9 @@ pub struct KcmCache {
     /// Active pods whose Ready condition is True, by owning ReplicaSet, ordered by the
     /// condition's lastTransitionTime (ReplicaSet status in O(log n), availability with
     /// minReadySeconds by a range).
-    pub ready_by_owner: BTreeMap<String, BTreeSet<(SimTime, String)>>,
+    pub ready_by_owner: BTreeMap<String, BTreeSet<(SimTime, PodKey)>>,
     /// Every pod (terminating and terminal too) by owning ReplicaSet.
-    pub pods_by_owner: BTreeMap<String, BTreeSet<String>>,
+    pub pods_by_owner: BTreeMap<String, BTreeSet<PodKey>>,
     /// Active pods without a controller, by (namespace, label key, label value), for
     /// adoption by a ReplicaSet whose selector matches.
     pub orphans_by_label: BTreeMap<(String, String, String), BTreeSet<String>>,
@@ -60,10 +73,10 @@ pub struct KcmCache {
     pub orphans_by_ns: BTreeMap<String, BTreeSet<String>>,
     /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
     /// costs O(1) to count, not O(pods).
-    pub active_by_owner: BTreeMap<String, BTreeSet<String>>,
+    pub active_by_owner: BTreeMap<String, BTreeSet<PodKey>>,
     /// Pods in a terminal phase, and pods with a deletionTimestamp (for pod GC).
-    pub terminal: BTreeSet<String>,
-    pub terminating: BTreeSet<String>,
+    pub terminal: BTreeSet<PodKey>,
+    pub terminating: BTreeSet<PodKey>,
     /// Bumped whenever a node is added to or removed from `nodes`.
     pub node_set_version: u64,
     /// The watch propagation delay: a planned renewal at t is seen from t + this on.
@@ -187,6 +200,7 @@ impl KcmCache {
                 let old = self.nodes.insert(n.meta.name.clone(), n.clone());
                 if old.is_none() {
                     self.node_set_version += 1;
+                    self.nodeless.remove(&n.meta.name);
                 }
                 Previous::Node(old)
             }
@@ -194,6 +208,9 @@ impl KcmCache {
                 let old = self.nodes.remove(&n.meta.name);
                 if old.is_some() {
                     self.node_set_version += 1;
+                    if self.pods_by_node.contains_key(&n.meta.name) {
+                        self.nodeless.insert(n.meta.name.clone());
+                    }
                 }
                 Previous::Node(old)
             }
@@ -257,6 +274,7 @@ impl KcmCache {
     /// writes that move none), and no key is cloned for an entry already present.
     fn apply_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
+        let k = KeyCell::new(&key);
         // The new version goes in first (one search of the map); the indexes below read the
         // versions they are given, never the map.
         let Some(old) = self
@@ -267,15 +285,15 @@ impl KcmCache {
             if is_orphan(p) {
                 self.index_orphan(p, &key, true);
             }
-            self.index_ready(p, &key, true);
+            self.index_ready(p, &k, true);
             self.index_daemon_pod(p, &key, true);
             if let Some(o) = owner_key(p) {
                 if is_active(p) {
-                    add_index_ref(&mut self.active_by_owner, &o, &key);
+                    add_index_ref(&mut self.active_by_owner, &o, k.get().clone());
                 }
-                add_index(&mut self.pods_by_owner, o, &key);
+                add_index(&mut self.pods_by_owner, o, k.get().clone());
             }
-            self.index_pod_buckets(p, &key, None);
+            self.index_pod_buckets(p, &k, None);
             return Previous::Pod(self.pods.insert(key, p.clone()));
         };
         self.move_daemon_pod(&old, p, &key);
@@ -286,20 +304,20 @@ impl KcmCache {
                 .controller_ref()
                 .is_some_and(|o| ReplicaSetKind::from_owner_kind(&o.kind).is_some());
             if owned && ready_time(&old) != ready_time(p) {
-                self.index_ready(&old, &key, false);
-                self.index_ready(p, &key, true);
+                self.index_ready(&old, &k, false);
+                self.index_ready(p, &k, true);
             }
             if owned && is_active(&old) != is_active(p) {
                 if let Some(o) = owner_key(p) {
                     if is_active(p) {
-                        add_index_ref(&mut self.active_by_owner, &o, &key);
+                        add_index_ref(&mut self.active_by_owner, &o, k.get().clone());
                     } else {
-                        remove_index(&mut self.active_by_owner, &o, &key);
+                        remove_index(&mut self.active_by_owner, &o, k.get());
                     }
                 }
             }
         } else {
-            self.move_owner(&old, p, &key);
+            self.move_owner(&old, p, &k);
         }
         // Only an orphan is in the orphan indexes (under its own labels).
         let same_orphan = is_orphan(&old) == is_orphan(p)
@@ -313,18 +331,18 @@ impl KcmCache {
                 self.index_orphan(p, &key, true);
             }
         }
-        self.index_pod_buckets(p, &key, Some(&old));
+        self.index_pod_buckets(p, &k, Some(&old));
         Previous::Pod(Some(old))
     }
 
     /// A pod update that changed its controller reference (orphaning, adoption): its entries
     /// in the owner indexes (`ready_by_owner`, `active_by_owner`, `pods_by_owner`) move.
-    fn move_owner(&mut self, old: &Pod, p: &Pod, key: &str) {
+    fn move_owner(&mut self, old: &Pod, p: &Pod, key: &KeyCell) {
         let owner = owner_key(p);
         let old_owner = owner_key(old);
         if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
-            remove_index(&mut self.active_by_owner, o, key);
-            remove_index(&mut self.pods_by_owner, o, key);
+            remove_index(&mut self.active_by_owner, o, key.get());
+            remove_index(&mut self.pods_by_owner, o, key.get());
         }
         if ready_entry(old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
             self.index_ready(old, key, false);
@@ -335,13 +353,13 @@ impl KcmCache {
             let was_active = same_owner && is_active(old);
             if is_active(p) {
                 if !was_active {
-                    add_index_ref(&mut self.active_by_owner, &o, key);
+                    add_index_ref(&mut self.active_by_owner, &o, key.get().clone());
                 }
             } else if was_active || !same_owner {
-                remove_index(&mut self.active_by_owner, &o, key);
+                remove_index(&mut self.active_by_owner, &o, key.get());
             }
             if !same_owner {
-                add_index(&mut self.pods_by_owner, o, key);
+                add_index(&mut self.pods_by_owner, o, key.get().clone());
             }
         }
     }
@@ -350,21 +368,21 @@ impl KcmCache {
     /// and the terminal/terminating sets. With the cached version `old`, an entry `old`
     /// already has is known to be present (only a removal or an owner change takes one out)
     /// and is not looked up again.
-    fn index_pod_buckets(&mut self, p: &Arc<Pod>, key: &str, old: Option<&Arc<Pod>>) {
+    fn index_pod_buckets(&mut self, p: &Arc<Pod>, key: &KeyCell, old: Option<&Arc<Pod>>) {
         let old = old.map(|o| &**o);
         if let Some(d) = statefulset_of(p) {
             if old.and_then(statefulset_of).as_ref() != Some(&d) {
-                add_index(&mut self.pods_by_statefulset, d, key);
+                add_index(&mut self.pods_by_statefulset, d, key.key.to_string());
             }
         }
         if let Some(j) = job_of(p) {
             if old.and_then(job_of).as_ref() != Some(&j) {
-                add_index(&mut self.pods_by_job, j, key);
+                add_index(&mut self.pods_by_job, j, key.key.to_string());
             }
         }
         if let Some(n) = &p.spec.node_name {
             if old.and_then(|o| o.spec.node_name.as_ref()) != Some(n) {
-                add_index_ref(&mut self.pods_by_node, n, key);
+                self.add_to_node(n, key.get().clone());
             }
         }
         // A new pod is in neither set (the indexes hold exactly the cached pods): only a
@@ -382,11 +400,18 @@ impl KcmCache {
     /// A pod deleted: out of every index.
     fn remove_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
+        let k = KeyCell::new(&key);
+        // Only an orphan has entries in the orphan indexes (the others would build a bucket
+        // key per label to find nothing).
         if let Some(old) = self.pods.get(&key).cloned() {
-            self.index_orphan(&old, &key, false);
-            self.index_ready(&old, &key, false);
+            if is_orphan(&old) {
+                self.index_orphan(&old, &key, false);
+            }
+            self.index_ready(&old, &k, false);
         }
-        self.index_orphan(p, &key, false);
+        if is_orphan(p) {
+            self.index_orphan(p, &key, false);
+        }
         if let Some(old) = self.pods.get(&key).cloned() {
             self.index_daemon_pod(&old, &key, false);
         }
@@ -398,15 +423,42 @@ impl KcmCache {
             remove_index(&mut self.pods_by_job, &j, &key);
         }
         if let Some(n) = &p.spec.node_name {
-            remove_index(&mut self.pods_by_node, n, &key);
+            self.remove_from_node(n, k.get());
         }
         if let Some(o) = owner_key(p) {
-            remove_index(&mut self.active_by_owner, &o, &key);
-            remove_index(&mut self.pods_by_owner, &o, &key);
+            remove_index(&mut self.active_by_owner, &o, k.get());
+            remove_index(&mut self.pods_by_owner, &o, k.get());
         }
-        self.terminal.remove(&key);
-        self.terminating.remove(&key);
+        self.terminal.remove(k.get());
+        self.terminating.remove(k.get());
         Previous::Pod(self.pods.remove(&key))
+    }
+
+    /// A pod into its node's bucket; a new bucket of a node the cache lacks is `nodeless`.
+    fn add_to_node(&mut self, node: &str, key: PodKey) {
+        match self.pods_by_node.get_mut(node) {
+            Some(set) => {
+                set.insert(key);
+            }
+            None => {
+                self.pods_by_node
+                    .insert(node.to_string(), BTreeSet::from([key]));
+                if !self.nodes.contains_key(node) {
+                    self.nodeless.insert(node.to_string());
+                }
+            }
+        }
+    }
+
+    /// A pod out of its node's bucket; an emptied bucket leaves `nodeless` too.
+    fn remove_from_node(&mut self, node: &str, key: &PodKey) {
+        if let Some(set) = self.pods_by_node.get_mut(node) {
+            set.remove(key);
+            if set.is_empty() {
+                self.pods_by_node.remove(node);
+                self.nodeless.remove(node);
+            }
+        }
     }
 
     /// A ReplicaSet added or updated, indexed by its controlling Deployment.
@@ -487,10 +539,9 @@ impl KcmCache {
         }
     }
 
-    fn index_ready(&mut self, p: &Pod, key: &str, add: bool) {
-        let Some(o) = owner_key(p) else {
-            return;
-        };
+    fn index_ready(&mut self, p: &Pod, key: &KeyCell, add: bool) {
+        // The condition first: most pods it is called for are not Ready, and their owner's
+        // key is then never built.
         let Some(c) = p
             .condition(PodConditionType::Ready)
             .filter(|c| c.status == ConditionStatus::True)
@@ -500,7 +551,10 @@ impl KcmCache {
         if !is_active(p) {
             return;
         }
-        let entry = (c.last_transition_time, key.to_string());
+        let Some(o) = owner_key(p) else {
+            return;
+        };
+        let entry = (c.last_transition_time, key.get().clone());
         if add {
             self.ready_by_owner.entry(o).or_default().insert(entry);
         } else if let Some(set) = self.ready_by_owner.get_mut(&o) {
@@ -586,29 +640,49 @@ impl KcmCache {
     }
 }
 
-fn set_flag(set: &mut BTreeSet<String>, key: &str, on: bool) {
+/// A pod's key for one watch notification: the [`PodKey`] the indexes hold is built (one
+/// allocation) the first time an index needs it, then shared by every index it enters.
+struct KeyCell<'a> {
+    key: &'a str,
+    shared: OnceCell<PodKey>,
+}
+
+impl<'a> KeyCell<'a> {
+    fn new(key: &'a str) -> Self {
+        KeyCell {
+            key,
+            shared: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> &PodKey {
+        self.shared.get_or_init(|| PodKey::shared(self.key))
+    }
+}
+
+fn set_flag(set: &mut BTreeSet<PodKey>, key: &KeyCell, on: bool) {
     if on {
-        set.insert(key.to_string());
+        set.insert(key.get().clone());
     } else {
-        set.remove(key);
+        set.remove(key.get());
     }
 }
 
 /// Adds `key` to `bucket`. Callers add a key only where it is not yet (the indexes hold
 /// exactly the cached pods, and a pod is added when it enters a bucket), so the key is
-/// cloned and inserted with one search, not looked for first.
-fn add_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: String, key: &str) {
-    index.entry(bucket).or_default().insert(key.to_string());
+/// inserted with one search, not looked for first.
+fn add_index<K: Ord>(index: &mut BTreeMap<String, BTreeSet<K>>, bucket: String, key: K) {
+    index.entry(bucket).or_default().insert(key);
 }
 
 /// [`add_index`] for a borrowed bucket name: the bucket's name is cloned only when new.
-fn add_index_ref(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {
+fn add_index_ref<K: Ord>(index: &mut BTreeMap<String, BTreeSet<K>>, bucket: &str, key: K) {
     match index.get_mut(bucket) {
         Some(set) => {
-            set.insert(key.to_string());
+            set.insert(key);
         }
         None => {
-            index.insert(bucket.to_string(), BTreeSet::from([key.to_string()]));
+            index.insert(bucket.to_string(), BTreeSet::from([key]));
         }
     }
 }
@@ -637,7 +711,11 @@ fn ready_entry<'a>(p: &Pod, owner: Option<&'a String>) -> Option<(&'a String, Si
     is_active(p).then_some((o, c.last_transition_time))
 }
 
-fn remove_index(index: &mut BTreeMap<String, BTreeSet<String>>, bucket: &str, key: &str) {
+fn remove_index<K, Q>(index: &mut BTreeMap<String, BTreeSet<K>>, bucket: &str, key: &Q)
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+{
     if let Some(set) = index.get_mut(bucket) {
         set.remove(key);
         if set.is_empty() {

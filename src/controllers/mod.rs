@@ -8,6 +8,8 @@
 //! restarted kube-controller-manager does (reference node-lifecycle §2.7).
 
 pub mod cache;
+#[cfg(test)]
+mod cache_tests;
 pub mod clients;
 pub mod event;
 pub use event::Event;

@@ -5,7 +5,8 @@
 //!
 //! Invariant: it decides from the informer cache (plus the one live GET upstream makes for
 //! orphans) and acts only through the API ("force delete" = phase Failed, then DELETE with
-//! grace 0). A pass costs O(terminated + terminating pods + nodes with pods), never O(pods).
+//! grace 0). A pass costs O(terminated + terminating pods + vanished nodes with pods), never
+//! O(pods) nor O(nodes).
 
 use std::collections::BTreeMap;
 
@@ -56,7 +57,7 @@ impl PodGc {
                 continue;
             };
             let Some(name) = p.spec.node_name.as_ref() else {
-                unscheduled.push(k.clone());
+                unscheduled.push(k.to_string());
                 continue;
             };
             let Some(n) = cache.nodes.get(name) else {
@@ -65,7 +66,7 @@ impl PodGc {
             if n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
                 && n.ready_status() != Some(ConditionStatus::True)
             {
-                out_of_service.push(k.clone());
+                out_of_service.push(k.to_string());
             }
         }
         for key in out_of_service {
@@ -90,7 +91,7 @@ impl PodGc {
                 cache
                     .pods
                     .get(k)
-                    .map(|p| (p.meta.creation_timestamp, k.clone()))
+                    .map(|p| (p.meta.creation_timestamp, k.to_string()))
             })
             .collect();
         pods.sort();
@@ -108,8 +109,10 @@ impl PodGc {
         cache: &KcmCache,
         now: SimTime,
     ) {
-        for node in cache.pods_by_node.keys() {
-            if !cache.nodes.contains_key(node) && !self.quarantine.contains_key(node) {
+        // The names in `pods_by_node` that `nodes` lacks, kept by the cache (not a walk of
+        // every node with pods).
+        for node in &cache.nodeless {
+            if !self.quarantine.contains_key(node) {
                 self.quarantine.insert(node.clone(), now + QUARANTINE);
             }
         }
@@ -129,7 +132,7 @@ impl PodGc {
             let keys: Vec<String> = cache
                 .pods_by_node
                 .get(&node)
-                .map(|s| s.iter().cloned().collect())
+                .map(|s| s.iter().map(|k| k.to_string()).collect())
                 .unwrap_or_default();
             for key in keys {
                 force_delete(ctx, api, &key, "orphaned pod", Some(&node));

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
 
-use super::cache::KcmCache;
+use super::cache::{KcmCache, PodKey};
 use super::clients::{self, ControllerClients};
 use super::podranking::{compare, slow_start_batch, RankedPod};
 use crate::api::{ApiError, ApiServer, Verb};
@@ -120,7 +120,7 @@ impl ReplicaSetController {
             let cutoff = SimTime(now.as_nanos().saturating_sub(min_ready.as_nanos()));
             let ok_before = now.as_nanos() >= min_ready.as_nanos();
             let cached = match (ready_set, ok_before) {
-                (Some(s), true) => s.range(..=(cutoff, String::from("\u{10FFFF}"))).count(),
+                (Some(s), true) => s.range(..=(cutoff, PodKey::shared("\u{10FFFF}"))).count(),
                 _ => 0,
             };
             cached

@@ -157,6 +157,16 @@ impl<K: Hash + Eq, V> LookupMap<K, V> {
         self.map.swap_remove(k)
     }
 
+    /// Removes `k`; returns the stored key with its value.
+    #[inline]
+    pub fn remove_entry<Q>(&mut self, k: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.swap_remove_entry(k)
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

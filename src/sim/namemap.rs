@@ -14,19 +14,133 @@
 //! controllers list in that order, but nearly every access is a lookup or an in-place update
 //! of one object by name (a status write, a bind, a watch notification). A `BTreeMap` of
 //! `namespace/name` strings pays ~17 string comparisons for each, over a long shared prefix
-//! (docs/performance.md, round 7).
+//! (docs/performance.md, round 7). The ordered index is keyed by [`NameKey`], which sorts
+//! exactly as the string but compares the first 16 bytes as two integers before it reads the
+//! rest, so a name search no longer calls `memcmp` at every level of the tree.
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::{Bound, Index, RangeBounds};
+use std::ops::{Bound, Deref, Index, RangeBounds};
+use std::sync::Arc;
 
 use super::lookup::LookupMap;
+
+/// A name (`S` holds the string: `String`, or `Arc<str>` to share it between indexes) that
+/// sorts exactly as the string does, byte by byte, but compares faster: its first 16 bytes,
+/// zero-padded, are kept as two big-endian integers and compared first; only names whose
+/// first 16 bytes agree are compared as strings.
+///
+/// Why this is exact: if the padded heads differ, their first difference is at some byte
+/// i < 16; where both names have a byte i, it is the first difference of the names too; where
+/// one (say a) ends before i, a is a proper prefix of b and b's byte i is a real byte > 0 =
+/// a's padding, so a < b both ways. Equal heads fall back to the full string comparison.
+#[derive(Clone)]
+pub struct NameKey<S = String> {
+    head: [u64; 2],
+    name: S,
+}
+
+/// A pod key shared by several indexes: one allocation, cloned by reference count.
+pub type SharedKey = NameKey<Arc<str>>;
+
+impl<S: Borrow<str>> NameKey<S> {
+    #[inline]
+    pub fn new(name: S) -> Self {
+        let b = name.borrow().as_bytes();
+        let mut pad = [0u8; 16];
+        let n = b.len().min(16);
+        pad[..n].copy_from_slice(&b[..n]);
+        let hi = u64::from_be_bytes([
+            pad[0], pad[1], pad[2], pad[3], pad[4], pad[5], pad[6], pad[7],
+        ]);
+        let lo = u64::from_be_bytes([
+            pad[8], pad[9], pad[10], pad[11], pad[12], pad[13], pad[14], pad[15],
+        ]);
+        NameKey {
+            head: [hi, lo],
+            name,
+        }
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        self.name.borrow()
+    }
+}
+
+impl SharedKey {
+    /// A shared key for `name` (one allocation).
+    pub fn shared(name: &str) -> Self {
+        NameKey::new(Arc::from(name))
+    }
+}
+
+impl<S: Borrow<str>> PartialEq for NameKey<S> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.head == other.head && self.as_str() == other.as_str()
+    }
+}
+
+impl<S: Borrow<str>> Eq for NameKey<S> {}
+
+impl<S: Borrow<str>> PartialOrd for NameKey<S> {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<S: Borrow<str>> Ord for NameKey<S> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        match self.head.cmp(&other.head) {
+            Ordering::Equal => self.as_str().cmp(other.as_str()),
+            o => o,
+        }
+    }
+}
+
+impl<S: Borrow<str>> Deref for NameKey<S> {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// The orders agree (above), as `Borrow` requires: a map keyed by `NameKey` can be searched
+// by `&str` (or `&String`).
+impl<S: Borrow<str>> Borrow<str> for NameKey<S> {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<String> for NameKey<String> {
+    fn borrow(&self) -> &String {
+        &self.name
+    }
+}
+
+impl<S: Borrow<str>> fmt::Debug for NameKey<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<S: Borrow<str>> fmt::Display for NameKey<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
 
 /// `namespace/name` (or any string key) → `V`, in name order for walks, by hash for lookups.
 #[derive(Clone)]
 pub struct NameMap<V> {
-    order: BTreeMap<String, u32>,
+    order: BTreeMap<NameKey, u32>,
     index: LookupMap<String, u32>,
     slots: Vec<Option<V>>,
     free: Vec<u32>,
@@ -113,7 +227,7 @@ impl<V> NameMap<V> {
                     i
                 }
             };
-            order.insert(key.clone(), i);
+            order.insert(NameKey::new(key.clone()), i);
             i
         });
         match found {
@@ -127,9 +241,11 @@ impl<V> NameMap<V> {
         }
     }
 
+    /// Removes a name: the hash index gives back its own copy of the name, so the ordered
+    /// index is searched by a [`NameKey`] without an allocation.
     pub fn remove(&mut self, key: &str) -> Option<V> {
-        let i = self.index.remove(key)?;
-        self.order.remove(key);
+        let (name, i) = self.index.remove_entry(key)?;
+        self.order.remove(&NameKey::new(name));
         self.free.push(i);
         self.removals += 1;
         self.slots[i as usize].take()
@@ -175,7 +291,7 @@ impl<V> NameMap<V> {
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + '_ {
-        self.order.keys()
+        self.order.keys().map(|k| &k.name)
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + '_ {
@@ -186,10 +302,12 @@ impl<V> NameMap<V> {
     pub fn range<Q, R>(&self, range: R) -> impl DoubleEndedIterator<Item = (&String, &V)> + '_
     where
         Q: Ord + ?Sized,
-        String: Borrow<Q>,
+        NameKey: Borrow<Q>,
         R: RangeBounds<Q>,
     {
-        self.order.range(range).map(|(k, &i)| (k, self.slot(i)))
+        self.order
+            .range(range)
+            .map(|(k, &i)| (&k.name, self.slot(i)))
     }
 
     /// Entries whose name starts with `prefix`, in name order.
@@ -222,17 +340,17 @@ impl<V> FromIterator<(String, V)> for NameMap<V> {
 
 /// The entries of a [`NameMap`] in name order.
 pub struct Iter<'a, V> {
-    order: std::collections::btree_map::Iter<'a, String, u32>,
+    order: std::collections::btree_map::Iter<'a, NameKey, u32>,
     slots: &'a [Option<V>],
 }
 
 impl<'a, V> Iter<'a, V> {
     #[inline]
-    fn entry(&self, (k, &i): (&'a String, &'a u32)) -> (&'a String, &'a V) {
+    fn entry(&self, (k, &i): (&'a NameKey, &'a u32)) -> (&'a String, &'a V) {
         let v = self.slots[i as usize]
             .as_ref()
             .expect("NameMap: an indexed slot holds a value");
-        (k, v)
+        (&k.name, v)
     }
 }
 
@@ -319,5 +437,51 @@ mod tests {
         by_slot.dedup_by_key(|e| e.0);
         assert_eq!(by_slot.len(), b.len());
         assert!(m.removals() > 0);
+    }
+
+    /// `NameKey` sorts exactly as the strings, for names shorter than, as long as and longer
+    /// than its 16-byte head, with shared prefixes, NUL bytes and non-ASCII text.
+    #[test]
+    fn name_keys_sort_as_their_strings() {
+        let mut names: Vec<String> = vec![
+            String::new(),
+            "\0".into(),
+            "a".into(),
+            "a\0".into(),
+            "a\0\0".into(),
+            "\u{10FFFF}".into(),
+            "é".into(),
+            "default/web-".into(),
+            "default/web-\0".into(),
+            "default/web-bcdf".into(),
+            "default/web-bcdfg".into(),
+            "default/web-bcdfg\0".into(),
+            "default/web-bcdfgh".into(),
+            "default/web-bcdf\u{7f}".into(),
+        ];
+        let mut x: u64 = 99;
+        for _ in 0..3000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (x >> 58) as usize % 24;
+            let s: String = (0..len)
+                .map(|j| {
+                    let c = (x >> ((j * 3) % 50)) & 7;
+                    ['\0', 'a', 'b', '/', '-', 'z', '\u{ff}', '\u{10FFFF}'][c as usize]
+                })
+                .collect();
+            names.push(["default/web-", &s].concat());
+            names.push(s);
+        }
+        for a in &names {
+            for b in names.iter().step_by(7) {
+                let (ka, kb) = (NameKey::new(a.clone()), SharedKey::shared(b));
+                let kb2 = NameKey::new(b.clone());
+                assert_eq!(ka.cmp(&kb2), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(ka == kb2, a == b);
+                assert_eq!(SharedKey::shared(a).cmp(&kb), a.cmp(b));
+            }
+        }
     }
 }
