@@ -784,6 +784,23 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
     })
 }
 
+/// `pre_score` in its slot form only (`pre_score_lazy`'s with `slots`), None where that
+/// form does not apply or the pod has no soft constraints.
+pub fn pre_score_slots(
+    pod: &Pod,
+    snap: &Snapshot,
+    slots: &[usize],
+    args: &SpreadArgs,
+) -> Option<ScoreState> {
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
+    if slots.is_empty() || cs.is_empty() {
+        return None;
+    }
+    let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
+    let fast = SlotScore::new(pod, snap, &cs, require_all)?;
+    Some(pre_score_by_slot(pod, cs, require_all, slots, fast))
+}
+
 /// `pre_score` by interned domain: a constraint's weight is log(domains among the scored,
 /// not ignored nodes + 2) as above (hostname: one domain per such node; a missing key is one
 /// domain, as "" is), the counts are the index's.
