@@ -240,6 +240,8 @@ pub struct ScoreTable {
     ignored: Vec<bool>,
     /// Raw scores of the plugin `add_normalized_by_slot` adds (no rows kept).
     raw_buf: Vec<i64>,
+    /// `spread::select`'s weighted normalised score per raw score from the minimum.
+    norm_buf: Vec<i64>,
 }
 
 /// The nodes a cycle scores: node infos, or slots of the snapshot with the scheduler's flat

@@ -32,13 +32,31 @@ pub fn select(
     let (raw, ignored) = (&mut table.raw_buf, &mut table.ignored);
     let (min, max) = pts::score_slots(&st, slots, snap, raw, ignored)?;
     let mut reservoir = Reservoir::default();
-    for (j, ((&base, &v), &ig)) in bases.iter().zip(raw.iter()).zip(ignored.iter()).enumerate() {
-        let total = if ig {
-            base
-        } else {
-            base + pts::normalized(v, min, max) * weight
-        };
-        reservoir.offer(total, j, ties, rng);
+    // The raw scores lie in [min, max], usually a narrow range: the weighted normalised score
+    // of each value is computed once (a division per value, not per node).
+    let norm = &mut table.norm_buf;
+    norm.clear();
+    if min <= max && ((max - min) as usize) < raw.len() {
+        norm.extend((min..=max).map(|v| pts::normalized(v, min, max) * weight));
+        for (j, ((&base, &v), &ig)) in bases.iter().zip(raw.iter()).zip(ignored.iter()).enumerate()
+        {
+            let total = if ig {
+                base
+            } else {
+                base + norm[(v - min) as usize]
+            };
+            reservoir.offer(total, j, ties, rng);
+        }
+    } else {
+        for (j, ((&base, &v), &ig)) in bases.iter().zip(raw.iter()).zip(ignored.iter()).enumerate()
+        {
+            let total = if ig {
+                base
+            } else {
+                base + pts::normalized(v, min, max) * weight
+            };
+            reservoir.offer(total, j, ties, rng);
+        }
     }
     reservoir.best.map(|(_, j)| j)
 }

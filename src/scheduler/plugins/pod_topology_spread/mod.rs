@@ -926,13 +926,15 @@ pub fn score_slots(
             (c.max_skew - 1) as f64,
         ));
     }
+    // Sized first and written in place: no capacity check per node.
     raw.clear();
+    raw.resize(slots.len(), 0);
     ignored.clear();
+    ignored.resize(slots.len(), false);
     let (mut min, mut max) = (i64::MAX, 0i64);
-    for &slot in slots {
+    for ((r, ig), &slot) in raw.iter_mut().zip(ignored.iter_mut()).zip(slots) {
         if st.require_all && fast.ignored(slot) {
-            raw.push(0);
-            ignored.push(true);
+            *ig = true;
             continue;
         }
         let mut s = 0.0f64;
@@ -946,8 +948,7 @@ pub fn score_slots(
         let v = round_half_away(s);
         min = min.min(v);
         max = max.max(v);
-        raw.push(v);
-        ignored.push(false);
+        *r = v;
     }
     Some((min, max))
 }
