@@ -682,16 +682,14 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
     if n_scored == 0 {
         return None;
     }
+    if let Some(st) = slots.and_then(|slots| pre_score_slots(pod, snap, slots, args)) {
+        return Some(st);
+    }
     let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
     if cs.is_empty() {
         return None;
     }
     let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
-    if let Some(slots) = slots {
-        if let Some(fast) = SlotScore::new(pod, snap, &cs, require_all) {
-            return Some(pre_score_by_slot(pod, cs, require_all, slots, fast));
-        }
-    }
     let scored = scored();
     let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
     let mut ignored = 0usize;
@@ -784,8 +782,7 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
     })
 }
 
-/// `pre_score` in its slot form only (`pre_score_lazy`'s with `slots`), None where that
-/// form does not apply or the pod has no soft constraints.
+/// `pre_score` in its slot form only; None where it does not apply or nothing is scored.
 pub fn pre_score_slots(
     pod: &Pod,
     snap: &Snapshot,
@@ -793,9 +790,7 @@ pub fn pre_score_slots(
     args: &SpreadArgs,
 ) -> Option<ScoreState> {
     let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
-    if slots.is_empty() || cs.is_empty() {
-        return None;
-    }
+    (!slots.is_empty() && !cs.is_empty()).then_some(())?;
     let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
     let fast = SlotScore::new(pod, snap, &cs, require_all)?;
     Some(pre_score_by_slot(pod, cs, require_all, slots, fast))
@@ -926,11 +921,8 @@ pub fn score_slots(
             (c.max_skew - 1) as f64,
         ));
     }
-    // Sized first and written in place: no capacity check per node.
-    raw.clear();
-    raw.resize(slots.len(), 0);
-    ignored.clear();
-    ignored.resize(slots.len(), false);
+    raw.splice(.., std::iter::repeat_n(0, slots.len()));
+    ignored.splice(.., std::iter::repeat_n(false, slots.len()));
     let (mut min, mut max) = (i64::MAX, 0i64);
     for ((r, ig), &slot) in raw.iter_mut().zip(ignored.iter_mut()).zip(slots) {
         if st.require_all && fast.ignored(slot) {
