@@ -51,6 +51,9 @@ struct Fit {
     nominated: bool,
     /// The fused `selectHost`'s pick (plain pods scored while filtering).
     best: Option<(i64, usize)>,
+    /// PodTopologySpread's weight when the walk computed every feasible node's total but
+    /// for that plugin (`Scheduler::bases`, in `feasible`'s order).
+    spread: Option<i64>,
     /// Failing nodes per reason, for the FitError message (the `TaintMemo`'s counts are
     /// added only when nothing fits: only the message reads them).
     failures: BTreeMap<Cow<'static, str>, usize>,
@@ -154,32 +157,6 @@ impl NodeFilter<'_> {
             }
         }
         Ok(self.check(snap.get(idx))?)
-    }
-}
-
-/// `selectHost`'s reservoir run one node at a time (`Ties::select_host` as the walk finds
-/// the nodes): the same draws in the same order as over the finished score vector.
-#[derive(Default)]
-struct Reservoir {
-    best: Option<(i64, usize)>,
-    tied: u64,
-}
-
-impl Reservoir {
-    fn offer(&mut self, total: i64, idx: usize, ties: &mut ties::Ties, rng: &mut ChaCha8Rng) {
-        match self.best {
-            Some((b, _)) if total < b => {}
-            Some((b, _)) if total == b => {
-                self.tied += 1;
-                if ties.draws_zero(rng, self.tied) {
-                    self.best = Some((total, idx));
-                }
-            }
-            _ => {
-                self.best = Some((total, idx));
-                self.tied = 1;
-            }
-        }
     }
 }
 
@@ -316,7 +293,7 @@ impl Scheduler {
             idx
         } else {
             stats.scored = fit.feasible.len();
-            self.prioritize_and_select(pi, pod, &state, &fit.feasible)
+            self.prioritize_and_select(pi, pod, &state, &fit.feasible, fit.spread)
         };
         let node = cache_snapshot!(self).get(chosen).node.meta.name.clone();
         self.feasible = fit.feasible;
@@ -396,6 +373,7 @@ impl Scheduler {
             examined: 0,
             nominated: false,
             best: None,
+            spread: fused.as_ref().and_then(|sc| sc.spread),
             failures: BTreeMap::new(),
             potential: Vec::new(),
             rejectors: 0,
@@ -431,7 +409,9 @@ impl Scheduler {
             .and_then(hot::FilterPlan::column_check)
             .filter(|_| filter.reserved_slots.is_empty());
         let (memo, ties, rng) = (&mut self.memo, &mut self.ties, &mut self.rng);
-        let mut reservoir = Reservoir::default();
+        let bases = &mut self.bases;
+        bases.clear();
+        let mut reservoir = ties::Reservoir::default();
         // (next_start + i) mod n, advanced without a division per node.
         let mut next_idx = if n > 0 { self.next_start % n } else { 0 };
         for _ in 0..n {
@@ -460,7 +440,11 @@ impl Scheduler {
                             &mut memo[slot],
                             memo_class,
                         );
-                        reservoir.offer(total, idx, ties, rng);
+                        if fit.spread.is_some() {
+                            bases.push(total);
+                        } else {
+                            reservoir.offer(total, idx, ties, rng);
+                        }
                     }
                 }
                 Err(Rejected::Gate(id)) => {
@@ -508,7 +492,8 @@ impl Scheduler {
         let fused =
             if self.use_hot && !self.nominated.contains_key(key) && reserved_slots.is_empty() {
                 let snap = cache_snapshot!(self, indexed);
-                framework::PlainScorer::new(profile, pod, state, &snap, self.hot.any_soft_taint())
+                let soft = self.hot.any_soft_taint();
+                framework::PlainScorer::new(profile, pod, state, &snap, soft, true)
             } else {
                 None
             };
@@ -579,11 +564,35 @@ impl Scheduler {
         pod: &Pod,
         state: &CycleState,
         feasible: &[usize],
+        spread: Option<i64>,
     ) -> usize {
         let j = if self.use_hot {
             let mut slots = std::mem::take(&mut self.scored_slots);
             slots.clear();
             slots.extend(feasible.iter().map(|&i| self.order[i]));
+            let snap = cache_snapshot!(self, indexed);
+            let profile = &self.config.profiles[pi];
+            let picked = spread
+                .filter(|_| self.bases.len() == slots.len())
+                .and_then(|w| {
+                    let (ties, rng) = (&mut self.ties, &mut self.rng);
+                    let table = &mut self.table;
+                    framework::spread::select(
+                        profile,
+                        pod,
+                        &snap,
+                        &slots,
+                        &self.bases,
+                        w,
+                        table,
+                        ties,
+                        rng,
+                    )
+                });
+            if let Some(j) = picked {
+                self.scored_slots = slots;
+                return feasible[j];
+            }
             let class = self.memo_class_for(pi, &state.req);
             let snap = cache_snapshot!(self, indexed);
             let nodes = framework::ScoredNodes::Slots {

@@ -240,6 +240,8 @@ pub struct ScoreTable {
     ignored: Vec<bool>,
     /// Raw scores of the plugin `add_normalized_by_slot` adds (no rows kept).
     raw_buf: Vec<i64>,
+    /// `spread::select`'s weighted normalised score per raw score from the minimum.
+    norm_buf: Vec<i64>,
 }
 
 /// The nodes a cycle scores: node infos, or slots of the snapshot with the scheduler's flat
@@ -477,25 +479,32 @@ pub struct PlainScorer {
     images: Vec<(i64, image_locality::Images)>,
     /// Σ weight × normalised score of the plugins that score every node alike.
     offset: i64,
+    /// PodTopologySpread's weight when its soft (or default) constraints score the pod and
+    /// the scorer was asked to leave them out (`new`'s `spread_apart`): `total` is then the
+    /// rest, and `spread::select` adds the spread part once the feasible nodes are known.
+    pub spread: Option<i64>,
 }
 
 impl PlainScorer {
     /// None when some plugin's scores need the other nodes (normalisation) or the pod's
     /// PreScore does not skip where the columns cannot help (preferred node affinity, soft
     /// spread constraints, inter-pod affinity scores). `soft_taints`: some node has a
-    /// PreferNoSchedule taint.
+    /// PreferNoSchedule taint. With `spread_apart`, soft spread constraints do not make it
+    /// None: PodTopologySpread is left out of `total` and its weight kept in `spread`.
     pub fn new(
         profile: &Profile,
         pod: &Pod,
         state: &CycleState,
         snap: &Snapshot,
         soft_taints: bool,
+        spread_apart: bool,
     ) -> Option<PlainScorer> {
         const SOFT: WhenUnsatisfiable = WhenUnsatisfiable::ScheduleAnyway;
         let mut sc = PlainScorer {
             direct: Vec::new(),
             images: Vec::new(),
             offset: 0,
+            spread: None,
         };
         for &(p, w) in &profile.scores {
             match p {
@@ -512,7 +521,10 @@ impl PlainScorer {
                 Plugin::PodTopologySpread
                     if !pts::constraints(pod, snap, &profile.spread, SOFT).is_empty() =>
                 {
-                    return None
+                    if !spread_apart || sc.spread.is_some() {
+                        return None;
+                    }
+                    sc.spread = Some(w);
                 }
                 Plugin::InterPodAffinity if ipa::pre_score(pod, snap, &profile.ipa).is_some() => {
                     return None
@@ -813,5 +825,6 @@ fn gpu_raw(policy: Policy, g: &GpuCycle, node: &NodeInfo) -> i64 {
     }
 }
 
+pub mod spread;
 #[cfg(test)]
 mod tests;

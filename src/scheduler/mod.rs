@@ -141,6 +141,9 @@ pub struct Scheduler {
     feasible: Vec<usize>,
     /// The feasible nodes' slots in a cycle that scores them (a buffer kept across cycles).
     scored_slots: Vec<usize>,
+    /// The feasible nodes' totals but PodTopologySpread's, from the walk
+    /// (`framework::spread`; a buffer kept across cycles).
+    bases: Vec<i64>,
     spread_index: spread_index::SpreadIndex,
     /// InterPodAffinity's kept counts (`plugins/inter_pod_affinity/index.rs`).
     ipa_index: ipa_index::IpaIndex,
@@ -214,6 +217,7 @@ impl Scheduler {
             table: ScoreTable::default(),
             feasible: Vec::new(),
             scored_slots: Vec::new(),
+            bases: Vec::new(),
             spread_index: spread_index::SpreadIndex::default(),
             ipa_index: ipa_index::IpaIndex::default(),
             nominated: BTreeMap::new(),

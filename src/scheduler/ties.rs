@@ -2,7 +2,9 @@
 //! is `rng::below(k)`, which divides twice (`u64::MAX % k` for its rejection zone and
 //! `v % k`). x86-64's 64-bit `div` costs 40–90 cycles and a 5,000-node cycle may see hundreds of
 //! ties, so the scheduler keeps, per k, the rejection zone and Lemire's 128-bit reciprocal
-//! (`fastmod_u64`, "Faster Remainder by Direct Computation", 2019), computed once.
+//! (`fastmod_u64`, "Faster Remainder by Direct Computation", 2019), computed once. The
+//! `Reservoir` runs `selectHost` one node at a time, for cycles that find their totals in
+//! passes of their own.
 //!
 //! Architecture invariant: `Ties::below(rng, k)` returns exactly `rng::below(rng, k)` and
 //! consumes the same draws; only the arithmetic differs.
@@ -76,6 +78,34 @@ impl Ties {
             }
         }
         best.map_or(0, |b| b.1)
+    }
+}
+
+/// `selectHost`'s reservoir run one node at a time (`Ties::select_host` as the nodes come):
+/// the same draws in the same order as over the finished score vector.
+#[derive(Default)]
+pub struct Reservoir {
+    /// The top total and the position of the node holding it.
+    pub best: Option<(i64, usize)>,
+    tied: u64,
+}
+
+impl Reservoir {
+    #[inline]
+    pub fn offer(&mut self, total: i64, idx: usize, ties: &mut Ties, rng: &mut ChaCha8Rng) {
+        match self.best {
+            Some((b, _)) if total < b => {}
+            Some((b, _)) if total == b => {
+                self.tied += 1;
+                if ties.draws_zero(rng, self.tied) {
+                    self.best = Some((total, idx));
+                }
+            }
+            _ => {
+                self.best = Some((total, idx));
+                self.tied = 1;
+            }
+        }
     }
 }
 

@@ -36,6 +36,27 @@ pub struct Images {
     pub dense: Option<Vec<(u32, f64)>>,
     /// The score of a node with none of the images (`score_of_sum(0, len)`), once per cycle.
     pub floor: i64,
+    /// `score_at`'s last (sum, score): the nodes holding the pod's images mostly hold them at
+    /// the same sizes, so their sums repeat and the division is done once.
+    pub last: LastScore,
+}
+
+/// A one-entry memo of `score_of_sum` for one `Images` (its image count is fixed). Not part of
+/// the value: any two compare equal.
+#[derive(Clone, Debug)]
+pub struct LastScore(std::cell::Cell<(i64, i64)>);
+
+impl Default for LastScore {
+    fn default() -> Self {
+        // No sum is negative: the first lookup misses.
+        LastScore(std::cell::Cell::new((-1, 0)))
+    }
+}
+
+impl PartialEq for LastScore {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Images {
@@ -77,6 +98,7 @@ pub fn pre_score(pod: &Pod, snap: &Snapshot) -> Images {
     };
     Images {
         floor: score_of_sum(0, names.len()),
+        last: LastScore::default(),
         names,
         spread,
         dense,
@@ -110,7 +132,13 @@ pub fn score_at(images: &Images, sizes: &ImageSizes, slot: usize) -> Option<i64>
             sum += (size as f64 * spread) as i64;
         }
     }
-    Some(score_of_sum(sum, images.len()))
+    let (last_sum, last) = images.last.0.get();
+    if sum == last_sum {
+        return Some(last);
+    }
+    let v = score_of_sum(sum, images.len());
+    images.last.0.set((sum, v));
+    Some(v)
 }
 
 /// Per image name some node has, a dense column of each slot's size for it (0 where the node
@@ -219,7 +247,24 @@ mod tests {
         let snap = OwnedSnapshot::new(nodes, vec![]);
         let v = snap.view();
         let imgs = pre_score(p, &v);
-        v.iter().map(|n| score(&imgs, n)).collect()
+        let plain: Vec<i64> = v.iter().map(|n| score(&imgs, n)).collect();
+        // The size columns, through `score_at`'s one-entry memo, give each slot's plain score
+        // in any order of slots.
+        let mut sizes = ImageSizes::default();
+        for (slot, ni) in snap.slots.iter().enumerate() {
+            if let Some(ni) = ni {
+                sizes.set(ni, slot, true);
+            }
+        }
+        let mut fast = snap.view();
+        fast.image_sizes = Some(&sizes);
+        let dense = pre_score(p, &fast);
+        let n = snap.slots.len();
+        for slot in (0..n).chain((0..n).rev()).chain(0..n) {
+            let want = snap.slots[slot].as_ref().map(|ni| score(&imgs, ni));
+            assert_eq!(score_at(&dense, &sizes, slot), want, "slot {slot}");
+        }
+        plain
     }
 
     // image_locality_test.go (TestImageLocalityPriority, v1.29+ thresholds).

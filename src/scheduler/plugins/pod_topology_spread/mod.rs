@@ -682,16 +682,14 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
     if n_scored == 0 {
         return None;
     }
+    if let Some(st) = slots.and_then(|slots| pre_score_slots(pod, snap, slots, args)) {
+        return Some(st);
+    }
     let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
     if cs.is_empty() {
         return None;
     }
     let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
-    if let Some(slots) = slots {
-        if let Some(fast) = SlotScore::new(pod, snap, &cs, require_all) {
-            return Some(pre_score_by_slot(pod, cs, require_all, slots, fast));
-        }
-    }
     let scored = scored();
     let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
     let mut ignored = 0usize;
@@ -782,6 +780,20 @@ pub fn pre_score_lazy<'i, 'n: 'i>(
         host_entry,
         by_slot: None,
     })
+}
+
+/// `pre_score` in its slot form only; None where it does not apply or nothing is scored.
+pub fn pre_score_slots(
+    pod: &Pod,
+    snap: &Snapshot,
+    slots: &[usize],
+    args: &SpreadArgs,
+) -> Option<ScoreState> {
+    let cs = constraints(pod, snap, args, WhenUnsatisfiable::ScheduleAnyway);
+    (!slots.is_empty() && !cs.is_empty()).then_some(())?;
+    let require_all = !pod.spec.topology_spread_constraints.is_empty() || !args.system_defaulted;
+    let fast = SlotScore::new(pod, snap, &cs, require_all)?;
+    Some(pre_score_by_slot(pod, cs, require_all, slots, fast))
 }
 
 /// `pre_score` by interned domain: a constraint's weight is log(domains among the scored,
@@ -909,13 +921,12 @@ pub fn score_slots(
             (c.max_skew - 1) as f64,
         ));
     }
-    raw.clear();
-    ignored.clear();
+    raw.splice(.., std::iter::repeat_n(0, slots.len()));
+    ignored.splice(.., std::iter::repeat_n(false, slots.len()));
     let (mut min, mut max) = (i64::MAX, 0i64);
-    for &slot in slots {
+    for ((r, ig), &slot) in raw.iter_mut().zip(ignored.iter_mut()).zip(slots) {
         if st.require_all && fast.ignored(slot) {
-            raw.push(0);
-            ignored.push(true);
+            *ig = true;
             continue;
         }
         let mut s = 0.0f64;
@@ -929,8 +940,7 @@ pub fn score_slots(
         let v = round_half_away(s);
         min = min.min(v);
         max = max.max(v);
-        raw.push(v);
-        ignored.push(false);
+        *r = v;
     }
     Some((min, max))
 }
