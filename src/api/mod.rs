@@ -333,16 +333,23 @@ pub fn source_name(caller: Caller) -> &'static str {
     }
 }
 
+/// An API server with kube-apiserver's default tolerations (300 s) and in-flight limits, for
+/// the api module's unit tests.
+#[cfg(test)]
+pub(crate) fn test_server() -> ApiServer {
+    ApiServer::new(ApiServerConfig {
+        default_not_ready_toleration: SimDuration::from_secs(300),
+        default_unreachable_toleration: SimDuration::from_secs(300),
+        inflight: InflightConfig::default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn api() -> ApiServer {
-        ApiServer::new(ApiServerConfig {
-            default_not_ready_toleration: SimDuration::from_secs(300),
-            default_unreachable_toleration: SimDuration::from_secs(300),
-            inflight: InflightConfig::default(),
-        })
+        test_server()
     }
 
     fn pod(name: &str) -> Pod {

@@ -262,9 +262,7 @@ impl ApiServer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ApiServerConfig;
     use super::*;
-    use crate::sim::SimDuration;
 
     /// Two conditions as a kubelet posts them at `secs` (all `ready`, with `reason`).
     fn conditions(secs: u64, ready: bool, reason: &str) -> Vec<NodeCondition> {
@@ -287,11 +285,7 @@ mod tests {
     }
 
     fn api() -> ApiServer {
-        let mut a = ApiServer::new(ApiServerConfig {
-            default_not_ready_toleration: SimDuration::from_secs(300),
-            default_unreachable_toleration: SimDuration::from_secs(300),
-            inflight: Default::default(),
-        });
+        let mut a = crate::api::test_server();
         let mut n = Node::default();
         n.meta.name = "n1".into();
         n.meta

@@ -234,15 +234,10 @@ fn unhealthy_pod_may_go(pod: &Pod, pdb: &PodDisruptionBudget) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiServerConfig;
-    use crate::sim::{SimDuration, SimTime};
+    use crate::sim::SimTime;
 
     fn api() -> ApiServer {
-        let mut a = ApiServer::new(ApiServerConfig {
-            default_not_ready_toleration: SimDuration::from_secs(300),
-            default_unreachable_toleration: SimDuration::from_secs(300),
-            inflight: Default::default(),
-        });
+        let mut a = crate::api::test_server();
         let mut n = Node::default();
         n.meta.name = "foo".into();
         a.create_node(Caller::Operator, n).unwrap();
