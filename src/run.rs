@@ -128,6 +128,7 @@ pub fn state_at(s: &Scenario, until: SimTime) -> Cluster {
     );
     let mut cluster = Cluster::build(s, &mut engine);
     engine.run_until(until, |ctx, ev| cluster.handle(ctx, ev));
+    cluster.kubelets.settle();
     cluster
 }
 
@@ -189,6 +190,7 @@ pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Clust
             cluster.handle(ctx, ev);
             tracker.observe(&cluster, ctx.now());
             if opts.check_invariants && violations.len() < MAX_REPORTED_VIOLATIONS {
+                cluster.kubelets.settle();
                 for v in invariants::check(&cluster) {
                     violations.push(format!("t={}: {v}", ctx.now()));
                 }
@@ -200,6 +202,8 @@ pub fn run_keeping_cluster(s: &Scenario, opts: &RunOptions) -> (RunOutput, Clust
             }
         });
         let now = engine.now();
+        // The kubelets' kept totals, before anything observes them.
+        cluster.kubelets.settle();
         if let Some(p) = &opts.progress {
             p.report(now, engine.processed());
         }

@@ -50,7 +50,7 @@ impl Cluster {
         let i = m as usize;
         self.down[i] += 1;
         if self.down[i] == 1 {
-            self.kubelets[i].crash();
+            self.kubelets.get_mut(i).crash();
             self.api.net.cut_machine(m, true);
         }
     }
@@ -63,7 +63,7 @@ impl Cluster {
         if self.down[i] == 0 {
             self.api.net.cut_machine(m, false);
             if self.stopped[i] == 0 {
-                self.kubelets[i].start(ctx, &mut self.api);
+                self.kubelets.get_mut(i).start(ctx, &mut self.api);
             }
         }
     }

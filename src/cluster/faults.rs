@@ -92,7 +92,7 @@ impl Cluster {
     fn interrupt_plans(&mut self, ctx: &mut Engine<Event>, kind: &FaultKind) {
         match kind {
             FaultKind::ApiServerUnavailable => {
-                for k in &mut self.kubelets {
+                for k in self.kubelets.iter_mut() {
                     k.interrupt_lease_plan(ctx, &mut self.api);
                 }
             }
@@ -100,7 +100,7 @@ impl Cluster {
             | FaultKind::VmDeleted { machines }
             | FaultKind::KubeletStop { machines } => {
                 for &m in machines {
-                    let k = &mut self.kubelets[m as usize];
+                    let k = self.kubelets.get_mut(m as usize);
                     k.interrupt_lease_plan(ctx, &mut self.api);
                     // The process stops before any tick at this instant runs.
                     k.interrupt_status_plan(ctx, false);
@@ -109,7 +109,9 @@ impl Cluster {
             FaultKind::NetworkPartition { machines }
             | FaultKind::SlowLeaseRenewals { machines, .. } => {
                 for &m in machines {
-                    self.kubelets[m as usize].interrupt_lease_plan(ctx, &mut self.api);
+                    self.kubelets
+                        .get_mut(m as usize)
+                        .interrupt_lease_plan(ctx, &mut self.api);
                 }
             }
             FaultKind::TaintNodes { .. }
@@ -135,12 +137,12 @@ impl Cluster {
             if start {
                 self.stopped[i] += 1;
                 if self.stopped[i] == 1 && self.kubelets[i].running {
-                    self.kubelets[i].stop_process();
+                    self.kubelets.get_mut(i).stop_process();
                 }
             } else {
                 self.stopped[i] -= 1;
                 if self.stopped[i] == 0 && self.down[i] == 0 && !self.kubelets[i].running {
-                    self.kubelets[i].restart_process(ctx, &mut self.api);
+                    self.kubelets.get_mut(i).restart_process(ctx, &mut self.api);
                 }
             }
         }
@@ -161,7 +163,7 @@ impl Cluster {
     ) -> (&'static str, String) {
         for &m in machines {
             let l = start.then_some(latency);
-            self.kubelets[m as usize].set_lease_latency(l);
+            self.kubelets.get_mut(m as usize).set_lease_latency(l);
         }
         let names = self.names(machines);
         edge(
@@ -226,7 +228,7 @@ impl Cluster {
         if !start {
             for &m in machines {
                 let reachable = self.api.net.reachable(Caller::Kubelet(m));
-                let k = &mut self.kubelets[m as usize];
+                let k = self.kubelets.get_mut(m as usize);
                 if k.running && reachable {
                     k.wake_reachable(ctx);
                     k.reconnect(ctx, &mut self.api);
@@ -252,7 +254,7 @@ impl Cluster {
         slow: Option<u32>,
         start: bool,
     ) -> (&'static str, String) {
-        for k in &mut self.kubelets {
+        for k in self.kubelets.iter_mut() {
             k.registry_fault(registry, slow, start);
         }
         let what = match slow {
@@ -272,7 +274,7 @@ impl Cluster {
         start: bool,
     ) -> (&'static str, String) {
         for &m in machines {
-            let k = &mut self.kubelets[m as usize];
+            let k = self.kubelets.get_mut(m as usize);
             if start && !k.running {
                 continue;
             }
@@ -300,7 +302,7 @@ impl Cluster {
         start: bool,
     ) -> (&'static str, String) {
         // Every kubelet, running or not (a stopped one only records the fault).
-        for k in &mut self.kubelets {
+        for k in self.kubelets.iter_mut() {
             k.crash_loop(ctx, &mut self.api, labels, exit_code, after, start);
         }
         edge(
@@ -319,7 +321,7 @@ impl Cluster {
         start: bool,
     ) -> (&'static str, String) {
         // Every kubelet, running or not (a stopped one only records the fault).
-        for k in &mut self.kubelets {
+        for k in self.kubelets.iter_mut() {
             k.memory_leak(ctx, &mut self.api, labels, rate, start);
         }
         edge(

@@ -17,6 +17,7 @@ pub mod drain;
 pub mod event;
 mod faults;
 mod kubectl;
+pub mod kubelets;
 mod proxies;
 pub mod spec;
 
@@ -36,7 +37,7 @@ use crate::sim::{Engine, SimDuration};
 
 pub struct Cluster {
     pub api: ApiServer,
-    pub kubelets: Vec<Kubelet>,
+    pub kubelets: kubelets::Kubelets,
     pub kcm: ControllerManager,
     pub scheduler: Scheduler,
     pub machine_by_name: BTreeMap<String, u32>,
@@ -135,7 +136,7 @@ impl Cluster {
             proxies,
             traffic,
             api,
-            kubelets,
+            kubelets: kubelets::Kubelets::new(kubelets),
             kcm: ControllerManager::new(s.kcm.clone(), s.seed),
             scheduler: Scheduler::new(s.scheduler.clone(), s.seed),
             machine_by_name,
@@ -225,7 +226,9 @@ impl Cluster {
     fn flush(&mut self, ctx: &mut Engine<Event>) {
         for name in std::mem::take(&mut self.api.status_wakeups) {
             if let Some(&m) = self.machine_by_name.get(&name) {
-                self.kubelets[m as usize].interrupt_status_plan(ctx, true);
+                self.kubelets
+                    .get_mut(m as usize)
+                    .interrupt_status_plan(ctx, true);
             }
         }
         for r in self.api.records.drain(..) {
@@ -251,12 +254,9 @@ impl Cluster {
         let mut out: Vec<_> = (self.kcm.clients.stats().iter())
             .map(|(a, st)| ("kube-controller-manager", *a, st.clone()))
             .collect();
-        let mut kubelets = ClientStats::default();
-        for k in &self.kubelets {
-            kubelets.add(k.client_stats());
-        }
+        let kubelets = self.kubelets.client_stats();
         if kubelets.requests > 0 {
-            out.push(("kubelet", "kubelet", kubelets));
+            out.push(("kubelet", "kubelet", kubelets.clone()));
         }
         out
     }
@@ -279,15 +279,16 @@ impl Cluster {
                 Watcher::KubeProxy => self.on_proxy_watch(ctx, change),
                 Watcher::Kubelet(m) => {
                     let reachable = self.api.net.reachable(Caller::Kubelet(m));
-                    let k = &mut self.kubelets[m as usize];
+                    let k = self.kubelets.get_mut(m as usize);
                     if k.running && reachable {
                         k.on_watch(ctx, &mut self.api, change);
                     }
                 }
             },
-            Event::KubeletStart { machine } => {
-                self.kubelets[machine as usize].start(ctx, &mut self.api)
-            }
+            Event::KubeletStart { machine } => self
+                .kubelets
+                .get_mut(machine as usize)
+                .start(ctx, &mut self.api),
             Event::Kubelet(ev) => {
                 let (machine, gen) = ev.target();
                 if let Some(k) = live(&mut self.kubelets, machine, gen) {
@@ -364,7 +365,7 @@ fn pod_key_of(namespace: &str, name: &str) -> String {
 }
 
 /// The kubelet of `machine` if it still runs the process generation `gen`.
-fn live(kubelets: &mut [Kubelet], machine: u32, gen: u32) -> Option<&mut Kubelet> {
-    let k = &mut kubelets[machine as usize];
+fn live(kubelets: &mut kubelets::Kubelets, machine: u32, gen: u32) -> Option<&mut Kubelet> {
+    let k = kubelets.get_mut(machine as usize);
     (k.running && k.gen() == gen).then_some(k)
 }

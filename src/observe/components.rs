@@ -266,7 +266,7 @@ impl ComponentSampler {
                 .or_default()
                 .push((i, a.clone()));
         }
-        let running: usize = c.kubelets.iter().map(|k| k.running_pods()).sum();
+        let running = c.kubelets.running_pods();
         self.push(RUNNING_PODS, &[], running as f64);
         for p in c.proxies.iter().filter(|p| p.running) {
             if let Some(t) = p.last_sync() {

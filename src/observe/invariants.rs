@@ -50,6 +50,10 @@ pub fn check(c: &Cluster) -> Vec<String> {
             "API server's load of node {node} disagrees with its pods"
         ));
     }
+    // The fleet's kept totals (`kubelet_running_pods`, the kubelets' client row) are a walk's.
+    if !c.kubelets.totals_match_walk() {
+        out.push("the kubelets' kept totals disagree with a walk of the kubelets".to_string());
+    }
     // A kubelet never runs a pod the API server bound elsewhere. (A pod the API server has
     // already removed may still run until the kubelet's watch tells it: that lag is real.)
     for k in &c.kubelets {

@@ -253,3 +253,33 @@ timeline:
         "no eviction when every zone is down: {m}"
     );
 }
+
+// The kubelets' kept fleet totals (`kubelet_running_pods` summed, the kubelets' client row) are
+// what a walk of every kubelet gives, every 5 s through the quick start (a node crash takes a
+// kubelet's pods to 0, then it reboots) and kubelet-stop (a kubelet process stops and restarts).
+#[test]
+fn kept_kubelet_totals_match_a_walk_through_crash_and_restart() {
+    use kubesim::cluster::{Cluster, Event};
+    use kubesim::sim::{Engine, Limits, SimDuration, SimTime};
+    for name in ["quick-start.yaml", "kubelet-stop.yaml"] {
+        let s = load(&root().join("scenarios").join(name), &[]);
+        let end = SimTime::ZERO + s.duration;
+        let limits = Limits {
+            end,
+            max_events: 10_000_000,
+        };
+        let mut engine: Engine<Event> = Engine::new(limits, None);
+        let mut cluster = Cluster::build(&s, &mut engine);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut t = SimTime::ZERO;
+        while t < end {
+            t += SimDuration::from_secs(5);
+            engine.run_until(t, |ctx, ev| cluster.handle(ctx, ev));
+            cluster.kubelets.settle();
+            assert!(cluster.kubelets.totals_match_walk(), "{name} at {t}");
+            seen.insert(cluster.kubelets.running_pods());
+        }
+        assert!(seen.len() >= 2, "{name}: the total never moved: {seen:?}");
+        assert!(cluster.kubelets.client_stats().requests > 0, "{name}");
+    }
+}
