@@ -190,9 +190,11 @@ impl Kubelet {
     }
 
     /// What the admitted pods that have not finished use (`canAdmitPod`'s view of the node).
+    /// The sum is in slot order, not key order: integer sums and the port list (only ever
+    /// searched with `any`) do not depend on it, and the slot walk reads no ordered index.
     fn admitted_usage(&self) -> NodeUsage {
         let mut u = NodeUsage::default();
-        for e in self.pods.values().filter(|e| !e.finished()) {
+        for (_, e) in self.pods.slots().filter(|(_, e)| !e.finished()) {
             u.requested.add(&e.usage.requested);
             u.used_ports.extend(e.usage.used_ports.iter().cloned());
         }

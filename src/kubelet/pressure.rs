@@ -324,13 +324,8 @@ impl Kubelet {
         }
         let now = ctx.now();
         let needed = self.eviction.pressure.iter().any(|p| *p) || self.usage_needs_tick(now);
-        debug_assert_eq!(
-            needed,
-            self.eviction.pressure.iter().any(|p| *p)
-                || self.pods.values().any(|e| e.usage_growing())
-                || Signal::ALL
-                    .iter()
-                    .any(|s| self.signal_met(*s, now) || self.soft_met(*s, now)),
+        debug_assert!(
+            self.eviction_walk_matches_scans(now),
             "one walk says what the per-signal scans say"
         );
         if !needed {
@@ -354,8 +349,9 @@ impl Kubelet {
             let soft = self.soft_threshold(s).map(|(t, _)| t);
             hard.into_iter().chain(soft).max()
         });
+        // Slot order: the answer is an `any` and integer sums, the same in any order.
         let mut used = [0i64; 3];
-        for e in self.pods.values() {
+        for (_, e) in self.pods.slots() {
             if e.usage_growing() {
                 return true;
             }
@@ -373,6 +369,17 @@ impl Kubelet {
             };
             limits[i].is_some_and(|t| self.signal_capacity(s) - (used[i] + images) < t)
         })
+    }
+
+    /// Whether [`Kubelet::usage_needs_tick`]'s one walk says what the plain per-signal scans
+    /// say at `now`: some running container's usage grows, or some signal's hard or soft
+    /// threshold is met (checked by the invariant checker after every event).
+    pub fn eviction_walk_matches_scans(&self, now: SimTime) -> bool {
+        let scans = self.pods.values().any(|e| e.usage_growing())
+            || Signal::ALL
+                .iter()
+                .any(|s| self.signal_met(*s, now) || self.soft_met(*s, now));
+        self.usage_needs_tick(now) == scans
     }
 
     fn eviction_ticked_at(&self, now: SimTime) -> bool {

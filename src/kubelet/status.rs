@@ -190,9 +190,12 @@ impl Kubelet {
         };
         let pleg = self.pleg_error(now);
         // `setNodeStatusImages`: the images on the machine, largest first, at most
-        // `nodeStatusMaxImages` (50); a pulled image changes the status.
+        // `nodeStatusMaxImages` (50); a pulled image changes the status. (The list is kept by
+        // the store until an image lands; when it is what the API holds, the write keeps the
+        // API's list, which is the same.)
         let images = if self.runtime.images.pulled_any() {
-            Some(self.runtime.images.node_images(NODE_STATUS_MAX_IMAGES))
+            let listed = self.runtime.images.node_images_kept(NODE_STATUS_MAX_IMAGES);
+            (listed != current.status.images.as_slice()).then(|| listed.to_vec())
         } else {
             None
         };
@@ -200,7 +203,7 @@ impl Kubelet {
             &current.status.conditions,
             self.eviction.pressure,
             pleg.as_deref(),
-        ) || images.as_ref().is_some_and(|i| *i != current.status.images);
+        ) || images.is_some();
         let expired = match self.last_report {
             None => true,
             Some(last) => {

@@ -64,6 +64,13 @@ pub fn check(c: &Cluster) -> Vec<String> {
                 k.node_name
             ));
         }
+        // The eviction manager's one-walk arming check is the per-signal scans'.
+        if !k.eviction_walk_matches_scans(c.api.now()) {
+            out.push(format!(
+                "kubelet {}'s eviction arming walk disagrees with the per-signal scans",
+                k.node_name
+            ));
+        }
         for key in k.pod_keys() {
             if let Some(p) = c.api.pods().get(key) {
                 if p.spec.node_name.as_deref() != Some(k.node_name.as_str()) {

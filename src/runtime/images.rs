@@ -9,6 +9,10 @@
 //!
 //! Architecture invariant: knows image names and pod keys only, no API objects; decides a
 //! pull's outcome when it starts, from the registry state at that instant.
+//!
+//! Kept answer: the store keeps its last `status.images` list ([`ImageStore::node_images_kept`])
+//! until an image lands, since the kubelet's status loop asks for it at every tick; a test
+//! compares it with the plain [`ImageStore::node_images`] after every pull.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -113,6 +117,8 @@ pub struct ImageStore {
     max_parallel: usize,
     next_id: u64,
     pulled: bool,
+    /// The last `node_images(max)` answer with its `max`, forgotten whenever `present` changes.
+    listed: Option<(usize, Vec<ContainerImage>)>,
 }
 
 impl ImageStore {
@@ -167,6 +173,14 @@ impl ImageStore {
         v
     }
 
+    /// [`ImageStore::node_images`], built again only after an image landed.
+    pub fn node_images_kept(&mut self, max: usize) -> &[ContainerImage] {
+        if !matches!(&self.listed, Some((m, _)) if *m == max) {
+            self.listed = Some((max, self.node_images(max)));
+        }
+        &self.listed.as_ref().expect("just listed").1
+    }
+
     /// Queues a pull; returns the pulls that start now (at most `max_parallel` run at once).
     pub fn request(
         &mut self,
@@ -192,6 +206,7 @@ impl ImageStore {
         if done.outcome == PullOutcome::Pulled {
             self.present.insert(done.request.image.clone(), done.size);
             self.pulled = true;
+            self.listed = None;
         }
         Some((done, self.start_ready(now, catalog, faults)))
     }
@@ -357,5 +372,41 @@ mod tests {
         assert_eq!(next[0].request.image, "nginx:1.25");
         assert_eq!(next[0].started, a[0].done);
         assert!(s.is_present("registry.example.com/app:v1"));
+    }
+
+    #[test]
+    fn kept_image_list_is_the_plain_one_after_every_pull() {
+        let c = catalog();
+        let f = RegistryFaults::default();
+        let preloaded = [ContainerImage {
+            names: vec!["pause:3.9".into()],
+            size_bytes: 700_000,
+        }];
+        let mut s = ImageStore::new(&preloaded, 1);
+        for max in [1, 50] {
+            let plain = s.node_images(max);
+            assert_eq!(s.node_images_kept(max), plain.as_slice());
+        }
+        let mut next = s.request(
+            req("registry.example.com/app:v1", &["regcred"]),
+            SimTime::ZERO,
+            &c,
+            &f,
+        );
+        next.extend(s.request(req("nginx:1.25", &[]), SimTime::ZERO, &c, &f));
+        // Asked before the pulls land: the list must not stay stale afterwards.
+        assert_eq!(s.node_images_kept(50).len(), 1);
+        let mut landed = 0;
+        while let Some(p) = next.pop() {
+            let (_, more) = s.complete(p.id, p.done, &c, &f).unwrap();
+            next.extend(more);
+            landed += 1;
+            for max in [50, 1, 2, 50] {
+                let plain = s.node_images(max);
+                assert_eq!(s.node_images_kept(max), plain.as_slice());
+            }
+        }
+        assert_eq!(landed, 2);
+        assert_eq!(s.node_images_kept(50).len(), 3);
     }
 }

@@ -501,6 +501,12 @@ expect:
 - podCount: {phase: Running, count: 1}
 ";
     let out = run_text("pressure", text);
+    // The invariant checker ran after every event (the eviction arming walk among its checks).
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
+    );
     let evicted = evictions(&out);
     assert_eq!(evicted.len(), 1, "{evicted:?}");
     assert_eq!(evicted[0].0, 70 * S);
@@ -560,6 +566,12 @@ timeline:
         &text(
             "evictionSoft: \"memory.available<400Mi\", evictionSoftGracePeriod: \"memory.available=20s\", evictionMaxPodGracePeriod: 20",
         ),
+    );
+    // The invariant checker ran after every event (the eviction arming walk among its checks).
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
     );
     let evicted = evictions(&out);
     assert_eq!(evicted.len(), 1, "{evicted:?}");
@@ -845,6 +857,12 @@ expect:
 - podCount: {phase: Failed, count: 1}
 ";
     let out = run_text("disk", text);
+    // The invariant checker ran after every event (the eviction arming walk among its checks).
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
+    );
     let a = admitted(&out);
     let k = (100 * S - (a + 2 * S)) / S;
     let evicted: Vec<_> = evictions(&out)
@@ -900,6 +918,12 @@ workloads:
 - {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, image: \"forky:1\"}]}}
 ";
     let out = run_text("pids", text);
+    // The invariant checker ran after every event (the eviction arming walk among its checks).
+    assert!(
+        out.invariant_violations.is_empty(),
+        "{:?}",
+        out.invariant_violations
+    );
     let evicted = evictions(&out);
     assert_eq!(
         evicted,
