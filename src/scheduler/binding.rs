@@ -99,8 +99,17 @@ impl Scheduler {
     pub(super) fn gpu_shared(&mut self) -> Arc<Mutex<GpuShared>> {
         {
             let mut g = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
-            let assigned = self.slots.iter().flatten().flat_map(|ni| ni.pods.iter());
-            g.ensure_typical(self.pending.values().chain(assigned).map(|p| &**p));
+            // The pending pods in key order, walked only if the typical pods are not fixed yet.
+            let pending = &self.pending;
+            let queued = std::iter::once(())
+                .flat_map(|()| pending.walk())
+                .map(|(_, p)| p);
+            let assigned = self
+                .slots
+                .iter()
+                .flatten()
+                .flat_map(|ni| ni.pods.iter().cloned());
+            g.ensure_typical(queued.chain(assigned));
         }
         self.gpu.clone()
     }

@@ -176,10 +176,9 @@ impl Scheduler {
             ctx.schedule_in(wait, Event::SchedulerCycle { gen: self.gen });
             return;
         }
-        let Some(entry) = self.active.iter().next().cloned() else {
+        let Some(entry) = self.active.pop_first() else {
             return;
         };
-        self.active.remove(&entry);
         self.active_index.remove(&entry.3);
         let key = entry.3;
         let mut cost = SimDuration::ZERO;
@@ -207,16 +206,16 @@ impl Scheduler {
         pod: &Arc<Pod>,
     ) -> (CycleStats, bool) {
         let now = ctx.now();
-        if !self.info.contains_key(key) {
-            let fresh = QueuedInfo {
-                attempts: 0,
-                last_attempt: now,
-                timestamp: now,
-                rejectors: 0,
-            };
-            self.info.insert(key.to_string(), fresh);
-        }
-        let info = self.info.get_mut(key).expect("inserted above");
+        // One probe: most pods come here once (a retry only drops the key copy).
+        let fresh = QueuedInfo {
+            attempts: 0,
+            last_attempt: now,
+            timestamp: now,
+            rejectors: 0,
+        };
+        let info = match self.info.get_or_insert_with(key.to_string(), |_| fresh) {
+            Ok(info) | Err(info) => info,
+        };
         info.attempts += 1;
         info.last_attempt = now;
         let Some((outcome, stats)) = self.decide(key, pod) else {

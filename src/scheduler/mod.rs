@@ -3,6 +3,7 @@
 //!
 //! - `queue`: the scheduling queue (active, backoff, unschedulable) and its flush timer;
 //! - `cache`: the informer side — node infos in slots, assigned and pending pods, the indexes;
+//! - `pending`: the pods waiting for a node, found by hash and walked in key order on demand;
 //! - `snapshot`: the zone-interleaved node order (reference scheduler §3.1) and snapshots
 //!   built from plain objects;
 //! - `profile`: the plugins and profiles (one per `schedulerName`);
@@ -32,6 +33,7 @@ pub mod framework;
 mod hints;
 pub mod hot;
 pub mod metrics;
+mod pending;
 pub mod plugins;
 pub mod preemption;
 pub mod profile;
@@ -122,7 +124,7 @@ pub struct Scheduler {
     order_dirty: bool,
     next_start: usize,
     /// Pods waiting for a node, and where assigned pods are (assumed ones included).
-    pending: crate::sim::namemap::NameMap<Arc<Pod>>,
+    pending: pending::Pending,
     /// Slot of each assigned pod, and the version of it that slot's node info holds.
     assigned: LookupMap<String, (usize, Arc<Pod>)>,
     /// No pod was ever assigned while already assigned: every pod in a node info is the one
@@ -208,7 +210,7 @@ impl Scheduler {
             order: Vec::new(),
             order_dirty: false,
             next_start: 0,
-            pending: crate::sim::namemap::NameMap::new(),
+            pending: pending::Pending::default(),
             assigned: LookupMap::new(),
             assigned_once: true,
             image_nodes: BTreeMap::new(),

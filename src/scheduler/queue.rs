@@ -46,8 +46,8 @@ impl Scheduler {
         self.backoff.clear();
         self.backoff_index.clear();
         self.info.clear();
-        let keys: Vec<String> = self.pending.keys().cloned().collect();
-        for k in keys {
+        let keys = self.pending.walk();
+        for (k, _) in keys {
             self.push_active(ctx, &k);
         }
         self.last_leftover_flush = ctx.now();

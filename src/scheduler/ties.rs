@@ -91,7 +91,9 @@ pub struct Reservoir {
 }
 
 impl Reservoir {
-    #[inline]
+    // Always inlined: it runs once per feasible node in the walk and in `spread::select`
+    // (out of line it cost ~1.4 % of the zp300 instructions).
+    #[inline(always)]
     pub fn offer(&mut self, total: i64, idx: usize, ties: &mut Ties, rng: &mut ChaCha8Rng) {
         match self.best {
             Some((b, _)) if total < b => {}

@@ -99,10 +99,13 @@ impl GpuShared {
 
     /// Fixes the typical pods from `pods` (the artifact's `GetTypicalPods` over the workload)
     /// unless they are already fixed.
-    pub fn ensure_typical<'p>(&mut self, pods: impl Iterator<Item = &'p Pod>) {
+    pub fn ensure_typical<P: std::borrow::Borrow<Pod>>(&mut self, pods: impl Iterator<Item = P>) {
         if self.typical.is_none() {
             let shapes: Vec<PodGpu> = pods
-                .map(|p| PodGpu::of(p, PodRequest::of(p).non_zero_cpu_milli))
+                .map(|p| {
+                    let p = p.borrow();
+                    PodGpu::of(p, PodRequest::of(p).non_zero_cpu_milli)
+                })
                 .collect();
             self.typical = Some(TypicalPods::of(&shapes, POPULARITY_THRESHOLD));
         }
