@@ -97,6 +97,16 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
             (o.clone(), v)
         })
         .collect();
+    // The counts, each with the walk that stands for its members.
+    let active = c
+        .active_by_owner
+        .iter()
+        .map(|(o, &n)| {
+            let v: Vec<String> = c.active_pods_of(o).map(|p| p.key()).collect();
+            assert_eq!(n, v.len(), "active_by_owner[{o}] counts its active pods");
+            (o.clone(), v)
+        })
+        .collect();
     let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, set) in [("terminal", &c.terminal), ("terminating", &c.terminating)] {
         if !set.is_empty() {
@@ -109,7 +119,7 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
             "nodeless".into(),
             BTreeMap::from([(String::new(), c.nodeless.iter().cloned().collect())]),
         ),
-        ("active_by_owner".into(), strings(&c.active_by_owner)),
+        ("active_by_owner".into(), active),
         ("pods_by_owner".into(), strings(&c.pods_by_owner)),
         ("ready_by_owner".into(), ready),
         ("flags".into(), flags),
