@@ -119,6 +119,9 @@ pub enum Previous {
     Node(Option<Arc<Node>>),
     Pod(Option<Arc<Pod>>),
     Job(Option<Arc<Job>>),
+    /// A ReplicaSet update whose owner references equal the cached version's (a status
+    /// write): the garbage collector's graph stays.
+    OwnersKept,
     None,
 }
 
@@ -486,8 +489,13 @@ impl KcmCache {
         // (same namespace, same reference), already indexed; replaced in place.
         if let Some(slot) = self.replicasets.get_mut(&key) {
             if slot.meta.controller_ref() == rs.meta.controller_ref() {
+                let kept = slot.meta.owner_references == rs.meta.owner_references;
                 *slot = rs.clone();
-                return Previous::None;
+                return if kept {
+                    Previous::OwnersKept
+                } else {
+                    Previous::None
+                };
             }
         }
         let new_d = deployment_of(rs);
