@@ -6,8 +6,9 @@
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications; every
 //! pod index holds exactly the entries of the cached pods (a pod write moves only the entries
-//! that changed, which relies on this). `nodeless` holds exactly the names in `pods_by_node`
-//! that `nodes` lacks.
+//! that changed, which relies on this); `active_by_owner` counts, per owner, exactly the active
+//! pods among its `pods_by_owner` entries. `nodeless` holds exactly the names in `pods_by_node`
+//! that `nodes` lacks (`pods_by_node` is a hash map, only searched, never walked).
 //!
 //! The pod indexes the hot paths fill (by node, by owner, ready, terminal, terminating) hold
 //! [`PodKey`]s: one shared allocation per pod write, and a comparison that reads the first 16
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use crate::api::Change;
 use crate::model::*;
+use crate::sim::lookup::LookupMap;
 use crate::sim::namemap::{NameMap, SharedKey};
 use crate::sim::{SimDuration, SimTime};
 
@@ -32,7 +34,9 @@ pub struct KcmCache {
     pub nodes: NameMap<Arc<Node>>,
     pub leases: BTreeMap<String, CachedLease>,
     pub pods: NameMap<Arc<Pod>>,
-    pub pods_by_node: BTreeMap<String, BTreeSet<PodKey>>,
+    /// Pods by the node they are bound to (found by name only, never walked: a hash lookup,
+    /// not a string search down a tree of every node's name at each bind and deletion).
+    pub pods_by_node: LookupMap<String, BTreeSet<PodKey>>,
     /// The names in `pods_by_node` that `nodes` lacks (pod GC's orphan candidates).
     pub nodeless: BTreeSet<String>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,

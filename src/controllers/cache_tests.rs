@@ -107,6 +107,24 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
             (o.clone(), v)
         })
         .collect();
+    // `pods_by_node` is never walked: each bucket the pods name, and no other.
+    let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in c.pods.values() {
+        if let Some(n) = &p.spec.node_name {
+            let set = c
+                .pods_by_node
+                .get(n.as_str())
+                .expect("a bound pod's node has a bucket");
+            by_node
+                .entry(n.clone())
+                .or_insert_with(|| set.iter().map(|k| k.to_string()).collect());
+        }
+    }
+    assert_eq!(
+        by_node.len(),
+        c.pods_by_node.len(),
+        "no empty or stray bucket"
+    );
     let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, set) in [("terminal", &c.terminal), ("terminating", &c.terminating)] {
         if !set.is_empty() {
@@ -114,7 +132,7 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
         }
     }
     vec![
-        ("pods_by_node".into(), strings(&c.pods_by_node)),
+        ("pods_by_node".into(), by_node),
         (
             "nodeless".into(),
             BTreeMap::from([(String::new(), c.nodeless.iter().cloned().collect())]),
