@@ -6,8 +6,9 @@
 //!
 //! Invariant: changes only through [`KcmCache::apply`], i.e. through watch notifications; every
 //! pod index holds exactly the entries of the cached pods (a pod write moves only the entries
-//! that changed, which relies on this). `nodeless` holds exactly the names in `pods_by_node`
-//! that `nodes` lacks.
+//! that changed, which relies on this); `active_by_owner` counts, per owner, exactly the active
+//! pods among its `pods_by_owner` entries. `nodeless` holds exactly the names in `pods_by_node`
+//! that `nodes` lacks (`pods_by_node` is a hash map, only searched, never walked).
 //!
 //! The pod indexes the hot paths fill (by node, by owner, ready, terminal, terminating) hold
 //! [`PodKey`]s: one shared allocation per pod write, and a comparison that reads the first 16
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use crate::api::Change;
 use crate::model::*;
+use crate::sim::lookup::LookupMap;
 use crate::sim::namemap::{NameMap, SharedKey};
 use crate::sim::{SimDuration, SimTime};
 
@@ -32,7 +34,9 @@ pub struct KcmCache {
     pub nodes: NameMap<Arc<Node>>,
     pub leases: BTreeMap<String, CachedLease>,
     pub pods: NameMap<Arc<Pod>>,
-    pub pods_by_node: BTreeMap<String, BTreeSet<PodKey>>,
+    /// Pods by the node they are bound to (found by name only, never walked: a hash lookup,
+    /// not a string search down a tree of every node's name at each bind and deletion).
+    pub pods_by_node: LookupMap<String, BTreeSet<PodKey>>,
     /// The names in `pods_by_node` that `nodes` lacks (pod GC's orphan candidates).
     pub nodeless: BTreeSet<String>,
     pub replicasets: BTreeMap<String, Arc<ReplicaSet>>,
@@ -71,9 +75,11 @@ pub struct KcmCache {
     pub orphans_by_label: BTreeMap<(String, String, String), BTreeSet<String>>,
     /// The same pods by namespace (selectors with only matchExpressions).
     pub orphans_by_ns: BTreeMap<String, BTreeSet<String>>,
-    /// Active pods (no deletionTimestamp, phase not terminal) by owning ReplicaSet, so a sync
-    /// costs O(1) to count, not O(pods).
-    pub active_by_owner: BTreeMap<String, BTreeSet<PodKey>>,
+    /// How many active pods (no deletionTimestamp, phase not terminal) each ReplicaSet owns,
+    /// so a sync costs O(1) to count, not O(pods). Only a count: the pods themselves are the
+    /// active ones among the owner's `pods_by_owner` entries ([`KcmCache::active_pods_of`]),
+    /// which only a scale-down walks; a pod write pays no second set of 1 M entries.
+    pub active_by_owner: BTreeMap<String, usize>,
     /// Pods in a terminal phase, and pods with a deletionTimestamp (for pod GC).
     pub terminal: BTreeSet<PodKey>,
     pub terminating: BTreeSet<PodKey>,
@@ -117,6 +123,9 @@ pub enum Previous {
     Node(Option<Arc<Node>>),
     Pod(Option<Arc<Pod>>),
     Job(Option<Arc<Job>>),
+    /// A ReplicaSet update whose owner references equal the cached version's (a status
+    /// write): the garbage collector's graph stays.
+    OwnersKept,
     None,
 }
 
@@ -197,7 +206,11 @@ impl KcmCache {
     pub fn apply(&mut self, change: &Change) -> Previous {
         match change {
             Change::Node(n) => {
-                let old = self.nodes.insert(n.meta.name.clone(), n.clone());
+                // Most are status writes of a cached node: replaced in place, no name cloned.
+                let old = match self.nodes.get_mut(&n.meta.name) {
+                    Some(slot) => Some(std::mem::replace(slot, n.clone())),
+                    None => self.nodes.insert(n.meta.name.clone(), n.clone()),
+                };
                 if old.is_none() {
                     self.node_set_version += 1;
                     self.nodeless.remove(&n.meta.name);
@@ -289,7 +302,7 @@ impl KcmCache {
             self.index_daemon_pod(p, &key, true);
             if let Some(o) = owner_key(p) {
                 if is_active(p) {
-                    add_index_ref(&mut self.active_by_owner, &o, k.get().clone());
+                    count_up(&mut self.active_by_owner, &o);
                 }
                 add_index(&mut self.pods_by_owner, o, k.get().clone());
             }
@@ -310,9 +323,9 @@ impl KcmCache {
             if owned && is_active(&old) != is_active(p) {
                 if let Some(o) = owner_key(p) {
                     if is_active(p) {
-                        add_index_ref(&mut self.active_by_owner, &o, k.get().clone());
+                        count_up(&mut self.active_by_owner, &o);
                     } else {
-                        remove_index(&mut self.active_by_owner, &o, k.get());
+                        count_down(&mut self.active_by_owner, &o);
                     }
                 }
             }
@@ -341,7 +354,10 @@ impl KcmCache {
         let owner = owner_key(p);
         let old_owner = owner_key(old);
         if let Some(o) = old_owner.as_ref().filter(|o| Some(*o) != owner.as_ref()) {
-            remove_index(&mut self.active_by_owner, o, key.get());
+            // `old` counted under its owner exactly when it was active.
+            if is_active(old) {
+                count_down(&mut self.active_by_owner, o);
+            }
             remove_index(&mut self.pods_by_owner, o, key.get());
         }
         if ready_entry(old, old_owner.as_ref()) != ready_entry(p, owner.as_ref()) {
@@ -351,12 +367,13 @@ impl KcmCache {
         if let Some(o) = owner {
             let same_owner = old_owner.as_ref() == Some(&o);
             let was_active = same_owner && is_active(old);
+            // Under another owner before, the pod was not counted under this one.
             if is_active(p) {
                 if !was_active {
-                    add_index_ref(&mut self.active_by_owner, &o, key.get().clone());
+                    count_up(&mut self.active_by_owner, &o);
                 }
-            } else if was_active || !same_owner {
-                remove_index(&mut self.active_by_owner, &o, key.get());
+            } else if was_active {
+                count_down(&mut self.active_by_owner, &o);
             }
             if !same_owner {
                 add_index(&mut self.pods_by_owner, o, key.get().clone());
@@ -401,19 +418,21 @@ impl KcmCache {
     fn remove_pod(&mut self, p: &Arc<Pod>) -> Previous {
         let key = p.key();
         let k = KeyCell::new(&key);
+        // The cached version leaves the map first (one search); the indexes below read it.
+        let old = self.pods.remove(&key);
         // Only an orphan has entries in the orphan indexes (the others would build a bucket
         // key per label to find nothing).
-        if let Some(old) = self.pods.get(&key).cloned() {
-            if is_orphan(&old) {
-                self.index_orphan(&old, &key, false);
+        if let Some(old) = &old {
+            if is_orphan(old) {
+                self.index_orphan(old, &key, false);
             }
-            self.index_ready(&old, &k, false);
+            self.index_ready(old, &k, false);
         }
         if is_orphan(p) {
             self.index_orphan(p, &key, false);
         }
-        if let Some(old) = self.pods.get(&key).cloned() {
-            self.index_daemon_pod(&old, &key, false);
+        if let Some(old) = &old {
+            self.index_daemon_pod(old, &key, false);
         }
         self.index_daemon_pod(p, &key, false);
         if let Some(d) = statefulset_of(p) {
@@ -426,12 +445,18 @@ impl KcmCache {
             self.remove_from_node(n, k.get());
         }
         if let Some(o) = owner_key(p) {
-            remove_index(&mut self.active_by_owner, &o, k.get());
+            // The cached version was counted under its own owner, if active.
+            let counted = old
+                .as_deref()
+                .is_some_and(|old| is_active(old) && owner_key(old).as_ref() == Some(&o));
+            if counted {
+                count_down(&mut self.active_by_owner, &o);
+            }
             remove_index(&mut self.pods_by_owner, &o, k.get());
         }
         self.terminal.remove(k.get());
         self.terminating.remove(k.get());
-        Previous::Pod(self.pods.remove(&key))
+        Previous::Pod(old)
     }
 
     /// A pod into its node's bucket; a new bucket of a node the cache lacks is `nodeless`.
@@ -464,6 +489,19 @@ impl KcmCache {
     /// A ReplicaSet added or updated, indexed by its controlling Deployment.
     fn apply_replicaset(&mut self, rs: &Arc<ReplicaSet>) -> Previous {
         let key = rs.key();
+        // A write that keeps the controller reference (a status write): the same Deployment
+        // (same namespace, same reference), already indexed; replaced in place.
+        if let Some(slot) = self.replicasets.get_mut(&key) {
+            if slot.meta.controller_ref() == rs.meta.controller_ref() {
+                let kept = slot.meta.owner_references == rs.meta.owner_references;
+                *slot = rs.clone();
+                return if kept {
+                    Previous::OwnersKept
+                } else {
+                    Previous::None
+                };
+            }
+        }
         let new_d = deployment_of(rs);
         let old_d = self.replicasets.get(&key).map(|old| deployment_of(old));
         // A cached version under the same Deployment (a status write): already indexed.
@@ -628,6 +666,21 @@ impl KcmCache {
         v
     }
 
+    /// How many active pods `owner` has (`active_by_owner`).
+    pub fn active_count(&self, owner: &str) -> usize {
+        self.active_by_owner.get(owner).copied().unwrap_or(0)
+    }
+
+    /// The active pods of `owner`, in key order: its `pods_by_owner` entries that are active.
+    pub fn active_pods_of<'a>(&'a self, owner: &str) -> impl Iterator<Item = &'a Arc<Pod>> + 'a {
+        self.pods_by_owner
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k))
+            .filter(|p| is_active(p))
+    }
+
     pub fn pods_on_node(&self, node: &str) -> Vec<Arc<Pod>> {
         self.pods_by_node
             .get(node)
@@ -675,14 +728,22 @@ fn add_index<K: Ord>(index: &mut BTreeMap<String, BTreeSet<K>>, bucket: String, 
     index.entry(bucket).or_default().insert(key);
 }
 
-/// [`add_index`] for a borrowed bucket name: the bucket's name is cloned only when new.
-fn add_index_ref<K: Ord>(index: &mut BTreeMap<String, BTreeSet<K>>, bucket: &str, key: K) {
-    match index.get_mut(bucket) {
-        Some(set) => {
-            set.insert(key);
-        }
+/// One more in `bucket`'s count: the bucket's name is cloned only when new.
+fn count_up(counts: &mut BTreeMap<String, usize>, bucket: &str) {
+    match counts.get_mut(bucket) {
+        Some(n) => *n += 1,
         None => {
-            index.insert(bucket.to_string(), BTreeSet::from([key]));
+            counts.insert(bucket.to_string(), 1);
+        }
+    }
+}
+
+/// One less in `bucket`'s count; a count that reaches 0 goes (as an emptied set would).
+fn count_down(counts: &mut BTreeMap<String, usize>, bucket: &str) {
+    if let Some(n) = counts.get_mut(bucket) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(bucket);
         }
     }
 }

@@ -97,6 +97,34 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
             (o.clone(), v)
         })
         .collect();
+    // The counts, each with the walk that stands for its members.
+    let active = c
+        .active_by_owner
+        .iter()
+        .map(|(o, &n)| {
+            let v: Vec<String> = c.active_pods_of(o).map(|p| p.key()).collect();
+            assert_eq!(n, v.len(), "active_by_owner[{o}] counts its active pods");
+            (o.clone(), v)
+        })
+        .collect();
+    // `pods_by_node` is never walked: each bucket the pods name, and no other.
+    let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in c.pods.values() {
+        if let Some(n) = &p.spec.node_name {
+            let set = c
+                .pods_by_node
+                .get(n.as_str())
+                .expect("a bound pod's node has a bucket");
+            by_node
+                .entry(n.clone())
+                .or_insert_with(|| set.iter().map(|k| k.to_string()).collect());
+        }
+    }
+    assert_eq!(
+        by_node.len(),
+        c.pods_by_node.len(),
+        "no empty or stray bucket"
+    );
     let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, set) in [("terminal", &c.terminal), ("terminating", &c.terminating)] {
         if !set.is_empty() {
@@ -104,12 +132,12 @@ fn indexed(c: &KcmCache) -> Vec<(String, BTreeMap<String, Vec<String>>)> {
         }
     }
     vec![
-        ("pods_by_node".into(), strings(&c.pods_by_node)),
+        ("pods_by_node".into(), by_node),
         (
             "nodeless".into(),
             BTreeMap::from([(String::new(), c.nodeless.iter().cloned().collect())]),
         ),
-        ("active_by_owner".into(), strings(&c.active_by_owner)),
+        ("active_by_owner".into(), active),
         ("pods_by_owner".into(), strings(&c.pods_by_owner)),
         ("ready_by_owner".into(), ready),
         ("flags".into(), flags),

@@ -232,6 +232,11 @@ impl GarbageCollector {
         if let Some(&i) = self.index.get(id) {
             return i;
         }
+        self.add_virtual(id)
+    }
+
+    /// A node for an id the graph lacks (virtual until observed).
+    fn add_virtual(&mut self, id: &ObjId) -> NodeIndex {
         let i = self.graph.add_node(GraphNode {
             id: id.clone(),
             present: false,
@@ -246,14 +251,19 @@ impl GarbageCollector {
     fn upsert_edges(&mut self, s: &Seen) -> bool {
         // Most notifications are status writes of an object already in the graph: its owner
         // list is compared in place, without building it.
-        if let Some(&i) = self.index.get(&s.id) {
+        let found = self.index.get(&s.id).copied();
+        if let Some(i) = found {
             let node = &self.graph[i];
             if node.present && owners_unchanged(&node.owners, s.meta) {
                 return false;
             }
         }
         let owners = owner_ids(s.meta);
-        let i = self.ensure(&s.id);
+        // A new object (a pod just created): added without searching for it again.
+        let i = match found {
+            Some(i) => i,
+            None => self.add_virtual(&s.id),
+        };
         let node = &self.graph[i];
         if node.present && node.owners == owners {
             return false;
@@ -304,14 +314,16 @@ impl GarbageCollector {
     }
 
     /// A watch notification (after the cache has applied it). `owners_kept`: the change is a
-    /// pod update whose owner references equal those of the version the cache held before it.
+    /// pod or ReplicaSet update whose owner references equal those of the version the cache
+    /// held before it.
     ///
     /// Why that version is the one this collector last recorded: the collector observes every
     /// change while leading, and a term starts with a [`GarbageCollector::rebuild`] from the
-    /// cache, so every cached pod's version was recorded (its owners, or nothing for a bare pod,
-    /// which `observe` skips). With the same owner references `upsert_edges` would find no
-    /// change (no `attemptToDelete`), and without a waiting finalizer nothing else runs: such a
-    /// status write leaves the graph alone without building the pod's id or searching for it.
+    /// cache, so every cached pod's and ReplicaSet's version was recorded (its owners, or
+    /// nothing for a bare pod, which `observe` skips). With the same owner references
+    /// `upsert_edges` would find no change (no `attemptToDelete`), and without a waiting
+    /// finalizer nothing else runs: such a status write leaves the graph alone without
+    /// building the object's id or searching for it.
     pub fn observe(
         &mut self,
         ctx: &mut dyn Ctx<Event>,
@@ -321,11 +333,15 @@ impl GarbageCollector {
         change: &Change,
         owners_kept: bool,
     ) {
-        if let (true, Change::Pod(p)) = (owners_kept, change) {
-            if !has_finalizer(&p.meta, FINALIZER_FOREGROUND)
-                && !has_finalizer(&p.meta, FINALIZER_ORPHAN)
+        let kept = match (owners_kept, change) {
+            (true, Change::Pod(p)) => Some(&p.meta),
+            (true, Change::ReplicaSet(r)) => Some(&r.meta),
+            _ => None,
+        };
+        if let Some(meta) = kept {
+            if !has_finalizer(meta, FINALIZER_FOREGROUND) && !has_finalizer(meta, FINALIZER_ORPHAN)
             {
-                debug_assert!(self.records_owners_of(p));
+                debug_assert!(self.records_owners_of(change));
                 return;
             }
         }
@@ -353,17 +369,17 @@ impl GarbageCollector {
         }
     }
 
-    /// Whether the graph holds `p`'s owners as they are (or, for a bare pod, nothing):
-    /// `upsert_edges` would change nothing (the invariant `observe`'s `owners_kept` relies on).
-    fn records_owners_of(&self, p: &Pod) -> bool {
-        let id = ObjId {
-            kind: ObjKind::Pod,
-            key: p.key(),
+    /// Whether the graph holds the changed object's owners as they are (or, for a bare pod,
+    /// nothing): `upsert_edges` would change nothing (the invariant `observe`'s `owners_kept`
+    /// relies on).
+    fn records_owners_of(&self, change: &Change) -> bool {
+        let Some((s, _)) = seen(change) else {
+            return false;
         };
-        let Some(&i) = self.index.get(&id) else {
-            return p.meta.owner_references.is_empty();
+        let Some(&i) = self.index.get(&s.id) else {
+            return s.id.kind == ObjKind::Pod && s.meta.owner_references.is_empty();
         };
-        self.graph[i].present && self.graph[i].owners == owner_ids(&p.meta)
+        self.graph[i].present && self.graph[i].owners == owner_ids(s.meta)
     }
 
     fn on_deleted(

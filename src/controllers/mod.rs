@@ -436,11 +436,13 @@ impl ControllerManager {
         if !self.leading {
             return;
         }
-        // A pod update that keeps its owner references: the garbage collector's graph stays.
+        // A pod or ReplicaSet update that keeps its owner references: the garbage
+        // collector's graph stays.
         let owners_kept = match (&change, &previous) {
             (Change::Pod(p), Previous::Pod(Some(o))) => {
                 o.meta.owner_references == p.meta.owner_references
             }
+            (Change::ReplicaSet(_), Previous::OwnersKept) => true,
             _ => false,
         };
         match (&change, previous) {

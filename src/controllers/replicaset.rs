@@ -130,8 +130,7 @@ impl ReplicaSetController {
                     .count()
         };
         let status = ReplicaSetStatus {
-            replicas: (cache.active_by_owner.get(&key).map_or(0, |s| s.len()) + adopted.len())
-                as i32,
+            replicas: (cache.active_count(&key) + adopted.len()) as i32,
             ready_replicas: ready as i32,
             available_replicas: available as i32,
             observed_generation: rs.meta.generation,
@@ -207,8 +206,7 @@ impl ReplicaSetController {
         let client = client_of(rs);
         let rs_key = rs.key();
         let rs_key = rs_key.as_str();
-        let cached = cache.active_by_owner.get(rs_key);
-        let count = cached.map_or(0, |s| s.len()) + adopted.len();
+        let count = cache.active_count(rs_key) + adopted.len();
         let want = rs.replicas.max(0) as usize;
         if count < want {
             let n = (want - count).min(BURST_REPLICAS);
@@ -235,11 +233,7 @@ impl ReplicaSetController {
         } else if count > want {
             let n = (count - want).min(BURST_REPLICAS);
             // Only a scale-down looks at every pod (as upstream `getPodsToDelete`).
-            let mut all: Vec<&std::sync::Arc<Pod>> = cached
-                .into_iter()
-                .flatten()
-                .filter_map(|k| cache.pods.get(k))
-                .collect();
+            let mut all: Vec<&std::sync::Arc<Pod>> = cache.active_pods_of(rs_key).collect();
             all.extend(adopted.iter());
             let victims = pods_to_delete(cache, rs, &all, n, ctx.now());
             for p in victims {
@@ -392,10 +386,8 @@ fn pods_to_delete<'a>(
     };
     let mut on_node: BTreeMap<Option<&str>, usize> = BTreeMap::new();
     for k in &siblings {
-        for pk in cache.active_by_owner.get(k).into_iter().flatten() {
-            if let Some(p) = cache.pods.get(pk) {
-                *on_node.entry(p.spec.node_name.as_deref()).or_default() += 1;
-            }
+        for p in cache.active_pods_of(k) {
+            *on_node.entry(p.spec.node_name.as_deref()).or_default() += 1;
         }
     }
     let mut ranked: Vec<(RankedPod, &std::sync::Arc<Pod>)> = active
