@@ -369,6 +369,17 @@ impl GarbageCollector {
         }
     }
 
+    /// The first cached pod or ReplicaSet whose owners the graph does not hold as they are
+    /// (for the invariant checker, while the controller manager leads): `observe`'s
+    /// `owners_kept` shortcut relies on there being none.
+    pub fn unrecorded_owners(&self, cache: &KcmCache) -> Option<String> {
+        let pods = cache.pods.values().map(|p| Change::Pod(p.clone()));
+        let sets = cache.replicasets.values().map(|r| Change::ReplicaSet(r.clone()));
+        pods.chain(sets)
+            .find(|c| !self.records_owners_of(c))
+            .and_then(|c| seen(&c).map(|(s, _)| s.id.key))
+    }
+
     /// Whether the graph holds the changed object's owners as they are (or, for a bare pod,
     /// nothing): `upsert_edges` would change nothing (the invariant `observe`'s `owners_kept`
     /// relies on).

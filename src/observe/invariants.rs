@@ -50,6 +50,13 @@ pub fn check(c: &Cluster) -> Vec<String> {
             "API server's load of node {node} disagrees with its pods"
         ));
     }
+    // The garbage collector's graph holds every cached object's owners as they are (a status
+    // write that keeps them skips the graph on that ground).
+    if c.kcm.is_leading() {
+        if let Some(key) = c.kcm.gc.unrecorded_owners(&c.kcm.cache) {
+            out.push(format!("the garbage collector's graph lacks the owners of {key}"));
+        }
+    }
     // The fleet's kept totals (`kubelet_running_pods`, the kubelets' client row) are a walk's.
     if !c.kubelets.totals_match_walk() {
         out.push("the kubelets' kept totals disagree with a walk of the kubelets".to_string());
