@@ -107,8 +107,10 @@ struct HealthRecord {
     /// The node object the zone id and exclusion were read from, the zone id, and whether the
     /// node is excluded from disruption checks (recomputed only when the object changes).
     seen: Option<(Arc<Node>, usize, bool)>,
-    /// The node is in its zone queue's set (mirrors the queue, so healthy nodes skip it).
-    queued: bool,
+    /// The zone id of the queue whose set the node was last added to (mirrors the queue: a
+    /// name leaves a set only through `markNodeAsReachable`, which clears this), so healthy
+    /// nodes skip the queues and a tainted node's repeated `Add` (a no-op) is not searched.
+    queued: Option<usize>,
 }
 
 /// What a pass needs of one node after `tryUpdateNodeHealth`.
@@ -118,7 +120,7 @@ struct Observed {
     node: Arc<Node>,
     zone: usize,
     excluded: bool,
-    queued: bool,
+    queued: Option<usize>,
 }
 
 pub struct NodeLifecycleController {
@@ -521,7 +523,7 @@ impl NodeLifecycleController {
                     saved_ready: cur,
                     lease_renew: None,
                     seen: None,
-                    queued: false,
+                    queued: None,
                 })
             }
             std::collections::btree_map::Entry::Occupied(o) => {
@@ -568,14 +570,14 @@ impl NodeLifecycleController {
         cache: &KcmCache,
         node: &Arc<Node>,
         status: ConditionStatus,
-        queued: bool,
+        queued: Option<usize>,
     ) {
         let (key, other) = match status {
             ConditionStatus::False => (TAINT_NOT_READY, TAINT_UNREACHABLE),
             ConditionStatus::Unknown => (TAINT_UNREACHABLE, TAINT_NOT_READY),
             ConditionStatus::True => {
                 // A healthy node that is not queued and carries no NLC taint: nothing to do.
-                if queued
+                if queued.is_some()
                     || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
                     || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
                 {
@@ -616,7 +618,7 @@ impl NodeLifecycleController {
                 0,
                 Box::new(move |nlc, ctx, _, _| {
                     if !nlc.pass_failed.contains(&uid) {
-                        nlc.mark_node_for_tainting(&n, key, ctx.now(), false);
+                        nlc.mark_node_for_tainting(&n, key, ctx.now(), None);
                     }
                 }),
             );
@@ -625,9 +627,20 @@ impl NodeLifecycleController {
 
     /// `markNodeForTainting`: a node without the taint is queued again from the back (the
     /// queue's `Remove` and `Add`); one with it is added if it is not in the queue's set.
-    /// `queued`: the node's record is known to say queued already.
-    fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime, queued: bool) {
+    /// `queued`: the zone id the node's record is known to say it is queued in already (then
+    /// the `Add` of a tainted node is a no-op, and skipped).
+    fn mark_node_for_tainting(
+        &mut self,
+        node: &Arc<Node>,
+        key: &str,
+        now: SimTime,
+        queued: Option<usize>,
+    ) {
         let id = self.zone_id(node);
+        let tainted = node.has_taint(key, TaintEffect::NoExecute);
+        if tainted && queued == Some(id) {
+            return;
+        }
         if !self.zone_states.contains_key(&self.zone_names[id]) {
             let zone = self.zone_names[id].clone();
             self.ensure_zone(&zone);
@@ -636,16 +649,16 @@ impl NodeLifecycleController {
             .zone_queues
             .get_mut(&self.zone_names[id])
             .expect("ensured");
-        if node.has_taint(key, TaintEffect::NoExecute) {
+        if tainted {
             q.add(&node.meta.name, now);
         } else {
             q.readd(&node.meta.name, now);
         }
-        if queued {
+        if queued == Some(id) {
             return;
         }
         if let Some(rec) = self.records.get_mut(&node.meta.uid) {
-            rec.queued = true;
+            rec.queued = Some(id);
         }
     }
 
