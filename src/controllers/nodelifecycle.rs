@@ -125,15 +125,15 @@ struct Observed {
 
 pub struct NodeLifecycleController {
     config: NodeLifecycleConfig,
-    /// Health records by node uid (integer keys: a pass looks every node up).
-    records: BTreeMap<u64, HealthRecord>,
+    /// Health records by node uid (dense slots found by hash: a pass looks every node up).
+    records: UidMap<HealthRecord>,
     known: BTreeSet<String>,
     /// The cache's node-set version when `known` was last reconciled with it.
     known_version: Option<u64>,
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
     /// Per node uid: the object its zone was computed from, and the zone's id.
-    zone_cache: BTreeMap<u64, (Arc<Node>, usize)>,
+    zone_cache: UidMap<(Arc<Node>, usize)>,
     /// Zone keys by id (ids are dense, in order of first sight) and ids by key.
     zone_names: Vec<String>,
     zone_ids: BTreeMap<String, usize>,
@@ -162,6 +162,7 @@ pub fn is_node_excluded_from_disruption_checks(node: &Node) -> bool {
 }
 
 use taints::swap_noexecute_taint;
+use uidmap::UidMap;
 use writes::Writes;
 
 pub(super) const CALLER: Caller = Caller::ControllerManager;
@@ -181,12 +182,12 @@ impl NodeLifecycleController {
     pub fn new(config: NodeLifecycleConfig) -> Self {
         NodeLifecycleController {
             config,
-            records: BTreeMap::new(),
+            records: UidMap::default(),
             known: BTreeSet::new(),
             known_version: None,
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
-            zone_cache: BTreeMap::new(),
+            zone_cache: UidMap::default(),
             zone_names: Vec::new(),
             zone_ids: BTreeMap::new(),
             nodes_to_retry: BTreeSet::new(),
@@ -343,8 +344,7 @@ impl NodeLifecycleController {
             // The zone comes from the last object the controller saw of the node.
             let last = self
                 .zone_cache
-                .values()
-                .find(|(n, _)| n.meta.name == name)
+                .first_by_uid(|(n, _)| n.meta.name == name)
                 .map(|(n, _)| n.clone());
             let node = last.unwrap_or_else(|| {
                 Arc::new(Node {
@@ -363,8 +363,8 @@ impl NodeLifecycleController {
             );
         }
         let live: BTreeSet<u64> = present.values().copied().collect();
-        self.records.retain(|uid, _| live.contains(uid));
-        self.zone_cache.retain(|uid, _| live.contains(uid));
+        self.records.retain(|uid| live.contains(&uid));
+        self.zone_cache.retain(|uid| live.contains(&uid));
     }
 
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
@@ -509,47 +509,41 @@ impl NodeLifecycleController {
         lease: Option<SimTime>,
         now: SimTime,
     ) -> &mut HealthRecord {
-        let rec = match self.records.entry(node.meta.uid) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                // First sight: a node without a Ready condition is judged from its creation.
-                let start = if cur.is_none() {
-                    node.meta.creation_timestamp
-                } else {
-                    now
-                };
-                v.insert(HealthRecord {
-                    probe: start,
-                    ready_transition: start,
-                    saved_ready: cur,
-                    lease_renew: None,
-                    seen: None,
-                    queued: None,
-                })
-            }
-            std::collections::btree_map::Entry::Occupied(o) => {
-                let rec = o.into_mut();
-                match (rec.saved_ready, cur) {
-                    // Ready removed (a node without Ready keeps its record, reference §2.3).
-                    (Some(_), None) => rec.saved_ready = None,
-                    (None, Some(_)) => {
-                        rec.probe = now;
-                        rec.ready_transition = now;
-                        rec.saved_ready = cur;
-                    }
-                    (Some(saved), Some(c))
-                        if saved.last_heartbeat_time != c.last_heartbeat_time =>
-                    {
-                        if saved.last_transition_time != c.last_transition_time {
-                            rec.ready_transition = now;
-                        }
-                        rec.probe = now;
-                        rec.saved_ready = cur;
-                    }
-                    _ => {}
-                }
-                rec
-            }
+        // First sight: a node without a Ready condition is judged from its creation.
+        let start = if cur.is_none() {
+            node.meta.creation_timestamp
+        } else {
+            now
         };
+        let (rec, made) = self
+            .records
+            .get_or_insert_with(node.meta.uid, || HealthRecord {
+                probe: start,
+                ready_transition: start,
+                saved_ready: cur,
+                lease_renew: None,
+                seen: None,
+                queued: None,
+            });
+        if !made {
+            match (rec.saved_ready, cur) {
+                // Ready removed (a node without Ready keeps its record, reference §2.3).
+                (Some(_), None) => rec.saved_ready = None,
+                (None, Some(_)) => {
+                    rec.probe = now;
+                    rec.ready_transition = now;
+                    rec.saved_ready = cur;
+                }
+                (Some(saved), Some(c)) if saved.last_heartbeat_time != c.last_heartbeat_time => {
+                    if saved.last_transition_time != c.last_transition_time {
+                        rec.ready_transition = now;
+                    }
+                    rec.probe = now;
+                    rec.saved_ready = cur;
+                }
+                _ => {}
+            }
+        }
         if let Some(renew) = lease {
             if rec.lease_renew.is_none_or(|l| l < renew) {
                 rec.lease_renew = Some(renew);
@@ -860,4 +854,5 @@ pub mod metrics;
 mod taints;
 #[cfg(test)]
 mod tests;
+mod uidmap;
 mod writes;

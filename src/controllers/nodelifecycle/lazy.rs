@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use std::sync::Arc;
 
+use super::uidmap::UidMap;
 use super::writes::Writes;
 use super::{node_record, HealthRecord, NodeLifecycleController, Observed};
 use crate::api::ApiServer;
@@ -364,7 +365,7 @@ impl NodeLifecycleController {
                 by_zone[o.zone].0 += usize::from(o.current == Some(ConditionStatus::True));
                 by_zone[o.zone].1 += 1;
             }
-            match self.visit_node(&mut w, ctx, api, cache, &o) {
+            match self.visit_node(&mut w, ctx, api, cache, &o, cached) {
                 Some(park) => self.lazy.park(name, seq, park, period),
                 None => self.lazy.keep(name),
             }
@@ -428,6 +429,7 @@ impl NodeLifecycleController {
         api: &mut ApiServer,
         cache: &KcmCache,
         o: &Observed,
+        lease: Option<&CachedLease>,
     ) -> Option<Park> {
         let node = &o.node;
         let name = &node.meta.name;
@@ -490,12 +492,13 @@ impl NodeLifecycleController {
         }
         let steady =
             o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
-        self.maybe_park(cache, node, steady, o.zone, !o.excluded)
+        self.maybe_park(cache, node, steady, o.zone, !o.excluded, lease)
     }
 
     /// Parks a node the pass left steady (`lazy.rs`): Ready True and not expired, not queued,
     /// no NoExecute taint of the controller's, not to be retried; due when its probe could
     /// first expire, given the lease renewals its kubelet has announced ([`probe_covered`]).
+    /// `lease`: the node's cached lease (the pass has looked it up).
     pub(super) fn maybe_park(
         &self,
         cache: &KcmCache,
@@ -503,6 +506,7 @@ impl NodeLifecycleController {
         steady: bool,
         zone: usize,
         counted: bool,
+        lease: Option<&CachedLease>,
     ) -> Option<Park> {
         if !steady
             || !self.config.lazy_monitor
@@ -518,10 +522,7 @@ impl NodeLifecycleController {
         }
         let grace = self.config.node_monitor_grace_period;
         let period = self.config.node_monitor_period;
-        let plan = cache
-            .leases
-            .get(&node.meta.name)
-            .and_then(|l| l.plan.as_deref());
+        let plan = lease.and_then(|l| l.plan.as_deref());
         let due = match plan {
             Some(plan) => {
                 let cap = period.as_nanos().saturating_mul(MAX_PARKED_PASSES);
@@ -580,7 +581,7 @@ impl NodeLifecycleController {
 /// `record_health` would have at each (probe times only move forward: a pass may also have
 /// reset them).
 fn apply_reads(
-    records: &mut BTreeMap<u64, HealthRecord>,
+    records: &mut UidMap<HealthRecord>,
     uid: u64,
     mut reads: impl Iterator<Item = (SimTime, SimTime)>,
 ) {
