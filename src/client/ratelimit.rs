@@ -3,10 +3,12 @@
 //! `flowcontrol` so that token timing matches to the nanosecond.
 //!
 //! Invariant: one token buys one head-of-queue attempt, whatever its outcome; a name leaves the
-//! queue's set only through `remove`. Rates are float32 as upstream, widened to float64.
+//! queue's set only through `remove`. Rates are float32 as upstream, widened to float64. The
+//! set is only searched (a `LookupMap`, never walked): the heap alone gives the order.
 
 use std::collections::BTreeMap;
 
+use crate::sim::lookup::LookupMap;
 use crate::sim::{SimDuration, SimTime};
 
 /// `Duration.Seconds()` as Go computes it.
@@ -108,8 +110,9 @@ pub struct RateLimitedQueue {
     /// Heap ordered by (process_at, seq); a BTreeMap keeps it deterministic and removable.
     heap: BTreeMap<(SimTime, u64), Item>,
     /// The queue's set: every name added and not removed, with its heap key while it is
-    /// still queued (so `Remove` costs O(log n), not a scan of the heap).
-    set: BTreeMap<String, Option<(SimTime, u64)>>,
+    /// still queued (so `Remove` costs O(log n), not a scan of the heap). Found by hash: a
+    /// zone's outage re-adds every node of the zone at every pass.
+    set: LookupMap<String, Option<(SimTime, u64)>>,
     next_seq: u64,
 }
 
@@ -118,7 +121,7 @@ impl RateLimitedQueue {
         RateLimitedQueue {
             limiter: Limiter::bucket(qps),
             heap: BTreeMap::new(),
-            set: BTreeMap::new(),
+            set: LookupMap::new(),
             next_seq: 0,
         }
     }
@@ -266,14 +269,34 @@ impl RateLimitedQueue {
 
 #[cfg(test)]
 impl RateLimitedQueue {
-    /// Names in heap order, and the set (for the upstream queue tests).
+    /// Names in heap order, and the set in name order (for the upstream queue tests; the set
+    /// is not walkable, so it is probed for the tests' names, and its size must match).
     fn snapshot(&self) -> (Vec<String>, Vec<String>) {
-        (
-            self.heap.values().map(|i| i.name.clone()).collect(),
-            self.set.keys().cloned().collect(),
-        )
+        let set: Vec<String> = TEST_NAMES
+            .iter()
+            .filter(|n| self.set.contains_key(**n))
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(set.len(), self.set.len(), "a name outside TEST_NAMES");
+        (self.heap.values().map(|i| i.name.clone()).collect(), set)
+    }
+
+    /// The set's entries (name, heap key), in name order.
+    fn set_entries(&self) -> Vec<(String, Option<(SimTime, u64)>)> {
+        let (_, names) = self.snapshot();
+        names
+            .into_iter()
+            .map(|n| {
+                let k = self.set.get(&n).copied().expect("in the set");
+                (n, k)
+            })
+            .collect()
     }
 }
+
+/// Every name the tests queue, in name order.
+#[cfg(test)]
+const TEST_NAMES: [&str; 7] = ["a", "b", "fifth", "first", "fourth", "second", "third"];
 
 #[cfg(test)]
 mod tests {
@@ -407,7 +430,7 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             assert_eq!(heap(&a), heap(&b));
-            assert_eq!(a.set, b.set);
+            assert_eq!(a.set_entries(), b.set_entries());
             assert_eq!(a.next_seq, b.next_seq);
         }
     }

@@ -107,8 +107,10 @@ struct HealthRecord {
     /// The node object the zone id and exclusion were read from, the zone id, and whether the
     /// node is excluded from disruption checks (recomputed only when the object changes).
     seen: Option<(Arc<Node>, usize, bool)>,
-    /// The node is in its zone queue's set (mirrors the queue, so healthy nodes skip it).
-    queued: bool,
+    /// The zone id of the queue whose set the node was last added to (mirrors the queue: a
+    /// name leaves a set only through `markNodeAsReachable`, which clears this), so healthy
+    /// nodes skip the queues and a tainted node's repeated `Add` (a no-op) is not searched.
+    queued: Option<usize>,
 }
 
 /// What a pass needs of one node after `tryUpdateNodeHealth`.
@@ -118,20 +120,20 @@ struct Observed {
     node: Arc<Node>,
     zone: usize,
     excluded: bool,
-    queued: bool,
+    queued: Option<usize>,
 }
 
 pub struct NodeLifecycleController {
     config: NodeLifecycleConfig,
-    /// Health records by node uid (integer keys: a pass looks every node up).
-    records: BTreeMap<u64, HealthRecord>,
+    /// Health records by node uid (dense slots found by hash: a pass looks every node up).
+    records: UidMap<HealthRecord>,
     known: BTreeSet<String>,
     /// The cache's node-set version when `known` was last reconciled with it.
     known_version: Option<u64>,
     zone_states: BTreeMap<String, ZoneState>,
     zone_queues: BTreeMap<String, RateLimitedQueue>,
     /// Per node uid: the object its zone was computed from, and the zone's id.
-    zone_cache: BTreeMap<u64, (Arc<Node>, usize)>,
+    zone_cache: UidMap<(Arc<Node>, usize)>,
     /// Zone keys by id (ids are dense, in order of first sight) and ids by key.
     zone_names: Vec<String>,
     zone_ids: BTreeMap<String, usize>,
@@ -160,6 +162,7 @@ pub fn is_node_excluded_from_disruption_checks(node: &Node) -> bool {
 }
 
 use taints::swap_noexecute_taint;
+use uidmap::UidMap;
 use writes::Writes;
 
 pub(super) const CALLER: Caller = Caller::ControllerManager;
@@ -179,12 +182,12 @@ impl NodeLifecycleController {
     pub fn new(config: NodeLifecycleConfig) -> Self {
         NodeLifecycleController {
             config,
-            records: BTreeMap::new(),
+            records: UidMap::default(),
             known: BTreeSet::new(),
             known_version: None,
             zone_states: BTreeMap::new(),
             zone_queues: BTreeMap::new(),
-            zone_cache: BTreeMap::new(),
+            zone_cache: UidMap::default(),
             zone_names: Vec::new(),
             zone_ids: BTreeMap::new(),
             nodes_to_retry: BTreeSet::new(),
@@ -341,8 +344,7 @@ impl NodeLifecycleController {
             // The zone comes from the last object the controller saw of the node.
             let last = self
                 .zone_cache
-                .values()
-                .find(|(n, _)| n.meta.name == name)
+                .first_by_uid(|(n, _)| n.meta.name == name)
                 .map(|(n, _)| n.clone());
             let node = last.unwrap_or_else(|| {
                 Arc::new(Node {
@@ -361,8 +363,8 @@ impl NodeLifecycleController {
             );
         }
         let live: BTreeSet<u64> = present.values().copied().collect();
-        self.records.retain(|uid, _| live.contains(uid));
-        self.zone_cache.retain(|uid, _| live.contains(uid));
+        self.records.retain(|uid| live.contains(&uid));
+        self.zone_cache.retain(|uid| live.contains(&uid));
     }
 
     /// `tryUpdateNodeHealth` (reference §2.3). Returns (observed Ready, current Ready, node).
@@ -507,47 +509,41 @@ impl NodeLifecycleController {
         lease: Option<SimTime>,
         now: SimTime,
     ) -> &mut HealthRecord {
-        let rec = match self.records.entry(node.meta.uid) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                // First sight: a node without a Ready condition is judged from its creation.
-                let start = if cur.is_none() {
-                    node.meta.creation_timestamp
-                } else {
-                    now
-                };
-                v.insert(HealthRecord {
-                    probe: start,
-                    ready_transition: start,
-                    saved_ready: cur,
-                    lease_renew: None,
-                    seen: None,
-                    queued: false,
-                })
-            }
-            std::collections::btree_map::Entry::Occupied(o) => {
-                let rec = o.into_mut();
-                match (rec.saved_ready, cur) {
-                    // Ready removed (a node without Ready keeps its record, reference §2.3).
-                    (Some(_), None) => rec.saved_ready = None,
-                    (None, Some(_)) => {
-                        rec.probe = now;
-                        rec.ready_transition = now;
-                        rec.saved_ready = cur;
-                    }
-                    (Some(saved), Some(c))
-                        if saved.last_heartbeat_time != c.last_heartbeat_time =>
-                    {
-                        if saved.last_transition_time != c.last_transition_time {
-                            rec.ready_transition = now;
-                        }
-                        rec.probe = now;
-                        rec.saved_ready = cur;
-                    }
-                    _ => {}
-                }
-                rec
-            }
+        // First sight: a node without a Ready condition is judged from its creation.
+        let start = if cur.is_none() {
+            node.meta.creation_timestamp
+        } else {
+            now
         };
+        let (rec, made) = self
+            .records
+            .get_or_insert_with(node.meta.uid, || HealthRecord {
+                probe: start,
+                ready_transition: start,
+                saved_ready: cur,
+                lease_renew: None,
+                seen: None,
+                queued: None,
+            });
+        if !made {
+            match (rec.saved_ready, cur) {
+                // Ready removed (a node without Ready keeps its record, reference §2.3).
+                (Some(_), None) => rec.saved_ready = None,
+                (None, Some(_)) => {
+                    rec.probe = now;
+                    rec.ready_transition = now;
+                    rec.saved_ready = cur;
+                }
+                (Some(saved), Some(c)) if saved.last_heartbeat_time != c.last_heartbeat_time => {
+                    if saved.last_transition_time != c.last_transition_time {
+                        rec.ready_transition = now;
+                    }
+                    rec.probe = now;
+                    rec.saved_ready = cur;
+                }
+                _ => {}
+            }
+        }
         if let Some(renew) = lease {
             if rec.lease_renew.is_none_or(|l| l < renew) {
                 rec.lease_renew = Some(renew);
@@ -568,14 +564,14 @@ impl NodeLifecycleController {
         cache: &KcmCache,
         node: &Arc<Node>,
         status: ConditionStatus,
-        queued: bool,
+        queued: Option<usize>,
     ) {
         let (key, other) = match status {
             ConditionStatus::False => (TAINT_NOT_READY, TAINT_UNREACHABLE),
             ConditionStatus::Unknown => (TAINT_UNREACHABLE, TAINT_NOT_READY),
             ConditionStatus::True => {
                 // A healthy node that is not queued and carries no NLC taint: nothing to do.
-                if queued
+                if queued.is_some()
                     || node.has_taint(TAINT_UNREACHABLE, TaintEffect::NoExecute)
                     || node.has_taint(TAINT_NOT_READY, TaintEffect::NoExecute)
                 {
@@ -616,7 +612,7 @@ impl NodeLifecycleController {
                 0,
                 Box::new(move |nlc, ctx, _, _| {
                     if !nlc.pass_failed.contains(&uid) {
-                        nlc.mark_node_for_tainting(&n, key, ctx.now(), false);
+                        nlc.mark_node_for_tainting(&n, key, ctx.now(), None);
                     }
                 }),
             );
@@ -625,9 +621,20 @@ impl NodeLifecycleController {
 
     /// `markNodeForTainting`: a node without the taint is queued again from the back (the
     /// queue's `Remove` and `Add`); one with it is added if it is not in the queue's set.
-    /// `queued`: the node's record is known to say queued already.
-    fn mark_node_for_tainting(&mut self, node: &Arc<Node>, key: &str, now: SimTime, queued: bool) {
+    /// `queued`: the zone id the node's record is known to say it is queued in already (then
+    /// the `Add` of a tainted node is a no-op, and skipped).
+    fn mark_node_for_tainting(
+        &mut self,
+        node: &Arc<Node>,
+        key: &str,
+        now: SimTime,
+        queued: Option<usize>,
+    ) {
         let id = self.zone_id(node);
+        let tainted = node.has_taint(key, TaintEffect::NoExecute);
+        if tainted && queued == Some(id) {
+            return;
+        }
         if !self.zone_states.contains_key(&self.zone_names[id]) {
             let zone = self.zone_names[id].clone();
             self.ensure_zone(&zone);
@@ -636,16 +643,16 @@ impl NodeLifecycleController {
             .zone_queues
             .get_mut(&self.zone_names[id])
             .expect("ensured");
-        if node.has_taint(key, TaintEffect::NoExecute) {
+        if tainted {
             q.add(&node.meta.name, now);
         } else {
             q.readd(&node.meta.name, now);
         }
-        if queued {
+        if queued == Some(id) {
             return;
         }
         if let Some(rec) = self.records.get_mut(&node.meta.uid) {
-            rec.queued = true;
+            rec.queued = Some(id);
         }
     }
 
@@ -847,4 +854,5 @@ pub mod metrics;
 mod taints;
 #[cfg(test)]
 mod tests;
+mod uidmap;
 mod writes;

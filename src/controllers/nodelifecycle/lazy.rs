@@ -10,8 +10,10 @@
 //!
 //! The active nodes are a name-sorted `Vec` that a pass walks and rebuilds (moving the names,
 //! no copies); nodes unparked between passes wait in `woken` and are merged into it, in name
-//! order, when the next pass starts. Parked nodes and sync marks are found by hash (never
-//! walked), and the parked nodes' due times are ordered by (time, park number).
+//! order, when the next pass starts. Each node ever parked has one entry, found by hash (never
+//! walked), that says whether it is parked or active and holds its sync mark: parking and
+//! unparking rewrite the entry in place (no insert, removal or name copy per park), and the
+//! parked nodes' due times are ordered by (time, park number), holding the name.
 //!
 //! Invariant: a parked node's record, whenever it is read, equals what visiting the node at
 //! every pass would have left; every node in the cache is either active (visited every pass:
@@ -21,6 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use std::sync::Arc;
 
+use super::uidmap::UidMap;
 use super::writes::Writes;
 use super::{node_record, HealthRecord, NodeLifecycleController, Observed};
 use crate::api::ApiServer;
@@ -49,6 +52,17 @@ struct Parked {
     counted: bool,
 }
 
+/// A node's lazy state. A node without an entry is active with its record synced.
+#[derive(Clone, Copy, Debug)]
+enum State {
+    /// Visited every pass; `synced`: the pass its record last reflected, if it skipped passes
+    /// since (parked, or unparked by a change and not visited since); None: the previous pass.
+    Active {
+        synced: Option<u64>,
+    },
+    Parked(Parked),
+}
+
 /// What a visit decided for a steady node: park it until `due` (see [`Lazy::park`]).
 pub struct Park {
     due: SimTime,
@@ -66,14 +80,13 @@ pub struct Lazy {
     /// Nodes to visit from the next pass on, in no order (duplicates of `active` allowed):
     /// merged into `active` when the pass starts.
     woken: Vec<String>,
-    parked: LookupMap<String, Parked>,
+    /// Per node ever parked (and not gone): parked or active, and its sync mark.
+    nodes: LookupMap<String, State>,
     /// Parked nodes by (due time, park number).
     due: BTreeMap<(SimTime, u64), String>,
     next_park: u64,
     /// Per zone id, the parked nodes that count toward it (all Ready).
     parked_ready: Vec<usize>,
-    /// Per active node: the pass its record last reflected (absent: the previous pass).
-    synced: LookupMap<String, u64>,
 }
 
 impl Lazy {
@@ -91,7 +104,7 @@ impl Lazy {
                 break;
             }
             let name = entry.remove();
-            if let Some(p) = self.parked.remove(&name) {
+            if let Some(p) = self.wake(&name) {
                 self.woke(name, p);
             }
         }
@@ -101,7 +114,7 @@ impl Lazy {
     /// Every cached node not parked is active (a new term, or the node set changed).
     pub fn reset_active<'a>(&mut self, names: impl Iterator<Item = &'a String>) {
         for n in names {
-            if !self.parked.contains_key(n) {
+            if !matches!(self.nodes.get(n), Some(State::Parked(_))) {
                 self.woken.push(n.clone());
             }
         }
@@ -138,9 +151,7 @@ impl Lazy {
 
     /// The node left the cache.
     pub fn forget(&mut self, name: &str) {
-        if !self.synced.is_empty() {
-            self.synced.remove(name);
-        }
+        self.nodes.remove(name);
     }
 
     /// Per zone id, the parked nodes counted as Ready.
@@ -152,24 +163,31 @@ impl Lazy {
     /// or unparked by a change and not visited since); the mark is cleared (the caller
     /// replays the passes after it, [`Lazy::reads`]).
     pub fn take_synced(&mut self, name: &str) -> Option<u64> {
-        if self.synced.is_empty() {
-            return None;
+        match self.nodes.get_mut(name) {
+            Some(State::Active { synced }) => synced.take(),
+            _ => None,
         }
-        self.synced.remove(name)
     }
 
     /// The pass an active node's record last reflected, if it skipped passes since.
     pub fn synced(&self, name: &str) -> Option<u64> {
-        if self.synced.is_empty() {
-            return None;
+        match self.nodes.get(name) {
+            Some(State::Active { synced }) => *synced,
+            _ => None,
         }
-        self.synced.get(name).copied()
     }
 
-    /// The node's record now reflects the latest pass.
+    /// The active node's record now reflects the latest pass.
     pub fn mark_synced(&mut self, name: &str) {
         if let Some(&(last, _)) = self.passes.back() {
-            self.synced.insert(name.to_string(), last);
+            let mark = State::Active { synced: Some(last) };
+            match self.nodes.get_mut(name) {
+                Some(s @ State::Active { .. }) => *s = mark,
+                Some(State::Parked(_)) => {}
+                None => {
+                    self.nodes.insert(name.to_string(), mark);
+                }
+            }
         }
     }
 
@@ -203,9 +221,6 @@ impl Lazy {
             .checked_mul(MAX_PARKED_PASSES)
             .and_then(|n| now.checked_add(SimDuration::from_nanos(n)));
         let due = cap.map_or(due, |cap| due.min(cap));
-        if !self.synced.is_empty() {
-            self.synced.remove(&name);
-        }
         if counted {
             if self.parked_ready.len() <= zone {
                 self.parked_ready.resize(zone + 1, 0);
@@ -214,23 +229,27 @@ impl Lazy {
         }
         let number = self.next_park;
         self.next_park += 1;
-        self.parked.insert(
-            name.clone(),
-            Parked {
-                due,
-                number,
-                synced: seq,
-                zone,
-                counted,
-            },
-        );
+        let state = State::Parked(Parked {
+            due,
+            number,
+            synced: seq,
+            zone,
+            counted,
+        });
+        // The name is copied once, when the node is first parked.
+        match self.nodes.get_mut(&name) {
+            Some(s) => *s = state,
+            None => {
+                self.nodes.insert(name.clone(), state);
+            }
+        }
         self.due.insert((due, number), name);
     }
 
     /// The node's object or lease is about to change (or the node leaves): a parked node is
     /// visited at the next pass.
     pub fn unpark(&mut self, name: &str) {
-        let Some(p) = self.parked.remove(name) else {
+        let Some(p) = self.wake(name) else {
             return;
         };
         // The name `due` held goes on into `woken`.
@@ -241,11 +260,23 @@ impl Lazy {
         self.woke(name, p);
     }
 
+    /// A parked node becomes active, its record synced to the pass it was parked at; returns
+    /// how it was parked (None: it was not).
+    fn wake(&mut self, name: &str) -> Option<Parked> {
+        let state = self.nodes.get_mut(name)?;
+        let State::Parked(p) = *state else {
+            return None;
+        };
+        *state = State::Active {
+            synced: Some(p.synced),
+        };
+        Some(p)
+    }
+
     fn woke(&mut self, name: String, p: Parked) {
         if p.counted {
             self.parked_ready[p.zone] -= 1;
         }
-        self.synced.insert(name.clone(), p.synced);
         self.woken.push(name);
     }
 }
@@ -334,7 +365,7 @@ impl NodeLifecycleController {
                 by_zone[o.zone].0 += usize::from(o.current == Some(ConditionStatus::True));
                 by_zone[o.zone].1 += 1;
             }
-            match self.visit_node(&mut w, ctx, api, cache, &o) {
+            match self.visit_node(&mut w, ctx, api, cache, &o, cached) {
                 Some(park) => self.lazy.park(name, seq, park, period),
                 None => self.lazy.keep(name),
             }
@@ -398,6 +429,7 @@ impl NodeLifecycleController {
         api: &mut ApiServer,
         cache: &KcmCache,
         o: &Observed,
+        lease: Option<&CachedLease>,
     ) -> Option<Park> {
         let node = &o.node;
         let name = &node.meta.name;
@@ -460,12 +492,13 @@ impl NodeLifecycleController {
         }
         let steady =
             o.observed == Some(ConditionStatus::True) && o.current == Some(ConditionStatus::True);
-        self.maybe_park(cache, node, steady, o.zone, !o.excluded)
+        self.maybe_park(cache, node, steady, o.zone, !o.excluded, lease)
     }
 
     /// Parks a node the pass left steady (`lazy.rs`): Ready True and not expired, not queued,
     /// no NoExecute taint of the controller's, not to be retried; due when its probe could
     /// first expire, given the lease renewals its kubelet has announced ([`probe_covered`]).
+    /// `lease`: the node's cached lease (the pass has looked it up).
     pub(super) fn maybe_park(
         &self,
         cache: &KcmCache,
@@ -473,6 +506,7 @@ impl NodeLifecycleController {
         steady: bool,
         zone: usize,
         counted: bool,
+        lease: Option<&CachedLease>,
     ) -> Option<Park> {
         if !steady
             || !self.config.lazy_monitor
@@ -483,15 +517,12 @@ impl NodeLifecycleController {
             return None;
         }
         let rec = self.records.get(&node.meta.uid)?;
-        if rec.queued || rec.saved_ready.is_none() {
+        if rec.queued.is_some() || rec.saved_ready.is_none() {
             return None;
         }
         let grace = self.config.node_monitor_grace_period;
         let period = self.config.node_monitor_period;
-        let plan = cache
-            .leases
-            .get(&node.meta.name)
-            .and_then(|l| l.plan.as_deref());
+        let plan = lease.and_then(|l| l.plan.as_deref());
         let due = match plan {
             Some(plan) => {
                 let cap = period.as_nanos().saturating_mul(MAX_PARKED_PASSES);
@@ -550,7 +581,7 @@ impl NodeLifecycleController {
 /// `record_health` would have at each (probe times only move forward: a pass may also have
 /// reset them).
 fn apply_reads(
-    records: &mut BTreeMap<u64, HealthRecord>,
+    records: &mut UidMap<HealthRecord>,
     uid: u64,
     mut reads: impl Iterator<Item = (SimTime, SimTime)>,
 ) {

@@ -362,7 +362,7 @@ impl NodeLifecycleController {
             });
         }
         let queued = match self.records.get_mut(&node.meta.uid) {
-            Some(rec) => std::mem::replace(&mut rec.queued, false),
+            Some(rec) => rec.queued.take().is_some(),
             // No record yet (a node seen for the first time): ask the queue.
             None => true,
         };
