@@ -374,7 +374,10 @@ impl GarbageCollector {
     /// `owners_kept` shortcut relies on there being none.
     pub fn unrecorded_owners(&self, cache: &KcmCache) -> Option<String> {
         let pods = cache.pods.values().map(|p| Change::Pod(p.clone()));
-        let sets = cache.replicasets.values().map(|r| Change::ReplicaSet(r.clone()));
+        let sets = cache
+            .replicasets
+            .values()
+            .map(|r| Change::ReplicaSet(r.clone()));
         pods.chain(sets)
             .find(|c| !self.records_owners_of(c))
             .and_then(|c| seen(&c).map(|(s, _)| s.id.key))

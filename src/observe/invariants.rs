@@ -54,7 +54,9 @@ pub fn check(c: &Cluster) -> Vec<String> {
     // write that keeps them skips the graph on that ground).
     if c.kcm.is_leading() {
         if let Some(key) = c.kcm.gc.unrecorded_owners(&c.kcm.cache) {
-            out.push(format!("the garbage collector's graph lacks the owners of {key}"));
+            out.push(format!(
+                "the garbage collector's graph lacks the owners of {key}"
+            ));
         }
     }
     // The fleet's kept totals (`kubelet_running_pods`, the kubelets' client row) are a walk's.

@@ -20,14 +20,25 @@ pub struct Ties {
 }
 
 impl Ties {
+    /// The (zone, multiplier) of `k`: a table read on the hot path (every draw of a cycle's
+    /// reservoir), the table grown out of line the first time a `k` is seen.
+    #[inline(always)]
     fn entry(&mut self, k: u64) -> (u64, u128) {
+        if (self.table.len() as u64) < k {
+            self.grow(k);
+        }
+        self.table[(k - 1) as usize]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, k: u64) {
         while (self.table.len() as u64) < k {
             let n = self.table.len() as u64 + 1;
             let zone = u64::MAX - (u64::MAX % n) - 1;
             let m = (u128::MAX / u128::from(n)).wrapping_add(1);
             self.table.push((zone, m));
         }
-        self.table[(k - 1) as usize]
     }
 
     /// `rng::below(rng, k)`.
