@@ -157,11 +157,9 @@ fn node(name: &str) -> Arc<Node> {
 #[test]
 fn pod_indexes_agree_with_a_walk_of_the_pods() {
     let mut c = KcmCache::default();
-    let mut x: u64 = 7;
+    let mut r = crate::sim::rng::stream(7, "test/cache_tests");
     let mut next = |m: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        let x = rand::RngCore::next_u64(&mut r);
         (x >> 33) % m
     };
     // Names sharing long prefixes, shorter and longer than 16 bytes.

@@ -98,11 +98,9 @@ mod tests {
     fn pending_matches_a_btreemap() {
         let mut fast = Pending::default();
         let mut plain: BTreeMap<String, Arc<Pod>> = BTreeMap::new();
-        let mut x: u64 = 7;
+        let mut r = crate::sim::rng::stream(7, "test/pending");
         for step in 0..4000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand::RngCore::next_u64(&mut r);
             let n = (x >> 33) % 300;
             let (ns, name) = (format!("ns{}", n % 3), format!("p-{n}"));
             let p = pod(&ns, &name, step);

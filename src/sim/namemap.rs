@@ -393,11 +393,9 @@ mod tests {
     fn agrees_with_a_btreemap_under_churn() {
         let mut m: NameMap<u64> = NameMap::new();
         let mut b: BTreeMap<String, u64> = BTreeMap::new();
-        let mut x: u64 = 12345;
+        let mut r = crate::sim::rng::stream(12345, "test/namemap");
         for step in 0..20_000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand::RngCore::next_u64(&mut r);
             let k = format!("ns-{}/pod-{}", (x >> 40) % 3, (x >> 20) % 500);
             match (x >> 60) % 4 {
                 0 | 1 => assert_eq!(m.insert(k.clone(), step), b.insert(k, step)),
@@ -459,11 +457,9 @@ mod tests {
             "default/web-bcdfgh".into(),
             "default/web-bcdf\u{7f}".into(),
         ];
-        let mut x: u64 = 99;
+        let mut r = crate::sim::rng::stream(99, "test/namemap");
         for _ in 0..3000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand::RngCore::next_u64(&mut r);
             let len = (x >> 58) as usize % 24;
             let s: String = (0..len)
                 .map(|j| {

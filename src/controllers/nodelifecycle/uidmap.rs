@@ -121,11 +121,9 @@ mod tests {
     fn uid_map_matches_a_btree_map() {
         let mut m: UidMap<u64> = UidMap::default();
         let mut plain: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut x: u64 = 7;
+        let mut r = crate::sim::rng::stream(7, "test/uidmap");
         for step in 0..3_000u64 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let x = rand::RngCore::next_u64(&mut r);
             let uid = (x >> 33) % 97;
             match step % 7 {
                 0..=2 => {
